@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+/** `quayside <agent>|all|events [options]` */
+import { Command, CommanderError } from 'commander';
+import { AGENTS } from '../agents';
+import type { AgentDefinition } from '../shared/agent';
+import { ConfigError } from '../shared/config/errors';
+import { addOptions, flagOf, type OptionDecls } from '../shared/config/options';
+import { agentRuntimeOptions } from '../shared/runtime/common-options';
+import { startRuntime, type AgentLaunch, type RuntimeSettings } from '../shared/runtime/runtime';
+import { packageVersion } from '../shared/version';
+import { addEventsCommand } from './events-command';
+
+/** Exit code for bad usage or configuration. */
+export const EXIT_USAGE = 2;
+
+export function buildProgram(agents: readonly AgentDefinition[] = AGENTS): Command {
+  const program = new Command('quayside')
+    .description('Event-driven sidecar agents for Docker hosts')
+    .version(packageVersion(), '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  for (const agent of agents) {
+    const command = program.command(agent.name).description(agent.summary + (agent.start ? '' : ` (not built yet: ${agent.plannedIn})`));
+    addOptions(command, { ...agentRuntimeOptions, ...agent.options }).action(async (values: Record<string, unknown>) => {
+      if (!agent.start) throw new ConfigError(`the ${agent.name} agent is not built yet (${agent.plannedIn ?? 'planned'})`);
+      await runAgents(values, [{ definition: agent, options: values }]);
+    });
+  }
+
+  const built = agents.filter((agent) => agent.start);
+  const all = program.command('all').description('Run every built agent in one process, on one event stream and one HTTP server');
+  addOptions(all, mergeOptions([agentRuntimeOptions, ...built.map((agent) => agent.options)])).action(async (values: Record<string, unknown>) => {
+    const runtime = await runAgents(values, built.map((definition) => ({ definition, options: values })));
+    const waiting = agents.filter((agent) => !agent.start).map((agent) => `${agent.name} (${agent.plannedIn ?? 'planned'})`);
+    if (waiting.length > 0) runtime.logger.warn('agents not built yet, skipped', { agents: waiting });
+  });
+
+  addEventsCommand(program);
+  return program;
+}
+
+async function runAgents(values: Record<string, unknown>, launches: AgentLaunch[]) {
+  const runtime = await startRuntime(values as RuntimeSettings, launches);
+  runtime.lifecycle.handleSignals();
+  return runtime;
+}
+
+/** One option set from several; the same flag declared twice differently is a programming error. */
+export function mergeOptions(sets: readonly OptionDecls[]): OptionDecls {
+  const merged: OptionDecls = {};
+  for (const set of sets) {
+    for (const [key, decl] of Object.entries(set)) {
+      const existing = merged[key];
+      if (existing && existing !== decl) throw new Error(`option ${flagOf(key, decl)} is declared by two agents`);
+      merged[key] = decl;
+    }
+  }
+  return merged;
+}
+
+/** Runs the CLI; resolves to an exit code, or undefined while agents keep the process running. */
+export async function main(argv: readonly string[]): Promise<number | undefined> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv]);
+    return undefined;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : EXIT_USAGE;
+    if (error instanceof ConfigError) {
+      process.stderr.write(`quayside: ${error.message}\n`);
+      return EXIT_USAGE;
+    }
+    process.stderr.write(`quayside: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  void main(process.argv).then((code) => {
+    if (code !== undefined) process.exitCode = code;
+  });
+}

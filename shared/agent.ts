@@ -1,0 +1,37 @@
+/** What an agent is to the runtime: a name, its option declarations and a start function. */
+import type Dockerode from 'dockerode';
+import type { Registry } from 'prom-client';
+import type { OptionDecls, OptionValues } from './config/options';
+import type { EventStream } from './docker/event-stream';
+import type { OpsServer } from './ops/http-server';
+import type { Logger } from './ops/logger';
+
+export interface AgentContext {
+  docker: Dockerode;
+  events: EventStream;
+  logger: Logger;
+  metrics: Registry;
+  http: OpsServer;
+  /** Where the agent keeps what must survive a restart (checkpoints, ownership records). */
+  stateDir: string;
+}
+
+export interface RunningAgent {
+  /** Stop intake, flush, checkpoint. Called once at shutdown, before the event stream stops. */
+  stop(): Promise<void>;
+}
+
+export interface AgentDefinition<D extends OptionDecls = OptionDecls> {
+  name: string;
+  summary: string;
+  options: D;
+  /** Absent while the agent is not built yet. */
+  start?(context: AgentContext, options: OptionValues<D>): Promise<RunningAgent>;
+  /** Where the work on an agent that is not built yet is tracked. */
+  plannedIn?: string;
+}
+
+/** Keeps the declarations' types while checking the shape. */
+export function defineAgent<D extends OptionDecls>(definition: AgentDefinition<D>): AgentDefinition<D> {
+  return definition;
+}

@@ -1,0 +1,172 @@
+/**
+ * One declaration per option: flag, environment variable, type, default, validation and help.
+ * Parsing, `--help`, the README tables and the error messages all come from these declarations.
+ * Precedence: flag > environment > default.
+ */
+import { InvalidArgumentError, Option, type Command } from 'commander';
+
+export interface OptionDecl<T> {
+  help: string;
+  /** The flag, e.g. `--listen`; derived from the property name when absent. */
+  flag?: string;
+  /** The value placeholder in help, e.g. `<host:port>`; absent for booleans. */
+  placeholder?: string;
+  env?: string;
+  default?: T;
+  /** How the default reads in help and docs, when `String(default)` is not right. */
+  defaultText?: string;
+  /** May be given several times; values accumulate in order. */
+  repeatable?: boolean;
+  /** Turns the raw text into a value, or throws an Error whose message says what is expected. */
+  parse(raw: string): T;
+}
+
+export type OptionDecls = Record<string, OptionDecl<unknown>>;
+
+/** The parsed values of a set of declarations, keyed by property name. */
+export type OptionValues<D extends OptionDecls> = {
+  [K in keyof D]: D[K] extends OptionDecl<infer T> ? (D[K] extends { repeatable: true } ? T[] : T) : never;
+};
+
+export function flagOf(key: string, decl: OptionDecl<unknown>): string {
+  return decl.flag ?? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/** Adds the declarations to a commander command. */
+export function addOptions(command: Command, decls: OptionDecls): Command {
+  for (const [key, decl] of Object.entries(decls)) {
+    const flags = `${flagOf(key, decl)} ${decl.placeholder ?? '[true|false]'}`;
+    const option = new Option(flags, decl.help);
+    option.attributeName = () => key;
+    if (decl.env) option.env(decl.env);
+    if (decl.default !== undefined) option.default(decl.default, decl.defaultText ?? describeDefault(decl.default));
+    if (decl.placeholder === undefined) option.preset('true');
+    option.argParser((raw: string, previous: unknown) => {
+      let value: unknown;
+      try {
+        value = decl.parse(raw);
+      } catch (error) {
+        throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
+      }
+      if (!decl.repeatable) return value;
+      // commander hands the default as `previous` to the first value; a given value replaces it.
+      return Array.isArray(previous) && previous !== decl.default ? [...previous, value] : [value];
+    });
+    command.addOption(option);
+  }
+  return command;
+}
+
+function describeDefault(value: unknown): string {
+  if (Array.isArray(value)) return value.join(',');
+  return String(value);
+}
+
+// ---- declaration helpers -------------------------------------------------------------------
+
+type Common<T> = Omit<OptionDecl<T>, 'parse' | 'placeholder'> & { placeholder?: string };
+
+export function stringOption(decl: Common<string> & { pattern?: RegExp; expect?: string }): OptionDecl<string> {
+  return {
+    placeholder: '<value>',
+    ...decl,
+    parse(raw) {
+      if (decl.pattern && !decl.pattern.test(raw)) throw new Error(`expected ${decl.expect ?? decl.pattern.source}`);
+      return raw;
+    },
+  };
+}
+
+export function optionalStringOption(decl: Omit<Common<string | undefined>, 'default'>): OptionDecl<string | undefined> {
+  return { placeholder: '<value>', ...decl, parse: (raw) => raw || undefined };
+}
+
+export function integerOption(decl: Common<number> & { min?: number; max?: number }): OptionDecl<number> {
+  return {
+    placeholder: '<n>',
+    ...decl,
+    parse(raw) {
+      if (!/^-?\d+$/.test(raw.trim())) throw new Error('expected an integer');
+      return inRange(Number(raw), decl.min, decl.max, String);
+    },
+  };
+}
+
+export function booleanOption(decl: Omit<Common<boolean>, 'placeholder'>): OptionDecl<boolean> {
+  return { ...decl, parse: parseBoolean };
+}
+
+export function parseBoolean(raw: string): boolean {
+  if (/^(1|true|yes|on)$/i.test(raw.trim())) return true;
+  if (/^(0|false|no|off)$/i.test(raw.trim())) return false;
+  throw new Error('expected true or false');
+}
+
+export function choiceOption<C extends string>(decl: Common<C> & { choices: readonly C[] }): OptionDecl<C> {
+  return {
+    placeholder: `<${decl.choices.join('|')}>`,
+    ...decl,
+    parse(raw) {
+      const choice = decl.choices.find((c) => c === raw.trim().toLowerCase());
+      if (choice === undefined) throw new Error(`expected one of ${decl.choices.join(', ')}`);
+      return choice;
+    },
+  };
+}
+
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
+const DURATION_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+/** A duration in milliseconds: `500ms`, `10s`, `5m`, `1h`, or plain seconds. */
+export function durationOption(decl: Common<number> & { minMs?: number; maxMs?: number }): OptionDecl<number> {
+  return {
+    placeholder: '<duration>',
+    ...decl,
+    defaultText: decl.defaultText ?? (decl.default !== undefined ? formatDuration(decl.default) : undefined),
+    parse(raw) {
+      const match = DURATION.exec(raw.trim());
+      if (!match) throw new Error('expected a duration such as 500ms, 10s, 5m or 1h');
+      return inRange(Number(match[1]) * DURATION_MS[match[2] ?? 's']!, decl.minMs, decl.maxMs, formatDuration);
+    },
+  };
+}
+
+export function formatDuration(ms: number): string {
+  if (ms !== 0 && ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms !== 0 && ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1_000 === 0) return `${ms / 1_000}s`;
+  return `${ms}ms`;
+}
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** `HOST:PORT`, `:PORT` (all interfaces) or `[IPv6]:PORT`. */
+export function parseHostPort(raw: string): HostPort {
+  const match = /^(?:\[([0-9a-fA-F:.%\w]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(raw.trim());
+  const port = Number(match?.[3]);
+  if (!match || port > 65535) throw new Error('expected HOST:PORT, :PORT or [IPv6]:PORT with a port from 0 to 65535');
+  return { host: match[1] ?? (match[2] || '0.0.0.0'), port };
+}
+
+export function formatHostPort({ host, port }: HostPort): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+export function hostPortOption(decl: Common<HostPort>): OptionDecl<HostPort> {
+  return {
+    placeholder: '<host:port>',
+    ...decl,
+    defaultText: decl.defaultText ?? (decl.default ? formatHostPort(decl.default) : undefined),
+    parse: parseHostPort,
+  };
+}
+
+function inRange<N extends number>(value: N, min: number | undefined, max: number | undefined, show: (n: number) => string): N {
+  if (!Number.isFinite(value)) throw new Error('expected a number');
+  if (min !== undefined && value < min) throw new Error(`must be at least ${show(min)}`);
+  if (max !== undefined && value > max) throw new Error(`must be at most ${show(max)}`);
+  return value;
+}

@@ -1,0 +1,86 @@
+/**
+ * Reaches the Docker engine the way the docker CLI does: DOCKER_HOST (unix://, tcp://, ssh://),
+ * DOCKER_TLS_VERIFY and DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem).
+ */
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import Dockerode from 'dockerode';
+
+export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
+
+export interface DockerConnectionSettings {
+  /** unix:///path, tcp://host:port, ssh://user@host[:port] */
+  host: string;
+  /** Verify the engine with TLS, using the certificates in certPath. */
+  tlsVerify: boolean;
+  /** Folder with ca.pem, cert.pem and key.pem; defaults to ~/.docker. */
+  certPath?: string;
+}
+
+export class DockerConnectionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DockerConnectionError';
+  }
+}
+
+/** Settings from the docker CLI's environment variables. */
+export function connectionSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): DockerConnectionSettings {
+  return {
+    host: env.DOCKER_HOST || DEFAULT_DOCKER_HOST,
+    tlsVerify: isTruthyEnv(env.DOCKER_TLS_VERIFY),
+    certPath: env.DOCKER_CERT_PATH || undefined,
+  };
+}
+
+/** The docker CLI treats any non-empty DOCKER_TLS_VERIFY as on; we also accept 0/false as off. */
+export function isTruthyEnv(value: string | undefined): boolean {
+  return value !== undefined && value !== '' && !/^(0|false|no)$/i.test(value);
+}
+
+/** dockerode options for the settings; throws DockerConnectionError naming what is wrong. */
+export function dockerOptions(settings: DockerConnectionSettings): Dockerode.DockerOptions {
+  const host = settings.host.trim();
+  if (host.startsWith('unix://')) {
+    const socketPath = host.slice('unix://'.length);
+    if (!socketPath.startsWith('/')) throw new DockerConnectionError(`DOCKER_HOST '${host}': a unix socket needs an absolute path, e.g. unix:///var/run/docker.sock`);
+    return { socketPath };
+  }
+  let url: URL;
+  try {
+    url = new URL(host);
+  } catch {
+    throw new DockerConnectionError(`DOCKER_HOST '${host}' is not a URL: expected unix:///path, tcp://host:port or ssh://user@host`);
+  }
+  if (url.protocol === 'tcp:' || url.protocol === 'http:' || url.protocol === 'https:') {
+    const tls = settings.tlsVerify || url.protocol === 'https:';
+    const port = url.port || (tls ? '2376' : '2375');
+    const options: Dockerode.DockerOptions = { host: stripBrackets(url.hostname), port, protocol: tls ? 'https' : 'http' };
+    return tls ? { ...options, ...readTlsFiles(settings.certPath ?? join(homedir(), '.docker')) } : options;
+  }
+  if (url.protocol === 'ssh:') {
+    return { protocol: 'ssh', host: stripBrackets(url.hostname), port: url.port || '22', username: url.username || undefined };
+  }
+  throw new DockerConnectionError(`DOCKER_HOST '${host}': unsupported scheme '${url.protocol}', expected unix://, tcp:// or ssh://`);
+}
+
+export function createDockerClient(settings: DockerConnectionSettings): Dockerode {
+  return new Dockerode(dockerOptions(settings));
+}
+
+function readTlsFiles(certPath: string): Pick<Dockerode.DockerOptions, 'ca' | 'cert' | 'key'> {
+  const read = (file: string): Buffer => {
+    const path = join(certPath, file);
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      throw new DockerConnectionError(`DOCKER_CERT_PATH: cannot read ${path} for TLS: ${(error as Error).message}`);
+    }
+  };
+  return { ca: read('ca.pem'), cert: read('cert.pem'), key: read('key.pem') };
+}
+
+function stripBrackets(hostname: string): string {
+  return hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
+}

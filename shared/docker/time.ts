@@ -1,0 +1,48 @@
+/** Docker timestamps: exact nanosecond strings, `since` parameters and user-given times. */
+
+const NANOS_PER_SECOND = 1_000_000_000n;
+
+/** `1700000000123456789` → `1700000000.123456789`, the form `/events?since=` resumes from exactly. */
+export function sinceParam(timeNano: string): string {
+  const nanos = BigInt(timeNano);
+  const seconds = nanos / NANOS_PER_SECOND;
+  const fraction = (nanos % NANOS_PER_SECOND).toString().padStart(9, '0');
+  return `${seconds}.${fraction}`;
+}
+
+export function compareTimeNano(a: string, b: string): number {
+  const x = BigInt(a);
+  const y = BigInt(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+export function nanoFromMillis(ms: number): string {
+  return (BigInt(Math.floor(ms)) * 1_000_000n).toString();
+}
+
+export function timeNanoToDate(timeNano: string): Date {
+  return new Date(Number(BigInt(timeNano) / 1_000_000n));
+}
+
+const RELATIVE = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * Reads a user-given point in time the way `docker events --since` does: Unix seconds with an
+ * optional fraction (`1700000000.5`), an RFC 3339 date, or a duration before now (`10m`).
+ * Returns nanoseconds since the epoch, or throws with the accepted forms.
+ */
+export function parsePointInTime(value: string, now: () => number = Date.now): string {
+  const text = value.trim();
+  const unix = /^(\d+)(?:\.(\d{1,9}))?$/.exec(text);
+  if (unix) {
+    return (BigInt(unix[1]!) * NANOS_PER_SECOND + BigInt((unix[2] ?? '').padEnd(9, '0'))).toString();
+  }
+  const relative = RELATIVE.exec(text);
+  if (relative) return nanoFromMillis(now() - Number(relative[1]) * UNIT_MS[relative[2]!]!);
+  if (/^\d{4}-\d{2}-\d{2}/.test(text)) {
+    const ms = Date.parse(text);
+    if (!Number.isNaN(ms)) return nanoFromMillis(ms);
+  }
+  throw new Error(`expected Unix seconds (1700000000.5), an RFC 3339 time (2026-01-02T15:04:05Z) or a duration ago (10m), got '${value}'`);
+}

@@ -1,0 +1,106 @@
+/**
+ * The one HTTP server of a process: /healthz (alive), /readyz (Docker and backends reachable),
+ * /metrics, and the routes agents add.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import type { HostPort } from '../config/options';
+import { errorMessage, silentLogger, type Logger } from './logger';
+
+export interface ReadinessResult {
+  ready: boolean;
+  detail?: string;
+}
+export type ReadinessCheck = () => ReadinessResult | Promise<ReadinessResult>;
+export type RouteHandler = (request: IncomingMessage, response: ServerResponse) => void | Promise<void>;
+
+export class OpsServer {
+  private readonly server: Server;
+  private readonly checks = new Map<string, ReadinessCheck>();
+  private readonly routes = new Map<string, RouteHandler>();
+
+  constructor(private readonly registry: Registry, private readonly logger: Logger = silentLogger) {
+    this.server = createServer((request, response) => {
+      this.handle(request, response).catch((error: unknown) => {
+        this.logger.error('HTTP handler failed', { path: request.url, error: errorMessage(error) });
+        if (!response.headersSent) sendJson(response, 500, { error: 'internal error' });
+        else response.destroy();
+      });
+    });
+  }
+
+  /** /readyz answers 503 while any check says not ready. */
+  addReadinessCheck(name: string, check: ReadinessCheck): void {
+    this.checks.set(name, check);
+  }
+
+  /** A GET route, e.g. `/findings`. */
+  addRoute(path: string, handler: RouteHandler): void {
+    if (this.routes.has(path) || ['/healthz', '/readyz', '/metrics'].includes(path)) throw new Error(`HTTP route ${path} is already taken`);
+    this.routes.set(path, handler);
+  }
+
+  async listen(address: HostPort): Promise<HostPort> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(address.port, address.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    const bound = this.server.address() as AddressInfo;
+    return { host: bound.address, port: bound.port };
+  }
+
+  async close(): Promise<void> {
+    if (!this.server.listening) return;
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeIdleConnections();
+    });
+  }
+
+  async readiness(): Promise<{ ready: boolean; checks: Record<string, ReadinessResult> }> {
+    const checks: Record<string, ReadinessResult> = {};
+    for (const [name, check] of this.checks) {
+      try {
+        checks[name] = await check();
+      } catch (error) {
+        checks[name] = { ready: false, detail: errorMessage(error) };
+      }
+    }
+    return { ready: Object.values(checks).every((c) => c.ready), checks };
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.setHeader('Allow', 'GET, HEAD');
+      return sendJson(response, 405, { error: `method ${request.method} not allowed` });
+    }
+    switch (path) {
+      case '/healthz':
+        return sendJson(response, 200, { status: 'ok' });
+      case '/readyz': {
+        const readiness = await this.readiness();
+        return sendJson(response, readiness.ready ? 200 : 503, readiness);
+      }
+      case '/metrics': {
+        const body = await this.registry.metrics();
+        response.writeHead(200, { 'Content-Type': this.registry.contentType });
+        response.end(body);
+        return;
+      }
+    }
+    const route = this.routes.get(path);
+    if (route) return route(request, response);
+    sendJson(response, 404, { error: `no route ${path}` });
+  }
+}
+
+export function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  const text = `${JSON.stringify(body)}\n`;
+  response.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  response.end(text);
+}

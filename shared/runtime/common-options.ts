@@ -1,0 +1,65 @@
+/** Options every agent accepts: where to reach Docker, where to listen, how to log, where state lives. */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { booleanOption, choiceOption, durationOption, hostPortOption, stringOption } from '../config/options';
+import { DEFAULT_DOCKER_HOST } from '../docker/connection';
+import { LOG_FORMATS, LOG_LEVELS } from '../ops/logger';
+
+export const DEFAULT_LISTEN_PORT = 9477;
+
+export const dockerOptions = {
+  dockerHost: stringOption({
+    help: 'Docker engine to follow: unix:///path, tcp://host:port or ssh://user@host',
+    env: 'DOCKER_HOST',
+    default: DEFAULT_DOCKER_HOST,
+    pattern: /^(unix:\/\/\/|tcp:\/\/|https?:\/\/|ssh:\/\/)/,
+    expect: 'unix:///path, tcp://host:port or ssh://user@host',
+  }),
+  dockerTlsVerify: booleanOption({
+    help: 'Use TLS and verify the engine (certificates from --docker-cert-path)',
+    env: 'DOCKER_TLS_VERIFY',
+    default: false,
+  }),
+  dockerCertPath: stringOption({
+    help: 'Folder with ca.pem, cert.pem and key.pem for TLS',
+    env: 'DOCKER_CERT_PATH',
+    default: join(homedir(), '.docker'),
+    defaultText: '~/.docker',
+  }),
+};
+
+export const loggingOptions = {
+  logLevel: choiceOption({ help: 'Log level', env: 'QUAYSIDE_LOG_LEVEL', default: 'info', choices: LOG_LEVELS }),
+  logFormat: choiceOption({
+    help: 'Log format; auto is text on a terminal and JSON otherwise',
+    env: 'QUAYSIDE_LOG_FORMAT',
+    default: 'auto',
+    choices: LOG_FORMATS,
+  }),
+};
+
+export const agentRuntimeOptions = {
+  ...dockerOptions,
+  ...loggingOptions,
+  listen: hostPortOption({
+    help: 'Address of the HTTP server for /healthz, /readyz, /metrics and agent routes',
+    env: 'QUAYSIDE_LISTEN',
+    default: { host: '0.0.0.0', port: DEFAULT_LISTEN_PORT },
+  }),
+  stateDir: stringOption({
+    help: 'Folder for state that must survive restarts (checkpoints, ownership records)',
+    env: 'QUAYSIDE_STATE_DIR',
+    default: '/var/lib/quayside',
+  }),
+  resyncInterval: durationOption({
+    help: 'How often to reconcile with the full container list besides every reconnect; 0 turns it off',
+    env: 'QUAYSIDE_RESYNC_INTERVAL',
+    default: 300_000,
+  }),
+  shutdownTimeout: durationOption({
+    help: 'Deadline for a graceful shutdown on SIGTERM/SIGINT',
+    env: 'QUAYSIDE_SHUTDOWN_TIMEOUT',
+    default: 10_000,
+    minMs: 0,
+  }),
+};

@@ -1,0 +1,82 @@
+/**
+ * Starts agents in one process around one Docker event stream, one metrics registry and one
+ * HTTP server, and stops them gracefully.
+ */
+import type { AgentDefinition } from '../agent';
+import { ConfigError } from '../config/errors';
+import { formatHostPort, type HostPort, type OptionValues } from '../config/options';
+import { createDockerClient, DockerConnectionError } from '../docker/connection';
+import { EventStream } from '../docker/event-stream';
+import { eventStreamMetrics } from '../docker/metrics';
+import { OpsServer } from '../ops/http-server';
+import { Lifecycle } from '../ops/lifecycle';
+import { createLogger, type Logger } from '../ops/logger';
+import { createMetricsRegistry } from '../ops/metrics';
+import { packageVersion } from '../version';
+import type { agentRuntimeOptions } from './common-options';
+import { prepareStateDir } from './state-dir';
+
+export type RuntimeSettings = OptionValues<typeof agentRuntimeOptions>;
+
+/** An agent to start, with its own parsed options. */
+export interface AgentLaunch {
+  definition: AgentDefinition;
+  options: Record<string, unknown>;
+}
+
+export interface Runtime {
+  /** Where the HTTP server listens (the real port when 0 was asked for). */
+  address: HostPort;
+  events: EventStream;
+  logger: Logger;
+  lifecycle: Lifecycle;
+}
+
+const PING_INTERVAL_MS = 15_000;
+
+export async function startRuntime(settings: RuntimeSettings, launches: AgentLaunch[], logStream?: NodeJS.WritableStream): Promise<Runtime> {
+  const logger = createLogger({ level: settings.logLevel, format: settings.logFormat, stream: logStream });
+  const docker = (() => {
+    try {
+      return createDockerClient({ host: settings.dockerHost, tlsVerify: settings.dockerTlsVerify, certPath: settings.dockerCertPath });
+    } catch (error) {
+      throw error instanceof DockerConnectionError ? new ConfigError(error.message) : error;
+    }
+  })();
+  const stateDir = launches.length > 0 ? prepareStateDir(settings.stateDir) : settings.stateDir;
+
+  const metrics = createMetricsRegistry(packageVersion());
+  const streamMetrics = eventStreamMetrics(metrics);
+  const events = new EventStream({
+    docker,
+    logger: logger.child({ component: 'docker-events' }),
+    observer: streamMetrics.observer,
+    resyncIntervalMs: settings.resyncInterval,
+    pingIntervalMs: PING_INTERVAL_MS,
+  });
+  streamMetrics.watch(events);
+
+  const http = new OpsServer(metrics, logger.child({ component: 'http' }));
+  http.addReadinessCheck('docker', () =>
+    events.connected ? { ready: true, detail: 'event stream connected' } : { ready: false, detail: `cannot reach Docker at ${settings.dockerHost}` },
+  );
+  const address = await http.listen(settings.listen).catch((error: Error) => {
+    throw new ConfigError(`--listen (QUAYSIDE_LISTEN) ${formatHostPort(settings.listen)}: ${error.message}`);
+  });
+
+  const lifecycle = new Lifecycle(logger, settings.shutdownTimeout);
+  lifecycle.onShutdown('http server', () => http.close());
+  lifecycle.onShutdown('docker event stream', () => events.stop());
+  for (const { definition, options } of launches) {
+    const agentLogger = logger.child({ agent: definition.name });
+    const running = await definition.start!({ docker, events, logger: agentLogger, metrics, http, stateDir }, options as never);
+    lifecycle.onShutdown(definition.name, () => running.stop());
+  }
+  events.start();
+  logger.info('quayside started', {
+    agents: launches.map((l) => l.definition.name),
+    listen: formatHostPort(address),
+    docker: settings.dockerHost,
+  });
+  return { address, events, logger, lifecycle };
+}
