@@ -1,0 +1,186 @@
+import { strict as assert } from 'node:assert';
+import Dockerode from 'dockerode';
+import type { DockerEvent } from '../../shared/docker/event';
+import { EventStream, type SyncSnapshot } from '../../shared/docker/event-stream';
+import { HealthCheckClassifier } from '../../shared/docker/health-checks';
+import { FakeEngine, rawEvent } from '../support/fake-engine';
+import { eventually } from '../support/eventually';
+
+const T0 = 1_700_000_100_000_000_000n;
+const fastBackoff = { initialMs: 5, maxMs: 20, factor: 2 };
+
+describe('EventStream (against a scripted engine)', () => {
+  let engine: FakeEngine;
+  let stream: EventStream;
+
+  beforeEach(async () => {
+    engine = await new FakeEngine().start();
+  });
+  afterEach(async () => {
+    await stream?.stop();
+    await engine.close();
+  });
+
+  function follow(options: Partial<ConstructorParameters<typeof EventStream>[0]> = {}) {
+    const events: DockerEvent[] = [];
+    const syncs: SyncSnapshot[] = [];
+    stream = new EventStream({ docker: new Dockerode({ socketPath: engine.socketPath }), backoff: fastBackoff, ...options });
+    stream.subscribe({ name: 'test', onEvent: (e) => void events.push(e), onSync: (s) => void syncs.push(s) });
+    return { events, syncs };
+  }
+
+  it('delivers normalized events after a connect sync', async () => {
+    engine.containers = [{ Id: 'c1', Names: ['/web'], State: 'running' }];
+    const { events, syncs } = follow();
+    stream.start();
+    await engine.connection(1);
+    engine.send(1, rawEvent({ action: 'start', id: 'c1', timeNano: T0, attributes: { name: 'web', image: 'nginx' } }));
+    await eventually(() => assert.equal(events.length, 1));
+    assert.equal(events[0]!.action, 'start');
+    assert.equal(events[0]!.name, 'web');
+    assert.equal(syncs.length, 1);
+    assert.equal(syncs[0]!.reason, 'connect');
+    assert.deepEqual(syncs[0]!.containers, [{ Id: 'c1', Names: ['/web'], State: 'running' }]);
+    assert.equal(stream.connected, true);
+  });
+
+  it('resumes with since after a broken stream and skips what it already delivered', async () => {
+    const { events, syncs } = follow();
+    stream.start();
+    await engine.connection(1);
+    const first = rawEvent({ action: 'create', id: 'c1', timeNano: T0 });
+    const second = rawEvent({ action: 'start', id: 'c1', timeNano: T0 + 5n });
+    engine.send(1, first, second);
+    await eventually(() => assert.equal(events.length, 2));
+
+    engine.cut(1);
+    const resumed = await engine.connection(2);
+    // One second before the newest delivered event, to catch events published out of order.
+    assert.equal(resumed.since, '1700000099.000000005');
+    engine.send(2, first, second, rawEvent({ action: 'die', id: 'c1', timeNano: T0 + 9n, attributes: { exitCode: '0' } }));
+    await eventually(() => assert.equal(events.length, 3));
+    assert.deepEqual(events.map((e) => e.action), ['create', 'start', 'die']);
+    assert.equal(stream.stats.duplicates, 2);
+    assert.equal(stream.stats.reconnects, 1);
+    await eventually(() => assert.deepEqual(syncs.map((s) => s.reason), ['connect', 'reconnect']));
+  });
+
+  it('resumes from the engine clock when no event arrived before the break', async () => {
+    follow();
+    stream.start();
+    await engine.connection(1);
+    assert.equal(engine.requests[0]!.since, null, 'the first connection starts from now');
+    engine.cut(1);
+    const resumed = await engine.connection(2);
+    assert.equal(resumed.since, '1699999999.000000000', 'the fake engine says it is 1700000000 in its Date header');
+  });
+
+  it('starts from a given point in time', async () => {
+    follow({ since: '1600000000500000000' });
+    stream.start();
+    await engine.connection(1);
+    assert.equal(engine.requests[0]!.since, '1599999999.500000000');
+  });
+
+  it('skips malformed lines, counts them and keeps going', async () => {
+    const { events } = follow();
+    stream.start();
+    await engine.connection(1);
+    engine.send(1, '{"Type": broken', '\u0000\u00ff binary', rawEvent({ action: 'start', id: 'c2', timeNano: T0 }));
+    await eventually(() => assert.equal(events.length, 1));
+    assert.equal(stream.stats.malformed, 2);
+    assert.equal(stream.connected, true);
+  });
+
+  it('retries while the engine fails the sync listing, and is not connected meanwhile', async () => {
+    engine.listFailures = 2;
+    const { syncs } = follow();
+    stream.start();
+    await engine.connection(3);
+    await eventually(() => assert.equal(syncs.length, 1));
+    assert.equal(stream.stats.reconnects, 2);
+    assert.equal(stream.connected, true);
+  });
+
+  it('delivers a sync only after the events received before it', async () => {
+    const seen: string[] = [];
+    stream = new EventStream({ docker: new Dockerode({ socketPath: engine.socketPath }), backoff: fastBackoff });
+    stream.subscribe({
+      name: 'slow',
+      onEvent: async (e) => {
+        await new Promise((r) => setTimeout(r, 30));
+        seen.push(e.action);
+      },
+      onSync: (s) => void seen.push(`sync:${s.reason}`),
+    });
+    stream.start();
+    await engine.connection(1);
+    await eventually(() => assert.deepEqual(seen, ['sync:connect']));
+    engine.send(1, rawEvent({ action: 'die', id: 'c1', timeNano: T0 }));
+    await eventually(() => assert.equal(stream.stats.events, 1));
+    engine.cut(1); // while the slow handler is still busy with the die
+    await engine.connection(2);
+    await eventually(() => assert.deepEqual(seen, ['sync:connect', 'die', 'sync:reconnect']));
+  });
+
+  it('filters by type and action for each subscriber', async () => {
+    const dies: string[] = [];
+    const images: string[] = [];
+    stream = new EventStream({ docker: new Dockerode({ socketPath: engine.socketPath }), backoff: fastBackoff });
+    stream.subscribe({ name: 'dies', types: ['container'], actions: ['die'], onEvent: (e) => void dies.push(e.id) });
+    stream.subscribe({ name: 'images', types: ['image'], onEvent: (e) => void images.push(e.action) });
+    stream.start();
+    await engine.connection(1);
+    engine.send(
+      1,
+      rawEvent({ action: 'start', id: 'c1', timeNano: T0 }),
+      rawEvent({ action: 'die', id: 'c1', timeNano: T0 + 1n }),
+      rawEvent({ type: 'image', action: 'tag', id: 'sha256:1', timeNano: T0 + 2n }),
+    );
+    await eventually(() => assert.deepEqual(images, ['tag']));
+    await eventually(() => assert.deepEqual(dies, ['c1']));
+  });
+
+  it('keeps delivering to other subscribers when one handler throws, and counts the failure', async () => {
+    const good: string[] = [];
+    stream = new EventStream({ docker: new Dockerode({ socketPath: engine.socketPath }), backoff: fastBackoff });
+    stream.subscribe({ name: 'broken', onEvent: () => { throw new Error('boom'); } });
+    stream.subscribe({ name: 'good', onEvent: (e) => void good.push(e.action) });
+    stream.start();
+    await engine.connection(1);
+    engine.send(1, rawEvent({ action: 'start', id: 'c1', timeNano: T0 }), rawEvent({ action: 'die', id: 'c1', timeNano: T0 + 1n }));
+    await eventually(() => assert.deepEqual(good, ['start', 'die']));
+    assert.equal(stream.stats.handlerErrors, 2);
+  });
+
+  it('hides health-check execs unless a subscriber asks for them', async () => {
+    const inspected: string[] = [];
+    const healthChecks = new HealthCheckClassifier(async (id) => {
+      inspected.push(id);
+      return id === 'c1' ? '/bin/sh -c exit 0' : undefined;
+    });
+    const quiet: string[] = [];
+    const everything: string[] = [];
+    stream = new EventStream({ docker: new Dockerode({ socketPath: engine.socketPath }), backoff: fastBackoff, healthChecks });
+    stream.subscribe({ name: 'quiet', onEvent: (e) => void quiet.push(`${e.action}:${e.attributes.execID}`) });
+    stream.subscribe({ name: 'all', healthChecks: true, onEvent: (e) => void everything.push(`${e.action}:${e.attributes.execID}`) });
+    stream.start();
+    await engine.connection(1);
+    const exec = (action: string, execID: string, t: bigint, id = 'c1') =>
+      rawEvent({ action: action === 'exec_die' ? action : `${action}: /bin/sh -c exit 0`, id, timeNano: t, attributes: { execID } });
+    engine.send(
+      1,
+      exec('exec_create', 'h1', T0),
+      exec('exec_start', 'h1', T0 + 1n),
+      exec('exec_die', 'h1', T0 + 2n),
+      // the same command run by hand in a container whose health check differs is a real exec
+      exec('exec_create', 'u1', T0 + 3n, 'c2'),
+      rawEvent({ action: 'exec_create: sh', id: 'c1', timeNano: T0 + 4n, attributes: { execID: 'u2' } }),
+      rawEvent({ action: 'exec_die', id: 'c1', timeNano: T0 + 5n, attributes: { execID: 'u2' } }),
+    );
+    await eventually(() => assert.equal(everything.length, 6));
+    await eventually(() => assert.deepEqual(quiet, ['exec_create:u1', 'exec_create:u2', 'exec_die:u2']));
+    assert.deepEqual([...new Set(inspected)].sort(), ['c1', 'c2'], 'one inspect per container');
+    assert.equal(inspected.length, 2);
+  });
+});
