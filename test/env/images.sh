@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# images.sh: build the test images on the test engine, offline (there is no registry to pull from).
+#   busybox:test  static busybox with every applet linked in /bin, /tmp (1777), root and nobody users.
+# Idempotent: an image that exists is left alone (FORCE=1 rebuilds).
+# The docker CLI is `${QS_DOCKER_CLI:-docker}`; both Debian's 20.10 and a newer 28.x client work.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+QS_LOG_TAG=images
+
+# Every docker command here talks to the test engine only.
+export DOCKER_HOST="$QS_DOCKER_HOST"
+DOCKER=${QS_DOCKER_CLI:-docker}
+
+qs_docker_ping || qs_die "the test engine does not answer on $QS_DOCKER_SOCK (run engine.sh start)"
+
+# Existence check through the API: much faster than starting the CLI.
+image_exists() {
+  [[ -z ${FORCE:-} ]] &&
+    curl -sf --max-time 5 --unix-socket "$QS_DOCKER_SOCK" -o /dev/null "http://localhost/images/$1/json"
+}
+
+build_busybox() {
+  local tag=busybox:test root bb a t0
+  image_exists "$tag" && return 0
+  t0=$(qs_now_ms)
+  bb=$(command -v busybox) || qs_die "busybox is not installed (run install.sh)"
+  root=$(mktemp -d); trap 'rm -rf "$root"' RETURN
+  mkdir -p "$root/bin" "$root/etc" "$root/tmp" "$root/root"
+  chmod 1777 "$root/tmp"
+  cp "$bb" "$root/bin/busybox"
+  # Links for every applet, so `rm`, `touch`, `wget`, `nc` … work in `docker exec` too.
+  for a in $("$root/bin/busybox" --list); do
+    [[ -e $root/bin/$a ]] || ln -s busybox "$root/bin/$a"
+  done
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' > "$root/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' > "$root/etc/group"
+  tar --numeric-owner -C "$root" -c . |
+    "$DOCKER" import -c 'ENV PATH=/bin' -c 'CMD ["sh"]' - "$tag" >/dev/null
+  qs_log "built $tag in $(( $(qs_now_ms) - t0 )) ms"
+}
+
+build_busybox

@@ -1,0 +1,110 @@
+import { strict as assert } from 'node:assert';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { mergeOptions } from '../../cli/main';
+import { integerOption } from '../../shared/config/options';
+import { eventually } from '../support/eventually';
+import { capture, exited, runCli, startCli } from '../support/cli';
+
+const NO_DOCKER = 'unix:///nonexistent/quayside-test/docker.sock';
+
+describe('quayside CLI', () => {
+  it('prints the package version', async () => {
+    const { version } = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
+    const result = await runCli(['--version']);
+    assert.equal(result.code, 0);
+    assert.equal(result.stdout.trim(), version);
+  });
+
+  it('lists every agent, all and events in --help', async () => {
+    const result = await runCli(['--help']);
+    assert.equal(result.code, 0);
+    for (const name of ['registrator', 'logrouter', 'stats-exporter', 'label-inspector', 'security-watcher', 'all', 'events']) {
+      assert.match(result.stdout, new RegExp(`^  ${name} `, 'm'));
+    }
+  });
+
+  it('says an agent that is not built yet is not built, and exits 2', async () => {
+    const result = await runCli(['registrator', '--listen', '127.0.0.1:0']);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /the registrator agent is not built yet \(issue #3\)/);
+  });
+
+  it('exits 2 naming the option and value for a bad flag or environment value', async () => {
+    const flag = await runCli(['all', '--shutdown-timeout', 'forever']);
+    assert.equal(flag.code, 2);
+    assert.match(flag.stderr, /'--shutdown-timeout <duration>' argument 'forever' is invalid/);
+    const env = await runCli(['all'], { QUAYSIDE_LOG_LEVEL: 'loud' });
+    assert.equal(env.code, 2);
+    assert.match(env.stderr, /value 'loud' from env 'QUAYSIDE_LOG_LEVEL' is invalid\. expected one of error, warn, info, debug/);
+  });
+
+  it('exits 2 naming DOCKER_HOST or the certificate when Docker cannot be reached that way', async () => {
+    const scheme = await runCli(['all', '--listen', '127.0.0.1:0'], { DOCKER_HOST: 'npipe:////./pipe/docker_engine' });
+    assert.equal(scheme.code, 2);
+    assert.match(scheme.stderr, /'--docker-host <value>' value 'npipe:\/\/\/\/\.\/pipe\/docker_engine' from env 'DOCKER_HOST' is invalid/);
+    const tls = await runCli(['all', '--listen', '127.0.0.1:0'], { DOCKER_HOST: 'tcp://127.0.0.1:2376', DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: '/nonexistent/certs' });
+    assert.equal(tls.code, 2);
+    assert.match(tls.stderr, /^quayside: DOCKER_CERT_PATH: cannot read \/nonexistent\/certs\/ca\.pem/m);
+  });
+
+  it('exits 2 naming --listen when the address is taken', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const { port } = blocker.address() as AddressInfo;
+    try {
+      const result = await runCli(['all', '--listen', `127.0.0.1:${port}`, '--docker-host', NO_DOCKER]);
+      assert.equal(result.code, 2);
+      assert.match(result.stderr, new RegExp(`--listen \\(QUAYSIDE_LISTEN\\) 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('exits 2 for an unreadable --since or an unknown --filter key', async () => {
+    const since = await runCli(['events', '--since', 'last tuesday', '--docker-host', NO_DOCKER]);
+    assert.equal(since.code, 2);
+    assert.match(since.stderr, /--since 'last tuesday'/);
+    const filter = await runCli(['events', '--filter', 'colour=red']);
+    assert.equal(filter.code, 2);
+    assert.match(filter.stderr, /unknown filter 'colour'/);
+  });
+
+  it('keeps serving while Docker is unreachable: healthy, not ready; SIGTERM exits 0', async () => {
+    const port = await freePort();
+    const child = startCli(['all', '--listen', `127.0.0.1:${port}`, '--log-format', 'json', '--state-dir', '/tmp/quayside-cli-test'], { DOCKER_HOST: NO_DOCKER });
+    const output = capture(child);
+    try {
+      await eventually(async () => assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200));
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+      assert.equal(ready.status, 503);
+      assert.match(await ready.text(), /cannot reach Docker at unix:\/\/\/nonexistent/);
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      assert.match(metrics, /^quayside_docker_connected 0$/m);
+      await eventually(() => assert.match(output.stderr(), /reconnecting to Docker/));
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.equal(await exited(child), 0);
+    assert.match(output.stderr(), /"message":"stopped"/);
+  });
+});
+
+describe('mergeOptions', () => {
+  it('refuses the same option declared differently by two agents', () => {
+    const a = { retries: integerOption({ help: 'a' }) };
+    const b = { retries: integerOption({ help: 'b' }) };
+    assert.throws(() => mergeOptions([a, b]), /option --retries is declared by two agents/);
+    assert.deepEqual(Object.keys(mergeOptions([a, a])), ['retries']);
+  });
+});
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
