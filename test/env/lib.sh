@@ -70,7 +70,7 @@ qs_free_port() {
 # qs_proc_is PID NAME: the process is alive (a zombie is not) and its command name (comm) is NAME.
 qs_proc_is() {
   local stat
-  [[ -n ${1:-} && -r /proc/$1/stat ]] && IFS= read -r stat < "/proc/$1/stat" 2>/dev/null || return 1
+  [[ -n ${1:-} && -r /proc/$1/stat ]] && IFS= read -r stat 2>/dev/null < "/proc/$1/stat" || return 1
   # /proc/PID/stat is "PID (COMM) STATE ..."; COMM may contain spaces and parentheses.
   [[ ${stat#*\(} == "$2) "* && ${stat##*) } != Z* ]]
 }
@@ -79,7 +79,7 @@ qs_proc_is() {
 qs_proc_cmdline_has() {
   local -a args
   [[ -r /proc/$1/cmdline ]] || return 1
-  mapfile -d '' args < "/proc/$1/cmdline" 2>/dev/null || return 1
+  mapfile -d '' args 2>/dev/null < "/proc/$1/cmdline" || return 1
   [[ " ${args[*]} " == *"$2"* ]]
 }
 
@@ -90,6 +90,18 @@ qs_pids_of() {
   for f in /proc/[0-9]*/stat; do
     pid=${f#/proc/}; pid=${pid%/stat}
     qs_proc_is "$pid" "$1" && qs_proc_cmdline_has "$pid" "$2" && echo "$pid"
+  done
+  return 0
+}
+
+# qs_children PID: pids whose parent is PID.
+qs_children() {
+  local parent=$1 f stat rest
+  for f in /proc/[0-9]*/stat; do
+    IFS= read -r stat 2>/dev/null < "$f" || continue
+    rest=${stat##*) }          # "STATE PPID ..."
+    rest=${rest#* }            # "PPID ..."
+    [[ ${rest%% *} == "$parent" ]] && { f=${f#/proc/}; echo "${f%/stat}"; }
   done
   return 0
 }
