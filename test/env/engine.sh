@@ -97,12 +97,29 @@ umount_exec_root() {
   done
 }
 
+# dockerd bind-mounts the data-root onto itself (to make it a private mount) and leaves that mount
+# behind when it exits; without it a plain `rm -rf $QS_TEST_ROOT` works after `stop`.
+umount_data_root_bind() {
+  awk -v r="$DATA_ROOT" '$5 == r && $4 != "/" && substr(r, length(r) - length($4) + 1) == $4 { found = 1 }
+    END { exit !found }' /proc/self/mountinfo || return 0
+  umount "$DATA_ROOT" 2>/dev/null || umount -l "$DATA_ROOT" || qs_log "could not unmount $DATA_ROOT"
+}
+
 # Only called while no dockerd of ours runs.
 cleanup_stale() {
   local pid gw
   for pid in $(containerd_pids); do
     qs_log "killing leftover containerd $pid of this engine"
     qs_stop_pid "$pid" containerd 5
+  done
+  # Containers of a killed engine keep running under their shims. Kill them (init first: that ends
+  # its whole pid namespace), so that the next dockerd finds them dead, as after a reboot, and applies
+  # the restart policies. Left running, dockerd would stop them itself at start-up and mark them
+  # "manually stopped", so `unless-stopped` containers would not come back.
+  for pid in $(qs_pids_of containerd-shim "-address $EXEC_ROOT/containerd/containerd.sock"); do
+    qs_log "killing leftover containerd-shim $pid and its container processes"
+    kill -KILL $(qs_children "$pid") 2>/dev/null || true
+    kill -KILL "$pid" 2>/dev/null || true
   done
   # docker-proxy processes of published ports outlive a killed dockerd and keep the host ports.
   gw=$(bridge_cidr); gw=${gw%/*}
@@ -113,7 +130,10 @@ cleanup_stale() {
     done
   fi
   umount_exec_root
-  rm -f "$QS_DOCKER_PIDFILE" "$QS_DOCKER_SOCK"
+  umount_data_root_bind
+  # dockerd reuses a containerd whose pidfile names a live pid; a killed one may linger as a zombie
+  # (pid 1 here reaps slowly), and then dockerd waits 15 s for it and gives up.
+  rm -f "$QS_DOCKER_PIDFILE" "$QS_DOCKER_SOCK" "$EXEC_ROOT/containerd/containerd.pid"
 }
 
 # --- commands --------------------------------------------------------------------------------------
