@@ -20,7 +20,7 @@ image_exists() {
 }
 
 build_busybox() {
-  local tag=busybox:test root bb a t0
+  local tag=busybox:test root bb a t0 old
   image_exists "$tag" && return 0
   t0=$(qs_now_ms)
   bb=$(command -v busybox) || qs_die "busybox is not installed (run install.sh)"
@@ -34,8 +34,12 @@ build_busybox() {
   done
   printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' > "$root/etc/passwd"
   printf 'root:x:0:\nnogroup:x:65534:\n' > "$root/etc/group"
+  old=$(curl -sf --unix-socket "$QS_DOCKER_SOCK" "http://localhost/images/$tag/json" | node -e \
+    'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{console.log(JSON.parse(s).Id)}catch{}})' || true)
   tar --numeric-owner -C "$root" -c . |
     "$DOCKER" import -c 'ENV PATH=/bin' -c 'CMD ["sh"]' - "$tag" >/dev/null
+  # A forced rebuild leaves the previous image untagged; drop it unless containers still use it.
+  [[ -z $old ]] || "$DOCKER" rmi "$old" >/dev/null 2>&1 || true
   qs_log "built $tag in $(( $(qs_now_ms) - t0 )) ms"
 }
 
