@@ -3,6 +3,7 @@
 # every quayside agent against it in the foreground (Ctrl-C stops it). Run after `npm run build`
 # (`npm run demo` does both). The port is ${QUAYSIDE_DEMO_PORT:-9477} on 127.0.0.1.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 QS_LOG_TAG=demo
 
@@ -12,8 +13,8 @@ PORT=${QUAYSIDE_DEMO_PORT:-9477}
 LABEL=quayside.demo=1
 
 # A re-run starts from the same three containers, not from leftovers of the last run.
-old=$(docker ps -aq --filter "label=$LABEL")
-[[ -z $old ]] || docker rm -f $old >/dev/null
+mapfile -t old < <(docker ps -aq --filter "label=$LABEL")
+((${#old[@]} == 0)) || docker rm -f "${old[@]}" >/dev/null
 
 # 1. a long-running sleeper (trap: it stops at once on SIGTERM)
 docker run -d --name qs-demo-sleeper --label "$LABEL" --label com.example.role=sleeper \

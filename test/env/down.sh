@@ -3,6 +3,7 @@
 # packages stay. The data-root stays too (images and containers come back with up.sh), unless
 # --purge is given: then all of $QS_TEST_ROOT is removed.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 QS_LOG_TAG=down
 

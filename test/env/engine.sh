@@ -8,6 +8,7 @@
 #   status   prints the state; exit 0 when the engine answers, 3 when it does not
 #   down     stop and also delete the bridge (used by down.sh)
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 QS_LOG_TAG=engine
 
@@ -42,6 +43,7 @@ containerd_pids() { qs_pids_of containerd "$EXEC_ROOT/containerd/"; }
 
 # --- bridge ----------------------------------------------------------------------------------------
 
+# shellcheck disable=SC2086  # split a.b.c.d on the dots
 ip2int() { local IFS=.; set -- $1; echo $(( ($1 << 24) + ($2 << 16) + ($3 << 8) + $4 )); }
 
 # cidr_overlap A/LEN B/LEN: the two prefixes share at least one address.
@@ -107,7 +109,7 @@ umount_data_root_bind() {
 
 # Only called while no dockerd of ours runs.
 cleanup_stale() {
-  local pid gw
+  local pid gw kids
   for pid in $(containerd_pids); do
     qs_log "killing leftover containerd $pid of this engine"
     qs_stop_pid "$pid" containerd 5
@@ -118,7 +120,8 @@ cleanup_stale() {
   # "manually stopped", so `unless-stopped` containers would not come back.
   for pid in $(qs_pids_of containerd-shim "-address $EXEC_ROOT/containerd/containerd.sock"); do
     qs_log "killing leftover containerd-shim $pid and its container processes"
-    kill -KILL $(qs_children "$pid") 2>/dev/null || true
+    mapfile -t kids < <(qs_children "$pid")
+    ((${#kids[@]} == 0)) || kill -KILL "${kids[@]}" 2>/dev/null || true
     kill -KILL "$pid" 2>/dev/null || true
   done
   # docker-proxy processes of published ports outlive a killed dockerd and keep the host ports.
@@ -162,7 +165,7 @@ start_dockerd() { # DRIVER -> 0 when /_ping answers
   qs_wait_until 60 "dockerd /_ping on $QS_DOCKER_SOCK" ping_or_dead "$pid" || true
   qs_docker_ping
 }
-ping_or_dead() { qs_docker_ping || ! kill -0 "$1" 2>/dev/null; }
+ping_or_dead() { qs_docker_ping || ! qs_alive "$1"; }
 
 cmd_start() {
   qs_docker_ping && { qs_log "engine already up ($QS_DOCKER_HOST)"; return 0; }
@@ -188,15 +191,22 @@ cmd_start() {
   if [[ -s $DRIVER_FILE ]]; then
     driver=$(<"$DRIVER_FILE")
     start_dockerd "$driver" || qs_die "dockerd did not start; see $LOG"
-  elif start_dockerd overlay2; then
-    driver=overlay2
   else
-    # overlay2 can fail on some filesystems (no d_type, overlay on overlay); vfs always works, slowly.
-    qs_log "dockerd failed with overlay2; trying vfs (see $LOG)"
-    pid=$(dockerd_pid); [[ -z $pid ]] || qs_stop_pid "$pid" dockerd 20
-    cleanup_stale
-    start_dockerd vfs || qs_die "dockerd did not start with overlay2 nor vfs; see $LOG"
-    driver=vfs
+    local log_start
+    log_start=$(stat -c %s "$LOG" 2>/dev/null || echo 0)
+    if start_dockerd overlay2; then
+      driver=overlay2
+    else
+      # overlay2 can fail on some filesystems (no d_type, overlay on overlay); vfs works everywhere,
+      # slowly. Fall back only when the graph driver is what failed.
+      tail -c +"$((log_start + 1))" "$LOG" | grep -q 'error initializing graphdriver' ||
+        qs_die "dockerd did not start; see $LOG"
+      qs_log "dockerd failed with overlay2; trying vfs (see $LOG)"
+      pid=$(dockerd_pid); [[ -z $pid ]] || qs_stop_pid "$pid" dockerd 20
+      cleanup_stale
+      start_dockerd vfs || qs_die "dockerd did not start with overlay2 nor vfs; see $LOG"
+      driver=vfs
+    fi
   fi
   echo "$driver" > "$DRIVER_FILE"
   qs_log "engine up in $(( $(qs_now_ms) - t0 )) ms (pid $(dockerd_pid), $driver, bridge $QS_BRIDGE $(bridge_cidr), $QS_DOCKER_HOST)"
@@ -226,6 +236,9 @@ cmd_status() {
   if [[ -n $pid ]]; then echo "not answering: dockerd pid $pid exists"; else echo "down"; fi
   return 3
 }
+
+# Sourcing the file (for example to test a function) defines everything but runs nothing.
+[[ ${BASH_SOURCE[0]} == "$0" ]] || return 0
 
 case "${1:-}" in
   start)   qs_lock engine; cmd_start ;;

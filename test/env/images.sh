@@ -4,6 +4,7 @@
 # Idempotent: an image that exists is left alone (FORCE=1 rebuilds).
 # The docker CLI is `${QS_DOCKER_CLI:-docker}`; both Debian's 20.10 and a newer 28.x client work.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 QS_LOG_TAG=images
 

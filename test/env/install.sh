@@ -2,6 +2,7 @@
 # install.sh: make sure the programs the test environment runs are installed.
 # Debian: installs only what is missing (fast no-op when all is there). Elsewhere: says what is missing.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 QS_LOG_TAG=install
 

@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # the variables set here are used by the scripts that source it
 # Shared settings and helpers for the quayside test environment.
 # Sourced by the other scripts in test/env/; it is not meant to be run on its own.
 
@@ -75,6 +75,13 @@ qs_proc_is() {
   [[ ${stat#*\(} == "$2) "* && ${stat##*) } != Z* ]]
 }
 
+# qs_alive PID: the process exists and is not a zombie (whatever it runs: right after `cmd &` the
+# child may still be bash or setsid, before it execs cmd).
+qs_alive() {
+  local stat
+  [[ -r /proc/$1/stat ]] && IFS= read -r stat 2>/dev/null < "/proc/$1/stat" && [[ ${stat##*) } != Z* ]]
+}
+
 # qs_proc_cmdline_has PID STRING: STRING occurs in the process's argument list.
 qs_proc_cmdline_has() {
   local -a args
@@ -109,7 +116,7 @@ qs_children() {
 # qs_read_pidfile FILE: prints the pid stored in FILE (nothing if missing or garbage).
 qs_read_pidfile() {
   local pid=""
-  [[ -r $1 ]] && IFS= read -r pid < "$1" || true
+  if [[ -r $1 ]]; then IFS= read -r pid < "$1" || true; fi
   [[ $pid =~ ^[0-9]+$ ]] && echo "$pid"
   return 0
 }

@@ -5,6 +5,7 @@
 #   pid, port, the server's log, its config and data.
 # start is idempotent: a service still running from an earlier start that answers keeps its port.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 QS_LOG_TAG=services
 
@@ -104,7 +105,7 @@ start_one() {
   done
   qs_die "$name failed to start; logs in $d"
 }
-ready_or_dead() { svc_ready "$1" "$2" "$3" || ! kill -0 "$3" 2>/dev/null; }
+ready_or_dead() { svc_ready "$1" "$2" "$3" || ! qs_alive "$3"; }
 
 stop_one() {
   local name=$1 pid

@@ -2,6 +2,7 @@
 # up.sh: bring the whole test environment up (idempotent; well under 2 s when it is already up) and
 # write $QS_TEST_ROOT/env.json, which the tests read. Prints the path of env.json on stdout.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 QS_LOG_TAG=up
 
