@@ -21,7 +21,7 @@ import { isExecEvent, MalformedEventError, orderingKey, parseEventLine, type Doc
 import { openEventsStream } from './events-request';
 import { HealthCheckClassifier } from './health-checks';
 import { KeyedQueue } from './keyed-queue';
-import { RecentEvents } from './recent-events';
+import { RecentEvents, type ReplayGuard } from './recent-events';
 import { compareTimeNano, nanoFromMillis, sinceParam } from './time';
 
 export type SyncReason = 'connect' | 'reconnect' | 'periodic';
@@ -94,6 +94,7 @@ export class EventStream extends EventEmitter {
   private readonly healthChecks: HealthCheckClassifier;
   private readonly subscribers = new Set<Subscriber>();
   private readonly delivered = new RecentEvents(1024);
+  private replays: ReplayGuard | undefined;
   private readonly stopping = new AbortController();
   private newestTimeNano: string | undefined;
   /** Where to resume when no event arrived yet: the engine's clock when the first stream opened. */
@@ -191,6 +192,7 @@ export class EventStream extends EventEmitter {
     const timers: NodeJS.Timeout[] = [];
     let response: IncomingMessage | undefined;
     try {
+      this.replays = this.delivered.replayGuard();
       response = await openEventsStream(this.docker, {
         since: this.resumeFrom(),
         filters: this.options.filters,
@@ -261,11 +263,12 @@ export class EventStream extends EventEmitter {
       this.logger.warn('skipping malformed Docker event', { error: error instanceof MalformedEventError ? error.message : errorMessage(error) });
       return;
     }
-    if (!this.delivered.add(event)) {
+    if (this.replays?.isReplay(event)) {
       this.stats.duplicates += 1;
       this.observer.duplicateSkipped?.();
       return;
     }
+    this.delivered.add(event);
     if (this.newestTimeNano === undefined || compareTimeNano(event.timeNano, this.newestTimeNano) > 0) {
       this.newestTimeNano = event.timeNano;
     }

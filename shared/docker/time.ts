@@ -10,10 +10,10 @@ export function sinceParam(timeNano: string): string {
   return `${seconds}.${fraction}`;
 }
 
+/** Orders two nanosecond strings (decimal digits without leading zeros) without BigInt. */
 export function compareTimeNano(a: string, b: string): number {
-  const x = BigInt(a);
-  const y = BigInt(b);
-  return x < y ? -1 : x > y ? 1 : 0;
+  if (a.length !== b.length) return a.length < b.length ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 export function nanoFromMillis(ms: number): string {
