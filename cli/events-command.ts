@@ -15,7 +15,7 @@ import { dockerOptions, loggingOptions } from '../shared/runtime/common-options'
 /** Filter keys the engine's /events endpoint accepts. */
 export const EVENT_FILTER_KEYS = ['config', 'container', 'daemon', 'event', 'image', 'label', 'network', 'node', 'plugin', 'scope', 'secret', 'service', 'type', 'volume'];
 
-const eventsOptions = {
+export const eventsOptions = {
   ...dockerOptions,
   ...loggingOptions,
   since: optionalStringOption({

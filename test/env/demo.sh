@@ -36,6 +36,7 @@ In another terminal:
   curl -s http://127.0.0.1:$PORT/healthz
   curl -s http://127.0.0.1:$PORT/readyz
   curl -s http://127.0.0.1:$PORT/metrics
+  DOCKER_HOST=$DOCKER_HOST npx quayside events --sync     # live normalized events
   DOCKER_HOST=$DOCKER_HOST docker ps --filter label=$LABEL
 Starting the agents (Ctrl-C to stop; \`bash test/env/down.sh\` stops the environment).
 

@@ -1,0 +1,46 @@
+/**
+ * The README's option tables, generated from the declarations so they cannot drift:
+ * `npm run docs` rewrites every `<!-- options:NAME -->…<!-- /options:NAME -->` block, and a
+ * test fails when the README differs from what this would write.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { AGENTS } from '../agents';
+import { flagOf, type OptionDecls } from '../shared/config/options';
+import { agentRuntimeOptions } from '../shared/runtime/common-options';
+import { eventsOptions } from './events-command';
+
+export function optionsTable(decls: OptionDecls): string {
+  const rows = Object.entries(decls).map(([key, decl]) => {
+    const flag = `\`${flagOf(key, decl)}${decl.placeholder ? ` ${decl.placeholder}` : ''}\``;
+    const env = decl.env ? `\`${decl.env}\`` : '';
+    const fallback = decl.defaultText ?? (decl.default === undefined ? '' : String(decl.default));
+    const repeat = decl.repeatable ? ' (repeatable)' : '';
+    return `| ${[flag, env, fallback ? `\`${fallback}\`` : '', `${decl.help}${repeat}`].map(escapeCell).join(' | ')} |`;
+  });
+  return ['| flag | environment | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
+}
+
+/** A `|` would end the table cell, even inside backticks. */
+function escapeCell(text: string): string {
+  return text.replace(/\|/g, '\\|');
+}
+
+/** Every generated block of the README, by name. */
+export function generatedBlocks(): Record<string, string> {
+  const blocks: Record<string, string> = { runtime: optionsTable(agentRuntimeOptions), events: optionsTable(eventsOptions) };
+  for (const agent of AGENTS) {
+    if (Object.keys(agent.options).length > 0) blocks[agent.name] = optionsTable(agent.options);
+  }
+  return blocks;
+}
+
+export function renderReadme(readme: string, blocks: Record<string, string> = generatedBlocks()): string {
+  return readme.replace(/(<!-- options:([\w-]+) -->\n)[\s\S]*?(\n<!-- \/options:\2 -->)/g, (whole, open: string, name: string, close: string) =>
+    name in blocks ? `${open}${blocks[name]}${close}` : whole,
+  );
+}
+
+if (require.main === module) {
+  const file = process.argv[2] ?? 'README.md';
+  writeFileSync(file, renderReadme(readFileSync(file, 'utf8')));
+}
