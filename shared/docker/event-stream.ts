@@ -73,9 +73,13 @@ export interface EventStreamOptions {
   resyncIntervalMs?: number;
   /** Ping the engine this often while connected, to notice a silent dead connection; 0 turns it off. */
   pingIntervalMs?: number;
+  /** Give up on opening the stream or listing containers after this long, and retry. */
+  requestTimeoutMs?: number;
   random?: () => number;
   healthChecks?: HealthCheckClassifier;
 }
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 /** How far before the newest delivered event a resume starts, to catch events the engine published out of order. */
 const RESUME_OVERLAP_MS = 1_000;
@@ -191,17 +195,16 @@ export class EventStream extends EventEmitter {
     this.stopping.signal.addEventListener('abort', abortRequest);
     const timers: NodeJS.Timeout[] = [];
     let response: IncomingMessage | undefined;
+    // A blackholed TCP engine or a hung dockerd would otherwise stall the session forever.
+    const timeoutMs = this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     try {
       this.replays = this.delivered.replayGuard();
-      response = await openEventsStream(this.docker, {
-        since: this.resumeFrom(),
-        filters: this.options.filters,
-        signal: request.signal,
-      });
+      const opening = openEventsStream(this.docker, { since: this.resumeFrom(), filters: this.options.filters, signal: request.signal });
+      response = await withTimeout(opening, timeoutMs, 'opening the event stream');
       this.openedAtNano ??= engineClockNano(response);
       const ended = this.consume(response);
       ended.catch(() => undefined); // awaited below; this only keeps an early failure from counting as unhandled
-      await this.synchronize(this.hasConnected ? 'reconnect' : 'connect');
+      await withTimeout(this.synchronize(this.hasConnected ? 'reconnect' : 'connect'), timeoutMs, 'listing containers');
       this.hasConnected = true;
       this.setConnected(true);
       timers.push(...this.startTimers(response));
@@ -209,6 +212,7 @@ export class EventStream extends EventEmitter {
     } finally {
       timers.forEach(clearInterval);
       this.stopping.signal.removeEventListener('abort', abortRequest);
+      request.abort();
       response?.destroy();
       this.setConnected(false);
     }
@@ -243,7 +247,7 @@ export class EventStream extends EventEmitter {
     }
     if (pingIntervalMs > 0) {
       timers.push(setInterval(() => {
-        withTimeout(this.docker.ping(), pingIntervalMs).catch((error: unknown) => {
+        withTimeout(this.docker.ping(), pingIntervalMs, 'ping').catch((error: unknown) => {
           response.destroy(new Error(`Docker ping failed: ${errorMessage(error)}`));
         });
       }, pingIntervalMs));
@@ -333,9 +337,9 @@ function engineClockNano(response: IncomingMessage): string {
   return nanoFromMillis(Number.isNaN(date) ? Date.now() : date);
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    const timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
     promise.then(resolve, reject).finally(() => clearTimeout(timer));
   });
 }

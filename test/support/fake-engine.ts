@@ -18,6 +18,8 @@ export class FakeEngine {
   readonly requests: EventsRequestRecord[] = [];
   containers: object[] = [];
   listFailures = 0;
+  /** The next this many /events requests get no answer at all, like a hung engine. */
+  stalledEvents = 0;
   readonly socketPath: string;
   private readonly dir: string;
   private readonly server: Server;
@@ -61,6 +63,10 @@ export class FakeEngine {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://engine');
     const path = url.pathname.replace(/^\/v[\d.]+/, '');
+    if (path === '/events' && this.stalledEvents > 0) {
+      this.stalledEvents -= 1;
+      return;
+    }
     if (path === '/events') {
       res.writeHead(200, { 'Content-Type': 'application/json', Date: new Date(1_700_000_000_000).toUTCString() });
       res.flushHeaders();

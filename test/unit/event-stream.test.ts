@@ -102,6 +102,16 @@ describe('EventStream (against a scripted engine)', () => {
     assert.equal(stream.connected, true);
   });
 
+  it('gives up on an engine that does not answer and tries again', async () => {
+    engine.stalledEvents = 1;
+    const { syncs } = follow({ requestTimeoutMs: 200 });
+    stream.start();
+    await engine.connection(1);
+    await eventually(() => assert.equal(syncs.length, 1));
+    assert.equal(stream.stats.reconnects, 1);
+    assert.equal(stream.connected, true);
+  });
+
   it('delivers a sync only after the events received before it', async () => {
     const seen: string[] = [];
     stream = new EventStream({ docker: new Dockerode({ socketPath: engine.socketPath }), backoff: fastBackoff });
