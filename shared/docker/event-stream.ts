@@ -90,7 +90,7 @@ interface Subscriber {
 }
 
 export class EventStream extends EventEmitter {
-  readonly stats = { events: 0, reconnects: 0, duplicates: 0, malformed: 0, handlerErrors: 0 };
+  readonly stats = { connections: 0, events: 0, reconnects: 0, duplicates: 0, malformed: 0, handlerErrors: 0 };
 
   private readonly docker: Dockerode;
   private readonly logger: Logger;
@@ -168,14 +168,16 @@ export class EventStream extends EventEmitter {
   private async run(): Promise<void> {
     let failures = 0;
     while (!this.stopping.signal.aborted) {
+      const connectionsBefore = this.stats.connections;
       try {
         await this.session();
-        failures = 0;
       } catch (error) {
         if (this.stopping.signal.aborted) break;
         this.logger.warn('Docker event stream failed', { error: errorMessage(error), attempt: failures + 1 });
       }
       if (this.stopping.signal.aborted) break;
+      // A connection that was up resets the backoff however it ended; failed attempts grow it.
+      if (this.stats.connections > connectionsBefore) failures = 0;
       const delay = backoffDelay(failures++, this.options.backoff ?? DEFAULT_BACKOFF, this.options.random);
       this.logger.info('reconnecting to Docker', { inMs: delay });
       try {
@@ -206,6 +208,7 @@ export class EventStream extends EventEmitter {
       ended.catch(() => undefined); // awaited below; this only keeps an early failure from counting as unhandled
       await withTimeout(this.synchronize(this.hasConnected ? 'reconnect' : 'connect'), timeoutMs, 'listing containers');
       this.hasConnected = true;
+      this.stats.connections += 1;
       this.setConnected(true);
       timers.push(...this.startTimers(response));
       await ended;

@@ -3,6 +3,7 @@ import Dockerode from 'dockerode';
 import type { DockerEvent } from '../../shared/docker/event';
 import { EventStream, type SyncSnapshot } from '../../shared/docker/event-stream';
 import { HealthCheckClassifier } from '../../shared/docker/health-checks';
+import { silentLogger } from '../../shared/ops/logger';
 import { FakeEngine, rawEvent } from '../support/fake-engine';
 import { eventually } from '../support/eventually';
 
@@ -100,6 +101,19 @@ describe('EventStream (against a scripted engine)', () => {
     await eventually(() => assert.equal(syncs.length, 1));
     assert.equal(stream.stats.reconnects, 2);
     assert.equal(stream.connected, true);
+  });
+
+  it('grows the backoff over failed attempts and starts it afresh after a connection that was up', async () => {
+    const delays: number[] = [];
+    const logger = { ...silentLogger, info: (message: string, meta?: Record<string, unknown>) => void (message.startsWith('reconnecting') && delays.push(meta?.inMs as number)) };
+    engine.listFailures = 2;
+    follow({ logger, random: () => 0, backoff: { initialMs: 10, maxMs: 60_000, factor: 10 } });
+    stream.start();
+    await engine.connection(3);
+    await eventually(() => assert.equal(stream.connected, true));
+    engine.cut(3);
+    await engine.connection(4);
+    assert.deepEqual(delays, [5, 50, 5]);
   });
 
   it('gives up on an engine that does not answer and tries again', async () => {

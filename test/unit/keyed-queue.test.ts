@@ -2,9 +2,11 @@ import { strict as assert } from 'node:assert';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KeyedQueue } from '../../shared/docker/keyed-queue';
 
+const failOnError = (error: unknown): never => assert.fail(error instanceof Error ? error : String(error));
+
 describe('KeyedQueue', () => {
   it('runs one key in order even when earlier tasks are slower', async () => {
-    const queue = new KeyedQueue(assert.fail);
+    const queue = new KeyedQueue(failOnError);
     const order: string[] = [];
     void queue.push('c1', async () => {
       await sleep(30);
@@ -18,7 +20,7 @@ describe('KeyedQueue', () => {
   });
 
   it('runs different keys concurrently', async () => {
-    const queue = new KeyedQueue(assert.fail);
+    const queue = new KeyedQueue(failOnError);
     const order: string[] = [];
     void queue.push('slow', async () => {
       await sleep(30);
@@ -32,7 +34,7 @@ describe('KeyedQueue', () => {
   });
 
   it('runs an exclusive task after everything before it and before everything after it', async () => {
-    const queue = new KeyedQueue(assert.fail);
+    const queue = new KeyedQueue(failOnError);
     const order: string[] = [];
     void queue.push('a', async () => {
       await sleep(20);
