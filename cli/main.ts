@@ -5,7 +5,7 @@ import { AGENTS } from '../agents';
 import type { AgentDefinition } from '../shared/agent';
 import { ConfigError } from '../shared/config/errors';
 import { addOptions, flagOf, type OptionDecls } from '../shared/config/options';
-import { agentRuntimeOptions } from '../shared/runtime/common-options';
+import { agentRuntimeOptions, runtimeOptionsFor } from '../shared/runtime/common-options';
 import { startRuntime, type AgentLaunch, type RuntimeSettings } from '../shared/runtime/runtime';
 import { packageVersion } from '../shared/version';
 import { addEventsCommand } from './events-command';
@@ -22,7 +22,7 @@ export function buildProgram(agents: readonly AgentDefinition[] = AGENTS): Comma
 
   for (const agent of agents) {
     const command = program.command(agent.name).description(agent.summary + (agent.start ? '' : ` (not built yet: ${agent.plannedIn})`));
-    addOptions(command, { ...agentRuntimeOptions, ...agent.options }).action(async (values: Record<string, unknown>) => {
+    addOptions(command, { ...runtimeOptionsFor(agent.listenPort), ...agent.options }).action(async (values: Record<string, unknown>) => {
       if (!agent.start) throw new ConfigError(`the ${agent.name} agent is not built yet (${agent.plannedIn ?? 'planned'})`);
       await runAgents(values, [{ definition: agent, options: values }]);
     });

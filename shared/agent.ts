@@ -25,6 +25,8 @@ export interface AgentDefinition<D extends OptionDecls = OptionDecls> {
   name: string;
   summary: string;
   options: D;
+  /** The default port of `--listen` when this agent runs alone (exporters have their own). */
+  listenPort?: number;
   /** Absent while the agent is not built yet. */
   start?(context: AgentContext, options: OptionValues<D>): Promise<RunningAgent>;
   /** Where the work on an agent that is not built yet is tracked. */

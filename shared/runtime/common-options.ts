@@ -38,14 +38,18 @@ export const loggingOptions = {
   }),
 };
 
+function listenOption(port: number) {
+  return hostPortOption({
+    help: 'Address of the HTTP server for /healthz, /readyz, /metrics and agent routes',
+    env: 'QUAYSIDE_LISTEN',
+    default: { host: '0.0.0.0', port },
+  });
+}
+
 export const agentRuntimeOptions = {
   ...dockerOptions,
   ...loggingOptions,
-  listen: hostPortOption({
-    help: 'Address of the HTTP server for /healthz, /readyz, /metrics and agent routes',
-    env: 'QUAYSIDE_LISTEN',
-    default: { host: '0.0.0.0', port: DEFAULT_LISTEN_PORT },
-  }),
+  listen: listenOption(DEFAULT_LISTEN_PORT),
   stateDir: stringOption({
     help: 'Folder for state that must survive restarts (checkpoints, ownership records)',
     env: 'QUAYSIDE_STATE_DIR',
@@ -63,3 +67,8 @@ export const agentRuntimeOptions = {
     minMs: 0,
   }),
 };
+
+/** The runtime options of an agent run alone: the same, with the agent's own default port. */
+export function runtimeOptionsFor(listenPort: number | undefined): typeof agentRuntimeOptions {
+  return listenPort === undefined ? agentRuntimeOptions : { ...agentRuntimeOptions, listen: listenOption(listenPort) };
+}
