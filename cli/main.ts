@@ -26,6 +26,7 @@ export function buildProgram(agents: readonly AgentDefinition[] = AGENTS): Comma
       if (!agent.start) throw new ConfigError(`the ${agent.name} agent is not built yet (${agent.plannedIn ?? 'planned'})`);
       await runAgents(values, [{ definition: agent, options: values }]);
     });
+    agent.extendCommand?.(command);
   }
 
   const built = agents.filter((agent) => agent.start);

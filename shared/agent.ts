@@ -1,4 +1,5 @@
 /** What an agent is to the runtime: a name, its option declarations and a start function. */
+import type { Command } from 'commander';
 import type Dockerode from 'dockerode';
 import type { Registry } from 'prom-client';
 import type { OptionDecls, OptionValues } from './config/options';
@@ -29,6 +30,8 @@ export interface AgentDefinition<D extends OptionDecls = OptionDecls> {
   listenPort?: number;
   /** Absent while the agent is not built yet. */
   start?(context: AgentContext, options: OptionValues<D>): Promise<RunningAgent>;
+  /** Adds subcommands, e.g. `label-inspector check`. */
+  extendCommand?(command: Command): void;
   /** Where the work on an agent that is not built yet is tracked. */
   plannedIn?: string;
 }

@@ -1,0 +1,130 @@
+/**
+ * The live label-inspector: checks every container when it is created and every image once per
+ * image ID (at start, and on pull, tag, import and load), reconciles at every sync, and resolves
+ * findings when their object goes away.
+ */
+import type Dockerode from 'dockerode';
+import type { AgentContext, RunningAgent } from '../../shared/agent';
+import type { DockerEvent } from '../../shared/docker/event';
+import type { SyncSnapshot } from '../../shared/docker/event-stream';
+import { attachFindings } from '../../shared/findings/board';
+import type { FindingsSinkSettings } from '../../shared/findings/options';
+import { FindingStore } from '../../shared/findings/store';
+import { checkLabels } from './checker';
+import { containerName, containerTarget, imageTarget } from './objects';
+import type { LabelSettings } from './settings';
+import type { LabelTarget } from './target';
+
+const IMAGE_ARRIVALS = ['pull', 'tag', 'import', 'load'];
+const SHUTDOWN_FLUSH_MS = 5_000;
+
+export class LabelInspector {
+  readonly store = new FindingStore();
+  /** Labels of every image checked, by image ID: a container's own labels are those that differ. */
+  private readonly images = new Map<string, Record<string, string>>();
+  private readonly containers = new Set<string>();
+
+  constructor(private readonly docker: Dockerode, private readonly settings: LabelSettings) {}
+
+  async handleEvent(event: DockerEvent): Promise<void> {
+    if (event.type === 'container') {
+      if (event.action === 'destroy') return this.forgetContainer(event.id);
+      if (event.action === 'create' || event.action === 'rename') return this.inspectContainer(event.id);
+    }
+    if (event.type === 'image') {
+      if (IMAGE_ARRIVALS.includes(event.action)) return this.inspectImage(event.id);
+      if (event.action === 'delete' || event.action === 'untag') return this.recheckImage(event.id);
+    }
+  }
+
+  handleSync(snapshot: SyncSnapshot): void {
+    const imageIds = new Set<string>();
+    for (const image of snapshot.images ?? []) {
+      imageIds.add(image.Id);
+      if (!this.images.has(image.Id)) this.checkImage(imageTarget(image.Id, image.RepoTags, image.Labels));
+    }
+    if (snapshot.images) for (const id of this.images.keys()) if (!imageIds.has(id)) this.forgetImage(id);
+
+    const containerIds = new Set<string>();
+    for (const container of snapshot.containers) {
+      containerIds.add(container.Id);
+      if (this.containers.has(container.Id)) continue;
+      const target = containerTarget({ id: container.Id, name: containerName(container), image: container.Image }, container.Labels, this.images.get(container.ImageID));
+      this.checkContainer(target);
+    }
+    for (const id of this.containers) if (!containerIds.has(id)) this.forgetContainer(id);
+  }
+
+  private async inspectContainer(id: string): Promise<void> {
+    const info = await inspectOrUndefined(() => this.docker.getContainer(id).inspect());
+    if (!info) return this.forgetContainer(id);
+    const name = info.Name.replace(/^\//, '');
+    // Its image first, so that labels inherited from it are told apart (and checked there).
+    if (!this.images.has(info.Image)) await this.inspectImage(info.Image);
+    this.checkContainer(containerTarget({ id, name, image: info.Config.Image }, info.Config.Labels, this.images.get(info.Image)));
+  }
+
+  private async inspectImage(reference: string): Promise<void> {
+    const info = await inspectOrUndefined(() => this.docker.getImage(reference).inspect());
+    if (!info) return;
+    // Once per image ID; a new tag of a known image only renames its findings.
+    this.checkImage(imageTarget(info.Id, info.RepoTags, info.Config?.Labels));
+  }
+
+  /** After delete or untag: the image may be gone, or still there under another tag. */
+  private async recheckImage(reference: string): Promise<void> {
+    const id = reference.startsWith('sha256:') ? reference : undefined;
+    const info = await inspectOrUndefined(() => this.docker.getImage(reference).inspect());
+    if (info) return this.checkImage(imageTarget(info.Id, info.RepoTags, info.Config?.Labels));
+    if (id) this.forgetImage(id);
+  }
+
+  private checkImage(target: LabelTarget): void {
+    this.images.set(target.object.id, { ...target.labels });
+    this.store.report(target.object, checkLabels(target, this.settings));
+  }
+
+  private checkContainer(target: LabelTarget): void {
+    this.containers.add(target.object.id);
+    this.store.report(target.object, checkLabels(target, this.settings));
+  }
+
+  private forgetImage(id: string): void {
+    this.images.delete(id);
+    this.store.forget({ kind: 'image', id });
+  }
+
+  private forgetContainer(id: string): void {
+    this.containers.delete(id);
+    this.store.forget({ kind: 'container', id });
+  }
+}
+
+async function inspectOrUndefined<T>(inspect: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await inspect();
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+    throw error;
+  }
+}
+
+export function startLabelInspector(context: AgentContext, settings: LabelSettings, sinks: FindingsSinkSettings): RunningAgent {
+  const inspector = new LabelInspector(context.docker, settings);
+  const board = attachFindings(context, 'label-inspector', inspector.store, sinks);
+  const unsubscribe = context.events.subscribe({
+    name: 'label-inspector',
+    types: ['container', 'image'],
+    actions: ['create', 'rename', 'destroy', ...IMAGE_ARRIVALS, 'untag', 'delete'],
+    images: true,
+    onEvent: (event) => inspector.handleEvent(event),
+    onSync: (snapshot) => inspector.handleSync(snapshot),
+  });
+  context.logger.info('label-inspector checking labels', { profile: settings.profile.name, schema: settings.schema?.file, required: settings.required });
+  return {
+    async stop() {
+      unsubscribe();
+      await board.close(SHUTDOWN_FLUSH_MS);
+    },
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * JSON Schema mode: a user's schema (draft-07 or 2020-12) applied to the labels object, every
+ * error reported with its path. Digit strings may satisfy `"type": "integer"` (coerced, as
+ * garethr's docker-label-inspector did), since label values are always strings.
+ */
+import { readFileSync } from 'node:fs';
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
+import { ConfigError } from '../../../shared/config/errors';
+import { finding, type LabelRule } from './rule';
+
+export interface LabelSchema {
+  file: string;
+  validate: ValidateFunction;
+}
+
+const DRAFT_2020 = /json-schema\.org\/draft\/2020-12\/schema/;
+
+/** Reads and compiles the schema; a problem is a ConfigError naming the file. */
+export function loadLabelSchema(file: string): LabelSchema {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`label schema ${file}: cannot read it: ${(error as Error).message}`);
+  }
+  let schema: unknown;
+  try {
+    schema = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`label schema ${file}: not JSON: ${(error as Error).message}`);
+  }
+  if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) throw new ConfigError(`label schema ${file}: a schema must be a JSON object`);
+  const $schema = (schema as { $schema?: unknown }).$schema;
+  const options = { allErrors: true, coerceTypes: true, strict: false } as const;
+  const ajv = typeof $schema === 'string' && DRAFT_2020.test($schema) ? new Ajv2020(options) : new Ajv(options);
+  addFormats(ajv);
+  try {
+    return { file, validate: ajv.compile(schema as object) };
+  } catch (error) {
+    throw new ConfigError(`label schema ${file}: invalid schema: ${(error as Error).message}`);
+  }
+}
+
+export const schemaViolation: LabelRule = {
+  id: 'label-schema',
+  title: 'Labels do not match the label schema',
+  severity: 'high',
+  remediation: 'Change the labels (or the schema) so that they match; the message names the label and the schema keyword.',
+  check(target, settings) {
+    const schema = settings.schema;
+    if (!schema) return [];
+    const labels = { ...target.labels }; // coercion rewrites the object it validates
+    if (schema.validate(labels)) return [];
+    return (schema.validate.errors ?? []).map((error) => {
+      const key = errorKey(error);
+      const where = key ? `label '${key}'` : 'labels';
+      return finding(this, target, `${key}#${error.keyword}`, `${where} ${error.message ?? 'invalid'} (schema ${schema.file}, ${error.schemaPath})`, {
+        key,
+        keyword: error.keyword,
+        schemaPath: error.schemaPath,
+        params: error.params,
+      });
+    });
+  },
+};
+
+/** The label an error is about: the property of its path, or the one `required` misses. */
+function errorKey(error: ErrorObject): string {
+  if (error.keyword === 'required') return String((error.params as { missingProperty?: string }).missingProperty ?? '');
+  if (error.keyword === 'additionalProperties') return String((error.params as { additionalProperty?: string }).additionalProperty ?? '');
+  const first = error.instancePath.split('/')[1] ?? '';
+  return first.replace(/~1/g, '/').replace(/~0/g, '~');
+}
+
+export const SCHEMA_RULES: LabelRule[] = [schemaViolation];

@@ -1,0 +1,82 @@
+/** The label-inspector's options, declared once, and the settings the rules read. */
+import { ConfigError } from '../../shared/config/errors';
+import { choiceOption, integerOption, optionalStringOption, stringOption, type OptionDecl } from '../../shared/config/options';
+import { globMatcher } from './glob';
+import { KEY_PROFILE_NAMES, KEY_PROFILES, type KeyProfile } from './profiles';
+import { expandRequired, REQUIRED_PRESETS } from './rules/required';
+import { loadLabelSchema, type LabelSchema } from './rules/schema';
+
+/** Tool-owned keys that break the guidelines by design: Compose, Swarm, and the legacy maintainer. */
+export const DEFAULT_ALLOWED_KEYS = ['com.docker.compose.*', 'com.docker.stack.*', 'com.docker.swarm.*', 'maintainer'];
+
+function listOption(decl: { help: string; env: string; default: string[] }): OptionDecl<string[]> {
+  return {
+    ...stringOption({ help: decl.help, env: decl.env, placeholder: '<list>' }),
+    default: decl.default,
+    defaultText: decl.default.length > 0 ? decl.default.join(',') : undefined,
+    parse: (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean),
+  };
+}
+
+export const labelOptions = {
+  labelProfile: choiceOption({
+    help: 'Label-key rule profile',
+    env: 'QUAYSIDE_LABEL_PROFILE',
+    default: 'docker',
+    choices: KEY_PROFILE_NAMES,
+  }),
+  labelSchema: optionalStringOption({
+    help: 'JSON Schema file (draft-07 or 2020-12) the labels object must match',
+    env: 'QUAYSIDE_LABEL_SCHEMA',
+    placeholder: '<file>',
+  }),
+  labelRequire: listOption({
+    help: `Keys every image must have, and presets: ${Object.keys(REQUIRED_PRESETS).join(', ')}`,
+    env: 'QUAYSIDE_LABEL_REQUIRE',
+    default: [],
+  }),
+  labelAllow: listOption({
+    help: 'Keys exempt from the key rules (globs with *), added to the built-in ones',
+    env: 'QUAYSIDE_LABEL_ALLOW',
+    default: [],
+  }),
+  labelDisable: listOption({ help: 'Rule IDs to turn off', env: 'QUAYSIDE_LABEL_DISABLE', default: [] }),
+  labelMaxValueBytes: integerOption({ help: 'Largest label value, in bytes', env: 'QUAYSIDE_LABEL_MAX_VALUE_BYTES', default: 4_096, min: 1 }),
+  labelMaxTotalBytes: integerOption({ help: 'Largest total of keys and values of one object, in bytes', env: 'QUAYSIDE_LABEL_MAX_TOTAL_BYTES', default: 65_536, min: 1 }),
+};
+
+export interface LabelOptionValues {
+  labelProfile: string;
+  labelSchema?: string;
+  labelRequire: string[];
+  labelAllow: string[];
+  labelDisable: string[];
+  labelMaxValueBytes: number;
+  labelMaxTotalBytes: number;
+}
+
+export interface LabelSettings {
+  profile: KeyProfile;
+  schema?: LabelSchema;
+  required: string[];
+  isAllowed(key: string): boolean;
+  disabled: ReadonlySet<string>;
+  maxValueBytes: number;
+  maxTotalBytes: number;
+}
+
+export function labelSettings(values: LabelOptionValues, knownRuleIds: readonly string[]): LabelSettings {
+  const profile = KEY_PROFILES[values.labelProfile];
+  if (!profile) throw new ConfigError(`label profile '${values.labelProfile}' is unknown; expected one of ${KEY_PROFILE_NAMES.join(', ')}`);
+  const unknown = values.labelDisable.filter((id) => !knownRuleIds.includes(id));
+  if (unknown.length > 0) throw new ConfigError(`--label-disable: unknown rule ${unknown.join(', ')}; the rules are ${knownRuleIds.join(', ')}`);
+  return {
+    profile,
+    schema: values.labelSchema ? loadLabelSchema(values.labelSchema) : undefined,
+    required: expandRequired(values.labelRequire),
+    isAllowed: globMatcher([...DEFAULT_ALLOWED_KEYS, ...values.labelAllow]),
+    disabled: new Set(values.labelDisable),
+    maxValueBytes: values.labelMaxValueBytes,
+    maxTotalBytes: values.labelMaxTotalBytes,
+  };
+}
