@@ -1,0 +1,143 @@
+/**
+ * Reads one container's stats from cgroup v1 controller directories, the way cAdvisor and runc do
+ * (opencontainers/cgroups `fs/`). Each group is read on its own, so an unreadable memory
+ * controller costs the memory metrics, not the CPU ones.
+ */
+import { join } from 'node:path';
+import type { BlockDeviceNames } from './block-devices';
+import { countLines, parseFlatKeyed, parseLimit, readInteger, readOptionalInteger, readOptionalText, readText } from './files';
+import type { CgroupLocation } from './cgroup-location';
+import type { ContainerStats, CpuStats, DeviceIoStats, MemoryStats, ProcessStats, SpecStats } from './stats';
+import { limitOrZero, workingSet } from './stats';
+
+type V1Location = Extract<CgroupLocation, { version: 1 }>;
+
+/** cpuacct.stat counts in USER_HZ, which is 100 on every Linux architecture Docker runs on. */
+const USER_HZ = 100;
+const NS_PER_S = 1e9;
+
+/** Runs one group's reader; a failure is reported and leaves the group out. */
+export type GroupReader = <T>(group: string, dir: string | undefined, read: (dir: string) => T) => T | undefined;
+
+export function readCgroupV1(location: V1Location, devices: BlockDeviceNames, attempt: GroupReader): ContainerStats {
+  const { dirs } = location;
+  const cpu = attempt('cpu', dirs.cpuacct, (dir) => readCpu(dir, dirs.cpu));
+  const memory = attempt('memory', dirs.memory, readMemory);
+  const blockIo = attempt('blkio', dirs.blkio, (dir) => readBlockIo(dir, devices));
+  const processes = attempt('pids', dirs.pids, readProcesses);
+  const spec = attempt('spec', dirs.memory ?? dirs.cpu, () => readSpec(dirs.memory, dirs.cpu));
+  return { cpu, memory, blockIo, processes, spec };
+}
+
+export function readCpu(cpuacctDir: string, cpuDir: string | undefined): CpuStats {
+  const stats: CpuStats = { usageSeconds: readInteger(join(cpuacctDir, 'cpuacct.usage')) / NS_PER_S };
+  const ticks = readOptionalText(join(cpuacctDir, 'cpuacct.stat'));
+  if (ticks !== undefined) {
+    const values = parseFlatKeyed(ticks, 'cpuacct.stat');
+    stats.userSeconds = (values.get('user') ?? 0) / USER_HZ;
+    stats.systemSeconds = (values.get('system') ?? 0) / USER_HZ;
+  }
+  // Periods are only counted against a quota; without one cAdvisor leaves the CFS metrics out.
+  if (cpuDir !== undefined && hasQuota(readOptionalInteger(join(cpuDir, 'cpu.cfs_quota_us')))) {
+    const values = parseFlatKeyed(readText(join(cpuDir, 'cpu.stat')), 'cpu.stat');
+    stats.cfs = {
+      periods: values.get('nr_periods') ?? 0,
+      throttledPeriods: values.get('nr_throttled') ?? 0,
+      throttledSeconds: (values.get('throttled_time') ?? 0) / NS_PER_S,
+    };
+  }
+  return stats;
+}
+
+export function readMemory(dir: string): MemoryStats {
+  const usageBytes = readInteger(join(dir, 'memory.usage_in_bytes'));
+  const stat = parseFlatKeyed(readText(join(dir, 'memory.stat')), 'memory.stat');
+  // total_* include descendants (use_hierarchy=1, Docker's default); the plain keys are the fallback.
+  const pick = (key: string): number | undefined => stat.get(`total_${key}`) ?? stat.get(key);
+  return {
+    usageBytes,
+    workingSetBytes: workingSet(usageBytes, pick('inactive_file')),
+    rssBytes: pick('rss'),
+    cacheBytes: pick('cache'),
+    swapBytes: pick('swap'),
+    mappedFileBytes: pick('mapped_file'),
+    failcnt: readOptionalInteger(join(dir, 'memory.failcnt')),
+    maxUsageBytes: readOptionalInteger(join(dir, 'memory.max_usage_in_bytes')),
+  };
+}
+
+/**
+ * The first policy whose recursive files list devices: BFQ, CFQ, then the throttle layer, which
+ * sees every bio whatever the scheduler (the order of opencontainers/cgroups and Docker).
+ */
+const BLKIO_SOURCES = [
+  ['blkio.bfq.io_service_bytes_recursive', 'blkio.bfq.io_serviced_recursive'],
+  ['blkio.io_service_bytes_recursive', 'blkio.io_serviced_recursive'],
+  ['blkio.throttle.io_service_bytes_recursive', 'blkio.throttle.io_serviced_recursive'],
+] as const;
+
+export function readBlockIo(dir: string, devices: BlockDeviceNames): DeviceIoStats[] {
+  for (const [bytesFile, opsFile] of BLKIO_SOURCES) {
+    const bytesText = readOptionalText(join(dir, bytesFile));
+    if (bytesText === undefined) continue;
+    const bytes = parseBlkioOps(bytesText);
+    if (bytes.size === 0) continue;
+    const ops = parseBlkioOps(readOptionalText(join(dir, opsFile)) ?? '');
+    return [...bytes].map(([majorMinor, byOp]) => {
+      const counts = ops.get(majorMinor);
+      return {
+        device: devices.nameOf(majorMinor),
+        readBytes: byOp.get('Read') ?? 0,
+        writeBytes: byOp.get('Write') ?? 0,
+        reads: counts?.get('Read') ?? 0,
+        writes: counts?.get('Write') ?? 0,
+      };
+    });
+  }
+  return [];
+}
+
+/** `8:0 Read 4096` lines (plus a trailing `Total N`) into device → operation → value. */
+export function parseBlkioOps(text: string): Map<string, Map<string, number>> {
+  const devices = new Map<string, Map<string, number>>();
+  for (const line of text.split('\n')) {
+    const [device, op, value] = line.trim().split(/\s+/);
+    if (!device || !op || value === undefined || !/^\d+:\d+$/.test(device)) continue;
+    let ops = devices.get(device);
+    if (!ops) devices.set(device, (ops = new Map()));
+    ops.set(op, Number(value));
+  }
+  return devices;
+}
+
+export function readProcesses(dir: string): ProcessStats {
+  const max = parseLimit(readText(join(dir, 'pids.max')), 'pids.max');
+  const procs = readOptionalText(join(dir, 'cgroup.procs'));
+  return {
+    threads: readInteger(join(dir, 'pids.current')),
+    threadsMax: max ?? 0,
+    processes: procs === undefined ? undefined : countLines(procs),
+  };
+}
+
+export function readSpec(memoryDir: string | undefined, cpuDir: string | undefined): SpecStats {
+  const spec: SpecStats = {};
+  if (memoryDir !== undefined) {
+    spec.memoryLimitBytes = limitOrZero(readInteger(join(memoryDir, 'memory.limit_in_bytes')));
+    const swap = readOptionalInteger(join(memoryDir, 'memory.memsw.limit_in_bytes'));
+    if (swap !== undefined) spec.memorySwapLimitBytes = limitOrZero(swap);
+    const soft = readOptionalInteger(join(memoryDir, 'memory.soft_limit_in_bytes'));
+    if (soft !== undefined) spec.memoryReservationBytes = limitOrZero(soft);
+  }
+  if (cpuDir !== undefined) {
+    const quota = readOptionalInteger(join(cpuDir, 'cpu.cfs_quota_us'));
+    if (hasQuota(quota)) spec.cpuQuotaMicros = quota;
+    spec.cpuPeriodMicros = readOptionalInteger(join(cpuDir, 'cpu.cfs_period_us'));
+    spec.cpuShares = readOptionalInteger(join(cpuDir, 'cpu.shares'));
+  }
+  return spec;
+}
+
+function hasQuota(quota: number | undefined): quota is number {
+  return quota !== undefined && quota > 0;
+}

@@ -1,0 +1,121 @@
+/**
+ * Reads one container's stats from its cgroup v2 (unified) directory, with the keys cAdvisor and
+ * runc use (opencontainers/cgroups `fs2/`). cgroup v2 has no failcnt and no per-CPU usage; those
+ * metrics are left out rather than exported as 0.
+ */
+import { join } from 'node:path';
+import type { BlockDeviceNames } from './block-devices';
+import type { CgroupLocation } from './cgroup-location';
+import type { GroupReader } from './cgroup-v1';
+import { countLines, parseFlatKeyed, parseInteger, parseLimit, readInteger, readOptionalInteger, readOptionalText, readText } from './files';
+import type { ContainerStats, CpuStats, DeviceIoStats, MemoryStats, ProcessStats, SpecStats } from './stats';
+import { limitOrZero, workingSet } from './stats';
+
+type V2Location = Extract<CgroupLocation, { version: 2 }>;
+
+const US_PER_S = 1e6;
+
+export function readCgroupV2(location: V2Location, devices: BlockDeviceNames, attempt: GroupReader): ContainerStats {
+  const { dir } = location;
+  return {
+    cpu: attempt('cpu', dir, readCpu),
+    memory: attempt('memory', dir, readMemory),
+    blockIo: attempt('io', dir, (d) => readIo(d, devices)),
+    processes: attempt('pids', dir, readProcesses),
+    spec: attempt('spec', dir, readSpec),
+  };
+}
+
+export function readCpu(dir: string): CpuStats {
+  const stat = parseFlatKeyed(readText(join(dir, 'cpu.stat')), 'cpu.stat');
+  const usage = stat.get('usage_usec');
+  if (usage === undefined) throw new Error('cpu.stat has no usage_usec');
+  const stats: CpuStats = {
+    usageSeconds: usage / US_PER_S,
+    userSeconds: (stat.get('user_usec') ?? 0) / US_PER_S,
+    systemSeconds: (stat.get('system_usec') ?? 0) / US_PER_S,
+  };
+  // nr_periods appears once the cpu controller is enabled; it only counts with a quota set.
+  if (parseCpuMax(readOptionalText(join(dir, 'cpu.max'))).quota !== undefined && stat.has('nr_periods')) {
+    stats.cfs = {
+      periods: stat.get('nr_periods') ?? 0,
+      throttledPeriods: stat.get('nr_throttled') ?? 0,
+      throttledSeconds: (stat.get('throttled_usec') ?? 0) / US_PER_S,
+    };
+  }
+  return stats;
+}
+
+export function readMemory(dir: string): MemoryStats {
+  const usageBytes = readInteger(join(dir, 'memory.current'));
+  const stat = parseFlatKeyed(readText(join(dir, 'memory.stat')), 'memory.stat');
+  return {
+    usageBytes,
+    workingSetBytes: workingSet(usageBytes, stat.get('inactive_file')),
+    rssBytes: stat.get('anon'),
+    cacheBytes: stat.get('file'),
+    swapBytes: readOptionalInteger(join(dir, 'memory.swap.current')),
+    mappedFileBytes: stat.get('file_mapped'),
+    maxUsageBytes: readOptionalInteger(join(dir, 'memory.peak')),
+  };
+}
+
+/** `io.stat`: `8:0 rbytes=… wbytes=… rios=… wios=… dbytes=… dios=…` per device. */
+export function readIo(dir: string, devices: BlockDeviceNames): DeviceIoStats[] {
+  const text = readOptionalText(join(dir, 'io.stat')) ?? '';
+  const stats: DeviceIoStats[] = [];
+  for (const line of text.split('\n')) {
+    const [majorMinor, ...pairs] = line.trim().split(/\s+/);
+    if (!majorMinor || !/^\d+:\d+$/.test(majorMinor)) continue;
+    const values = new Map(pairs.map((pair) => pair.split('=') as [string, string]).map(([k, v]) => [k, Number(v)]));
+    stats.push({
+      device: devices.nameOf(majorMinor),
+      readBytes: values.get('rbytes') ?? 0,
+      writeBytes: values.get('wbytes') ?? 0,
+      reads: values.get('rios') ?? 0,
+      writes: values.get('wios') ?? 0,
+    });
+  }
+  return stats;
+}
+
+export function readProcesses(dir: string): ProcessStats {
+  const procs = readOptionalText(join(dir, 'cgroup.procs'));
+  return {
+    threads: readInteger(join(dir, 'pids.current')),
+    threadsMax: parseLimit(readText(join(dir, 'pids.max')), 'pids.max') ?? 0,
+    processes: procs === undefined ? undefined : countLines(procs),
+  };
+}
+
+export function readSpec(dir: string): SpecStats {
+  const spec: SpecStats = {};
+  const memoryMax = readOptionalText(join(dir, 'memory.max'));
+  if (memoryMax !== undefined) spec.memoryLimitBytes = limitOrZero(parseLimit(memoryMax, 'memory.max') ?? Infinity);
+  const swapMax = readOptionalText(join(dir, 'memory.swap.max'));
+  if (swapMax !== undefined) spec.memorySwapLimitBytes = limitOrZero(parseLimit(swapMax, 'memory.swap.max') ?? Infinity);
+  // Docker's --memory-reservation becomes memory.low on cgroup v2 (runc).
+  const low = readOptionalText(join(dir, 'memory.low'));
+  if (low !== undefined) spec.memoryReservationBytes = limitOrZero(parseLimit(low, 'memory.low') ?? Infinity);
+  const { quota, period } = parseCpuMax(readOptionalText(join(dir, 'cpu.max')));
+  if (quota !== undefined) spec.cpuQuotaMicros = quota;
+  if (period !== undefined) spec.cpuPeriodMicros = period;
+  const weight = readOptionalInteger(join(dir, 'cpu.weight'));
+  if (weight !== undefined) spec.cpuShares = sharesFromWeight(weight);
+  return spec;
+}
+
+/** `cpu.max`: `<quota|max> <period>` in microseconds. */
+export function parseCpuMax(text: string | undefined): { quota?: number; period?: number } {
+  if (text === undefined) return {};
+  const [quota, period] = text.trim().split(/\s+/);
+  return {
+    quota: quota === undefined || quota === 'max' ? undefined : parseInteger(quota, 'cpu.max'),
+    period: period === undefined ? undefined : parseInteger(period, 'cpu.max'),
+  };
+}
+
+/** Inverse of runc's shares→weight mapping (1 + (shares − 2) × 9999 / 262142), as cAdvisor does. */
+export function sharesFromWeight(weight: number): number {
+  return Math.round(2 + ((weight - 1) * 262142) / 9999);
+}

@@ -1,0 +1,194 @@
+/**
+ * The fallback when cgroups are not readable (the agent in a container without the host's
+ * /sys/fs/cgroup): the Docker stats API, one-shot, every container in parallel, cached.
+ *
+ * Engines before 24.0.7 answer a one-shot request only at their next 1-second collection tick, so
+ * a scrape through this collector takes about a second however few containers there are. The
+ * cache keeps several Prometheus servers (or a short scrape interval) from multiplying that load;
+ * concurrent requests for one container share one API call.
+ */
+import type Dockerode from 'dockerode';
+import type { BlockDeviceNames } from './block-devices';
+import type { CollectTarget, StatsCollector } from './collector';
+import type { ErrorSink } from './errors';
+import type { ContainerStats, DeviceIoStats, InterfaceStats } from './stats';
+import { workingSet } from './stats';
+
+export interface DockerApiCollectorOptions {
+  docker: Dockerode;
+  errors: ErrorSink;
+  devices: BlockDeviceNames;
+  ignoredInterfacePrefixes: readonly string[];
+  /** Serve a container's stats from cache when younger than this. */
+  cacheTtlMs: number;
+  /** Give up on one container's stats after this long. */
+  timeoutMs: number;
+  clock?: () => number;
+}
+
+interface Cached {
+  at: number;
+  stats: ContainerStats;
+}
+
+export class DockerApiCollector implements StatsCollector {
+  readonly name = 'docker-api';
+  private readonly cache = new Map<string, Cached>();
+  private readonly inFlight = new Map<string, Promise<ContainerStats | undefined>>();
+  private readonly clock: () => number;
+
+  constructor(private readonly options: DockerApiCollectorOptions) {
+    this.clock = options.clock ?? Date.now;
+  }
+
+  async collect(targets: readonly CollectTarget[]): Promise<Map<string, ContainerStats>> {
+    const wanted = new Set(targets.map((t) => t.id));
+    for (const id of this.cache.keys()) if (!wanted.has(id)) this.cache.delete(id);
+    const stats = await Promise.all(targets.map((target) => this.statsOf(target)));
+    const results = new Map<string, ContainerStats>();
+    targets.forEach((target, i) => {
+      const s = stats[i];
+      if (s) results.set(target.id, s);
+    });
+    return results;
+  }
+
+  private statsOf(target: CollectTarget): Promise<ContainerStats | undefined> {
+    const cached = this.cache.get(target.id);
+    if (cached && this.clock() - cached.at < this.options.cacheTtlMs) return Promise.resolve(cached.stats);
+    let request = this.inFlight.get(target.id);
+    if (!request) {
+      request = this.fetch(target).finally(() => this.inFlight.delete(target.id));
+      this.inFlight.set(target.id, request);
+    }
+    return request;
+  }
+
+  private async fetch(target: CollectTarget): Promise<ContainerStats | undefined> {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), this.options.timeoutMs);
+    try {
+      const response = (await this.options.docker.getContainer(target.id).stats({
+        stream: false,
+        'one-shot': true,
+        abortSignal: abort.signal,
+      } as { stream: false; 'one-shot': true })) as unknown as StatsResponse;
+      const stats = statsFromApi(response, target, this.options);
+      if (!stats) throw new Error('the engine answered without stats (container not running)');
+      this.cache.set(target.id, { at: this.clock(), stats });
+      return stats;
+    } catch (error) {
+      this.options.errors.count(this.name, 'docker_api', target.id, abort.signal.aborted ? new Error(`no stats within ${this.options.timeoutMs} ms`) : error);
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** The parts of GET /containers/{id}/stats we read; every field may be missing (cgroup v1 vs v2, not running). */
+export interface StatsResponse {
+  cpu_stats?: {
+    cpu_usage?: { total_usage?: number; usage_in_kernelmode?: number; usage_in_usermode?: number };
+    throttling_data?: { periods?: number; throttled_periods?: number; throttled_time?: number };
+  };
+  memory_stats?: { usage?: number; max_usage?: number; failcnt?: number; stats?: Record<string, number> };
+  networks?: Record<string, { rx_bytes?: number; rx_packets?: number; rx_errors?: number; rx_dropped?: number; tx_bytes?: number; tx_packets?: number; tx_errors?: number; tx_dropped?: number }>;
+  blkio_stats?: {
+    io_service_bytes_recursive?: BlkioEntry[] | null;
+    io_serviced_recursive?: BlkioEntry[] | null;
+  };
+  pids_stats?: { current?: number; limit?: number };
+}
+
+interface BlkioEntry {
+  major: number;
+  minor: number;
+  op: string;
+  value: number;
+}
+
+const NS_PER_S = 1e9;
+
+/** Maps a stats response to our model; undefined when it holds no stats at all. */
+export function statsFromApi(
+  response: StatsResponse,
+  target: Pick<CollectTarget, 'configuredSpec'>,
+  options: Pick<DockerApiCollectorOptions, 'devices' | 'ignoredInterfacePrefixes'>,
+): ContainerStats | undefined {
+  const usage = response.cpu_stats?.cpu_usage;
+  const memory = response.memory_stats;
+  if (usage?.total_usage === undefined && memory?.usage === undefined) return undefined;
+  const stats: ContainerStats = { spec: target.configuredSpec };
+  if (usage?.total_usage !== undefined) {
+    const throttling = response.cpu_stats?.throttling_data;
+    stats.cpu = {
+      usageSeconds: usage.total_usage / NS_PER_S,
+      userSeconds: (usage.usage_in_usermode ?? 0) / NS_PER_S,
+      systemSeconds: (usage.usage_in_kernelmode ?? 0) / NS_PER_S,
+      cfs:
+        target.configuredSpec.cpuQuotaMicros !== undefined && throttling
+          ? { periods: throttling.periods ?? 0, throttledPeriods: throttling.throttled_periods ?? 0, throttledSeconds: (throttling.throttled_time ?? 0) / NS_PER_S }
+          : undefined,
+    };
+  }
+  if (memory?.usage !== undefined) {
+    const s = memory.stats ?? {};
+    // cgroup v1 engines send total_*/rss/cache; cgroup v2 engines send anon/file/inactive_file.
+    const v1 = 'total_inactive_file' in s || 'rss' in s;
+    stats.memory = {
+      usageBytes: memory.usage,
+      workingSetBytes: workingSet(memory.usage, v1 ? s.total_inactive_file : s.inactive_file),
+      rssBytes: v1 ? (s.total_rss ?? s.rss) : s.anon,
+      cacheBytes: v1 ? (s.total_cache ?? s.cache) : s.file,
+      swapBytes: v1 ? s.total_swap : undefined,
+      mappedFileBytes: v1 ? (s.total_mapped_file ?? s.mapped_file) : s.file_mapped,
+      failcnt: v1 ? memory.failcnt : undefined,
+      maxUsageBytes: memory.max_usage,
+    };
+  }
+  if (response.networks) stats.network = networkFromApi(response.networks, options.ignoredInterfacePrefixes);
+  if (response.blkio_stats) stats.blockIo = blockIoFromApi(response.blkio_stats, options.devices);
+  if (response.pids_stats?.current !== undefined) {
+    stats.processes = { threads: response.pids_stats.current, threadsMax: response.pids_stats.limit ?? 0 };
+  }
+  return stats;
+}
+
+function networkFromApi(networks: NonNullable<StatsResponse['networks']>, ignored: readonly string[]): InterfaceStats[] {
+  return Object.entries(networks)
+    .filter(([name]) => !ignored.some((prefix) => name.startsWith(prefix)))
+    .map(([name, n]) => ({
+      interface: name,
+      receiveBytes: n.rx_bytes ?? 0,
+      receivePackets: n.rx_packets ?? 0,
+      receiveErrors: n.rx_errors ?? 0,
+      receiveDropped: n.rx_dropped ?? 0,
+      transmitBytes: n.tx_bytes ?? 0,
+      transmitPackets: n.tx_packets ?? 0,
+      transmitErrors: n.tx_errors ?? 0,
+      transmitDropped: n.tx_dropped ?? 0,
+    }));
+}
+
+function blockIoFromApi(blkio: NonNullable<StatsResponse['blkio_stats']>, devices: BlockDeviceNames): DeviceIoStats[] {
+  const byDevice = new Map<string, DeviceIoStats>();
+  const entry = (e: BlkioEntry): DeviceIoStats => {
+    const key = `${e.major}:${e.minor}`;
+    let stats = byDevice.get(key);
+    if (!stats) byDevice.set(key, (stats = { device: devices.nameOf(key), readBytes: 0, writeBytes: 0, reads: 0, writes: 0 }));
+    return stats;
+  };
+  // Ops are Read/Write on cgroup v1 engines and read/write on cgroup v2 ones.
+  for (const e of blkio.io_service_bytes_recursive ?? []) {
+    const op = e.op.toLowerCase();
+    if (op === 'read') entry(e).readBytes += e.value;
+    if (op === 'write') entry(e).writeBytes += e.value;
+  }
+  for (const e of blkio.io_serviced_recursive ?? []) {
+    const op = e.op.toLowerCase();
+    if (op === 'read') entry(e).reads += e.value;
+    if (op === 'write') entry(e).writes += e.value;
+  }
+  return [...byDevice.values()];
+}

@@ -1,0 +1,101 @@
+/**
+ * Builds the container metric families at scrape time, from scratch each time: a removed
+ * container's series are simply not there at the next scrape (Prometheus marks them stale at
+ * once), and samples carry no timestamps (cAdvisor's timestamps keep dead series for 5 minutes).
+ *
+ * Each family is registered in the process's registry as a metric whose `get()` joins the one
+ * collection of the current scrape, so /metrics reads every container's files once per scrape.
+ */
+import { performance } from 'node:perf_hooks';
+import type { MetricValue, Registry } from 'prom-client';
+import type { TrackedContainer } from './container';
+import { isSelected, type ContainerFilter } from './container-filter';
+import type { StatsCollector } from './collectors/collector';
+import type { FamilyDefinition } from './families';
+import type { ScrapeRecorder } from './self-metrics';
+
+type Labels = Record<string, string>;
+type Samples = Map<string, Array<MetricValue<string>>>;
+
+export interface ExpositionOptions {
+  families: readonly FamilyDefinition[];
+  containers: () => Iterable<TrackedContainer>;
+  collector: StatsCollector;
+  include: readonly ContainerFilter[];
+  exclude: readonly ContainerFilter[];
+  /** Docker label keys exported as `container_label_<key>`. */
+  labels: readonly string[];
+  recorder: ScrapeRecorder;
+  clock?: () => number;
+}
+
+export class ContainerExposition {
+  private current: Promise<Samples> | undefined;
+  private readonly labelNames: ReadonlyArray<readonly [key: string, labelName: string]>;
+  private readonly clock: () => number;
+
+  constructor(private readonly options: ExpositionOptions) {
+    this.labelNames = options.labels.map((key) => [key, containerLabelName(key)] as const);
+    this.clock = options.clock ?? Date.now;
+  }
+
+  register(registry: Registry): void {
+    for (const family of this.options.families) {
+      const metric = {
+        name: family.name,
+        help: family.help,
+        type: family.type,
+        aggregator: 'sum' as const,
+        get: async () => ({ name: family.name, help: family.help, type: family.type, aggregator: 'sum' as const, values: (await this.samples()).get(family.name) ?? [] }),
+        reset: () => undefined,
+      };
+      registry.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0]);
+    }
+  }
+
+  /** The samples of the scrape in progress; every family of one scrape shares one collection. */
+  samples(): Promise<Samples> {
+    if (!this.current) {
+      this.current = this.collect().finally(() => {
+        this.current = undefined;
+      });
+    }
+    return this.current;
+  }
+
+  private async collect(): Promise<Samples> {
+    const started = performance.now();
+    const { include, exclude, families } = this.options;
+    const selected = [...this.options.containers()].filter((c) => isSelected(c, include, exclude));
+    const live = selected.filter((c) => c.state === 'running' || c.state === 'paused');
+    const stats = await this.options.collector.collect(live);
+    const now = this.clock() / 1000;
+
+    const samples: Samples = new Map(families.map((f) => [f.name, []]));
+    for (const container of selected) {
+      const base = this.baseLabels(container);
+      const observation = { container, stats: stats.get(container.id), now };
+      for (const family of families) {
+        const values = samples.get(family.name)!;
+        for (const [extra, value] of family.samples(observation)) {
+          values.push({ labels: extra ? { ...base, ...extra } : base, value });
+        }
+      }
+    }
+    this.options.recorder.scrapeFinished((performance.now() - started) / 1000, stats.size);
+    return samples;
+  }
+
+  /** cAdvisor's label scheme: id (cgroup path), name, image, then the allow-listed Docker labels. */
+  private baseLabels(container: TrackedContainer): Labels {
+    const labels: Labels = { id: container.cgroupPath, name: container.name, image: container.image };
+    // Every series carries every allow-listed label ("" when absent), as cAdvisor does.
+    for (const [key, labelName] of this.labelNames) labels[labelName] = container.labels[key] ?? '';
+    return labels;
+  }
+}
+
+/** `com.docker.compose.service` → `container_label_com_docker_compose_service`. */
+export function containerLabelName(key: string): string {
+  return `container_label_${key.replace(/[^a-zA-Z0-9_]/g, '_')}`;
+}

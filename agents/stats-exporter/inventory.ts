@@ -1,0 +1,136 @@
+/**
+ * The containers to export, kept from the shared event stream: each container event re-inspects
+ * that one container (new pid and cgroup after a start, new name after a rename, new limits after
+ * an update), and every sync snapshot reconciles the whole set, so nothing is listed per scrape
+ * and a missed event is repaired at the next sync.
+ */
+import type Dockerode from 'dockerode';
+import type { DockerEvent } from '../../shared/docker/event';
+import type { EventStream, SyncSnapshot } from '../../shared/docker/event-stream';
+import { errorMessage, silentLogger, type Logger } from '../../shared/ops/logger';
+import { containerFromInspect, type CgroupLocator, type HealthStatus, type TrackedContainer } from './container';
+import type { ErrorSink } from './collectors/errors';
+
+/** The container actions that change what we export about a container. */
+export const INVENTORY_ACTIONS = ['create', 'start', 'die', 'destroy', 'rename', 'update', 'pause', 'unpause', 'health_status', 'oom'] as const;
+
+/** Inspects per sync at once: enough to be quick, few enough not to flood the engine. */
+const SYNC_CONCURRENCY = 8;
+
+export interface InventoryOptions {
+  docker: Pick<Dockerode, 'getContainer'>;
+  locate: CgroupLocator;
+  errors: ErrorSink;
+  logger?: Logger;
+}
+
+export class ContainerInventory {
+  private readonly containers = new Map<string, TrackedContainer>();
+  private readonly logger: Logger;
+  private hasSynced = false;
+
+  constructor(private readonly options: InventoryOptions) {
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  /** True once the first sync snapshot was applied. */
+  get synced(): boolean {
+    return this.hasSynced;
+  }
+
+  get size(): number {
+    return this.containers.size;
+  }
+
+  all(): IterableIterator<TrackedContainer> {
+    return this.containers.values();
+  }
+
+  get(id: string): TrackedContainer | undefined {
+    return this.containers.get(id);
+  }
+
+  subscribe(events: EventStream): () => void {
+    return events.subscribe({
+      name: 'stats-exporter',
+      types: ['container'],
+      actions: INVENTORY_ACTIONS,
+      onEvent: (event) => this.handleEvent(event),
+      onSync: (snapshot) => this.handleSync(snapshot),
+    });
+  }
+
+  async handleEvent(event: DockerEvent): Promise<void> {
+    const known = this.containers.get(event.id);
+    switch (event.action) {
+      case 'destroy':
+        this.containers.delete(event.id);
+        return;
+      case 'oom':
+        if (known) known.oomEvents += 1;
+        return;
+      case 'health_status':
+        if (known && isHealthStatus(event.detail)) {
+          known.health = event.detail;
+          return;
+        }
+        break;
+      case 'die': {
+        await this.refresh(event.id);
+        // The event carries the exit code even when the container restarts before we inspect it.
+        const exitCode = Number(event.attributes.exitCode);
+        const record = this.containers.get(event.id);
+        if (record && event.attributes.exitCode !== undefined && Number.isInteger(exitCode)) record.lastExitCode = exitCode;
+        return;
+      }
+    }
+    await this.refresh(event.id);
+  }
+
+  async handleSync(snapshot: SyncSnapshot): Promise<void> {
+    const listed = new Set(snapshot.containers.map((c) => c.Id));
+    for (const id of this.containers.keys()) if (!listed.has(id)) this.containers.delete(id);
+    const stale = snapshot.containers.filter((c) => this.needsRefresh(c)).map((c) => c.Id);
+    await forEachLimited(stale, SYNC_CONCURRENCY, (id) => this.refresh(id));
+    this.hasSynced = true;
+    this.logger.debug('inventory synced', { reason: snapshot.reason, containers: this.containers.size, inspected: stale.length });
+  }
+
+  /** Unknown, changed state or name, or running without a located cgroup (retry). */
+  private needsRefresh(listed: Dockerode.ContainerInfo): boolean {
+    const known = this.containers.get(listed.Id);
+    if (!known) return true;
+    if (known.state !== listed.State) return true;
+    if (!listed.Names.some((n) => n.replace(/^\//, '') === known.name)) return true;
+    return known.state === 'running' && known.cgroup === undefined;
+  }
+
+  /** Re-inspects one container; a 404 means it is gone. */
+  private async refresh(id: string): Promise<void> {
+    let info: Dockerode.ContainerInspectInfo;
+    try {
+      info = await this.options.docker.getContainer(id).inspect();
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 404) {
+        this.containers.delete(id);
+        return;
+      }
+      this.options.errors.count('inventory', 'inspect', id, error);
+      this.logger.warn('cannot inspect container', { id, error: errorMessage(error) });
+      return;
+    }
+    this.containers.set(id, containerFromInspect(info, this.options.locate, this.containers.get(id)));
+  }
+}
+
+function isHealthStatus(value: string): value is HealthStatus {
+  return value === 'starting' || value === 'healthy' || value === 'unhealthy';
+}
+
+async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

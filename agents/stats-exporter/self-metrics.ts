@@ -1,0 +1,62 @@
+/** The exporter's own metrics, `quayside_stats_*`, and the error sink the collectors count into. */
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { errorMessage, type Logger } from '../../shared/ops/logger';
+import { COLLECTOR_ERROR_KINDS, type CollectorErrorKind, type ErrorSink } from './collectors/errors';
+
+/** `quayside_stats_collector_errors_total{collector,kind}`: one broken container never fails a scrape, it is counted here. */
+export function collectorErrorSink(registry: Registry, collectors: readonly string[], logger: Logger): ErrorSink {
+  const errors = new Counter({
+    name: 'quayside_stats_collector_errors_total',
+    help: 'Containers whose stats (or part of them) could not be read, by collector and kind; the scrape goes on without them.',
+    labelNames: ['collector', 'kind'],
+    registers: [registry],
+  });
+  // Present from the start, so rate() and alerts see a 0 before the first error.
+  for (const collector of collectors) for (const kind of COLLECTOR_ERROR_KINDS) errors.inc({ collector, kind }, 0);
+  return {
+    count(collector: string, kind: CollectorErrorKind, containerId: string, error: unknown) {
+      errors.inc({ collector, kind });
+      logger.debug('container stats error', { collector, kind, container: containerId.slice(0, 12), error: errorMessage(error) });
+    },
+  };
+}
+
+export interface ScrapeRecorder {
+  scrapeFinished(seconds: number, observed: number): void;
+}
+
+/** Scrape duration, containers observed and tracked, and `quayside_stats_up`. */
+export function registerScrapeMetrics(registry: Registry, sources: { up: () => boolean; tracked: () => number }): ScrapeRecorder {
+  const duration = new Gauge({
+    name: 'quayside_stats_scrape_duration_seconds',
+    help: 'How long collecting the container metrics took, at the latest scrape.',
+    registers: [registry],
+  });
+  const observed = new Gauge({
+    name: 'quayside_stats_containers_observed',
+    help: 'Containers whose resource stats were read at the latest scrape.',
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'quayside_stats_containers_tracked',
+    help: 'Containers known from the Docker event stream, running or not, before filters.',
+    registers: [registry],
+    collect() {
+      this.set(sources.tracked());
+    },
+  });
+  new Gauge({
+    name: 'quayside_stats_up',
+    help: '1 when the container inventory is in step with Docker (event stream connected and synced), else 0.',
+    registers: [registry],
+    collect() {
+      this.set(sources.up() ? 1 : 0);
+    },
+  });
+  return {
+    scrapeFinished(seconds, count) {
+      duration.set(seconds);
+      observed.set(count);
+    },
+  };
+}
