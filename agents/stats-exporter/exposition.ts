@@ -12,10 +12,14 @@ import type { TrackedContainer } from './container';
 import { isSelected, type ContainerFilter } from './container-filter';
 import type { StatsCollector } from './collectors/collector';
 import type { FamilyDefinition } from './families';
-import type { ScrapeRecorder } from './self-metrics';
+import type { ScrapeSummary } from './self-metrics';
 
 type Labels = Record<string, string>;
 type Samples = Map<string, Array<MetricValue<string>>>;
+
+export interface Scrape extends ScrapeSummary {
+  samples: Samples;
+}
 
 export interface ExpositionOptions {
   families: readonly FamilyDefinition[];
@@ -25,12 +29,11 @@ export interface ExpositionOptions {
   exclude: readonly ContainerFilter[];
   /** Docker label keys exported as `container_label_<key>`. */
   labels: readonly string[];
-  recorder: ScrapeRecorder;
   clock?: () => number;
 }
 
 export class ContainerExposition {
-  private current: Promise<Samples> | undefined;
+  private current: Promise<Scrape> | undefined;
   private readonly labelNames: ReadonlyArray<readonly [key: string, labelName: string]>;
   private readonly clock: () => number;
 
@@ -46,15 +49,15 @@ export class ContainerExposition {
         help: family.help,
         type: family.type,
         aggregator: 'sum' as const,
-        get: async () => ({ name: family.name, help: family.help, type: family.type, aggregator: 'sum' as const, values: (await this.samples()).get(family.name) ?? [] }),
+        get: async () => ({ name: family.name, help: family.help, type: family.type, aggregator: 'sum' as const, values: (await this.scrape()).samples.get(family.name) ?? [] }),
         reset: () => undefined,
       };
       registry.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0]);
     }
   }
 
-  /** The samples of the scrape in progress; every family of one scrape shares one collection. */
-  samples(): Promise<Samples> {
+  /** The scrape in progress, or a new one: every family of one /metrics request shares one collection. */
+  scrape(): Promise<Scrape> {
     if (!this.current) {
       this.current = this.collect().finally(() => {
         this.current = undefined;
@@ -63,7 +66,7 @@ export class ContainerExposition {
     return this.current;
   }
 
-  private async collect(): Promise<Samples> {
+  private async collect(): Promise<Scrape> {
     const started = performance.now();
     const { include, exclude, families } = this.options;
     const selected = [...this.options.containers()].filter((c) => isSelected(c, include, exclude));
@@ -82,8 +85,7 @@ export class ContainerExposition {
         }
       }
     }
-    this.options.recorder.scrapeFinished((performance.now() - started) / 1000, stats.size);
-    return samples;
+    return { samples, durationSeconds: (performance.now() - started) / 1000, observed: stats.size };
   }
 
   /** cAdvisor's label scheme: id (cgroup path), name, image, then the allow-listed Docker labels. */

@@ -40,16 +40,20 @@ export const statsExporterAgent = defineAgent({
       apiCacheTtlMs: options.statsApiCache,
       apiTimeoutMs: options.statsApiTimeout,
     });
-    const recorder = registerScrapeMetrics(metrics, { up: () => events.connected && inventory.synced, tracked: () => inventory.size });
-    new ContainerExposition({
+    const exposition = new ContainerExposition({
       families: enabledFamilies(options.statsDisable),
       containers: () => inventory.all(),
       collector,
       include: options.statsInclude,
       exclude: options.statsExclude,
       labels: options.statsLabels,
-      recorder,
-    }).register(metrics);
+    });
+    exposition.register(metrics);
+    registerScrapeMetrics(metrics, {
+      up: () => events.connected && inventory.synced,
+      tracked: () => inventory.size,
+      currentScrape: () => exposition.scrape(),
+    });
 
     const unsubscribe = inventory.subscribe(events);
     http.addReadinessCheck('stats-exporter', () =>

@@ -1,7 +1,7 @@
 /** The exporter's own metrics, `quayside_stats_*`, and the error sink the collectors count into. */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { errorMessage, type Logger } from '../../shared/ops/logger';
-import { COLLECTOR_ERROR_KINDS, type CollectorErrorKind, type ErrorSink } from './collectors/errors';
+import { ERROR_KINDS_BY_REPORTER, type CollectorErrorKind, type ErrorSink } from './collectors/errors';
 
 /** `quayside_stats_collector_errors_total{collector,kind}`: one broken container never fails a scrape, it is counted here. */
 export function collectorErrorSink(registry: Registry, collectors: readonly string[], logger: Logger): ErrorSink {
@@ -12,7 +12,7 @@ export function collectorErrorSink(registry: Registry, collectors: readonly stri
     registers: [registry],
   });
   // Present from the start, so rate() and alerts see a 0 before the first error.
-  for (const collector of collectors) for (const kind of COLLECTOR_ERROR_KINDS) errors.inc({ collector, kind }, 0);
+  for (const collector of collectors) for (const kind of ERROR_KINDS_BY_REPORTER[collector] ?? []) errors.inc({ collector, kind }, 0);
   return {
     count(collector: string, kind: CollectorErrorKind, containerId: string, error: unknown) {
       errors.inc({ collector, kind });
@@ -21,21 +21,35 @@ export function collectorErrorSink(registry: Registry, collectors: readonly stri
   };
 }
 
-export interface ScrapeRecorder {
-  scrapeFinished(seconds: number, observed: number): void;
+export interface ScrapeSummary {
+  durationSeconds: number;
+  observed: number;
+}
+
+export interface ScrapeSources {
+  up: () => boolean;
+  tracked: () => number;
+  /** The collection of the scrape in progress; the gauges wait for it so they describe this scrape. */
+  currentScrape: () => Promise<ScrapeSummary>;
 }
 
 /** Scrape duration, containers observed and tracked, and `quayside_stats_up`. */
-export function registerScrapeMetrics(registry: Registry, sources: { up: () => boolean; tracked: () => number }): ScrapeRecorder {
-  const duration = new Gauge({
+export function registerScrapeMetrics(registry: Registry, sources: ScrapeSources): void {
+  new Gauge({
     name: 'quayside_stats_scrape_duration_seconds',
-    help: 'How long collecting the container metrics took, at the latest scrape.',
+    help: 'How long collecting the container metrics of this scrape took.',
     registers: [registry],
+    async collect() {
+      this.set((await sources.currentScrape()).durationSeconds);
+    },
   });
-  const observed = new Gauge({
+  new Gauge({
     name: 'quayside_stats_containers_observed',
-    help: 'Containers whose resource stats were read at the latest scrape.',
+    help: 'Containers whose resource stats were read in this scrape.',
     registers: [registry],
+    async collect() {
+      this.set((await sources.currentScrape()).observed);
+    },
   });
   new Gauge({
     name: 'quayside_stats_containers_tracked',
@@ -53,10 +67,4 @@ export function registerScrapeMetrics(registry: Registry, sources: { up: () => b
       this.set(sources.up() ? 1 : 0);
     },
   });
-  return {
-    scrapeFinished(seconds, count) {
-      duration.set(seconds);
-      observed.set(count);
-    },
-  };
 }

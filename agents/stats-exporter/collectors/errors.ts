@@ -19,6 +19,13 @@ export const COLLECTOR_ERROR_KINDS = [
 ] as const;
 export type CollectorErrorKind = (typeof COLLECTOR_ERROR_KINDS)[number];
 
+/** The kinds each reporter can count, so the error metric starts at 0 for exactly those. */
+export const ERROR_KINDS_BY_REPORTER: Readonly<Record<string, readonly CollectorErrorKind[]>> = {
+  cgroup: ['container_gone', 'cgroup_read', 'parse', 'network'],
+  'docker-api': ['docker_api'],
+  inventory: ['inspect'],
+};
+
 export interface ErrorSink {
   count(collector: string, kind: CollectorErrorKind, containerId: string, error: unknown): void;
 }
