@@ -1,0 +1,93 @@
+/** cgroup v2 (unified hierarchy, systemd driver) read from hand-written fixture files. */
+import { strict as assert } from 'node:assert';
+import { join } from 'node:path';
+import { BlockDeviceNames } from '../../agents/stats-exporter/collectors/block-devices';
+import { expandSlice, resolveCgroup, type CgroupLocation } from '../../agents/stats-exporter/collectors/cgroup-location';
+import type { GroupReader } from '../../agents/stats-exporter/collectors/cgroup-v1';
+import { parseCpuMax, readCgroupV2, sharesFromWeight } from '../../agents/stats-exporter/collectors/cgroup-v2';
+
+const ROOT = join(__dirname, '..', 'fixtures', 'cgroup', 'v2');
+const CGROUP_ROOT = join(ROOT, 'sys', 'fs', 'cgroup');
+const ID = '2'.repeat(64);
+const SCOPE = `/system.slice/docker-${ID}.scope`;
+// No sysfs in this fixture: devices are named by their numbers.
+const devices = new BlockDeviceNames(join(ROOT, 'sys', 'dev', 'block'));
+const failOnError: GroupReader = (_group, dir, read) => (dir === undefined ? undefined : read(dir));
+
+function locate(): Extract<CgroupLocation, { version: 2 }> {
+  const location = resolveCgroup({ cgroupRoot: CGROUP_ROOT, procRoot: join(ROOT, 'proc') }, { id: ID, pid: 4343, cgroupParent: '' });
+  assert.equal(location?.version, 2);
+  return location as Extract<CgroupLocation, { version: 2 }>;
+}
+
+describe('stats-exporter cgroup v2', () => {
+  it('finds the unified cgroup from the 0:: line of /proc/<pid>/cgroup', () => {
+    assert.deepEqual(locate(), { version: 2, path: SCOPE, dir: join(CGROUP_ROOT, SCOPE) });
+  });
+
+  it('guesses the systemd scope when /proc is not visible', () => {
+    const location = resolveCgroup({ cgroupRoot: CGROUP_ROOT, procRoot: '/nonexistent' }, { id: ID, pid: 4343, cgroupParent: '', driver: 'systemd' });
+    assert.equal(location?.path, SCOPE);
+  });
+
+  it('expands nested systemd slices', () => {
+    assert.equal(expandSlice('system.slice'), '/system.slice');
+    assert.equal(expandSlice('machine-tenant-a.slice'), '/machine.slice/machine-tenant.slice/machine-tenant-a.slice');
+  });
+
+  it('reads CPU from cpu.stat microseconds, with CFS counters because cpu.max has a quota', () => {
+    assert.deepEqual(readCgroupV2(locate(), devices, failOnError).cpu, {
+      usageSeconds: 2.5,
+      userSeconds: 2,
+      systemSeconds: 0.5,
+      cfs: { periods: 40, throttledPeriods: 10, throttledSeconds: 0.75 },
+    });
+  });
+
+  it('reads memory with anon as RSS, file as cache and the working set as current minus inactive_file', () => {
+    const memory = readCgroupV2(locate(), devices, failOnError).memory!;
+    assert.equal(memory.usageBytes, 52428800);
+    assert.equal(memory.workingSetBytes, 52428800 - 12582912);
+    assert.equal(memory.rssBytes, 31457280);
+    assert.equal(memory.cacheBytes, 20971520);
+    assert.equal(memory.mappedFileBytes, 2097152);
+    assert.equal(memory.swapBytes, 1048576);
+    assert.equal(memory.maxUsageBytes, 60817408);
+    assert.equal(memory.failcnt, undefined, 'cgroup v2 has no failcnt');
+  });
+
+  it('reads io.stat per device', () => {
+    assert.deepEqual(readCgroupV2(locate(), devices, failOnError).blockIo, [
+      { device: '254:0', readBytes: 2097152, writeBytes: 1048576, reads: 32, writes: 8 },
+    ]);
+  });
+
+  it('reads threads and processes', () => {
+    assert.deepEqual(readCgroupV2(locate(), devices, failOnError).processes, { threads: 7, threadsMax: 4096, processes: 3 });
+  });
+
+  it('reads limits: unlimited memory as 0, cpu.max quota and period, cpu.weight back to shares', () => {
+    assert.deepEqual(readCgroupV2(locate(), devices, failOnError).spec, {
+      memoryLimitBytes: 0,
+      memorySwapLimitBytes: 0,
+      memoryReservationBytes: 16777216,
+      cpuQuotaMicros: 25_000,
+      cpuPeriodMicros: 100_000,
+      cpuShares: sharesFromWeight(39),
+    });
+  });
+
+  it('converts cpu.weight back to the shares Docker was given', () => {
+    // runc maps shares to weight as 1 + (shares - 2) * 9999 / 262142; the default 1024 shares is weight 39.
+    const weightOf = (shares: number): number => Math.floor(1 + ((shares - 2) * 9999) / 262142);
+    // One weight step is about 26 shares, so the round trip is exact only to within a step.
+    for (const shares of [2, 1024, 262144]) assert.ok(Math.abs(sharesFromWeight(weightOf(shares)) - shares) <= 27, `shares ${shares}`);
+    assert.equal(sharesFromWeight(1), 2);
+    assert.equal(sharesFromWeight(10000), 262144);
+  });
+
+  it('parses cpu.max with and without a quota', () => {
+    assert.deepEqual(parseCpuMax('max 100000\n'), { quota: undefined, period: 100000 });
+    assert.deepEqual(parseCpuMax('50000 100000\n'), { quota: 50000, period: 100000 });
+  });
+});
