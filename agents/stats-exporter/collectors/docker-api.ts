@@ -66,19 +66,23 @@ export class DockerApiCollector implements StatsCollector {
 
   private async fetch(target: CollectTarget): Promise<ContainerStats | undefined> {
     const abort = new AbortController();
+    // Abort the request, and stop waiting even if the client does not honour the abort.
+    const timedOut = new Promise<never>((_, reject) => abort.signal.addEventListener('abort', () => reject(new Error(`no stats within ${this.options.timeoutMs} ms`))));
     const timer = setTimeout(() => abort.abort(), this.options.timeoutMs);
     try {
-      const response = (await this.options.docker.getContainer(target.id).stats({
+      const request = this.options.docker.getContainer(target.id).stats({
         stream: false,
         'one-shot': true,
         abortSignal: abort.signal,
-      } as { stream: false; 'one-shot': true })) as unknown as StatsResponse;
+      } as { stream: false; 'one-shot': true }) as unknown as Promise<StatsResponse>;
+      request.catch(() => undefined); // a late failure after the timeout is already counted
+      const response = await Promise.race([request, timedOut]);
       const stats = statsFromApi(response, target, this.options);
       if (!stats) throw new Error('the engine answered without stats (container not running)');
       this.cache.set(target.id, { at: this.clock(), stats });
       return stats;
     } catch (error) {
-      this.options.errors.count(this.name, 'docker_api', target.id, abort.signal.aborted ? new Error(`no stats within ${this.options.timeoutMs} ms`) : error);
+      this.options.errors.count(this.name, 'docker_api', target.id, error);
       return undefined;
     } finally {
       clearTimeout(timer);
