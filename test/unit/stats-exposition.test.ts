@@ -1,0 +1,162 @@
+/** /metrics as Prometheus reads it: names, label scheme, filters, disabled families, removed containers. */
+import { strict as assert } from 'node:assert';
+import { Registry } from 'prom-client';
+import type { CollectTarget, StatsCollector } from '../../agents/stats-exporter/collectors/collector';
+import type { ContainerStats } from '../../agents/stats-exporter/collectors/stats';
+import type { TrackedContainer } from '../../agents/stats-exporter/container';
+import { parseContainerFilter } from '../../agents/stats-exporter/container-filter';
+import { containerLabelName, ContainerExposition } from '../../agents/stats-exporter/exposition';
+import { enabledFamilies, FAMILIES } from '../../agents/stats-exporter/families';
+import { registerScrapeMetrics } from '../../agents/stats-exporter/self-metrics';
+
+function tracked(id: string, change: Partial<TrackedContainer> = {}): TrackedContainer {
+  return {
+    id,
+    pid: 10,
+    configuredSpec: {},
+    name: `c-${id}`,
+    image: 'busybox:test',
+    labels: { 'com.docker.compose.service': `svc-${id}`, secret: 'x' },
+    state: 'running',
+    cgroupPath: `/docker/${id}`,
+    cgroupParent: '',
+    createdAt: 1_800_000_000,
+    startedAt: 1_800_000_010,
+    restartCount: 0,
+    restarts: 0,
+    oomEvents: 0,
+    ...change,
+  };
+}
+
+const STATS: ContainerStats = {
+  cpu: { usageSeconds: 12.5, userSeconds: 10, systemSeconds: 2.5 },
+  memory: { usageBytes: 1000, workingSetBytes: 800 },
+  network: [{ interface: 'eth0', receiveBytes: 5, receivePackets: 1, receiveErrors: 0, receiveDropped: 0, transmitBytes: 6, transmitPackets: 1, transmitErrors: 0, transmitDropped: 0 }],
+  blockIo: [{ device: '/dev/vda', readBytes: 7, writeBytes: 8, reads: 1, writes: 2 }],
+};
+
+/** A collector that returns STATS for every container except those named broken (counted as the real ones do). */
+class FakeCollector implements StatsCollector {
+  readonly name = 'fake';
+  calls = 0;
+  asked: string[] = [];
+  async collect(targets: readonly CollectTarget[]): Promise<Map<string, ContainerStats>> {
+    this.calls += 1;
+    this.asked = targets.map((t) => t.id);
+    return new Map(targets.filter((t) => t.id !== 'broken').map((t) => [t.id, STATS]));
+  }
+}
+
+function setup(containers: TrackedContainer[], options: { disable?: string[]; include?: string[]; exclude?: string[]; labels?: string[] } = {}) {
+  const registry = new Registry();
+  const collector = new FakeCollector();
+  const exposition = new ContainerExposition({
+    families: enabledFamilies(options.disable ?? []),
+    containers: () => containers,
+    collector,
+    include: (options.include ?? []).map(parseContainerFilter),
+    exclude: (options.exclude ?? []).map(parseContainerFilter),
+    labels: options.labels ?? [],
+    clock: () => 1_800_000_100_000,
+  });
+  exposition.register(registry);
+  registerScrapeMetrics(registry, { up: () => true, tracked: () => containers.length, currentScrape: () => exposition.scrape() });
+  return { registry, collector };
+}
+
+/** Sample lines of one metric name. */
+function lines(text: string, name: string): string[] {
+  return text.split('\n').filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `));
+}
+
+describe('stats-exporter exposition', () => {
+  it("uses cAdvisor's names and labels: id is the cgroup path, then name, image, and the extra label", async () => {
+    const { registry } = setup([tracked('a')]);
+    const text = await registry.metrics();
+    assert.deepEqual(lines(text, 'container_cpu_usage_seconds_total'), ['container_cpu_usage_seconds_total{id="/docker/a",name="c-a",image="busybox:test",cpu="total"} 12.5']);
+    assert.deepEqual(lines(text, 'container_network_receive_bytes_total'), ['container_network_receive_bytes_total{id="/docker/a",name="c-a",image="busybox:test",interface="eth0"} 5']);
+    assert.deepEqual(lines(text, 'container_fs_writes_total'), ['container_fs_writes_total{id="/docker/a",name="c-a",image="busybox:test",device="/dev/vda"} 2']);
+    assert.match(text, /^# TYPE container_cpu_usage_seconds_total counter$/m);
+    assert.match(text, /^# TYPE container_memory_working_set_bytes gauge$/m);
+  });
+
+  it('puts no timestamps on samples (so Prometheus marks removed series stale at once)', async () => {
+    const { registry } = setup([tracked('a')]);
+    for (const line of (await registry.metrics()).split('\n')) {
+      if (line.startsWith('container_')) assert.match(line, /^\S+(\{.*\})? -?[\d.e+]+$/, line);
+    }
+  });
+
+  it('names every counter with _total except cAdvisor’s container_memory_failcnt', () => {
+    const counters = FAMILIES.filter((f) => f.type === 'counter').map((f) => f.name);
+    assert.deepEqual(counters.filter((name) => !name.endsWith('_total')), ['container_memory_failcnt']);
+    assert.ok(FAMILIES.filter((f) => f.type === 'gauge').every((f) => !f.name.endsWith('_total')));
+  });
+
+  it('exports allow-listed Docker labels only, on every series, empty where a container lacks one', async () => {
+    const { registry } = setup([tracked('a'), tracked('b', { labels: {} })], { labels: ['com.docker.compose.service'] });
+    const text = await registry.metrics();
+    assert.deepEqual(lines(text, 'container_memory_usage_bytes'), [
+      'container_memory_usage_bytes{id="/docker/a",name="c-a",image="busybox:test",container_label_com_docker_compose_service="svc-a"} 1000',
+      'container_memory_usage_bytes{id="/docker/b",name="c-b",image="busybox:test",container_label_com_docker_compose_service=""} 1000',
+    ]);
+    assert.doesNotMatch(text, /container_label_secret/);
+    assert.equal(containerLabelName('org.opencontainers.image-version'), 'container_label_org_opencontainers_image_version');
+  });
+
+  it('collects once per scrape for all families and self-metrics', async () => {
+    const { registry, collector } = setup([tracked('a'), tracked('b')]);
+    const text = await registry.metrics();
+    assert.equal(collector.calls, 1);
+    assert.match(text, /^quayside_stats_containers_observed 2$/m);
+    assert.match(text, /^quayside_stats_scrape_duration_seconds \d/m);
+    await registry.metrics();
+    assert.equal(collector.calls, 2, 'a new scrape collects anew');
+  });
+
+  it('serves every other container when one cannot be read', async () => {
+    const { registry } = setup([tracked('a'), tracked('broken'), tracked('c')]);
+    const text = await registry.metrics();
+    assert.deepEqual(lines(text, 'container_memory_usage_bytes').map((l) => /name="([^"]+)"/.exec(l)?.[1]), ['c-a', 'c-c']);
+    // Its lifecycle series remain: Docker still knows it.
+    assert.equal(lines(text, 'container_start_time_seconds').length, 3);
+    assert.match(text, /^quayside_stats_containers_observed 2$/m);
+  });
+
+  it('drops a removed container’s series at the next scrape', async () => {
+    const containers = [tracked('a'), tracked('b')];
+    const { registry } = setup(containers);
+    assert.equal(lines(await registry.metrics(), 'container_cpu_usage_seconds_total').length, 2);
+    containers.pop();
+    assert.equal(lines(await registry.metrics(), 'container_cpu_usage_seconds_total').length, 1);
+  });
+
+  it('reads stats only of running containers, and keeps state, exit code and restarts of stopped ones', async () => {
+    const { registry, collector } = setup([tracked('a'), tracked('b', { state: 'exited', lastExitCode: 137, restarts: 2, pid: 0 })]);
+    const text = await registry.metrics();
+    assert.deepEqual(collector.asked, ['a']);
+    assert.deepEqual(lines(text, 'container_last_exit_code'), ['container_last_exit_code{id="/docker/b",name="c-b",image="busybox:test"} 137']);
+    assert.ok(lines(text, 'container_restarts_total').includes('container_restarts_total{id="/docker/b",name="c-b",image="busybox:test"} 2'));
+    assert.ok(lines(text, 'container_state').includes('container_state{id="/docker/b",name="c-b",image="busybox:test",state="exited"} 1'));
+    assert.ok(lines(text, 'container_state').includes('container_state{id="/docker/b",name="c-b",image="busybox:test",state="running"} 0'));
+    assert.deepEqual(lines(text, 'container_last_seen'), ['container_last_seen{id="/docker/a",name="c-a",image="busybox:test"} 1800000100']);
+    assert.deepEqual(lines(text, 'container_health_state').map((l) => l.split(' ')[1]), ['-1', '-1'], 'no health check');
+  });
+
+  it('leaves out disabled groups and single families entirely', async () => {
+    const { registry } = setup([tracked('a')], { disable: ['network', 'container_memory_cache'] });
+    const text = await registry.metrics();
+    assert.doesNotMatch(text, /container_network_/);
+    assert.doesNotMatch(text, /container_memory_cache/);
+    assert.match(text, /^container_memory_rss|^# HELP container_memory_rss/m);
+  });
+
+  it('exports only included containers that are not excluded', async () => {
+    const containers = [tracked('a'), tracked('b'), tracked('web-1', { labels: { tier: 'front' } })];
+    const { registry, collector } = setup(containers, { include: ['name=c-web-*', 'label=com.docker.compose.service=svc-a'], exclude: ['name=c-a'] });
+    const text = await registry.metrics();
+    assert.deepEqual(collector.asked, ['web-1']);
+    assert.deepEqual(lines(text, 'container_start_time_seconds').map((l) => /name="([^"]+)"/.exec(l)?.[1]), ['c-web-1']);
+  });
+});
