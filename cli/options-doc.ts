@@ -5,6 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { AGENTS } from '../agents';
+import { checkOptions as labelCheckOptions } from '../agents/label-inspector/check-command';
 import { flagOf, type OptionDecls } from '../shared/config/options';
 import { agentRuntimeOptions } from '../shared/runtime/common-options';
 import { eventsOptions } from './events-command';
@@ -27,7 +28,11 @@ function escapeCell(text: string): string {
 
 /** Every generated block of the README, by name. */
 export function generatedBlocks(): Record<string, string> {
-  const blocks: Record<string, string> = { runtime: optionsTable(agentRuntimeOptions), events: optionsTable(eventsOptions) };
+  const blocks: Record<string, string> = {
+    runtime: optionsTable(agentRuntimeOptions),
+    events: optionsTable(eventsOptions),
+    'label-inspector-check': optionsTable(labelCheckOptions),
+  };
   for (const agent of AGENTS) {
     if (Object.keys(agent.options).length > 0) blocks[agent.name] = optionsTable(agent.options);
   }
@@ -35,8 +40,8 @@ export function generatedBlocks(): Record<string, string> {
 }
 
 export function renderReadme(readme: string, blocks: Record<string, string> = generatedBlocks()): string {
-  return readme.replace(/(<!-- options:([\w-]+) -->\n)[\s\S]*?(\n<!-- \/options:\2 -->)/g, (whole, open: string, name: string, close: string) =>
-    name in blocks ? `${open}${blocks[name]}${close}` : whole,
+  return readme.replace(/(<!-- options:([\w-]+) -->)\n(?:[\s\S]*?\n)?(<!-- \/options:\2 -->)/g, (whole, open: string, name: string, close: string) =>
+    name in blocks ? `${open}\n${blocks[name]}\n${close}` : whole,
   );
 }
 

@@ -1,8 +1,16 @@
 import { defineAgent } from '../../shared/agent';
+import { findingsSinkOptions } from '../../shared/findings/options';
+import { startLabelInspector } from './agent';
+import { LABEL_RULE_IDS } from './checker';
+import { addCheckCommand } from './check-command';
+import { labelOptions, labelSettings } from './settings';
 
 export const labelInspectorAgent = defineAgent({
   name: 'label-inspector',
   summary: "Checks container and image labels against Docker's guidelines or a JSON schema",
-  options: {},
-  plannedIn: 'issue #6',
+  options: { ...labelOptions, ...findingsSinkOptions },
+  async start(context, options) {
+    return startLabelInspector(context, labelSettings(options, LABEL_RULE_IDS), options);
+  },
+  extendCommand: addCheckCommand,
 });

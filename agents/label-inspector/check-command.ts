@@ -1,0 +1,145 @@
+/**
+ * `quayside label-inspector check`: one-shot checks for pipelines. Exit 0 when clean, 1 when a
+ * finding is at or above --fail-on, 2 on usage or input errors (main maps ConfigError to 2).
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import type Dockerode from 'dockerode';
+import { ConfigError } from '../../shared/config/errors';
+import { addOptions, booleanOption, choiceOption, optionalStringOption, stringOption, type OptionDecl } from '../../shared/config/options';
+import { createDockerClient } from '../../shared/docker/connection';
+import { atLeast, SEVERITIES, type FindingDraft, type FindingObject, type Severity } from '../../shared/findings/finding';
+import { FORMAT_NAMES, formatReport, type FormatName } from '../../shared/findings/formats';
+import { dockerOptions } from '../../shared/runtime/common-options';
+import { packageVersion } from '../../shared/version';
+import { checkLabels, LABEL_RULE_IDS, ruleCatalog } from './checker';
+import { DockerfileSyntaxError, parseDockerfileLabels } from './dockerfile';
+import { containerName, containerTarget, imageTarget } from './objects';
+import { labelOptions, labelSettings, type LabelOptionValues } from './settings';
+import type { LabelTarget } from './target';
+
+function repeatable(help: string, placeholder: string): OptionDecl<string> & { repeatable: true } {
+  return { ...stringOption({ help, placeholder }), repeatable: true };
+}
+
+export const checkOptions = {
+  ...dockerOptions,
+  image: repeatable('Check this image (name, tag or ID); repeat for more', '<ref>'),
+  container: repeatable('Check this container (name or ID); repeat for more', '<name>'),
+  all: booleanOption({ help: 'Check every image and container of the engine', default: false }),
+  dockerfile: repeatable('Check the LABELs of the final stage of this Dockerfile; repeat for more', '<path>'),
+  buildArg: { ...repeatable('Value of a Dockerfile ARG, as docker build --build-arg', '<key=value>'), parse: parseBuildArg },
+  // The agent's rule options, under the short names a pipeline uses.
+  labelSchema: { ...labelOptions.labelSchema, flag: '--schema' },
+  labelProfile: { ...labelOptions.labelProfile, flag: '--profile' },
+  labelRequire: { ...labelOptions.labelRequire, flag: '--require' },
+  labelAllow: { ...labelOptions.labelAllow, flag: '--allow' },
+  labelDisable: { ...labelOptions.labelDisable, flag: '--disable' },
+  labelMaxValueBytes: { ...labelOptions.labelMaxValueBytes, flag: '--max-value-bytes' },
+  labelMaxTotalBytes: { ...labelOptions.labelMaxTotalBytes, flag: '--max-total-bytes' },
+  format: choiceOption({ help: 'Report format', default: 'text', choices: FORMAT_NAMES }),
+  failOn: choiceOption({ help: 'Exit 1 when a finding is at least this severe', default: 'medium', choices: SEVERITIES }),
+  output: optionalStringOption({ help: 'Write the report to this file instead of stdout', placeholder: '<file>' }),
+};
+
+interface CheckValues extends LabelOptionValues {
+  dockerHost: string;
+  dockerTlsVerify: boolean;
+  dockerCertPath: string;
+  image?: string[];
+  container?: string[];
+  all: boolean;
+  dockerfile?: string[];
+  buildArg?: Array<[string, string]>;
+  format: FormatName;
+  failOn: Severity;
+  output?: string;
+}
+
+export function parseBuildArg(raw: string): [string, string] {
+  const equals = raw.indexOf('=');
+  if (equals < 1) throw new Error('expected KEY=VALUE');
+  return [raw.slice(0, equals), raw.slice(equals + 1)];
+}
+
+export function addCheckCommand(agentCommand: Command): void {
+  const command = agentCommand.command('check').description('Check labels of images, containers or Dockerfiles once, for pipelines');
+  addOptions(command, checkOptions).action(async (values: CheckValues) => {
+    process.exitCode = await runCheck(values);
+  });
+}
+
+export async function runCheck(values: CheckValues): Promise<number> {
+  const settings = labelSettings(values, LABEL_RULE_IDS);
+  const targets = [...dockerfileTargets(values), ...(await engineTargets(values))];
+  if (targets.length === 0) throw new ConfigError('nothing to check: give --image, --container, --all or --dockerfile');
+  const findings: FindingDraft[] = targets.flatMap((target) => checkLabels(target, settings));
+  const objects: FindingObject[] = targets.map((target) => target.object);
+  const report = formatReport(values.format, { tool: { name: 'quayside label-inspector', version: packageVersion() }, rules: ruleCatalog(), findings, objects });
+  if (values.output) writeFileSync(values.output, report);
+  else process.stdout.write(report);
+  return findings.some((f) => atLeast(f.severity, values.failOn)) ? 1 : 0;
+}
+
+function dockerfileTargets(values: CheckValues): LabelTarget[] {
+  const buildArgs = Object.fromEntries(values.buildArg ?? []);
+  return (values.dockerfile ?? []).map((path) => {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`--dockerfile ${path}: cannot read it: ${(error as Error).message}`);
+    }
+    let parsed: ReturnType<typeof parseDockerfileLabels>;
+    try {
+      parsed = parseDockerfileLabels(text, buildArgs);
+    } catch (error) {
+      if (error instanceof DockerfileSyntaxError) throw new ConfigError(`--dockerfile ${path}: ${error.message}`);
+      throw error;
+    }
+    // The final stage, and the earlier stages it is built FROM, whose labels it inherits.
+    const lineage = new Set<number>();
+    for (let stage: number | undefined = parsed.stages.length - 1; stage !== undefined && stage >= 0; stage = parsed.stages[stage]?.parent) lineage.add(stage);
+    const lines: Record<string, number> = {};
+    const unresolved = new Set<string>();
+    for (const label of parsed.labels.filter((l) => lineage.has(l.stage))) {
+      lines[label.key] = label.line;
+      if (label.unresolved) unresolved.add(label.key);
+      else unresolved.delete(label.key);
+    }
+    return { object: { kind: 'dockerfile', id: path, name: path, image: '' }, labels: parsed.finalStageLabels(), lines, unresolved, requireKeys: true };
+  });
+}
+
+async function engineTargets(values: CheckValues): Promise<LabelTarget[]> {
+  const wanted = values.all || (values.image?.length ?? 0) > 0 || (values.container?.length ?? 0) > 0;
+  if (!wanted) return [];
+  const docker = createDockerClient({ host: values.dockerHost, tlsVerify: values.dockerTlsVerify, certPath: values.dockerCertPath });
+  const reach = <T>(what: string, call: () => Promise<T>): Promise<T> =>
+    call().catch((error: { statusCode?: number; message?: string }) => {
+      if (error.statusCode === 404) throw new ConfigError(`${what}: not found`);
+      throw new ConfigError(`${what}: cannot ask Docker at ${values.dockerHost}: ${error.message ?? String(error)}`);
+    });
+
+  const images = new Map<string, Dockerode.ImageInspectInfo>();
+  const containers: Dockerode.ContainerInspectInfo[] = [];
+  const imageRefs = values.all ? (await reach('--all', () => docker.listImages())).map((i) => i.Id) : (values.image ?? []);
+  for (const ref of imageRefs) {
+    const info = await reach(`--image '${ref}'`, () => docker.getImage(ref).inspect());
+    images.set(info.Id, info);
+  }
+  const containerRefs = values.all ? (await reach('--all', () => docker.listContainers({ all: true }))).map((c) => c.Id) : (values.container ?? []);
+  for (const ref of containerRefs) containers.push(await reach(`--container '${ref}'`, () => docker.getContainer(ref).inspect()));
+
+  return [
+    ...[...images.values()].map((info) => imageTarget(info.Id, info.RepoTags, info.Config?.Labels)),
+    // A container's inherited labels are left to its image when the image is checked too.
+    ...containers.map((info) =>
+      containerTarget(
+        { id: info.Id, name: containerName({ Names: [info.Name], Id: info.Id }), image: info.Config.Image },
+        info.Config.Labels,
+        images.get(info.Image)?.Config?.Labels ?? undefined,
+      ),
+    ),
+  ];
+}

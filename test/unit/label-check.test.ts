@@ -1,0 +1,44 @@
+import { strict as assert } from 'node:assert';
+import { join } from 'node:path';
+import { runCli } from '../support/cli';
+
+const fixture = (name: string) => join(__dirname, '..', 'fixtures', name);
+
+describe('label-inspector check --dockerfile', () => {
+  it('checks the final stage, points SARIF results at their lines and fails on medium', async () => {
+    const result = await runCli(['label-inspector', 'check', '--dockerfile', fixture('dockerfiles/bad-labels.Dockerfile'), '--format', 'sarif', '--build-arg', 'TEAM=payments']);
+    assert.equal(result.code, 1, result.stderr);
+    const sarif = JSON.parse(result.stdout) as {
+      runs: Array<{ results: Array<{ ruleId: string; locations: Array<{ physicalLocation?: { region?: { startLine: number } } }>; message: { text: string } }> }>;
+    };
+    const results = sarif.runs[0]!.results.map((r) => `${r.ruleId}@${r.locations[0]?.physicalLocation?.region?.startLine}`).sort();
+    assert.deepEqual(results, [
+      'label-json-value@10',
+      'label-key-format@8',
+      'label-reserved-namespace@9',
+      'label-unprefixed-key@8',
+    ], 'Stage_Only is in an earlier stage; the unresolved ${CFG} value is not JSON-checked');
+  });
+
+  it('applies a schema to the labels with build args substituted', async () => {
+    const result = await runCli([
+      'label-inspector', 'check', '--dockerfile', fixture('dockerfiles/bad-labels.Dockerfile'), '--format', 'json',
+      '--schema', fixture('schemas/team-draft07.json'), '--build-arg', 'TEAM=ads', '--disable', 'label-key-format,label-unprefixed-key,label-reserved-namespace,label-json-value',
+    ]);
+    assert.equal(result.code, 1, result.stderr);
+    const report = JSON.parse(result.stdout) as { findings: Array<{ ruleId: string; subject: string }> };
+    assert.deepEqual(report.findings.map((f) => f.subject).sort(), ['com.example.team#enum', 'com.example.version#required']);
+  });
+
+  it('exits 2 naming the file and line of a Dockerfile syntax error', async () => {
+    const result = await runCli(['label-inspector', 'check', '--dockerfile', fixture('schemas/not-json.json')]);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /--dockerfile .*not-json\.json: line 1: /);
+  });
+
+  it('exits 0 when no finding reaches --fail-on', async () => {
+    const result = await runCli(['label-inspector', 'check', '--dockerfile', fixture('dockerfiles/bad-labels.Dockerfile'), '--fail-on', 'critical']);
+    assert.equal(result.code, 0);
+    assert.match(result.stdout, /4 findings/);
+  });
+});
