@@ -135,6 +135,27 @@ describe('label-inspector on the test engine', function () {
     assert.equal(clean.code, 0, clean.stdout);
   });
 
+  it('check: a container alone is checked with all its labels, with --all only with its own', async () => {
+    const { tag } = await badImage();
+    const name = uniqueTag('qs-check');
+    await docker.createContainer({ name, Image: tag, Cmd: ['true'], Labels: { 'quayside.test': '1', 'com.example.owner': 'team' } });
+    const env = { DOCKER_HOST: testEnv().docker.host };
+    const alone = await runCli(['label-inspector', 'check', '--container', name, '--format', 'json'], env);
+    const aloneReport = JSON.parse(alone.stdout) as { findings: FindingJson[] };
+    assert.deepEqual(aloneReport.findings.map((f) => `${f.ruleId} ${f.subject}`).sort(), [
+      'label-json-value com.example.cfg',
+      'label-key-format Bad_Key',
+      'label-reserved-namespace com.docker.custom',
+      'label-shallow-prefix quayside.test',
+      'label-unprefixed-key Bad_Key',
+    ]);
+    const all = await runCli(['label-inspector', 'check', '--all', '--format', 'json'], env);
+    const allReport = JSON.parse(all.stdout) as { findings: FindingJson[] };
+    const mine = allReport.findings.filter((f) => f.object.name === name).map((f) => `${f.ruleId} ${f.subject}`);
+    assert.deepEqual(mine, ['label-shallow-prefix quayside.test']);
+    assert.ok(allReport.findings.some((f) => f.object.kind === 'image' && f.object.name === tag && f.ruleId === 'label-key-format'));
+  });
+
   it('check: exits 2 naming what could not be read', async () => {
     const env = { DOCKER_HOST: testEnv().docker.host };
     const missing = await runCli(['label-inspector', 'check', '--image', 'qs-no-such-image:1'], env);
