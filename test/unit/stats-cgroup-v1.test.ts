@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BlockDeviceNames } from '../../agents/stats-exporter/collectors/block-devices';
 import { locateFromProcCgroup, resolveCgroup, type CgroupLocation } from '../../agents/stats-exporter/collectors/cgroup-location';
-import { parseBlkioOps, readCgroupV1, type GroupReader } from '../../agents/stats-exporter/collectors/cgroup-v1';
+import { parseBlkioOps, readCgroupV1, readSpecV1, type GroupReader } from '../../agents/stats-exporter/collectors/cgroup-v1';
 
 const ROOT = join(__dirname, '..', 'fixtures', 'cgroup', 'v1');
 const CGROUP_ROOT = join(ROOT, 'sys', 'fs', 'cgroup');
@@ -29,6 +29,12 @@ function locate(): Extract<CgroupLocation, { version: 1 }> {
   return location as Extract<CgroupLocation, { version: 1 }>;
 }
 
+/** Limits first (the collector caches them), then everything else. */
+function read() {
+  const location = locate();
+  return readCgroupV1(location, devices, failOnError, readSpecV1(location, failOnError)!);
+}
+
 describe('stats-exporter cgroup v1', () => {
   it('finds every controller from /proc/<pid>/cgroup, including co-mounted cpu,cpuacct', () => {
     const location = locate();
@@ -51,7 +57,7 @@ describe('stats-exporter cgroup v1', () => {
   });
 
   it('reads CPU in seconds, with CFS counters because a quota is set', () => {
-    const cpu = readCgroupV1(locate(), devices, failOnError).cpu!;
+    const cpu = read().cpu!;
     const dir = `cpu,cpuacct/docker/${ID}`;
     assert.equal(cpu.usageSeconds, fixture(`${dir}/cpuacct.usage`) / 1e9);
     // cpuacct.stat is in USER_HZ (1/100 s): user 38, system 1.
@@ -61,7 +67,7 @@ describe('stats-exporter cgroup v1', () => {
   });
 
   it('reads memory with the working set as usage minus total_inactive_file', () => {
-    const memory = readCgroupV1(locate(), devices, failOnError).memory!;
+    const memory = read().memory!;
     const usage = fixture(`memory/docker/${ID}/memory.usage_in_bytes`);
     assert.equal(memory.usageBytes, usage);
     assert.equal(memory.workingSetBytes, usage - memoryStat('total_inactive_file'));
@@ -74,7 +80,7 @@ describe('stats-exporter cgroup v1', () => {
   });
 
   it('reads block I/O from the throttle files when the BFQ ones are empty, naming devices from sysfs', () => {
-    const io = readCgroupV1(locate(), devices, failOnError).blockIo!;
+    const io = read().blockIo!;
     assert.deepEqual(io, [
       { device: '/dev/vda', readBytes: 1052672, writeBytes: 8388608, reads: 21, writes: 64 },
       // 7:1 has no uevent in the fixture's sysfs: named by its numbers.
@@ -89,11 +95,11 @@ describe('stats-exporter cgroup v1', () => {
   });
 
   it('reads threads, their limit and processes', () => {
-    assert.deepEqual(readCgroupV1(locate(), devices, failOnError).processes, { threads: 2, threadsMax: 100, processes: 2 });
+    assert.deepEqual(read().processes, { threads: 2, threadsMax: 100, processes: 2 });
   });
 
   it('reads the limits the kernel enforces', () => {
-    assert.deepEqual(readCgroupV1(locate(), devices, failOnError).spec, {
+    assert.deepEqual(read().spec, {
       memoryLimitBytes: 64 * 1024 * 1024,
       memorySwapLimitBytes: 128 * 1024 * 1024,
       memoryReservationBytes: 32 * 1024 * 1024,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { BlockDeviceNames } from '../../agents/stats-exporter/collectors/block-devices';
 import { expandSlice, resolveCgroup, type CgroupLocation } from '../../agents/stats-exporter/collectors/cgroup-location';
 import type { GroupReader } from '../../agents/stats-exporter/collectors/cgroup-v1';
-import { parseCpuMax, readCgroupV2, sharesFromWeight } from '../../agents/stats-exporter/collectors/cgroup-v2';
+import { parseCpuMax, readCgroupV2, readSpecV2, sharesFromWeight } from '../../agents/stats-exporter/collectors/cgroup-v2';
 
 const ROOT = join(__dirname, '..', 'fixtures', 'cgroup', 'v2');
 const CGROUP_ROOT = join(ROOT, 'sys', 'fs', 'cgroup');
@@ -18,6 +18,12 @@ function locate(): Extract<CgroupLocation, { version: 2 }> {
   const location = resolveCgroup({ cgroupRoot: CGROUP_ROOT, procRoot: join(ROOT, 'proc') }, { id: ID, pid: 4343, cgroupParent: '' });
   assert.equal(location?.version, 2);
   return location as Extract<CgroupLocation, { version: 2 }>;
+}
+
+/** Limits first (the collector caches them), then everything else. */
+function read() {
+  const location = locate();
+  return readCgroupV2(location, devices, failOnError, readSpecV2(location, failOnError)!);
 }
 
 describe('stats-exporter cgroup v2', () => {
@@ -36,7 +42,7 @@ describe('stats-exporter cgroup v2', () => {
   });
 
   it('reads CPU from cpu.stat microseconds, with CFS counters because cpu.max has a quota', () => {
-    assert.deepEqual(readCgroupV2(locate(), devices, failOnError).cpu, {
+    assert.deepEqual(read().cpu, {
       usageSeconds: 2.5,
       userSeconds: 2,
       systemSeconds: 0.5,
@@ -45,7 +51,7 @@ describe('stats-exporter cgroup v2', () => {
   });
 
   it('reads memory with anon as RSS, file as cache and the working set as current minus inactive_file', () => {
-    const memory = readCgroupV2(locate(), devices, failOnError).memory!;
+    const memory = read().memory!;
     assert.equal(memory.usageBytes, 52428800);
     assert.equal(memory.workingSetBytes, 52428800 - 12582912);
     assert.equal(memory.rssBytes, 31457280);
@@ -57,17 +63,17 @@ describe('stats-exporter cgroup v2', () => {
   });
 
   it('reads io.stat per device', () => {
-    assert.deepEqual(readCgroupV2(locate(), devices, failOnError).blockIo, [
+    assert.deepEqual(read().blockIo, [
       { device: '254:0', readBytes: 2097152, writeBytes: 1048576, reads: 32, writes: 8 },
     ]);
   });
 
   it('reads threads and processes', () => {
-    assert.deepEqual(readCgroupV2(locate(), devices, failOnError).processes, { threads: 7, threadsMax: 4096, processes: 3 });
+    assert.deepEqual(read().processes, { threads: 7, threadsMax: 4096, processes: 3 });
   });
 
   it('reads limits: unlimited memory as 0, cpu.max quota and period, cpu.weight back to shares', () => {
-    assert.deepEqual(readCgroupV2(locate(), devices, failOnError).spec, {
+    assert.deepEqual(read().spec, {
       memoryLimitBytes: 0,
       memorySwapLimitBytes: 0,
       memoryReservationBytes: 16777216,

@@ -12,6 +12,7 @@ import type { CollectTarget, StatsCollector } from '../../agents/stats-exporter/
 import { DockerApiCollector, statsFromApi, type StatsResponse } from '../../agents/stats-exporter/collectors/docker-api';
 import type { CollectorErrorKind, ErrorSink } from '../../agents/stats-exporter/collectors/errors';
 import { DEFAULT_IGNORED_INTERFACE_PREFIXES, parseNetDev } from '../../agents/stats-exporter/collectors/proc-net-dev';
+import { forgetAbsentFiles } from '../../agents/stats-exporter/collectors/files';
 import type { ContainerStats } from '../../agents/stats-exporter/collectors/stats';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'cgroup');
@@ -78,7 +79,10 @@ describe('stats-exporter collectors', () => {
 
   describe('cgroup collector', () => {
     let root = '';
-    afterEach(() => rmSync(root, { recursive: true, force: true }));
+    afterEach(() => {
+      rmSync(root, { recursive: true, force: true });
+      forgetAbsentFiles();
+    });
 
     it('adds the network of the container init process to the cgroup stats', async () => {
       const copy = v1Copy();
@@ -88,6 +92,18 @@ describe('stats-exporter collectors', () => {
       assert.deepEqual(stats?.network?.map((n) => [n.interface, n.receiveBytes]), [['eth0', 12345678901]]);
       assert.ok(stats?.cpu && stats.memory && stats.blockIo && stats.processes && stats.spec);
       assert.deepEqual(errors.counted, []);
+    });
+
+    it('reads the limits once per located cgroup, not at every scrape', async () => {
+      const copy = v1Copy();
+      root = copy.root;
+      const collector = cgroupCollector(root, new RecordingErrors());
+      assert.equal((await collector.collect([copy.target])).get(V1_ID)?.spec?.memoryLimitBytes, 64 * 1024 * 1024);
+      writeFileSync(join(root, 'sys', 'fs', 'cgroup', 'memory', 'docker', V1_ID, 'memory.limit_in_bytes'), '1048576\n');
+      assert.equal((await collector.collect([copy.target])).get(V1_ID)?.spec?.memoryLimitBytes, 64 * 1024 * 1024, 'cached');
+      // A `docker update` makes the inventory locate the container again: a new location, read afresh.
+      const relocated = { ...copy.target, cgroup: structuredClone(copy.target.cgroup) };
+      assert.equal((await collector.collect([relocated])).get(V1_ID)?.spec?.memoryLimitBytes, 1024 * 1024);
     });
 
     it('counts a container whose cgroup vanished once, as gone, and leaves it out', async () => {

@@ -19,17 +19,23 @@ const NS_PER_S = 1e9;
 /** Runs one group's reader; a failure is reported and leaves the group out. */
 export type GroupReader = <T>(group: string, dir: string | undefined, read: (dir: string) => T) => T | undefined;
 
-export function readCgroupV1(location: V1Location, devices: BlockDeviceNames, attempt: GroupReader): ContainerStats {
+/** Everything but the limits, which change only on `docker update` and are read by `readSpec`. */
+export function readCgroupV1(location: V1Location, devices: BlockDeviceNames, attempt: GroupReader, spec: SpecStats): ContainerStats {
   const { dirs } = location;
-  const cpu = attempt('cpu', dirs.cpuacct, (dir) => readCpu(dir, dirs.cpu));
-  const memory = attempt('memory', dirs.memory, readMemory);
-  const blockIo = attempt('blkio', dirs.blkio, (dir) => readBlockIo(dir, devices));
-  const processes = attempt('pids', dirs.pids, readProcesses);
-  const spec = attempt('spec', dirs.memory ?? dirs.cpu, () => readSpec(dirs.memory, dirs.cpu));
-  return { cpu, memory, blockIo, processes, spec };
+  return {
+    cpu: attempt('cpu', dirs.cpuacct, (dir) => readCpu(dir, dirs.cpu, spec.cpuQuotaMicros !== undefined)),
+    memory: attempt('memory', dirs.memory, readMemory),
+    blockIo: attempt('blkio', dirs.blkio, (dir) => readBlockIo(dir, devices)),
+    processes: attempt('pids', dirs.pids, readProcesses),
+    spec,
+  };
 }
 
-export function readCpu(cpuacctDir: string, cpuDir: string | undefined): CpuStats {
+export function readSpecV1(location: V1Location, attempt: GroupReader): SpecStats | undefined {
+  return attempt('spec', location.dirs.memory ?? location.dirs.cpu, () => readSpec(location.dirs.memory, location.dirs.cpu));
+}
+
+export function readCpu(cpuacctDir: string, cpuDir: string | undefined, quotaSet: boolean): CpuStats {
   const stats: CpuStats = { usageSeconds: readInteger(join(cpuacctDir, 'cpuacct.usage')) / NS_PER_S };
   const ticks = readOptionalText(join(cpuacctDir, 'cpuacct.stat'));
   if (ticks !== undefined) {
@@ -38,7 +44,7 @@ export function readCpu(cpuacctDir: string, cpuDir: string | undefined): CpuStat
     stats.systemSeconds = (values.get('system') ?? 0) / USER_HZ;
   }
   // Periods are only counted against a quota; without one cAdvisor leaves the CFS metrics out.
-  if (cpuDir !== undefined && hasQuota(readOptionalInteger(join(cpuDir, 'cpu.cfs_quota_us')))) {
+  if (cpuDir !== undefined && quotaSet) {
     const values = parseFlatKeyed(readText(join(cpuDir, 'cpu.stat')), 'cpu.stat');
     stats.cfs = {
       periods: values.get('nr_periods') ?? 0,

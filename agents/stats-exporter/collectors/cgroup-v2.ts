@@ -15,18 +15,23 @@ type V2Location = Extract<CgroupLocation, { version: 2 }>;
 
 const US_PER_S = 1e6;
 
-export function readCgroupV2(location: V2Location, devices: BlockDeviceNames, attempt: GroupReader): ContainerStats {
+/** Everything but the limits, which change only on `docker update` and are read by `readSpecV2`. */
+export function readCgroupV2(location: V2Location, devices: BlockDeviceNames, attempt: GroupReader, spec: SpecStats): ContainerStats {
   const { dir } = location;
   return {
-    cpu: attempt('cpu', dir, readCpu),
+    cpu: attempt('cpu', dir, (d) => readCpu(d, spec.cpuQuotaMicros !== undefined)),
     memory: attempt('memory', dir, readMemory),
     blockIo: attempt('io', dir, (d) => readIo(d, devices)),
     processes: attempt('pids', dir, readProcesses),
-    spec: attempt('spec', dir, readSpec),
+    spec,
   };
 }
 
-export function readCpu(dir: string): CpuStats {
+export function readSpecV2(location: V2Location, attempt: GroupReader): SpecStats | undefined {
+  return attempt('spec', location.dir, readSpec);
+}
+
+export function readCpu(dir: string, quotaSet: boolean): CpuStats {
   const stat = parseFlatKeyed(readText(join(dir, 'cpu.stat')), 'cpu.stat');
   const usage = stat.get('usage_usec');
   if (usage === undefined) throw new Error('cpu.stat has no usage_usec');
@@ -35,8 +40,8 @@ export function readCpu(dir: string): CpuStats {
     userSeconds: (stat.get('user_usec') ?? 0) / US_PER_S,
     systemSeconds: (stat.get('system_usec') ?? 0) / US_PER_S,
   };
-  // nr_periods appears once the cpu controller is enabled; it only counts with a quota set.
-  if (parseCpuMax(readOptionalText(join(dir, 'cpu.max'))).quota !== undefined && stat.has('nr_periods')) {
+  // nr_periods only counts against a quota; without one cAdvisor leaves the CFS metrics out.
+  if (quotaSet && stat.has('nr_periods')) {
     stats.cfs = {
       periods: stat.get('nr_periods') ?? 0,
       throttledPeriods: stat.get('nr_throttled') ?? 0,

@@ -3,21 +3,38 @@
  * kernel in memory, and a thread-pool hop per tiny read costs more than the read (about 6× slower
  * for a scrape, measured in the stats reference).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { isMissingFile, ParseError } from './errors';
 
 export function readText(path: string): string {
   return readFileSync(path, 'utf8');
 }
 
+/**
+ * Optional files the kernel does not offer (CFQ blkio files without CFQ, memsw without swap
+ * accounting): the same for every cgroup of the host, so a failed open is remembered instead of
+ * paid for (and thrown) per container per scrape.
+ */
+const absentFiles = new Set<string>();
+
 /** The file's text, or undefined when it does not exist (a controller feature the kernel lacks). */
 export function readOptionalText(path: string): string | undefined {
+  const name = basename(path);
+  if (absentFiles.has(name)) return undefined;
   try {
     return readFileSync(path, 'utf8');
   } catch (error) {
-    if (isMissingFile(error)) return undefined;
-    throw error;
+    if (!isMissingFile(error)) throw error;
+    // Only a file missing from a cgroup that exists says something about the kernel.
+    if (existsSync(dirname(path))) absentFiles.add(name);
+    return undefined;
   }
+}
+
+/** For tests that read fixtures of different kernels in one process. */
+export function forgetAbsentFiles(): void {
+  absentFiles.clear();
 }
 
 /** A file holding one integer, such as `cpuacct.usage`. */

@@ -1,0 +1,149 @@
+/**
+ * bench/stats-exporter: how long a Prometheus scrape of `quayside stats-exporter` takes with 100
+ * running containers, against the Docker stats API way (every container's one-shot stats in
+ * parallel, what an API-based exporter must do per scrape) on the same engine in the same run;
+ * and the exporter's resident memory.
+ *
+ *   npm run bench:stats-exporter        (builds, brings up the test engine first)
+ *   node dist/bench/stats-exporter.js [--containers N] [--scrapes N] [--api-rounds N]
+ *
+ * Targets (issue #5): a scrape under 50 ms, at least 20× faster than the API way, RSS under 80 MB.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import Dockerode from 'dockerode';
+
+const args = process.argv.slice(2);
+const argValue = (name: string, fallback: number): number => {
+  const at = args.indexOf(name);
+  return at >= 0 ? Number(args[at + 1]) : fallback;
+};
+const CONTAINERS = argValue('--containers', 100);
+const SCRAPES = argValue('--scrapes', 50);
+const API_ROUNDS = argValue('--api-rounds', 5);
+const BENCH_LABEL = 'quayside.bench.stats';
+
+interface TestEnv {
+  root: string;
+  docker: { host: string; socket: string };
+  images: { busybox: string };
+}
+const env = JSON.parse(readFileSync(join(process.env.QS_TEST_ROOT ?? '/var/tmp/quayside-test', 'env.json'), 'utf8')) as TestEnv;
+const docker = new Dockerode({ socketPath: env.docker.socket });
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+function summary(samples: number[]): { median: number; p90: number; min: number } {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { median: percentile(sorted, 50), p90: percentile(sorted, 90), min: sorted[0]! };
+}
+const ms = (n: number): string => `${n.toFixed(1)} ms`;
+
+async function removeBenchContainers(): Promise<void> {
+  const containers = await docker.listContainers({ all: true, filters: { label: [BENCH_LABEL] } });
+  await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+}
+
+async function startContainers(count: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i += 10) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(10, count - i) }, async (_, j) => {
+        const container = await docker.createContainer({
+          name: `qs-bench-stats-${i + j}`,
+          Image: env.images.busybox,
+          Cmd: ['sleep', '3600'],
+          Labels: { [BENCH_LABEL]: '1', 'quayside.test': '1' },
+        });
+        await container.start();
+        return container.id;
+      }),
+    );
+    ids.push(...batch);
+  }
+  return ids;
+}
+
+/** The baseline: every container's one-shot stats in parallel, as an API exporter scrapes. */
+async function apiRound(ids: string[]): Promise<number> {
+  const started = performance.now();
+  await Promise.all(ids.map((id) => docker.getContainer(id).stats({ stream: false, 'one-shot': true } as { stream: false })));
+  return performance.now() - started;
+}
+
+async function scrape(url: string): Promise<{ ms: number; bytes: number; body: string }> {
+  const started = performance.now();
+  const body = await (await fetch(url)).text();
+  return { ms: performance.now() - started, bytes: body.length, body };
+}
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1]) / 1024;
+}
+
+async function main(): Promise<void> {
+  await removeBenchContainers();
+  process.stdout.write(`starting ${CONTAINERS} containers on ${env.docker.host} … `);
+  const ids = await startContainers(CONTAINERS);
+  process.stdout.write('done\n');
+
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const exporter = spawn(
+    process.execPath,
+    [join(__dirname, '..', 'cli', 'main.js'), 'stats-exporter', '--listen', `127.0.0.1:${port}`, '--state-dir', join(env.root, 'state'), '--stats-include', `label=${BENCH_LABEL}`],
+    { env: { ...process.env, DOCKER_HOST: env.docker.host }, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let exporterLog = '';
+  exporter.stderr!.on('data', (chunk: Buffer) => (exporterLog = (exporterLog + chunk.toString()).slice(-4000)));
+  const url = `http://127.0.0.1:${port}/metrics`;
+  try {
+    // Ready when the inventory has every container.
+    for (let tries = 0; ; tries++) {
+      const text = await fetch(url).then((r) => r.text()).catch(() => '');
+      if (new RegExp(`^quayside_stats_containers_observed ${CONTAINERS}$`, 'm').test(text)) break;
+      if (tries > 300) throw new Error(`the exporter never saw all containers (${/^quayside_stats_containers_observed .*$/m.exec(text)?.[0]}); its log:\n${exporterLog}`);
+      await sleep(100);
+    }
+
+    const rssIdle = rssMb(exporter.pid!);
+    for (let i = 0; i < 5; i++) await scrape(url); // warm-up
+    const scrapes: number[] = [];
+    const collects: number[] = [];
+    let last = { ms: 0, bytes: 0, body: '' };
+    for (let i = 0; i < SCRAPES; i++) {
+      last = await scrape(url);
+      scrapes.push(last.ms);
+      collects.push(Number(/^quayside_stats_scrape_duration_seconds (\S+)$/m.exec(last.body)?.[1]) * 1000);
+    }
+    const rss = rssMb(exporter.pid!);
+
+    await apiRound(ids); // warm-up: wakes dockerd's stats collector
+    const api: number[] = [];
+    for (let i = 0; i < API_ROUNDS; i++) api.push(await apiRound(ids));
+
+    const s = summary(scrapes);
+    const c = summary(collects);
+    const a = summary(api);
+    const series = last.body.split('\n').filter((l) => l.startsWith('container_')).length;
+    console.log(`\nstats-exporter, ${CONTAINERS} running containers (${series} container series, ${(last.bytes / 1024).toFixed(0)} KiB per scrape)`);
+    console.log(`  GET /metrics (whole scrape):       median ${ms(s.median)}, p90 ${ms(s.p90)}, min ${ms(s.min)}  (${SCRAPES} scrapes)`);
+    console.log(`    of which reading cgroups+proc:   median ${ms(c.median)}, p90 ${ms(c.p90)}`);
+    console.log(`  baseline, Docker stats API:         median ${ms(a.median)}, p90 ${ms(a.p90)}, min ${ms(a.min)}  (${API_ROUNDS} rounds, one-shot, all in parallel)`);
+    console.log(`  ratio (API / exporter, medians):    ${(a.median / s.median).toFixed(0)}×   target ≥ 20×`);
+    console.log(`  scrape under 50 ms:                 ${s.median < 50 ? 'yes' : 'NO'} (median ${ms(s.median)})`);
+    console.log(`  exporter RSS after the scrapes:     ${rss.toFixed(1)} MB   target < 80 MB (before the first scrape: ${rssIdle.toFixed(1)} MB)`);
+  } finally {
+    exporter.kill('SIGTERM');
+    await removeBenchContainers();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
