@@ -136,7 +136,7 @@ async function main(): Promise<void> {
     console.log(`  baseline, Docker stats API:         median ${ms(a.median)}, p90 ${ms(a.p90)}, min ${ms(a.min)}  (${API_ROUNDS} rounds, one-shot, all in parallel)`);
     console.log(`  ratio (API / exporter, medians):    ${(a.median / s.median).toFixed(0)}×   target ≥ 20×`);
     console.log(`  scrape under 50 ms:                 ${s.median < 50 ? 'yes' : 'NO'} (median ${ms(s.median)})`);
-    console.log(`  exporter RSS after the scrapes:     ${rss.toFixed(1)} MB   target < 80 MB (before the first scrape: ${rssIdle.toFixed(1)} MB)`);
+    console.log(`  exporter RSS after the scrapes:     ${rss.toFixed(1)} MB   target < 80 MB (when it first listed all containers: ${rssIdle.toFixed(1)} MB)`);
   } finally {
     exporter.kill('SIGTERM');
     await removeBenchContainers();
