@@ -130,7 +130,9 @@ describe('quayside stats-exporter with Prometheus', function () {
 
   it('counts the traffic of a container sending to itself (lo) and of one reached by a peer (eth0)', async () => {
     const self = await docker.getContainer(names.self).inspect();
-    await runContainer(names.peer, `exec ping -q -i 0.2 ${self.NetworkSettings.IPAddress}`);
+    const address = Object.values(self.NetworkSettings.Networks)[0]?.IPAddress;
+    assert.ok(address, 'the container has an address on the bridge');
+    await runContainer(names.peer, `exec ping -q -i 0.2 ${address}`);
     await eventually(async () => {
       assert.ok((await queryValue(`increase(container_network_transmit_packets_total{test_run="${job}",name="${names.self}",interface="lo"}[5s])`)) > 0, 'lo transmit');
       assert.ok((await queryValue(`increase(container_network_receive_bytes_total{test_run="${job}",name="${names.self}",interface="lo"}[5s])`)) > 0, 'lo receive');
