@@ -4,9 +4,7 @@
  * garethr's docker-label-inspector did), since label values are always strings.
  */
 import { readFileSync } from 'node:fs';
-import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
-import Ajv2020 from 'ajv/dist/2020';
-import addFormats from 'ajv-formats';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { ConfigError } from '../../../shared/config/errors';
 import { finding, type LabelRule } from './rule';
 
@@ -34,6 +32,10 @@ export function loadLabelSchema(file: string): LabelSchema {
   if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) throw new ConfigError(`label schema ${file}: a schema must be a JSON object`);
   const $schema = (schema as { $schema?: unknown }).$schema;
   const options = { allErrors: true, coerceTypes: true, strict: false } as const;
+  // Loaded only when a schema is given, so that agents without one do not carry ajv.
+  const { default: Ajv } = require('ajv') as typeof import('ajv');
+  const { default: Ajv2020 } = require('ajv/dist/2020') as typeof import('ajv/dist/2020');
+  const { default: addFormats } = require('ajv-formats') as typeof import('ajv-formats');
   const ajv = typeof $schema === 'string' && DRAFT_2020.test($schema) ? new Ajv2020(options) : new Ajv(options);
   addFormats(ajv);
   try {

@@ -1,5 +1,5 @@
 /** Appends each opened or resolved finding to a Redis stream (XADD, capped with MAXLEN ~). */
-import Redis from 'ioredis';
+import type RedisClient from 'ioredis';
 import type { FindingEvent } from './finding-event';
 
 const STREAM_MAX_LENGTH = 100_000;
@@ -10,6 +10,8 @@ export interface RedisStreamSink {
 }
 
 export function redisStreamSink(url: string, stream: string): RedisStreamSink {
+  // Loaded only when a Redis sink is configured: ioredis adds ~18 MB to every process that loads it.
+  const Redis = (require('ioredis') as { default: typeof RedisClient }).default;
   // No offline queue and one attempt per command: the delivery queue owns retries and order.
   const redis = new Redis(url, {
     lazyConnect: true,
