@@ -66,12 +66,19 @@ export async function startRuntime(settings: RuntimeSettings, launches: AgentLau
 
   const lifecycle = new Lifecycle(logger, settings.shutdownTimeout);
   lifecycle.onShutdown('http server', () => http.close());
-  lifecycle.onShutdown('docker event stream', () => events.stop());
-  for (const { definition, options } of launches) {
-    const agentLogger = logger.child({ agent: definition.name });
-    const running = await definition.start!({ docker, events, logger: agentLogger, metrics, http, stateDir }, options as never);
-    lifecycle.onShutdown(definition.name, () => running.stop());
+  try {
+    for (const { definition, options } of launches) {
+      const agentLogger = logger.child({ agent: definition.name });
+      const running = await definition.start!({ docker, events, logger: agentLogger, metrics, http, stateDir }, options as never);
+      lifecycle.onShutdown(definition.name, () => running.stop());
+    }
+  } catch (error) {
+    // A bad agent setting must end the process (exit 2), not leave the HTTP server holding it open.
+    await lifecycle.shutdown('an agent could not start');
+    throw error;
   }
+  // Stopped first: no new events, and every subscriber's queue drained, before agents flush.
+  lifecycle.onShutdown('docker event stream', () => events.stop());
   events.start();
   logger.info('quayside started', {
     agents: launches.map((l) => l.definition.name),

@@ -63,6 +63,15 @@ describe('quayside CLI', () => {
     }
   });
 
+  it('exits 2, and does not hang, when an agent refuses its settings at start', async () => {
+    const schema = await runCli(['label-inspector', '--listen', '127.0.0.1:0', '--state-dir', '/tmp/quayside-cli-test', '--label-schema', '/nonexistent/schema.json'], { DOCKER_HOST: NO_DOCKER }, 10_000);
+    assert.equal(schema.code, 2);
+    assert.match(schema.stderr, /label schema \/nonexistent\/schema\.json: cannot read it/);
+    const sink = await runCli(['label-inspector', '--listen', '127.0.0.1:0', '--state-dir', '/tmp/quayside-cli-test', '--findings-webhook-url', 'ftp://x'], { DOCKER_HOST: NO_DOCKER }, 10_000);
+    assert.equal(sink.code, 2);
+    assert.match(sink.stderr, /--findings-webhook-url \(QUAYSIDE_FINDINGS_WEBHOOK_URL\) 'ftp:\/\/x': expected http:\/\/ or https:\/\//);
+  });
+
   it('exits 2 for an unreadable --since or an unknown --filter key', async () => {
     const since = await runCli(['events', '--since', 'last tuesday', '--docker-host', NO_DOCKER]);
     assert.equal(since.code, 2);
