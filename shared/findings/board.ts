@@ -12,7 +12,7 @@ import { atLeast, SEVERITIES, type Finding, type Severity } from './finding';
 import type { FindingsSinkSettings } from './options';
 import { DeliveryQueue } from './sinks/delivery-queue';
 import type { FindingEvent } from './sinks/finding-event';
-import { redisStreamSink } from './sinks/redis-stream';
+import { redisStreamSink, withoutPassword } from './sinks/redis-stream';
 import { webhookSender } from './sinks/webhook';
 import type { FindingStore } from './store';
 
@@ -151,7 +151,7 @@ function assertUrl(option: string, value: string, schemes: string[]): void {
   try {
     url = new URL(value);
   } catch {
-    throw new ConfigError(`${option} '${value}' is not a URL`);
+    throw new ConfigError(`${option} is not a URL`);
   }
-  if (!schemes.includes(url.protocol)) throw new ConfigError(`${option} '${value}': expected ${schemes.map((s) => `${s}//`).join(' or ')}`);
+  if (!schemes.includes(url.protocol)) throw new ConfigError(`${option} '${withoutPassword(value)}': expected ${schemes.map((s) => `${s}//`).join(' or ')}`);
 }

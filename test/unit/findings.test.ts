@@ -6,6 +6,7 @@ import type { AgentContext } from '../../shared/agent';
 import { attachFindings } from '../../shared/findings/board';
 import type { FindingDraft } from '../../shared/findings/finding';
 import { DeliveryQueue, PermanentDeliveryError } from '../../shared/findings/sinks/delivery-queue';
+import { withoutPassword } from '../../shared/findings/sinks/redis-stream';
 import { webhookSender } from '../../shared/findings/sinks/webhook';
 import { FindingStore } from '../../shared/findings/store';
 import { OpsServer } from '../../shared/ops/http-server';
@@ -69,6 +70,33 @@ describe('DeliveryQueue', () => {
     assert.equal(queue.stats.rejected, 1);
   });
 
+  it('never drops the item being sent: a failed send is retried after an overflow', async () => {
+    const delivered: string[] = [];
+    let release: (ok: boolean) => void = () => undefined;
+    let first = true;
+    const queue = new DeliveryQueue<string>('test', async (item) => {
+      if (first) {
+        first = false;
+        if (!(await new Promise<boolean>((resolve) => (release = resolve)))) throw new Error('timed out');
+      }
+      delivered.push(item);
+    }, silentLogger, 3, fast);
+    ['a', 'b', 'c'].forEach((item) => queue.push(item));
+    queue.push('d'); // full while 'a' is in flight: 'b' goes
+    release(false);
+    await eventually(() => assert.deepEqual(delivered, ['a', 'c', 'd']));
+    assert.equal(queue.stats.dropped, 1);
+  });
+
+  it('closes by the deadline even while a send hangs', async () => {
+    const queue = new DeliveryQueue<number>('test', () => new Promise(() => undefined), silentLogger, 10, fast);
+    queue.push(1);
+    const began = Date.now();
+    await queue.close(50);
+    assert.ok(Date.now() - began < 1_000);
+    assert.equal(queue.pending, 1);
+  });
+
   it('drops the oldest items when the sink stays down and the queue is full', async () => {
     const queue = new DeliveryQueue<number>('test', async () => {
       throw new Error('down');
@@ -78,6 +106,13 @@ describe('DeliveryQueue', () => {
     assert.equal(queue.pending, 3);
     await queue.close(20);
     assert.equal(queue.pending, 3, 'unsent items are counted, not silently lost');
+  });
+});
+
+describe('Redis stream sink', () => {
+  it('keeps the password out of what it reports', () => {
+    assert.equal(withoutPassword('redis://:s3cret@10.0.0.5:6379/2'), 'redis://:***@10.0.0.5:6379/2');
+    assert.equal(withoutPassword('redis://127.0.0.1:6379'), 'redis://127.0.0.1:6379');
   });
 });
 

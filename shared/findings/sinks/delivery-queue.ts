@@ -21,6 +21,8 @@ export class DeliveryQueue<T> {
   readonly stats: DeliveryStats = { sent: 0, failedAttempts: 0, rejected: 0, dropped: 0 };
   private readonly items: T[] = [];
   private draining: Promise<void> | undefined;
+  /** The head item is being sent: it must not be dropped or shifted by anyone else. */
+  private sending = false;
   private lastError: string | undefined;
   private readonly closing = new AbortController();
 
@@ -43,8 +45,7 @@ export class DeliveryQueue<T> {
 
   push(item: T): void {
     if (this.items.length >= this.capacity) {
-      this.items.shift();
-      this.stats.dropped += 1;
+      this.stats.dropped += this.items.splice(this.sending ? 1 : 0, 1).length; // the oldest not in flight
     }
     this.items.push(item);
     this.draining ??= this.drain().finally(() => {
@@ -52,10 +53,13 @@ export class DeliveryQueue<T> {
     });
   }
 
-  /** Waits until everything queued is sent, or until the deadline; then stops retrying. */
+  /** Waits until everything queued is sent, or until the deadline (even with a send hanging); then stops retrying. */
   async close(deadlineMs: number): Promise<void> {
-    const timer = setTimeout(() => this.closing.abort(), deadlineMs);
-    await this.draining;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, deadlineMs);
+    });
+    await Promise.race([this.draining, deadline]);
     clearTimeout(timer);
     this.closing.abort();
     if (this.items.length > 0) this.logger.warn('findings sink closed with items unsent', { sink: this.name, unsent: this.items.length });
@@ -65,12 +69,15 @@ export class DeliveryQueue<T> {
     let attempt = 0;
     while (this.items.length > 0 && !this.closing.signal.aborted) {
       try {
+        this.sending = true;
         await this.send(this.items[0]!);
         this.items.shift();
+        this.sending = false;
         this.stats.sent += 1;
         this.lastError = undefined;
         attempt = 0;
       } catch (error) {
+        this.sending = false;
         if (error instanceof PermanentDeliveryError) {
           this.items.shift();
           this.stats.rejected += 1;

@@ -15,6 +15,9 @@ export function redisStreamSink(url: string, stream: string): RedisStreamSink {
   // No offline queue and one attempt per command: the delivery queue owns retries and order.
   const redis = new Redis(url, {
     lazyConnect: true,
+    // A blackholed Redis must fail the attempt (and show on /readyz), not hang it for minutes.
+    connectTimeout: 5_000,
+    commandTimeout: 5_000,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     retryStrategy: (times) => Math.min(times * 200, 5_000),
@@ -26,7 +29,7 @@ export function redisStreamSink(url: string, stream: string): RedisStreamSink {
     if (isReady()) return;
     if (redis.status === 'wait' || redis.status === 'end') connecting ??= redis.connect().finally(() => (connecting = undefined));
     await connecting;
-    if (!isReady()) throw new Error(`Redis at ${url} is ${redis.status}`);
+    if (!isReady()) throw new Error(`Redis at ${withoutPassword(url)} is ${redis.status}`);
   };
   return {
     async send({ event, agent, finding }) {
@@ -39,4 +42,15 @@ export function redisStreamSink(url: string, stream: string): RedisStreamSink {
       redis.disconnect();
     },
   };
+}
+
+/** The URL as it may appear in logs and on /readyz. */
+export function withoutPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '<invalid URL>';
+  }
 }
