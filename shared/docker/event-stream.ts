@@ -90,7 +90,7 @@ interface Subscriber {
 }
 
 export class EventStream extends EventEmitter {
-  readonly stats = { connections: 0, events: 0, reconnects: 0, duplicates: 0, malformed: 0, handlerErrors: 0 };
+  readonly stats = { sessions: 0, connections: 0, events: 0, reconnects: 0, duplicates: 0, malformed: 0, handlerErrors: 0 };
 
   private readonly docker: Dockerode;
   private readonly logger: Logger;
@@ -192,6 +192,7 @@ export class EventStream extends EventEmitter {
 
   /** One connection: open, sync, read until the stream ends. Resolves on a clean end. */
   private async session(): Promise<void> {
+    this.stats.sessions += 1;
     const request = new AbortController();
     const abortRequest = (): void => request.abort();
     this.stopping.signal.addEventListener('abort', abortRequest);
@@ -299,17 +300,24 @@ export class EventStream extends EventEmitter {
   }
 
   private async synchronize(reason: SyncReason): Promise<void> {
+    const session = this.stats.sessions;
     const withSync = [...this.subscribers].filter(({ subscription }) => subscription.onSync);
     const wantImages = withSync.some(({ subscription }) => subscription.images);
-    const [containers, images] = await Promise.all([
+    const listing = Promise.all([
       this.docker.listContainers({ all: true }),
       wantImages ? this.docker.listImages() : Promise.resolve(undefined),
-    ]);
-    const snapshot: SyncSnapshot = { reason, containers, images, at: new Date() };
-    this.logger.debug('sync snapshot', { reason, containers: containers.length });
+    ]).then(([containers, images]): SyncSnapshot => ({ reason, containers, images, at: new Date() }));
+    // The snapshot takes its place in each queue now, before the engine answers: events received
+    // while it lists are newer than (or as new as) the snapshot, so they must come after it.
     for (const { subscription, queue } of withSync) {
-      void queue.exclusive(() => subscription.onSync?.(snapshot));
+      void queue.exclusive(async () => {
+        const snapshot = await listing.catch(() => undefined);
+        // A listing that outlived its connection (timed out) is stale; the next one replaces it.
+        if (snapshot && session === this.stats.sessions) await subscription.onSync?.(snapshot);
+      });
     }
+    const snapshot = await listing;
+    this.logger.debug('sync snapshot', { reason, containers: snapshot.containers.length });
     this.emit('sync', snapshot);
   }
 

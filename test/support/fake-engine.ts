@@ -18,6 +18,8 @@ export class FakeEngine {
   readonly requests: EventsRequestRecord[] = [];
   containers: object[] = [];
   listFailures = 0;
+  /** How long the engine takes to list containers. */
+  listDelayMs = 0;
   /** The next this many /events requests get no answer at all, like a hung engine. */
   stalledEvents = 0;
   readonly socketPath: string;
@@ -75,12 +77,7 @@ export class FakeEngine {
       return;
     }
     if (path === '/containers/json') {
-      if (this.listFailures > 0) {
-        this.listFailures -= 1;
-        res.writeHead(500, { 'Content-Type': 'application/json' }).end('{"message":"boom"}');
-        return;
-      }
-      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(this.containers));
+      setTimeout(() => this.answerList(res), this.listDelayMs);
       return;
     }
     if (path === '/_ping') {
@@ -88,6 +85,15 @@ export class FakeEngine {
       return;
     }
     res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"message":"not found"}');
+  }
+
+  private answerList(res: ServerResponse): void {
+    if (this.listFailures > 0) {
+      this.listFailures -= 1;
+      res.writeHead(500, { 'Content-Type': 'application/json' }).end('{"message":"boom"}');
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(this.containers));
   }
 }
 

@@ -147,6 +147,17 @@ describe('EventStream (against a scripted engine)', () => {
     await eventually(() => assert.deepEqual(seen, ['sync:connect', 'die', 'sync:reconnect']));
   });
 
+  it('delivers events received while the engine lists containers after that sync', async () => {
+    engine.listDelayMs = 150;
+    const seen: string[] = [];
+    stream = new EventStream({ docker: new Dockerode({ socketPath: engine.socketPath }), backoff: fastBackoff });
+    stream.subscribe({ name: 'order', onEvent: (e) => void seen.push(e.action), onSync: (s) => void seen.push(`sync:${s.reason}`) });
+    stream.start();
+    await engine.connection(1);
+    engine.send(1, rawEvent({ action: 'create', id: 'c9', timeNano: T0 }));
+    await eventually(() => assert.deepEqual(seen, ['sync:connect', 'create']));
+  });
+
   it('filters by type and action for each subscriber', async () => {
     const dies: string[] = [];
     const images: string[] = [];
