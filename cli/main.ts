@@ -18,10 +18,14 @@ export function buildProgram(agents: readonly AgentDefinition[] = AGENTS): Comma
     .description('Event-driven sidecar agents for Docker hosts')
     .version(packageVersion(), '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
+    .enablePositionalOptions() // options after a subcommand (`label-inspector check --docker-host …`) are the subcommand's
     .exitOverride();
 
   for (const agent of agents) {
-    const command = program.command(agent.name).description(agent.summary + (agent.start ? '' : ` (not built yet: ${agent.plannedIn})`));
+    const command = program
+      .command(agent.name)
+      .description(agent.summary + (agent.start ? '' : ` (not built yet: ${agent.plannedIn})`))
+      .enablePositionalOptions();
     addOptions(command, { ...runtimeOptionsFor(agent.listenPort), ...agent.options }).action(async (values: Record<string, unknown>) => {
       if (!agent.start) throw new ConfigError(`the ${agent.name} agent is not built yet (${agent.plannedIn ?? 'planned'})`);
       await runAgents(values, [{ definition: agent, options: values }]);

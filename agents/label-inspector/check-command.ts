@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import type Dockerode from 'dockerode';
 import { ConfigError } from '../../shared/config/errors';
 import { addOptions, booleanOption, choiceOption, optionalStringOption, stringOption, type OptionDecl } from '../../shared/config/options';
-import { createDockerClient } from '../../shared/docker/connection';
+import { createDockerClient, DockerConnectionError } from '../../shared/docker/connection';
 import { atLeast, SEVERITIES, type FindingDraft, type FindingObject, type Severity } from '../../shared/findings/finding';
 import { FORMAT_NAMES, formatReport, type FormatName } from '../../shared/findings/formats';
 import { dockerOptions } from '../../shared/runtime/common-options';
@@ -114,7 +114,12 @@ function dockerfileTargets(values: CheckValues): LabelTarget[] {
 async function engineTargets(values: CheckValues): Promise<LabelTarget[]> {
   const wanted = values.all || (values.image?.length ?? 0) > 0 || (values.container?.length ?? 0) > 0;
   if (!wanted) return [];
-  const docker = createDockerClient({ host: values.dockerHost, tlsVerify: values.dockerTlsVerify, certPath: values.dockerCertPath });
+  let docker: Dockerode;
+  try {
+    docker = createDockerClient({ host: values.dockerHost, tlsVerify: values.dockerTlsVerify, certPath: values.dockerCertPath });
+  } catch (error) {
+    throw error instanceof DockerConnectionError ? new ConfigError(error.message) : error;
+  }
   const reach = <T>(what: string, call: () => Promise<T>): Promise<T> =>
     call().catch((error: { statusCode?: number; message?: string }) => {
       if (error.statusCode === 404) throw new ConfigError(`${what}: not found`);

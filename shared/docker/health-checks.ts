@@ -20,7 +20,8 @@ export class HealthCheckClassifier {
   static forDocker(docker: Dockerode): HealthCheckClassifier {
     return new HealthCheckClassifier(async (id) => {
       const info = await docker.getContainer(id).inspect();
-      return healthCheckCommandLine(info.Config.Healthcheck?.Test, info.Platform);
+      const shell = (info.Config as { Shell?: string[] }).Shell;
+      return healthCheckCommandLine(info.Config.Healthcheck?.Test, info.Platform, shell);
     });
   }
 
@@ -52,19 +53,26 @@ export class HealthCheckClassifier {
   private healthCommand(containerId: string): Promise<string | undefined> {
     let known = this.healthCommands.get(containerId);
     if (!known) {
-      // A container that cannot be inspected (already gone) has no health check to match.
-      known = this.inspectHealthCommand(containerId).catch(() => undefined);
+      known = this.inspectHealthCommand(containerId).catch((error: { statusCode?: number }) => {
+        // A container that is gone has no health check to match; any other failure is asked again next time.
+        if (error.statusCode !== 404) this.healthCommands.delete(containerId);
+        return undefined;
+      });
       this.healthCommands.set(containerId, known);
     }
     return known;
   }
 }
 
-/** The command line the engine reports in exec events for a health check `Test`. */
-export function healthCheckCommandLine(test: string[] | undefined, platform = 'linux'): string | undefined {
+/**
+ * The command line the engine reports in exec events for a health check `Test`. CMD-SHELL runs
+ * through the container's SHELL when it has one (as moby's getShell does), else the platform's.
+ */
+export function healthCheckCommandLine(test: string[] | undefined, platform = 'linux', shell?: string[]): string | undefined {
   if (!test || test.length === 0) return undefined;
   const [kind, ...args] = test;
   if (kind === 'CMD') return args.join(' ');
-  if (kind === 'CMD-SHELL') return platform === 'windows' ? `cmd /S /C ${args.join(' ')}` : `/bin/sh -c ${args.join(' ')}`;
-  return undefined; // NONE, or an unknown form
+  if (kind !== 'CMD-SHELL') return undefined; // NONE, or an unknown form
+  const prefix = shell && shell.length > 0 ? shell.join(' ') : platform === 'windows' ? 'cmd /S /C' : '/bin/sh -c';
+  return `${prefix} ${args.join(' ')}`;
 }

@@ -27,13 +27,22 @@ describe('label-inspector check --dockerfile', () => {
     ]);
     assert.equal(result.code, 1, result.stderr);
     const report = JSON.parse(result.stdout) as { findings: Array<{ ruleId: string; subject: string }> };
-    assert.deepEqual(report.findings.map((f) => f.subject).sort(), ['com.example.team#enum', 'com.example.version#required']);
+    assert.deepEqual(report.findings.map((f) => f.subject).sort(), ['com.example.team#/properties/com.example.team/enum', 'com.example.version#/required']);
   });
 
   it('exits 2 naming the file and line of a Dockerfile syntax error', async () => {
     const result = await runCli(['label-inspector', 'check', '--dockerfile', fixture('schemas/not-json.json')]);
     assert.equal(result.code, 2);
     assert.match(result.stderr, /--dockerfile .*not-json\.json: line 1: /);
+  });
+
+  it('takes Docker options given after check, and exits 2 when Docker cannot be used', async () => {
+    const socket = await runCli(['label-inspector', 'check', '--image', 'busybox', '--docker-host', 'unix:///nonexistent/qs-check.sock']);
+    assert.equal(socket.code, 2);
+    assert.match(socket.stderr, /--image 'busybox': cannot ask Docker at unix:\/\/\/nonexistent\/qs-check\.sock/);
+    const tls = await runCli(['label-inspector', 'check', '--image', 'busybox'], { DOCKER_HOST: 'tcp://127.0.0.1:2376', DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: '/nonexistent/certs' });
+    assert.equal(tls.code, 2);
+    assert.match(tls.stderr, /^quayside: DOCKER_CERT_PATH: cannot read \/nonexistent\/certs\/ca\.pem/m);
   });
 
   it('exits 0 when no finding reaches --fail-on', async () => {

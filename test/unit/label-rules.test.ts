@@ -155,11 +155,15 @@ describe('label rules', () => {
       const schema = join(schemas, 'team-draft07.json');
       assert.deepEqual(check({ 'com.example.team': 'payments', 'com.example.version': '3' }, { labelSchema: schema }), []);
       const findings = check({ 'com.example.team': 'ads', 'com.example.version': 'three', 'com.example.docs': 'not a uri' }, { labelSchema: schema });
-      assert.deepEqual(findings.map((f) => f.subject).sort(), ['com.example.docs#format', 'com.example.team#enum', 'com.example.version#type']);
+      assert.deepEqual(findings.map((f) => f.subject).sort(), [
+        'com.example.docs#/properties/com.example.docs/format',
+        'com.example.team#/properties/com.example.team/enum',
+        'com.example.version#/properties/com.example.version/type',
+      ]);
       assert.ok(findings.every((f) => f.ruleId === 'label-schema' && f.severity === 'high'));
-      assert.match(findings.find((f) => f.subject === 'com.example.team#enum')!.message, /label 'com\.example\.team' must be equal to one of the allowed values/);
+      assert.match(findings.find((f) => f.subject === 'com.example.team#/properties/com.example.team/enum')!.message, /label 'com\.example\.team' must be equal to one of the allowed values/);
       const missing = check({}, { labelSchema: schema }).map((f) => f.subject).sort();
-      assert.deepEqual(missing, ['com.example.team#required', 'com.example.version#required']);
+      assert.deepEqual(missing, ['com.example.team#/required', 'com.example.version#/required']);
     });
 
     it('applies 2020-12 schemas with formats and patternProperties', () => {
@@ -168,7 +172,18 @@ describe('label rules', () => {
         { 'org.opencontainers.image.created': 'yesterday', 'org.opencontainers.image.source': 'http://x', 'com.example.long': 'x'.repeat(30) },
         { labelSchema: schema },
       );
-      assert.deepEqual(findings.map((f) => f.subject).sort(), ['com.example.long#maxLength', 'org.opencontainers.image.created#format', 'org.opencontainers.image.source#pattern']);
+      assert.deepEqual(findings.map((f) => f.subject).sort(), [
+        'com.example.long#/patternProperties/%5Ecom%5C.example%5C./maxLength',
+        'org.opencontainers.image.created#/properties/org.opencontainers.image.created/format',
+        'org.opencontainers.image.source#/properties/org.opencontainers.image.source/pattern',
+      ]);
+    });
+
+    it('reports two errors of the same keyword on one label as two findings', () => {
+      const schema = join(schemas, 'two-patterns.json');
+      const findings = check({ 'com.example.tier': 'Gold!' }, { labelSchema: schema });
+      assert.equal(findings.length, 2);
+      assert.deepEqual(findings.map((f) => f.evidence.keyword), ['pattern', 'pattern']);
     });
 
     it('names the file and the problem for an unreadable, non-JSON or invalid schema', () => {

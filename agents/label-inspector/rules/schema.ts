@@ -58,7 +58,8 @@ export const schemaViolation: LabelRule = {
     return (schema.validate.errors ?? []).map((error) => {
       const key = errorKey(error);
       const where = key ? `label '${key}'` : 'labels';
-      return finding(this, target, `${key}#${error.keyword}`, `${where} ${error.message ?? 'invalid'} (schema ${schema.file}, ${error.schemaPath})`, {
+      // The schema path tells errors apart even when one label breaks the same keyword twice (allOf).
+      return finding(this, target, `${key}${error.schemaPath}`, `${where} ${error.message ?? 'invalid'} (schema ${schema.file}, ${error.schemaPath})`, {
         key,
         keyword: error.keyword,
         schemaPath: error.schemaPath,

@@ -48,7 +48,8 @@ export function redisStreamSink(url: string, stream: string): RedisStreamSink {
 export function withoutPassword(url: string): string {
   try {
     const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
+    if (!parsed.password) return url;
+    parsed.password = '***';
     return parsed.toString();
   } catch {
     return '<invalid URL>';
