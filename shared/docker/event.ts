@@ -108,8 +108,11 @@ function secondsToNano(time: unknown): string | undefined {
 /**
  * The key whose events must be handled in order. Network and volume events that concern a
  * container (connect, disconnect, mount, unmount) are ordered with that container's events.
+ * Image events name their image by reference (pull) or by ID (tag, delete), so one image's events
+ * cannot be matched by key: all image events share one key (they are few).
  */
 export function orderingKey(event: DockerEvent): string {
+  if (event.type === 'image') return 'image';
   const container = event.attributes.container;
   if ((event.type === 'network' || event.type === 'volume') && container) return `container:${container}`;
   return `${event.type}:${event.id}`;

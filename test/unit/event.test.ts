@@ -74,7 +74,11 @@ describe('orderingKey', () => {
     assert.equal(orderingKey(start), 'container:c1');
   });
   it('keeps other objects apart by type and id', () => {
-    assert.equal(orderingKey({ ...base, type: 'image', action: 'tag', id: 'c1', attributes: {} }), 'image:c1');
+    assert.equal(orderingKey({ ...base, type: 'volume', action: 'create', id: 'data', attributes: {} }), 'volume:data');
+  });
+  it('orders all image events together: a pull names a reference, a delete an ID', () => {
+    assert.equal(orderingKey({ ...base, type: 'image', action: 'pull', id: 'busybox:latest', attributes: {} }), 'image');
+    assert.equal(orderingKey({ ...base, type: 'image', action: 'delete', id: 'sha256:abc', attributes: {} }), 'image');
   });
   it('recognizes exec events', () => {
     assert.equal(isExecEvent({ ...base, type: 'container', action: 'exec_die', id: 'c', attributes: {} }), true);
