@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { ConfigError } from '../shared/config/errors';
-import { addOptions, booleanOption, optionalStringOption, stringOption, type OptionValues } from '../shared/config/options';
+import { addOptions, booleanOption, optionalStringOption, repeatableOption, type OptionValues } from '../shared/config/options';
 import { createDockerClient, DockerConnectionError } from '../shared/docker/connection';
 import type { DockerEvent } from '../shared/docker/event';
 import { EventStream, type SyncSnapshot } from '../shared/docker/event-stream';
@@ -22,11 +22,7 @@ export const eventsOptions = {
     help: 'Replay from this time: Unix seconds, RFC 3339, or a duration ago such as 10m (the engine keeps only its last 256 events)',
     placeholder: '<time>',
   }),
-  filter: {
-    ...stringOption({ help: 'Engine-side filter KEY=VALUE, as docker events --filter; repeat for more', placeholder: '<key=value>' }),
-    repeatable: true as const,
-    parse: parseEventFilter,
-  },
+  filter: repeatableOption({ help: 'Engine-side filter KEY=VALUE, as docker events --filter; repeat for more', placeholder: '<key=value>', parse: parseEventFilter }),
   healthChecks: booleanOption({ help: 'Also print the exec events of health checks', default: false }),
   sync: booleanOption({ help: 'Also print a line for each sync snapshot (after every connect)', default: false }),
 };

@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type Dockerode from 'dockerode';
 import { ConfigError } from '../../shared/config/errors';
-import { addOptions, booleanOption, choiceOption, optionalStringOption, stringOption, type OptionDecl } from '../../shared/config/options';
+import { addOptions, booleanOption, choiceOption, optionalStringOption, repeatableOption } from '../../shared/config/options';
 import { createDockerClient, DockerConnectionError } from '../../shared/docker/connection';
 import { atLeast, SEVERITIES, type FindingDraft, type FindingObject, type Severity } from '../../shared/findings/finding';
 import { FORMAT_NAMES, formatReport, type FormatName } from '../../shared/findings/formats';
@@ -18,17 +18,13 @@ import { containerName, containerTarget, imageTarget } from './objects';
 import { labelOptions, labelSettings, type LabelOptionValues } from './settings';
 import type { LabelTarget } from './target';
 
-function repeatable(help: string, placeholder: string): OptionDecl<string> & { repeatable: true } {
-  return { ...stringOption({ help, placeholder }), repeatable: true };
-}
-
 export const checkOptions = {
   ...dockerOptions,
-  image: repeatable('Check this image (name, tag or ID); repeat for more', '<ref>'),
-  container: repeatable('Check this container (name or ID); repeat for more', '<name>'),
+  image: repeatableOption({ help: 'Check this image (name, tag or ID); repeat for more', placeholder: '<ref>' }),
+  container: repeatableOption({ help: 'Check this container (name or ID); repeat for more', placeholder: '<name>' }),
   all: booleanOption({ help: 'Check every image and container of the engine', default: false }),
-  dockerfile: repeatable('Check the LABELs of the final stage of this Dockerfile; repeat for more', '<path>'),
-  buildArg: { ...repeatable('Value of a Dockerfile ARG, as docker build --build-arg', '<key=value>'), parse: parseBuildArg },
+  dockerfile: repeatableOption({ help: 'Check the LABELs of the final stage of this Dockerfile; repeat for more', placeholder: '<path>' }),
+  buildArg: repeatableOption({ help: 'Value of a Dockerfile ARG, as docker build --build-arg', placeholder: '<key=value>', parse: parseBuildArg }),
   // The agent's rule options, under the short names a pipeline uses.
   labelSchema: { ...labelOptions.labelSchema, flag: '--schema' },
   labelProfile: { ...labelOptions.labelProfile, flag: '--profile' },

@@ -1,6 +1,6 @@
 /** The label-inspector's options, declared once, and the settings the rules read. */
 import { ConfigError } from '../../shared/config/errors';
-import { choiceOption, integerOption, optionalStringOption, stringOption, type OptionDecl } from '../../shared/config/options';
+import { choiceOption, integerOption, listOption, optionalStringOption } from '../../shared/config/options';
 import { globMatcher } from './glob';
 import { KEY_PROFILE_NAMES, KEY_PROFILES, type KeyProfile } from './profiles';
 import { expandRequired, REQUIRED_PRESETS } from './rules/required';
@@ -8,15 +8,6 @@ import { loadLabelSchema, type LabelSchema } from './rules/schema';
 
 /** Tool-owned keys that break the guidelines by design: Compose, Swarm, and the legacy maintainer. */
 export const DEFAULT_ALLOWED_KEYS = ['com.docker.compose.*', 'com.docker.stack.*', 'com.docker.swarm.*', 'maintainer'];
-
-function listOption(decl: { help: string; env: string; default: string[] }): OptionDecl<string[]> {
-  return {
-    ...stringOption({ help: decl.help, env: decl.env, placeholder: '<list>' }),
-    default: decl.default,
-    defaultText: decl.default.length > 0 ? decl.default.join(',') : undefined,
-    parse: (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean),
-  };
-}
 
 export const labelOptions = {
   labelProfile: choiceOption({

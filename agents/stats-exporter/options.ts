@@ -2,7 +2,7 @@
  * The stats-exporter's options. Keys are prefixed `stats` so they never collide with another
  * agent's under `quayside all`.
  */
-import { choiceOption, durationOption, stringOption, type OptionDecl } from '../../shared/config/options';
+import { choiceOption, durationOption, listOption, stringOption } from '../../shared/config/options';
 import { COLLECTOR_CHOICES } from './collectors';
 import { DEFAULT_IGNORED_INTERFACE_PREFIXES } from './collectors/proc-net-dev';
 import { parseContainerFilter, type ContainerFilter } from './container-filter';
@@ -14,20 +14,6 @@ import { FAMILIES, isMetricGroup, METRIC_GROUPS } from './families';
  * quayside's shared 9477 so `quayside all` and a lone exporter can share a host.
  */
 export const STATS_EXPORTER_PORT = 9612;
-
-/** A comma-separated list; each item checked by `parseItem`. */
-function listOption<T>(decl: Omit<OptionDecl<T[]>, 'parse'> & { parseItem(item: string): T }): OptionDecl<T[]> {
-  const { parseItem, ...rest } = decl;
-  return {
-    ...rest,
-    parse: (raw) =>
-      raw
-        .split(',')
-        .map((item) => item.trim())
-        .filter((item) => item !== '')
-        .map(parseItem),
-  };
-}
 
 const LABEL_KEY = /^[^\s,=]+$/;
 

@@ -81,6 +81,29 @@ export function optionalStringOption(decl: Omit<Common<string | undefined>, 'def
   return { placeholder: '<value>', ...decl, parse: (raw) => raw || undefined };
 }
 
+/** A comma-separated list (`a,b,c`); each item checked by `parseItem`, empty items ignored. */
+export function listOption<T = string>(
+  decl: Omit<OptionDecl<T[]>, 'parse'> & { parseItem?(item: string): T },
+): OptionDecl<T[]> {
+  const { parseItem = (item: string) => item as T, ...rest } = decl;
+  return {
+    placeholder: '<list>',
+    defaultText: decl.default && decl.default.length > 0 ? decl.default.join(',') : undefined,
+    ...rest,
+    parse: (raw) =>
+      raw
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '')
+        .map(parseItem),
+  };
+}
+
+/** A value that may be given several times (`--image a --image b`); values accumulate in order. */
+export function repeatableOption<T = string>(decl: Omit<Common<T>, 'default'> & { parse?(raw: string): T }): OptionDecl<T> & { repeatable: true } {
+  return { placeholder: '<value>', parse: (raw: string) => raw as T, ...decl, repeatable: true };
+}
+
 export function integerOption(decl: Common<number> & { min?: number; max?: number }): OptionDecl<number> {
   return {
     placeholder: '<n>',
