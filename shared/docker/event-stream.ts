@@ -73,6 +73,8 @@ export interface EventStreamOptions {
   resyncIntervalMs?: number;
   /** Ping the engine this often while connected, to notice a silent dead connection; 0 turns it off. */
   pingIntervalMs?: number;
+  /** A connection up at least this long resets the reconnect backoff. */
+  stableAfterMs?: number;
   /** Give up on opening the stream or listing containers after this long, and retry. */
   requestTimeoutMs?: number;
   random?: () => number;
@@ -80,6 +82,7 @@ export interface EventStreamOptions {
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+const DEFAULT_STABLE_AFTER_MS = 10_000;
 
 /** How far before the newest delivered event a resume starts, to catch events the engine published out of order. */
 const RESUME_OVERLAP_MS = 1_000;
@@ -169,6 +172,7 @@ export class EventStream extends EventEmitter {
     let failures = 0;
     while (!this.stopping.signal.aborted) {
       const connectionsBefore = this.stats.connections;
+      const began = Date.now();
       try {
         await this.session();
       } catch (error) {
@@ -176,8 +180,11 @@ export class EventStream extends EventEmitter {
         this.logger.warn('Docker event stream failed', { error: errorMessage(error), attempt: failures + 1 });
       }
       if (this.stopping.signal.aborted) break;
-      // A connection that was up resets the backoff however it ended; failed attempts grow it.
-      if (this.stats.connections > connectionsBefore) failures = 0;
+      // A connection that stayed up a while resets the backoff however it ended. One dropped right
+      // after its sync counts as a failure: an engine (or proxy) that accepts and closes at once
+      // must not be hammered with full container listings.
+      const stable = Date.now() - began >= (this.options.stableAfterMs ?? DEFAULT_STABLE_AFTER_MS);
+      if (this.stats.connections > connectionsBefore && stable) failures = 0;
       const delay = backoffDelay(failures++, this.options.backoff ?? DEFAULT_BACKOFF, this.options.random);
       this.logger.info('reconnecting to Docker', { inMs: delay });
       try {

@@ -103,17 +103,36 @@ describe('EventStream (against a scripted engine)', () => {
     assert.equal(stream.connected, true);
   });
 
-  it('grows the backoff over failed attempts and starts it afresh after a connection that was up', async () => {
+  function reconnectDelays(): { delays: number[]; logger: typeof silentLogger } {
     const delays: number[] = [];
     const logger = { ...silentLogger, info: (message: string, meta?: Record<string, unknown>) => void (message.startsWith('reconnecting') && delays.push(meta?.inMs as number)) };
+    return { delays, logger };
+  }
+
+  it('grows the backoff over failed attempts and starts it afresh after a connection that stayed up', async () => {
+    const { delays, logger } = reconnectDelays();
     engine.listFailures = 2;
-    follow({ logger, random: () => 0, backoff: { initialMs: 10, maxMs: 60_000, factor: 10 } });
+    follow({ logger, random: () => 0, backoff: { initialMs: 10, maxMs: 60_000, factor: 10 }, stableAfterMs: 50 });
     stream.start();
     await engine.connection(3);
     await eventually(() => assert.equal(stream.connected, true));
+    await new Promise((resolve) => setTimeout(resolve, 100));
     engine.cut(3);
     await engine.connection(4);
     assert.deepEqual(delays, [5, 50, 5]);
+  });
+
+  it('keeps growing the backoff when connections drop right after their sync', async () => {
+    const { delays, logger } = reconnectDelays();
+    follow({ logger, random: () => 0, backoff: { initialMs: 10, maxMs: 60_000, factor: 10 }, stableAfterMs: 10_000 });
+    stream.start();
+    for (const n of [1, 2]) {
+      await engine.connection(n);
+      await eventually(() => assert.equal(stream.connected, true));
+      engine.cut(n);
+    }
+    await engine.connection(3);
+    assert.deepEqual(delays, [5, 50]);
   });
 
   it('gives up on an engine that does not answer and tries again', async () => {
