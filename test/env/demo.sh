@@ -35,7 +35,8 @@ quayside demo: 3 containers labelled $LABEL run on the test engine ($DOCKER_HOST
 In another terminal:
   curl -s http://127.0.0.1:$PORT/healthz
   curl -s http://127.0.0.1:$PORT/readyz
-  curl -s http://127.0.0.1:$PORT/metrics
+  curl -s http://127.0.0.1:$PORT/metrics            # quayside_*, and container_* of the stats-exporter
+  curl -s http://127.0.0.1:$PORT/findings           # label-inspector findings
   DOCKER_HOST=$DOCKER_HOST npx quayside events --sync     # live normalized events
   DOCKER_HOST=$DOCKER_HOST docker ps --filter label=$LABEL
 Starting the agents (Ctrl-C to stop; \`bash test/env/down.sh\` stops the environment).
