@@ -2,7 +2,10 @@
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import { BlockDeviceNames } from '../../agents/stats-exporter/collectors/block-devices';
-import { expandSlice, resolveCgroup, type CgroupLocation } from '../../agents/stats-exporter/collectors/cgroup-location';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { containerCgroupPath, expandSlice, locateFromProcCgroup, resolveCgroup, type CgroupLocation } from '../../agents/stats-exporter/collectors/cgroup-location';
+import { readOptionalText } from '../../agents/stats-exporter/collectors/files';
 import type { GroupReader } from '../../agents/stats-exporter/collectors/cgroup-v1';
 import { parseCpuMax, readCgroupV2, readSpecV2, sharesFromWeight } from '../../agents/stats-exporter/collectors/cgroup-v2';
 
@@ -29,6 +32,20 @@ function read() {
 describe('stats-exporter cgroup v2', () => {
   it('finds the unified cgroup from the 0:: line of /proc/<pid>/cgroup', () => {
     assert.deepEqual(locate(), { version: 2, path: SCOPE, dir: join(CGROUP_ROOT, SCOPE) });
+  });
+
+  it("reads the container's own cgroup when its init moved into a sub-cgroup (systemd, dind)", () => {
+    assert.deepEqual(locateFromProcCgroup(`0::${SCOPE}/init.scope\n`, CGROUP_ROOT, ID), { version: 2, path: SCOPE, dir: join(CGROUP_ROOT, SCOPE) });
+    assert.equal(containerCgroupPath(`/docker/${ID}/init`, ID), `/docker/${ID}`);
+    assert.equal(containerCgroupPath('/system.slice/other.scope', ID), '/system.slice/other.scope');
+  });
+
+  it('does not take a controller file missing from one cgroup for missing from all', () => {
+    const root = mkdtempSync(join(tmpdir(), 'qs-cgroup-'));
+    for (const dir of ['leaf', 'scope']) mkdirSync(join(root, dir));
+    writeFileSync(join(root, 'scope', 'cpu.max'), '50000 100000\n');
+    assert.equal(readOptionalText(join(root, 'leaf', 'cpu.max')), undefined);
+    assert.equal(readOptionalText(join(root, 'scope', 'cpu.max')), '50000 100000\n');
   });
 
   it('guesses the systemd scope when /proc is not visible', () => {

@@ -41,18 +41,31 @@ export interface ContainerCgroupHints {
 
 export function resolveCgroup(roots: CgroupRoots, hints: ContainerCgroupHints): CgroupLocation | undefined {
   const fromProc = hints.pid > 0 ? readOptionalSafe(join(roots.procRoot, String(hints.pid), 'cgroup')) : undefined;
-  return (fromProc !== undefined ? locateFromProcCgroup(fromProc, roots.cgroupRoot) : undefined) ?? guessLocation(roots.cgroupRoot, hints);
+  return (fromProc !== undefined ? locateFromProcCgroup(fromProc, roots.cgroupRoot, hints.id) : undefined) ?? guessLocation(roots.cgroupRoot, hints);
+}
+
+/**
+ * The container's own cgroup from a path its init process reports: systemd as PID 1 moves itself
+ * to `…/docker-<id>.scope/init.scope`, docker:dind to `…/<id>/init`. The container's cgroup is
+ * the segment naming its ID; below it are sub-cgroups (with no limits of their own).
+ */
+export function containerCgroupPath(path: string, containerId: string | undefined): string {
+  if (!containerId) return path;
+  const segments = path.split('/');
+  const own = segments.findIndex((segment) => segment.includes(containerId));
+  return own < 0 ? path : segments.slice(0, own + 1).join('/');
 }
 
 /** Parses `/proc/<pid>/cgroup` (`hierarchy:controllers:path` lines) into a location that exists. */
-export function locateFromProcCgroup(text: string, cgroupRoot: string): CgroupLocation | undefined {
+export function locateFromProcCgroup(text: string, cgroupRoot: string, containerId?: string): CgroupLocation | undefined {
   const dirs: Partial<Record<V1Controller, string>> = {};
   let v1Path: string | undefined;
   let unifiedPath: string | undefined;
   for (const line of text.split('\n')) {
     const match = /^(\d+):([^:]*):(.*)$/.exec(line);
     if (!match) continue;
-    const [, hierarchy, controllerList, path] = match as unknown as [string, string, string, string];
+    const [, hierarchy, controllerList, reported] = match as unknown as [string, string, string, string];
+    const path = containerCgroupPath(reported, containerId);
     // A private cgroup namespace shows paths relative to our own cgroup (`/..`): not usable.
     if (path.includes('/..')) return undefined;
     if (hierarchy === '0' && controllerList === '') {

@@ -18,6 +18,13 @@ export function readText(path: string): string {
  */
 const absentFiles = new Set<string>();
 
+/**
+ * Files whose absence is a kernel-wide fact: v1 blkio files of an I/O scheduler the kernel does
+ * not use, and memsw without swap accounting. Any other file (cpu.max, memory.max, io.stat…) can be
+ * missing from one cgroup (a leaf without controllers) and present in the next.
+ */
+const KERNEL_WIDE = /^(blkio\.|memory\.memsw\.)/;
+
 /** The file's text, or undefined when it does not exist (a controller feature the kernel lacks). */
 export function readOptionalText(path: string): string | undefined {
   const name = basename(path);
@@ -27,7 +34,7 @@ export function readOptionalText(path: string): string | undefined {
   } catch (error) {
     if (!isMissingFile(error)) throw error;
     // Only a file missing from a cgroup that exists says something about the kernel.
-    if (existsSync(dirname(path))) absentFiles.add(name);
+    if (KERNEL_WIDE.test(name) && existsSync(dirname(path))) absentFiles.add(name);
     return undefined;
   }
 }
