@@ -90,7 +90,10 @@ export class ContainerInventory {
   async handleSync(snapshot: SyncSnapshot): Promise<void> {
     const listed = new Set(snapshot.containers.map((c) => c.Id));
     for (const id of this.containers.keys()) if (!listed.has(id)) this.containers.delete(id);
-    const stale = snapshot.containers.filter((c) => this.needsRefresh(c)).map((c) => c.Id);
+    // After a reconnect, events may have been lost: a running container may have restarted
+    // (new pid, new start time) without any change the listing shows.
+    const recheckRunning = snapshot.reason === 'reconnect';
+    const stale = snapshot.containers.filter((c) => (recheckRunning && c.State === 'running') || this.needsRefresh(c)).map((c) => c.Id);
     await forEachLimited(stale, SYNC_CONCURRENCY, (id) => this.refresh(id));
     this.hasSynced = true;
     this.logger.debug('inventory synced', { reason: snapshot.reason, containers: this.containers.size, inspected: stale.length });

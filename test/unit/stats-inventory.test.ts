@@ -61,6 +61,21 @@ function sync(engine: FakeEngine): SyncSnapshot {
   return { reason: 'connect', containers: engine.list(), at: new Date() };
 }
 
+describe('stats-exporter inventory after a reconnect', () => {
+  it('re-inspects running containers: a restart whose events were lost changes nothing the listing shows', async () => {
+    const engine = new FakeEngine();
+    const inventory = new ContainerInventory({ docker: engine.docker, locate, errors: { count: () => undefined } });
+    engine.put('a', { name: 'web', pid: 100, startedAt: '2026-11-27T10:00:01Z' });
+    await inventory.handleSync(sync(engine));
+    engine.put('a', { pid: 200, startedAt: '2026-11-27T12:00:00Z' }); // died and started while we were away
+    await inventory.handleSync({ ...sync(engine), reason: 'periodic' });
+    assert.equal(inventory.get('a')!.restarts, 0, 'a periodic sync trusts the events');
+    await inventory.handleSync({ ...sync(engine), reason: 'reconnect' });
+    assert.equal(inventory.get('a')!.restarts, 1);
+    assert.equal(inventory.get('a')!.startedAt, Date.parse('2026-11-27T12:00:00Z') / 1000);
+  });
+});
+
 describe('stats-exporter inventory', () => {
   let engine: FakeEngine;
   let errors: Array<CollectorErrorKind>;
