@@ -101,3 +101,15 @@ export class ContainerExposition {
 export function containerLabelName(key: string): string {
   return `container_label_${key.replace(/[^a-zA-Z0-9_]/g, '_')}`;
 }
+
+/** Two Docker keys whose Prometheus label names coincide (`a.b` and `a-b`), or undefined. */
+export function labelNameClash(keys: readonly string[]): [string, string] | undefined {
+  const seen = new Map<string, string>();
+  for (const key of keys) {
+    const name = containerLabelName(key);
+    const other = seen.get(name);
+    if (other !== undefined && other !== key) return [other, key];
+    seen.set(name, key);
+  }
+  return undefined;
+}

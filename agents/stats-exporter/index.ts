@@ -9,7 +9,8 @@ import { errorMessage, type Logger } from '../../shared/ops/logger';
 import type { CgroupLocator } from './container';
 import { createCollector } from './collectors';
 import { dockerCgroupPath, resolveCgroup, type CgroupRoots } from './collectors/cgroup-location';
-import { ContainerExposition } from './exposition';
+import { ConfigError } from '../../shared/config/errors';
+import { ContainerExposition, containerLabelName, labelNameClash } from './exposition';
 import { enabledFamilies } from './families';
 import { ContainerInventory } from './inventory';
 import { STATS_EXPORTER_PORT, statsExporterOptions } from './options';
@@ -21,6 +22,8 @@ export const statsExporterAgent = defineAgent({
   options: statsExporterOptions,
   listenPort: STATS_EXPORTER_PORT,
   async start({ docker, events, logger, metrics, http }, options) {
+    const clash = labelNameClash(options.statsLabels);
+    if (clash) throw new ConfigError(`--stats-labels: ${clash[0]} and ${clash[1]} would both be exported as ${containerLabelName(clash[0])}`);
     const roots: CgroupRoots = { cgroupRoot: options.statsCgroupRoot, procRoot: options.statsProcRoot };
     const cgroupDriver = engineCgroupDriver(docker, logger);
     const locate: CgroupLocator = (hints) => {

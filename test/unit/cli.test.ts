@@ -72,6 +72,12 @@ describe('quayside CLI', () => {
     assert.match(sink.stderr, /--findings-webhook-url \(QUAYSIDE_FINDINGS_WEBHOOK_URL\) 'ftp:\/\/x': expected http:\/\/ or https:\/\//);
   });
 
+  it('exits 2 when two --stats-labels keys would share one label name', async () => {
+    const result = await runCli(['stats-exporter', '--listen', '127.0.0.1:0', '--state-dir', '/tmp/quayside-cli-test', '--stats-labels', 'com.x.a-b,com.x.a.b'], { DOCKER_HOST: NO_DOCKER }, 10_000);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /--stats-labels: com\.x\.a-b and com\.x\.a\.b would both be exported as container_label_com_x_a_b/);
+  });
+
   it('exits 2 for an unreadable --since or an unknown --filter key', async () => {
     const since = await runCli(['events', '--since', 'last tuesday', '--docker-host', NO_DOCKER]);
     assert.equal(since.code, 2);

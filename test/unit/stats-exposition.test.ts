@@ -5,7 +5,7 @@ import type { CollectTarget, StatsCollector } from '../../agents/stats-exporter/
 import type { ContainerStats } from '../../agents/stats-exporter/collectors/stats';
 import type { TrackedContainer } from '../../agents/stats-exporter/container';
 import { parseContainerFilter } from '../../agents/stats-exporter/container-filter';
-import { containerLabelName, ContainerExposition } from '../../agents/stats-exporter/exposition';
+import { containerLabelName, ContainerExposition, labelNameClash } from '../../agents/stats-exporter/exposition';
 import { enabledFamilies, FAMILIES } from '../../agents/stats-exporter/families';
 import { registerScrapeMetrics } from '../../agents/stats-exporter/self-metrics';
 
@@ -158,5 +158,12 @@ describe('stats-exporter exposition', () => {
     const text = await registry.metrics();
     assert.deepEqual(collector.asked, ['web-1']);
     assert.deepEqual(lines(text, 'container_start_time_seconds').map((l) => /name="([^"]+)"/.exec(l)?.[1]), ['c-web-1']);
+  });
+});
+
+describe('labelNameClash', () => {
+  it('finds two Docker label keys that would share one Prometheus label', () => {
+    assert.deepEqual(labelNameClash(['com.x.a-b', 'com.x.team', 'com.x.a.b']), ['com.x.a-b', 'com.x.a.b']);
+    assert.equal(labelNameClash(['com.x.a', 'com.x.b', 'com.x.a']), undefined);
   });
 });
