@@ -19,12 +19,8 @@ import { performance } from 'node:perf_hooks';
 import Dockerode from 'dockerode';
 import split2 from 'split2';
 import { EventStream } from '../shared/docker/event-stream';
+import { argValue } from './args';
 
-const args = process.argv.slice(2);
-const argValue = (name: string, fallback: number): number => {
-  const at = args.indexOf(name);
-  return at >= 0 ? Number(args[at + 1]) : fallback;
-};
 const SYNTHETIC_EVENTS = argValue('--events', 200_000);
 const LIVE_OPERATIONS = argValue('--live', 1_000);
 

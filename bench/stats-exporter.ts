@@ -15,12 +15,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Dockerode from 'dockerode';
+import { argValue } from './args';
 
-const args = process.argv.slice(2);
-const argValue = (name: string, fallback: number): number => {
-  const at = args.indexOf(name);
-  return at >= 0 ? Number(args[at + 1]) : fallback;
-};
 const CONTAINERS = argValue('--containers', 100);
 const SCRAPES = argValue('--scrapes', 50);
 const API_ROUNDS = argValue('--api-rounds', 5);

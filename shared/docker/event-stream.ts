@@ -122,11 +122,6 @@ export class EventStream extends EventEmitter {
     return this.isConnected;
   }
 
-  /** Nanosecond time of the newest event delivered, if any. */
-  get position(): string | undefined {
-    return this.newestTimeNano;
-  }
-
   /** Pending deliveries per subscriber, for metrics. */
   backlog(): Array<{ subscriber: string; pending: number }> {
     return [...this.subscribers].map(({ subscription, queue }) => ({ subscriber: subscription.name, pending: queue.pending }));
