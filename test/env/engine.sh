@@ -157,7 +157,7 @@ start_dockerd() { # DRIVER -> 0 when /_ping answers
     --config-file "$CONFIG_FILE" \
     --bridge "$QS_BRIDGE" --iptables=false --ip-masq=false \
     --storage-driver "$driver" \
-    --cgroup-parent /quayside-test \
+    --cgroup-parent "$QS_CGROUP_PARENT" \
     --init \
     </dev/null >>"$LOG" 2>&1 9>&- &
   pid=$!

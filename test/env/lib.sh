@@ -22,7 +22,10 @@ QS_DOCKER_DIR="$QS_TEST_ROOT/docker"
 QS_DOCKER_SOCK="$QS_DOCKER_DIR/docker.sock"
 QS_DOCKER_HOST="unix://$QS_DOCKER_SOCK"
 QS_DOCKER_PIDFILE="$QS_DOCKER_DIR/docker.pid"
-QS_BRIDGE=qsbr0
+# Overridable so that several engines (one per parallel worktree) can run side by side; the
+# bridge name is at most 15 characters.
+QS_BRIDGE="${QS_BRIDGE:-qsbr0}"
+QS_CGROUP_PARENT="${QS_CGROUP_PARENT:-/quayside-test}"
 
 # Log to stderr, so stdout stays free for results (up.sh prints only the env.json path there).
 qs_log() { printf '[%(%H:%M:%S)T %s] %s\n' -1 "${QS_LOG_TAG:-qs-env}" "$*" >&2; }
