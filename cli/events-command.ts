@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { ConfigError } from '../shared/config/errors';
 import { addOptions, booleanOption, optionalStringOption, repeatableOption, type OptionValues } from '../shared/config/options';
 import { createDockerClient, DockerConnectionError } from '../shared/docker/connection';
+import { containerName } from '../shared/docker/container-name';
 import type { DockerEvent } from '../shared/docker/event';
 import { EventStream, type SyncSnapshot } from '../shared/docker/event-stream';
 import { parsePointInTime, timeNanoToDate } from '../shared/docker/time';
@@ -83,7 +84,7 @@ function syncLine(snapshot: SyncSnapshot): object {
   return {
     type: 'sync',
     reason: snapshot.reason,
-    containers: snapshot.containers.map((c) => ({ id: c.Id, name: (c.Names[0] ?? '').replace(/^\//, ''), state: c.State })),
+    containers: snapshot.containers.map((c) => ({ id: c.Id, name: containerName(c.Names[0] ?? ''), state: c.State })),
     time: snapshot.at.toISOString(),
   };
 }

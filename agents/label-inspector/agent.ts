@@ -5,13 +5,14 @@
  */
 import type Dockerode from 'dockerode';
 import type { AgentContext, RunningAgent } from '../../shared/agent';
+import { containerName } from '../../shared/docker/container-name';
 import type { DockerEvent } from '../../shared/docker/event';
 import type { SyncSnapshot } from '../../shared/docker/event-stream';
 import { attachFindings } from '../../shared/findings/board';
 import type { FindingsSinkSettings } from '../../shared/findings/options';
 import { FindingStore } from '../../shared/findings/store';
 import { checkLabels } from './checker';
-import { containerName, containerTarget, imageTarget } from './objects';
+import { containerTarget, imageTarget, listedContainerName } from './objects';
 import type { LabelSettings } from './settings';
 import type { LabelTarget } from './target';
 
@@ -49,7 +50,7 @@ export class LabelInspector {
     for (const container of snapshot.containers) {
       containerIds.add(container.Id);
       if (this.containers.has(container.Id)) continue;
-      const target = containerTarget({ id: container.Id, name: containerName(container), image: container.Image }, container.Labels, this.images.get(container.ImageID));
+      const target = containerTarget({ id: container.Id, name: listedContainerName(container), image: container.Image }, container.Labels, this.images.get(container.ImageID));
       this.checkContainer(target);
     }
     for (const id of this.containers) if (!containerIds.has(id)) this.forgetContainer(id);
@@ -58,7 +59,7 @@ export class LabelInspector {
   private async inspectContainer(id: string): Promise<void> {
     const info = await inspectOrUndefined(() => this.docker.getContainer(id).inspect());
     if (!info) return this.forgetContainer(id);
-    const name = info.Name.replace(/^\//, '');
+    const name = containerName(info.Name);
     // Its image first, so that labels inherited from it are told apart (and checked there).
     if (!this.images.has(info.Image)) await this.inspectImage(info.Image);
     this.checkContainer(containerTarget({ id, name, image: info.Config.Image }, info.Config.Labels, this.images.get(info.Image)));

@@ -8,13 +8,14 @@ import type Dockerode from 'dockerode';
 import { ConfigError } from '../../shared/config/errors';
 import { addOptions, booleanOption, choiceOption, optionalStringOption, repeatableOption } from '../../shared/config/options';
 import { createDockerClient, DockerConnectionError } from '../../shared/docker/connection';
+import { containerName } from '../../shared/docker/container-name';
 import { atLeast, SEVERITIES, type FindingDraft, type FindingObject, type Severity } from '../../shared/findings/finding';
 import { FORMAT_NAMES, formatReport, type FormatName } from '../../shared/findings/formats';
 import { dockerOptions } from '../../shared/runtime/common-options';
 import { packageVersion } from '../../shared/version';
 import { checkLabels, LABEL_RULE_IDS, ruleCatalog } from './checker';
 import { DockerfileSyntaxError, parseDockerfileLabels } from './dockerfile';
-import { containerName, containerTarget, imageTarget } from './objects';
+import { containerTarget, imageTarget } from './objects';
 import { labelOptions, labelSettings, type LabelOptionValues } from './settings';
 import type { LabelTarget } from './target';
 
@@ -137,7 +138,7 @@ async function engineTargets(values: CheckValues): Promise<LabelTarget[]> {
     // A container's inherited labels are left to its image when the image is checked too.
     ...containers.map((info) =>
       containerTarget(
-        { id: info.Id, name: containerName({ Names: [info.Name], Id: info.Id }), image: info.Config.Image },
+        { id: info.Id, name: containerName(info.Name), image: info.Config.Image },
         info.Config.Labels,
         images.get(info.Image)?.Config?.Labels ?? undefined,
       ),

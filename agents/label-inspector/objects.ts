@@ -1,5 +1,6 @@
 /** Docker objects as label targets. */
 import type Dockerode from 'dockerode';
+import { containerName } from '../../shared/docker/container-name';
 import type { FindingObject } from '../../shared/findings/finding';
 import type { LabelTarget } from './target';
 
@@ -25,6 +26,6 @@ export function containerTarget(
   return { object: { kind: 'container', id: container.id, name: container.name, image: container.image }, labels: own, requireKeys: false };
 }
 
-export function containerName(info: Pick<Dockerode.ContainerInfo, 'Names' | 'Id'>): string {
-  return (info.Names[0] ?? info.Id.slice(0, 12)).replace(/^\//, '');
+export function listedContainerName(info: Pick<Dockerode.ContainerInfo, 'Names' | 'Id'>): string {
+  return containerName(info.Names[0] ?? info.Id.slice(0, 12));
 }

@@ -1,7 +1,7 @@
 /** The label-inspector's options, declared once, and the settings the rules read. */
 import { ConfigError } from '../../shared/config/errors';
 import { choiceOption, integerOption, listOption, optionalStringOption } from '../../shared/config/options';
-import { globMatcher } from './glob';
+import { globMatcher } from '../../shared/glob';
 import { KEY_PROFILE_NAMES, KEY_PROFILES, type KeyProfile } from './profiles';
 import { expandRequired, REQUIRED_PRESETS } from './rules/required';
 import { loadLabelSchema, type LabelSchema } from './rules/schema';

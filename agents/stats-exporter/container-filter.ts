@@ -4,6 +4,8 @@
  * exported when it matches any include filter (or there is none) and no exclude filter.
  * Filters are applied at scrape time, so a rename takes effect at the next scrape.
  */
+import { containerName } from '../../shared/docker/container-name';
+import { globToRegExp } from '../../shared/glob';
 
 export type ContainerFilter =
   | { kind: 'name'; text: string; pattern: RegExp }
@@ -13,7 +15,7 @@ export function parseContainerFilter(text: string): ContainerFilter {
   const match = /^(name|label)=(.+)$/.exec(text.trim());
   if (!match) throw new Error(`filter ${JSON.stringify(text)}: expected name=<glob>, label=<key> or label=<key>=<value>`);
   const [, kind, rest] = match as unknown as [string, 'name' | 'label', string];
-  if (kind === 'name') return { kind, text, pattern: globToRegExp(rest.replace(/^\//, '')) };
+  if (kind === 'name') return { kind, text, pattern: globToRegExp(containerName(rest)) };
   const equals = rest.indexOf('=');
   return equals < 0 ? { kind, text, key: rest } : { kind, text, key: rest.slice(0, equals), value: rest.slice(equals + 1) };
 }
@@ -35,7 +37,3 @@ export function isSelected(subject: FilterSubject, include: readonly ContainerFi
 }
 
 /** `*` any run of characters, `?` one character, everything else literal; the whole name must match. */
-function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${body}$`);
-}

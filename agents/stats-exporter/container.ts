@@ -3,6 +3,7 @@
  * lifecycle facts for the state metrics, and where to read its stats. Built from one inspect.
  */
 import type Dockerode from 'dockerode';
+import { containerName } from '../../shared/docker/container-name';
 import type { CgroupLocation } from './collectors/cgroup-location';
 import type { CollectTarget } from './collectors/collector';
 import type { SpecStats } from './collectors/stats';
@@ -57,7 +58,7 @@ export function containerFromInspect(info: Dockerode.ContainerInspectInfo, locat
     pid,
     cgroup: location,
     configuredSpec: specFromHostConfig(info.HostConfig),
-    name: info.Name.replace(/^\//, ''),
+    name: containerName(info.Name),
     image: info.Config.Image,
     labels: info.Config.Labels ?? {},
     state,

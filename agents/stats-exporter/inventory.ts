@@ -5,6 +5,7 @@
  * and a missed event is repaired at the next sync.
  */
 import type Dockerode from 'dockerode';
+import { containerName } from '../../shared/docker/container-name';
 import type { DockerEvent } from '../../shared/docker/event';
 import type { EventStream, SyncSnapshot } from '../../shared/docker/event-stream';
 import { errorMessage, silentLogger, type Logger } from '../../shared/ops/logger';
@@ -104,7 +105,7 @@ export class ContainerInventory {
     const known = this.containers.get(listed.Id);
     if (!known) return true;
     if (known.state !== listed.State) return true;
-    if (!listed.Names.some((n) => n.replace(/^\//, '') === known.name)) return true;
+    if (!listed.Names.some((n) => containerName(n) === known.name)) return true;
     return known.state === 'running' && known.cgroup === undefined;
   }
 
