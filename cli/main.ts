@@ -26,8 +26,12 @@ export function buildProgram(agents: readonly AgentDefinition[] = AGENTS): Comma
       .command(agent.name)
       .description(agent.summary + (agent.start ? '' : ` (not built yet: ${agent.plannedIn})`))
       .enablePositionalOptions();
-    addOptions(command, { ...runtimeOptionsFor(agent.listenPort), ...agent.options }).action(async (values: Record<string, unknown>) => {
+    const operands = agent.operands;
+    if (operands) command.argument(operands.variadic ? `[${operands.name}...]` : `[${operands.name}]`, operands.description);
+    addOptions(command, { ...runtimeOptionsFor(agent.listenPort), ...agent.options }).action(async (...args: unknown[]) => {
       if (!agent.start) throw new ConfigError(`the ${agent.name} agent is not built yet (${agent.plannedIn ?? 'planned'})`);
+      const values = (operands ? args[1] : args[0]) as Record<string, unknown>;
+      if (operands) applyOperands(agent, command, args[0] as string | string[] | undefined, values);
       await runAgents(values, [{ definition: agent, options: values }]);
     });
     agent.extendCommand?.(command);
@@ -51,6 +55,34 @@ async function runAgents(values: Record<string, unknown>, launches: AgentLaunch[
   return runtime;
 }
 
+/** Puts the operands into the option they stand for, parsed by its declaration. */
+function applyOperands(agent: AgentDefinition, command: Command, given: string | string[] | undefined, values: Record<string, unknown>): void {
+  const operands = agent.operands;
+  const texts = given === undefined ? [] : Array.isArray(given) ? given : [given];
+  if (!operands || texts.length === 0) return;
+  const decl = agent.options[operands.option];
+  if (!decl) throw new Error(`${agent.name}: operands fill unknown option ${operands.option}`);
+  const flag = flagOf(operands.option, decl);
+  if (command.getOptionValueSource(operands.option) === 'cli') {
+    throw new ConfigError(`give the ${operands.name} either as arguments or with ${flag}, not both`);
+  }
+  const parse = (text: string) => {
+    try {
+      return decl.parse(text);
+    } catch (error) {
+      throw new ConfigError(`${operands.name} ${JSON.stringify(text)}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
+  values[operands.option] = decl.repeatable ? texts.map(parse) : parse(texts.join(','));
+}
+
+/** Applies the named agent's argument rewriting (`quayside registrator -internal …`). */
+export function rewriteAgentArgs(argv: readonly string[], agents: readonly AgentDefinition[] = AGENTS): string[] {
+  const agent = agents.find((candidate) => candidate.name === argv[2]);
+  if (!agent?.rewriteArgs) return [...argv];
+  return [...argv.slice(0, 3), ...agent.rewriteArgs(argv.slice(3))];
+}
+
 /** One option set from several; the same flag declared twice differently is a programming error. */
 export function mergeOptions(sets: readonly OptionDecls[]): OptionDecls {
   const merged: OptionDecls = {};
@@ -68,7 +100,7 @@ export function mergeOptions(sets: readonly OptionDecls[]): OptionDecls {
 export async function main(argv: readonly string[]): Promise<number | undefined> {
   const program = buildProgram();
   try {
-    await program.parseAsync([...argv]);
+    await program.parseAsync(rewriteAgentArgs(argv));
     return undefined;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : EXIT_USAGE;

@@ -30,13 +30,34 @@ export interface AgentDefinition<D extends OptionDecls = OptionDecls> {
   listenPort?: number;
   /** Absent while the agent is not built yet. */
   start?(context: AgentContext, options: OptionValues<D>): Promise<RunningAgent>;
+  /**
+   * Positional arguments as the anchor takes them (`registrator consul://…`, `logrouter
+   * syslog://… redis://…`). They fill an option, so the environment and `quayside all` can give
+   * the same values; each is parsed by that option's declaration.
+   */
+  operands?: AgentOperands;
+  /**
+   * Rewrites the arguments after the agent's name before they are parsed, e.g. to accept
+   * registrator's single-dash long flags (`-internal`, `-ip 10.0.0.5`).
+   */
+  rewriteArgs?(args: readonly string[]): string[];
   /** Adds subcommands, e.g. `label-inspector check`. */
   extendCommand?(command: Command): void;
   /** Where the work on an agent that is not built yet is tracked. */
   plannedIn?: string;
 }
 
+export interface AgentOperands {
+  /** Shown in usage, e.g. `route-uri`. */
+  name: string;
+  description: string;
+  /** The option the operands fill: a repeatable option gets one value per operand. */
+  option: string;
+  /** Several operands (`[route-uri...]`) or at most one (`[registry-uri]`). */
+  variadic?: boolean;
+}
+
 /** Keeps the declarations' types while checking the shape. */
-export function defineAgent<D extends OptionDecls>(definition: AgentDefinition<D>): AgentDefinition<D> {
+export function defineAgent<D extends OptionDecls>(definition: AgentDefinition<D> & { operands?: { option: keyof D } }): AgentDefinition<D> {
   return definition;
 }

@@ -3,8 +3,10 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { mergeOptions } from '../../cli/main';
-import { integerOption } from '../../shared/config/options';
+import { buildProgram, mergeOptions, rewriteAgentArgs } from '../../cli/main';
+import { defineAgent } from '../../shared/agent';
+import { ConfigError } from '../../shared/config/errors';
+import { integerOption, listOption, repeatableOption, stringOption } from '../../shared/config/options';
 import { eventually } from '../support/eventually';
 import { capture, exited, runCli, startCli } from '../support/cli';
 
@@ -113,6 +115,64 @@ describe('mergeOptions', () => {
     const b = { retries: integerOption({ help: 'b' }) };
     assert.throws(() => mergeOptions([a, b]), /option --retries is declared by two agents/);
     assert.deepEqual(Object.keys(mergeOptions([a, a])), ['retries']);
+  });
+});
+
+describe('agent operands and argument rewriting', () => {
+  /** An agent that records the options it was started with, then refuses to run. */
+  function recordingAgent(operands: 'repeatable' | 'list') {
+    const started: Record<string, unknown>[] = [];
+    const options =
+      operands === 'repeatable'
+        ? { route: repeatableOption({ help: 'a route', placeholder: '<uri>', parse: (raw: string) => (raw.includes('://') ? raw : fail(raw)) }) }
+        : { route: listOption({ help: 'routes', env: 'FAKE_ROUTES', parseItem: (raw: string) => (raw.includes('://') ? raw : fail(raw)) }) };
+    const agent = defineAgent({
+      name: 'fake',
+      summary: 'records its options',
+      options: { ...options, mode: stringOption({ help: 'a mode', default: 'plain' }) },
+      operands: { name: 'route-uri', description: 'routes', option: 'route', variadic: true },
+      rewriteArgs: (args) => args.map((arg) => (arg === '-mode' ? '--mode' : arg)),
+      start: async (_context, values) => {
+        started.push(values as Record<string, unknown>);
+        throw new ConfigError('recorded');
+      },
+    });
+    return { agent, started };
+  }
+  function fail(raw: string): never {
+    throw new Error(`expected a URI, got ${raw}`);
+  }
+  const runtimeArgs = ['--docker-host', NO_DOCKER, '--listen', '127.0.0.1:0', '--state-dir', '/tmp/quayside-cli-test', '--log-level', 'error'];
+
+  for (const kind of ['repeatable', 'list'] as const) {
+    it(`fills the ${kind} option from the operands, parsed by its declaration`, async () => {
+      const { agent, started } = recordingAgent(kind);
+      const argv = rewriteAgentArgs(['node', 'quayside', 'fake', 'a://1', '-mode', 'odd', 'b://2', ...runtimeArgs], [agent]);
+      await assert.rejects(buildProgram([agent]).parseAsync(argv), /recorded/);
+      assert.deepEqual(started[0]?.route, ['a://1', 'b://2']);
+      assert.equal(started[0]?.mode, 'odd', 'the single-dash flag was rewritten');
+    });
+  }
+
+  it('names the operand that does not parse', async () => {
+    const { agent } = recordingAgent('list');
+    const program = buildProgram([agent]);
+    await assert.rejects(program.parseAsync(['node', 'quayside', 'fake', 'nonsense', ...runtimeArgs]), (error: Error) => {
+      assert.ok(error instanceof ConfigError);
+      assert.match(error.message, /route-uri "nonsense": expected a URI, got nonsense/);
+      return true;
+    });
+  });
+
+  it('refuses operands together with the flag they stand for', async () => {
+    const { agent } = recordingAgent('repeatable');
+    const program = buildProgram([agent]);
+    await assert.rejects(program.parseAsync(['node', 'quayside', 'fake', 'a://1', '--route', 'b://2', ...runtimeArgs]), /either as arguments or with --route, not both/);
+  });
+
+  it('leaves other agents\' arguments alone', () => {
+    const { agent } = recordingAgent('list');
+    assert.deepEqual(rewriteAgentArgs(['node', 'quayside', 'other', '-mode'], [agent]), ['node', 'quayside', 'other', '-mode']);
   });
 });
 
