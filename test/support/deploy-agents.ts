@@ -1,0 +1,35 @@
+/**
+ * What each agent needs when deployed as a container: the one table the manifest tests check
+ * deploy/ against. Adding an agent to agents/index.ts without a row here fails a test.
+ */
+export interface AgentDeployment {
+  name: string;
+  /** The host port of the port plan (Swarm, Nomad, the registrator's host network, Prometheus). */
+  hostPort: number;
+  /** The agent's --listen port inside its container where it has a network of its own. */
+  containerPort: number;
+  /** Reads the host's cgroup files and /proc (read-only mounts). */
+  hostCgroupAndProc: boolean;
+  /** Keeps state across restarts: a persistent volume at /var/lib/quayside. */
+  stateVolume: boolean;
+  /** Runs on the host network (registers the node's addresses, reaches its Consul agent). */
+  hostNetwork: boolean;
+}
+
+export const STATE_DIR = '/var/lib/quayside';
+export const DOCKER_SOCKET = '/var/run/docker.sock';
+export const HOST_CGROUP = '/host/sys/fs/cgroup';
+export const HOST_PROC = '/host/proc';
+
+export const AGENT_DEPLOYMENTS: readonly AgentDeployment[] = [
+  { name: 'registrator', hostPort: 9478, containerPort: 9478, hostCgroupAndProc: false, stateVolume: true, hostNetwork: true },
+  { name: 'logrouter', hostPort: 9479, containerPort: 9477, hostCgroupAndProc: false, stateVolume: true, hostNetwork: false },
+  { name: 'stats-exporter', hostPort: 9612, containerPort: 9612, hostCgroupAndProc: true, stateVolume: false, hostNetwork: false },
+  { name: 'label-inspector', hostPort: 9477, containerPort: 9477, hostCgroupAndProc: false, stateVolume: false, hostNetwork: false },
+  { name: 'security-watcher', hostPort: 9480, containerPort: 9477, hostCgroupAndProc: false, stateVolume: false, hostNetwork: false },
+];
+
+/** `stats-exporter` → `STATS_EXPORTER`, as in the stack file's QUAYSIDE_<AGENT>_LISTEN. */
+export function envName(agent: string): string {
+  return agent.toUpperCase().replace(/-/g, '_');
+}
