@@ -2,9 +2,9 @@
 import { spawn } from 'node:child_process';
 import { testEnv } from './test-env';
 
-export function dockerCli(args: string[], stdin?: string): Promise<string> {
+export function dockerCli(args: string[], stdin?: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('docker', args, { env: { ...process.env, DOCKER_HOST: testEnv().docker.host, DOCKER_BUILDKIT: '0' } });
+    const child = spawn('docker', args, { env: { ...process.env, ...env, DOCKER_HOST: testEnv().docker.host, DOCKER_BUILDKIT: '0' } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += c));

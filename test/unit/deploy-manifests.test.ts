@@ -9,7 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isMap, isSeq, parseAllDocuments, parseDocument, type Document, type YAMLMap } from 'yaml';
+import { isSeq, parseAllDocuments, parseDocument, type Document, type YAMLMap } from 'yaml';
 import { AGENTS } from '../../agents';
 import { FAMILIES, METRIC_GROUPS } from '../../agents/stats-exporter/families';
 import { eventStreamMetrics } from '../../shared/docker/metrics';
