@@ -83,14 +83,13 @@ async function promQuery(promql: string): Promise<{ metric: Record<string, strin
 
 /** A busybox container of this run (labelled for cleanup). */
 async function busybox(ctx: CaseContext, name: string, cmd: string, extra: Partial<Dockerode.ContainerCreateOptions> = {}): Promise<Dockerode.Container> {
-  const container = await ctx.docker.createContainer({
+  return ctx.docker.createContainer({
     name: `${ctx.run}-${name}`,
     Image: ctx.env.images.busybox,
     Cmd: ['sh', '-c', cmd],
     ...extra,
     Labels: { [TEST_LABEL]: '1', [RUN_LABEL]: ctx.run, ...extra.Labels },
   });
-  return container;
 }
 
 async function findings(ctx: CaseContext): Promise<FindingJson[]> {
@@ -347,12 +346,12 @@ describe('deploy: the quayside image on the test engine', function () {
     before(async function () {
       if (agents.length === 0) this.skip();
       await leaveSwarm(); // what an interrupted run left
+      swarmed = true; // from here on, after() undoes what was done
       // The bridge every swarm creates for its tasks: named after this engine's, so engines side by
       // side do not fight over one `docker_gwbridge` interface; no masquerading, as the engine.
       await dockerCli(['network', 'create', '--driver', 'bridge', '-o', `com.docker.network.bridge.name=${testEnv().docker.bridge}gw`,
         '-o', 'com.docker.network.bridge.enable_icc=false', '-o', 'com.docker.network.bridge.enable_ip_masquerade=false', 'docker_gwbridge']);
       await dockerCli(['swarm', 'init', '--advertise-addr', '127.0.0.1', '--listen-addr', `127.0.0.1:${await freePort()}`]);
-      swarmed = true;
 
       // The stack as written, with the services of the agents that are built, each on a free port.
       const doc = parseDocument(readFileSync(join(ROOT, 'deploy', 'swarm-stack.yaml'), 'utf8'), { version: '1.1' });
