@@ -1,15 +1,16 @@
 /**
- * The quayside image, built offline (test/env/quayside-image.sh), run as the manifests run it:
- * each agent as a container on the test engine (host network to reach the loopback services, the
- * socket and only its own mounts, read-only root, no capabilities, the image's non-root user),
- * checked to do its job; then the Swarm stack of deploy/ as global services on a one-node swarm.
+ * The quayside image, built offline (test/env/quayside-image.sh), run as deploy/ runs it: each
+ * agent as the container its deploy/compose.yaml service describes (the socket and only its own
+ * mounts, read-only root, no capabilities, the image's non-root user; the host network to reach the
+ * test's loopback services), checked to do its job; then the Swarm stack of deploy/ as global
+ * services on a one-node swarm.
  *
  * AGENT_CASES is one entry per agent. An agent that is not built yet (no start in agents/) is
  * skipped with the issue that builds it, and runs as soon as it lands.
  */
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -42,16 +43,18 @@ interface CaseContext {
   backends: Record<string, string>;
 }
 
+/**
+ * One agent's test. The container itself is the agent's service of deploy/compose.yaml (command,
+ * environment, mounts, tmpfs, read-only root, capabilities, security options, groups), on the host
+ * network to reach the test's loopback services; a case only points it at those services.
+ */
 interface AgentContainerCase {
   agent: string;
-  /** Host paths mounted read-only besides the Docker socket, `host:container`. */
-  binds?: string[];
-  /** The state folder on a volume that outlives the container (else a tmpfs). */
-  stateVolume?: boolean;
   /** Starts what the agent talks to; returns how to stop it. */
   setup?(ctx: CaseContext): Promise<() => Promise<void>>;
+  /** Environment variables set or replaced for the test. */
   env?(ctx: CaseContext): Record<string, string>;
-  /** Arguments after the agent's name. */
+  /** Arguments after the agent's name, instead of those of compose.yaml. */
   args?(ctx: CaseContext): string[];
   /** The agent does its job. */
   verify(ctx: CaseContext): Promise<void>;
@@ -108,8 +111,6 @@ const AGENT_CASES: AgentContainerCase[] = [
     // Prometheus scrapes the containerised exporter; the series of a container come from the
     // host's cgroup files (memory) and /proc (network), through the read-only mounts.
     agent: 'stats-exporter',
-    binds: ['/sys/fs/cgroup:/host/sys/fs/cgroup', '/proc:/host/proc'],
-    env: () => ({ QUAYSIDE_STATS_CGROUP_ROOT: '/host/sys/fs/cgroup', QUAYSIDE_STATS_PROC_ROOT: '/host/proc' }),
     // Only the cgroup collector: a missing mount must show, not fall back to the Docker API.
     args: (ctx) => ['--stats-collector', 'cgroup', '--stats-include', `label=${RUN_LABEL}=${ctx.run}`],
     async verify(ctx) {
@@ -145,7 +146,6 @@ const AGENT_CASES: AgentContainerCase[] = [
   {
     // Logs of a container reach the test rsyslog over TCP.
     agent: 'logrouter',
-    stateVolume: true,
     env: (ctx) => ({ ROUTE_URIS: `syslog+tcp://127.0.0.1:${ctx.env.syslog.port}` }),
     async verify(ctx) {
       const line = `${ctx.run} hello from a container`;
@@ -157,7 +157,6 @@ const AGENT_CASES: AgentContainerCase[] = [
   {
     // A container that publishes a port is registered in the Consul double, at the host port.
     agent: 'registrator',
-    stateVolume: true,
     async setup(ctx) {
       const consulPort = await freePort();
       const { ConsulDouble } = consulDouble();
@@ -197,26 +196,53 @@ const AGENT_CASES: AgentContainerCase[] = [
 const built = (agent: string): boolean => AGENTS.some((a) => a.name === agent && a.start);
 const plannedIn = (agent: string): string => AGENTS.find((a) => a.name === agent)?.plannedIn ?? 'not built';
 
-/** The container as deploy/ runs it: host network here, to reach the loopback services. */
+interface ComposeService {
+  command: string[];
+  environment?: Record<string, string>;
+  volumes?: string[];
+  tmpfs?: string[];
+  read_only?: boolean;
+  cap_drop?: string[];
+  security_opt?: string[];
+  group_add?: string[];
+}
+
+/** The agent's service in deploy/compose.yaml, with its variables given the test's values. */
+function composeService(agent: string): ComposeService {
+  const text = readFileSync(join(ROOT, 'deploy', 'compose.yaml'), 'utf8')
+    .replaceAll('${DOCKER_SOCKET:-/var/run/docker.sock}', testEnv().docker.socket)
+    .replaceAll('${DOCKER_GID:-999}', String(statSync(testEnv().docker.socket).gid));
+  const service = (parseDocument(text).toJS() as { services: Record<string, ComposeService> }).services[agent];
+  assert.ok(service, `${agent} is a service of deploy/compose.yaml`);
+  return service;
+}
+
+/** Host paths the service bind-mounts (named volumes are not host paths). */
+const bindsOf = (service: ComposeService): string[] => (service.volumes ?? []).filter((v) => v.startsWith('/'));
+
+/** The agent's Compose service as a container of the test engine, on the host network. */
 async function startAgentContainer(ctx: CaseContext, image: string, entry: AgentContainerCase): Promise<Dockerode.Container> {
-  const state = entry.stateVolume
-    ? { Binds: [`${ctx.run}-state:/var/lib/quayside`] }
-    : { Tmpfs: { '/var/lib/quayside': 'uid=10001,gid=10001,mode=0750' } };
+  const service = composeService(entry.agent);
+  // A named volume of the Compose project becomes one of this run.
+  const volumes = (service.volumes ?? []).map((v) => (v.startsWith('/') ? v : `${ctx.run}-${v}`));
+  const tmpfs = Object.fromEntries((service.tmpfs ?? []).map((t) => [t.split(':')[0]!, t.split(':').slice(1).join(':')]));
+  const env = { ...service.environment, QUAYSIDE_LISTEN: `127.0.0.1:${ctx.port}`, ...entry.env?.(ctx) };
   const container = await ctx.docker.createContainer({
     name: `${ctx.run}-agent`,
     Image: image,
-    Cmd: [entry.agent, ...(entry.args?.(ctx) ?? [])],
-    Env: Object.entries({ QUAYSIDE_LISTEN: `127.0.0.1:${ctx.port}`, QUAYSIDE_LOG_FORMAT: 'json', ...entry.env?.(ctx) }).map(([k, v]) => `${k}=${v}`),
+    Cmd: [entry.agent, ...(entry.args?.(ctx) ?? service.command.slice(1))],
+    Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
     Labels: { [TEST_LABEL]: '1', [RUN_LABEL]: ctx.run },
     // The image's own check, asked every second instead of every 30.
     Healthcheck: { Interval: 1e9, Timeout: 5e9, Retries: 3 },
     HostConfig: {
       NetworkMode: 'host',
-      ReadonlyRootfs: true,
-      CapDrop: ['ALL'],
-      SecurityOpt: ['no-new-privileges'],
-      Binds: [`${ctx.env.docker.socket}:/var/run/docker.sock:ro`, ...(entry.binds ?? []).map((b) => `${b}:ro`), ...(state.Binds ?? [])],
-      Tmpfs: state.Tmpfs,
+      Binds: volumes,
+      Tmpfs: tmpfs,
+      ReadonlyRootfs: service.read_only,
+      CapDrop: service.cap_drop,
+      SecurityOpt: service.security_opt,
+      GroupAdd: service.group_add,
     },
   });
   await container.start();
@@ -296,19 +322,26 @@ describe('deploy: the quayside image on the test engine', function () {
         await teardown?.();
         const mine = await docker.listContainers({ all: true, filters: { label: [`${RUN_LABEL}=${ctx.run}`] } });
         await Promise.all(mine.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
-        if (entry.stateVolume && ctx.run) await docker.getVolume(`${ctx.run}-state`).remove().catch(() => undefined);
+        for (const volume of composeService(entry.agent).volumes ?? []) {
+          if (ctx.run && !volume.startsWith('/')) await docker.getVolume(`${ctx.run}-${volume.split(':')[0]}`).remove().catch(() => undefined);
+        }
       });
 
-      it(`becomes healthy (the image's HEALTHCHECK) as user 10001 on a read-only root`, async () => {
+      it(`becomes healthy (the image's HEALTHCHECK) as user 10001 with no capability, on a read-only root`, async () => {
         assert.ok(container);
         await waitHealthy(container);
         const info = await container.inspect();
         assert.equal(info.Config.User, '10001');
         assert.equal(info.HostConfig.ReadonlyRootfs, true);
+        // compose.yaml mounts every host path read-only.
         assert.deepEqual(
           info.Mounts.filter((m) => m.Type === 'bind').map((m) => [m.Destination, m.RW]).sort(),
-          ['/var/run/docker.sock', ...(entry.binds ?? []).map((b) => b.split(':')[1]!)].map((d) => [d, false]).sort(),
+          bindsOf(composeService(entry.agent)).map((b) => [b.split(':')[1]!, false]).sort(),
         );
+        // The process itself: no capability at all, and none to gain.
+        const status = await dockerCli(['exec', container.id, 'cat', '/proc/1/status']);
+        assert.match(status, /^CapEff:\s+0+$/m);
+        assert.match(status, /^NoNewPrivs:\s+1$/m);
         await eventually(async () => assert.equal((await fetch(`${ctx.base}/readyz`)).status, 200), 30_000, 250);
       });
 
