@@ -381,8 +381,8 @@ describe('deploy: the quayside image on the test engine', function () {
       await leaveSwarm(); // what an interrupted run left
       swarmed = true; // from here on, after() undoes what was done
       // The bridge every swarm creates for its tasks: named after this engine's, so engines side by
-      // side do not fight over one `docker_gwbridge` interface; no masquerading, as the engine.
-      await dockerCli(['network', 'create', '--driver', 'bridge', '-o', `com.docker.network.bridge.name=${testEnv().docker.bridge}gw`,
+      // side do not fight over one `docker_gwbridge` interface (15 characters at most); no masquerading, as the engine.
+      await dockerCli(['network', 'create', '--driver', 'bridge', '-o', `com.docker.network.bridge.name=${testEnv().docker.bridge.slice(0, 13)}gw`,
         '-o', 'com.docker.network.bridge.enable_icc=false', '-o', 'com.docker.network.bridge.enable_ip_masquerade=false', 'docker_gwbridge']);
       await dockerCli(['swarm', 'init', '--advertise-addr', '127.0.0.1', '--listen-addr', `127.0.0.1:${await freePort()}`]);
 
