@@ -1,0 +1,282 @@
+/**
+ * The live security-watcher. Containers are checked on create (the earliest warning), on start
+ * (where enforcement acts), and at every sync (where enforcement is re-applied to containers that
+ * came back, e.g. by a restart policy after dockerd restarted). Execs are judged from
+ * GET /exec/{id}/json; the engine's health-check execs never reach us (the event stream hides
+ * them). Images are checked once per image ID.
+ */
+import { hostname } from 'node:os';
+import type Dockerode from 'dockerode';
+import type { AgentContext, RunningAgent } from '../../shared/agent';
+import type { DockerEvent } from '../../shared/docker/event';
+import type { SyncSnapshot } from '../../shared/docker/event-stream';
+import { attachFindings } from '../../shared/findings/board';
+import type { FindingDraft, FindingObject } from '../../shared/findings/finding';
+import type { FindingsSinkSettings } from '../../shared/findings/options';
+import { FindingStore } from '../../shared/findings/store';
+import { errorMessage, type Logger } from '../../shared/ops/logger';
+import { actionDue, Enforcer, stateOf, type EnforcementRecord } from './enforcement';
+import { PolicyEvaluator, strongestAction, type Evaluation } from './evaluate';
+import {
+  containerExemptionSubject,
+  containerTarget,
+  hostFacts,
+  imageExemptionSubject,
+  imageHistory,
+  imageTarget,
+  resolveBindSources,
+} from './objects';
+import type { Action } from './policy';
+import { RULES } from './rules';
+import type { SecuritySettings } from './settings';
+import type { HostFacts } from './target';
+
+const IMAGE_ARRIVALS = ['pull', 'tag', 'import', 'load'];
+const CONTAINER_ACTIONS = ['create', 'start', 'unpause', 'rename', 'destroy', 'exec_create', 'extract-to-dir'];
+/** Occurrence findings (execs, copies) kept per container; the oldest resolve beyond this. */
+const MAX_OCCURRENCES = 100;
+const SHUTDOWN_FLUSH_MS = 5_000;
+
+interface KnownContainer {
+  object: FindingObject;
+  /** State as the last listing or inspect showed it, to notice changes at sync. */
+  state: string;
+  /** Findings of the container's configuration. */
+  config: FindingDraft[];
+  /** Findings of what happened in it (execs, docker cp), oldest first. */
+  occurrences: FindingDraft[];
+  /** The action its enforce-mode findings call for, and the rules behind it. */
+  enforcement?: { action: Action; rules: string[] };
+  user: string;
+  privileged: boolean;
+  labels: Record<string, string>;
+  image: string;
+}
+
+export interface SecurityWatcherHooks {
+  /** Each enforcement, with its latency from the triggering event. */
+  enforced?(record: EnforcementRecord): void;
+}
+
+export class SecurityWatcher {
+  readonly store = new FindingStore();
+  readonly evaluator: PolicyEvaluator;
+  private readonly containers = new Map<string, KnownContainer>();
+  private readonly images = new Set<string>();
+  private host: HostFacts | undefined;
+  private readonly enforcer: Enforcer;
+  /** Our own container, when we run in one: never enforced on. */
+  private readonly selfId = /^[0-9a-f]{12}$/.test(hostname()) ? hostname() : undefined;
+
+  constructor(
+    private readonly docker: Dockerode,
+    private readonly settings: SecuritySettings,
+    private readonly logger: Logger,
+    metrics: AgentContext['metrics'],
+    hooks: SecurityWatcherHooks = {},
+  ) {
+    this.evaluator = new PolicyEvaluator(settings.policy);
+    this.enforcer = new Enforcer(docker, logger, metrics, settings.dryRun, hooks.enforced);
+  }
+
+  async handleEvent(event: DockerEvent): Promise<void> {
+    if (event.type === 'image') {
+      if (IMAGE_ARRIVALS.includes(event.action)) return this.inspectImage(event.id);
+      if (event.action === 'delete') return this.forgetImage(event.id);
+      return;
+    }
+    if (event.type === 'network') {
+      // Someone reconnected a container we quarantined.
+      const id = event.attributes.container;
+      if (event.action === 'connect' && id && this.containers.get(id)?.enforcement?.action === 'disconnect') await this.inspectContainer(id, event);
+      return;
+    }
+    if (event.type !== 'container') return;
+    switch (event.action) {
+      case 'destroy':
+        return this.forgetContainer(event.id);
+      case 'exec_create':
+        return this.inspectExec(event);
+      case 'extract-to-dir':
+        return this.recordEvent(event);
+      case 'unpause':
+        if (!this.containers.get(event.id)?.enforcement) return;
+        return this.inspectContainer(event.id, event);
+      default:
+        return this.inspectContainer(event.id, event);
+    }
+  }
+
+  async handleSync(snapshot: SyncSnapshot): Promise<void> {
+    if (snapshot.reason !== 'periodic' || !this.host) await this.refreshHostFacts();
+    for (const image of snapshot.images ?? []) if (!this.images.has(image.Id)) await this.inspectImage(image.Id);
+    if (snapshot.images) {
+      const present = new Set(snapshot.images.map((i) => i.Id));
+      for (const id of this.images) if (!present.has(id)) this.forgetImage(id);
+    }
+    const listed = new Set<string>();
+    for (const container of snapshot.containers) {
+      listed.add(container.Id);
+      const known = this.containers.get(container.Id);
+      // New, changed (restarted, paused…), or contained and maybe back: look again.
+      if (!known || known.state !== container.State || (known.enforcement && container.State === 'running')) {
+        await this.inspectContainer(container.Id, undefined, `sync (${snapshot.reason})`).catch((error: unknown) =>
+          this.logger.warn('cannot check container', { id: container.Id.slice(0, 12), error: errorMessage(error) }),
+        );
+      }
+    }
+    for (const id of [...this.containers.keys(), ...this.store.objectIds('container')]) if (!listed.has(id)) this.forgetContainer(id);
+  }
+
+  private async refreshHostFacts(): Promise<void> {
+    try {
+      this.host = await hostFacts(this.docker);
+    } catch (error) {
+      this.logger.warn('cannot read the engine info; AppArmor and SELinux checks assume neither', { error: errorMessage(error) });
+      this.host ??= { apparmor: false, selinux: false, dockerSockets: ['/var/run/docker.sock', '/run/docker.sock'] };
+    }
+  }
+
+  private async inspectContainer(id: string, event?: DockerEvent, trigger = event ? event.action : 'sync'): Promise<void> {
+    const info = await inspectOrUndefined(() => this.docker.getContainer(id).inspect());
+    if (!info) return this.forgetContainer(id);
+    if (!this.host) await this.refreshHostFacts();
+    const target = containerTarget(info, this.host!, await resolveBindSources(info, this.settings.hostRoot), this.evaluator.allowedImage, this.settings.policy.allowedImages.length > 0);
+    const evaluation = this.evaluator.evaluate(RULES.container, target, target.object, containerExemptionSubject(info));
+    this.logExempted(target.object, evaluation);
+    const known = this.containers.get(id);
+    const entry: KnownContainer = {
+      object: target.object,
+      state: info.State.Status,
+      config: evaluation.findings,
+      occurrences: (known?.occurrences ?? []).map((f) => ({ ...f, object: target.object })),
+      enforcement: known?.enforcement,
+      user: info.Config.User ?? '',
+      privileged: (info.HostConfig as { Privileged?: boolean }).Privileged === true,
+      labels: info.Config.Labels ?? {},
+      image: info.Config.Image ?? '',
+    };
+    const configAction = strongestAction(evaluation.enforce.map((e) => e.action));
+    if (configAction) entry.enforcement = strongest(entry.enforcement, { action: configAction, rules: evaluation.enforce.map((e) => e.ruleId) });
+    this.containers.set(id, entry);
+    this.report(entry);
+    if (entry.enforcement) await this.enforce(stateOf(info, target.object.name), entry.enforcement, trigger, event?.timeNano);
+  }
+
+  private async inspectExec(event: DockerEvent): Promise<void> {
+    const execId = event.attributes.execID;
+    if (!execId) return;
+    let known = this.containers.get(event.id);
+    if (!known) {
+      await this.inspectContainer(event.id, undefined, 'exec');
+      known = this.containers.get(event.id);
+      if (!known) return;
+    }
+    const exec = await inspectOrUndefined(() => this.docker.getExec(execId).inspect());
+    if (!exec) return;
+    const config = exec.ProcessConfig as { tty?: boolean; entrypoint?: string; arguments?: string[]; privileged?: boolean; user?: string };
+    const target = {
+      object: known.object,
+      execId,
+      process: { tty: config.tty === true, entrypoint: config.entrypoint ?? '', arguments: config.arguments ?? [], privileged: config.privileged === true, user: config.user },
+      containerUser: known.user,
+      containerPrivileged: known.privileged,
+    };
+    const evaluation = this.evaluator.evaluate(RULES.exec, target, known.object, { names: [known.object.name], images: [known.image], labels: known.labels });
+    this.addOccurrences(known, evaluation, event);
+  }
+
+  private recordEvent(event: DockerEvent): void {
+    const known = this.containers.get(event.id);
+    if (!known) return;
+    const target = { object: known.object, action: event.action, detail: event.detail, attributes: event.attributes, timeNano: event.timeNano };
+    const evaluation = this.evaluator.evaluate(RULES.event, target, known.object, { names: [known.object.name], images: [known.image], labels: known.labels });
+    void this.addOccurrences(known, evaluation, event);
+  }
+
+  private async addOccurrences(known: KnownContainer, evaluation: Evaluation, event: DockerEvent): Promise<void> {
+    this.logExempted(known.object, evaluation);
+    if (evaluation.findings.length === 0) return;
+    known.occurrences.push(...evaluation.findings);
+    if (known.occurrences.length > MAX_OCCURRENCES) known.occurrences.splice(0, known.occurrences.length - MAX_OCCURRENCES);
+    this.report(known);
+    const action = strongestAction(evaluation.enforce.map((e) => e.action));
+    if (!action) return;
+    // Exec rules act on the whole container: the API cannot stop a single exec.
+    known.enforcement = strongest(known.enforcement, { action, rules: evaluation.enforce.map((e) => e.ruleId) });
+    const info = await inspectOrUndefined(() => this.docker.getContainer(known.object.id).inspect());
+    if (info) await this.enforce(stateOf(info, known.object.name), known.enforcement, event.action, event.timeNano);
+  }
+
+  private async enforce(state: ReturnType<typeof stateOf>, enforcement: { action: Action; rules: string[] }, trigger: string, eventNano?: string): Promise<void> {
+    // Nothing left to do (not running, already paused or disconnected); no-op, not counted.
+    if (!actionDue(enforcement.action, state)) return;
+    if (this.selfId && state.id.startsWith(this.selfId)) return;
+    await this.enforcer.enforce(state, enforcement.action, enforcement.rules, trigger, eventNano);
+  }
+
+  private report(known: KnownContainer): void {
+    this.store.report(known.object, [...known.config, ...known.occurrences]);
+  }
+
+  private async inspectImage(reference: string): Promise<void> {
+    const info = await inspectOrUndefined(() => this.docker.getImage(reference).inspect());
+    if (!info) return;
+    const target = imageTarget(info, await imageHistory(this.docker, info.Id));
+    const evaluation = this.evaluator.evaluate(RULES.image, target, target.object, imageExemptionSubject(info));
+    this.logExempted(target.object, evaluation);
+    this.images.add(info.Id);
+    this.store.report(target.object, evaluation.findings);
+  }
+
+  private logExempted(object: FindingObject, evaluation: Evaluation): void {
+    for (const e of evaluation.exempted) this.logger.debug('exempted', { object: object.name, rule: e.ruleId, reason: e.reason, exemption: e.origin });
+  }
+
+  private forgetImage(id: string): void {
+    this.images.delete(id);
+    this.store.forget({ kind: 'image', id });
+  }
+
+  private forgetContainer(id: string): void {
+    this.containers.delete(id);
+    this.store.forget({ kind: 'container', id });
+  }
+}
+
+function strongest(a: { action: Action; rules: string[] } | undefined, b: { action: Action; rules: string[] }): { action: Action; rules: string[] } {
+  if (!a) return b;
+  const action = strongestAction([a.action, b.action])!;
+  return { action, rules: [...new Set([...a.rules, ...b.rules])] };
+}
+
+async function inspectOrUndefined<T>(inspect: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await inspect();
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+    throw error;
+  }
+}
+
+export function startSecurityWatcher(context: AgentContext, settings: SecuritySettings, sinks: FindingsSinkSettings, hooks: SecurityWatcherHooks = {}): RunningAgent & { watcher: SecurityWatcher } {
+  const watcher = new SecurityWatcher(context.docker, settings, context.logger.child({ agent: 'security-watcher' }), context.metrics, hooks);
+  const board = attachFindings(context, 'security-watcher', watcher.store, sinks);
+  const unsubscribe = context.events.subscribe({
+    name: 'security-watcher',
+    types: ['container', 'image', 'network'],
+    actions: [...CONTAINER_ACTIONS, ...IMAGE_ARRIVALS, 'delete', 'connect'],
+    images: true,
+    onEvent: (event) => watcher.handleEvent(event),
+    onSync: (snapshot) => watcher.handleSync(snapshot),
+  });
+  const enforcing = [...settings.policy.rules].filter(([, r]) => r.enabled && r.mode === 'enforce').map(([id, r]) => `${id}:${r.action}`);
+  context.logger.info('security-watcher watching', { policy: settings.policy.source, enforcing, exemptions: settings.policy.exemptions.length, dryRun: settings.dryRun });
+  return {
+    watcher,
+    async stop() {
+      unsubscribe();
+      await board.close(SHUTDOWN_FLUSH_MS);
+    },
+  };
+}
