@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import type Dockerode from 'dockerode';
 import type { AgentContext, RunningAgent } from '../../shared/agent';
 import type { DockerEvent } from '../../shared/docker/event';
+import { unlessGone } from '../../shared/docker/not-found';
 import type { SyncSnapshot } from '../../shared/docker/event-stream';
 import { attachFindings } from '../../shared/findings/board';
 import type { FindingDraft, FindingObject } from '../../shared/findings/finding';
@@ -138,7 +139,7 @@ export class SecurityWatcher {
   }
 
   private async inspectContainer(id: string, event?: DockerEvent, trigger = event ? event.action : 'sync'): Promise<void> {
-    const info = await inspectOrUndefined(() => this.docker.getContainer(id).inspect());
+    const info = await unlessGone(() => this.docker.getContainer(id).inspect());
     if (!info) return this.forgetContainer(id);
     if (!this.host) await this.refreshHostFacts();
     const target = containerTarget(info, this.host!, await resolveBindSources(info, this.settings.hostRoot), this.evaluator.allowedImage, this.settings.policy.allowedImages.length > 0);
@@ -172,7 +173,7 @@ export class SecurityWatcher {
       known = this.containers.get(event.id);
       if (!known) return;
     }
-    const exec = await inspectOrUndefined(() => this.docker.getExec(execId).inspect());
+    const exec = await unlessGone(() => this.docker.getExec(execId).inspect());
     if (!exec) return;
     const config = exec.ProcessConfig as { tty?: boolean; entrypoint?: string; arguments?: string[]; privileged?: boolean; user?: string };
     const target = {
@@ -204,7 +205,7 @@ export class SecurityWatcher {
     if (!action) return;
     // Exec rules act on the whole container: the API cannot stop a single exec.
     known.enforcement = strongest(known.enforcement, { action, rules: evaluation.enforce.map((e) => e.ruleId) });
-    const info = await inspectOrUndefined(() => this.docker.getContainer(known.object.id).inspect());
+    const info = await unlessGone(() => this.docker.getContainer(known.object.id).inspect());
     if (info) await this.enforce(stateOf(info, known.object.name), known.enforcement, event.action, event.timeNano);
   }
 
@@ -220,7 +221,7 @@ export class SecurityWatcher {
   }
 
   private async inspectImage(reference: string): Promise<void> {
-    const info = await inspectOrUndefined(() => this.docker.getImage(reference).inspect());
+    const info = await unlessGone(() => this.docker.getImage(reference).inspect());
     if (!info) return;
     const target = imageTarget(info, await imageHistory(this.docker, info.Id));
     const evaluation = this.evaluator.evaluate(RULES.image, target, target.object, imageExemptionSubject(info));
@@ -248,15 +249,6 @@ function strongest(a: { action: Action; rules: string[] } | undefined, b: { acti
   if (!a) return b;
   const action = strongestAction([a.action, b.action])!;
   return { action, rules: [...new Set([...a.rules, ...b.rules])] };
-}
-
-async function inspectOrUndefined<T>(inspect: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await inspect();
-  } catch (error) {
-    if ((error as { statusCode?: number }).statusCode === 404) return undefined;
-    throw error;
-  }
 }
 
 export function startSecurityWatcher(context: AgentContext, settings: SecuritySettings, sinks: FindingsSinkSettings, hooks: SecurityWatcherHooks = {}): RunningAgent & { watcher: SecurityWatcher } {

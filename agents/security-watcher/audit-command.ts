@@ -7,9 +7,8 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type Dockerode from 'dockerode';
-import { ConfigError } from '../../shared/config/errors';
 import { addOptions, choiceOption, optionalStringOption, repeatableOption } from '../../shared/config/options';
-import { createDockerClient, DockerConnectionError } from '../../shared/docker/connection';
+import { oneShotDocker, type OneShotDocker } from '../../shared/docker/one-shot';
 import { atLeast, SEVERITIES, type FindingDraft, type FindingObject, type Severity } from '../../shared/findings/finding';
 import { FORMAT_NAMES, formatReport, type FormatName } from '../../shared/findings/formats';
 import { dockerOptions } from '../../shared/runtime/common-options';
@@ -53,17 +52,7 @@ export function addAuditCommand(agentCommand: Command): void {
 
 export async function runAudit(values: AuditValues): Promise<number> {
   const policy = loadPolicy(values.securityPolicy);
-  let docker: Dockerode;
-  try {
-    docker = createDockerClient({ host: values.dockerHost, tlsVerify: values.dockerTlsVerify, certPath: values.dockerCertPath });
-  } catch (error) {
-    throw error instanceof DockerConnectionError ? new ConfigError(error.message) : error;
-  }
-  const reach = <T>(what: string, call: () => Promise<T>): Promise<T> =>
-    call().catch((error: { statusCode?: number; message?: string }) => {
-      if (error.statusCode === 404) throw new ConfigError(`${what}: not found`);
-      throw new ConfigError(`${what}: cannot ask Docker at ${values.dockerHost}: ${error.message ?? String(error)}`);
-    });
+  const { docker, reach } = oneShotDocker(values);
   const { findings, objects } = await audit(docker, policy, values, reach);
   const enabled = new Set([...policy.rules].filter(([, r]) => r.enabled).map(([id]) => id));
   const rules = ruleCatalog()
@@ -75,14 +64,13 @@ export async function runAudit(values: AuditValues): Promise<number> {
   return findings.some((f) => atLeast(f.severity, values.failOn)) ? 1 : 0;
 }
 
-type Reach = <T>(what: string, call: () => Promise<T>) => Promise<T>;
 
 /** Every selected container and image, evaluated under the policy (exec rules need live events). */
 export async function audit(
   docker: Dockerode,
   policy: Policy,
   select: Pick<AuditValues, 'container' | 'image' | 'securityHostRoot'>,
-  reach: Reach,
+  reach: OneShotDocker['reach'],
 ): Promise<{ findings: FindingDraft[]; objects: FindingObject[] }> {
   const evaluator = new PolicyEvaluator(policy);
   const host = await reach('engine info', () => hostFacts(docker));
