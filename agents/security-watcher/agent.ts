@@ -7,6 +7,7 @@
  */
 import { hostname } from 'node:os';
 import type Dockerode from 'dockerode';
+import { Gauge } from 'prom-client';
 import type { AgentContext, RunningAgent } from '../../shared/agent';
 import type { DockerEvent } from '../../shared/docker/event';
 import { unlessGone } from '../../shared/docker/not-found';
@@ -66,6 +67,7 @@ export class SecurityWatcher {
   private readonly images = new Set<string>();
   private host: HostFacts | undefined;
   private readonly enforcer: Enforcer;
+  private readonly lastSync: Gauge;
   /** Our own container, when we run in one: never enforced on. */
   private readonly selfId = /^[0-9a-f]{12}$/.test(hostname()) ? hostname() : undefined;
 
@@ -78,6 +80,11 @@ export class SecurityWatcher {
   ) {
     this.evaluator = new PolicyEvaluator(settings.policy);
     this.enforcer = new Enforcer(docker, logger, metrics, settings.dryRun, hooks.enforced);
+    this.lastSync = new Gauge({
+      name: 'quayside_security_last_reconcile_timestamp_seconds',
+      help: 'When the security-watcher last reconciled with the full container list (start, reconnect, periodic).',
+      registers: [metrics],
+    });
   }
 
   async handleEvent(event: DockerEvent): Promise<void> {
@@ -127,6 +134,7 @@ export class SecurityWatcher {
       }
     }
     for (const id of [...this.containers.keys(), ...this.store.objectIds('container')]) if (!listed.has(id)) this.forgetContainer(id);
+    this.lastSync.set(snapshot.at.getTime() / 1000);
   }
 
   private async refreshHostFacts(): Promise<void> {
@@ -164,15 +172,17 @@ export class SecurityWatcher {
     if (entry.enforcement) await this.enforce(stateOf(info, target.object.name), entry.enforcement, trigger, event?.timeNano);
   }
 
+  /** The container as last checked; checked now if it is new to us (its create came before we started). */
+  private async knownContainer(id: string, trigger: string): Promise<KnownContainer | undefined> {
+    if (!this.containers.has(id)) await this.inspectContainer(id, undefined, trigger);
+    return this.containers.get(id);
+  }
+
   private async inspectExec(event: DockerEvent): Promise<void> {
     const execId = event.attributes.execID;
     if (!execId) return;
-    let known = this.containers.get(event.id);
-    if (!known) {
-      await this.inspectContainer(event.id, undefined, 'exec');
-      known = this.containers.get(event.id);
-      if (!known) return;
-    }
+    const known = await this.knownContainer(event.id, event.action);
+    if (!known) return;
     const exec = await unlessGone(() => this.docker.getExec(execId).inspect());
     if (!exec) return;
     const config = exec.ProcessConfig as { tty?: boolean; entrypoint?: string; arguments?: string[]; privileged?: boolean; user?: string };
@@ -187,12 +197,12 @@ export class SecurityWatcher {
     this.addOccurrences(known, evaluation, event);
   }
 
-  private recordEvent(event: DockerEvent): void {
-    const known = this.containers.get(event.id);
+  private async recordEvent(event: DockerEvent): Promise<void> {
+    const known = await this.knownContainer(event.id, event.action);
     if (!known) return;
     const target = { object: known.object, action: event.action, detail: event.detail, attributes: event.attributes, timeNano: event.timeNano };
     const evaluation = this.evaluator.evaluate(RULES.event, target, known.object, { names: [known.object.name], images: [known.image], labels: known.labels });
-    void this.addOccurrences(known, evaluation, event);
+    await this.addOccurrences(known, evaluation, event);
   }
 
   private async addOccurrences(known: KnownContainer, evaluation: Evaluation, event: DockerEvent): Promise<void> {

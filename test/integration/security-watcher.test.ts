@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
-import { capture, exited, startCli } from '../support/cli';
+import { capture, exited, runCli, startCli } from '../support/cli';
 import { dockerCli } from '../support/docker-cli';
 import { eventually } from '../support/eventually';
 import { execIn, removeTestContainers, startEngine, stopEngine, TEST_LABEL, testDocker, testEnv, uniqueTag } from '../support/test-env';
@@ -81,6 +81,13 @@ describe('security-watcher on the test engine', function () {
   function container(name: string, options: Partial<Dockerode.ContainerCreateOptions> = {}, host: Dockerode.HostConfig = {}): Promise<Dockerode.Container> {
     return docker.createContainer({ name, Image: testEnv().images.busybox, Cmd: ['sleep', '300'], Labels: { [TEST_LABEL]: '1' }, ...options, HostConfig: { RestartPolicy: { Name: 'no' }, ...host } });
   }
+
+  it('a bad policy stops the start with exit code 2, naming the file, the line and the problem', async () => {
+    const policy = join(__dirname, '..', 'fixtures', 'policies', 'unknown-rule.yaml');
+    const result = await runCli(['security-watcher', '--listen', '127.0.0.1:0', '--security-policy', policy], { DOCKER_HOST: testEnv().docker.host });
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /unknown-rule\.yaml:4: unknown rule 'privilegd'/);
+  });
 
   it('finds a container at create, before it starts, and resolves its findings when it goes', async () => {
     await startWatcher();
