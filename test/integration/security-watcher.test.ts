@@ -143,7 +143,11 @@ describe('security-watcher on the test engine', function () {
     await c.start();
     await compliant.start();
     await eventually(async () => assert.equal((await c.inspect()).State.Paused, true), 15_000, 20);
-    const [record] = enforcements();
+    // The log line follows the action: wait for it too.
+    const [record] = await eventually(() => {
+      assert.equal(enforcements().length, 1);
+      return enforcements();
+    });
     assert.equal(record!.action, 'pause');
     assert.equal(record!.result, 'ok');
     assert.equal(record!.trigger, 'start');
@@ -153,7 +157,7 @@ describe('security-watcher on the test engine', function () {
 
     await c.unpause();
     await eventually(async () => assert.equal((await c.inspect()).State.Paused, true), 15_000, 20);
-    assert.equal(enforcements().filter((r) => r.result === 'ok').length, 2);
+    await eventually(() => assert.equal(enforcements().filter((r) => r.result === 'ok').length, 2));
     assert.equal(enforcements()[1]!.trigger, 'unpause');
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     assert.match(metrics, /^quayside_security_enforcement_actions_total\{action="pause",result="ok"\} 2$/m);
@@ -184,6 +188,7 @@ describe('security-watcher on the test engine', function () {
     await execIn(shell, ['sh'], true).catch(() => undefined);
     await eventually(async () => assert.equal((await shell.inspect()).State.Running, false), 20_000, 50);
     assert.equal((await exempt.inspect()).State.Running, true);
+    await eventually(() => assert.equal(enforcements().length, 3));
     const byAction = Object.fromEntries(enforcements().map((r) => [r.action, r]));
     assert.equal(byAction.stop?.container, (await stopped.inspect()).Name.slice(1));
     assert.equal(byAction.disconnect?.result, 'ok');
