@@ -47,10 +47,11 @@ interface KnownContainer {
   config: FindingDraft[];
   /** Findings of what happened in it (execs, docker cp), oldest first. */
   occurrences: FindingDraft[];
-  /** The action its enforce-mode findings call for, and the rules behind it. */
-  enforcement?: { action: Action; rules: string[] };
+  /** What its configuration's enforce-mode findings call for now (gone once it complies, e.g. after `docker update`). */
+  configEnforcement?: Enforcement;
+  /** What enforce-mode exec or copy findings called for; they happened, so this stays. */
+  occurrenceEnforcement?: Enforcement;
   user: string;
-  privileged: boolean;
   labels: Record<string, string>;
   image: string;
 }
@@ -96,7 +97,7 @@ export class SecurityWatcher {
     if (event.type === 'network') {
       // Someone reconnected a container we quarantined.
       const id = event.attributes.container;
-      if (event.action === 'connect' && id && this.containers.get(id)?.enforcement?.action === 'disconnect') await this.inspectContainer(id, event);
+      if (event.action === 'connect' && id && enforcementFor(this.containers.get(id))?.action === 'disconnect') await this.inspectContainer(id, event);
       return;
     }
     if (event.type !== 'container') return;
@@ -108,7 +109,7 @@ export class SecurityWatcher {
       case 'extract-to-dir':
         return this.recordEvent(event);
       case 'unpause':
-        if (!this.containers.get(event.id)?.enforcement) return;
+        if (!enforcementFor(this.containers.get(event.id))) return;
         return this.inspectContainer(event.id, event);
       default:
         return this.inspectContainer(event.id, event);
@@ -117,7 +118,10 @@ export class SecurityWatcher {
 
   async handleSync(snapshot: SyncSnapshot): Promise<void> {
     if (snapshot.reason !== 'periodic' || !this.host) await this.refreshHostFacts();
-    for (const image of snapshot.images ?? []) if (!this.images.has(image.Id)) await this.inspectImage(image.Id);
+    for (const image of snapshot.images ?? []) {
+      if (this.images.has(image.Id)) continue;
+      await this.inspectImage(image.Id).catch((error: unknown) => this.logger.warn('cannot check image', { id: image.Id, error: errorMessage(error) }));
+    }
     if (snapshot.images) {
       const present = new Set(snapshot.images.map((i) => i.Id));
       for (const id of this.images) if (!present.has(id)) this.forgetImage(id);
@@ -127,7 +131,7 @@ export class SecurityWatcher {
       listed.add(container.Id);
       const known = this.containers.get(container.Id);
       // New, changed (restarted, paused…), or contained and maybe back: look again.
-      if (!known || known.state !== container.State || (known.enforcement && container.State === 'running')) {
+      if (!known || known.state !== container.State || (enforcementFor(known) && container.State === 'running')) {
         await this.inspectContainer(container.Id, undefined, `sync (${snapshot.reason})`).catch((error: unknown) =>
           this.logger.warn('cannot check container', { id: container.Id.slice(0, 12), error: errorMessage(error) }),
         );
@@ -159,17 +163,16 @@ export class SecurityWatcher {
       state: info.State.Status,
       config: evaluation.findings,
       occurrences: (known?.occurrences ?? []).map((f) => ({ ...f, object: target.object })),
-      enforcement: known?.enforcement,
+      occurrenceEnforcement: known?.occurrenceEnforcement,
       user: info.Config.User ?? '',
-      privileged: (info.HostConfig as { Privileged?: boolean }).Privileged === true,
       labels: info.Config.Labels ?? {},
       image: info.Config.Image ?? '',
     };
-    const configAction = strongestAction(evaluation.enforce.map((e) => e.action));
-    if (configAction) entry.enforcement = strongest(entry.enforcement, { action: configAction, rules: evaluation.enforce.map((e) => e.ruleId) });
+    entry.configEnforcement = enforcementOf(evaluation);
     this.containers.set(id, entry);
     this.report(entry);
-    if (entry.enforcement) await this.enforce(stateOf(info, target.object.name), entry.enforcement, trigger, event?.timeNano);
+    const enforcement = enforcementFor(entry);
+    if (enforcement) await this.enforce(stateOf(info, target.object.name), enforcement, trigger, event?.timeNano);
   }
 
   /** The container as last checked; checked now if it is new to us (its create came before we started). */
@@ -191,10 +194,9 @@ export class SecurityWatcher {
       execId,
       process: { tty: config.tty === true, entrypoint: config.entrypoint ?? '', arguments: config.arguments ?? [], privileged: config.privileged === true, user: config.user },
       containerUser: known.user,
-      containerPrivileged: known.privileged,
     };
     const evaluation = this.evaluator.evaluate(RULES.exec, target, known.object, { names: [known.object.name], images: [known.image], labels: known.labels });
-    this.addOccurrences(known, evaluation, event);
+    await this.addOccurrences(known, evaluation, event);
   }
 
   private async recordEvent(event: DockerEvent): Promise<void> {
@@ -211,15 +213,15 @@ export class SecurityWatcher {
     known.occurrences.push(...evaluation.findings);
     if (known.occurrences.length > MAX_OCCURRENCES) known.occurrences.splice(0, known.occurrences.length - MAX_OCCURRENCES);
     this.report(known);
-    const action = strongestAction(evaluation.enforce.map((e) => e.action));
-    if (!action) return;
+    const occurrence = enforcementOf(evaluation);
+    if (!occurrence) return;
     // Exec rules act on the whole container: the API cannot stop a single exec.
-    known.enforcement = strongest(known.enforcement, { action, rules: evaluation.enforce.map((e) => e.ruleId) });
+    known.occurrenceEnforcement = strongest(known.occurrenceEnforcement, occurrence);
     const info = await unlessGone(() => this.docker.getContainer(known.object.id).inspect());
-    if (info) await this.enforce(stateOf(info, known.object.name), known.enforcement, event.action, event.timeNano);
+    if (info) await this.enforce(stateOf(info, known.object.name), enforcementFor(known)!, event.action, event.timeNano);
   }
 
-  private async enforce(state: ReturnType<typeof stateOf>, enforcement: { action: Action; rules: string[] }, trigger: string, eventNano?: string): Promise<void> {
+  private async enforce(state: ReturnType<typeof stateOf>, enforcement: Enforcement, trigger: string, eventNano?: string): Promise<void> {
     // Nothing left to do (not running, already paused or disconnected); no-op, not counted.
     if (!actionDue(enforcement.action, state)) return;
     if (this.selfId && state.id.startsWith(this.selfId)) return;
@@ -255,10 +257,25 @@ export class SecurityWatcher {
   }
 }
 
-function strongest(a: { action: Action; rules: string[] } | undefined, b: { action: Action; rules: string[] }): { action: Action; rules: string[] } {
-  if (!a) return b;
-  const action = strongestAction([a.action, b.action])!;
-  return { action, rules: [...new Set([...a.rules, ...b.rules])] };
+interface Enforcement {
+  action: Action;
+  rules: string[];
+}
+
+/** The action an evaluation's enforce-mode findings call for (the strongest), if any. */
+function enforcementOf(evaluation: Evaluation): Enforcement | undefined {
+  const action = strongestAction(evaluation.enforce.map((e) => e.action));
+  return action ? { action, rules: evaluation.enforce.map((e) => e.ruleId) } : undefined;
+}
+
+function strongest(a: Enforcement | undefined, b: Enforcement | undefined): Enforcement | undefined {
+  if (!a || !b) return a ?? b;
+  return { action: strongestAction([a.action, b.action])!, rules: [...new Set([...a.rules, ...b.rules])] };
+}
+
+/** What a container is held to now: its configuration's and its occurrences', the strongest. */
+function enforcementFor(known: KnownContainer | undefined): Enforcement | undefined {
+  return known && strongest(known.configEnforcement, known.occurrenceEnforcement);
 }
 
 export function startSecurityWatcher(context: AgentContext, settings: SecuritySettings, sinks: FindingsSinkSettings, hooks: SecurityWatcherHooks = {}): RunningAgent & { watcher: SecurityWatcher } {

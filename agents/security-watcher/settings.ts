@@ -5,7 +5,7 @@ import { defaultPolicy, loadPolicyFile, PolicyError, type Policy } from './polic
 
 export const securityOptions = {
   securityPolicy: optionalStringOption({
-    help: 'YAML policy file (rules, severities, modes and actions, exemptions, image allow-list); the built-in default audits every rule',
+    help: 'YAML policy file (rules, severities, modes and actions, exemptions, image allow-list); the built-in default audits every rule but the inventory ones',
     env: 'QUAYSIDE_SECURITY_POLICY',
     placeholder: '<file>',
   }),

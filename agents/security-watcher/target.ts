@@ -37,7 +37,6 @@ export interface ExecTarget {
   process: { tty: boolean; entrypoint: string; arguments: string[]; privileged: boolean; user?: string };
   /** The container's Config.User, which an exec without a user inherits. */
   containerUser: string;
-  containerPrivileged: boolean;
 }
 
 /** Something that happened to a container that rules judge from the event alone (docker cp). */

@@ -164,7 +164,7 @@ describe('security-watcher on the test engine', function () {
     assert.match(metrics, /^quayside_security_enforcement_seconds_count\{action="pause"\} 2$/m);
   });
 
-  it('enforce: stop, disconnect, and kill on an exec rule; exempted containers are left alone', async () => {
+  it('enforce: stop, disconnect (again after a reconnect), and kill on an exec rule; exempted containers are left alone', async () => {
     const policy = [
       'rules:',
       '  host-pid: { mode: enforce, action: stop }',
@@ -195,6 +195,11 @@ describe('security-watcher on the test engine', function () {
     assert.equal(byAction.kill?.trigger, 'exec_create');
     const exemptName = (await exempt.inspect()).Name.slice(1);
     assert.ok(!enforcements().some((r) => r.container === exemptName));
+
+    // Reconnected by hand: quarantined again.
+    await docker.getNetwork('bridge').connect({ Container: bridged.id });
+    await eventually(async () => assert.deepEqual(Object.keys((await bridged.inspect()).NetworkSettings.Networks), []), 20_000, 50);
+    await eventually(() => assert.equal(enforcements().at(-1)?.trigger, 'connect'));
   });
 
   it('enforce: a restart-policy container that comes back with the engine is contained again', async () => {

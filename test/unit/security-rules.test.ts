@@ -207,7 +207,7 @@ describe('security rules: execs (Falco, CIS 5.23/5.24)', () => {
   function execFindings(process: Partial<ExecTarget['process']>, containerUser = '1000'): string[] {
     const evaluator = new PolicyEvaluator(defaultPolicy());
     const object = { kind: 'container' as const, id: 'c1', name: 'web', image: 'busybox' };
-    const target: ExecTarget = { object, execId: 'e1', process: { tty: false, entrypoint: 'ls', arguments: [], privileged: false, ...process }, containerUser, containerPrivileged: false };
+    const target: ExecTarget = { object, execId: 'e1', process: { tty: false, entrypoint: 'ls', arguments: [], privileged: false, ...process }, containerUser };
     return evaluator.evaluate(RULES.exec, target, object, { names: ['web'], images: ['busybox'], labels: {} }).findings.map((f) => f.ruleId).sort();
   }
   it('a shell with a TTY is a terminal shell; without one (scripts, health checks) it is not', () => {
