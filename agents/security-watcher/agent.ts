@@ -34,7 +34,7 @@ import type { SecuritySettings } from './settings';
 import type { HostFacts } from './target';
 
 const IMAGE_ARRIVALS = ['pull', 'tag', 'import', 'load'];
-const CONTAINER_ACTIONS = ['create', 'start', 'unpause', 'rename', 'destroy', 'exec_create', 'extract-to-dir'];
+const CONTAINER_ACTIONS = ['create', 'start', 'unpause', 'update', 'rename', 'destroy', 'exec_create', 'extract-to-dir'];
 /** Occurrence findings (execs, copies) kept per container; the oldest resolve beyond this. */
 const MAX_OCCURRENCES = 100;
 const SHUTDOWN_FLUSH_MS = 5_000;

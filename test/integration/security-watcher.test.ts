@@ -102,6 +102,25 @@ describe('security-watcher on the test engine', function () {
     await c.remove({ force: true });
     await eventually(async () => assert.deepEqual(await about(c.id), []));
     assert.ok((await about(c.id, 'resolved')).includes('added-capabilities'));
+    // Images are checked too (CIS 4.x): the test image has no HEALTHCHECK and runs as root.
+    const image = (await findings()).filter((f) => f.object.kind === 'image' && f.object.name === testEnv().images.busybox).map((f) => f.ruleId).sort();
+    assert.deepEqual(image, ['image-healthcheck', 'image-root-user']);
+  });
+
+  it('enforce: a container that is made to comply (docker update) is released', async () => {
+    await startWatcher('rules:\n  memory-limit: { mode: enforce, action: pause }\n');
+    const c = await container(uniqueTag('qs-sec-update'), { User: '1000' });
+    await c.start();
+    await eventually(async () => assert.equal((await c.inspect()).State.Paused, true), 15_000, 20);
+    await c.update({ Memory: 64 * 1024 * 1024, MemorySwap: 128 * 1024 * 1024 });
+    await eventually(async () => assert.ok(!(await about(c.id)).includes('memory-limit')), 15_000);
+    await c.unpause();
+    // A root exec after the unpause: its finding shows the watcher has handled the unpause (one queue per container).
+    const marker = await c.exec({ Cmd: ['true'], User: 'root' });
+    await marker.start({ Detach: true });
+    await eventually(async () => assert.ok((await findings()).some((f) => f.subject === `exec ${marker.id}`)), 15_000);
+    assert.equal((await c.inspect()).State.Paused, false, 'not paused again');
+    assert.equal(enforcements().length, 1);
   });
 
   it('execs: a shell with a TTY fires, one without does not, health-check execs stay silent, docker cp is seen', async () => {
