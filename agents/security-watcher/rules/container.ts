@@ -54,7 +54,7 @@ function resolvedSource(target: ContainerTarget, mount: MountFields): string {
 }
 
 function isUnder(path: string, dir: string): boolean {
-  return dir === '/' ? path === '/' : path === dir || path.startsWith(`${dir}/`);
+  return dir === '/' || path === dir || path.startsWith(`${dir}/`);
 }
 
 /** A rule that fires on one field, with one subject-less hit. */
@@ -170,7 +170,8 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
         .filter((m) => m.Type === 'bind' && m.RW === true)
         .flatMap((m) => {
           const source = resolvedSource(target, m);
-          const dir = SENSITIVE_HOST_DIRS.find((d) => isUnder(source, d) && (d !== '/' || source === '/'));
+          // `/` itself is sensitive, not everything under it.
+          const dir = SENSITIVE_HOST_DIRS.find((d) => (d === '/' ? source === '/' : isUnder(source, d)));
           if (!dir) return [];
           const via = source !== m.Source ? ` (via symlink ${m.Source})` : '';
           return [hit(m.Destination ?? '', `mounts host ${source}${via} read-write at ${m.Destination}`, `Mounts[${m.index}]`, { Source: m.Source, Destination: m.Destination, RW: m.RW }, source !== m.Source ? { resolvedSource: source } : {})];
@@ -300,8 +301,8 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
   fieldRule(
     { id: 'default-ulimits', cis: '5.19', title: 'Default ulimits not overridden', severity: 'info', offByDefault: true, remediation: 'Set --ulimit where the defaults do not fit.', reference: cisReference('5.19') },
     'HostConfig.Ulimits',
-    (hc) => hc.Ulimits ?? [],
-    (value) => (value as unknown[]).length === 0,
+    (hc) => hc.Ulimits,
+    (value) => !value || (value as unknown[]).length === 0,
     () => 'uses the default ulimits',
   ),
   {
