@@ -5,7 +5,7 @@
  * the inventory ones, in audit mode.
  */
 import { readFileSync } from 'node:fs';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair } from 'yaml';
 import { SEVERITIES, type Severity } from '../../shared/findings/finding';
 import { ALL_RULES, rulesNamed } from './rules';
 import type { RuleMeta } from './rules/rule';
@@ -78,9 +78,10 @@ export function parsePolicy(text: string, file: string): Policy {
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
   const syntax = doc.errors[0];
   if (syntax) throw new PolicyError(file, syntax.linePos?.[0].line ?? 1, syntax.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''));
+  // A node knows where it starts; a pair (a key with a missing value) starts at its key.
   const lineOf = (node: Node | Pair | null | undefined): number => {
-    const at = (node && 'range' in node ? node.range?.[0] : isScalar((node as Pair | undefined)?.key) ? ((node as Pair).key as Node).range?.[0] : undefined) ?? 0;
-    return lines.linePos(at).line;
+    const located = node && isPair(node) ? (node.key as Node | null) : node;
+    return lines.linePos(located?.range?.[0] ?? 0).line;
   };
   const fail = (node: Node | Pair | null | undefined, problem: string): never => {
     throw new PolicyError(file, lineOf(node), problem);
