@@ -6,9 +6,9 @@
 import type Dockerode from 'dockerode';
 import type { AgentContext, RunningAgent } from '../../shared/agent';
 import { containerName } from '../../shared/docker/container-name';
-import { unlessGone } from '../../shared/docker/not-found';
 import type { DockerEvent } from '../../shared/docker/event';
 import type { SyncSnapshot } from '../../shared/docker/event-stream';
+import { unlessGone } from '../../shared/docker/not-found';
 import { attachFindings } from '../../shared/findings/board';
 import type { FindingsSinkSettings } from '../../shared/findings/options';
 import { FindingStore } from '../../shared/findings/store';
