@@ -6,6 +6,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { AGENTS } from '../agents';
 import { checkOptions as labelCheckOptions } from '../agents/label-inspector/check-command';
+import { auditOptions as securityAuditOptions } from '../agents/security-watcher/audit-command';
+import { ruleTable as securityRuleTable } from '../agents/security-watcher/rules';
 import { flagOf, type OptionDecls } from '../shared/config/options';
 import { agentRuntimeOptions } from '../shared/runtime/common-options';
 import { eventsOptions } from './events-command';
@@ -32,6 +34,8 @@ export function generatedBlocks(): Record<string, string> {
     runtime: optionsTable(agentRuntimeOptions),
     events: optionsTable(eventsOptions),
     'label-inspector-check': optionsTable(labelCheckOptions),
+    'security-watcher-audit': optionsTable(securityAuditOptions),
+    'security-watcher-rules': securityRuleTable(),
   };
   for (const agent of AGENTS) {
     if (Object.keys(agent.options).length > 0) blocks[agent.name] = optionsTable(agent.options);

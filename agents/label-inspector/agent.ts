@@ -8,6 +8,7 @@ import type { AgentContext, RunningAgent } from '../../shared/agent';
 import { containerName } from '../../shared/docker/container-name';
 import type { DockerEvent } from '../../shared/docker/event';
 import type { SyncSnapshot } from '../../shared/docker/event-stream';
+import { unlessGone } from '../../shared/docker/not-found';
 import { attachFindings } from '../../shared/findings/board';
 import type { FindingsSinkSettings } from '../../shared/findings/options';
 import { FindingStore } from '../../shared/findings/store';
@@ -57,7 +58,7 @@ export class LabelInspector {
   }
 
   private async inspectContainer(id: string): Promise<void> {
-    const info = await inspectOrUndefined(() => this.docker.getContainer(id).inspect());
+    const info = await unlessGone(() => this.docker.getContainer(id).inspect());
     if (!info) return this.forgetContainer(id);
     const name = containerName(info.Name);
     // Its image first, so that labels inherited from it are told apart (and checked there).
@@ -66,7 +67,7 @@ export class LabelInspector {
   }
 
   private async inspectImage(reference: string): Promise<void> {
-    const info = await inspectOrUndefined(() => this.docker.getImage(reference).inspect());
+    const info = await unlessGone(() => this.docker.getImage(reference).inspect());
     if (!info) return;
     // Once per image ID; a new tag of a known image only renames its findings.
     this.checkImage(imageTarget(info.Id, info.RepoTags, info.Config?.Labels));
@@ -75,7 +76,7 @@ export class LabelInspector {
   /** After delete or untag: the image may be gone, or still there under another tag. */
   private async recheckImage(reference: string): Promise<void> {
     const id = reference.startsWith('sha256:') ? reference : undefined;
-    const info = await inspectOrUndefined(() => this.docker.getImage(reference).inspect());
+    const info = await unlessGone(() => this.docker.getImage(reference).inspect());
     if (info) return this.checkImage(imageTarget(info.Id, info.RepoTags, info.Config?.Labels));
     if (id) this.forgetImage(id);
   }
@@ -98,15 +99,6 @@ export class LabelInspector {
   private forgetContainer(id: string): void {
     this.containers.delete(id);
     this.store.forget({ kind: 'container', id });
-  }
-}
-
-async function inspectOrUndefined<T>(inspect: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await inspect();
-  } catch (error) {
-    if ((error as { statusCode?: number }).statusCode === 404) return undefined;
-    throw error;
   }
 }
 

@@ -7,8 +7,8 @@ import type { Command } from 'commander';
 import type Dockerode from 'dockerode';
 import { ConfigError } from '../../shared/config/errors';
 import { addOptions, booleanOption, choiceOption, optionalStringOption, repeatableOption } from '../../shared/config/options';
-import { createDockerClient, DockerConnectionError } from '../../shared/docker/connection';
 import { containerName } from '../../shared/docker/container-name';
+import { oneShotDocker } from '../../shared/docker/one-shot';
 import { atLeast, SEVERITIES, type FindingDraft, type FindingObject, type Severity } from '../../shared/findings/finding';
 import { FORMAT_NAMES, formatReport, type FormatName } from '../../shared/findings/formats';
 import { dockerOptions } from '../../shared/runtime/common-options';
@@ -111,17 +111,7 @@ function dockerfileTargets(values: CheckValues): LabelTarget[] {
 async function engineTargets(values: CheckValues): Promise<LabelTarget[]> {
   const wanted = values.all || (values.image?.length ?? 0) > 0 || (values.container?.length ?? 0) > 0;
   if (!wanted) return [];
-  let docker: Dockerode;
-  try {
-    docker = createDockerClient({ host: values.dockerHost, tlsVerify: values.dockerTlsVerify, certPath: values.dockerCertPath });
-  } catch (error) {
-    throw error instanceof DockerConnectionError ? new ConfigError(error.message) : error;
-  }
-  const reach = <T>(what: string, call: () => Promise<T>): Promise<T> =>
-    call().catch((error: { statusCode?: number; message?: string }) => {
-      if (error.statusCode === 404) throw new ConfigError(`${what}: not found`);
-      throw new ConfigError(`${what}: cannot ask Docker at ${values.dockerHost}: ${error.message ?? String(error)}`);
-    });
+  const { docker, reach } = oneShotDocker(values);
 
   const images = new Map<string, Dockerode.ImageInspectInfo>();
   const containers: Dockerode.ContainerInspectInfo[] = [];

@@ -1,0 +1,301 @@
+/**
+ * The live security-watcher. Containers are checked on create (the earliest warning), on start
+ * (where enforcement acts), and at every sync (where enforcement is re-applied to containers that
+ * came back, e.g. by a restart policy after dockerd restarted). Execs are judged from
+ * GET /exec/{id}/json; the engine's health-check execs never reach us (the event stream hides
+ * them). Images are checked once per image ID.
+ */
+import { hostname } from 'node:os';
+import type Dockerode from 'dockerode';
+import { Gauge } from 'prom-client';
+import type { AgentContext, RunningAgent } from '../../shared/agent';
+import type { DockerEvent } from '../../shared/docker/event';
+import type { SyncSnapshot } from '../../shared/docker/event-stream';
+import { unlessGone } from '../../shared/docker/not-found';
+import { attachFindings } from '../../shared/findings/board';
+import type { FindingDraft, FindingObject } from '../../shared/findings/finding';
+import type { FindingsSinkSettings } from '../../shared/findings/options';
+import { FindingStore } from '../../shared/findings/store';
+import { errorMessage, type Logger } from '../../shared/ops/logger';
+import { actionDue, Enforcer, stateOf, type EnforcementRecord } from './enforcement';
+import { PolicyEvaluator, strongestAction, type Evaluation } from './evaluate';
+import {
+  containerExemptionSubject,
+  containerTarget,
+  hostFacts,
+  imageExemptionSubject,
+  imageHistory,
+  imageTarget,
+  resolveBindSources,
+} from './objects';
+import type { Action } from './policy';
+import { RULES } from './rules';
+import type { SecuritySettings } from './settings';
+import type { HostFacts } from './target';
+
+const IMAGE_ARRIVALS = ['pull', 'tag', 'import', 'load'];
+const CONTAINER_ACTIONS = ['create', 'start', 'unpause', 'update', 'rename', 'destroy', 'exec_create', 'extract-to-dir'];
+/** Occurrence findings (execs, copies) kept per container; the oldest resolve beyond this. */
+const MAX_OCCURRENCES = 100;
+const SHUTDOWN_FLUSH_MS = 5_000;
+
+interface KnownContainer {
+  object: FindingObject;
+  /** State as the last listing or inspect showed it, to notice changes at sync. */
+  state: string;
+  /** Findings of the container's configuration. */
+  config: FindingDraft[];
+  /** Findings of what happened in it (execs, docker cp), oldest first. */
+  occurrences: FindingDraft[];
+  /** What its configuration's enforce-mode findings call for now (gone once it complies, e.g. after `docker update`). */
+  configEnforcement?: Enforcement;
+  /** What enforce-mode exec or copy findings called for; they happened, so this stays. */
+  occurrenceEnforcement?: Enforcement;
+  user: string;
+  labels: Record<string, string>;
+  image: string;
+}
+
+export interface SecurityWatcherHooks {
+  /** Each enforcement, with its latency from the triggering event. */
+  enforced?(record: EnforcementRecord): void;
+}
+
+export class SecurityWatcher {
+  readonly store = new FindingStore();
+  readonly evaluator: PolicyEvaluator;
+  private readonly containers = new Map<string, KnownContainer>();
+  private readonly images = new Set<string>();
+  private host: HostFacts | undefined;
+  private readonly enforcer: Enforcer;
+  private readonly lastSync: Gauge;
+  /** Our own container, when we run in one: never enforced on. */
+  private readonly selfId = /^[0-9a-f]{12}$/.test(hostname()) ? hostname() : undefined;
+
+  constructor(
+    private readonly docker: Dockerode,
+    private readonly settings: SecuritySettings,
+    private readonly logger: Logger,
+    metrics: AgentContext['metrics'],
+    hooks: SecurityWatcherHooks = {},
+  ) {
+    this.evaluator = new PolicyEvaluator(settings.policy);
+    this.enforcer = new Enforcer(docker, logger, metrics, settings.dryRun, hooks.enforced);
+    this.lastSync = new Gauge({
+      name: 'quayside_security_last_reconcile_timestamp_seconds',
+      help: 'When the security-watcher last reconciled with the full container list (start, reconnect, periodic).',
+      registers: [metrics],
+    });
+  }
+
+  async handleEvent(event: DockerEvent): Promise<void> {
+    if (event.type === 'image') {
+      if (IMAGE_ARRIVALS.includes(event.action)) return this.inspectImage(event.id);
+      if (event.action === 'delete') return this.forgetImage(event.id);
+      return;
+    }
+    if (event.type === 'network') {
+      // Someone reconnected a container we quarantined.
+      const id = event.attributes.container;
+      if (event.action === 'connect' && id && enforcementFor(this.containers.get(id))?.action === 'disconnect') await this.inspectContainer(id, event);
+      return;
+    }
+    if (event.type !== 'container') return;
+    switch (event.action) {
+      case 'destroy':
+        return this.forgetContainer(event.id);
+      case 'exec_create':
+        return this.inspectExec(event);
+      case 'extract-to-dir':
+        return this.recordEvent(event);
+      case 'unpause':
+        if (!enforcementFor(this.containers.get(event.id))) return;
+        return this.inspectContainer(event.id, event);
+      default:
+        return this.inspectContainer(event.id, event);
+    }
+  }
+
+  async handleSync(snapshot: SyncSnapshot): Promise<void> {
+    if (snapshot.reason !== 'periodic' || !this.host) await this.refreshHostFacts();
+    for (const image of snapshot.images ?? []) {
+      if (this.images.has(image.Id)) continue;
+      await this.inspectImage(image.Id).catch((error: unknown) => this.logger.warn('cannot check image', { id: image.Id, error: errorMessage(error) }));
+    }
+    if (snapshot.images) {
+      const present = new Set(snapshot.images.map((i) => i.Id));
+      for (const id of this.images) if (!present.has(id)) this.forgetImage(id);
+    }
+    const listed = new Set<string>();
+    for (const container of snapshot.containers) {
+      listed.add(container.Id);
+      const known = this.containers.get(container.Id);
+      // New, changed (restarted, paused…), or contained and maybe back: look again.
+      if (!known || known.state !== container.State || (enforcementFor(known) && container.State === 'running')) {
+        await this.inspectContainer(container.Id, undefined, `sync (${snapshot.reason})`).catch((error: unknown) =>
+          this.logger.warn('cannot check container', { id: container.Id.slice(0, 12), error: errorMessage(error) }),
+        );
+      }
+    }
+    for (const id of [...this.containers.keys(), ...this.store.objectIds('container')]) if (!listed.has(id)) this.forgetContainer(id);
+    this.lastSync.set(snapshot.at.getTime() / 1000);
+  }
+
+  private async refreshHostFacts(): Promise<void> {
+    try {
+      this.host = await hostFacts(this.docker);
+    } catch (error) {
+      this.logger.warn('cannot read the engine info; AppArmor and SELinux checks assume neither', { error: errorMessage(error) });
+      this.host ??= { apparmor: false, selinux: false, dockerSockets: ['/var/run/docker.sock', '/run/docker.sock'] };
+    }
+  }
+
+  private async inspectContainer(id: string, event?: DockerEvent, trigger = event ? event.action : 'sync'): Promise<void> {
+    const info = await unlessGone(() => this.docker.getContainer(id).inspect());
+    if (!info) return this.forgetContainer(id);
+    if (!this.host) await this.refreshHostFacts();
+    const target = containerTarget(info, this.host!, await resolveBindSources(info, this.settings.hostRoot), this.evaluator.allowedImage, this.settings.policy.allowedImages.length > 0);
+    const evaluation = this.evaluator.evaluate(RULES.container, target, target.object, containerExemptionSubject(info));
+    this.logExempted(target.object, evaluation);
+    const known = this.containers.get(id);
+    const entry: KnownContainer = {
+      object: target.object,
+      state: info.State.Status,
+      config: evaluation.findings,
+      occurrences: (known?.occurrences ?? []).map((f) => ({ ...f, object: target.object })),
+      occurrenceEnforcement: known?.occurrenceEnforcement,
+      user: info.Config.User ?? '',
+      labels: info.Config.Labels ?? {},
+      image: info.Config.Image ?? '',
+    };
+    entry.configEnforcement = enforcementOf(evaluation);
+    this.containers.set(id, entry);
+    this.report(entry);
+    const enforcement = enforcementFor(entry);
+    if (enforcement) await this.enforce(stateOf(info, target.object.name), enforcement, trigger, event?.timeNano);
+  }
+
+  /** The container as last checked; checked now if it is new to us (its create came before we started). */
+  private async knownContainer(id: string, trigger: string): Promise<KnownContainer | undefined> {
+    if (!this.containers.has(id)) await this.inspectContainer(id, undefined, trigger);
+    return this.containers.get(id);
+  }
+
+  private async inspectExec(event: DockerEvent): Promise<void> {
+    const execId = event.attributes.execID;
+    if (!execId) return;
+    const known = await this.knownContainer(event.id, event.action);
+    if (!known) return;
+    const exec = await unlessGone(() => this.docker.getExec(execId).inspect());
+    if (!exec) return;
+    const config = exec.ProcessConfig as { tty?: boolean; entrypoint?: string; arguments?: string[]; privileged?: boolean; user?: string };
+    const target = {
+      object: known.object,
+      execId,
+      process: { tty: config.tty === true, entrypoint: config.entrypoint ?? '', arguments: config.arguments ?? [], privileged: config.privileged === true, user: config.user },
+      containerUser: known.user,
+    };
+    const evaluation = this.evaluator.evaluate(RULES.exec, target, known.object, { names: [known.object.name], images: [known.image], labels: known.labels });
+    await this.addOccurrences(known, evaluation, event);
+  }
+
+  private async recordEvent(event: DockerEvent): Promise<void> {
+    const known = await this.knownContainer(event.id, event.action);
+    if (!known) return;
+    const target = { object: known.object, action: event.action, detail: event.detail, attributes: event.attributes, timeNano: event.timeNano };
+    const evaluation = this.evaluator.evaluate(RULES.event, target, known.object, { names: [known.object.name], images: [known.image], labels: known.labels });
+    await this.addOccurrences(known, evaluation, event);
+  }
+
+  private async addOccurrences(known: KnownContainer, evaluation: Evaluation, event: DockerEvent): Promise<void> {
+    this.logExempted(known.object, evaluation);
+    if (evaluation.findings.length === 0) return;
+    known.occurrences.push(...evaluation.findings);
+    if (known.occurrences.length > MAX_OCCURRENCES) known.occurrences.splice(0, known.occurrences.length - MAX_OCCURRENCES);
+    this.report(known);
+    const occurrence = enforcementOf(evaluation);
+    if (!occurrence) return;
+    // Exec rules act on the whole container: the API cannot stop a single exec.
+    known.occurrenceEnforcement = strongest(known.occurrenceEnforcement, occurrence);
+    const info = await unlessGone(() => this.docker.getContainer(known.object.id).inspect());
+    if (info) await this.enforce(stateOf(info, known.object.name), enforcementFor(known)!, event.action, event.timeNano);
+  }
+
+  private async enforce(state: ReturnType<typeof stateOf>, enforcement: Enforcement, trigger: string, eventNano?: string): Promise<void> {
+    // Nothing left to do (not running, already paused or disconnected); no-op, not counted.
+    if (!actionDue(enforcement.action, state)) return;
+    if (this.selfId && state.id.startsWith(this.selfId)) return;
+    await this.enforcer.enforce(state, enforcement.action, enforcement.rules, trigger, eventNano);
+  }
+
+  private report(known: KnownContainer): void {
+    this.store.report(known.object, [...known.config, ...known.occurrences]);
+  }
+
+  private async inspectImage(reference: string): Promise<void> {
+    const info = await unlessGone(() => this.docker.getImage(reference).inspect());
+    if (!info) return;
+    const target = imageTarget(info, await imageHistory(this.docker, info.Id));
+    const evaluation = this.evaluator.evaluate(RULES.image, target, target.object, imageExemptionSubject(info));
+    this.logExempted(target.object, evaluation);
+    this.images.add(info.Id);
+    this.store.report(target.object, evaluation.findings);
+  }
+
+  private logExempted(object: FindingObject, evaluation: Evaluation): void {
+    for (const e of evaluation.exempted) this.logger.debug('exempted', { object: object.name, rule: e.ruleId, reason: e.reason, exemption: e.origin });
+  }
+
+  private forgetImage(id: string): void {
+    this.images.delete(id);
+    this.store.forget({ kind: 'image', id });
+  }
+
+  private forgetContainer(id: string): void {
+    this.containers.delete(id);
+    this.store.forget({ kind: 'container', id });
+  }
+}
+
+interface Enforcement {
+  action: Action;
+  rules: string[];
+}
+
+/** The action an evaluation's enforce-mode findings call for (the strongest), if any. */
+function enforcementOf(evaluation: Evaluation): Enforcement | undefined {
+  const action = strongestAction(evaluation.enforce.map((e) => e.action));
+  return action ? { action, rules: evaluation.enforce.map((e) => e.ruleId) } : undefined;
+}
+
+function strongest(a: Enforcement | undefined, b: Enforcement | undefined): Enforcement | undefined {
+  if (!a || !b) return a ?? b;
+  return { action: strongestAction([a.action, b.action])!, rules: [...new Set([...a.rules, ...b.rules])] };
+}
+
+/** What a container is held to now: its configuration's and its occurrences', the strongest. */
+function enforcementFor(known: KnownContainer | undefined): Enforcement | undefined {
+  return known && strongest(known.configEnforcement, known.occurrenceEnforcement);
+}
+
+export function startSecurityWatcher(context: AgentContext, settings: SecuritySettings, sinks: FindingsSinkSettings, hooks: SecurityWatcherHooks = {}): RunningAgent & { watcher: SecurityWatcher } {
+  const watcher = new SecurityWatcher(context.docker, settings, context.logger.child({ agent: 'security-watcher' }), context.metrics, hooks);
+  const board = attachFindings(context, 'security-watcher', watcher.store, sinks);
+  const unsubscribe = context.events.subscribe({
+    name: 'security-watcher',
+    types: ['container', 'image', 'network'],
+    actions: [...CONTAINER_ACTIONS, ...IMAGE_ARRIVALS, 'delete', 'connect'],
+    images: true,
+    onEvent: (event) => watcher.handleEvent(event),
+    onSync: (snapshot) => watcher.handleSync(snapshot),
+  });
+  const enforcing = [...settings.policy.rules].filter(([, r]) => r.enabled && r.mode === 'enforce').map(([id, r]) => `${id}:${r.action}`);
+  context.logger.info('security-watcher watching', { policy: settings.policy.source, enforcing, exemptions: settings.policy.exemptions.length, dryRun: settings.dryRun });
+  return {
+    watcher,
+    async stop() {
+      unsubscribe();
+      await board.close(SHUTDOWN_FLUSH_MS);
+    },
+  };
+}

@@ -1,0 +1,96 @@
+/**
+ * `quayside security-watcher audit`: checks every container and image once, as
+ * docker-bench-security sections 4 and 5 do, and prints text, JSON, SARIF or JUnit. Exit 0 when
+ * nothing reaches --fail-on, 1 when something does, 2 on usage or input errors (docker-bench
+ * always exits 0).
+ */
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import type Dockerode from 'dockerode';
+import { addOptions, choiceOption, optionalStringOption, repeatableOption } from '../../shared/config/options';
+import { oneShotDocker, type OneShotDocker } from '../../shared/docker/one-shot';
+import { atLeast, SEVERITIES, type FindingDraft, type FindingObject, type Severity } from '../../shared/findings/finding';
+import { FORMAT_NAMES, formatReport, type FormatName } from '../../shared/findings/formats';
+import { dockerOptions } from '../../shared/runtime/common-options';
+import { packageVersion } from '../../shared/version';
+import { PolicyEvaluator } from './evaluate';
+import { containerExemptionSubject, containerTarget, hostFacts, imageExemptionSubject, imageHistory, imageTarget, resolveBindSources } from './objects';
+import type { Policy } from './policy';
+import { RULES, ruleCatalog } from './rules';
+import { loadPolicy, securityOptions } from './settings';
+
+export const auditOptions = {
+  ...dockerOptions,
+  securityPolicy: { ...securityOptions.securityPolicy, flag: '--policy' },
+  securityHostRoot: { ...securityOptions.securityHostRoot, flag: '--host-root' },
+  container: repeatableOption({ help: 'Audit only this container (name or ID); repeat for more', placeholder: '<name>' }),
+  image: repeatableOption({ help: 'Audit only this image (name, tag or ID); repeat for more', placeholder: '<ref>' }),
+  format: choiceOption({ help: 'Report format', default: 'text', choices: FORMAT_NAMES }),
+  failOn: choiceOption({ help: 'Exit 1 when a finding is at least this severe', default: 'high', choices: SEVERITIES }),
+  output: optionalStringOption({ help: 'Write the report to this file instead of stdout', placeholder: '<file>' }),
+};
+
+export interface AuditValues {
+  dockerHost: string;
+  dockerTlsVerify: boolean;
+  dockerCertPath: string;
+  securityPolicy?: string;
+  securityHostRoot?: string;
+  container?: string[];
+  image?: string[];
+  format: FormatName;
+  failOn: Severity;
+  output?: string;
+}
+
+export function addAuditCommand(agentCommand: Command): void {
+  const command = agentCommand.command('audit').description('Audit every container and image once against the policy (CIS Docker Benchmark 4 and 5), for pipelines and cron');
+  addOptions(command, auditOptions).action(async (values: AuditValues) => {
+    process.exitCode = await runAudit(values);
+  });
+}
+
+export async function runAudit(values: AuditValues): Promise<number> {
+  const policy = loadPolicy(values.securityPolicy);
+  const { docker, reach } = oneShotDocker(values);
+  const { findings, objects } = await audit(docker, policy, values, reach);
+  const enabled = new Set([...policy.rules].filter(([, r]) => r.enabled).map(([id]) => id));
+  const rules = ruleCatalog()
+    .filter((rule) => enabled.has(rule.id))
+    .map((rule) => ({ ...rule, severity: policy.rules.get(rule.id)!.severity }));
+  const report = formatReport(values.format, { tool: { name: 'quayside security-watcher', version: packageVersion() }, rules, findings, objects });
+  if (values.output) writeFileSync(values.output, report);
+  else process.stdout.write(report);
+  return findings.some((f) => atLeast(f.severity, values.failOn)) ? 1 : 0;
+}
+
+
+/** Every selected container and image, evaluated under the policy (exec rules need live events). */
+export async function audit(
+  docker: Dockerode,
+  policy: Policy,
+  select: Pick<AuditValues, 'container' | 'image' | 'securityHostRoot'>,
+  reach: OneShotDocker['reach'],
+): Promise<{ findings: FindingDraft[]; objects: FindingObject[] }> {
+  const evaluator = new PolicyEvaluator(policy);
+  const host = await reach('engine info', () => hostFacts(docker));
+  const only = (select.container?.length ?? 0) > 0 || (select.image?.length ?? 0) > 0;
+  const containerRefs = only ? (select.container ?? []) : (await reach('listing containers', () => docker.listContainers({ all: true }))).map((c) => c.Id);
+  const imageRefs = only ? (select.image ?? []) : (await reach('listing images', () => docker.listImages())).map((i) => i.Id);
+
+  const findings: FindingDraft[] = [];
+  const objects: FindingObject[] = [];
+  for (const ref of containerRefs) {
+    const info = await reach(`--container '${ref}'`, () => docker.getContainer(ref).inspect());
+    const target = containerTarget(info, host, await resolveBindSources(info, select.securityHostRoot ?? ''), evaluator.allowedImage, policy.allowedImages.length > 0);
+    objects.push(target.object);
+    findings.push(...evaluator.evaluate(RULES.container, target, target.object, containerExemptionSubject(info)).findings);
+  }
+  for (const ref of imageRefs) {
+    const info = await reach(`--image '${ref}'`, () => docker.getImage(ref).inspect());
+    const target = imageTarget(info, await imageHistory(docker, info.Id));
+    objects.push(target.object);
+    findings.push(...evaluator.evaluate(RULES.image, target, target.object, imageExemptionSubject(info)).findings);
+  }
+  return { findings, objects };
+}

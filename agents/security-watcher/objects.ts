@@ -1,0 +1,86 @@
+/** Docker objects as rule targets: inspect results, host facts, resolved bind sources. */
+import { realpath } from 'node:fs/promises';
+import { join } from 'node:path';
+import type Dockerode from 'dockerode';
+import { containerName } from '../../shared/docker/container-name';
+import type { FindingObject } from '../../shared/findings/finding';
+import type { ExemptionSubject } from './exemptions';
+import type { ContainerTarget, HostFacts, ImageTarget } from './target';
+
+export const DEFAULT_DOCKER_SOCKETS = ['/var/run/docker.sock', '/run/docker.sock'];
+
+/** What the engine tells about its confinement (GET /info), plus the sockets it listens on. */
+export async function hostFacts(docker: Dockerode): Promise<HostFacts> {
+  const info = (await docker.info()) as { SecurityOptions?: string[] };
+  const options = info.SecurityOptions ?? [];
+  const sockets = [...DEFAULT_DOCKER_SOCKETS];
+  // The engine we talk to may listen elsewhere (as the test engine does).
+  const socketPath = (docker.modem as { socketPath?: unknown }).socketPath;
+  if (typeof socketPath === 'string' && socketPath !== '') sockets.push(socketPath);
+  return {
+    apparmor: options.some((o) => o.includes('name=apparmor')),
+    selinux: options.some((o) => o.includes('name=selinux')),
+    dockerSockets: [...new Set(sockets)],
+  };
+}
+
+/**
+ * Bind sources with symlinks resolved, as the host sees them. `hostRoot` is where the host's
+ * filesystem is mounted when the watcher runs in a container ('' when it runs on the host).
+ * A source that cannot be resolved stays as inspect shows it.
+ */
+export async function resolveBindSources(info: Dockerode.ContainerInspectInfo, hostRoot: string): Promise<Map<string, string>> {
+  const resolved = new Map<string, string>();
+  for (const mount of (info.Mounts ?? []) as Array<{ Type?: string; Source?: string }>) {
+    if (mount.Type !== 'bind' || !mount.Source || resolved.has(mount.Source)) continue;
+    try {
+      const real = await realpath(join(hostRoot || '/', mount.Source));
+      resolved.set(mount.Source, hostRoot ? real.slice(hostRoot.replace(/\/$/, '').length) || '/' : real);
+    } catch {
+      // Gone or not visible from here: judge the path as given.
+    }
+  }
+  return resolved;
+}
+
+export function containerObject(info: Dockerode.ContainerInspectInfo): FindingObject {
+  return { kind: 'container', id: info.Id, name: containerName(info.Name), image: info.Config.Image ?? '' };
+}
+
+export function imageObject(info: Pick<Dockerode.ImageInspectInfo, 'Id' | 'RepoTags'>): FindingObject {
+  const tag = (info.RepoTags ?? []).find((t) => t !== '<none>:<none>');
+  return { kind: 'image', id: info.Id, name: tag ?? info.Id.replace(/^sha256:/, '').slice(0, 12), image: '' };
+}
+
+export function containerTarget(
+  info: Dockerode.ContainerInspectInfo,
+  host: HostFacts,
+  resolvedSources: ReadonlyMap<string, string>,
+  allowedImages: (image: string) => boolean,
+  hasImageAllowList: boolean,
+): ContainerTarget {
+  return { object: containerObject(info), info, host, resolvedSources, allowedImages, hasImageAllowList };
+}
+
+export function containerExemptionSubject(info: Dockerode.ContainerInspectInfo): ExemptionSubject {
+  return { names: [containerName(info.Name)], images: [info.Config.Image ?? ''], labels: info.Config.Labels ?? {} };
+}
+
+export function imageTarget(info: Dockerode.ImageInspectInfo, history?: readonly string[]): ImageTarget {
+  return { object: imageObject(info), info, history };
+}
+
+export function imageExemptionSubject(info: Dockerode.ImageInspectInfo): ExemptionSubject {
+  const tags = (info.RepoTags ?? []).filter((t) => t !== '<none>:<none>');
+  return { names: tags, images: tags, labels: info.Config?.Labels ?? {} };
+}
+
+/** `CreatedBy` of each layer, newest first; undefined when the history cannot be read. */
+export async function imageHistory(docker: Dockerode, id: string): Promise<string[] | undefined> {
+  try {
+    const layers = (await docker.getImage(id).history()) as Array<{ CreatedBy?: string }>;
+    return layers.map((layer) => layer.CreatedBy ?? '');
+  } catch {
+    return undefined;
+  }
+}

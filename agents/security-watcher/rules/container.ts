@@ -1,0 +1,465 @@
+/**
+ * CIS Docker Benchmark 1.6.0 section 5 checks that `GET /containers/{id}/json` decides, plus the
+ * Falco container rules that need only inspect (sensitive mount, disallowed image, run as root).
+ * Where docker-bench gets a result wrong, the rule here says how it differs.
+ */
+import { posix } from 'node:path';
+import type { ContainerTarget } from '../target';
+import { cisReference, hit, isRootUser, type SecurityRule } from './rule';
+
+/** The inspect fields the rules read, typed loosely: Dockerode's types miss several of them. */
+interface HostConfigFields {
+  Privileged?: boolean;
+  CapAdd?: string[] | null;
+  SecurityOpt?: string[] | null;
+  NetworkMode?: string;
+  PidMode?: string;
+  IpcMode?: string;
+  UTSMode?: string;
+  UsernsMode?: string;
+  CgroupParent?: string;
+  Memory?: number;
+  CpuShares?: number;
+  NanoCpus?: number;
+  PidsLimit?: number | null;
+  ReadonlyRootfs?: boolean;
+  RestartPolicy?: { Name?: string; MaximumRetryCount?: number };
+  PortBindings?: Record<string, Array<{ HostIp?: string; HostPort?: string }> | null> | null;
+  Devices?: Array<{ PathOnHost?: string; PathInContainer?: string; CgroupPermissions?: string }> | null;
+  Ulimits?: Array<{ Name?: string }> | null;
+}
+
+interface MountFields {
+  Type?: string;
+  Source?: string;
+  Destination?: string;
+  RW?: boolean;
+  Propagation?: string;
+}
+
+type ContainerRule = SecurityRule<ContainerTarget>;
+
+function hostConfig(target: ContainerTarget): HostConfigFields {
+  return (target.info.HostConfig ?? {}) as HostConfigFields;
+}
+
+function mounts(target: ContainerTarget): Array<MountFields & { index: number }> {
+  return ((target.info.Mounts ?? []) as MountFields[]).map((mount, index) => ({ ...mount, index }));
+}
+
+/** The source of a bind with symlinks resolved (inspect shows the link path, which hid `/etc` from docker-bench). */
+function resolvedSource(target: ContainerTarget, mount: MountFields): string {
+  const source = mount.Source ?? '';
+  return target.resolvedSources.get(source) ?? source;
+}
+
+function isUnder(path: string, dir: string): boolean {
+  return dir === '/' || path === dir || path.startsWith(`${dir}/`);
+}
+
+/** A rule that fires on one field, with one subject-less hit. */
+function fieldRule(
+  meta: Omit<ContainerRule, 'check' | 'family'>,
+  field: string,
+  read: (hc: HostConfigFields) => unknown,
+  violates: (value: unknown) => boolean,
+  message: (value: unknown) => string,
+): ContainerRule {
+  return {
+    ...meta,
+    family: 'container',
+    check(target) {
+      const value = read(hostConfig(target));
+      return violates(value) ? [hit('', message(value), field, value ?? null)] : [];
+    },
+  };
+}
+
+/** Docker's default capabilities: adding one of these changes nothing (docker-bench 5.4 uses the same set). */
+const DEFAULT_CAPS = new Set(['AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'MKNOD', 'NET_BIND_SERVICE', 'NET_RAW', 'SETFCAP', 'SETGID', 'SETPCAP', 'SETUID', 'SYS_CHROOT']);
+
+/** CIS 5.6 directories; docker-bench compared them exactly and only when mounted RW. */
+export const SENSITIVE_HOST_DIRS = ['/', '/boot', '/dev', '/etc', '/lib', '/proc', '/sys', '/usr'];
+
+/** Falco's "Launch Sensitive Mount Container" list (sockets of the engine are added from the host facts). */
+export const FALCO_SENSITIVE_MOUNTS = ['/proc', '/var/run/docker.sock', '/run/docker.sock', '/var/run/crio/crio.sock', '/run/containerd/containerd.sock', '/var/lib/kubelet', '/etc', '/root', '/home/admin', '/etc/kubernetes'];
+
+function namespaceRule(cis: string, id: string, what: string, field: keyof HostConfigFields, severity: ContainerRule['severity']): ContainerRule {
+  return fieldRule(
+    {
+      id,
+      cis,
+      title: `Container shares the host's ${what} namespace`,
+      severity,
+      remediation: `Do not run the container with --${field === 'UsernsMode' ? 'userns' : field.replace('Mode', '').toLowerCase()}=host.`,
+      reference: cisReference(cis),
+    },
+    `HostConfig.${field}`,
+    (hc) => hc[field],
+    (value) => value === 'host',
+    () => `shares the host's ${what} namespace (HostConfig.${field}=host)`,
+  );
+}
+
+export const CONTAINER_RULES: readonly ContainerRule[] = [
+  {
+    id: 'apparmor-profile',
+    cis: '5.2',
+    family: 'container',
+    title: 'Container runs without an AppArmor profile',
+    severity: 'medium',
+    remediation: 'Run the container with --security-opt apparmor=<profile> (or keep the engine default docker-default).',
+    reference: cisReference('5.2'),
+    check(target) {
+      // docker-bench warns on every container of a host without AppArmor (issue #320).
+      if (!target.host.apparmor) return [];
+      const profile = target.info.AppArmorProfile ?? '';
+      return profile === '' || profile === 'unconfined' ? [hit('', `runs without an AppArmor profile (AppArmorProfile=${JSON.stringify(profile)})`, 'AppArmorProfile', profile)] : [];
+    },
+  },
+  {
+    id: 'selinux-options',
+    cis: '5.3',
+    family: 'container',
+    title: 'Container runs without SELinux labels',
+    severity: 'medium',
+    remediation: 'Run the container with --security-opt label=level:<level> (or type:/user:/role:), and not label=disable.',
+    reference: cisReference('5.3'),
+    check(target) {
+      if (!target.host.selinux) return [];
+      // docker-bench passes any SecurityOpt, even seccomp=unconfined or the label=disable the daemon adds.
+      const options = hostConfig(target).SecurityOpt ?? [];
+      const labels = options.filter((o) => /^label[=:]/.test(o) && !/^label[=:]disable$/.test(o));
+      return labels.length === 0 ? [hit('', 'runs without SELinux label options', 'HostConfig.SecurityOpt', options)] : [];
+    },
+  },
+  {
+    id: 'added-capabilities',
+    cis: '5.4',
+    family: 'container',
+    title: 'Container adds kernel capabilities beyond the default set',
+    severity: 'high',
+    remediation: 'Drop the --cap-add, or add only what the process needs (and --cap-drop ALL first).',
+    reference: cisReference('5.4'),
+    check(target) {
+      const added = hostConfig(target).CapAdd ?? [];
+      return added
+        .map((cap) => cap.toUpperCase().replace(/^CAP_/, ''))
+        .filter((cap) => !DEFAULT_CAPS.has(cap))
+        .map((cap) => hit(cap, `adds capability ${cap}`, 'HostConfig.CapAdd', added));
+    },
+  },
+  fieldRule(
+    { id: 'privileged', cis: '5.5', title: 'Privileged container', severity: 'critical', remediation: 'Do not use --privileged; add the few capabilities or devices the container needs.', reference: cisReference('5.5') },
+    'HostConfig.Privileged',
+    (hc) => hc.Privileged,
+    (value) => value === true,
+    () => 'runs privileged (HostConfig.Privileged=true): every capability, every device, no seccomp',
+  ),
+  {
+    id: 'sensitive-host-dir',
+    cis: '5.6',
+    family: 'container',
+    title: 'Sensitive host directory mounted read-write',
+    severity: 'high',
+    remediation: 'Do not mount host system directories; if one is needed, mount the narrowest path read-only (:ro).',
+    reference: cisReference('5.6'),
+    check(target) {
+      // Unlike docker-bench: sub-paths count (/etc/shadow), and symlinked sources are resolved.
+      return mounts(target)
+        .filter((m) => m.Type === 'bind' && m.RW === true)
+        .flatMap((m) => {
+          const source = resolvedSource(target, m);
+          // `/` itself is sensitive, not everything under it.
+          const dir = SENSITIVE_HOST_DIRS.find((d) => (d === '/' ? source === '/' : isUnder(source, d)));
+          if (!dir) return [];
+          const via = source !== m.Source ? ` (via symlink ${m.Source})` : '';
+          return [hit(m.Destination ?? '', `mounts host ${source}${via} read-write at ${m.Destination}`, `Mounts[${m.index}]`, { Source: m.Source, Destination: m.Destination, RW: m.RW }, source !== m.Source ? { resolvedSource: source } : {})];
+        });
+    },
+  },
+  {
+    id: 'sshd',
+    cis: '5.7',
+    family: 'container',
+    title: 'Container runs sshd',
+    severity: 'medium',
+    remediation: 'Do not run an SSH server in the container; use docker exec for access.',
+    reference: cisReference('5.7'),
+    check(target) {
+      // From the configured command, not by exec-ing ps into the container as docker-bench does.
+      const command = [target.info.Path, ...(target.info.Args ?? [])].filter(Boolean);
+      return command.some((word) => posix.basename(word) === 'sshd') ? [hit('', `runs sshd (${command.join(' ')})`, 'Path/Args', command)] : [];
+    },
+  },
+  {
+    id: 'privileged-port',
+    cis: '5.8',
+    family: 'container',
+    title: 'Privileged host port mapped',
+    severity: 'medium',
+    remediation: 'Publish on a host port above 1024.',
+    reference: cisReference('5.8'),
+    check(target) {
+      return portBindings(target)
+        .map((b) => ({ ...b, low: b.hostPorts.filter((p) => p > 0 && p < 1025) }))
+        .filter((b) => b.low.length > 0)
+        .map((b) => hit(b.port, `publishes ${b.port} on privileged host port ${b.low.join(', ')}`, `HostConfig.PortBindings["${b.port}"]`, b.bindings));
+    },
+  },
+  {
+    id: 'published-ports',
+    cis: '5.9',
+    family: 'container',
+    title: 'Container publishes ports (check that each is needed)',
+    severity: 'info',
+    offByDefault: true,
+    remediation: 'Publish only the ports the service needs.',
+    reference: cisReference('5.9'),
+    check(target) {
+      return portBindings(target).map((b) => hit(b.port, `publishes ${b.port} on host port ${b.hostPorts.map((p) => p || '(random)').join(', ')}`, `HostConfig.PortBindings["${b.port}"]`, b.bindings));
+    },
+  },
+  namespaceRule('5.10', 'host-network', 'network', 'NetworkMode', 'high'),
+  fieldRule(
+    { id: 'memory-limit', cis: '5.11', title: 'No memory limit', severity: 'medium', remediation: 'Set --memory.', reference: cisReference('5.11') },
+    'HostConfig.Memory',
+    (hc) => hc.Memory ?? 0,
+    (value) => value === 0,
+    () => 'has no memory limit (HostConfig.Memory=0)',
+  ),
+  {
+    id: 'cpu-shares',
+    cis: '5.12',
+    family: 'container',
+    title: 'No CPU priority or limit',
+    severity: 'low',
+    remediation: 'Set --cpu-shares or --cpus.',
+    reference: cisReference('5.12'),
+    check(target) {
+      const hc = hostConfig(target);
+      const value = { CpuShares: hc.CpuShares ?? 0, NanoCpus: hc.NanoCpus ?? 0 };
+      return value.CpuShares === 0 && value.NanoCpus === 0 ? [hit('', 'has neither CPU shares nor a CPU limit', 'HostConfig.CpuShares/NanoCpus', value)] : [];
+    },
+  },
+  fieldRule(
+    { id: 'writable-rootfs', cis: '5.13', title: 'Root filesystem is writable', severity: 'low', remediation: 'Run with --read-only and mount tmpfs or volumes where the process writes.', reference: cisReference('5.13') },
+    'HostConfig.ReadonlyRootfs',
+    (hc) => hc.ReadonlyRootfs ?? false,
+    (value) => value === false,
+    () => 'has a writable root filesystem (HostConfig.ReadonlyRootfs=false)',
+  ),
+  {
+    id: 'wildcard-binding',
+    cis: '5.14',
+    family: 'container',
+    title: 'Port published on every host interface',
+    severity: 'medium',
+    remediation: 'Publish on one host address: -p 127.0.0.1:8080:80.',
+    reference: cisReference('5.14'),
+    check(target) {
+      // "" means every interface too, and :: is the IPv6 wildcard (docker-bench checks only 0.0.0.0).
+      return portBindings(target)
+        .filter((b) => b.bindings.some((x) => ['', '0.0.0.0', '::', '[::]'].includes(x.HostIp ?? '')))
+        .map((b) => hit(b.port, `publishes ${b.port} on every host interface`, `HostConfig.PortBindings["${b.port}"]`, b.bindings));
+    },
+  },
+  {
+    id: 'restart-policy',
+    cis: '5.15',
+    family: 'container',
+    title: 'Restart policy retries without bound',
+    severity: 'low',
+    remediation: 'Use --restart on-failure:5 (at most 5 retries).',
+    reference: cisReference('5.15'),
+    check(target) {
+      const policy = hostConfig(target).RestartPolicy ?? {};
+      const name = policy.Name ?? '';
+      // docker-bench passes always and unless-stopped (their count is 0), which retry forever.
+      if (name === 'always' || name === 'unless-stopped') return [hit('', `restarts ${name}, without a retry bound`, 'HostConfig.RestartPolicy', policy)];
+      if (name === 'on-failure' && ((policy.MaximumRetryCount ?? 0) > 5 || (policy.MaximumRetryCount ?? 0) === 0)) {
+        return [hit('', `restarts on failure up to ${policy.MaximumRetryCount || 'unlimited'} times (more than 5)`, 'HostConfig.RestartPolicy', policy)];
+      }
+      return [];
+    },
+  },
+  namespaceRule('5.16', 'host-pid', 'PID', 'PidMode', 'high'),
+  namespaceRule('5.17', 'host-ipc', 'IPC', 'IpcMode', 'high'),
+  {
+    id: 'host-devices',
+    cis: '5.18',
+    family: 'container',
+    title: 'Host devices exposed to the container',
+    severity: 'medium',
+    remediation: 'Do not pass host devices with --device unless needed, and then with the least permissions (r, w or m).',
+    reference: cisReference('5.18'),
+    check(target) {
+      const devices = hostConfig(target).Devices ?? [];
+      return devices.map((d, i) => hit(d.PathInContainer ?? '', `exposes host device ${d.PathOnHost} as ${d.PathInContainer} (${d.CgroupPermissions})`, `HostConfig.Devices[${i}]`, d));
+    },
+  },
+  fieldRule(
+    { id: 'default-ulimits', cis: '5.19', title: 'Default ulimits not overridden', severity: 'info', offByDefault: true, remediation: 'Set --ulimit where the defaults do not fit.', reference: cisReference('5.19') },
+    'HostConfig.Ulimits',
+    (hc) => hc.Ulimits,
+    (value) => !value || (value as unknown[]).length === 0,
+    () => 'uses the default ulimits',
+  ),
+  {
+    id: 'shared-propagation',
+    cis: '5.20',
+    family: 'container',
+    title: 'Mount propagation set to shared',
+    severity: 'medium',
+    remediation: 'Use private (the default) or slave propagation.',
+    reference: cisReference('5.20'),
+    check(target) {
+      return mounts(target)
+        .filter((m) => (m.Propagation ?? '').includes('shared'))
+        .map((m) => hit(m.Destination ?? '', `mounts ${m.Source} at ${m.Destination} with ${m.Propagation} propagation`, `Mounts[${m.index}].Propagation`, m.Propagation));
+    },
+  },
+  namespaceRule('5.21', 'host-uts', 'UTS', 'UTSMode', 'high'),
+  {
+    id: 'seccomp-unconfined',
+    cis: '5.22',
+    family: 'container',
+    title: 'Default seccomp profile disabled',
+    severity: 'high',
+    remediation: 'Remove --security-opt seccomp=unconfined (or give a custom profile).',
+    reference: cisReference('5.22'),
+    check(target) {
+      const options = hostConfig(target).SecurityOpt ?? [];
+      return options.some((o) => /^seccomp[=:]unconfined$/.test(o)) ? [hit('', 'runs without the seccomp profile (seccomp=unconfined)', 'HostConfig.SecurityOpt', options)] : [];
+    },
+  },
+  fieldRule(
+    { id: 'cgroup-parent', cis: '5.25', title: 'Container in a non-default cgroup parent (confirm it)', severity: 'info', remediation: 'Leave --cgroup-parent unset unless the cgroup is meant for it.', reference: cisReference('5.25') },
+    'HostConfig.CgroupParent',
+    (hc) => hc.CgroupParent ?? '',
+    (value) => value !== '',
+    (value) => `runs under cgroup parent ${String(value)}`,
+  ),
+  {
+    id: 'no-new-privileges',
+    cis: '5.26',
+    family: 'container',
+    title: 'Container may acquire new privileges',
+    severity: 'medium',
+    remediation: 'Run with --security-opt no-new-privileges (or set no-new-privileges in daemon.json; that setting is not visible through the API).',
+    reference: cisReference('5.26'),
+    check(target) {
+      const options = hostConfig(target).SecurityOpt ?? [];
+      return options.some((o) => /^no-new-privileges(?:[=:]true)?$/.test(o)) ? [] : [hit('', 'may gain privileges through setuid binaries (no no-new-privileges)', 'HostConfig.SecurityOpt', options)];
+    },
+  },
+  {
+    id: 'no-healthcheck',
+    cis: '5.27',
+    family: 'container',
+    title: 'Container has no health check',
+    severity: 'low',
+    remediation: 'Add a HEALTHCHECK to the image or run with --health-cmd.',
+    reference: cisReference('5.27'),
+    check(target) {
+      // Config.Healthcheck, so that a container is judged at create, before State.Health exists.
+      const test = target.info.Config.Healthcheck?.Test;
+      return !test || test.length === 0 || test[0] === 'NONE' ? [hit('', 'has no health check', 'Config.Healthcheck', target.info.Config.Healthcheck ?? null)] : [];
+    },
+  },
+  fieldRule(
+    { id: 'pids-limit', cis: '5.29', title: 'No PIDs limit', severity: 'medium', remediation: 'Set --pids-limit.', reference: cisReference('5.29') },
+    'HostConfig.PidsLimit',
+    (hc) => hc.PidsLimit ?? null,
+    (value) => value === null || value === 0 || value === -1,
+    (value) => `has no PIDs limit (HostConfig.PidsLimit=${JSON.stringify(value)})`,
+  ),
+  fieldRule(
+    { id: 'default-bridge', cis: '5.30', title: "Container on Docker's default bridge", severity: 'info', offByDefault: true, remediation: 'Attach the container to a user-defined network.', reference: cisReference('5.30') },
+    'HostConfig.NetworkMode',
+    (hc) => hc.NetworkMode ?? '',
+    (value) => value === 'default' || value === 'bridge',
+    (value) => `uses the default bridge (HostConfig.NetworkMode=${String(value)})`,
+  ),
+  namespaceRule('5.31', 'host-userns', 'user', 'UsernsMode', 'medium'),
+  {
+    id: 'docker-socket',
+    cis: '5.32',
+    family: 'container',
+    title: "Docker's socket mounted in the container",
+    severity: 'critical',
+    remediation: 'Do not mount the Docker socket, or a directory holding it; give tools a read-only API proxy instead.',
+    reference: cisReference('5.32'),
+    check(target) {
+      // docker-bench matches the text docker.sock: it misses a mount of /var/run or /run and a symlink.
+      return mounts(target)
+        .filter((m) => m.Type === 'bind')
+        .flatMap((m) => {
+          const source = resolvedSource(target, m);
+          const socket = target.host.dockerSockets.find((s) => isUnder(s, source)) ?? (posix.basename(source) === 'docker.sock' ? source : undefined);
+          if (!socket) return [];
+          const how = socket === source ? `mounts the Docker socket ${source}` : `mounts ${source}, which holds the Docker socket ${socket}`;
+          return [hit(m.Destination ?? '', `${how} at ${m.Destination}`, `Mounts[${m.index}]`, { Source: m.Source, Destination: m.Destination, RW: m.RW }, source !== m.Source ? { resolvedSource: source } : {})];
+        });
+    },
+  },
+  {
+    id: 'container-root-user',
+    cis: '4.1',
+    family: 'container',
+    title: 'Container runs as root',
+    severity: 'medium',
+    remediation: 'Create a user in the image (USER) or run with --user <uid>.',
+    reference: cisReference('4.1'),
+    check(target) {
+      const user = target.info.Config.User ?? '';
+      return isRootUser(user) ? [hit('', `runs as root (Config.User=${JSON.stringify(user)})`, 'Config.User', user)] : [];
+    },
+  },
+  {
+    id: 'sensitive-mount',
+    family: 'container',
+    title: 'Container mounts a sensitive host path (Falco: Launch Sensitive Mount Container)',
+    severity: 'high',
+    remediation: 'Do not mount host paths such as /proc, /etc, /root or runtime sockets, even read-only.',
+    reference: 'Falco rule "Launch Sensitive Mount Container"',
+    check(target) {
+      const sensitive = [...FALCO_SENSITIVE_MOUNTS, ...target.host.dockerSockets];
+      return mounts(target)
+        .filter((m) => m.Type === 'bind')
+        .flatMap((m) => {
+          const source = resolvedSource(target, m);
+          const match = source === '/' ? '/' : sensitive.find((p) => isUnder(source, p));
+          if (!match) return [];
+          return [hit(m.Destination ?? '', `mounts host ${source} at ${m.Destination}${m.RW ? '' : ' (read-only)'}`, `Mounts[${m.index}]`, { Source: m.Source, Destination: m.Destination, RW: m.RW }, source !== m.Source ? { resolvedSource: source } : {})];
+        });
+    },
+  },
+  {
+    id: 'disallowed-image',
+    family: 'container',
+    title: 'Container from an image not on the allow-list (Falco: Launch Disallowed Container)',
+    severity: 'high',
+    remediation: 'Run images from the allowed repositories, or add the image to images.allow in the policy.',
+    reference: 'Falco rule "Launch Disallowed Container"',
+    check(target) {
+      if (!target.hasImageAllowList) return [];
+      const image = target.info.Config.Image ?? '';
+      return target.allowedImages(image) ? [] : [hit('', `runs image ${image}, which the policy does not allow`, 'Config.Image', image)];
+    },
+  },
+];
+
+interface PortBinding {
+  port: string;
+  /** Host ports it is published on (0 for a random one). */
+  hostPorts: number[];
+  bindings: Array<{ HostIp?: string; HostPort?: string }>;
+}
+
+/** One entry per published container port, with all its host bindings. */
+function portBindings(target: ContainerTarget): PortBinding[] {
+  return Object.entries(hostConfig(target).PortBindings ?? {})
+    .filter(([, bindings]) => (bindings ?? []).length > 0)
+    .map(([port, bindings]) => ({ port, bindings: bindings ?? [], hostPorts: (bindings ?? []).map((b) => Number.parseInt(b.HostPort ?? '', 10) || 0) }));
+}

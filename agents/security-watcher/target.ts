@@ -1,0 +1,49 @@
+/** What the rules look at: an inspected container or image, with the host facts they need. */
+import type Dockerode from 'dockerode';
+import type { FindingObject } from '../../shared/findings/finding';
+
+export interface HostFacts {
+  /** The engine confines containers with AppArmor (`/info` SecurityOptions has name=apparmor). */
+  apparmor: boolean;
+  /** The engine labels containers with SELinux (name=selinux). */
+  selinux: boolean;
+  /** Paths of the engine's API socket on the host: docker.sock and the one we talk to. */
+  dockerSockets: readonly string[];
+}
+
+export interface ContainerTarget {
+  object: FindingObject;
+  info: Dockerode.ContainerInspectInfo;
+  host: HostFacts;
+  /** Bind-mount sources with symlinks resolved on the host, by source as inspect shows it. */
+  resolvedSources: ReadonlyMap<string, string>;
+  /** The allow-list of image references (globs), empty when every image is allowed. */
+  allowedImages: (image: string) => boolean;
+  hasImageAllowList: boolean;
+}
+
+export interface ImageTarget {
+  object: FindingObject;
+  info: Dockerode.ImageInspectInfo;
+  /** `CreatedBy` of each history layer, newest first, when it was read. */
+  history?: readonly string[];
+}
+
+/** An exec as GET /exec/{id}/json describes it, with the container it runs in. */
+export interface ExecTarget {
+  object: FindingObject;
+  execId: string;
+  /** ProcessConfig of the exec inspect. */
+  process: { tty: boolean; entrypoint: string; arguments: string[]; privileged: boolean; user?: string };
+  /** The container's Config.User, which an exec without a user inherits. */
+  containerUser: string;
+}
+
+/** Something that happened to a container that rules judge from the event alone (docker cp). */
+export interface EventTarget {
+  object: FindingObject;
+  action: string;
+  detail: string;
+  attributes: Readonly<Record<string, string>>;
+  timeNano: string;
+}

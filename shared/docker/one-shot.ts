@@ -1,0 +1,28 @@
+/**
+ * The Docker client of a one-shot command (`label-inspector check`, `security-watcher audit`):
+ * a bad setup or an unreachable engine is a usage error (exit 2) naming what was asked.
+ */
+import type Dockerode from 'dockerode';
+import { ConfigError } from '../config/errors';
+import { createDockerClient, DockerConnectionError } from './connection';
+
+export interface OneShotDocker {
+  docker: Dockerode;
+  /** Runs one call; a 404 becomes "<what>: not found", any other failure names the engine. */
+  reach<T>(what: string, call: () => Promise<T>): Promise<T>;
+}
+
+export function oneShotDocker(values: { dockerHost: string; dockerTlsVerify: boolean; dockerCertPath: string }): OneShotDocker {
+  let docker: Dockerode;
+  try {
+    docker = createDockerClient({ host: values.dockerHost, tlsVerify: values.dockerTlsVerify, certPath: values.dockerCertPath });
+  } catch (error) {
+    throw error instanceof DockerConnectionError ? new ConfigError(error.message) : error;
+  }
+  const reach = <T>(what: string, call: () => Promise<T>): Promise<T> =>
+    call().catch((error: { statusCode?: number; message?: string }) => {
+      if (error.statusCode === 404) throw new ConfigError(`${what}: not found`);
+      throw new ConfigError(`${what}: cannot ask Docker at ${values.dockerHost}: ${error.message ?? String(error)}`);
+    });
+  return { docker, reach };
+}

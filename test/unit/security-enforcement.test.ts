@@ -1,0 +1,66 @@
+import { strict as assert } from 'node:assert';
+import type Dockerode from 'dockerode';
+import { Registry } from 'prom-client';
+import sinon from 'sinon';
+import { actionDue, Enforcer, type ContainerState, type EnforcementRecord } from '../../agents/security-watcher/enforcement';
+import { silentLogger } from '../../shared/ops/logger';
+
+const running: ContainerState = { id: 'abc', name: 'web', running: true, paused: false, networks: ['bridge', 'shop'] };
+
+function fakeDocker(fail?: Error & { statusCode?: number }) {
+  const calls: string[] = [];
+  const act = (name: string) => async (arg?: unknown) => {
+    calls.push(arg === undefined ? name : `${name} ${JSON.stringify(arg)}`);
+    if (fail) throw fail;
+  };
+  const docker = {
+    getContainer: () => ({ pause: act('pause'), stop: act('stop'), kill: act('kill') }),
+    getNetwork: (name: string) => ({ disconnect: act(`disconnect ${name}`) }),
+  } as unknown as Dockerode;
+  return { docker, calls };
+}
+
+function engineError(message: string, statusCode: number): Error & { statusCode: number } {
+  return Object.assign(new Error(message), { statusCode });
+}
+
+describe('security enforcement', () => {
+  afterEach(() => sinon.restore());
+
+  it('an action is due only while it has something left to do', () => {
+    assert.equal(actionDue('pause', running), true);
+    assert.equal(actionDue('pause', { ...running, paused: true }), false);
+    assert.equal(actionDue('kill', { ...running, running: false }), false);
+    assert.equal(actionDue('disconnect', { ...running, networks: [] }), false);
+    assert.equal(actionDue('disconnect', { ...running, networks: ['host'] }), false);
+    assert.equal(actionDue('stop', running), true);
+  });
+
+  it('each action calls the engine as it should, and measures from the event', async () => {
+    sinon.useFakeTimers({ now: 1_700_000_000_250, toFake: ['Date'] });
+    const { docker, calls } = fakeDocker();
+    const records: EnforcementRecord[] = [];
+    const enforcer = new Enforcer(docker, silentLogger, new Registry(), false, (r) => records.push(r));
+    for (const action of ['pause', 'stop', 'kill', 'disconnect'] as const) await enforcer.enforce(running, action, ['privileged'], 'start', '1700000000200000000');
+    assert.deepEqual(calls, ['pause', 'stop {"t":2}', 'kill {"signal":"SIGKILL"}', 'disconnect bridge {"Container":"abc","Force":true}', 'disconnect shop {"Container":"abc","Force":true}']);
+    assert.deepEqual(records.map((r) => [r.action, r.result, r.latencyMs]), [['pause', 'ok', 50], ['stop', 'ok', 50], ['kill', 'ok', 50], ['disconnect', 'ok', 50]]);
+  });
+
+  it('dry-run acts on nothing but records and counts', async () => {
+    const { docker, calls } = fakeDocker();
+    const metrics = new Registry();
+    const record = await new Enforcer(docker, silentLogger, metrics, true).enforce(running, 'kill', ['privileged'], 'start');
+    assert.equal(record.result, 'dry-run');
+    assert.deepEqual(calls, []);
+    assert.match(await metrics.metrics(), /^quayside_security_enforcement_actions_total\{action="kill",result="dry-run"\} 1$/m);
+  });
+
+  it('an engine that says it is already done is not a failure; anything else is, and is reported', async () => {
+    const already = await new Enforcer(fakeDocker(engineError('Container abc is already paused', 409)).docker, silentLogger, new Registry()).enforce(running, 'pause', ['x'], 'start');
+    assert.equal(already.result, 'already');
+    const gone = await new Enforcer(fakeDocker(engineError('No such container: abc', 404)).docker, silentLogger, new Registry()).enforce(running, 'kill', ['x'], 'start');
+    assert.equal(gone.result, 'already');
+    const failed = await new Enforcer(fakeDocker(engineError('permission denied', 500)).docker, silentLogger, new Registry()).enforce(running, 'stop', ['x'], 'start');
+    assert.deepEqual([failed.result, failed.error], ['failed', 'permission denied']);
+  });
+});

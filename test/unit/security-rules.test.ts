@@ -1,0 +1,238 @@
+import { strict as assert } from 'node:assert';
+import type Dockerode from 'dockerode';
+import { PolicyEvaluator, strongestAction } from '../../agents/security-watcher/evaluate';
+import { containerTarget, imageTarget } from '../../agents/security-watcher/objects';
+import { defaultPolicy, parsePolicy } from '../../agents/security-watcher/policy';
+import { RULES } from '../../agents/security-watcher/rules';
+import { launchedPrograms } from '../../agents/security-watcher/rules/exec';
+import type { ExecTarget, HostFacts } from '../../agents/security-watcher/target';
+
+const HOST: HostFacts = { apparmor: false, selinux: false, dockerSockets: ['/var/run/docker.sock', '/run/docker.sock'] };
+
+/** A container inspect that passes every container check (as Docker 20.10 shows one). */
+function hardened(): Record<string, any> {
+  return {
+    Id: 'c0ffee'.padEnd(64, '0'),
+    Name: '/web',
+    Path: '/app/server',
+    Args: ['--port', '8080'],
+    AppArmorProfile: 'docker-default',
+    State: { Status: 'created', Running: false, Paused: false },
+    Config: { User: '1000:1000', Image: 'busybox:test', Labels: {}, Healthcheck: { Test: ['CMD', '/app/health'] }, Tty: false, OpenStdin: false },
+    HostConfig: {
+      Privileged: false, CapAdd: null, CapDrop: ['ALL'], SecurityOpt: ['no-new-privileges', 'label=level:s0:c100,c200'],
+      NetworkMode: 'shop', PidMode: '', IpcMode: 'private', UTSMode: '', UsernsMode: '', CgroupParent: '',
+      Memory: 67108864, CpuShares: 512, NanoCpus: 0, PidsLimit: 100, ReadonlyRootfs: true,
+      RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 5 },
+      PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '8080' }] },
+      Devices: [], Ulimits: [{ Name: 'nofile', Hard: 2048, Soft: 1024 }],
+    },
+    Mounts: [{ Type: 'bind', Source: '/srv/data', Destination: '/data', RW: true, Propagation: 'rprivate' }],
+    NetworkSettings: { Networks: { shop: {} } },
+  };
+}
+
+type Patch = (info: Record<string, any>) => void;
+
+function evaluate(patch: Patch = () => {}, options: { host?: Partial<HostFacts>; policy?: string; resolved?: Record<string, string> } = {}) {
+  const info = hardened();
+  patch(info);
+  const policy = options.policy ? parsePolicy(options.policy, 'p.yaml') : defaultPolicy();
+  // Every rule on, inventory ones included, so each is checked.
+  const all = new Map([...policy.rules].map(([id, r]) => [id, { ...r, enabled: options.policy ? r.enabled : true }]));
+  const evaluator = new PolicyEvaluator({ ...policy, rules: all });
+  const target = containerTarget(info as Dockerode.ContainerInspectInfo, { ...HOST, ...options.host }, new Map(Object.entries(options.resolved ?? {})), evaluator.allowedImage, policy.allowedImages.length > 0);
+  return evaluator.evaluate(RULES.container, target, target.object, { names: ['web'], images: [info.Config.Image], labels: info.Config.Labels });
+}
+
+function fired(patch?: Patch, options?: Parameters<typeof evaluate>[1]): string[] {
+  return evaluate(patch, options).findings.map((f) => (f.subject ? `${f.ruleId} ${f.subject}` : f.ruleId)).sort();
+}
+
+describe('security rules: containers (CIS 5.x)', () => {
+  it('the hardened container passes every check, inventory ones included', () => {
+    assert.deepEqual(fired(), ['published-ports 80/tcp']);
+    assert.deepEqual(fired((i) => (i.HostConfig.PortBindings = {})), []);
+  });
+
+  // One violating variant per check: [rule fired, what changes, evidence field, evidence value].
+  const cases: Array<[string, Patch, string, unknown]> = [
+    ['privileged', (i) => (i.HostConfig.Privileged = true), 'HostConfig.Privileged', true],
+    ['added-capabilities SYS_ADMIN', (i) => (i.HostConfig.CapAdd = ['CAP_SYS_ADMIN', 'CAP_CHOWN']), 'HostConfig.CapAdd', ['CAP_SYS_ADMIN', 'CAP_CHOWN']],
+    ['sshd', (i) => ((i.Path = '/usr/sbin/sshd'), (i.Args = ['-D'])), 'Path/Args', ['/usr/sbin/sshd', '-D']],
+    ['privileged-port 80/tcp', (i) => (i.HostConfig.PortBindings['80/tcp'][0].HostPort = '80'), 'HostConfig.PortBindings["80/tcp"]', [{ HostIp: '127.0.0.1', HostPort: '80' }]],
+    ['published-ports 80/tcp', () => {}, 'HostConfig.PortBindings["80/tcp"]', [{ HostIp: '127.0.0.1', HostPort: '8080' }]],
+    ['host-network', (i) => (i.HostConfig.NetworkMode = 'host'), 'HostConfig.NetworkMode', 'host'],
+    ['memory-limit', (i) => (i.HostConfig.Memory = 0), 'HostConfig.Memory', 0],
+    ['cpu-shares', (i) => (i.HostConfig.CpuShares = 0), 'HostConfig.CpuShares/NanoCpus', { CpuShares: 0, NanoCpus: 0 }],
+    ['writable-rootfs', (i) => (i.HostConfig.ReadonlyRootfs = false), 'HostConfig.ReadonlyRootfs', false],
+    ['wildcard-binding 80/tcp', (i) => (i.HostConfig.PortBindings['80/tcp'][0].HostIp = ''), 'HostConfig.PortBindings["80/tcp"]', [{ HostIp: '', HostPort: '8080' }]],
+    ['restart-policy', (i) => (i.HostConfig.RestartPolicy = { Name: 'on-failure', MaximumRetryCount: 6 }), 'HostConfig.RestartPolicy', { Name: 'on-failure', MaximumRetryCount: 6 }],
+    ['host-pid', (i) => (i.HostConfig.PidMode = 'host'), 'HostConfig.PidMode', 'host'],
+    ['host-ipc', (i) => (i.HostConfig.IpcMode = 'host'), 'HostConfig.IpcMode', 'host'],
+    ['host-devices /dev/xnull', (i) => (i.HostConfig.Devices = [{ PathOnHost: '/dev/null', PathInContainer: '/dev/xnull', CgroupPermissions: 'rwm' }]), 'HostConfig.Devices[0]', { PathOnHost: '/dev/null', PathInContainer: '/dev/xnull', CgroupPermissions: 'rwm' }],
+    ['default-ulimits', (i) => (i.HostConfig.Ulimits = null), 'HostConfig.Ulimits', null],
+    ['shared-propagation /data', (i) => (i.Mounts[0].Propagation = 'rshared'), 'Mounts[0].Propagation', 'rshared'],
+    ['host-uts', (i) => (i.HostConfig.UTSMode = 'host'), 'HostConfig.UTSMode', 'host'],
+    ['seccomp-unconfined', (i) => i.HostConfig.SecurityOpt.push('seccomp=unconfined'), 'HostConfig.SecurityOpt', ['no-new-privileges', 'label=level:s0:c100,c200', 'seccomp=unconfined']],
+    ['cgroup-parent', (i) => (i.HostConfig.CgroupParent = '/custom'), 'HostConfig.CgroupParent', '/custom'],
+    ['no-new-privileges', (i) => (i.HostConfig.SecurityOpt = ['label=level:s0']), 'HostConfig.SecurityOpt', ['label=level:s0']],
+    ['no-healthcheck', (i) => (i.Config.Healthcheck = { Test: ['NONE'] }), 'Config.Healthcheck', { Test: ['NONE'] }],
+    ['pids-limit', (i) => (i.HostConfig.PidsLimit = null), 'HostConfig.PidsLimit', null],
+    ['default-bridge', (i) => (i.HostConfig.NetworkMode = 'default'), 'HostConfig.NetworkMode', 'default'],
+    ['host-userns', (i) => (i.HostConfig.UsernsMode = 'host'), 'HostConfig.UsernsMode', 'host'],
+    ['container-root-user', (i) => (i.Config.User = ''), 'Config.User', ''],
+    ['terminal-shell-container', (i) => ((i.Path = '/bin/sh'), (i.Config.Tty = true), (i.Config.OpenStdin = true)), 'Config.Tty', true],
+  ];
+  for (const [expected, patch, field, value] of cases) {
+    it(`${expected.split(' ')[0]} fires alone, with the inspect field as evidence`, () => {
+      const result = evaluate((i) => {
+        i.HostConfig.PortBindings = expected.includes('80/tcp') ? i.HostConfig.PortBindings : {};
+        patch(i);
+      });
+      // Every published port is also inventory (published-ports), which its own case checks.
+      const findings = result.findings.filter((f) => f.ruleId !== 'published-ports' || expected.startsWith('published-ports'));
+      assert.deepEqual(findings.map((f) => (f.subject ? `${f.ruleId} ${f.subject}` : f.ruleId)), [expected]);
+      const finding = findings[0]!;
+      assert.equal(finding.evidence.field, field);
+      assert.deepEqual(finding.evidence.value, value);
+      assert.ok(finding.remediation.length > 0 && finding.message.length > 0);
+    });
+  }
+
+  it('CIS IDs travel in the evidence', () => {
+    const [finding] = evaluate((i) => ((i.HostConfig.PortBindings = {}), (i.HostConfig.Privileged = true))).findings;
+    assert.equal(finding!.evidence.cis, '5.5');
+    assert.equal(finding!.evidence.mode, 'audit');
+  });
+
+  describe("fixes of docker-bench's false results", () => {
+    const noPorts: Patch = (i) => (i.HostConfig.PortBindings = {});
+    it('5.2 AppArmor: only where the engine has AppArmor', () => {
+      const unconfined: Patch = (i) => (noPorts(i), (i.AppArmorProfile = ''));
+      assert.deepEqual(fired(unconfined), []);
+      assert.deepEqual(fired(unconfined, { host: { apparmor: true } }), ['apparmor-profile']);
+      assert.deepEqual(fired(noPorts, { host: { apparmor: true } }), []);
+    });
+    it('5.3 SELinux: only with SELinux, and seccomp=unconfined or label=disable is no label', () => {
+      const options = (opts: string[]): Patch => (i) => (noPorts(i), (i.HostConfig.SecurityOpt = ['no-new-privileges', ...opts]));
+      assert.deepEqual(fired(options(['label=disable'])), []);
+      assert.deepEqual(fired(options(['label=disable']), { host: { selinux: true } }), ['selinux-options']);
+      assert.deepEqual(fired(options(['label=type:svirt_apache_t']), { host: { selinux: true } }), []);
+    });
+    it('5.4 capabilities: with or without CAP_, ALL included, defaults ignored', () => {
+      assert.deepEqual(fired((i) => (noPorts(i), (i.HostConfig.CapAdd = ['NET_ADMIN', 'ALL', 'NET_RAW']))), ['added-capabilities ALL', 'added-capabilities NET_ADMIN']);
+    });
+    it('5.6 sensitive directories: sub-paths and symlinked sources count; read-only ones are left to sensitive-mount', () => {
+      const bind = (source: string, rw = true): Patch => (i) => (noPorts(i), (i.Mounts = [{ Type: 'bind', Source: source, Destination: '/x', RW: rw, Propagation: 'rprivate' }]));
+      assert.deepEqual(fired(bind('/etc/shadow')), ['sensitive-host-dir /x', 'sensitive-mount /x']);
+      assert.deepEqual(fired(bind('/usr/local')), ['sensitive-host-dir /x']);
+      assert.deepEqual(fired(bind('/etc', false)), ['sensitive-mount /x']);
+      assert.deepEqual(fired(bind('/etcetera')), []);
+      assert.deepEqual(fired(bind('/')), ['docker-socket /x', 'sensitive-host-dir /x', 'sensitive-mount /x']);
+      const viaLink = evaluate(bind('/srv/rootlink'), { resolved: { '/srv/rootlink': '/etc' } }).findings.find((f) => f.ruleId === 'sensitive-host-dir')!;
+      assert.deepEqual(viaLink.evidence, { cis: '5.6', field: 'Mounts[0]', value: { Source: '/srv/rootlink', Destination: '/x', RW: true }, resolvedSource: '/etc', mode: 'audit' });
+      assert.match(viaLink.message, /via symlink \/srv\/rootlink/);
+    });
+    it('5.14: an empty HostIp and the IPv6 wildcard are every interface too', () => {
+      for (const ip of ['', '0.0.0.0', '::']) assert.deepEqual(fired((i) => (i.HostConfig.PortBindings['80/tcp'][0].HostIp = ip)), ['published-ports 80/tcp', 'wildcard-binding 80/tcp'], ip);
+    });
+    it('5.15: always and unless-stopped retry forever; on-failure:5 passes', () => {
+      for (const name of ['always', 'unless-stopped']) assert.deepEqual(fired((i) => (noPorts(i), (i.HostConfig.RestartPolicy = { Name: name, MaximumRetryCount: 0 }))), ['restart-policy']);
+      assert.deepEqual(fired((i) => (noPorts(i), (i.HostConfig.RestartPolicy = { Name: 'no', MaximumRetryCount: 0 }))), []);
+    });
+    it('5.32: the socket, a parent directory of it, a symlink to it, and the engine socket we use', () => {
+      const bind = (source: string): Patch => (i) => (noPorts(i), (i.Mounts = [{ Type: 'bind', Source: source, Destination: '/s', RW: false, Propagation: 'rprivate' }]));
+      assert.deepEqual(fired(bind('/var/run/docker.sock')), ['docker-socket /s', 'sensitive-mount /s']);
+      assert.deepEqual(fired(bind('/var/run')), ['docker-socket /s']);
+      assert.deepEqual(fired(bind('/run')), ['docker-socket /s']);
+      assert.deepEqual(fired(bind('/srv/sock'), { resolved: { '/srv/sock': '/run/docker.sock' } }), ['docker-socket /s', 'sensitive-mount /s']);
+      assert.deepEqual(fired(bind('/var/tmp/qs/docker.sock'), { host: { dockerSockets: ['/var/tmp/qs/docker.sock'] } }), ['docker-socket /s', 'sensitive-mount /s']);
+      assert.deepEqual(fired(bind('/var/lib/app')), []);
+    });
+    it('4.1 on containers: 0:0, root:root and 0:1000 are root; 1000 is not', () => {
+      for (const user of ['0:0', 'root:root', '0:1000', 'root']) assert.deepEqual(fired((i) => (noPorts(i), (i.Config.User = user))), ['container-root-user'], user);
+      assert.deepEqual(fired((i) => (noPorts(i), (i.Config.User = '1000:0'))), []);
+    });
+  });
+
+  it('image allow-list (Falco: disallowed container)', () => {
+    const policy = 'images:\n  allow: ["registry.example.com/*", "busybox"]\n';
+    assert.deepEqual(fired((i) => (i.Config.Image = 'evil/miner:1'), { policy }), ['disallowed-image']);
+    assert.deepEqual(fired((i) => (i.Config.Image = 'registry.example.com/shop/web:2'), { policy }), []);
+    assert.deepEqual(fired((i) => (i.Config.Image = 'busybox'), { policy }), []);
+  });
+
+  it('exemptions drop findings and say why; disabled rules do not run', () => {
+    const policy = 'rules:\n  memory-limit: off\nexemptions:\n  - name: web\n    rules: [privileged]\n    reason: legacy\n';
+    const result = evaluate((i) => ((i.HostConfig.Privileged = true), (i.HostConfig.Memory = 0), (i.HostConfig.PortBindings = {})), { policy });
+    assert.deepEqual(result.findings, []);
+    assert.deepEqual(result.exempted, [{ ruleId: 'privileged', reason: 'legacy', origin: 'p.yaml:4' }]);
+  });
+
+  it('enforce mode: the strongest action of the rules that fired', () => {
+    const policy = 'rules:\n  privileged: { mode: enforce, action: pause }\n  host-pid: { mode: enforce, action: kill }\n  memory-limit: { severity: high }\n';
+    const result = evaluate((i) => ((i.HostConfig.Privileged = true), (i.HostConfig.PidMode = 'host'), (i.HostConfig.Memory = 0)), { policy });
+    assert.deepEqual(result.enforce, [{ ruleId: 'privileged', action: 'pause' }, { ruleId: 'host-pid', action: 'kill' }]);
+    assert.equal(strongestAction(result.enforce.map((e) => e.action)), 'kill');
+    assert.equal(result.findings.find((f) => f.ruleId === 'memory-limit')!.severity, 'high');
+    assert.equal(strongestAction(['disconnect', 'pause']), 'pause');
+  });
+});
+
+describe('security rules: images (CIS 4.x)', () => {
+  function imageFindings(config: Record<string, unknown>, history?: string[]): string[] {
+    const evaluator = new PolicyEvaluator(defaultPolicy());
+    const info = { Id: 'sha256:abc', RepoTags: ['shop/web:1'], Config: config } as unknown as Dockerode.ImageInspectInfo;
+    const target = imageTarget(info, history);
+    return evaluator.evaluate(RULES.image, target, target.object, { names: [], images: [], labels: {} }).findings.map((f) => (f.subject ? `${f.ruleId} ${f.subject}` : f.ruleId)).sort();
+  }
+  it('4.1 user and 4.6 health check', () => {
+    assert.deepEqual(imageFindings({ User: 'app', Healthcheck: { Test: ['CMD-SHELL', 'true'] } }), []);
+    assert.deepEqual(imageFindings({ User: '0:0' }), ['image-healthcheck', 'image-root-user']);
+  });
+  it('4.7 an update alone in a layer and 4.9 ADD, never the base layer', () => {
+    const history = [
+      '/bin/sh -c apt-get update && apt-get install -y curl',
+      '/bin/sh -c apt-get update',
+      '/bin/sh -c #(nop) ADD file:abc in /app',
+      '/bin/sh -c #(nop) COPY file:def in /etc',
+      '/bin/sh -c #(nop) ADD file:base in / ',
+    ];
+    assert.deepEqual(imageFindings({ User: 'app', Healthcheck: { Test: ['CMD', 'true'] } }, history), ['image-add-instruction history[2]', 'image-update-alone history[1]']);
+  });
+});
+
+describe('security rules: execs (Falco, CIS 5.23/5.24)', () => {
+  function execFindings(process: Partial<ExecTarget['process']>, containerUser = '1000'): string[] {
+    const evaluator = new PolicyEvaluator(defaultPolicy());
+    const object = { kind: 'container' as const, id: 'c1', name: 'web', image: 'busybox' };
+    const target: ExecTarget = { object, execId: 'e1', process: { tty: false, entrypoint: 'ls', arguments: [], privileged: false, ...process }, containerUser };
+    return evaluator.evaluate(RULES.exec, target, object, { names: ['web'], images: ['busybox'], labels: {} }).findings.map((f) => f.ruleId).sort();
+  }
+  it('a shell with a TTY is a terminal shell; without one (scripts, health checks) it is not', () => {
+    assert.deepEqual(execFindings({ tty: true, entrypoint: 'sh' }), ['terminal-shell']);
+    assert.deepEqual(execFindings({ tty: true, entrypoint: '/bin/bash', arguments: ['-l'] }), ['terminal-shell']);
+    assert.deepEqual(execFindings({ tty: false, entrypoint: '/bin/sh', arguments: ['-c', 'exit 0'] }), []);
+    assert.deepEqual(execFindings({ tty: true, entrypoint: 'top' }), []);
+  });
+  it('privileged and root execs; an exec without a user inherits the container user', () => {
+    assert.deepEqual(execFindings({ privileged: true, user: 'nobody' }), ['privileged-exec']);
+    assert.deepEqual(execFindings({ user: 'root' }), ['root-exec']);
+    assert.deepEqual(execFindings({}, ''), ['root-exec']);
+    assert.deepEqual(execFindings({}, '1000'), []);
+  });
+  it('package managers, network tools, remote copy tools: direct or inside sh -c', () => {
+    assert.deepEqual(execFindings({ entrypoint: 'apk', arguments: ['add', 'curl'] }), ['package-manager-exec']);
+    assert.deepEqual(execFindings({ entrypoint: 'sh', arguments: ['-c', 'cd /tmp && DEBIAN_FRONTEND=x apt-get install -y nmap'] }), ['package-manager-exec']);
+    assert.deepEqual(execFindings({ entrypoint: '/usr/bin/nc', arguments: ['-l', '4444'] }), ['network-tool-exec']);
+    assert.deepEqual(execFindings({ entrypoint: 'sh', arguments: ['-c', 'echo x | sudo socat - TCP:a:1'] }), ['network-tool-exec']);
+    assert.deepEqual(execFindings({ entrypoint: 'wget', arguments: ['http://x/y'] }), ['remote-copy-exec']);
+    assert.deepEqual(execFindings({ entrypoint: 'curl', arguments: ['-sSLo', '/tmp/x', 'http://x'] }), ['remote-copy-exec']);
+    assert.deepEqual(execFindings({ entrypoint: 'curl', arguments: ['-s', 'http://x/health'] }), []);
+    assert.deepEqual(execFindings({ entrypoint: 'echo', arguments: ['apt-get'] }), []);
+  });
+  it('launchedPrograms reads the first word of each command of a shell script', () => {
+    assert.deepEqual(launchedPrograms('/bin/sh', ['-c', 'A=1 env B=2 /usr/bin/pip install x; ls | grep y && $(which nc)']).map((p) => p.program), ['sh', 'pip', 'ls', 'grep', 'which']);
+  });
+});
