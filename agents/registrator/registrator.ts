@@ -223,8 +223,10 @@ export class Registrator {
     for (const problem of model.dropped) {
       if (!previous?.dropped.some((p) => p.key === problem.key)) this.deps.logger.warn('ignored container setting', { container: id.slice(0, 12), key: problem.key, reason: problem.reason });
     }
-    if (!inspect.State?.Running && model.services.length === 0) this.containers.delete(id);
-    else this.containers.set(id, { ...model, name: inspect.Name.replace(/^\//, '') });
+    // A stopped container's services are the die and destroy events' business (-deregister
+    // on-success keeps some); a later event of it (network disconnect) must not drop them.
+    if (!inspect.State?.Running) return;
+    this.containers.set(id, { ...model, name: inspect.Name.replace(/^\//, '') });
   }
 
   private desired(): DesiredService[] {
