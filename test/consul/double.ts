@@ -179,7 +179,7 @@ export class ConsulDouble {
     this.onRequest?.({ method, path: url.pathname, body: body.toString() });
     if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
     const token = headerToken(req, url);
-    const record: RecordedRequest = { method, path: url.pathname, query: url.search, body: body.toString(), token, status: 0, at: Date.now() };
+    const record: RecordedRequest = { method, path: safeDecode(url.pathname), query: url.search, body: body.toString(), token, status: 0, at: Date.now() };
     this.requests.push(record);
     if (this.requests.length > 100_000) this.requests.splice(0, 50_000);
     const reply = (status: number, payload?: unknown, headers: Record<string, string> = {}): void => {
@@ -497,4 +497,13 @@ function checkType(check: Decoded): string {
 function publicCheck(check: AgentCheck): Record<string, unknown> {
   const { Definition: _definition, ...rest } = check;
   return rest;
+}
+
+/** Requests are recorded with the path decoded (clients escape `:` in IDs, or not). */
+function safeDecode(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
 }

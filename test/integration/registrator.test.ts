@@ -11,6 +11,7 @@ import { runContainer, startRegistrator, type RunningRegistrator } from '../supp
 import { execIn, removeTestContainers, startEngine, stopEngine, testDocker, uniqueTag } from '../support/test-env';
 
 const HOST_IP = '192.0.2.10';
+const AGENT_ARGS = ['-ip', HOST_IP, '-resync', '1', '-retry-interval', '200', '--health-ttl', '30s'];
 
 describe('quayside registrator with Consul', function () {
   this.timeout(120_000);
@@ -25,7 +26,7 @@ describe('quayside registrator with Consul', function () {
     await removeTestContainers(docker);
     node = ((await docker.info()) as { Name: string }).Name;
     consul = await new ConsulDouble({ enableScriptChecks: true }).start();
-    agent = await startRegistrator(consul, ['-ip', HOST_IP, '-resync', '1', '-retry-interval', '200', '--health-ttl', '30s']);
+    agent = await startRegistrator(consul, AGENT_ARGS);
   });
   after(async () => {
     if (agent) assert.equal(await agent.stop(), 0, `graceful shutdown; stderr: ${agent.stderr().slice(-2000)}`);
@@ -191,7 +192,7 @@ describe('quayside registrator with Consul', function () {
     agent = undefined;
     await doomed.kill();
     const registersBefore = consul.requests.filter((r) => r.path === '/v1/agent/service/register').length;
-    agent = await startRegistrator(consul, ['-ip', HOST_IP, '-resync', '1', '-retry-interval', '200']);
+    agent = await startRegistrator(consul, AGENT_ARGS);
     await waitFor(() => assert.equal(consul.services.has(id(dies, 80)), false));
     assert.ok(consul.services.has(id(stays, 80)));
     const reregistered = consul.requests.slice(0).filter((r) => r.path === '/v1/agent/service/register').length - registersBefore;
