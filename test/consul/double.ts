@@ -110,15 +110,29 @@ export class ConsulDouble {
   }
 
   async start(port = 0, host = '127.0.0.1'): Promise<this> {
+    this.host = host;
+    await this.listen({ port, host });
+    this.port = (this.server!.address() as AddressInfo).port;
+    return this;
+  }
+
+  /** Listens on a unix socket instead, as `consul-unix://` reaches an agent. */
+  async startOnSocket(path: string): Promise<this> {
+    this.socketPath = path;
+    await this.listen({ path });
+    return this;
+  }
+
+  /** Where a unix-socket double listens, if it does. */
+  socketPath: string | undefined;
+
+  private async listen(target: { port: number; host: string } | { path: string }): Promise<void> {
     const server = createServer((req, res) => void this.handle(req, res));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, host, () => resolve());
+      server.listen(target, () => resolve());
     });
     this.server = server;
-    this.port = (server.address() as AddressInfo).port;
-    this.host = host;
-    return this;
   }
 
   /** Stops listening: connections are refused until `up()`. State is kept. */
@@ -131,7 +145,8 @@ export class ConsulDouble {
   }
 
   async up(): Promise<void> {
-    if (!this.server) await this.start(this.port, this.host);
+    if (this.server) return;
+    await this.listen(this.socketPath ? { path: this.socketPath } : { port: this.port, host: this.host });
   }
 
   close(): Promise<void> {

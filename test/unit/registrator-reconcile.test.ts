@@ -168,3 +168,28 @@ describe('registrator reconcile', () => {
     });
   });
 });
+
+describe('registrator over consul-unix://', () => {
+  it('reaches an agent on a unix socket (papi\'s socketPath, which the client passes through)', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'qs-consul-'));
+    const consul = await new ConsulDouble({ token: 't' }).startOnSocket(join(dir, 'consul.sock'));
+    const parsed = parseRegistryUri(`consul-unix://${join(dir, 'consul.sock')}`);
+    const backend = createBackend(parsed, { token: 't' });
+    try {
+      const service = servicesFor(inspectOf({ ports: { '80/tcp': published(8080) } }), modelSettings()).services[0]!;
+      await backend.ping();
+      await backend.register(service);
+      assert.deepEqual([...(await backend.list('node1')).keys()], ['node1:web:80']);
+      await backend.deregister({ id: 'node1:web:80', name: 'app' });
+      assert.equal(consul.services.size, 0);
+      assert.deepEqual([...new Set(consul.requests.map((r) => r.token))], ['t']);
+    } finally {
+      backend.close();
+      await consul.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
