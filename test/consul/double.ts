@@ -12,6 +12,7 @@
  * their initial status, TTL checks never expire) unless a test sets them; no blocking queries.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { CHECK_UPDATE_FIELDS, decodeBody, DecodeError, formatGoDuration, SERVICE_FIELDS, type Decoded } from './go-json';
 import { HttpError, isScriptCheck, serviceChecks, validateRegistration, VALID_STATUSES } from './validation';
@@ -70,6 +71,8 @@ export interface ConsulDoubleOptions {
   datacenter?: string;
   /** Real agents refuse script checks unless enable_script_checks is on. */
   enableScriptChecks?: boolean;
+  /** Serve HTTPS with this key and certificate (PEM); `ca` set requires client certificates signed by it. */
+  tls?: { key: Buffer | string; cert: Buffer | string; ca?: Buffer | string };
 }
 
 interface Fault {
@@ -106,7 +109,7 @@ export class ConsulDouble {
   }
 
   get url(): string {
-    return `http://${this.address}`;
+    return `${this.options.tls ? 'https' : 'http'}://${this.address}`;
   }
 
   async start(port = 0, host = '127.0.0.1'): Promise<this> {
@@ -127,7 +130,9 @@ export class ConsulDouble {
   socketPath: string | undefined;
 
   private async listen(target: { port: number; host: string } | { path: string }): Promise<void> {
-    const server = createServer((req, res) => void this.handle(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse): void => void this.handle(req, res);
+    const tls = this.options.tls;
+    const server: Server = tls ? createTlsServer({ key: tls.key, cert: tls.cert, ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) }, handler) : createServer(handler);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(target, () => resolve());
