@@ -71,6 +71,13 @@ describe("registrator's flags", () => {
 
   describe('on the command line', function () {
     this.timeout(30_000);
+    it('-retry-attempts N gives up after N+1 failed pings and exits 1, as registrator did', async () => {
+      const result = await runCli(['registrator', '-retry-attempts', '1', '-retry-interval', '50', 'consul://127.0.0.1:1', '--listen', '127.0.0.1:0', '--docker-host', 'unix:///nonexistent.sock']);
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, /cannot reach consul agent at http:\/\/127\.0\.0\.1:1 after 2 attempts \(--retry-attempts\): .*ECONNREFUSED/);
+      assert.equal(result.stderr.match(/connecting to the registry/g)?.length, 2);
+    });
+
     it('exits 2 naming the problem: no URI, bad URI, bad -deregister, URI given twice', async () => {
       const cases: Array<[string[], RegExp]> = [
         [['registrator'], /missing registry URI/],

@@ -137,6 +137,17 @@ describe('registrator reconcile', () => {
     assert.deepEqual([...consul.services.keys()].sort(), ['custom-id', 'node2:gone:80']);
   });
 
+  it('--deregister-on-shutdown removes this node\'s services at stop, and only then', async () => {
+    for (const deregisterOnShutdown of [false, true]) {
+      const ctx = setup(`consul://${consul.address}`, { deregisterOnShutdown });
+      ctx.docker.containers.set(containerId(1), { name: 'a', ports: { '80/tcp': published(8080) } });
+      await ctx.registrator.onSync(ctx.docker.snapshot());
+      assert.equal(consul.services.size, 1);
+      await ctx.registrator.stop();
+      assert.equal(consul.services.size, deregisterOnShutdown ? 0 : 1, `deregisterOnShutdown ${deregisterOnShutdown}`);
+    }
+  });
+
   it('plans maintenance only when it differs', () => {
     const paused = servicesFor(inspectOf({ ports: { '80/tcp': published(80) }, paused: true }), modelSettings()).services[0]!;
     const r = paused.registration;
