@@ -53,6 +53,8 @@ export class Registrator {
   /** Registrations the registry refused (4xx), by service ID with the spec refused: not retried until it changes. */
   private readonly rejected = new Map<string, { spec: string; error: string }>();
   private readonly healthSent = new Map<string, string>();
+  /** `<container>/<service ID>` conflicts already logged. */
+  private readonly conflicts = new Set<string>();
   private lock: Promise<void> = Promise.resolve();
   private failures = 0;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -229,8 +231,23 @@ export class Registrator {
     this.containers.set(id, { ...model, name: inspect.Name.replace(/^\//, '') });
   }
 
+  /**
+   * Every container's services; when two containers claim one service ID (the same SERVICE_ID),
+   * the older container keeps it, or they would overwrite each other at every reconcile.
+   */
   private desired(): DesiredService[] {
-    return [...this.containers.values()].flatMap((r) => r.services);
+    const byId = new Map<string, DesiredService>();
+    for (const [containerId, record] of [...this.containers.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+      for (const service of record.services) {
+        const owner = byId.get(service.registration.ID);
+        if (!owner) byId.set(service.registration.ID, service);
+        else if (!this.conflicts.has(`${containerId}/${service.registration.ID}`)) {
+          this.conflicts.add(`${containerId}/${service.registration.ID}`);
+          this.deps.logger.warn('failed', { op: 'register', service: service.registration.ID, container: containerId.slice(0, 12), error: `service ID also claimed by container ${owner.containerId.slice(0, 12)}, which keeps it` });
+        }
+      }
+    }
+    return [...byId.values()];
   }
 
   // ---- registry side --------------------------------------------------------------------------
@@ -259,7 +276,7 @@ export class Registrator {
     if (this.actual === undefined) return this.reconcileAll('event');
     await this.exclusive(async () => {
       const began = process.hrtime.bigint();
-      const services = this.containers.get(id)?.services ?? [];
+      const services = this.desired().filter((s) => s.containerId === id);
       const plan = planReconcile(services, this.actual!, { ...this.planOptions(), containers: new Set([id]) });
       await this.execute(plan);
       await this.sendHealth(services, false);

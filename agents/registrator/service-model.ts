@@ -123,6 +123,12 @@ export function servicesFor(inspect: Dockerode.ContainerInspectInfo, settings: M
     if (eligible.length > 1 && !meta.fromPort.has('name')) serviceName = `${serviceName}-${entry.port}`;
     const udp = entry.proto === 'udp';
     const id = values.get('id') ?? `${settings.node}:${name}:${entry.port}${udp ? ':udp' : ''}`;
+    // One ID, one service: a generic SERVICE_ID on several ports would make them overwrite each other.
+    const taken = result.services.find((s) => s.registration.ID === id);
+    if (taken) {
+      result.skipped.push({ port: entry.key, reason: `service ID ${id} is already used by port ${taken.registration.Port}; give SERVICE_${entry.port}_ID` });
+      continue;
+    }
     const tags = mergeTags(splitTags(values.get('tags') ?? ''), settings.tags, udp ? ['udp'] : []);
     const { checks, problems } = checksFrom(values, address, port);
     result.dropped.push(...problems);

@@ -39,6 +39,12 @@ describe('registrator service model', () => {
       assert.deepEqual(result.services.map((s) => s.registration.Name), ['multi-53', 'multi-80', 'tls']);
     });
 
+    it('a generic SERVICE_ID on several ports keeps the first port and says how to fix the others', () => {
+      const result = model({ ports: { '80/tcp': published(80), '81/tcp': published(81) }, env: ['SERVICE_ID=one'] });
+      assert.deepEqual(result.services.map((s) => [s.registration.ID, s.registration.Port]), [['one', 80]]);
+      assert.deepEqual(result.skipped, [{ port: '81/tcp', reason: 'service ID one is already used by port 80; give SERVICE_81_ID' }]);
+    });
+
     it('names by image base name without registry, path, tag or digest; by container name for an image ID', () => {
       assert.equal(serviceNameFromImage('registry:5000/team/app:1.2', 'web'), 'app');
       assert.equal(serviceNameFromImage('app@sha256:' + 'a'.repeat(64), 'web'), 'app');

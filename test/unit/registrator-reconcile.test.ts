@@ -88,6 +88,19 @@ describe('registrator reconcile', () => {
     assert.ok(consul.services.has('other:x:80'));
   });
 
+  it('two containers claiming one SERVICE_ID: the first keeps it, and nothing flips at each reconcile', async () => {
+    const ctx = setup(`consul://${consul.address}`);
+    registrator = ctx.registrator;
+    ctx.docker.containers.set(containerId(1), { name: 'a', ports: { '80/tcp': published(8080) }, env: ['SERVICE_ID=shared'] });
+    ctx.docker.containers.set(containerId(2), { name: 'b', ports: { '80/tcp': published(8081) }, env: ['SERVICE_ID=shared'] });
+    await registrator.onSync(ctx.docker.snapshot());
+    assert.equal(consul.services.get('shared')?.Port, 8080);
+    const writes = consul.writes().length;
+    await registrator.onEvent({ type: 'container', action: 'update', detail: '', id: containerId(2), name: 'b', image: '', attributes: {}, scope: 'local', timeNano: '1' });
+    await registrator.reconcileAll('again');
+    assert.equal(consul.writes().length, writes);
+  });
+
   it('counts a deregister answered 404 as done', async () => {
     const ctx = setup(`consul://${consul.address}`);
     registrator = ctx.registrator;
