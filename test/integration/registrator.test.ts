@@ -258,9 +258,10 @@ describe('quayside registrator -internal -deregister on-success', function () {
 
   it('on-success keeps the services of a container that failed, and removes them when it is removed', async () => {
     const name = `${run}-fails`;
-    const container = await runContainer(docker, { name, expose: ['7000/tcp'], networkMode: net, cmd: ['sh', '-c', 'sleep 1; exit 3'] });
+    const container = await runContainer(docker, { name, expose: ['7000/tcp'], networkMode: net, cmd: exitWhenTold(3) });
     const sid = `${node}:${name}:7000`;
     await waitUntil(async () => assert.ok(consul.services.has(sid)));
+    await execIn(container, ['touch', '/tmp/exit']);
     await container.wait();
     await new Promise((resolve) => setTimeout(resolve, 1_500)); // a die and one periodic reconcile
     assert.ok(consul.services.has(sid), 'kept after exit 3');
@@ -270,12 +271,49 @@ describe('quayside registrator -internal -deregister on-success', function () {
 
   it('on-success removes the services of a container that exited 0', async () => {
     const name = `${run}-done`;
-    const container = await runContainer(docker, { name, expose: ['7000/tcp'], networkMode: net, cmd: ['sh', '-c', 'sleep 1; exit 0'] });
+    const container = await runContainer(docker, { name, expose: ['7000/tcp'], networkMode: net, cmd: exitWhenTold(0) });
     const sid = `${node}:${name}:7000`;
     await waitUntil(async () => assert.ok(consul.services.has(sid)));
+    await execIn(container, ['touch', '/tmp/exit']);
     await container.wait();
     await waitUntil(async () => assert.equal(consul.services.has(sid), false));
   });
 
   const waitUntil = (check: () => Promise<void>): Promise<void> => eventually(check, 15_000, 50);
+  /** Runs until told (a file appears), then exits with `code`: registered first, whatever the load. */
+  const exitWhenTold = (code: number): string[] => ['sh', '-c', `while [ ! -f /tmp/exit ]; do sleep 0.1; done; exit ${code}`];
+});
+
+describe('quayside registrator consulkv://', function () {
+  this.timeout(60_000);
+  const docker = testDocker();
+  let consul: ConsulDouble;
+  let agent: RunningRegistrator | undefined;
+  const run = uniqueTag('regkv');
+
+  before(async () => {
+    await startEngine();
+    consul = await new ConsulDouble().start();
+    // The prefix does not exist yet: the agent must start and be ready all the same.
+    agent = await startRegistrator(consul, ['-ip', HOST_IP, '-resync', '1', '--node-name', 'kv-node'], {}, `consulkv://${consul.address}/services/${run}`);
+  });
+  after(async () => {
+    if (agent) assert.equal(await agent.stop(), 0);
+    await removeTestContainers(docker);
+    await consul.close();
+  });
+
+  it('writes <prefix>/<name>/<id> = ip:port, rewrites nothing when nothing changed, deletes it when the container goes', async () => {
+    const name = `${run}-web`;
+    const container = await runContainer(docker, { name, publish: { '80/tcp': 0 } });
+    const hostPort = (await container.inspect()).NetworkSettings.Ports['80/tcp']![0]!.HostPort;
+    const key = `services/${run}/busybox/kv-node:${name}:80`;
+    await eventually(() => assert.equal(consul.kv.get(key)?.value.toString(), `${HOST_IP}:${hostPort}`), 15_000, 50);
+    const writes = consul.writes().length;
+    const lists = consul.requests.filter((r) => r.path.startsWith('/v1/kv/') && r.method === 'GET').length;
+    await eventually(() => assert.ok(consul.requests.filter((r) => r.path.startsWith('/v1/kv/') && r.method === 'GET').length >= lists + 2), 10_000, 100);
+    assert.equal(consul.writes().length, writes, 'idle reconciles write nothing');
+    await container.remove({ force: true });
+    await eventually(() => assert.equal(consul.kv.has(key), false), 15_000, 50);
+  });
 });

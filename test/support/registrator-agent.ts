@@ -1,5 +1,6 @@
 /** Runs `quayside registrator` (built CLI) against the test engine and a Consul double. */
 import { strict as assert } from 'node:assert';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
 import type { ConsulDouble } from '../consul/double';
@@ -16,7 +17,7 @@ export interface RunningRegistrator {
 }
 
 export async function startRegistrator(consul: ConsulDouble, args: string[], env: NodeJS.ProcessEnv = {}, uri = `consul://${consul.address}`): Promise<RunningRegistrator> {
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const port = await freePort();
   const child = startCli(['registrator', ...args, '--listen', `127.0.0.1:${port}`, '--state-dir', join(testEnv().root, 'state'), '--log-format', 'json', uri], { DOCKER_HOST: testEnv().docker.host, ...env });
   const output = capture(child);
   const base = `http://127.0.0.1:${port}`;
@@ -37,6 +38,18 @@ export async function startRegistrator(consul: ConsulDouble, args: string[], env
     },
     services: async () => (await (await fetch(`${base}/services`)).json()) as never,
   };
+}
+
+/** A port nothing listens on now (asked of the kernel, not guessed). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 export interface RunSpec {
