@@ -273,6 +273,7 @@ export class Registrator {
   }
 
   private async reconcileContainer(id: string): Promise<void> {
+    if (this.stopped) return;
     if (this.actual === undefined) return this.reconcileAll('event');
     await this.exclusive(async () => {
       const began = process.hrtime.bigint();
@@ -339,11 +340,12 @@ export class Registrator {
     const message = errorMessage(error);
     const transient = !(error instanceof RegistryError) || error.transient;
     this.deps.logger.warn('failed', { op, service: serviceId, container: containerId?.slice(0, 12), error: message, retry: transient });
-    if (!transient) {
-      // The registry refused this request; it will refuse it again until the container changes.
-      if (op === 'register' && serviceId && spec) this.rejected.set(serviceId, { spec, error: message });
+    if (!transient && op === 'register' && serviceId && spec) {
+      // The registry refused this registration; it will refuse it again until the container changes.
+      this.rejected.set(serviceId, { spec, error: message });
       return;
     }
+    // Anything else (unreachable, 5xx, but also a 403 on the list: a token fixed in Consul heals it) is retried.
     this.reachable = false;
     this.lastError = message;
     this.scheduleRetry();

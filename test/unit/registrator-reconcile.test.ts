@@ -141,6 +141,17 @@ describe('registrator reconcile', () => {
     assert.equal(registrator.readiness().ready, true);
   });
 
+  it('a refused token (403) is not ready and is retried, so fixing the token in Consul heals it', async () => {
+    const ctx = setup(`consul://${consul.address}`);
+    registrator = ctx.registrator;
+    ctx.docker.containers.set(containerId(1), { name: 'a', ports: { '80/tcp': published(8080) } });
+    consul.fail(2, 403, 'ACL not found');
+    await registrator.onSync(ctx.docker.snapshot());
+    assert.match(registrator.readiness().detail, /403 ACL not found/);
+    await eventually(() => assert.ok(consul.services.has('node1:a:80')), 5_000, 20);
+    assert.equal(registrator.readiness().ready, true);
+  });
+
   it('-cleanup also removes gliderlabs/registrator\'s own services of this node, and only those', async () => {
     const ctx = setup(`consul://${consul.address}`, { cleanup: true });
     registrator = ctx.registrator;
