@@ -53,12 +53,21 @@ export const registratorOptions = {
       return splitTags(raw);
     },
   } satisfies OptionDecl<string[]>,
-  resync: durationOption({
-    help: 'How often to compare Consul with the containers and write the differences (only those); also how fast a Consul agent that restarted empty is refilled. Bare numbers are seconds, as registrator\'s -resync',
-    env: 'QUAYSIDE_REGISTRATOR_RESYNC',
-    default: 10_000,
-    minMs: 500,
-  }),
+  resync: (() => {
+    const duration = durationOption({
+      help: 'How often to compare Consul with the containers and write the differences (only those); also how fast a Consul agent that restarted empty is refilled. Bare numbers are seconds, as registrator\'s -resync; 0 leaves only the reconciles at start and after Docker reconnects and --resync-interval',
+      env: 'QUAYSIDE_REGISTRATOR_RESYNC',
+      default: 10_000,
+    });
+    return {
+      ...duration,
+      parse(raw: string): number {
+        const ms = duration.parse(raw);
+        if (ms !== 0 && ms < 500) throw new Error('must be 0 or at least 500ms');
+        return ms;
+      },
+    };
+  })(),
   deregister: choiceOption({
     help: 'When a container exits: always deregister, or on-success (only after exit code 0 or a signal; removing the container always deregisters)',
     env: 'QUAYSIDE_REGISTRATOR_DEREGISTER',

@@ -79,7 +79,7 @@ export class Registrator {
 
   /** Periodic reconcile (also how an agent that restarted empty is noticed) and health TTL refresh. */
   startTimers(): void {
-    this.timers.push(setInterval(() => void this.reconcileAll('periodic').catch(() => undefined), this.settings.resyncMs));
+    if (this.settings.resyncMs > 0) this.timers.push(setInterval(() => void this.reconcileAll('periodic').catch(() => undefined), this.settings.resyncMs));
     if (this.settings.healthTtlMs > 0 && this.deps.backend.hasChecks) {
       this.timers.push(setInterval(() => void this.refreshHealth().catch(() => undefined), Math.max(1_000, Math.floor(this.settings.healthTtlMs / 3))));
     }

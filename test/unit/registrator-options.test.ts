@@ -60,6 +60,8 @@ describe("registrator's flags", () => {
     assert.equal(registratorOptions.retryInterval.parse('2000'), 2000);
     assert.equal(registratorOptions.retryInterval.parse('3s'), 3000);
     assert.equal(registratorOptions.resync.parse('30'), 30_000);
+    assert.equal(registratorOptions.resync.parse('0'), 0, "registrator's default, accepted");
+    assert.throws(() => registratorOptions.resync.parse('100ms'), /must be 0 or at least 500ms/);
   });
   it('checks -ip and -tags', () => {
     assert.equal(registratorOptions.ip.parse('[2001:db8::1]'), '2001:db8::1');
