@@ -1,5 +1,9 @@
 /** The container → services mapping: registrator's SERVICE_* vocabulary, and each of its traps fixed. */
 import { strict as assert } from 'node:assert';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { detectHostAddress } from '../../agents/registrator/addresses';
 import { servicesFor, serviceNameFromImage, specHash, type ModelSettings } from '../../agents/registrator/service-model';
 import { inspectOf, modelSettings, published, type InspectSpec } from '../support/registrator-fixtures';
 
@@ -224,5 +228,27 @@ describe('registrator service model', () => {
       assert.equal(model(paused, { pausedServices: 'deregister' }).services.length, 0);
       assert.equal(model(paused, { pausedServices: 'keep' }).services[0]!.maintenance, false);
     });
+  });
+});
+
+describe('registrator host address detection', () => {
+  it('takes the swarm node address when the engine is in a swarm', () => {
+    assert.equal(detectHostAddress({ Swarm: { NodeAddr: '198.51.100.4' } }), '198.51.100.4');
+  });
+  it('never takes a loopback or wildcard swarm address; otherwise the default-route interface\'s IPv4 address', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qs-route-'));
+    try {
+      const interfaces = networkInterfaces();
+      const external = Object.entries(interfaces).find(([, addresses]) => (addresses ?? []).some((a) => a.family === 'IPv4' && !a.internal));
+      const routeFile = join(dir, 'route');
+      const header = 'Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\tMTU\tWindow\tIRTT\n';
+      writeFileSync(routeFile, external ? `${header}${external[0]}\t00000000\t0102A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n` : header);
+      const found = detectHostAddress({ Swarm: { NodeAddr: '127.0.0.1' } }, routeFile);
+      if (external) assert.equal(found, external[1]!.find((a) => a.family === 'IPv4' && !a.internal)!.address);
+      else assert.equal(found, undefined);
+      assert.notEqual(detectHostAddress({ Swarm: { NodeAddr: '0.0.0.0' } }, join(dir, 'missing')), '0.0.0.0');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
