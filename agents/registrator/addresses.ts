@@ -1,0 +1,96 @@
+/**
+ * Which address and port a service gets.
+ *
+ * - Published (default): the host side. Address = `-ip`, else the binding's own address when it
+ *   is a specific one, else the node's detected address; port = the host port. Never the
+ *   container IP with the host port (registrator did that on user-defined networks).
+ * - `-internal`: the container side. Address = the container's IP on the chosen network
+ *   (SERVICE_[<port>_]NETWORK, else the network of its network mode, else `bridge`, else the
+ *   first by name: deterministic); port = the exposed port.
+ * - Host network: the process listens on the host, so exposed ports register with the host
+ *   address whether published or internal. `none` network and another container's network: no
+ *   services (nothing reachable of their own), with the reason on /services.
+ * - 0.0.0.0, :: and loopback are never registered unless given explicitly (`-ip`, the label).
+ */
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import type Dockerode from 'dockerode';
+
+export function urlHost(address: string): string {
+  return address.includes(':') ? `[${address}]` : address;
+}
+
+export function hostPortText(address: string, port: number): string {
+  return `${urlHost(address)}:${port}`;
+}
+
+export function isWildcard(ip: string): boolean {
+  return ip === '' || ip === '0.0.0.0' || ip === '::' || ip === '[::]';
+}
+
+export function isLoopback(ip: string): boolean {
+  return /^127\./.test(ip) || ip === '::1' || ip === 'localhost';
+}
+
+export type NetworkKind = 'host' | 'none' | 'container' | 'bridge';
+
+export function networkKind(inspect: Dockerode.ContainerInspectInfo): NetworkKind {
+  const mode = inspect.HostConfig?.NetworkMode ?? 'default';
+  if (mode === 'host') return 'host';
+  if (mode === 'none') return 'none';
+  if (mode.startsWith('container:')) return 'container';
+  return 'bridge';
+}
+
+export interface Binding {
+  HostIp?: string;
+  HostPort?: string;
+}
+
+/** The binding to register among Docker's (it lists 0.0.0.0 and :: separately): a specific address first, then IPv4 wildcard. */
+export function chooseBinding(bindings: Binding[] | null | undefined): Binding | undefined {
+  const usable = (bindings ?? []).filter((b) => b.HostPort && Number(b.HostPort) > 0);
+  return usable.find((b) => !isWildcard(b.HostIp ?? '')) ?? usable.find((b) => (b.HostIp ?? '') !== '::') ?? usable[0];
+}
+
+/** The container's network to use with -internal, or undefined. */
+export function chooseNetwork(inspect: Dockerode.ContainerInspectInfo, wanted: string | undefined): { name: string; ip: string } | string {
+  const networks = inspect.NetworkSettings?.Networks ?? {};
+  const ipOf = (name: string): string => networks[name]?.IPAddress || networks[name]?.GlobalIPv6Address || '';
+  if (wanted !== undefined) {
+    if (!networks[wanted]) return `SERVICE_NETWORK ${JSON.stringify(wanted)}: the container is not on that network (it is on ${Object.keys(networks).join(', ') || 'none'})`;
+    return ipOf(wanted) ? { name: wanted, ip: ipOf(wanted) } : `network ${wanted} gave the container no address`;
+  }
+  const mode = inspect.HostConfig?.NetworkMode ?? '';
+  const candidates = [mode === 'default' ? 'bridge' : mode, 'bridge', ...Object.keys(networks).sort()];
+  const name = candidates.find((n) => networks[n] && ipOf(n));
+  return name ? { name, ip: ipOf(name) } : 'the container has no address on any network';
+}
+
+/**
+ * This host's address for published ports when neither -ip nor the binding names one: the
+ * swarm node address when the engine is in a swarm, else the address of the interface that holds
+ * the default route (never the loopback the hostname may resolve to).
+ */
+export function detectHostAddress(info: { Swarm?: { NodeAddr?: string } }, routeFile = '/proc/net/route'): string | undefined {
+  const swarm = info.Swarm?.NodeAddr;
+  if (swarm && isIP(swarm) && !isLoopback(swarm) && !isWildcard(swarm)) return swarm;
+  const interfaces = networkInterfaces();
+  const defaultInterface = defaultRouteInterface(routeFile);
+  const ordered = [...(defaultInterface ? [defaultInterface] : []), ...Object.keys(interfaces).sort()];
+  for (const name of ordered) {
+    const address = (interfaces[name] ?? []).find((a) => a.family === 'IPv4' && !a.internal);
+    if (address) return address.address;
+  }
+  return undefined;
+}
+
+function defaultRouteInterface(routeFile: string): string | undefined {
+  try {
+    const lines = readFileSync(routeFile, 'utf8').split('\n').slice(1);
+    return lines.map((l) => l.trim().split(/\s+/)).find((f) => f[1] === '00000000' && f[7] === '00000000')?.[0];
+  } catch {
+    return undefined;
+  }
+}

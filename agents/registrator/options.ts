@@ -1,0 +1,172 @@
+/**
+ * The registrator's options: registrator's own flags with registrator's meaning (also accepted
+ * in its single-dash spelling, see `rewriteRegistratorArgs`), Consul's environment conventions,
+ * and what quayside adds (node name, pause handling, Docker health, shutdown).
+ */
+import { isIP } from 'node:net';
+import { ConfigError } from '../../shared/config/errors';
+import { booleanOption, choiceOption, durationOption, integerOption, optionalStringOption, type OptionDecl } from '../../shared/config/options';
+import { parseRegistryUri, type RegistryUri } from './uri';
+import { splitTags } from './tags';
+
+function registryUriOption(): OptionDecl<RegistryUri | undefined> {
+  return {
+    help: 'Where to register: consul://host:port, consul-tls://host:port, consul-unix:///path.sock or consulkv://host:port/prefix (also the positional argument, as in registrator)',
+    env: 'QUAYSIDE_REGISTRY_URI',
+    placeholder: '<uri>',
+    parse: (raw) => parseRegistryUri(raw),
+  };
+}
+
+/** registrator's -retry-interval is in milliseconds when given as a bare number. */
+function millisecondsOption(decl: { help: string; env: string; default: number; minMs: number }): OptionDecl<number> {
+  const duration = durationOption(decl);
+  return { ...duration, parse: (raw) => duration.parse(/^\d+$/.test(raw.trim()) ? `${raw.trim()}ms` : raw) };
+}
+
+export const registratorOptions = {
+  registryUri: registryUriOption(),
+  internal: booleanOption({
+    help: 'Register the container address and exposed port (on the network chosen by SERVICE_NETWORK) instead of the host address and published port',
+    env: 'QUAYSIDE_REGISTRATOR_INTERNAL',
+    default: false,
+  }),
+  ip: {
+    help: 'Host address to register for published ports (registrator -ip); default: the binding address, else this host\'s address on its default route',
+    env: 'QUAYSIDE_REGISTRATOR_IP',
+    placeholder: '<address>',
+    parse(raw: string): string | undefined {
+      const ip = raw.trim().replace(/^\[(.*)\]$/, '$1');
+      if (!isIP(ip)) throw new Error('expected an IPv4 or IPv6 address');
+      if (ip === '0.0.0.0' || ip === '::') throw new Error(`${ip} is not an address a client can reach`);
+      return ip;
+    },
+  } satisfies OptionDecl<string | undefined> as OptionDecl<string | undefined>,
+  tags: {
+    help: 'Tags added to every service, comma-separated (\\, for a comma)',
+    env: 'QUAYSIDE_REGISTRATOR_TAGS',
+    placeholder: '<list>',
+    default: [] as string[],
+    defaultText: '',
+    parse(raw: string) {
+      if (raw.includes('{{')) throw new Error('Go templates in -tags are not supported; give the tags literally');
+      return splitTags(raw);
+    },
+  } satisfies OptionDecl<string[]>,
+  resync: (() => {
+    const duration = durationOption({
+      help: 'How often to compare Consul with the containers and write the differences (only those); also how fast a Consul agent that restarted empty is refilled. Bare numbers are seconds, as registrator\'s -resync; 0 leaves only the reconciles at start and after Docker reconnects and --resync-interval',
+      env: 'QUAYSIDE_REGISTRATOR_RESYNC',
+      default: 10_000,
+    });
+    return {
+      ...duration,
+      parse(raw: string): number {
+        const ms = duration.parse(raw);
+        if (ms !== 0 && ms < 500) throw new Error('must be 0 or at least 500ms');
+        return ms;
+      },
+    };
+  })(),
+  deregister: choiceOption({
+    help: 'When a container exits: always deregister, or on-success (only after exit code 0 or a signal; removing the container always deregisters)',
+    env: 'QUAYSIDE_REGISTRATOR_DEREGISTER',
+    default: 'always',
+    choices: ['always', 'on-success'] as const,
+  }),
+  cleanup: booleanOption({
+    help: 'Also remove services that gliderlabs/registrator registered for this node (IDs <node>:<container>:<port>) when their container is gone',
+    env: 'QUAYSIDE_REGISTRATOR_CLEANUP',
+    default: false,
+  }),
+  retryAttempts: integerOption({
+    help: 'Startup: give up (exit 1) after this many extra failed pings of the registry; -1 never gives up and keeps retrying in the background',
+    env: 'QUAYSIDE_REGISTRATOR_RETRY_ATTEMPTS',
+    default: -1,
+    min: -1,
+  }),
+  retryInterval: millisecondsOption({
+    help: 'First delay between retries of a failed registry call, doubled up to 30s (bare numbers are milliseconds, as registrator\'s -retry-interval)',
+    env: 'QUAYSIDE_REGISTRATOR_RETRY_INTERVAL',
+    default: 2_000,
+    minMs: 1,
+  }),
+  explicit: booleanOption({
+    help: 'Register only ports that have a SERVICE_NAME or SERVICE_<port>_NAME',
+    env: 'QUAYSIDE_REGISTRATOR_EXPLICIT',
+    default: false,
+  }),
+  useIpFromLabel: optionalStringOption({
+    help: 'Take the service address from this container label when present (a /prefix suffix is dropped)',
+    env: 'QUAYSIDE_REGISTRATOR_IP_LABEL',
+    placeholder: '<label>',
+  }),
+  nodeName: optionalStringOption({
+    help: 'Node name in service IDs and the ownership marker; default: the Docker engine\'s name (docker info), so restarting the agent never duplicates services',
+    env: 'QUAYSIDE_NODE_NAME',
+    placeholder: '<name>',
+  }),
+  pausedServices: choiceOption({
+    help: 'What a paused container\'s services become: in maintenance (critical until unpaused), deregistered, or kept as they are',
+    env: 'QUAYSIDE_REGISTRATOR_PAUSED',
+    default: 'maintenance',
+    choices: ['maintenance', 'deregister', 'keep'] as const,
+  }),
+  healthTtl: durationOption({
+    help: 'Containers with a Docker HEALTHCHECK get a TTL check fed from it, refreshed every third of this; 0 turns it off',
+    env: 'QUAYSIDE_REGISTRATOR_HEALTH_TTL',
+    default: 60_000,
+  }),
+  deregisterOnShutdown: booleanOption({
+    help: 'Deregister this node\'s services when the agent stops',
+    env: 'QUAYSIDE_REGISTRATOR_DEREGISTER_ON_SHUTDOWN',
+    default: false,
+  }),
+  consulToken: optionalStringOption({ help: 'ACL token, sent as X-Consul-Token', env: 'CONSUL_HTTP_TOKEN', placeholder: '<token>' }),
+  consulCacert: optionalStringOption({ help: 'CA certificate file for consul-tls://', env: 'CONSUL_CACERT', placeholder: '<file>' }),
+  consulClientCert: optionalStringOption({ help: 'Client certificate file for consul-tls://', env: 'CONSUL_CLIENT_CERT', placeholder: '<file>' }),
+  consulClientKey: optionalStringOption({ help: 'Client key file for consul-tls://', env: 'CONSUL_CLIENT_KEY', placeholder: '<file>' }),
+  consulTlsServerName: optionalStringOption({ help: 'Server name to verify for consul-tls://', env: 'CONSUL_TLS_SERVER_NAME', placeholder: '<name>' }),
+};
+
+/** registrator's flags that take a value (the rest are booleans). */
+const VALUED = new Set(['ip', 'tags', 'resync', 'deregister', 'retry-attempts', 'retry-interval', 'useIpFromLabel']);
+const BOOLEAN = new Set(['internal', 'cleanup', 'explicit']);
+/** Our own boolean flags, which need the same `=true` when written before the URI. */
+const BOOLEAN_LONG = new Set(['deregister-on-shutdown']);
+const RENAMED: Record<string, string> = { useIpFromLabel: 'use-ip-from-label' };
+/** registrator flags quayside does not have, and why. */
+const DROPPED: Record<string, string> = {
+  ttl: 'Consul ignores -ttl in registrator too; use SERVICE_CHECK_TTL or --health-ttl',
+  'ttl-refresh': 'Consul ignores -ttl-refresh in registrator too',
+};
+
+/**
+ * Accepts registrator's spelling: `-internal`, `-ip 10.0.0.5`, `-ip=10.0.0.5`, `-useIpFromLabel x`.
+ * Single-dash flags become double-dash ones. Booleans get an explicit `=true`, so that
+ * `-internal consul://…` does not hand the URI to -internal as its value.
+ * Also refuses, before parsing, a run with no registry URI anywhere (registrator exits 2 too).
+ */
+export function rewriteRegistratorArgs(args: readonly string[], env: NodeJS.ProcessEnv = process.env): string[] {
+  const out: string[] = [];
+  args.forEach((arg, i) => {
+    const match = /^--?([a-zA-Z][a-zA-Z-]*)(?:=(.*))?$/.exec(arg);
+    const name = match?.[1];
+    const single = match !== null && !arg.startsWith('--');
+    if (name && single && DROPPED[name]) throw new ConfigError(`-${name} is not supported: ${DROPPED[name]}`);
+    if (name && (BOOLEAN.has(name) || BOOLEAN_LONG.has(name)) && match![2] === undefined && !/^(true|false|1|0|yes|no)$/i.test(args[i + 1] ?? '')) {
+      out.push(`--${name}=true`);
+    } else if (name && single && (VALUED.has(name) || BOOLEAN.has(name))) {
+      const flag = `--${RENAMED[name] ?? name}`;
+      out.push(match![2] === undefined ? flag : `${flag}=${match![2]}`);
+    } else {
+      out.push(arg);
+    }
+  });
+  const wantsHelp = out.some((a) => a === '--help' || a === '-h');
+  const hasUri = out.some((a, i) => a === '--registry-uri' || a.startsWith('--registry-uri=') || (/^[a-z][a-z0-9+.-]*:\/\//i.test(a) && !/^--[^=]+$/.test(out[i - 1] ?? '')));
+  if (!wantsHelp && !hasUri && !env.QUAYSIDE_REGISTRY_URI) {
+    throw new ConfigError('missing registry URI: give it as the argument (quayside registrator consul://127.0.0.1:8500), with --registry-uri or QUAYSIDE_REGISTRY_URI');
+  }
+  return out;
+}

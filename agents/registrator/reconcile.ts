@@ -1,0 +1,73 @@
+/**
+ * The level-triggered core, as a pure function: what to write so the registry holds exactly the
+ * desired services of this node. Only differences are written; services of this node whose
+ * container is gone are removed; services of other nodes are never touched.
+ */
+import type { ActualService } from './backends/backend';
+import type { DesiredService } from './service-model';
+
+export interface ReconcilePlan {
+  register: DesiredService[];
+  deregister: ActualService[];
+  maintenance: Array<{ service: DesiredService; enable: boolean }>;
+}
+
+export interface PlanOptions {
+  node: string;
+  /** What the backend stores as the spec of a desired service, to compare with a listed one. */
+  specOf(service: DesiredService): string;
+  hasChecks: boolean;
+  /** Also remove gliderlabs/registrator's own services of this node (no marker, its ID format). */
+  legacyCleanup: boolean;
+  /** Limit removals to these containers' services (an event's reconcile); all when absent. */
+  containers?: ReadonlySet<string>;
+}
+
+const LEGACY_ID = /^(.+?):([a-zA-Z0-9][a-zA-Z0-9_.-]+):[0-9]+(?::udp)?$/;
+
+export function planReconcile(desired: Iterable<DesiredService>, actual: ReadonlyMap<string, ActualService>, options: PlanOptions): ReconcilePlan {
+  const plan: ReconcilePlan = { register: [], deregister: [], maintenance: [] };
+  const wanted = new Set<string>();
+  for (const service of desired) {
+    const id = service.registration.ID;
+    wanted.add(id);
+    const current = actual.get(id);
+    const stale = !current || !matches(current, service, options);
+    if (stale) plan.register.push(service);
+    if (!options.hasChecks) continue;
+    // A fresh registration may or may not keep an old maintenance check: state it again when it matters.
+    const have = current?.maintenance ?? false;
+    if (stale ? service.maintenance || have : have !== service.maintenance) plan.maintenance.push({ service, enable: service.maintenance });
+  }
+  for (const current of actual.values()) {
+    if (wanted.has(current.id) || !owned(current, options)) continue;
+    if (options.containers && !(current.containerId && options.containers.has(current.containerId))) continue;
+    plan.deregister.push(current);
+  }
+  return plan;
+}
+
+export function isEmptyPlan(plan: ReconcilePlan): boolean {
+  return plan.register.length === 0 && plan.deregister.length === 0 && plan.maintenance.length === 0;
+}
+
+function owned(service: ActualService, options: PlanOptions): boolean {
+  if (service.owner !== undefined) return service.owner === options.node;
+  return options.legacyCleanup && LEGACY_ID.exec(service.id)?.[1] === options.node;
+}
+
+function matches(current: ActualService, service: DesiredService, options: PlanOptions): boolean {
+  const r = service.registration;
+  return (
+    current.owner === options.node &&
+    current.spec === options.specOf(service) &&
+    current.name === r.Name &&
+    current.address === r.Address &&
+    current.port === r.Port &&
+    (!options.hasChecks || sameList(current.tags, r.Tags))
+  );
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}

@@ -1,0 +1,418 @@
+/**
+ * The registrator at work: keeps the desired services of every container (from inspect), and
+ * makes the registry match them — for all containers on start, after every event-stream
+ * (re)connect and every `-resync`; for one container on each of its events. A failed write is
+ * retried by a full reconcile with capped backoff, so nothing is lost while the registry is away
+ * and nothing is written twice once it is back.
+ */
+import type Dockerode from 'dockerode';
+import { backoffDelay } from '../../shared/docker/backoff';
+import type { DockerEvent } from '../../shared/docker/event';
+import type { EventStream, SyncSnapshot } from '../../shared/docker/event-stream';
+import { errorMessage, type Logger } from '../../shared/ops/logger';
+import { RegistryError, type ActualService, type RegistryBackend } from './backends/backend';
+import type { Operation, RegistratorMetrics } from './metrics';
+import { isEmptyPlan, planReconcile, type ReconcilePlan } from './reconcile';
+import { servicesFor, type ContainerServices, type DesiredService, type ModelSettings } from './service-model';
+
+export interface RegistratorSettings extends Omit<ModelSettings, 'node' | 'hostAddress'> {
+  nodeName?: string;
+  deregister: 'always' | 'on-success';
+  cleanup: boolean;
+  resyncMs: number;
+  retryIntervalMs: number;
+  deregisterOnShutdown: boolean;
+}
+
+export interface RegistratorDeps {
+  docker: Dockerode;
+  backend: RegistryBackend;
+  logger: Logger;
+  metrics: RegistratorMetrics;
+  /** The spec the backend stores for a desired service (the agent: our digest; KV: `ip:port`). */
+  specOf(service: DesiredService): string;
+  /** This host's address for published ports (detection lives outside, to test without a host). */
+  detectHostAddress(info: { Swarm?: { NodeAddr?: string } }): string | undefined;
+}
+
+interface ContainerRecord extends ContainerServices {
+  name: string;
+}
+
+const MAX_BACKOFF_MS = 30_000;
+const INSPECT_CONCURRENCY = 8;
+const CONTAINER_ACTIONS = ['start', 'die', 'destroy', 'pause', 'unpause', 'rename', 'health_status', 'update'];
+const NETWORK_ACTIONS = ['connect', 'disconnect'];
+
+export class Registrator {
+  private node: string | undefined;
+  private hostAddress: string | undefined;
+  private readonly containers = new Map<string, ContainerRecord>();
+  /** The registry as last seen or written; undefined until the first successful list. */
+  private actual: Map<string, ActualService> | undefined;
+  /** Registrations the registry refused (4xx), by service ID with the spec refused: not retried until it changes. */
+  private readonly rejected = new Map<string, { spec: string; error: string }>();
+  private readonly healthSent = new Map<string, string>();
+  /** `<container>/<service ID>` conflicts already logged. */
+  private readonly conflicts = new Set<string>();
+  private lock: Promise<void> = Promise.resolve();
+  private failures = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private stopped = false;
+  private synced = false;
+  private reachable = false;
+  private lastError: string | undefined;
+  private nextRetryAt: number | undefined;
+
+  constructor(private readonly settings: RegistratorSettings, private readonly deps: RegistratorDeps) {}
+
+  subscribe(events: EventStream): () => void {
+    return events.subscribe({
+      name: 'registrator',
+      types: ['container', 'network'],
+      actions: [...CONTAINER_ACTIONS, ...NETWORK_ACTIONS],
+      onEvent: (event) => this.onEvent(event),
+      onSync: (snapshot) => this.onSync(snapshot),
+    });
+  }
+
+  /** Periodic reconcile (also how an agent that restarted empty is noticed) and health TTL refresh. */
+  startTimers(): void {
+    if (this.settings.resyncMs > 0) this.timers.push(setInterval(() => void this.reconcileAll('periodic').catch(() => undefined), this.settings.resyncMs));
+    if (this.settings.healthTtlMs > 0 && this.deps.backend.hasChecks) {
+      this.timers.push(setInterval(() => void this.refreshHealth().catch(() => undefined), Math.max(1_000, Math.floor(this.settings.healthTtlMs / 3))));
+    }
+    this.timers.forEach((t) => t.unref());
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.timers.forEach(clearInterval);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.settings.deregisterOnShutdown && this.node) {
+      await this.exclusive(async () => {
+        for (const service of this.desired()) await this.apply('deregister', service.registration.ID, service.containerId, () => this.deps.backend.deregister({ id: service.registration.ID, name: service.registration.Name }));
+      });
+    } else {
+      await this.exclusive(async () => undefined);
+    }
+    this.deps.backend.close();
+  }
+
+  // ---- what the outside sees ------------------------------------------------------------------
+
+  readiness(): { ready: boolean; detail: string } {
+    const where = this.deps.backend.description;
+    if (!this.reachable) {
+      const retry = this.nextRetryAt ? `; retrying in ${Math.max(0, Math.round((this.nextRetryAt - Date.now()) / 1000))}s` : '';
+      return { ready: false, detail: this.lastError ? `cannot reach ${where}: ${this.lastError}${retry}` : `waiting for the first reconcile with ${where}` };
+    }
+    if (!this.synced) return { ready: false, detail: 'waiting for the first container list' };
+    return { ready: true, detail: `${this.desiredCount()} services desired, in ${where}` };
+  }
+
+  get up(): boolean {
+    return this.reachable;
+  }
+
+  desiredCount(): number {
+    let n = 0;
+    for (const record of this.containers.values()) n += record.services.length;
+    return n;
+  }
+
+  registeredCount(): number {
+    let n = 0;
+    for (const service of this.actual?.values() ?? []) if (service.owner === this.node) n += 1;
+    return n;
+  }
+
+  /** Desired against registered, per container, for GET /services. */
+  report(): unknown {
+    const actual = this.actual;
+    const containers = [...this.containers.entries()].map(([id, record]) => ({
+      id,
+      name: record.name,
+      services: record.services.map((s) => {
+        const current = actual?.get(s.registration.ID);
+        const rejected = this.rejected.get(s.registration.ID);
+        return {
+          id: s.registration.ID,
+          name: s.registration.Name,
+          address: s.registration.Address,
+          port: s.registration.Port,
+          tags: s.registration.Tags,
+          checks: s.registration.Checks.length,
+          maintenance: s.maintenance,
+          registered: current !== undefined,
+          inSync: current !== undefined && planReconcile([s], new Map([[current.id, current]]), this.planOptions()).register.length === 0,
+          ...(rejected ? { error: rejected.error } : {}),
+        };
+      }),
+      skipped: record.skipped,
+      dropped: record.dropped,
+    }));
+    const desiredIds = new Set(this.desired().map((s) => s.registration.ID));
+    const orphans = [...(actual?.values() ?? [])].filter((s) => s.owner === this.node && !desiredIds.has(s.id)).map((s) => s.id);
+    return { node: this.node, registry: this.deps.backend.description, reachable: this.reachable, lastError: this.lastError, containers, pendingRemoval: orphans };
+  }
+
+  // ---- Docker side ----------------------------------------------------------------------------
+
+  async onSync(snapshot: SyncSnapshot): Promise<void> {
+    await this.identify();
+    const listed = new Set<string>();
+    const toInspect: string[] = [];
+    for (const container of snapshot.containers) {
+      listed.add(container.Id);
+      if (container.State === 'running' || container.State === 'paused') toInspect.push(container.Id);
+      else if (this.containers.has(container.Id) && this.removeOnExit(exitCodeFromStatus(container.Status))) this.containers.delete(container.Id);
+    }
+    for (const id of [...this.containers.keys()]) if (!listed.has(id)) this.containers.delete(id);
+    await mapLimit(toInspect, INSPECT_CONCURRENCY, (id) => this.refresh(id));
+    this.synced = true;
+    this.deps.logger.info('containers listed', { reason: snapshot.reason, containers: snapshot.containers.length, services: this.desiredCount() });
+    await this.reconcileAll(snapshot.reason);
+  }
+
+  async onEvent(event: DockerEvent): Promise<void> {
+    const id = event.type === 'network' ? event.attributes.container : event.id;
+    if (!id || !this.node) return; // before the first sync there is nothing to compare with; the sync covers it
+    switch (event.action) {
+      case 'die':
+        if (!this.removeOnExit(event.attributes.exitCode === undefined ? undefined : Number(event.attributes.exitCode))) return;
+        this.containers.delete(id);
+        break;
+      case 'destroy':
+        this.containers.delete(id);
+        break;
+      default:
+        await this.refresh(id);
+    }
+    await this.reconcileContainer(id);
+  }
+
+  /** registrator's -deregister: always, or on-success (exit 0 or killed by a signal; unknown counts as gone). */
+  private removeOnExit(exitCode: number | undefined): boolean {
+    if (this.settings.deregister === 'always' || exitCode === undefined || Number.isNaN(exitCode)) return true;
+    return exitCode === 0 || exitCode >= 128;
+  }
+
+  private async identify(): Promise<void> {
+    if (this.node) return;
+    const info = (await this.deps.docker.info()) as { Name?: string; Swarm?: { NodeAddr?: string } };
+    const node = this.settings.nodeName ?? info.Name;
+    if (!node) throw new Error('the Docker engine reported no name; set --node-name');
+    this.hostAddress = this.deps.detectHostAddress(info);
+    this.node = node;
+    this.deps.logger.info('node identified', { node, hostAddress: this.hostAddress ?? null, ip: this.settings.ip ?? null });
+  }
+
+  private async refresh(id: string): Promise<void> {
+    let inspect: Dockerode.ContainerInspectInfo;
+    try {
+      inspect = await this.deps.docker.getContainer(id).inspect();
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 404) {
+        this.containers.delete(id);
+        return;
+      }
+      throw error;
+    }
+    const model = servicesFor(inspect, { ...this.settings, node: this.node!, hostAddress: this.hostAddress });
+    const previous = this.containers.get(id);
+    for (const problem of model.dropped) {
+      if (!previous?.dropped.some((p) => p.key === problem.key)) this.deps.logger.warn('ignored container setting', { container: id.slice(0, 12), key: problem.key, reason: problem.reason });
+    }
+    // A stopped container's services are the die and destroy events' business (-deregister
+    // on-success keeps some); a later event of it (network disconnect) must not drop them.
+    if (!inspect.State?.Running) return;
+    this.containers.set(id, { ...model, name: inspect.Name.replace(/^\//, '') });
+  }
+
+  /**
+   * Every container's services; when two containers claim one service ID (the same SERVICE_ID),
+   * the older container keeps it, or they would overwrite each other at every reconcile.
+   */
+  private desired(): DesiredService[] {
+    const byId = new Map<string, DesiredService>();
+    for (const [containerId, record] of [...this.containers.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+      for (const service of record.services) {
+        const owner = byId.get(service.registration.ID);
+        if (!owner) byId.set(service.registration.ID, service);
+        else if (!this.conflicts.has(`${containerId}/${service.registration.ID}`)) {
+          this.conflicts.add(`${containerId}/${service.registration.ID}`);
+          this.deps.logger.warn('failed', { op: 'register', service: service.registration.ID, container: containerId.slice(0, 12), error: `service ID also claimed by container ${owner.containerId.slice(0, 12)}, which keeps it` });
+        }
+      }
+    }
+    return [...byId.values()];
+  }
+
+  // ---- registry side --------------------------------------------------------------------------
+
+  async reconcileAll(reason: string): Promise<void> {
+    if (!this.node || this.stopped) return;
+    await this.exclusive(async () => {
+      const began = process.hrtime.bigint();
+      try {
+        this.actual = await this.deps.backend.list(this.node!);
+        this.succeeded('list');
+      } catch (error) {
+        this.failed('list', undefined, undefined, error);
+        return;
+      }
+      const plan = planReconcile(this.desired(), this.actual, this.planOptions());
+      if (!isEmptyPlan(plan)) this.deps.logger.info('reconciling', { reason, register: plan.register.length, deregister: plan.deregister.length });
+      const ok = await this.execute(plan);
+      await this.sendHealth(this.desired(), false);
+      this.deps.metrics.reconciled('all', Number(process.hrtime.bigint() - began) / 1e9);
+      if (ok) this.failures = 0;
+    });
+  }
+
+  private async reconcileContainer(id: string): Promise<void> {
+    if (this.stopped) return;
+    if (this.actual === undefined) return this.reconcileAll('event');
+    await this.exclusive(async () => {
+      const began = process.hrtime.bigint();
+      const services = this.desired().filter((s) => s.containerId === id);
+      const plan = planReconcile(services, this.actual!, { ...this.planOptions(), containers: new Set([id]) });
+      await this.execute(plan);
+      await this.sendHealth(services, false);
+      this.deps.metrics.reconciled('container', Number(process.hrtime.bigint() - began) / 1e9);
+    });
+  }
+
+  /** Runs a plan; true when every write succeeded. Failures schedule a full reconcile with backoff. */
+  private async execute(plan: ReconcilePlan): Promise<boolean> {
+    const { backend } = this.deps;
+    let ok = true;
+    for (const service of plan.deregister) {
+      ok = (await this.apply('deregister', service.id, service.containerId, () => backend.deregister(service))) && ok;
+    }
+    for (const service of plan.register) {
+      const id = service.registration.ID;
+      const spec = this.deps.specOf(service);
+      if (this.rejected.get(id)?.spec === spec) continue;
+      ok = (await this.apply('register', id, service.containerId, () => backend.register(service), spec)) && ok;
+    }
+    for (const { service, enable } of plan.maintenance) {
+      const id = service.registration.ID;
+      ok = (await this.apply('maintenance', id, service.containerId, () => backend.setMaintenance(id, enable, 'container paused'))) && ok;
+      const current = this.actual?.get(id);
+      if (current) current.maintenance = enable;
+    }
+    return ok;
+  }
+
+  private async apply(op: Operation, serviceId: string, containerId: string | undefined, call: () => Promise<void>, spec?: string): Promise<boolean> {
+    try {
+      await call();
+    } catch (error) {
+      this.failed(op, serviceId, containerId, error, spec);
+      return false;
+    }
+    this.succeeded(op);
+    const container = containerId?.slice(0, 12);
+    if (op === 'register') {
+      this.rejected.delete(serviceId);
+      const service = this.containers.get(containerId ?? '')?.services.find((s) => s.registration.ID === serviceId);
+      if (service) this.actual?.set(serviceId, actualOf(service, this.deps.specOf(service)));
+      this.deps.logger.info('added', { service: serviceId, container });
+    } else if (op === 'deregister') {
+      this.actual?.delete(serviceId);
+      this.deps.logger.info('removed', { service: serviceId, container });
+    }
+    return true;
+  }
+
+  private succeeded(op: Operation): void {
+    this.deps.metrics.operation(op, true);
+    this.reachable = true;
+    this.lastError = undefined;
+    this.nextRetryAt = undefined;
+  }
+
+  private failed(op: Operation, serviceId: string | undefined, containerId: string | undefined, error: unknown, spec?: string): void {
+    this.deps.metrics.operation(op, false);
+    const message = errorMessage(error);
+    const transient = !(error instanceof RegistryError) || error.transient;
+    this.deps.logger.warn('failed', { op, service: serviceId, container: containerId?.slice(0, 12), error: message, retry: transient });
+    if (!transient && op === 'register' && serviceId && spec) {
+      // The registry refused this registration; it will refuse it again until the container changes.
+      this.rejected.set(serviceId, { spec, error: message });
+      return;
+    }
+    // Anything else (unreachable, 5xx, but also a 403 on the list: a token fixed in Consul heals it) is retried.
+    this.reachable = false;
+    this.lastError = message;
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer || this.stopped) return;
+    const delay = backoffDelay(this.failures++, { initialMs: this.settings.retryIntervalMs, maxMs: MAX_BACKOFF_MS, factor: 2 });
+    this.nextRetryAt = Date.now() + delay;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.reconcileAll('retry').catch(() => undefined);
+    }, delay);
+    this.retryTimer.unref();
+  }
+
+  /** Feeds Docker health into the TTL checks: on change, or for all (`force`) to refresh their TTL. */
+  private async sendHealth(services: DesiredService[], force: boolean): Promise<void> {
+    if (!this.deps.backend.hasChecks) return;
+    for (const service of services) {
+      const health = service.health;
+      if (!health || !this.actual?.has(service.registration.ID)) continue;
+      const state = `${health.status}\n${health.output}`;
+      if (!force && this.healthSent.get(health.checkId) === state) continue;
+      try {
+        await this.deps.backend.setHealth(health.checkId, health.status, health.output);
+        this.deps.metrics.operation('health', true);
+        this.healthSent.set(health.checkId, state);
+      } catch (error) {
+        this.deps.metrics.operation('health', false);
+        this.healthSent.delete(health.checkId);
+        this.deps.logger.warn('failed', { op: 'health', check: health.checkId, error: errorMessage(error) });
+      }
+    }
+  }
+
+  private async refreshHealth(): Promise<void> {
+    await this.exclusive(() => this.sendHealth(this.desired(), true));
+  }
+
+  private planOptions() {
+    return { node: this.node!, specOf: this.deps.specOf, hasChecks: this.deps.backend.hasChecks, legacyCleanup: this.settings.cleanup };
+  }
+
+  /** Registry writes one at a time: an event's reconcile never interleaves with a full one. */
+  private exclusive(task: () => Promise<void>): Promise<void> {
+    const run = this.lock.then(task);
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+}
+
+function actualOf(service: DesiredService, spec: string): ActualService {
+  const r = service.registration;
+  return { id: r.ID, name: r.Name, address: r.Address, port: r.Port, tags: [...r.Tags], owner: r.Meta.quayside_node, containerId: service.containerId, spec, maintenance: false };
+}
+
+/** The exit code in a listing's status text, `Exited (137) 3 minutes ago`. */
+export function exitCodeFromStatus(status: string | undefined): number | undefined {
+  const match = /^Exited \((-?\d+)\)/.exec(status ?? '');
+  return match ? Number(match[1]) : undefined;
+}
+
+async function mapLimit<T>(items: T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await run(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

@@ -1,0 +1,267 @@
+/**
+ * The reconciler against the Consul double, with a scripted Docker: what is written (only
+ * differences), what is never touched (other nodes' services), refusals (4xx) against outages
+ * (retried), 404 on deregister, legacy cleanup, and the consulkv backend.
+ */
+import { strict as assert } from 'node:assert';
+import type Dockerode from 'dockerode';
+import { Registry } from 'prom-client';
+import { createBackend } from '../../agents/registrator/backends';
+import { kvSpec, ownerFlags } from '../../agents/registrator/backends/consul-kv';
+import { registratorMetrics } from '../../agents/registrator/metrics';
+import { planReconcile } from '../../agents/registrator/reconcile';
+import { Registrator, type RegistratorSettings } from '../../agents/registrator/registrator';
+import { SPEC_KEY, servicesFor } from '../../agents/registrator/service-model';
+import { parseRegistryUri } from '../../agents/registrator/uri';
+import type { SyncSnapshot } from '../../shared/docker/event-stream';
+import { silentLogger } from '../../shared/ops/logger';
+import { ConsulDouble } from '../consul/double';
+import { eventually } from '../support/eventually';
+import { inspectOf, modelSettings, published, type InspectSpec } from '../support/registrator-fixtures';
+
+class ScriptedDocker {
+  readonly containers = new Map<string, InspectSpec>();
+  info = async () => ({ Name: 'node1' });
+  getContainer = (id: string) => ({
+    inspect: async () => {
+      const spec = this.containers.get(id);
+      if (!spec) throw Object.assign(new Error('no such container'), { statusCode: 404 });
+      return inspectOf({ ...spec, id });
+    },
+  });
+  snapshot(): SyncSnapshot {
+    return { reason: 'connect', at: new Date(), containers: [...this.containers.entries()].map(([Id, s]) => ({ Id, State: s.running === false ? 'exited' : 'running', Status: '' })) as unknown as Dockerode.ContainerInfo[] };
+  }
+}
+
+const { node: _node, hostAddress: _hostAddress, ...MODEL } = modelSettings();
+const SETTINGS: RegistratorSettings = { ...MODEL, deregister: 'always', cleanup: false, resyncMs: 60_000, retryIntervalMs: 20, deregisterOnShutdown: false };
+const containerId = (n: number): string => n.toString(16).padStart(64, '0');
+
+function setup(uri: string, settings: Partial<RegistratorSettings> = {}) {
+  const docker = new ScriptedDocker();
+  const parsed = parseRegistryUri(uri);
+  const backend = createBackend(parsed, {});
+  const registrator: Registrator = new Registrator(
+    { ...SETTINGS, ...settings },
+    {
+      docker: docker as unknown as Dockerode,
+      backend,
+      logger: silentLogger,
+      metrics: registratorMetrics(new Registry(), { desired: () => 0, registered: () => 0, up: () => true }),
+      specOf: parsed.backend === 'consulkv' ? kvSpec : (s) => s.registration.Meta[SPEC_KEY]!,
+      detectHostAddress: () => '192.0.2.1',
+    },
+  );
+  return { docker, registrator };
+}
+
+describe('registrator reconcile', () => {
+  let consul: ConsulDouble;
+  let registrator: Registrator | undefined;
+  beforeEach(async () => {
+    consul = await new ConsulDouble().start();
+  });
+  afterEach(async () => {
+    await registrator?.stop();
+    registrator = undefined;
+    await consul.close();
+  });
+
+  it('writes only what differs, and never touches other nodes\' services', async () => {
+    const ctx = setup(`consul://${consul.address}`);
+    registrator = ctx.registrator;
+    ctx.docker.containers.set(containerId(1), { name: 'a', ports: { '80/tcp': published(8080) } });
+    ctx.docker.containers.set(containerId(2), { name: 'b', ports: { '80/tcp': published(8081) } });
+    consul.services.set('other:x:80', { ID: 'other:x:80', Service: 'x', Tags: [], Meta: { quayside_node: 'other' }, Port: 1, Address: '10.0.0.9', Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false, Datacenter: 'dc1' });
+    await registrator.onSync(ctx.docker.snapshot());
+    assert.deepEqual([...consul.services.keys()].sort(), ['node1:a:80', 'node1:b:80', 'other:x:80']);
+    const writes = consul.writes().length;
+    await registrator.onSync(ctx.docker.snapshot());
+    await registrator.reconcileAll('test');
+    assert.equal(consul.writes().length, writes, 'no writes when nothing changed');
+    ctx.docker.containers.get(containerId(2))!.env = ['SERVICE_TAGS=new'];
+    ctx.docker.containers.delete(containerId(1));
+    await registrator.onSync(ctx.docker.snapshot());
+    assert.deepEqual(consul.writes().slice(writes).map((w) => `${w.method} ${w.path}`), ['PUT /v1/agent/service/deregister/node1:a:80', 'PUT /v1/agent/service/register']);
+    assert.deepEqual(consul.services.get('node1:b:80')?.Tags, ['new']);
+    assert.ok(consul.services.has('other:x:80'));
+  });
+
+  it('two containers claiming one SERVICE_ID: the first keeps it, and nothing flips at each reconcile', async () => {
+    const ctx = setup(`consul://${consul.address}`);
+    registrator = ctx.registrator;
+    ctx.docker.containers.set(containerId(1), { name: 'a', ports: { '80/tcp': published(8080) }, env: ['SERVICE_ID=shared'] });
+    ctx.docker.containers.set(containerId(2), { name: 'b', ports: { '80/tcp': published(8081) }, env: ['SERVICE_ID=shared'] });
+    await registrator.onSync(ctx.docker.snapshot());
+    assert.equal(consul.services.get('shared')?.Port, 8080);
+    const writes = consul.writes().length;
+    await registrator.onEvent({ type: 'container', action: 'update', detail: '', id: containerId(2), name: 'b', image: '', attributes: {}, scope: 'local', timeNano: '1' });
+    await registrator.reconcileAll('again');
+    assert.equal(consul.writes().length, writes);
+  });
+
+  it('counts a deregister answered 404 as done', async () => {
+    const ctx = setup(`consul://${consul.address}`);
+    registrator = ctx.registrator;
+    ctx.docker.containers.set(containerId(1), { name: 'a', ports: { '80/tcp': published(8080) } });
+    await registrator.onSync(ctx.docker.snapshot());
+    consul.services.clear(); // gone behind our back, but our cache still has it
+    ctx.docker.containers.delete(containerId(1));
+    await registrator.onEvent({ type: 'container', action: 'destroy', detail: '', id: containerId(1), name: 'a', image: '', attributes: {}, scope: 'local', timeNano: '1' });
+    assert.deepEqual(registrator.readiness().ready, true);
+    const last = consul.requests.at(-1)!;
+    assert.deepEqual([last.path, last.status], ['/v1/agent/service/deregister/node1:a:80', 404]);
+  });
+
+  it('does not retry a registration Consul refused (4xx) until the container changes, and shows why', async () => {
+    const ctx = setup(`consul://${consul.address}`);
+    registrator = ctx.registrator;
+    ctx.docker.containers.set(containerId(1), { name: 'a', ports: { '80/tcp': published(8080) } });
+    consul.fail(1, 400, 'Invalid check: something new', /register/);
+    await registrator.onSync(ctx.docker.snapshot());
+    await registrator.reconcileAll('again');
+    assert.equal(consul.requests.filter((r) => r.path === '/v1/agent/service/register').length, 1);
+    const report = registrator.report() as { containers: Array<{ services: Array<{ error?: string }> }> };
+    assert.match(report.containers[0]!.services[0]!.error ?? '', /400 Invalid check: something new/);
+    assert.equal(registrator.readiness().ready, true, 'a refusal is not an outage');
+    ctx.docker.containers.get(containerId(1))!.env = ['SERVICE_NAME=fixed'];
+    await registrator.onSync(ctx.docker.snapshot());
+    assert.equal(consul.services.get('node1:a:80')?.Service, 'fixed');
+  });
+
+  it('retries with backoff while Consul answers 5xx, then converges', async () => {
+    const ctx = setup(`consul://${consul.address}`);
+    registrator = ctx.registrator;
+    ctx.docker.containers.set(containerId(1), { name: 'a', ports: { '80/tcp': published(8080) } });
+    consul.fail(4, 503);
+    await registrator.onSync(ctx.docker.snapshot());
+    assert.match(registrator.readiness().detail, /cannot reach consul agent at .*: .*503/);
+    await eventually(() => assert.ok(consul.services.has('node1:a:80')), 5_000, 20);
+    assert.equal(registrator.readiness().ready, true);
+  });
+
+  it('a refused token (403) is not ready and is retried, so fixing the token in Consul heals it', async () => {
+    const ctx = setup(`consul://${consul.address}`);
+    registrator = ctx.registrator;
+    ctx.docker.containers.set(containerId(1), { name: 'a', ports: { '80/tcp': published(8080) } });
+    consul.fail(2, 403, 'ACL not found');
+    await registrator.onSync(ctx.docker.snapshot());
+    assert.match(registrator.readiness().detail, /403 ACL not found/);
+    await eventually(() => assert.ok(consul.services.has('node1:a:80')), 5_000, 20);
+    assert.equal(registrator.readiness().ready, true);
+  });
+
+  it('-cleanup also removes gliderlabs/registrator\'s own services of this node, and only those', async () => {
+    const ctx = setup(`consul://${consul.address}`, { cleanup: true });
+    registrator = ctx.registrator;
+    const legacy = (id: string) => ({ ID: id, Service: 's', Tags: [], Meta: {}, Port: 1, Address: '10.0.0.1', Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false, Datacenter: 'dc1' });
+    for (const id of ['node1:gone:80', 'node1:gone:53:udp', 'node2:gone:80', 'custom-id']) consul.services.set(id, legacy(id));
+    await registrator.onSync(ctx.docker.snapshot());
+    assert.deepEqual([...consul.services.keys()].sort(), ['custom-id', 'node2:gone:80']);
+  });
+
+  it('--deregister-on-shutdown removes this node\'s services at stop, and only then', async () => {
+    for (const deregisterOnShutdown of [false, true]) {
+      const ctx = setup(`consul://${consul.address}`, { deregisterOnShutdown });
+      ctx.docker.containers.set(containerId(1), { name: 'a', ports: { '80/tcp': published(8080) } });
+      await ctx.registrator.onSync(ctx.docker.snapshot());
+      assert.equal(consul.services.size, 1);
+      await ctx.registrator.stop();
+      assert.equal(consul.services.size, deregisterOnShutdown ? 0 : 1, `deregisterOnShutdown ${deregisterOnShutdown}`);
+    }
+  });
+
+  it('plans maintenance only when it differs', () => {
+    const paused = servicesFor(inspectOf({ ports: { '80/tcp': published(80) }, paused: true }), modelSettings()).services[0]!;
+    const r = paused.registration;
+    const actual = new Map([[r.ID, { id: r.ID, name: r.Name, address: r.Address, port: r.Port, tags: r.Tags, owner: 'node1', spec: r.Meta[SPEC_KEY], maintenance: true }]]);
+    const options = { node: 'node1', specOf: (s: typeof paused) => s.registration.Meta[SPEC_KEY]!, hasChecks: true, legacyCleanup: false };
+    assert.deepEqual(planReconcile([paused], actual, options), { register: [], deregister: [], maintenance: [] });
+    actual.get(r.ID)!.maintenance = false;
+    assert.deepEqual(planReconcile([paused], actual, options).maintenance.map((m) => m.enable), [true]);
+  });
+
+  describe('consulkv', () => {
+    it('writes <prefix>/<name>/<id> = ip:port with our flags, lists a missing prefix as empty, leaves others\' keys', async () => {
+      const ctx = setup(`consulkv://${consul.address}/svc`);
+      registrator = ctx.registrator;
+      await registrator.onSync(ctx.docker.snapshot()); // prefix does not exist yet: 404, no crash
+      assert.equal(registrator.readiness().ready, true, registrator.readiness().detail);
+      await fetch(`${consul.url}/v1/kv/svc/web/node2:web:80`, { method: 'PUT', body: '10.0.0.2:80' });
+      ctx.docker.containers.set(containerId(1), { name: 'a', image: 'web', ports: { '80/tcp': published(8080) } });
+      ctx.docker.containers.set(containerId(2), { name: 'b', image: 'web', ports: { '80/tcp': published(8081) } });
+      await registrator.onSync(ctx.docker.snapshot());
+      const entry = consul.kv.get('svc/web/node1:a:80');
+      assert.deepEqual([entry?.value.toString(), entry?.flags], ['192.0.2.1:8080', ownerFlags('node1')]);
+      const writes = consul.writes().length;
+      await registrator.reconcileAll('again');
+      assert.equal(consul.writes().length, writes, 'nothing rewritten');
+      ctx.docker.containers.delete(containerId(1));
+      await registrator.onSync(ctx.docker.snapshot());
+      assert.deepEqual([...consul.kv.keys()].sort(), ['svc/web/node1:b:80', 'svc/web/node2:web:80']);
+    });
+  });
+});
+
+describe('registrator over consul-unix://', () => {
+  it('reaches an agent on a unix socket (papi\'s socketPath, which the client passes through)', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'qs-consul-'));
+    const consul = await new ConsulDouble({ token: 't' }).startOnSocket(join(dir, 'consul.sock'));
+    const parsed = parseRegistryUri(`consul-unix://${join(dir, 'consul.sock')}`);
+    const backend = createBackend(parsed, { token: 't' });
+    try {
+      const service = servicesFor(inspectOf({ ports: { '80/tcp': published(8080) } }), modelSettings()).services[0]!;
+      await backend.ping();
+      await backend.register(service);
+      assert.deepEqual([...(await backend.list('node1')).keys()], ['node1:web:80']);
+      await backend.deregister({ id: 'node1:web:80', name: 'app' });
+      assert.equal(consul.services.size, 0);
+      assert.deepEqual([...new Set(consul.requests.map((r) => r.token))], ['t']);
+    } finally {
+      backend.close();
+      await consul.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('registrator over consul-tls://', function () {
+  this.timeout(20_000);
+  it('verifies the agent against CONSUL_CACERT and presents CONSUL_CLIENT_CERT/KEY; refuses an unknown CA', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { mkdtempSync, readFileSync, rmSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'qs-consul-tls-'));
+    const file = (name: string): string => join(dir, name);
+    const openssl = (...args: string[]): void => void execFileSync('openssl', args, { stdio: 'ignore' });
+    // One CA signs the server (for 127.0.0.1) and the client.
+    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=test-ca', '-keyout', file('ca.key'), '-out', file('ca.pem'));
+    for (const who of ['server', 'client']) {
+      openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${who}`, '-keyout', file(`${who}.key`), '-out', file(`${who}.csr`));
+      const ext = file(`${who}.ext`);
+      writeFileSync(ext, who === 'server' ? 'subjectAltName=IP:127.0.0.1,DNS:consul.test\n' : 'extendedKeyUsage=clientAuth\n');
+      openssl('x509', '-req', '-in', file(`${who}.csr`), '-CA', file('ca.pem'), '-CAkey', file('ca.key'), '-CAcreateserial', '-days', '1', '-extfile', ext, '-out', file(`${who}.pem`));
+    }
+    const consul = await new ConsulDouble({ tls: { key: readFileSync(file('server.key')), cert: readFileSync(file('server.pem')), ca: readFileSync(file('ca.pem')) } }).start();
+    const parsed = parseRegistryUri(`consul-tls://${consul.address}`);
+    const good = createBackend(parsed, { caFile: file('ca.pem'), certFile: file('client.pem'), keyFile: file('client.key') });
+    const noClientCert = createBackend(parsed, { caFile: file('ca.pem') });
+    const unknownCa = createBackend(parsed, { caFile: file('client.pem'), certFile: file('client.pem'), keyFile: file('client.key') });
+    try {
+      await good.ping();
+      await assert.rejects(noClientCert.ping(), /GET \/v1\/status\/leader/);
+      await assert.rejects(unknownCa.ping(), /certificate/);
+      assert.throws(() => createBackend(parsed, { certFile: file('client.pem') }), /CONSUL_CLIENT_CERT and CONSUL_CLIENT_KEY go together/);
+      assert.throws(() => createBackend(parsed, { caFile: file('missing.pem') }), /CONSUL_CACERT \(--consul-cacert\) .*missing\.pem/);
+    } finally {
+      for (const b of [good, noClientCert, unknownCa]) b.close();
+      await consul.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
