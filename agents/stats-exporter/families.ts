@@ -139,13 +139,13 @@ export const FAMILIES: readonly FamilyDefinition[] = [
   disk('container_fs_reads_total', 'operations', 'v1 blkio *io_serviced_recursive Read / v2 io.stat rios', 'Cumulative count of reads completed.', 'reads'),
   disk('container_fs_writes_total', 'operations', 'v1 blkio *io_serviced_recursive Write / v2 io.stat wios', 'Cumulative count of writes completed.', 'writes'),
   // ---- processes
-  stat('container_processes', 'gauge', 'processes', 'process', 'cgroup.procs (lines)', 'Number of processes running inside the container.', (s) => s.processes?.processes),
+  stat('container_processes', 'gauge', 'processes', 'process', 'cgroup.procs of the cgroup and its sub-cgroups', 'Number of processes running inside the container.', (s) => s.processes?.processes),
   stat('container_threads', 'gauge', 'threads', 'process', 'pids.current', 'Number of threads running inside the container.', (s) => s.processes?.threads),
   stat('container_threads_max', 'gauge', 'threads', 'process', 'pids.max (0 = unlimited)', 'Maximum number of threads allowed inside the container, infinity if value is zero.', (s) => s.processes?.threadsMax),
   // ---- spec
   stat('container_spec_memory_limit_bytes', 'gauge', 'bytes', 'spec', 'v1 memory.limit_in_bytes / v2 memory.max (0 = unlimited)', 'Memory limit for the container.', (s) => s.spec?.memoryLimitBytes),
   stat('container_spec_memory_swap_limit_bytes', 'gauge', 'bytes', 'spec', 'v1 memory.memsw.limit_in_bytes / v2 memory.swap.max (0 = unlimited)', 'Memory swap limit for the container.', (s) => s.spec?.memorySwapLimitBytes),
-  stat('container_spec_memory_reservation_limit_bytes', 'gauge', 'bytes', 'spec', 'v1 memory.soft_limit_in_bytes / v2 memory.low (0 = none)', 'Memory reservation limit for the container.', (s) => s.spec?.memoryReservationBytes),
+  stat('container_spec_memory_reservation_limit_bytes', 'gauge', 'bytes', 'spec', 'v1 memory.soft_limit_in_bytes / v2 memory.min, as cAdvisor (0 = none)', 'Memory reservation limit for the container.', (s) => s.spec?.memoryReservationBytes),
   stat('container_spec_cpu_quota', 'gauge', 'microseconds', 'spec', 'v1 cpu.cfs_quota_us / v2 cpu.max (only when set)', 'CPU quota of the container.', (s) => s.spec?.cpuQuotaMicros),
   stat('container_spec_cpu_period', 'gauge', 'microseconds', 'spec', 'v1 cpu.cfs_period_us / v2 cpu.max', 'CPU period of the container.', (s) => s.spec?.cpuPeriodMicros),
   stat('container_spec_cpu_shares', 'gauge', 'shares', 'spec', 'v1 cpu.shares / v2 cpu.weight converted to shares', 'CPU share of the container.', (s) => s.spec?.cpuShares),
