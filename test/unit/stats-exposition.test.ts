@@ -19,6 +19,7 @@ function tracked(id: string, change: Partial<TrackedContainer> = {}): TrackedCon
     labels: { 'com.docker.compose.service': `svc-${id}`, secret: 'x' },
     state: 'running',
     cgroupPath: `/docker/${id}`,
+    cgroupPathProvisional: false,
     cgroupParent: '',
     createdAt: 1_800_000_000,
     startedAt: 1_800_000_010,
