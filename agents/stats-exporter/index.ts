@@ -53,7 +53,7 @@ export const statsExporterAgent = defineAgent({
       exclude: options.statsExclude,
       labels: options.statsLabels,
     });
-    exposition.register(metrics);
+    http.addMetricsSource(() => exposition.render());
     registerScrapeMetrics(metrics, {
       up: () => events.connected && inventory.inStep,
       tracked: () => inventory.size,
