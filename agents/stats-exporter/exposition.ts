@@ -13,7 +13,7 @@ import { isSelected, type ContainerFilter } from './container-filter';
 import type { StatsCollector } from './collectors/collector';
 import type { FamilyDefinition, Observation, SampleSink } from './families';
 import type { ScrapeSummary } from './self-metrics';
-import { escapeLabelValue, familyHeader, formatValue, labelPairs } from './text-format';
+import { escapeLabelValue, ExpositionWriter, familyHeader, formatValue, labelPairs } from './text-format';
 
 export interface Scrape extends ScrapeSummary {
   /** The container families in text format 0.0.4. */
@@ -41,6 +41,8 @@ export class ContainerExposition {
    * new inspect), so the text never goes stale, and records of removed containers are collected.
    */
   private readonly labelText = new WeakMap<TrackedContainer, string>();
+  /** One at a time: scrapes that overlap share the collection in progress. */
+  private readonly out = new ExpositionWriter();
 
   constructor(private readonly options: ExpositionOptions) {
     this.labelNames = options.labels.map((key) => [key, containerLabelName(key)] as const);
@@ -78,23 +80,24 @@ export class ContainerExposition {
     const observations: Observation[] = selected.map((container) => ({ container, stats: stats.get(container.id), now }));
     const labels = selected.map((container) => this.containerLabels(container));
 
-    let text = '';
+    const out = this.out;
     let name = '';
     let base = '';
     // One closure for the whole scrape; `name` and `base` say which family and container it writes.
     const emit: SampleSink = (value, labelName, labelValue) => {
       const extra = labelName === undefined ? '' : `,${labelName}="${escapeLabelValue(labelValue ?? '')}"`;
-      text += `${name}{${base}${extra}} ${formatValue(value)}\n`;
+      out.write(`${name}{${base}${extra}} ${formatValue(value)}\n`);
     };
     for (let f = 0; f < families.length; f++) {
       const family = families[f]!;
       name = family.name;
-      text += this.headers[f]!;
+      out.write(this.headers[f]!);
       for (let c = 0; c < observations.length; c++) {
         base = labels[c]!;
         family.samples(observations[c]!, emit);
       }
     }
+    const text = out.take();
     return { text, durationSeconds: (performance.now() - started) / 1000, observed: stats.size };
   }
 

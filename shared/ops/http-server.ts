@@ -101,7 +101,7 @@ export class OpsServer {
         // Together, so a source and the registry's collect() callbacks can share one collection.
         const [body, ...extra] = await Promise.all([this.registry.metrics(), ...this.metricsSources.map((source) => source())]);
         response.writeHead(200, { 'Content-Type': this.registry.contentType });
-        response.end(extra.length === 0 ? body : joinExpositions(body, extra));
+        writeExpositions(response, [body, ...extra]);
         return;
       }
     }
@@ -111,15 +111,14 @@ export class OpsServer {
   }
 }
 
-/** Each text ends with a newline, as the format wants before the next family. */
-function joinExpositions(first: string, rest: readonly string[]): string {
-  let text = first;
-  for (const part of rest) {
+/** The parts one after the other, each ending with a newline, as the format wants before the next family. */
+function writeExpositions(response: ServerResponse, parts: readonly string[]): void {
+  for (const part of parts) {
     if (part === '') continue;
-    if (text !== '' && !text.endsWith('\n')) text += '\n';
-    text += part;
+    response.write(part);
+    if (!part.endsWith('\n')) response.write('\n');
   }
-  return text !== '' && !text.endsWith('\n') ? `${text}\n` : text;
+  response.end();
 }
 
 export function sendJson(response: ServerResponse, status: number, body: unknown): void {
