@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** `quayside <agent>|all|events [options]` */
+import '../shared/docker/lazy-dockerode-parts'; // first: before any module loads dockerode
 import { Command, CommanderError } from 'commander';
 import { AGENTS } from '../agents';
 import type { AgentDefinition } from '../shared/agent';

@@ -23,6 +23,8 @@ export interface TrackedContainer extends CollectTarget {
   state: ContainerState;
   /** The cgroup path, cAdvisor's `id` label; kept across restarts so series keep their identity. */
   cgroupPath: string;
+  /** The path is a guess made before the engine told its cgroup driver: name it again later. */
+  cgroupPathProvisional: boolean;
   cgroupParent: string;
   /** Unix seconds. */
   createdAt: number;
@@ -41,14 +43,17 @@ export interface TrackedContainer extends CollectTarget {
 }
 
 /** What locating a cgroup needs besides the inspect data. */
-export type CgroupLocator = (hints: { id: string; pid: number; cgroupParent: string }) => { location?: CgroupLocation; path: string };
+export type CgroupLocator = (hints: { id: string; pid: number; cgroupParent: string }) => { location?: CgroupLocation; path: string; provisional?: boolean };
 
 /** A fresh record from an inspect, carrying over what only this exporter knows from `previous`. */
 export function containerFromInspect(info: Dockerode.ContainerInspectInfo, locate: CgroupLocator, previous?: TrackedContainer): TrackedContainer {
   const state = asState(info.State.Status);
   const pid = state === 'running' || state === 'paused' ? info.State.Pid : 0;
   const cgroupParent = info.HostConfig.CgroupParent ?? '';
-  const { location, path } = pid > 0 ? locate({ id: info.Id, pid, cgroupParent }) : { location: undefined, path: undefined };
+  const located = pid > 0 ? locate({ id: info.Id, pid, cgroupParent }) : undefined;
+  // A stopped container keeps the path it ran under, unless that was only a guess.
+  const kept = previous && !previous.cgroupPathProvisional ? { path: previous.cgroupPath } : undefined;
+  const naming = located ?? kept ?? locate({ id: info.Id, pid: 0, cgroupParent });
   const startedAt = unixSeconds(info.State.StartedAt);
   const restartCount = info.RestartCount ?? 0;
   const exited = state === 'exited' || state === 'dead' || state === 'restarting';
@@ -56,13 +61,14 @@ export function containerFromInspect(info: Dockerode.ContainerInspectInfo, locat
   return {
     id: info.Id,
     pid,
-    cgroup: location,
+    cgroup: located?.location,
     configuredSpec: specFromHostConfig(info.HostConfig),
     name: containerName(info.Name),
     image: info.Config.Image,
     labels: info.Config.Labels ?? {},
     state,
-    cgroupPath: path ?? previous?.cgroupPath ?? locate({ id: info.Id, pid: 0, cgroupParent }).path,
+    cgroupPath: naming.path,
+    cgroupPathProvisional: 'provisional' in naming && naming.provisional === true,
     cgroupParent,
     createdAt: unixSeconds(info.Created) ?? 0,
     startedAt,

@@ -3,22 +3,21 @@
  * container's series are simply not there at the next scrape (Prometheus marks them stale at
  * once), and samples carry no timestamps (cAdvisor's timestamps keep dead series for 5 minutes).
  *
- * Each family is registered in the process's registry as a metric whose `get()` joins the one
- * collection of the current scrape, so /metrics reads every container's files once per scrape.
+ * The families are written as exposition text in one pass (family by family, container by
+ * container) and appended to the registry's /metrics output; the self-metrics, which stay in the
+ * registry, join the same collection, so /metrics reads every container's files once per scrape.
  */
 import { performance } from 'node:perf_hooks';
-import type { MetricValue, Registry } from 'prom-client';
 import type { TrackedContainer } from './container';
 import { isSelected, type ContainerFilter } from './container-filter';
 import type { StatsCollector } from './collectors/collector';
-import type { FamilyDefinition } from './families';
+import type { FamilyDefinition, Observation, SampleSink } from './families';
 import type { ScrapeSummary } from './self-metrics';
-
-type Labels = Record<string, string>;
-type Samples = Map<string, Array<MetricValue<string>>>;
+import { escapeLabelValue, ExpositionWriter, familyHeader, formatValue, labelPairs } from './text-format';
 
 export interface Scrape extends ScrapeSummary {
-  samples: Samples;
+  /** The container families in text format 0.0.4. */
+  text: string;
 }
 
 export interface ExpositionOptions {
@@ -35,28 +34,28 @@ export interface ExpositionOptions {
 export class ContainerExposition {
   private current: Promise<Scrape> | undefined;
   private readonly labelNames: ReadonlyArray<readonly [key: string, labelName: string]>;
+  private readonly headers: readonly string[];
   private readonly clock: () => number;
+  /**
+   * The escaped label text of each container record. A rename or update replaces the record (a
+   * new inspect), so the text never goes stale, and records of removed containers are collected.
+   */
+  private readonly labelText = new WeakMap<TrackedContainer, string>();
+  /** One at a time: scrapes that overlap share the collection in progress. */
+  private readonly out = new ExpositionWriter();
 
   constructor(private readonly options: ExpositionOptions) {
     this.labelNames = options.labels.map((key) => [key, containerLabelName(key)] as const);
+    this.headers = options.families.map((f) => familyHeader(f.name, f.help, f.type));
     this.clock = options.clock ?? Date.now;
   }
 
-  register(registry: Registry): void {
-    for (const family of this.options.families) {
-      const metric = {
-        name: family.name,
-        help: family.help,
-        type: family.type,
-        aggregator: 'sum' as const,
-        get: async () => ({ name: family.name, help: family.help, type: family.type, aggregator: 'sum' as const, values: (await this.scrape()).samples.get(family.name) ?? [] }),
-        reset: () => undefined,
-      };
-      registry.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0]);
-    }
+  /** The container families of the scrape in progress (or a new one), as exposition text. */
+  async render(): Promise<string> {
+    return (await this.scrape()).text;
   }
 
-  /** The scrape in progress, or a new one: every family of one /metrics request shares one collection. */
+  /** The scrape in progress, or a new one: the text and the self-metrics of one /metrics request share one collection. */
   scrape(): Promise<Scrape> {
     if (!this.current) {
       this.current = this.collect().finally(() => {
@@ -69,31 +68,50 @@ export class ContainerExposition {
   private async collect(): Promise<Scrape> {
     const started = performance.now();
     const { include, exclude, families } = this.options;
-    const selected = [...this.options.containers()].filter((c) => isSelected(c, include, exclude));
-    const live = selected.filter((c) => c.state === 'running' || c.state === 'paused');
+    const selected: TrackedContainer[] = [];
+    const live: TrackedContainer[] = [];
+    for (const container of this.options.containers()) {
+      if (!isSelected(container, include, exclude)) continue;
+      selected.push(container);
+      if (container.state === 'running' || container.state === 'paused') live.push(container);
+    }
     const stats = await this.options.collector.collect(live);
     const now = this.clock() / 1000;
+    const observations: Observation[] = selected.map((container) => ({ container, stats: stats.get(container.id), now }));
+    const labels = selected.map((container) => this.containerLabels(container));
 
-    const samples: Samples = new Map(families.map((f) => [f.name, []]));
-    for (const container of selected) {
-      const base = this.baseLabels(container);
-      const observation = { container, stats: stats.get(container.id), now };
-      for (const family of families) {
-        const values = samples.get(family.name)!;
-        for (const [extra, value] of family.samples(observation)) {
-          values.push({ labels: extra ? { ...base, ...extra } : base, value });
-        }
+    const out = this.out;
+    let name = '';
+    let base = '';
+    // One closure for the whole scrape; `name` and `base` say which family and container it writes.
+    const emit: SampleSink = (value, labelName, labelValue) => {
+      const extra = labelName === undefined ? '' : `,${labelName}="${escapeLabelValue(labelValue ?? '')}"`;
+      out.write(`${name}{${base}${extra}} ${formatValue(value)}\n`);
+    };
+    for (let f = 0; f < families.length; f++) {
+      const family = families[f]!;
+      name = family.name;
+      out.write(this.headers[f]!);
+      for (let c = 0; c < observations.length; c++) {
+        base = labels[c]!;
+        family.samples(observations[c]!, emit);
       }
     }
-    return { samples, durationSeconds: (performance.now() - started) / 1000, observed: stats.size };
+    const text = out.take();
+    return { text, durationSeconds: (performance.now() - started) / 1000, observed: stats.size };
   }
 
   /** cAdvisor's label scheme: id (cgroup path), name, image, then the allow-listed Docker labels. */
-  private baseLabels(container: TrackedContainer): Labels {
-    const labels: Labels = { id: container.cgroupPath, name: container.name, image: container.image };
-    // Every series carries every allow-listed label ("" when absent), as cAdvisor does.
-    for (const [key, labelName] of this.labelNames) labels[labelName] = container.labels[key] ?? '';
-    return labels;
+  private containerLabels(container: TrackedContainer): string {
+    let text = this.labelText.get(container);
+    if (text === undefined) {
+      const pairs: Array<readonly [string, string]> = [['id', container.cgroupPath], ['name', container.name], ['image', container.image]];
+      // Every series carries every allow-listed label ("" when absent), as cAdvisor does.
+      for (const [key, labelName] of this.labelNames) pairs.push([labelName, container.labels[key] ?? '']);
+      text = labelPairs(pairs);
+      this.labelText.set(container, text);
+    }
+    return text;
   }
 }
 

@@ -12,8 +12,11 @@ import type { ContainerStats } from './collectors/stats';
 export const METRIC_GROUPS = ['cpu', 'memory', 'network', 'diskIO', 'process', 'spec', 'lifecycle'] as const;
 export type MetricGroup = (typeof METRIC_GROUPS)[number];
 
-/** Extra labels of one sample beyond the container's (`interface`, `device`, `cpu`, `state`). */
-export type Sample = readonly [extraLabels: Readonly<Record<string, string>> | undefined, value: number];
+/**
+ * Receives one sample: its value and at most one label beyond the container's (`cpu`,
+ * `interface`, `device`, `state`). A callback rather than returned arrays: no garbage per sample.
+ */
+export type SampleSink = (value: number, labelName?: string, labelValue?: string) => void;
 
 export interface Observation {
   container: TrackedContainer;
@@ -31,10 +34,8 @@ export interface FamilyDefinition {
   group: MetricGroup;
   /** Where the value comes from: cgroup v1 / cgroup v2 / Docker. */
   source: string;
-  samples(observation: Observation): readonly Sample[];
+  samples(observation: Observation, emit: SampleSink): void;
 }
-
-const NONE: readonly Sample[] = [];
 
 /** A family with one sample per container, read from the stats. */
 function stat(
@@ -53,9 +54,9 @@ function stat(
     unit,
     group,
     source,
-    samples: ({ stats }) => {
+    samples: ({ stats }, emit) => {
       const value = stats && read(stats);
-      return value === undefined ? NONE : [[undefined, value]];
+      if (value !== undefined) emit(value);
     },
   };
 }
@@ -70,7 +71,9 @@ function network(name: string, unit: string, column: string, help: string, field
     unit,
     group: 'network',
     source: `/proc/<pid>/net/dev ${column}`,
-    samples: ({ stats }) => stats?.network?.map((n) => [{ interface: n.interface }, n[field]] as const) ?? NONE,
+    samples: ({ stats }, emit) => {
+      for (const n of stats?.network ?? []) emit(n[field], 'interface', n.interface);
+    },
   };
 }
 
@@ -84,13 +87,15 @@ function disk(name: string, unit: string, source: string, help: string, field: D
     unit,
     group: 'diskIO',
     source,
-    samples: ({ stats }) => stats?.blockIo?.map((d) => [{ device: d.device }, d[field]] as const) ?? NONE,
+    samples: ({ stats }, emit) => {
+      for (const d of stats?.blockIo ?? []) emit(d[field], 'device', d.device);
+    },
   };
 }
 
 /** A family of every tracked container, running or not, from what the event stream told us. */
-function lifecycle(name: string, type: FamilyDefinition['type'], unit: string, source: string, help: string, samples: (c: TrackedContainer, now: number) => readonly Sample[]): FamilyDefinition {
-  return { name, help, type, unit, group: 'lifecycle', source, samples: ({ container, now }) => samples(container, now) };
+function lifecycle(name: string, type: FamilyDefinition['type'], unit: string, source: string, help: string, samples: (c: TrackedContainer, now: number, emit: SampleSink) => void): FamilyDefinition {
+  return { name, help, type, unit, group: 'lifecycle', source, samples: ({ container, now }, emit) => samples(container, now, emit) };
 }
 
 const isLive = (state: ContainerState): boolean => state === 'running' || state === 'paused';
@@ -108,7 +113,9 @@ export const FAMILIES: readonly FamilyDefinition[] = [
     group: 'cpu',
     source: 'v1 cpuacct.usage / v2 cpu.stat usage_usec',
     // One `cpu="total"` series, as cAdvisor on cgroup v2: per-CPU series multiply cardinality by the core count.
-    samples: ({ stats }) => (stats?.cpu ? [[{ cpu: 'total' }, stats.cpu.usageSeconds]] : NONE),
+    samples: ({ stats }, emit) => {
+      if (stats?.cpu) emit(stats.cpu.usageSeconds, 'cpu', 'total');
+    },
   },
   stat('container_cpu_user_seconds_total', 'counter', 'seconds', 'cpu', 'v1 cpuacct.stat user / v2 cpu.stat user_usec', 'Cumulative user cpu time consumed in seconds.', (s) => s.cpu?.userSeconds),
   stat('container_cpu_system_seconds_total', 'counter', 'seconds', 'cpu', 'v1 cpuacct.stat system / v2 cpu.stat system_usec', 'Cumulative system cpu time consumed in seconds.', (s) => s.cpu?.systemSeconds),
@@ -139,25 +146,31 @@ export const FAMILIES: readonly FamilyDefinition[] = [
   disk('container_fs_reads_total', 'operations', 'v1 blkio *io_serviced_recursive Read / v2 io.stat rios', 'Cumulative count of reads completed.', 'reads'),
   disk('container_fs_writes_total', 'operations', 'v1 blkio *io_serviced_recursive Write / v2 io.stat wios', 'Cumulative count of writes completed.', 'writes'),
   // ---- processes
-  stat('container_processes', 'gauge', 'processes', 'process', 'cgroup.procs (lines)', 'Number of processes running inside the container.', (s) => s.processes?.processes),
+  stat('container_processes', 'gauge', 'processes', 'process', 'cgroup.procs of the cgroup and its sub-cgroups', 'Number of processes running inside the container.', (s) => s.processes?.processes),
   stat('container_threads', 'gauge', 'threads', 'process', 'pids.current', 'Number of threads running inside the container.', (s) => s.processes?.threads),
   stat('container_threads_max', 'gauge', 'threads', 'process', 'pids.max (0 = unlimited)', 'Maximum number of threads allowed inside the container, infinity if value is zero.', (s) => s.processes?.threadsMax),
   // ---- spec
   stat('container_spec_memory_limit_bytes', 'gauge', 'bytes', 'spec', 'v1 memory.limit_in_bytes / v2 memory.max (0 = unlimited)', 'Memory limit for the container.', (s) => s.spec?.memoryLimitBytes),
   stat('container_spec_memory_swap_limit_bytes', 'gauge', 'bytes', 'spec', 'v1 memory.memsw.limit_in_bytes / v2 memory.swap.max (0 = unlimited)', 'Memory swap limit for the container.', (s) => s.spec?.memorySwapLimitBytes),
-  stat('container_spec_memory_reservation_limit_bytes', 'gauge', 'bytes', 'spec', 'v1 memory.soft_limit_in_bytes / v2 memory.low (0 = none)', 'Memory reservation limit for the container.', (s) => s.spec?.memoryReservationBytes),
+  stat('container_spec_memory_reservation_limit_bytes', 'gauge', 'bytes', 'spec', 'v1 memory.soft_limit_in_bytes / v2 memory.min, as cAdvisor (0 = none)', 'Memory reservation limit for the container.', (s) => s.spec?.memoryReservationBytes),
   stat('container_spec_cpu_quota', 'gauge', 'microseconds', 'spec', 'v1 cpu.cfs_quota_us / v2 cpu.max (only when set)', 'CPU quota of the container.', (s) => s.spec?.cpuQuotaMicros),
   stat('container_spec_cpu_period', 'gauge', 'microseconds', 'spec', 'v1 cpu.cfs_period_us / v2 cpu.max', 'CPU period of the container.', (s) => s.spec?.cpuPeriodMicros),
   stat('container_spec_cpu_shares', 'gauge', 'shares', 'spec', 'v1 cpu.shares / v2 cpu.weight converted to shares', 'CPU share of the container.', (s) => s.spec?.cpuShares),
   // ---- lifecycle: from inspect and the event stream
-  lifecycle('container_start_time_seconds', 'gauge', 'unix seconds', 'inspect State.StartedAt (else Created)', 'Start time of the container since unix epoch in seconds.', (c) => [[undefined, c.startedAt ?? c.createdAt]]),
-  lifecycle('container_creation_time_seconds', 'gauge', 'unix seconds', 'inspect Created', 'Creation time of the container since unix epoch in seconds.', (c) => [[undefined, c.createdAt]]),
-  lifecycle('container_last_seen', 'gauge', 'unix seconds', 'time of the scrape (running containers)', 'Last time a container was seen by the exporter.', (c, now) => (isLive(c.state) ? [[undefined, now]] : NONE)),
-  lifecycle('container_oom_events_total', 'counter', 'events', 'Docker `oom` events', 'Count of out of memory events observed for the container.', (c) => [[undefined, c.oomEvents]]),
-  lifecycle('container_restarts_total', 'counter', 'restarts', 'Docker `start` events and inspect StartedAt/RestartCount', 'Restarts of the container seen by the exporter, including restart-policy restarts before it started watching.', (c) => [[undefined, c.restarts]]),
-  lifecycle('container_health_state', 'gauge', '1/0/-1', 'Docker `health_status` events and inspect State.Health', 'Health of the container: 1 healthy, 0 starting or unhealthy, -1 no health check.', (c) => [[undefined, c.health ? HEALTH_VALUE[c.health] : -1]]),
-  lifecycle('container_last_exit_code', 'gauge', 'exit code', 'Docker `die` events (exitCode) and inspect State.ExitCode', 'Exit code of the latest exit of the container; absent until it first exits.', (c) => (c.lastExitCode === undefined ? NONE : [[undefined, c.lastExitCode]])),
-  lifecycle('container_state', 'gauge', '1/0', 'inspect State.Status, refreshed on every container event', 'Docker state of the container: 1 for the current state, 0 for the others.', (c) => CONTAINER_STATES.map((state) => [{ state }, c.state === state ? 1 : 0] as const)),
+  lifecycle('container_start_time_seconds', 'gauge', 'unix seconds', 'inspect State.StartedAt (else Created)', 'Start time of the container since unix epoch in seconds.', (c, _now, emit) => emit(c.startedAt ?? c.createdAt)),
+  lifecycle('container_creation_time_seconds', 'gauge', 'unix seconds', 'inspect Created', 'Creation time of the container since unix epoch in seconds.', (c, _now, emit) => emit(c.createdAt)),
+  lifecycle('container_last_seen', 'gauge', 'unix seconds', 'time of the scrape (running containers)', 'Last time a container was seen by the exporter.', (c, now, emit) => {
+    if (isLive(c.state)) emit(now);
+  }),
+  lifecycle('container_oom_events_total', 'counter', 'events', 'Docker `oom` events', 'Count of out of memory events observed for the container.', (c, _now, emit) => emit(c.oomEvents)),
+  lifecycle('container_restarts_total', 'counter', 'restarts', 'Docker `start` events and inspect StartedAt/RestartCount', 'Restarts of the container seen by the exporter, including restart-policy restarts before it started watching.', (c, _now, emit) => emit(c.restarts)),
+  lifecycle('container_health_state', 'gauge', '1/0/-1', 'Docker `health_status` events and inspect State.Health', 'Health of the container: 1 healthy, 0 starting or unhealthy, -1 no health check.', (c, _now, emit) => emit(c.health ? HEALTH_VALUE[c.health] : -1)),
+  lifecycle('container_last_exit_code', 'gauge', 'exit code', 'Docker `die` events (exitCode) and inspect State.ExitCode', 'Exit code of the latest exit of the container; absent until it first exits.', (c, _now, emit) => {
+    if (c.lastExitCode !== undefined) emit(c.lastExitCode);
+  }),
+  lifecycle('container_state', 'gauge', '1/0', 'inspect State.Status, refreshed on every container event', 'Docker state of the container: 1 for the current state, 0 for the others.', (c, _now, emit) => {
+    for (const state of CONTAINER_STATES) emit(c.state === state ? 1 : 0, 'state', state);
+  }),
 ];
 
 /** Whether a name is a group (turns off all its families) or one family. */

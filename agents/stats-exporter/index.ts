@@ -3,9 +3,8 @@
  * Prometheus under cAdvisor's names, read from cgroup files at scrape time, for the containers
  * the shared event stream knows about; plus restarts, health, exit codes and state.
  */
-import type Dockerode from 'dockerode';
 import { defineAgent } from '../../shared/agent';
-import { errorMessage, type Logger } from '../../shared/ops/logger';
+import { EngineCgroupDriver } from './cgroup-driver';
 import type { CgroupLocator } from './container';
 import { createCollector } from './collectors';
 import { dockerCgroupPath, resolveCgroup, type CgroupRoots } from './collectors/cgroup-location';
@@ -25,16 +24,19 @@ export const statsExporterAgent = defineAgent({
     const clash = labelNameClash(options.statsLabels);
     if (clash) throw new ConfigError(`--stats-labels: ${clash[0]} and ${clash[1]} would both be exported as ${containerLabelName(clash[0])}`);
     const roots: CgroupRoots = { cgroupRoot: options.statsCgroupRoot, procRoot: options.statsProcRoot };
-    const cgroupDriver = engineCgroupDriver(docker, logger);
+    const cgroupDriver = new EngineCgroupDriver(docker, logger);
+    void cgroupDriver.refresh();
     const locate: CgroupLocator = (hints) => {
       const driver = cgroupDriver.value;
       const location = hints.pid > 0 ? resolveCgroup(roots, { ...hints, driver }) : undefined;
-      return { location, path: location?.path ?? dockerCgroupPath(driver ?? 'cgroupfs', hints) };
+      if (location) return { location, path: location.path };
+      // A guess without the driver is provisional: named again once the engine tells its driver.
+      return { path: dockerCgroupPath(driver ?? 'cgroupfs', hints), provisional: driver === undefined };
     };
 
     const collectorNames = options.statsCollector === 'auto' ? ['cgroup', 'docker-api'] : [options.statsCollector];
     const errors = collectorErrorSink(metrics, [...collectorNames, 'inventory'], logger);
-    const inventory = new ContainerInventory({ docker, locate, errors, logger });
+    const inventory = new ContainerInventory({ docker, locate, errors, logger, beforeSync: () => cgroupDriver.refresh() });
     const collector = createCollector(options.statsCollector, {
       docker,
       errors,
@@ -51,9 +53,9 @@ export const statsExporterAgent = defineAgent({
       exclude: options.statsExclude,
       labels: options.statsLabels,
     });
-    exposition.register(metrics);
+    http.addMetricsSource(() => exposition.render());
     registerScrapeMetrics(metrics, {
-      up: () => events.connected && inventory.synced,
+      up: () => events.connected && inventory.inStep,
       tracked: () => inventory.size,
       currentScrape: () => exposition.scrape(),
     });
@@ -70,18 +72,3 @@ export const statsExporterAgent = defineAgent({
     };
   },
 });
-
-/**
- * The engine's cgroup driver, asked once in the background; only needed to guess cgroup paths
- * when the host's /proc is not visible, so start-up never waits for it.
- */
-function engineCgroupDriver(docker: Dockerode, logger: Logger): { value?: 'cgroupfs' | 'systemd' } {
-  const holder: { value?: 'cgroupfs' | 'systemd' } = {};
-  docker
-    .info()
-    .then((info: { CgroupDriver?: string }) => {
-      if (info.CgroupDriver === 'cgroupfs' || info.CgroupDriver === 'systemd') holder.value = info.CgroupDriver;
-    })
-    .catch((error: unknown) => logger.debug('cannot read the cgroup driver', { error: errorMessage(error) }));
-  return holder;
-}

@@ -23,12 +23,16 @@ export interface InventoryOptions {
   locate: CgroupLocator;
   errors: ErrorSink;
   logger?: Logger;
+  /** Runs before each sync snapshot is applied (asking the engine's cgroup driver again while unknown). */
+  beforeSync?: () => Promise<void>;
 }
 
 export class ContainerInventory {
   private readonly containers = new Map<string, TrackedContainer>();
   private readonly logger: Logger;
   private hasSynced = false;
+  /** A sync was applied since the latest (re)connect: events lost in between are repaired. */
+  private syncedSinceConnect = false;
 
   constructor(private readonly options: InventoryOptions) {
     this.logger = options.logger ?? silentLogger;
@@ -37,6 +41,11 @@ export class ContainerInventory {
   /** True once the first sync snapshot was applied. */
   get synced(): boolean {
     return this.hasSynced;
+  }
+
+  /** In step with the engine: synced since the event stream last (re)connected. */
+  get inStep(): boolean {
+    return this.syncedSinceConnect;
   }
 
   get size(): number {
@@ -52,13 +61,22 @@ export class ContainerInventory {
   }
 
   subscribe(events: EventStream): () => void {
-    return events.subscribe({
+    // Events may be lost until the next sync: out of step from the disconnect until then.
+    const outOfStep = (): void => {
+      this.syncedSinceConnect = false;
+    };
+    events.on('disconnected', outOfStep);
+    const unsubscribe = events.subscribe({
       name: 'stats-exporter',
       types: ['container'],
       actions: INVENTORY_ACTIONS,
       onEvent: (event) => this.handleEvent(event),
       onSync: (snapshot) => this.handleSync(snapshot),
     });
+    return () => {
+      events.off('disconnected', outOfStep);
+      unsubscribe();
+    };
   }
 
   async handleEvent(event: DockerEvent): Promise<void> {
@@ -89,6 +107,7 @@ export class ContainerInventory {
   }
 
   async handleSync(snapshot: SyncSnapshot): Promise<void> {
+    await this.options.beforeSync?.();
     const listed = new Set(snapshot.containers.map((c) => c.Id));
     for (const id of this.containers.keys()) if (!listed.has(id)) this.containers.delete(id);
     // After a reconnect, events may have been lost: a running container may have restarted
@@ -97,16 +116,17 @@ export class ContainerInventory {
     const stale = snapshot.containers.filter((c) => (recheckRunning && c.State === 'running') || this.needsRefresh(c)).map((c) => c.Id);
     await forEachLimited(stale, SYNC_CONCURRENCY, (id) => this.refresh(id));
     this.hasSynced = true;
+    this.syncedSinceConnect = true;
     this.logger.debug('inventory synced', { reason: snapshot.reason, containers: this.containers.size, inspected: stale.length });
   }
 
-  /** Unknown, changed state or name, or running without a located cgroup (retry). */
+  /** Unknown, changed state or name, running without a located cgroup, or named by a guess (retry). */
   private needsRefresh(listed: Dockerode.ContainerInfo): boolean {
     const known = this.containers.get(listed.Id);
     if (!known) return true;
     if (known.state !== listed.State) return true;
     if (!listed.Names.some((n) => containerName(n) === known.name)) return true;
-    return known.state === 'running' && known.cgroup === undefined;
+    return (known.state === 'running' && known.cgroup === undefined) || known.cgroupPathProvisional;
   }
 
   /** Re-inspects one container; a 404 means it is gone. */

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import './lazy-dockerode-parts'; // before dockerode: see there
 import Dockerode from 'dockerode';
 
 export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';

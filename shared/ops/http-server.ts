@@ -14,11 +14,14 @@ export interface ReadinessResult {
 }
 export type ReadinessCheck = () => ReadinessResult | Promise<ReadinessResult>;
 export type RouteHandler = (request: IncomingMessage, response: ServerResponse) => void | Promise<void>;
+/** Exposition text (format 0.0.4) appended to the registry's on /metrics, for families written directly. */
+export type MetricsSource = () => string | Promise<string>;
 
 export class OpsServer {
   private readonly server: Server;
   private readonly checks = new Map<string, ReadinessCheck>();
   private readonly routes = new Map<string, RouteHandler>();
+  private readonly metricsSources: MetricsSource[] = [];
 
   constructor(private readonly registry: Registry, private readonly logger: Logger = silentLogger) {
     this.server = createServer((request, response) => {
@@ -39,6 +42,14 @@ export class OpsServer {
   addRoute(path: string, handler: RouteHandler): void {
     if (this.routes.has(path) || ['/healthz', '/readyz', '/metrics'].includes(path)) throw new Error(`HTTP route ${path} is already taken`);
     this.routes.set(path, handler);
+  }
+
+  /**
+   * Text appended to /metrics after the registry's: for exporters whose families are rebuilt each
+   * scrape, where prom-client metric objects per sample cost more memory than the text.
+   */
+  addMetricsSource(source: MetricsSource): void {
+    this.metricsSources.push(source);
   }
 
   async listen(address: HostPort): Promise<HostPort> {
@@ -87,9 +98,10 @@ export class OpsServer {
         return sendJson(response, readiness.ready ? 200 : 503, readiness);
       }
       case '/metrics': {
-        const body = await this.registry.metrics();
+        // Together, so a source and the registry's collect() callbacks can share one collection.
+        const [body, ...extra] = await Promise.all([this.registry.metrics(), ...this.metricsSources.map((source) => source())]);
         response.writeHead(200, { 'Content-Type': this.registry.contentType });
-        response.end(body);
+        writeExpositions(response, [body, ...extra]);
         return;
       }
     }
@@ -97,6 +109,16 @@ export class OpsServer {
     if (route) return route(request, response);
     sendJson(response, 404, { error: `no route ${path}` });
   }
+}
+
+/** The parts one after the other, each ending with a newline, as the format wants before the next family. */
+function writeExpositions(response: ServerResponse, parts: readonly string[]): void {
+  for (const part of parts) {
+    if (part === '') continue;
+    response.write(part);
+    if (!part.endsWith('\n')) response.write('\n');
+  }
+  response.end();
 }
 
 export function sendJson(response: ServerResponse, status: number, body: unknown): void {

@@ -94,8 +94,9 @@ describe('stats-exporter cgroup v1', () => {
     assert.equal(parsed.get('8:0')?.get('Write'), 20);
   });
 
-  it('reads threads, their limit and processes', () => {
-    assert.deepEqual(read().processes, { threads: 2, threadsMax: 100, processes: 2 });
+  it('reads threads, their limit and processes, counting those of sub-cgroups as cAdvisor does', () => {
+    // Two in the container's cgroup.procs, one in the sub-cgroup `sub/`.
+    assert.deepEqual(read().processes, { threads: 2, threadsMax: 100, processes: 3 });
   });
 
   it('reads the limits the kernel enforces', () => {

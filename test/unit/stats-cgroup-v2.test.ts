@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { containerCgroupPath, expandSlice, locateFromProcCgroup, resolveCgroup, type CgroupLocation } from '../../agents/stats-exporter/collectors/cgroup-location';
 import { readOptionalText } from '../../agents/stats-exporter/collectors/files';
 import type { GroupReader } from '../../agents/stats-exporter/collectors/cgroup-v1';
-import { parseCpuMax, readCgroupV2, readSpecV2, sharesFromWeight } from '../../agents/stats-exporter/collectors/cgroup-v2';
+import { parseCpuMax, readCgroupV2, readProcesses, readSpecV2, sharesFromWeight } from '../../agents/stats-exporter/collectors/cgroup-v2';
 
 const ROOT = join(__dirname, '..', 'fixtures', 'cgroup', 'v2');
 const CGROUP_ROOT = join(ROOT, 'sys', 'fs', 'cgroup');
@@ -89,11 +89,25 @@ describe('stats-exporter cgroup v2', () => {
     assert.deepEqual(read().processes, { threads: 7, threadsMax: 4096, processes: 3 });
   });
 
+  it('counts the processes of sub-cgroups too, as cAdvisor: systemd as init leaves its own cgroup.procs empty', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qs-v2-procs-'));
+    writeFileSync(join(dir, 'pids.current'), '9\n');
+    writeFileSync(join(dir, 'pids.max'), 'max\n');
+    writeFileSync(join(dir, 'cgroup.procs'), '');
+    mkdirSync(join(dir, 'init.scope'));
+    writeFileSync(join(dir, 'init.scope', 'cgroup.procs'), '1\n');
+    mkdirSync(join(dir, 'system.slice', 'nginx.service'), { recursive: true });
+    writeFileSync(join(dir, 'system.slice', 'cgroup.procs'), '');
+    writeFileSync(join(dir, 'system.slice', 'nginx.service', 'cgroup.procs'), '40\n41\n42\n');
+    assert.deepEqual(readProcesses(dir), { threads: 9, threadsMax: 0, processes: 4 });
+  });
+
   it('reads limits: unlimited memory as 0, cpu.max quota and period, cpu.weight back to shares', () => {
     assert.deepEqual(read().spec, {
       memoryLimitBytes: 0,
       memorySwapLimitBytes: 0,
-      memoryReservationBytes: 16777216,
+      // memory.min as cAdvisor reads it, not memory.low (16 MiB in the fixture), where runc puts --memory-reservation.
+      memoryReservationBytes: 8388608,
       cpuQuotaMicros: 25_000,
       cpuPeriodMicros: 100_000,
       cpuShares: sharesFromWeight(39),

@@ -1,6 +1,7 @@
 /** /metrics as Prometheus reads it: names, label scheme, filters, disabled families, removed containers. */
 import { strict as assert } from 'node:assert';
 import { Registry } from 'prom-client';
+import { OpsServer } from '../../shared/ops/http-server';
 import type { CollectTarget, StatsCollector } from '../../agents/stats-exporter/collectors/collector';
 import type { ContainerStats } from '../../agents/stats-exporter/collectors/stats';
 import type { TrackedContainer } from '../../agents/stats-exporter/container';
@@ -19,6 +20,7 @@ function tracked(id: string, change: Partial<TrackedContainer> = {}): TrackedCon
     labels: { 'com.docker.compose.service': `svc-${id}`, secret: 'x' },
     state: 'running',
     cgroupPath: `/docker/${id}`,
+    cgroupPathProvisional: false,
     cgroupParent: '',
     createdAt: 1_800_000_000,
     startedAt: 1_800_000_010,
@@ -60,10 +62,22 @@ function setup(containers: TrackedContainer[], options: { disable?: string[]; in
     labels: options.labels ?? [],
     clock: () => 1_800_000_100_000,
   });
-  exposition.register(registry);
   registerScrapeMetrics(registry, { up: () => true, tracked: () => containers.length, currentScrape: () => exposition.scrape() });
-  return { registry, collector };
+  const server = new OpsServer(registry);
+  server.addMetricsSource(() => exposition.render());
+  servers.push(server);
+  const address = server.listen({ host: '127.0.0.1', port: 0 });
+  /** GET /metrics as Prometheus does: the registry's families and the container families written directly. */
+  const metrics = async (): Promise<string> => {
+    const { host, port } = await address;
+    const response = await fetch(`http://${host}:${port}/metrics`);
+    assert.equal(response.headers.get('content-type'), Registry.PROMETHEUS_CONTENT_TYPE);
+    return response.text();
+  };
+  return { registry: { metrics }, collector };
 }
+
+const servers: OpsServer[] = [];
 
 /** Sample lines of one metric name. */
 function lines(text: string, name: string): string[] {
@@ -71,6 +85,34 @@ function lines(text: string, name: string): string[] {
 }
 
 describe('stats-exporter exposition', () => {
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((server) => server.close()));
+  });
+
+  it('escapes label values (quotes, backslashes, newlines) as the text format wants', async () => {
+    const { registry } = setup([tracked('a', { name: 'we"ird\\na\nme', labels: { note: 'x"y' } })], { labels: ['note'] });
+    const text = await registry.metrics();
+    assert.deepEqual(lines(text, 'container_memory_usage_bytes'), ['container_memory_usage_bytes{id="/docker/a",name="we\\"ird\\\\na\\nme",image="busybox:test",container_label_note="x\\"y"} 1000']);
+  });
+
+  it('writes each family once, HELP and TYPE before all its samples, after the registry’s own families', async () => {
+    const { registry } = setup([tracked('a'), tracked('b')]);
+    const text = await registry.metrics();
+    assert.ok(text.endsWith('\n'));
+    assert.ok(text.indexOf('quayside_stats_up') < text.indexOf('# TYPE container_'), 'registry first');
+    const typed: string[] = [];
+    for (const line of text.split('\n')) {
+      const type = /^# TYPE (\S+) /.exec(line);
+      if (type) typed.push(type[1]!);
+      else if (line.startsWith('container_')) assert.equal(/^[a-z_]+/.exec(line)![0], typed.at(-1), line);
+    }
+    assert.equal(new Set(typed).size, typed.length, 'no family twice');
+    assert.deepEqual(
+      typed.filter((name) => name.startsWith('container_')),
+      FAMILIES.map((f) => f.name),
+    );
+  });
+
   it("uses cAdvisor's names and labels: id is the cgroup path, then name, image, and the extra label", async () => {
     const { registry } = setup([tracked('a')]);
     const text = await registry.metrics();

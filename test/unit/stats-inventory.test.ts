@@ -3,9 +3,11 @@ import { strict as assert } from 'node:assert';
 import type Dockerode from 'dockerode';
 import type { CgroupLocator } from '../../agents/stats-exporter/container';
 import type { CollectorErrorKind, ErrorSink } from '../../agents/stats-exporter/collectors/errors';
+import { EventEmitter } from 'node:events';
+import { EngineCgroupDriver, type CgroupDriver } from '../../agents/stats-exporter/cgroup-driver';
 import { ContainerInventory } from '../../agents/stats-exporter/inventory';
 import type { DockerEvent } from '../../shared/docker/event';
-import type { SyncSnapshot } from '../../shared/docker/event-stream';
+import type { EventStream, EventSubscription, SyncSnapshot } from '../../shared/docker/event-stream';
 
 type Inspect = Dockerode.ContainerInspectInfo;
 
@@ -61,7 +63,36 @@ function sync(engine: FakeEngine): SyncSnapshot {
   return { reason: 'connect', containers: engine.list(), at: new Date() };
 }
 
+/** The part of the event stream the inventory uses: subscribe, and the connection events. */
+class FakeStream extends EventEmitter {
+  subscription: EventSubscription | undefined;
+  subscribe(subscription: EventSubscription): () => void {
+    this.subscription = subscription;
+    return () => (this.subscription = undefined);
+  }
+}
+
 describe('stats-exporter inventory after a reconnect', () => {
+  it('is out of step from a disconnect until the sync after the reconnect is applied', async () => {
+    const engine = new FakeEngine();
+    const stream = new FakeStream();
+    const inventory = new ContainerInventory({ docker: engine.docker, locate, errors: { count: () => undefined } });
+    const unsubscribe = inventory.subscribe(stream as unknown as EventStream);
+    engine.put('a', { name: 'web' });
+    assert.equal(inventory.inStep, false);
+    await stream.subscription!.onSync!(sync(engine));
+    assert.equal(inventory.inStep, true);
+    stream.emit('disconnected');
+    stream.emit('connected'); // reconnected, but events of the gap are not known yet
+    assert.equal(inventory.inStep, false);
+    assert.equal(inventory.synced, true, 'readiness: it did list the containers once');
+    await stream.subscription!.onSync!({ ...sync(engine), reason: 'reconnect' });
+    assert.equal(inventory.inStep, true);
+    unsubscribe();
+    assert.equal(stream.listenerCount('disconnected'), 0);
+  });
+
+
   it('re-inspects running containers: a restart whose events were lost changes nothing the listing shows', async () => {
     const engine = new FakeEngine();
     const inventory = new ContainerInventory({ docker: engine.docker, locate, errors: { count: () => undefined } });
@@ -73,6 +104,50 @@ describe('stats-exporter inventory after a reconnect', () => {
     await inventory.handleSync({ ...sync(engine), reason: 'reconnect' });
     assert.equal(inventory.get('a')!.restarts, 1);
     assert.equal(inventory.get('a')!.startedAt, Date.parse('2026-11-27T12:00:00Z') / 1000);
+  });
+});
+
+describe('stats-exporter inventory and the cgroup driver', () => {
+  it("names a stopped container's cgroup again once the engine tells its driver (systemd here)", async () => {
+    const engine = new FakeEngine();
+    let driver: CgroupDriver | undefined;
+    const guessing: CgroupLocator = ({ id }) =>
+      driver === 'systemd' ? { path: `/system.slice/docker-${id}.scope` } : { path: `/docker/${id}`, provisional: driver === undefined };
+    let asked = 0;
+    const beforeSync = async (): Promise<void> => {
+      asked += 1;
+      if (asked === 2) driver = 'systemd'; // the engine was down at the first question
+    };
+    const inventory = new ContainerInventory({ docker: engine.docker, locate: guessing, errors: { count: () => undefined }, beforeSync });
+    engine.put('s', { name: 'stopped', status: 'exited', pid: 0 });
+    await inventory.handleSync(sync(engine));
+    assert.equal(inventory.get('s')!.cgroupPath, '/docker/s');
+    await inventory.handleSync({ ...sync(engine), reason: 'periodic' });
+    assert.equal(inventory.get('s')!.cgroupPath, '/system.slice/docker-s.scope');
+    assert.equal(asked, 2);
+  });
+
+  it('asks the engine for its driver again while it did not answer, and never once it did', async () => {
+    let calls = 0;
+    const answers: Array<() => Promise<{ CgroupDriver?: string }>> = [
+      () => Promise.reject(new Error('connect ECONNREFUSED')),
+      () => Promise.resolve({ CgroupDriver: 'systemd' }),
+    ];
+    const driver = new EngineCgroupDriver({ info: () => answers[Math.min(calls++, 1)]!() } as never);
+    await driver.refresh();
+    assert.equal(driver.value, undefined);
+    await driver.refresh();
+    assert.equal(driver.value, 'systemd');
+    await driver.refresh();
+    assert.equal(calls, 2);
+  });
+
+  it('does not hold a sync up when the engine does not answer', async () => {
+    const driver = new EngineCgroupDriver({ info: () => new Promise(() => undefined) } as never);
+    const started = Date.now();
+    await driver.refresh(50);
+    assert.ok(Date.now() - started < 2_000);
+    assert.equal(driver.value, undefined);
   });
 });
 

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import type { BlockDeviceNames } from './block-devices';
-import { countLines, parseFlatKeyed, parseLimit, readInteger, readOptionalInteger, readOptionalText, readText } from './files';
+import { countProcessesRecursive, parseFlatKeyed, parseLimit, readInteger, readOptionalInteger, readOptionalText, readText } from './files';
 import type { CgroupLocation } from './cgroup-location';
 import type { ContainerStats, CpuStats, DeviceIoStats, MemoryStats, ProcessStats, SpecStats } from './stats';
 import { limitOrZero, workingSet } from './stats';
@@ -118,11 +118,10 @@ export function parseBlkioOps(text: string): Map<string, Map<string, number>> {
 
 export function readProcesses(dir: string): ProcessStats {
   const max = parseLimit(readText(join(dir, 'pids.max')), 'pids.max');
-  const procs = readOptionalText(join(dir, 'cgroup.procs'));
   return {
     threads: readInteger(join(dir, 'pids.current')),
     threadsMax: max ?? 0,
-    processes: procs === undefined ? undefined : countLines(procs),
+    processes: countProcessesRecursive(dir),
   };
 }
 

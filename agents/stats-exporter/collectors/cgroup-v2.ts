@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { BlockDeviceNames } from './block-devices';
 import type { CgroupLocation } from './cgroup-location';
 import type { GroupReader } from './cgroup-v1';
-import { countLines, parseFlatKeyed, parseInteger, parseLimit, readInteger, readOptionalInteger, readOptionalText, readText } from './files';
+import { countProcessesRecursive, parseFlatKeyed, parseInteger, parseLimit, readInteger, readOptionalInteger, readOptionalText, readText } from './files';
 import type { ContainerStats, CpuStats, DeviceIoStats, MemoryStats, ProcessStats, SpecStats } from './stats';
 import { limitOrZero, workingSet } from './stats';
 
@@ -85,11 +85,10 @@ export function readIo(dir: string, devices: BlockDeviceNames): DeviceIoStats[] 
 }
 
 export function readProcesses(dir: string): ProcessStats {
-  const procs = readOptionalText(join(dir, 'cgroup.procs'));
   return {
     threads: readInteger(join(dir, 'pids.current')),
     threadsMax: parseLimit(readText(join(dir, 'pids.max')), 'pids.max') ?? 0,
-    processes: procs === undefined ? undefined : countLines(procs),
+    processes: countProcessesRecursive(dir),
   };
 }
 
@@ -99,9 +98,10 @@ export function readSpec(dir: string): SpecStats {
   if (memoryMax !== undefined) spec.memoryLimitBytes = limitOrZero(parseLimit(memoryMax, 'memory.max') ?? Infinity);
   const swapMax = readOptionalText(join(dir, 'memory.swap.max'));
   if (swapMax !== undefined) spec.memorySwapLimitBytes = limitOrZero(parseLimit(swapMax, 'memory.swap.max') ?? Infinity);
-  // Docker's --memory-reservation becomes memory.low on cgroup v2 (runc).
-  const low = readOptionalText(join(dir, 'memory.low'));
-  if (low !== undefined) spec.memoryReservationBytes = limitOrZero(parseLimit(low, 'memory.low') ?? Infinity);
+  // cAdvisor reads memory.min (hard protection) here, so dashboards compare like with like; runc
+  // writes Docker's --memory-reservation to memory.low, which this metric therefore does not show.
+  const min = readOptionalText(join(dir, 'memory.min'));
+  if (min !== undefined) spec.memoryReservationBytes = limitOrZero(parseLimit(min, 'memory.min') ?? Infinity);
   const { quota, period } = parseCpuMax(readOptionalText(join(dir, 'cpu.max')));
   if (quota !== undefined) spec.cpuQuotaMicros = quota;
   if (period !== undefined) spec.cpuPeriodMicros = period;

@@ -1,0 +1,61 @@
+/**
+ * Prometheus text format 0.0.4, written directly: the container families of one scrape are a few
+ * thousand samples, and building prom-client metric objects for them each scrape cost more memory
+ * (and garbage) than the text itself.
+ */
+
+/** `# HELP` and `# TYPE` lines of a family; HELP escapes `\` and newlines. */
+export function familyHeader(name: string, help: string, type: 'counter' | 'gauge'): string {
+  return `# HELP ${name} ${help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}\n# TYPE ${name} ${type}\n`;
+}
+
+const NEEDS_ESCAPE = /[\\"\n]/;
+
+/** A label value with `\`, `"` and newlines escaped. */
+export function escapeLabelValue(value: string): string {
+  return NEEDS_ESCAPE.test(value) ? value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : value;
+}
+
+/** `a="x",b="y"` from names and raw values. */
+export function labelPairs(labels: ReadonlyArray<readonly [name: string, value: string]>): string {
+  return labels.map(([name, value]) => `${name}="${escapeLabelValue(value)}"`).join(',');
+}
+
+/** A sample value: integers and floats as JavaScript prints them, `NaN`, `+Inf`, `-Inf`. */
+export function formatValue(value: number): string {
+  if (Number.isFinite(value)) return String(value);
+  if (Number.isNaN(value)) return 'NaN';
+  return value > 0 ? '+Inf' : '-Inf';
+}
+
+/**
+ * Builds exposition text in one byte buffer kept from scrape to scrape. Built with `+=`, the text
+ * of a few hundred containers is a tree of thousands of string pieces that lives through the
+ * scrape, so each scrape copied it into the old generation, which grew between full collections;
+ * a reused buffer holds it outside the JavaScript heap. The finished text is one flat string, which
+ * dies young once written to the socket.
+ */
+export class ExpositionWriter {
+  private buffer = Buffer.allocUnsafeSlow(64 * 1024);
+  private length = 0;
+
+  write(text: string): void {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    const needed = this.length + text.length * 3;
+    if (needed > this.buffer.length) this.grow(needed);
+    this.length += this.buffer.write(text, this.length, 'utf8');
+  }
+
+  /** The text written since the last call; the buffer is then reused. */
+  take(): string {
+    const text = this.buffer.toString('utf8', 0, this.length);
+    this.length = 0;
+    return text;
+  }
+
+  private grow(needed: number): void {
+    const bigger = Buffer.allocUnsafeSlow(Math.max(needed, this.buffer.length * 2));
+    this.buffer.copy(bigger, 0, 0, this.length);
+    this.buffer = bigger;
+  }
+}
