@@ -109,31 +109,40 @@ export class ContainerPipe {
   private async readOnce(follow = true): Promise<boolean> {
     const { docker, container, route, maxLineBytes, counters, sources } = this.options;
     const since = this.tracker.checkpoint ? sinceOf(this.tracker.checkpoint.ts) : '0';
-    let stream: IncomingMessage;
+    let result: IncomingMessage | Buffer;
     try {
-      stream = (await docker.getContainer(container.id).logs({
+      const logs = docker.getContainer(container.id).logs as unknown as (options: object) => Promise<IncomingMessage | Buffer>;
+      result = await logs.call(docker.getContainer(container.id), {
         follow,
         stdout: sources.includes('stdout'),
         stderr: sources.includes('stderr'),
         timestamps: true,
-        since: since as unknown as number,
-      })) as unknown as IncomingMessage;
+        since,
+      });
     } catch (error) {
       this.options.logger.debug('cannot open the log stream', { container: container.name, error: errorMessage(error) });
       return false;
     }
-    if (this.closed) {
-      stream.destroy();
-      return true;
-    }
-    this.stream = stream;
-    this.tracker.resume();
     const parser = new LogParser({
       tty: container.tty,
       maxLineBytes,
       onLine: (line) => this.accept(line),
       onMalformed: () => counters.malformed(),
     });
+    this.tracker.resume();
+    if (Buffer.isBuffer(result)) {
+      // Without follow the engine answers with the whole log at once.
+      parser.write(result);
+      parser.end();
+      this.reportGap();
+      return true;
+    }
+    const stream = result;
+    if (this.closed) {
+      stream.destroy();
+      return true;
+    }
+    this.stream = stream;
     return new Promise<boolean>((resolve) => {
       let settled = false;
       const finish = (clean: boolean) => {
@@ -141,20 +150,13 @@ export class ContainerPipe {
         settled = true;
         if (clean) parser.end();
         else parser.reset();
-        if (this.tracker.gapDetected) {
-          this.tracker.gapDetected = false;
-          counters.gap();
-        }
+        this.reportGap();
         this.stream = undefined;
         resolve(clean);
       };
       stream.on('data', (chunk: Buffer) => {
         parser.write(chunk);
-        if (this.tracker.gapDetected) {
-          this.tracker.gapDetected = false;
-          counters.gap();
-          this.options.logger.warn('log lines lost before they could be read (rotated away by the log driver)', { container: container.name });
-        }
+        this.reportGap();
         if (route.full) {
           stream.pause();
           void route.room().then(() => stream.resume());
@@ -164,6 +166,13 @@ export class ContainerPipe {
       stream.on('error', () => finish(false));
       stream.on('close', () => finish(!stream.readableAborted && stream.readableEnded));
     });
+  }
+
+  private reportGap(): void {
+    if (!this.tracker.gapDetected) return;
+    this.tracker.gapDetected = false;
+    this.options.counters.gap();
+    this.options.logger.warn('log lines lost before they could be read (rotated away by the log driver)', { container: this.options.container.name });
   }
 
   private accept(line: LogLine): void {
