@@ -55,3 +55,17 @@ function fieldOf(expression: string, where: string): Field {
   if (label) return (m) => m.container.labels[label[1]!] ?? '';
   throw new TemplateError(`${where}: unknown template field {{${expression}}} (known: ${Object.keys(FIELDS).join(', ')}, index .Container.Config.Labels "key")`);
 }
+
+/** Like compileTemplate, but `{{.Data}}` stays the container's bytes (invalid UTF-8 included). */
+export function compileByteTemplate(text: string, where: string): (message: LogMessage) => Buffer {
+  const pieces = text.split(/\{\{\s*\.Data\s*\}\}/).map((piece) => compileTemplate(piece, where));
+  return (message) => {
+    const parts: Buffer[] = [];
+    pieces.forEach((piece, i) => {
+      if (i > 0) parts.push(message.data);
+      const rendered = piece(message);
+      if (rendered !== '') parts.push(Buffer.from(rendered, 'utf8'));
+    });
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  };
+}
