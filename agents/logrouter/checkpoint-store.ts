@@ -33,6 +33,11 @@ export class CheckpointStore {
     return this.data.routes[route]?.[container];
   }
 
+  /** Whether any route has read this container before. */
+  knows(container: string): boolean {
+    return Object.values(this.data.routes).some((byContainer) => byContainer[container] !== undefined);
+  }
+
   set(route: string, container: string, position: LogPosition): void {
     (this.data.routes[route] ??= {})[container] = { ts: position.ts, n: position.n };
     this.dirty = true;

@@ -121,7 +121,9 @@ export class LogRouter {
   async onSync(snapshot: SyncSnapshot): Promise<void> {
     const present = new Set(snapshot.containers.map((c) => c.Id));
     for (const id of [...this.containers.keys()]) if (!present.has(id)) this.forget(id);
-    await Promise.all(snapshot.containers.filter((c) => c.State === 'running').map((c) => this.track(c.Id)));
+    // Stopped containers too when they may hold unread lines: read before, or created since we started.
+    const unread = (c: Dockerode.ContainerInfo) => c.State === 'running' || this.settings.store.knows(c.Id) || c.Created * 1000 >= this.startedAtMs - 1000;
+    await Promise.all(snapshot.containers.filter(unread).map((c) => this.track(c.Id)));
     this.settings.store.retain(new Set(this.routes.keys()), present);
     this.settings.store.flush();
     this.synced = true;
@@ -181,7 +183,7 @@ export class LogRouter {
       known.name = meta.name;
     } else this.containers.set(id, meta);
     const created = Date.parse(info.Created);
-    const fresh = this.synced || created >= this.startedAtMs;
+    const fresh = this.synced || created >= this.startedAtMs - 1000;
     for (const route of this.routes.values()) this.ensurePipe(route, known ?? meta, fresh || this.settings.backlog ? undefined : 'now');
   }
 
