@@ -5,13 +5,16 @@
  * `drop` drops new messages while the queue is full and counts them. Each route has its own
  * queue and readers, so a slow or dead route never stalls another.
  */
-import { backoffDelay, DEFAULT_BACKOFF } from '../../shared/docker/backoff';
+import { backoffDelay, type BackoffPolicy } from '../../shared/docker/backoff';
 import { errorMessage, type Logger } from '../../shared/ops/logger';
 import { RetryLater, type Adapter } from './adapters/adapter';
 import type { LogMessage } from './message';
 import type { RouteSpec } from './route';
 
 export type QueuePolicy = 'block' | 'drop';
+
+/** Log destinations come back quickly after a restart; waiting up to 30 s would only add lag. */
+export const ROUTE_BACKOFF: BackoffPolicy = { initialMs: 100, maxMs: 5_000, factor: 2 };
 
 export interface RouteCounters {
   linesOut(count: number, bytes: number): void;
@@ -133,7 +136,7 @@ export class RouteRunner {
         }
         if (error instanceof RetryLater) waitMs = error.retryAfterMs;
       }
-      const delay = Math.max(waitMs ?? 0, backoffDelay(this.failures - 1, DEFAULT_BACKOFF, this.options.random ?? Math.random));
+      const delay = Math.max(waitMs ?? 0, backoffDelay(this.failures - 1, ROUTE_BACKOFF, this.options.random ?? Math.random));
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, delay);
         this.wake = () => {

@@ -1,7 +1,12 @@
 /**
- * A TCP or TLS connection that a route writes batches to. It connects lazily, reconnects after
- * any failure (the route retries the batch with backoff), and treats a connection the peer has
- * closed as dead at once: a write into a half-closed socket "succeeds" and is lost (logspout #318).
+ * A TCP or TLS connection that a route writes batches to. It connects lazily and reconnects after
+ * any failure (the route retries the batch with backoff).
+ *
+ * Plain syslog over TCP has no acknowledgements, and a write into a connection the peer already
+ * closed "succeeds" and is lost (logspout #318). So a write counts as delivered only after a short
+ * settle time in which the peer did not reset the connection: a receiver that closes cleanly
+ * (FIN) read everything sent before it closed; bytes that reached it after its close, or that it
+ * never read, are answered with a reset, and then the batch is sent again on a new connection.
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
@@ -11,11 +16,20 @@ export interface StreamTransportOptions {
   port: number;
   tls?: ConnectionOptions;
   connectTimeoutMs?: number;
+  /** How long after the kernel took the bytes a reset still fails the write. */
+  settleMs?: number;
 }
 
+interface Connection {
+  socket: Socket;
+  reset: boolean;
+}
+
+const DEFAULT_SETTLE_MS = 5;
+
 export class StreamTransport {
-  private socket: Socket | undefined;
-  private connecting: Promise<Socket> | undefined;
+  private current: Connection | undefined;
+  private connecting: Promise<Connection> | undefined;
   /** Reconnects after the first connection. */
   reconnects = 0;
   private connectedOnce = false;
@@ -23,32 +37,31 @@ export class StreamTransport {
   constructor(private readonly options: StreamTransportOptions) {}
 
   get connected(): boolean {
-    return this.socket !== undefined;
+    return this.current !== undefined;
   }
 
-  /** Resolves once the kernel took the bytes. */
+  /** Resolves once the bytes were taken and the peer did not reset the connection right after. */
   async write(data: Buffer): Promise<void> {
-    const socket = this.socket ?? (await this.connect());
+    const connection = this.current ?? (await this.connect());
     await new Promise<void>((resolve, reject) => {
-      socket.write(data, (error) => {
-        if (error) {
-          this.drop(socket);
-          reject(error);
-        } else if (socket.destroyed || this.socket !== socket) reject(new Error('connection closed by the peer'));
-        else resolve();
-      });
+      connection.socket.write(data, (error) => (error ? reject(error) : resolve()));
+    }).catch((error: unknown) => {
+      this.retire(connection);
+      throw error;
     });
+    await new Promise((resolve) => setTimeout(resolve, this.options.settleMs ?? DEFAULT_SETTLE_MS));
+    if (connection.reset) throw new Error('connection reset by the peer; sending again');
   }
 
   close(): void {
-    if (this.socket) this.socket.end();
-    this.socket = undefined;
+    this.current?.socket.end();
+    this.current = undefined;
   }
 
-  private connect(): Promise<Socket> {
-    this.connecting ??= new Promise<Socket>((resolve, reject) => {
+  private connect(): Promise<Connection> {
+    this.connecting ??= new Promise<Connection>((resolve, reject) => {
       const { host, port, tls } = this.options;
-      const socket = tls ? tlsConnect({ host, port, ...tls }) : netConnect({ host, port });
+      const socket = tls ? tlsConnect({ host, port, ...tls }) : netConnect({ host, port, allowHalfOpen: true });
       const timer = setTimeout(() => socket.destroy(new Error(`connect to ${host}:${port} timed out`)), this.options.connectTimeoutMs ?? 10_000);
       const fail = (error: Error) => {
         clearTimeout(timer);
@@ -64,21 +77,32 @@ export class StreamTransport {
         socket.setKeepAlive(true, 30_000);
         if (this.connectedOnce) this.reconnects += 1;
         this.connectedOnce = true;
-        this.socket = socket;
+        const connection: Connection = { socket, reset: false };
+        this.current = connection;
         this.connecting = undefined;
-        socket.on('error', () => this.drop(socket));
-        // Syslog receivers never send; anything readable is the peer closing (or junk to ignore).
-        socket.on('end', () => this.drop(socket));
-        socket.on('close', () => this.drop(socket));
-        socket.on('data', () => undefined);
-        resolve(socket);
+        socket.on('error', () => {
+          connection.reset = true;
+          this.retire(connection);
+        });
+        // The peer closed: write nothing more here, but keep listening a moment for the reset that
+        // bytes already on their way would cause.
+        socket.on('end', () => {
+          if (this.current === connection) this.current = undefined;
+          setTimeout(() => socket.destroy(), 1_000).unref();
+        });
+        socket.on('close', (hadError) => {
+          if (hadError) connection.reset = true;
+          this.retire(connection);
+        });
+        socket.on('data', () => undefined); // syslog receivers send nothing
+        resolve(connection);
       });
     });
     return this.connecting;
   }
 
-  private drop(socket: Socket): void {
-    if (this.socket === socket) this.socket = undefined;
-    socket.destroy();
+  private retire(connection: Connection): void {
+    if (this.current === connection) this.current = undefined;
+    connection.socket.destroy();
   }
 }
