@@ -67,7 +67,11 @@ export class RouteRunner {
       return false;
     }
     this.queue.push(message);
-    if (!this.sending) void this.run();
+    if (!this.sending) {
+      // Start after the current chunk of the log stream is parsed, so its lines go in one batch.
+      this.sending = true;
+      queueMicrotask(() => void this.run());
+    }
     return true;
   }
 

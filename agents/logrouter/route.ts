@@ -46,9 +46,12 @@ export function parseRouteUri(uri: string): RouteSpec {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text)?.[1]?.toLowerCase();
   if (!scheme) throw new RouteError(`route ${JSON.stringify(uri)}: expected adapter[+transport]://host:port`);
   let url: URL;
+  const rest = text.slice(scheme.length + 3);
+  // `stdout://` and `stdout://?filter.name=x` have no host.
+  const hostless = rest === '' || rest.startsWith('?') || rest.startsWith('/');
   try {
     // Parse as http so that WHATWG URL treats host, port and path the usual way for any scheme.
-    url = new URL(`http://${text.slice(scheme.length + 3)}`);
+    url = new URL(`http://${hostless ? `none.invalid${rest}` : rest}`);
   } catch {
     throw new RouteError(`route ${JSON.stringify(uri)}: not a valid URI`);
   }
@@ -60,7 +63,7 @@ export function parseRouteUri(uri: string): RouteSpec {
   }
   const port = url.port || /:(\d+)$/.exec(url.host)?.[1] || '';
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  const address = host === '' ? '' : port ? `${url.hostname}:${port}` : url.hostname;
+  const address = hostless || host === '' ? '' : port ? `${url.hostname}:${port}` : url.hostname;
   const spec: RouteSpec = {
     id: routeIdOf(text),
     adapter: scheme,
