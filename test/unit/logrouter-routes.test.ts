@@ -26,8 +26,9 @@ const container: ContainerMeta = {
   tty: false,
 };
 
-function message(data: string, source: 'stdout' | 'stderr' = 'stdout', done = () => undefined): LogMessage {
-  return { container, source, ts: '2026-11-27T20:20:15.620573110Z', data: Buffer.from(data), done };
+function message(data: string, source: 'stdout' | 'stderr' = 'stdout', done: () => unknown = () => undefined): LogMessage {
+  const finish = () => void done();
+  return { container, source, ts: '2026-11-27T20:20:15.620573110Z', data: Buffer.from(data), done: finish };
 }
 
 describe('logrouter route URIs', () => {
