@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { defineAgent } from '../../shared/agent';
 import { ConfigError } from '../../shared/config/errors';
+import { addLogrouterApi, loadPersistedRoutes } from './api';
 import { CheckpointStore } from './checkpoint-store';
 import { parseExcludeLabels } from './container-filter';
 import { logrouterOptions } from './options';
@@ -47,6 +48,16 @@ export const logrouterAgent = defineAgent({
         throw error;
       }
     }
+    // Routes added through POST /routes before (not the URI routes: those come from the command line).
+    const routesDir = join(stateDir, 'logrouter', 'routes');
+    for (const spec of loadPersistedRoutes(routesDir, logger)) {
+      try {
+        router.addRoute(spec);
+      } catch (error) {
+        logger.warn('ignoring a stored route that is no longer valid', { route: spec.id, error: (error as Error).message });
+      }
+    }
+    addLogrouterApi({ http, router, docker, routesDir, token: options.logApiToken, logger });
     registerLogrouterMetrics(metrics, {
       routes: () => router.views(),
       lag: () => router.lag,
@@ -65,7 +76,7 @@ export const logrouterAgent = defineAgent({
       const down = router.views().filter((r) => !r.connected).map((r) => r.id);
       return down.length === 0 ? { ready: true, detail: `${router.pipeCount()} streams` } : { ready: false, detail: `routes not delivering: ${down.join(', ')}` };
     });
-    if (options.logRoutes.length === 0) logger.warn('logrouter has no routes: give route URIs as arguments, --log-routes or ROUTE_URIS');
+    if (router.routeSpecs().length === 0) logger.warn('logrouter has no routes: give route URIs as arguments, --log-routes or ROUTE_URIS');
     logger.info('logrouter ready', { routes: router.routeSpecs().map((r) => `${r.adapter}://${r.address}`) });
     return {
       async stop() {
