@@ -9,6 +9,7 @@ import type Dockerode from 'dockerode';
 import { errorMessage, type Logger } from '../../shared/ops/logger';
 import { DeliveryTracker } from './delivery-tracker';
 import { LogParser } from './log-parser';
+import { MultilineMerger, type MultilineSettings } from './multiline';
 import { sinceOf, tsMillis, type ContainerMeta, type LogLine, type LogPosition } from './message';
 import type { RouteRunner } from './route-runner';
 import type { LogSource } from './message';
@@ -30,6 +31,7 @@ export interface ContainerPipeOptions {
   maxLineBytes: number;
   sources: readonly LogSource[];
   parseJson: boolean;
+  multiline: MultilineSettings | undefined;
   logger: Logger;
   counters: PipeCounters;
 }
@@ -123,10 +125,11 @@ export class ContainerPipe {
       this.options.logger.debug('cannot open the log stream', { container: container.name, error: errorMessage(error) });
       return false;
     }
+    const merger = this.options.multiline ? new MultilineMerger(this.options.multiline, (m) => route.push(m)) : undefined;
     const parser = new LogParser({
       tty: container.tty,
       maxLineBytes,
-      onLine: (line) => this.accept(line),
+      onLine: (line) => this.accept(line, merger),
       onMalformed: () => counters.malformed(),
     });
     this.tracker.resume();
@@ -134,6 +137,7 @@ export class ContainerPipe {
       // Without follow the engine answers with the whole log at once.
       parser.write(result);
       parser.end();
+      merger?.flushAll();
       this.reportGap();
       return true;
     }
@@ -150,6 +154,8 @@ export class ContainerPipe {
         settled = true;
         if (clean) parser.end();
         else parser.reset();
+        // Open groups go out: their lines were read, and the checkpoint waits for them.
+        merger?.flushAll();
         this.reportGap();
         this.stream = undefined;
         resolve(clean);
@@ -175,7 +181,7 @@ export class ContainerPipe {
     this.options.logger.warn('log lines lost before they could be read (rotated away by the log driver)', { container: this.options.container.name });
   }
 
-  private accept(line: LogLine): void {
+  private accept(line: LogLine, merger: MultilineMerger | undefined): void {
     const { route, container, counters } = this.options;
     counters.linesIn(1, line.data.length);
     const admission = this.tracker.admit(line);
@@ -186,7 +192,7 @@ export class ContainerPipe {
     const ticket = admission.ticket;
     let fields: Record<string, unknown> | undefined;
     if (this.options.parseJson && line.data[0] === 0x7b) fields = parseObject(line.data);
-    route.push({
+    const message = {
       container,
       source: line.source,
       ts: line.ts,
@@ -198,7 +204,9 @@ export class ContainerPipe {
         this.tracker.done(ticket);
         if (this.tracker.pending === 0) this.drained?.();
       },
-    });
+    };
+    if (merger && !line.part) merger.push(message);
+    else route.push(message);
   }
 
   private untilDrained(): Promise<void> {

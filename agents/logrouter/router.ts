@@ -11,6 +11,7 @@ import { adapterFactory } from './adapters';
 import type { CheckpointStore } from './checkpoint-store';
 import { ContainerPipe } from './container-pipe';
 import { optOutReason, routeMatcher, type ExcludedLabel } from './container-filter';
+import { multilineSettings, type MultilineSettings } from './multiline';
 import { tsFromMillis, type ContainerMeta, type LogSource } from './message';
 import { RouteError, type RouteSpec } from './route';
 import { RouteRunner, type QueuePolicy } from './route-runner';
@@ -38,6 +39,7 @@ interface ActiveRoute {
   matches: (container: ContainerMeta) => boolean;
   sources: LogSource[];
   parseJson: boolean;
+  multiline: MultilineSettings | undefined;
   stats: RouteStats;
   pipes: Map<string, ContainerPipe>;
 }
@@ -61,6 +63,7 @@ export class LogRouter {
     if (queuePolicy !== 'block' && queuePolicy !== 'drop') throw new RouteError(`route ${spec.id}: queue.policy must be block or drop`);
     const queueSize = spec.options['queue.size'] === undefined ? this.settings.queueSize : Number(spec.options['queue.size']);
     if (!Number.isInteger(queueSize) || queueSize < 1) throw new RouteError(`route ${spec.id}: queue.size must be a positive integer`);
+    const multiline = multilineSettings(spec.options);
     const adapter = factory({ spec, env: this.settings.env, stdout: this.settings.stdout });
     this.removeRoute(spec.id);
     const stats = new RouteStats();
@@ -87,6 +90,7 @@ export class LogRouter {
       matches: routeMatcher(spec.filters),
       sources: spec.filters.sources && spec.filters.sources.length > 0 ? spec.filters.sources : ['stdout', 'stderr'],
       parseJson: spec.options.json === 'true',
+      multiline,
       stats,
       pipes: new Map(),
     };
@@ -216,6 +220,7 @@ export class LogRouter {
       maxLineBytes: this.settings.maxLineBytes,
       sources: route.sources,
       parseJson: route.parseJson,
+      multiline: route.multiline,
       logger: this.settings.logger,
       counters: {
         linesIn: (count, bytes) => {

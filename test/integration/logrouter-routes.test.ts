@@ -30,14 +30,15 @@ describe('quayside logrouter: Redis and HTTP routes, filters and opt-outs', func
     await redis.connect();
     await service.start();
     // The first two posts are refused for a while: 429 asking for 1 s, then 503.
-    service.answer(429, { 'Retry-After': '1' });
-    service.answer(503);
+    service.answer(429, { 'Retry-After': '1' }, '/ingest');
+    service.answer(503, undefined, '/ingest');
     const { host, port } = testEnv().redis;
     router = startRouter(
       [
         `redis://${host}:${port}/${stream}?filter.labels=team:sh*&maxlen=1000`,
         `redis://${host}:${port}/${list}?mode=rpush&filter.name=${run}-*&filter.sources=stderr`,
-        `http://127.0.0.1:${service.port}/ingest?filter.name=${run}-*&gzip=true&header.X-Api-Key=secret&json=true`,
+        `http://127.0.0.1:${service.port}/ingest?filter.name=${run}-*&filter.labels=team&gzip=true&header.X-Api-Key=secret&json=true`,
+        `http://127.0.0.1:${service.port}/multiline?filter.name=${run}-trace&format=json&multiline=true`,
       ],
       join(dir, 'state'),
       [],
@@ -51,6 +52,7 @@ describe('quayside logrouter: Redis and HTTP routes, filters and opt-outs', func
       runScript(docker, `${run}-ignored-env`, script, { env: ['LOGSPOUT=ignore'], labels: { team: 'shop' } }),
       runScript(docker, `${run}-ignored-label`, script, { labels: { team: 'shop', 'quayside.logs': 'ignore' } }),
       runScript(docker, `${run}-excluded`, script, { labels: { team: 'shop', [`${run}.skip`]: 'YES' } }),
+      runScript(docker, `${run}-trace`, "echo 'Exception: boom'; echo '    at a()'; echo '    at b()'; echo next"),
     ]);
     await Promise.all(started.map((c) => waitExited(c)));
   });
@@ -91,13 +93,13 @@ describe('quayside logrouter: Redis and HTTP routes, filters and opt-outs', func
 
   it('POSTs gzipped NDJSON with the API key, waits out 429 and 503, and parses JSON lines', async () => {
     const events = await eventually(() => {
-      const got = service.events();
+      const got = service.events().filter((e) => (e.docker as { name: string }).name !== `${run}-trace`);
       assert.equal(got.length, 6, JSON.stringify(service.requests.map((r) => r.status)));
       return got;
     }, 60_000, 100);
-    assert.deepEqual(service.requests.slice(0, 2).map((r) => r.status), [429, 503]);
-    const accepted = service.requests.filter((r) => r.status === 200);
-    for (const request of [...accepted, ...service.requests.slice(0, 2)]) {
+    const ingest = service.requests.filter((r) => r.path === '/ingest');
+    assert.deepEqual(ingest.slice(0, 2).map((r) => r.status), [429, 503]);
+    for (const request of ingest) {
       assert.equal(request.path, '/ingest');
       assert.equal(request.headers['x-api-key'], 'secret');
       assert.equal(request.headers['content-encoding'], 'gzip');
@@ -107,5 +109,14 @@ describe('quayside logrouter: Redis and HTTP routes, filters and opt-outs', func
     assert.equal(parsed.length, 2, 'the JSON line of each container was parsed into fields');
     assert.equal(parsed[0]!.message, 'json line');
     assert.deepEqual(new Set(events.map((e) => (e.docker as { name: string }).name)), new Set([`${run}-shop`, `${run}-other`]));
+  });
+
+  it('merges indented continuation lines into one message with multiline=true, sent as a JSON array', async () => {
+    await eventually(() => {
+      const requests = service.requests.filter((r) => r.path === '/multiline' && r.status === 200);
+      assert.ok(requests.length > 0 && requests.every((r) => r.body.startsWith('[')));
+      const messages = requests.flatMap((r) => (JSON.parse(r.body) as Array<{ message: string }>).map((e) => e.message));
+      assert.deepEqual(messages, ['Exception: boom\n    at a()\n    at b()', 'next']);
+    }, 30_000, 100);
   });
 });

@@ -15,13 +15,13 @@ export interface RecordedRequest {
 
 export class HttpLogService {
   readonly requests: RecordedRequest[] = [];
-  private readonly answers: Array<{ status: number; headers?: Record<string, string> }> = [];
+  private readonly answers: Array<{ status: number; headers?: Record<string, string>; path?: string }> = [];
   private server: Server | undefined;
   port = 0;
 
-  /** The next requests get these answers, in order; afterwards 200. */
-  answer(status: number, headers?: Record<string, string>): void {
-    this.answers.push({ status, headers });
+  /** The next requests (to `path`, when given) get these answers, in order; afterwards 200. */
+  answer(status: number, headers?: Record<string, string>, path?: string): void {
+    this.answers.push({ status, headers, path });
   }
 
   async start(): Promise<void> {
@@ -31,7 +31,8 @@ export class HttpLogService {
       request.on('end', () => {
         const raw = Buffer.concat(chunks);
         const body = request.headers['content-encoding'] === 'gzip' ? gunzipSync(raw).toString('utf8') : raw.toString('utf8');
-        const answer = this.answers.shift() ?? { status: 200 };
+        const index = this.answers.findIndex((a) => a.path === undefined || a.path === request.url);
+        const answer = index < 0 ? { status: 200 } : this.answers.splice(index, 1)[0]!;
         this.requests.push({ path: request.url ?? '', headers: request.headers, body, status: answer.status });
         response.writeHead(answer.status, answer.headers);
         response.end();
