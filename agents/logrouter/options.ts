@@ -21,14 +21,14 @@ export const logrouterOptions = {
     env: 'BACKLOG',
     default: false,
   }),
-  logExcludeLabels: listOption<ExcludedLabel>({
+  logExcludeLabels: {
     help: 'Containers with any of these labels are not read: key or key:value, separated by ; or , (logspout EXCLUDE_LABELS; EXCLUDE_LABEL is read too)',
     env: 'EXCLUDE_LABELS',
     placeholder: '<labels>',
-    default: [],
+    default: [] as ExcludedLabel[],
     defaultText: '',
-    parseItem: (item) => parseExcludeLabels(item)[0]!,
-  }),
+    parse: parseExcludeLabels,
+  },
   logQueueSize: integerOption({
     help: 'Messages each route may hold in memory before it blocks reading (or drops, with queue.policy=drop)',
     env: 'QUAYSIDE_LOG_QUEUE_SIZE',

@@ -54,9 +54,11 @@ describe('quayside logrouter: syslog wire formats with rsyslog', function () {
       join(dir, 'state'),
     );
     await router.port();
-    for (const kind of ['5424', '3164', 'udp', 'raw']) {
+    for (const kind of ['5424', '3164', 'udp']) {
       containers[kind] = await runScript(docker, `${run}-${kind}`, SCRIPT, { labels: { 'app.tier': 'web "front"' } });
     }
+    // Plus a 1 MiB line (64 Docker frames), the agent's default maximum.
+    containers.raw = await runScript(docker, `${run}-raw`, `${SCRIPT}; echo; head -c 1048576 /dev/zero | tr '\\0' y; echo`);
     containers.tty = await runScript(docker, `${run}-tty`, "echo 'tty one'; echo 'tty two'", { tty: true });
     await Promise.all(Object.values(containers).map((c) => waitExited(c)));
   });
@@ -129,6 +131,7 @@ describe('quayside logrouter: syslog wire formats with rsyslog', function () {
 
   it('keeps every byte Docker holds over raw+tcp (json-file itself turns invalid UTF-8 into U+FFFD)', async () => {
     const truth = await dockerLines(containers.raw!);
+    assert.equal(truth.at(-1)!.data.length, 1_048_576);
     const expected = Buffer.concat(truth.flatMap((line) => [line.data, Buffer.from('\n')]));
     assert.ok(truth.some((line) => line.data.equals(Buffer.from('bad \ufffd\ufffd bytes'))), 'the engine stored the invalid bytes as U+FFFD');
     await eventually(() => assert.equal(rawBytes.length, expected.length), 30_000, 100);
