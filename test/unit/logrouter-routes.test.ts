@@ -13,7 +13,10 @@ import type { ContainerMeta, LogMessage } from '../../agents/logrouter/message';
 import { parseRouteUri, routeFromJson, routeToJson, splitRouteUris } from '../../agents/logrouter/route';
 import { RouteRunner } from '../../agents/logrouter/route-runner';
 import { compileTemplate } from '../../agents/logrouter/template';
+import { Registry } from 'prom-client';
+import { OpsServer } from '../../shared/ops/http-server';
 import { silentLogger } from '../../shared/ops/logger';
+import { runCli } from '../support/cli';
 import { eventually } from '../support/eventually';
 
 const container: ContainerMeta = {
@@ -210,5 +213,36 @@ describe('logrouter route queue', () => {
     assert.equal(retryAfterMs('3'), 3000);
     assert.equal(retryAfterMs('Thu, 01 Jan 1970 00:00:10 GMT', 4_000), 6_000);
     assert.equal(retryAfterMs('soon'), undefined);
+  });
+});
+
+describe('logrouter start-up errors and HTTP routes', () => {
+  it('exits 2 naming the bad route URI, the template field or the option', async () => {
+    const bad = await runCli(['logrouter', 'syslog+tcp://logs:514', 'kafka://broker:9092', '--state-dir', mkdtempSync(join(tmpdir(), 'qs-lrcli-'))]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /bad adapter: kafka/);
+    const template = await runCli(['logrouter', 'syslog://logs', '--state-dir', mkdtempSync(join(tmpdir(), 'qs-lrcli-'))], { SYSLOG_TAG: '{{.Labels}}', DOCKER_HOST: 'unix:///nonexistent.sock' });
+    assert.equal(template.code, 2);
+    assert.match(template.stderr, /SYSLOG_TAG\): unknown template field \{\{\.Labels\}\}/);
+    const queue = await runCli(['logrouter', '--log-queue-policy', 'lose']);
+    assert.equal(queue.code, 2);
+    assert.match(queue.stderr, /--log-queue-policy.*expected one of block, drop/);
+  });
+
+  it('lets an agent route take POST and DELETE and paths below it; others still answer 405', async () => {
+    const server = new OpsServer(new Registry());
+    server.addRoute('/things', (request, response) => void response.end(`${request.method} ${request.url}`), { methods: ['POST', 'DELETE'], prefix: true });
+    server.addRoute('/plain', (_request, response) => void response.end('plain'));
+    const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      assert.equal(await (await fetch(`${base}/things/42`, { method: 'DELETE' })).text(), 'DELETE /things/42');
+      assert.equal(await (await fetch(`${base}/things`, { method: 'POST', body: '{}' })).text(), 'POST /things');
+      assert.equal((await fetch(`${base}/plain`, { method: 'POST' })).status, 405);
+      assert.equal((await fetch(`${base}/plain/sub`)).status, 404);
+      assert.equal((await fetch(`${base}/healthz`, { method: 'DELETE' })).status, 405);
+    } finally {
+      await server.close();
+    }
   });
 });
