@@ -52,26 +52,19 @@ export function registerLogrouterMetrics(registry: Registry, source: StatsSource
   counter('quayside_logrouter_retries_total', 'Failed deliveries that were retried.', (s) => s.retries);
   counter('quayside_logrouter_gaps_total', 'Times the line at the checkpoint was gone on re-attach: Docker rotated lines away before they were read.', (s) => s.gaps);
   counter('quayside_logrouter_malformed_total', 'Log stream pieces without a Docker timestamp or with an unknown stream type.', (s) => s.malformed);
-  new Counter({
-    name: 'quayside_logrouter_dropped_total',
-    help: 'Log lines dropped: queue_full (policy drop) or rejected (the destination refused them for good, e.g. HTTP 400).',
-    labelNames: ['route', 'reason'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const route of source.routes()) for (const [reason, n] of Object.entries(route.stats.dropped)) this.inc({ route: route.id, reason }, n);
-    },
-  });
-  new Counter({
-    name: 'quayside_logrouter_skipped_total',
-    help: 'Lines read again and skipped: delivered (at or before the checkpoint) or older (json-file rotation duplicates).',
-    labelNames: ['route', 'reason'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const route of source.routes()) for (const [reason, n] of Object.entries(route.stats.skipped)) this.inc({ route: route.id, reason }, n);
-    },
-  });
+  const byReason = (name: string, help: string, value: (s: RouteStats) => Record<string, number>) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['route', 'reason'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const route of source.routes()) for (const [reason, n] of Object.entries(value(route.stats))) this.inc({ route: route.id, reason }, n);
+      },
+    });
+  byReason('quayside_logrouter_dropped_total', 'Log lines dropped: queue_full (policy drop) or rejected (the destination refused them for good, e.g. HTTP 400).', (s) => s.dropped);
+  byReason('quayside_logrouter_skipped_total', 'Lines read again and skipped: delivered (at or before the checkpoint) or older (json-file rotation duplicates).', (s) => s.skipped);
   new Counter({
     name: 'quayside_logrouter_reconnects_total',
     help: 'Reconnections of the route to its destination.',
