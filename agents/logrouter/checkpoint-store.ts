@@ -6,11 +6,12 @@
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { StreamPositions } from './delivery-tracker';
 import type { LogPosition } from './message';
 
 interface FileShape {
   version: 1;
-  routes: Record<string, Record<string, LogPosition>>;
+  routes: Record<string, Record<string, StreamPositions>>;
 }
 
 const TS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/;
@@ -29,7 +30,7 @@ export class CheckpointStore {
     this.load();
   }
 
-  get(route: string, container: string): LogPosition | undefined {
+  get(route: string, container: string): StreamPositions | undefined {
     return this.data.routes[route]?.[container];
   }
 
@@ -38,8 +39,11 @@ export class CheckpointStore {
     return Object.values(this.data.routes).some((byContainer) => byContainer[container] !== undefined);
   }
 
-  set(route: string, container: string, position: LogPosition): void {
-    (this.data.routes[route] ??= {})[container] = { ts: position.ts, n: position.n };
+  set(route: string, container: string, positions: StreamPositions): void {
+    const copy: StreamPositions = {};
+    if (positions.stdout) copy.stdout = { ...positions.stdout };
+    if (positions.stderr) copy.stderr = { ...positions.stderr };
+    (this.data.routes[route] ??= {})[container] = copy;
     this.dirty = true;
   }
 
@@ -83,10 +87,10 @@ export class CheckpointStore {
       const parsed = JSON.parse(text) as FileShape;
       if (parsed?.version !== 1 || typeof parsed.routes !== 'object' || parsed.routes === null) throw new Error('unknown layout');
       for (const [route, byContainer] of Object.entries(parsed.routes)) {
-        for (const [id, position] of Object.entries(byContainer ?? {})) {
-          if (typeof position?.ts === 'string' && TS.test(position.ts) && Number.isInteger(position.n) && position.n >= 0) {
-            (this.data.routes[route] ??= {})[id] = { ts: position.ts, n: position.n };
-          }
+        for (const [id, positions] of Object.entries(byContainer ?? {})) {
+          const valid: StreamPositions = {};
+          for (const source of ['stdout', 'stderr'] as const) if (isPosition(positions?.[source])) valid[source] = positions[source];
+          (this.data.routes[route] ??= {})[id] = valid;
         }
       }
     } catch (error) {
@@ -94,4 +98,8 @@ export class CheckpointStore {
       this.onCorrupt(`checkpoint file ${this.file} is unreadable (${(error as Error).message}); starting without checkpoints`);
     }
   }
+}
+
+function isPosition(value: LogPosition | undefined): value is LogPosition {
+  return typeof value?.ts === 'string' && TS.test(value.ts) && Number.isInteger(value.n) && value.n >= 0;
 }

@@ -7,10 +7,10 @@
 import type { IncomingMessage } from 'node:http';
 import type Dockerode from 'dockerode';
 import { errorMessage, type Logger } from '../../shared/ops/logger';
-import { DeliveryTracker } from './delivery-tracker';
+import { DeliveryTracker, type StreamPositions } from './delivery-tracker';
 import { LogParser } from './log-parser';
 import { MultilineMerger, type MultilineSettings } from './multiline';
-import { sinceOf, tsMillis, type ContainerMeta, type LogLine, type LogPosition } from './message';
+import { sinceOf, tsMillis, type ContainerMeta, type LogLine } from './message';
 import type { RouteRunner } from './route-runner';
 import type { LogSource } from './message';
 
@@ -26,8 +26,8 @@ export interface ContainerPipeOptions {
   docker: Pick<Dockerode, 'getContainer'>;
   container: ContainerMeta;
   route: RouteRunner;
-  checkpoint: LogPosition | undefined;
-  saveCheckpoint(position: LogPosition): void;
+  checkpoint: StreamPositions | undefined;
+  saveCheckpoint(positions: StreamPositions): void;
   maxLineBytes: number;
   sources: readonly LogSource[];
   parseJson: boolean;
@@ -59,7 +59,7 @@ export class ContainerPipe {
     return this.stream !== undefined;
   }
 
-  get checkpoint(): LogPosition | undefined {
+  get checkpoint(): StreamPositions {
     return this.tracker.checkpoint;
   }
 
@@ -110,7 +110,8 @@ export class ContainerPipe {
   /** Reads one logs stream to its end; true when it ended cleanly (container stopped). */
   private async readOnce(follow = true): Promise<boolean> {
     const { docker, container, route, maxLineBytes, counters, sources } = this.options;
-    const since = this.tracker.checkpoint ? sinceOf(this.tracker.checkpoint.ts) : '0';
+    const resumeTs = this.tracker.resumeTs;
+    const since = resumeTs ? sinceOf(resumeTs) : '0';
     let result: IncomingMessage | Buffer;
     try {
       const logs = docker.getContainer(container.id).logs as unknown as (options: object) => Promise<IncomingMessage | Buffer>;

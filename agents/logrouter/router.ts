@@ -200,13 +200,10 @@ export class LogRouter {
     if (!route.matches(container)) return;
     const store = this.settings.store;
     let checkpoint = store.get(route.spec.id, container.id);
-    if (!checkpoint && startAt === 'now') {
-      checkpoint = { ts: tsFromMillis(Date.now()), n: 0 };
-      store.set(route.spec.id, container.id, checkpoint);
-      store.flush();
-    } else if (!checkpoint) {
-      // Remember that this container is read from its start, so a restart before its first line does not skip to "now".
-      checkpoint = { ts: '0001-01-01T00:00:00.000000000Z', n: 0 };
+    if (!checkpoint) {
+      // Remembered at once, so that a restart before the first line does not move the start to "now".
+      const start = { ts: startAt === 'now' ? tsFromMillis(Date.now()) : '0001-01-01T00:00:00.000000000Z', n: 0 };
+      checkpoint = { stdout: start, stderr: start };
       store.set(route.spec.id, container.id, checkpoint);
       store.flush();
     }

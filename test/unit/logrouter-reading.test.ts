@@ -1,8 +1,8 @@
 /** Reading Docker log streams: frames, partial lines, TTY, the maximum line, and exactly-once bookkeeping. */
 import { strict as assert } from 'node:assert';
-import { DeliveryTracker } from '../../agents/logrouter/delivery-tracker';
+import { DeliveryTracker, type StreamPositions } from '../../agents/logrouter/delivery-tracker';
 import { LogParser } from '../../agents/logrouter/log-parser';
-import { sinceOf, type LogLine, type LogPosition } from '../../agents/logrouter/message';
+import { sinceOf, type LogLine } from '../../agents/logrouter/message';
 
 const T1 = '2026-11-27T20:20:15.620573110Z';
 const T2 = '2026-11-27T20:20:15.620573111Z';
@@ -85,16 +85,16 @@ describe('logrouter log parser', () => {
 });
 
 describe('logrouter delivery tracker', () => {
-  const line = (ts: string, data = 'x', part?: LogLine['part']): LogLine => ({ source: 'stdout', ts, data: Buffer.from(data), part });
+  const line = (ts: string, data = 'x', part?: LogLine['part'], source: LogLine['source'] = 'stdout'): LogLine => ({ source, ts, data: Buffer.from(data), part });
 
   it('skips lines at or before the checkpoint, counting lines that share its timestamp', () => {
-    const saved: LogPosition[] = [];
-    const tracker = new DeliveryTracker({ ts: T2, n: 2 }, (p) => saved.push(p));
+    const saved: StreamPositions[] = [];
+    const tracker = new DeliveryTracker({ stdout: { ts: T2, n: 2 } }, (p) => saved.push(p));
     // since=T2 is inclusive: the engine replays the two lines stamped T2 that were delivered.
     const admitted = [line(T2, 'a'), line(T2, 'b'), line(T2, 'c'), line(T3, 'd')].map((l) => tracker.admit(l));
     assert.deepEqual(admitted.map((a) => (a.skip ? a.reason : 'new')), ['delivered', 'delivered', 'new', 'new']);
     for (const a of admitted) if (!a.skip) tracker.done(a.ticket);
-    assert.deepEqual(saved, [{ ts: T2, n: 3 }, { ts: T3, n: 1 }]);
+    assert.deepEqual(saved, [{ stdout: { ts: T2, n: 3 } }, { stdout: { ts: T3, n: 1 } }]);
   });
 
   it('drops json-file rotation duplicates: lines older than one already read', () => {
@@ -104,19 +104,19 @@ describe('logrouter delivery tracker', () => {
   });
 
   it('advances the checkpoint only over the prefix of accepted lines', () => {
-    const saved: LogPosition[] = [];
+    const saved: StreamPositions[] = [];
     const tracker = new DeliveryTracker(undefined, (p) => saved.push(p));
     const [a, b, c] = [line(T1), line(T2), line(T3)].map((l) => tracker.admit(l)) as Array<{ skip: false; ticket: never }>;
     tracker.done(c!.ticket);
     tracker.done(b!.ticket);
     assert.deepEqual(saved, []);
     tracker.done(a!.ticket);
-    assert.deepEqual(saved, [{ ts: T3, n: 1 }]);
+    assert.deepEqual(saved, [{ stdout: { ts: T3, n: 1 } }]);
     assert.equal(tracker.pending, 0);
   });
 
   it('never stops the checkpoint inside a split line', () => {
-    const saved: LogPosition[] = [];
+    const saved: StreamPositions[] = [];
     const tracker = new DeliveryTracker(undefined, (p) => saved.push(p));
     const first = tracker.admit(line(T1, 'p1', { index: 1, last: false }));
     assert.ok(!first.skip);
@@ -125,17 +125,32 @@ describe('logrouter delivery tracker', () => {
     const last = tracker.admit(line(T2, 'p2', { index: 2, last: true }));
     assert.ok(!last.skip);
     tracker.done(last.ticket);
-    assert.deepEqual(saved, [{ ts: T2, n: 1 }]);
+    assert.deepEqual(saved, [{ stdout: { ts: T2, n: 1 } }]);
   });
 
   it('notices when the line at the checkpoint is gone from the log (rotated away)', () => {
-    const tracker = new DeliveryTracker({ ts: T1, n: 1 }, () => undefined);
+    const tracker = new DeliveryTracker({ stdout: { ts: T1, n: 1 } }, () => undefined);
     tracker.resume();
     tracker.admit(line(T3));
     assert.equal(tracker.gapDetected, true);
-    const intact = new DeliveryTracker({ ts: T1, n: 1 }, () => undefined);
+    const intact = new DeliveryTracker({ stdout: { ts: T1, n: 1 } }, () => undefined);
     intact.admit(line(T1));
     intact.admit(line(T3));
     assert.equal(intact.gapDetected, false);
+  });
+
+  it('keeps a checkpoint per stream: Docker may store stderr after stdout lines stamped later', () => {
+    // Regression: one checkpoint for both streams skipped such a stderr line as "older".
+    const saved: StreamPositions[] = [];
+    const tracker = new DeliveryTracker(undefined, (p) => saved.push(p));
+    const verdicts = [line(T3, 'out'), line(T1, 'err', undefined, 'stderr')].map((l) => tracker.admit(l));
+    assert.deepEqual(verdicts.map((v) => (v.skip ? v.reason : 'new')), ['new', 'new']);
+    for (const v of verdicts) if (!v.skip) tracker.done(v.ticket);
+    assert.deepEqual(saved.at(-1), { stdout: { ts: T3, n: 1 }, stderr: { ts: T1, n: 1 } });
+    // A new stream starts at the older of the two, and skips what each stream delivered.
+    const again = new DeliveryTracker(saved.at(-1), () => undefined);
+    assert.equal(again.resumeTs, T1);
+    const replay = [line(T1, 'err', undefined, 'stderr'), line(T3, 'out'), line(T3, 'new err', undefined, 'stderr')].map((l) => again.admit(l));
+    assert.deepEqual(replay.map((v) => (v.skip ? v.reason : 'new')), ['delivered', 'delivered', 'new']);
   });
 });

@@ -127,11 +127,11 @@ describe('logrouter checkpoint store', () => {
 
   it('persists positions atomically and forgets removed containers and routes', () => {
     const store = new CheckpointStore(dir);
-    store.set('r1', 'c1', { ts: '2026-11-27T20:20:15.620573110Z', n: 2 });
-    store.set('r2', 'c2', { ts: '2026-11-27T20:20:16.000000000Z', n: 1 });
+    store.set('r1', 'c1', { stdout: { ts: '2026-11-27T20:20:15.620573110Z', n: 2 }, stderr: { ts: '2026-11-27T20:20:14.000000000Z', n: 0 } });
+    store.set('r2', 'c2', { stdout: { ts: '2026-11-27T20:20:16.000000000Z', n: 1 } });
     store.flush();
     const again = new CheckpointStore(dir);
-    assert.deepEqual(again.get('r1', 'c1'), { ts: '2026-11-27T20:20:15.620573110Z', n: 2 });
+    assert.deepEqual(again.get('r1', 'c1'), { stdout: { ts: '2026-11-27T20:20:15.620573110Z', n: 2 }, stderr: { ts: '2026-11-27T20:20:14.000000000Z', n: 0 } });
     again.retain(new Set(['r1']), new Set(['c9']));
     again.flush();
     assert.deepEqual(JSON.parse(readFileSync(join(dir, 'checkpoints.json'), 'utf8')), { version: 1, routes: { r1: {} } });
