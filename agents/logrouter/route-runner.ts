@@ -97,7 +97,8 @@ export class RouteRunner {
       while (!this.stopped && this.depth > 0) {
         const end = Math.min(this.queue.length, this.head + this.options.batchSize);
         const batch = this.queue.slice(this.head, end);
-        await this.sendWithRetry(batch);
+        // Wrapped: an async function returning a promise would wait for it.
+        let settled = (await this.sendWithRetry(batch)).settled;
         if (this.stopped) return;
         this.head = end;
         if (this.head === this.queue.length) {
@@ -107,8 +108,21 @@ export class RouteRunner {
           this.queue = this.queue.slice(this.head);
           this.head = 0;
         }
+        // Checkpoint right away: the window in which a crash would send the batch twice stays as
+        // short as the two system calls of the checkpoint write.
         for (const message of batch) message.done();
         this.options.afterBatch();
+        while (settled) {
+          try {
+            await settled;
+            settled = undefined;
+          } catch (error) {
+            this.options.counters.retry();
+            this.options.logger.warn('route connection reset right after a write; sending the batch again', { route: this.spec.id, lines: batch.length, error: errorMessage(error) });
+            settled = (await this.sendWithRetry(batch)).settled;
+            if (this.stopped) return;
+          }
+        }
         if (!this.full) for (const waiter of this.waiters.splice(0)) waiter();
       }
     } finally {
@@ -116,13 +130,14 @@ export class RouteRunner {
     }
   }
 
-  private async sendWithRetry(batch: LogMessage[]): Promise<void> {
+  /** Sends until the destination takes the batch; returns what may still undo that (TCP resets). */
+  private async sendWithRetry(batch: LogMessage[]): Promise<{ settled?: Promise<void> }> {
     for (;;) {
       let waitMs: number | undefined;
       try {
         const outcome = await this.options.adapter.send(batch);
         if (outcome?.rejected) {
-          this.options.logger.warn('route refused a batch; dropped', { route: this.spec.id, lines: batch.length, reason: outcome.reason });
+          this.options.logger.warn('route refused a batch; dropped', { route: this.spec.id, lines: batch.length, reason: outcome.rejected.reason });
           this.options.counters.dropped(batch.length, 'rejected');
         } else {
           this.options.counters.linesOut(batch.length, batch.reduce((sum, m) => sum + m.data.length, 0));
@@ -130,7 +145,7 @@ export class RouteRunner {
         if (this.failures > 0) this.options.logger.info('route delivers again', { route: this.spec.id, after: this.failures });
         this.failures = 0;
         this.lastError = undefined;
-        return;
+        return { settled: outcome?.settled };
       } catch (error) {
         this.failures += 1;
         this.lastError = errorMessage(error);
@@ -149,7 +164,7 @@ export class RouteRunner {
         };
       });
       this.wake = undefined;
-      if (this.stopped) return;
+      if (this.stopped) return {};
     }
   }
 }

@@ -12,10 +12,15 @@ export interface Adapter {
   close(): Promise<void>;
 }
 
-/** A batch the destination refused for good (HTTP 4xx): counted as dropped, not retried. */
 export interface SendOutcome {
-  rejected: true;
-  reason: string;
+  /** The destination refused the batch for good (HTTP 4xx): counted as dropped, not retried. */
+  rejected?: { reason: string };
+  /**
+   * For destinations without acknowledgements (TCP syslog): rejects if the connection was reset
+   * right after the write, i.e. the bytes may not have been read. The batch counts as delivered
+   * (and is checkpointed) when `send` resolves; on a rejection it is sent once more.
+   */
+  settled?: Promise<void>;
 }
 
 /** Thrown by `send` for a failure to wait out: the route waits `retryAfterMs` before retrying. */

@@ -48,7 +48,7 @@ export const httpAdapter: AdapterFactory = ({ spec, env }) => {
       if (response.status === 429 || response.status >= 500 || response.status === 408) {
         throw new RetryLater(`HTTP ${response.status} from ${url.host}`, retryAfterMs(response.retryAfter));
       }
-      return { rejected: true, reason: `HTTP ${response.status} from ${url.host}: ${response.body.slice(0, 200)}` };
+      return { rejected: { reason: `HTTP ${response.status} from ${url.host}: ${response.body.slice(0, 200)}` } };
     },
     async close() {},
   };

@@ -52,7 +52,7 @@ export function socketAdapter(context: AdapterContext, encoding: SocketEncoding,
       return stream.reconnects;
     },
     async send(batch) {
-      await stream.write(encoding.stream(batch));
+      return stream.write(encoding.stream(batch));
     },
     async close() {
       stream.close();

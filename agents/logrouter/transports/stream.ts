@@ -3,10 +3,10 @@
  * any failure (the route retries the batch with backoff).
  *
  * Plain syslog over TCP has no acknowledgements, and a write into a connection the peer already
- * closed "succeeds" and is lost (logspout #318). So a write counts as delivered only after a short
- * settle time in which the peer did not reset the connection: a receiver that closes cleanly
- * (FIN) read everything sent before it closed; bytes that reached it after its close, or that it
- * never read, are answered with a reset, and then the batch is sent again on a new connection.
+ * closed "succeeds" and is lost (logspout #318). So each write is watched for a short settle time:
+ * a receiver that closes cleanly (FIN) read everything sent before it closed; bytes that reached
+ * it after its close, or that it never read, are answered with a reset, and then the route sends
+ * the batch again on a new connection.
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
@@ -40,8 +40,11 @@ export class StreamTransport {
     return this.current !== undefined;
   }
 
-  /** Resolves once the bytes were taken and the peer did not reset the connection right after. */
-  async write(data: Buffer): Promise<void> {
+  /**
+   * Resolves once the kernel took the bytes, with `settled`, which rejects if the peer reset the
+   * connection within the settle time (the bytes may not have been read).
+   */
+  async write(data: Buffer): Promise<{ settled: Promise<void> }> {
     const connection = this.current ?? (await this.connect());
     await new Promise<void>((resolve, reject) => {
       connection.socket.write(data, (error) => (error ? reject(error) : resolve()));
@@ -49,8 +52,11 @@ export class StreamTransport {
       this.retire(connection);
       throw error;
     });
-    await new Promise((resolve) => setTimeout(resolve, this.options.settleMs ?? DEFAULT_SETTLE_MS));
-    if (connection.reset) throw new Error('connection reset by the peer; sending again');
+    const settled = new Promise<void>((resolve, reject) =>
+      setTimeout(() => (connection.reset ? reject(new Error('connection reset by the peer right after a write')) : resolve()), this.options.settleMs ?? DEFAULT_SETTLE_MS),
+    );
+    settled.catch(() => undefined); // handled by the route; never an unhandled rejection
+    return { settled };
   }
 
   close(): void {
