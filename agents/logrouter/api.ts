@@ -48,9 +48,10 @@ export function addLogrouterApi(settings: ApiSettings): void {
   http.addRoute('/logs', (request, response) => streamLogs(settings, request, response), { prefix: true });
 }
 
-function allowedToChange(settings: ApiSettings, request: IncomingMessage): boolean {
-  if (settings.token !== undefined) return request.headers.authorization === `Bearer ${settings.token}`;
-  return LOOPBACK.test(request.socket.remoteAddress ?? '');
+/** Route changes copy logs elsewhere: the bearer token when one is set, else loopback clients only. */
+export function mayChangeRoutes(token: string | undefined, authorization: string | undefined, remoteAddress: string | undefined): boolean {
+  if (token !== undefined) return authorization === `Bearer ${token}`;
+  return LOOPBACK.test(remoteAddress ?? '');
 }
 
 async function handleRoutes(settings: ApiSettings, request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -62,7 +63,7 @@ async function handleRoutes(settings: ApiSettings, request: IncomingMessage, res
     const spec = router.routeSpecs().find((r) => r.id === id);
     return spec ? sendPretty(response, 200, routeToJson(spec)) : sendJson(response, 404, { error: `no route ${id}` });
   }
-  if (!allowedToChange(settings, request)) {
+  if (!mayChangeRoutes(settings.token, request.headers.authorization, request.socket.remoteAddress)) {
     return sendJson(response, settings.token === undefined ? 403 : 401, {
       error: settings.token === undefined ? 'route changes are accepted only from loopback clients (set --log-api-token to allow others)' : 'a valid bearer token is required',
     });

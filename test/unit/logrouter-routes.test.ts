@@ -3,8 +3,9 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { mayChangeRoutes } from '../../agents/logrouter/api';
 import { retryAfterMs } from '../../agents/logrouter/adapters/http';
-import { frameForStream, syslogSettings } from '../../agents/logrouter/adapters/syslog-format';
+import { datagram, frameForStream, syslogSettings } from '../../agents/logrouter/adapters/syslog-format';
 import { adapterFactory } from '../../agents/logrouter/adapters';
 import { RetryLater, type Adapter } from '../../agents/logrouter/adapters/adapter';
 import { CheckpointStore } from '../../agents/logrouter/checkpoint-store';
@@ -113,6 +114,13 @@ describe('logrouter syslog format', () => {
     const s = settings({}, { SYSLOG_HOSTNAME: 'node 7', SYSLOG_TAG: '{{.ContainerName}}-' + 'x'.repeat(60), SYSLOG_STRUCTURED_DATA: 'token@41058 tag="x"', SYSLOG_FACILITY: 'local0' });
     const text = frameForStream(s, [message('m')]).toString();
     assert.equal(text, `<134>1 2026-11-27T20:20:15.620573Z node7 web-1-${'x'.repeat(42)} 4242 - [token@41058 tag="x"] m\n`);
+  });
+
+  it('cuts or drops datagrams longer than udp.max', () => {
+    const s = settings({});
+    const whole = datagram(s, message('x'.repeat(300)), 65_507, true)!;
+    assert.equal(datagram(s, message('x'.repeat(300)), 200, true)!.toString(), whole.subarray(0, 200).toString());
+    assert.equal(datagram(s, message('x'.repeat(300)), 200, false), undefined);
   });
 
   it('rejects unknown template fields with the list of known ones', () => {
@@ -251,6 +259,16 @@ describe('logrouter start-up errors and HTTP routes', () => {
     const queue = await runCli(['logrouter', '--log-queue-policy', 'lose']);
     assert.equal(queue.code, 2);
     assert.match(queue.stderr, /--log-queue-policy.*expected one of block, drop/);
+  });
+
+  it('lets only the bearer token, or without one only loopback clients, change routes', () => {
+    assert.ok(mayChangeRoutes(undefined, undefined, '127.0.0.1'));
+    assert.ok(mayChangeRoutes(undefined, undefined, '::ffff:127.0.0.1'));
+    assert.ok(mayChangeRoutes(undefined, undefined, '::1'));
+    assert.ok(!mayChangeRoutes(undefined, undefined, '10.0.0.5'));
+    assert.ok(mayChangeRoutes('s3cret', 'Bearer s3cret', '10.0.0.5'));
+    assert.ok(!mayChangeRoutes('s3cret', 'Bearer wrong', '127.0.0.1'), 'with a token, loopback alone is not enough');
+    assert.ok(!mayChangeRoutes('s3cret', undefined, '127.0.0.1'));
   });
 
   it('lets an agent route take POST and DELETE and paths below it; others still answer 405', async () => {
