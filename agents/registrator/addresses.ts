@@ -48,10 +48,20 @@ export interface Binding {
   HostPort?: string;
 }
 
-/** The binding to register among Docker's (it lists 0.0.0.0 and :: separately): a specific address first, then IPv4 wildcard. */
+/**
+ * The binding to register among Docker's (it lists 0.0.0.0 and :: separately): a specific
+ * reachable address first, then the IPv4 wildcard, then any wildcard; loopback only as a last
+ * resort (`-p 127.0.0.1:8080:80 -p 8081:80` is reachable on 8081).
+ */
 export function chooseBinding(bindings: Binding[] | null | undefined): Binding | undefined {
   const usable = (bindings ?? []).filter((b) => b.HostPort && Number(b.HostPort) > 0);
-  return usable.find((b) => !isWildcard(b.HostIp ?? '')) ?? usable.find((b) => (b.HostIp ?? '') !== '::') ?? usable[0];
+  const ip = (b: Binding): string => b.HostIp ?? '';
+  return (
+    usable.find((b) => !isWildcard(ip(b)) && !isLoopback(ip(b))) ??
+    usable.find((b) => isWildcard(ip(b)) && ip(b) !== '::' && ip(b) !== '[::]') ??
+    usable.find((b) => isWildcard(ip(b))) ??
+    usable[0]
+  );
 }
 
 /** The container's network to use with -internal, or undefined. */

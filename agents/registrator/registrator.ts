@@ -296,7 +296,7 @@ export class Registrator {
       const id = service.registration.ID;
       const spec = this.deps.specOf(service);
       if (this.rejected.get(id)?.spec === spec) continue;
-      ok = (await this.apply('register', id, service.containerId, () => backend.register(service), spec)) && ok;
+      ok = (await this.apply('register', id, service.containerId, () => backend.register(service), spec, service)) && ok;
     }
     for (const { service, enable } of plan.maintenance) {
       const id = service.registration.ID;
@@ -307,7 +307,7 @@ export class Registrator {
     return ok;
   }
 
-  private async apply(op: Operation, serviceId: string, containerId: string | undefined, call: () => Promise<void>, spec?: string): Promise<boolean> {
+  private async apply(op: Operation, serviceId: string, containerId: string | undefined, call: () => Promise<void>, spec?: string, registered?: DesiredService): Promise<boolean> {
     try {
       await call();
     } catch (error) {
@@ -318,8 +318,9 @@ export class Registrator {
     const container = containerId?.slice(0, 12);
     if (op === 'register') {
       this.rejected.delete(serviceId);
-      const service = this.containers.get(containerId ?? '')?.services.find((s) => s.registration.ID === serviceId);
-      if (service) this.actual?.set(serviceId, actualOf(service, this.deps.specOf(service)));
+      // What was sent, not the container's record now: an event may have changed it meanwhile,
+      // and its own reconcile must still see the difference.
+      if (registered) this.actual?.set(serviceId, actualOf(registered, this.deps.specOf(registered)));
       this.deps.logger.info('added', { service: serviceId, container });
     } else if (op === 'deregister') {
       this.actual?.delete(serviceId);

@@ -236,7 +236,8 @@ function userMeta(values: Map<string, string>, dropped: Dropped[]): Record<strin
     else if (key.length > 128) drop('Consul Meta keys are at most 128 characters');
     else if (key.startsWith('consul-')) drop("Consul reserves Meta keys starting with consul-");
     else if (RESERVED_META.includes(key)) drop('reserved for the quayside ownership marker');
-    else if (value.length > 512) drop('Consul Meta values are at most 512 characters');
+    // Consul counts bytes (Go's len), not characters: 300 accented letters are too long.
+    else if (Buffer.byteLength(value) > 512) drop('Consul Meta values are at most 512 bytes');
     else if (Object.keys(meta).length >= MAX_META - RESERVED_META.length) drop(`Consul allows at most ${MAX_META} Meta pairs`);
     else meta[key] = value;
   }

@@ -43,7 +43,8 @@ function metaPairProblem(key: string, value: string): string | undefined {
   if (!META_KEY.test(key)) return 'Key contains invalid characters';
   if (key.length > 128) return 'Key is too long (limit: 128 characters)';
   if (key.startsWith('consul-')) return "Key prefix 'consul-' is reserved for internal use";
-  if (value.length > 512) return 'Value is too long (limit: 512 characters)';
+  // Go's len(): bytes, not characters.
+  if (Buffer.byteLength(value) > 512) return 'Value is too long (limit: 512 characters)';
   return undefined;
 }
 

@@ -52,6 +52,7 @@ describe('Consul agent API double', () => {
     ['address ::', { Name: 'x', Address: '::' }, 400, 'Invalid service address'],
     ['a Meta key with a dot', { Name: 'x', Meta: { 'com.example': '1' } }, 400, "Invalid Service Meta: Couldn't load metadata pair ('com.example', '1'): Key contains invalid characters"],
     ['a Meta key starting consul-', { Name: 'x', Meta: { 'consul-x': '1' } }, 400, "Invalid Service Meta: Couldn't load metadata pair ('consul-x', '1'): Key prefix 'consul-' is reserved for internal use"],
+    ['a Meta value over 512 bytes (256 characters of two bytes each fit; 257 do not)', { Name: 'x', Meta: { k: 'é'.repeat(257) } }, 400, `Invalid Service Meta: Couldn't load metadata pair ('k', '${'é'.repeat(257)}'): Value is too long (limit: 512 characters)`],
     ['65 Meta pairs', { Name: 'x', Meta: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 'v'])) }, 400, 'Invalid Service Meta: Node metadata cannot contain more than 64 key/value pairs'],
     ['a check with no type', { Name: 'x', Check: { Interval: '10s' } }, 400, 'Invalid check: TTL must be > 0 for TTL checks'],
     ['an HTTP check without interval', { Name: 'x', Check: { HTTP: 'http://x' } }, 400, 'Invalid check: Interval must be > 0 for Script, HTTP, H2PING, TCP, UDP or OSService checks'],

@@ -114,6 +114,13 @@ describe('registrator service model', () => {
       assert.equal(Object.keys(result.services[0]!.registration.Meta).length, 64);
       assert.equal(result.dropped.length, 9);
     });
+    it('measures Meta values in bytes, as Consul does: 300 two-byte characters are too long', () => {
+      const result = model({ ports: { '80/tcp': published(80) }, labels: { SERVICE_WIDE: 'é'.repeat(300), SERVICE_FITS: 'é'.repeat(256) } });
+      const meta = result.services[0]!.registration.Meta;
+      assert.equal(meta.wide, undefined);
+      assert.equal(meta.fits, 'é'.repeat(256));
+      assert.deepEqual(result.dropped.map((d) => d.key), ['SERVICE_wide']);
+    });
   });
 
   describe('checks', () => {
@@ -146,6 +153,11 @@ describe('registrator service model', () => {
     it('brackets IPv6 addresses in check URLs and TCP targets', () => {
       const checks = only({ ports: { '80/tcp': published(8080) }, env: ['SERVICE_CHECK_HTTP=/h', 'SERVICE_CHECK_TCP=1'] }, { ip: '2001:db8::5' }).Checks;
       assert.deepEqual(checks.map((c) => c.HTTP ?? c.TCP), ['http://[2001:db8::5]:8080/h', '[2001:db8::5]:8080']);
+    });
+    it('drops zero, negative and overflowing durations Consul would refuse the whole service for', () => {
+      const result = model(spec(['SERVICE_CHECK_TCP=1', 'SERVICE_CHECK_INTERVAL=0', 'SERVICE_CHECK_TTL=0s', 'SERVICE_CHECK_TIMEOUT=99999999999h']));
+      assert.deepEqual(result.services[0]!.registration.Checks, [{ TCP: '192.0.2.1:8080', Interval: '10s' }]);
+      assert.deepEqual(result.dropped.map((d) => d.key).sort(), ['SERVICE_CHECK_INTERVAL', 'SERVICE_CHECK_TIMEOUT', 'SERVICE_CHECK_TTL']);
     });
     it('drops a bad check setting with a reason and keeps the service', () => {
       const result = model(spec(['SERVICE_CHECK_TTL=soon', 'SERVICE_CHECK_INITIAL_STATUS=fine', 'SERVICE_CHECK_SCRIPT=echo "open', 'SERVICE_CHECK_CMD=/bin/x']));
@@ -185,6 +197,10 @@ describe('registrator service model', () => {
       assert.equal(result.services.length, 0);
       assert.match(result.skipped[0]!.reason, /published on 127\.0\.0\.1 only/);
       assert.match(result.skipped[1]!.reason, /not published on the host/);
+    });
+    it('published on loopback and on all interfaces: the reachable binding wins', () => {
+      const service = only({ ports: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '8080' }, { HostIp: '0.0.0.0', HostPort: '8081' }] } });
+      assert.deepEqual([service.Address, service.Port], ['192.0.2.1', 8081]);
     });
     it('never registers 0.0.0.0 or a loopback host address it did not get explicitly', () => {
       assert.match(model({ ports: { '80/tcp': published(8080) } }, { hostAddress: undefined }).skipped[0]!.reason, /no address for this host: set -ip/);

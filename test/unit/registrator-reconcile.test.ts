@@ -152,6 +152,70 @@ describe('registrator reconcile', () => {
     assert.equal(registrator.readiness().ready, true);
   });
 
+  it('a registration refused for want of ACL rights (403) is retried, so fixing the policy heals it', async () => {
+    const ctx = setup(`consul://${consul.address}`);
+    registrator = ctx.registrator;
+    ctx.docker.containers.set(containerId(1), { name: 'a', ports: { '80/tcp': published(8080) } });
+    consul.fail(1, 403, 'Permission denied: token with AccessorID \'x\' lacks permission \'service:write\' on "app"', /register/);
+    await registrator.onSync(ctx.docker.snapshot());
+    assert.match(registrator.readiness().detail, /403 Permission denied/);
+    await eventually(() => assert.ok(consul.services.has('node1:a:80')), 5_000, 20);
+  });
+
+  it('a script check on an agent with scripts disabled (500) is a refusal, not an outage retried forever', async () => {
+    const ctx = setup(`consul://${consul.address}`);
+    registrator = ctx.registrator;
+    ctx.docker.containers.set(containerId(1), { name: 'a', ports: { '80/tcp': published(8080) }, env: ['SERVICE_CHECK_SCRIPT=true'] });
+    ctx.docker.containers.set(containerId(2), { name: 'b', ports: { '80/tcp': published(8081) } });
+    await registrator.onSync(ctx.docker.snapshot());
+    assert.ok(consul.services.has('node1:b:80'));
+    assert.equal(registrator.readiness().ready, true, registrator.readiness().detail);
+    await registrator.reconcileAll('again');
+    assert.equal(consul.requests.filter((r) => r.path === '/v1/agent/service/register' && r.body.includes('node1:a:80')).length, 1);
+    const report = registrator.report() as { containers: Array<{ services: Array<{ id: string; error?: string }> }> };
+    const refused = report.containers.flatMap((c) => c.services).find((s) => s.id === 'node1:a:80');
+    assert.match(refused?.error ?? '', /500 Scripts are disabled/);
+  });
+
+  it('a container changed while its registration is in flight ends with the new registration in Consul', async () => {
+    const ctx = setup(`consul://${consul.address}`);
+    registrator = ctx.registrator;
+    ctx.docker.containers.set(containerId(1), { name: 'a', ports: { '80/tcp': published(8080) }, env: ['SERVICE_TAGS=old'] });
+    consul.latencyMs = 200;
+    let sent!: () => void;
+    const registerSent = new Promise<void>((resolve) => (sent = resolve));
+    consul.onRequest = (r) => r.path === '/v1/agent/service/register' && sent();
+    const sync = registrator.onSync(ctx.docker.snapshot());
+    await registerSent;
+    ctx.docker.containers.get(containerId(1))!.env = ['SERVICE_TAGS=new'];
+    const event = registrator.onEvent({ type: 'container', action: 'update', detail: '', id: containerId(1), name: 'a', image: '', attributes: {}, scope: 'local', timeNano: '1' });
+    await Promise.all([sync, event]);
+    assert.deepEqual(consul.services.get('node1:a:80')?.Tags, ['new']);
+  });
+
+  it('odd container settings never make Consul refuse the service', async () => {
+    const ctx = setup(`consul://${consul.address}`);
+    registrator = ctx.registrator;
+    const odd: string[][] = [
+      ['SERVICE_CHECK_INTERVAL=0', 'SERVICE_CHECK_HTTP=/h'],
+      ['SERVICE_CHECK_TTL=0'],
+      ['SERVICE_CHECK_TTL=-5s'],
+      ['SERVICE_CHECK_TIMEOUT=99999999999999h', 'SERVICE_CHECK_TCP=x'],
+      ['SERVICE_CHECK_DEREGISTER_AFTER=1e9s', 'SERVICE_CHECK_TTL=10s'],
+      ['SERVICE_CHECK_INITIAL_STATUS=PASSING', 'SERVICE_CHECK_TTL=10s'],
+      ['SERVICE_CHECK_HTTP=/ünïcode path?q=1#x', 'SERVICE_CHECK_HTTP_METHOD=get'],
+      ['SERVICE_CHECK_GRPC=', 'SERVICE_CHECK_GRPC_USE_TLS=no'],
+      [`SERVICE_DESCRIPTION=${'日本'.repeat(100)}`, `SERVICE_NOTE=${'x'.repeat(10_000)}`],
+      ['SERVICE_=x', 'SERVICE_80=bare', 'SERVICE_80_=x', 'SERVICE_ÉTÉ=1', 'SERVICE_a.b=1', 'SERVICE_CONSUL-X=1'],
+      ['SERVICE_NAME=名前 with spaces', 'SERVICE_TAGS=\\,,,\u0000,日本'],
+    ];
+    odd.forEach((env, i) => ctx.docker.containers.set(containerId(i + 1), { name: `c${i}`, ports: { '80/tcp': published(8000 + i) }, env }));
+    await registrator.onSync(ctx.docker.snapshot());
+    const refused = consul.requests.filter((r) => r.path === '/v1/agent/service/register' && r.status !== 200);
+    assert.deepEqual(refused.map((r) => `${r.status} ${r.body}`), []);
+    assert.equal(consul.services.size, odd.length);
+  });
+
   it('-cleanup also removes gliderlabs/registrator\'s own services of this node, and only those', async () => {
     const ctx = setup(`consul://${consul.address}`, { cleanup: true });
     registrator = ctx.registrator;

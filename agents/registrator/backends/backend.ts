@@ -39,8 +39,13 @@ export class RegistryError extends Error {
     this.name = 'RegistryError';
   }
 
-  /** Worth retrying: unreachable, timeouts, 5xx, 429. A 4xx is our request's fault and will not heal by itself. */
+  /**
+   * Worth retrying: unreachable, timeouts, 5xx, 429, and 403 (an ACL policy fixed in Consul heals
+   * it). Other 4xx are our request's fault and will not heal by themselves; so is the 500 an agent
+   * without script checks answers to a script check.
+   */
   get transient(): boolean {
-    return this.status === undefined || this.status >= 500 || this.status === 429;
+    if (this.status === 500 && /Scripts are disabled/.test(this.message)) return false;
+    return this.status === undefined || this.status >= 500 || this.status === 429 || this.status === 403;
   }
 }
