@@ -64,7 +64,9 @@ function matches(current: ActualService, service: DesiredService, options: PlanO
     current.name === r.Name &&
     current.address === r.Address &&
     current.port === r.Port &&
-    (!options.hasChecks || sameList(current.tags, r.Tags))
+    (!options.hasChecks || sameList(current.tags, r.Tags)) &&
+    // A check removed behind our back (or lost by the agent) is put back by registering again.
+    (!options.hasChecks || current.checks === undefined || current.checks === r.Checks.length)
   );
 }
 

@@ -41,6 +41,7 @@ interface ContainerRecord extends ContainerServices {
 
 const MAX_BACKOFF_MS = 30_000;
 const INSPECT_CONCURRENCY = 8;
+const SHUTDOWN_CONCURRENCY = 8;
 const CONTAINER_ACTIONS = ['start', 'die', 'destroy', 'pause', 'unpause', 'rename', 'health_status', 'update'];
 const NETWORK_ACTIONS = ['connect', 'disconnect'];
 
@@ -64,6 +65,7 @@ export class Registrator {
   private reachable = false;
   private lastError: string | undefined;
   private nextRetryAt: number | undefined;
+  private refillQueued = false;
 
   constructor(private readonly settings: RegistratorSettings, private readonly deps: RegistratorDeps) {}
 
@@ -91,8 +93,16 @@ export class Registrator {
     this.timers.forEach(clearInterval);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.settings.deregisterOnShutdown && this.node) {
+      // Side by side, and not past the first outage answer: the shutdown deadline is short, and
+      // a registry that is away would make every call wait for its timeout.
       await this.exclusive(async () => {
-        for (const service of this.desired()) await this.apply('deregister', service.registration.ID, service.containerId, () => this.deps.backend.deregister({ id: service.registration.ID, name: service.registration.Name }));
+        let away = false;
+        await mapLimit(this.desired(), SHUTDOWN_CONCURRENCY, async (service) => {
+          if (away) return;
+          const id = service.registration.ID;
+          away = !(await this.apply('deregister', id, service.containerId, () => this.deps.backend.deregister({ id, name: service.registration.Name }))) && !this.reachable;
+        });
+        if (away) this.deps.logger.warn('failed', { op: 'deregister', error: `the registry is away; this node's services stay registered (${this.lastError})` });
       });
     } else {
       await this.exclusive(async () => undefined);
@@ -255,6 +265,7 @@ export class Registrator {
   async reconcileAll(reason: string): Promise<void> {
     if (!this.node || this.stopped) return;
     await this.exclusive(async () => {
+      if (this.stopped) return;
       const began = process.hrtime.bigint();
       try {
         this.actual = await this.deps.backend.list(this.node!);
@@ -267,6 +278,7 @@ export class Registrator {
       if (!isEmptyPlan(plan)) this.deps.logger.info('reconciling', { reason, register: plan.register.length, deregister: plan.deregister.length });
       const ok = await this.execute(plan);
       await this.sendHealth(this.desired(), false);
+      this.forgetGone();
       this.deps.metrics.reconciled('all', Number(process.hrtime.bigint() - began) / 1e9);
       if (ok) this.failures = 0;
     });
@@ -290,15 +302,18 @@ export class Registrator {
     const { backend } = this.deps;
     let ok = true;
     for (const service of plan.deregister) {
+      if (this.stopped) return false;
       ok = (await this.apply('deregister', service.id, service.containerId, () => backend.deregister(service))) && ok;
     }
     for (const service of plan.register) {
+      if (this.stopped) return false;
       const id = service.registration.ID;
       const spec = this.deps.specOf(service);
       if (this.rejected.get(id)?.spec === spec) continue;
       ok = (await this.apply('register', id, service.containerId, () => backend.register(service), spec, service)) && ok;
     }
     for (const { service, enable } of plan.maintenance) {
+      if (this.stopped) return false;
       const id = service.registration.ID;
       ok = (await this.apply('maintenance', id, service.containerId, () => backend.setMaintenance(id, enable, 'container paused'))) && ok;
       const current = this.actual?.get(id);
@@ -366,6 +381,7 @@ export class Registrator {
   /** Feeds Docker health into the TTL checks: on change, or for all (`force`) to refresh their TTL. */
   private async sendHealth(services: DesiredService[], force: boolean): Promise<void> {
     if (!this.deps.backend.hasChecks) return;
+    let lost = false;
     for (const service of services) {
       const health = service.health;
       if (!health || !this.actual?.has(service.registration.ID)) continue;
@@ -379,8 +395,28 @@ export class Registrator {
         this.deps.metrics.operation('health', false);
         this.healthSent.delete(health.checkId);
         this.deps.logger.warn('failed', { op: 'health', check: health.checkId, error: errorMessage(error) });
+        if (error instanceof RegistryError && error.status === 404) lost = true;
       }
     }
+    // The check is gone: the agent restarted empty (or someone removed it). Compare everything now
+    // rather than at the next -resync; after the caller's turn, since this runs under the lock.
+    if (lost && !this.refillQueued) {
+      this.refillQueued = true;
+      setImmediate(() => {
+        this.refillQueued = false;
+        void this.reconcileAll('check missing in the registry').catch(() => undefined);
+      });
+    }
+  }
+
+  /** Drops what is remembered of services no container wants any more, so churn does not grow memory. */
+  private forgetGone(): void {
+    const desired = this.desired();
+    const ids = new Set(desired.map((s) => s.registration.ID));
+    const checkIds = new Set(desired.flatMap((s) => (s.health ? [s.health.checkId] : [])));
+    for (const id of this.rejected.keys()) if (!ids.has(id)) this.rejected.delete(id);
+    for (const id of this.healthSent.keys()) if (!checkIds.has(id)) this.healthSent.delete(id);
+    for (const key of this.conflicts) if (!this.containers.has(key.slice(0, key.indexOf('/')))) this.conflicts.delete(key);
   }
 
   private async refreshHealth(): Promise<void> {
@@ -401,7 +437,7 @@ export class Registrator {
 
 function actualOf(service: DesiredService, spec: string): ActualService {
   const r = service.registration;
-  return { id: r.ID, name: r.Name, address: r.Address, port: r.Port, tags: [...r.Tags], owner: r.Meta.quayside_node, containerId: service.containerId, spec, maintenance: false };
+  return { id: r.ID, name: r.Name, address: r.Address, port: r.Port, tags: [...r.Tags], owner: r.Meta.quayside_node, containerId: service.containerId, spec, maintenance: false, checks: r.Checks.length };
 }
 
 /** The exit code in a listing's status text, `Exited (137) 3 minutes ago`. */

@@ -216,6 +216,75 @@ describe('registrator reconcile', () => {
     assert.equal(consul.services.size, odd.length);
   });
 
+  it('a TTL update answered 404 (the agent restarted empty) refills it at once, not at the next -resync', async () => {
+    const ctx = setup(`consul://${consul.address}`, { healthTtlMs: 3_000, resyncMs: 600_000 });
+    registrator = ctx.registrator;
+    ctx.docker.containers.set(containerId(1), { name: 'a', ports: { '80/tcp': published(8080) }, healthcheck: ['CMD', 'true'], health: 'healthy' });
+    ctx.docker.containers.set(containerId(2), { name: 'b', ports: { '80/tcp': published(8081) } });
+    await registrator.onSync(ctx.docker.snapshot());
+    registrator.startTimers();
+    consul.restartEmpty();
+    await eventually(() => assert.deepEqual([...consul.services.keys()].sort(), ['node1:a:80', 'node1:b:80']), 5_000, 50);
+  });
+
+  it('stop() does not wait for a reconcile in progress to write everything', async () => {
+    const ctx = setup(`consul://${consul.address}`);
+    registrator = undefined;
+    for (let i = 1; i <= 10; i += 1) ctx.docker.containers.set(containerId(i), { name: `c${i}`, ports: { '80/tcp': published(8000 + i) } });
+    consul.latencyMs = 150;
+    let sent!: () => void;
+    const registerSent = new Promise<void>((resolve) => (sent = resolve));
+    consul.onRequest = (r) => r.path === '/v1/agent/service/register' && sent();
+    const sync = ctx.registrator.onSync(ctx.docker.snapshot());
+    await registerSent;
+    await ctx.registrator.stop();
+    await sync;
+    assert.ok(consul.requests.filter((r) => r.path === '/v1/agent/service/register').length <= 2, `${consul.services.size} registered after stop`);
+  });
+
+  it('--deregister-on-shutdown deregisters side by side and gives up at the first outage answer', async () => {
+    const ctx = setup(`consul://${consul.address}`, { deregisterOnShutdown: true });
+    for (let i = 1; i <= 12; i += 1) ctx.docker.containers.set(containerId(i), { name: `c${i}`, ports: { '80/tcp': published(8000 + i) } });
+    await ctx.registrator.onSync(ctx.docker.snapshot());
+    assert.equal(consul.services.size, 12);
+    consul.latencyMs = 100;
+    let inFlight = 0;
+    let most = 0;
+    consul.onRequest = (r) => {
+      if (!r.path.includes('/deregister/')) return;
+      most = Math.max(most, ++inFlight);
+      setTimeout(() => (inFlight -= 1), 100);
+    };
+    await ctx.registrator.stop();
+    assert.equal(consul.services.size, 0);
+    assert.ok(most > 1, 'deregistered one at a time');
+
+    const again = setup(`consul://${consul.address}`, { deregisterOnShutdown: true });
+    consul.latencyMs = 0;
+    for (let i = 1; i <= 12; i += 1) again.docker.containers.set(containerId(i), { name: `c${i}`, ports: { '80/tcp': published(8000 + i) } });
+    await again.registrator.onSync(again.docker.snapshot());
+    const before = consul.requests.length;
+    consul.fail(100, 503);
+    await again.registrator.stop();
+    assert.ok(consul.requests.length - before <= 8, `${consul.requests.length - before} deregisters tried against a Consul answering 503`);
+  });
+
+  it('forgets what it remembered of containers that are gone (no growth with container churn)', async () => {
+    const ctx = setup(`consul://${consul.address}`);
+    registrator = ctx.registrator;
+    const memory = registrator as unknown as { healthSent: Map<string, string>; rejected: Map<string, unknown>; conflicts: Set<string> };
+    for (let i = 1; i <= 5; i += 1) {
+      ctx.docker.containers.set(containerId(10 * i), { name: `h${i}`, ports: { '80/tcp': published(8000 + i) }, healthcheck: ['CMD', 'true'], health: 'healthy' });
+      ctx.docker.containers.set(containerId(10 * i + 1), { name: `bad${i}`, ports: { '80/tcp': published(9000 + i) }, env: ['SERVICE_CHECK_SCRIPT=true', 'SERVICE_ID=same'] });
+      ctx.docker.containers.set(containerId(10 * i + 2), { name: `dup${i}`, ports: { '80/tcp': published(9100 + i) }, env: ['SERVICE_ID=same'] });
+    }
+    await registrator.onSync(ctx.docker.snapshot());
+    assert.ok(memory.healthSent.size === 5 && memory.rejected.size === 1 && memory.conflicts.size > 0, 'remembered while they run');
+    ctx.docker.containers.clear();
+    await registrator.onSync(ctx.docker.snapshot());
+    assert.deepEqual([memory.healthSent.size, memory.rejected.size, memory.conflicts.size], [0, 0, 0]);
+  });
+
   it('-cleanup also removes gliderlabs/registrator\'s own services of this node, and only those', async () => {
     const ctx = setup(`consul://${consul.address}`, { cleanup: true });
     registrator = ctx.registrator;

@@ -14,6 +14,8 @@ export interface ActualService {
   /** Our digest of what was registered (`quayside_spec`). */
   spec?: string;
   maintenance: boolean;
+  /** How many checks the registry holds for it (maintenance aside); undefined where checks are not kept. */
+  checks?: number;
 }
 
 export interface RegistryBackend {
