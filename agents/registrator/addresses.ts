@@ -25,12 +25,21 @@ export function hostPortText(address: string, port: number): string {
   return `${urlHost(address)}:${port}`;
 }
 
+/** An IP address in one spelling: IPv6 compressed and lowercase (`0:0::0` → `::`); anything else as given. */
+export function canonicalIp(ip: string): string {
+  const bare = ip.replace(/^\[(.*)\]$/, '$1');
+  return isIP(bare) === 6 ? new URL(`http://[${bare}]/`).hostname.slice(1, -1) : bare;
+}
+
 export function isWildcard(ip: string): boolean {
-  return ip === '' || ip === '0.0.0.0' || ip === '::' || ip === '[::]';
+  const canonical = canonicalIp(ip);
+  return canonical === '' || canonical === '0.0.0.0' || canonical === '::';
 }
 
 export function isLoopback(ip: string): boolean {
-  return /^127\./.test(ip) || ip === '::1' || ip === 'localhost';
+  const canonical = canonicalIp(ip);
+  // IPv4-mapped loopback reads ::ffff:7f00:1 once canonical.
+  return /^127\./.test(canonical) || canonical === '::1' || /^::ffff:7f[0-9a-f]{2}:/.test(canonical) || canonical === 'localhost';
 }
 
 export type NetworkKind = 'host' | 'none' | 'container' | 'bridge';

@@ -6,6 +6,7 @@
 import { isIP } from 'node:net';
 import { ConfigError } from '../../shared/config/errors';
 import { booleanOption, choiceOption, durationOption, integerOption, optionalStringOption, type OptionDecl } from '../../shared/config/options';
+import { canonicalIp, isWildcard } from './addresses';
 import { parseRegistryUri, type RegistryUri } from './uri';
 import { splitTags } from './tags';
 
@@ -38,8 +39,8 @@ export const registratorOptions = {
     parse(raw: string): string | undefined {
       const ip = raw.trim().replace(/^\[(.*)\]$/, '$1');
       if (!isIP(ip)) throw new Error('expected an IPv4 or IPv6 address');
-      if (ip === '0.0.0.0' || ip === '::') throw new Error(`${ip} is not an address a client can reach`);
-      return ip;
+      if (isWildcard(ip)) throw new Error(`${ip} is not an address a client can reach`);
+      return canonicalIp(ip);
     },
   } satisfies OptionDecl<string | undefined> as OptionDecl<string | undefined>,
   tags: {

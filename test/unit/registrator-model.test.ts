@@ -3,7 +3,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { detectHostAddress } from '../../agents/registrator/addresses';
+import { detectHostAddress, isLoopback, isWildcard } from '../../agents/registrator/addresses';
 import { servicesFor, serviceNameFromImage, specHash, type ModelSettings } from '../../agents/registrator/service-model';
 import { inspectOf, modelSettings, published, type InspectSpec } from '../support/registrator-fixtures';
 
@@ -201,6 +201,13 @@ describe('registrator service model', () => {
     it('published on loopback and on all interfaces: the reachable binding wins', () => {
       const service = only({ ports: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '8080' }, { HostIp: '0.0.0.0', HostPort: '8081' }] } });
       assert.deepEqual([service.Address, service.Port], ['192.0.2.1', 8081]);
+    });
+    it('knows wildcard and loopback addresses however IPv6 spells them', () => {
+      for (const ip of ['0:0:0:0:0:0:0:0', '[::]', '0.0.0.0']) assert.equal(isWildcard(ip), true, ip);
+      for (const ip of ['0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', '127.1.2.3', '::1']) assert.equal(isLoopback(ip), true, ip);
+      for (const ip of ['::ffff:10.0.0.1', '2001:db8::1', '10.0.0.1', '::2']) assert.equal(isLoopback(ip) || isWildcard(ip), false, ip);
+      const result = model({ ports: { '80/tcp': published(8080) }, labels: { addr: '0:0:0:0:0:0:0:0' } }, { useIpFromLabel: 'addr' });
+      assert.equal(result.services.length, 0);
     });
     it('never registers 0.0.0.0 or a loopback host address it did not get explicitly', () => {
       assert.match(model({ ports: { '80/tcp': published(8080) } }, { hostAddress: undefined }).skipped[0]!.reason, /no address for this host: set -ip/);

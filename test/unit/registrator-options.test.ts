@@ -69,6 +69,8 @@ describe("registrator's flags", () => {
   it('checks -ip and -tags', () => {
     assert.equal(registratorOptions.ip.parse('[2001:db8::1]'), '2001:db8::1');
     assert.throws(() => registratorOptions.ip.parse('0.0.0.0'), /not an address a client can reach/);
+    assert.throws(() => registratorOptions.ip.parse('0:0::0'), /not an address a client can reach/, ':: written long');
+    assert.equal(registratorOptions.ip.parse('2001:DB8:0::1'), '2001:db8::1', 'IPv6 in its canonical form');
     assert.throws(() => registratorOptions.ip.parse('host.example'), /IPv4 or IPv6/);
     assert.deepEqual(registratorOptions.tags.parse('a,b\\,c,,d'), ['a', 'b,c', 'd']);
     assert.throws(() => registratorOptions.tags.parse('{{.Name}}'), /templates in -tags are not supported/);
