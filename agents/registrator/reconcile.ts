@@ -21,6 +21,14 @@ export interface PlanOptions {
   legacyCleanup: boolean;
   /** Limit removals to these containers' services (an event's reconcile); all when absent. */
   containers?: ReadonlySet<string>;
+  /** How the registry keys a service (the `actual` map's keys); the service ID when absent. */
+  keyOf?(service: { id: string; name: string }): string;
+}
+
+/** A desired service's key in the registry. */
+export function desiredKey(service: DesiredService, options: Pick<PlanOptions, 'keyOf'>): string {
+  const { ID: id, Name: name } = service.registration;
+  return options.keyOf ? options.keyOf({ id, name }) : id;
 }
 
 const LEGACY_ID = /^(.+?):([a-zA-Z0-9][a-zA-Z0-9_.-]+):[0-9]+(?::udp)?$/;
@@ -29,9 +37,9 @@ export function planReconcile(desired: Iterable<DesiredService>, actual: Readonl
   const plan: ReconcilePlan = { register: [], deregister: [], maintenance: [] };
   const wanted = new Set<string>();
   for (const service of desired) {
-    const id = service.registration.ID;
-    wanted.add(id);
-    const current = actual.get(id);
+    const key = desiredKey(service, options);
+    wanted.add(key);
+    const current = actual.get(key);
     const stale = !current || !matches(current, service, options);
     if (stale) plan.register.push(service);
     if (!options.hasChecks) continue;
@@ -39,8 +47,8 @@ export function planReconcile(desired: Iterable<DesiredService>, actual: Readonl
     const have = current?.maintenance ?? false;
     if (stale ? service.maintenance || have : have !== service.maintenance) plan.maintenance.push({ service, enable: service.maintenance });
   }
-  for (const current of actual.values()) {
-    if (wanted.has(current.id) || !owned(current, options)) continue;
+  for (const [key, current] of actual) {
+    if (wanted.has(key) || !owned(current, options)) continue;
     if (options.containers && !(current.containerId && options.containers.has(current.containerId))) continue;
     plan.deregister.push(current);
   }
@@ -61,7 +69,8 @@ function matches(current: ActualService, service: DesiredService, options: PlanO
   return (
     current.owner === options.node &&
     current.spec === options.specOf(service) &&
-    current.name === r.Name &&
+    // In KV the name is part of the key (already matched), and a slash in it makes the listed name a guess.
+    (!options.hasChecks || current.name === r.Name) &&
     current.address === r.Address &&
     current.port === r.Port &&
     (!options.hasChecks || sameList(current.tags, r.Tags)) &&

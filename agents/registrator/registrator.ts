@@ -12,7 +12,7 @@ import type { EventStream, SyncSnapshot } from '../../shared/docker/event-stream
 import { errorMessage, type Logger } from '../../shared/ops/logger';
 import { RegistryError, type ActualService, type RegistryBackend } from './backends/backend';
 import type { Operation, RegistratorMetrics } from './metrics';
-import { isEmptyPlan, planReconcile, type ReconcilePlan } from './reconcile';
+import { desiredKey, isEmptyPlan, planReconcile, type ReconcilePlan } from './reconcile';
 import { servicesFor, type ContainerServices, type DesiredService, type ModelSettings } from './service-model';
 
 export interface RegistratorSettings extends Omit<ModelSettings, 'node' | 'hostAddress'> {
@@ -100,7 +100,7 @@ export class Registrator {
         await mapLimit(this.desired(), SHUTDOWN_CONCURRENCY, async (service) => {
           if (away) return;
           const id = service.registration.ID;
-          away = !(await this.apply('deregister', id, service.containerId, () => this.deps.backend.deregister({ id, name: service.registration.Name }))) && !this.reachable;
+          away = !(await this.apply('deregister', id, service.containerId, () => this.deps.backend.deregister({ id, name: service.registration.Name }), { key: this.keyOf(service) })) && !this.reachable;
         });
         if (away) this.deps.logger.warn('failed', { op: 'deregister', error: `the registry is away; this node's services stay registered (${this.lastError})` });
       });
@@ -145,7 +145,7 @@ export class Registrator {
       id,
       name: record.name,
       services: record.services.map((s) => {
-        const current = actual?.get(s.registration.ID);
+        const current = actual?.get(this.keyOf(s));
         const rejected = this.rejected.get(s.registration.ID);
         return {
           id: s.registration.ID,
@@ -156,15 +156,15 @@ export class Registrator {
           checks: s.registration.Checks.length,
           maintenance: s.maintenance,
           registered: current !== undefined,
-          inSync: current !== undefined && planReconcile([s], new Map([[current.id, current]]), this.planOptions()).register.length === 0,
+          inSync: current !== undefined && planReconcile([s], new Map([[this.keyOf(s), current]]), this.planOptions()).register.length === 0,
           ...(rejected ? { error: rejected.error } : {}),
         };
       }),
       skipped: record.skipped,
       dropped: record.dropped,
     }));
-    const desiredIds = new Set(this.desired().map((s) => s.registration.ID));
-    const orphans = [...(actual?.values() ?? [])].filter((s) => s.owner === this.node && !desiredIds.has(s.id)).map((s) => s.id);
+    const desiredKeys = new Set(this.desired().map((s) => this.keyOf(s)));
+    const orphans = [...(actual ?? [])].filter(([key, s]) => s.owner === this.node && !desiredKeys.has(key)).map(([, s]) => s.id);
     return { node: this.node, registry: this.deps.backend.description, reachable: this.reachable, lastError: this.lastError, containers, pendingRemoval: orphans };
   }
 
@@ -303,26 +303,32 @@ export class Registrator {
     let ok = true;
     for (const service of plan.deregister) {
       if (this.stopped) return false;
-      ok = (await this.apply('deregister', service.id, service.containerId, () => backend.deregister(service))) && ok;
+      ok = (await this.apply('deregister', service.id, service.containerId, () => backend.deregister(service), { key: backend.keyOf(service) })) && ok;
     }
     for (const service of plan.register) {
       if (this.stopped) return false;
       const id = service.registration.ID;
       const spec = this.deps.specOf(service);
       if (this.rejected.get(id)?.spec === spec) continue;
-      ok = (await this.apply('register', id, service.containerId, () => backend.register(service), spec, service)) && ok;
+      ok = (await this.apply('register', id, service.containerId, () => backend.register(service), { spec, registered: service })) && ok;
     }
     for (const { service, enable } of plan.maintenance) {
       if (this.stopped) return false;
       const id = service.registration.ID;
       ok = (await this.apply('maintenance', id, service.containerId, () => backend.setMaintenance(id, enable, 'container paused'))) && ok;
-      const current = this.actual?.get(id);
+      const current = this.actual?.get(this.keyOf(service));
       if (current) current.maintenance = enable;
     }
     return ok;
   }
 
-  private async apply(op: Operation, serviceId: string, containerId: string | undefined, call: () => Promise<void>, spec?: string, registered?: DesiredService): Promise<boolean> {
+  /**
+   * One registry call, counted and logged, with the cache kept in step. `registered`: the service a
+   * register sent; `spec`: its spec (a refusal is remembered by it); `key`: a deregistered
+   * service's registry key.
+   */
+  private async apply(op: Operation, serviceId: string, containerId: string | undefined, call: () => Promise<void>, what: { spec?: string; registered?: DesiredService; key?: string } = {}): Promise<boolean> {
+    const { spec, registered, key = serviceId } = what;
     try {
       await call();
     } catch (error) {
@@ -335,10 +341,10 @@ export class Registrator {
       this.rejected.delete(serviceId);
       // What was sent, not the container's record now: an event may have changed it meanwhile,
       // and its own reconcile must still see the difference.
-      if (registered) this.actual?.set(serviceId, actualOf(registered, this.deps.specOf(registered)));
+      if (registered) this.actual?.set(this.keyOf(registered), actualOf(registered, this.deps.specOf(registered)));
       this.deps.logger.info('added', { service: serviceId, container });
     } else if (op === 'deregister') {
-      this.actual?.delete(serviceId);
+      this.actual?.delete(key);
       this.deps.logger.info('removed', { service: serviceId, container });
     }
     return true;
@@ -384,7 +390,7 @@ export class Registrator {
     let lost = false;
     for (const service of services) {
       const health = service.health;
-      if (!health || !this.actual?.has(service.registration.ID)) continue;
+      if (!health || !this.actual?.has(this.keyOf(service))) continue;
       const state = `${health.status}\n${health.output}`;
       if (!force && this.healthSent.get(health.checkId) === state) continue;
       try {
@@ -424,7 +430,11 @@ export class Registrator {
   }
 
   private planOptions() {
-    return { node: this.node!, specOf: this.deps.specOf, hasChecks: this.deps.backend.hasChecks, legacyCleanup: this.settings.cleanup };
+    return { node: this.node!, specOf: this.deps.specOf, hasChecks: this.deps.backend.hasChecks, legacyCleanup: this.settings.cleanup, keyOf: (s: { id: string; name: string }) => this.deps.backend.keyOf(s) };
+  }
+
+  private keyOf(service: DesiredService): string {
+    return desiredKey(service, this.planOptions());
   }
 
   /** Registry writes one at a time: an event's reconcile never interleaves with a full one. */

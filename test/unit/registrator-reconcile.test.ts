@@ -316,6 +316,31 @@ describe('registrator reconcile', () => {
   });
 
   describe('consulkv', () => {
+    it('a service renamed leaves no key under its old name', async () => {
+      const ctx = setup(`consulkv://${consul.address}/svc`);
+      registrator = ctx.registrator;
+      ctx.docker.containers.set(containerId(1), { name: 'a', ports: { '80/tcp': published(8080) }, env: ['SERVICE_NAME=one'] });
+      await registrator.onSync(ctx.docker.snapshot());
+      ctx.docker.containers.get(containerId(1))!.env = ['SERVICE_NAME=two'];
+      await registrator.onSync(ctx.docker.snapshot());
+      assert.deepEqual([...consul.kv.keys()], ['svc/two/node1:a:80']);
+    });
+
+    it('names and IDs with slashes: written once, then left alone', async () => {
+      const ctx = setup(`consulkv://${consul.address}/svc`);
+      registrator = ctx.registrator;
+      ctx.docker.containers.set(containerId(1), { name: 'a', ports: { '80/tcp': published(8080) }, env: ['SERVICE_NAME=team/web', 'SERVICE_ID=x/y'] });
+      await registrator.onSync(ctx.docker.snapshot());
+      const writes = consul.writes().length;
+      await registrator.reconcileAll('again');
+      await registrator.reconcileAll('and again');
+      assert.deepEqual(consul.writes().slice(writes).map((w) => `${w.method} ${w.path}`), []);
+      assert.deepEqual([...consul.kv.keys()], ['svc/team/web/x/y']);
+      ctx.docker.containers.clear();
+      await registrator.onSync(ctx.docker.snapshot());
+      assert.deepEqual([...consul.kv.keys()], []);
+    });
+
     it('writes <prefix>/<name>/<id> = ip:port with our flags, lists a missing prefix as empty, leaves others\' keys', async () => {
       const ctx = setup(`consulkv://${consul.address}/svc`);
       registrator = ctx.registrator;

@@ -24,7 +24,12 @@ export interface RegistryBackend {
   /** Whether it keeps check status and maintenance (the KV backend keeps neither). */
   readonly hasChecks: boolean;
   ping(): Promise<void>;
-  /** Every service the registry shows in our scope (the agent's services; the KV prefix). */
+  /**
+   * What identifies a service in this registry: the agent keys by ID, KV by `<name>/<id>` (a
+   * renamed service is another key, and the old one must go).
+   */
+  keyOf(service: { id: string; name: string }): string;
+  /** Every service the registry shows in our scope (the agent's services; the KV prefix), by `keyOf`. */
   list(node: string): Promise<Map<string, ActualService>>;
   register(service: DesiredService): Promise<void>;
   /** Resolves when the service is gone, including when it was not there (404). */

@@ -26,6 +26,10 @@ export class ConsulAgentBackend implements RegistryBackend {
     await this.consul.call('GET /v1/status/leader', (o) => this.consul.client.status.leader(o));
   }
 
+  keyOf(service: { id: string }): string {
+    return service.id;
+  }
+
   async list(): Promise<Map<string, ActualService>> {
     const [services, checks] = await Promise.all([
       this.consul.call('GET /v1/agent/services', (o) => this.consul.client.agent.service.list(o) as Promise<Record<string, AgentServiceEntry>>),
