@@ -57,6 +57,9 @@ describe('Consul agent API double', () => {
     ['a check with no type', { Name: 'x', Check: { Interval: '10s' } }, 400, 'Invalid check: TTL must be > 0 for TTL checks'],
     ['an HTTP check without interval', { Name: 'x', Check: { HTTP: 'http://x' } }, 400, 'Invalid check: Interval must be > 0 for Script, HTTP, H2PING, TCP, UDP or OSService checks'],
     ['interval and TTL', { Name: 'x', Check: { TCP: 'x:1', Interval: '1s', TTL: '1s' } }, 400, 'Invalid check: Interval and TTL cannot both be specified'],
+    ['interval and TTL on a check of no other type', { Name: 'x', Check: { TTL: '1s', Interval: '1s' } }, 400, 'Invalid check: Interval and TTL cannot both be specified'],
+    ['a negative output size', { Name: 'x', Checks: [{ TTL: '1s', OutputMaxSize: -1 }] }, 400, 'Invalid check: MaxOutputMaxSize must be positive'],
+    ['more failures before warning than before critical', { Name: 'x', Check: { TCP: 'x:1', Interval: '1s', FailuresBeforeWarning: 3, FailuresBeforeCritical: 1 } }, 400, "Invalid check: FailuresBeforeWarning can't be higher than FailuresBeforeCritical"],
     ['a bad check status', { Name: 'x', Check: { TTL: '1s', Status: 'ok' } }, 400, "Status for checks must 'passing', 'warning', 'critical'"],
     ['a script check while scripts are disabled', { Name: 'x', Check: { Args: ['true'], Interval: '1s' } }, 500, "Scripts are disabled on this agent; to enable, configure 'enable_script_checks' or 'enable_local_script_checks' to true"],
   ];
