@@ -180,7 +180,11 @@ export class Registrator {
       else if (this.containers.has(container.Id) && this.removeOnExit(exitCodeFromStatus(container.Status))) this.containers.delete(container.Id);
     }
     for (const id of [...this.containers.keys()]) if (!listed.has(id)) this.containers.delete(id);
-    await mapLimit(toInspect, INSPECT_CONCURRENCY, (id) => this.refresh(id));
+    // One container the engine fails to inspect must not hold up the others: it keeps what it had
+    // (its services are neither added nor removed on a guess) until a later look succeeds.
+    await mapLimit(toInspect, INSPECT_CONCURRENCY, (id) =>
+      this.refresh(id).catch((error: unknown) => void this.deps.logger.warn('failed', { op: 'inspect', container: id.slice(0, 12), error: errorMessage(error) })),
+    );
     this.synced = true;
     this.deps.logger.info('containers listed', { reason: snapshot.reason, containers: snapshot.containers.length, services: this.desiredCount() });
     await this.reconcileAll(snapshot.reason);

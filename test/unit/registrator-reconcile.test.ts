@@ -21,9 +21,12 @@ import { inspectOf, modelSettings, published, type InspectSpec } from '../suppor
 
 class ScriptedDocker {
   readonly containers = new Map<string, InspectSpec>();
+  /** Containers whose inspect the engine answers with a 500. */
+  readonly broken = new Set<string>();
   info = async () => ({ Name: 'node1' });
   getContainer = (id: string) => ({
     inspect: async () => {
+      if (this.broken.has(id)) throw Object.assign(new Error('(HTTP code 500) server error - readlink: no such file'), { statusCode: 500 });
       const spec = this.containers.get(id);
       if (!spec) throw Object.assign(new Error('no such container'), { statusCode: 404 });
       return inspectOf({ ...spec, id });
@@ -283,6 +286,18 @@ describe('registrator reconcile', () => {
     ctx.docker.containers.clear();
     await registrator.onSync(ctx.docker.snapshot());
     assert.deepEqual([memory.healthSent.size, memory.rejected.size, memory.conflicts.size], [0, 0, 0]);
+  });
+
+  it('one container the engine cannot inspect does not hold up the others, and keeps what it had', async () => {
+    const ctx = setup(`consul://${consul.address}`);
+    registrator = ctx.registrator;
+    ctx.docker.containers.set(containerId(1), { name: 'a', ports: { '80/tcp': published(8080) } });
+    await registrator.onSync(ctx.docker.snapshot());
+    ctx.docker.broken.add(containerId(1));
+    ctx.docker.containers.set(containerId(2), { name: 'b', ports: { '80/tcp': published(8081) } });
+    await registrator.onSync(ctx.docker.snapshot());
+    assert.deepEqual([...consul.services.keys()].sort(), ['node1:a:80', 'node1:b:80']);
+    assert.equal(registrator.readiness().ready, true, registrator.readiness().detail);
   });
 
   it('-cleanup also removes gliderlabs/registrator\'s own services of this node, and only those', async () => {
