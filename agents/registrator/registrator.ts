@@ -66,6 +66,8 @@ export class Registrator {
   private lastError: string | undefined;
   private nextRetryAt: number | undefined;
   private refillQueued = false;
+  /** A full reconcile queued behind the lock and not started yet. */
+  private waitingFull: Promise<void> | undefined;
 
   constructor(private readonly settings: RegistratorSettings, private readonly deps: RegistratorDeps) {}
 
@@ -268,7 +270,11 @@ export class Registrator {
 
   async reconcileAll(reason: string): Promise<void> {
     if (!this.node || this.stopped) return;
-    await this.exclusive(async () => {
+    // One waiting is enough: it will list after everything asked so far. Without this a Consul
+    // slower than -resync would pile up reconciles without end.
+    if (this.waitingFull) return this.waitingFull;
+    const run = this.exclusive(async () => {
+      this.waitingFull = undefined;
       if (this.stopped) return;
       const began = process.hrtime.bigint();
       try {
@@ -286,6 +292,8 @@ export class Registrator {
       this.deps.metrics.reconciled('all', Number(process.hrtime.bigint() - began) / 1e9);
       if (ok) this.failures = 0;
     });
+    this.waitingFull = run;
+    return run;
   }
 
   private async reconcileContainer(id: string): Promise<void> {
@@ -393,6 +401,7 @@ export class Registrator {
     if (!this.deps.backend.hasChecks) return;
     let lost = false;
     for (const service of services) {
+      if (this.stopped) return;
       const health = service.health;
       if (!health || !this.actual?.has(this.keyOf(service))) continue;
       const state = `${health.status}\n${health.output}`;

@@ -300,6 +300,18 @@ describe('registrator reconcile', () => {
     assert.equal(registrator.readiness().ready, true, registrator.readiness().detail);
   });
 
+  it('full reconciles asked for while one waits are one (a slow Consul does not pile them up)', async () => {
+    const ctx = setup(`consul://${consul.address}`);
+    registrator = ctx.registrator;
+    ctx.docker.containers.set(containerId(1), { name: 'a', ports: { '80/tcp': published(8080) } });
+    await registrator.onSync(ctx.docker.snapshot());
+    consul.latencyMs = 100;
+    const lists = consul.requests.filter((r) => r.path === '/v1/agent/services').length;
+    await Promise.all(Array.from({ length: 20 }, (_, i) => registrator!.reconcileAll(`periodic ${i}`)));
+    const more = consul.requests.filter((r) => r.path === '/v1/agent/services').length - lists;
+    assert.ok(more <= 2, `${more} lists for 20 overlapping reconciles`);
+  });
+
   it('-cleanup also removes gliderlabs/registrator\'s own services of this node, and only those', async () => {
     const ctx = setup(`consul://${consul.address}`, { cleanup: true });
     registrator = ctx.registrator;
