@@ -14,7 +14,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { networkInterfaces } from 'node:os';
+import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import type Dockerode from 'dockerode';
 
 export function urlHost(address: string): string {
@@ -89,18 +89,22 @@ export function chooseNetwork(inspect: Dockerode.ContainerInspectInfo, wanted: s
 
 /**
  * This host's address for published ports when neither -ip nor the binding names one: the
- * swarm node address when the engine is in a swarm, else the address of the interface that holds
- * the default route (never the loopback the hostname may resolve to).
+ * swarm node address when the engine is in a swarm, else the IPv4 address of the interface that
+ * holds the default route, else any IPv4, else a global IPv6 address (never the loopback the
+ * hostname may resolve to).
  */
-export function detectHostAddress(info: { Swarm?: { NodeAddr?: string } }, routeFile = '/proc/net/route'): string | undefined {
+export function detectHostAddress(info: { Swarm?: { NodeAddr?: string } }, routeFile = '/proc/net/route', interfaces: ReturnType<typeof networkInterfaces> = networkInterfaces()): string | undefined {
   const swarm = info.Swarm?.NodeAddr;
   if (swarm && isIP(swarm) && !isLoopback(swarm) && !isWildcard(swarm)) return swarm;
-  const interfaces = networkInterfaces();
   const defaultInterface = defaultRouteInterface(routeFile);
   const ordered = [...(defaultInterface ? [defaultInterface] : []), ...Object.keys(interfaces).sort()];
-  for (const name of ordered) {
-    const address = (interfaces[name] ?? []).find((a) => a.family === 'IPv4' && !a.internal);
-    if (address) return address.address;
+  // IPv4 first; an IPv6-only host gets its first address that is neither link-local nor loopback.
+  const usable = [(a: NetworkInterfaceInfo) => a.family === 'IPv4', (a: NetworkInterfaceInfo) => a.family === 'IPv6' && !/^fe[89ab]/i.test(a.address)];
+  for (const wanted of usable) {
+    for (const name of ordered) {
+      const address = (interfaces[name] ?? []).find((a) => wanted(a) && !a.internal && !isLoopback(a.address));
+      if (address) return address.address;
+    }
   }
   return undefined;
 }

@@ -255,6 +255,11 @@ describe('registrator service model', () => {
 });
 
 describe('registrator host address detection', () => {
+  it('an IPv6-only host: its global IPv6 address, never link-local or loopback', () => {
+    const v6 = (address: string, internal = false) => ({ address, family: 'IPv6' as const, internal, netmask: 'ffff:ffff:ffff:ffff::', mac: '00:00:00:00:00:00', cidr: null, scopeid: 0 });
+    const interfaces = { lo: [v6('::1', true)], eth0: [v6('fe80::1'), v6('2001:db8::7')] };
+    assert.equal(detectHostAddress({}, '/nonexistent', interfaces), '2001:db8::7');
+  });
   it('takes the swarm node address when the engine is in a swarm', () => {
     assert.equal(detectHostAddress({ Swarm: { NodeAddr: '198.51.100.4' } }), '198.51.100.4');
   });
