@@ -5,6 +5,7 @@
  * retried by a full reconcile with capped backoff, so nothing is lost while the registry is away
  * and nothing is written twice once it is back.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type Dockerode from 'dockerode';
 import { backoffDelay } from '../../shared/docker/backoff';
 import type { DockerEvent } from '../../shared/docker/event';
@@ -42,6 +43,8 @@ interface ContainerRecord extends ContainerServices {
 const MAX_BACKOFF_MS = 30_000;
 const INSPECT_CONCURRENCY = 8;
 const SHUTDOWN_CONCURRENCY = 8;
+/** Delays before an event's failed inspect is tried again. */
+const INSPECT_RETRIES = [100, 500, 2_000];
 const CONTAINER_ACTIONS = ['start', 'die', 'destroy', 'pause', 'unpause', 'rename', 'health_status', 'update'];
 const NETWORK_ACTIONS = ['connect', 'disconnect'];
 
@@ -204,7 +207,7 @@ export class Registrator {
         this.containers.delete(id);
         break;
       default:
-        await this.refresh(id);
+        await this.refreshWithRetry(id);
     }
     await this.reconcileContainer(id);
   }
@@ -223,6 +226,22 @@ export class Registrator {
     this.hostAddress = this.deps.detectHostAddress(info);
     this.node = node;
     this.deps.logger.info('node identified', { node, hostAddress: this.hostAddress ?? null, ip: this.settings.ip ?? null });
+  }
+
+  /**
+   * An event's inspect, tried again a few times when the engine fails it (busy, timing out): the
+   * next sync may be minutes away. Still in the container's turn, so its order holds.
+   */
+  private async refreshWithRetry(id: string): Promise<void> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await this.refresh(id);
+      } catch (error) {
+        if (attempt >= INSPECT_RETRIES.length || this.stopped) throw error;
+        this.deps.logger.warn('failed', { op: 'inspect', container: id.slice(0, 12), error: errorMessage(error), retry: true });
+        await sleep(INSPECT_RETRIES[attempt]!);
+      }
+    }
   }
 
   private async refresh(id: string): Promise<void> {

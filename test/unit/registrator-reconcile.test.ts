@@ -23,10 +23,14 @@ class ScriptedDocker {
   readonly containers = new Map<string, InspectSpec>();
   /** Containers whose inspect the engine answers with a 500. */
   readonly broken = new Set<string>();
+  /** Containers whose next inspects fail (a busy engine timing out), by how many. */
+  readonly failNext = new Map<string, number>();
   info = async () => ({ Name: 'node1' });
   getContainer = (id: string) => ({
     inspect: async () => {
-      if (this.broken.has(id)) throw Object.assign(new Error('(HTTP code 500) server error - readlink: no such file'), { statusCode: 500 });
+      const failures = this.failNext.get(id) ?? 0;
+      if (failures > 0) this.failNext.set(id, failures - 1);
+      if (this.broken.has(id) || failures > 0) throw Object.assign(new Error('(HTTP code 500) server error - readlink: no such file'), { statusCode: 500 });
       const spec = this.containers.get(id);
       if (!spec) throw Object.assign(new Error('no such container'), { statusCode: 404 });
       return inspectOf({ ...spec, id });
@@ -310,6 +314,16 @@ describe('registrator reconcile', () => {
     await Promise.all(Array.from({ length: 20 }, (_, i) => registrator!.reconcileAll(`periodic ${i}`)));
     const more = consul.requests.filter((r) => r.path === '/v1/agent/services').length - lists;
     assert.ok(more <= 2, `${more} lists for 20 overlapping reconciles`);
+  });
+
+  it('a start event whose inspect fails is tried again, in its turn, rather than waiting for the next sync', async () => {
+    const ctx = setup(`consul://${consul.address}`);
+    registrator = ctx.registrator;
+    await registrator.onSync(ctx.docker.snapshot());
+    ctx.docker.containers.set(containerId(1), { name: 'a', ports: { '80/tcp': published(8080) } });
+    ctx.docker.failNext.set(containerId(1), 2);
+    await registrator.onEvent({ type: 'container', action: 'start', detail: '', id: containerId(1), name: 'a', image: '', attributes: {}, scope: 'local', timeNano: '1' });
+    assert.ok(consul.services.has('node1:a:80'));
   });
 
   it('-cleanup also removes gliderlabs/registrator\'s own services of this node, and only those', async () => {
