@@ -132,6 +132,11 @@ export function servicesFor(inspect: Dockerode.ContainerInspectInfo, settings: M
     const tags = mergeTags(splitTags(values.get('tags') ?? ''), settings.tags, udp ? ['udp'] : []);
     const { checks, problems } = checksFrom(values, address, port);
     result.dropped.push(...problems);
+    // The container heartbeats its SERVICE_CHECK_TTL check as service:<id>, the ID registrator's
+    // only check had; beside other checks Consul would number it service:<id>:<n> and the
+    // heartbeats would miss.
+    const ttl = checks.find((c) => c.TTL);
+    if (ttl) ttl.CheckID = `service:${id}`;
     const health = healthCheck(inspect, id, settings.healthTtlMs);
     if (health) checks.push(health.definition);
     const meta_ = userMeta(values, result.dropped);

@@ -143,7 +143,7 @@ describe('registrator service model', () => {
       const checks = only(spec(['SERVICE_CHECK_GRPC=1', 'SERVICE_CHECK_GRPC_USE_TLS=1', 'SERVICE_CHECK_TTL=30s', 'SERVICE_CHECK_INITIAL_STATUS=passing', 'SERVICE_CHECK_DEREGISTER_AFTER=90m'])).Checks;
       assert.deepEqual(checks, [
         { GRPC: '192.0.2.1:8080', GRPCUseTLS: true, Interval: '10s', Status: 'passing', DeregisterCriticalServiceAfter: '90m' },
-        { TTL: '30s', Status: 'passing', DeregisterCriticalServiceAfter: '90m' },
+        { CheckID: 'service:node1:web:80', TTL: '30s', Status: 'passing', DeregisterCriticalServiceAfter: '90m' },
       ]);
     });
     it('splits a script into arguments as a shell would, with $SERVICE_IP and $SERVICE_PORT filled in', () => {

@@ -326,6 +326,18 @@ describe('registrator reconcile', () => {
     assert.ok(consul.services.has('node1:a:80'));
   });
 
+  it('a SERVICE_CHECK_TTL check is service:<id>, as with registrator, whatever other checks the service has', async () => {
+    const ctx = setup(`consul://${consul.address}`);
+    registrator = ctx.registrator;
+    ctx.docker.containers.set(containerId(1), { name: 'alone', ports: { '80/tcp': published(8080) }, env: ['SERVICE_CHECK_TTL=30s'] });
+    ctx.docker.containers.set(containerId(2), { name: 'more', ports: { '80/tcp': published(8081) }, env: ['SERVICE_CHECK_TTL=30s', 'SERVICE_CHECK_HTTP=/h'], healthcheck: ['CMD', 'true'], health: 'healthy' });
+    await registrator.onSync(ctx.docker.snapshot());
+    for (const id of ['node1:alone:80', 'node1:more:80']) {
+      const pass = await fetch(`${consul.url}/v1/agent/check/pass/service:${id}`, { method: 'PUT' });
+      assert.equal(pass.status, 200, `the container heartbeats service:${id}: ${await pass.text()}`);
+    }
+  });
+
   it('-cleanup also removes gliderlabs/registrator\'s own services of this node, and only those', async () => {
     const ctx = setup(`consul://${consul.address}`, { cleanup: true });
     registrator = ctx.registrator;
