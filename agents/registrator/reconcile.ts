@@ -10,6 +10,8 @@ export interface ReconcilePlan {
   register: DesiredService[];
   deregister: ActualService[];
   maintenance: Array<{ service: DesiredService; enable: boolean }>;
+  /** Desired services whose ID the registry holds for someone else: not overwritten. */
+  blocked: Array<{ service: DesiredService; holder: string }>;
 }
 
 export interface PlanOptions {
@@ -34,12 +36,19 @@ export function desiredKey(service: DesiredService, options: Pick<PlanOptions, '
 const LEGACY_ID = /^(.+?):([a-zA-Z0-9][a-zA-Z0-9_.-]+):[0-9]+(?::udp)?$/;
 
 export function planReconcile(desired: Iterable<DesiredService>, actual: ReadonlyMap<string, ActualService>, options: PlanOptions): ReconcilePlan {
-  const plan: ReconcilePlan = { register: [], deregister: [], maintenance: [] };
+  const plan: ReconcilePlan = { register: [], deregister: [], maintenance: [], blocked: [] };
   const wanted = new Set<string>();
   for (const service of desired) {
     const key = desiredKey(service, options);
     wanted.add(key);
     const current = actual.get(key);
+    // Someone else's service (another node's marker, or registered by hand or by Consul's config)
+    // is never overwritten: two writers of one ID would flap at every reconcile. Registrator's own
+    // unmarked IDs of this node are taken over.
+    if (current && !owned(current, { ...options, legacyCleanup: true })) {
+      plan.blocked.push({ service, holder: current.owner !== undefined ? `node ${current.owner}` : 'a service quayside did not register' });
+      continue;
+    }
     const stale = !current || !matches(current, service, options);
     if (stale) plan.register.push(service);
     if (!options.hasChecks) continue;
@@ -55,6 +64,7 @@ export function planReconcile(desired: Iterable<DesiredService>, actual: Readonl
   return plan;
 }
 
+/** Whether a plan writes nothing (blocked services are not writes). */
 export function isEmptyPlan(plan: ReconcilePlan): boolean {
   return plan.register.length === 0 && plan.deregister.length === 0 && plan.maintenance.length === 0;
 }

@@ -57,6 +57,8 @@ export class Registrator {
   /** Registrations the registry refused (4xx), by service ID with the spec refused: not retried until it changes. */
   private readonly rejected = new Map<string, { spec: string; error: string }>();
   private readonly healthSent = new Map<string, string>();
+  /** Desired services whose ID the registry holds for someone else, with who (logged once each). */
+  private readonly blocked = new Map<string, string>();
   /** `<container>/<service ID>` conflicts already logged. */
   private readonly conflicts = new Set<string>();
   private lock: Promise<void> = Promise.resolve();
@@ -163,6 +165,7 @@ export class Registrator {
           registered: current !== undefined,
           inSync: current !== undefined && planReconcile([s], new Map([[this.keyOf(s), current]]), this.planOptions()).register.length === 0,
           ...(rejected ? { error: rejected.error } : {}),
+          ...(this.blocked.has(s.registration.ID) ? { error: `service ID taken by ${this.blocked.get(s.registration.ID)}; not overwritten` } : {}),
         };
       }),
       skipped: record.skipped,
@@ -332,6 +335,12 @@ export class Registrator {
   private async execute(plan: ReconcilePlan): Promise<boolean> {
     const { backend } = this.deps;
     let ok = true;
+    for (const { service, holder } of plan.blocked) {
+      const id = service.registration.ID;
+      if (this.blocked.get(id) === holder) continue;
+      this.blocked.set(id, holder);
+      this.deps.logger.warn('failed', { op: 'register', service: id, container: service.containerId.slice(0, 12), error: `service ID taken by ${holder}; not overwritten`, retry: false });
+    }
     for (const service of plan.deregister) {
       if (this.stopped) return false;
       ok = (await this.apply('deregister', service.id, service.containerId, () => backend.deregister(service), { key: backend.keyOf(service) })) && ok;
@@ -370,6 +379,7 @@ export class Registrator {
     const container = containerId?.slice(0, 12);
     if (op === 'register') {
       this.rejected.delete(serviceId);
+      this.blocked.delete(serviceId);
       // What was sent, not the container's record now: an event may have changed it meanwhile,
       // and its own reconcile must still see the difference.
       if (registered) this.actual?.set(this.keyOf(registered), actualOf(registered, this.deps.specOf(registered)));
@@ -453,6 +463,7 @@ export class Registrator {
     const ids = new Set(desired.map((s) => s.registration.ID));
     const checkIds = new Set(desired.flatMap((s) => (s.health ? [s.health.checkId] : [])));
     for (const id of this.rejected.keys()) if (!ids.has(id)) this.rejected.delete(id);
+    for (const id of this.blocked.keys()) if (!ids.has(id)) this.blocked.delete(id);
     for (const id of this.healthSent.keys()) if (!checkIds.has(id)) this.healthSent.delete(id);
     for (const key of this.conflicts) if (!this.containers.has(key.slice(0, key.indexOf('/')))) this.conflicts.delete(key);
   }

@@ -338,6 +338,30 @@ describe('registrator reconcile', () => {
     }
   });
 
+  it('never overwrites a service ID another node or someone else holds; takes over registrator\'s own old IDs of this node', async () => {
+    const ctx = setup(`consul://${consul.address}`);
+    registrator = ctx.registrator;
+    const held = (id: string, meta: Record<string, string>) => ({ ID: id, Service: 'theirs', Tags: [], Meta: meta, Port: 1, Address: '10.0.0.9', Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false, Datacenter: 'dc1' });
+    consul.services.set('web', held('web', {}));
+    consul.services.set('shared', held('shared', { quayside_node: 'node2' }));
+    consul.services.set('node1:old:80', held('node1:old:80', {}));
+    ctx.docker.containers.set(containerId(1), { name: 'a', ports: { '80/tcp': published(8080) }, env: ['SERVICE_ID=web'] });
+    ctx.docker.containers.set(containerId(2), { name: 'b', ports: { '80/tcp': published(8081) }, env: ['SERVICE_ID=shared'] });
+    ctx.docker.containers.set(containerId(3), { name: 'old', ports: { '80/tcp': published(8082) } });
+    await registrator.onSync(ctx.docker.snapshot());
+    await registrator.reconcileAll('again');
+    assert.deepEqual([consul.services.get('web')?.Service, consul.services.get('shared')?.Service], ['theirs', 'theirs']);
+    assert.equal(consul.services.get('node1:old:80')?.Meta.quayside_node, 'node1', 'taken over');
+    assert.deepEqual(consul.writes().map((w) => w.body).filter((b) => /"ID":"(web|shared)"/.test(b)), []);
+    const report = registrator.report() as { containers: Array<{ services: Array<{ id: string; error?: string }> }> };
+    const errors = Object.fromEntries(report.containers.flatMap((c) => c.services).map((s) => [s.id, s.error]));
+    assert.match(errors.web ?? '', /taken/);
+    assert.match(errors.shared ?? '', /node2/);
+    consul.services.delete('web');
+    await registrator.reconcileAll('freed');
+    assert.equal(consul.services.get('web')?.Meta.quayside_node, 'node1', 'registered once the ID is free');
+  });
+
   it('-cleanup also removes gliderlabs/registrator\'s own services of this node, and only those', async () => {
     const ctx = setup(`consul://${consul.address}`, { cleanup: true });
     registrator = ctx.registrator;
@@ -363,7 +387,7 @@ describe('registrator reconcile', () => {
     const r = paused.registration;
     const actual = new Map([[r.ID, { id: r.ID, name: r.Name, address: r.Address, port: r.Port, tags: r.Tags, owner: 'node1', spec: r.Meta[SPEC_KEY], maintenance: true }]]);
     const options = { node: 'node1', specOf: (s: typeof paused) => s.registration.Meta[SPEC_KEY]!, hasChecks: true, legacyCleanup: false };
-    assert.deepEqual(planReconcile([paused], actual, options), { register: [], deregister: [], maintenance: [] });
+    assert.deepEqual(planReconcile([paused], actual, options), { register: [], deregister: [], maintenance: [], blocked: [] });
     actual.get(r.ID)!.maintenance = false;
     assert.deepEqual(planReconcile([paused], actual, options).maintenance.map((m) => m.enable), [true]);
   });
