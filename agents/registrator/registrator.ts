@@ -154,6 +154,9 @@ export class Registrator {
       services: record.services.map((s) => {
         const current = actual?.get(this.keyOf(s));
         const rejected = this.rejected.get(s.registration.ID);
+        const plan = current ? planReconcile([s], new Map([[this.keyOf(s), current]]), this.planOptions()) : undefined;
+        // Someone else's service under our ID is not ours registered.
+        const registered = plan !== undefined && plan.blocked.length === 0;
         return {
           id: s.registration.ID,
           name: s.registration.Name,
@@ -162,8 +165,8 @@ export class Registrator {
           tags: s.registration.Tags,
           checks: s.registration.Checks.length,
           maintenance: s.maintenance,
-          registered: current !== undefined,
-          inSync: current !== undefined && planReconcile([s], new Map([[this.keyOf(s), current]]), this.planOptions()).register.length === 0,
+          registered,
+          inSync: registered && plan.register.length === 0,
           ...(rejected ? { error: rejected.error } : {}),
           ...(this.blocked.has(s.registration.ID) ? { error: `service ID taken by ${this.blocked.get(s.registration.ID)}; not overwritten` } : {}),
         };

@@ -353,8 +353,10 @@ describe('registrator reconcile', () => {
     assert.deepEqual([consul.services.get('web')?.Service, consul.services.get('shared')?.Service], ['theirs', 'theirs']);
     assert.equal(consul.services.get('node1:old:80')?.Meta.quayside_node, 'node1', 'taken over');
     assert.deepEqual(consul.writes().map((w) => w.body).filter((b) => /"ID":"(web|shared)"/.test(b)), []);
-    const report = registrator.report() as { containers: Array<{ services: Array<{ id: string; error?: string }> }> };
-    const errors = Object.fromEntries(report.containers.flatMap((c) => c.services).map((s) => [s.id, s.error]));
+    const report = registrator.report() as { containers: Array<{ services: Array<{ id: string; error?: string; registered: boolean; inSync: boolean }> }> };
+    const services = report.containers.flatMap((c) => c.services);
+    const errors = Object.fromEntries(services.map((s) => [s.id, s.error]));
+    assert.deepEqual(services.filter((s) => s.registered || s.inSync).map((s) => s.id), ['node1:old:80'], 'someone else\'s service is not ours registered');
     assert.match(errors.web ?? '', /taken/);
     assert.match(errors.shared ?? '', /node2/);
     consul.services.delete('web');
