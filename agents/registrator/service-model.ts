@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import type Dockerode from 'dockerode';
 import { containerName } from '../../shared/docker/container-name';
-import { chooseBinding, chooseNetwork, isLoopback, isWildcard, networkKind } from './addresses';
+import { canonicalIp, chooseBinding, chooseNetwork, isLoopback, isWildcard, networkKind } from './addresses';
 import { checksFrom, isCheckKey, type CheckDefinition } from './checks';
 import { isIgnored, metadataFor, type PortMetadata } from './metadata';
 import { mergeTags, splitTags } from './tags';
@@ -199,7 +199,7 @@ function addressFor(inspect: Dockerode.ContainerInspectInfo, kind: 'host' | 'bri
   if (settings.useIpFromLabel) {
     const label = inspect.Config?.Labels?.[settings.useIpFromLabel];
     if (label) {
-      address = label.replace(/\/\d+$/, '');
+      address = canonicalIp(label.trim().replace(/\/\d+$/, ''));
       explicit = true;
     }
   }

@@ -240,6 +240,8 @@ describe('registrator service model', () => {
     });
     it('-useIpFromLabel takes the address from the label (CIDR suffix dropped)', () => {
       assert.equal(only({ ports: { '80/tcp': published(8080) }, labels: { 'com.example.ip': '10.20.0.3/24' } }, { useIpFromLabel: 'com.example.ip' }).Address, '10.20.0.3');
+      const v6 = only({ ports: { '80/tcp': published(8080) }, labels: { ip: ' [2001:DB8:0::5] ' }, env: ['SERVICE_CHECK_HTTP=/h'] }, { useIpFromLabel: 'ip' });
+      assert.deepEqual([v6.Address, v6.Checks[0]!.HTTP], ['2001:db8::5', 'http://[2001:db8::5]:8080/h'], 'brackets and spaces dropped, IPv6 canonical');
     });
   });
 
