@@ -480,7 +480,7 @@ export class Registrator {
   }
 
   private keyOf(service: DesiredService): string {
-    return desiredKey(service, this.planOptions());
+    return desiredKey(service, this.deps.backend);
   }
 
   /** Registry writes one at a time: an event's reconcile never interleaves with a full one. */
