@@ -42,11 +42,11 @@ export function planReconcile(desired: Iterable<DesiredService>, actual: Readonl
     const key = desiredKey(service, options);
     wanted.add(key);
     const current = actual.get(key);
-    // Someone else's service (another node's marker, or registered by hand or by Consul's config)
-    // is never overwritten: two writers of one ID would flap at every reconcile. Registrator's own
-    // unmarked IDs of this node are taken over.
-    if (current && !owned(current, { ...options, legacyCleanup: true })) {
-      plan.blocked.push({ service, holder: current.owner !== undefined ? `node ${current.owner}` : 'a service quayside did not register' });
+    // Another node's service is never overwritten: two writers of one ID (two hosts pointed at one
+    // agent, the same SERVICE_ID) would flap at every reconcile. An unmarked one is taken over:
+    // that is how gliderlabs/registrator's services, custom SERVICE_IDs included, move to us.
+    if (current?.owner !== undefined && current.owner !== options.node) {
+      plan.blocked.push({ service, holder: `node ${current.owner}` });
       continue;
     }
     const stale = !current || !matches(current, service, options);
