@@ -14,7 +14,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { networkInterfaces } from 'node:os';
+import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import type Dockerode from 'dockerode';
 
 export function urlHost(address: string): string {
@@ -25,12 +25,21 @@ export function hostPortText(address: string, port: number): string {
   return `${urlHost(address)}:${port}`;
 }
 
+/** An IP address in one spelling: IPv6 compressed and lowercase (`0:0::0` → `::`); anything else as given. */
+export function canonicalIp(ip: string): string {
+  const bare = ip.replace(/^\[(.*)\]$/, '$1');
+  return isIP(bare) === 6 ? new URL(`http://[${bare}]/`).hostname.slice(1, -1) : bare;
+}
+
 export function isWildcard(ip: string): boolean {
-  return ip === '' || ip === '0.0.0.0' || ip === '::' || ip === '[::]';
+  const canonical = canonicalIp(ip);
+  return canonical === '' || canonical === '0.0.0.0' || canonical === '::';
 }
 
 export function isLoopback(ip: string): boolean {
-  return /^127\./.test(ip) || ip === '::1' || ip === 'localhost';
+  const canonical = canonicalIp(ip);
+  // IPv4-mapped loopback reads ::ffff:7f00:1 once canonical.
+  return /^127\./.test(canonical) || canonical === '::1' || /^::ffff:7f[0-9a-f]{2}:/.test(canonical) || canonical === 'localhost';
 }
 
 export type NetworkKind = 'host' | 'none' | 'container' | 'bridge';
@@ -48,10 +57,20 @@ export interface Binding {
   HostPort?: string;
 }
 
-/** The binding to register among Docker's (it lists 0.0.0.0 and :: separately): a specific address first, then IPv4 wildcard. */
+/**
+ * The binding to register among Docker's (it lists 0.0.0.0 and :: separately): a specific
+ * reachable address first, then the IPv4 wildcard, then any wildcard; loopback only as a last
+ * resort (`-p 127.0.0.1:8080:80 -p 8081:80` is reachable on 8081).
+ */
 export function chooseBinding(bindings: Binding[] | null | undefined): Binding | undefined {
   const usable = (bindings ?? []).filter((b) => b.HostPort && Number(b.HostPort) > 0);
-  return usable.find((b) => !isWildcard(b.HostIp ?? '')) ?? usable.find((b) => (b.HostIp ?? '') !== '::') ?? usable[0];
+  const ip = (b: Binding): string => b.HostIp ?? '';
+  return (
+    usable.find((b) => !isWildcard(ip(b)) && !isLoopback(ip(b))) ??
+    usable.find((b) => isWildcard(ip(b)) && ip(b) !== '::' && ip(b) !== '[::]') ??
+    usable.find((b) => isWildcard(ip(b))) ??
+    usable[0]
+  );
 }
 
 /** The container's network to use with -internal, or undefined. */
@@ -70,18 +89,22 @@ export function chooseNetwork(inspect: Dockerode.ContainerInspectInfo, wanted: s
 
 /**
  * This host's address for published ports when neither -ip nor the binding names one: the
- * swarm node address when the engine is in a swarm, else the address of the interface that holds
- * the default route (never the loopback the hostname may resolve to).
+ * swarm node address when the engine is in a swarm, else the IPv4 address of the interface that
+ * holds the default route, else any IPv4, else a global IPv6 address (never the loopback the
+ * hostname may resolve to).
  */
-export function detectHostAddress(info: { Swarm?: { NodeAddr?: string } }, routeFile = '/proc/net/route'): string | undefined {
+export function detectHostAddress(info: { Swarm?: { NodeAddr?: string } }, routeFile = '/proc/net/route', interfaces: ReturnType<typeof networkInterfaces> = networkInterfaces()): string | undefined {
   const swarm = info.Swarm?.NodeAddr;
   if (swarm && isIP(swarm) && !isLoopback(swarm) && !isWildcard(swarm)) return swarm;
-  const interfaces = networkInterfaces();
   const defaultInterface = defaultRouteInterface(routeFile);
   const ordered = [...(defaultInterface ? [defaultInterface] : []), ...Object.keys(interfaces).sort()];
-  for (const name of ordered) {
-    const address = (interfaces[name] ?? []).find((a) => a.family === 'IPv4' && !a.internal);
-    if (address) return address.address;
+  // IPv4 first; an IPv6-only host gets its first address that is neither link-local nor loopback.
+  const usable = [(a: NetworkInterfaceInfo) => a.family === 'IPv4', (a: NetworkInterfaceInfo) => a.family === 'IPv6' && !/^fe[89ab]/i.test(a.address)];
+  for (const wanted of usable) {
+    for (const name of ordered) {
+      const address = (interfaces[name] ?? []).find((a) => wanted(a) && !a.internal && !isLoopback(a.address));
+      if (address) return address.address;
+    }
   }
   return undefined;
 }

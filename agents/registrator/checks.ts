@@ -31,6 +31,9 @@ export interface CheckProblem {
 
 const DEFAULT_INTERVAL = '10s';
 const GO_DURATION = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/;
+const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+/** Go's time.Duration is an int64 of nanoseconds: Consul refuses the whole registration beyond it. */
+const MAX_DURATION_NS = 2 ** 63 - 1;
 const STATUSES = ['passing', 'warning', 'critical'];
 
 /** Every key a check may read, so the rest can go to Meta. */
@@ -43,9 +46,11 @@ export function checksFrom(values: Map<string, string>, address: string, port: n
   const duration = (key: string): string | undefined => {
     const value = values.get(key)?.trim();
     if (value === undefined) return undefined;
-    if (GO_DURATION.test(value)) return value;
-    if (/^\d+$/.test(value)) return `${value}s`;
-    problems.push({ key: `SERVICE_${key.toUpperCase()}`, reason: `${JSON.stringify(value)} is not a duration such as 10s` });
+    const text = /^\d+$/.test(value) ? `${value}s` : value;
+    // Zero or too long would make Consul refuse the whole service ("Interval must be > 0", a decode error).
+    const ns = GO_DURATION.test(text) ? durationNs(text) : Number.NaN;
+    if (ns > 0 && ns <= MAX_DURATION_NS) return text;
+    problems.push({ key: `SERVICE_${key.toUpperCase()}`, reason: `${JSON.stringify(value)} is not a duration above zero such as 10s` });
     return undefined;
   };
   const interval = duration('check_interval') ?? DEFAULT_INTERVAL;
@@ -92,6 +97,12 @@ export function checksFrom(values: Map<string, string>, address: string, port: n
   const ttl = duration('check_ttl');
   if (ttl) checks.push({ TTL: ttl, ...common });
   return { checks, problems };
+}
+
+function durationNs(text: string): number {
+  let total = 0;
+  for (const [, amount, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) total += Number(amount) * UNIT_NS[unit!]!;
+  return total;
 }
 
 /**

@@ -6,6 +6,7 @@
 import { isIP } from 'node:net';
 import { ConfigError } from '../../shared/config/errors';
 import { booleanOption, choiceOption, durationOption, integerOption, optionalStringOption, type OptionDecl } from '../../shared/config/options';
+import { canonicalIp, isWildcard } from './addresses';
 import { parseRegistryUri, type RegistryUri } from './uri';
 import { splitTags } from './tags';
 
@@ -38,8 +39,8 @@ export const registratorOptions = {
     parse(raw: string): string | undefined {
       const ip = raw.trim().replace(/^\[(.*)\]$/, '$1');
       if (!isIP(ip)) throw new Error('expected an IPv4 or IPv6 address');
-      if (ip === '0.0.0.0' || ip === '::') throw new Error(`${ip} is not an address a client can reach`);
-      return ip;
+      if (isWildcard(ip)) throw new Error(`${ip} is not an address a client can reach`);
+      return canonicalIp(ip);
     },
   } satisfies OptionDecl<string | undefined> as OptionDecl<string | undefined>,
   tags: {
@@ -142,7 +143,8 @@ const DROPPED: Record<string, string> = {
 };
 
 /**
- * Accepts registrator's spelling: `-internal`, `-ip 10.0.0.5`, `-ip=10.0.0.5`, `-useIpFromLabel x`.
+ * Accepts registrator's spelling: `-internal`, `-ip 10.0.0.5`, `-ip=10.0.0.5`, `-useIpFromLabel x`
+ * (and, as Go's flag package does, the same with two dashes: `--useIpFromLabel x`).
  * Single-dash flags become double-dash ones. Booleans get an explicit `=true`, so that
  * `-internal consul://…` does not hand the URI to -internal as its value.
  * Also refuses, before parsing, a run with no registry URI anywhere (registrator exits 2 too).
@@ -156,7 +158,7 @@ export function rewriteRegistratorArgs(args: readonly string[], env: NodeJS.Proc
     if (name && single && DROPPED[name]) throw new ConfigError(`-${name} is not supported: ${DROPPED[name]}`);
     if (name && (BOOLEAN.has(name) || BOOLEAN_LONG.has(name)) && match![2] === undefined && !/^(true|false|1|0|yes|no)$/i.test(args[i + 1] ?? '')) {
       out.push(`--${name}=true`);
-    } else if (name && single && (VALUED.has(name) || BOOLEAN.has(name))) {
+    } else if (name && (single || RENAMED[name]) && (VALUED.has(name) || BOOLEAN.has(name))) {
       const flag = `--${RENAMED[name] ?? name}`;
       out.push(match![2] === undefined ? flag : `${flag}=${match![2]}`);
     } else {

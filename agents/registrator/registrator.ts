@@ -5,6 +5,7 @@
  * retried by a full reconcile with capped backoff, so nothing is lost while the registry is away
  * and nothing is written twice once it is back.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type Dockerode from 'dockerode';
 import { backoffDelay } from '../../shared/docker/backoff';
 import type { DockerEvent } from '../../shared/docker/event';
@@ -12,7 +13,7 @@ import type { EventStream, SyncSnapshot } from '../../shared/docker/event-stream
 import { errorMessage, type Logger } from '../../shared/ops/logger';
 import { RegistryError, type ActualService, type RegistryBackend } from './backends/backend';
 import type { Operation, RegistratorMetrics } from './metrics';
-import { isEmptyPlan, planReconcile, type ReconcilePlan } from './reconcile';
+import { desiredKey, isEmptyPlan, planReconcile, type ReconcilePlan } from './reconcile';
 import { servicesFor, type ContainerServices, type DesiredService, type ModelSettings } from './service-model';
 
 export interface RegistratorSettings extends Omit<ModelSettings, 'node' | 'hostAddress'> {
@@ -41,6 +42,9 @@ interface ContainerRecord extends ContainerServices {
 
 const MAX_BACKOFF_MS = 30_000;
 const INSPECT_CONCURRENCY = 8;
+const SHUTDOWN_CONCURRENCY = 8;
+/** Delays before an event's failed inspect is tried again. */
+const INSPECT_RETRIES = [100, 500, 2_000];
 const CONTAINER_ACTIONS = ['start', 'die', 'destroy', 'pause', 'unpause', 'rename', 'health_status', 'update'];
 const NETWORK_ACTIONS = ['connect', 'disconnect'];
 
@@ -53,6 +57,8 @@ export class Registrator {
   /** Registrations the registry refused (4xx), by service ID with the spec refused: not retried until it changes. */
   private readonly rejected = new Map<string, { spec: string; error: string }>();
   private readonly healthSent = new Map<string, string>();
+  /** Desired services whose ID the registry holds for someone else, with who (logged once each). */
+  private readonly blocked = new Map<string, string>();
   /** `<container>/<service ID>` conflicts already logged. */
   private readonly conflicts = new Set<string>();
   private lock: Promise<void> = Promise.resolve();
@@ -64,6 +70,9 @@ export class Registrator {
   private reachable = false;
   private lastError: string | undefined;
   private nextRetryAt: number | undefined;
+  private refillQueued = false;
+  /** A full reconcile queued behind the lock and not started yet. */
+  private waitingFull: Promise<void> | undefined;
 
   constructor(private readonly settings: RegistratorSettings, private readonly deps: RegistratorDeps) {}
 
@@ -91,8 +100,16 @@ export class Registrator {
     this.timers.forEach(clearInterval);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.settings.deregisterOnShutdown && this.node) {
+      // Side by side, and not past the first outage answer: the shutdown deadline is short, and
+      // a registry that is away would make every call wait for its timeout.
       await this.exclusive(async () => {
-        for (const service of this.desired()) await this.apply('deregister', service.registration.ID, service.containerId, () => this.deps.backend.deregister({ id: service.registration.ID, name: service.registration.Name }));
+        let away = false;
+        await mapLimit(this.desired(), SHUTDOWN_CONCURRENCY, async (service) => {
+          if (away) return;
+          const id = service.registration.ID;
+          away = !(await this.apply('deregister', id, service.containerId, () => this.deps.backend.deregister({ id, name: service.registration.Name }), { key: this.keyOf(service) })) && !this.reachable;
+        });
+        if (away) this.deps.logger.warn('failed', { op: 'deregister', error: `the registry is away; this node's services stay registered (${this.lastError})` });
       });
     } else {
       await this.exclusive(async () => undefined);
@@ -135,8 +152,11 @@ export class Registrator {
       id,
       name: record.name,
       services: record.services.map((s) => {
-        const current = actual?.get(s.registration.ID);
+        const current = actual?.get(this.keyOf(s));
         const rejected = this.rejected.get(s.registration.ID);
+        const plan = current ? planReconcile([s], new Map([[this.keyOf(s), current]]), this.planOptions()) : undefined;
+        // Someone else's service under our ID is not ours registered.
+        const registered = plan !== undefined && plan.blocked.length === 0;
         return {
           id: s.registration.ID,
           name: s.registration.Name,
@@ -145,16 +165,17 @@ export class Registrator {
           tags: s.registration.Tags,
           checks: s.registration.Checks.length,
           maintenance: s.maintenance,
-          registered: current !== undefined,
-          inSync: current !== undefined && planReconcile([s], new Map([[current.id, current]]), this.planOptions()).register.length === 0,
+          registered,
+          inSync: registered && plan.register.length === 0,
           ...(rejected ? { error: rejected.error } : {}),
+          ...(this.blocked.has(s.registration.ID) ? { error: `service ID taken by ${this.blocked.get(s.registration.ID)}; not overwritten` } : {}),
         };
       }),
       skipped: record.skipped,
       dropped: record.dropped,
     }));
-    const desiredIds = new Set(this.desired().map((s) => s.registration.ID));
-    const orphans = [...(actual?.values() ?? [])].filter((s) => s.owner === this.node && !desiredIds.has(s.id)).map((s) => s.id);
+    const desiredKeys = new Set(this.desired().map((s) => this.keyOf(s)));
+    const orphans = [...(actual ?? [])].filter(([key, s]) => s.owner === this.node && !desiredKeys.has(key)).map(([, s]) => s.id);
     return { node: this.node, registry: this.deps.backend.description, reachable: this.reachable, lastError: this.lastError, containers, pendingRemoval: orphans };
   }
 
@@ -170,7 +191,11 @@ export class Registrator {
       else if (this.containers.has(container.Id) && this.removeOnExit(exitCodeFromStatus(container.Status))) this.containers.delete(container.Id);
     }
     for (const id of [...this.containers.keys()]) if (!listed.has(id)) this.containers.delete(id);
-    await mapLimit(toInspect, INSPECT_CONCURRENCY, (id) => this.refresh(id));
+    // One container the engine fails to inspect must not hold up the others: it keeps what it had
+    // (its services are neither added nor removed on a guess) until a later look succeeds.
+    await mapLimit(toInspect, INSPECT_CONCURRENCY, (id) =>
+      this.refresh(id).catch((error: unknown) => void this.deps.logger.warn('failed', { op: 'inspect', container: id.slice(0, 12), error: errorMessage(error) })),
+    );
     this.synced = true;
     this.deps.logger.info('containers listed', { reason: snapshot.reason, containers: snapshot.containers.length, services: this.desiredCount() });
     await this.reconcileAll(snapshot.reason);
@@ -188,7 +213,7 @@ export class Registrator {
         this.containers.delete(id);
         break;
       default:
-        await this.refresh(id);
+        await this.refreshWithRetry(id);
     }
     await this.reconcileContainer(id);
   }
@@ -207,6 +232,22 @@ export class Registrator {
     this.hostAddress = this.deps.detectHostAddress(info);
     this.node = node;
     this.deps.logger.info('node identified', { node, hostAddress: this.hostAddress ?? null, ip: this.settings.ip ?? null });
+  }
+
+  /**
+   * An event's inspect, tried again a few times when the engine fails it (busy, timing out): the
+   * next sync may be minutes away. Still in the container's turn, so its order holds.
+   */
+  private async refreshWithRetry(id: string): Promise<void> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await this.refresh(id);
+      } catch (error) {
+        if (attempt >= INSPECT_RETRIES.length || this.stopped) throw error;
+        this.deps.logger.warn('failed', { op: 'inspect', container: id.slice(0, 12), error: errorMessage(error), retry: true });
+        await sleep(INSPECT_RETRIES[attempt]!);
+      }
+    }
   }
 
   private async refresh(id: string): Promise<void> {
@@ -254,7 +295,12 @@ export class Registrator {
 
   async reconcileAll(reason: string): Promise<void> {
     if (!this.node || this.stopped) return;
-    await this.exclusive(async () => {
+    // One waiting is enough: it will list after everything asked so far. Without this a Consul
+    // slower than -resync would pile up reconciles without end.
+    if (this.waitingFull) return this.waitingFull;
+    const run = this.exclusive(async () => {
+      this.waitingFull = undefined;
+      if (this.stopped) return;
       const began = process.hrtime.bigint();
       try {
         this.actual = await this.deps.backend.list(this.node!);
@@ -267,9 +313,12 @@ export class Registrator {
       if (!isEmptyPlan(plan)) this.deps.logger.info('reconciling', { reason, register: plan.register.length, deregister: plan.deregister.length });
       const ok = await this.execute(plan);
       await this.sendHealth(this.desired(), false);
+      this.forgetGone();
       this.deps.metrics.reconciled('all', Number(process.hrtime.bigint() - began) / 1e9);
       if (ok) this.failures = 0;
     });
+    this.waitingFull = run;
+    return run;
   }
 
   private async reconcileContainer(id: string): Promise<void> {
@@ -289,25 +338,40 @@ export class Registrator {
   private async execute(plan: ReconcilePlan): Promise<boolean> {
     const { backend } = this.deps;
     let ok = true;
+    for (const { service, holder } of plan.blocked) {
+      const id = service.registration.ID;
+      if (this.blocked.get(id) === holder) continue;
+      this.blocked.set(id, holder);
+      this.deps.logger.warn('failed', { op: 'register', service: id, container: service.containerId.slice(0, 12), error: `service ID taken by ${holder}; not overwritten`, retry: false });
+    }
     for (const service of plan.deregister) {
-      ok = (await this.apply('deregister', service.id, service.containerId, () => backend.deregister(service))) && ok;
+      if (this.stopped) return false;
+      ok = (await this.apply('deregister', service.id, service.containerId, () => backend.deregister(service), { key: backend.keyOf(service) })) && ok;
     }
     for (const service of plan.register) {
+      if (this.stopped) return false;
       const id = service.registration.ID;
       const spec = this.deps.specOf(service);
       if (this.rejected.get(id)?.spec === spec) continue;
-      ok = (await this.apply('register', id, service.containerId, () => backend.register(service), spec)) && ok;
+      ok = (await this.apply('register', id, service.containerId, () => backend.register(service), { spec, registered: service })) && ok;
     }
     for (const { service, enable } of plan.maintenance) {
+      if (this.stopped) return false;
       const id = service.registration.ID;
       ok = (await this.apply('maintenance', id, service.containerId, () => backend.setMaintenance(id, enable, 'container paused'))) && ok;
-      const current = this.actual?.get(id);
+      const current = this.actual?.get(this.keyOf(service));
       if (current) current.maintenance = enable;
     }
     return ok;
   }
 
-  private async apply(op: Operation, serviceId: string, containerId: string | undefined, call: () => Promise<void>, spec?: string): Promise<boolean> {
+  /**
+   * One registry call, counted and logged, with the cache kept in step. `registered`: the service a
+   * register sent; `spec`: its spec (a refusal is remembered by it); `key`: a deregistered
+   * service's registry key.
+   */
+  private async apply(op: Operation, serviceId: string, containerId: string | undefined, call: () => Promise<void>, what: { spec?: string; registered?: DesiredService; key?: string } = {}): Promise<boolean> {
+    const { spec, registered, key = serviceId } = what;
     try {
       await call();
     } catch (error) {
@@ -318,11 +382,13 @@ export class Registrator {
     const container = containerId?.slice(0, 12);
     if (op === 'register') {
       this.rejected.delete(serviceId);
-      const service = this.containers.get(containerId ?? '')?.services.find((s) => s.registration.ID === serviceId);
-      if (service) this.actual?.set(serviceId, actualOf(service, this.deps.specOf(service)));
+      this.blocked.delete(serviceId);
+      // What was sent, not the container's record now: an event may have changed it meanwhile,
+      // and its own reconcile must still see the difference.
+      if (registered) this.actual?.set(this.keyOf(registered), actualOf(registered, this.deps.specOf(registered)));
       this.deps.logger.info('added', { service: serviceId, container });
     } else if (op === 'deregister') {
-      this.actual?.delete(serviceId);
+      this.actual?.delete(key);
       this.deps.logger.info('removed', { service: serviceId, container });
     }
     return true;
@@ -365,9 +431,11 @@ export class Registrator {
   /** Feeds Docker health into the TTL checks: on change, or for all (`force`) to refresh their TTL. */
   private async sendHealth(services: DesiredService[], force: boolean): Promise<void> {
     if (!this.deps.backend.hasChecks) return;
+    let lost = false;
     for (const service of services) {
+      if (this.stopped) return;
       const health = service.health;
-      if (!health || !this.actual?.has(service.registration.ID)) continue;
+      if (!health || !this.actual?.has(this.keyOf(service))) continue;
       const state = `${health.status}\n${health.output}`;
       if (!force && this.healthSent.get(health.checkId) === state) continue;
       try {
@@ -378,8 +446,29 @@ export class Registrator {
         this.deps.metrics.operation('health', false);
         this.healthSent.delete(health.checkId);
         this.deps.logger.warn('failed', { op: 'health', check: health.checkId, error: errorMessage(error) });
+        if (error instanceof RegistryError && error.status === 404) lost = true;
       }
     }
+    // The check is gone: the agent restarted empty (or someone removed it). Compare everything now
+    // rather than at the next -resync; after the caller's turn, since this runs under the lock.
+    if (lost && !this.refillQueued) {
+      this.refillQueued = true;
+      setImmediate(() => {
+        this.refillQueued = false;
+        void this.reconcileAll('check missing in the registry').catch(() => undefined);
+      });
+    }
+  }
+
+  /** Drops what is remembered of services no container wants any more, so churn does not grow memory. */
+  private forgetGone(): void {
+    const desired = this.desired();
+    const ids = new Set(desired.map((s) => s.registration.ID));
+    const checkIds = new Set(desired.flatMap((s) => (s.health ? [s.health.checkId] : [])));
+    for (const id of this.rejected.keys()) if (!ids.has(id)) this.rejected.delete(id);
+    for (const id of this.blocked.keys()) if (!ids.has(id)) this.blocked.delete(id);
+    for (const id of this.healthSent.keys()) if (!checkIds.has(id)) this.healthSent.delete(id);
+    for (const key of this.conflicts) if (!this.containers.has(key.slice(0, key.indexOf('/')))) this.conflicts.delete(key);
   }
 
   private async refreshHealth(): Promise<void> {
@@ -387,7 +476,11 @@ export class Registrator {
   }
 
   private planOptions() {
-    return { node: this.node!, specOf: this.deps.specOf, hasChecks: this.deps.backend.hasChecks, legacyCleanup: this.settings.cleanup };
+    return { node: this.node!, specOf: this.deps.specOf, hasChecks: this.deps.backend.hasChecks, legacyCleanup: this.settings.cleanup, keyOf: (s: { id: string; name: string }) => this.deps.backend.keyOf(s) };
+  }
+
+  private keyOf(service: DesiredService): string {
+    return desiredKey(service, this.deps.backend);
   }
 
   /** Registry writes one at a time: an event's reconcile never interleaves with a full one. */
@@ -400,7 +493,7 @@ export class Registrator {
 
 function actualOf(service: DesiredService, spec: string): ActualService {
   const r = service.registration;
-  return { id: r.ID, name: r.Name, address: r.Address, port: r.Port, tags: [...r.Tags], owner: r.Meta.quayside_node, containerId: service.containerId, spec, maintenance: false };
+  return { id: r.ID, name: r.Name, address: r.Address, port: r.Port, tags: [...r.Tags], owner: r.Meta.quayside_node, containerId: service.containerId, spec, maintenance: false, checks: r.Checks.length };
 }
 
 /** The exit code in a listing's status text, `Exited (137) 3 minutes ago`. */

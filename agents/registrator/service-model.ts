@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import type Dockerode from 'dockerode';
 import { containerName } from '../../shared/docker/container-name';
-import { chooseBinding, chooseNetwork, isLoopback, isWildcard, networkKind } from './addresses';
+import { canonicalIp, chooseBinding, chooseNetwork, isLoopback, isWildcard, networkKind } from './addresses';
 import { checksFrom, isCheckKey, type CheckDefinition } from './checks';
 import { isIgnored, metadataFor, type PortMetadata } from './metadata';
 import { mergeTags, splitTags } from './tags';
@@ -132,6 +132,11 @@ export function servicesFor(inspect: Dockerode.ContainerInspectInfo, settings: M
     const tags = mergeTags(splitTags(values.get('tags') ?? ''), settings.tags, udp ? ['udp'] : []);
     const { checks, problems } = checksFrom(values, address, port);
     result.dropped.push(...problems);
+    // The container heartbeats its SERVICE_CHECK_TTL check as service:<id>, the ID registrator's
+    // only check had; beside other checks Consul would number it service:<id>:<n> and the
+    // heartbeats would miss.
+    const ttl = checks.find((c) => c.TTL);
+    if (ttl) ttl.CheckID = `service:${id}`;
     const health = healthCheck(inspect, id, settings.healthTtlMs);
     if (health) checks.push(health.definition);
     const meta_ = userMeta(values, result.dropped);
@@ -194,7 +199,7 @@ function addressFor(inspect: Dockerode.ContainerInspectInfo, kind: 'host' | 'bri
   if (settings.useIpFromLabel) {
     const label = inspect.Config?.Labels?.[settings.useIpFromLabel];
     if (label) {
-      address = label.replace(/\/\d+$/, '');
+      address = canonicalIp(label.trim().replace(/\/\d+$/, ''));
       explicit = true;
     }
   }
@@ -236,7 +241,8 @@ function userMeta(values: Map<string, string>, dropped: Dropped[]): Record<strin
     else if (key.length > 128) drop('Consul Meta keys are at most 128 characters');
     else if (key.startsWith('consul-')) drop("Consul reserves Meta keys starting with consul-");
     else if (RESERVED_META.includes(key)) drop('reserved for the quayside ownership marker');
-    else if (value.length > 512) drop('Consul Meta values are at most 512 characters');
+    // Consul counts bytes (Go's len), not characters: 300 accented letters are too long.
+    else if (Buffer.byteLength(value) > 512) drop('Consul Meta values are at most 512 bytes');
     else if (Object.keys(meta).length >= MAX_META - RESERVED_META.length) drop(`Consul allows at most ${MAX_META} Meta pairs`);
     else meta[key] = value;
   }

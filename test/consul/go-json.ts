@@ -162,8 +162,12 @@ export function parseGoDuration(text: string): number {
   if (!match) throw new DecodeError(`time: invalid duration "${text}"`);
   let total = 0;
   for (const part of text.replace(/^[-+]/, '').matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/g)) total += Number(part[1]) * UNIT_NS[part[2]!]!;
+  // Go refuses what overflows an int64 of nanoseconds (about 292 years) with the same message.
+  if (total > MAX_DURATION_NS) throw new DecodeError(`time: invalid duration "${text}"`);
   return match[1] === '-' ? -total : total;
 }
+
+const MAX_DURATION_NS = 2 ** 63 - 1;
 
 /** How Consul prints a duration back (Go's Duration.String), e.g. `10s`, `1m30s`, `500ms`. */
 export function formatGoDuration(ns: number): string {

@@ -43,7 +43,8 @@ function metaPairProblem(key: string, value: string): string | undefined {
   if (!META_KEY.test(key)) return 'Key contains invalid characters';
   if (key.length > 128) return 'Key is too long (limit: 128 characters)';
   if (key.startsWith('consul-')) return "Key prefix 'consul-' is reserved for internal use";
-  if (value.length > 512) return 'Value is too long (limit: 512 characters)';
+  // Go's len(): bytes, not characters.
+  if (Buffer.byteLength(value) > 512) return 'Value is too long (limit: 512 characters)';
   return undefined;
 }
 
@@ -64,11 +65,16 @@ function validateCheck(check: Decoded): void {
   const intervalCheck = isScriptCheck(check) || ['HTTP', 'TCP', 'UDP', 'GRPC', 'H2PING', 'OSService'].some((f) => Boolean(check[f]));
   const alias = Boolean(check.AliasNode || check.AliasService);
   const invalid = (reason: string): HttpError => new HttpError(400, `Invalid check: ${reason}`);
+  // CheckType.Validate, in its order.
+  if (interval > 0 && ttl > 0) throw invalid('Interval and TTL cannot both be specified');
   if (intervalCheck && interval <= 0) throw invalid('Interval must be > 0 for Script, HTTP, H2PING, TCP, UDP or OSService checks');
   if (intervalCheck && alias) throw invalid('Interval cannot be set for Alias checks');
   if (alias && ttl > 0) throw invalid('TTL must be not be set for Alias checks');
-  if (intervalCheck && ttl > 0) throw invalid('Interval and TTL cannot both be specified');
   if (!intervalCheck && !alias && ttl <= 0) throw invalid('TTL must be > 0 for TTL checks');
+  if (((check.OutputMaxSize as number | undefined) ?? 0) < 0) throw invalid('MaxOutputMaxSize must be positive');
+  if (((check.FailuresBeforeWarning as number | undefined) ?? 0) > ((check.FailuresBeforeCritical as number | undefined) ?? 0)) {
+    throw invalid("FailuresBeforeWarning can't be higher than FailuresBeforeCritical");
+  }
   if (check.Status !== undefined && check.Status !== '' && !(VALID_STATUSES as readonly string[]).includes(check.Status as string)) {
     throw new HttpError(400, "Status for checks must 'passing', 'warning', 'critical'");
   }

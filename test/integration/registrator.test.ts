@@ -46,10 +46,11 @@ describe('quayside registrator with Consul', function () {
       assert.ok(service, 'registered');
       assert.deepEqual([service.Service, service.Address, service.Port, service.Tags, service.Meta.region, service.Meta.quayside_node], ['busybox', HOST_IP, hostPort, ['b', 'a'], 'eu', node]);
     });
-    assert.match(agent!.stderr(), new RegExp(`"message":"added".*"service":"${id(name, 80)}"`));
+    // Consul holds the service a moment before the agent has read the answer and logged it.
+    await waitFor(() => assert.match(agent!.stderr(), new RegExp(`"message":"added".*"service":"${id(name, 80)}"`)));
     await container.stop({ t: 1 });
     await waitFor(() => assert.equal(consul.services.has(id(name, 80)), false));
-    assert.match(agent!.stderr(), new RegExp(`"message":"removed".*"service":"${id(name, 80)}"`));
+    await waitFor(() => assert.match(agent!.stderr(), new RegExp(`"message":"removed".*"service":"${id(name, 80)}"`)));
   });
 
   it('re-registers after a restart, deregisters on kill and on rm -f', async () => {

@@ -3,7 +3,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { detectHostAddress } from '../../agents/registrator/addresses';
+import { detectHostAddress, isLoopback, isWildcard } from '../../agents/registrator/addresses';
 import { servicesFor, serviceNameFromImage, specHash, type ModelSettings } from '../../agents/registrator/service-model';
 import { inspectOf, modelSettings, published, type InspectSpec } from '../support/registrator-fixtures';
 
@@ -114,6 +114,13 @@ describe('registrator service model', () => {
       assert.equal(Object.keys(result.services[0]!.registration.Meta).length, 64);
       assert.equal(result.dropped.length, 9);
     });
+    it('measures Meta values in bytes, as Consul does: 300 two-byte characters are too long', () => {
+      const result = model({ ports: { '80/tcp': published(80) }, labels: { SERVICE_WIDE: 'é'.repeat(300), SERVICE_FITS: 'é'.repeat(256) } });
+      const meta = result.services[0]!.registration.Meta;
+      assert.equal(meta.wide, undefined);
+      assert.equal(meta.fits, 'é'.repeat(256));
+      assert.deepEqual(result.dropped.map((d) => d.key), ['SERVICE_wide']);
+    });
   });
 
   describe('checks', () => {
@@ -136,7 +143,7 @@ describe('registrator service model', () => {
       const checks = only(spec(['SERVICE_CHECK_GRPC=1', 'SERVICE_CHECK_GRPC_USE_TLS=1', 'SERVICE_CHECK_TTL=30s', 'SERVICE_CHECK_INITIAL_STATUS=passing', 'SERVICE_CHECK_DEREGISTER_AFTER=90m'])).Checks;
       assert.deepEqual(checks, [
         { GRPC: '192.0.2.1:8080', GRPCUseTLS: true, Interval: '10s', Status: 'passing', DeregisterCriticalServiceAfter: '90m' },
-        { TTL: '30s', Status: 'passing', DeregisterCriticalServiceAfter: '90m' },
+        { CheckID: 'service:node1:web:80', TTL: '30s', Status: 'passing', DeregisterCriticalServiceAfter: '90m' },
       ]);
     });
     it('splits a script into arguments as a shell would, with $SERVICE_IP and $SERVICE_PORT filled in', () => {
@@ -146,6 +153,11 @@ describe('registrator service model', () => {
     it('brackets IPv6 addresses in check URLs and TCP targets', () => {
       const checks = only({ ports: { '80/tcp': published(8080) }, env: ['SERVICE_CHECK_HTTP=/h', 'SERVICE_CHECK_TCP=1'] }, { ip: '2001:db8::5' }).Checks;
       assert.deepEqual(checks.map((c) => c.HTTP ?? c.TCP), ['http://[2001:db8::5]:8080/h', '[2001:db8::5]:8080']);
+    });
+    it('drops zero, negative and overflowing durations Consul would refuse the whole service for', () => {
+      const result = model(spec(['SERVICE_CHECK_TCP=1', 'SERVICE_CHECK_INTERVAL=0', 'SERVICE_CHECK_TTL=0s', 'SERVICE_CHECK_TIMEOUT=99999999999h']));
+      assert.deepEqual(result.services[0]!.registration.Checks, [{ TCP: '192.0.2.1:8080', Interval: '10s' }]);
+      assert.deepEqual(result.dropped.map((d) => d.key).sort(), ['SERVICE_CHECK_INTERVAL', 'SERVICE_CHECK_TIMEOUT', 'SERVICE_CHECK_TTL']);
     });
     it('drops a bad check setting with a reason and keeps the service', () => {
       const result = model(spec(['SERVICE_CHECK_TTL=soon', 'SERVICE_CHECK_INITIAL_STATUS=fine', 'SERVICE_CHECK_SCRIPT=echo "open', 'SERVICE_CHECK_CMD=/bin/x']));
@@ -186,6 +198,17 @@ describe('registrator service model', () => {
       assert.match(result.skipped[0]!.reason, /published on 127\.0\.0\.1 only/);
       assert.match(result.skipped[1]!.reason, /not published on the host/);
     });
+    it('published on loopback and on all interfaces: the reachable binding wins', () => {
+      const service = only({ ports: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '8080' }, { HostIp: '0.0.0.0', HostPort: '8081' }] } });
+      assert.deepEqual([service.Address, service.Port], ['192.0.2.1', 8081]);
+    });
+    it('knows wildcard and loopback addresses however IPv6 spells them', () => {
+      for (const ip of ['0:0:0:0:0:0:0:0', '[::]', '0.0.0.0']) assert.equal(isWildcard(ip), true, ip);
+      for (const ip of ['0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', '127.1.2.3', '::1']) assert.equal(isLoopback(ip), true, ip);
+      for (const ip of ['::ffff:10.0.0.1', '2001:db8::1', '10.0.0.1', '::2']) assert.equal(isLoopback(ip) || isWildcard(ip), false, ip);
+      const result = model({ ports: { '80/tcp': published(8080) }, labels: { addr: '0:0:0:0:0:0:0:0' } }, { useIpFromLabel: 'addr' });
+      assert.equal(result.services.length, 0);
+    });
     it('never registers 0.0.0.0 or a loopback host address it did not get explicitly', () => {
       assert.match(model({ ports: { '80/tcp': published(8080) } }, { hostAddress: undefined }).skipped[0]!.reason, /no address for this host: set -ip/);
       assert.match(model({ ports: { '80/tcp': published(8080) } }, { hostAddress: '127.0.1.1' }).skipped[0]!.reason, /loopback/);
@@ -217,6 +240,8 @@ describe('registrator service model', () => {
     });
     it('-useIpFromLabel takes the address from the label (CIDR suffix dropped)', () => {
       assert.equal(only({ ports: { '80/tcp': published(8080) }, labels: { 'com.example.ip': '10.20.0.3/24' } }, { useIpFromLabel: 'com.example.ip' }).Address, '10.20.0.3');
+      const v6 = only({ ports: { '80/tcp': published(8080) }, labels: { ip: ' [2001:DB8:0::5] ' }, env: ['SERVICE_CHECK_HTTP=/h'] }, { useIpFromLabel: 'ip' });
+      assert.deepEqual([v6.Address, v6.Checks[0]!.HTTP], ['2001:db8::5', 'http://[2001:db8::5]:8080/h'], 'brackets and spaces dropped, IPv6 canonical');
     });
   });
 
@@ -232,6 +257,11 @@ describe('registrator service model', () => {
 });
 
 describe('registrator host address detection', () => {
+  it('an IPv6-only host: its global IPv6 address, never link-local or loopback', () => {
+    const v6 = (address: string, internal = false) => ({ address, family: 'IPv6' as const, internal, netmask: 'ffff:ffff:ffff:ffff::', mac: '00:00:00:00:00:00', cidr: null, scopeid: 0 });
+    const interfaces = { lo: [v6('::1', true)], eth0: [v6('fe80::1'), v6('2001:db8::7')] };
+    assert.equal(detectHostAddress({}, '/nonexistent', interfaces), '2001:db8::7');
+  });
   it('takes the swarm node address when the engine is in a swarm', () => {
     assert.equal(detectHostAddress({ Swarm: { NodeAddr: '198.51.100.4' } }), '198.51.100.4');
   });

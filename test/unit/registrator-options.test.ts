@@ -42,6 +42,9 @@ describe("registrator's flags", () => {
   it('rewrites single-dash flags, keeping values and = forms', () => {
     assert.deepEqual(rewriteRegistratorArgs(['-ip', '10.0.0.5', '-resync=30', '-useIpFromLabel', 'l', '-retry-attempts', '3', 'consul://a'], {}), ['--ip', '10.0.0.5', '--resync=30', '--use-ip-from-label', 'l', '--retry-attempts', '3', 'consul://a']);
   });
+  it('takes registrator\'s names with two dashes too, as Go\'s flag package does', () => {
+    assert.deepEqual(rewriteRegistratorArgs(['--useIpFromLabel', 'l', '--useIpFromLabel=m', 'consul://a'], {}), ['--use-ip-from-label', 'l', '--use-ip-from-label=m', 'consul://a']);
+  });
   it('gives booleans an explicit value so a following URI is not taken for it', () => {
     assert.deepEqual(rewriteRegistratorArgs(['-internal', 'consul://a', '--cleanup', '-explicit=false'], {}), ['--internal=true', 'consul://a', '--cleanup=true', '--explicit=false']);
     assert.deepEqual(rewriteRegistratorArgs(['--internal', 'false', 'consul://a'], {}), ['--internal', 'false', 'consul://a']);
@@ -66,6 +69,8 @@ describe("registrator's flags", () => {
   it('checks -ip and -tags', () => {
     assert.equal(registratorOptions.ip.parse('[2001:db8::1]'), '2001:db8::1');
     assert.throws(() => registratorOptions.ip.parse('0.0.0.0'), /not an address a client can reach/);
+    assert.throws(() => registratorOptions.ip.parse('0:0::0'), /not an address a client can reach/, ':: written long');
+    assert.equal(registratorOptions.ip.parse('2001:DB8:0::1'), '2001:db8::1', 'IPv6 in its canonical form');
     assert.throws(() => registratorOptions.ip.parse('host.example'), /IPv4 or IPv6/);
     assert.deepEqual(registratorOptions.tags.parse('a,b\\,c,,d'), ['a', 'b,c', 'd']);
     assert.throws(() => registratorOptions.tags.parse('{{.Name}}'), /templates in -tags are not supported/);

@@ -21,9 +21,16 @@ import { inspectOf, modelSettings, published, type InspectSpec } from '../suppor
 
 class ScriptedDocker {
   readonly containers = new Map<string, InspectSpec>();
+  /** Containers whose inspect the engine answers with a 500. */
+  readonly broken = new Set<string>();
+  /** Containers whose next inspects fail (a busy engine timing out), by how many. */
+  readonly failNext = new Map<string, number>();
   info = async () => ({ Name: 'node1' });
   getContainer = (id: string) => ({
     inspect: async () => {
+      const failures = this.failNext.get(id) ?? 0;
+      if (failures > 0) this.failNext.set(id, failures - 1);
+      if (this.broken.has(id) || failures > 0) throw Object.assign(new Error('(HTTP code 500) server error - readlink: no such file'), { statusCode: 500 });
       const spec = this.containers.get(id);
       if (!spec) throw Object.assign(new Error('no such container'), { statusCode: 404 });
       return inspectOf({ ...spec, id });
@@ -152,6 +159,211 @@ describe('registrator reconcile', () => {
     assert.equal(registrator.readiness().ready, true);
   });
 
+  it('a registration refused for want of ACL rights (403) is retried, so fixing the policy heals it', async () => {
+    const ctx = setup(`consul://${consul.address}`);
+    registrator = ctx.registrator;
+    ctx.docker.containers.set(containerId(1), { name: 'a', ports: { '80/tcp': published(8080) } });
+    consul.fail(1, 403, 'Permission denied: token with AccessorID \'x\' lacks permission \'service:write\' on "app"', /register/);
+    await registrator.onSync(ctx.docker.snapshot());
+    assert.match(registrator.readiness().detail, /403 Permission denied/);
+    await eventually(() => assert.ok(consul.services.has('node1:a:80')), 5_000, 20);
+  });
+
+  it('a script check on an agent with scripts disabled (500) is a refusal, not an outage retried forever', async () => {
+    const ctx = setup(`consul://${consul.address}`);
+    registrator = ctx.registrator;
+    ctx.docker.containers.set(containerId(1), { name: 'a', ports: { '80/tcp': published(8080) }, env: ['SERVICE_CHECK_SCRIPT=true'] });
+    ctx.docker.containers.set(containerId(2), { name: 'b', ports: { '80/tcp': published(8081) } });
+    await registrator.onSync(ctx.docker.snapshot());
+    assert.ok(consul.services.has('node1:b:80'));
+    assert.equal(registrator.readiness().ready, true, registrator.readiness().detail);
+    await registrator.reconcileAll('again');
+    assert.equal(consul.requests.filter((r) => r.path === '/v1/agent/service/register' && r.body.includes('node1:a:80')).length, 1);
+    const report = registrator.report() as { containers: Array<{ services: Array<{ id: string; error?: string }> }> };
+    const refused = report.containers.flatMap((c) => c.services).find((s) => s.id === 'node1:a:80');
+    assert.match(refused?.error ?? '', /500 Scripts are disabled/);
+  });
+
+  it('a container changed while its registration is in flight ends with the new registration in Consul', async () => {
+    const ctx = setup(`consul://${consul.address}`);
+    registrator = ctx.registrator;
+    ctx.docker.containers.set(containerId(1), { name: 'a', ports: { '80/tcp': published(8080) }, env: ['SERVICE_TAGS=old'] });
+    consul.latencyMs = 200;
+    let sent!: () => void;
+    const registerSent = new Promise<void>((resolve) => (sent = resolve));
+    consul.onRequest = (r) => r.path === '/v1/agent/service/register' && sent();
+    const sync = registrator.onSync(ctx.docker.snapshot());
+    await registerSent;
+    ctx.docker.containers.get(containerId(1))!.env = ['SERVICE_TAGS=new'];
+    const event = registrator.onEvent({ type: 'container', action: 'update', detail: '', id: containerId(1), name: 'a', image: '', attributes: {}, scope: 'local', timeNano: '1' });
+    await Promise.all([sync, event]);
+    assert.deepEqual(consul.services.get('node1:a:80')?.Tags, ['new']);
+  });
+
+  it('odd container settings never make Consul refuse the service', async () => {
+    const ctx = setup(`consul://${consul.address}`);
+    registrator = ctx.registrator;
+    const odd: string[][] = [
+      ['SERVICE_CHECK_INTERVAL=0', 'SERVICE_CHECK_HTTP=/h'],
+      ['SERVICE_CHECK_TTL=0'],
+      ['SERVICE_CHECK_TTL=-5s'],
+      ['SERVICE_CHECK_TIMEOUT=99999999999999h', 'SERVICE_CHECK_TCP=x'],
+      ['SERVICE_CHECK_DEREGISTER_AFTER=1e9s', 'SERVICE_CHECK_TTL=10s'],
+      ['SERVICE_CHECK_INITIAL_STATUS=PASSING', 'SERVICE_CHECK_TTL=10s'],
+      ['SERVICE_CHECK_HTTP=/ünïcode path?q=1#x', 'SERVICE_CHECK_HTTP_METHOD=get'],
+      ['SERVICE_CHECK_GRPC=', 'SERVICE_CHECK_GRPC_USE_TLS=no'],
+      [`SERVICE_DESCRIPTION=${'日本'.repeat(100)}`, `SERVICE_NOTE=${'x'.repeat(10_000)}`],
+      ['SERVICE_=x', 'SERVICE_80=bare', 'SERVICE_80_=x', 'SERVICE_ÉTÉ=1', 'SERVICE_a.b=1', 'SERVICE_CONSUL-X=1'],
+      ['SERVICE_NAME=名前 with spaces', 'SERVICE_TAGS=\\,,,\u0000,日本'],
+    ];
+    odd.forEach((env, i) => ctx.docker.containers.set(containerId(i + 1), { name: `c${i}`, ports: { '80/tcp': published(8000 + i) }, env }));
+    await registrator.onSync(ctx.docker.snapshot());
+    const refused = consul.requests.filter((r) => r.path === '/v1/agent/service/register' && r.status !== 200);
+    assert.deepEqual(refused.map((r) => `${r.status} ${r.body}`), []);
+    assert.equal(consul.services.size, odd.length);
+  });
+
+  it('a TTL update answered 404 (the agent restarted empty) refills it at once, not at the next -resync', async () => {
+    const ctx = setup(`consul://${consul.address}`, { healthTtlMs: 3_000, resyncMs: 600_000 });
+    registrator = ctx.registrator;
+    ctx.docker.containers.set(containerId(1), { name: 'a', ports: { '80/tcp': published(8080) }, healthcheck: ['CMD', 'true'], health: 'healthy' });
+    ctx.docker.containers.set(containerId(2), { name: 'b', ports: { '80/tcp': published(8081) } });
+    await registrator.onSync(ctx.docker.snapshot());
+    registrator.startTimers();
+    consul.restartEmpty();
+    await eventually(() => assert.deepEqual([...consul.services.keys()].sort(), ['node1:a:80', 'node1:b:80']), 5_000, 50);
+  });
+
+  it('stop() does not wait for a reconcile in progress to write everything', async () => {
+    const ctx = setup(`consul://${consul.address}`);
+    registrator = undefined;
+    for (let i = 1; i <= 10; i += 1) ctx.docker.containers.set(containerId(i), { name: `c${i}`, ports: { '80/tcp': published(8000 + i) } });
+    consul.latencyMs = 150;
+    let sent!: () => void;
+    const registerSent = new Promise<void>((resolve) => (sent = resolve));
+    consul.onRequest = (r) => r.path === '/v1/agent/service/register' && sent();
+    const sync = ctx.registrator.onSync(ctx.docker.snapshot());
+    await registerSent;
+    await ctx.registrator.stop();
+    await sync;
+    assert.ok(consul.requests.filter((r) => r.path === '/v1/agent/service/register').length <= 2, `${consul.services.size} registered after stop`);
+  });
+
+  it('--deregister-on-shutdown deregisters side by side and gives up at the first outage answer', async () => {
+    const ctx = setup(`consul://${consul.address}`, { deregisterOnShutdown: true });
+    for (let i = 1; i <= 12; i += 1) ctx.docker.containers.set(containerId(i), { name: `c${i}`, ports: { '80/tcp': published(8000 + i) } });
+    await ctx.registrator.onSync(ctx.docker.snapshot());
+    assert.equal(consul.services.size, 12);
+    consul.latencyMs = 100;
+    let inFlight = 0;
+    let most = 0;
+    consul.onRequest = (r) => {
+      if (!r.path.includes('/deregister/')) return;
+      most = Math.max(most, ++inFlight);
+      setTimeout(() => (inFlight -= 1), 100);
+    };
+    await ctx.registrator.stop();
+    assert.equal(consul.services.size, 0);
+    assert.ok(most > 1, 'deregistered one at a time');
+
+    const again = setup(`consul://${consul.address}`, { deregisterOnShutdown: true });
+    consul.latencyMs = 0;
+    for (let i = 1; i <= 12; i += 1) again.docker.containers.set(containerId(i), { name: `c${i}`, ports: { '80/tcp': published(8000 + i) } });
+    await again.registrator.onSync(again.docker.snapshot());
+    const before = consul.requests.length;
+    consul.fail(100, 503);
+    await again.registrator.stop();
+    assert.ok(consul.requests.length - before <= 8, `${consul.requests.length - before} deregisters tried against a Consul answering 503`);
+  });
+
+  it('forgets what it remembered of containers that are gone (no growth with container churn)', async () => {
+    const ctx = setup(`consul://${consul.address}`);
+    registrator = ctx.registrator;
+    const memory = registrator as unknown as { healthSent: Map<string, string>; rejected: Map<string, unknown>; conflicts: Set<string> };
+    for (let i = 1; i <= 5; i += 1) {
+      ctx.docker.containers.set(containerId(10 * i), { name: `h${i}`, ports: { '80/tcp': published(8000 + i) }, healthcheck: ['CMD', 'true'], health: 'healthy' });
+      ctx.docker.containers.set(containerId(10 * i + 1), { name: `bad${i}`, ports: { '80/tcp': published(9000 + i) }, env: ['SERVICE_CHECK_SCRIPT=true', 'SERVICE_ID=same'] });
+      ctx.docker.containers.set(containerId(10 * i + 2), { name: `dup${i}`, ports: { '80/tcp': published(9100 + i) }, env: ['SERVICE_ID=same'] });
+    }
+    await registrator.onSync(ctx.docker.snapshot());
+    assert.ok(memory.healthSent.size === 5 && memory.rejected.size === 1 && memory.conflicts.size > 0, 'remembered while they run');
+    ctx.docker.containers.clear();
+    await registrator.onSync(ctx.docker.snapshot());
+    assert.deepEqual([memory.healthSent.size, memory.rejected.size, memory.conflicts.size], [0, 0, 0]);
+  });
+
+  it('one container the engine cannot inspect does not hold up the others, and keeps what it had', async () => {
+    const ctx = setup(`consul://${consul.address}`);
+    registrator = ctx.registrator;
+    ctx.docker.containers.set(containerId(1), { name: 'a', ports: { '80/tcp': published(8080) } });
+    await registrator.onSync(ctx.docker.snapshot());
+    ctx.docker.broken.add(containerId(1));
+    ctx.docker.containers.set(containerId(2), { name: 'b', ports: { '80/tcp': published(8081) } });
+    await registrator.onSync(ctx.docker.snapshot());
+    assert.deepEqual([...consul.services.keys()].sort(), ['node1:a:80', 'node1:b:80']);
+    assert.equal(registrator.readiness().ready, true, registrator.readiness().detail);
+  });
+
+  it('full reconciles asked for while one waits are one (a slow Consul does not pile them up)', async () => {
+    const ctx = setup(`consul://${consul.address}`);
+    registrator = ctx.registrator;
+    ctx.docker.containers.set(containerId(1), { name: 'a', ports: { '80/tcp': published(8080) } });
+    await registrator.onSync(ctx.docker.snapshot());
+    consul.latencyMs = 100;
+    const lists = consul.requests.filter((r) => r.path === '/v1/agent/services').length;
+    await Promise.all(Array.from({ length: 20 }, (_, i) => registrator!.reconcileAll(`periodic ${i}`)));
+    const more = consul.requests.filter((r) => r.path === '/v1/agent/services').length - lists;
+    assert.ok(more <= 2, `${more} lists for 20 overlapping reconciles`);
+  });
+
+  it('a start event whose inspect fails is tried again, in its turn, rather than waiting for the next sync', async () => {
+    const ctx = setup(`consul://${consul.address}`);
+    registrator = ctx.registrator;
+    await registrator.onSync(ctx.docker.snapshot());
+    ctx.docker.containers.set(containerId(1), { name: 'a', ports: { '80/tcp': published(8080) } });
+    ctx.docker.failNext.set(containerId(1), 2);
+    await registrator.onEvent({ type: 'container', action: 'start', detail: '', id: containerId(1), name: 'a', image: '', attributes: {}, scope: 'local', timeNano: '1' });
+    assert.ok(consul.services.has('node1:a:80'));
+  });
+
+  it('a SERVICE_CHECK_TTL check is service:<id>, as with registrator, whatever other checks the service has', async () => {
+    const ctx = setup(`consul://${consul.address}`);
+    registrator = ctx.registrator;
+    ctx.docker.containers.set(containerId(1), { name: 'alone', ports: { '80/tcp': published(8080) }, env: ['SERVICE_CHECK_TTL=30s'] });
+    ctx.docker.containers.set(containerId(2), { name: 'more', ports: { '80/tcp': published(8081) }, env: ['SERVICE_CHECK_TTL=30s', 'SERVICE_CHECK_HTTP=/h'], healthcheck: ['CMD', 'true'], health: 'healthy' });
+    await registrator.onSync(ctx.docker.snapshot());
+    for (const id of ['node1:alone:80', 'node1:more:80']) {
+      const pass = await fetch(`${consul.url}/v1/agent/check/pass/service:${id}`, { method: 'PUT' });
+      assert.equal(pass.status, 200, `the container heartbeats service:${id}: ${await pass.text()}`);
+    }
+  });
+
+  it('never overwrites a service ID another node holds; takes over unmarked ones (registrator\'s, custom IDs included)', async () => {
+    const ctx = setup(`consul://${consul.address}`);
+    registrator = ctx.registrator;
+    const held = (id: string, meta: Record<string, string>) => ({ ID: id, Service: 'theirs', Tags: [], Meta: meta, Port: 1, Address: '10.0.0.9', Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false, Datacenter: 'dc1' });
+    consul.services.set('web', held('web', {}));
+    consul.services.set('shared', held('shared', { quayside_node: 'node2' }));
+    consul.services.set('node1:old:80', held('node1:old:80', {}));
+    ctx.docker.containers.set(containerId(1), { name: 'a', ports: { '80/tcp': published(8080) }, env: ['SERVICE_ID=web'] });
+    ctx.docker.containers.set(containerId(2), { name: 'b', ports: { '80/tcp': published(8081) }, env: ['SERVICE_ID=shared'] });
+    ctx.docker.containers.set(containerId(3), { name: 'old', ports: { '80/tcp': published(8082) } });
+    await registrator.onSync(ctx.docker.snapshot());
+    await registrator.reconcileAll('again');
+    assert.equal(consul.services.get('shared')?.Service, 'theirs');
+    assert.equal(consul.services.get('node1:old:80')?.Meta.quayside_node, 'node1', 'taken over');
+    assert.equal(consul.services.get('web')?.Meta.quayside_node, 'node1', 'taken over');
+    assert.deepEqual(consul.writes().map((w) => w.body).filter((b) => /"ID":"shared"/.test(b)), []);
+    const report = registrator.report() as { containers: Array<{ services: Array<{ id: string; error?: string; registered: boolean; inSync: boolean }> }> };
+    const services = report.containers.flatMap((c) => c.services);
+    const errors = Object.fromEntries(services.map((s) => [s.id, s.error]));
+    assert.deepEqual(services.filter((s) => s.registered || s.inSync).map((s) => s.id).sort(), ['node1:old:80', 'web'], 'another node\'s service is not ours registered');
+    assert.match(errors.shared ?? '', /taken by node node2/);
+    consul.services.delete('shared');
+    await registrator.reconcileAll('freed');
+    assert.equal(consul.services.get('shared')?.Meta.quayside_node, 'node1', 'registered once the ID is free');
+  });
+
   it('-cleanup also removes gliderlabs/registrator\'s own services of this node, and only those', async () => {
     const ctx = setup(`consul://${consul.address}`, { cleanup: true });
     registrator = ctx.registrator;
@@ -177,12 +389,37 @@ describe('registrator reconcile', () => {
     const r = paused.registration;
     const actual = new Map([[r.ID, { id: r.ID, name: r.Name, address: r.Address, port: r.Port, tags: r.Tags, owner: 'node1', spec: r.Meta[SPEC_KEY], maintenance: true }]]);
     const options = { node: 'node1', specOf: (s: typeof paused) => s.registration.Meta[SPEC_KEY]!, hasChecks: true, legacyCleanup: false };
-    assert.deepEqual(planReconcile([paused], actual, options), { register: [], deregister: [], maintenance: [] });
+    assert.deepEqual(planReconcile([paused], actual, options), { register: [], deregister: [], maintenance: [], blocked: [] });
     actual.get(r.ID)!.maintenance = false;
     assert.deepEqual(planReconcile([paused], actual, options).maintenance.map((m) => m.enable), [true]);
   });
 
   describe('consulkv', () => {
+    it('a service renamed leaves no key under its old name', async () => {
+      const ctx = setup(`consulkv://${consul.address}/svc`);
+      registrator = ctx.registrator;
+      ctx.docker.containers.set(containerId(1), { name: 'a', ports: { '80/tcp': published(8080) }, env: ['SERVICE_NAME=one'] });
+      await registrator.onSync(ctx.docker.snapshot());
+      ctx.docker.containers.get(containerId(1))!.env = ['SERVICE_NAME=two'];
+      await registrator.onSync(ctx.docker.snapshot());
+      assert.deepEqual([...consul.kv.keys()], ['svc/two/node1:a:80']);
+    });
+
+    it('names and IDs with slashes: written once, then left alone', async () => {
+      const ctx = setup(`consulkv://${consul.address}/svc`);
+      registrator = ctx.registrator;
+      ctx.docker.containers.set(containerId(1), { name: 'a', ports: { '80/tcp': published(8080) }, env: ['SERVICE_NAME=team/web', 'SERVICE_ID=x/y'] });
+      await registrator.onSync(ctx.docker.snapshot());
+      const writes = consul.writes().length;
+      await registrator.reconcileAll('again');
+      await registrator.reconcileAll('and again');
+      assert.deepEqual(consul.writes().slice(writes).map((w) => `${w.method} ${w.path}`), []);
+      assert.deepEqual([...consul.kv.keys()], ['svc/team/web/x/y']);
+      ctx.docker.containers.clear();
+      await registrator.onSync(ctx.docker.snapshot());
+      assert.deepEqual([...consul.kv.keys()], []);
+    });
+
     it('writes <prefix>/<name>/<id> = ip:port with our flags, lists a missing prefix as empty, leaves others\' keys', async () => {
       const ctx = setup(`consulkv://${consul.address}/svc`);
       registrator = ctx.registrator;

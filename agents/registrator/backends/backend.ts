@@ -14,6 +14,8 @@ export interface ActualService {
   /** Our digest of what was registered (`quayside_spec`). */
   spec?: string;
   maintenance: boolean;
+  /** How many checks the registry holds for it (maintenance aside); undefined where checks are not kept. */
+  checks?: number;
 }
 
 export interface RegistryBackend {
@@ -22,7 +24,12 @@ export interface RegistryBackend {
   /** Whether it keeps check status and maintenance (the KV backend keeps neither). */
   readonly hasChecks: boolean;
   ping(): Promise<void>;
-  /** Every service the registry shows in our scope (the agent's services; the KV prefix). */
+  /**
+   * What identifies a service in this registry: the agent keys by ID, KV by `<name>/<id>` (a
+   * renamed service is another key, and the old one must go).
+   */
+  keyOf(service: { id: string; name: string }): string;
+  /** Every service the registry shows in our scope (the agent's services; the KV prefix), by `keyOf`. */
   list(node: string): Promise<Map<string, ActualService>>;
   register(service: DesiredService): Promise<void>;
   /** Resolves when the service is gone, including when it was not there (404). */
@@ -39,8 +46,13 @@ export class RegistryError extends Error {
     this.name = 'RegistryError';
   }
 
-  /** Worth retrying: unreachable, timeouts, 5xx, 429. A 4xx is our request's fault and will not heal by itself. */
+  /**
+   * Worth retrying: unreachable, timeouts, 5xx, 429, and 403 (an ACL policy fixed in Consul heals
+   * it). Other 4xx are our request's fault and will not heal by themselves; so is the 500 an agent
+   * without script checks answers to a script check.
+   */
   get transient(): boolean {
-    return this.status === undefined || this.status >= 500 || this.status === 429;
+    if (this.status === 500 && /Scripts are disabled/.test(this.message)) return false;
+    return this.status === undefined || this.status >= 500 || this.status === 429 || this.status === 403;
   }
 }

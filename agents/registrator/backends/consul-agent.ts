@@ -26,11 +26,19 @@ export class ConsulAgentBackend implements RegistryBackend {
     await this.consul.call('GET /v1/status/leader', (o) => this.consul.client.status.leader(o));
   }
 
+  keyOf(service: { id: string }): string {
+    return service.id;
+  }
+
   async list(): Promise<Map<string, ActualService>> {
     const [services, checks] = await Promise.all([
       this.consul.call('GET /v1/agent/services', (o) => this.consul.client.agent.service.list(o) as Promise<Record<string, AgentServiceEntry>>),
-      this.consul.call('GET /v1/agent/checks', (o) => this.consul.client.agent.check.list(o) as Promise<Record<string, unknown>>),
+      this.consul.call('GET /v1/agent/checks', (o) => this.consul.client.agent.check.list(o) as Promise<Record<string, { ServiceID?: string }>>),
     ]);
+    const checkCount = new Map<string, number>();
+    for (const [checkId, check] of Object.entries(checks ?? {})) {
+      if (check.ServiceID && !checkId.startsWith(MAINTENANCE_PREFIX)) checkCount.set(check.ServiceID, (checkCount.get(check.ServiceID) ?? 0) + 1);
+    }
     const out = new Map<string, ActualService>();
     for (const s of Object.values(services ?? {})) {
       const meta = s.Meta ?? {};
@@ -44,6 +52,7 @@ export class ConsulAgentBackend implements RegistryBackend {
         containerId: meta[CONTAINER_KEY],
         spec: meta[SPEC_KEY],
         maintenance: Object.prototype.hasOwnProperty.call(checks ?? {}, `${MAINTENANCE_PREFIX}${s.ID}`),
+        checks: checkCount.get(s.ID) ?? 0,
       });
     }
     return out;

@@ -34,6 +34,10 @@ export class ConsulKvBackend implements RegistryBackend {
     await this.consul.call('GET /v1/status/leader', (o) => this.consul.client.status.leader(o));
   }
 
+  keyOf(service: { id: string; name: string }): string {
+    return `${service.name}/${service.id}`;
+  }
+
   async list(node: string): Promise<Map<string, ActualService>> {
     this.ownerNode = node;
     const flags = ownerFlags(node);
@@ -43,11 +47,13 @@ export class ConsulKvBackend implements RegistryBackend {
       const rest = entry.Key.slice(this.prefix.length + 1);
       const slash = rest.indexOf('/');
       if (slash <= 0 || slash === rest.length - 1) continue;
+      // With a slash in the name or ID this split is a guess, but `<name>/<id>` (the key) is exact,
+      // and the key is what is compared and what a deregister rebuilds.
       const name = rest.slice(0, slash);
       const id = rest.slice(slash + 1);
       const value = entry.Value ?? '';
       const colon = value.lastIndexOf(':');
-      out.set(id, {
+      out.set(rest, {
         id,
         name,
         address: value.slice(0, Math.max(colon, 0)).replace(/^\[(.*)\]$/, '$1'),
