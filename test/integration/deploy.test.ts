@@ -197,6 +197,7 @@ const built = (agent: string): boolean => AGENTS.some((a) => a.name === agent &&
 const plannedIn = (agent: string): string => AGENTS.find((a) => a.name === agent)?.plannedIn ?? 'not built';
 
 interface ComposeService {
+  entrypoint?: string[];
   command: string[];
   environment?: Record<string, string>;
   volumes?: string[];
@@ -230,6 +231,7 @@ async function startAgentContainer(ctx: CaseContext, image: string, entry: Agent
   const container = await ctx.docker.createContainer({
     name: `${ctx.run}-agent`,
     Image: image,
+    Entrypoint: service.entrypoint,
     Cmd: [entry.agent, ...(entry.args?.(ctx) ?? service.command.slice(1))],
     Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
     Labels: { [TEST_LABEL]: '1', [RUN_LABEL]: ctx.run },
@@ -342,6 +344,10 @@ describe('deploy: the quayside image on the test engine', function () {
         const status = await dockerCli(['exec', container.id, 'cat', '/proc/1/status']);
         assert.match(status, /^CapEff:\s+0+$/m);
         assert.match(status, /^NoNewPrivs:\s+1$/m);
+        // Run as compose.yaml says: the stats-exporter under node with its V8 memory flags, the others plain.
+        const cmdline = (await dockerCli(['exec', container.id, 'cat', '/proc/1/cmdline'])).split('\0');
+        const program = composeService(entry.agent).entrypoint ?? ['node', '/usr/local/bin/quayside'];
+        assert.deepEqual(cmdline.slice(0, program.length + 1), [...program, entry.agent]);
         await eventually(async () => assert.equal((await fetch(`${ctx.base}/readyz`)).status, 200), 30_000, 250);
       });
 

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { isSeq, parseAllDocuments, parseDocument, type Document, type YAMLMap } from 'yaml';
 import { AGENTS } from '../../agents';
 import { FAMILIES, METRIC_GROUPS } from '../../agents/stats-exporter/families';
+import { STATS_EXPORTER_NODE_FLAGS } from '../../agents/stats-exporter/node-flags';
 import { eventStreamMetrics } from '../../shared/docker/metrics';
 import { createMetricsRegistry } from '../../shared/ops/metrics';
 import { AGENT_DEPLOYMENTS, DOCKER_SOCKET, envName, HOST_CGROUP, HOST_PROC, STATE_DIR, type AgentDeployment } from '../support/deploy-agents';
@@ -111,6 +112,17 @@ describe('deploy/Dockerfile', () => {
   });
 });
 
+describe('deploy: the stats-exporter memory flags', () => {
+  it('are V8 flags this Node.js runs with, which NODE_OPTIONS cannot carry (so the manifests set the entrypoint)', () => {
+    const run = spawnSync(process.execPath, [...STATS_EXPORTER_NODE_FLAGS, '-e', 'process.stdout.write(process.execArgv.slice(0, 2).join(" "))'], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout, STATS_EXPORTER_NODE_FLAGS.join(' '));
+    const viaEnv = spawnSync(process.execPath, ['-e', '0'], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: STATS_EXPORTER_NODE_FLAGS.join(' ') } });
+    assert.notEqual(viaEnv.status, 0);
+    assert.deepEqual(AGENT_DEPLOYMENTS.filter((a) => a.entrypoint).map((a) => a.name), ['stats-exporter'], 'only the exporter: the others keep V8 defaults');
+  });
+});
+
 describe('deploy/compose.yaml', () => {
   const doc = parseDocument(read('compose.yaml'));
   const services = obj(obj(doc.toJS()).services);
@@ -124,6 +136,7 @@ describe('deploy/compose.yaml', () => {
       const service = obj(services[agent.name]);
       assert.equal(list(service.command)[0], agent.name);
       assert.match(String(service.image), /^\$\{QUAYSIDE_IMAGE:-quayside\/quayside:[\w.]+\}$/);
+      assert.deepEqual(service.entrypoint, agent.entrypoint, `${agent.name}: the entrypoint`);
       const binds = expectedBinds(agent);
       const mounts = list(service.volumes).map((v) => {
         const [source, target, mode] = String(v).replace('${DOCKER_SOCKET:-/var/run/docker.sock}', DOCKER_SOCKET).split(':');
@@ -190,6 +203,7 @@ describe('deploy/swarm-stack.yaml', () => {
       assert.deepEqual(service.networks, ['hostnet']);
       assert.equal(service.ports, undefined, 'no published ports: the routing mesh is not used');
       assert.equal(list(service.command)[0], agent.name);
+      assert.deepEqual(service.entrypoint, agent.entrypoint, `${agent.name}: the entrypoint`);
       assert.equal(obj(service.environment).QUAYSIDE_LISTEN, `\${QUAYSIDE_${envName(agent.name)}_LISTEN:-0.0.0.0:${agent.hostPort}}`);
       const binds = expectedBinds(agent);
       const mounts = list(service.volumes).map(obj);
@@ -234,6 +248,7 @@ describe('deploy/kubernetes/quayside.yaml', () => {
       const [container, ...others] = list(pod.containers).map(obj);
       assert.equal(others.length, 0);
       assert.equal(list(container!.args)[0], agent.name);
+      assert.deepEqual(container!.command, agent.entrypoint, `${agent.name}: the entrypoint`);
       assert.equal(pod.hostNetwork === true, agent.hostNetwork);
       for (const key of ['hostPID', 'hostIPC']) assert.equal(pod[key], undefined);
       assert.equal(pod.automountServiceAccountToken, false);
@@ -307,6 +322,7 @@ describe('deploy/nomad/quayside.nomad.hcl', () => {
       assert.equal(task!.attributes.driver, 'docker');
       assert.deepEqual(attributes.image, { ref: 'var.image' });
       assert.equal((attributes.args as HclValue[])[0], agent.name);
+      assert.deepEqual(attributes.entrypoint, agent.entrypoint, `${agent.name}: the entrypoint`);
       assert.equal(attributes.readonly_rootfs, true);
       assert.deepEqual(attributes.cap_drop, ['all']);
       assert.deepEqual(attributes.security_opt, ['no-new-privileges']);
