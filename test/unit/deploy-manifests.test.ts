@@ -15,6 +15,7 @@ import { FAMILIES, METRIC_GROUPS } from '../../agents/stats-exporter/families';
 import { STATS_EXPORTER_NODE_FLAGS } from '../../agents/stats-exporter/node-flags';
 import { eventStreamMetrics } from '../../shared/docker/metrics';
 import { createMetricsRegistry } from '../../shared/ops/metrics';
+import { runtimeOptionsFor } from '../../shared/runtime/common-options';
 import { AGENT_DEPLOYMENTS, DOCKER_SOCKET, envName, HOST_CGROUP, HOST_PROC, STATE_DIR, type AgentDeployment } from '../support/deploy-agents';
 import { blocksOf, parseHcl, type HclBlock, type HclValue } from '../support/hcl';
 
@@ -58,7 +59,40 @@ describe('deploy: the agent table', () => {
     const hostPorts = AGENT_DEPLOYMENTS.map((a) => a.hostPort);
     assert.equal(new Set(hostPorts).size, hostPorts.length, 'one host port per agent');
   });
+
+  // A misspelt variable is silently ignored by the agent: every one a manifest sets must be one the
+  // agent declares (or, in Kubernetes, one its args read as $(NAME)). Agents not built yet are
+  // checked once they land.
+  for (const agent of AGENTS.filter((a) => a.start)) {
+    it(`${agent.name}: every environment variable the manifests set is one the agent reads`, () => {
+      const declared = new Set(Object.values({ ...runtimeOptionsFor(agent.listenPort), ...agent.options }).map((d) => d.env).filter(Boolean));
+      for (const [manifest, { names, args }] of Object.entries(manifestEnvironments(agent.name))) {
+        assert.ok(names.length > 0, `${manifest}: no environment for ${agent.name}`);
+        for (const name of names) {
+          assert.ok(declared.has(name) || args.includes(`$(${name})`), `${manifest} sets ${name} for ${agent.name}, which reads no such variable`);
+        }
+      }
+    });
+  }
 });
+
+/** The environment variable names each manifest sets for one agent, and its arguments. */
+function manifestEnvironments(agent: string): Record<string, { names: string[]; args: string }> {
+  const compose = obj(obj(obj(parseDocument(read('compose.yaml')).toJS()).services)[agent]);
+  const stack = obj(obj(obj(parseDocument(read('swarm-stack.yaml'), { version: '1.1' }).toJS({ maxAliasCount: -1 })).services)[agent]);
+  const daemonSet = parseAllDocuments(read('kubernetes/quayside.yaml'))
+    .map((d) => obj(d.toJS()))
+    .find((o) => o.kind === 'DaemonSet' && obj(o.metadata).name === `quayside-${agent}`);
+  const [container] = list(obj(obj(obj(daemonSet?.spec).template).spec).containers).map(obj);
+  const [job] = blocksOf(parseHcl(read('nomad/quayside.nomad.hcl')), 'job', 'quayside');
+  const [task] = blocksOf(blocksOf(job!, 'group', agent)[0]!, 'task', agent);
+  return {
+    'compose.yaml': { names: Object.keys(obj(compose.environment)), args: '' },
+    'swarm-stack.yaml': { names: Object.keys(obj(stack.environment)), args: '' },
+    'kubernetes/quayside.yaml': { names: list(container?.env).map((e) => String(obj(e).name)), args: JSON.stringify([container?.command, container?.args]) },
+    'nomad/quayside.nomad.hcl': { names: Object.keys(blocksOf(task!, 'env')[0]?.attributes ?? {}), args: '' },
+  };
+}
 
 describe('deploy/Dockerfile', () => {
   // Instructions with their continuation lines joined, comments dropped.
