@@ -346,8 +346,12 @@ describe('deploy: the quayside image on the test engine', function () {
         assert.match(status, /^NoNewPrivs:\s+1$/m);
         // Run as compose.yaml says: the stats-exporter under node with its V8 memory flags, the others plain.
         const cmdline = (await dockerCli(['exec', container.id, 'cat', '/proc/1/cmdline'])).split('\0');
-        const program = composeService(entry.agent).entrypoint ?? ['node', '/usr/local/bin/quayside'];
-        assert.deepEqual(cmdline.slice(0, program.length + 1), [...program, entry.agent]);
+        // The test engine starts containers under docker-init (`docker-init -- <command>`), which
+        // shows the image's entrypoint as given; without it PID 1 is node running the script.
+        const init = cmdline[0]?.endsWith('docker-init') ?? false;
+        const argv = init ? cmdline.slice(cmdline.indexOf('--') + 1) : cmdline;
+        const program = composeService(entry.agent).entrypoint ?? (init ? ['quayside'] : ['node', '/usr/local/bin/quayside']);
+        assert.deepEqual(argv.slice(0, program.length + 1), [...program, entry.agent]);
         await eventually(async () => assert.equal((await fetch(`${ctx.base}/readyz`)).status, 200), 30_000, 250);
       });
 
@@ -441,6 +445,8 @@ describe('deploy: the quayside image on the test engine', function () {
         const info = await docker.getContainer(task!.Id).inspect();
         assert.equal(info.HostConfig.ReadonlyRootfs, true);
         assert.equal(info.HostConfig.NetworkMode, 'host');
+        // The stack's entrypoint: node with V8 memory flags for the stats-exporter only.
+        assert.deepEqual(info.Config.Entrypoint, agent.entrypoint ?? ['quayside'], `${agent.name}: entrypoint`);
         assert.ok(info.Mounts.filter((m) => m.Type === 'bind').every((m) => !m.RW), `${agent.name}: bind mounts read-only`);
         // /readyz may say 503 for a backend the test does not provide (Consul); Docker must be reached.
         await eventually(async () => {
