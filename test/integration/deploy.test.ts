@@ -405,6 +405,7 @@ describe('deploy: the quayside image on the test engine', function () {
       const variables: NodeJS.ProcessEnv = {
         QUAYSIDE_IMAGE: image,
         DOCKER_SOCKET: testEnv().docker.socket,
+        DOCKER_GID: String(statSync(testEnv().docker.socket).gid),
         QUAYSIDE_HEALTH_INTERVAL: '1s',
         // Loopback only: nothing of the test may leave this machine.
         QUAYSIDE_CONSUL: `consul://127.0.0.1:${await freePort()}`,
@@ -447,6 +448,8 @@ describe('deploy: the quayside image on the test engine', function () {
         assert.equal(info.HostConfig.NetworkMode, 'host');
         // The stack's entrypoint: node with V8 memory flags for the stats-exporter only.
         assert.deepEqual(info.Config.Entrypoint, agent.entrypoint ?? ['quayside'], `${agent.name}: entrypoint`);
+        // The socket's group reaches the task through `user:` (stack files have no group_add).
+        assert.equal(info.Config.User, `10001:${statSync(testEnv().docker.socket).gid}`);
         assert.ok(info.Mounts.filter((m) => m.Type === 'bind').every((m) => !m.RW), `${agent.name}: bind mounts read-only`);
         // /readyz may say 503 for a backend the test does not provide (Consul); Docker must be reached.
         await eventually(async () => {

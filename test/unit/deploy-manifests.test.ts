@@ -257,7 +257,9 @@ describe('deploy/swarm-stack.yaml', () => {
       assertEachCommented(doc, ['services', agent.name, 'volumes'], `stack ${agent.name}`);
       assert.equal(service.read_only, true);
       assert.deepEqual(service.cap_drop, ['ALL']);
-      for (const key of ['privileged', 'cap_add', 'pid', 'devices', 'user']) assert.equal(service[key], undefined, `${agent.name} sets ${key}`);
+      for (const key of ['privileged', 'cap_add', 'pid', 'devices', 'group_add']) assert.equal(service[key], undefined, `${agent.name} sets ${key}`);
+      // Stack files have no group_add: the socket's group must come in as the primary group.
+      assert.equal(service.user, '10001:${DOCKER_GID:-999}', `${agent.name}: user 10001 in the socket's group`);
       assert.deepEqual(list(obj(service.healthcheck).test).slice(1), ['node', '/app/dist/cli/healthcheck.js']);
     });
   }
