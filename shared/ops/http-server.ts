@@ -20,7 +20,7 @@ export type MetricsSource = () => string | Promise<string>;
 export class OpsServer {
   private readonly server: Server;
   private readonly checks = new Map<string, ReadinessCheck>();
-  private readonly routes = new Map<string, RouteHandler>();
+  private readonly routes = new Map<string, { handler: RouteHandler; methods: readonly string[]; prefix: boolean }>();
   private readonly metricsSources: MetricsSource[] = [];
 
   constructor(private readonly registry: Registry, private readonly logger: Logger = silentLogger) {
@@ -38,10 +38,13 @@ export class OpsServer {
     this.checks.set(name, check);
   }
 
-  /** A GET route, e.g. `/findings`. */
-  addRoute(path: string, handler: RouteHandler): void {
+  /**
+   * A GET route, e.g. `/findings`. `methods` lets a route take more (the handler then checks who
+   * may change state); `prefix` also routes `path/…` to it (`/routes/{id}`).
+   */
+  addRoute(path: string, handler: RouteHandler, options: { methods?: readonly string[]; prefix?: boolean } = {}): void {
     if (this.routes.has(path) || ['/healthz', '/readyz', '/metrics'].includes(path)) throw new Error(`HTTP route ${path} is already taken`);
-    this.routes.set(path, handler);
+    this.routes.set(path, { handler, methods: ['GET', 'HEAD', ...(options.methods ?? [])], prefix: options.prefix ?? false });
   }
 
   /**
@@ -86,8 +89,10 @@ export class OpsServer {
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
-    if (request.method !== 'GET' && request.method !== 'HEAD') {
-      response.setHeader('Allow', 'GET, HEAD');
+    const route = this.routes.get(path) ?? [...this.routes].find(([base, r]) => r.prefix && path.startsWith(`${base}/`))?.[1];
+    const methods = route?.methods ?? ['GET', 'HEAD'];
+    if (!methods.includes(request.method ?? 'GET')) {
+      response.setHeader('Allow', methods.join(', '));
       return sendJson(response, 405, { error: `method ${request.method} not allowed` });
     }
     switch (path) {
@@ -105,8 +110,7 @@ export class OpsServer {
         return;
       }
     }
-    const route = this.routes.get(path);
-    if (route) return route(request, response);
+    if (route) return route.handler(request, response);
     sendJson(response, 404, { error: `no route ${path}` });
   }
 }

@@ -1,0 +1,46 @@
+/** An adapter turns a batch of messages into what its destination takes, and sends it. */
+import type { LogMessage } from '../message';
+import type { RouteSpec } from '../route';
+
+export interface Adapter {
+  /** Resolves when the destination accepted every message of the batch; rejects to be retried. */
+  send(batch: readonly LogMessage[]): Promise<SendOutcome | void>;
+  /** Whether the destination is reachable as far as the adapter knows (for /readyz). */
+  readonly connected: boolean;
+  /** Reconnects so far (for metrics). */
+  readonly reconnects: number;
+  close(): Promise<void>;
+}
+
+export interface SendOutcome {
+  /** The destination refused the batch for good (HTTP 4xx): counted as dropped, not retried. */
+  rejected?: { reason: string };
+  /**
+   * For destinations without acknowledgements (TCP syslog): rejects if the connection was reset
+   * right after the write, i.e. the bytes may not have been read. The batch counts as delivered
+   * (and is checkpointed) when `send` resolves; on a rejection it is sent once more.
+   */
+  settled?: Promise<void>;
+}
+
+/** Thrown by `send` for a failure to wait out: the route waits `retryAfterMs` before retrying. */
+export class RetryLater extends Error {
+  constructor(message: string, readonly retryAfterMs?: number) {
+    super(message);
+  }
+}
+
+export interface AdapterContext {
+  spec: RouteSpec;
+  env: NodeJS.ProcessEnv;
+  /** Where stdout:// writes (process.stdout unless a test substitutes it). */
+  stdout: NodeJS.WritableStream;
+}
+
+export type AdapterFactory = (context: AdapterContext) => Adapter;
+
+export function hostAndPort(spec: RouteSpec, defaultPort: number): { host: string; port: number } {
+  const match = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(spec.address);
+  if (!match) throw new Error(`route ${spec.id}: expected host:port, got ${JSON.stringify(spec.address)}`);
+  return { host: match[1]!.replace(/^\[|\]$/g, ''), port: match[2] ? Number(match[2]) : defaultPort };
+}

@@ -1,0 +1,21 @@
+/** `raw://` (UDP), `raw+udp://`, `raw+tcp://`, `raw+tls://` and logspout's `tcp://`, `udp://`, `tls://`: one template per message. */
+import { compileByteTemplate } from '../template';
+import type { AdapterFactory } from './adapter';
+import { socketAdapter, udpPolicy } from './socket-adapter';
+
+export const rawAdapter: AdapterFactory = (context) => {
+  // `{{.Data}}` keeps the bytes exactly as the container wrote them.
+  const encodeOne = compileByteTemplate(context.spec.options.format ?? context.env.RAW_FORMAT ?? '{{.Data}}\n', 'raw format (RAW_FORMAT)');
+  const udp = udpPolicy(context.spec.options);
+  return socketAdapter(
+    context,
+    {
+      stream: (batch) => Buffer.concat(batch.map(encodeOne)),
+      datagram: (message) => {
+        const bytes = encodeOne(message);
+        return bytes.length <= udp.max ? bytes : udp.truncate ? bytes.subarray(0, udp.max) : undefined;
+      },
+    },
+    { udp: 514, tcp: 514, tls: 6514 },
+  );
+};

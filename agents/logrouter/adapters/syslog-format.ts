@@ -1,0 +1,135 @@
+/**
+ * Syslog messages: RFC 5424 (default) and RFC 3164, with RFC 6587 framing on streams.
+ *
+ * RFC 5424: `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID [SD] MSG`. TIMESTAMP is Docker's own
+ * (microseconds, the RFC's limit of 6 fraction digits), never the time we read the line.
+ * HOSTNAME ≤ 255, APP-NAME ≤ 48, PROCID ≤ 128, MSGID ≤ 32 printable US-ASCII characters.
+ * RFC 3164: `<PRI>Mmm dd hh:mm:ss HOSTNAME TAG[PID]: MSG` in UTC, TAG ≤ 32 characters.
+ */
+import type { LogMessage } from '../message';
+import { RouteError } from '../route';
+import { compileTemplate, type Template } from '../template';
+
+export type SyslogFormat = 'rfc5424' | 'rfc3164';
+export type Framing = 'lf' | 'octet-counted';
+
+export interface SyslogSettings {
+  format: SyslogFormat;
+  framing: Framing;
+  facility: number;
+  severity: { stdout: number; stderr: number };
+  hostname: Template;
+  tag: Template;
+  procid: Template;
+  msgid: string;
+  /** Fixed SD written as is inside `[...]` (SYSLOG_STRUCTURED_DATA). */
+  structuredData: string;
+  /** Label keys sent as an SD element `labels@32473`. */
+  labels: string[];
+}
+
+const FACILITIES = ['kern', 'user', 'mail', 'daemon', 'auth', 'syslog', 'lpr', 'news', 'uucp', 'cron', 'authpriv', 'ftp', 'ntp', 'audit', 'alert', 'clock', 'local0', 'local1', 'local2', 'local3', 'local4', 'local5', 'local6', 'local7'];
+const SEVERITIES = ['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug'];
+/** The example enterprise number (RFC 5612) for our own SD-IDs. */
+const PEN = '32473';
+
+export function syslogSettings(options: Record<string, string>, env: NodeJS.ProcessEnv): SyslogSettings {
+  const format = (options.format ?? env.SYSLOG_FORMAT ?? 'rfc5424').toLowerCase();
+  if (format !== 'rfc5424' && format !== 'rfc3164') throw new RouteError(`syslog format must be rfc5424 or rfc3164, not ${JSON.stringify(format)} (option format / SYSLOG_FORMAT)`);
+  const framingText = (options.framing ?? env.SYSLOG_TCP_FRAMING ?? 'lf').toLowerCase();
+  const framing = framingText === 'traditional' || framingText === 'lf' ? 'lf' : framingText === 'octet-counted' ? 'octet-counted' : undefined;
+  if (!framing) throw new RouteError(`syslog framing must be lf (traditional) or octet-counted, not ${JSON.stringify(framingText)} (option framing / SYSLOG_TCP_FRAMING)`);
+  const facilityText = (options.facility ?? env.SYSLOG_FACILITY ?? 'user').toLowerCase();
+  const facility = FACILITIES.indexOf(facilityText);
+  if (facility < 0) throw new RouteError(`syslog facility ${JSON.stringify(facilityText)} is unknown (known: ${FACILITIES.join(', ')})`);
+  const severity = (key: string, fallback: string): number => {
+    const text = (options[key] ?? fallback).toLowerCase();
+    const value = SEVERITIES.indexOf(text);
+    if (value < 0) throw new RouteError(`${key} ${JSON.stringify(text)} is unknown (known: ${SEVERITIES.join(', ')})`);
+    return value;
+  };
+  const appendTag = options.append_tag ?? '';
+  const sd = options.structured_data ?? env.SYSLOG_STRUCTURED_DATA ?? '';
+  return {
+    format,
+    framing,
+    facility,
+    severity: { stdout: severity('severity.stdout', 'info'), stderr: severity('severity.stderr', 'err') },
+    hostname: compileTemplate(options.hostname ?? env.SYSLOG_HOSTNAME ?? '{{.Container.Config.Hostname}}', 'syslog hostname (SYSLOG_HOSTNAME)'),
+    tag: compileTemplate((options.tag ?? env.SYSLOG_TAG ?? '{{.ContainerName}}') + appendTag, 'syslog tag (SYSLOG_TAG)'),
+    procid: compileTemplate(options.procid ?? env.SYSLOG_PID ?? '{{.Container.State.Pid}}', 'syslog procid (SYSLOG_PID)'),
+    msgid: header(options.msgid ?? '-', 32),
+    structuredData: sd.replace(/^\[|\]$/g, ''),
+    labels: (options.labels ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''),
+  };
+}
+
+/** Printable US-ASCII only, cut to `max`; `-` (the NILVALUE) when nothing is left. */
+function header(value: string, max: number): string {
+  const clean = value.replace(/[^\x21-\x7e]/g, '').slice(0, max);
+  return clean === '' ? '-' : clean;
+}
+
+function sdName(value: string): string {
+  return value.replace(/[^\x21-\x7e]|[= \]"]/g, '_').slice(0, 32);
+}
+
+function sdValue(value: string): string {
+  return value.replace(/[\\"\]]/g, '\\$&');
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** Builds the syslog message (without framing) of one log message: a header string and the bytes. */
+export function syslogMessage(settings: SyslogSettings, message: LogMessage): { head: string; body: Buffer } {
+  const pri = settings.facility * 8 + settings.severity[message.source];
+  const host = header(settings.hostname(message), 255);
+  if (settings.format === 'rfc3164') {
+    const ts = message.ts;
+    const month = MONTHS[Number(ts.slice(5, 7)) - 1];
+    const day = ts.slice(8, 10).replace(/^0/, ' ');
+    const tag = header(settings.tag(message), 32);
+    const pid = settings.procid(message);
+    const pidPart = pid && pid !== '0' ? `[${header(pid, 128)}]` : '';
+    return { head: `<${pri}>${month} ${day} ${ts.slice(11, 19)} ${host} ${tag}${pidPart}: `, body: message.data };
+  }
+  const time = `${message.ts.slice(0, 26)}Z`;
+  const app = header(settings.tag(message), 48);
+  const pid = settings.procid(message);
+  const procid = pid === '0' ? '-' : header(pid, 128);
+  let sd = settings.structuredData ? `[${settings.structuredData}]` : '';
+  if (settings.labels.length > 0) {
+    const params = settings.labels
+      .filter((key) => message.container.labels[key] !== undefined)
+      .map((key) => ` ${sdName(key)}="${sdValue(message.container.labels[key]!)}"`)
+      .join('');
+    if (params) sd += `[labels@${PEN}${params}]`;
+  }
+  if (message.part) sd += `[part@${PEN} index="${message.part.index}" last="${message.part.last}"]`;
+  return { head: `<${pri}>1 ${time} ${host} ${app} ${procid} ${settings.msgid} ${sd || '-'} `, body: message.data };
+}
+
+/** Frames messages for a stream: LF-terminated, or `LEN SP MSG` (RFC 6587 octet counting). */
+export function frameForStream(settings: SyslogSettings, messages: readonly LogMessage[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const message of messages) {
+    const { head, body } = syslogMessage(settings, message);
+    const headBytes = Buffer.from(head, 'utf8');
+    if (settings.framing === 'octet-counted') {
+      parts.push(Buffer.from(`${headBytes.length + body.length} `, 'latin1'), headBytes, body);
+    } else {
+      parts.push(headBytes, body, NEWLINE);
+    }
+  }
+  return Buffer.concat(parts);
+}
+
+const NEWLINE = Buffer.from('\n');
+
+/** One datagram per message, cut to `max` bytes (or undefined to drop it when `truncate` is off). */
+export function datagram(settings: SyslogSettings, message: LogMessage, max: number, truncate: boolean): Buffer | undefined {
+  const { head, body } = syslogMessage(settings, message);
+  const bytes = Buffer.concat([Buffer.from(head, 'utf8'), body]);
+  if (bytes.length <= max) return bytes;
+  return truncate ? bytes.subarray(0, max) : undefined;
+}

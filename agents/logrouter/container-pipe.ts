@@ -1,0 +1,244 @@
+/**
+ * One container's log stream read for one route: attach with `since=<checkpoint>`, reassemble
+ * lines, skip what was delivered, queue the rest on the route, and wait for room when the route
+ * is full (the stream is paused, so Docker keeps the data). When the stream ends, wait until
+ * every queued line was accepted, then re-attach from the checkpoint while the container runs.
+ */
+import type { IncomingMessage } from 'node:http';
+import type Dockerode from 'dockerode';
+import { errorMessage, type Logger } from '../../shared/ops/logger';
+import { DeliveryTracker, type StreamPositions } from './delivery-tracker';
+import { LogParser } from './log-parser';
+import { MultilineMerger, type MultilineSettings } from './multiline';
+import { sinceOf, tsMillis, type ContainerMeta, type LogLine } from './message';
+import type { RouteRunner } from './route-runner';
+import type { LogSource } from './message';
+
+export interface PipeCounters {
+  linesIn(count: number, bytes: number): void;
+  skipped(reason: 'older' | 'delivered'): void;
+  gap(): void;
+  malformed(): void;
+  lag(seconds: number): void;
+}
+
+export interface ContainerPipeOptions {
+  docker: Pick<Dockerode, 'getContainer'>;
+  container: ContainerMeta;
+  route: RouteRunner;
+  checkpoint: StreamPositions | undefined;
+  saveCheckpoint(positions: StreamPositions): void;
+  maxLineBytes: number;
+  sources: readonly LogSource[];
+  parseJson: boolean;
+  multiline: MultilineSettings | undefined;
+  logger: Logger;
+  counters: PipeCounters;
+}
+
+const RETRY_MS = [250, 500, 1000, 2000, 5000];
+
+export class ContainerPipe {
+  private readonly tracker: DeliveryTracker;
+  private stream: IncomingMessage | undefined;
+  private running = false;
+  private closed = false;
+  private wanted = true;
+  private failures = 0;
+  private drained: (() => void) | undefined;
+
+  constructor(private readonly options: ContainerPipeOptions) {
+    this.tracker = new DeliveryTracker(options.checkpoint, (position) => options.saveCheckpoint(position));
+  }
+
+  get container(): ContainerMeta {
+    return this.options.container;
+  }
+
+  get attached(): boolean {
+    return this.stream !== undefined;
+  }
+
+  get checkpoint(): StreamPositions {
+    return this.tracker.checkpoint;
+  }
+
+  /** The container (re)started or a sync says it runs: read if not reading already. */
+  wake(): void {
+    this.wanted = true;
+    if (!this.running && !this.closed) void this.loop();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.stream?.destroy();
+    this.drained?.();
+  }
+
+  private async loop(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.wanted && !this.closed) {
+        this.wanted = false;
+        const clean = await this.readOnce();
+        if (this.closed) return;
+        await this.untilDrained();
+        if (this.closed) return;
+        if (clean) this.failures = 0;
+        const state = await this.state();
+        if (state === 'gone') return;
+        if (state === 'stopped' && clean) {
+          // A follower can end at the container's exit before the engine handed it the last
+          // lines (seen with a final line without newline): read once more without follow.
+          await this.readOnce(false);
+          await this.untilDrained();
+          if (this.closed) return;
+        }
+        if (state === 'running' || state === 'unknown') {
+          this.wanted = true;
+          if (!clean || state === 'unknown') {
+            await sleep(RETRY_MS[Math.min(this.failures, RETRY_MS.length - 1)]!);
+            this.failures += 1;
+          }
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Reads one logs stream to its end; true when it ended cleanly (container stopped). */
+  private async readOnce(follow = true): Promise<boolean> {
+    const { docker, container, route, maxLineBytes, counters, sources } = this.options;
+    const resumeTs = this.tracker.resumeTs;
+    const since = resumeTs ? sinceOf(resumeTs) : '0';
+    let result: IncomingMessage | Buffer;
+    try {
+      const logs = docker.getContainer(container.id).logs as unknown as (options: object) => Promise<IncomingMessage | Buffer>;
+      result = await logs.call(docker.getContainer(container.id), {
+        follow,
+        stdout: sources.includes('stdout'),
+        stderr: sources.includes('stderr'),
+        timestamps: true,
+        since,
+      });
+    } catch (error) {
+      this.options.logger.debug('cannot open the log stream', { container: container.name, error: errorMessage(error) });
+      return false;
+    }
+    const merger = this.options.multiline ? new MultilineMerger(this.options.multiline, (m) => route.push(m)) : undefined;
+    const parser = new LogParser({
+      tty: container.tty,
+      maxLineBytes,
+      onLine: (line) => this.accept(line, merger),
+      onMalformed: () => counters.malformed(),
+    });
+    this.tracker.resume();
+    if (Buffer.isBuffer(result)) {
+      // Without follow the engine answers with the whole log at once.
+      parser.write(result);
+      parser.end();
+      merger?.flushAll();
+      this.reportGap();
+      return true;
+    }
+    const stream = result;
+    if (this.closed) {
+      stream.destroy();
+      return true;
+    }
+    this.stream = stream;
+    return new Promise<boolean>((resolve) => {
+      let settled = false;
+      const finish = (clean: boolean) => {
+        if (settled) return;
+        settled = true;
+        if (clean) parser.end();
+        else parser.reset();
+        // Open groups go out: their lines were read, and the checkpoint waits for them.
+        merger?.flushAll();
+        this.reportGap();
+        this.stream = undefined;
+        resolve(clean);
+      };
+      stream.on('data', (chunk: Buffer) => {
+        parser.write(chunk);
+        this.reportGap();
+        if (route.full) {
+          stream.pause();
+          void route.room().then(() => stream.resume());
+        }
+      });
+      stream.on('end', () => finish(true));
+      stream.on('error', () => finish(false));
+      stream.on('close', () => finish(!stream.readableAborted && stream.readableEnded));
+    });
+  }
+
+  private reportGap(): void {
+    if (!this.tracker.gapDetected) return;
+    this.tracker.gapDetected = false;
+    this.options.counters.gap();
+    this.options.logger.warn('log lines lost before they could be read (rotated away by the log driver)', { container: this.options.container.name });
+  }
+
+  private accept(line: LogLine, merger: MultilineMerger | undefined): void {
+    const { route, container, counters } = this.options;
+    counters.linesIn(1, line.data.length);
+    const admission = this.tracker.admit(line);
+    if (admission.skip) {
+      counters.skipped(admission.reason);
+      return;
+    }
+    const ticket = admission.ticket;
+    let fields: Record<string, unknown> | undefined;
+    if (this.options.parseJson && line.data[0] === 0x7b) fields = parseObject(line.data);
+    const message = {
+      container,
+      source: line.source,
+      ts: line.ts,
+      data: line.data,
+      part: line.part,
+      fields,
+      done: () => {
+        counters.lag(Math.max(0, (Date.now() - tsMillis(line.ts)) / 1000));
+        this.tracker.done(ticket);
+        if (this.tracker.pending === 0) this.drained?.();
+      },
+    };
+    if (merger && !line.part) merger.push(message);
+    else route.push(message);
+  }
+
+  private untilDrained(): Promise<void> {
+    if (this.tracker.pending === 0 || this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.drained = () => {
+        this.drained = undefined;
+        resolve();
+      };
+    });
+  }
+
+  private async state(): Promise<'running' | 'stopped' | 'gone' | 'unknown'> {
+    try {
+      const info = await this.options.docker.getContainer(this.options.container.id).inspect();
+      return info.State.Running ? 'running' : 'stopped';
+    } catch (error) {
+      return (error as { statusCode?: number }).statusCode === 404 ? 'gone' : 'unknown';
+    }
+  }
+}
+
+function parseObject(data: Buffer): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(data.toString('utf8'));
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

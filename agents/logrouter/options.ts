@@ -1,0 +1,60 @@
+/**
+ * The logrouter's options. Keys are prefixed `log`/`syslog` so they never collide with another
+ * agent's under `quayside all`; environment names follow logspout where it has one.
+ */
+import { booleanOption, choiceOption, integerOption, listOption, optionalStringOption } from '../../shared/config/options';
+import { parseExcludeLabels, type ExcludedLabel } from './container-filter';
+import { parseRouteUri, type RouteSpec } from './route';
+
+export const logrouterOptions = {
+  logRoutes: listOption<RouteSpec>({
+    flag: '--log-routes',
+    help: 'Route URIs, comma-separated, e.g. syslog+tcp://logs:514?filter.name=web-*; also given as arguments (quayside logrouter URI...)',
+    env: 'ROUTE_URIS',
+    placeholder: '<uris>',
+    default: [],
+    defaultText: '',
+    parseItem: parseRouteUri,
+  }),
+  logBacklog: booleanOption({
+    help: 'For containers already running at the first start (no checkpoint yet), ship their whole log history instead of starting now',
+    env: 'BACKLOG',
+    default: false,
+  }),
+  logExcludeLabels: {
+    help: 'Containers with any of these labels are not read: key or key:value, separated by ; or , (logspout EXCLUDE_LABELS; EXCLUDE_LABEL is read too)',
+    env: 'EXCLUDE_LABELS',
+    placeholder: '<labels>',
+    default: [] as ExcludedLabel[],
+    defaultText: '',
+    parse: parseExcludeLabels,
+  },
+  logQueueSize: integerOption({
+    help: 'Messages each route may hold in memory before it blocks reading (or drops, with queue.policy=drop)',
+    env: 'QUAYSIDE_LOG_QUEUE_SIZE',
+    default: 10_000,
+    min: 1,
+  }),
+  logQueuePolicy: choiceOption({
+    help: 'What a full route queue does: block (lossless: reading pauses, Docker keeps the data) or drop (counted); per route: queue.policy',
+    env: 'QUAYSIDE_LOG_QUEUE_POLICY',
+    default: 'block',
+    choices: ['block', 'drop'] as const,
+  }),
+  logBatchSize: integerOption({
+    help: 'Messages sent to a destination in one write, pipeline or request at most',
+    env: 'QUAYSIDE_LOG_BATCH_SIZE',
+    default: 1_000,
+    min: 1,
+  }),
+  logMaxLine: integerOption({
+    help: 'Longest line in bytes; longer lines are split into marked pieces of this size (Docker itself splits at 16 KiB; those pieces are joined)',
+    env: 'QUAYSIDE_LOG_MAX_LINE',
+    default: 1_048_576,
+    min: 1_024,
+  }),
+  logApiToken: optionalStringOption({
+    help: 'Bearer token that POST and DELETE /routes require; without it, route changes are accepted only from loopback clients',
+    env: 'QUAYSIDE_LOG_API_TOKEN',
+  }),
+};

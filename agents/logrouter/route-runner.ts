@@ -1,0 +1,170 @@
+/**
+ * One route at work: a bounded queue of messages and one sender that hands batches to the
+ * adapter in order. A failed batch is retried with capped exponential backoff and jitter, forever.
+ * Policy `block` (default) makes producers wait for room (Docker keeps the data meanwhile);
+ * `drop` drops new messages while the queue is full and counts them. Each route has its own
+ * queue and readers, so a slow or dead route never stalls another.
+ */
+import { backoffDelay, type BackoffPolicy } from '../../shared/docker/backoff';
+import { errorMessage, type Logger } from '../../shared/ops/logger';
+import { RetryLater, type Adapter } from './adapters/adapter';
+import type { LogMessage } from './message';
+import type { RouteSpec } from './route';
+
+export type QueuePolicy = 'block' | 'drop';
+
+/** Log destinations come back quickly after a restart; waiting up to 30 s would only add lag. */
+export const ROUTE_BACKOFF: BackoffPolicy = { initialMs: 100, maxMs: 5_000, factor: 2 };
+
+export interface RouteCounters {
+  linesOut(count: number, bytes: number): void;
+  dropped(count: number, reason: 'queue_full' | 'rejected'): void;
+  retry(): void;
+}
+
+export interface RouteRunnerOptions {
+  spec: RouteSpec;
+  adapter: Adapter;
+  queueSize: number;
+  policy: QueuePolicy;
+  batchSize: number;
+  logger: Logger;
+  counters: RouteCounters;
+  /** Called after every accepted batch, once the messages' `done` ran (to write checkpoints). */
+  afterBatch(): void;
+  random?: () => number;
+}
+
+export class RouteRunner {
+  private queue: LogMessage[] = [];
+  private head = 0;
+  private waiters: Array<() => void> = [];
+  private sending = false;
+  private stopped = false;
+  private failures = 0;
+  private wake: (() => void) | undefined;
+  lastError: string | undefined;
+
+  constructor(readonly options: RouteRunnerOptions) {}
+
+  get spec(): RouteSpec {
+    return this.options.spec;
+  }
+
+  get depth(): number {
+    return this.queue.length - this.head;
+  }
+
+  get full(): boolean {
+    return this.depth >= this.options.queueSize;
+  }
+
+  /** Queues a message; false when it was dropped (policy drop, queue full). Never blocks. */
+  push(message: LogMessage): boolean {
+    if (this.full && this.options.policy === 'drop') {
+      this.options.counters.dropped(1, 'queue_full');
+      message.done();
+      return false;
+    }
+    this.queue.push(message);
+    if (!this.sending) {
+      // Start after the current chunk of the log stream is parsed, so its lines go in one batch.
+      this.sending = true;
+      queueMicrotask(() => void this.run());
+    }
+    return true;
+  }
+
+  /** Resolves when the queue has room (at once unless it is full). */
+  room(): Promise<void> {
+    if (!this.full || this.stopped) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** Sends what is queued (within `deadlineMs`), then closes the adapter. */
+  async stop(deadlineMs: number): Promise<void> {
+    const until = Date.now() + deadlineMs;
+    while (this.depth > 0 && Date.now() < until && this.failures === 0) await new Promise((r) => setTimeout(r, 20));
+    this.stopped = true;
+    this.wake?.();
+    for (const waiter of this.waiters.splice(0)) waiter();
+    await this.options.adapter.close();
+  }
+
+  private async run(): Promise<void> {
+    this.sending = true;
+    try {
+      while (!this.stopped && this.depth > 0) {
+        const end = Math.min(this.queue.length, this.head + this.options.batchSize);
+        const batch = this.queue.slice(this.head, end);
+        // Wrapped: an async function returning a promise would wait for it.
+        let settled = (await this.sendWithRetry(batch)).settled;
+        if (this.stopped) return;
+        this.head = end;
+        if (this.head === this.queue.length) {
+          this.queue = [];
+          this.head = 0;
+        } else if (this.head > 4096) {
+          this.queue = this.queue.slice(this.head);
+          this.head = 0;
+        }
+        // Checkpoint right away: the window in which a crash would send the batch twice stays as
+        // short as the two system calls of the checkpoint write.
+        for (const message of batch) message.done();
+        this.options.afterBatch();
+        while (settled) {
+          try {
+            await settled;
+            settled = undefined;
+          } catch (error) {
+            this.options.counters.retry();
+            this.options.logger.warn('route connection reset right after a write; sending the batch again', { route: this.spec.id, lines: batch.length, error: errorMessage(error) });
+            settled = (await this.sendWithRetry(batch)).settled;
+            if (this.stopped) return;
+          }
+        }
+        if (!this.full) for (const waiter of this.waiters.splice(0)) waiter();
+      }
+    } finally {
+      this.sending = false;
+    }
+  }
+
+  /** Sends until the destination takes the batch; returns what may still undo that (TCP resets). */
+  private async sendWithRetry(batch: LogMessage[]): Promise<{ settled?: Promise<void> }> {
+    for (;;) {
+      let waitMs: number | undefined;
+      try {
+        const outcome = await this.options.adapter.send(batch);
+        if (outcome?.rejected) {
+          this.options.logger.warn('route refused a batch; dropped', { route: this.spec.id, lines: batch.length, reason: outcome.rejected.reason });
+          this.options.counters.dropped(batch.length, 'rejected');
+        } else {
+          this.options.counters.linesOut(batch.length, batch.reduce((sum, m) => sum + m.data.length, 0));
+        }
+        if (this.failures > 0) this.options.logger.info('route delivers again', { route: this.spec.id, after: this.failures });
+        this.failures = 0;
+        this.lastError = undefined;
+        return { settled: outcome?.settled };
+      } catch (error) {
+        this.failures += 1;
+        this.lastError = errorMessage(error);
+        this.options.counters.retry();
+        if (this.failures === 1 || this.failures % 20 === 0) {
+          this.options.logger.warn('route cannot deliver; retrying', { route: this.spec.id, address: this.spec.address, attempt: this.failures, error: this.lastError });
+        }
+        if (error instanceof RetryLater) waitMs = error.retryAfterMs;
+      }
+      const delay = Math.max(waitMs ?? 0, backoffDelay(this.failures - 1, ROUTE_BACKOFF, this.options.random ?? Math.random));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+      if (this.stopped) return {};
+    }
+  }
+}

@@ -1,0 +1,246 @@
+/**
+ * The core: routes (each a runner with its adapter) and, per route and matching container, a pipe
+ * that reads that container's log stream. Driven by container events and sync snapshots.
+ */
+import type Dockerode from 'dockerode';
+import { containerName } from '../../shared/docker/container-name';
+import type { DockerEvent } from '../../shared/docker/event';
+import type { SyncSnapshot } from '../../shared/docker/event-stream';
+import { errorMessage, type Logger } from '../../shared/ops/logger';
+import { adapterFactory } from './adapters';
+import type { CheckpointStore } from './checkpoint-store';
+import { ContainerPipe } from './container-pipe';
+import { optOutReason, routeMatcher, type ExcludedLabel } from './container-filter';
+import { multilineSettings, type MultilineSettings } from './multiline';
+import { tsFromMillis, type ContainerMeta, type LogSource } from './message';
+import { RouteError, type RouteSpec } from './route';
+import { RouteRunner, type QueuePolicy } from './route-runner';
+import { RouteStats, type RouteView } from './stats';
+
+export interface RouterSettings {
+  docker: Pick<Dockerode, 'getContainer'>;
+  store: CheckpointStore;
+  logger: Logger;
+  env: NodeJS.ProcessEnv;
+  stdout: NodeJS.WritableStream;
+  queueSize: number;
+  policy: QueuePolicy;
+  batchSize: number;
+  maxLineBytes: number;
+  /** Containers found at start without a checkpoint: read their history (true) or start now. */
+  backlog: boolean;
+  excludeLabels: ExcludedLabel[];
+  selfId: string | undefined;
+}
+
+interface ActiveRoute {
+  spec: RouteSpec;
+  runner: RouteRunner;
+  matches: (container: ContainerMeta) => boolean;
+  sources: LogSource[];
+  parseJson: boolean;
+  multiline: MultilineSettings | undefined;
+  stats: RouteStats;
+  pipes: Map<string, ContainerPipe>;
+}
+
+/** What a live /logs client receives. */
+export type Tap = (message: { container: ContainerMeta; source: LogSource; ts: string; data: Buffer }) => void;
+
+export class LogRouter {
+  private readonly routes = new Map<string, ActiveRoute>();
+  private readonly containers = new Map<string, ContainerMeta>();
+  private readonly startedAtMs = Date.now();
+  readonly lag = new Map<string, number>();
+  synced = false;
+
+  constructor(private readonly settings: RouterSettings) {}
+
+  /** Validates and starts a route; throws RouteError for a bad one. */
+  addRoute(spec: RouteSpec): void {
+    const factory = adapterFactory(spec.adapter);
+    const queuePolicy = (spec.options['queue.policy'] ?? this.settings.policy) as QueuePolicy;
+    if (queuePolicy !== 'block' && queuePolicy !== 'drop') throw new RouteError(`route ${spec.id}: queue.policy must be block or drop`);
+    const queueSize = spec.options['queue.size'] === undefined ? this.settings.queueSize : Number(spec.options['queue.size']);
+    if (!Number.isInteger(queueSize) || queueSize < 1) throw new RouteError(`route ${spec.id}: queue.size must be a positive integer`);
+    const multiline = multilineSettings(spec.options);
+    const adapter = factory({ spec, env: this.settings.env, stdout: this.settings.stdout });
+    this.removeRoute(spec.id);
+    const stats = new RouteStats();
+    const runner = new RouteRunner({
+      spec,
+      adapter,
+      queueSize,
+      policy: queuePolicy,
+      batchSize: this.settings.batchSize,
+      logger: this.settings.logger,
+      counters: {
+        linesOut: (count, bytes) => {
+          stats.linesOut += count;
+          stats.bytesOut += bytes;
+        },
+        dropped: (count, reason) => (stats.dropped[reason] += count),
+        retry: () => (stats.retries += 1),
+      },
+      afterBatch: () => this.settings.store.flush(),
+    });
+    const route: ActiveRoute = {
+      spec,
+      runner,
+      matches: routeMatcher(spec.filters),
+      sources: spec.filters.sources && spec.filters.sources.length > 0 ? spec.filters.sources : ['stdout', 'stderr'],
+      parseJson: spec.options.json === 'true',
+      multiline,
+      stats,
+      pipes: new Map(),
+    };
+    this.routes.set(spec.id, route);
+    // A route added while running starts at "now" for containers already running.
+    for (const container of this.containers.values()) this.ensurePipe(route, container, this.synced ? 'now' : undefined);
+  }
+
+  removeRoute(id: string): boolean {
+    const route = this.routes.get(id);
+    if (!route) return false;
+    this.routes.delete(id);
+    for (const pipe of route.pipes.values()) pipe.close();
+    void route.runner.stop(0);
+    return true;
+  }
+
+  routeSpecs(): RouteSpec[] {
+    return [...this.routes.values()].map((r) => r.spec);
+  }
+
+  async onEvent(event: DockerEvent): Promise<void> {
+    if (event.type !== 'container') return;
+    if (event.action === 'start') await this.track(event.id);
+    else if (event.action === 'destroy') this.forget(event.id);
+    else if (event.action === 'rename') {
+      const meta = this.containers.get(event.id);
+      if (meta) meta.name = containerName(event.name);
+    }
+  }
+
+  async onSync(snapshot: SyncSnapshot): Promise<void> {
+    const present = new Set(snapshot.containers.map((c) => c.Id));
+    for (const id of [...this.containers.keys()]) if (!present.has(id)) this.forget(id);
+    // Stopped containers too when they may hold unread lines: read before, or created since we started.
+    const unread = (c: Dockerode.ContainerInfo) => c.State === 'running' || this.settings.store.knows(c.Id) || c.Created * 1000 >= this.startedAtMs - 1000;
+    await Promise.all(snapshot.containers.filter(unread).map((c) => this.track(c.Id)));
+    this.settings.store.retain(new Set(this.routes.keys()), present);
+    this.settings.store.flush();
+    this.synced = true;
+  }
+
+  views(): RouteView[] {
+    return [...this.routes.values()].map((r) => ({
+      id: r.spec.id,
+      stats: r.stats,
+      depth: r.runner.depth,
+      reconnects: r.runner.options.adapter.reconnects,
+      connected: r.runner.options.adapter.connected && r.runner.lastError === undefined,
+    }));
+  }
+
+  pipeCount(): number {
+    let n = 0;
+    for (const route of this.routes.values()) n += route.pipes.size;
+    return n;
+  }
+
+  runningContainers(): ContainerMeta[] {
+    return [...this.containers.values()];
+  }
+
+  async stop(deadlineMs: number): Promise<void> {
+    for (const route of this.routes.values()) for (const pipe of route.pipes.values()) pipe.close();
+    await Promise.all([...this.routes.values()].map((r) => r.runner.stop(deadlineMs)));
+    this.settings.store.flush();
+  }
+
+  private async track(id: string): Promise<void> {
+    let info: Dockerode.ContainerInspectInfo;
+    try {
+      info = await this.settings.docker.getContainer(id).inspect();
+    } catch (error) {
+      this.settings.logger.debug('cannot inspect container', { id, error: errorMessage(error) });
+      return;
+    }
+    const meta: ContainerMeta = {
+      id: info.Id,
+      name: containerName(info.Name),
+      image: info.Config.Image,
+      hostname: info.Config.Hostname,
+      pid: info.State.Pid,
+      labels: info.Config.Labels ?? {},
+      tty: info.Config.Tty === true,
+    };
+    const reason = optOutReason(meta, info.Config.Env ?? [], this.settings.excludeLabels, this.settings.selfId);
+    if (reason) {
+      if (!this.containers.has(id)) this.settings.logger.debug('container logs not shipped', { container: meta.name, reason });
+      return;
+    }
+    const known = this.containers.get(id);
+    if (known) {
+      known.pid = meta.pid;
+      known.name = meta.name;
+    } else this.containers.set(id, meta);
+    const created = Date.parse(info.Created);
+    const fresh = this.synced || created >= this.startedAtMs - 1000;
+    for (const route of this.routes.values()) this.ensurePipe(route, known ?? meta, fresh || this.settings.backlog ? undefined : 'now');
+  }
+
+  private ensurePipe(route: ActiveRoute, container: ContainerMeta, startAt: 'now' | undefined): void {
+    const existing = route.pipes.get(container.id);
+    if (existing) {
+      existing.wake();
+      return;
+    }
+    if (!route.matches(container)) return;
+    const store = this.settings.store;
+    let checkpoint = store.get(route.spec.id, container.id);
+    if (!checkpoint) {
+      // Remembered at once, so that a restart before the first line does not move the start to "now".
+      const start = { ts: startAt === 'now' ? tsFromMillis(Date.now()) : '0001-01-01T00:00:00.000000000Z', n: 0 };
+      checkpoint = { stdout: start, stderr: start };
+      store.set(route.spec.id, container.id, checkpoint);
+      store.flush();
+    }
+    const stats = route.stats;
+    const pipe = new ContainerPipe({
+      docker: this.settings.docker,
+      container,
+      route: route.runner,
+      checkpoint,
+      saveCheckpoint: (position) => store.set(route.spec.id, container.id, position),
+      maxLineBytes: this.settings.maxLineBytes,
+      sources: route.sources,
+      parseJson: route.parseJson,
+      multiline: route.multiline,
+      logger: this.settings.logger,
+      counters: {
+        linesIn: (count, bytes) => {
+          stats.linesIn += count;
+          stats.bytesIn += bytes;
+        },
+        skipped: (reason) => (stats.skipped[reason] += 1),
+        gap: () => (stats.gaps += 1),
+        malformed: () => (stats.malformed += 1),
+        lag: (seconds) => this.lag.set(container.name, seconds),
+      },
+    });
+    route.pipes.set(container.id, pipe);
+    pipe.wake();
+  }
+
+  private forget(id: string): void {
+    const meta = this.containers.get(id);
+    this.containers.delete(id);
+    if (meta) this.lag.delete(meta.name);
+    for (const route of this.routes.values()) {
+      route.pipes.get(id)?.close();
+      route.pipes.delete(id);
+    }
+  }
+}

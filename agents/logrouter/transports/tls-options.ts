@@ -1,0 +1,35 @@
+/**
+ * TLS settings of a route: verify by default; CA, client certificate and key, server name from the
+ * route's `tls.*` options or logspout's LOGSPOUT_TLS_* variables. Files are read at start, so a
+ * missing file is a configuration error, not a failed connection later.
+ */
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
+import { RouteError } from '../route';
+
+export function tlsOptions(options: Record<string, string>, env: NodeJS.ProcessEnv, host: string): ConnectionOptions {
+  const read = (file: string, what: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      throw new RouteError(`${what} ${file}: ${(error as Error).message}`);
+    }
+  };
+  const caFiles = (options['tls.ca'] ?? env.LOGSPOUT_TLS_CA_CERTS ?? '').split(',').filter((f) => f.trim() !== '');
+  const cert = options['tls.cert'] ?? env.LOGSPOUT_TLS_CLIENT_CERT;
+  const key = options['tls.key'] ?? env.LOGSPOUT_TLS_CLIENT_KEY;
+  if ((cert === undefined) !== (key === undefined)) throw new RouteError('tls.cert and tls.key (LOGSPOUT_TLS_CLIENT_CERT/KEY) go together');
+  const verify = options['tls.verify'] ?? 'true';
+  if (!/^(true|false)$/.test(verify)) throw new RouteError(`tls.verify must be true or false, not ${JSON.stringify(verify)}`);
+  const result: ConnectionOptions = {
+    rejectUnauthorized: verify === 'true',
+    servername: options['tls.servername'] ?? (/^[\d.]+$|:/.test(host) ? undefined : host),
+    minVersion: 'TLSv1.2',
+  };
+  if (caFiles.length > 0) result.ca = caFiles.map((f) => read(f.trim(), 'tls.ca'));
+  if (cert && key) {
+    result.cert = read(cert, 'tls.cert');
+    result.key = read(key, 'tls.key');
+  }
+  return result;
+}

@@ -1,0 +1,156 @@
+/** Reading Docker log streams: frames, partial lines, TTY, the maximum line, and exactly-once bookkeeping. */
+import { strict as assert } from 'node:assert';
+import { DeliveryTracker, type StreamPositions } from '../../agents/logrouter/delivery-tracker';
+import { LogParser } from '../../agents/logrouter/log-parser';
+import { sinceOf, type LogLine } from '../../agents/logrouter/message';
+
+const T1 = '2026-11-27T20:20:15.620573110Z';
+const T2 = '2026-11-27T20:20:15.620573111Z';
+const T3 = '2026-11-27T20:20:16.000000000Z';
+
+function frame(stream: 1 | 2, payload: string | Buffer): Buffer {
+  const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
+  const header = Buffer.alloc(8);
+  header[0] = stream;
+  header.writeUInt32BE(body.length, 4);
+  return Buffer.concat([header, body]);
+}
+
+function parse(chunks: Buffer[], options: { tty?: boolean; max?: number; end?: boolean } = {}): { lines: LogLine[]; malformed: string[] } {
+  const lines: LogLine[] = [];
+  const malformed: string[] = [];
+  const parser = new LogParser({ tty: options.tty ?? false, maxLineBytes: options.max ?? 1 << 20, onLine: (l) => lines.push(l), onMalformed: (r) => malformed.push(r) });
+  for (const chunk of chunks) parser.write(chunk);
+  if (options.end !== false) parser.end();
+  return { lines, malformed };
+}
+
+const text = (lines: LogLine[]) => lines.map((l) => `${l.source}:${l.data.toString('latin1')}`);
+
+describe('logrouter log parser', () => {
+  it('demultiplexes stdout and stderr frames, even split across chunks at any byte', () => {
+    const bytes = Buffer.concat([frame(1, `${T1} out one\n`), frame(2, `${T2} err one\n`), frame(1, `${T3} \n`)]);
+    for (let cut = 0; cut <= bytes.length; cut++) {
+      const { lines } = parse([bytes.subarray(0, cut), bytes.subarray(cut)]);
+      assert.deepEqual(text(lines), ['stdout:out one', 'stderr:err one', 'stdout:'], `cut at ${cut}`);
+      assert.deepEqual(lines.map((l) => l.ts), [T1, T2, T3]);
+    }
+  });
+
+  it("joins Docker's 16 KiB partial frames per stream, keeping the other stream's lines in between", () => {
+    const a = 'a'.repeat(16_384);
+    const { lines } = parse([frame(1, `${T1} ${a}`), frame(2, `${T1} err\n`), frame(1, `${T2} ${a}`), frame(1, `${T3} tail\n`)]);
+    assert.deepEqual(text(lines), ['stderr:err', `stdout:${a}${a}tail`]);
+    assert.equal(lines[1]!.ts, T3, 'a joined line carries the timestamp of its last frame');
+    assert.equal(lines[1]!.part, undefined);
+  });
+
+  it('flushes a last line without newline at the end of the stream, and forgets it on reset', () => {
+    assert.deepEqual(text(parse([frame(1, `${T1} no newline`)]).lines), ['stdout:no newline']);
+    assert.deepEqual(text(parse([frame(1, `${T1} no newline`)], { end: false }).lines), []);
+  });
+
+  it('splits lines longer than the maximum into marked pieces without holding the whole line', () => {
+    const { lines } = parse([frame(1, `${T1} ${'x'.repeat(2500)}`), frame(1, `${T2} ${'y'.repeat(100)}\n`)], { max: 1024 });
+    assert.deepEqual(lines.map((l) => [l.data.length, l.part]), [
+      [1024, { index: 1, last: false }],
+      [1024, { index: 2, last: false }],
+      [552, { index: 3, last: true }],
+    ]);
+    assert.equal(Buffer.concat(lines.map((l) => l.data)).toString(), 'x'.repeat(2500) + 'y'.repeat(100));
+  });
+
+  it('reads TTY streams as raw lines, dropping the carriage return, with a final line flushed', () => {
+    const { lines } = parse([Buffer.from(`${T1} one\r\n${T2} tw`), Buffer.from(`o\r\n${T3} last`)], { tty: true });
+    assert.deepEqual(text(lines), ['stdout:one', 'stdout:two', 'stdout:last']);
+    assert.deepEqual(lines.map((l) => l.ts), [T1, T2, T3]);
+  });
+
+  it('keeps invalid UTF-8 and binary bytes as they are', () => {
+    const binary = Buffer.from([0xff, 0xfe, 0x00, 0x80, 0x0d]);
+    const { lines } = parse([frame(1, Buffer.concat([Buffer.from(`${T1} `), binary, Buffer.from('\n')]))]);
+    assert.ok(lines[0]!.data.equals(binary));
+  });
+
+  it('reports frames without a timestamp or of an unknown stream instead of throwing', () => {
+    const { lines, malformed } = parse([frame(1, 'no timestamp here\n'), frame(3 as 1, `${T1} stdin?\n`), frame(1, `${T2} ok\n`)]);
+    assert.deepEqual(text(lines), ['stdout:ok']);
+    assert.equal(malformed.length, 2);
+  });
+
+  it('turns a Docker timestamp into the seconds.nanoseconds form of since', () => {
+    assert.equal(sinceOf(T1), '1795810815.620573110');
+    assert.equal(sinceOf('0001-01-01T00:00:00.000000000Z'), '0');
+  });
+});
+
+describe('logrouter delivery tracker', () => {
+  const line = (ts: string, data = 'x', part?: LogLine['part'], source: LogLine['source'] = 'stdout'): LogLine => ({ source, ts, data: Buffer.from(data), part });
+
+  it('skips lines at or before the checkpoint, counting lines that share its timestamp', () => {
+    const saved: StreamPositions[] = [];
+    const tracker = new DeliveryTracker({ stdout: { ts: T2, n: 2 } }, (p) => saved.push(p));
+    // since=T2 is inclusive: the engine replays the two lines stamped T2 that were delivered.
+    const admitted = [line(T2, 'a'), line(T2, 'b'), line(T2, 'c'), line(T3, 'd')].map((l) => tracker.admit(l));
+    assert.deepEqual(admitted.map((a) => (a.skip ? a.reason : 'new')), ['delivered', 'delivered', 'new', 'new']);
+    for (const a of admitted) if (!a.skip) tracker.done(a.ticket);
+    assert.deepEqual(saved, [{ stdout: { ts: T2, n: 3 } }, { stdout: { ts: T3, n: 1 } }]);
+  });
+
+  it('drops json-file rotation duplicates: lines older than one already read', () => {
+    const tracker = new DeliveryTracker(undefined, () => undefined);
+    const verdicts = [line(T1), line(T3), line(T2), line(T3)].map((l) => tracker.admit(l));
+    assert.deepEqual(verdicts.map((v) => (v.skip ? v.reason : 'new')), ['new', 'new', 'older', 'new']);
+  });
+
+  it('advances the checkpoint only over the prefix of accepted lines', () => {
+    const saved: StreamPositions[] = [];
+    const tracker = new DeliveryTracker(undefined, (p) => saved.push(p));
+    const [a, b, c] = [line(T1), line(T2), line(T3)].map((l) => tracker.admit(l)) as Array<{ skip: false; ticket: never }>;
+    tracker.done(c!.ticket);
+    tracker.done(b!.ticket);
+    assert.deepEqual(saved, []);
+    tracker.done(a!.ticket);
+    assert.deepEqual(saved, [{ stdout: { ts: T3, n: 1 } }]);
+    assert.equal(tracker.pending, 0);
+  });
+
+  it('never stops the checkpoint inside a split line', () => {
+    const saved: StreamPositions[] = [];
+    const tracker = new DeliveryTracker(undefined, (p) => saved.push(p));
+    const first = tracker.admit(line(T1, 'p1', { index: 1, last: false }));
+    assert.ok(!first.skip);
+    tracker.done(first.ticket);
+    assert.deepEqual(saved, []);
+    const last = tracker.admit(line(T2, 'p2', { index: 2, last: true }));
+    assert.ok(!last.skip);
+    tracker.done(last.ticket);
+    assert.deepEqual(saved, [{ stdout: { ts: T2, n: 1 } }]);
+  });
+
+  it('notices when the line at the checkpoint is gone from the log (rotated away)', () => {
+    const tracker = new DeliveryTracker({ stdout: { ts: T1, n: 1 } }, () => undefined);
+    tracker.resume();
+    tracker.admit(line(T3));
+    assert.equal(tracker.gapDetected, true);
+    const intact = new DeliveryTracker({ stdout: { ts: T1, n: 1 } }, () => undefined);
+    intact.admit(line(T1));
+    intact.admit(line(T3));
+    assert.equal(intact.gapDetected, false);
+  });
+
+  it('keeps a checkpoint per stream: Docker may store stderr after stdout lines stamped later', () => {
+    // Regression: one checkpoint for both streams skipped such a stderr line as "older".
+    const saved: StreamPositions[] = [];
+    const tracker = new DeliveryTracker(undefined, (p) => saved.push(p));
+    const verdicts = [line(T3, 'out'), line(T1, 'err', undefined, 'stderr')].map((l) => tracker.admit(l));
+    assert.deepEqual(verdicts.map((v) => (v.skip ? v.reason : 'new')), ['new', 'new']);
+    for (const v of verdicts) if (!v.skip) tracker.done(v.ticket);
+    assert.deepEqual(saved.at(-1), { stdout: { ts: T3, n: 1 }, stderr: { ts: T1, n: 1 } });
+    // A new stream starts at the older of the two, and skips what each stream delivered.
+    const again = new DeliveryTracker(saved.at(-1), () => undefined);
+    assert.equal(again.resumeTs, T1);
+    const replay = [line(T1, 'err', undefined, 'stderr'), line(T3, 'out'), line(T3, 'new err', undefined, 'stderr')].map((l) => again.admit(l));
+    assert.deepEqual(replay.map((v) => (v.skip ? v.reason : 'new')), ['delivered', 'delivered', 'new']);
+  });
+});

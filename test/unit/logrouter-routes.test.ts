@@ -1,0 +1,290 @@
+/** Route URIs and JSON, filters and opt-outs, syslog bytes, checkpoints, queues and retries. */
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { mayChangeRoutes } from '../../agents/logrouter/api';
+import { retryAfterMs } from '../../agents/logrouter/adapters/http';
+import { datagram, frameForStream, syslogSettings } from '../../agents/logrouter/adapters/syslog-format';
+import { adapterFactory } from '../../agents/logrouter/adapters';
+import { RetryLater, type Adapter } from '../../agents/logrouter/adapters/adapter';
+import { CheckpointStore } from '../../agents/logrouter/checkpoint-store';
+import { optOutReason, parseExcludeLabels, routeMatcher } from '../../agents/logrouter/container-filter';
+import type { ContainerMeta, LogMessage } from '../../agents/logrouter/message';
+import { parseRouteUri, routeFromJson, routeToJson, splitRouteUris } from '../../agents/logrouter/route';
+import { RouteRunner } from '../../agents/logrouter/route-runner';
+import { compileTemplate } from '../../agents/logrouter/template';
+import { Registry } from 'prom-client';
+import { OpsServer } from '../../shared/ops/http-server';
+import { silentLogger } from '../../shared/ops/logger';
+import { runCli } from '../support/cli';
+import { eventually } from '../support/eventually';
+
+const container: ContainerMeta = {
+  id: 'abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789',
+  name: 'web-1',
+  image: 'shop/web:1.2',
+  hostname: 'abcdef012345',
+  pid: 4242,
+  labels: { team: 'shop', 'com.docker.compose.project': 'store', 'com.docker.compose.service': 'web', note: 'a "quoted" ]value\\' },
+  tty: false,
+};
+
+function message(data: string, source: 'stdout' | 'stderr' = 'stdout', done: () => unknown = () => undefined): LogMessage {
+  const finish = () => void done();
+  return { container, source, ts: '2026-11-27T20:20:15.620573110Z', data: Buffer.from(data), done: finish };
+}
+
+describe('logrouter route URIs', () => {
+  it('parses logspout URIs: adapter+transport, address, path, filters and adapter options', () => {
+    const spec = parseRouteUri('syslog+tcp://logs.example:5140?filter.name=web-*&filter.sources=stderr&filter.labels=team:sh*%2Cdebug&append_tag=.db');
+    assert.equal(spec.adapter, 'syslog+tcp');
+    assert.equal(spec.address, 'logs.example:5140');
+    assert.deepEqual(spec.filters, { name: 'web-*', sources: ['stderr'], labels: [{ key: 'team', value: 'sh*' }, { key: 'debug' }] });
+    assert.deepEqual(spec.options, { append_tag: '.db' });
+    assert.equal(spec.id, parseRouteUri('syslog+tcp://logs.example:5140?filter.name=web-*&filter.sources=stderr&filter.labels=team:sh*%2Cdebug&append_tag=.db').id, 'stable ID');
+    assert.equal(parseRouteUri('redis://127.0.0.1:6379/logs').path, '/logs');
+    assert.equal(parseRouteUri('stdout://').address, '');
+    assert.equal(parseRouteUri('syslog://[::1]:514').address, '[::1]:514');
+  });
+
+  it('splits ROUTE_URIS on commas like logspout', () => {
+    assert.deepEqual(splitRouteUris('syslog://a:514, redis://b/k ,'), ['syslog://a:514', 'redis://b/k']);
+  });
+
+  it('names what is wrong in a bad route', () => {
+    assert.throws(() => parseRouteUri('logs.example:514'), /expected adapter\[\+transport\]:\/\/host:port/);
+    assert.throws(() => parseRouteUri('syslog://a?filter.nmae=x'), /unknown filter filter.nmae/);
+    assert.throws(() => parseRouteUri('syslog://a?filter.sources=stdin'), /stdout and\/or stderr, not "stdin"/);
+    assert.throws(() => adapterFactory('kafka'), /bad adapter: kafka/);
+    assert.throws(() => adapterFactory('redis+tcp'), /takes no \+transport/);
+    const stdout = { spec: parseRouteUri('syslog+tcp://a:1?format=rfc9999'), env: {}, stdout: process.stdout };
+    assert.throws(() => adapterFactory('syslog+tcp')(stdout), /rfc5424 or rfc3164, not "rfc9999"/);
+  });
+
+  it("reads and writes logspout's /routes JSON", () => {
+    const spec = routeFromJson({ adapter: 'syslog+tcp', address: 'logs:514', filter_name: 'web-*', filter_sources: ['stdout'], filter_labels: ['team:shop'], options: { append_tag: '.x' } }, () => 'r1');
+    assert.equal(spec.id, 'r1');
+    assert.deepEqual(routeToJson(spec), { id: 'r1', adapter: 'syslog+tcp', address: 'logs:514', filter_name: 'web-*', filter_sources: ['stdout'], filter_labels: ['team:shop'], options: { append_tag: '.x' } });
+    assert.throws(() => routeFromJson({ address: 'x' }, () => 'r'), /adapter is required/);
+    assert.throws(() => routeFromJson({ adapter: 'syslog', filter_labels: 'team' }, () => 'r'), /filter_labels must be an array of strings/);
+    assert.throws(() => routeFromJson([], () => 'r'), /JSON object/);
+  });
+});
+
+describe('logrouter container filters and opt-outs', () => {
+  it('matches name, ID prefix, image, labels (glob or presence) and compose project/service', () => {
+    const match = (uri: string) => routeMatcher(parseRouteUri(uri).filters)(container);
+    assert.ok(match('stdout://?filter.name=web-?&filter.id=abcdef&filter.image=shop/*'));
+    assert.ok(match('stdout://?filter.labels=team:sh*%2Cnote'));
+    assert.ok(!match('stdout://?filter.labels=missing'));
+    assert.ok(match('stdout://?filter.compose_project=store&filter.compose_service=web'));
+    assert.ok(!match('stdout://?filter.compose_service=db'));
+    assert.ok(!match('stdout://?filter.name=db-*'));
+  });
+
+  it('honours LOGSPOUT=ignore, quayside.logs=ignore, EXCLUDE_LABELS and never reads itself', () => {
+    assert.equal(optOutReason(container, ['LOGSPOUT=IGNORE'], [], undefined), 'env LOGSPOUT=ignore');
+    assert.match(optOutReason({ ...container, labels: { 'quayside.logs': 'ignore' } }, [], [], undefined)!, /quayside.logs/);
+    assert.match(optOutReason(container, [], parseExcludeLabels('other:x;team:SHOP'), undefined)!, /excluded label team/);
+    assert.equal(optOutReason(container, [], parseExcludeLabels('team:other'), undefined), undefined);
+    assert.equal(optOutReason(container, [], [], 'abcdef012345'), 'it is this agent');
+  });
+});
+
+describe('logrouter syslog format', () => {
+  const settings = (options: Record<string, string>, env: NodeJS.ProcessEnv = {}) => syslogSettings(options, env);
+
+  it('writes RFC 5424 with microseconds, limits and escaped label SD, LF-framed', () => {
+    const bytes = frameForStream(settings({ labels: 'note,team,absent' }), [message('hello'), message('oops', 'stderr')]);
+    assert.equal(
+      bytes.toString(),
+      '<14>1 2026-11-27T20:20:15.620573Z abcdef012345 web-1 4242 - [labels@32473 note="a \\"quoted\\" \\]value\\\\" team="shop"] hello\n' +
+        '<11>1 2026-11-27T20:20:15.620573Z abcdef012345 web-1 4242 - [labels@32473 note="a \\"quoted\\" \\]value\\\\" team="shop"] oops\n',
+    );
+  });
+
+  it('writes RFC 3164 with octet counting (RFC 6587), the count in bytes', () => {
+    const bytes = frameForStream(settings({ format: 'rfc3164', framing: 'octet-counted' }), [message('café')]);
+    const msg = '<14>Nov 27 20:20:15 abcdef012345 web-1[4242]: café';
+    assert.equal(bytes.toString(), `${Buffer.byteLength(msg)} ${msg}`);
+  });
+
+  it("takes logspout's SYSLOG_* variables, cuts APP-NAME to 48 and drops unprintable header bytes", () => {
+    const s = settings({}, { SYSLOG_HOSTNAME: 'node 7', SYSLOG_TAG: '{{.ContainerName}}-' + 'x'.repeat(60), SYSLOG_STRUCTURED_DATA: 'token@41058 tag="x"', SYSLOG_FACILITY: 'local0' });
+    const text = frameForStream(s, [message('m')]).toString();
+    assert.equal(text, `<134>1 2026-11-27T20:20:15.620573Z node7 web-1-${'x'.repeat(42)} 4242 - [token@41058 tag="x"] m\n`);
+  });
+
+  it('cuts or drops datagrams longer than udp.max', () => {
+    const s = settings({});
+    const whole = datagram(s, message('x'.repeat(300)), 65_507, true)!;
+    assert.equal(datagram(s, message('x'.repeat(300)), 200, true)!.toString(), whole.subarray(0, 200).toString());
+    assert.equal(datagram(s, message('x'.repeat(300)), 200, false), undefined);
+  });
+
+  it('rejects unknown template fields with the list of known ones', () => {
+    assert.throws(() => compileTemplate('{{.Nope}}', 'SYSLOG_TAG'), /SYSLOG_TAG: unknown template field \{\{\.Nope\}\} \(known: \.Data/);
+  });
+});
+
+describe('logrouter checkpoint store', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'qs-cp-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('persists positions atomically and forgets removed containers and routes', () => {
+    const store = new CheckpointStore(dir);
+    store.set('r1', 'c1', { stdout: { ts: '2026-11-27T20:20:15.620573110Z', n: 2 }, stderr: { ts: '2026-11-27T20:20:14.000000000Z', n: 0 } });
+    store.set('r2', 'c2', { stdout: { ts: '2026-11-27T20:20:16.000000000Z', n: 1 } });
+    store.flush();
+    const again = new CheckpointStore(dir);
+    assert.deepEqual(again.get('r1', 'c1'), { stdout: { ts: '2026-11-27T20:20:15.620573110Z', n: 2 }, stderr: { ts: '2026-11-27T20:20:14.000000000Z', n: 0 } });
+    again.retain(new Set(['r1']), new Set(['c9']));
+    again.flush();
+    assert.deepEqual(JSON.parse(readFileSync(join(dir, 'checkpoints.json'), 'utf8')), { version: 1, routes: { r1: {} } });
+  });
+
+  it('starts without checkpoints, and says so, when the file is damaged', () => {
+    writeFileSync(join(dir, 'checkpoints.json'), '{"version":1,"routes":');
+    const complaints: string[] = [];
+    const store = new CheckpointStore(dir, (m) => complaints.push(m));
+    assert.equal(store.get('r1', 'c1'), undefined);
+    assert.match(complaints[0]!, /unreadable/);
+  });
+});
+
+describe('logrouter route queue', () => {
+  function fakeAdapter(script: Array<'ok' | 'fail' | 'later'>): Adapter & { sent: string[][] } {
+    const sent: string[][] = [];
+    return {
+      sent,
+      connected: true,
+      reconnects: 0,
+      async send(batch) {
+        const step = script.shift() ?? 'ok';
+        if (step === 'fail') throw new Error('down');
+        if (step === 'later') throw new RetryLater('429', 1);
+        sent.push(batch.map((m) => m.data.toString()));
+      },
+      async close() {},
+    };
+  }
+
+  const counters = () => ({ out: 0, dropped: 0, retries: 0 });
+
+  function runner(adapter: Adapter, policy: 'block' | 'drop', queueSize: number, c = counters()) {
+    return new RouteRunner({
+      spec: parseRouteUri('stdout://'),
+      adapter,
+      queueSize,
+      policy,
+      batchSize: 2,
+      logger: silentLogger,
+      counters: { linesOut: (n) => (c.out += n), dropped: (n) => (c.dropped += n), retry: () => (c.retries += 1) },
+      afterBatch: () => undefined,
+      random: () => 0,
+    });
+  }
+
+  it('delivers in order in batches, retrying failures, and marks each message done once', async () => {
+    const adapter = fakeAdapter(['fail', 'later', 'ok']);
+    const c = counters();
+    const route = runner(adapter, 'block', 100, c);
+    const done: string[] = [];
+    for (const text of ['a', 'b', 'c']) route.push(message(text, 'stdout', () => done.push(text)));
+    await eventually(() => assert.deepEqual(done, ['a', 'b', 'c']), 5_000);
+    assert.deepEqual(adapter.sent, [['a', 'b'], ['c']], 'messages pushed together go in one batch of at most batchSize');
+    assert.equal(c.retries, 2);
+    assert.equal(c.out, 3);
+  });
+
+  it('policy drop counts and completes what does not fit; block reports full and waits for room', async () => {
+    const c = counters();
+    const never: Adapter = { connected: false, reconnects: 0, send: () => new Promise(() => undefined), async close() {} };
+    const dropping = runner(never, 'drop', 2, c);
+    let doneCount = 0;
+    for (let i = 0; i < 5; i++) dropping.push(message(String(i), 'stdout', () => (doneCount += 1)));
+    assert.equal(c.dropped, 3);
+    assert.equal(doneCount, 3);
+
+    const adapter = fakeAdapter(['fail']);
+    const blocking = runner(adapter, 'block', 2);
+    blocking.push(message('a'));
+    blocking.push(message('b'));
+    assert.equal(blocking.full, true);
+    await blocking.room();
+    assert.deepEqual(adapter.sent, [['a', 'b']]);
+  });
+
+  it('sends a batch again when the connection was reset right after the write, marking it done once', async () => {
+    const sent: string[][] = [];
+    let resets = 1;
+    const adapter: Adapter = {
+      connected: true,
+      reconnects: 0,
+      async send(batch) {
+        sent.push(batch.map((m) => m.data.toString()));
+        const settled = resets-- > 0 ? Promise.reject(new Error('reset')) : Promise.resolve();
+        settled.catch(() => undefined);
+        return { settled };
+      },
+      async close() {},
+    };
+    const c = counters();
+    const route = runner(adapter, 'block', 10, c);
+    const done: string[] = [];
+    route.push(message('a', 'stdout', () => done.push('a')));
+    route.push(message('b', 'stdout', () => done.push('b')));
+    await eventually(() => assert.deepEqual(sent, [['a', 'b'], ['a', 'b']]), 5_000);
+    assert.deepEqual(done, ['a', 'b'], 'checkpointed at the first write, not again');
+    assert.equal(c.retries, 1);
+  });
+
+  it('reads Retry-After as seconds or as an HTTP date', () => {
+    assert.equal(retryAfterMs('3'), 3000);
+    assert.equal(retryAfterMs('Thu, 01 Jan 1970 00:00:10 GMT', 4_000), 6_000);
+    assert.equal(retryAfterMs('soon'), undefined);
+  });
+});
+
+describe('logrouter start-up errors and HTTP routes', () => {
+  it('exits 2 naming the bad route URI, the template field or the option', async () => {
+    const bad = await runCli(['logrouter', 'syslog+tcp://logs:514', 'kafka://broker:9092', '--state-dir', mkdtempSync(join(tmpdir(), 'qs-lrcli-'))]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /bad adapter: kafka/);
+    const template = await runCli(['logrouter', 'syslog://logs', '--state-dir', mkdtempSync(join(tmpdir(), 'qs-lrcli-'))], { SYSLOG_TAG: '{{.Labels}}', DOCKER_HOST: 'unix:///nonexistent.sock' });
+    assert.equal(template.code, 2);
+    assert.match(template.stderr, /SYSLOG_TAG\): unknown template field \{\{\.Labels\}\}/);
+    const queue = await runCli(['logrouter', '--log-queue-policy', 'lose']);
+    assert.equal(queue.code, 2);
+    assert.match(queue.stderr, /--log-queue-policy.*expected one of block, drop/);
+  });
+
+  it('lets only the bearer token, or without one only loopback clients, change routes', () => {
+    assert.ok(mayChangeRoutes(undefined, undefined, '127.0.0.1'));
+    assert.ok(mayChangeRoutes(undefined, undefined, '::ffff:127.0.0.1'));
+    assert.ok(mayChangeRoutes(undefined, undefined, '::1'));
+    assert.ok(!mayChangeRoutes(undefined, undefined, '10.0.0.5'));
+    assert.ok(mayChangeRoutes('s3cret', 'Bearer s3cret', '10.0.0.5'));
+    assert.ok(!mayChangeRoutes('s3cret', 'Bearer wrong', '127.0.0.1'), 'with a token, loopback alone is not enough');
+    assert.ok(!mayChangeRoutes('s3cret', undefined, '127.0.0.1'));
+  });
+
+  it('lets an agent route take POST and DELETE and paths below it; others still answer 405', async () => {
+    const server = new OpsServer(new Registry());
+    server.addRoute('/things', (request, response) => void response.end(`${request.method} ${request.url}`), { methods: ['POST', 'DELETE'], prefix: true });
+    server.addRoute('/plain', (_request, response) => void response.end('plain'));
+    const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      assert.equal(await (await fetch(`${base}/things/42`, { method: 'DELETE' })).text(), 'DELETE /things/42');
+      assert.equal(await (await fetch(`${base}/things`, { method: 'POST', body: '{}' })).text(), 'POST /things');
+      assert.equal((await fetch(`${base}/plain`, { method: 'POST' })).status, 405);
+      assert.equal((await fetch(`${base}/plain/sub`)).status, 404);
+      assert.equal((await fetch(`${base}/healthz`, { method: 'DELETE' })).status, 405);
+    } finally {
+      await server.close();
+    }
+  });
+});
