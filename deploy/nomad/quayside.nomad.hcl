@@ -148,6 +148,8 @@ job "quayside" {
         QUAYSIDE_LISTEN     = "0.0.0.0:9477"
         QUAYSIDE_LOG_FORMAT = "json"
         ROUTE_URIS          = var.route_uris
+        # Its own container opts out of reading (it knows itself by hostname only where that is the container ID).
+        LOGSPOUT            = "ignore"
       }
 
       service {

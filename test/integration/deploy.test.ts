@@ -58,6 +58,11 @@ interface AgentContainerCase {
   args?(ctx: CaseContext): string[];
   /** The agent does its job. */
   verify(ctx: CaseContext): Promise<void>;
+  /**
+   * /readyz says ready only once the agent has done its job: the logrouter's routes connect at
+   * their first line, and its own log is not read, so a quiet host leaves it "not delivering".
+   */
+  readyAfterJob?: boolean;
 }
 
 // --- helpers ------------------------------------------------------------------------------------------
@@ -146,12 +151,17 @@ const AGENT_CASES: AgentContainerCase[] = [
   {
     // Logs of a container reach the test rsyslog over TCP.
     agent: 'logrouter',
+    readyAfterJob: true,
     env: (ctx) => ({ ROUTE_URIS: `syslog+tcp://127.0.0.1:${ctx.env.syslog.port}` }),
     async verify(ctx) {
       const line = `${ctx.run} hello from a container`;
       const talker = await busybox(ctx, 'talker', `echo '${line}'; exec sleep 600`);
       await talker.start();
       await eventually(() => assert.ok(readFileSync(ctx.env.syslog.receivedFile, 'utf8').includes(line), 'the line reached rsyslog'), 20_000, 250);
+      // Not its own log (it logged at start, before the talker's line): on the host network, as
+      // here and in the Swarm stack, its hostname is not its container ID.
+      const own = readFileSync(ctx.env.syslog.receivedFile, 'utf8').split('\n').filter((l) => l.includes(`${ctx.run}-agent`));
+      assert.deepEqual(own.slice(0, 3), [], 'the logrouter shipped its own log');
     },
   },
   {
@@ -352,11 +362,17 @@ describe('deploy: the quayside image on the test engine', function () {
         const argv = init ? cmdline.slice(cmdline.indexOf('--') + 1) : cmdline;
         const program = composeService(entry.agent).entrypoint ?? (init ? ['quayside'] : ['node', '/usr/local/bin/quayside']);
         assert.deepEqual(argv.slice(0, program.length + 1), [...program, entry.agent]);
-        await eventually(async () => assert.equal((await fetch(`${ctx.base}/readyz`)).status, 200), 30_000, 250);
+        await eventually(async () => {
+          const response = await fetch(`${ctx.base}/readyz`);
+          const readiness = (await response.json()) as { checks: { docker?: { ready: boolean } } };
+          assert.equal(readiness.checks.docker?.ready, true, 'follows the engine');
+          if (!entry.readyAfterJob) assert.equal(response.status, 200, JSON.stringify(readiness));
+        }, 30_000, 250);
       });
 
       it('does its job', async () => {
         await entry.verify(ctx);
+        await eventually(async () => assert.equal((await fetch(`${ctx.base}/readyz`)).status, 200, 'ready once it did its job'), 30_000, 250);
         served.set(entry.agent, await (await fetch(`${ctx.base}/metrics`)).text());
       });
     });

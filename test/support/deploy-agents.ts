@@ -18,6 +18,12 @@ export interface AgentDeployment {
   hostNetwork: boolean;
   /** The container's entrypoint where it is not the image's (`quayside`): node with V8 flags. */
   entrypoint?: readonly string[];
+  /**
+   * Variables on the agent's own container that it reads, like every container's, from inspect
+   * rather than as options: the logrouter's opt-out, since it knows itself by hostname only where
+   * that is the container ID (not on the host network, not in Kubernetes).
+   */
+  ownContainerEnv?: Readonly<Record<string, string>>;
 }
 
 export const STATE_DIR = '/var/lib/quayside';
@@ -27,7 +33,7 @@ export const HOST_PROC = '/host/proc';
 
 export const AGENT_DEPLOYMENTS: readonly AgentDeployment[] = [
   { name: 'registrator', hostPort: 9478, containerPort: 9478, hostCgroupAndProc: false, stateVolume: true, hostNetwork: true },
-  { name: 'logrouter', hostPort: 9479, containerPort: 9477, hostCgroupAndProc: false, stateVolume: true, hostNetwork: false },
+  { name: 'logrouter', hostPort: 9479, containerPort: 9477, hostCgroupAndProc: false, stateVolume: true, hostNetwork: false, ownContainerEnv: { LOGSPOUT: 'ignore' } },
   { name: 'stats-exporter', hostPort: 9612, containerPort: 9612, hostCgroupAndProc: true, stateVolume: false, hostNetwork: false, entrypoint: STATS_EXPORTER_ENTRYPOINT },
   { name: 'label-inspector', hostPort: 9477, containerPort: 9477, hostCgroupAndProc: false, stateVolume: false, hostNetwork: false },
   { name: 'security-watcher', hostPort: 9480, containerPort: 9477, hostCgroupAndProc: false, stateVolume: false, hostNetwork: false },

@@ -66,18 +66,21 @@ describe('deploy: the agent table', () => {
   for (const agent of AGENTS.filter((a) => a.start)) {
     it(`${agent.name}: every environment variable the manifests set is one the agent reads`, () => {
       const declared = new Set(Object.values({ ...runtimeOptionsFor(agent.listenPort), ...agent.options }).map((d) => d.env).filter(Boolean));
-      for (const [manifest, { names, args }] of Object.entries(manifestEnvironments(agent.name))) {
+      const own = AGENT_DEPLOYMENTS.find((a) => a.name === agent.name)?.ownContainerEnv ?? {};
+      for (const [manifest, { values, args }] of Object.entries(manifestEnvironments(agent.name))) {
+        const names = Object.keys(values);
         assert.ok(names.length > 0, `${manifest}: no environment for ${agent.name}`);
         for (const name of names) {
-          assert.ok(declared.has(name) || args.includes(`$(${name})`), `${manifest} sets ${name} for ${agent.name}, which reads no such variable`);
+          assert.ok(declared.has(name) || args.includes(`$(${name})`) || name in own, `${manifest} sets ${name} for ${agent.name}, which reads no such variable`);
         }
+        for (const [name, value] of Object.entries(own)) assert.equal(values[name], value, `${manifest}: ${agent.name}'s own container sets ${name}=${value}`);
       }
     });
   }
 });
 
-/** The environment variable names each manifest sets for one agent, and its arguments. */
-function manifestEnvironments(agent: string): Record<string, { names: string[]; args: string }> {
+/** The environment each manifest sets for one agent (literal values; others as given), and its arguments. */
+function manifestEnvironments(agent: string): Record<string, { values: Record<string, unknown>; args: string }> {
   const compose = obj(obj(obj(parseDocument(read('compose.yaml')).toJS()).services)[agent]);
   const stack = obj(obj(obj(parseDocument(read('swarm-stack.yaml'), { version: '1.1' }).toJS({ maxAliasCount: -1 })).services)[agent]);
   const daemonSet = parseAllDocuments(read('kubernetes/quayside.yaml'))
@@ -87,10 +90,10 @@ function manifestEnvironments(agent: string): Record<string, { names: string[]; 
   const [job] = blocksOf(parseHcl(read('nomad/quayside.nomad.hcl')), 'job', 'quayside');
   const [task] = blocksOf(blocksOf(job!, 'group', agent)[0]!, 'task', agent);
   return {
-    'compose.yaml': { names: Object.keys(obj(compose.environment)), args: '' },
-    'swarm-stack.yaml': { names: Object.keys(obj(stack.environment)), args: '' },
-    'kubernetes/quayside.yaml': { names: list(container?.env).map((e) => String(obj(e).name)), args: JSON.stringify([container?.command, container?.args]) },
-    'nomad/quayside.nomad.hcl': { names: Object.keys(blocksOf(task!, 'env')[0]?.attributes ?? {}), args: '' },
+    'compose.yaml': { values: obj(compose.environment), args: '' },
+    'swarm-stack.yaml': { values: obj(stack.environment), args: '' },
+    'kubernetes/quayside.yaml': { values: Object.fromEntries(list(container?.env).map(obj).map((e) => [String(e.name), e.value ?? e.valueFrom])), args: JSON.stringify([container?.command, container?.args]) },
+    'nomad/quayside.nomad.hcl': { values: { ...blocksOf(task!, 'env')[0]?.attributes }, args: '' },
   };
 }
 
