@@ -211,11 +211,13 @@ describe('quayside stats-exporter with Prometheus', function () {
     });
     await noted.start();
     await runContainer(`${run}-quit`, 'exit 4');
+    // In the noted container's network namespace, as a Kubernetes pod's app containers are.
+    await runContainer(`${run}-joined`, 'exec sleep 600', { NetworkMode: `container:${noted.id}` });
     const labelled = startExporter(randomPort(), run, ['--stats-labels', 'qs.stats.run,qs.stats.note']);
     try {
       const text = await eventually(async () => {
         const body = await (await fetch(`${labelled.base}/metrics`)).text();
-        assert.ok(body.includes(`name="${run}-noted"`) && body.includes(`container_last_exit_code{`), 'both containers listed');
+        assert.ok(body.includes(`name="${run}-noted"`) && body.includes(`name="${run}-joined"`) && body.includes(`container_last_exit_code{`), 'the containers listed');
         return body;
       }, 15_000, 250);
       assert.deepEqual(expositionProblems(text), []);
@@ -223,6 +225,10 @@ describe('quayside stats-exporter with Prometheus', function () {
       const line = lines.find((l) => l.startsWith('container_memory_usage_bytes{') && l.includes(`name="${run}-noted"`));
       assert.ok(line, 'memory of the labelled container');
       assert.equal(parseSampleLine(line).labels.container_label_qs_stats_note, note, 'the label value comes back as Docker has it');
+      // The joined container's interfaces are the noted one's: its series only, not counted twice.
+      const network = lines.filter((l) => l.startsWith('container_network_receive_bytes_total{'));
+      assert.ok(network.some((l) => l.includes(`name="${run}-noted"`)), 'the namespace owner has network series');
+      assert.deepEqual(network.filter((l) => l.includes(`name="${run}-joined"`)), []);
       // Registry families (self-metrics) and the container families each appear once, in one piece.
       for (const family of ['quayside_stats_up', 'container_cpu_usage_seconds_total', 'container_state']) {
         assert.equal(lines.filter((l) => l.startsWith(`# TYPE ${family} `)).length, 1, family);
