@@ -20,14 +20,15 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Dockerode from 'dockerode';
+import { STATS_EXPORTER_NODE_FLAGS } from '../agents/stats-exporter/node-flags';
 import { argValue } from './args';
 
 const CONTAINERS = argValue('--containers', 100);
 const SCRAPES = argValue('--scrapes', 300);
 const API_ROUNDS = argValue('--api-rounds', 5);
 const BENCH_LABEL = 'quayside.bench.stats';
-/** What the README recommends for a long-running exporter (see its stats-exporter section). */
-export const RECOMMENDED_NODE_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size'];
+/** What the README recommends and deploy/ sets for a long-running exporter (see its stats-exporter section). */
+const RECOMMENDED_NODE_FLAGS = [...STATS_EXPORTER_NODE_FLAGS];
 
 interface TestEnv {
   root: string;

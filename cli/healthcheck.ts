@@ -8,7 +8,6 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { formatHostPort, parseHostPort, type HostPort } from '../shared/config/options';
-import { DEFAULT_LISTEN_PORT } from '../shared/runtime/common-options';
 
 export const HEALTHCHECK_TIMEOUT_MS = 4_000;
 
@@ -42,10 +41,17 @@ function reachableHost(host: string): string {
   return host;
 }
 
-/** The default `--listen` port of an agent (the stats-exporter has its own); loaded only when needed. */
-function agentDefaultPort(command: string | undefined): number {
-  const { AGENTS } = require('../agents') as typeof import('../agents');
-  return AGENTS.find((agent) => agent.name === command)?.listenPort ?? DEFAULT_LISTEN_PORT;
+/**
+ * The default `--listen` port of each command, written here rather than read from the agents: the
+ * check runs every 30 s inside the agent's container (and its memory limit), and loading the
+ * agents (dockerode, prom-client, winston…) took 0.3 s of CPU and 60 MB each time.
+ * test/unit/deploy-healthcheck.test.ts keeps it equal to the agents' declarations.
+ */
+export const DEFAULT_PORT = 9477;
+export const AGENT_PORTS: Readonly<Record<string, number>> = { 'stats-exporter': 9612 };
+
+export function agentDefaultPort(command: string | undefined): number {
+  return (command !== undefined && Object.hasOwn(AGENT_PORTS, command) ? AGENT_PORTS[command] : undefined) ?? DEFAULT_PORT;
 }
 
 export async function checkHealth(url: string, timeoutMs = HEALTHCHECK_TIMEOUT_MS): Promise<{ healthy: boolean; detail: string }> {

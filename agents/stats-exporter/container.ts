@@ -40,6 +40,12 @@ export interface TrackedContainer extends CollectTarget {
   lastExitCode?: number;
   /** OOM events the engine reported while this exporter watched. */
   oomEvents: number;
+  /**
+   * The container whose network namespace this one joined (`--network container:<x>`, the app
+   * containers of a Kubernetes pod): its interfaces are that container's, so it gets no network
+   * series of its own, as in cAdvisor, and sums over containers do not count the traffic twice.
+   */
+  sharesNetworkOf?: string;
 }
 
 /** What locating a cgroup needs besides the inspect data. */
@@ -77,6 +83,7 @@ export function containerFromInspect(info: Dockerode.ContainerInspectInfo, locat
     restarts: (previous?.restarts ?? restartCount) + restartsSince(previous, startedAt, restartCount),
     lastExitCode: exited && unixSeconds(info.State.FinishedAt) !== undefined ? info.State.ExitCode : previous?.lastExitCode,
     oomEvents: previous?.oomEvents ?? 0,
+    sharesNetworkOf: /^container:(.+)$/.exec(info.HostConfig.NetworkMode ?? '')?.[1],
   };
 }
 

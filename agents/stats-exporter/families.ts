@@ -71,7 +71,8 @@ function network(name: string, unit: string, column: string, help: string, field
     unit,
     group: 'network',
     source: `/proc/<pid>/net/dev ${column}`,
-    samples: ({ stats }, emit) => {
+    samples: ({ container, stats }, emit) => {
+      if (container.sharesNetworkOf !== undefined) return; // the other container's interfaces
       for (const n of stats?.network ?? []) emit(n[field], 'interface', n.interface);
     },
   };

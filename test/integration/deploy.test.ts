@@ -58,6 +58,11 @@ interface AgentContainerCase {
   args?(ctx: CaseContext): string[];
   /** The agent does its job. */
   verify(ctx: CaseContext): Promise<void>;
+  /**
+   * /readyz says ready only once the agent has done its job: the logrouter's routes connect at
+   * their first line, and its own log is not read, so a quiet host leaves it "not delivering".
+   */
+  readyAfterJob?: boolean;
 }
 
 // --- helpers ------------------------------------------------------------------------------------------
@@ -146,12 +151,17 @@ const AGENT_CASES: AgentContainerCase[] = [
   {
     // Logs of a container reach the test rsyslog over TCP.
     agent: 'logrouter',
+    readyAfterJob: true,
     env: (ctx) => ({ ROUTE_URIS: `syslog+tcp://127.0.0.1:${ctx.env.syslog.port}` }),
     async verify(ctx) {
       const line = `${ctx.run} hello from a container`;
       const talker = await busybox(ctx, 'talker', `echo '${line}'; exec sleep 600`);
       await talker.start();
       await eventually(() => assert.ok(readFileSync(ctx.env.syslog.receivedFile, 'utf8').includes(line), 'the line reached rsyslog'), 20_000, 250);
+      // Not its own log (it logged at start, before the talker's line): on the host network, as
+      // here and in the Swarm stack, its hostname is not its container ID.
+      const own = readFileSync(ctx.env.syslog.receivedFile, 'utf8').split('\n').filter((l) => l.includes(`${ctx.run}-agent`));
+      assert.deepEqual(own.slice(0, 3), [], 'the logrouter shipped its own log');
     },
   },
   {
@@ -197,6 +207,7 @@ const built = (agent: string): boolean => AGENTS.some((a) => a.name === agent &&
 const plannedIn = (agent: string): string => AGENTS.find((a) => a.name === agent)?.plannedIn ?? 'not built';
 
 interface ComposeService {
+  entrypoint?: string[];
   command: string[];
   environment?: Record<string, string>;
   volumes?: string[];
@@ -230,6 +241,7 @@ async function startAgentContainer(ctx: CaseContext, image: string, entry: Agent
   const container = await ctx.docker.createContainer({
     name: `${ctx.run}-agent`,
     Image: image,
+    Entrypoint: service.entrypoint,
     Cmd: [entry.agent, ...(entry.args?.(ctx) ?? service.command.slice(1))],
     Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
     Labels: { [TEST_LABEL]: '1', [RUN_LABEL]: ctx.run },
@@ -342,11 +354,25 @@ describe('deploy: the quayside image on the test engine', function () {
         const status = await dockerCli(['exec', container.id, 'cat', '/proc/1/status']);
         assert.match(status, /^CapEff:\s+0+$/m);
         assert.match(status, /^NoNewPrivs:\s+1$/m);
-        await eventually(async () => assert.equal((await fetch(`${ctx.base}/readyz`)).status, 200), 30_000, 250);
+        // Run as compose.yaml says: the stats-exporter under node with its V8 memory flags, the others plain.
+        const cmdline = (await dockerCli(['exec', container.id, 'cat', '/proc/1/cmdline'])).split('\0');
+        // The test engine starts containers under docker-init (`docker-init -- <command>`), which
+        // shows the image's entrypoint as given; without it PID 1 is node running the script.
+        const init = cmdline[0]?.endsWith('docker-init') ?? false;
+        const argv = init ? cmdline.slice(cmdline.indexOf('--') + 1) : cmdline;
+        const program = composeService(entry.agent).entrypoint ?? (init ? ['quayside'] : ['node', '/usr/local/bin/quayside']);
+        assert.deepEqual(argv.slice(0, program.length + 1), [...program, entry.agent]);
+        await eventually(async () => {
+          const response = await fetch(`${ctx.base}/readyz`);
+          const readiness = (await response.json()) as { checks: { docker?: { ready: boolean } } };
+          assert.equal(readiness.checks.docker?.ready, true, 'follows the engine');
+          if (!entry.readyAfterJob) assert.equal(response.status, 200, JSON.stringify(readiness));
+        }, 30_000, 250);
       });
 
       it('does its job', async () => {
         await entry.verify(ctx);
+        await eventually(async () => assert.equal((await fetch(`${ctx.base}/readyz`)).status, 200, 'ready once it did its job'), 30_000, 250);
         served.set(entry.agent, await (await fetch(`${ctx.base}/metrics`)).text());
       });
     });
@@ -395,6 +421,7 @@ describe('deploy: the quayside image on the test engine', function () {
       const variables: NodeJS.ProcessEnv = {
         QUAYSIDE_IMAGE: image,
         DOCKER_SOCKET: testEnv().docker.socket,
+        DOCKER_GID: String(statSync(testEnv().docker.socket).gid),
         QUAYSIDE_HEALTH_INTERVAL: '1s',
         // Loopback only: nothing of the test may leave this machine.
         QUAYSIDE_CONSUL: `consul://127.0.0.1:${await freePort()}`,
@@ -435,6 +462,10 @@ describe('deploy: the quayside image on the test engine', function () {
         const info = await docker.getContainer(task!.Id).inspect();
         assert.equal(info.HostConfig.ReadonlyRootfs, true);
         assert.equal(info.HostConfig.NetworkMode, 'host');
+        // The stack's entrypoint: node with V8 memory flags for the stats-exporter only.
+        assert.deepEqual(info.Config.Entrypoint, agent.entrypoint ?? ['quayside'], `${agent.name}: entrypoint`);
+        // The socket's group reaches the task through `user:` (stack files have no group_add).
+        assert.equal(info.Config.User, `10001:${statSync(testEnv().docker.socket).gid}`);
         assert.ok(info.Mounts.filter((m) => m.Type === 'bind').every((m) => !m.RW), `${agent.name}: bind mounts read-only`);
         // /readyz may say 503 for a backend the test does not provide (Consul); Docker must be reached.
         await eventually(async () => {

@@ -4,11 +4,13 @@
  * restart as Prometheus sees them, and the Docker API fallback.
  */
 import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Dockerode from 'dockerode';
 import { eventually } from '../support/eventually';
+import { expositionProblems, parseSampleLine } from '../support/prometheus-text';
 import { capture, exited, startCli } from '../support/cli';
 import { removeTestContainers, startEngine, TEST_LABEL, testDocker, testEnv, uniqueTag } from '../support/test-env';
 
@@ -197,6 +199,50 @@ describe('quayside stats-exporter with Prometheus', function () {
       assert.equal(await queryValue(`container_last_exit_code{test_run="${job}",name="${name}"}`), 3);
       assert.equal(await queryValue(`container_state{test_run="${job}",name="${name}",state="exited"}`), 1);
     }, 15_000, 500);
+  });
+
+  it('serves valid text format 0.0.4 on a live scrape: promtool parses it, every family whole with one HELP and TYPE, every series once, label values escaped', async () => {
+    const note = 'back\\slash "quoted"\nsecond line';
+    const noted = await docker.createContainer({
+      name: `${run}-noted`,
+      Image: testEnv().images.busybox,
+      Cmd: ['sh', '-c', 'exec sleep 600'],
+      Labels: { [TEST_LABEL]: '1', 'qs.stats.run': run, 'qs.stats.note': note },
+    });
+    await noted.start();
+    await runContainer(`${run}-quit`, 'exit 4');
+    // In the noted container's network namespace, as a Kubernetes pod's app containers are.
+    await runContainer(`${run}-joined`, 'exec sleep 600', { NetworkMode: `container:${noted.id}` });
+    const labelled = startExporter(randomPort(), run, ['--stats-labels', 'qs.stats.run,qs.stats.note']);
+    try {
+      const text = await eventually(async () => {
+        const body = await (await fetch(`${labelled.base}/metrics`)).text();
+        assert.ok(body.includes(`name="${run}-noted"`) && body.includes(`name="${run}-joined"`) && body.includes(`container_last_exit_code{`), 'the containers listed');
+        return body;
+      }, 15_000, 250);
+      assert.deepEqual(expositionProblems(text), []);
+      const lines = text.split('\n');
+      const line = lines.find((l) => l.startsWith('container_memory_usage_bytes{') && l.includes(`name="${run}-noted"`));
+      assert.ok(line, 'memory of the labelled container');
+      assert.equal(parseSampleLine(line).labels.container_label_qs_stats_note, note, 'the label value comes back as Docker has it');
+      // The joined container's interfaces are the noted one's: its series only, not counted twice.
+      const network = lines.filter((l) => l.startsWith('container_network_receive_bytes_total{'));
+      assert.ok(network.some((l) => l.includes(`name="${run}-noted"`)), 'the namespace owner has network series');
+      assert.deepEqual(network.filter((l) => l.includes(`name="${run}-joined"`)), []);
+      // Registry families (self-metrics) and the container families each appear once, in one piece.
+      for (const family of ['quayside_stats_up', 'container_cpu_usage_seconds_total', 'container_state']) {
+        assert.equal(lines.filter((l) => l.startsWith(`# TYPE ${family} `)).length, 1, family);
+      }
+      if (spawnSync('promtool', ['--version']).status === 0) {
+        const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+        // 0: clean; 3: lint remarks only (cAdvisor's container_memory_failcnt, prom-client's nodejs_*_total gauges).
+        assert.ok(check.status === 0 || check.status === 3, `promtool: ${check.status} ${check.stderr}${check.stdout}`);
+        assert.doesNotMatch(`${check.stderr}${check.stdout}`, /error|pars/i);
+      }
+    } finally {
+      labelled.child.kill('SIGTERM');
+      await exited(labelled.child);
+    }
   });
 
   it('gives the same memory through the Docker API fallback', async () => {

@@ -2,6 +2,8 @@
  * What each agent needs when deployed as a container: the one table the manifest tests check
  * deploy/ against. Adding an agent to agents/index.ts without a row here fails a test.
  */
+import { STATS_EXPORTER_ENTRYPOINT } from '../../agents/stats-exporter/node-flags';
+
 export interface AgentDeployment {
   name: string;
   /** The host port of the port plan (Swarm, Nomad, the registrator's host network, Prometheus). */
@@ -14,6 +16,14 @@ export interface AgentDeployment {
   stateVolume: boolean;
   /** Runs on the host network (registers the node's addresses, reaches its Consul agent). */
   hostNetwork: boolean;
+  /** The container's entrypoint where it is not the image's (`quayside`): node with V8 flags. */
+  entrypoint?: readonly string[];
+  /**
+   * Variables on the agent's own container that it reads, like every container's, from inspect
+   * rather than as options: the logrouter's opt-out, since it knows itself by hostname only where
+   * that is the container ID (not on the host network, not in Kubernetes).
+   */
+  ownContainerEnv?: Readonly<Record<string, string>>;
 }
 
 export const STATE_DIR = '/var/lib/quayside';
@@ -23,8 +33,8 @@ export const HOST_PROC = '/host/proc';
 
 export const AGENT_DEPLOYMENTS: readonly AgentDeployment[] = [
   { name: 'registrator', hostPort: 9478, containerPort: 9478, hostCgroupAndProc: false, stateVolume: true, hostNetwork: true },
-  { name: 'logrouter', hostPort: 9479, containerPort: 9477, hostCgroupAndProc: false, stateVolume: true, hostNetwork: false },
-  { name: 'stats-exporter', hostPort: 9612, containerPort: 9612, hostCgroupAndProc: true, stateVolume: false, hostNetwork: false },
+  { name: 'logrouter', hostPort: 9479, containerPort: 9477, hostCgroupAndProc: false, stateVolume: true, hostNetwork: false, ownContainerEnv: { LOGSPOUT: 'ignore' } },
+  { name: 'stats-exporter', hostPort: 9612, containerPort: 9612, hostCgroupAndProc: true, stateVolume: false, hostNetwork: false, entrypoint: STATS_EXPORTER_ENTRYPOINT },
   { name: 'label-inspector', hostPort: 9477, containerPort: 9477, hostCgroupAndProc: false, stateVolume: false, hostNetwork: false },
   { name: 'security-watcher', hostPort: 9480, containerPort: 9477, hostCgroupAndProc: false, stateVolume: false, hostNetwork: false },
 ];

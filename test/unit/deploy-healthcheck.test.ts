@@ -1,10 +1,12 @@
 /** The image's HEALTHCHECK (cli/healthcheck.ts): where it finds the agent, and its exit code. */
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { healthcheckUrl, parseAgentCommandLine } from '../../cli/healthcheck';
+import { AGENTS } from '../../agents';
+import { agentDefaultPort, healthcheckUrl, parseAgentCommandLine } from '../../cli/healthcheck';
+import { DEFAULT_LISTEN_PORT } from '../../shared/runtime/common-options';
 
 const defaultPort = (command: string | undefined): number => (command === 'stats-exporter' ? 9612 : 9477);
 
@@ -13,6 +15,8 @@ describe('deploy: the container health check', () => {
     assert.deepEqual(parseAgentCommandLine(['node', '/usr/local/bin/quayside', 'stats-exporter', '--listen', '127.0.0.1:9000']), { command: 'stats-exporter', listen: '127.0.0.1:9000' });
     assert.deepEqual(parseAgentCommandLine(['/sbin/docker-init', '--', 'quayside', 'label-inspector', '--listen=:9100']), { command: 'label-inspector', listen: ':9100' });
     assert.deepEqual(parseAgentCommandLine(['node', '/app/dist/cli/main.js', 'all', '--log-level', 'debug']), { command: 'all', listen: undefined });
+    // The stats-exporter's entrypoint in deploy/: node with V8 flags before the program.
+    assert.deepEqual(parseAgentCommandLine(['node', '--max-semi-space-size=1', '--optimize-for-size', '/usr/local/bin/quayside', 'stats-exporter']), { command: 'stats-exporter', listen: undefined });
     assert.deepEqual(parseAgentCommandLine(['/sbin/init']), {});
   });
 
@@ -24,6 +28,18 @@ describe('deploy: the container health check', () => {
     assert.equal(healthcheckUrl([...argv, '--listen', '[::]:9800'], { QUAYSIDE_LISTEN: '0.0.0.0:9700' }, defaultPort), 'http://[::1]:9800/healthz');
     assert.equal(healthcheckUrl([...argv, '--listen', ':9801'], {}, defaultPort), 'http://127.0.0.1:9801/healthz');
     assert.equal(healthcheckUrl(argv, { QUAYSIDE_HEALTHCHECK_URL: 'http://127.0.0.1:1/x', QUAYSIDE_LISTEN: ':2' }, defaultPort), 'http://127.0.0.1:1/x');
+  });
+
+  it("knows every command's default port as the agents declare it, without loading them", async () => {
+    for (const agent of AGENTS) assert.equal(agentDefaultPort(agent.name), agent.listenPort ?? DEFAULT_LISTEN_PORT, agent.name);
+    assert.equal(agentDefaultPort('all'), DEFAULT_LISTEN_PORT);
+    assert.equal(agentDefaultPort(undefined), DEFAULT_LISTEN_PORT);
+    assert.equal(agentDefaultPort('constructor'), DEFAULT_LISTEN_PORT);
+    // What the check loads in the container every 30 s: none of the agents' dependencies.
+    const loaded = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ['-e', `require(${JSON.stringify(join(__dirname, '..', '..', 'dist', 'cli', 'healthcheck.js'))}); process.stdout.write(Object.keys(require.cache).join('\\n'))`], (error, stdout) => (error ? reject(error) : resolve(stdout))),
+    );
+    for (const heavy of ['dockerode', 'prom-client', 'winston', 'ioredis', 'agents']) assert.doesNotMatch(loaded, new RegExp(`[\\\\/]${heavy}[\\\\/]`), `${heavy} loaded`);
   });
 
   describe('as the image runs it', () => {

@@ -12,8 +12,10 @@ import { join } from 'node:path';
 import { isSeq, parseAllDocuments, parseDocument, type Document, type YAMLMap } from 'yaml';
 import { AGENTS } from '../../agents';
 import { FAMILIES, METRIC_GROUPS } from '../../agents/stats-exporter/families';
+import { STATS_EXPORTER_NODE_FLAGS } from '../../agents/stats-exporter/node-flags';
 import { eventStreamMetrics } from '../../shared/docker/metrics';
 import { createMetricsRegistry } from '../../shared/ops/metrics';
+import { runtimeOptionsFor } from '../../shared/runtime/common-options';
 import { AGENT_DEPLOYMENTS, DOCKER_SOCKET, envName, HOST_CGROUP, HOST_PROC, STATE_DIR, type AgentDeployment } from '../support/deploy-agents';
 import { blocksOf, parseHcl, type HclBlock, type HclValue } from '../support/hcl';
 
@@ -57,7 +59,43 @@ describe('deploy: the agent table', () => {
     const hostPorts = AGENT_DEPLOYMENTS.map((a) => a.hostPort);
     assert.equal(new Set(hostPorts).size, hostPorts.length, 'one host port per agent');
   });
+
+  // A misspelt variable is silently ignored by the agent: every one a manifest sets must be one the
+  // agent declares (or, in Kubernetes, one its args read as $(NAME)). Agents not built yet are
+  // checked once they land.
+  for (const agent of AGENTS.filter((a) => a.start)) {
+    it(`${agent.name}: every environment variable the manifests set is one the agent reads`, () => {
+      const declared = new Set(Object.values({ ...runtimeOptionsFor(agent.listenPort), ...agent.options }).map((d) => d.env).filter(Boolean));
+      const own = AGENT_DEPLOYMENTS.find((a) => a.name === agent.name)?.ownContainerEnv ?? {};
+      for (const [manifest, { values, args }] of Object.entries(manifestEnvironments(agent.name))) {
+        const names = Object.keys(values);
+        assert.ok(names.length > 0, `${manifest}: no environment for ${agent.name}`);
+        for (const name of names) {
+          assert.ok(declared.has(name) || args.includes(`$(${name})`) || name in own, `${manifest} sets ${name} for ${agent.name}, which reads no such variable`);
+        }
+        for (const [name, value] of Object.entries(own)) assert.equal(values[name], value, `${manifest}: ${agent.name}'s own container sets ${name}=${value}`);
+      }
+    });
+  }
 });
+
+/** The environment each manifest sets for one agent (literal values; others as given), and its arguments. */
+function manifestEnvironments(agent: string): Record<string, { values: Record<string, unknown>; args: string }> {
+  const compose = obj(obj(obj(parseDocument(read('compose.yaml')).toJS()).services)[agent]);
+  const stack = obj(obj(obj(parseDocument(read('swarm-stack.yaml'), { version: '1.1' }).toJS({ maxAliasCount: -1 })).services)[agent]);
+  const daemonSet = parseAllDocuments(read('kubernetes/quayside.yaml'))
+    .map((d) => obj(d.toJS()))
+    .find((o) => o.kind === 'DaemonSet' && obj(o.metadata).name === `quayside-${agent}`);
+  const [container] = list(obj(obj(obj(daemonSet?.spec).template).spec).containers).map(obj);
+  const [job] = blocksOf(parseHcl(read('nomad/quayside.nomad.hcl')), 'job', 'quayside');
+  const [task] = blocksOf(blocksOf(job!, 'group', agent)[0]!, 'task', agent);
+  return {
+    'compose.yaml': { values: obj(compose.environment), args: '' },
+    'swarm-stack.yaml': { values: obj(stack.environment), args: '' },
+    'kubernetes/quayside.yaml': { values: Object.fromEntries(list(container?.env).map(obj).map((e) => [String(e.name), e.value ?? e.valueFrom])), args: JSON.stringify([container?.command, container?.args]) },
+    'nomad/quayside.nomad.hcl': { values: { ...blocksOf(task!, 'env')[0]?.attributes }, args: '' },
+  };
+}
 
 describe('deploy/Dockerfile', () => {
   // Instructions with their continuation lines joined, comments dropped.
@@ -111,6 +149,17 @@ describe('deploy/Dockerfile', () => {
   });
 });
 
+describe('deploy: the stats-exporter memory flags', () => {
+  it('are V8 flags this Node.js runs with, which NODE_OPTIONS cannot carry (so the manifests set the entrypoint)', () => {
+    const run = spawnSync(process.execPath, [...STATS_EXPORTER_NODE_FLAGS, '-e', 'process.stdout.write(process.execArgv.slice(0, 2).join(" "))'], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout, STATS_EXPORTER_NODE_FLAGS.join(' '));
+    const viaEnv = spawnSync(process.execPath, ['-e', '0'], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: STATS_EXPORTER_NODE_FLAGS.join(' ') } });
+    assert.notEqual(viaEnv.status, 0);
+    assert.deepEqual(AGENT_DEPLOYMENTS.filter((a) => a.entrypoint).map((a) => a.name), ['stats-exporter'], 'only the exporter: the others keep V8 defaults');
+  });
+});
+
 describe('deploy/compose.yaml', () => {
   const doc = parseDocument(read('compose.yaml'));
   const services = obj(obj(doc.toJS()).services);
@@ -124,6 +173,7 @@ describe('deploy/compose.yaml', () => {
       const service = obj(services[agent.name]);
       assert.equal(list(service.command)[0], agent.name);
       assert.match(String(service.image), /^\$\{QUAYSIDE_IMAGE:-quayside\/quayside:[\w.]+\}$/);
+      assert.deepEqual(service.entrypoint, agent.entrypoint, `${agent.name}: the entrypoint`);
       const binds = expectedBinds(agent);
       const mounts = list(service.volumes).map((v) => {
         const [source, target, mode] = String(v).replace('${DOCKER_SOCKET:-/var/run/docker.sock}', DOCKER_SOCKET).split(':');
@@ -190,6 +240,7 @@ describe('deploy/swarm-stack.yaml', () => {
       assert.deepEqual(service.networks, ['hostnet']);
       assert.equal(service.ports, undefined, 'no published ports: the routing mesh is not used');
       assert.equal(list(service.command)[0], agent.name);
+      assert.deepEqual(service.entrypoint, agent.entrypoint, `${agent.name}: the entrypoint`);
       assert.equal(obj(service.environment).QUAYSIDE_LISTEN, `\${QUAYSIDE_${envName(agent.name)}_LISTEN:-0.0.0.0:${agent.hostPort}}`);
       const binds = expectedBinds(agent);
       const mounts = list(service.volumes).map(obj);
@@ -209,7 +260,9 @@ describe('deploy/swarm-stack.yaml', () => {
       assertEachCommented(doc, ['services', agent.name, 'volumes'], `stack ${agent.name}`);
       assert.equal(service.read_only, true);
       assert.deepEqual(service.cap_drop, ['ALL']);
-      for (const key of ['privileged', 'cap_add', 'pid', 'devices', 'user']) assert.equal(service[key], undefined, `${agent.name} sets ${key}`);
+      for (const key of ['privileged', 'cap_add', 'pid', 'devices', 'group_add']) assert.equal(service[key], undefined, `${agent.name} sets ${key}`);
+      // Stack files have no group_add: the socket's group must come in as the primary group.
+      assert.equal(service.user, '10001:${DOCKER_GID:-999}', `${agent.name}: user 10001 in the socket's group`);
       assert.deepEqual(list(obj(service.healthcheck).test).slice(1), ['node', '/app/dist/cli/healthcheck.js']);
     });
   }
@@ -234,6 +287,7 @@ describe('deploy/kubernetes/quayside.yaml', () => {
       const [container, ...others] = list(pod.containers).map(obj);
       assert.equal(others.length, 0);
       assert.equal(list(container!.args)[0], agent.name);
+      assert.deepEqual(container!.command, agent.entrypoint, `${agent.name}: the entrypoint`);
       assert.equal(pod.hostNetwork === true, agent.hostNetwork);
       for (const key of ['hostPID', 'hostIPC']) assert.equal(pod[key], undefined);
       assert.equal(pod.automountServiceAccountToken, false);
@@ -307,6 +361,7 @@ describe('deploy/nomad/quayside.nomad.hcl', () => {
       assert.equal(task!.attributes.driver, 'docker');
       assert.deepEqual(attributes.image, { ref: 'var.image' });
       assert.equal((attributes.args as HclValue[])[0], agent.name);
+      assert.deepEqual(attributes.entrypoint, agent.entrypoint, `${agent.name}: the entrypoint`);
       assert.equal(attributes.readonly_rootfs, true);
       assert.deepEqual(attributes.cap_drop, ['all']);
       assert.deepEqual(attributes.security_opt, ['no-new-privileges']);

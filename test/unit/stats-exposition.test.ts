@@ -1,10 +1,11 @@
 /** /metrics as Prometheus reads it: names, label scheme, filters, disabled families, removed containers. */
 import { strict as assert } from 'node:assert';
+import type Dockerode from 'dockerode';
 import { Registry } from 'prom-client';
 import { OpsServer } from '../../shared/ops/http-server';
 import type { CollectTarget, StatsCollector } from '../../agents/stats-exporter/collectors/collector';
 import type { ContainerStats } from '../../agents/stats-exporter/collectors/stats';
-import type { TrackedContainer } from '../../agents/stats-exporter/container';
+import { containerFromInspect, type TrackedContainer } from '../../agents/stats-exporter/container';
 import { parseContainerFilter } from '../../agents/stats-exporter/container-filter';
 import { containerLabelName, ContainerExposition, labelNameClash } from '../../agents/stats-exporter/exposition';
 import { enabledFamilies, FAMILIES } from '../../agents/stats-exporter/families';
@@ -121,6 +122,34 @@ describe('stats-exporter exposition', () => {
     assert.deepEqual(lines(text, 'container_fs_writes_total'), ['container_fs_writes_total{id="/docker/a",name="c-a",image="busybox:test",device="/dev/vda"} 2']);
     assert.match(text, /^# TYPE container_cpu_usage_seconds_total counter$/m);
     assert.match(text, /^# TYPE container_memory_working_set_bytes gauge$/m);
+  });
+
+  it("gives a container that joined another's network namespace no network series (its interfaces are the other's), as cAdvisor", async () => {
+    const { registry } = setup([tracked('pod'), tracked('app', { sharesNetworkOf: 'pod' })]);
+    const text = await registry.metrics();
+    assert.deepEqual(lines(text, 'container_network_receive_bytes_total'), ['container_network_receive_bytes_total{id="/docker/pod",name="c-pod",image="busybox:test",interface="eth0"} 5']);
+    assert.equal(lines(text, 'container_network_transmit_packets_dropped_total').length, 1);
+    assert.equal(lines(text, 'container_cpu_usage_seconds_total').length, 2, 'its other series stay');
+  });
+
+  it('knows from inspect which container joined which network namespace (not the host network, as cAdvisor)', () => {
+    const inspect = (networkMode: string) =>
+      containerFromInspect(
+        {
+          Id: 'c1',
+          Name: '/app',
+          Created: '2026-11-27T10:00:00Z',
+          RestartCount: 0,
+          State: { Status: 'running', Pid: 42, StartedAt: '2026-11-27T10:00:01Z', FinishedAt: '0001-01-01T00:00:00Z', ExitCode: 0 },
+          HostConfig: { NetworkMode: networkMode },
+          Config: { Image: 'busybox:test', Labels: {} },
+        } as unknown as Dockerode.ContainerInspectInfo,
+        () => ({ path: '/docker/c1' }),
+      ).sharesNetworkOf;
+    assert.equal(inspect('container:0123abcd'), '0123abcd');
+    assert.equal(inspect('host'), undefined);
+    assert.equal(inspect('bridge'), undefined);
+    assert.equal(inspect('my-net'), undefined);
   });
 
   it('puts no timestamps on samples (so Prometheus marks removed series stale at once)', async () => {
