@@ -26,7 +26,14 @@ fi
 (( ${#QS_DOCKER_SOCK} < 100 )) || qs_die "QS_TEST_ROOT is too long for a unix socket path: $QS_DOCKER_SOCK"
 
 # Subnets for the bridge, first one that overlaps no existing route or address wins.
-BRIDGE_CANDIDATES=(10.213.0.1/24 10.214.0.1/24 10.215.0.1/24 10.216.0.1/24 172.29.213.1/24 192.168.213.1/24)
+# QS_BRIDGE_CIDR pins one (several engines side by side take one each, and 10.213–10.228 are tried).
+if [[ -n ${QS_BRIDGE_CIDR:-} ]]; then
+  BRIDGE_CANDIDATES=("$QS_BRIDGE_CIDR")
+else
+  BRIDGE_CANDIDATES=()
+  for octet in $(seq 213 228); do BRIDGE_CANDIDATES+=("10.$octet.0.1/24"); done
+  BRIDGE_CANDIDATES+=(172.29.213.1/24 192.168.213.1/24)
+fi
 
 # --- processes of this engine (found by our own socket/exec-root path, never by name alone) -------
 
