@@ -5,7 +5,7 @@
  * the inventory ones, in audit mode.
  */
 import { readFileSync } from 'node:fs';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Node, type Pair } from 'yaml';
 import { SEVERITIES, type Severity } from '../../shared/findings/finding';
 import { ALL_RULES, rulesNamed } from './rules';
 import type { RuleMeta } from './rules/rule';
@@ -86,6 +86,13 @@ export function parsePolicy(text: string, file: string): Policy {
   const fail = (node: Node | Pair | null | undefined, problem: string): never => {
     throw new PolicyError(file, lineOf(node), problem);
   };
+  // An alias stands for its anchored node, so `host-pid: *contain` reads as the mapping it names.
+  visit(doc, {
+    Alias(_, alias) {
+      const target = alias.resolve(doc);
+      return target ?? fail(alias, `unknown alias *${alias.source}`);
+    },
+  });
   const root = doc.contents;
   if (root === null || (isScalar(root) && (root.value === null || root.value === ''))) fail(root, 'the policy is empty; expected a mapping with version, defaults, rules, exemptions, images');
   if (!isMap(root)) return fail(root, 'the policy must be a mapping (version, defaults, rules, exemptions, images)');
@@ -111,7 +118,7 @@ export function parsePolicy(text: string, file: string): Policy {
   if (ruleSection && !isNull(ruleSection.value)) {
     if (!isMap(ruleSection.value)) fail(ruleSection.value as Node, 'rules must be a mapping from rule ID (or CIS ID) to settings');
     for (const pair of (ruleSection.value as { items: Pair[] }).items) {
-      const key = String(scalarText(pair.key));
+      const key = keyText(pair.key);
       const named = rulesNamed(key);
       if (named.length === 0) fail(pair.key as Node, `unknown rule '${key}'; rules are ${ALL_RULES.map((r) => r.id).join(', ')} (or their CIS IDs)`);
       const settings = ruleSettings(pair, key, fail);
@@ -142,7 +149,7 @@ type Fail = (node: Node | Pair | null | undefined, problem: string) => never;
 function entries(node: Node, fail: Fail, allowed: readonly string[], what: string): Map<string, Pair> {
   const out = new Map<string, Pair>();
   for (const pair of (node as unknown as { items: Pair[] }).items) {
-    const key = String(scalarText(pair.key));
+    const key = keyText(pair.key);
     if (!allowed.includes(key)) fail(pair.key as Node, `unknown ${what} '${key}'; expected ${allowed.join(', ')}`);
     out.set(key, pair);
   }
@@ -186,7 +193,10 @@ function exemption(item: Node, file: string, line: number, fail: Fail): Exemptio
   const rules: string[] = [];
   const rulesPair = fields.get('rules');
   if (rulesPair) {
-    for (const key of stringList(rulesPair, 'exemption rules', fail)) {
+    const keys = stringList(rulesPair, 'exemption rules', fail, true);
+    // No rules would mean every rule: a list emptied by mistake must not waive everything.
+    if (keys.length === 0) fail(rulesPair.value as Node, 'exemption rules is empty; leave it out to exempt from every rule');
+    for (const key of keys) {
       const named = rulesNamed(key);
       if (named.length === 0) fail(rulesPair.value as Node, `exemption names unknown rule '${key}'`);
       rules.push(...named.map((r: RuleMeta) => r.id));
@@ -207,14 +217,26 @@ function choice<C extends string>(pair: Pair, choices: readonly C[], what: strin
   return value as C;
 }
 
-function stringList(pair: Pair, what: string, fail: Fail): string[] {
+/** A list of strings (or one string). With `ruleIds`, numbers are CIS IDs, read as written. */
+function stringList(pair: Pair, what: string, fail: Fail, ruleIds = false): string[] {
   const value = pair.value as Node;
-  if (isScalar(value) && typeof value.value === 'string') return [value.value];
+  const text = (node: Node): string | undefined => {
+    if (!isScalar(node)) return undefined;
+    if (ruleIds && typeof node.value === 'number') return keyText(node);
+    return typeof node.value === 'string' && node.value !== '' ? node.value : undefined;
+  };
+  if (isScalar(value) && text(value) !== undefined) return [text(value)!];
   if (!isSeq(value)) return fail(value ?? pair, `${what} must be a list of strings`);
-  return (value as unknown as { items: Node[] }).items.map((item) => {
-    if (!isScalar(item) || typeof item.value !== 'string' || item.value === '') fail(item, `${what} must be a list of non-empty strings`);
-    return (item as { value: string }).value;
-  });
+  return (value as unknown as { items: Node[] }).items.map((item) => text(item) ?? fail(item, `${what} must be a list of non-empty strings`));
+}
+
+/**
+ * A mapping key as the author wrote it. YAML reads an unquoted `5.20` as the number 5.2, which is
+ * another CIS check (AppArmor): the source text keeps the ID the author meant.
+ */
+function keyText(node: unknown): string {
+  if (isScalar(node) && typeof node.value === 'number' && typeof node.source === 'string') return node.source;
+  return String(scalarText(node));
 }
 
 function scalarText(node: unknown): unknown {

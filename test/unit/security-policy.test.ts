@@ -55,6 +55,24 @@ describe('security policy', () => {
     assert.equal(policy.rules.get('memory-limit')!.action, 'disconnect');
   });
 
+  it('an unquoted CIS ID names its own rule: YAML reads 5.20 as the number 5.2, which is another check', () => {
+    const policy = parsePolicy('rules:\n  5.20: off\n  5.30: on\n  5.10: { mode: enforce, action: stop }\n  5.5: { severity: high }\n', 'p.yaml');
+    assert.equal(policy.rules.get('shared-propagation')!.enabled, false, '5.20 is mount propagation');
+    assert.equal(policy.rules.get('apparmor-profile')!.enabled, true, '5.2 (AppArmor) is untouched');
+    assert.equal(policy.rules.get('default-bridge')!.enabled, true, '5.30 is the default bridge');
+    assert.equal(policy.rules.get('selinux-options')!.enabled, true, '5.3 (SELinux) is untouched');
+    assert.equal(policy.rules.get('host-network')!.mode, 'enforce', '5.10 is the host network');
+    assert.equal(policy.rules.get('privileged')!.severity, 'high');
+    const exempt = parsePolicy('exemptions:\n  - rules: [5.20, 5.4]\n    name: x\n    reason: r\n', 'p.yaml');
+    assert.deepEqual(exempt.exemptions[0]!.rules, ['shared-propagation', 'added-capabilities']);
+  });
+
+  it('anchors and aliases are followed', () => {
+    const policy = parsePolicy('rules:\n  privileged: &contain { mode: enforce, action: kill }\n  host-pid: *contain\nexemptions:\n  - name: &agents "agent-*"\n    reason: r\n  - name: *agents\n    rules: [privileged]\n    reason: again\n', 'p.yaml');
+    assert.deepEqual(policy.rules.get('host-pid'), { enabled: true, severity: 'high', mode: 'enforce', action: 'kill' });
+    assert.equal(policy.exemptions[1]!.name, 'agent-*');
+  });
+
   describe('bad policies name the file, the line and the problem', () => {
     const cases: Array<[string, number, RegExp]> = [
       ['bad-action.yaml', 5, /rules\.privileged\.action must be one of disconnect, pause, stop, kill, not "delete"/],
@@ -86,6 +104,10 @@ describe('security policy', () => {
       assert.match(problem('exemptions:\n  - name: x\n    reason: y\n    owner: z\n').problem, /unknown key in an exemption 'owner'/);
       assert.match(problem('images:\n  allow: [1]\n').problem, /images\.allow must be a list of non-empty strings/);
       assert.equal(problem('rules:\n  privileged: off\n  privileged: on\n').line, 3);
+      // An empty rule list would otherwise waive every rule: say so rather than exempt everything.
+      assert.deepEqual(problem('exemptions:\n  - name: x\n    reason: y\n    rules: []\n'), { line: 4, problem: 'exemption rules is empty; leave it out to exempt from every rule' });
+      assert.deepEqual(problem('rules:\n  privileged: *nowhere\n'), { line: 2, problem: 'unknown alias *nowhere' });
+      assert.match(problem('rules:\n  privileged: { mode: enforce }\n  <<: { host-pid: off }\n').problem, /unknown rule '<<'/);
     });
     it('an unreadable file, and the option named in the ConfigError', () => {
       assert.throws(() => loadPolicy('/nonexistent/policy.yaml'), (error: unknown) => {
