@@ -232,7 +232,61 @@ describe('security rules: execs (Falco, CIS 5.23/5.24)', () => {
     assert.deepEqual(execFindings({ entrypoint: 'curl', arguments: ['-s', 'http://x/health'] }), []);
     assert.deepEqual(execFindings({ entrypoint: 'echo', arguments: ['apt-get'] }), []);
   });
+  it('a wrapper (env, sudo, timeout, busybox) does not hide the program it runs', () => {
+    assert.deepEqual(execFindings({ entrypoint: 'env', arguments: ['A=1', 'apt-get', 'install', 'x'] }), ['package-manager-exec']);
+    assert.deepEqual(execFindings({ entrypoint: '/usr/bin/sudo', arguments: ['-u', 'app', 'nmap', 'x'] }), ['network-tool-exec']);
+    assert.deepEqual(execFindings({ entrypoint: 'timeout', arguments: ['10', 'wget', 'http://x'] }), ['remote-copy-exec']);
+    assert.deepEqual(execFindings({ entrypoint: 'busybox', arguments: ['wget', 'http://x'] }), ['remote-copy-exec']);
+    assert.deepEqual(execFindings({ entrypoint: 'env', arguments: ['sh', '-c', 'pip install x'] }), ['package-manager-exec']);
+    assert.deepEqual(execFindings({ entrypoint: 'env', arguments: ['ls'] }), []);
+  });
   it('launchedPrograms reads the first word of each command of a shell script', () => {
     assert.deepEqual(launchedPrograms('/bin/sh', ['-c', 'A=1 env B=2 /usr/bin/pip install x; ls | grep y && $(which nc)']).map((p) => p.program), ['sh', 'pip', 'ls', 'grep', 'which']);
+  });
+});
+
+describe('security evidence never carries secrets', () => {
+  const SECRETS = ['s3cr3t', 'hunter2', 'tok-123', 'pw9', 'abc.def', 'npm_xyz', 'sigval'];
+  function assertClean(where: string, value: unknown): void {
+    const text = JSON.stringify(value);
+    for (const secret of SECRETS) assert.ok(!text.includes(secret), `${where} leaks ${secret}: ${text}`);
+  }
+  function execFinding(entrypoint: string, args: string[], extra: Partial<ExecTarget['process']> = {}) {
+    const evaluator = new PolicyEvaluator(defaultPolicy());
+    const object = { kind: 'container' as const, id: 'c1', name: 'web', image: 'busybox' };
+    const target: ExecTarget = { object, execId: 'e1', process: { tty: false, entrypoint, arguments: args, privileged: false, user: 'root', ...extra }, containerUser: '1000' };
+    return evaluator.evaluate(RULES.exec, target, object, { names: ['web'], images: ['busybox'], labels: {} }).findings;
+  }
+
+  it('exec command lines: tokens in assignments, flags, headers, URLs are masked; the program stays', () => {
+    const findings = [
+      ...execFinding('curl', ['-H', 'Authorization: Bearer abc.def', '-u', 'admin:hunter2', '-o', '/tmp/x', 'https://bob:pw9@example.com/a?sig=sigval']),
+      ...execFinding('sh', ['-c', 'TOKEN=s3cr3t wget -q https://x/y'], { tty: true, privileged: true }),
+      ...execFinding('env', ['NPM_TOKEN=npm_xyz', 'npm', 'install', '--auth-token', 'tok-123']),
+    ];
+    assert.deepEqual([...new Set(findings.map((f) => f.ruleId))].sort(), ['package-manager-exec', 'privileged-exec', 'remote-copy-exec', 'root-exec', 'terminal-shell']);
+    for (const f of findings) {
+      assertClean(`${f.ruleId} message`, f.message);
+      assertClean(`${f.ruleId} evidence`, f.evidence);
+    }
+    const curl = findings.find((f) => f.ruleId === 'remote-copy-exec' && f.message.includes('curl'))!;
+    assert.match(curl.message, /curl -H Authorization: Bearer \*\*\* -u admin:\*\*\* -o \/tmp\/x https:\/\/bob:\*\*\*@example\.com\/a\?sig=\*\*\*/);
+  });
+
+  it("a container's command (sshd) and an image layer's build args are masked too", () => {
+    // A shell-form CMD runs sshd inside sh -c (and the script may set secrets).
+    const sshd = evaluate((i) => ((i.HostConfig.PortBindings = {}), (i.Path = '/bin/sh'), (i.Args = ['-c', 'API_KEY=s3cr3t exec /usr/sbin/sshd -D']))).findings;
+    assert.deepEqual(sshd.map((f) => f.ruleId), ['sshd']);
+    assertClean('sshd in a script', sshd);
+    assert.match(sshd[0]!.message, /API_KEY=\*\*\* exec \/usr\/sbin\/sshd -D/);
+    const direct = evaluate((i) => ((i.HostConfig.PortBindings = {}), (i.Path = '/usr/sbin/sshd'), (i.Args = ['-D', '-o', 'PASSWORD=hunter2']))).findings;
+    assert.deepEqual(direct.map((f) => f.ruleId), ['sshd']);
+    assertClean('sshd', direct);
+    const evaluator = new PolicyEvaluator(defaultPolicy());
+    const info = { Id: 'sha256:abc', RepoTags: ['shop/web:1'], Config: { User: 'app', Healthcheck: { Test: ['CMD', 'true'] } } } as unknown as Dockerode.ImageInspectInfo;
+    const target = imageTarget(info, ['|2 NPM_TOKEN=npm_xyz VERSION=1 /bin/sh -c apt-get update', '/bin/sh -c #(nop) ADD https://u:hunter2@files.example.com/a.tgz in /app', 'base']);
+    const findings = evaluator.evaluate(RULES.image, target, target.object, { names: [], images: [], labels: {} }).findings;
+    assert.deepEqual(findings.map((f) => f.ruleId).sort(), ['image-add-instruction', 'image-update-alone']);
+    assertClean('image history', findings);
   });
 });

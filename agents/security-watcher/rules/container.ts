@@ -5,6 +5,8 @@
  */
 import { posix } from 'node:path';
 import type { ContainerTarget } from '../target';
+import { redactCommand } from '../redact';
+import { launchedPrograms } from './exec';
 import { cisReference, hit, isRootUser, type SecurityRule } from './rule';
 
 /** The inspect fields the rules read, typed loosely: Dockerode's types miss several of them. */
@@ -189,7 +191,11 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
     check(target) {
       // From the configured command, not by exec-ing ps into the container as docker-bench does.
       const command = [target.info.Path, ...(target.info.Args ?? [])].filter(Boolean);
-      return command.some((word) => posix.basename(word) === 'sshd') ? [hit('', `runs sshd (${command.join(' ')})`, 'Path/Args', command)] : [];
+      // A shell-form CMD (`/bin/sh -c "/usr/sbin/sshd -D"`) runs sshd inside the script.
+      const launched = launchedPrograms(target.info.Path ?? '', target.info.Args ?? []);
+      if (!command.some((word) => posix.basename(word) === 'sshd') && !launched.some(({ program }) => program === 'sshd')) return [];
+      const shown = redactCommand(command);
+      return [hit('', `runs sshd (${shown.join(' ')})`, 'Path/Args', shown)];
     },
   },
   {

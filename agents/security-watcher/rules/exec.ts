@@ -6,11 +6,15 @@
  */
 import { posix } from 'node:path';
 import type { ContainerTarget, EventTarget, ExecTarget } from '../target';
+import { redactCommand } from '../redact';
 import { cisReference, hit, isRootUser, type SecurityRule } from './rule';
 
 export const SHELLS = ['ash', 'bash', 'csh', 'ksh', 'sh', 'tcsh', 'zsh', 'dash'];
 export const PACKAGE_MANAGERS = ['apt', 'apt-get', 'aptitude', 'dpkg', 'rpm', 'yum', 'dnf', 'microdnf', 'zypper', 'apk', 'pip', 'pip3', 'gem', 'npm', 'yarn', 'pnpm', 'snap', 'pacman', 'update-alternatives'];
 export const NETWORK_TOOLS = ['nc', 'ncat', 'netcat', 'nmap', 'dig', 'tcpdump', 'tshark', 'ngrep', 'telnet', 'mitmproxy', 'socat', 'zmap'];
+/** Programs that run the program named in their arguments. */
+const WRAPPER_FLAGS_WITH_VALUE = ['-u', '-g', '-U', '-C', '-D', '-h', '-p', '-R', '-r', '-T', '-t', '-n', '-s', '-k', '-S'];
+const WRAPPERS = ['env', 'sudo', 'doas', 'nohup', 'time', 'timeout', 'nice', 'ionice', 'setsid', 'stdbuf', 'exec', 'command', 'busybox'];
 export const REMOTE_COPY_TOOLS = ['rsync', 'scp', 'sftp', 'dcp', 'wget'];
 
 /**
@@ -19,19 +23,35 @@ export const REMOTE_COPY_TOOLS = ['rsync', 'scp', 'sftp', 'dcp', 'wget'];
  */
 export function launchedPrograms(entrypoint: string, args: readonly string[]): Array<{ program: string; words: string[] }> {
   const programs = [{ program: posix.basename(entrypoint), words: [...args] }];
+  // `env TOKEN=x npm install`, `sudo -u app apt-get …`, `busybox wget …`: the wrapped program runs too.
+  if (WRAPPERS.includes(posix.basename(entrypoint))) {
+    const rest = [...args];
+    while (rest.length > 0 && (rest[0]!.startsWith('-') || /^\w+=/.test(rest[0]!) || /^\d+(?:\.\d+)?[smhd]?$/.test(rest[0]!))) {
+      // `sudo -u app`, `env -u VAR`, `nice -n 5`, `timeout -s KILL`: these flags take the next word.
+      if (WRAPPER_FLAGS_WITH_VALUE.includes(rest.shift()!)) rest.shift();
+    }
+    if (rest.length > 0) programs.push(...launchedPrograms(rest[0]!, rest.slice(1)));
+    return programs;
+  }
   const script = SHELLS.includes(posix.basename(entrypoint)) ? args[args.indexOf('-c') + 1] : undefined;
   if (args.includes('-c') && script !== undefined) {
     for (const segment of script.split(/;|&&?|\|\|?|`|\$\(|\n|\(|\)/)) {
       const words = segment.trim().split(/\s+/).filter(Boolean);
-      while (words.length > 0 && (/^\w+=/.test(words[0]!) || ['sudo', 'env', 'exec', 'nohup', 'time', 'command'].includes(words[0]!))) words.shift();
+      while (words.length > 0 && (/^\w+=/.test(words[0]!) || WRAPPERS.includes(words[0]!))) words.shift();
       if (words.length > 0) programs.push({ program: posix.basename(words[0]!), words: words.slice(1) });
     }
   }
   return programs;
 }
 
+/** The exec's command for messages, with secret values masked (evidence travels to logs and webhooks). */
 function commandLine(target: ExecTarget): string {
-  return [target.process.entrypoint, ...target.process.arguments].join(' ');
+  return redactCommand([target.process.entrypoint, ...target.process.arguments]).join(' ');
+}
+
+/** ProcessConfig as evidence, its arguments masked like the command line. */
+function shownProcess(target: ExecTarget): ExecTarget['process'] {
+  return { ...target.process, arguments: redactCommand([target.process.entrypoint, ...target.process.arguments]).slice(1) };
 }
 
 function toolRule(id: string, title: string, severity: ExecRule['severity'], tools: readonly string[], what: string, reference: string, extra?: (program: string, words: string[]) => boolean): ExecRule {
@@ -45,7 +65,7 @@ function toolRule(id: string, title: string, severity: ExecRule['severity'], too
     check(target) {
       const launched = launchedPrograms(target.process.entrypoint, target.process.arguments);
       const found = launched.find(({ program, words }) => tools.includes(program) || extra?.(program, words) === true);
-      return found ? [hit(`exec ${target.execId}`, `docker exec ran ${what} ${found.program}: ${commandLine(target)}`, 'ProcessConfig', target.process)] : [];
+      return found ? [hit(`exec ${target.execId}`, `docker exec ran ${what} ${found.program}: ${commandLine(target)}`, 'ProcessConfig', shownProcess(target))] : [];
     },
   };
 }
