@@ -130,6 +130,16 @@ describe('security policy', () => {
       assert.equal(exemptions.find('privileged', agent), undefined);
       assert.ok(exemptions.find('privileged', { names: ['x'], images: ['registry.example.com/debug/shell:1'], labels: {} }));
     });
+    it('an image matches however the reference is spelled (docker.io/library, :latest)', () => {
+      const e = new Exemptions(parsePolicy('exemptions:\n  - image: "nginx:*"\n    reason: r\n  - image: "docker.io/acme/agent:*"\n    reason: r2\n', 'p').exemptions);
+      const subject = (image: string) => ({ names: [], images: [image], labels: {} });
+      for (const image of ['nginx', 'nginx:1.25', 'docker.io/library/nginx:1.25', 'index.docker.io/library/nginx', 'library/nginx:1']) assert.equal(e.find('privileged', subject(image))?.reason, 'r', image);
+      for (const image of ['acme/agent:2', 'docker.io/acme/agent', 'index.docker.io/acme/agent:3']) assert.equal(e.find('privileged', subject(image))?.reason, 'r2', image);
+      for (const image of ['evil/nginx:1', 'registry.example.com/nginx:1', 'nginxx:1', 'acme/agent2:1']) assert.equal(e.find('privileged', subject(image)), undefined, image);
+      const latest = new Exemptions(parsePolicy('exemptions:\n  - image: "busybox"\n    reason: r\n', 'p').exemptions);
+      assert.ok(latest.find('privileged', subject('busybox:latest')));
+      assert.equal(latest.find('privileged', subject('busybox:1')), undefined);
+    });
     it('a label without a value matches any value; an untagged image is :latest', () => {
       const e = new Exemptions(parsePolicy('exemptions:\n  - label: com.example.ok\n    image: "shop:*"\n    reason: r\n', 'p').exemptions);
       assert.ok(e.find('privileged', { names: [], images: ['shop'], labels: { 'com.example.ok': '' } }));

@@ -161,6 +161,9 @@ describe('security rules: containers (CIS 5.x)', () => {
     assert.deepEqual(fired((i) => (i.Config.Image = 'evil/miner:1'), { policy }), ['disallowed-image']);
     assert.deepEqual(fired((i) => (i.Config.Image = 'registry.example.com/shop/web:2'), { policy }), []);
     assert.deepEqual(fired((i) => (i.Config.Image = 'busybox'), { policy }), []);
+    // The same image, spelled fully: an allowed image must not be contained for its spelling.
+    assert.deepEqual(fired((i) => (i.Config.Image = 'docker.io/library/busybox:latest'), { policy }), []);
+    assert.deepEqual(fired((i) => (i.Config.Image = 'docker.io/library/busybox:1.36'), { policy }), ['disallowed-image']);
   });
 
   it('exemptions drop findings and say why; disabled rules do not run', () => {
