@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type Dockerode from 'dockerode';
 import { addOptions, choiceOption, optionalStringOption, repeatableOption } from '../../shared/config/options';
+import { unlessGone } from '../../shared/docker/not-found';
 import { oneShotDocker, type OneShotDocker } from '../../shared/docker/one-shot';
 import { atLeast, SEVERITIES, type FindingDraft, type FindingObject, type Severity } from '../../shared/findings/finding';
 import { FORMAT_NAMES, formatReport, type FormatName } from '../../shared/findings/formats';
@@ -80,14 +81,19 @@ export async function audit(
 
   const findings: FindingDraft[] = [];
   const objects: FindingObject[] = [];
+  // What the listing named may be removed before it is inspected (a busy host): skip it. What
+  // the user named must exist.
+  const inspect = <T>(what: string, call: () => Promise<T>): Promise<T | undefined> => (only ? reach(what, call) : reach(what, () => unlessGone(call)));
   for (const ref of containerRefs) {
-    const info = await reach(`--container '${ref}'`, () => docker.getContainer(ref).inspect());
+    const info = await inspect(`--container '${ref}'`, () => docker.getContainer(ref).inspect());
+    if (!info) continue;
     const target = containerTarget(info, host, await resolveBindSources(info, select.securityHostRoot ?? ''), evaluator.allowedImage, policy.allowedImages.length > 0);
     objects.push(target.object);
     findings.push(...evaluator.evaluate(RULES.container, target, target.object, containerExemptionSubject(info)).findings);
   }
   for (const ref of imageRefs) {
-    const info = await reach(`--image '${ref}'`, () => docker.getImage(ref).inspect());
+    const info = await inspect(`--image '${ref}'`, () => docker.getImage(ref).inspect());
+    if (!info) continue;
     const target = imageTarget(info, await imageHistory(docker, info.Id));
     objects.push(target.object);
     findings.push(...evaluator.evaluate(RULES.image, target, target.object, imageExemptionSubject(info)).findings);
