@@ -64,7 +64,7 @@ describe('security rules: containers (CIS 5.x)', () => {
     ['published-ports 80/tcp', () => {}, 'HostConfig.PortBindings["80/tcp"]', [{ HostIp: '127.0.0.1', HostPort: '8080' }]],
     ['host-network', (i) => (i.HostConfig.NetworkMode = 'host'), 'HostConfig.NetworkMode', 'host'],
     ['memory-limit', (i) => (i.HostConfig.Memory = 0), 'HostConfig.Memory', 0],
-    ['cpu-shares', (i) => (i.HostConfig.CpuShares = 0), 'HostConfig.CpuShares/NanoCpus', { CpuShares: 0, NanoCpus: 0 }],
+    ['cpu-shares', (i) => (i.HostConfig.CpuShares = 0), 'HostConfig.CpuShares/NanoCpus/CpuQuota', { CpuShares: 0, NanoCpus: 0, CpuQuota: 0 }],
     ['writable-rootfs', (i) => (i.HostConfig.ReadonlyRootfs = false), 'HostConfig.ReadonlyRootfs', false],
     ['wildcard-binding 80/tcp', (i) => (i.HostConfig.PortBindings['80/tcp'][0].HostIp = ''), 'HostConfig.PortBindings["80/tcp"]', [{ HostIp: '', HostPort: '8080' }]],
     ['restart-policy', (i) => (i.HostConfig.RestartPolicy = { Name: 'on-failure', MaximumRetryCount: 6 }), 'HostConfig.RestartPolicy', { Name: 'on-failure', MaximumRetryCount: 6 }],
@@ -136,6 +136,18 @@ describe('security rules: containers (CIS 5.x)', () => {
     });
     it('5.14: an empty HostIp and the IPv6 wildcard are every interface too', () => {
       for (const ip of ['', '0.0.0.0', '::']) assert.deepEqual(fired((i) => (i.HostConfig.PortBindings['80/tcp'][0].HostIp = ip)), ['published-ports 80/tcp', 'wildcard-binding 80/tcp'], ip);
+    });
+    it('5.14: docker run -P publishes every exposed port on every interface (PortBindings stays empty)', () => {
+      const publishAll: Patch = (i) => ((i.HostConfig.PublishAllPorts = true), (i.Config.ExposedPorts = { '80/tcp': {}, '9000/udp': {} }));
+      assert.deepEqual(fired(publishAll), ['published-ports 80/tcp', 'published-ports 9000/udp', 'wildcard-binding 9000/udp']);
+      const finding = evaluate(publishAll).findings.find((f) => f.ruleId === 'wildcard-binding')!;
+      assert.equal(finding.evidence.field, 'HostConfig.PublishAllPorts');
+      assert.deepEqual(finding.evidence.value, { PublishAllPorts: true, ExposedPort: '9000/udp' });
+      assert.deepEqual(fired((i) => ((i.HostConfig.PublishAllPorts = true), (i.Config.ExposedPorts = null))), ['published-ports 80/tcp']);
+    });
+    it('5.12: a --cpu-quota is a CPU limit; 5.29: any PidsLimit of 0 or below is none', () => {
+      assert.deepEqual(fired((i) => (noPorts(i), (i.HostConfig.CpuShares = 0), (i.HostConfig.CpuQuota = 50000))), []);
+      for (const limit of [0, -1, -2, null]) assert.deepEqual(fired((i) => (noPorts(i), (i.HostConfig.PidsLimit = limit))), ['pids-limit'], String(limit));
     });
     it('5.15: always and unless-stopped retry forever; on-failure:5 passes', () => {
       for (const name of ['always', 'unless-stopped']) assert.deepEqual(fired((i) => (noPorts(i), (i.HostConfig.RestartPolicy = { Name: name, MaximumRetryCount: 0 }))), ['restart-policy']);

@@ -23,10 +23,12 @@ interface HostConfigFields {
   Memory?: number;
   CpuShares?: number;
   NanoCpus?: number;
+  CpuQuota?: number;
   PidsLimit?: number | null;
   ReadonlyRootfs?: boolean;
   RestartPolicy?: { Name?: string; MaximumRetryCount?: number };
   PortBindings?: Record<string, Array<{ HostIp?: string; HostPort?: string }> | null> | null;
+  PublishAllPorts?: boolean;
   Devices?: Array<{ PathOnHost?: string; PathInContainer?: string; CgroupPermissions?: string }> | null;
   Ulimits?: Array<{ Name?: string }> | null;
 }
@@ -210,7 +212,7 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
       return portBindings(target)
         .map((b) => ({ ...b, low: b.hostPorts.filter((p) => p > 0 && p < 1025) }))
         .filter((b) => b.low.length > 0)
-        .map((b) => hit(b.port, `publishes ${b.port} on privileged host port ${b.low.join(', ')}`, `HostConfig.PortBindings["${b.port}"]`, b.bindings));
+        .map((b) => hit(b.port, `publishes ${b.port} on privileged host port ${b.low.join(', ')}`, b.field, b.value));
     },
   },
   {
@@ -223,7 +225,7 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
     remediation: 'Publish only the ports the service needs.',
     reference: cisReference('5.9'),
     check(target) {
-      return portBindings(target).map((b) => hit(b.port, `publishes ${b.port} on host port ${b.hostPorts.map((p) => p || '(random)').join(', ')}`, `HostConfig.PortBindings["${b.port}"]`, b.bindings));
+      return portBindings(target).map((b) => hit(b.port, `publishes ${b.port} on host port ${b.hostPorts.map((p) => p || '(random)').join(', ')}`, b.field, b.value));
     },
   },
   namespaceRule('5.10', 'host-network', 'network', 'NetworkMode', 'high'),
@@ -244,8 +246,9 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
     reference: cisReference('5.12'),
     check(target) {
       const hc = hostConfig(target);
-      const value = { CpuShares: hc.CpuShares ?? 0, NanoCpus: hc.NanoCpus ?? 0 };
-      return value.CpuShares === 0 && value.NanoCpus === 0 ? [hit('', 'has neither CPU shares nor a CPU limit', 'HostConfig.CpuShares/NanoCpus', value)] : [];
+      // --cpu-quota limits CPU as --cpus does (docker-bench ignores it and flags such containers).
+      const value = { CpuShares: hc.CpuShares ?? 0, NanoCpus: hc.NanoCpus ?? 0, CpuQuota: hc.CpuQuota ?? 0 };
+      return value.CpuShares === 0 && value.NanoCpus === 0 && value.CpuQuota <= 0 ? [hit('', 'has neither CPU shares nor a CPU limit', 'HostConfig.CpuShares/NanoCpus/CpuQuota', value)] : [];
     },
   },
   fieldRule(
@@ -267,7 +270,7 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
       // "" means every interface too, and :: is the IPv6 wildcard (docker-bench checks only 0.0.0.0).
       return portBindings(target)
         .filter((b) => b.bindings.some((x) => ['', '0.0.0.0', '::', '[::]'].includes(x.HostIp ?? '')))
-        .map((b) => hit(b.port, `publishes ${b.port} on every host interface`, `HostConfig.PortBindings["${b.port}"]`, b.bindings));
+        .map((b) => hit(b.port, `publishes ${b.port} on every host interface`, b.field, b.value));
     },
   },
   {
@@ -377,7 +380,8 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
     { id: 'pids-limit', cis: '5.29', title: 'No PIDs limit', severity: 'medium', remediation: 'Set --pids-limit.', reference: cisReference('5.29') },
     'HostConfig.PidsLimit',
     (hc) => hc.PidsLimit ?? null,
-    (value) => value === null || value === 0 || value === -1,
+    // 0 and any negative value mean unlimited, as null does.
+    (value) => value === null || (value as number) <= 0,
     (value) => `has no PIDs limit (HostConfig.PidsLimit=${JSON.stringify(value)})`,
   ),
   fieldRule(
@@ -461,11 +465,25 @@ interface PortBinding {
   /** Host ports it is published on (0 for a random one). */
   hostPorts: number[];
   bindings: Array<{ HostIp?: string; HostPort?: string }>;
+  /** The inspect field that publishes it, and that field's value. */
+  field: string;
+  value: unknown;
 }
 
-/** One entry per published container port, with all its host bindings. */
+/**
+ * One entry per published container port, with all its host bindings. `docker run -P` leaves
+ * PortBindings empty and publishes every exposed port on a random port of every interface
+ * (docker-bench sees those only through `docker port` of a running container).
+ */
 function portBindings(target: ContainerTarget): PortBinding[] {
-  return Object.entries(hostConfig(target).PortBindings ?? {})
+  const hc = hostConfig(target);
+  const explicit = Object.entries(hc.PortBindings ?? {})
     .filter(([, bindings]) => (bindings ?? []).length > 0)
-    .map(([port, bindings]) => ({ port, bindings: bindings ?? [], hostPorts: (bindings ?? []).map((b) => Number.parseInt(b.HostPort ?? '', 10) || 0) }));
+    .map(([port, bindings]): PortBinding => ({ port, bindings: bindings ?? [], hostPorts: (bindings ?? []).map((b) => Number.parseInt(b.HostPort ?? '', 10) || 0), field: `HostConfig.PortBindings["${port}"]`, value: bindings }));
+  if (hc.PublishAllPorts !== true) return explicit;
+  const exposed = Object.keys((target.info.Config as { ExposedPorts?: Record<string, unknown> | null }).ExposedPorts ?? {});
+  const all = exposed
+    .filter((port) => !explicit.some((b) => b.port === port))
+    .map((port): PortBinding => ({ port, bindings: [{ HostIp: '', HostPort: '' }], hostPorts: [0], field: 'HostConfig.PublishAllPorts', value: { PublishAllPorts: true, ExposedPort: port } }));
+  return [...explicit, ...all];
 }
