@@ -1,5 +1,5 @@
 /** Docker objects as rule targets: inspect results, host facts, resolved bind sources. */
-import { realpath } from 'node:fs/promises';
+import { lstat, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
 import { containerName } from '../../shared/docker/container-name';
@@ -34,13 +34,42 @@ export async function resolveBindSources(info: Dockerode.ContainerInspectInfo, h
   for (const mount of (info.Mounts ?? []) as Array<{ Type?: string; Source?: string }>) {
     if (mount.Type !== 'bind' || !mount.Source || resolved.has(mount.Source)) continue;
     try {
-      const real = await realpath(join(hostRoot || '/', mount.Source));
-      resolved.set(mount.Source, hostRoot ? real.slice(hostRoot.replace(/\/$/, '').length) || '/' : real);
+      resolved.set(mount.Source, await resolveUnder(hostRoot || '/', mount.Source));
     } catch {
-      // Gone or not visible from here: judge the path as given.
+      // Gone, not visible from here, or a link loop: judge the path as given.
     }
   }
   return resolved;
+}
+
+const MAX_LINKS = 40; // as the kernel's ELOOP limit
+
+/**
+ * `realpath` of a host path inside `root`, one component at a time: an absolute link target
+ * (`/var/run` -> `/run`, as hosts have them) starts again at `root`, not at the watcher's own `/`.
+ */
+async function resolveUnder(root: string, path: string): Promise<string> {
+  let pending = path.split('/').filter(Boolean);
+  let done: string[] = [];
+  let links = 0;
+  while (pending.length > 0) {
+    const part = pending.shift()!;
+    if (part === '.') continue;
+    if (part === '..') {
+      done.pop();
+      continue;
+    }
+    const onDisk = join(root, ...done, part);
+    if (!(await lstat(onDisk)).isSymbolicLink()) {
+      done.push(part);
+      continue;
+    }
+    if (++links > MAX_LINKS) throw new Error(`too many symbolic links: ${path}`);
+    const target = await readlink(onDisk);
+    if (target.startsWith('/')) done = [];
+    pending = [...target.split('/').filter(Boolean), ...pending];
+  }
+  return `/${done.join('/')}`;
 }
 
 export function containerObject(info: Dockerode.ContainerInspectInfo): FindingObject {
