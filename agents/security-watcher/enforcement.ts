@@ -30,6 +30,8 @@ export interface ContainerState {
   paused: boolean;
   /** Networks it is connected to. */
   networks: string[];
+  /** HostConfig.NetworkMode: `host` and `container:<id>` have no network of their own to leave. */
+  networkMode?: string;
 }
 
 const STOP_TIMEOUT_S = 2;
@@ -41,6 +43,7 @@ export function stateOf(info: Dockerode.ContainerInspectInfo, name: string): Con
     running: info.State.Running === true,
     paused: info.State.Paused === true,
     networks: Object.keys(info.NetworkSettings?.Networks ?? {}),
+    networkMode: info.HostConfig?.NetworkMode,
   };
 }
 
@@ -48,8 +51,14 @@ export function stateOf(info: Dockerode.ContainerInspectInfo, name: string): Con
 export function actionDue(action: Action, state: ContainerState): boolean {
   if (!state.running) return false;
   if (action === 'pause') return !state.paused;
-  if (action === 'disconnect') return state.networks.some((n) => n !== 'none' && n !== 'host');
+  // On the host's network (or another container's) there is nothing to disconnect, yet the
+  // container is not contained: the action is due, and fails saying why, rather than silently.
+  if (action === 'disconnect') return state.networks.some((n) => n !== 'none') || (state.networkMode ?? '').startsWith('container:');
   return true;
+}
+
+function disconnectable(state: ContainerState): string[] {
+  return state.networks.filter((n) => n !== 'none' && n !== 'host');
 }
 
 export class Enforcer {
@@ -116,7 +125,11 @@ export class Enforcer {
         await container.kill({ signal: 'SIGKILL' });
         return;
       case 'disconnect': {
-        const networks = state.networks.filter((n) => n !== 'none' && n !== 'host');
+        const networks = disconnectable(state);
+        if (networks.length === 0) {
+          const mode = state.networks.includes('host') ? 'host' : (state.networkMode ?? 'another container\'s');
+          throw new Error(`cannot disconnect a container that uses the ${mode} network; enforce pause, stop or kill for this rule`);
+        }
         await Promise.all(networks.map((n) => this.docker.getNetwork(n).disconnect({ Container: state.id, Force: true })));
       }
     }

@@ -114,6 +114,7 @@ export function parsePolicy(text: string, file: string): Policy {
   }
 
   const rules = baseRules(mode, action);
+  const setAt = new Map<string, Pair>();
   const ruleSection = sections.get('rules');
   if (ruleSection && !isNull(ruleSection.value)) {
     if (!isMap(ruleSection.value)) fail(ruleSection.value as Node, 'rules must be a mapping from rule ID (or CIS ID) to settings');
@@ -122,7 +123,10 @@ export function parsePolicy(text: string, file: string): Policy {
       const named = rulesNamed(key);
       if (named.length === 0) fail(pair.key as Node, `unknown rule '${key}'; rules are ${ALL_RULES.map((r) => r.id).join(', ')} (or their CIS IDs)`);
       const settings = ruleSettings(pair, key, fail);
-      for (const rule of named) rules.set(rule.id, { ...rules.get(rule.id)!, ...settings });
+      for (const rule of named) {
+        rules.set(rule.id, { ...rules.get(rule.id)!, ...settings });
+        setAt.set(rule.id, pair);
+      }
     }
   }
 
@@ -139,6 +143,12 @@ export function parsePolicy(text: string, file: string): Policy {
     if (!isMap(images.value)) fail(images.value as Node, 'images must be a mapping with allow');
     const fields = entries(images.value as Node, fail, ['allow'], 'key in images');
     if (fields.has('allow')) allowedImages = stringList(fields.get('allow')!, 'images.allow', fail);
+  }
+  // Every container host-network fires on is on the host's network, which it cannot leave. (Set
+  // by the defaults only, the enforcement fails and says so in the log for such containers.)
+  const hostNetwork = rules.get('host-network')!;
+  if (setAt.has('host-network') && hostNetwork.enabled && hostNetwork.mode === 'enforce' && hostNetwork.action === 'disconnect') {
+    fail(setAt.get('host-network'), 'host-network cannot be enforced by disconnect (a container on the host network has no network to leave); give it action pause, stop or kill');
   }
   return { source: file, rules, exemptions, allowedImages };
 }

@@ -32,7 +32,7 @@ describe('security enforcement', () => {
     assert.equal(actionDue('pause', { ...running, paused: true }), false);
     assert.equal(actionDue('kill', { ...running, running: false }), false);
     assert.equal(actionDue('disconnect', { ...running, networks: [] }), false);
-    assert.equal(actionDue('disconnect', { ...running, networks: ['host'] }), false);
+    assert.equal(actionDue('disconnect', { ...running, networks: ['none'] }), false);
     assert.equal(actionDue('stop', running), true);
   });
 
@@ -44,6 +44,17 @@ describe('security enforcement', () => {
     for (const action of ['pause', 'stop', 'kill', 'disconnect'] as const) await enforcer.enforce(running, action, ['privileged'], 'start', '1700000000200000000');
     assert.deepEqual(calls, ['pause', 'stop {"t":2}', 'kill {"signal":"SIGKILL"}', 'disconnect bridge {"Container":"abc","Force":true}', 'disconnect shop {"Container":"abc","Force":true}']);
     assert.deepEqual(records.map((r) => [r.action, r.result, r.latencyMs]), [['pause', 'ok', 50], ['stop', 'ok', 50], ['kill', 'ok', 50], ['disconnect', 'ok', 50]]);
+  });
+
+  it('disconnect cannot contain a host-network container: it fails loudly, never silently passes', async () => {
+    for (const state of [{ ...running, networks: ['host'], networkMode: 'host' }, { ...running, networks: [], networkMode: 'container:db' }]) {
+      assert.equal(actionDue('disconnect', state), true, state.networkMode);
+      const { docker, calls } = fakeDocker();
+      const record = await new Enforcer(docker, silentLogger, new Registry()).enforce(state, 'disconnect', ['host-network'], 'start');
+      assert.equal(record.result, 'failed');
+      assert.match(record.error!, /cannot disconnect a container that uses the (host|container:db) network; enforce pause, stop or kill/);
+      assert.deepEqual(calls, []);
+    }
   });
 
   it('dry-run acts on nothing but records and counts', async () => {

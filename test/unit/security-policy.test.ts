@@ -104,6 +104,9 @@ describe('security policy', () => {
       assert.match(problem('exemptions:\n  - name: x\n    reason: y\n    owner: z\n').problem, /unknown key in an exemption 'owner'/);
       assert.match(problem('images:\n  allow: [1]\n').problem, /images\.allow must be a list of non-empty strings/);
       assert.equal(problem('rules:\n  privileged: off\n  privileged: on\n').line, 3);
+      assert.deepEqual(problem('rules:\n  privileged: off\n  5.10: { mode: enforce, action: disconnect }\n').line, 3);
+      assert.match(problem('defaults: { action: disconnect }\nrules:\n  host-network: { mode: enforce }\n').problem, /host-network cannot be enforced by disconnect/);
+      assert.equal(parsePolicy('defaults: { mode: enforce, action: disconnect }\nrules:\n  host-network: { action: stop }\n', 'p').rules.get('host-network')!.action, 'stop');
       // An empty rule list would otherwise waive every rule: say so rather than exempt everything.
       assert.deepEqual(problem('exemptions:\n  - name: x\n    reason: y\n    rules: []\n'), { line: 4, problem: 'exemption rules is empty; leave it out to exempt from every rule' });
       assert.deepEqual(problem('rules:\n  privileged: *nowhere\n'), { line: 2, problem: 'unknown alias *nowhere' });
