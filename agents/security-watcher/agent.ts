@@ -5,7 +5,6 @@
  * GET /exec/{id}/json; the engine's health-check execs never reach us (the event stream hides
  * them). Images are checked once per image ID.
  */
-import { hostname } from 'node:os';
 import type Dockerode from 'dockerode';
 import { Gauge } from 'prom-client';
 import type { AgentContext, RunningAgent } from '../../shared/agent';
@@ -30,6 +29,7 @@ import {
 } from './objects';
 import type { Action } from './policy';
 import { RULES } from './rules';
+import { ownContainerId } from './self';
 import type { SecuritySettings } from './settings';
 import type { HostFacts } from './target';
 
@@ -70,7 +70,7 @@ export class SecurityWatcher {
   private readonly enforcer: Enforcer;
   private readonly lastSync: Gauge;
   /** Our own container, when we run in one: never enforced on. */
-  private readonly selfId = /^[0-9a-f]{12}$/.test(hostname()) ? hostname() : undefined;
+  private readonly selfId = ownContainerId();
 
   constructor(
     private readonly docker: Dockerode,
