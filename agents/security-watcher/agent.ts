@@ -253,6 +253,7 @@ export class SecurityWatcher {
 
   private forgetContainer(id: string): void {
     this.containers.delete(id);
+    this.enforcer.forget(id);
     this.store.forget({ kind: 'container', id });
   }
 }

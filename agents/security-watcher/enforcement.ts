@@ -32,6 +32,8 @@ export interface ContainerState {
   networks: string[];
   /** HostConfig.NetworkMode: `host` and `container:<id>` have no network of their own to leave. */
   networkMode?: string;
+  /** State.StartedAt: a new value is a new run of the container. */
+  startedAt?: string;
 }
 
 const STOP_TIMEOUT_S = 2;
@@ -44,6 +46,7 @@ export function stateOf(info: Dockerode.ContainerInspectInfo, name: string): Con
     paused: info.State.Paused === true,
     networks: Object.keys(info.NetworkSettings?.Networks ?? {}),
     networkMode: info.HostConfig?.NetworkMode,
+    startedAt: info.State.StartedAt,
   };
 }
 
@@ -63,6 +66,8 @@ function disconnectable(state: ContainerState): string[] {
 
 export class Enforcer {
   private readonly actions: Counter<'action' | 'result'>;
+  /** In dry-run the container stays as it is: what was already reported per container run and action. */
+  private readonly wouldHaveActed = new Map<string, string>();
   private readonly latency: Histogram<'action'>;
 
   constructor(
@@ -91,8 +96,14 @@ export class Enforcer {
   async enforce(state: ContainerState, action: Action, rules: string[], trigger: string, eventNano?: string): Promise<EnforcementRecord> {
     const record: EnforcementRecord = { containerId: state.id, name: state.name, action, rules, result: 'ok', trigger };
     if (!actionDue(action, state)) record.result = 'already';
-    else if (this.dryRun) record.result = 'dry-run';
-    else {
+    else if (this.dryRun) {
+      // Every sync and event sees the same uncontained container again: one would-be action per
+      // run (a restart counts anew), or the dry-run count says many more than enforcing would do.
+      const run = `${action}@${state.startedAt ?? ''}`;
+      if (this.wouldHaveActed.get(state.id) === run) return { ...record, result: 'already' };
+      this.wouldHaveActed.set(state.id, run);
+      record.result = 'dry-run';
+    } else {
       try {
         await this.act(state, action);
       } catch (error) {
@@ -110,6 +121,11 @@ export class Enforcer {
     else if (record.result !== 'already') this.logger.warn(`enforced: ${action} ${state.name}`, fields);
     this.onRecord?.(record);
     return record;
+  }
+
+  /** The container is gone: nothing to remember about it. */
+  forget(containerId: string): void {
+    this.wouldHaveActed.delete(containerId);
   }
 
   private async act(state: ContainerState, action: Action): Promise<void> {

@@ -66,6 +66,21 @@ describe('security enforcement', () => {
     assert.match(await metrics.metrics(), /^quayside_security_enforcement_actions_total\{action="kill",result="dry-run"\} 1$/m);
   });
 
+  it('dry-run reports a would-be action once per container run, not at every sync', async () => {
+    const { docker } = fakeDocker();
+    const metrics = new Registry();
+    const enforcer = new Enforcer(docker, silentLogger, metrics, true);
+    const run1 = { ...running, startedAt: '2026-01-01T00:00:00Z' };
+    const results = [];
+    for (let sync = 0; sync < 3; sync++) results.push((await enforcer.enforce(run1, 'kill', ['privileged'], 'sync')).result);
+    results.push((await enforcer.enforce(run1, 'pause', ['privileged'], 'sync')).result);
+    results.push((await enforcer.enforce({ ...run1, startedAt: '2026-01-01T00:05:00Z' }, 'pause', ['privileged'], 'start')).result);
+    enforcer.forget(run1.id);
+    results.push((await enforcer.enforce({ ...run1, startedAt: '2026-01-01T00:05:00Z' }, 'pause', ['privileged'], 'sync')).result);
+    assert.deepEqual(results, ['dry-run', 'already', 'already', 'dry-run', 'dry-run', 'dry-run']);
+    assert.match(await metrics.metrics(), /^quayside_security_enforcement_actions_total\{action="kill",result="dry-run"\} 1$/m);
+  });
+
   it('an engine that says it is already done is not a failure; anything else is, and is reported', async () => {
     const already = await new Enforcer(fakeDocker(engineError('Container abc is already paused', 409)).docker, silentLogger, new Registry()).enforce(running, 'pause', ['x'], 'start');
     assert.equal(already.result, 'already');
