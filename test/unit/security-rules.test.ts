@@ -230,6 +230,9 @@ describe('security rules: execs (Falco, CIS 5.23/5.24)', () => {
     assert.deepEqual(execFindings({ tty: true, entrypoint: '/bin/bash', arguments: ['-l'] }), ['terminal-shell']);
     assert.deepEqual(execFindings({ tty: false, entrypoint: '/bin/sh', arguments: ['-c', 'exit 0'] }), []);
     assert.deepEqual(execFindings({ tty: true, entrypoint: 'top' }), []);
+    assert.deepEqual(execFindings({ tty: true, entrypoint: '/usr/bin/env', arguments: ['bash'] }), ['terminal-shell']);
+    assert.deepEqual(execFindings({ tty: true, entrypoint: 'busybox', arguments: ['sh'] }), ['terminal-shell']);
+    assert.deepEqual(execFindings({ tty: false, entrypoint: 'env', arguments: ['bash'] }), []);
   });
   it('privileged and root execs; an exec without a user inherits the container user', () => {
     assert.deepEqual(execFindings({ privileged: true, user: 'nobody' }), ['privileged-exec']);

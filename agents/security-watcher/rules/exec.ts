@@ -82,7 +82,8 @@ export const EXEC_RULES: readonly ExecRule[] = [
     reference: 'Falco rule "Terminal shell in container"',
     check(target) {
       // The TTY is what tells a person at a terminal from a script (and from health checks, which never have one).
-      if (!target.process.tty || !SHELLS.includes(posix.basename(target.process.entrypoint))) return [];
+      // `docker exec -it c env bash` or `busybox sh` opens the shell through a wrapper.
+      if (!target.process.tty || !launchedPrograms(target.process.entrypoint, target.process.arguments).some(({ program }) => SHELLS.includes(program))) return [];
       return [hit(`exec ${target.execId}`, `docker exec opened a shell with a terminal: ${commandLine(target)}`, 'ProcessConfig.tty', true, { entrypoint: target.process.entrypoint })];
     },
   },
