@@ -7,6 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type Dockerode from 'dockerode';
+import { ConfigError } from '../../shared/config/errors';
 import { addOptions, choiceOption, optionalStringOption, repeatableOption } from '../../shared/config/options';
 import { unlessGone } from '../../shared/docker/not-found';
 import { oneShotDocker, type OneShotDocker } from '../../shared/docker/one-shot';
@@ -60,11 +61,19 @@ export async function runAudit(values: AuditValues): Promise<number> {
     .filter((rule) => enabled.has(rule.id))
     .map((rule) => ({ ...rule, severity: policy.rules.get(rule.id)!.severity }));
   const report = formatReport(values.format, { tool: { name: 'quayside security-watcher', version: packageVersion() }, rules, findings, objects });
-  if (values.output) writeFileSync(values.output, report);
+  if (values.output) writeReport(values.output, report);
   else process.stdout.write(report);
   return findings.some((f) => atLeast(f.severity, values.failOn)) ? 1 : 0;
 }
 
+/** Exit 1 means findings: a report that cannot be written must not look like one (exit 2). */
+function writeReport(file: string, report: string): void {
+  try {
+    writeFileSync(file, report);
+  } catch (error) {
+    throw new ConfigError(`--output ${file}: cannot write the report: ${(error as Error).message}`);
+  }
+}
 
 /** Every selected container and image, evaluated under the policy (exec rules need live events). */
 export async function audit(
