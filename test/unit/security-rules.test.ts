@@ -137,6 +137,11 @@ describe('security rules: containers (CIS 5.x)', () => {
     it('5.14: an empty HostIp and the IPv6 wildcard are every interface too', () => {
       for (const ip of ['', '0.0.0.0', '::']) assert.deepEqual(fired((i) => (i.HostConfig.PortBindings['80/tcp'][0].HostIp = ip)), ['published-ports 80/tcp', 'wildcard-binding 80/tcp'], ip);
     });
+    it('an inline seccomp profile stands in the evidence by its size, not its text', () => {
+      const profile = JSON.stringify({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: Array.from({ length: 300 }, (_, n) => ({ names: [`call${n}`], action: 'SCMP_ACT_ALLOW' })) });
+      const finding = evaluate((i) => (noPorts(i), (i.HostConfig.SecurityOpt = [`seccomp=${profile}`]))).findings.find((f) => f.ruleId === 'no-new-privileges')!;
+      assert.deepEqual(finding.evidence.value, [`seccomp=<inline profile, ${profile.length} bytes>`]);
+    });
     it('5.14: docker run -P publishes every exposed port on every interface (PortBindings stays empty)', () => {
       const publishAll: Patch = (i) => ((i.HostConfig.PublishAllPorts = true), (i.Config.ExposedPorts = { '80/tcp': {}, '9000/udp': {} }));
       assert.deepEqual(fired(publishAll), ['published-ports 80/tcp', 'published-ports 9000/udp', 'wildcard-binding 9000/udp']);

@@ -61,6 +61,15 @@ function isUnder(path: string, dir: string): boolean {
   return dir === '/' || path === dir || path.startsWith(`${dir}/`);
 }
 
+/**
+ * SecurityOpt as evidence. `--security-opt seccomp=profile.json` puts the whole profile there
+ * (tens of KB), which would travel with every finding to logs, webhooks and Redis: its size stands
+ * in for it.
+ */
+function shownSecurityOptions(options: readonly string[]): string[] {
+  return options.map((o) => (/^seccomp[=:]\s*\{/.test(o) ? `seccomp=<inline profile, ${o.length - 'seccomp='.length} bytes>` : o));
+}
+
 /** A rule that fires on one field, with one subject-less hit. */
 function fieldRule(
   meta: Omit<ContainerRule, 'check' | 'family'>,
@@ -134,7 +143,7 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
       // docker-bench passes any SecurityOpt, even seccomp=unconfined or the label=disable the daemon adds.
       const options = hostConfig(target).SecurityOpt ?? [];
       const labels = options.filter((o) => /^label[=:]/.test(o) && !/^label[=:]disable$/.test(o));
-      return labels.length === 0 ? [hit('', 'runs without SELinux label options', 'HostConfig.SecurityOpt', options)] : [];
+      return labels.length === 0 ? [hit('', 'runs without SELinux label options', 'HostConfig.SecurityOpt', shownSecurityOptions(options))] : [];
     },
   },
   {
@@ -339,7 +348,7 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
     reference: cisReference('5.22'),
     check(target) {
       const options = hostConfig(target).SecurityOpt ?? [];
-      return options.some((o) => /^seccomp[=:]unconfined$/.test(o)) ? [hit('', 'runs without the seccomp profile (seccomp=unconfined)', 'HostConfig.SecurityOpt', options)] : [];
+      return options.some((o) => /^seccomp[=:]unconfined$/.test(o)) ? [hit('', 'runs without the seccomp profile (seccomp=unconfined)', 'HostConfig.SecurityOpt', shownSecurityOptions(options))] : [];
     },
   },
   fieldRule(
@@ -359,7 +368,7 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
     reference: cisReference('5.26'),
     check(target) {
       const options = hostConfig(target).SecurityOpt ?? [];
-      return options.some((o) => /^no-new-privileges(?:[=:]true)?$/.test(o)) ? [] : [hit('', 'may gain privileges through setuid binaries (no no-new-privileges)', 'HostConfig.SecurityOpt', options)];
+      return options.some((o) => /^no-new-privileges(?:[=:]true)?$/.test(o)) ? [] : [hit('', 'may gain privileges through setuid binaries (no no-new-privileges)', 'HostConfig.SecurityOpt', shownSecurityOptions(options))];
     },
   },
   {
