@@ -23,6 +23,7 @@ import {
   containerTarget,
   hostFacts,
   imageExemptionSubject,
+  imageAliases,
   imageHistory,
   imageTarget,
   resolveBindSources,
@@ -154,8 +155,9 @@ export class SecurityWatcher {
     const info = await unlessGone(() => this.docker.getContainer(id).inspect());
     if (!info) return this.forgetContainer(id);
     if (!this.host) await this.refreshHostFacts();
-    const target = containerTarget(info, this.host!, await resolveBindSources(info, this.settings.hostRoot), this.evaluator.allowedImage, this.settings.policy.allowedImages.length > 0);
-    const evaluation = this.evaluator.evaluate(RULES.container, target, target.object, containerExemptionSubject(info));
+    const aliases = await imageAliases(this.docker, info);
+    const target = containerTarget(info, this.host!, await resolveBindSources(info, this.settings.hostRoot), this.evaluator.allowedImage, this.settings.policy.allowedImages.length > 0, aliases);
+    const evaluation = this.evaluator.evaluate(RULES.container, target, target.object, containerExemptionSubject(info, aliases));
     this.logExempted(target.object, evaluation);
     const known = this.containers.get(id);
     const entry: KnownContainer = {

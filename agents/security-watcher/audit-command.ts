@@ -16,7 +16,7 @@ import { FORMAT_NAMES, formatReport, type FormatName } from '../../shared/findin
 import { dockerOptions } from '../../shared/runtime/common-options';
 import { packageVersion } from '../../shared/version';
 import { PolicyEvaluator } from './evaluate';
-import { containerExemptionSubject, containerTarget, hostFacts, imageExemptionSubject, imageHistory, imageTarget, resolveBindSources } from './objects';
+import { containerExemptionSubject, containerTarget, hostFacts, imageAliases, imageExemptionSubject, imageHistory, imageTarget, resolveBindSources } from './objects';
 import type { Policy } from './policy';
 import { RULES, ruleCatalog } from './rules';
 import { loadPolicy, securityOptions } from './settings';
@@ -96,9 +96,10 @@ export async function audit(
   for (const ref of containerRefs) {
     const info = await inspect(`--container '${ref}'`, () => docker.getContainer(ref).inspect());
     if (!info) continue;
-    const target = containerTarget(info, host, await resolveBindSources(info, select.securityHostRoot ?? ''), evaluator.allowedImage, policy.allowedImages.length > 0);
+    const aliases = await imageAliases(docker, info);
+    const target = containerTarget(info, host, await resolveBindSources(info, select.securityHostRoot ?? ''), evaluator.allowedImage, policy.allowedImages.length > 0, aliases);
     objects.push(target.object);
-    findings.push(...evaluator.evaluate(RULES.container, target, target.object, containerExemptionSubject(info)).findings);
+    findings.push(...evaluator.evaluate(RULES.container, target, target.object, containerExemptionSubject(info, aliases)).findings);
   }
   for (const ref of imageRefs) {
     const info = await inspect(`--image '${ref}'`, () => docker.getImage(ref).inspect());

@@ -87,12 +87,34 @@ export function containerTarget(
   resolvedSources: ReadonlyMap<string, string>,
   allowedImages: (image: string) => boolean,
   hasImageAllowList: boolean,
+  aliases: readonly string[] = [],
 ): ContainerTarget {
-  return { object: containerObject(info), info, host, resolvedSources, allowedImages, hasImageAllowList };
+  return { object: containerObject(info), info, host, resolvedSources, allowedImages, hasImageAllowList, imageAliases: aliases };
 }
 
-export function containerExemptionSubject(info: Dockerode.ContainerInspectInfo): ExemptionSubject {
-  return { names: [containerName(info.Name)], images: [info.Config.Image ?? ''], labels: info.Config.Labels ?? {} };
+export function containerExemptionSubject(info: Dockerode.ContainerInspectInfo, aliases: readonly string[] = []): ExemptionSubject {
+  return { names: [containerName(info.Name)], images: [info.Config.Image ?? '', ...aliases], labels: info.Config.Labels ?? {} };
+}
+
+/** An image ID (`sha256:…`, or a prefix of one), which names no repository. */
+const IMAGE_ID = /^(?:sha256:)?[0-9a-f]{12,64}$/;
+
+/**
+ * The tags and digests of a container's image, when its own reference names no tag: run by ID
+ * (`docker run 4e5021d210f6`) or pinned by digest (`nginx@sha256:…`, as compose files pin
+ * images). An allow-list or exemption of `nginx:*` means those too; asked only then, so the
+ * common case costs no extra call.
+ */
+export async function imageAliases(docker: Dockerode, info: Dockerode.ContainerInspectInfo): Promise<string[]> {
+  const reference = info.Config.Image ?? '';
+  const pinnedOnly = reference.includes('@') && !/:[^/@]*@/.test(reference);
+  if (!IMAGE_ID.test(reference) && !pinnedOnly) return [];
+  try {
+    const image = await docker.getImage(info.Image).inspect();
+    return [...(image.RepoTags ?? []), ...(image.RepoDigests ?? [])].filter((r) => !r.startsWith('<none>'));
+  } catch {
+    return []; // gone or unreadable: judged by the reference alone
+  }
 }
 
 export function imageTarget(info: Dockerode.ImageInspectInfo, history?: readonly string[]): ImageTarget {

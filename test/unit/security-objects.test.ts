@@ -3,7 +3,10 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
-import { resolveBindSources } from '../../agents/security-watcher/objects';
+import { PolicyEvaluator } from '../../agents/security-watcher/evaluate';
+import { containerExemptionSubject, containerTarget, imageAliases, resolveBindSources } from '../../agents/security-watcher/objects';
+import { parsePolicy } from '../../agents/security-watcher/policy';
+import { RULES } from '../../agents/security-watcher/rules';
 
 function withBinds(...sources: string[]): Dockerode.ContainerInspectInfo {
   return { Mounts: sources.map((Source, i) => ({ Type: 'bind', Source, Destination: `/m${i}`, RW: true })) } as unknown as Dockerode.ContainerInspectInfo;
@@ -42,5 +45,49 @@ describe('security objects: bind sources resolved on the host', () => {
   it('without a host root, links resolve on this filesystem', async () => {
     const resolved = await resolveBindSources(withBinds(join(hostRoot, 'srv', 'relative')), '');
     assert.equal(resolved.get(join(hostRoot, 'srv', 'relative')), join(hostRoot, 'data', 'real'));
+  });
+});
+
+describe('security objects: an image named by ID or digest is known by its tags', () => {
+  const IMAGE = 'sha256:'.padEnd(71, 'b');
+  function container(reference: string): Dockerode.ContainerInspectInfo {
+    return { Id: 'c'.repeat(64), Name: '/web', Image: IMAGE, Config: { Image: reference, Labels: {} }, HostConfig: {}, Mounts: [] } as unknown as Dockerode.ContainerInspectInfo;
+  }
+  const asked: string[] = [];
+  const docker = {
+    getImage: (id: string) => ({
+      inspect: async () => {
+        asked.push(id);
+        return { Id: IMAGE, RepoTags: ['nginx:1.25', '<none>:<none>'], RepoDigests: ['nginx@sha256:'.padEnd(76, 'd')] };
+      },
+    }),
+  } as unknown as Dockerode;
+
+  it('asks the engine only for an ID or a digest-only reference', async () => {
+    asked.length = 0;
+    assert.deepEqual(await imageAliases(docker, container('nginx:1.25')), []);
+    assert.deepEqual(await imageAliases(docker, container('nginx:1.25@sha256:'.padEnd(81, 'd'))), []);
+    assert.deepEqual(asked, []);
+    for (const reference of ['4e5021d210f6', IMAGE, 'nginx@sha256:'.padEnd(76, 'd')]) {
+      assert.deepEqual(await imageAliases(docker, container(reference)), ['nginx:1.25', 'nginx@sha256:'.padEnd(76, 'd')], reference);
+    }
+  });
+
+  it('so an allow-list and an exemption of nginx:* hold for it', async () => {
+    const policy = parsePolicy('images:\n  allow: ["nginx:*"]\nexemptions:\n  - image: "nginx:*"\n    rules: [memory-limit]\n    reason: r\n', 'p');
+    const evaluator = new PolicyEvaluator(policy);
+    const host = { apparmor: false, selinux: false, dockerSockets: [] };
+    for (const reference of ['4e5021d210f6', 'nginx@sha256:'.padEnd(76, 'd')]) {
+      const info = container(reference);
+      const aliases = await imageAliases(docker, info);
+      const target = containerTarget(info, host, new Map(), evaluator.allowedImage, true, aliases);
+      const result = evaluator.evaluate(RULES.container, target, target.object, containerExemptionSubject(info, aliases));
+      const rules = result.findings.map((f) => f.ruleId);
+      assert.ok(!rules.includes('disallowed-image'), `${reference}: ${rules.join(' ')}`);
+      assert.ok(result.exempted.some((e) => e.ruleId === 'memory-limit'), reference);
+    }
+    const other = container('evil@sha256:'.padEnd(75, 'e'));
+    const target = containerTarget(other, host, new Map(), evaluator.allowedImage, true, []);
+    assert.ok(evaluator.evaluate(RULES.container, target, target.object, containerExemptionSubject(other)).findings.some((f) => f.ruleId === 'disallowed-image'));
   });
 });

@@ -464,7 +464,8 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
     check(target) {
       if (!target.hasImageAllowList) return [];
       const image = target.info.Config.Image ?? '';
-      return target.allowedImages(image) ? [] : [hit('', `runs image ${image}, which the policy does not allow`, 'Config.Image', image)];
+      if ([image, ...target.imageAliases].some(target.allowedImages)) return [];
+      return [hit('', `runs image ${image}, which the policy does not allow`, 'Config.Image', image, target.imageAliases.length > 0 ? { imageTags: target.imageAliases } : {})];
     },
   },
 ];
