@@ -135,7 +135,8 @@ describe('security rules: containers (CIS 5.x)', () => {
       assert.match(viaLink.message, /via symlink \/srv\/rootlink/);
     });
     it('5.14: an empty HostIp and the IPv6 wildcard are every interface too', () => {
-      for (const ip of ['', '0.0.0.0', '::']) assert.deepEqual(fired((i) => (i.HostConfig.PortBindings['80/tcp'][0].HostIp = ip)), ['published-ports 80/tcp', 'wildcard-binding 80/tcp'], ip);
+      for (const ip of ['127.0.0.1', '::1', '10.0.0.1', 'fe80::1']) assert.deepEqual(fired((i) => (i.HostConfig.PortBindings['80/tcp'][0].HostIp = ip)), ['published-ports 80/tcp'], ip);
+      for (const ip of ['', '0.0.0.0', '::', '[::]', '0:0:0:0:0:0:0:0', '::0']) assert.deepEqual(fired((i) => (i.HostConfig.PortBindings['80/tcp'][0].HostIp = ip)), ['published-ports 80/tcp', 'wildcard-binding 80/tcp'], ip);
     });
     it('an inline seccomp profile stands in the evidence by its size, not its text', () => {
       const profile = JSON.stringify({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: Array.from({ length: 300 }, (_, n) => ({ names: [`call${n}`], action: 'SCMP_ACT_ALLOW' })) });
@@ -149,6 +150,13 @@ describe('security rules: containers (CIS 5.x)', () => {
       assert.equal(finding.evidence.field, 'HostConfig.PublishAllPorts');
       assert.deepEqual(finding.evidence.value, { PublishAllPorts: true, ExposedPort: '9000/udp' });
       assert.deepEqual(fired((i) => ((i.HostConfig.PublishAllPorts = true), (i.Config.ExposedPorts = null))), ['published-ports 80/tcp']);
+    });
+    it('5.8: ports below 1024 are privileged, 1024 is not (docker-bench flags it); a range counts from its start', () => {
+      const port = (hostPort: string): Patch => (i) => (i.HostConfig.PortBindings['80/tcp'][0].HostPort = hostPort);
+      assert.deepEqual(fired(port('1023')), ['privileged-port 80/tcp', 'published-ports 80/tcp']);
+      assert.deepEqual(fired(port('1024')), ['published-ports 80/tcp']);
+      assert.deepEqual(fired(port('1000-1100')), ['privileged-port 80/tcp', 'published-ports 80/tcp']);
+      assert.deepEqual(fired(port('')), ['published-ports 80/tcp']);
     });
     it('5.12: a --cpu-quota is a CPU limit; 5.29: any PidsLimit of 0 or below is none', () => {
       assert.deepEqual(fired((i) => (noPorts(i), (i.HostConfig.CpuShares = 0), (i.HostConfig.CpuQuota = 50000))), []);

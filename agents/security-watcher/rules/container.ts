@@ -219,7 +219,8 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
     reference: cisReference('5.8'),
     check(target) {
       return portBindings(target)
-        .map((b) => ({ ...b, low: b.hostPorts.filter((p) => p > 0 && p < 1025) }))
+        // Ports below 1024 are privileged; docker-bench's `< 1025` also flags 1024.
+        .map((b) => ({ ...b, low: b.hostPorts.filter((p) => p > 0 && p < 1024) }))
         .filter((b) => b.low.length > 0)
         .map((b) => hit(b.port, `publishes ${b.port} on privileged host port ${b.low.join(', ')}`, b.field, b.value));
     },
@@ -278,7 +279,7 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
     check(target) {
       // "" means every interface too, and :: is the IPv6 wildcard (docker-bench checks only 0.0.0.0).
       return portBindings(target)
-        .filter((b) => b.bindings.some((x) => ['', '0.0.0.0', '::', '[::]'].includes(x.HostIp ?? '')))
+        .filter((b) => b.bindings.some((x) => isWildcardAddress(x.HostIp ?? '')))
         .map((b) => hit(b.port, `publishes ${b.port} on every host interface`, b.field, b.value));
     },
   },
@@ -469,6 +470,12 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
     },
   },
 ];
+
+/** Every interface: empty, 0.0.0.0, or the IPv6 unspecified address however written (::, [::], 0:0:0:0:0:0:0:0). */
+function isWildcardAddress(address: string): boolean {
+  const ip = address.trim().replace(/^\[(.*)\]$/, '$1');
+  return ip === '' || /^0+(?:\.0+){3}$/.test(ip) || (ip.includes(':') && /^[0:]+$/.test(ip));
+}
 
 interface PortBinding {
   port: string;
