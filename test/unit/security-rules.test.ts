@@ -176,8 +176,8 @@ describe('security rules: containers (CIS 5.x)', () => {
       assert.deepEqual(fired(bind('/var/lib/app')), []);
     });
     it('4.1 on containers: 0:0, root:root and 0:1000 are root; 1000 is not', () => {
-      for (const user of ['0:0', 'root:root', '0:1000', 'root']) assert.deepEqual(fired((i) => (noPorts(i), (i.Config.User = user))), ['container-root-user'], user);
-      assert.deepEqual(fired((i) => (noPorts(i), (i.Config.User = '1000:0'))), []);
+      for (const user of ['0:0', 'root:root', '0:1000', 'root', '00', '000:0']) assert.deepEqual(fired((i) => (noPorts(i), (i.Config.User = user))), ['container-root-user'], user);
+      for (const user of ['1000:0', '10', 'rooter', '1000']) assert.deepEqual(fired((i) => (noPorts(i), (i.Config.User = user))), [], user);
     });
   });
 
