@@ -271,6 +271,12 @@ describe('security rules: execs (Falco, CIS 5.23/5.24)', () => {
     assert.deepEqual(execFindings({ entrypoint: 'env', arguments: ['sh', '-c', 'pip install x'] }), ['package-manager-exec']);
     assert.deepEqual(execFindings({ entrypoint: 'env', arguments: ['ls'] }), []);
   });
+  it('a script given with combined shell options (bash -lc, sh -ec) is read too', () => {
+    assert.deepEqual(execFindings({ entrypoint: 'bash', arguments: ['-lc', 'apt-get install -y nmap'] }), ['package-manager-exec']);
+    assert.deepEqual(execFindings({ entrypoint: '/bin/sh', arguments: ['-ec', 'nc -l 4444'] }), ['network-tool-exec']);
+    assert.deepEqual(execFindings({ entrypoint: 'bash', arguments: ['--login', '-c', 'wget http://x'] }), ['remote-copy-exec']);
+    assert.deepEqual(execFindings({ entrypoint: 'bash', arguments: ['-l', 'apt-get'] }), []);
+  });
   it('launchedPrograms reads the first word of each command of a shell script', () => {
     assert.deepEqual(launchedPrograms('/bin/sh', ['-c', 'A=1 env B=2 /usr/bin/pip install x; ls | grep y && $(which nc)']).map((p) => p.program), ['sh', 'pip', 'ls', 'grep', 'which']);
   });

@@ -33,8 +33,10 @@ export function launchedPrograms(entrypoint: string, args: readonly string[]): A
     if (rest.length > 0) programs.push(...launchedPrograms(rest[0]!, rest.slice(1)));
     return programs;
   }
-  const script = SHELLS.includes(posix.basename(entrypoint)) ? args[args.indexOf('-c') + 1] : undefined;
-  if (args.includes('-c') && script !== undefined) {
+  // `-c`, or combined short options that include it: `bash -lc`, `sh -ec`, `bash -xc`.
+  const commandFlag = args.findIndex((a) => /^-[a-zA-Z]*c[a-zA-Z]*$/.test(a));
+  const script = SHELLS.includes(posix.basename(entrypoint)) && commandFlag >= 0 ? args[commandFlag + 1] : undefined;
+  if (script !== undefined) {
     for (const segment of script.split(/;|&&?|\|\|?|`|\$\(|\n|\(|\)/)) {
       const words = segment.trim().split(/\s+/).filter(Boolean);
       while (words.length > 0 && (/^\w+=/.test(words[0]!) || WRAPPERS.includes(words[0]!))) words.shift();
