@@ -276,6 +276,8 @@ describe('security rules: execs (Falco, CIS 5.23/5.24)', () => {
     assert.deepEqual(execFindings({ entrypoint: '/bin/sh', arguments: ['-ec', 'nc -l 4444'] }), ['network-tool-exec']);
     assert.deepEqual(execFindings({ entrypoint: 'bash', arguments: ['--login', '-c', 'wget http://x'] }), ['remote-copy-exec']);
     assert.deepEqual(execFindings({ entrypoint: 'bash', arguments: ['-l', 'apt-get'] }), []);
+    assert.deepEqual(execFindings({ entrypoint: 'sh', arguments: ['-c', "'apt-get' install x"] }), ['package-manager-exec']);
+    assert.deepEqual(execFindings({ entrypoint: 'curl', arguments: ['--output=/tmp/x', 'http://x'] }), ['remote-copy-exec']);
   });
   it('launchedPrograms reads the first word of each command of a shell script', () => {
     assert.deepEqual(launchedPrograms('/bin/sh', ['-c', 'A=1 env B=2 /usr/bin/pip install x; ls | grep y && $(which nc)']).map((p) => p.program), ['sh', 'pip', 'ls', 'grep', 'which']);

@@ -38,7 +38,8 @@ export function launchedPrograms(entrypoint: string, args: readonly string[]): A
   const script = SHELLS.includes(posix.basename(entrypoint)) && commandFlag >= 0 ? args[commandFlag + 1] : undefined;
   if (script !== undefined) {
     for (const segment of script.split(/;|&&?|\|\|?|`|\$\(|\n|\(|\)/)) {
-      const words = segment.trim().split(/\s+/).filter(Boolean);
+      // Quotes around a word do not change the program it names (`'apt-get' install`).
+      const words = segment.trim().split(/\s+/).filter(Boolean).map((w) => w.replace(/^(['"])(.*)\1$/, '$2'));
       while (words.length > 0 && (/^\w+=/.test(words[0]!) || WRAPPERS.includes(words[0]!))) words.shift();
       if (words.length > 0) programs.push({ program: posix.basename(words[0]!), words: words.slice(1) });
     }
@@ -134,7 +135,7 @@ export const EXEC_RULES: readonly ExecRule[] = [
     REMOTE_COPY_TOOLS,
     'the remote copy tool',
     'Falco rules "Launch Remote File Copy Tools in Container", "Launch Ingress Remote File Copy Tools in Container"',
-    (program, words) => program === 'curl' && words.some((w) => /^(?:-[a-zA-Z]*[oO]\S*|--output|--remote-name(?:-all)?)$/.test(w)),
+    (program, words) => program === 'curl' && words.some((w) => /^(?:-[a-zA-Z]*[oO]\S*|--output(?:=.*)?|--remote-name(?:-all)?)$/.test(w)),
   ),
 ];
 
