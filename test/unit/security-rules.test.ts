@@ -134,6 +134,14 @@ describe('security rules: containers (CIS 5.x)', () => {
       assert.deepEqual(viaLink.evidence, { cis: '5.6', field: 'Mounts[0]', value: { Source: '/srv/rootlink', Destination: '/x', RW: true }, resolvedSource: '/etc', mode: 'audit' });
       assert.match(viaLink.message, /via symlink \/srv\/rootlink/);
     });
+    it('sensitive-mount (read-only too): as Falco, the directories themselves and what lies under /proc, /root and the kubelet; not every file under /etc', () => {
+      const ro = (source: string): Patch => (i) => (noPorts(i), (i.Mounts = [{ Type: 'bind', Source: source, Destination: '/x', RW: false, Propagation: 'rprivate' }]));
+      for (const source of ['/etc', '/etc/shadow', '/etc/sudoers.d', '/etc/ssh/ssh_host_rsa_key', '/etc/kubernetes/manifests', '/proc', '/proc/1/ns', '/root/.ssh', '/var/lib/kubelet/pki', '/home/admin', '/run/containerd/containerd.sock']) {
+        assert.deepEqual(fired(ro(source)), ['sensitive-mount /x'], source);
+      }
+      // A container that reads the host's time zone or CA certificates is no sensitive mount.
+      for (const source of ['/etc/localtime', '/etc/timezone', '/etc/ssl/certs', '/etc/passwd', '/home/admin2', '/rootfs', '/var/lib/kubelet-data']) assert.deepEqual(fired(ro(source)), [], source);
+    });
     it('5.14: an empty HostIp and the IPv6 wildcard are every interface too', () => {
       for (const ip of ['127.0.0.1', '::1', '10.0.0.1', 'fe80::1']) assert.deepEqual(fired((i) => (i.HostConfig.PortBindings['80/tcp'][0].HostIp = ip)), ['published-ports 80/tcp'], ip);
       for (const ip of ['', '0.0.0.0', '::', '[::]', '0:0:0:0:0:0:0:0', '::0']) assert.deepEqual(fired((i) => (i.HostConfig.PortBindings['80/tcp'][0].HostIp = ip)), ['published-ports 80/tcp', 'wildcard-binding 80/tcp'], ip);

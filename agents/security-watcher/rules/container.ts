@@ -94,8 +94,16 @@ const DEFAULT_CAPS = new Set(['AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 
 /** CIS 5.6 directories; docker-bench compared them exactly and only when mounted RW. */
 export const SENSITIVE_HOST_DIRS = ['/', '/boot', '/dev', '/etc', '/lib', '/proc', '/sys', '/usr'];
 
-/** Falco's "Launch Sensitive Mount Container" list (sockets of the engine are added from the host facts). */
-export const FALCO_SENSITIVE_MOUNTS = ['/proc', '/var/run/docker.sock', '/run/docker.sock', '/var/run/crio/crio.sock', '/run/containerd/containerd.sock', '/var/lib/kubelet', '/etc', '/root', '/home/admin', '/etc/kubernetes'];
+/**
+ * Falco's "Launch Sensitive Mount Container" list (sockets of the engine are added from the host
+ * facts). Falco matches these sources exactly, `/proc*` and `/root*` as prefixes: a read-only
+ * `/etc/localtime` or `/etc/ssl/certs`, which many containers mount, is not sensitive.
+ */
+export const FALCO_SENSITIVE_MOUNTS = ['/', '/var/run/docker.sock', '/run/docker.sock', '/var/run/crio/crio.sock', '/run/containerd/containerd.sock', '/etc', '/home/admin'];
+/** Sensitive with everything under them (Falco's `/proc*`, `/root*`; the kubelet's state and PKI). */
+export const FALCO_SENSITIVE_TREES = ['/proc', '/root', '/var/lib/kubelet', '/etc/kubernetes'];
+/** Host files under /etc that hold credentials (Falco's own sensitive-file list), read-only or not. */
+export const SENSITIVE_HOST_FILES = ['/etc/shadow', '/etc/gshadow', '/etc/sudoers', '/etc/sudoers.d', '/etc/ssh', '/etc/pam.d', '/etc/security'];
 
 function namespaceRule(cis: string, id: string, what: string, field: keyof HostConfigFields, severity: ContainerRule['severity']): ContainerRule {
   return fieldRule(
@@ -444,12 +452,13 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
     remediation: 'Do not mount host paths such as /proc, /etc, /root or runtime sockets, even read-only.',
     reference: 'Falco rule "Launch Sensitive Mount Container"',
     check(target) {
-      const sensitive = [...FALCO_SENSITIVE_MOUNTS, ...target.host.dockerSockets];
+      const exact = [...FALCO_SENSITIVE_MOUNTS, ...target.host.dockerSockets];
+      const trees = [...FALCO_SENSITIVE_TREES, ...SENSITIVE_HOST_FILES];
       return mounts(target)
         .filter((m) => m.Type === 'bind')
         .flatMap((m) => {
           const source = resolvedSource(target, m);
-          const match = source === '/' ? '/' : sensitive.find((p) => isUnder(source, p));
+          const match = exact.includes(source) || trees.some((p) => isUnder(source, p));
           if (!match) return [];
           return [hit(m.Destination ?? '', `mounts host ${source} at ${m.Destination}${m.RW ? '' : ' (read-only)'}`, `Mounts[${m.index}]`, { Source: m.Source, Destination: m.Destination, RW: m.RW }, source !== m.Source ? { resolvedSource: source } : {})];
         });
