@@ -5,7 +5,7 @@
  * the inventory ones, in audit mode.
  */
 import { readFileSync } from 'node:fs';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Node, type Pair } from 'yaml';
+import { isCollection, isDocument, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Node, type Pair } from 'yaml';
 import { SEVERITIES, type Severity } from '../../shared/findings/finding';
 import { ALL_RULES, rulesNamed } from './rules';
 import type { RuleMeta } from './rules/rule';
@@ -87,10 +87,24 @@ export function parsePolicy(text: string, file: string): Policy {
     throw new PolicyError(file, lineOf(node), problem);
   };
   // An alias stands for its anchored node, so `host-pid: *contain` reads as the mapping it names.
+  // One walk in document order: each anchor is remembered where it is defined, each alias is
+  // replaced in place and not walked again (walking each use, or alias.resolve's walk of the whole
+  // document per alias, takes exponential time on nested aliases, a "billion laughs" file).
+  const anchors = new Map<string, Node>();
+  const remember = (_: unknown, node: Node): void => {
+    if (node.anchor) anchors.set(node.anchor, node);
+  };
   visit(doc, {
-    Alias(_, alias) {
-      const target = alias.resolve(doc);
-      return target ?? fail(alias, `unknown alias *${alias.source}`);
+    Map: remember,
+    Seq: remember,
+    Scalar: remember,
+    Alias(key, alias, path) {
+      const target = anchors.get(alias.source) ?? fail(alias, `unknown alias *${alias.source}`);
+      const parent = path[path.length - 1];
+      if (isPair(parent)) parent[key === 'key' ? 'key' : 'value'] = target;
+      else if (isCollection(parent)) parent.items[key as number] = target;
+      else if (isDocument(parent)) parent.contents = target;
+      return visit.SKIP;
     },
   });
   const root = doc.contents;

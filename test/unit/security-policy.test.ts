@@ -73,6 +73,14 @@ describe('security policy', () => {
     assert.equal(policy.exemptions[1]!.name, 'agent-*');
   });
 
+  it('nested aliases (a "billion laughs" file) are refused at once, not walked for minutes', () => {
+    let text = 'rules:\n  a0: &a0 [x, x, x, x, x, x, x, x, x]\n';
+    for (let i = 1; i < 9; i++) text += `  a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(', ')}]\n`;
+    const started = Date.now();
+    assert.match(problem(text).problem, /unknown rule 'a0'/);
+    assert.ok(Date.now() - started < 1_000, `${Date.now() - started} ms`);
+  });
+
   describe('bad policies name the file, the line and the problem', () => {
     const cases: Array<[string, number, RegExp]> = [
       ['bad-action.yaml', 5, /rules\.privileged\.action must be one of disconnect, pause, stop, kill, not "delete"/],
