@@ -8,6 +8,11 @@
  */
 
 const MASK = '***';
+/**
+ * A word longer than this is shown by its length only: such blobs are payloads or keys more
+ * often than flags, and the patterns below take time that grows with the square of a word's length.
+ */
+const MAX_WORD = 256;
 
 /** `NAME=value` (an environment assignment, or a key=value setting): the value goes. */
 const ASSIGNMENT = /^(['"]?[A-Za-z_][\w.]*=)(.+)$/;
@@ -31,6 +36,7 @@ const SCHEME = /^['"]?(?:bearer|basic|digest|token)$/i;
 function redactWord(word: string, state: { next: 'secret' | 'user' | undefined }): string {
   const pending = state.next;
   state.next = undefined;
+  if (word.length > MAX_WORD) return `${MASK}(${word.length} chars)`;
   if (pending === 'secret') {
     if (!SCHEME.test(word)) return maskKeepingQuotes(word);
     state.next = 'secret'; // `Authorization: Bearer <token>`

@@ -320,6 +320,15 @@ describe('security evidence never carries secrets', () => {
     assert.match(curl.message, /curl -H Authorization: Bearer \*\*\* -u admin:\*\*\* -o \/tmp\/x https:\/\/bob:\*\*\*@example\.com\/a\?sig=\*\*\*/);
   });
 
+  it('a very long word is shown by its length, quickly (no pattern runs over it)', () => {
+    const words = ['--' + '-a'.repeat(20_000), 'x?' + 'a.token'.repeat(6_000), 'eyJ' + 'x'.repeat(400)];
+    const started = Date.now();
+    const findings = execFinding('wget', words);
+    assert.ok(Date.now() - started < 500, `${Date.now() - started} ms`);
+    const copy = findings.find((f) => f.ruleId === 'remote-copy-exec')!;
+    assert.equal(copy.message, `docker exec ran the remote copy tool wget: wget ***(40002 chars) ***(42002 chars) ***(403 chars)`);
+  });
+
   it("a container's command (sshd) and an image layer's build args are masked too", () => {
     // A shell-form CMD runs sshd inside sh -c (and the script may set secrets).
     const sshd = evaluate((i) => ((i.HostConfig.PortBindings = {}), (i.Path = '/bin/sh'), (i.Args = ['-c', 'API_KEY=s3cr3t exec /usr/sbin/sshd -D']))).findings;
