@@ -279,6 +279,13 @@ describe('security rules: execs (Falco, CIS 5.23/5.24)', () => {
     assert.deepEqual(execFindings({ entrypoint: 'env', arguments: ['sh', '-c', 'pip install x'] }), ['package-manager-exec']);
     assert.deepEqual(execFindings({ entrypoint: 'env', arguments: ['ls'] }), []);
   });
+  it('a wrapper chain or a flood of wrapper options is read quickly, without deep recursion', () => {
+    const started = Date.now();
+    assert.deepEqual(execFindings({ entrypoint: 'env', arguments: [...Array(60_000).fill('env'), 'apt-get'] }), []);
+    assert.deepEqual(execFindings({ entrypoint: 'env', arguments: [...Array(60_000).fill('-i'), 'apt-get'] }), ['package-manager-exec']);
+    assert.deepEqual(execFindings({ entrypoint: 'sudo', arguments: ['env', 'nice', 'timeout', '5', 'apt-get'] }), ['package-manager-exec']);
+    assert.ok(Date.now() - started < 1_000, `${Date.now() - started} ms`);
+  });
   it('a script given with combined shell options (bash -lc, sh -ec) is read too', () => {
     assert.deepEqual(execFindings({ entrypoint: 'bash', arguments: ['-lc', 'apt-get install -y nmap'] }), ['package-manager-exec']);
     assert.deepEqual(execFindings({ entrypoint: '/bin/sh', arguments: ['-ec', 'nc -l 4444'] }), ['network-tool-exec']);

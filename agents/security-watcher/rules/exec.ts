@@ -13,6 +13,8 @@ export const SHELLS = ['ash', 'bash', 'csh', 'ksh', 'sh', 'tcsh', 'zsh', 'dash']
 export const PACKAGE_MANAGERS = ['apt', 'apt-get', 'aptitude', 'dpkg', 'rpm', 'yum', 'dnf', 'microdnf', 'zypper', 'apk', 'pip', 'pip3', 'gem', 'npm', 'yarn', 'pnpm', 'snap', 'pacman', 'update-alternatives'];
 export const NETWORK_TOOLS = ['nc', 'ncat', 'netcat', 'nmap', 'dig', 'tcpdump', 'tshark', 'ngrep', 'telnet', 'mitmproxy', 'socat', 'zmap'];
 /** Programs that run the program named in their arguments. */
+/** Wrappers in wrappers (`sudo env nice cmd`) are followed this deep. */
+const MAX_WRAPPERS = 8;
 const WRAPPER_FLAGS_WITH_VALUE = ['-u', '-g', '-U', '-C', '-D', '-h', '-p', '-R', '-r', '-T', '-t', '-n', '-s', '-k', '-S'];
 const WRAPPERS = ['env', 'sudo', 'doas', 'nohup', 'time', 'timeout', 'nice', 'ionice', 'setsid', 'stdbuf', 'exec', 'command', 'busybox'];
 export const REMOTE_COPY_TOOLS = ['rsync', 'scp', 'sftp', 'dcp', 'wget'];
@@ -21,16 +23,17 @@ export const REMOTE_COPY_TOOLS = ['rsync', 'scp', 'sftp', 'dcp', 'wget'];
  * The programs a command line starts: the entrypoint, and for `sh -c SCRIPT` the first word of
  * each command of the script (split at ; & | ` $( and newlines, skipping VAR=value and sudo/env).
  */
-export function launchedPrograms(entrypoint: string, args: readonly string[]): Array<{ program: string; words: string[] }> {
+export function launchedPrograms(entrypoint: string, args: readonly string[], depth = 0): Array<{ program: string; words: string[] }> {
   const programs = [{ program: posix.basename(entrypoint), words: [...args] }];
-  // `env TOKEN=x npm install`, `sudo -u app apt-get …`, `busybox wget …`: the wrapped program runs too.
+  // `env TOKEN=x npm install`, `sudo -u app apt-get …`, `busybox wget …`: the wrapped program runs
+  // too. Indexes, not shifts, and a bounded depth: an exec's arguments are anyone's input.
   if (WRAPPERS.includes(posix.basename(entrypoint))) {
-    const rest = [...args];
-    while (rest.length > 0 && (rest[0]!.startsWith('-') || /^\w+=/.test(rest[0]!) || /^\d+(?:\.\d+)?[smhd]?$/.test(rest[0]!))) {
+    let i = 0;
+    while (i < args.length && (args[i]!.startsWith('-') || /^\w+=/.test(args[i]!) || /^\d+(?:\.\d+)?[smhd]?$/.test(args[i]!))) {
       // `sudo -u app`, `env -u VAR`, `nice -n 5`, `timeout -s KILL`: these flags take the next word.
-      if (WRAPPER_FLAGS_WITH_VALUE.includes(rest.shift()!)) rest.shift();
+      i += WRAPPER_FLAGS_WITH_VALUE.includes(args[i]!) ? 2 : 1;
     }
-    if (rest.length > 0) programs.push(...launchedPrograms(rest[0]!, rest.slice(1)));
+    if (i < args.length && depth < MAX_WRAPPERS) programs.push(...launchedPrograms(args[i]!, args.slice(i + 1), depth + 1));
     return programs;
   }
   // `-c`, or combined short options that include it: `bash -lc`, `sh -ec`, `bash -xc`.
@@ -40,8 +43,9 @@ export function launchedPrograms(entrypoint: string, args: readonly string[]): A
     for (const segment of script.split(/;|&&?|\|\|?|`|\$\(|\n|\(|\)/)) {
       // Quotes around a word do not change the program it names (`'apt-get' install`).
       const words = segment.trim().split(/\s+/).filter(Boolean).map((w) => w.replace(/^(['"])(.*)\1$/, '$2'));
-      while (words.length > 0 && (/^\w+=/.test(words[0]!) || WRAPPERS.includes(words[0]!))) words.shift();
-      if (words.length > 0) programs.push({ program: posix.basename(words[0]!), words: words.slice(1) });
+      let i = 0;
+      while (i < words.length && (/^\w+=/.test(words[i]!) || WRAPPERS.includes(words[i]!))) i += 1;
+      if (i < words.length) programs.push({ program: posix.basename(words[i]!), words: words.slice(i + 1) });
     }
   }
   return programs;
