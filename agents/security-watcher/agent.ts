@@ -156,7 +156,7 @@ export class SecurityWatcher {
     if (!info) return this.forgetContainer(id);
     if (!this.host) await this.refreshHostFacts();
     const aliases = await imageAliases(this.docker, info);
-    const target = containerTarget(info, this.host!, await resolveBindSources(info, this.settings.hostRoot), this.evaluator.allowedImage, this.settings.policy.allowedImages.length > 0, aliases);
+    const target = containerTarget(info, this.host!, await resolveBindSources(info, this.settings.hostRoot, this.selfId !== undefined), this.evaluator.allowedImage, this.settings.policy.allowedImages.length > 0, aliases);
     const evaluation = this.evaluator.evaluate(RULES.container, target, target.object, containerExemptionSubject(info, aliases));
     this.logExempted(target.object, evaluation);
     const known = this.containers.get(id);

@@ -19,6 +19,7 @@ import { PolicyEvaluator } from './evaluate';
 import { containerExemptionSubject, containerTarget, hostFacts, imageAliases, imageExemptionSubject, imageHistory, imageTarget, resolveBindSources } from './objects';
 import type { Policy } from './policy';
 import { RULES, ruleCatalog } from './rules';
+import { ownContainerId } from './self';
 import { loadPolicy, securityOptions } from './settings';
 
 export const auditOptions = {
@@ -90,6 +91,7 @@ export async function audit(
 
   const findings: FindingDraft[] = [];
   const objects: FindingObject[] = [];
+  const inContainer = ownContainerId() !== undefined;
   // What the listing named may be removed before it is inspected (a busy host): skip it. What
   // the user named must exist.
   const inspect = <T>(what: string, call: () => Promise<T>): Promise<T | undefined> => (only ? reach(what, call) : reach(what, () => unlessGone(call)));
@@ -97,7 +99,7 @@ export async function audit(
     const info = await inspect(`--container '${ref}'`, () => docker.getContainer(ref).inspect());
     if (!info) continue;
     const aliases = await imageAliases(docker, info);
-    const target = containerTarget(info, host, await resolveBindSources(info, select.securityHostRoot ?? ''), evaluator.allowedImage, policy.allowedImages.length > 0, aliases);
+    const target = containerTarget(info, host, await resolveBindSources(info, select.securityHostRoot ?? '', inContainer), evaluator.allowedImage, policy.allowedImages.length > 0, aliases);
     objects.push(target.object);
     findings.push(...evaluator.evaluate(RULES.container, target, target.object, containerExemptionSubject(info, aliases)).findings);
   }

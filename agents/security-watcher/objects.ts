@@ -27,10 +27,13 @@ export async function hostFacts(docker: Dockerode): Promise<HostFacts> {
 /**
  * Bind sources with symlinks resolved, as the host sees them. `hostRoot` is where the host's
  * filesystem is mounted when the watcher runs in a container ('' when it runs on the host).
- * A source that cannot be resolved stays as inspect shows it.
+ * A source that cannot be resolved stays as inspect shows it. In a container without a host root
+ * nothing is resolved: the watcher's own filesystem is not the host's (its `/bin` may link to
+ * `/usr/bin` where the host's does not).
  */
-export async function resolveBindSources(info: Dockerode.ContainerInspectInfo, hostRoot: string): Promise<Map<string, string>> {
+export async function resolveBindSources(info: Dockerode.ContainerInspectInfo, hostRoot: string, inContainer = false): Promise<Map<string, string>> {
   const resolved = new Map<string, string>();
+  if (inContainer && !hostRoot) return resolved;
   for (const mount of (info.Mounts ?? []) as Array<{ Type?: string; Source?: string }>) {
     if (mount.Type !== 'bind' || !mount.Source || resolved.has(mount.Source)) continue;
     try {

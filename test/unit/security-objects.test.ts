@@ -37,6 +37,12 @@ describe('security objects: bind sources resolved on the host', () => {
     assert.equal(resolved.has('/srv/relative/x'), false, 'a path that does not exist is judged as given');
   });
 
+  it('in a container without a host root nothing is resolved (its filesystem is not the host\'s)', async () => {
+    const source = join(hostRoot, 'srv', 'relative');
+    assert.equal((await resolveBindSources(withBinds(source), '', true)).size, 0);
+    assert.equal((await resolveBindSources(withBinds('/srv/etclink'), hostRoot, true)).get('/srv/etclink'), '/etc');
+  });
+
   it('a link loop is left as given', async () => {
     const resolved = await resolveBindSources(withBinds('/srv/loop1'), hostRoot);
     assert.equal(resolved.has('/srv/loop1'), false);
