@@ -5,7 +5,6 @@
  * GET /exec/{id}/json; the engine's health-check execs never reach us (the event stream hides
  * them). Images are checked once per image ID.
  */
-import { hostname } from 'node:os';
 import type Dockerode from 'dockerode';
 import { Gauge } from 'prom-client';
 import type { AgentContext, RunningAgent } from '../../shared/agent';
@@ -23,6 +22,7 @@ import {
   containerExemptionSubject,
   containerTarget,
   hostFacts,
+  imageAliases,
   imageExemptionSubject,
   imageHistory,
   imageTarget,
@@ -30,6 +30,7 @@ import {
 } from './objects';
 import type { Action } from './policy';
 import { RULES } from './rules';
+import { ownContainerId } from './self';
 import type { SecuritySettings } from './settings';
 import type { HostFacts } from './target';
 
@@ -70,7 +71,7 @@ export class SecurityWatcher {
   private readonly enforcer: Enforcer;
   private readonly lastSync: Gauge;
   /** Our own container, when we run in one: never enforced on. */
-  private readonly selfId = /^[0-9a-f]{12}$/.test(hostname()) ? hostname() : undefined;
+  private readonly selfId = ownContainerId();
 
   constructor(
     private readonly docker: Dockerode,
@@ -154,8 +155,9 @@ export class SecurityWatcher {
     const info = await unlessGone(() => this.docker.getContainer(id).inspect());
     if (!info) return this.forgetContainer(id);
     if (!this.host) await this.refreshHostFacts();
-    const target = containerTarget(info, this.host!, await resolveBindSources(info, this.settings.hostRoot), this.evaluator.allowedImage, this.settings.policy.allowedImages.length > 0);
-    const evaluation = this.evaluator.evaluate(RULES.container, target, target.object, containerExemptionSubject(info));
+    const aliases = await imageAliases(this.docker, info);
+    const target = containerTarget(info, this.host!, await resolveBindSources(info, this.settings.hostRoot, this.selfId !== undefined), this.evaluator.allowedImage, this.settings.policy.allowedImages.length > 0, aliases);
+    const evaluation = this.evaluator.evaluate(RULES.container, target, target.object, containerExemptionSubject(info, aliases));
     this.logExempted(target.object, evaluation);
     const known = this.containers.get(id);
     const entry: KnownContainer = {
@@ -253,6 +255,7 @@ export class SecurityWatcher {
 
   private forgetContainer(id: string): void {
     this.containers.delete(id);
+    this.enforcer.forget(id);
     this.store.forget({ kind: 'container', id });
   }
 }

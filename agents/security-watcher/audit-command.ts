@@ -7,16 +7,19 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type Dockerode from 'dockerode';
+import { ConfigError } from '../../shared/config/errors';
 import { addOptions, choiceOption, optionalStringOption, repeatableOption } from '../../shared/config/options';
+import { unlessGone } from '../../shared/docker/not-found';
 import { oneShotDocker, type OneShotDocker } from '../../shared/docker/one-shot';
 import { atLeast, SEVERITIES, type FindingDraft, type FindingObject, type Severity } from '../../shared/findings/finding';
 import { FORMAT_NAMES, formatReport, type FormatName } from '../../shared/findings/formats';
 import { dockerOptions } from '../../shared/runtime/common-options';
 import { packageVersion } from '../../shared/version';
 import { PolicyEvaluator } from './evaluate';
-import { containerExemptionSubject, containerTarget, hostFacts, imageExemptionSubject, imageHistory, imageTarget, resolveBindSources } from './objects';
+import { containerExemptionSubject, containerTarget, hostFacts, imageAliases, imageExemptionSubject, imageHistory, imageTarget, resolveBindSources } from './objects';
 import type { Policy } from './policy';
 import { RULES, ruleCatalog } from './rules';
+import { ownContainerId } from './self';
 import { loadPolicy, securityOptions } from './settings';
 
 export const auditOptions = {
@@ -59,11 +62,19 @@ export async function runAudit(values: AuditValues): Promise<number> {
     .filter((rule) => enabled.has(rule.id))
     .map((rule) => ({ ...rule, severity: policy.rules.get(rule.id)!.severity }));
   const report = formatReport(values.format, { tool: { name: 'quayside security-watcher', version: packageVersion() }, rules, findings, objects });
-  if (values.output) writeFileSync(values.output, report);
+  if (values.output) writeReport(values.output, report);
   else process.stdout.write(report);
   return findings.some((f) => atLeast(f.severity, values.failOn)) ? 1 : 0;
 }
 
+/** Exit 1 means findings: a report that cannot be written must not look like one (exit 2). */
+function writeReport(file: string, report: string): void {
+  try {
+    writeFileSync(file, report);
+  } catch (error) {
+    throw new ConfigError(`--output ${file}: cannot write the report: ${(error as Error).message}`);
+  }
+}
 
 /** Every selected container and image, evaluated under the policy (exec rules need live events). */
 export async function audit(
@@ -80,14 +91,21 @@ export async function audit(
 
   const findings: FindingDraft[] = [];
   const objects: FindingObject[] = [];
+  const inContainer = ownContainerId() !== undefined;
+  // What the listing named may be removed before it is inspected (a busy host): skip it. What
+  // the user named must exist.
+  const inspect = <T>(what: string, call: () => Promise<T>): Promise<T | undefined> => (only ? reach(what, call) : reach(what, () => unlessGone(call)));
   for (const ref of containerRefs) {
-    const info = await reach(`--container '${ref}'`, () => docker.getContainer(ref).inspect());
-    const target = containerTarget(info, host, await resolveBindSources(info, select.securityHostRoot ?? ''), evaluator.allowedImage, policy.allowedImages.length > 0);
+    const info = await inspect(`--container '${ref}'`, () => docker.getContainer(ref).inspect());
+    if (!info) continue;
+    const aliases = await imageAliases(docker, info);
+    const target = containerTarget(info, host, await resolveBindSources(info, select.securityHostRoot ?? '', inContainer), evaluator.allowedImage, policy.allowedImages.length > 0, aliases);
     objects.push(target.object);
-    findings.push(...evaluator.evaluate(RULES.container, target, target.object, containerExemptionSubject(info)).findings);
+    findings.push(...evaluator.evaluate(RULES.container, target, target.object, containerExemptionSubject(info, aliases)).findings);
   }
   for (const ref of imageRefs) {
-    const info = await reach(`--image '${ref}'`, () => docker.getImage(ref).inspect());
+    const info = await inspect(`--image '${ref}'`, () => docker.getImage(ref).inspect());
+    if (!info) continue;
     const target = imageTarget(info, await imageHistory(docker, info.Id));
     objects.push(target.object);
     findings.push(...evaluator.evaluate(RULES.image, target, target.object, imageExemptionSubject(info)).findings);

@@ -30,6 +30,10 @@ export interface ContainerState {
   paused: boolean;
   /** Networks it is connected to. */
   networks: string[];
+  /** HostConfig.NetworkMode: `host` and `container:<id>` have no network of their own to leave. */
+  networkMode?: string;
+  /** State.StartedAt: a new value is a new run of the container. */
+  startedAt?: string;
 }
 
 const STOP_TIMEOUT_S = 2;
@@ -41,6 +45,8 @@ export function stateOf(info: Dockerode.ContainerInspectInfo, name: string): Con
     running: info.State.Running === true,
     paused: info.State.Paused === true,
     networks: Object.keys(info.NetworkSettings?.Networks ?? {}),
+    networkMode: info.HostConfig?.NetworkMode,
+    startedAt: info.State.StartedAt,
   };
 }
 
@@ -48,12 +54,20 @@ export function stateOf(info: Dockerode.ContainerInspectInfo, name: string): Con
 export function actionDue(action: Action, state: ContainerState): boolean {
   if (!state.running) return false;
   if (action === 'pause') return !state.paused;
-  if (action === 'disconnect') return state.networks.some((n) => n !== 'none' && n !== 'host');
+  // On the host's network (or another container's) there is nothing to disconnect, yet the
+  // container is not contained: the action is due, and fails saying why, rather than silently.
+  if (action === 'disconnect') return state.networks.some((n) => n !== 'none') || (state.networkMode ?? '').startsWith('container:');
   return true;
+}
+
+function disconnectable(state: ContainerState): string[] {
+  return state.networks.filter((n) => n !== 'none' && n !== 'host');
 }
 
 export class Enforcer {
   private readonly actions: Counter<'action' | 'result'>;
+  /** In dry-run the container stays as it is: what was already reported per container run and action. */
+  private readonly wouldHaveActed = new Map<string, string>();
   private readonly latency: Histogram<'action'>;
 
   constructor(
@@ -82,8 +96,14 @@ export class Enforcer {
   async enforce(state: ContainerState, action: Action, rules: string[], trigger: string, eventNano?: string): Promise<EnforcementRecord> {
     const record: EnforcementRecord = { containerId: state.id, name: state.name, action, rules, result: 'ok', trigger };
     if (!actionDue(action, state)) record.result = 'already';
-    else if (this.dryRun) record.result = 'dry-run';
-    else {
+    else if (this.dryRun) {
+      // Every sync and event sees the same uncontained container again: one would-be action per
+      // run (a restart counts anew), or the dry-run count says many more than enforcing would do.
+      const run = `${action}@${state.startedAt ?? ''}`;
+      if (this.wouldHaveActed.get(state.id) === run) return { ...record, result: 'already' };
+      this.wouldHaveActed.set(state.id, run);
+      record.result = 'dry-run';
+    } else {
       try {
         await this.act(state, action);
       } catch (error) {
@@ -103,6 +123,11 @@ export class Enforcer {
     return record;
   }
 
+  /** The container is gone: nothing to remember about it. */
+  forget(containerId: string): void {
+    this.wouldHaveActed.delete(containerId);
+  }
+
   private async act(state: ContainerState, action: Action): Promise<void> {
     const container = this.docker.getContainer(state.id);
     switch (action) {
@@ -116,7 +141,11 @@ export class Enforcer {
         await container.kill({ signal: 'SIGKILL' });
         return;
       case 'disconnect': {
-        const networks = state.networks.filter((n) => n !== 'none' && n !== 'host');
+        const networks = disconnectable(state);
+        if (networks.length === 0) {
+          const mode = state.networks.includes('host') ? 'host' : (state.networkMode ?? 'another container\'s');
+          throw new Error(`cannot disconnect a container that uses the ${mode} network; enforce pause, stop or kill for this rule`);
+        }
         await Promise.all(networks.map((n) => this.docker.getNetwork(n).disconnect({ Container: state.id, Force: true })));
       }
     }

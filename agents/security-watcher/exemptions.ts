@@ -33,9 +33,42 @@ export class Exemptions {
   }
 }
 
-/** An untagged reference is `:latest`, so `busybox:*` matches `busybox` too. */
+/**
+ * True when the glob matches the image reference in any of its spellings: as given, short
+ * (`nginx`) and fully qualified (`docker.io/library/nginx`), and an untagged one as `:latest`.
+ * A container names its image as it was run, so `nginx:*` must also cover
+ * `docker.io/library/nginx:1.25`, or an exemption silently stops holding.
+ */
 export function imageMatches(glob: RegExp, image: string): boolean {
-  if (glob.test(image)) return true;
-  const lastPart = image.slice(image.lastIndexOf('/') + 1);
-  return !lastPart.includes(':') && !lastPart.includes('@') && glob.test(`${image}:latest`);
+  return referenceSpellings(image).some((spelling) => glob.test(spelling));
+}
+
+const DOCKER_HUB = /^(?:docker\.io|index\.docker\.io|registry-1\.docker\.io)\//;
+
+export function referenceSpellings(image: string): string[] {
+  const at = image.indexOf('@');
+  const digest = at >= 0 ? image.slice(at) : '';
+  let name = at >= 0 ? image.slice(0, at) : image;
+  const colon = name.lastIndexOf(':');
+  let tag = '';
+  if (colon > name.lastIndexOf('/')) {
+    tag = name.slice(colon);
+    name = name.slice(0, colon);
+  }
+  const names = new Set([name]);
+  const first = name.split('/')[0]!;
+  const onHub = DOCKER_HUB.test(name) || !name.includes('/') || !(first.includes('.') || first.includes(':') || first === 'localhost');
+  if (onHub) {
+    const short = name.replace(DOCKER_HUB, '').replace(/^library\/(?=[^/]+$)/, '');
+    names.add(short);
+    names.add(`docker.io/${short.includes('/') ? short : `library/${short}`}`);
+  }
+  const tags = new Set([tag]);
+  if (!digest && (tag === '' || tag === ':latest')) {
+    tags.add(':latest');
+    tags.add('');
+  }
+  const out = new Set([image]);
+  for (const n of names) for (const t of tags) out.add(`${n}${t}${digest}`);
+  return [...out];
 }

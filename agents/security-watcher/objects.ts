@@ -1,5 +1,5 @@
 /** Docker objects as rule targets: inspect results, host facts, resolved bind sources. */
-import { realpath } from 'node:fs/promises';
+import { lstat, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
 import { containerName } from '../../shared/docker/container-name';
@@ -27,20 +27,52 @@ export async function hostFacts(docker: Dockerode): Promise<HostFacts> {
 /**
  * Bind sources with symlinks resolved, as the host sees them. `hostRoot` is where the host's
  * filesystem is mounted when the watcher runs in a container ('' when it runs on the host).
- * A source that cannot be resolved stays as inspect shows it.
+ * A source that cannot be resolved stays as inspect shows it. In a container without a host root
+ * nothing is resolved: the watcher's own filesystem is not the host's (its `/bin` may link to
+ * `/usr/bin` where the host's does not).
  */
-export async function resolveBindSources(info: Dockerode.ContainerInspectInfo, hostRoot: string): Promise<Map<string, string>> {
+export async function resolveBindSources(info: Dockerode.ContainerInspectInfo, hostRoot: string, inContainer = false): Promise<Map<string, string>> {
   const resolved = new Map<string, string>();
+  if (inContainer && !hostRoot) return resolved;
   for (const mount of (info.Mounts ?? []) as Array<{ Type?: string; Source?: string }>) {
     if (mount.Type !== 'bind' || !mount.Source || resolved.has(mount.Source)) continue;
     try {
-      const real = await realpath(join(hostRoot || '/', mount.Source));
-      resolved.set(mount.Source, hostRoot ? real.slice(hostRoot.replace(/\/$/, '').length) || '/' : real);
+      resolved.set(mount.Source, await resolveUnder(hostRoot || '/', mount.Source));
     } catch {
-      // Gone or not visible from here: judge the path as given.
+      // Gone, not visible from here, or a link loop: judge the path as given.
     }
   }
   return resolved;
+}
+
+const MAX_LINKS = 40; // as the kernel's ELOOP limit
+
+/**
+ * `realpath` of a host path inside `root`, one component at a time: an absolute link target
+ * (`/var/run` -> `/run`, as hosts have them) starts again at `root`, not at the watcher's own `/`.
+ */
+async function resolveUnder(root: string, path: string): Promise<string> {
+  let pending = path.split('/').filter(Boolean);
+  let done: string[] = [];
+  let links = 0;
+  while (pending.length > 0) {
+    const part = pending.shift()!;
+    if (part === '.') continue;
+    if (part === '..') {
+      done.pop();
+      continue;
+    }
+    const onDisk = join(root, ...done, part);
+    if (!(await lstat(onDisk)).isSymbolicLink()) {
+      done.push(part);
+      continue;
+    }
+    if (++links > MAX_LINKS) throw new Error(`too many symbolic links: ${path}`);
+    const target = await readlink(onDisk);
+    if (target.startsWith('/')) done = [];
+    pending = [...target.split('/').filter(Boolean), ...pending];
+  }
+  return `/${done.join('/')}`;
 }
 
 export function containerObject(info: Dockerode.ContainerInspectInfo): FindingObject {
@@ -58,12 +90,34 @@ export function containerTarget(
   resolvedSources: ReadonlyMap<string, string>,
   allowedImages: (image: string) => boolean,
   hasImageAllowList: boolean,
+  aliases: readonly string[] = [],
 ): ContainerTarget {
-  return { object: containerObject(info), info, host, resolvedSources, allowedImages, hasImageAllowList };
+  return { object: containerObject(info), info, host, resolvedSources, allowedImages, hasImageAllowList, imageAliases: aliases };
 }
 
-export function containerExemptionSubject(info: Dockerode.ContainerInspectInfo): ExemptionSubject {
-  return { names: [containerName(info.Name)], images: [info.Config.Image ?? ''], labels: info.Config.Labels ?? {} };
+export function containerExemptionSubject(info: Dockerode.ContainerInspectInfo, aliases: readonly string[] = []): ExemptionSubject {
+  return { names: [containerName(info.Name)], images: [info.Config.Image ?? '', ...aliases], labels: info.Config.Labels ?? {} };
+}
+
+/** An image ID (`sha256:…`, or a prefix of one), which names no repository. */
+const IMAGE_ID = /^(?:sha256:)?[0-9a-f]{12,64}$/;
+
+/**
+ * The tags and digests of a container's image, when its own reference names no tag: run by ID
+ * (`docker run 4e5021d210f6`) or pinned by digest (`nginx@sha256:…`, as compose files pin
+ * images). An allow-list or exemption of `nginx:*` means those too; asked only then, so the
+ * common case costs no extra call.
+ */
+export async function imageAliases(docker: Dockerode, info: Dockerode.ContainerInspectInfo): Promise<string[]> {
+  const reference = info.Config.Image ?? '';
+  const pinnedOnly = reference.includes('@') && !/:[^/@]*@/.test(reference);
+  if (!IMAGE_ID.test(reference) && !pinnedOnly) return [];
+  try {
+    const image = await docker.getImage(info.Image).inspect();
+    return [...(image.RepoTags ?? []), ...(image.RepoDigests ?? [])].filter((r) => !r.startsWith('<none>'));
+  } catch {
+    return []; // gone or unreadable: judged by the reference alone
+  }
 }
 
 export function imageTarget(info: Dockerode.ImageInspectInfo, history?: readonly string[]): ImageTarget {

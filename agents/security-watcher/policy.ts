@@ -5,7 +5,7 @@
  * the inventory ones, in audit mode.
  */
 import { readFileSync } from 'node:fs';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair } from 'yaml';
+import { isCollection, isDocument, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Node, type Pair } from 'yaml';
 import { SEVERITIES, type Severity } from '../../shared/findings/finding';
 import { ALL_RULES, rulesNamed } from './rules';
 import type { RuleMeta } from './rules/rule';
@@ -86,6 +86,27 @@ export function parsePolicy(text: string, file: string): Policy {
   const fail = (node: Node | Pair | null | undefined, problem: string): never => {
     throw new PolicyError(file, lineOf(node), problem);
   };
+  // An alias stands for its anchored node, so `host-pid: *contain` reads as the mapping it names.
+  // One walk in document order: each anchor is remembered where it is defined, each alias is
+  // replaced in place and not walked again (walking each use, or alias.resolve's walk of the whole
+  // document per alias, takes exponential time on nested aliases, a "billion laughs" file).
+  const anchors = new Map<string, Node>();
+  const remember = (_: unknown, node: Node): void => {
+    if (node.anchor) anchors.set(node.anchor, node);
+  };
+  visit(doc, {
+    Map: remember,
+    Seq: remember,
+    Scalar: remember,
+    Alias(key, alias, path) {
+      const target = anchors.get(alias.source) ?? fail(alias, `unknown alias *${alias.source}`);
+      const parent = path[path.length - 1];
+      if (isPair(parent)) parent[key === 'key' ? 'key' : 'value'] = target;
+      else if (isCollection(parent)) parent.items[key as number] = target;
+      else if (isDocument(parent)) parent.contents = target;
+      return visit.SKIP;
+    },
+  });
   const root = doc.contents;
   if (root === null || (isScalar(root) && (root.value === null || root.value === ''))) fail(root, 'the policy is empty; expected a mapping with version, defaults, rules, exemptions, images');
   if (!isMap(root)) return fail(root, 'the policy must be a mapping (version, defaults, rules, exemptions, images)');
@@ -107,15 +128,19 @@ export function parsePolicy(text: string, file: string): Policy {
   }
 
   const rules = baseRules(mode, action);
+  const setAt = new Map<string, Pair>();
   const ruleSection = sections.get('rules');
   if (ruleSection && !isNull(ruleSection.value)) {
     if (!isMap(ruleSection.value)) fail(ruleSection.value as Node, 'rules must be a mapping from rule ID (or CIS ID) to settings');
     for (const pair of (ruleSection.value as { items: Pair[] }).items) {
-      const key = String(scalarText(pair.key));
+      const key = keyText(pair.key);
       const named = rulesNamed(key);
       if (named.length === 0) fail(pair.key as Node, `unknown rule '${key}'; rules are ${ALL_RULES.map((r) => r.id).join(', ')} (or their CIS IDs)`);
       const settings = ruleSettings(pair, key, fail);
-      for (const rule of named) rules.set(rule.id, { ...rules.get(rule.id)!, ...settings });
+      for (const rule of named) {
+        rules.set(rule.id, { ...rules.get(rule.id)!, ...settings });
+        setAt.set(rule.id, pair);
+      }
     }
   }
 
@@ -133,6 +158,12 @@ export function parsePolicy(text: string, file: string): Policy {
     const fields = entries(images.value as Node, fail, ['allow'], 'key in images');
     if (fields.has('allow')) allowedImages = stringList(fields.get('allow')!, 'images.allow', fail);
   }
+  // Every container host-network fires on is on the host's network, which it cannot leave. (Set
+  // by the defaults only, the enforcement fails and says so in the log for such containers.)
+  const hostNetwork = rules.get('host-network')!;
+  if (setAt.has('host-network') && hostNetwork.enabled && hostNetwork.mode === 'enforce' && hostNetwork.action === 'disconnect') {
+    fail(setAt.get('host-network'), 'host-network cannot be enforced by disconnect (a container on the host network has no network to leave); give it action pause, stop or kill');
+  }
   return { source: file, rules, exemptions, allowedImages };
 }
 
@@ -142,7 +173,7 @@ type Fail = (node: Node | Pair | null | undefined, problem: string) => never;
 function entries(node: Node, fail: Fail, allowed: readonly string[], what: string): Map<string, Pair> {
   const out = new Map<string, Pair>();
   for (const pair of (node as unknown as { items: Pair[] }).items) {
-    const key = String(scalarText(pair.key));
+    const key = keyText(pair.key);
     if (!allowed.includes(key)) fail(pair.key as Node, `unknown ${what} '${key}'; expected ${allowed.join(', ')}`);
     out.set(key, pair);
   }
@@ -186,7 +217,10 @@ function exemption(item: Node, file: string, line: number, fail: Fail): Exemptio
   const rules: string[] = [];
   const rulesPair = fields.get('rules');
   if (rulesPair) {
-    for (const key of stringList(rulesPair, 'exemption rules', fail)) {
+    const keys = stringList(rulesPair, 'exemption rules', fail, true);
+    // No rules would mean every rule: a list emptied by mistake must not waive everything.
+    if (keys.length === 0) fail(rulesPair.value as Node, 'exemption rules is empty; leave it out to exempt from every rule');
+    for (const key of keys) {
       const named = rulesNamed(key);
       if (named.length === 0) fail(rulesPair.value as Node, `exemption names unknown rule '${key}'`);
       rules.push(...named.map((r: RuleMeta) => r.id));
@@ -207,14 +241,26 @@ function choice<C extends string>(pair: Pair, choices: readonly C[], what: strin
   return value as C;
 }
 
-function stringList(pair: Pair, what: string, fail: Fail): string[] {
+/** A list of strings (or one string). With `ruleIds`, numbers are CIS IDs, read as written. */
+function stringList(pair: Pair, what: string, fail: Fail, ruleIds = false): string[] {
   const value = pair.value as Node;
-  if (isScalar(value) && typeof value.value === 'string') return [value.value];
+  const text = (node: Node): string | undefined => {
+    if (!isScalar(node)) return undefined;
+    if (ruleIds && typeof node.value === 'number') return keyText(node);
+    return typeof node.value === 'string' && node.value !== '' ? node.value : undefined;
+  };
+  if (isScalar(value) && text(value) !== undefined) return [text(value)!];
   if (!isSeq(value)) return fail(value ?? pair, `${what} must be a list of strings`);
-  return (value as unknown as { items: Node[] }).items.map((item) => {
-    if (!isScalar(item) || typeof item.value !== 'string' || item.value === '') fail(item, `${what} must be a list of non-empty strings`);
-    return (item as { value: string }).value;
-  });
+  return (value as unknown as { items: Node[] }).items.map((item) => text(item) ?? fail(item, `${what} must be a list of non-empty strings`));
+}
+
+/**
+ * A mapping key as the author wrote it. YAML reads an unquoted `5.20` as the number 5.2, which is
+ * another CIS check (AppArmor): the source text keeps the ID the author meant.
+ */
+function keyText(node: unknown): string {
+  if (isScalar(node) && typeof node.value === 'number' && typeof node.source === 'string') return node.source;
+  return String(scalarText(node));
 }
 
 function scalarText(node: unknown): unknown {

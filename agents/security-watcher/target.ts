@@ -20,6 +20,8 @@ export interface ContainerTarget {
   /** The allow-list of image references (globs), empty when every image is allowed. */
   allowedImages: (image: string) => boolean;
   hasImageAllowList: boolean;
+  /** The image's tags and digests when the container names it by ID or digest only (else empty). */
+  imageAliases: readonly string[];
 }
 
 export interface ImageTarget {

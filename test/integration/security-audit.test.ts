@@ -163,6 +163,10 @@ describe('security-watcher checks on the test engine', function () {
     const missing = await runCli(['security-watcher', 'audit', '--container', 'qs-no-such-container'], env);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /--container 'qs-no-such-container': not found/);
+    // A report that cannot be written is an input error (2), not "findings" (1).
+    const unwritable = await runCli([...base, '--output', join(dir, 'no-such-dir', 'report.json')], env);
+    assert.equal(unwritable.code, 2, unwritable.stderr);
+    assert.match(unwritable.stderr, /^quayside: --output .*no-such-dir\/report\.json: cannot write the report: ENOENT/m);
 
     // Whole engine, images included (the test image has no HEALTHCHECK and runs as root).
     const all = JSON.parse((await runCli(['security-watcher', 'audit', '--format', 'json', '--fail-on', 'critical'], env, 60_000)).stdout) as { findings: Array<{ ruleId: string; object: { kind: string; name: string } }> };

@@ -2,6 +2,7 @@
 import { strict as assert } from 'node:assert';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
@@ -53,7 +54,14 @@ describe('security-watcher on the test engine', function () {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   async function startWatcher(policy?: string): Promise<void> {
-    port = 20_000 + Math.floor(Math.random() * 20_000);
+    // Asked of the kernel: a guessed port collides with other processes' (EADDRINUSE at start).
+    port = await new Promise<number>((resolve, reject) => {
+      const probe = createServer().once('error', reject);
+      probe.listen(0, '127.0.0.1', () => {
+        const { port: free } = probe.address() as AddressInfo;
+        probe.close(() => resolve(free));
+      });
+    });
     const args = ['security-watcher', '--listen', `127.0.0.1:${port}`, '--state-dir', join(testEnv().root, 'state'), '--log-format', 'json'];
     if (policy !== undefined) {
       const file = join(dir, `${uniqueTag('policy')}.yaml`);

@@ -32,7 +32,7 @@ describe('security enforcement', () => {
     assert.equal(actionDue('pause', { ...running, paused: true }), false);
     assert.equal(actionDue('kill', { ...running, running: false }), false);
     assert.equal(actionDue('disconnect', { ...running, networks: [] }), false);
-    assert.equal(actionDue('disconnect', { ...running, networks: ['host'] }), false);
+    assert.equal(actionDue('disconnect', { ...running, networks: ['none'] }), false);
     assert.equal(actionDue('stop', running), true);
   });
 
@@ -46,12 +46,38 @@ describe('security enforcement', () => {
     assert.deepEqual(records.map((r) => [r.action, r.result, r.latencyMs]), [['pause', 'ok', 50], ['stop', 'ok', 50], ['kill', 'ok', 50], ['disconnect', 'ok', 50]]);
   });
 
+  it('disconnect cannot contain a host-network container: it fails loudly, never silently passes', async () => {
+    for (const state of [{ ...running, networks: ['host'], networkMode: 'host' }, { ...running, networks: [], networkMode: 'container:db' }]) {
+      assert.equal(actionDue('disconnect', state), true, state.networkMode);
+      const { docker, calls } = fakeDocker();
+      const record = await new Enforcer(docker, silentLogger, new Registry()).enforce(state, 'disconnect', ['host-network'], 'start');
+      assert.equal(record.result, 'failed');
+      assert.match(record.error!, /cannot disconnect a container that uses the (host|container:db) network; enforce pause, stop or kill/);
+      assert.deepEqual(calls, []);
+    }
+  });
+
   it('dry-run acts on nothing but records and counts', async () => {
     const { docker, calls } = fakeDocker();
     const metrics = new Registry();
     const record = await new Enforcer(docker, silentLogger, metrics, true).enforce(running, 'kill', ['privileged'], 'start');
     assert.equal(record.result, 'dry-run');
     assert.deepEqual(calls, []);
+    assert.match(await metrics.metrics(), /^quayside_security_enforcement_actions_total\{action="kill",result="dry-run"\} 1$/m);
+  });
+
+  it('dry-run reports a would-be action once per container run, not at every sync', async () => {
+    const { docker } = fakeDocker();
+    const metrics = new Registry();
+    const enforcer = new Enforcer(docker, silentLogger, metrics, true);
+    const run1 = { ...running, startedAt: '2026-01-01T00:00:00Z' };
+    const results = [];
+    for (let sync = 0; sync < 3; sync++) results.push((await enforcer.enforce(run1, 'kill', ['privileged'], 'sync')).result);
+    results.push((await enforcer.enforce(run1, 'pause', ['privileged'], 'sync')).result);
+    results.push((await enforcer.enforce({ ...run1, startedAt: '2026-01-01T00:05:00Z' }, 'pause', ['privileged'], 'start')).result);
+    enforcer.forget(run1.id);
+    results.push((await enforcer.enforce({ ...run1, startedAt: '2026-01-01T00:05:00Z' }, 'pause', ['privileged'], 'sync')).result);
+    assert.deepEqual(results, ['dry-run', 'already', 'already', 'dry-run', 'dry-run', 'dry-run']);
     assert.match(await metrics.metrics(), /^quayside_security_enforcement_actions_total\{action="kill",result="dry-run"\} 1$/m);
   });
 

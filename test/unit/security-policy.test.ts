@@ -55,6 +55,32 @@ describe('security policy', () => {
     assert.equal(policy.rules.get('memory-limit')!.action, 'disconnect');
   });
 
+  it('an unquoted CIS ID names its own rule: YAML reads 5.20 as the number 5.2, which is another check', () => {
+    const policy = parsePolicy('rules:\n  5.20: off\n  5.30: on\n  5.10: { mode: enforce, action: stop }\n  5.5: { severity: high }\n', 'p.yaml');
+    assert.equal(policy.rules.get('shared-propagation')!.enabled, false, '5.20 is mount propagation');
+    assert.equal(policy.rules.get('apparmor-profile')!.enabled, true, '5.2 (AppArmor) is untouched');
+    assert.equal(policy.rules.get('default-bridge')!.enabled, true, '5.30 is the default bridge');
+    assert.equal(policy.rules.get('selinux-options')!.enabled, true, '5.3 (SELinux) is untouched');
+    assert.equal(policy.rules.get('host-network')!.mode, 'enforce', '5.10 is the host network');
+    assert.equal(policy.rules.get('privileged')!.severity, 'high');
+    const exempt = parsePolicy('exemptions:\n  - rules: [5.20, 5.4]\n    name: x\n    reason: r\n', 'p.yaml');
+    assert.deepEqual(exempt.exemptions[0]!.rules, ['shared-propagation', 'added-capabilities']);
+  });
+
+  it('anchors and aliases are followed', () => {
+    const policy = parsePolicy('rules:\n  privileged: &contain { mode: enforce, action: kill }\n  host-pid: *contain\nexemptions:\n  - name: &agents "agent-*"\n    reason: r\n  - name: *agents\n    rules: [privileged]\n    reason: again\n', 'p.yaml');
+    assert.deepEqual(policy.rules.get('host-pid'), { enabled: true, severity: 'high', mode: 'enforce', action: 'kill' });
+    assert.equal(policy.exemptions[1]!.name, 'agent-*');
+  });
+
+  it('nested aliases (a "billion laughs" file) are refused at once, not walked for minutes', () => {
+    let text = 'rules:\n  a0: &a0 [x, x, x, x, x, x, x, x, x]\n';
+    for (let i = 1; i < 9; i++) text += `  a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(', ')}]\n`;
+    const started = Date.now();
+    assert.match(problem(text).problem, /unknown rule 'a0'/);
+    assert.ok(Date.now() - started < 1_000, `${Date.now() - started} ms`);
+  });
+
   describe('bad policies name the file, the line and the problem', () => {
     const cases: Array<[string, number, RegExp]> = [
       ['bad-action.yaml', 5, /rules\.privileged\.action must be one of disconnect, pause, stop, kill, not "delete"/],
@@ -86,6 +112,13 @@ describe('security policy', () => {
       assert.match(problem('exemptions:\n  - name: x\n    reason: y\n    owner: z\n').problem, /unknown key in an exemption 'owner'/);
       assert.match(problem('images:\n  allow: [1]\n').problem, /images\.allow must be a list of non-empty strings/);
       assert.equal(problem('rules:\n  privileged: off\n  privileged: on\n').line, 3);
+      assert.deepEqual(problem('rules:\n  privileged: off\n  5.10: { mode: enforce, action: disconnect }\n').line, 3);
+      assert.match(problem('defaults: { action: disconnect }\nrules:\n  host-network: { mode: enforce }\n').problem, /host-network cannot be enforced by disconnect/);
+      assert.equal(parsePolicy('defaults: { mode: enforce, action: disconnect }\nrules:\n  host-network: { action: stop }\n', 'p').rules.get('host-network')!.action, 'stop');
+      // An empty rule list would otherwise waive every rule: say so rather than exempt everything.
+      assert.deepEqual(problem('exemptions:\n  - name: x\n    reason: y\n    rules: []\n'), { line: 4, problem: 'exemption rules is empty; leave it out to exempt from every rule' });
+      assert.deepEqual(problem('rules:\n  privileged: *nowhere\n'), { line: 2, problem: 'unknown alias *nowhere' });
+      assert.match(problem('rules:\n  privileged: { mode: enforce }\n  <<: { host-pid: off }\n').problem, /unknown rule '<<'/);
     });
     it('an unreadable file, and the option named in the ConfigError', () => {
       assert.throws(() => loadPolicy('/nonexistent/policy.yaml'), (error: unknown) => {
@@ -107,6 +140,16 @@ describe('security policy', () => {
     it('cover only their rules, or all rules when none are listed', () => {
       assert.equal(exemptions.find('privileged', agent), undefined);
       assert.ok(exemptions.find('privileged', { names: ['x'], images: ['registry.example.com/debug/shell:1'], labels: {} }));
+    });
+    it('an image matches however the reference is spelled (docker.io/library, :latest)', () => {
+      const e = new Exemptions(parsePolicy('exemptions:\n  - image: "nginx:*"\n    reason: r\n  - image: "docker.io/acme/agent:*"\n    reason: r2\n', 'p').exemptions);
+      const subject = (image: string) => ({ names: [], images: [image], labels: {} });
+      for (const image of ['nginx', 'nginx:1.25', 'docker.io/library/nginx:1.25', 'index.docker.io/library/nginx', 'library/nginx:1']) assert.equal(e.find('privileged', subject(image))?.reason, 'r', image);
+      for (const image of ['acme/agent:2', 'docker.io/acme/agent', 'index.docker.io/acme/agent:3']) assert.equal(e.find('privileged', subject(image))?.reason, 'r2', image);
+      for (const image of ['evil/nginx:1', 'registry.example.com/nginx:1', 'nginxx:1', 'acme/agent2:1']) assert.equal(e.find('privileged', subject(image)), undefined, image);
+      const latest = new Exemptions(parsePolicy('exemptions:\n  - image: "busybox"\n    reason: r\n', 'p').exemptions);
+      assert.ok(latest.find('privileged', subject('busybox:latest')));
+      assert.equal(latest.find('privileged', subject('busybox:1')), undefined);
     });
     it('a label without a value matches any value; an untagged image is :latest', () => {
       const e = new Exemptions(parsePolicy('exemptions:\n  - label: com.example.ok\n    image: "shop:*"\n    reason: r\n', 'p').exemptions);

@@ -64,7 +64,7 @@ describe('security rules: containers (CIS 5.x)', () => {
     ['published-ports 80/tcp', () => {}, 'HostConfig.PortBindings["80/tcp"]', [{ HostIp: '127.0.0.1', HostPort: '8080' }]],
     ['host-network', (i) => (i.HostConfig.NetworkMode = 'host'), 'HostConfig.NetworkMode', 'host'],
     ['memory-limit', (i) => (i.HostConfig.Memory = 0), 'HostConfig.Memory', 0],
-    ['cpu-shares', (i) => (i.HostConfig.CpuShares = 0), 'HostConfig.CpuShares/NanoCpus', { CpuShares: 0, NanoCpus: 0 }],
+    ['cpu-shares', (i) => (i.HostConfig.CpuShares = 0), 'HostConfig.CpuShares/NanoCpus/CpuQuota', { CpuShares: 0, NanoCpus: 0, CpuQuota: 0 }],
     ['writable-rootfs', (i) => (i.HostConfig.ReadonlyRootfs = false), 'HostConfig.ReadonlyRootfs', false],
     ['wildcard-binding 80/tcp', (i) => (i.HostConfig.PortBindings['80/tcp'][0].HostIp = ''), 'HostConfig.PortBindings["80/tcp"]', [{ HostIp: '', HostPort: '8080' }]],
     ['restart-policy', (i) => (i.HostConfig.RestartPolicy = { Name: 'on-failure', MaximumRetryCount: 6 }), 'HostConfig.RestartPolicy', { Name: 'on-failure', MaximumRetryCount: 6 }],
@@ -134,8 +134,41 @@ describe('security rules: containers (CIS 5.x)', () => {
       assert.deepEqual(viaLink.evidence, { cis: '5.6', field: 'Mounts[0]', value: { Source: '/srv/rootlink', Destination: '/x', RW: true }, resolvedSource: '/etc', mode: 'audit' });
       assert.match(viaLink.message, /via symlink \/srv\/rootlink/);
     });
+    it('sensitive-mount (read-only too): as Falco, the directories themselves and what lies under /proc, /root and the kubelet; not every file under /etc', () => {
+      const ro = (source: string): Patch => (i) => (noPorts(i), (i.Mounts = [{ Type: 'bind', Source: source, Destination: '/x', RW: false, Propagation: 'rprivate' }]));
+      for (const source of ['/etc', '/etc/shadow', '/etc/sudoers.d', '/etc/ssh/ssh_host_rsa_key', '/etc/kubernetes/manifests', '/proc', '/proc/1/ns', '/root/.ssh', '/var/lib/kubelet/pki', '/home/admin', '/run/containerd/containerd.sock']) {
+        assert.deepEqual(fired(ro(source)), ['sensitive-mount /x'], source);
+      }
+      // A container that reads the host's time zone or CA certificates is no sensitive mount.
+      for (const source of ['/etc/localtime', '/etc/timezone', '/etc/ssl/certs', '/etc/passwd', '/home/admin2', '/rootfs', '/var/lib/kubelet-data']) assert.deepEqual(fired(ro(source)), [], source);
+    });
     it('5.14: an empty HostIp and the IPv6 wildcard are every interface too', () => {
-      for (const ip of ['', '0.0.0.0', '::']) assert.deepEqual(fired((i) => (i.HostConfig.PortBindings['80/tcp'][0].HostIp = ip)), ['published-ports 80/tcp', 'wildcard-binding 80/tcp'], ip);
+      for (const ip of ['127.0.0.1', '::1', '10.0.0.1', 'fe80::1']) assert.deepEqual(fired((i) => (i.HostConfig.PortBindings['80/tcp'][0].HostIp = ip)), ['published-ports 80/tcp'], ip);
+      for (const ip of ['', '0.0.0.0', '::', '[::]', '0:0:0:0:0:0:0:0', '::0']) assert.deepEqual(fired((i) => (i.HostConfig.PortBindings['80/tcp'][0].HostIp = ip)), ['published-ports 80/tcp', 'wildcard-binding 80/tcp'], ip);
+    });
+    it('an inline seccomp profile stands in the evidence by its size, not its text', () => {
+      const profile = JSON.stringify({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: Array.from({ length: 300 }, (_, n) => ({ names: [`call${n}`], action: 'SCMP_ACT_ALLOW' })) });
+      const finding = evaluate((i) => (noPorts(i), (i.HostConfig.SecurityOpt = [`seccomp=${profile}`]))).findings.find((f) => f.ruleId === 'no-new-privileges')!;
+      assert.deepEqual(finding.evidence.value, [`seccomp=<inline profile, ${profile.length} bytes>`]);
+    });
+    it('5.14: docker run -P publishes every exposed port on every interface (PortBindings stays empty)', () => {
+      const publishAll: Patch = (i) => ((i.HostConfig.PublishAllPorts = true), (i.Config.ExposedPorts = { '80/tcp': {}, '9000/udp': {} }));
+      assert.deepEqual(fired(publishAll), ['published-ports 80/tcp', 'published-ports 9000/udp', 'wildcard-binding 9000/udp']);
+      const finding = evaluate(publishAll).findings.find((f) => f.ruleId === 'wildcard-binding')!;
+      assert.equal(finding.evidence.field, 'HostConfig.PublishAllPorts');
+      assert.deepEqual(finding.evidence.value, { PublishAllPorts: true, ExposedPort: '9000/udp' });
+      assert.deepEqual(fired((i) => ((i.HostConfig.PublishAllPorts = true), (i.Config.ExposedPorts = null))), ['published-ports 80/tcp']);
+    });
+    it('5.8: ports below 1024 are privileged, 1024 is not (docker-bench flags it); a range counts from its start', () => {
+      const port = (hostPort: string): Patch => (i) => (i.HostConfig.PortBindings['80/tcp'][0].HostPort = hostPort);
+      assert.deepEqual(fired(port('1023')), ['privileged-port 80/tcp', 'published-ports 80/tcp']);
+      assert.deepEqual(fired(port('1024')), ['published-ports 80/tcp']);
+      assert.deepEqual(fired(port('1000-1100')), ['privileged-port 80/tcp', 'published-ports 80/tcp']);
+      assert.deepEqual(fired(port('')), ['published-ports 80/tcp']);
+    });
+    it('5.12: a --cpu-quota is a CPU limit; 5.29: any PidsLimit of 0 or below is none', () => {
+      assert.deepEqual(fired((i) => (noPorts(i), (i.HostConfig.CpuShares = 0), (i.HostConfig.CpuQuota = 50000))), []);
+      for (const limit of [0, -1, -2, null]) assert.deepEqual(fired((i) => (noPorts(i), (i.HostConfig.PidsLimit = limit))), ['pids-limit'], String(limit));
     });
     it('5.15: always and unless-stopped retry forever; on-failure:5 passes', () => {
       for (const name of ['always', 'unless-stopped']) assert.deepEqual(fired((i) => (noPorts(i), (i.HostConfig.RestartPolicy = { Name: name, MaximumRetryCount: 0 }))), ['restart-policy']);
@@ -151,8 +184,8 @@ describe('security rules: containers (CIS 5.x)', () => {
       assert.deepEqual(fired(bind('/var/lib/app')), []);
     });
     it('4.1 on containers: 0:0, root:root and 0:1000 are root; 1000 is not', () => {
-      for (const user of ['0:0', 'root:root', '0:1000', 'root']) assert.deepEqual(fired((i) => (noPorts(i), (i.Config.User = user))), ['container-root-user'], user);
-      assert.deepEqual(fired((i) => (noPorts(i), (i.Config.User = '1000:0'))), []);
+      for (const user of ['0:0', 'root:root', '0:1000', 'root', '00', '000:0']) assert.deepEqual(fired((i) => (noPorts(i), (i.Config.User = user))), ['container-root-user'], user);
+      for (const user of ['1000:0', '10', 'rooter', '1000']) assert.deepEqual(fired((i) => (noPorts(i), (i.Config.User = user))), [], user);
     });
   });
 
@@ -161,6 +194,9 @@ describe('security rules: containers (CIS 5.x)', () => {
     assert.deepEqual(fired((i) => (i.Config.Image = 'evil/miner:1'), { policy }), ['disallowed-image']);
     assert.deepEqual(fired((i) => (i.Config.Image = 'registry.example.com/shop/web:2'), { policy }), []);
     assert.deepEqual(fired((i) => (i.Config.Image = 'busybox'), { policy }), []);
+    // The same image, spelled fully: an allowed image must not be contained for its spelling.
+    assert.deepEqual(fired((i) => (i.Config.Image = 'docker.io/library/busybox:latest'), { policy }), []);
+    assert.deepEqual(fired((i) => (i.Config.Image = 'docker.io/library/busybox:1.36'), { policy }), ['disallowed-image']);
   });
 
   it('exemptions drop findings and say why; disabled rules do not run', () => {
@@ -215,6 +251,9 @@ describe('security rules: execs (Falco, CIS 5.23/5.24)', () => {
     assert.deepEqual(execFindings({ tty: true, entrypoint: '/bin/bash', arguments: ['-l'] }), ['terminal-shell']);
     assert.deepEqual(execFindings({ tty: false, entrypoint: '/bin/sh', arguments: ['-c', 'exit 0'] }), []);
     assert.deepEqual(execFindings({ tty: true, entrypoint: 'top' }), []);
+    assert.deepEqual(execFindings({ tty: true, entrypoint: '/usr/bin/env', arguments: ['bash'] }), ['terminal-shell']);
+    assert.deepEqual(execFindings({ tty: true, entrypoint: 'busybox', arguments: ['sh'] }), ['terminal-shell']);
+    assert.deepEqual(execFindings({ tty: false, entrypoint: 'env', arguments: ['bash'] }), []);
   });
   it('privileged and root execs; an exec without a user inherits the container user', () => {
     assert.deepEqual(execFindings({ privileged: true, user: 'nobody' }), ['privileged-exec']);
@@ -232,7 +271,85 @@ describe('security rules: execs (Falco, CIS 5.23/5.24)', () => {
     assert.deepEqual(execFindings({ entrypoint: 'curl', arguments: ['-s', 'http://x/health'] }), []);
     assert.deepEqual(execFindings({ entrypoint: 'echo', arguments: ['apt-get'] }), []);
   });
+  it('a wrapper (env, sudo, timeout, busybox) does not hide the program it runs', () => {
+    assert.deepEqual(execFindings({ entrypoint: 'env', arguments: ['A=1', 'apt-get', 'install', 'x'] }), ['package-manager-exec']);
+    assert.deepEqual(execFindings({ entrypoint: '/usr/bin/sudo', arguments: ['-u', 'app', 'nmap', 'x'] }), ['network-tool-exec']);
+    assert.deepEqual(execFindings({ entrypoint: 'timeout', arguments: ['10', 'wget', 'http://x'] }), ['remote-copy-exec']);
+    assert.deepEqual(execFindings({ entrypoint: 'busybox', arguments: ['wget', 'http://x'] }), ['remote-copy-exec']);
+    assert.deepEqual(execFindings({ entrypoint: 'env', arguments: ['sh', '-c', 'pip install x'] }), ['package-manager-exec']);
+    assert.deepEqual(execFindings({ entrypoint: 'env', arguments: ['ls'] }), []);
+  });
+  it('a wrapper chain or a flood of wrapper options is read quickly, without deep recursion', () => {
+    const started = Date.now();
+    assert.deepEqual(execFindings({ entrypoint: 'env', arguments: [...Array(60_000).fill('env'), 'apt-get'] }), []);
+    assert.deepEqual(execFindings({ entrypoint: 'env', arguments: [...Array(60_000).fill('-i'), 'apt-get'] }), ['package-manager-exec']);
+    assert.deepEqual(execFindings({ entrypoint: 'sudo', arguments: ['env', 'nice', 'timeout', '5', 'apt-get'] }), ['package-manager-exec']);
+    assert.ok(Date.now() - started < 1_000, `${Date.now() - started} ms`);
+  });
+  it('a script given with combined shell options (bash -lc, sh -ec) is read too', () => {
+    assert.deepEqual(execFindings({ entrypoint: 'bash', arguments: ['-lc', 'apt-get install -y nmap'] }), ['package-manager-exec']);
+    assert.deepEqual(execFindings({ entrypoint: '/bin/sh', arguments: ['-ec', 'nc -l 4444'] }), ['network-tool-exec']);
+    assert.deepEqual(execFindings({ entrypoint: 'bash', arguments: ['--login', '-c', 'wget http://x'] }), ['remote-copy-exec']);
+    assert.deepEqual(execFindings({ entrypoint: 'bash', arguments: ['-l', 'apt-get'] }), []);
+    assert.deepEqual(execFindings({ entrypoint: 'sh', arguments: ['-c', "'apt-get' install x"] }), ['package-manager-exec']);
+    assert.deepEqual(execFindings({ entrypoint: 'curl', arguments: ['--output=/tmp/x', 'http://x'] }), ['remote-copy-exec']);
+  });
   it('launchedPrograms reads the first word of each command of a shell script', () => {
     assert.deepEqual(launchedPrograms('/bin/sh', ['-c', 'A=1 env B=2 /usr/bin/pip install x; ls | grep y && $(which nc)']).map((p) => p.program), ['sh', 'pip', 'ls', 'grep', 'which']);
+  });
+});
+
+describe('security evidence never carries secrets', () => {
+  const SECRETS = ['s3cr3t', 'hunter2', 'tok-123', 'pw9', 'abc.def', 'npm_xyz', 'sigval'];
+  function assertClean(where: string, value: unknown): void {
+    const text = JSON.stringify(value);
+    for (const secret of SECRETS) assert.ok(!text.includes(secret), `${where} leaks ${secret}: ${text}`);
+  }
+  function execFinding(entrypoint: string, args: string[], extra: Partial<ExecTarget['process']> = {}) {
+    const evaluator = new PolicyEvaluator(defaultPolicy());
+    const object = { kind: 'container' as const, id: 'c1', name: 'web', image: 'busybox' };
+    const target: ExecTarget = { object, execId: 'e1', process: { tty: false, entrypoint, arguments: args, privileged: false, user: 'root', ...extra }, containerUser: '1000' };
+    return evaluator.evaluate(RULES.exec, target, object, { names: ['web'], images: ['busybox'], labels: {} }).findings;
+  }
+
+  it('exec command lines: tokens in assignments, flags, headers, URLs are masked; the program stays', () => {
+    const findings = [
+      ...execFinding('curl', ['-H', 'Authorization: Bearer abc.def', '-u', 'admin:hunter2', '-o', '/tmp/x', 'https://bob:pw9@example.com/a?sig=sigval']),
+      ...execFinding('sh', ['-c', 'TOKEN=s3cr3t wget -q https://x/y'], { tty: true, privileged: true }),
+      ...execFinding('env', ['NPM_TOKEN=npm_xyz', 'npm', 'install', '--auth-token', 'tok-123']),
+    ];
+    assert.deepEqual([...new Set(findings.map((f) => f.ruleId))].sort(), ['package-manager-exec', 'privileged-exec', 'remote-copy-exec', 'root-exec', 'terminal-shell']);
+    for (const f of findings) {
+      assertClean(`${f.ruleId} message`, f.message);
+      assertClean(`${f.ruleId} evidence`, f.evidence);
+    }
+    const curl = findings.find((f) => f.ruleId === 'remote-copy-exec' && f.message.includes('curl'))!;
+    assert.match(curl.message, /curl -H Authorization: Bearer \*\*\* -u admin:\*\*\* -o \/tmp\/x https:\/\/bob:\*\*\*@example\.com\/a\?sig=\*\*\*/);
+  });
+
+  it('a very long word is shown by its length, quickly (no pattern runs over it)', () => {
+    const words = ['--' + '-a'.repeat(20_000), 'x?' + 'a.token'.repeat(6_000), 'eyJ' + 'x'.repeat(400)];
+    const started = Date.now();
+    const findings = execFinding('wget', words);
+    assert.ok(Date.now() - started < 500, `${Date.now() - started} ms`);
+    const copy = findings.find((f) => f.ruleId === 'remote-copy-exec')!;
+    assert.equal(copy.message, `docker exec ran the remote copy tool wget: wget ***(40002 chars) ***(42002 chars) ***(403 chars)`);
+  });
+
+  it("a container's command (sshd) and an image layer's build args are masked too", () => {
+    // A shell-form CMD runs sshd inside sh -c (and the script may set secrets).
+    const sshd = evaluate((i) => ((i.HostConfig.PortBindings = {}), (i.Path = '/bin/sh'), (i.Args = ['-c', 'API_KEY=s3cr3t exec /usr/sbin/sshd -D']))).findings;
+    assert.deepEqual(sshd.map((f) => f.ruleId), ['sshd']);
+    assertClean('sshd in a script', sshd);
+    assert.match(sshd[0]!.message, /API_KEY=\*\*\* exec \/usr\/sbin\/sshd -D/);
+    const direct = evaluate((i) => ((i.HostConfig.PortBindings = {}), (i.Path = '/usr/sbin/sshd'), (i.Args = ['-D', '-o', 'PASSWORD=hunter2']))).findings;
+    assert.deepEqual(direct.map((f) => f.ruleId), ['sshd']);
+    assertClean('sshd', direct);
+    const evaluator = new PolicyEvaluator(defaultPolicy());
+    const info = { Id: 'sha256:abc', RepoTags: ['shop/web:1'], Config: { User: 'app', Healthcheck: { Test: ['CMD', 'true'] } } } as unknown as Dockerode.ImageInspectInfo;
+    const target = imageTarget(info, ['|2 NPM_TOKEN=npm_xyz VERSION=1 /bin/sh -c apt-get update', '/bin/sh -c #(nop) ADD https://u:hunter2@files.example.com/a.tgz in /app', 'base']);
+    const findings = evaluator.evaluate(RULES.image, target, target.object, { names: [], images: [], labels: {} }).findings;
+    assert.deepEqual(findings.map((f) => f.ruleId).sort(), ['image-add-instruction', 'image-update-alone']);
+    assertClean('image history', findings);
   });
 });

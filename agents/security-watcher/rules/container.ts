@@ -5,6 +5,8 @@
  */
 import { posix } from 'node:path';
 import type { ContainerTarget } from '../target';
+import { redactCommand } from '../redact';
+import { launchedPrograms } from './exec';
 import { cisReference, hit, isRootUser, type SecurityRule } from './rule';
 
 /** The inspect fields the rules read, typed loosely: Dockerode's types miss several of them. */
@@ -21,10 +23,12 @@ interface HostConfigFields {
   Memory?: number;
   CpuShares?: number;
   NanoCpus?: number;
+  CpuQuota?: number;
   PidsLimit?: number | null;
   ReadonlyRootfs?: boolean;
   RestartPolicy?: { Name?: string; MaximumRetryCount?: number };
   PortBindings?: Record<string, Array<{ HostIp?: string; HostPort?: string }> | null> | null;
+  PublishAllPorts?: boolean;
   Devices?: Array<{ PathOnHost?: string; PathInContainer?: string; CgroupPermissions?: string }> | null;
   Ulimits?: Array<{ Name?: string }> | null;
 }
@@ -57,6 +61,15 @@ function isUnder(path: string, dir: string): boolean {
   return dir === '/' || path === dir || path.startsWith(`${dir}/`);
 }
 
+/**
+ * SecurityOpt as evidence. `--security-opt seccomp=profile.json` puts the whole profile there
+ * (tens of KB), which would travel with every finding to logs, webhooks and Redis: its size stands
+ * in for it.
+ */
+function shownSecurityOptions(options: readonly string[]): string[] {
+  return options.map((o) => (/^seccomp[=:]\s*\{/.test(o) ? `seccomp=<inline profile, ${o.length - 'seccomp='.length} bytes>` : o));
+}
+
 /** A rule that fires on one field, with one subject-less hit. */
 function fieldRule(
   meta: Omit<ContainerRule, 'check' | 'family'>,
@@ -81,8 +94,16 @@ const DEFAULT_CAPS = new Set(['AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 
 /** CIS 5.6 directories; docker-bench compared them exactly and only when mounted RW. */
 export const SENSITIVE_HOST_DIRS = ['/', '/boot', '/dev', '/etc', '/lib', '/proc', '/sys', '/usr'];
 
-/** Falco's "Launch Sensitive Mount Container" list (sockets of the engine are added from the host facts). */
-export const FALCO_SENSITIVE_MOUNTS = ['/proc', '/var/run/docker.sock', '/run/docker.sock', '/var/run/crio/crio.sock', '/run/containerd/containerd.sock', '/var/lib/kubelet', '/etc', '/root', '/home/admin', '/etc/kubernetes'];
+/**
+ * Falco's "Launch Sensitive Mount Container" list (sockets of the engine are added from the host
+ * facts). Falco matches these sources exactly, `/proc*` and `/root*` as prefixes: a read-only
+ * `/etc/localtime` or `/etc/ssl/certs`, which many containers mount, is not sensitive.
+ */
+export const FALCO_SENSITIVE_MOUNTS = ['/', '/var/run/docker.sock', '/run/docker.sock', '/var/run/crio/crio.sock', '/run/containerd/containerd.sock', '/etc', '/home/admin'];
+/** Sensitive with everything under them (Falco's `/proc*`, `/root*`; the kubelet's state and PKI). */
+export const FALCO_SENSITIVE_TREES = ['/proc', '/root', '/var/lib/kubelet', '/etc/kubernetes'];
+/** Host files under /etc that hold credentials (Falco's own sensitive-file list), read-only or not. */
+export const SENSITIVE_HOST_FILES = ['/etc/shadow', '/etc/gshadow', '/etc/sudoers', '/etc/sudoers.d', '/etc/ssh', '/etc/pam.d', '/etc/security'];
 
 function namespaceRule(cis: string, id: string, what: string, field: keyof HostConfigFields, severity: ContainerRule['severity']): ContainerRule {
   return fieldRule(
@@ -130,7 +151,7 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
       // docker-bench passes any SecurityOpt, even seccomp=unconfined or the label=disable the daemon adds.
       const options = hostConfig(target).SecurityOpt ?? [];
       const labels = options.filter((o) => /^label[=:]/.test(o) && !/^label[=:]disable$/.test(o));
-      return labels.length === 0 ? [hit('', 'runs without SELinux label options', 'HostConfig.SecurityOpt', options)] : [];
+      return labels.length === 0 ? [hit('', 'runs without SELinux label options', 'HostConfig.SecurityOpt', shownSecurityOptions(options))] : [];
     },
   },
   {
@@ -189,7 +210,11 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
     check(target) {
       // From the configured command, not by exec-ing ps into the container as docker-bench does.
       const command = [target.info.Path, ...(target.info.Args ?? [])].filter(Boolean);
-      return command.some((word) => posix.basename(word) === 'sshd') ? [hit('', `runs sshd (${command.join(' ')})`, 'Path/Args', command)] : [];
+      // A shell-form CMD (`/bin/sh -c "/usr/sbin/sshd -D"`) runs sshd inside the script.
+      const launched = launchedPrograms(target.info.Path ?? '', target.info.Args ?? []);
+      if (!command.some((word) => posix.basename(word) === 'sshd') && !launched.some(({ program }) => program === 'sshd')) return [];
+      const shown = redactCommand(command);
+      return [hit('', `runs sshd (${shown.join(' ')})`, 'Path/Args', shown)];
     },
   },
   {
@@ -202,9 +227,10 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
     reference: cisReference('5.8'),
     check(target) {
       return portBindings(target)
-        .map((b) => ({ ...b, low: b.hostPorts.filter((p) => p > 0 && p < 1025) }))
+        // Ports below 1024 are privileged; docker-bench's `< 1025` also flags 1024.
+        .map((b) => ({ ...b, low: b.hostPorts.filter((p) => p > 0 && p < 1024) }))
         .filter((b) => b.low.length > 0)
-        .map((b) => hit(b.port, `publishes ${b.port} on privileged host port ${b.low.join(', ')}`, `HostConfig.PortBindings["${b.port}"]`, b.bindings));
+        .map((b) => hit(b.port, `publishes ${b.port} on privileged host port ${b.low.join(', ')}`, b.field, b.value));
     },
   },
   {
@@ -217,7 +243,7 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
     remediation: 'Publish only the ports the service needs.',
     reference: cisReference('5.9'),
     check(target) {
-      return portBindings(target).map((b) => hit(b.port, `publishes ${b.port} on host port ${b.hostPorts.map((p) => p || '(random)').join(', ')}`, `HostConfig.PortBindings["${b.port}"]`, b.bindings));
+      return portBindings(target).map((b) => hit(b.port, `publishes ${b.port} on host port ${b.hostPorts.map((p) => p || '(random)').join(', ')}`, b.field, b.value));
     },
   },
   namespaceRule('5.10', 'host-network', 'network', 'NetworkMode', 'high'),
@@ -238,8 +264,9 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
     reference: cisReference('5.12'),
     check(target) {
       const hc = hostConfig(target);
-      const value = { CpuShares: hc.CpuShares ?? 0, NanoCpus: hc.NanoCpus ?? 0 };
-      return value.CpuShares === 0 && value.NanoCpus === 0 ? [hit('', 'has neither CPU shares nor a CPU limit', 'HostConfig.CpuShares/NanoCpus', value)] : [];
+      // --cpu-quota limits CPU as --cpus does (docker-bench ignores it and flags such containers).
+      const value = { CpuShares: hc.CpuShares ?? 0, NanoCpus: hc.NanoCpus ?? 0, CpuQuota: hc.CpuQuota ?? 0 };
+      return value.CpuShares === 0 && value.NanoCpus === 0 && value.CpuQuota <= 0 ? [hit('', 'has neither CPU shares nor a CPU limit', 'HostConfig.CpuShares/NanoCpus/CpuQuota', value)] : [];
     },
   },
   fieldRule(
@@ -260,8 +287,8 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
     check(target) {
       // "" means every interface too, and :: is the IPv6 wildcard (docker-bench checks only 0.0.0.0).
       return portBindings(target)
-        .filter((b) => b.bindings.some((x) => ['', '0.0.0.0', '::', '[::]'].includes(x.HostIp ?? '')))
-        .map((b) => hit(b.port, `publishes ${b.port} on every host interface`, `HostConfig.PortBindings["${b.port}"]`, b.bindings));
+        .filter((b) => b.bindings.some((x) => isWildcardAddress(x.HostIp ?? '')))
+        .map((b) => hit(b.port, `publishes ${b.port} on every host interface`, b.field, b.value));
     },
   },
   {
@@ -330,7 +357,7 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
     reference: cisReference('5.22'),
     check(target) {
       const options = hostConfig(target).SecurityOpt ?? [];
-      return options.some((o) => /^seccomp[=:]unconfined$/.test(o)) ? [hit('', 'runs without the seccomp profile (seccomp=unconfined)', 'HostConfig.SecurityOpt', options)] : [];
+      return options.some((o) => /^seccomp[=:]unconfined$/.test(o)) ? [hit('', 'runs without the seccomp profile (seccomp=unconfined)', 'HostConfig.SecurityOpt', shownSecurityOptions(options))] : [];
     },
   },
   fieldRule(
@@ -350,7 +377,7 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
     reference: cisReference('5.26'),
     check(target) {
       const options = hostConfig(target).SecurityOpt ?? [];
-      return options.some((o) => /^no-new-privileges(?:[=:]true)?$/.test(o)) ? [] : [hit('', 'may gain privileges through setuid binaries (no no-new-privileges)', 'HostConfig.SecurityOpt', options)];
+      return options.some((o) => /^no-new-privileges(?:[=:]true)?$/.test(o)) ? [] : [hit('', 'may gain privileges through setuid binaries (no no-new-privileges)', 'HostConfig.SecurityOpt', shownSecurityOptions(options))];
     },
   },
   {
@@ -371,7 +398,8 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
     { id: 'pids-limit', cis: '5.29', title: 'No PIDs limit', severity: 'medium', remediation: 'Set --pids-limit.', reference: cisReference('5.29') },
     'HostConfig.PidsLimit',
     (hc) => hc.PidsLimit ?? null,
-    (value) => value === null || value === 0 || value === -1,
+    // 0 and any negative value mean unlimited, as null does.
+    (value) => value === null || (value as number) <= 0,
     (value) => `has no PIDs limit (HostConfig.PidsLimit=${JSON.stringify(value)})`,
   ),
   fieldRule(
@@ -424,12 +452,13 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
     remediation: 'Do not mount host paths such as /proc, /etc, /root or runtime sockets, even read-only.',
     reference: 'Falco rule "Launch Sensitive Mount Container"',
     check(target) {
-      const sensitive = [...FALCO_SENSITIVE_MOUNTS, ...target.host.dockerSockets];
+      const exact = [...FALCO_SENSITIVE_MOUNTS, ...target.host.dockerSockets];
+      const trees = [...FALCO_SENSITIVE_TREES, ...SENSITIVE_HOST_FILES];
       return mounts(target)
         .filter((m) => m.Type === 'bind')
         .flatMap((m) => {
           const source = resolvedSource(target, m);
-          const match = source === '/' ? '/' : sensitive.find((p) => isUnder(source, p));
+          const match = exact.includes(source) || trees.some((p) => isUnder(source, p));
           if (!match) return [];
           return [hit(m.Destination ?? '', `mounts host ${source} at ${m.Destination}${m.RW ? '' : ' (read-only)'}`, `Mounts[${m.index}]`, { Source: m.Source, Destination: m.Destination, RW: m.RW }, source !== m.Source ? { resolvedSource: source } : {})];
         });
@@ -445,21 +474,42 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
     check(target) {
       if (!target.hasImageAllowList) return [];
       const image = target.info.Config.Image ?? '';
-      return target.allowedImages(image) ? [] : [hit('', `runs image ${image}, which the policy does not allow`, 'Config.Image', image)];
+      if ([image, ...target.imageAliases].some(target.allowedImages)) return [];
+      return [hit('', `runs image ${image}, which the policy does not allow`, 'Config.Image', image, target.imageAliases.length > 0 ? { imageTags: target.imageAliases } : {})];
     },
   },
 ];
+
+/** Every interface: empty, 0.0.0.0, or the IPv6 unspecified address however written (::, [::], 0:0:0:0:0:0:0:0). */
+function isWildcardAddress(address: string): boolean {
+  const ip = address.trim().replace(/^\[(.*)\]$/, '$1');
+  return ip === '' || /^0+(?:\.0+){3}$/.test(ip) || (ip.includes(':') && /^[0:]+$/.test(ip));
+}
 
 interface PortBinding {
   port: string;
   /** Host ports it is published on (0 for a random one). */
   hostPorts: number[];
   bindings: Array<{ HostIp?: string; HostPort?: string }>;
+  /** The inspect field that publishes it, and that field's value. */
+  field: string;
+  value: unknown;
 }
 
-/** One entry per published container port, with all its host bindings. */
+/**
+ * One entry per published container port, with all its host bindings. `docker run -P` leaves
+ * PortBindings empty and publishes every exposed port on a random port of every interface
+ * (docker-bench sees those only through `docker port` of a running container).
+ */
 function portBindings(target: ContainerTarget): PortBinding[] {
-  return Object.entries(hostConfig(target).PortBindings ?? {})
+  const hc = hostConfig(target);
+  const explicit = Object.entries(hc.PortBindings ?? {})
     .filter(([, bindings]) => (bindings ?? []).length > 0)
-    .map(([port, bindings]) => ({ port, bindings: bindings ?? [], hostPorts: (bindings ?? []).map((b) => Number.parseInt(b.HostPort ?? '', 10) || 0) }));
+    .map(([port, bindings]): PortBinding => ({ port, bindings: bindings ?? [], hostPorts: (bindings ?? []).map((b) => Number.parseInt(b.HostPort ?? '', 10) || 0), field: `HostConfig.PortBindings["${port}"]`, value: bindings }));
+  if (hc.PublishAllPorts !== true) return explicit;
+  const exposed = Object.keys((target.info.Config as { ExposedPorts?: Record<string, unknown> | null }).ExposedPorts ?? {});
+  const all = exposed
+    .filter((port) => !explicit.some((b) => b.port === port))
+    .map((port): PortBinding => ({ port, bindings: [{ HostIp: '', HostPort: '' }], hostPorts: [0], field: 'HostConfig.PublishAllPorts', value: { PublishAllPorts: true, ExposedPort: port } }));
+  return [...explicit, ...all];
 }

@@ -6,32 +6,59 @@
  */
 import { posix } from 'node:path';
 import type { ContainerTarget, EventTarget, ExecTarget } from '../target';
+import { redactCommand } from '../redact';
 import { cisReference, hit, isRootUser, type SecurityRule } from './rule';
 
 export const SHELLS = ['ash', 'bash', 'csh', 'ksh', 'sh', 'tcsh', 'zsh', 'dash'];
 export const PACKAGE_MANAGERS = ['apt', 'apt-get', 'aptitude', 'dpkg', 'rpm', 'yum', 'dnf', 'microdnf', 'zypper', 'apk', 'pip', 'pip3', 'gem', 'npm', 'yarn', 'pnpm', 'snap', 'pacman', 'update-alternatives'];
 export const NETWORK_TOOLS = ['nc', 'ncat', 'netcat', 'nmap', 'dig', 'tcpdump', 'tshark', 'ngrep', 'telnet', 'mitmproxy', 'socat', 'zmap'];
+/** Programs that run the program named in their arguments. */
+/** Wrappers in wrappers (`sudo env nice cmd`) are followed this deep. */
+const MAX_WRAPPERS = 8;
+const WRAPPER_FLAGS_WITH_VALUE = ['-u', '-g', '-U', '-C', '-D', '-h', '-p', '-R', '-r', '-T', '-t', '-n', '-s', '-k', '-S'];
+const WRAPPERS = ['env', 'sudo', 'doas', 'nohup', 'time', 'timeout', 'nice', 'ionice', 'setsid', 'stdbuf', 'exec', 'command', 'busybox'];
 export const REMOTE_COPY_TOOLS = ['rsync', 'scp', 'sftp', 'dcp', 'wget'];
 
 /**
  * The programs a command line starts: the entrypoint, and for `sh -c SCRIPT` the first word of
  * each command of the script (split at ; & | ` $( and newlines, skipping VAR=value and sudo/env).
  */
-export function launchedPrograms(entrypoint: string, args: readonly string[]): Array<{ program: string; words: string[] }> {
+export function launchedPrograms(entrypoint: string, args: readonly string[], depth = 0): Array<{ program: string; words: string[] }> {
   const programs = [{ program: posix.basename(entrypoint), words: [...args] }];
-  const script = SHELLS.includes(posix.basename(entrypoint)) ? args[args.indexOf('-c') + 1] : undefined;
-  if (args.includes('-c') && script !== undefined) {
+  // `env TOKEN=x npm install`, `sudo -u app apt-get …`, `busybox wget …`: the wrapped program runs
+  // too. Indexes, not shifts, and a bounded depth: an exec's arguments are anyone's input.
+  if (WRAPPERS.includes(posix.basename(entrypoint))) {
+    let i = 0;
+    while (i < args.length && (args[i]!.startsWith('-') || /^\w+=/.test(args[i]!) || /^\d+(?:\.\d+)?[smhd]?$/.test(args[i]!))) {
+      // `sudo -u app`, `env -u VAR`, `nice -n 5`, `timeout -s KILL`: these flags take the next word.
+      i += WRAPPER_FLAGS_WITH_VALUE.includes(args[i]!) ? 2 : 1;
+    }
+    if (i < args.length && depth < MAX_WRAPPERS) programs.push(...launchedPrograms(args[i]!, args.slice(i + 1), depth + 1));
+    return programs;
+  }
+  // `-c`, or combined short options that include it: `bash -lc`, `sh -ec`, `bash -xc`.
+  const commandFlag = args.findIndex((a) => /^-[a-zA-Z]*c[a-zA-Z]*$/.test(a));
+  const script = SHELLS.includes(posix.basename(entrypoint)) && commandFlag >= 0 ? args[commandFlag + 1] : undefined;
+  if (script !== undefined) {
     for (const segment of script.split(/;|&&?|\|\|?|`|\$\(|\n|\(|\)/)) {
-      const words = segment.trim().split(/\s+/).filter(Boolean);
-      while (words.length > 0 && (/^\w+=/.test(words[0]!) || ['sudo', 'env', 'exec', 'nohup', 'time', 'command'].includes(words[0]!))) words.shift();
-      if (words.length > 0) programs.push({ program: posix.basename(words[0]!), words: words.slice(1) });
+      // Quotes around a word do not change the program it names (`'apt-get' install`).
+      const words = segment.trim().split(/\s+/).filter(Boolean).map((w) => w.replace(/^(['"])(.*)\1$/, '$2'));
+      let i = 0;
+      while (i < words.length && (/^\w+=/.test(words[i]!) || WRAPPERS.includes(words[i]!))) i += 1;
+      if (i < words.length) programs.push({ program: posix.basename(words[i]!), words: words.slice(i + 1) });
     }
   }
   return programs;
 }
 
+/** The exec's command for messages, with secret values masked (evidence travels to logs and webhooks). */
 function commandLine(target: ExecTarget): string {
-  return [target.process.entrypoint, ...target.process.arguments].join(' ');
+  return redactCommand([target.process.entrypoint, ...target.process.arguments]).join(' ');
+}
+
+/** ProcessConfig as evidence, its arguments masked like the command line. */
+function shownProcess(target: ExecTarget): ExecTarget['process'] {
+  return { ...target.process, arguments: redactCommand([target.process.entrypoint, ...target.process.arguments]).slice(1) };
 }
 
 function toolRule(id: string, title: string, severity: ExecRule['severity'], tools: readonly string[], what: string, reference: string, extra?: (program: string, words: string[]) => boolean): ExecRule {
@@ -45,7 +72,7 @@ function toolRule(id: string, title: string, severity: ExecRule['severity'], too
     check(target) {
       const launched = launchedPrograms(target.process.entrypoint, target.process.arguments);
       const found = launched.find(({ program, words }) => tools.includes(program) || extra?.(program, words) === true);
-      return found ? [hit(`exec ${target.execId}`, `docker exec ran ${what} ${found.program}: ${commandLine(target)}`, 'ProcessConfig', target.process)] : [];
+      return found ? [hit(`exec ${target.execId}`, `docker exec ran ${what} ${found.program}: ${commandLine(target)}`, 'ProcessConfig', shownProcess(target))] : [];
     },
   };
 }
@@ -62,7 +89,8 @@ export const EXEC_RULES: readonly ExecRule[] = [
     reference: 'Falco rule "Terminal shell in container"',
     check(target) {
       // The TTY is what tells a person at a terminal from a script (and from health checks, which never have one).
-      if (!target.process.tty || !SHELLS.includes(posix.basename(target.process.entrypoint))) return [];
+      // `docker exec -it c env bash` or `busybox sh` opens the shell through a wrapper.
+      if (!target.process.tty || !launchedPrograms(target.process.entrypoint, target.process.arguments).some(({ program }) => SHELLS.includes(program))) return [];
       return [hit(`exec ${target.execId}`, `docker exec opened a shell with a terminal: ${commandLine(target)}`, 'ProcessConfig.tty', true, { entrypoint: target.process.entrypoint })];
     },
   },
@@ -111,7 +139,7 @@ export const EXEC_RULES: readonly ExecRule[] = [
     REMOTE_COPY_TOOLS,
     'the remote copy tool',
     'Falco rules "Launch Remote File Copy Tools in Container", "Launch Ingress Remote File Copy Tools in Container"',
-    (program, words) => program === 'curl' && words.some((w) => /^(?:-[a-zA-Z]*[oO]\S*|--output|--remote-name(?:-all)?)$/.test(w)),
+    (program, words) => program === 'curl' && words.some((w) => /^(?:-[a-zA-Z]*[oO]\S*|--output(?:=.*)?|--remote-name(?:-all)?)$/.test(w)),
   ),
 ];
 

@@ -1,12 +1,16 @@
 /** CIS Docker Benchmark 1.6.0 section 4 checks that an image's inspect and history decide. */
 import type { ImageTarget } from '../target';
+import { redactText } from '../redact';
 import { cisReference, hit, isRootUser, type SecurityRule } from './rule';
 
 type ImageRule = SecurityRule<ImageTarget>;
 
-/** The Dockerfile instruction a history entry was made by (`#(nop) ADD …` → ADD; a RUN is a shell line). */
-function instructions(target: ImageTarget): Array<{ index: number; text: string }> {
-  return (target.history ?? []).map((text, index) => ({ index, text: text.trim() }));
+/**
+ * Each history entry's `CreatedBy` (`#(nop) ADD …`; a RUN is a shell line), and as evidence may
+ * show it: a RUN records its build args (`|1 NPM_TOKEN=… /bin/sh -c …`), whose values are masked.
+ */
+function instructions(target: ImageTarget): Array<{ index: number; text: string; shown: string }> {
+  return (target.history ?? []).map((text, index) => ({ index, text: text.trim(), shown: redactText(text.trim()) }));
 }
 
 export const IMAGE_RULES: readonly ImageRule[] = [
@@ -49,7 +53,7 @@ export const IMAGE_RULES: readonly ImageRule[] = [
       // Only a layer that updates and installs nothing: docker-bench flags every layer mentioning "update".
       return instructions(target)
         .filter(({ text }) => /\b(?:apt-get|apt|yum|dnf|apk|zypper)\s+(?:-\S+\s+)*(?:update|makecache)\b/.test(text) && !/\b(?:install|add|upgrade)\b/.test(text))
-        .map(({ index, text }) => hit(`history[${index}]`, `updates the package index in a layer of its own: ${text}`, `history[${index}].CreatedBy`, text));
+        .map(({ index, shown }) => hit(`history[${index}]`, `updates the package index in a layer of its own: ${shown}`, `history[${index}].CreatedBy`, shown));
     },
   },
   {
@@ -65,7 +69,7 @@ export const IMAGE_RULES: readonly ImageRule[] = [
       return instructions(target)
         .slice(0, -1)
         .filter(({ text }) => /^\/bin\/sh -c #\(nop\)\s+ADD\b/.test(text) || /^ADD\b/.test(text))
-        .map(({ index, text }) => hit(`history[${index}]`, `uses ADD: ${text}`, `history[${index}].CreatedBy`, text));
+        .map(({ index, shown }) => hit(`history[${index}]`, `uses ADD: ${shown}`, `history[${index}].CreatedBy`, shown));
     },
   },
 ];

@@ -40,5 +40,6 @@ export function cisReference(id: string): string {
 /** The user part of `user[:group]`: '', '0' and 'root' all mean root (docker-bench missed `0:0`, `root:root`). */
 export function isRootUser(user: string | undefined): boolean {
   const name = (user ?? '').split(':')[0]!.trim();
-  return name === '' || name === '0' || name === 'root';
+  // A numeric user is parsed as a number: 00 is uid 0 too.
+  return name === '' || /^0+$/.test(name) || name === 'root';
 }
