@@ -5,10 +5,17 @@
  * the inventory ones, in audit mode.
  */
 import { readFileSync } from 'node:fs';
-import { isCollection, isDocument, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Node, type Pair } from 'yaml';
+import type * as Yaml from 'yaml';
+import type { Node, Pair } from 'yaml';
 import { SEVERITIES, type Severity } from '../../shared/findings/finding';
 import { ALL_RULES, rulesNamed } from './rules';
 import type { RuleMeta } from './rules/rule';
+
+/** Loaded when a policy is read, not by every agent's process (the yaml package is ~8 MB resident). */
+let yamlModule: typeof Yaml | undefined;
+function yaml(): typeof Yaml {
+  return (yamlModule ??= require('yaml') as typeof Yaml);
+}
 
 export const MODES = ['audit', 'enforce'] as const;
 export type Mode = (typeof MODES)[number];
@@ -74,13 +81,13 @@ export function loadPolicyFile(file: string): Policy {
 
 /** Parses a policy document. Throws PolicyError naming the first problem's line. */
 export function parsePolicy(text: string, file: string): Policy {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
+  const lines = new (yaml().LineCounter)();
+  const doc = yaml().parseDocument(text, { lineCounter: lines, uniqueKeys: true });
   const syntax = doc.errors[0];
   if (syntax) throw new PolicyError(file, syntax.linePos?.[0].line ?? 1, syntax.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''));
   // A node knows where it starts; a pair (a key with a missing value) starts at its key.
   const lineOf = (node: Node | Pair | null | undefined): number => {
-    const located = node && isPair(node) ? (node.key as Node | null) : node;
+    const located = node && yaml().isPair(node) ? (node.key as Node | null) : node;
     return lines.linePos(located?.range?.[0] ?? 0).line;
   };
   const fail = (node: Node | Pair | null | undefined, problem: string): never => {
@@ -94,34 +101,34 @@ export function parsePolicy(text: string, file: string): Policy {
   const remember = (_: unknown, node: Node): void => {
     if (node.anchor) anchors.set(node.anchor, node);
   };
-  visit(doc, {
+  yaml().visit(doc, {
     Map: remember,
     Seq: remember,
     Scalar: remember,
     Alias(key, alias, path) {
       const target = anchors.get(alias.source) ?? fail(alias, `unknown alias *${alias.source}`);
       const parent = path[path.length - 1];
-      if (isPair(parent)) parent[key === 'key' ? 'key' : 'value'] = target;
-      else if (isCollection(parent)) parent.items[key as number] = target;
-      else if (isDocument(parent)) parent.contents = target;
-      return visit.SKIP;
+      if (yaml().isPair(parent)) parent[key === 'key' ? 'key' : 'value'] = target;
+      else if (yaml().isCollection(parent)) parent.items[key as number] = target;
+      else if (yaml().isDocument(parent)) parent.contents = target;
+      return yaml().visit.SKIP;
     },
   });
   const root = doc.contents;
-  if (root === null || (isScalar(root) && (root.value === null || root.value === ''))) fail(root, 'the policy is empty; expected a mapping with version, defaults, rules, exemptions, images');
-  if (!isMap(root)) return fail(root, 'the policy must be a mapping (version, defaults, rules, exemptions, images)');
+  if (root === null || (yaml().isScalar(root) && (root.value === null || root.value === ''))) fail(root, 'the policy is empty; expected a mapping with version, defaults, rules, exemptions, images');
+  if (!yaml().isMap(root)) return fail(root, 'the policy must be a mapping (version, defaults, rules, exemptions, images)');
 
   const sections = entries(root, fail, ['version', 'defaults', 'rules', 'exemptions', 'images'], 'top-level key');
   const version = sections.get('version');
   if (version) {
-    if (!isScalar(version.value) || String(version.value.value) !== '1') fail(version.value as Node, `version must be 1, not ${JSON.stringify(scalarText(version.value))}`);
+    if (!yaml().isScalar(version.value) || String(version.value.value) !== '1') fail(version.value as Node, `version must be 1, not ${JSON.stringify(scalarText(version.value))}`);
   }
 
   let mode = DEFAULT_MODE;
   let action = DEFAULT_ACTION;
   const defaults = sections.get('defaults');
   if (defaults) {
-    if (!isMap(defaults.value)) fail(defaults.value as Node, 'defaults must be a mapping with mode and action');
+    if (!yaml().isMap(defaults.value)) fail(defaults.value as Node, 'defaults must be a mapping with mode and action');
     const fields = entries(defaults.value as Node, fail, ['mode', 'action'], 'key in defaults');
     if (fields.has('mode')) mode = choice(fields.get('mode')!, MODES, 'defaults.mode', fail);
     if (fields.has('action')) action = choice(fields.get('action')!, ACTIONS, 'defaults.action', fail);
@@ -131,7 +138,7 @@ export function parsePolicy(text: string, file: string): Policy {
   const setAt = new Map<string, Pair>();
   const ruleSection = sections.get('rules');
   if (ruleSection && !isNull(ruleSection.value)) {
-    if (!isMap(ruleSection.value)) fail(ruleSection.value as Node, 'rules must be a mapping from rule ID (or CIS ID) to settings');
+    if (!yaml().isMap(ruleSection.value)) fail(ruleSection.value as Node, 'rules must be a mapping from rule ID (or CIS ID) to settings');
     for (const pair of (ruleSection.value as { items: Pair[] }).items) {
       const key = keyText(pair.key);
       const named = rulesNamed(key);
@@ -147,14 +154,14 @@ export function parsePolicy(text: string, file: string): Policy {
   const exemptions: Exemption[] = [];
   const exemptionSection = sections.get('exemptions');
   if (exemptionSection && !isNull(exemptionSection.value)) {
-    if (!isSeq(exemptionSection.value)) fail(exemptionSection.value as Node, 'exemptions must be a list');
+    if (!yaml().isSeq(exemptionSection.value)) fail(exemptionSection.value as Node, 'exemptions must be a list');
     for (const item of (exemptionSection.value as { items: Node[] }).items) exemptions.push(exemption(item, file, lineOf(item), fail));
   }
 
   let allowedImages: string[] = [];
   const images = sections.get('images');
   if (images && !isNull(images.value)) {
-    if (!isMap(images.value)) fail(images.value as Node, 'images must be a mapping with allow');
+    if (!yaml().isMap(images.value)) fail(images.value as Node, 'images must be a mapping with allow');
     const fields = entries(images.value as Node, fail, ['allow'], 'key in images');
     if (fields.has('allow')) allowedImages = stringList(fields.get('allow')!, 'images.allow', fail);
   }
@@ -183,14 +190,14 @@ function entries(node: Node, fail: Fail, allowed: readonly string[], what: strin
 function ruleSettings(pair: Pair, key: string, fail: Fail): Partial<RulePolicy> {
   const value = pair.value as Node;
   // `privileged: off` / `privileged: false` is shorthand for enabled: false.
-  if (isScalar(value) && typeof value.value === 'boolean') return { enabled: value.value };
-  if (isScalar(value) && (value.value === 'off' || value.value === 'on')) return { enabled: value.value === 'on' };
-  if (!isMap(value)) return fail(value ?? pair, `rules.${key} must be a mapping (enabled, severity, mode, action) or true/false`);
+  if (yaml().isScalar(value) && typeof value.value === 'boolean') return { enabled: value.value };
+  if (yaml().isScalar(value) && (value.value === 'off' || value.value === 'on')) return { enabled: value.value === 'on' };
+  if (!yaml().isMap(value)) return fail(value ?? pair, `rules.${key} must be a mapping (enabled, severity, mode, action) or true/false`);
   const fields = entries(value, fail, ['enabled', 'severity', 'mode', 'action'], `key in rules.${key}`);
   const settings: Partial<RulePolicy> = {};
   const enabled = fields.get('enabled');
   if (enabled) {
-    if (!isScalar(enabled.value) || typeof enabled.value.value !== 'boolean') fail(enabled.value as Node, `rules.${key}.enabled must be true or false`);
+    if (!yaml().isScalar(enabled.value) || typeof enabled.value.value !== 'boolean') fail(enabled.value as Node, `rules.${key}.enabled must be true or false`);
     settings.enabled = (enabled.value as { value: boolean }).value;
   }
   if (fields.has('severity')) settings.severity = choice(fields.get('severity')!, SEVERITIES, `rules.${key}.severity`, fail);
@@ -200,12 +207,12 @@ function ruleSettings(pair: Pair, key: string, fail: Fail): Partial<RulePolicy> 
 }
 
 function exemption(item: Node, file: string, line: number, fail: Fail): Exemption {
-  if (!isMap(item)) return fail(item, 'each exemption must be a mapping with image, name or label, and a reason');
+  if (!yaml().isMap(item)) return fail(item, 'each exemption must be a mapping with image, name or label, and a reason');
   const fields = entries(item, fail, ['rules', 'image', 'name', 'label', 'reason'], 'key in an exemption');
   const text = (key: string): string | undefined => {
     const pair = fields.get(key);
     if (!pair) return undefined;
-    if (!isScalar(pair.value) || typeof pair.value.value !== 'string' || pair.value.value.trim() === '') fail((pair.value as Node) ?? pair, `exemption ${key} must be a non-empty string`);
+    if (!yaml().isScalar(pair.value) || typeof pair.value.value !== 'string' || pair.value.value.trim() === '') fail((pair.value as Node) ?? pair, `exemption ${key} must be a non-empty string`);
     return ((pair.value as { value: string }).value).trim();
   };
   const reason = text('reason');
@@ -237,7 +244,7 @@ function exemption(item: Node, file: string, line: number, fail: Fail): Exemptio
 
 function choice<C extends string>(pair: Pair, choices: readonly C[], what: string, fail: Fail): C {
   const value = scalarText(pair.value);
-  if (!isScalar(pair.value) || !choices.includes(value as C)) fail((pair.value as Node) ?? pair, `${what} must be one of ${choices.join(', ')}, not ${JSON.stringify(value)}`);
+  if (!yaml().isScalar(pair.value) || !choices.includes(value as C)) fail((pair.value as Node) ?? pair, `${what} must be one of ${choices.join(', ')}, not ${JSON.stringify(value)}`);
   return value as C;
 }
 
@@ -245,12 +252,12 @@ function choice<C extends string>(pair: Pair, choices: readonly C[], what: strin
 function stringList(pair: Pair, what: string, fail: Fail, ruleIds = false): string[] {
   const value = pair.value as Node;
   const text = (node: Node): string | undefined => {
-    if (!isScalar(node)) return undefined;
+    if (!yaml().isScalar(node)) return undefined;
     if (ruleIds && typeof node.value === 'number') return keyText(node);
     return typeof node.value === 'string' && node.value !== '' ? node.value : undefined;
   };
-  if (isScalar(value) && text(value) !== undefined) return [text(value)!];
-  if (!isSeq(value)) return fail(value ?? pair, `${what} must be a list of strings`);
+  if (yaml().isScalar(value) && text(value) !== undefined) return [text(value)!];
+  if (!yaml().isSeq(value)) return fail(value ?? pair, `${what} must be a list of strings`);
   return (value as unknown as { items: Node[] }).items.map((item) => text(item) ?? fail(item, `${what} must be a list of non-empty strings`));
 }
 
@@ -259,14 +266,14 @@ function stringList(pair: Pair, what: string, fail: Fail, ruleIds = false): stri
  * another CIS check (AppArmor): the source text keeps the ID the author meant.
  */
 function keyText(node: unknown): string {
-  if (isScalar(node) && typeof node.value === 'number' && typeof node.source === 'string') return node.source;
+  if (yaml().isScalar(node) && typeof node.value === 'number' && typeof node.source === 'string') return node.source;
   return String(scalarText(node));
 }
 
 function scalarText(node: unknown): unknown {
-  return isScalar(node) ? node.value : node === null || node === undefined ? null : '(a collection)';
+  return yaml().isScalar(node) ? node.value : node === null || node === undefined ? null : '(a collection)';
 }
 
 function isNull(node: unknown): boolean {
-  return node === null || node === undefined || (isScalar(node) && node.value === null);
+  return node === null || node === undefined || (yaml().isScalar(node) && node.value === null);
 }

@@ -23,6 +23,11 @@ describe('stats-exporter memory: modules loaded only when used', function () {
     assert.deepEqual(JSON.parse(out), { dockerode: true, ssh2: false, grpc: false, protobuf: false });
   });
 
+  it('loads no agent\'s client library until that agent is configured: consul, ioredis, yaml, ajv', () => {
+    const out = inFreshProcess(`console.log(JSON.stringify(['consul', 'ioredis', 'yaml', 'ajv'].filter(loaded)));`);
+    assert.deepEqual(JSON.parse(out), [], 'every process that runs one agent would pay for the others\' libraries');
+  });
+
   it('still reaches an ssh:// engine: ssh2 is loaded at the first ssh connection', () => {
     const out = inFreshProcess(`
 const agent = require('docker-modem/lib/ssh.js')({ host: '127.0.0.1', port: 1 });

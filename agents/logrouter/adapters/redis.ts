@@ -4,7 +4,7 @@
  * RPUSH to a list (what logspout-redis-logstash did). Commands are never queued while
  * disconnected: the route keeps the batch and retries.
  */
-import Redis from 'ioredis';
+import type RedisClient from 'ioredis';
 import { jsonEvent } from '../json-event';
 import { RouteError } from '../route';
 import { hostAndPort, type AdapterFactory } from './adapter';
@@ -20,6 +20,8 @@ export const redisAdapter: AdapterFactory = ({ spec, env }) => {
   if (!Number.isInteger(db) || db < 0) throw new RouteError(`redis db must be a non-negative integer, not ${JSON.stringify(spec.options.db)}`);
   let reconnects = 0;
   let seenReady = false;
+  // Loaded only when a redis:// route exists: ioredis adds ~18 MB to every process that loads it.
+  const Redis = (require('ioredis') as { default: typeof RedisClient }).default;
   const client = new Redis({
     host,
     port,

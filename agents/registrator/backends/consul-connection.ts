@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import Consul from 'consul';
+import type Consul from 'consul';
 import { ConfigError } from '../../../shared/config/errors';
 import { describeEndpoint, type ConsulEndpoint } from '../uri';
 import { RegistryError } from './backend';
@@ -38,7 +38,9 @@ export class ConsulConnection {
     this.agent = endpoint.protocol === 'https' ? new HttpsAgent({ keepAlive: true, ...tlsMaterial(settings) }) : new HttpAgent({ keepAlive: true });
     const baseUrl = endpoint.socketPath ? 'http://consul/v1' : `${endpoint.protocol}://${endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host}:${endpoint.port}/v1`;
     // socketPath is passed through to papi, the client's HTTP layer, which supports it.
-    this.client = new Consul({ baseUrl, agent: this.agent, defaults: settings.token ? { token: settings.token } : undefined, ...(endpoint.socketPath ? { socketPath: endpoint.socketPath } : {}) } as ConstructorParameters<typeof Consul>[0]);
+    // Loaded when a Consul registry is configured, not by every agent's process.
+    const ConsulClient = require('consul') as typeof Consul;
+    this.client = new ConsulClient({ baseUrl, agent: this.agent, defaults: settings.token ? { token: settings.token } : undefined, ...(endpoint.socketPath ? { socketPath: endpoint.socketPath } : {}) } as ConstructorParameters<typeof Consul>[0]);
   }
 
   /** Runs a call of the npm client with our timeout (papi reads `timeout`; the typings omit it), turning its errors into RegistryError. */
