@@ -78,12 +78,14 @@ describe('security-watcher on the test engine', function () {
   }
   const about = async (id: string, state = 'open') => (await findings(state)).filter((f) => f.object.id === id).map((f) => f.ruleId).sort();
 
+  /** Enforcements on this file's containers: the engine may hold others (e.g. `npm run demo`'s). */
   function enforcements(): LogLine[] {
     return output
       .stderr()
       .split('\n')
       .filter((line) => line.includes('"enforced: ') || line.includes('enforcement '))
-      .map((line) => JSON.parse(line) as LogLine);
+      .map((line) => JSON.parse(line) as LogLine)
+      .filter((record) => record.container?.startsWith('qs-sec-'));
   }
 
   function container(name: string, options: Partial<Dockerode.ContainerCreateOptions> = {}, host: Dockerode.HostConfig = {}): Promise<Dockerode.Container> {
