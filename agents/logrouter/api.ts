@@ -131,15 +131,20 @@ function streamLogs(settings: ApiSettings, request: IncomingMessage, response: S
   response.writeHead(200, { 'Content-Type': json ? 'application/x-ndjson' : 'text/plain; charset=utf-8', 'Cache-Control': 'no-cache' });
   response.flushHeaders();
   const since = sinceOf(tsFromMillis(Date.now()));
-  const streams: Array<{ destroy(): void }> = [];
+  const streams: Array<NodeJS.ReadableStream & { destroy(): void }> = [];
   request.on('close', () => streams.forEach((s) => s.destroy()));
+  // A slow client must not make us hold the logs in memory: pause the engine's streams until it reads.
+  response.on('drain', () => streams.forEach((s) => s.resume()));
+  const write = (text: string) => {
+    if (!response.write(text)) streams.forEach((s) => s.pause());
+  };
   for (const container of settings.router.runningContainers().filter(pick)) {
     const parser = new LogParser({
       tty: container.tty,
       maxLineBytes: 1 << 20,
       onLine(line) {
         if (!sources.includes(line.source)) return;
-        response.write(json ? `${JSON.stringify({ container: container.name, id: container.id, source: line.source, time: line.ts, data: line.data.toString('utf8') })}\n` : `${container.name}|${line.data.toString('utf8')}\n`);
+        write(json ? `${JSON.stringify({ container: container.name, id: container.id, source: line.source, time: line.ts, data: line.data.toString('utf8') })}\n` : `${container.name}|${line.data.toString('utf8')}\n`);
       },
     });
     const logs = settings.docker.getContainer(container.id).logs as unknown as (options: object) => Promise<NodeJS.ReadableStream & { destroy(): void }>;
@@ -149,6 +154,7 @@ function streamLogs(settings: ApiSettings, request: IncomingMessage, response: S
         if (request.destroyed) return stream.destroy();
         streams.push(stream);
         stream.on('data', (chunk: Buffer) => parser.write(chunk));
+        if (response.writableNeedDrain) stream.pause();
       })
       .catch((error: unknown) => settings.logger.debug('cannot follow logs for /logs', { container: container.name, error: errorMessage(error) }));
   }

@@ -1,0 +1,60 @@
+/** The logrouter's HTTP API against a fake engine: /logs flow control and clean-up. */
+import { strict as assert } from 'node:assert';
+import { once } from 'node:events';
+import { connect } from 'node:net';
+import { PassThrough } from 'node:stream';
+import type Dockerode from 'dockerode';
+import { Registry } from 'prom-client';
+import { addLogrouterApi } from '../../agents/logrouter/api';
+import type { ContainerMeta } from '../../agents/logrouter/message';
+import type { LogRouter } from '../../agents/logrouter/router';
+import { OpsServer } from '../../shared/ops/http-server';
+import { silentLogger } from '../../shared/ops/logger';
+import { eventually } from '../support/eventually';
+
+const container: ContainerMeta = { id: 'c0ffee'.padEnd(64, '0'), name: 'chatty', image: 'busybox', hostname: 'c0ffee', pid: 1, labels: {}, tty: false };
+
+function frames(lines: number, ts: string): Buffer {
+  const parts: Buffer[] = [];
+  for (let i = 0; i < lines; i++) {
+    const body = Buffer.from(`${ts} ${'y'.repeat(200)} ${i}\n`);
+    const header = Buffer.alloc(8);
+    header[0] = 1;
+    header.writeUInt32BE(body.length, 4);
+    parts.push(header, body);
+  }
+  return Buffer.concat(parts);
+}
+
+describe('logrouter /logs', () => {
+  it('pauses the engine stream while the client does not read, and closes it when the client leaves', async () => {
+    const engine = new PassThrough({ highWaterMark: 64 * 1024 });
+    const docker = { getContainer: () => ({ logs: async () => engine }) } as unknown as Pick<Dockerode, 'getContainer'>;
+    const router = { runningContainers: () => [container] } as unknown as LogRouter;
+    const server = new OpsServer(new Registry());
+    addLogrouterApi({ http: server, router, docker, routesDir: '/nonexistent', token: undefined, logger: silentLogger });
+    const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
+    const client = connect(port, '127.0.0.1');
+    try {
+      await once(client, 'connect');
+      client.write('GET /logs HTTP/1.1\r\nHost: x\r\n\r\n'); // and then never reads
+      await eventually(() => assert.ok(engine.listenerCount('data') > 0, 'the stream is followed'), 5_000, 10);
+      // The engine writes as long as the stream takes bytes, like dockerd on a socket.
+      const chunk = frames(300, '2026-11-27T20:20:15.620573110Z');
+      let produced = 0;
+      while (produced < 256 * 1024 * 1024) {
+        produced += chunk.length;
+        if (!engine.write(chunk)) {
+          const drained = await Promise.race([once(engine, 'drain').then(() => true), new Promise((r) => setTimeout(() => r(false), 500))]);
+          if (!drained) break;
+        }
+      }
+      assert.ok(produced < 48 * 1024 * 1024, `the agent took ${(produced / 1048576).toFixed(0)} MiB for a client that reads nothing`);
+      client.destroy();
+      await eventually(() => assert.ok(engine.destroyed, 'the engine stream is closed when the client leaves'), 5_000, 10);
+    } finally {
+      client.destroy();
+      await server.close();
+    }
+  });
+});
