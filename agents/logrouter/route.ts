@@ -61,6 +61,8 @@ export function parseRouteUri(uri: string): RouteSpec {
     if (key.startsWith('filter.')) applyFilter(filters, key, value, uri);
     else options[key] = value;
   }
+  // `redis://:password@host:port/key`: the password in the user part, as Redis URLs write it.
+  if (!hostless && url.password !== '' && options.password === undefined) options.password = decodeURIComponent(url.password);
   const port = url.port || /:(\d+)$/.exec(url.host)?.[1] || '';
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const address = hostless || host === '' ? '' : port ? `${url.hostname}:${port}` : url.hostname;

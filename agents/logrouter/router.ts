@@ -8,6 +8,7 @@ import type { DockerEvent } from '../../shared/docker/event';
 import type { SyncSnapshot } from '../../shared/docker/event-stream';
 import { errorMessage, type Logger } from '../../shared/ops/logger';
 import { adapterFactory } from './adapters';
+import type { Adapter } from './adapters/adapter';
 import type { CheckpointStore } from './checkpoint-store';
 import { ContainerPipe } from './container-pipe';
 import { optOutReason, routeMatcher, type ExcludedLabel } from './container-filter';
@@ -16,6 +17,7 @@ import { tsFromMillis, type ContainerMeta, type LogSource } from './message';
 import { RouteError, type RouteSpec } from './route';
 import { RouteRunner, type QueuePolicy } from './route-runner';
 import { RouteStats, type RouteView } from './stats';
+import { TemplateError } from './template';
 
 export interface RouterSettings {
   docker: Pick<Dockerode, 'getContainer'>;
@@ -58,13 +60,20 @@ export class LogRouter {
 
   /** Validates and starts a route; throws RouteError for a bad one. */
   addRoute(spec: RouteSpec): void {
-    const factory = adapterFactory(spec.adapter);
-    const queuePolicy = (spec.options['queue.policy'] ?? this.settings.policy) as QueuePolicy;
-    if (queuePolicy !== 'block' && queuePolicy !== 'drop') throw new RouteError(`route ${spec.id}: queue.policy must be block or drop`);
-    const queueSize = spec.options['queue.size'] === undefined ? this.settings.queueSize : Number(spec.options['queue.size']);
-    if (!Number.isInteger(queueSize) || queueSize < 1) throw new RouteError(`route ${spec.id}: queue.size must be a positive integer`);
-    const multiline = multilineSettings(spec.options);
-    const adapter = factory({ spec, env: this.settings.env, stdout: this.settings.stdout });
+    let queuePolicy: QueuePolicy, queueSize: number, multiline: MultilineSettings | undefined, adapter: Adapter;
+    try {
+      const factory = adapterFactory(spec.adapter);
+      queuePolicy = (spec.options['queue.policy'] ?? this.settings.policy) as QueuePolicy;
+      if (queuePolicy !== 'block' && queuePolicy !== 'drop') throw new RouteError(`queue.policy must be block or drop, not ${JSON.stringify(queuePolicy)}`);
+      queueSize = spec.options['queue.size'] === undefined ? this.settings.queueSize : Number(spec.options['queue.size']);
+      if (!Number.isInteger(queueSize) || queueSize < 1) throw new RouteError(`queue.size must be a positive integer, not ${JSON.stringify(spec.options['queue.size'])}`);
+      multiline = multilineSettings(spec.options);
+      adapter = factory({ spec, env: this.settings.env, stdout: this.settings.stdout });
+    } catch (error) {
+      // Name the route (without its query, which may hold API keys) so the user knows which one.
+      if (error instanceof RouteError || error instanceof TemplateError) throw new RouteError(`route ${describeRoute(spec)}: ${error.message}`);
+      throw error;
+    }
     this.removeRoute(spec.id);
     const stats = new RouteStats();
     const runner = new RouteRunner({
@@ -243,4 +252,9 @@ export class LogRouter {
       route.pipes.delete(id);
     }
   }
+}
+
+/** `adapter://address/path (id)`: which route, without the query (API keys, passwords). */
+export function describeRoute(spec: RouteSpec): string {
+  return `${spec.adapter}://${spec.address}${spec.path} (id ${spec.id})`;
 }

@@ -48,6 +48,12 @@ describe('logrouter route URIs', () => {
     assert.equal(parseRouteUri('syslog://[::1]:514').address, '[::1]:514');
   });
 
+  it('takes the Redis password from the user part of the URI (redis://:secret@host/key)', () => {
+    assert.equal(parseRouteUri('redis://:s%40cret@127.0.0.1:6379/logs').options.password, 's@cret');
+    assert.equal(parseRouteUri('redis://:a@127.0.0.1:6379/logs?password=b').options.password, 'b', 'an explicit option wins');
+    assert.equal(parseRouteUri('redis://127.0.0.1:6379/logs').options.password, undefined);
+  });
+
   it('splits ROUTE_URIS on commas like logspout', () => {
     assert.deepEqual(splitRouteUris('syslog://a:514, redis://b/k ,'), ['syslog://a:514', 'redis://b/k']);
   });
@@ -256,6 +262,17 @@ describe('logrouter start-up errors and HTTP routes', () => {
     const template = await runCli(['logrouter', 'syslog://logs', '--state-dir', mkdtempSync(join(tmpdir(), 'qs-lrcli-'))], { SYSLOG_TAG: '{{.Labels}}', DOCKER_HOST: 'unix:///nonexistent.sock' });
     assert.equal(template.code, 2);
     assert.match(template.stderr, /SYSLOG_TAG\): unknown template field \{\{\.Labels\}\}/);
+    // Which of several routes is wrong, and exit 2 also for a route without host or with a bad option.
+    for (const [uri, expected] of [
+      ['syslog+tcp://?filter.name=x', /route syslog\+tcp:\/\/ \(id [0-9a-f]{12}\): expected host:port/],
+      ['syslog+udp://logs:514?udp.max=9', /route syslog\+udp:\/\/logs:514 \(id [0-9a-f]{12}\): udp.max must be an integer/],
+      ['http://logs:8080/in?header.X-Api-Key=secret&timeout=soon', /route http:\/\/logs:8080\/in \(id [0-9a-f]{12}\): http timeout must be/],
+    ] as const) {
+      const result = await runCli(['logrouter', 'stdout://', uri, '--state-dir', mkdtempSync(join(tmpdir(), 'qs-lrcli-'))], { DOCKER_HOST: 'unix:///nonexistent.sock' });
+      assert.equal(result.code, 2, `${uri}: ${result.stderr}`);
+      assert.match(result.stderr, expected);
+      assert.doesNotMatch(result.stderr, /secret/, 'the query (API keys) is not printed');
+    }
     const queue = await runCli(['logrouter', '--log-queue-policy', 'lose']);
     assert.equal(queue.code, 2);
     assert.match(queue.stderr, /--log-queue-policy.*expected one of block, drop/);

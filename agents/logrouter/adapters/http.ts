@@ -18,13 +18,20 @@ export const httpAdapter: AdapterFactory = ({ spec, env }) => {
   if (format !== 'ndjson' && format !== 'json') throw new RouteError(`http format must be ndjson or json, not ${JSON.stringify(format)}`);
   const gzip = (spec.options.gzip ?? 'false') === 'true';
   const timeoutMs = Number(spec.options.timeout ?? 30_000);
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new RouteError(`http timeout must be a positive number of milliseconds, not ${JSON.stringify(spec.options.timeout)}`);
+  if (spec.address === '') throw new RouteError('expected host:port');
   const headers: Record<string, string> = {
     'Content-Type': format === 'ndjson' ? 'application/x-ndjson' : 'application/json',
     'User-Agent': 'quayside-logrouter',
   };
   if (gzip) headers['Content-Encoding'] = 'gzip';
   for (const [key, value] of Object.entries(spec.options)) if (key.startsWith('header.')) headers[key.slice(7)] = value;
-  const url = new URL(`${secure ? 'https' : 'http'}://${spec.address}${spec.path || '/'}`);
+  let url: URL;
+  try {
+    url = new URL(`${secure ? 'https' : 'http'}://${spec.address}${spec.path || '/'}`);
+  } catch {
+    throw new RouteError(`not a valid address ${JSON.stringify(spec.address)}`);
+  }
   const tls = secure ? tlsOptions(spec.options, env, url.hostname) : undefined;
   let healthy = true;
   return {
