@@ -57,4 +57,19 @@ describe('logrouter /logs', () => {
       await server.close();
     }
   });
+
+  it('refuses route changes that a reverse proxy on this host forwards, without a token', async () => {
+    const router = { routeSpecs: () => [], addRoute: () => undefined, removeRoute: () => false } as unknown as LogRouter;
+    const server = new OpsServer(new Registry());
+    addLogrouterApi({ http: server, router, docker: {} as Pick<Dockerode, 'getContainer'>, routesDir: '/nonexistent', token: undefined, logger: silentLogger });
+    const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const proxied = await fetch(`http://127.0.0.1:${port}/routes/abc`, { method: 'DELETE', headers: { 'X-Forwarded-For': '203.0.113.9' } });
+      assert.equal(proxied.status, 403);
+      const direct = await fetch(`http://127.0.0.1:${port}/routes/abc`, { method: 'DELETE' });
+      assert.equal(direct.status, 404, 'a loopback client itself may (the route just does not exist)');
+    } finally {
+      await server.close();
+    }
+  });
 });

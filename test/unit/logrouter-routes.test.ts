@@ -286,6 +286,8 @@ describe('logrouter start-up errors and HTTP routes', () => {
     assert.ok(mayChangeRoutes('s3cret', 'Bearer s3cret', '10.0.0.5'));
     assert.ok(!mayChangeRoutes('s3cret', 'Bearer wrong', '127.0.0.1'), 'with a token, loopback alone is not enough');
     assert.ok(!mayChangeRoutes('s3cret', undefined, '127.0.0.1'));
+    assert.ok(!mayChangeRoutes('s3cret', 'Bearer s3cret2', '10.0.0.5'), 'a longer token is wrong too');
+    assert.ok(!mayChangeRoutes(undefined, undefined, '127.0.0.1', true), 'a reverse proxy on this host makes every client look loopback');
   });
 
   it('lets an agent route take POST and DELETE and paths below it; others still answer 405', async () => {
