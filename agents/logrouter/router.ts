@@ -44,6 +44,8 @@ interface ActiveRoute {
   multiline: MultilineSettings | undefined;
   stats: RouteStats;
   pipes: Map<string, ContainerPipe>;
+  /** Pipes of removed containers reading what the engine still sends. */
+  leaving: Set<ContainerPipe>;
 }
 
 /** What a live /logs client receives. */
@@ -102,6 +104,7 @@ export class LogRouter {
       multiline,
       stats,
       pipes: new Map(),
+      leaving: new Set(),
     };
     this.routes.set(spec.id, route);
     // A route added while running starts at "now" for containers already running.
@@ -112,7 +115,7 @@ export class LogRouter {
     const route = this.routes.get(id);
     if (!route) return false;
     this.routes.delete(id);
-    for (const pipe of route.pipes.values()) pipe.close();
+    for (const pipe of [...route.pipes.values(), ...route.leaving]) pipe.close();
     void route.runner.stop(0);
     return true;
   }
@@ -163,7 +166,7 @@ export class LogRouter {
   }
 
   async stop(deadlineMs: number): Promise<void> {
-    for (const route of this.routes.values()) for (const pipe of route.pipes.values()) pipe.close();
+    for (const route of this.routes.values()) for (const pipe of [...route.pipes.values(), ...route.leaving]) pipe.close();
     await Promise.all([...this.routes.values()].map((r) => r.runner.stop(deadlineMs)));
     this.settings.store.flush();
   }
@@ -248,8 +251,12 @@ export class LogRouter {
     this.containers.delete(id);
     if (meta) this.lag.delete(meta.name);
     for (const route of this.routes.values()) {
-      route.pipes.get(id)?.close();
+      const pipe = route.pipes.get(id);
+      if (!pipe) continue;
       route.pipes.delete(id);
+      // Not closed: lines of a removed container may still be on their way (docker run --rm).
+      route.leaving.add(pipe);
+      void pipe.finish().then(() => route.leaving.delete(pipe));
     }
   }
 }
