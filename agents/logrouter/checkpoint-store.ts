@@ -47,6 +47,14 @@ export class CheckpointStore {
     this.dirty = true;
   }
 
+  /** Forgets a removed container's position on a route. */
+  forget(route: string, container: string): void {
+    const byContainer = this.data.routes[route];
+    if (byContainer?.[container] === undefined) return;
+    delete byContainer[container];
+    this.dirty = true;
+  }
+
   /** Forgets containers that no longer exist, and routes that were deleted. */
   retain(routes: ReadonlySet<string>, containers: ReadonlySet<string> | undefined): void {
     for (const route of Object.keys(this.data.routes)) {

@@ -256,7 +256,15 @@ export class LogRouter {
       route.pipes.delete(id);
       // Not closed: lines of a removed container may still be on their way (docker run --rm).
       route.leaving.add(pipe);
-      void pipe.finish().then(() => route.leaving.delete(pipe));
+      void pipe.finish().then(() => {
+        route.leaving.delete(pipe);
+        // Its checkpoint is of no use any more; without this the state file grows with every
+        // removed container until the next full sync (never, with --resync-interval 0).
+        if (this.routes.get(route.spec.id) === route) {
+          this.settings.store.forget(route.spec.id, id);
+          this.settings.store.flush();
+        }
+      });
     }
   }
 }

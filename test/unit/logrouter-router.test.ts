@@ -1,0 +1,70 @@
+/** The router against a fake engine: what happens to a removed container's stream and checkpoint. */
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
+import type Dockerode from 'dockerode';
+import { CheckpointStore } from '../../agents/logrouter/checkpoint-store';
+import { parseRouteUri } from '../../agents/logrouter/route';
+import { LogRouter } from '../../agents/logrouter/router';
+import type { DockerEvent } from '../../shared/docker/event';
+import { silentLogger } from '../../shared/ops/logger';
+import { eventually } from '../support/eventually';
+
+const ID = 'ab12'.padEnd(64, '0');
+
+function frame(text: string): Buffer {
+  const body = Buffer.from(text);
+  const header = Buffer.alloc(8);
+  header[0] = 1;
+  header.writeUInt32BE(body.length, 4);
+  return Buffer.concat([header, body]);
+}
+
+/** One container whose log stream the test writes; inspect answers 404 once it is removed. */
+function fakeEngine() {
+  const engine = { stream: new PassThrough(), removed: false, running: true };
+  const info = () => ({ Id: ID, Name: '/web', Created: new Date().toISOString(), Config: { Image: 'busybox', Hostname: 'ab12', Labels: {}, Env: [], Tty: false }, State: { Pid: 7, Running: engine.running } });
+  const docker = {
+    getContainer: () => ({
+      inspect: async () => {
+        if (engine.removed) throw Object.assign(new Error('no such container'), { statusCode: 404 });
+        return info();
+      },
+      logs: async () => engine.stream,
+    }),
+  } as unknown as Pick<Dockerode, 'getContainer'>;
+  return { engine, docker };
+}
+
+const event = (action: string): DockerEvent => ({ type: 'container', action, detail: '', id: ID, name: 'web', image: 'busybox', attributes: {}, timeNano: '0', raw: '' }) as unknown as DockerEvent;
+
+describe('logrouter router', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qs-lrrt-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads a removed container to the end of its stream, then forgets its checkpoint', async () => {
+    const { engine, docker } = fakeEngine();
+    const store = new CheckpointStore(join(dir, 'a'));
+    let out = '';
+    const stdout = new Writable({ write: (chunk, _encoding, callback) => ((out += String(chunk)), callback()) });
+    const router = new LogRouter({ docker, store, logger: silentLogger, env: {}, stdout, queueSize: 100, policy: 'block', batchSize: 10, maxLineBytes: 1 << 20, backlog: false, excludeLabels: [], selfId: undefined });
+    const route = parseRouteUri('stdout://?format={{.Data}}%0A');
+    router.addRoute(route);
+    router.synced = true;
+    await router.onEvent(event('start'));
+    engine.stream.write(frame('2026-11-27T20:20:15.000000001Z first\n'));
+    await eventually(() => assert.equal(out, 'first\n'), 5_000, 10);
+    assert.ok(store.get(route.id, ID), 'a checkpoint while the container exists');
+    // Exit and removal come before the agent read the rest (docker run --rm behind a busy agent).
+    engine.running = false;
+    engine.removed = true;
+    await router.onEvent(event('destroy'));
+    engine.stream.end(frame('2026-11-27T20:20:15.000000002Z second\n'));
+    await eventually(() => assert.equal(out, 'first\nsecond\n'), 5_000, 10);
+    await eventually(() => assert.equal(store.get(route.id, ID), undefined), 5_000, 10);
+    assert.doesNotMatch(readFileSync(join(dir, 'a', 'checkpoints.json'), 'utf8'), new RegExp(ID), 'not kept on disk either');
+    await router.stop(1_000);
+  });
+});
