@@ -1,16 +1,20 @@
-/** The logrouter's HTTP API against a fake engine: /logs flow control and clean-up. */
+/** The logrouter's HTTP API against a fake engine (/logs flow control and clean-up, route changes) and the HTTP route's answers. */
 import { strict as assert } from 'node:assert';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { PassThrough } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { Registry } from 'prom-client';
+import { httpAdapter } from '../../agents/logrouter/adapters/http';
+import { RetryLater } from '../../agents/logrouter/adapters/adapter';
 import { addLogrouterApi } from '../../agents/logrouter/api';
-import type { ContainerMeta } from '../../agents/logrouter/message';
+import type { ContainerMeta, LogMessage } from '../../agents/logrouter/message';
+import { parseRouteUri } from '../../agents/logrouter/route';
 import type { LogRouter } from '../../agents/logrouter/router';
 import { OpsServer } from '../../shared/ops/http-server';
 import { silentLogger } from '../../shared/ops/logger';
 import { eventually } from '../support/eventually';
+import { HttpLogService } from '../support/http-log-service';
 
 const container: ContainerMeta = { id: 'c0ffee'.padEnd(64, '0'), name: 'chatty', image: 'busybox', hostname: 'c0ffee', pid: 1, labels: {}, tty: false };
 
@@ -70,6 +74,34 @@ describe('logrouter /logs', () => {
       assert.equal(direct.status, 404, 'a loopback client itself may (the route just does not exist)');
     } finally {
       await server.close();
+    }
+  });
+
+  it('HTTP route: halves a batch the service finds too large (413) and waits out 401/403 instead of dropping', async () => {
+    const service = new HttpLogService();
+    await service.start();
+    const adapter = httpAdapter({ spec: parseRouteUri(`http://127.0.0.1:${service.port}/in`), env: {}, stdout: process.stdout });
+    const batch: LogMessage[] = ['a', 'b', 'c', 'd', 'e'].map((data) => ({ container, source: 'stdout', ts: '2026-11-27T20:20:15.620573110Z', data: Buffer.from(data), done: () => undefined }));
+    try {
+      service.answer(413); // a b c d e
+      service.answer(200); // a b c
+      service.answer(413); // d e
+      service.answer(200); // d
+      service.answer(401); // e: the key was rotated
+      await assert.rejects(adapter.send(batch), RetryLater);
+      service.answer(403);
+      await assert.rejects(adapter.send(batch), RetryLater);
+      assert.equal(await adapter.send(batch), undefined, 'then accepted');
+      assert.deepEqual(service.events().map((e) => e.message), ['a', 'b', 'c', 'd', 'e'], 'each line once, in order');
+      // A line the service refuses as such (400) is dropped and counted, the others still go.
+      service.answer(413);
+      service.answer(400);
+      const outcome = await adapter.send(batch.slice(0, 2));
+      assert.deepEqual(outcome, { rejected: { reason: `HTTP 400 from 127.0.0.1:${service.port}: `, count: 1 } });
+      assert.deepEqual(service.events().map((e) => e.message).slice(5), ['b']);
+    } finally {
+      await adapter.close();
+      await service.stop();
     }
   });
 });

@@ -14,7 +14,7 @@ export interface Adapter {
 
 export interface SendOutcome {
   /** The destination refused the batch for good (HTTP 4xx): counted as dropped, not retried. */
-  rejected?: { reason: string };
+  rejected?: { reason: string; /** How many of the batch; all when absent. */ count?: number };
   /**
    * For destinations without acknowledgements (TCP syslog): rejects if the connection was reset
    * right after the write, i.e. the bytes may not have been read. The batch counts as delivered
