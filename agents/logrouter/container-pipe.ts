@@ -217,7 +217,11 @@ export class ContainerPipe {
       },
     };
     if (merger && !line.part) merger.push(message);
-    else route.push(message);
+    else {
+      // A piece of an over-long line is not merged, but must not overtake the open message.
+      merger?.flushSource(line.source);
+      route.push(message);
+    }
   }
 
   private untilDrained(): Promise<void> {

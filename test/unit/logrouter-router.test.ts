@@ -67,4 +67,21 @@ describe('logrouter router', () => {
     assert.doesNotMatch(readFileSync(join(dir, 'a', 'checkpoints.json'), 'utf8'), new RegExp(ID), 'not kept on disk either');
     await router.stop(1_000);
   });
+
+  it('keeps the order of a multiline message and the pieces of an over-long line after it', async () => {
+    const { engine, docker } = fakeEngine();
+    let out = '';
+    const stdout = new Writable({ write: (chunk, _encoding, callback) => ((out += String(chunk)), callback()) });
+    const router = new LogRouter({ docker, store: new CheckpointStore(join(dir, 'b')), logger: silentLogger, env: {}, stdout, queueSize: 100, policy: 'block', batchSize: 10, maxLineBytes: 1024, backlog: false, excludeLabels: [], selfId: undefined });
+    router.addRoute(parseRouteUri('stdout://?format={{.Data}}|&multiline=true&multiline.timeout=60000'));
+    router.synced = true;
+    await router.onEvent(event('start'));
+    engine.stream.write(frame(`2026-11-27T20:20:15.000000001Z Exception\n`));
+    engine.stream.write(frame(`2026-11-27T20:20:15.000000002Z  at a()\n`));
+    engine.stream.write(frame(`2026-11-27T20:20:15.000000003Z ${'x'.repeat(1500)}\n`));
+    await eventually(() => assert.equal(out, `Exception\n at a()|${'x'.repeat(1024)}|${'x'.repeat(476)}|`), 5_000, 10);
+    engine.removed = true;
+    engine.stream.end();
+    await router.stop(1_000);
+  });
 });
