@@ -1,5 +1,6 @@
 /** Route URIs and JSON, filters and opt-outs, syslog bytes, checkpoints, queues and retries. */
 import { strict as assert } from 'node:assert';
+import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -127,6 +128,23 @@ describe('logrouter syslog format', () => {
     const whole = datagram(s, message('x'.repeat(300)), 65_507, true)!;
     assert.equal(datagram(s, message('x'.repeat(300)), 200, true)!.toString(), whole.subarray(0, 200).toString());
     assert.equal(datagram(s, message('x'.repeat(300)), 200, false), undefined);
+  });
+
+  it('counts the lines udp.oversize=drop leaves out as dropped, and sends the others', async () => {
+    const receiver = createSocket('udp4');
+    const got: string[] = [];
+    receiver.on('message', (m) => got.push(m.toString()));
+    await new Promise<void>((resolve) => receiver.bind(0, '127.0.0.1', resolve));
+    const spec = parseRouteUri(`raw+udp://127.0.0.1:${receiver.address().port}?udp.max=100&udp.oversize=drop`);
+    const adapter = adapterFactory(spec.adapter)({ spec, env: {}, stdout: process.stdout });
+    try {
+      const outcome = await adapter.send([message('short'), message('y'.repeat(300)), message('also short')]);
+      assert.deepEqual(outcome, { rejected: { reason: 'longer than udp.max (udp.oversize=drop)', count: 1 } });
+      await eventually(() => assert.deepEqual(got, ['short\n', 'also short\n']), 5_000, 10);
+    } finally {
+      await adapter.close();
+      receiver.close();
+    }
   });
 
   it('rejects unknown template fields with the list of known ones', () => {
