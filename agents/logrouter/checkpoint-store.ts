@@ -1,10 +1,10 @@
 /**
  * Per route and container, the position of the last delivered line, kept in one JSON file in the
- * state folder. Written with temp file + rename, so a crash leaves the old or the new file, never
- * half of one. `flush()` is synchronous and called right after a route's batch was accepted, to
+ * state folder. Written with temp file + fsync + rename, so a crash or a power cut leaves the old or
+ * the new file, never half of one. `flush()` is synchronous and called right after a route's batch was accepted, to
  * keep the window between "delivered" and "remembered" as short as the two system calls.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StreamPositions } from './delivery-tracker';
 import type { LogPosition } from './message';
@@ -77,7 +77,15 @@ export class CheckpointStore {
   flush(): void {
     if (!this.dirty) return;
     const temp = `${this.file}.tmp`;
-    writeFileSync(temp, JSON.stringify(this.data));
+    // fsync before the rename: after a power cut the name must not point at a file whose bytes
+    // never reached the disk (an empty file would mean starting without checkpoints).
+    const fd = openSync(temp, 'w');
+    try {
+      writeSync(fd, JSON.stringify(this.data));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(temp, this.file);
     this.dirty = false;
     this.writes += 1;

@@ -1,6 +1,8 @@
 /** Route URIs and JSON, filters and opt-outs, syslog bytes, checkpoints, queues and retries. */
 import { strict as assert } from 'node:assert';
 import { createSocket } from 'node:dgram';
+import fs from 'node:fs';
+import sinon from 'sinon';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -156,6 +158,21 @@ describe('logrouter checkpoint store', () => {
   let dir: string;
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'qs-cp-'))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('puts the new file on disk (fsync) before it replaces the old one', () => {
+    const calls: string[] = [];
+    const fsync = sinon.stub(fs, 'fsyncSync').callsFake(() => void calls.push('fsync'));
+    const rename = sinon.stub(fs, 'renameSync').callsFake(() => void calls.push('rename'));
+    try {
+      const store = new CheckpointStore(dir);
+      store.set('r1', 'c1', { stdout: { ts: '2026-11-27T20:20:15.620573110Z', n: 2 } });
+      store.flush();
+    } finally {
+      fsync.restore();
+      rename.restore();
+    }
+    assert.deepEqual(calls, ['fsync', 'rename']);
+  });
 
   it('persists positions atomically and forgets removed containers and routes', () => {
     const store = new CheckpointStore(dir);
