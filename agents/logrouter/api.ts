@@ -95,7 +95,7 @@ async function handleRoutes(settings: ApiSettings, request: IncomingMessage, res
     router.addRoute(spec);
   } catch (error) {
     const bad = error instanceof RouteError || error instanceof TemplateError || error instanceof SyntaxError;
-    return sendJson(response, bad ? 400 : 500, { error: `Bad route: ${errorMessage(error)}` });
+    return sendJson(response, bad ? 400 : 500, { error: `Bad route: ${error instanceof RouteError ? error.reason : errorMessage(error)}` });
   }
   const file = join(settings.routesDir, `${spec.id}.json`);
   writeFileSync(`${file}.tmp`, JSON.stringify(routeToJson(spec), null, 2), { mode: 0o600 });

@@ -12,6 +12,8 @@ import type { LogPosition } from './message';
 interface FileShape {
   version: 1;
   routes: Record<string, Record<string, StreamPositions>>;
+  /** When each route was first run (ms): containers created later are read from their first line. */
+  routeSince?: Record<string, number>;
 }
 
 const TS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/;
@@ -32,6 +34,19 @@ export class CheckpointStore {
 
   get(route: string, container: string): StreamPositions | undefined {
     return this.data.routes[route]?.[container];
+  }
+
+  /**
+   * When the route first ran, remembered across restarts: a container created after that (even
+   * while the agent was down) has all its lines to ship; an older one predates the route.
+   */
+  routeSince(route: string): number {
+    const since = (this.data.routeSince ??= {});
+    if (since[route] === undefined) {
+      since[route] = Date.now();
+      this.dirty = true;
+    }
+    return since[route]!;
   }
 
   /** Whether any route has read this container before. */
@@ -60,6 +75,7 @@ export class CheckpointStore {
     for (const route of Object.keys(this.data.routes)) {
       if (!routes.has(route)) {
         delete this.data.routes[route];
+        delete this.data.routeSince?.[route];
         this.dirty = true;
         continue;
       }
@@ -102,6 +118,7 @@ export class CheckpointStore {
     try {
       const parsed = JSON.parse(text) as FileShape;
       if (parsed?.version !== 1 || typeof parsed.routes !== 'object' || parsed.routes === null) throw new Error('unknown layout');
+      for (const [route, ms] of Object.entries(parsed.routeSince ?? {})) if (Number.isFinite(ms)) (this.data.routeSince ??= {})[route] = ms;
       for (const [route, byContainer] of Object.entries(parsed.routes)) {
         for (const [id, positions] of Object.entries(byContainer ?? {})) {
           const valid: StreamPositions = {};

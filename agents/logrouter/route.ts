@@ -34,9 +34,13 @@ export interface RouteSpec {
 }
 
 export class RouteError extends Error {
-  constructor(message: string) {
+  /** What is wrong without the route's name (logspout's API answers `Bad route: <reason>`). */
+  readonly reason: string;
+
+  constructor(message: string, reason = message) {
     super(message);
     this.name = 'RouteError';
+    this.reason = reason;
   }
 }
 

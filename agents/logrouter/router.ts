@@ -54,7 +54,6 @@ export type Tap = (message: { container: ContainerMeta; source: LogSource; ts: s
 export class LogRouter {
   private readonly routes = new Map<string, ActiveRoute>();
   private readonly containers = new Map<string, ContainerMeta>();
-  private readonly startedAtMs = Date.now();
   readonly lag = new Map<string, number>();
   synced = false;
 
@@ -73,7 +72,7 @@ export class LogRouter {
       adapter = factory({ spec, env: this.settings.env, stdout: this.settings.stdout });
     } catch (error) {
       // Name the route (without its query, which may hold API keys) so the user knows which one.
-      if (error instanceof RouteError || error instanceof TemplateError) throw new RouteError(`route ${describeRoute(spec)}: ${error.message}`);
+      if (error instanceof RouteError || error instanceof TemplateError) throw new RouteError(`route ${describeRoute(spec)}: ${error.message}`, error.message);
       throw error;
     }
     this.removeRoute(spec.id);
@@ -107,6 +106,8 @@ export class LogRouter {
       leaving: new Set(),
     };
     this.routes.set(spec.id, route);
+    this.settings.store.routeSince(spec.id);
+    this.settings.store.flush();
     // A route added while running starts at "now" for containers already running.
     for (const container of this.containers.values()) this.ensurePipe(route, container, this.synced ? 'now' : undefined);
   }
@@ -138,7 +139,8 @@ export class LogRouter {
     const present = new Set(snapshot.containers.map((c) => c.Id));
     for (const id of [...this.containers.keys()]) if (!present.has(id)) this.forget(id);
     // Stopped containers too when they may hold unread lines: read before, or created since we started.
-    const unread = (c: Dockerode.ContainerInfo) => c.State === 'running' || this.settings.store.knows(c.Id) || c.Created * 1000 >= this.startedAtMs - 1000;
+    const firstRun = Math.min(...[...this.routes.keys()].map((id) => this.settings.store.routeSince(id)));
+    const unread = (c: Dockerode.ContainerInfo) => c.State === 'running' || this.settings.store.knows(c.Id) || c.Created * 1000 >= firstRun - 1000;
     await Promise.all(snapshot.containers.filter(unread).map((c) => this.track(c.Id)));
     this.settings.store.retain(new Set(this.routes.keys()), present);
     this.settings.store.flush();
@@ -199,8 +201,11 @@ export class LogRouter {
       known.name = meta.name;
     } else this.containers.set(id, meta);
     const created = Date.parse(info.Created);
-    const fresh = this.synced || created >= this.startedAtMs - 1000;
-    for (const route of this.routes.values()) this.ensurePipe(route, known ?? meta, fresh || this.settings.backlog ? undefined : 'now');
+    for (const route of this.routes.values()) {
+      // Created after the route first ran (also while the agent was down): every line is new.
+      const fresh = this.synced || created >= this.settings.store.routeSince(route.spec.id) - 1000;
+      this.ensurePipe(route, known ?? meta, fresh || this.settings.backlog ? undefined : 'now');
+    }
   }
 
   private ensurePipe(route: ActiveRoute, container: ContainerMeta, startAt: 'now' | undefined): void {

@@ -1,6 +1,6 @@
 /** The router against a fake engine: what happens to a removed container's stream and checkpoint. */
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
@@ -9,6 +9,7 @@ import { CheckpointStore } from '../../agents/logrouter/checkpoint-store';
 import { parseRouteUri } from '../../agents/logrouter/route';
 import { LogRouter } from '../../agents/logrouter/router';
 import type { DockerEvent } from '../../shared/docker/event';
+import type { SyncSnapshot } from '../../shared/docker/event-stream';
 import { silentLogger } from '../../shared/ops/logger';
 import { eventually } from '../support/eventually';
 
@@ -23,9 +24,9 @@ function frame(text: string): Buffer {
 }
 
 /** One container whose log stream the test writes; inspect answers 404 once it is removed. */
-function fakeEngine() {
+function fakeEngine(created = new Date()) {
   const engine = { stream: new PassThrough(), removed: false, running: true };
-  const info = () => ({ Id: ID, Name: '/web', Created: new Date().toISOString(), Config: { Image: 'busybox', Hostname: 'ab12', Labels: {}, Env: [], Tty: false }, State: { Pid: 7, Running: engine.running } });
+  const info = () => ({ Id: ID, Name: '/web', Created: created.toISOString(), Config: { Image: 'busybox', Hostname: 'ab12', Labels: {}, Env: [], Tty: false }, State: { Pid: 7, Running: engine.running } });
   const docker = {
     getContainer: () => ({
       inspect: async () => {
@@ -80,6 +81,27 @@ describe('logrouter router', () => {
     engine.stream.write(frame(`2026-11-27T20:20:15.000000002Z  at a()\n`));
     engine.stream.write(frame(`2026-11-27T20:20:15.000000003Z ${'x'.repeat(1500)}\n`));
     await eventually(() => assert.equal(out, `Exception\n at a()|${'x'.repeat(1024)}|${'x'.repeat(476)}|`), 5_000, 10);
+    engine.removed = true;
+    engine.stream.end();
+    await router.stop(1_000);
+  });
+
+  it('reads from its first line a container created while the agent was down, not from "now"', async () => {
+    const route = parseRouteUri('stdout://?format={{.Data}}%0A');
+    // The agent ran a minute ago with this route, then was down; the container came meanwhile.
+    const state = join(dir, 'c');
+    mkdirSync(state, { recursive: true });
+    writeFileSync(join(state, 'checkpoints.json'), JSON.stringify({ version: 1, routes: {}, routeSince: { [route.id]: Date.now() - 60_000 } }));
+    const createdAt = new Date(Date.now() - 30_000);
+    const { engine, docker } = fakeEngine(createdAt);
+    let out = '';
+    const stdout = new Writable({ write: (chunk, _encoding, callback) => ((out += String(chunk)), callback()) });
+    const router = new LogRouter({ docker, store: new CheckpointStore(state), logger: silentLogger, env: {}, stdout, queueSize: 100, policy: 'block', batchSize: 10, maxLineBytes: 1 << 20, backlog: false, excludeLabels: [], selfId: undefined });
+    router.addRoute(route);
+    await router.onSync({ containers: [{ Id: ID, State: 'running', Created: Math.floor(createdAt.getTime() / 1000) }] } as unknown as SyncSnapshot);
+    engine.stream.write(frame(`${new Date(createdAt.getTime() + 1000).toISOString().slice(0, 23)}000001Z written while the agent was down\n`));
+    engine.stream.write(frame(`${new Date().toISOString().slice(0, 23)}000001Z written now\n`));
+    await eventually(() => assert.equal(out, 'written while the agent was down\nwritten now\n'), 5_000, 10);
     engine.removed = true;
     engine.stream.end();
     await router.stop(1_000);
