@@ -52,7 +52,8 @@ export class LogParser {
   /** The stream ended cleanly: what is left is the last line, without a newline. */
   end(): void {
     if (this.options.tty) {
-      if (this.buffer.length > 0 && this.ttyMessage && !this.ttyMessage.atCut && !this.ttySkipping) this.append('stdout', this.ttyMessage.ts, this.buffer, false);
+      const rest = this.buffer[this.buffer.length - 1] === 0x0d ? this.buffer.subarray(0, -1) : this.buffer;
+      if (this.ttyMessage && !this.ttyMessage.atCut && !this.ttySkipping) this.append('stdout', this.ttyMessage.ts, rest, false);
       this.buffer = Buffer.alloc(0);
       this.ttyMessage = undefined;
       this.ttySkipping = false;

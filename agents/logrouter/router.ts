@@ -138,7 +138,7 @@ export class LogRouter {
   async onSync(snapshot: SyncSnapshot): Promise<void> {
     const present = new Set(snapshot.containers.map((c) => c.Id));
     for (const id of [...this.containers.keys()]) if (!present.has(id)) this.forget(id);
-    // Stopped containers too when they may hold unread lines: read before, or created since we started.
+    // Stopped containers too when they may hold unread lines: read before, or created after a route first ran.
     const firstRun = Math.min(...[...this.routes.keys()].map((id) => this.settings.store.routeSince(id)));
     const unread = (c: Dockerode.ContainerInfo) => c.State === 'running' || this.settings.store.knows(c.Id) || c.Created * 1000 >= firstRun - 1000;
     await Promise.all(snapshot.containers.filter(unread).map((c) => this.track(c.Id)));

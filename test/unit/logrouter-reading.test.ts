@@ -61,7 +61,7 @@ describe('logrouter log parser', () => {
   });
 
   it('reads TTY streams as raw lines, dropping the carriage return, with a final line flushed', () => {
-    const bytes = Buffer.from(`${T1} one\r\nno timestamp\r\n${T2} two\r\n${T3} last`);
+    const bytes = Buffer.from(`${T1} one\r\nno timestamp\r\n${T2} two\r\n${T3} last\r`);
     for (let cut = 0; cut <= bytes.length; cut++) {
       const { lines, malformed } = parse([bytes.subarray(0, cut), bytes.subarray(cut)], { tty: true });
       assert.deepEqual(text(lines), ['stdout:one', 'stdout:two', 'stdout:last'], `cut at ${cut}`);
