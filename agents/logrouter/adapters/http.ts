@@ -53,6 +53,7 @@ export const httpAdapter: AdapterFactory = ({ spec, env }) => {
   };
   /** Sends `batch` from `from` on; resolves with the messages refused for good and why. */
   const deliver = async (batch: readonly LogMessage[], from: number, to: number): Promise<{ count: number; reason: string }> => {
+    if (from >= to) return { count: 0, reason: '' };
     const response = await postPiece(batch.slice(from, to));
     if (response.status >= 200 && response.status < 300) {
       progress.set(batch, to);
