@@ -3,7 +3,7 @@
  * and `/logs` (a live stream of the logs of running containers, as text or NDJSON).
  * Changing routes copies logs elsewhere, so it needs the bearer token or a loopback client.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
@@ -48,10 +48,24 @@ export function addLogrouterApi(settings: ApiSettings): void {
   http.addRoute('/logs', (request, response) => streamLogs(settings, request, response), { prefix: true });
 }
 
-/** Route changes copy logs elsewhere: the bearer token when one is set, else loopback clients only. */
-export function mayChangeRoutes(token: string | undefined, authorization: string | undefined, remoteAddress: string | undefined): boolean {
-  if (token !== undefined) return authorization === `Bearer ${token}`;
-  return LOOPBACK.test(remoteAddress ?? '');
+/**
+ * Route changes copy logs elsewhere: the bearer token when one is set (compared in constant time),
+ * else loopback clients only, and not through a proxy on this host (it would make anyone loopback).
+ */
+export function mayChangeRoutes(token: string | undefined, authorization: string | undefined, remoteAddress: string | undefined, proxied = false): boolean {
+  if (token !== undefined) return authorization !== undefined && sameSecret(authorization, `Bearer ${token}`);
+  return !proxied && LOOPBACK.test(remoteAddress ?? '');
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+/** Headers a reverse proxy adds: the request did not come from a program on this host. */
+function viaProxy(request: IncomingMessage): boolean {
+  const h = request.headers;
+  return h['x-forwarded-for'] !== undefined || h.forwarded !== undefined || h['x-real-ip'] !== undefined || h.via !== undefined;
 }
 
 async function handleRoutes(settings: ApiSettings, request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -63,9 +77,9 @@ async function handleRoutes(settings: ApiSettings, request: IncomingMessage, res
     const spec = router.routeSpecs().find((r) => r.id === id);
     return spec ? sendPretty(response, 200, routeToJson(spec)) : sendJson(response, 404, { error: `no route ${id}` });
   }
-  if (!mayChangeRoutes(settings.token, request.headers.authorization, request.socket.remoteAddress)) {
+  if (!mayChangeRoutes(settings.token, request.headers.authorization, request.socket.remoteAddress, viaProxy(request))) {
     return sendJson(response, settings.token === undefined ? 403 : 401, {
-      error: settings.token === undefined ? 'route changes are accepted only from loopback clients (set --log-api-token to allow others)' : 'a valid bearer token is required',
+      error: settings.token === undefined ? 'route changes are accepted only from loopback clients, not through a proxy (set --log-api-token to allow others)' : 'a valid bearer token is required',
     });
   }
   if (request.method === 'DELETE') {
@@ -81,7 +95,7 @@ async function handleRoutes(settings: ApiSettings, request: IncomingMessage, res
     router.addRoute(spec);
   } catch (error) {
     const bad = error instanceof RouteError || error instanceof TemplateError || error instanceof SyntaxError;
-    return sendJson(response, bad ? 400 : 500, { error: `Bad route: ${errorMessage(error)}` });
+    return sendJson(response, bad ? 400 : 500, { error: `Bad route: ${error instanceof RouteError ? error.reason : errorMessage(error)}` });
   }
   const file = join(settings.routesDir, `${spec.id}.json`);
   writeFileSync(`${file}.tmp`, JSON.stringify(routeToJson(spec), null, 2), { mode: 0o600 });
@@ -131,15 +145,20 @@ function streamLogs(settings: ApiSettings, request: IncomingMessage, response: S
   response.writeHead(200, { 'Content-Type': json ? 'application/x-ndjson' : 'text/plain; charset=utf-8', 'Cache-Control': 'no-cache' });
   response.flushHeaders();
   const since = sinceOf(tsFromMillis(Date.now()));
-  const streams: Array<{ destroy(): void }> = [];
+  const streams: Array<NodeJS.ReadableStream & { destroy(): void }> = [];
   request.on('close', () => streams.forEach((s) => s.destroy()));
+  // A slow client must not make us hold the logs in memory: pause the engine's streams until it reads.
+  response.on('drain', () => streams.forEach((s) => s.resume()));
+  const write = (text: string) => {
+    if (!response.write(text)) streams.forEach((s) => s.pause());
+  };
   for (const container of settings.router.runningContainers().filter(pick)) {
     const parser = new LogParser({
       tty: container.tty,
       maxLineBytes: 1 << 20,
       onLine(line) {
         if (!sources.includes(line.source)) return;
-        response.write(json ? `${JSON.stringify({ container: container.name, id: container.id, source: line.source, time: line.ts, data: line.data.toString('utf8') })}\n` : `${container.name}|${line.data.toString('utf8')}\n`);
+        write(json ? `${JSON.stringify({ container: container.name, id: container.id, source: line.source, time: line.ts, data: line.data.toString('utf8') })}\n` : `${container.name}|${line.data.toString('utf8')}\n`);
       },
     });
     const logs = settings.docker.getContainer(container.id).logs as unknown as (options: object) => Promise<NodeJS.ReadableStream & { destroy(): void }>;
@@ -149,6 +168,7 @@ function streamLogs(settings: ApiSettings, request: IncomingMessage, response: S
         if (request.destroyed) return stream.destroy();
         streams.push(stream);
         stream.on('data', (chunk: Buffer) => parser.write(chunk));
+        if (response.writableNeedDrain) stream.pause();
       })
       .catch((error: unknown) => settings.logger.debug('cannot follow logs for /logs', { container: container.name, error: errorMessage(error) }));
   }

@@ -46,6 +46,7 @@ export class ContainerPipe {
   private wanted = true;
   private failures = 0;
   private drained: (() => void) | undefined;
+  private loopDone: Promise<void> | undefined;
 
   constructor(private readonly options: ContainerPipeOptions) {
     this.tracker = new DeliveryTracker(options.checkpoint, (position) => options.saveCheckpoint(position));
@@ -66,7 +67,16 @@ export class ContainerPipe {
   /** The container (re)started or a sync says it runs: read if not reading already. */
   wake(): void {
     this.wanted = true;
-    if (!this.running && !this.closed) void this.loop();
+    if (!this.running && !this.closed) this.loopDone = this.loop();
+  }
+
+  /**
+   * The container was removed: the engine still sends the rest of a stream it opened, so read that
+   * to its end (no re-attach; the container is gone). Resolves when reading stopped.
+   */
+  finish(): Promise<void> {
+    this.wanted = false;
+    return this.loopDone ?? Promise.resolve();
   }
 
   close(): void {
@@ -207,7 +217,11 @@ export class ContainerPipe {
       },
     };
     if (merger && !line.part) merger.push(message);
-    else route.push(message);
+    else {
+      // A piece of an over-long line is not merged, but must not overtake the open message.
+      merger?.flushSource(line.source);
+      route.push(message);
+    }
   }
 
   private untilDrained(): Promise<void> {

@@ -14,6 +14,8 @@ import type { LogLine, LogSource } from './message';
 
 const TS_LENGTH = 30; // 2026-11-27T20:20:15.620573110Z
 const TS_SHAPE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/;
+/** The log driver's copier cuts a line without newline into messages of this many bytes. */
+const TTY_PIECE = 16_384;
 
 export interface LogParserOptions {
   tty: boolean;
@@ -34,6 +36,10 @@ interface Pending {
 export class LogParser {
   private buffer: Buffer = Buffer.alloc(0);
   private readonly pending: Record<LogSource, Pending | undefined> = { stdout: undefined, stderr: undefined };
+  /** TTY: the message being read (its timestamp, payload bytes so far, whether at a possible cut). */
+  private ttyMessage: { ts: string; payload: number; atCut: boolean } | undefined;
+  /** TTY: a line without a timestamp is being skipped to its end. */
+  private ttySkipping = false;
 
   constructor(private readonly options: LogParserOptions) {}
 
@@ -45,9 +51,12 @@ export class LogParser {
 
   /** The stream ended cleanly: what is left is the last line, without a newline. */
   end(): void {
-    if (this.options.tty && this.buffer.length > 0) {
-      this.rawLine(this.buffer, false);
+    if (this.options.tty) {
+      const rest = this.buffer[this.buffer.length - 1] === 0x0d ? this.buffer.subarray(0, -1) : this.buffer;
+      if (this.ttyMessage && !this.ttyMessage.atCut && !this.ttySkipping) this.append('stdout', this.ttyMessage.ts, rest, false);
       this.buffer = Buffer.alloc(0);
+      this.ttyMessage = undefined;
+      this.ttySkipping = false;
     }
     for (const source of ['stdout', 'stderr'] as const) {
       const pending = this.pending[source];
@@ -58,13 +67,15 @@ export class LogParser {
   /** The stream broke: forget half-read lines; they will be read again from the checkpoint. */
   reset(): void {
     this.buffer = Buffer.alloc(0);
+    this.ttyMessage = undefined;
+    this.ttySkipping = false;
     this.pending.stdout = undefined;
     this.pending.stderr = undefined;
   }
 
   /** Whether a line is half read (its start not yet delivered). */
   get midLine(): boolean {
-    return this.pending.stdout !== undefined || this.pending.stderr !== undefined;
+    return this.pending.stdout !== undefined || this.pending.stderr !== undefined || this.ttyMessage !== undefined;
   }
 
   private readFrames(): void {
@@ -91,36 +102,65 @@ export class LogParser {
     this.append(source, ts, body, complete);
   }
 
+  /**
+   * TTY: messages `ts SP payload` back to back. A message ends at `\r\n`, or is one of the log
+   * driver's 16,384-byte pieces of a longer line, after which the next piece comes with its own
+   * timestamp: those are joined, like partial frames, so no timestamp lands inside a line.
+   */
   private readRaw(): void {
-    let start = 0;
     const buf = this.buffer;
+    let pos = 0;
     for (;;) {
-      const newline = buf.indexOf(0x0a, start);
-      if (newline < 0) break;
-      this.rawLine(buf.subarray(start, newline), true);
-      start = newline + 1;
+      const message = this.ttyMessage;
+      if (this.ttySkipping) {
+        const newline = buf.indexOf(0x0a, pos);
+        if (newline < 0) {
+          pos = buf.length;
+          break;
+        }
+        this.ttySkipping = false;
+        pos = newline + 1;
+        continue;
+      }
+      if (message === undefined || message.atCut) {
+        if (buf.length - pos < TS_LENGTH + 1) break;
+        const ts = buf[pos + TS_LENGTH] === 0x20 ? buf.toString('latin1', pos, pos + TS_LENGTH) : '';
+        if (TS_SHAPE.test(ts)) {
+          // A new message; after a cut, the next piece of the same line (append keeps it pending).
+          this.ttyMessage = { ts, payload: 0, atCut: false };
+          pos += TS_LENGTH + 1;
+          continue;
+        }
+        if (message) {
+          message.atCut = false; // not the engine's cut after all: the same message goes on
+        } else {
+          this.options.onMalformed?.('a log message without a Docker timestamp');
+          this.ttySkipping = true;
+          continue;
+        }
+      }
+      const current = this.ttyMessage!;
+      const cutAt = pos + (TTY_PIECE - (current.payload % TTY_PIECE));
+      const end = Math.min(buf.length, cutAt);
+      const newline = buf.indexOf(0x0a, pos);
+      if (newline >= 0 && newline < end) {
+        const body = buf.subarray(pos, newline > pos && buf[newline - 1] === 0x0d ? newline - 1 : newline);
+        this.ttyMessage = undefined;
+        this.append('stdout', current.ts, body, true);
+        pos = newline + 1;
+        continue;
+      }
+      // Hold back a carriage return that may be the start of the line's `\r\n`.
+      const take = end < cutAt && end > pos && buf[end - 1] === 0x0d ? end - 1 : end;
+      if (take > pos) {
+        this.append('stdout', current.ts, buf.subarray(pos, take), false);
+        current.payload += take - pos;
+        pos = take;
+      }
+      if (take < cutAt) break;
+      current.atCut = true;
     }
-    this.buffer = start === buf.length ? Buffer.alloc(0) : buf.subarray(start);
-    // A TTY line with no newline yet: bound what we hold by streaming full pieces out.
-    if (this.buffer.length > this.options.maxLineBytes + TS_LENGTH + 1) {
-      const pending = this.pending.stdout;
-      const ts = pending ? pending.ts : this.timestamp(this.buffer);
-      if (ts !== undefined) this.append('stdout', ts, pending ? this.buffer : this.buffer.subarray(TS_LENGTH + 1), false);
-      this.buffer = Buffer.alloc(0);
-    }
-  }
-
-  private rawLine(line: Buffer, complete: boolean): void {
-    if (this.pending.stdout) {
-      // The rest of a line whose start was streamed out: no timestamp of its own.
-      const end = complete && line[line.length - 1] === 0x0d ? line.length - 1 : line.length;
-      this.append('stdout', this.pending.stdout.ts, line.subarray(0, end), complete);
-      return;
-    }
-    const ts = this.timestamp(line);
-    if (ts === undefined) return;
-    const end = line[line.length - 1] === 0x0d ? line.length - 1 : line.length;
-    this.append('stdout', ts, line.subarray(Math.min(TS_LENGTH + 1, end), end), complete);
+    this.buffer = pos === buf.length ? Buffer.alloc(0) : buf.subarray(pos);
   }
 
   private append(source: LogSource, ts: string, body: Buffer, complete: boolean): void {

@@ -55,6 +55,11 @@ export class MultilineMerger {
     this.groups[message.source] = { messages: [message], timer: setTimeout(() => this.flush(message.source), this.settings.timeoutMs) };
   }
 
+  /** Emits the open message of one stream (a line that cannot be merged comes next). */
+  flushSource(source: LogSource): void {
+    this.flush(source);
+  }
+
   /** Emits every open message (end of the stream). */
   flushAll(): void {
     this.flush('stdout');

@@ -30,9 +30,9 @@ export const logrouterOptions = {
     parse: parseExcludeLabels,
   },
   logQueueSize: integerOption({
-    help: 'Messages each route may hold in memory before it blocks reading (or drops, with queue.policy=drop)',
+    help: 'Messages each route may hold in memory before it blocks reading (or drops, with queue.policy=drop); two batches keep the sender busy, more only costs memory',
     env: 'QUAYSIDE_LOG_QUEUE_SIZE',
-    default: 10_000,
+    default: 2_000,
     min: 1,
   }),
   logQueuePolicy: choiceOption({

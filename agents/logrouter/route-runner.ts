@@ -136,12 +136,12 @@ export class RouteRunner {
       let waitMs: number | undefined;
       try {
         const outcome = await this.options.adapter.send(batch);
+        const refused = outcome?.rejected ? (outcome.rejected.count ?? batch.length) : 0;
         if (outcome?.rejected) {
-          this.options.logger.warn('route refused a batch; dropped', { route: this.spec.id, lines: batch.length, reason: outcome.rejected.reason });
-          this.options.counters.dropped(batch.length, 'rejected');
-        } else {
-          this.options.counters.linesOut(batch.length, batch.reduce((sum, m) => sum + m.data.length, 0));
+          this.options.logger.warn('route refused lines; dropped', { route: this.spec.id, lines: refused, reason: outcome.rejected.reason });
+          this.options.counters.dropped(refused, 'rejected');
         }
+        if (refused < batch.length) this.options.counters.linesOut(batch.length - refused, batch.reduce((sum, m) => sum + m.data.length, 0));
         if (this.failures > 0) this.options.logger.info('route delivers again', { route: this.spec.id, after: this.failures });
         this.failures = 0;
         this.lastError = undefined;

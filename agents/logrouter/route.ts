@@ -34,9 +34,13 @@ export interface RouteSpec {
 }
 
 export class RouteError extends Error {
-  constructor(message: string) {
+  /** What is wrong without the route's name (logspout's API answers `Bad route: <reason>`). */
+  readonly reason: string;
+
+  constructor(message: string, reason = message) {
     super(message);
     this.name = 'RouteError';
+    this.reason = reason;
   }
 }
 
@@ -61,6 +65,8 @@ export function parseRouteUri(uri: string): RouteSpec {
     if (key.startsWith('filter.')) applyFilter(filters, key, value, uri);
     else options[key] = value;
   }
+  // `redis://:password@host:port/key`: the password in the user part, as Redis URLs write it.
+  if (!hostless && url.password !== '' && options.password === undefined) options.password = decodeURIComponent(url.password);
   const port = url.port || /:(\d+)$/.exec(url.host)?.[1] || '';
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const address = hostless || host === '' ? '' : port ? `${url.hostname}:${port}` : url.hostname;

@@ -8,6 +8,7 @@ import type { DockerEvent } from '../../shared/docker/event';
 import type { SyncSnapshot } from '../../shared/docker/event-stream';
 import { errorMessage, type Logger } from '../../shared/ops/logger';
 import { adapterFactory } from './adapters';
+import type { Adapter } from './adapters/adapter';
 import type { CheckpointStore } from './checkpoint-store';
 import { ContainerPipe } from './container-pipe';
 import { optOutReason, routeMatcher, type ExcludedLabel } from './container-filter';
@@ -16,6 +17,7 @@ import { tsFromMillis, type ContainerMeta, type LogSource } from './message';
 import { RouteError, type RouteSpec } from './route';
 import { RouteRunner, type QueuePolicy } from './route-runner';
 import { RouteStats, type RouteView } from './stats';
+import { TemplateError } from './template';
 
 export interface RouterSettings {
   docker: Pick<Dockerode, 'getContainer'>;
@@ -42,6 +44,8 @@ interface ActiveRoute {
   multiline: MultilineSettings | undefined;
   stats: RouteStats;
   pipes: Map<string, ContainerPipe>;
+  /** Pipes of removed containers reading what the engine still sends. */
+  leaving: Set<ContainerPipe>;
 }
 
 /** What a live /logs client receives. */
@@ -50,7 +54,6 @@ export type Tap = (message: { container: ContainerMeta; source: LogSource; ts: s
 export class LogRouter {
   private readonly routes = new Map<string, ActiveRoute>();
   private readonly containers = new Map<string, ContainerMeta>();
-  private readonly startedAtMs = Date.now();
   readonly lag = new Map<string, number>();
   synced = false;
 
@@ -58,13 +61,20 @@ export class LogRouter {
 
   /** Validates and starts a route; throws RouteError for a bad one. */
   addRoute(spec: RouteSpec): void {
-    const factory = adapterFactory(spec.adapter);
-    const queuePolicy = (spec.options['queue.policy'] ?? this.settings.policy) as QueuePolicy;
-    if (queuePolicy !== 'block' && queuePolicy !== 'drop') throw new RouteError(`route ${spec.id}: queue.policy must be block or drop`);
-    const queueSize = spec.options['queue.size'] === undefined ? this.settings.queueSize : Number(spec.options['queue.size']);
-    if (!Number.isInteger(queueSize) || queueSize < 1) throw new RouteError(`route ${spec.id}: queue.size must be a positive integer`);
-    const multiline = multilineSettings(spec.options);
-    const adapter = factory({ spec, env: this.settings.env, stdout: this.settings.stdout });
+    let queuePolicy: QueuePolicy, queueSize: number, multiline: MultilineSettings | undefined, adapter: Adapter;
+    try {
+      const factory = adapterFactory(spec.adapter);
+      queuePolicy = (spec.options['queue.policy'] ?? this.settings.policy) as QueuePolicy;
+      if (queuePolicy !== 'block' && queuePolicy !== 'drop') throw new RouteError(`queue.policy must be block or drop, not ${JSON.stringify(queuePolicy)}`);
+      queueSize = spec.options['queue.size'] === undefined ? this.settings.queueSize : Number(spec.options['queue.size']);
+      if (!Number.isInteger(queueSize) || queueSize < 1) throw new RouteError(`queue.size must be a positive integer, not ${JSON.stringify(spec.options['queue.size'])}`);
+      multiline = multilineSettings(spec.options);
+      adapter = factory({ spec, env: this.settings.env, stdout: this.settings.stdout });
+    } catch (error) {
+      // Name the route (without its query, which may hold API keys) so the user knows which one.
+      if (error instanceof RouteError || error instanceof TemplateError) throw new RouteError(`route ${describeRoute(spec)}: ${error.message}`, error.message);
+      throw error;
+    }
     this.removeRoute(spec.id);
     const stats = new RouteStats();
     const runner = new RouteRunner({
@@ -93,8 +103,11 @@ export class LogRouter {
       multiline,
       stats,
       pipes: new Map(),
+      leaving: new Set(),
     };
     this.routes.set(spec.id, route);
+    this.settings.store.routeSince(spec.id);
+    this.settings.store.flush();
     // A route added while running starts at "now" for containers already running.
     for (const container of this.containers.values()) this.ensurePipe(route, container, this.synced ? 'now' : undefined);
   }
@@ -103,7 +116,7 @@ export class LogRouter {
     const route = this.routes.get(id);
     if (!route) return false;
     this.routes.delete(id);
-    for (const pipe of route.pipes.values()) pipe.close();
+    for (const pipe of [...route.pipes.values(), ...route.leaving]) pipe.close();
     void route.runner.stop(0);
     return true;
   }
@@ -125,8 +138,9 @@ export class LogRouter {
   async onSync(snapshot: SyncSnapshot): Promise<void> {
     const present = new Set(snapshot.containers.map((c) => c.Id));
     for (const id of [...this.containers.keys()]) if (!present.has(id)) this.forget(id);
-    // Stopped containers too when they may hold unread lines: read before, or created since we started.
-    const unread = (c: Dockerode.ContainerInfo) => c.State === 'running' || this.settings.store.knows(c.Id) || c.Created * 1000 >= this.startedAtMs - 1000;
+    // Stopped containers too when they may hold unread lines: read before, or created after a route first ran.
+    const firstRun = Math.min(...[...this.routes.keys()].map((id) => this.settings.store.routeSince(id)));
+    const unread = (c: Dockerode.ContainerInfo) => c.State === 'running' || this.settings.store.knows(c.Id) || c.Created * 1000 >= firstRun - 1000;
     await Promise.all(snapshot.containers.filter(unread).map((c) => this.track(c.Id)));
     this.settings.store.retain(new Set(this.routes.keys()), present);
     this.settings.store.flush();
@@ -154,7 +168,7 @@ export class LogRouter {
   }
 
   async stop(deadlineMs: number): Promise<void> {
-    for (const route of this.routes.values()) for (const pipe of route.pipes.values()) pipe.close();
+    for (const route of this.routes.values()) for (const pipe of [...route.pipes.values(), ...route.leaving]) pipe.close();
     await Promise.all([...this.routes.values()].map((r) => r.runner.stop(deadlineMs)));
     this.settings.store.flush();
   }
@@ -187,8 +201,11 @@ export class LogRouter {
       known.name = meta.name;
     } else this.containers.set(id, meta);
     const created = Date.parse(info.Created);
-    const fresh = this.synced || created >= this.startedAtMs - 1000;
-    for (const route of this.routes.values()) this.ensurePipe(route, known ?? meta, fresh || this.settings.backlog ? undefined : 'now');
+    for (const route of this.routes.values()) {
+      // Created after the route first ran (also while the agent was down): every line is new.
+      const fresh = this.synced || created >= this.settings.store.routeSince(route.spec.id) - 1000;
+      this.ensurePipe(route, known ?? meta, fresh || this.settings.backlog ? undefined : 'now');
+    }
   }
 
   private ensurePipe(route: ActiveRoute, container: ContainerMeta, startAt: 'now' | undefined): void {
@@ -239,8 +256,25 @@ export class LogRouter {
     this.containers.delete(id);
     if (meta) this.lag.delete(meta.name);
     for (const route of this.routes.values()) {
-      route.pipes.get(id)?.close();
+      const pipe = route.pipes.get(id);
+      if (!pipe) continue;
       route.pipes.delete(id);
+      // Not closed: lines of a removed container may still be on their way (docker run --rm).
+      route.leaving.add(pipe);
+      void pipe.finish().then(() => {
+        route.leaving.delete(pipe);
+        // Its checkpoint is of no use any more; without this the state file grows with every
+        // removed container until the next full sync (never, with --resync-interval 0).
+        if (this.routes.get(route.spec.id) === route) {
+          this.settings.store.forget(route.spec.id, id);
+          this.settings.store.flush();
+        }
+      });
     }
   }
+}
+
+/** `adapter://address/path (id)`: which route, without the query (API keys, passwords). */
+export function describeRoute(spec: RouteSpec): string {
+  return `${spec.adapter}://${spec.address}${spec.path} (id ${spec.id})`;
 }

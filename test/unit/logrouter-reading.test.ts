@@ -61,9 +61,28 @@ describe('logrouter log parser', () => {
   });
 
   it('reads TTY streams as raw lines, dropping the carriage return, with a final line flushed', () => {
-    const { lines } = parse([Buffer.from(`${T1} one\r\n${T2} tw`), Buffer.from(`o\r\n${T3} last`)], { tty: true });
-    assert.deepEqual(text(lines), ['stdout:one', 'stdout:two', 'stdout:last']);
-    assert.deepEqual(lines.map((l) => l.ts), [T1, T2, T3]);
+    const bytes = Buffer.from(`${T1} one\r\nno timestamp\r\n${T2} two\r\n${T3} last\r`);
+    for (let cut = 0; cut <= bytes.length; cut++) {
+      const { lines, malformed } = parse([bytes.subarray(0, cut), bytes.subarray(cut)], { tty: true });
+      assert.deepEqual(text(lines), ['stdout:one', 'stdout:two', 'stdout:last'], `cut at ${cut}`);
+      assert.deepEqual(lines.map((l) => l.ts), [T1, T2, T3]);
+      assert.equal(malformed.length, 1);
+    }
+  });
+
+  it("joins a TTY line longer than 16 KiB, whose 16,384-byte pieces each come with their own timestamp, at any chunk cut", () => {
+    // As the engine sends it (verified): `ts x*16384` `ts x*16384` `ts x*7232\r\n`, no separators.
+    const x = 'x'.repeat(16_384);
+    const bytes = Buffer.from(`${T1} ${x}${T1} ${x}${T2} ${'x'.repeat(7_232)}\r\n${T3} short\r\n`);
+    for (const cut of [0, 31, 16_400, 16_415, 16_416, 16_420, 32_830, bytes.length - 3, bytes.length]) {
+      const { lines } = parse([bytes.subarray(0, cut), bytes.subarray(cut)], { tty: true });
+      assert.deepEqual(lines.map((l) => [l.data.length, l.ts, l.part]), [[40_000, T2, undefined], [5, T3, undefined]], `cut at ${cut}`);
+      assert.ok(/^x+$/.test(lines[0]!.data.toString('latin1')), `no timestamp inside the joined line (cut at ${cut})`);
+    }
+    // Longer than the maximum: marked pieces of clean data, still without the inner timestamps.
+    const { lines } = parse([bytes], { tty: true, max: 10_000 });
+    assert.deepEqual(lines.map((l) => [l.data.length, l.part?.index, l.part?.last]), [[10_000, 1, false], [10_000, 2, false], [10_000, 3, false], [10_000, 4, true], [5, undefined, undefined]]);
+    assert.ok(lines.slice(0, 4).every((l) => /^x+$/.test(l.data.toString('latin1'))));
   });
 
   it('keeps invalid UTF-8 and binary bytes as they are', () => {

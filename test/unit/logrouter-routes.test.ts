@@ -1,5 +1,8 @@
 /** Route URIs and JSON, filters and opt-outs, syslog bytes, checkpoints, queues and retries. */
 import { strict as assert } from 'node:assert';
+import { createSocket } from 'node:dgram';
+import fs from 'node:fs';
+import sinon from 'sinon';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +49,12 @@ describe('logrouter route URIs', () => {
     assert.equal(parseRouteUri('redis://127.0.0.1:6379/logs').path, '/logs');
     assert.equal(parseRouteUri('stdout://').address, '');
     assert.equal(parseRouteUri('syslog://[::1]:514').address, '[::1]:514');
+  });
+
+  it('takes the Redis password from the user part of the URI (redis://:secret@host/key)', () => {
+    assert.equal(parseRouteUri('redis://:s%40cret@127.0.0.1:6379/logs').options.password, 's@cret');
+    assert.equal(parseRouteUri('redis://:a@127.0.0.1:6379/logs?password=b').options.password, 'b', 'an explicit option wins');
+    assert.equal(parseRouteUri('redis://127.0.0.1:6379/logs').options.password, undefined);
   });
 
   it('splits ROUTE_URIS on commas like logspout', () => {
@@ -123,6 +132,23 @@ describe('logrouter syslog format', () => {
     assert.equal(datagram(s, message('x'.repeat(300)), 200, false), undefined);
   });
 
+  it('counts the lines udp.oversize=drop leaves out as dropped, and sends the others', async () => {
+    const receiver = createSocket('udp4');
+    const got: string[] = [];
+    receiver.on('message', (m) => got.push(m.toString()));
+    await new Promise<void>((resolve) => receiver.bind(0, '127.0.0.1', resolve));
+    const spec = parseRouteUri(`raw+udp://127.0.0.1:${receiver.address().port}?udp.max=100&udp.oversize=drop`);
+    const adapter = adapterFactory(spec.adapter)({ spec, env: {}, stdout: process.stdout });
+    try {
+      const outcome = await adapter.send([message('short'), message('y'.repeat(300)), message('also short')]);
+      assert.deepEqual(outcome, { rejected: { reason: 'longer than udp.max (udp.oversize=drop)', count: 1 } });
+      await eventually(() => assert.deepEqual(got, ['short\n', 'also short\n']), 5_000, 10);
+    } finally {
+      await adapter.close();
+      receiver.close();
+    }
+  });
+
   it('rejects unknown template fields with the list of known ones', () => {
     assert.throws(() => compileTemplate('{{.Nope}}', 'SYSLOG_TAG'), /SYSLOG_TAG: unknown template field \{\{\.Nope\}\} \(known: \.Data/);
   });
@@ -133,24 +159,67 @@ describe('logrouter checkpoint store', () => {
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'qs-cp-'))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('persists positions atomically and forgets removed containers and routes', () => {
+  const P1 = { stdout: { ts: '2026-11-27T20:20:15.620573110Z', n: 2 }, stderr: { ts: '2026-11-27T20:20:14.000000000Z', n: 0 } };
+  const P2 = { stdout: { ts: '2026-11-27T20:20:16.000000000Z', n: 1 } };
+
+  it('persists positions and forgets removed containers and routes', () => {
     const store = new CheckpointStore(dir);
-    store.set('r1', 'c1', { stdout: { ts: '2026-11-27T20:20:15.620573110Z', n: 2 }, stderr: { ts: '2026-11-27T20:20:14.000000000Z', n: 0 } });
-    store.set('r2', 'c2', { stdout: { ts: '2026-11-27T20:20:16.000000000Z', n: 1 } });
+    store.set('r1', 'c1', P1);
+    store.set('r2', 'c2', P2);
     store.flush();
     const again = new CheckpointStore(dir);
-    assert.deepEqual(again.get('r1', 'c1'), { stdout: { ts: '2026-11-27T20:20:15.620573110Z', n: 2 }, stderr: { ts: '2026-11-27T20:20:14.000000000Z', n: 0 } });
+    assert.deepEqual(again.get('r1', 'c1'), P1);
+    assert.deepEqual(again.get('r2', 'c2'), P2);
     again.retain(new Set(['r1']), new Set(['c9']));
     again.flush();
-    assert.deepEqual(JSON.parse(readFileSync(join(dir, 'checkpoints.json'), 'utf8')), { version: 1, routes: { r1: {} } });
+    const third = new CheckpointStore(dir);
+    assert.equal(third.get('r1', 'c1'), undefined);
+    assert.equal(third.get('r2', 'c2'), undefined);
+    for (const s of [store, again, third]) s.close();
   });
 
-  it('starts without checkpoints, and says so, when the file is damaged', () => {
+  it('writes a checkpoint in place, without a rename (which made the kill -9 window 100 times longer)', () => {
+    const rename = sinon.spy(fs, 'renameSync');
+    try {
+      const store = new CheckpointStore(dir);
+      for (let i = 0; i < 5; i++) {
+        store.set('r1', 'c1', { stdout: { ts: P1.stdout.ts, n: i + 1 } });
+        store.flush();
+      }
+      store.close();
+    } finally {
+      rename.restore();
+    }
+    assert.equal(rename.callCount, 0);
+    assert.deepEqual(new CheckpointStore(dir).get('r1', 'c1'), { stdout: { ts: P1.stdout.ts, n: 5 } });
+  });
+
+  it('falls back to the previous checkpoint when the newest write was cut short, and says so', () => {
+    const store = new CheckpointStore(dir);
+    store.set('r1', 'c1', P1);
+    store.flush();
+    store.set('r1', 'c1', P2);
+    store.flush();
+    store.close();
+    // The newest record, torn by a power cut: half written.
+    const slots = ['checkpoints.a', 'checkpoints.b'].map((name) => join(dir, name));
+    const newest = slots.find((file) => readFileSync(file, 'utf8').includes(P2.stdout.ts))!;
+    const bytes = readFileSync(newest);
+    writeFileSync(newest, bytes.subarray(0, bytes.length - 20));
+    const complaints: string[] = [];
+    assert.deepEqual(new CheckpointStore(dir, (m) => complaints.push(m)).get('r1', 'c1'), P1, 'one batch older: sent again, not lost');
+    assert.match(complaints[0]!, /unreadable \(a write cut short\); using the other one/);
+  });
+
+  it('starts without checkpoints, and says so, when every file is damaged; reads the first version\'s file', () => {
+    writeFileSync(join(dir, 'checkpoints.json'), JSON.stringify({ version: 1, routes: { r1: { c1: P2 } } }));
+    assert.deepEqual(new CheckpointStore(dir).get('r1', 'c1'), P2);
     writeFileSync(join(dir, 'checkpoints.json'), '{"version":1,"routes":');
+    writeFileSync(join(dir, 'checkpoints.a'), 'garbage');
     const complaints: string[] = [];
     const store = new CheckpointStore(dir, (m) => complaints.push(m));
     assert.equal(store.get('r1', 'c1'), undefined);
-    assert.match(complaints[0]!, /unreadable/);
+    assert.match(complaints[0]!, /unreadable; starting without checkpoints/);
   });
 });
 
@@ -256,6 +325,17 @@ describe('logrouter start-up errors and HTTP routes', () => {
     const template = await runCli(['logrouter', 'syslog://logs', '--state-dir', mkdtempSync(join(tmpdir(), 'qs-lrcli-'))], { SYSLOG_TAG: '{{.Labels}}', DOCKER_HOST: 'unix:///nonexistent.sock' });
     assert.equal(template.code, 2);
     assert.match(template.stderr, /SYSLOG_TAG\): unknown template field \{\{\.Labels\}\}/);
+    // Which of several routes is wrong, and exit 2 also for a route without host or with a bad option.
+    for (const [uri, expected] of [
+      ['syslog+tcp://?filter.name=x', /route syslog\+tcp:\/\/ \(id [0-9a-f]{12}\): expected host:port/],
+      ['syslog+udp://logs:514?udp.max=9', /route syslog\+udp:\/\/logs:514 \(id [0-9a-f]{12}\): udp.max must be an integer/],
+      ['http://logs:8080/in?header.X-Api-Key=secret&timeout=soon', /route http:\/\/logs:8080\/in \(id [0-9a-f]{12}\): http timeout must be/],
+    ] as const) {
+      const result = await runCli(['logrouter', 'stdout://', uri, '--state-dir', mkdtempSync(join(tmpdir(), 'qs-lrcli-'))], { DOCKER_HOST: 'unix:///nonexistent.sock' });
+      assert.equal(result.code, 2, `${uri}: ${result.stderr}`);
+      assert.match(result.stderr, expected);
+      assert.doesNotMatch(result.stderr, /secret/, 'the query (API keys) is not printed');
+    }
     const queue = await runCli(['logrouter', '--log-queue-policy', 'lose']);
     assert.equal(queue.code, 2);
     assert.match(queue.stderr, /--log-queue-policy.*expected one of block, drop/);
@@ -269,6 +349,8 @@ describe('logrouter start-up errors and HTTP routes', () => {
     assert.ok(mayChangeRoutes('s3cret', 'Bearer s3cret', '10.0.0.5'));
     assert.ok(!mayChangeRoutes('s3cret', 'Bearer wrong', '127.0.0.1'), 'with a token, loopback alone is not enough');
     assert.ok(!mayChangeRoutes('s3cret', undefined, '127.0.0.1'));
+    assert.ok(!mayChangeRoutes('s3cret', 'Bearer s3cret2', '10.0.0.5'), 'a longer token is wrong too');
+    assert.ok(!mayChangeRoutes(undefined, undefined, '127.0.0.1', true), 'a reverse proxy on this host makes every client look loopback');
   });
 
   it('lets an agent route take POST and DELETE and paths below it; others still answer 405', async () => {

@@ -1,6 +1,6 @@
 /** An adapter turns a batch of messages into what its destination takes, and sends it. */
 import type { LogMessage } from '../message';
-import type { RouteSpec } from '../route';
+import { RouteError, type RouteSpec } from '../route';
 
 export interface Adapter {
   /** Resolves when the destination accepted every message of the batch; rejects to be retried. */
@@ -14,7 +14,7 @@ export interface Adapter {
 
 export interface SendOutcome {
   /** The destination refused the batch for good (HTTP 4xx): counted as dropped, not retried. */
-  rejected?: { reason: string };
+  rejected?: { reason: string; /** How many of the batch; all when absent. */ count?: number };
   /**
    * For destinations without acknowledgements (TCP syslog): rejects if the connection was reset
    * right after the write, i.e. the bytes may not have been read. The batch counts as delivered
@@ -41,6 +41,6 @@ export type AdapterFactory = (context: AdapterContext) => Adapter;
 
 export function hostAndPort(spec: RouteSpec, defaultPort: number): { host: string; port: number } {
   const match = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(spec.address);
-  if (!match) throw new Error(`route ${spec.id}: expected host:port, got ${JSON.stringify(spec.address)}`);
+  if (!match) throw new RouteError(`expected host:port, got ${JSON.stringify(spec.address)}`);
   return { host: match[1]!.replace(/^\[|\]$/g, ''), port: match[2] ? Number(match[2]) : defaultPort };
 }

@@ -1,8 +1,9 @@
 /**
  * `http://` and `https://` log services: batches POSTed as NDJSON (default) or a JSON array,
- * optionally gzipped, with custom headers (`header.X-Api-Key=…`) for API keys. 429 and 5xx are
- * retried with backoff, waiting at least what `Retry-After` asks; another 4xx drops the batch
- * (counted): resending what the service refused would only block the route.
+ * optionally gzipped, with custom headers (`header.X-Api-Key=…`) for API keys. 408, 429, 5xx and
+ * 401/403/404 are retried with backoff, waiting at least what `Retry-After` asks; 413 splits the
+ * batch in halves; another 4xx drops the lines (counted): resending what the service refused as
+ * bad would only block the route.
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -10,6 +11,7 @@ import { gzipSync } from 'node:zlib';
 import { jsonEvent } from '../json-event';
 import { RouteError } from '../route';
 import { tlsOptions } from '../transports/tls-options';
+import type { LogMessage } from '../message';
 import { RetryLater, type AdapterFactory } from './adapter';
 
 export const httpAdapter: AdapterFactory = ({ spec, env }) => {
@@ -18,41 +20,75 @@ export const httpAdapter: AdapterFactory = ({ spec, env }) => {
   if (format !== 'ndjson' && format !== 'json') throw new RouteError(`http format must be ndjson or json, not ${JSON.stringify(format)}`);
   const gzip = (spec.options.gzip ?? 'false') === 'true';
   const timeoutMs = Number(spec.options.timeout ?? 30_000);
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new RouteError(`http timeout must be a positive number of milliseconds, not ${JSON.stringify(spec.options.timeout)}`);
+  if (spec.address === '') throw new RouteError('expected host:port');
   const headers: Record<string, string> = {
     'Content-Type': format === 'ndjson' ? 'application/x-ndjson' : 'application/json',
     'User-Agent': 'quayside-logrouter',
   };
   if (gzip) headers['Content-Encoding'] = 'gzip';
   for (const [key, value] of Object.entries(spec.options)) if (key.startsWith('header.')) headers[key.slice(7)] = value;
-  const url = new URL(`${secure ? 'https' : 'http'}://${spec.address}${spec.path || '/'}`);
+  let url: URL;
+  try {
+    url = new URL(`${secure ? 'https' : 'http'}://${spec.address}${spec.path || '/'}`);
+  } catch {
+    throw new RouteError(`not a valid address ${JSON.stringify(spec.address)}`);
+  }
   const tls = secure ? tlsOptions(spec.options, env, url.hostname) : undefined;
   let healthy = true;
+  /** How many messages of a batch went out (or were refused) before a retry, after a 413 split it. */
+  const progress = new WeakMap<readonly LogMessage[], number>();
+  const postPiece = async (messages: readonly LogMessage[]) => {
+    const events = messages.map((m) => JSON.stringify(jsonEvent(m)));
+    const text = format === 'ndjson' ? `${events.join('\n')}\n` : `[${events.join(',')}]`;
+    const body = gzip ? gzipSync(text) : Buffer.from(text);
+    try {
+      const response = await post(url, body, headers, timeoutMs, secure, tls);
+      healthy = response.status < 500;
+      return response;
+    } catch (error) {
+      healthy = false;
+      throw error;
+    }
+  };
+  /** Sends `batch` from `from` on; resolves with the messages refused for good and why. */
+  const deliver = async (batch: readonly LogMessage[], from: number, to: number): Promise<{ count: number; reason: string }> => {
+    if (from >= to) return { count: 0, reason: '' };
+    const response = await postPiece(batch.slice(from, to));
+    if (response.status >= 200 && response.status < 300) {
+      progress.set(batch, to);
+      return { count: 0, reason: '' };
+    }
+    // Overload, and also a rejected API key or a missing endpoint: the operator fixes those, and
+    // Docker keeps the lines meanwhile; dropping them would lose everything until then.
+    if (RETRIED.has(response.status) || response.status >= 500) {
+      throw new RetryLater(`HTTP ${response.status} from ${url.host}`, retryAfterMs(response.retryAfter));
+    }
+    if (response.status === 413 && to - from > 1) {
+      // Too large: send it in halves rather than drop lines the service would take.
+      const middle = from + Math.ceil((to - from) / 2);
+      const first = await deliver(batch, from, middle);
+      const second = await deliver(batch, middle, to);
+      return { count: first.count + second.count, reason: first.reason || second.reason };
+    }
+    progress.set(batch, to);
+    return { count: to - from, reason: `HTTP ${response.status} from ${url.host}: ${response.body.slice(0, 200)}` };
+  };
   return {
     get connected() {
       return healthy;
     },
     reconnects: 0,
     async send(batch) {
-      const events = batch.map((m) => JSON.stringify(jsonEvent(m)));
-      const text = format === 'ndjson' ? `${events.join('\n')}\n` : `[${events.join(',')}]`;
-      const body = gzip ? gzipSync(text) : Buffer.from(text);
-      let response: { status: number; retryAfter?: string; body: string };
-      try {
-        response = await post(url, body, headers, timeoutMs, secure, tls);
-      } catch (error) {
-        healthy = false;
-        throw error;
-      }
-      healthy = response.status < 500;
-      if (response.status >= 200 && response.status < 300) return;
-      if (response.status === 429 || response.status >= 500 || response.status === 408) {
-        throw new RetryLater(`HTTP ${response.status} from ${url.host}`, retryAfterMs(response.retryAfter));
-      }
-      return { rejected: { reason: `HTTP ${response.status} from ${url.host}: ${response.body.slice(0, 200)}` } };
+      const refused = await deliver(batch, progress.get(batch) ?? 0, batch.length);
+      return refused.count > 0 ? { rejected: { reason: refused.reason, count: refused.count } } : undefined;
     },
     async close() {},
   };
 };
+
+/** Answers worth waiting out: timeout, rate limit, and the ones an operator fixes (key, endpoint). */
+const RETRIED = new Set([401, 403, 404, 408, 429]);
 
 /** `Retry-After` as seconds or an HTTP date; undefined when absent or unreadable. */
 export function retryAfterMs(header: string | undefined, now = Date.now()): number | undefined {

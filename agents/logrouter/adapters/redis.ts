@@ -1,7 +1,7 @@
 /**
  * `redis://[:password@]host:port/key?mode=xadd|rpush&maxlen=N&db=N`: logstash-style JSON, one
- * pipelined round trip per batch. XADD (default) to a stream capped at about `maxlen` entries, or
- * RPUSH to a list (what logspout-redis-logstash did). Commands are never queued while
+ * pipelined MULTI/EXEC round trip per batch (all or nothing). XADD (default) to a stream capped
+ * at about `maxlen` entries, or RPUSH to a list (what logspout-redis-logstash did). Commands are never queued while
  * disconnected: the route keeps the batch and retries.
  */
 import type RedisClient from 'ioredis';
@@ -47,7 +47,9 @@ export const redisAdapter: AdapterFactory = ({ spec, env }) => {
     },
     async send(batch) {
       if (client.status !== 'ready') throw new Error(`redis ${host}:${port} is ${client.status}`);
-      const pipeline = client.pipeline();
+      // MULTI/EXEC: if the connection breaks mid-batch Redis runs none of it, so sending the batch
+      // again stores each line once (a plain pipeline would have run its first half already).
+      const pipeline = client.multi();
       if (mode === 'rpush') {
         pipeline.rpush(key, ...batch.map((m) => JSON.stringify(jsonEvent(m))));
       } else {

@@ -37,6 +37,9 @@ export function socketAdapter(context: AdapterContext, encoding: SocketEncoding,
           if (d) datagrams.push(d);
         }
         await udp.send(datagrams);
+        // Lines longer than udp.max with udp.oversize=drop: counted as dropped, not as delivered.
+        const oversize = batch.length - datagrams.length;
+        return oversize > 0 ? { rejected: { reason: 'longer than udp.max (udp.oversize=drop)', count: oversize } } : undefined;
       },
       async close() {
         udp.close();

@@ -1,0 +1,107 @@
+/** The logrouter's HTTP API against a fake engine (/logs flow control and clean-up, route changes) and the HTTP route's answers. */
+import { strict as assert } from 'node:assert';
+import { once } from 'node:events';
+import { connect } from 'node:net';
+import { PassThrough } from 'node:stream';
+import type Dockerode from 'dockerode';
+import { Registry } from 'prom-client';
+import { httpAdapter } from '../../agents/logrouter/adapters/http';
+import { RetryLater } from '../../agents/logrouter/adapters/adapter';
+import { addLogrouterApi } from '../../agents/logrouter/api';
+import type { ContainerMeta, LogMessage } from '../../agents/logrouter/message';
+import { parseRouteUri } from '../../agents/logrouter/route';
+import type { LogRouter } from '../../agents/logrouter/router';
+import { OpsServer } from '../../shared/ops/http-server';
+import { silentLogger } from '../../shared/ops/logger';
+import { eventually } from '../support/eventually';
+import { HttpLogService } from '../support/http-log-service';
+
+const container: ContainerMeta = { id: 'c0ffee'.padEnd(64, '0'), name: 'chatty', image: 'busybox', hostname: 'c0ffee', pid: 1, labels: {}, tty: false };
+
+function frames(lines: number, ts: string): Buffer {
+  const parts: Buffer[] = [];
+  for (let i = 0; i < lines; i++) {
+    const body = Buffer.from(`${ts} ${'y'.repeat(200)} ${i}\n`);
+    const header = Buffer.alloc(8);
+    header[0] = 1;
+    header.writeUInt32BE(body.length, 4);
+    parts.push(header, body);
+  }
+  return Buffer.concat(parts);
+}
+
+describe('logrouter /logs', () => {
+  it('pauses the engine stream while the client does not read, and closes it when the client leaves', async () => {
+    const engine = new PassThrough({ highWaterMark: 64 * 1024 });
+    const docker = { getContainer: () => ({ logs: async () => engine }) } as unknown as Pick<Dockerode, 'getContainer'>;
+    const router = { runningContainers: () => [container] } as unknown as LogRouter;
+    const server = new OpsServer(new Registry());
+    addLogrouterApi({ http: server, router, docker, routesDir: '/nonexistent', token: undefined, logger: silentLogger });
+    const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
+    const client = connect(port, '127.0.0.1');
+    try {
+      await once(client, 'connect');
+      client.write('GET /logs HTTP/1.1\r\nHost: x\r\n\r\n'); // and then never reads
+      await eventually(() => assert.ok(engine.listenerCount('data') > 0, 'the stream is followed'), 5_000, 10);
+      // The engine writes as long as the stream takes bytes, like dockerd on a socket.
+      const chunk = frames(300, '2026-11-27T20:20:15.620573110Z');
+      let produced = 0;
+      while (produced < 256 * 1024 * 1024) {
+        produced += chunk.length;
+        if (!engine.write(chunk)) {
+          const drained = await Promise.race([once(engine, 'drain').then(() => true), new Promise((r) => setTimeout(() => r(false), 500))]);
+          if (!drained) break;
+        }
+      }
+      assert.ok(produced < 48 * 1024 * 1024, `the agent took ${(produced / 1048576).toFixed(0)} MiB for a client that reads nothing`);
+      client.destroy();
+      await eventually(() => assert.ok(engine.destroyed, 'the engine stream is closed when the client leaves'), 5_000, 10);
+    } finally {
+      client.destroy();
+      await server.close();
+    }
+  });
+
+  it('refuses route changes that a reverse proxy on this host forwards, without a token', async () => {
+    const router = { routeSpecs: () => [], addRoute: () => undefined, removeRoute: () => false } as unknown as LogRouter;
+    const server = new OpsServer(new Registry());
+    addLogrouterApi({ http: server, router, docker: {} as Pick<Dockerode, 'getContainer'>, routesDir: '/nonexistent', token: undefined, logger: silentLogger });
+    const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const proxied = await fetch(`http://127.0.0.1:${port}/routes/abc`, { method: 'DELETE', headers: { 'X-Forwarded-For': '203.0.113.9' } });
+      assert.equal(proxied.status, 403);
+      const direct = await fetch(`http://127.0.0.1:${port}/routes/abc`, { method: 'DELETE' });
+      assert.equal(direct.status, 404, 'a loopback client itself may (the route just does not exist)');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('HTTP route: halves a batch the service finds too large (413) and waits out 401/403 instead of dropping', async () => {
+    const service = new HttpLogService();
+    await service.start();
+    const adapter = httpAdapter({ spec: parseRouteUri(`http://127.0.0.1:${service.port}/in`), env: {}, stdout: process.stdout });
+    const batch: LogMessage[] = ['a', 'b', 'c', 'd', 'e'].map((data) => ({ container, source: 'stdout', ts: '2026-11-27T20:20:15.620573110Z', data: Buffer.from(data), done: () => undefined }));
+    try {
+      service.answer(413); // a b c d e
+      service.answer(200); // a b c
+      service.answer(413); // d e
+      service.answer(200); // d
+      service.answer(401); // e: the key was rotated
+      await assert.rejects(adapter.send(batch), RetryLater);
+      service.answer(403);
+      await assert.rejects(adapter.send(batch), RetryLater);
+      assert.equal(await adapter.send(batch), undefined, 'then accepted');
+      assert.deepEqual(service.events().map((e) => e.message), ['a', 'b', 'c', 'd', 'e'], 'each line once, in order');
+      // A line the service refuses as such (400) is dropped and counted, the others still go.
+      service.answer(413);
+      service.answer(400);
+      const outcome = await adapter.send(batch.slice(0, 2));
+      assert.deepEqual(outcome, { rejected: { reason: `HTTP 400 from 127.0.0.1:${service.port}: `, count: 1 } });
+      assert.deepEqual(service.events().map((e) => e.message).slice(5), ['b']);
+    } finally {
+      await adapter.close();
+      await service.stop();
+    }
+  });
+});

@@ -1,0 +1,109 @@
+/** The router against a fake engine: what happens to a removed container's stream and checkpoint. */
+import { strict as assert } from 'node:assert';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
+import type Dockerode from 'dockerode';
+import { CheckpointStore } from '../../agents/logrouter/checkpoint-store';
+import { parseRouteUri } from '../../agents/logrouter/route';
+import { LogRouter } from '../../agents/logrouter/router';
+import type { DockerEvent } from '../../shared/docker/event';
+import type { SyncSnapshot } from '../../shared/docker/event-stream';
+import { silentLogger } from '../../shared/ops/logger';
+import { eventually } from '../support/eventually';
+
+const ID = 'ab12'.padEnd(64, '0');
+
+function frame(text: string): Buffer {
+  const body = Buffer.from(text);
+  const header = Buffer.alloc(8);
+  header[0] = 1;
+  header.writeUInt32BE(body.length, 4);
+  return Buffer.concat([header, body]);
+}
+
+/** One container whose log stream the test writes; inspect answers 404 once it is removed. */
+function fakeEngine(created = new Date()) {
+  const engine = { stream: new PassThrough(), removed: false, running: true };
+  const info = () => ({ Id: ID, Name: '/web', Created: created.toISOString(), Config: { Image: 'busybox', Hostname: 'ab12', Labels: {}, Env: [], Tty: false }, State: { Pid: 7, Running: engine.running } });
+  const docker = {
+    getContainer: () => ({
+      inspect: async () => {
+        if (engine.removed) throw Object.assign(new Error('no such container'), { statusCode: 404 });
+        return info();
+      },
+      logs: async () => engine.stream,
+    }),
+  } as unknown as Pick<Dockerode, 'getContainer'>;
+  return { engine, docker };
+}
+
+const event = (action: string): DockerEvent => ({ type: 'container', action, detail: '', id: ID, name: 'web', image: 'busybox', attributes: {}, timeNano: '0', raw: '' }) as unknown as DockerEvent;
+
+describe('logrouter router', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qs-lrrt-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads a removed container to the end of its stream, then forgets its checkpoint', async () => {
+    const { engine, docker } = fakeEngine();
+    const store = new CheckpointStore(join(dir, 'a'));
+    let out = '';
+    const stdout = new Writable({ write: (chunk, _encoding, callback) => ((out += String(chunk)), callback()) });
+    const router = new LogRouter({ docker, store, logger: silentLogger, env: {}, stdout, queueSize: 100, policy: 'block', batchSize: 10, maxLineBytes: 1 << 20, backlog: false, excludeLabels: [], selfId: undefined });
+    const route = parseRouteUri('stdout://?format={{.Data}}%0A');
+    router.addRoute(route);
+    router.synced = true;
+    await router.onEvent(event('start'));
+    engine.stream.write(frame('2026-11-27T20:20:15.000000001Z first\n'));
+    await eventually(() => assert.equal(out, 'first\n'), 5_000, 10);
+    assert.ok(store.get(route.id, ID), 'a checkpoint while the container exists');
+    // Exit and removal come before the agent read the rest (docker run --rm behind a busy agent).
+    engine.running = false;
+    engine.removed = true;
+    await router.onEvent(event('destroy'));
+    engine.stream.end(frame('2026-11-27T20:20:15.000000002Z second\n'));
+    await eventually(() => assert.equal(out, 'first\nsecond\n'), 5_000, 10);
+    await eventually(() => assert.equal(store.get(route.id, ID), undefined), 5_000, 10);
+    assert.equal(new CheckpointStore(join(dir, 'a')).get(route.id, ID), undefined, 'not kept on disk either');
+    await router.stop(1_000);
+  });
+
+  it('keeps the order of a multiline message and the pieces of an over-long line after it', async () => {
+    const { engine, docker } = fakeEngine();
+    let out = '';
+    const stdout = new Writable({ write: (chunk, _encoding, callback) => ((out += String(chunk)), callback()) });
+    const router = new LogRouter({ docker, store: new CheckpointStore(join(dir, 'b')), logger: silentLogger, env: {}, stdout, queueSize: 100, policy: 'block', batchSize: 10, maxLineBytes: 1024, backlog: false, excludeLabels: [], selfId: undefined });
+    router.addRoute(parseRouteUri('stdout://?format={{.Data}}|&multiline=true&multiline.timeout=60000'));
+    router.synced = true;
+    await router.onEvent(event('start'));
+    engine.stream.write(frame(`2026-11-27T20:20:15.000000001Z Exception\n`));
+    engine.stream.write(frame(`2026-11-27T20:20:15.000000002Z  at a()\n`));
+    engine.stream.write(frame(`2026-11-27T20:20:15.000000003Z ${'x'.repeat(1500)}\n`));
+    await eventually(() => assert.equal(out, `Exception\n at a()|${'x'.repeat(1024)}|${'x'.repeat(476)}|`), 5_000, 10);
+    engine.removed = true;
+    engine.stream.end();
+    await router.stop(1_000);
+  });
+
+  it('reads from its first line a container created while the agent was down, not from "now"', async () => {
+    const route = parseRouteUri('stdout://?format={{.Data}}%0A');
+    // The agent ran a minute ago with this route, then was down; the container came meanwhile.
+    const state = join(dir, 'c');
+    mkdirSync(state, { recursive: true });
+    writeFileSync(join(state, 'checkpoints.json'), JSON.stringify({ version: 1, routes: {}, routeSince: { [route.id]: Date.now() - 60_000 } }));
+    const createdAt = new Date(Date.now() - 30_000);
+    const { engine, docker } = fakeEngine(createdAt);
+    let out = '';
+    const stdout = new Writable({ write: (chunk, _encoding, callback) => ((out += String(chunk)), callback()) });
+    const router = new LogRouter({ docker, store: new CheckpointStore(state), logger: silentLogger, env: {}, stdout, queueSize: 100, policy: 'block', batchSize: 10, maxLineBytes: 1 << 20, backlog: false, excludeLabels: [], selfId: undefined });
+    router.addRoute(route);
+    await router.onSync({ containers: [{ Id: ID, State: 'running', Created: Math.floor(createdAt.getTime() / 1000) }] } as unknown as SyncSnapshot);
+    engine.stream.write(frame(`${new Date(createdAt.getTime() + 1000).toISOString().slice(0, 23)}000001Z written while the agent was down\n`));
+    engine.stream.write(frame(`${new Date().toISOString().slice(0, 23)}000001Z written now\n`));
+    await eventually(() => assert.equal(out, 'written while the agent was down\nwritten now\n'), 5_000, 10);
+    engine.removed = true;
+    engine.stream.end();
+    await router.stop(1_000);
+  });
+});
