@@ -47,6 +47,9 @@ export function socketAdapter(context: AdapterContext, encoding: SocketEncoding,
     };
   }
   const stream = new StreamTransport({ host, port, tls: transport === 'tls' ? tlsOptions(context.spec.options, context.env, host) : undefined });
+  // Connect at once: a quiet host sends no line for a while, and /readyz should say whether the
+  // destination is there, not wait for the first line to find out.
+  stream.open();
   return {
     get connected() {
       return stream.connected;

@@ -33,11 +33,21 @@ export class StreamTransport {
   /** Reconnects after the first connection. */
   reconnects = 0;
   private connectedOnce = false;
+  /**
+   * False from a failed connect or write until the next success. A connection the receiver closed
+   * while idle is not a failure: the next write opens another, so the route is still up.
+   */
+  private healthy = false;
 
   constructor(private readonly options: StreamTransportOptions) {}
 
   get connected(): boolean {
-    return this.current !== undefined;
+    return this.current !== undefined || this.healthy;
+  }
+
+  /** Connects now rather than at the first line, so a destination that is down shows at once. */
+  open(): void {
+    if (!this.current) this.connect().catch(() => undefined);
   }
 
   /**
@@ -49,6 +59,7 @@ export class StreamTransport {
     await new Promise<void>((resolve, reject) => {
       connection.socket.write(data, (error) => (error ? reject(error) : resolve()));
     }).catch((error: unknown) => {
+      this.healthy = false;
       this.retire(connection);
       throw error;
     });
@@ -70,6 +81,7 @@ export class StreamTransport {
       const socket = tls ? tlsConnect({ host, port, ...tls }) : netConnect({ host, port, allowHalfOpen: true });
       const timer = setTimeout(() => socket.destroy(new Error(`connect to ${host}:${port} timed out`)), this.options.connectTimeoutMs ?? 10_000);
       const fail = (error: Error) => {
+        this.healthy = false;
         clearTimeout(timer);
         this.connecting = undefined;
         socket.destroy();
@@ -83,10 +95,12 @@ export class StreamTransport {
         socket.setKeepAlive(true, 30_000);
         if (this.connectedOnce) this.reconnects += 1;
         this.connectedOnce = true;
+        this.healthy = true;
         const connection: Connection = { socket, reset: false };
         this.current = connection;
         this.connecting = undefined;
         socket.on('error', () => {
+          this.healthy = false;
           connection.reset = true;
           this.retire(connection);
         });
@@ -97,7 +111,10 @@ export class StreamTransport {
           setTimeout(() => socket.destroy(), 1_000).unref();
         });
         socket.on('close', (hadError) => {
-          if (hadError) connection.reset = true;
+          if (hadError) {
+            connection.reset = true;
+            this.healthy = false;
+          }
           this.retire(connection);
         });
         socket.on('data', () => undefined); // syslog receivers send nothing
