@@ -136,11 +136,11 @@ const BOOLEAN = new Set(['internal', 'cleanup', 'explicit']);
 /** Our own boolean flags, which need the same `=true` when written before the URI. */
 const BOOLEAN_LONG = new Set(['deregister-on-shutdown']);
 const RENAMED: Record<string, string> = { useIpFromLabel: 'use-ip-from-label' };
-/** registrator flags quayside does not have, and why. */
-const DROPPED: Record<string, string> = {
-  ttl: 'Consul ignores -ttl in registrator too; use SERVICE_CHECK_TTL or --health-ttl',
-  'ttl-refresh': 'Consul ignores -ttl-refresh in registrator too',
-};
+/**
+ * registrator's key-expiry flags: its Consul backends ignore them, so they are accepted (a
+ * drop-in must not fail on them) and dropped with a warning, after registrator's own checks.
+ */
+const IGNORED_WITH_CONSUL = new Set(['ttl', 'ttl-refresh']);
 
 /**
  * Accepts registrator's spelling: `-internal`, `-ip 10.0.0.5`, `-ip=10.0.0.5`, `-useIpFromLabel x`
@@ -149,13 +149,20 @@ const DROPPED: Record<string, string> = {
  * `-internal consul://…` does not hand the URI to -internal as its value.
  * Also refuses, before parsing, a run with no registry URI anywhere (registrator exits 2 too).
  */
-export function rewriteRegistratorArgs(args: readonly string[], env: NodeJS.ProcessEnv = process.env): string[] {
+export function rewriteRegistratorArgs(args: readonly string[], env: NodeJS.ProcessEnv = process.env, warn: (message: string) => void = (message) => process.stderr.write(`quayside: ${message}\n`)): string[] {
   const out: string[] = [];
+  const ignored = new Map<string, string>();
+  let ignoredValueAt = -1;
   args.forEach((arg, i) => {
     const match = /^--?([a-zA-Z][a-zA-Z-]*)(?:=(.*))?$/.exec(arg);
     const name = match?.[1];
     const single = match !== null && !arg.startsWith('--');
-    if (name && single && DROPPED[name]) throw new ConfigError(`-${name} is not supported: ${DROPPED[name]}`);
+    if (i === ignoredValueAt) return;
+    if (name && IGNORED_WITH_CONSUL.has(name)) {
+      ignored.set(name, match![2] ?? args[i + 1] ?? '');
+      if (match![2] === undefined) ignoredValueAt = i + 1;
+      return;
+    }
     if (name && (BOOLEAN.has(name) || BOOLEAN_LONG.has(name)) && match![2] === undefined && !/^(true|false|1|0|yes|no)$/i.test(args[i + 1] ?? '')) {
       out.push(`--${name}=true`);
     } else if (name && (single || RENAMED[name]) && (VALUED.has(name) || BOOLEAN.has(name))) {
@@ -165,10 +172,27 @@ export function rewriteRegistratorArgs(args: readonly string[], env: NodeJS.Proc
       out.push(arg);
     }
   });
+  checkIgnoredTtl(ignored, warn);
   const wantsHelp = out.some((a) => a === '--help' || a === '-h');
   const hasUri = out.some((a, i) => a === '--registry-uri' || a.startsWith('--registry-uri=') || (/^[a-z][a-z0-9+.-]*:\/\//i.test(a) && !/^--[^=]+$/.test(out[i - 1] ?? '')));
   if (!wantsHelp && !hasUri && !env.QUAYSIDE_REGISTRY_URI) {
     throw new ConfigError('missing registry URI: give it as the argument (quayside registrator consul://127.0.0.1:8500), with --registry-uri or QUAYSIDE_REGISTRY_URI');
   }
   return out;
+}
+
+/** registrator's own rules for -ttl and -ttl-refresh (it exits on them), then a warning. */
+function checkIgnoredTtl(given: ReadonlyMap<string, string>, warn: (message: string) => void): void {
+  const ttl = given.get('ttl');
+  const refresh = given.get('ttl-refresh');
+  if (ttl === undefined && refresh === undefined) return;
+  const seconds = (name: string, text: string | undefined) => {
+    if (text === undefined || !/^\d+$/.test(text)) throw new ConfigError(`-${name} expects whole seconds, not ${JSON.stringify(text ?? '')}`);
+    return Number(text);
+  };
+  const ttlSeconds = ttl === undefined ? 0 : seconds('ttl', ttl);
+  const refreshSeconds = refresh === undefined ? 0 : seconds('ttl-refresh', refresh);
+  if ((ttlSeconds > 0) !== (refreshSeconds > 0)) throw new ConfigError('-ttl and -ttl-refresh must be specified together or not at all');
+  if (ttlSeconds > 0 && ttlSeconds <= refreshSeconds) throw new ConfigError('-ttl must be greater than -ttl-refresh');
+  warn('-ttl and -ttl-refresh are ignored: registrator\'s Consul backends ignore them too (use SERVICE_CHECK_TTL or --health-ttl)');
 }

@@ -49,9 +49,15 @@ describe("registrator's flags", () => {
     assert.deepEqual(rewriteRegistratorArgs(['-internal', 'consul://a', '--cleanup', '-explicit=false'], {}), ['--internal=true', 'consul://a', '--cleanup=true', '--explicit=false']);
     assert.deepEqual(rewriteRegistratorArgs(['--internal', 'false', 'consul://a'], {}), ['--internal', 'false', 'consul://a']);
   });
-  it('leaves quayside flags and the URI alone; refuses -ttl with the reason', () => {
+  it('leaves quayside flags and the URI alone; accepts and ignores -ttl and -ttl-refresh as registrator does with Consul', () => {
     assert.deepEqual(rewriteRegistratorArgs(['--listen', ':0', '-h'], {}), ['--listen', ':0', '-h']);
-    assert.throws(() => rewriteRegistratorArgs(['-ttl', '30', 'consul://a'], {}), /-ttl is not supported/);
+    // registrator's Consul backends ignore -ttl/-ttl-refresh: accepted with a warning, after its own checks.
+    const warnings: string[] = [];
+    assert.deepEqual(rewriteRegistratorArgs(['-ttl', '30', '-ttl-refresh=10', '-internal', 'consul://a'], {}, (m) => void warnings.push(m)), ['--internal=true', 'consul://a']);
+    assert.match(warnings.join(), /-ttl and -ttl-refresh are ignored/);
+    assert.throws(() => rewriteRegistratorArgs(['-ttl', '30', 'consul://a'], {}, () => undefined), /must be specified together or not at all/);
+    assert.throws(() => rewriteRegistratorArgs(['-ttl', '10', '-ttl-refresh', '30', 'consul://a'], {}, () => undefined), /-ttl must be greater than -ttl-refresh/);
+    assert.throws(() => rewriteRegistratorArgs(['-ttl', 'soon', '-ttl-refresh', '3', 'consul://a'], {}, () => undefined), /-ttl expects whole seconds, not "soon"/);
   });
   it('refuses a run with no registry URI anywhere, but not --help or the environment', () => {
     assert.throws(() => rewriteRegistratorArgs(['-internal', '--docker-host', 'unix:///x.sock'], {}), /missing registry URI/);
