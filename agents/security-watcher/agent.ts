@@ -292,7 +292,12 @@ export function startSecurityWatcher(context: AgentContext, settings: SecuritySe
     onEvent: (event) => watcher.handleEvent(event),
     onSync: (snapshot) => watcher.handleSync(snapshot),
   });
-  const enforcing = [...settings.policy.rules].filter(([, r]) => r.enabled && r.mode === 'enforce').map(([id, r]) => `${id}:${r.action}`);
+  const enforced = [...settings.policy.rules].filter(([, r]) => r.enabled && r.mode === 'enforce');
+  // An image finding has no container to act on: those rules report, whatever their mode says.
+  const imageRuleIds = new Set(RULES.image.map((rule) => rule.id));
+  const enforcing = enforced.filter(([id]) => !imageRuleIds.has(id)).map(([id, r]) => `${id}:${r.action}`);
+  const auditOnly = enforced.filter(([id]) => imageRuleIds.has(id)).map(([id]) => id);
+  if (auditOnly.length > 0) context.logger.warn('image rules cannot enforce (an image has no container to act on); they only report', { rules: auditOnly });
   context.logger.info('security-watcher watching', { policy: settings.policy.source, enforcing, exemptions: settings.policy.exemptions.length, dryRun: settings.dryRun });
   return {
     watcher,

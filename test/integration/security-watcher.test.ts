@@ -92,6 +92,13 @@ describe('security-watcher on the test engine', function () {
     return docker.createContainer({ name, Image: testEnv().images.busybox, Cmd: ['sleep', '300'], Labels: { [TEST_LABEL]: '1' }, ...options, HostConfig: { RestartPolicy: { Name: 'no' }, ...host } });
   }
 
+  it('says that image rules set to enforce only report, and does not list them as enforcing', async () => {
+    await startWatcher('rules:\n  image-healthcheck: { mode: enforce, action: stop }\n  memory-limit: { mode: enforce, action: pause }\n');
+    const lines = output.stderr().split('\n').filter(Boolean).map((line) => JSON.parse(line) as { message: string; rules?: string[]; enforcing?: string[] });
+    assert.deepEqual(lines.find((l) => l.message.startsWith('image rules cannot enforce'))?.rules, ['image-healthcheck']);
+    assert.deepEqual(lines.find((l) => l.message === 'security-watcher watching')?.enforcing, ['memory-limit:pause']);
+  });
+
   it('a bad policy stops the start with exit code 2, naming the file, the line and the problem', async () => {
     const policy = join(__dirname, '..', 'fixtures', 'policies', 'unknown-rule.yaml');
     const result = await runCli(['security-watcher', '--listen', '127.0.0.1:0', '--security-policy', policy], { DOCKER_HOST: testEnv().docker.host });
