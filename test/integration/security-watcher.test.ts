@@ -186,7 +186,9 @@ describe('security-watcher on the test engine', function () {
     });
     assert.equal(record!.action, 'pause');
     assert.equal(record!.result, 'ok');
-    assert.equal(record!.trigger, 'start');
+    // Usually the start event's inspect; but an inspect for the create event that waits on the
+    // container's lock while dockerd starts it (hundreds of ms under load) already sees it running.
+    assert.ok(['start', 'create'].includes(record!.trigger ?? ''), `trigger ${record!.trigger}`);
     assert.deepEqual(record!.rules, ['added-capabilities']);
     assert.ok(typeof record!.latencyMs === 'number' && record!.latencyMs >= 0, JSON.stringify(record));
     assert.equal((await compliant.inspect()).State.Paused, false, 'only the violating container is touched');
