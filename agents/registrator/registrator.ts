@@ -8,8 +8,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Dockerode from 'dockerode';
 import { backoffDelay } from '../../shared/docker/backoff';
+import { containerName } from '../../shared/docker/container-name';
 import type { DockerEvent } from '../../shared/docker/event';
 import type { EventStream, SyncSnapshot } from '../../shared/docker/event-stream';
+import { unlessGone } from '../../shared/docker/not-found';
+import { forEachLimited } from '../../shared/for-each-limited';
 import { errorMessage, type Logger } from '../../shared/ops/logger';
 import { RegistryError, type ActualService, type RegistryBackend } from './backends/backend';
 import type { Operation, RegistratorMetrics } from './metrics';
@@ -104,7 +107,7 @@ export class Registrator {
       // a registry that is away would make every call wait for its timeout.
       await this.exclusive(async () => {
         let away = false;
-        await mapLimit(this.desired(), SHUTDOWN_CONCURRENCY, async (service) => {
+        await forEachLimited(this.desired(), SHUTDOWN_CONCURRENCY, async (service) => {
           if (away) return;
           const id = service.registration.ID;
           away = !(await this.apply('deregister', id, service.containerId, () => this.deps.backend.deregister({ id, name: service.registration.Name }), { key: this.keyOf(service) })) && !this.reachable;
@@ -193,7 +196,7 @@ export class Registrator {
     for (const id of [...this.containers.keys()]) if (!listed.has(id)) this.containers.delete(id);
     // One container the engine fails to inspect must not hold up the others: it keeps what it had
     // (its services are neither added nor removed on a guess) until a later look succeeds.
-    await mapLimit(toInspect, INSPECT_CONCURRENCY, (id) =>
+    await forEachLimited(toInspect, INSPECT_CONCURRENCY, (id) =>
       this.refresh(id).catch((error: unknown) => void this.deps.logger.warn('failed', { op: 'inspect', container: id.slice(0, 12), error: errorMessage(error) })),
     );
     this.synced = true;
@@ -251,15 +254,10 @@ export class Registrator {
   }
 
   private async refresh(id: string): Promise<void> {
-    let inspect: Dockerode.ContainerInspectInfo;
-    try {
-      inspect = await this.deps.docker.getContainer(id).inspect();
-    } catch (error) {
-      if ((error as { statusCode?: number }).statusCode === 404) {
-        this.containers.delete(id);
-        return;
-      }
-      throw error;
+    const inspect = await unlessGone(() => this.deps.docker.getContainer(id).inspect());
+    if (!inspect) {
+      this.containers.delete(id);
+      return;
     }
     const model = servicesFor(inspect, { ...this.settings, node: this.node!, hostAddress: this.hostAddress });
     const previous = this.containers.get(id);
@@ -269,7 +267,7 @@ export class Registrator {
     // A stopped container's services are the die and destroy events' business (-deregister
     // on-success keeps some); a later event of it (network disconnect) must not drop them.
     if (!inspect.State?.Running) return;
-    this.containers.set(id, { ...model, name: inspect.Name.replace(/^\//, '') });
+    this.containers.set(id, { ...model, name: containerName(inspect.Name) });
   }
 
   /**
@@ -500,12 +498,4 @@ function actualOf(service: DesiredService, spec: string): ActualService {
 export function exitCodeFromStatus(status: string | undefined): number | undefined {
   const match = /^Exited \((-?\d+)\)/.exec(status ?? '');
   return match ? Number(match[1]) : undefined;
-}
-
-async function mapLimit<T>(items: T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await run(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

@@ -8,6 +8,8 @@ import type Dockerode from 'dockerode';
 import { containerName } from '../../shared/docker/container-name';
 import type { DockerEvent } from '../../shared/docker/event';
 import type { EventStream, SyncSnapshot } from '../../shared/docker/event-stream';
+import { unlessGone } from '../../shared/docker/not-found';
+import { forEachLimited } from '../../shared/for-each-limited';
 import { errorMessage, silentLogger, type Logger } from '../../shared/ops/logger';
 import { containerFromInspect, type CgroupLocator, type HealthStatus, type TrackedContainer } from './container';
 import type { ErrorSink } from './collectors/errors';
@@ -131,16 +133,16 @@ export class ContainerInventory {
 
   /** Re-inspects one container; a 404 means it is gone. */
   private async refresh(id: string): Promise<void> {
-    let info: Dockerode.ContainerInspectInfo;
+    let info: Dockerode.ContainerInspectInfo | undefined;
     try {
-      info = await this.options.docker.getContainer(id).inspect();
+      info = await unlessGone(() => this.options.docker.getContainer(id).inspect());
     } catch (error) {
-      if ((error as { statusCode?: number }).statusCode === 404) {
-        this.containers.delete(id);
-        return;
-      }
       this.options.errors.count('inventory', 'inspect', id, error);
       this.logger.warn('cannot inspect container', { id, error: errorMessage(error) });
+      return;
+    }
+    if (!info) {
+      this.containers.delete(id);
       return;
     }
     this.containers.set(id, containerFromInspect(info, this.options.locate, this.containers.get(id)));
@@ -149,12 +151,4 @@ export class ContainerInventory {
 
 function isHealthStatus(value: string): value is HealthStatus {
   return value === 'starting' || value === 'healthy' || value === 'unhealthy';
-}
-
-async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await work(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
