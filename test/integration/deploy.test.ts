@@ -11,7 +11,6 @@
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type Dockerode from 'dockerode';
@@ -21,6 +20,7 @@ import { AGENT_DEPLOYMENTS, envName } from '../support/deploy-agents';
 import { dockerCli } from '../support/docker-cli';
 import { eventually } from '../support/eventually';
 import { removeTestContainers, startEngine, TEST_LABEL, testDocker, testEnv, uniqueTag, type TestEnv } from '../support/test-env';
+import { freePort } from '../support/free-port';
 
 const ROOT = join(__dirname, '..', '..');
 const RUN_LABEL = 'qs.deploy.run';
@@ -66,14 +66,6 @@ interface AgentContainerCase {
 }
 
 // --- helpers ------------------------------------------------------------------------------------------
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function json<T>(url: string): Promise<T> {
   const response = await fetch(url);

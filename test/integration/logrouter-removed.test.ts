@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { eventually } from '../support/eventually';
 import { startRouter, type RunningRouter } from '../support/logrouter';
 import { removeTestContainers, startEngine, testDocker, testEnv, TEST_LABEL, uniqueTag } from '../support/test-env';
+import { freePort } from '../support/free-port';
 
 describe('quayside logrouter: a removed container', function () {
   this.timeout(120_000);
@@ -30,10 +31,7 @@ describe('quayside logrouter: a removed container', function () {
 
   it('still delivers every line of a container removed while the route was down', async () => {
     // A free port for the destination, which comes up only after the container is gone.
-    const probe = createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const port = (probe.address() as { port: number }).port;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const port = await freePort();
     router = startRouter([`raw+tcp://127.0.0.1:${port}?filter.name=${run}`], join(dir, 'state'), ['--log-queue-size', '1000']);
     await router.port();
     const lines = 30_000;

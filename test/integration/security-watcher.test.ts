@@ -2,7 +2,6 @@
 import { strict as assert } from 'node:assert';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
@@ -10,6 +9,7 @@ import { capture, exited, runCli, startCli } from '../support/cli';
 import { dockerCli } from '../support/docker-cli';
 import { eventually } from '../support/eventually';
 import { execIn, removeTestContainers, startEngine, stopEngine, TEST_LABEL, testDocker, testEnv, uniqueTag } from '../support/test-env';
+import { freePort } from '../support/free-port';
 
 interface FindingJson {
   ruleId: string;
@@ -55,13 +55,7 @@ describe('security-watcher on the test engine', function () {
 
   async function startWatcher(policy?: string): Promise<void> {
     // Asked of the kernel: a guessed port collides with other processes' (EADDRINUSE at start).
-    port = await new Promise<number>((resolve, reject) => {
-      const probe = createServer().once('error', reject);
-      probe.listen(0, '127.0.0.1', () => {
-        const { port: free } = probe.address() as AddressInfo;
-        probe.close(() => resolve(free));
-      });
-    });
+    port = await freePort();
     const args = ['security-watcher', '--listen', `127.0.0.1:${port}`, '--state-dir', join(testEnv().root, 'state'), '--log-format', 'json'];
     if (policy !== undefined) {
       const file = join(dir, `${uniqueTag('policy')}.yaml`);

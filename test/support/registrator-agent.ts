@@ -1,12 +1,12 @@
 /** Runs `quayside registrator` (built CLI) against the test engine and a Consul double. */
 import { strict as assert } from 'node:assert';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
 import type { ConsulDouble } from '../consul/double';
 import { capture, exited, startCli } from './cli';
 import { eventually } from './eventually';
 import { TEST_LABEL, testEnv } from './test-env';
+import { freePort } from './free-port';
 
 export interface RunningRegistrator {
   base: string;
@@ -38,18 +38,6 @@ export async function startRegistrator(consul: ConsulDouble, args: string[], env
     },
     services: async () => (await (await fetch(`${base}/services`)).json()) as never,
   };
-}
-
-/** A port nothing listens on now (asked of the kernel, not guessed). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface RunSpec {

@@ -10,6 +10,7 @@ import { ConfigError } from '../../shared/config/errors';
 import { integerOption, listOption, repeatableOption, stringOption } from '../../shared/config/options';
 import { eventually } from '../support/eventually';
 import { capture, exited, runCli, startCli } from '../support/cli';
+import { freePort } from '../support/free-port';
 
 const NO_DOCKER = 'unix:///nonexistent/quayside-test/docker.sock';
 
@@ -179,11 +180,3 @@ describe('agent operands and argument rewriting', () => {
     assert.deepEqual(rewriteAgentArgs(['node', 'quayside', 'other', '-mode'], [agent]), ['node', 'quayside', 'other', '-mode']);
   });
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}

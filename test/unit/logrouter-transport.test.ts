@@ -7,6 +7,7 @@ import { strict as assert } from 'node:assert';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { StreamTransport } from '../../agents/logrouter/transports/stream';
 import { eventually } from '../support/eventually';
+import { freePort } from '../support/free-port';
 
 describe('logrouter TCP transport: up or down before and between lines', () => {
   let server: Server;
@@ -51,13 +52,7 @@ describe('logrouter TCP transport: up or down before and between lines', () => {
   });
 
   it('is down when the destination refuses the connection', async () => {
-    const closed = await new Promise<number>((resolve) => {
-      const probe = createServer();
-      probe.listen(0, '127.0.0.1', () => {
-        const free = (probe.address() as AddressInfo).port;
-        probe.close(() => resolve(free));
-      });
-    });
+    const closed = await freePort();
     const transport = new StreamTransport({ host: '127.0.0.1', port: closed });
     transport.open();
     await assert.rejects(transport.write(Buffer.from('line\n')), /ECONNREFUSED/);
