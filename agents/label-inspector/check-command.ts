@@ -2,15 +2,16 @@
  * `quayside label-inspector check`: one-shot checks for pipelines. Exit 0 when clean, 1 when a
  * finding is at or above --fail-on, 2 on usage or input errors (main maps ConfigError to 2).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type Dockerode from 'dockerode';
 import { ConfigError } from '../../shared/config/errors';
-import { addOptions, booleanOption, choiceOption, optionalStringOption, repeatableOption } from '../../shared/config/options';
+import { addOptions, booleanOption, repeatableOption } from '../../shared/config/options';
 import { containerName } from '../../shared/docker/container-name';
 import { oneShotDocker } from '../../shared/docker/one-shot';
-import { atLeast, SEVERITIES, type FindingDraft, type FindingObject, type Severity } from '../../shared/findings/finding';
-import { FORMAT_NAMES, formatReport, type FormatName } from '../../shared/findings/formats';
+import type { FindingDraft, FindingObject } from '../../shared/findings/finding';
+import { formatReport } from '../../shared/findings/formats';
+import { deliverReport, reportOutputOptions, type ReportOutputValues } from '../../shared/findings/report-output';
 import { dockerOptions } from '../../shared/runtime/common-options';
 import { packageVersion } from '../../shared/version';
 import { checkLabels, LABEL_RULE_IDS, ruleCatalog } from './checker';
@@ -34,12 +35,10 @@ export const checkOptions = {
   labelDisable: { ...labelOptions.labelDisable, flag: '--disable' },
   labelMaxValueBytes: { ...labelOptions.labelMaxValueBytes, flag: '--max-value-bytes' },
   labelMaxTotalBytes: { ...labelOptions.labelMaxTotalBytes, flag: '--max-total-bytes' },
-  format: choiceOption({ help: 'Report format', default: 'text', choices: FORMAT_NAMES }),
-  failOn: choiceOption({ help: 'Exit 1 when a finding is at least this severe', default: 'medium', choices: SEVERITIES }),
-  output: optionalStringOption({ help: 'Write the report to this file instead of stdout', placeholder: '<file>' }),
+  ...reportOutputOptions('medium'),
 };
 
-interface CheckValues extends LabelOptionValues {
+interface CheckValues extends LabelOptionValues, ReportOutputValues {
   dockerHost: string;
   dockerTlsVerify: boolean;
   dockerCertPath: string;
@@ -48,9 +47,6 @@ interface CheckValues extends LabelOptionValues {
   all: boolean;
   dockerfile?: string[];
   buildArg?: Array<[string, string]>;
-  format: FormatName;
-  failOn: Severity;
-  output?: string;
 }
 
 export function parseBuildArg(raw: string): [string, string] {
@@ -73,9 +69,7 @@ export async function runCheck(values: CheckValues): Promise<number> {
   const findings: FindingDraft[] = targets.flatMap((target) => checkLabels(target, settings));
   const objects: FindingObject[] = targets.map((target) => target.object);
   const report = formatReport(values.format, { tool: { name: 'quayside label-inspector', version: packageVersion() }, rules: ruleCatalog(), findings, objects });
-  if (values.output) writeFileSync(values.output, report);
-  else process.stdout.write(report);
-  return findings.some((f) => atLeast(f.severity, values.failOn)) ? 1 : 0;
+  return deliverReport(report, findings, values);
 }
 
 function dockerfileTargets(values: CheckValues): LabelTarget[] {

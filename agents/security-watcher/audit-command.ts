@@ -4,15 +4,14 @@
  * nothing reaches --fail-on, 1 when something does, 2 on usage or input errors (docker-bench
  * always exits 0).
  */
-import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type Dockerode from 'dockerode';
-import { ConfigError } from '../../shared/config/errors';
-import { addOptions, choiceOption, optionalStringOption, repeatableOption } from '../../shared/config/options';
+import { addOptions, repeatableOption } from '../../shared/config/options';
 import { unlessGone } from '../../shared/docker/not-found';
 import { oneShotDocker, type OneShotDocker } from '../../shared/docker/one-shot';
-import { atLeast, SEVERITIES, type FindingDraft, type FindingObject, type Severity } from '../../shared/findings/finding';
-import { FORMAT_NAMES, formatReport, type FormatName } from '../../shared/findings/formats';
+import type { FindingDraft, FindingObject } from '../../shared/findings/finding';
+import { formatReport } from '../../shared/findings/formats';
+import { deliverReport, reportOutputOptions, type ReportOutputValues } from '../../shared/findings/report-output';
 import { dockerOptions } from '../../shared/runtime/common-options';
 import { packageVersion } from '../../shared/version';
 import { PolicyEvaluator } from './evaluate';
@@ -28,12 +27,10 @@ export const auditOptions = {
   securityHostRoot: { ...securityOptions.securityHostRoot, flag: '--host-root' },
   container: repeatableOption({ help: 'Audit only this container (name or ID); repeat for more', placeholder: '<name>' }),
   image: repeatableOption({ help: 'Audit only this image (name, tag or ID); repeat for more', placeholder: '<ref>' }),
-  format: choiceOption({ help: 'Report format', default: 'text', choices: FORMAT_NAMES }),
-  failOn: choiceOption({ help: 'Exit 1 when a finding is at least this severe', default: 'high', choices: SEVERITIES }),
-  output: optionalStringOption({ help: 'Write the report to this file instead of stdout', placeholder: '<file>' }),
+  ...reportOutputOptions('high'),
 };
 
-export interface AuditValues {
+export interface AuditValues extends ReportOutputValues {
   dockerHost: string;
   dockerTlsVerify: boolean;
   dockerCertPath: string;
@@ -41,9 +38,6 @@ export interface AuditValues {
   securityHostRoot?: string;
   container?: string[];
   image?: string[];
-  format: FormatName;
-  failOn: Severity;
-  output?: string;
 }
 
 export function addAuditCommand(agentCommand: Command): void {
@@ -62,18 +56,7 @@ export async function runAudit(values: AuditValues): Promise<number> {
     .filter((rule) => enabled.has(rule.id))
     .map((rule) => ({ ...rule, severity: policy.rules.get(rule.id)!.severity }));
   const report = formatReport(values.format, { tool: { name: 'quayside security-watcher', version: packageVersion() }, rules, findings, objects });
-  if (values.output) writeReport(values.output, report);
-  else process.stdout.write(report);
-  return findings.some((f) => atLeast(f.severity, values.failOn)) ? 1 : 0;
-}
-
-/** Exit 1 means findings: a report that cannot be written must not look like one (exit 2). */
-function writeReport(file: string, report: string): void {
-  try {
-    writeFileSync(file, report);
-  } catch (error) {
-    throw new ConfigError(`--output ${file}: cannot write the report: ${(error as Error).message}`);
-  }
+  return deliverReport(report, findings, values);
 }
 
 /** Every selected container and image, evaluated under the policy (exec rules need live events). */

@@ -50,4 +50,10 @@ describe('label-inspector check --dockerfile', () => {
     assert.equal(result.code, 0);
     assert.match(result.stdout, /4 findings/);
   });
+
+  it('exits 2 naming --output when the report cannot be written, not 1 as if it had findings', async () => {
+    const result = await runCli(['label-inspector', 'check', '--dockerfile', fixture('dockerfiles/bad-labels.Dockerfile'), '--output', '/nonexistent/qs-check/report.txt']);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /^quayside: --output \/nonexistent\/qs-check\/report\.txt: cannot write the report: ENOENT/m);
+  });
 });
