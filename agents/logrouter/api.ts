@@ -44,8 +44,8 @@ export function loadPersistedRoutes(dir: string, logger: Logger): RouteSpec[] {
 
 export function addLogrouterApi(settings: ApiSettings): void {
   const { http } = settings;
-  http.addRoute('/routes', (request, response) => handleRoutes(settings, request, response), { methods: ['POST', 'DELETE'], prefix: true });
-  http.addRoute('/logs', (request, response) => streamLogs(settings, request, response), { prefix: true });
+  http.addRoute('/routes', (request, response) => handleRoutes(settings, request, response), { access: 'sensitive', methods: ['POST', 'DELETE'], prefix: true });
+  http.addRoute('/logs', (request, response) => streamLogs(settings, request, response), { access: 'sensitive', prefix: true });
 }
 
 /**

@@ -71,7 +71,7 @@ export const registratorAgent = defineAgent({
     const unsubscribe = running.subscribe(events);
     running.startTimers();
     http.addReadinessCheck('registrator', () => running.readiness());
-    http.addRoute('/services', (_request, response) => sendJson(response, 200, running.report()));
+    http.addRoute('/services', (_request, response) => sendJson(response, 200, running.report()), { access: 'sensitive' });
     logger.info('registrator ready', { registry: backend.description });
     return {
       async stop() {

@@ -65,7 +65,7 @@ export class FindingsBoard {
       } catch (error) {
         sendJson(response, 400, { error: (error as Error).message });
       }
-    });
+    }, { access: 'sensitive' });
   }
 
   add(agent: string, store: FindingStore): void {

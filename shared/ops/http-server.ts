@@ -1,11 +1,14 @@
 /**
  * The one HTTP server of a process: /healthz (alive), /readyz (Docker and backends reachable),
- * /metrics, and the routes agents add.
+ * /metrics, and the routes agents add. Access is decided here, for every route alike (access.ts):
+ * each route declares `public` or `sensitive`; changes (POST, DELETE …) are always sensitive;
+ * /readyz shows its details (which may name hosts and errors) to trusted clients only.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { HostPort } from '../config/options';
+import { AccessPolicy, type Access } from './access';
 import { errorMessage, silentLogger, type Logger } from './logger';
 
 export interface ReadinessResult {
@@ -17,13 +20,46 @@ export type RouteHandler = (request: IncomingMessage, response: ServerResponse) 
 /** Exposition text (format 0.0.4) appended to the registry's on /metrics, for families written directly. */
 export type MetricsSource = () => string | Promise<string>;
 
+export interface RouteOptions {
+  /** Who may read it: `public`, or `sensitive` (bearer token or loopback client). */
+  access: Access;
+  /** Methods besides GET and HEAD; they change state, so they always need a trusted client. */
+  methods?: readonly string[];
+  /** Also routes `path/…` to it (`/routes/{id}`). */
+  prefix?: boolean;
+}
+
+export interface OpsServerOptions {
+  /** The bearer token that admits non-loopback clients to sensitive routes (`--api-token`). */
+  apiToken?: string;
+}
+
+interface Route {
+  handler: RouteHandler;
+  access: Access;
+  methods: readonly string[];
+  prefix: boolean;
+}
+
+const BUILT_IN: ReadonlyMap<string, Access> = new Map<string, Access>([
+  ['/healthz', 'public'],
+  ['/readyz', 'public'],
+  ['/metrics', 'public'],
+]);
+
 export class OpsServer {
   private readonly server: Server;
   private readonly checks = new Map<string, ReadinessCheck>();
-  private readonly routes = new Map<string, { handler: RouteHandler; methods: readonly string[]; prefix: boolean }>();
+  private readonly routes = new Map<string, Route>();
   private readonly metricsSources: MetricsSource[] = [];
+  private readonly access: AccessPolicy;
 
-  constructor(private readonly registry: Registry, private readonly logger: Logger = silentLogger) {
+  constructor(
+    private readonly registry: Registry,
+    private readonly logger: Logger = silentLogger,
+    options: OpsServerOptions = {},
+  ) {
+    this.access = new AccessPolicy(options.apiToken);
     this.server = createServer((request, response) => {
       this.handle(request, response).catch((error: unknown) => {
         this.logger.error('HTTP handler failed', { path: request.url, error: errorMessage(error) });
@@ -39,12 +75,12 @@ export class OpsServer {
   }
 
   /**
-   * A GET route, e.g. `/findings`. `methods` lets a route take more (the handler then checks who
-   * may change state); `prefix` also routes `path/…` to it (`/routes/{id}`).
+   * A GET route, e.g. `/findings`, readable by the clients its `access` names. The handler runs only
+   * for requests the server admitted: it checks no token or address itself.
    */
-  addRoute(path: string, handler: RouteHandler, options: { methods?: readonly string[]; prefix?: boolean } = {}): void {
-    if (this.routes.has(path) || ['/healthz', '/readyz', '/metrics'].includes(path)) throw new Error(`HTTP route ${path} is already taken`);
-    this.routes.set(path, { handler, methods: ['GET', 'HEAD', ...(options.methods ?? [])], prefix: options.prefix ?? false });
+  addRoute(path: string, handler: RouteHandler, options: RouteOptions): void {
+    if (this.routes.has(path) || BUILT_IN.has(path)) throw new Error(`HTTP route ${path} is already taken`);
+    this.routes.set(path, { handler, access: options.access, methods: ['GET', 'HEAD', ...(options.methods ?? [])], prefix: options.prefix ?? false });
   }
 
   /**
@@ -90,17 +126,25 @@ export class OpsServer {
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     const route = this.routes.get(path) ?? [...this.routes].find(([base, r]) => r.prefix && path.startsWith(`${base}/`))?.[1];
+    const access = BUILT_IN.get(path) ?? route?.access;
+    if (access === undefined) return sendJson(response, 404, { error: `no route ${path}` });
     const methods = route?.methods ?? ['GET', 'HEAD'];
     if (!methods.includes(request.method ?? 'GET')) {
       response.setHeader('Allow', methods.join(', '));
       return sendJson(response, 405, { error: `method ${request.method} not allowed` });
+    }
+    const denial = this.access.check(request, access);
+    if (denial) {
+      if (denial.status === 401) response.setHeader('WWW-Authenticate', 'Bearer');
+      return sendJson(response, denial.status, { error: `${path}: ${denial.error}` });
     }
     switch (path) {
       case '/healthz':
         return sendJson(response, 200, { status: 'ok' });
       case '/readyz': {
         const readiness = await this.readiness();
-        return sendJson(response, readiness.ready ? 200 : 503, readiness);
+        const body = this.access.trusts(request) ? readiness : withoutDetails(readiness);
+        return sendJson(response, readiness.ready ? 200 : 503, body);
       }
       case '/metrics': {
         // Together, so a source and the registry's collect() callbacks can share one collection.
@@ -111,8 +155,13 @@ export class OpsServer {
       }
     }
     if (route) return route.handler(request, response);
-    sendJson(response, 404, { error: `no route ${path}` });
   }
+}
+
+/** Readiness as anyone may see it: which checks pass, not why (details name hosts, URLs, errors). */
+function withoutDetails(readiness: { ready: boolean; checks: Record<string, ReadinessResult> }): { ready: boolean; checks: Record<string, ReadinessResult> } {
+  const checks = Object.fromEntries(Object.entries(readiness.checks).map(([name, check]) => [name, { ready: check.ready }]));
+  return { ready: readiness.ready, checks };
 }
 
 /** The parts one after the other, each ending with a newline, as the format wants before the next family. */

@@ -1,7 +1,7 @@
 /** Options every agent accepts: where to reach Docker, where to listen, how to log, where state lives. */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { booleanOption, choiceOption, durationOption, hostPortOption, stringOption } from '../config/options';
+import { booleanOption, choiceOption, durationOption, hostPortOption, optionalStringOption, stringOption, type HostPort } from '../config/options';
 import { DEFAULT_DOCKER_HOST } from '../docker/connection';
 import { LOG_FORMATS, LOG_LEVELS } from '../ops/logger';
 
@@ -38,18 +38,22 @@ export const loggingOptions = {
   }),
 };
 
-function listenOption(port: number) {
+function listenOption(address: HostPort) {
   return hostPortOption({
-    help: 'Address of the HTTP server for /healthz, /readyz, /metrics and agent routes',
+    help: 'Address of the HTTP server for /healthz, /readyz, /metrics and agent routes (see "Security" in the README)',
     env: 'QUAYSIDE_LISTEN',
-    default: { host: '0.0.0.0', port },
+    default: address,
   });
 }
 
 export const agentRuntimeOptions = {
   ...dockerOptions,
   ...loggingOptions,
-  listen: listenOption(DEFAULT_LISTEN_PORT),
+  listen: listenOption({ host: '127.0.0.1', port: DEFAULT_LISTEN_PORT }),
+  apiToken: optionalStringOption({
+    help: 'Bearer token that admits clients other than loopback to the sensitive routes (/logs, /routes, /findings, /services, /readyz details) and to every change; --log-api-token is its old name',
+    env: 'QUAYSIDE_API_TOKEN',
+  }),
   stateDir: stringOption({
     help: 'Folder for state that must survive restarts (checkpoints, ownership records)',
     env: 'QUAYSIDE_STATE_DIR',
@@ -68,7 +72,11 @@ export const agentRuntimeOptions = {
   }),
 };
 
-/** The runtime options of an agent run alone: the same, with the agent's own default port. */
+/**
+ * The runtime options of an agent run alone. An agent with a port of its own is an exporter, there
+ * to be scraped and serving public routes only: it listens on all interfaces. The others listen on
+ * loopback unless told otherwise (deploy/ sets QUAYSIDE_LISTEN where Prometheus scrapes them).
+ */
 export function runtimeOptionsFor(listenPort: number | undefined): typeof agentRuntimeOptions {
-  return listenPort === undefined ? agentRuntimeOptions : { ...agentRuntimeOptions, listen: listenOption(listenPort) };
+  return listenPort === undefined ? agentRuntimeOptions : { ...agentRuntimeOptions, listen: listenOption({ host: '0.0.0.0', port: listenPort }) };
 }

@@ -16,7 +16,10 @@ import { packageVersion } from '../version';
 import type { agentRuntimeOptions } from './common-options';
 import { prepareStateDir } from './state-dir';
 
-export type RuntimeSettings = OptionValues<typeof agentRuntimeOptions>;
+export type RuntimeSettings = OptionValues<typeof agentRuntimeOptions> & {
+  /** The logrouter's `--log-api-token` (QUAYSIDE_LOG_API_TOKEN): the old name of `--api-token`. */
+  logApiToken?: string;
+};
 
 /** An agent to start, with its own parsed options. */
 export interface AgentLaunch {
@@ -56,7 +59,7 @@ export async function startRuntime(settings: RuntimeSettings, launches: AgentLau
   });
   streamMetrics.watch(events);
 
-  const http = new OpsServer(metrics, logger.child({ component: 'http' }));
+  const http = new OpsServer(metrics, logger.child({ component: 'http' }), { apiToken: apiTokenOf(settings) });
   http.addReadinessCheck('docker', () =>
     events.connected ? { ready: true, detail: 'event stream connected' } : { ready: false, detail: `cannot reach Docker at ${settings.dockerHost}` },
   );
@@ -86,4 +89,13 @@ export async function startRuntime(settings: RuntimeSettings, launches: AgentLau
     docker: settings.dockerHost,
   });
   return { address, events, logger, lifecycle };
+}
+
+/** The one token of the process, by its name or its old name; two different tokens are an error. */
+function apiTokenOf(settings: RuntimeSettings): string | undefined {
+  const { apiToken, logApiToken } = settings;
+  if (apiToken !== undefined && logApiToken !== undefined && apiToken !== logApiToken) {
+    throw new ConfigError('--api-token (QUAYSIDE_API_TOKEN) and its old name --log-api-token (QUAYSIDE_LOG_API_TOKEN) differ: give one token');
+  }
+  return apiToken ?? logApiToken;
 }

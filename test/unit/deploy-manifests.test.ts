@@ -15,6 +15,7 @@ import { FAMILIES, METRIC_GROUPS } from '../../agents/stats-exporter/families';
 import { STATS_EXPORTER_NODE_FLAGS } from '../../agents/stats-exporter/node-flags';
 import { eventStreamMetrics } from '../../shared/docker/metrics';
 import { createMetricsRegistry } from '../../shared/ops/metrics';
+import { parseHostPort } from '../../shared/config/options';
 import { runtimeOptionsFor } from '../../shared/runtime/common-options';
 import { AGENT_DEPLOYMENTS, DOCKER_SOCKET, envName, HOST_CGROUP, HOST_PROC, STATE_DIR, type AgentDeployment } from '../support/deploy-agents';
 import { blocksOf, parseHcl, type HclBlock, type HclValue } from '../support/hcl';
@@ -74,6 +75,21 @@ describe('deploy: the agent table', () => {
           assert.ok(declared.has(name) || args.includes(`$(${name})`) || name in own, `${manifest} sets ${name} for ${agent.name}, which reads no such variable`);
         }
         for (const [name, value] of Object.entries(own)) assert.equal(values[name], value, `${manifest}: ${agent.name}'s own container sets ${name}=${value}`);
+      }
+    });
+  }
+
+  // Prometheus scrapes every agent from outside its container (or from another node): each must
+  // listen on all interfaces there, though the agents alone default to loopback.
+  for (const row of AGENT_DEPLOYMENTS) {
+    it(`${row.name}: listens on all interfaces at the port Prometheus scrapes, in every manifest`, () => {
+      const agent = AGENTS.find((a) => a.name === row.name)!;
+      const fallback = runtimeOptionsFor(agent.listenPort).listen.default!;
+      for (const [manifest, { values }] of Object.entries(manifestEnvironments(row.name))) {
+        const given = values.QUAYSIDE_LISTEN === undefined ? undefined : String(values.QUAYSIDE_LISTEN).replace(/^\$\{\w+:-(.*)\}$/, '$1');
+        const address = given === undefined ? fallback : parseHostPort(given);
+        assert.ok(['0.0.0.0', '::'].includes(address.host), `${manifest}: ${row.name} listens on ${address.host}, which Prometheus cannot reach`);
+        assert.equal(address.port, manifest === 'swarm-stack.yaml' ? row.hostPort : row.containerPort, `${manifest}: ${row.name}'s port`);
       }
     });
   }

@@ -355,8 +355,8 @@ describe('logrouter start-up errors and HTTP routes', () => {
 
   it('lets an agent route take POST and DELETE and paths below it; others still answer 405', async () => {
     const server = new OpsServer(new Registry());
-    server.addRoute('/things', (request, response) => void response.end(`${request.method} ${request.url}`), { methods: ['POST', 'DELETE'], prefix: true });
-    server.addRoute('/plain', (_request, response) => void response.end('plain'));
+    server.addRoute('/things', (request, response) => void response.end(`${request.method} ${request.url}`), { access: 'sensitive', methods: ['POST', 'DELETE'], prefix: true });
+    server.addRoute('/plain', (_request, response) => void response.end('plain'), { access: 'public' });
     const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
     try {
       const base = `http://127.0.0.1:${port}`;

@@ -1,6 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { Counter } from 'prom-client';
 import sinon from 'sinon';
+import type { IncomingMessage } from 'node:http';
+import { AccessPolicy } from '../../shared/ops/access';
 import { OpsServer } from '../../shared/ops/http-server';
 import { Lifecycle } from '../../shared/ops/lifecycle';
 import { silentLogger } from '../../shared/ops/logger';
@@ -55,11 +57,87 @@ describe('OpsServer', () => {
   });
 
   it('serves agent routes, 404 for unknown paths and 405 for writes', async () => {
-    server.addRoute('/findings', (_req, res) => void res.end('[]'));
+    server.addRoute('/findings', (_req, res) => void res.end('[]'), { access: 'sensitive' });
     assert.equal(await (await fetch(`${base}/findings`)).text(), '[]');
     assert.equal((await fetch(`${base}/nope`)).status, 404);
     assert.equal((await fetch(`${base}/healthz`, { method: 'POST' })).status, 405);
-    assert.throws(() => server.addRoute('/metrics', () => undefined), /already taken/);
+    assert.throws(() => server.addRoute('/metrics', () => undefined, { access: 'public' }), /already taken/);
+  });
+});
+
+/** A request as the server sees it, from `remoteAddress`, with these headers. */
+function requestFrom(remoteAddress: string, method = 'GET', headers: Record<string, string> = {}): IncomingMessage {
+  return { method, headers, socket: { remoteAddress } } as unknown as IncomingMessage;
+}
+
+describe('AccessPolicy', () => {
+  const open = new AccessPolicy(undefined);
+  const guarded = new AccessPolicy('s3cret');
+
+  it('lets anyone read public routes but change nothing', () => {
+    assert.equal(open.check(requestFrom('10.0.0.5'), 'public'), undefined);
+    assert.equal(open.check(requestFrom('10.0.0.5', 'HEAD'), 'public'), undefined);
+    assert.equal(open.check(requestFrom('10.0.0.5', 'POST'), 'public')?.status, 403);
+    assert.equal(guarded.check(requestFrom('10.0.0.5', 'DELETE'), 'public')?.status, 401);
+  });
+
+  it('admits loopback clients to sensitive routes, and others only with the token', () => {
+    for (const local of ['127.0.0.1', '127.3.4.5', '::1', '::ffff:127.0.0.1']) {
+      assert.equal(open.check(requestFrom(local), 'sensitive'), undefined, local);
+      assert.equal(guarded.check(requestFrom(local, 'POST'), 'sensitive'), undefined, local);
+    }
+    assert.match(open.check(requestFrom('10.0.0.5'), 'sensitive')?.error ?? '', /loopback.*--api-token/);
+    assert.equal(open.check(requestFrom('10.0.0.5', 'GET', { authorization: 'Bearer anything' }), 'sensitive')?.status, 403, 'no token set: none is right');
+    assert.equal(guarded.check(requestFrom('10.0.0.5', 'GET', { authorization: 'Bearer s3cret' }), 'sensitive'), undefined);
+    assert.equal(guarded.check(requestFrom('10.0.0.5', 'GET', { authorization: 'Bearer s3cret2' }), 'sensitive')?.status, 401, 'a longer token is wrong');
+    assert.equal(guarded.check(requestFrom('10.0.0.5', 'GET', { authorization: 's3cret' }), 'sensitive')?.status, 401, 'not a bearer header');
+    assert.equal(guarded.check(requestFrom('::ffff:10.0.0.5'), 'sensitive')?.status, 401);
+  });
+
+  it('takes a loopback client that carries proxy headers for the remote client it is', () => {
+    for (const header of ['x-forwarded-for', 'forwarded', 'x-real-ip', 'via']) {
+      assert.equal(open.check(requestFrom('127.0.0.1', 'GET', { [header]: '10.0.0.5' }), 'sensitive')?.status, 403, header);
+      assert.equal(guarded.check(requestFrom('127.0.0.1', 'GET', { [header]: '10.0.0.5', authorization: 'Bearer s3cret' }), 'sensitive'), undefined, header);
+    }
+  });
+});
+
+describe('OpsServer access', () => {
+  let server: OpsServer;
+  let base: string;
+  const seen: string[] = [];
+
+  beforeEach(async () => {
+    seen.length = 0;
+    server = new OpsServer(createMetricsRegistry('1.2.3'), silentLogger, { apiToken: 't0ken' });
+    server.addReadinessCheck('consul', () => ({ ready: false, detail: 'cannot reach http://user:pw@consul:8500' }));
+    server.addRoute('/secret', (request, response) => void (seen.push(request.method ?? ''), response.end('the secret')), { access: 'sensitive', methods: ['POST'] });
+    server.addRoute('/open', (request, response) => void (seen.push(request.method ?? ''), response.end('open')), { access: 'public', methods: ['DELETE'] });
+    const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
+    base = `http://127.0.0.1:${port}`;
+  });
+  afterEach(() => server.close());
+
+  it('applies the route level before any handler runs, and never to /healthz or /metrics', async () => {
+    const proxied = { 'X-Forwarded-For': '203.0.113.9' };
+    const secret = await fetch(`${base}/secret`, { headers: proxied });
+    assert.equal(secret.status, 401);
+    assert.equal(secret.headers.get('www-authenticate'), 'Bearer');
+    assert.doesNotMatch(await secret.text(), /the secret/);
+    assert.equal((await fetch(`${base}/open`, { method: 'DELETE', headers: proxied })).status, 401, 'a change to a public route');
+    assert.deepEqual(seen, [], 'no handler ran for a refused request');
+    assert.equal(await (await fetch(`${base}/secret`, { headers: { ...proxied, Authorization: 'Bearer t0ken' } })).text(), 'the secret');
+    assert.equal(await (await fetch(`${base}/open`, { headers: proxied })).text(), 'open');
+    assert.equal((await fetch(`${base}/healthz`, { headers: proxied })).status, 200);
+    assert.equal((await fetch(`${base}/metrics`, { headers: proxied })).status, 200);
+  });
+
+  it('shows readiness details only to trusted clients', async () => {
+    const anyone = await fetch(`${base}/readyz`, { headers: { Via: '1.1 proxy' } });
+    assert.equal(anyone.status, 503);
+    assert.deepEqual(await anyone.json(), { ready: false, checks: { consul: { ready: false } } });
+    const local = await (await fetch(`${base}/readyz`)).json();
+    assert.deepEqual(local, { ready: false, checks: { consul: { ready: false, detail: 'cannot reach http://user:pw@consul:8500' } } });
   });
 });
 
