@@ -12,7 +12,7 @@ import { unlessGone } from '../../shared/docker/not-found';
 import { attachFindings } from '../../shared/findings/board';
 import type { FindingsSinkSettings } from '../../shared/findings/options';
 import { FindingStore } from '../../shared/findings/store';
-import { checkLabels } from './checker';
+import type { DeadlineChecker } from './deadline-checker';
 import { containerTarget, imageTarget, listedContainerName } from './objects';
 import type { LabelSettings } from './settings';
 import type { LabelTarget } from './target';
@@ -24,9 +24,10 @@ export class LabelInspector {
   readonly store = new FindingStore();
   /** Labels of every image checked, by image ID: a container's own labels are those that differ. */
   private readonly images = new Map<string, Record<string, string>>();
-  private readonly containers = new Set<string>();
+  /** Containers known, each with the number of its latest check (a report from an older one is stale). */
+  private readonly containerChecks = new Map<string, number>();
 
-  constructor(private readonly docker: Dockerode, private readonly settings: LabelSettings) {}
+  constructor(private readonly docker: Dockerode, private readonly checker: DeadlineChecker) {}
 
   async handleEvent(event: DockerEvent): Promise<void> {
     if (event.type === 'container') {
@@ -43,18 +44,18 @@ export class LabelInspector {
     const imageIds = new Set<string>();
     for (const image of snapshot.images ?? []) {
       imageIds.add(image.Id);
-      if (!this.images.has(image.Id)) this.checkImage(imageTarget(image.Id, image.RepoTags, image.Labels));
+      if (!this.images.has(image.Id)) void this.checkImage(imageTarget(image.Id, image.RepoTags, image.Labels));
     }
     if (snapshot.images) for (const id of this.images.keys()) if (!imageIds.has(id)) this.forgetImage(id);
 
     const containerIds = new Set<string>();
     for (const container of snapshot.containers) {
       containerIds.add(container.Id);
-      if (this.containers.has(container.Id)) continue;
+      if (this.containerChecks.has(container.Id)) continue;
       const target = containerTarget({ id: container.Id, name: listedContainerName(container), image: container.Image }, container.Labels, this.images.get(container.ImageID));
-      this.checkContainer(target);
+      void this.checkContainer(target);
     }
-    for (const id of this.containers) if (!containerIds.has(id)) this.forgetContainer(id);
+    for (const id of this.containerChecks.keys()) if (!containerIds.has(id)) this.forgetContainer(id);
   }
 
   private async inspectContainer(id: string): Promise<void> {
@@ -63,14 +64,14 @@ export class LabelInspector {
     const name = containerName(info.Name);
     // Its image first, so that labels inherited from it are told apart (and checked there).
     if (!this.images.has(info.Image)) await this.inspectImage(info.Image);
-    this.checkContainer(containerTarget({ id, name, image: info.Config.Image }, info.Config.Labels, this.images.get(info.Image)));
+    return this.checkContainer(containerTarget({ id, name, image: info.Config.Image }, info.Config.Labels, this.images.get(info.Image)));
   }
 
   private async inspectImage(reference: string): Promise<void> {
     const info = await unlessGone(() => this.docker.getImage(reference).inspect());
     if (!info) return;
     // Once per image ID; a new tag of a known image only renames its findings.
-    this.checkImage(imageTarget(info.Id, info.RepoTags, info.Config?.Labels));
+    return this.checkImage(imageTarget(info.Id, info.RepoTags, info.Config?.Labels));
   }
 
   /** After delete or untag: the image may be gone, or still there under another tag. */
@@ -81,14 +82,21 @@ export class LabelInspector {
     if (id) this.forgetImage(id);
   }
 
-  private checkImage(target: LabelTarget): void {
-    this.images.set(target.object.id, { ...target.labels });
-    this.store.report(target.object, checkLabels(target, this.settings));
+  private async checkImage(target: LabelTarget): Promise<void> {
+    const id = target.object.id;
+    const labels = { ...target.labels };
+    this.images.set(id, labels);
+    const findings = await this.checker.check(target);
+    // Unless it went away, or was checked again, while this check ran.
+    if (this.images.get(id) === labels) this.store.report(target.object, findings);
   }
 
-  private checkContainer(target: LabelTarget): void {
-    this.containers.add(target.object.id);
-    this.store.report(target.object, checkLabels(target, this.settings));
+  private async checkContainer(target: LabelTarget): Promise<void> {
+    const id = target.object.id;
+    const generation = (this.containerChecks.get(id) ?? 0) + 1;
+    this.containerChecks.set(id, generation);
+    const findings = await this.checker.check(target);
+    if (this.containerChecks.get(id) === generation) this.store.report(target.object, findings);
   }
 
   private forgetImage(id: string): void {
@@ -97,13 +105,14 @@ export class LabelInspector {
   }
 
   private forgetContainer(id: string): void {
-    this.containers.delete(id);
+    this.containerChecks.delete(id);
     this.store.forget({ kind: 'container', id });
   }
 }
 
-export function startLabelInspector(context: AgentContext, settings: LabelSettings, sinks: FindingsSinkSettings): RunningAgent {
-  const inspector = new LabelInspector(context.docker, settings);
+export async function startLabelInspector(context: AgentContext, settings: LabelSettings, checker: DeadlineChecker, sinks: FindingsSinkSettings): Promise<RunningAgent> {
+  await checker.start();
+  const inspector = new LabelInspector(context.docker, checker);
   const board = attachFindings(context, 'label-inspector', inspector.store, sinks);
   const unsubscribe = context.events.subscribe({
     name: 'label-inspector',
@@ -113,10 +122,12 @@ export function startLabelInspector(context: AgentContext, settings: LabelSettin
     onEvent: (event) => inspector.handleEvent(event),
     onSync: (snapshot) => inspector.handleSync(snapshot),
   });
+  for (const warning of settings.schema?.warnings ?? []) context.logger.warn(warning);
   context.logger.info('label-inspector checking labels', { profile: settings.profile.name, schema: settings.schema?.file, required: settings.required });
   return {
     async stop() {
       unsubscribe();
+      await checker.close();
       await board.close(SHUTDOWN_FLUSH_MS);
     },
   };

@@ -64,6 +64,7 @@ export function addCheckCommand(agentCommand: Command): void {
 
 export async function runCheck(values: CheckValues): Promise<number> {
   const settings = labelSettings(values, LABEL_RULE_IDS);
+  for (const warning of settings.schema?.warnings ?? []) process.stderr.write(`quayside: warning: ${warning}\n`);
   const targets = [...dockerfileTargets(values), ...(await engineTargets(values))];
   if (targets.length === 0) throw new ConfigError('nothing to check: give --image, --container, --all or --dockerfile');
   const findings: FindingDraft[] = targets.flatMap((target) => checkLabels(target, settings));

@@ -3,6 +3,7 @@ import { findingsSinkOptions } from '../../shared/findings/options';
 import { startLabelInspector } from './agent';
 import { LABEL_RULE_IDS } from './checker';
 import { addCheckCommand } from './check-command';
+import { DeadlineChecker } from './deadline-checker';
 import { labelOptions, labelSettings } from './settings';
 
 export const labelInspectorAgent = defineAgent({
@@ -10,7 +11,8 @@ export const labelInspectorAgent = defineAgent({
   summary: "Checks container and image labels against Docker's guidelines or a JSON schema",
   options: { ...labelOptions, ...findingsSinkOptions },
   async start(context, options) {
-    return startLabelInspector(context, labelSettings(options, LABEL_RULE_IDS), options);
+    const settings = labelSettings(options, LABEL_RULE_IDS);
+    return startLabelInspector(context, settings, new DeadlineChecker(options, options.labelCheckTimeout), options);
   },
   extendCommand: addCheckCommand,
 });

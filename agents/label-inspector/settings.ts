@@ -1,6 +1,6 @@
 /** The label-inspector's options, declared once, and the settings the rules read. */
 import { ConfigError } from '../../shared/config/errors';
-import { choiceOption, integerOption, listOption, optionalStringOption } from '../../shared/config/options';
+import { choiceOption, durationOption, integerOption, listOption, optionalStringOption } from '../../shared/config/options';
 import { globMatcher } from '../../shared/glob';
 import { KEY_PROFILE_NAMES, KEY_PROFILES, type KeyProfile } from './profiles';
 import { expandRequired, REQUIRED_PRESETS } from './rules/required';
@@ -34,6 +34,13 @@ export const labelOptions = {
   labelDisable: listOption({ help: 'Rule IDs to turn off', env: 'QUAYSIDE_LABEL_DISABLE', default: [] }),
   labelMaxValueBytes: integerOption({ help: 'Largest label value, in bytes', env: 'QUAYSIDE_LABEL_MAX_VALUE_BYTES', default: 4_096, min: 1 }),
   labelMaxTotalBytes: integerOption({ help: 'Largest total of keys and values of one object, in bytes', env: 'QUAYSIDE_LABEL_MAX_TOTAL_BYTES', default: 65_536, min: 1 }),
+  labelCheckTimeout: durationOption({
+    help: 'Deadline for checking the labels of one object; an overrun is a label-check-incomplete finding about it',
+    env: 'QUAYSIDE_LABEL_CHECK_TIMEOUT',
+    default: 2_000,
+    minMs: 10,
+    maxMs: 60_000,
+  }),
 };
 
 export interface LabelOptionValues {
@@ -44,6 +51,12 @@ export interface LabelOptionValues {
   labelDisable: string[];
   labelMaxValueBytes: number;
   labelMaxTotalBytes: number;
+}
+
+/** Only the label options, as plain data a worker thread can be given. */
+export function labelOptionValues(values: LabelOptionValues): LabelOptionValues {
+  const { labelProfile, labelSchema, labelRequire, labelAllow, labelDisable, labelMaxValueBytes, labelMaxTotalBytes } = values;
+  return { labelProfile, labelSchema, labelRequire, labelAllow, labelDisable, labelMaxValueBytes, labelMaxTotalBytes };
 }
 
 export interface LabelSettings {

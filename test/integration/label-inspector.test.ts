@@ -2,11 +2,13 @@
 import { strict as assert } from 'node:assert';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { buildImage, dockerCli } from '../support/docker-cli';
 import { capture, exited, runCli, startCli } from '../support/cli';
 import { eventually } from '../support/eventually';
+import { freePort } from '../support/free-port';
 import { createContainer, removeTestContainers, startEngine, testDocker, testEnv, uniqueTag } from '../support/test-env';
 
 interface FindingJson {
@@ -19,6 +21,14 @@ interface FindingJson {
 }
 
 const BAD_LABELS = `LABEL Bad_Key=1 com.docker.custom=x com.example.cfg="{oops" org.opencontainers.image.title=shop`;
+
+let schemas = 0;
+/** A schema file in the test root. */
+function writeSchema(schema: object): string {
+  const file = join(testEnv().root, `schema-${process.pid}-${(schemas += 1)}.json`);
+  writeFileSync(file, JSON.stringify(schema));
+  return file;
+}
 
 describe('label-inspector on the test engine', function () {
   this.timeout(60_000);
@@ -113,6 +123,73 @@ describe('label-inspector on the test engine', function () {
       hook.close();
     }
     assert.equal(await exited(agent), 0, output.stderr());
+  });
+
+  /** The agent with `args`, its findings and a way to time /healthz, stopped (exit 0 expected) by `run`'s end. */
+  async function withAgent(args: string[], run: (agent: { base: string; findings(): Promise<FindingJson[]> }) => Promise<void>): Promise<void> {
+    const port = await freePort();
+    const child = startCli(['label-inspector', '--listen', `127.0.0.1:${port}`, '--state-dir', join(testEnv().root, 'state'), ...args], { DOCKER_HOST: testEnv().docker.host });
+    const output = capture(child);
+    const base = `http://127.0.0.1:${port}`;
+    try {
+      await eventually(async () => assert.equal((await fetch(`${base}/healthz`)).status, 200), 15_000, 50);
+      await run({ base, findings: async () => ((await (await fetch(`${base}/findings`)).json()) as { findings: FindingJson[] }).findings });
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.equal(await exited(child), 0, output.stderr());
+  }
+
+  /** How long /healthz takes to answer, the agent busy or not. */
+  async function healthzMs(base: string): Promise<number> {
+    const started = Date.now();
+    assert.equal((await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(5_000) })).status, 200);
+    return Date.now() - started;
+  }
+
+  it('reports a label that makes a backtracking pattern explode as a finding, and keeps serving (ReDoS)', async () => {
+    const schema = writeSchema({ type: 'object', properties: { 'com.example.name': { type: 'string', pattern: '^([a-z0-9]+-?)+$' } } });
+    await withAgent(['--label-schema', schema], async ({ base, findings }) => {
+      const hostile = await createContainer(docker, { name: uniqueTag('qs-redos'), cmd: ['true'], labels: { 'com.example.name': `${'a'.repeat(42)}!` } });
+      const created = Date.now();
+      await eventually(async () => assert.ok((await findings()).some((f) => f.object.id === hostile.id && f.ruleId === 'label-schema')), 10_000, 20);
+      assert.ok(Date.now() - created < 2_000, `found after ${Date.now() - created} ms, beyond the 2 s check deadline`);
+      assert.ok((await healthzMs(base)) < 1_000);
+      assert.match(await (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(5_000) })).text(), /^quayside_findings_open\{agent="label-inspector",rule="label-schema"/m);
+    });
+  });
+
+  it('turns a check that overruns its deadline into a finding about the object, and goes on with the next', async () => {
+    // Linear matching is still work: 60 patterns that each scan a 1 MB label take seconds, not 20 ms.
+    const patterns = Array.from({ length: 60 }, (_, i) => `^(?:[ab]|x${i})*c$`);
+    const schema = writeSchema({ type: 'object', additionalProperties: { type: 'string', allOf: patterns.map((pattern) => ({ pattern })) } });
+    await withAgent(['--label-schema', schema, '--label-check-timeout', '20ms'], async ({ base, findings }) => {
+      const heavy = await createContainer(docker, { name: uniqueTag('qs-heavy'), cmd: ['true'], labels: { 'com.example.blob': `${'ab'.repeat(1 << 19)}c` } });
+      const light = await createContainer(docker, { name: uniqueTag('qs-light'), cmd: ['true'], labels: { 'com.example.ok': 'q7x' } });
+      await eventually(async () => {
+        const list = await findings();
+        assert.deepEqual(list.filter((f) => f.object.id === heavy.id).map((f) => f.ruleId), ['label-check-incomplete']);
+        assert.ok(list.some((f) => f.object.id === light.id && f.ruleId === 'label-schema'), 'the next object is checked by a new worker');
+      }, 15_000, 50);
+      assert.ok((await healthzMs(base)) < 1_000);
+    });
+  });
+
+  it('exits 2 at start for a schema that cannot evaluate or uses a pattern RE2 cannot run', async () => {
+    const env = { DOCKER_HOST: testEnv().docker.host };
+    const loop = await runCli(['label-inspector', '--listen', '127.0.0.1:0', '--label-schema', writeSchema({ $ref: '#' })], env);
+    assert.equal(loop.code, 2, loop.stderr);
+    assert.match(loop.stderr, /label schema .*\.json: cannot be evaluated: Maximum call stack size exceeded/);
+    const lookahead = await runCli(['label-inspector', 'check', '--all', '--schema', writeSchema({ patternProperties: { '^(?!x)': { type: 'string' } } })], env);
+    assert.equal(lookahead.code, 2, lookahead.stderr);
+    assert.match(lookahead.stderr, /invalid schema: .*unsupported Perl syntax: `\(\?!`/);
+  });
+
+  it('warns once about a format it does not know', async () => {
+    const schema = writeSchema({ type: 'object', additionalProperties: { type: 'string', format: 'team-name' } });
+    const result = await runCli(['label-inspector', 'check', '--image', testEnv().images.busybox, '--schema', schema], { DOCKER_HOST: testEnv().docker.host });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr.match(/unknown format "team-name"/g)?.length, 1, result.stderr);
   });
 
   it('check: reports an image in each format and sets the exit code by --fail-on', async () => {

@@ -3,26 +3,46 @@
  * error reported with its path. Digit strings may satisfy `"type": "integer"` (coerced, as
  * garethr's docker-label-inspector did), since label values are always strings.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { ErrorObject, ValidateFunction } from 'ajv';
+import type { RegExpEngine } from 'ajv/dist/types';
 import { ConfigError } from '../../../shared/config/errors';
 import { finding, type LabelRule } from './rule';
 
 export interface LabelSchema {
   file: string;
   validate: ValidateFunction;
+  /** What the schema asks that is ignored (unknown formats), each said once; the caller logs them. */
+  warnings: string[];
 }
 
 const DRAFT_2020 = /json-schema\.org\/draft\/2020-12\/schema/;
+/** Largest schema file read: a schema is a few KiB, and the whole file is held and compiled. */
+export const MAX_SCHEMA_BYTES = 1 << 20;
 
-/** Reads and compiles the schema; a problem is a ConfigError naming the file. */
+/**
+ * `pattern` and `patternProperties` under RE2 (re2js, pure JavaScript): matching takes time linear
+ * in the label, so no pattern can make a label stall the agent (`^([a-z0-9]+-?)+$` against
+ * `aaa…!` backtracks for ever under RegExp). RE2 has no lookaround or backreferences: a pattern
+ * with them is an invalid schema at start. The native `re2` bindings would be faster but need a
+ * compiler or a downloaded binary at install.
+ */
+function linearRegExp(): RegExpEngine {
+  const { RE2JS } = require('re2js') as typeof import('re2js');
+  const engine = (pattern: string, flags: string) => {
+    const re = RE2JS.compile(pattern);
+    // ajv keys its compiled patterns by toString(): each must be told apart.
+    return { test: (text: string) => re.test(text), toString: () => `/${pattern}/${flags}` };
+  };
+  return Object.assign(engine, { code: 're2js' });
+}
+
+/** Label sets the schema is tried on at load: one that cannot evaluate is found before any check. */
+const TRIAL_LABELS: ReadonlyArray<Record<string, string>> = [{}, { 'org.opencontainers.image.title': 'trial', 'com.example.n': '1' }];
+
+/** Reads, compiles and tries the schema; a problem is a ConfigError naming the file. */
 export function loadLabelSchema(file: string): LabelSchema {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new ConfigError(`label schema ${file}: cannot read it: ${(error as Error).message}`);
-  }
+  const text = readSchemaFile(file);
   let schema: unknown;
   try {
     schema = JSON.parse(text);
@@ -31,17 +51,40 @@ export function loadLabelSchema(file: string): LabelSchema {
   }
   if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) throw new ConfigError(`label schema ${file}: a schema must be a JSON object`);
   const $schema = (schema as { $schema?: unknown }).$schema;
-  const options = { allErrors: true, coerceTypes: true, strict: false } as const;
+  const warnings = new Set<string>();
+  const logger = { log: () => undefined, warn: (...parts: unknown[]) => void warnings.add(parts.join(' ')), error: (...parts: unknown[]) => void warnings.add(parts.join(' ')) };
+  const options = { allErrors: true, coerceTypes: true, strict: false, logger, code: { regExp: linearRegExp() } } as const;
   // Loaded only when a schema is given, so that agents without one do not carry ajv.
   const { default: Ajv } = require('ajv') as typeof import('ajv');
   const { default: Ajv2020 } = require('ajv/dist/2020') as typeof import('ajv/dist/2020');
   const { default: addFormats } = require('ajv-formats') as typeof import('ajv-formats');
   const ajv = typeof $schema === 'string' && DRAFT_2020.test($schema) ? new Ajv2020(options) : new Ajv(options);
   addFormats(ajv);
+  let validate: ValidateFunction;
   try {
-    return { file, validate: ajv.compile(schema as object) };
+    validate = ajv.compile(schema as object);
   } catch (error) {
     throw new ConfigError(`label schema ${file}: invalid schema: ${(error as Error).message}`);
+  }
+  for (const labels of TRIAL_LABELS) {
+    try {
+      validate({ ...labels });
+    } catch (error) {
+      // e.g. {"$ref": "#"}: every check would overflow the stack.
+      throw new ConfigError(`label schema ${file}: cannot be evaluated: ${(error as Error).message}`);
+    }
+  }
+  return { file, validate, warnings: [...warnings].map((w) => `label schema ${file}: ${w}`) };
+}
+
+function readSchemaFile(file: string): string {
+  try {
+    const size = statSync(file).size;
+    if (size > MAX_SCHEMA_BYTES) throw new ConfigError(`label schema ${file}: ${size} bytes, larger than the ${MAX_SCHEMA_BYTES} a schema may be`);
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError(`label schema ${file}: cannot read it: ${(error as Error).message}`);
   }
 }
 
