@@ -4,7 +4,7 @@ import '../shared/docker/lazy-dockerode-parts'; // first: before any module load
 import { Command, CommanderError } from 'commander';
 import { AGENTS } from '../agents';
 import type { AgentDefinition } from '../shared/agent';
-import { ConfigError } from '../shared/config/errors';
+import { ConfigError, FatalError } from '../shared/config/errors';
 import { addOptions, flagOf, type OptionDecls } from '../shared/config/options';
 import { agentRuntimeOptions, runtimeOptionsFor } from '../shared/runtime/common-options';
 import { startRuntime, type AgentLaunch, type RuntimeSettings } from '../shared/runtime/runtime';
@@ -108,6 +108,10 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
     if (error instanceof ConfigError) {
       process.stderr.write(`quayside: ${error.message}\n`);
       return EXIT_USAGE;
+    }
+    if (error instanceof FatalError) {
+      process.stderr.write(`quayside: ${error.message}\n`);
+      return 1;
     }
     process.stderr.write(`quayside: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     return 1;

@@ -2,10 +2,10 @@
  * `quayside label-inspector check`: one-shot checks for pipelines. Exit 0 when clean, 1 when a
  * finding is at or above --fail-on, 2 on usage or input errors (main maps ConfigError to 2).
  */
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type Dockerode from 'dockerode';
 import { ConfigError } from '../../shared/config/errors';
+import { readBoundedText } from '../../shared/config/files';
 import { addOptions, booleanOption, repeatableOption } from '../../shared/config/options';
 import { containerName } from '../../shared/docker/container-name';
 import { oneShotDocker } from '../../shared/docker/one-shot';
@@ -49,6 +49,9 @@ interface CheckValues extends LabelOptionValues, ReportOutputValues {
   buildArg?: Array<[string, string]>;
 }
 
+/** A Dockerfile is read whole: one larger than this is refused. */
+export const MAX_DOCKERFILE_BYTES = 8 << 20;
+
 export function parseBuildArg(raw: string): [string, string] {
   const equals = raw.indexOf('=');
   if (equals < 1) throw new Error('expected KEY=VALUE');
@@ -78,7 +81,7 @@ function dockerfileTargets(values: CheckValues): LabelTarget[] {
   return (values.dockerfile ?? []).map((path) => {
     let text: string;
     try {
-      text = readFileSync(path, 'utf8');
+      text = readBoundedText(path, MAX_DOCKERFILE_BYTES);
     } catch (error) {
       throw new ConfigError(`--dockerfile ${path}: cannot read it: ${(error as Error).message}`);
     }

@@ -287,10 +287,16 @@ const SPECIAL_PARAMETERS = new Set(['@', '*', '#', '?', '-', '$', '!', '0']);
 const MODIFIERS = new Set([':-', '-', ':+', '+', ':?', '?']);
 const PATTERN_MODIFIERS = new Set(['#', '%', '/']);
 
+/** Longest text one word may expand to: `ARG B=$A$A`, `ARG C=$B$B`… doubles at every line. */
+export const MAX_EXPANSION_CHARS = 1 << 20;
+/** Deepest `${A:-${B:-…}}` nesting read; deeper would overflow the stack. */
+export const MAX_SUBSTITUTION_DEPTH = 64;
+
 class WordExpander {
   private readonly chars: string[];
   private pos = 0;
   private unresolved = false;
+  private depth = 0;
 
   constructor(
     word: string,
@@ -320,6 +326,7 @@ class WordExpander {
         this.pos += ch === this.escape ? 2 : 1;
         out += this.chars[this.pos - 1] ?? ''; // an escape at the very end is dropped
       }
+      bounded(out);
     }
     if (stop) throw new WordError("missing '}'");
     return out;
@@ -346,7 +353,7 @@ class WordExpander {
         return out;
       }
       if (ch === '$') {
-        out += this.dollar();
+        out += bounded(this.dollar());
         continue;
       }
       this.pos++;
@@ -376,7 +383,10 @@ class WordExpander {
     if (operator === undefined) throw new WordError("missing '}'");
     if (operator === '}') return this.lookup(name) ?? this.asWritten(start);
     const modifier = operator === ':' ? `:${this.chars[this.pos++] ?? ''}` : operator;
-    return this.modified(name, modifier, start);
+    if (++this.depth > MAX_SUBSTITUTION_DEPTH) throw new WordError(`substitutions nested deeper than ${MAX_SUBSTITUTION_DEPTH}`);
+    const text = this.modified(name, modifier, start);
+    this.depth--;
+    return text;
   }
 
   /** `${NAME:-word}` and friends. The word is always parsed (it may hold errors), used only when chosen. */
@@ -432,6 +442,12 @@ class WordExpander {
   }
 }
 
+/** The text, unless it grew past what a word may expand to. */
+function bounded(text: string): string {
+  if (text.length > MAX_EXPANSION_CHARS) throw new WordError(`expands to more than ${MAX_EXPANSION_CHARS} characters`);
+  return text;
+}
+
 function expandOrThrow(word: string, lookup: Lookup, escape: string, line: number, context: string): Expansion {
   try {
     return new WordExpander(word, lookup, escape).expand();
@@ -466,6 +482,8 @@ interface KeyValue {
 class StageEvaluator {
   private readonly globalArgs = new Map<string, string>();
   private readonly stages: StageState[] = [];
+  /** Named stages by lower-case name: one lookup per FROM, not a scan (40,000 stages were quadratic). */
+  private readonly named = new Map<string, StageState>();
   private readonly labels: DockerfileLabel[] = [];
 
   constructor(private readonly buildArgs: Readonly<Record<string, string>>) {}
@@ -515,17 +533,21 @@ class StageEvaluator {
     if (name !== undefined && !STAGE_NAME.test(name)) {
       throw new DockerfileSyntaxError(`invalid name for build stage: ${quoteForMessage(alias ?? '')}, name can't start with a number or contain symbols`, instruction.line);
     }
-    if (name !== undefined && this.stages.some((stage) => stage.info.name === name)) {
+    if (name !== undefined && this.named.has(name)) {
       throw new DockerfileSyntaxError(`duplicate stage name ${quoteForMessage(name)}`, instruction.line);
     }
     const from = expandOrThrow(image, (variable) => this.globalArgs.get(variable), escape, instruction.line, 'FROM').text;
     // Stage names are case-insensitive; a stage built on an earlier one inherits its image config.
-    const parent = this.stages.find((stage) => stage.info.name === from.toLowerCase());
+    const parent = this.named.get(from.toLowerCase());
     const env = new Map(parent?.env);
     const info: DockerfileStage = { index: this.stages.length, from, line: instruction.line };
-    if (name !== undefined) info.name = name;
     if (parent) info.parent = parent.info.index;
-    this.stages.push({ info, env, scope: new Map(env) });
+    const stage = { info, env, scope: new Map(env) };
+    if (name !== undefined) {
+      info.name = name;
+      this.named.set(name, stage);
+    }
+    this.stages.push(stage);
   }
 
   /**

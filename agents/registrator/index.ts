@@ -4,6 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { defineAgent } from '../../shared/agent';
+import { FatalError } from '../../shared/config/errors';
 import { sendJson } from '../../shared/ops/http-server';
 import { errorMessage } from '../../shared/ops/logger';
 import { detectHostAddress } from './addresses';
@@ -92,7 +93,7 @@ async function pingAtStart(backend: RegistryBackend, attempts: number, intervalM
     } catch (error) {
       if (attempt >= attempts) {
         backend.close();
-        throw new Error(`cannot reach ${backend.description} after ${attempts + 1} attempts (--retry-attempts): ${errorMessage(error)}`);
+        throw new FatalError(`cannot reach ${backend.description} after ${attempts + 1} attempts (--retry-attempts): ${errorMessage(error)}`);
       }
     }
     await sleep(intervalMs);

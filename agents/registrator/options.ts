@@ -5,7 +5,8 @@
  */
 import { isIP } from 'node:net';
 import { ConfigError } from '../../shared/config/errors';
-import { booleanOption, choiceOption, durationOption, integerOption, optionalStringOption, type OptionDecl } from '../../shared/config/options';
+import { booleanOption, choiceOption, durationOption, flagOf, integerOption, optionalStringOption, type OptionDecl } from '../../shared/config/options';
+import { agentRuntimeOptions } from '../../shared/runtime/common-options';
 import { canonicalIp, isWildcard } from './addresses';
 import { parseRegistryUri, type RegistryUri } from './uri';
 import { splitTags } from './tags';
@@ -59,6 +60,7 @@ export const registratorOptions = {
       help: 'How often to compare Consul with the containers and write the differences (only those); also how fast a Consul agent that restarted empty is refilled. Bare numbers are seconds, as registrator\'s -resync; 0 leaves only the reconciles at start and after Docker reconnects and --resync-interval',
       env: 'QUAYSIDE_REGISTRATOR_RESYNC',
       default: 10_000,
+      maxMs: 24 * 3_600_000,
     });
     return {
       ...duration,
@@ -130,6 +132,11 @@ export const registratorOptions = {
   consulTlsServerName: optionalStringOption({ help: 'Server name to verify for consul-tls://', env: 'CONSUL_TLS_SERVER_NAME', placeholder: '<name>' }),
 };
 
+/** Every long flag `quayside registrator` takes, and whether it takes a value. */
+const KNOWN_FLAGS: ReadonlyMap<string, boolean> = new Map(
+  Object.entries({ ...agentRuntimeOptions, ...registratorOptions }).map(([key, decl]) => [flagOf(key, decl), decl.placeholder !== undefined]),
+);
+
 /** registrator's flags that take a value (the rest are booleans). */
 const VALUED = new Set(['ip', 'tags', 'resync', 'deregister', 'retry-attempts', 'retry-interval', 'useIpFromLabel']);
 const BOOLEAN = new Set(['internal', 'cleanup', 'explicit']);
@@ -174,8 +181,11 @@ export function rewriteRegistratorArgs(args: readonly string[], env: NodeJS.Proc
   });
   checkIgnoredTtl(ignored, warn);
   const wantsHelp = out.some((a) => a === '--help' || a === '-h');
-  const hasUri = out.some((a, i) => a === '--registry-uri' || a.startsWith('--registry-uri=') || (/^[a-z][a-z0-9+.-]*:\/\//i.test(a) && !/^--[^=]+$/.test(out[i - 1] ?? '')));
-  if (!wantsHelp && !hasUri && !env.QUAYSIDE_REGISTRY_URI) {
+  // An unknown flag is for the parser to name (`--bogus consul://…` must not read as a missing URI).
+  const unknownFlag = out.some((a) => /^-/.test(a) && !['--help', '-h', '--version', '-V'].includes(a) && !KNOWN_FLAGS.has(a.split('=')[0]!));
+  const takesValue = (arg: string | undefined) => arg !== undefined && KNOWN_FLAGS.get(arg) === true;
+  const hasUri = out.some((a, i) => a === '--registry-uri' || a.startsWith('--registry-uri=') || (/^[a-z][a-z0-9+.-]*:\/\//i.test(a) && !takesValue(out[i - 1])));
+  if (!wantsHelp && !unknownFlag && !hasUri && !env.QUAYSIDE_REGISTRY_URI) {
     throw new ConfigError('missing registry URI: give it as the argument (quayside registrator consul://127.0.0.1:8500), with --registry-uri or QUAYSIDE_REGISTRY_URI');
   }
   return out;

@@ -78,7 +78,8 @@ function networkEndpoint(rest: string, tls: boolean, env: NodeJS.ProcessEnv): { 
   const path = slash < 0 ? '' : body.slice(slash);
   const fallback = authority === '' ? consulHttpAddr(env) : undefined;
   const hostPort = fallback?.hostPort ?? authority;
-  const parsed = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]/]+))(?::(\d{1,5}))?$/.exec(hostPort);
+  // A host name is letters, digits, dots, dashes and underscores: a space or %00 would only fail at every retry.
+  const parsed = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9._-]+))(?::(\d{1,5}))?$/.exec(hostPort);
   const port = Number(parsed?.[3] ?? 8500);
   if (!parsed || port < 1 || port > 65535) throw new Error(`${JSON.stringify(hostPort)} is not HOST, HOST:PORT or [IPv6]:PORT`);
   return { endpoint: { protocol: tls || fallback?.tls ? 'https' : 'http', host: parsed[1] ?? parsed[2]!, port }, path };

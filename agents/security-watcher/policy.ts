@@ -4,7 +4,7 @@
  * the line and what is wrong. Without a file, the built-in default applies: every rule on except
  * the inventory ones, in audit mode.
  */
-import { readFileSync } from 'node:fs';
+import { readBoundedText } from '../../shared/config/files';
 import type * as Yaml from 'yaml';
 import type { Node, Pair } from 'yaml';
 import { SEVERITIES, type Severity } from '../../shared/findings/finding';
@@ -69,10 +69,13 @@ function baseRules(mode: Mode, action: Action): Map<string, RulePolicy> {
   return new Map(ALL_RULES.map((rule) => [rule.id, { enabled: !rule.offByDefault, severity: rule.severity, mode, action }]));
 }
 
+/** A policy is a few KiB: a larger file is refused rather than read whole. */
+export const MAX_POLICY_BYTES = 1 << 20;
+
 export function loadPolicyFile(file: string): Policy {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readBoundedText(file, MAX_POLICY_BYTES);
   } catch (error) {
     throw new PolicyError(file, 0, `cannot read the policy: ${(error as Error).message}`);
   }

@@ -110,7 +110,9 @@ export function integerOption(decl: Common<number> & { min?: number; max?: numbe
     ...decl,
     parse(raw) {
       if (!/^-?\d+$/.test(raw.trim())) throw new Error('expected an integer');
-      return inRange(Number(raw), decl.min, decl.max, String);
+      const value = Number(raw);
+      if (!Number.isSafeInteger(value)) throw new Error(`expected an integer between ${Number.MIN_SAFE_INTEGER} and ${Number.MAX_SAFE_INTEGER}`);
+      return inRange(value, decl.min, decl.max, String);
     },
   };
 }
@@ -140,16 +142,27 @@ export function choiceOption<C extends string>(decl: Common<C> & { choices: read
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
 const DURATION_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
 
-/** A duration in milliseconds: `500ms`, `10s`, `5m`, `1h`, or plain seconds. */
-export function durationOption(decl: Common<number> & { minMs?: number; maxMs?: number }): OptionDecl<number> {
+/**
+ * The longest duration any option takes unless it says less: a week. Node.js fires a timer longer
+ * than 2^31-1 ms (24.8 days) after 1 ms, so no duration may come near that.
+ */
+export const MAX_DURATION_MS = 7 * 24 * 3_600_000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A duration in milliseconds: `500ms`, `10s`, `5m`, `1h`, or plain seconds; at most `maxMs` (a week by default), said in the help. */
+export function durationOption(decl: Common<number> & { minMs?: number; maxMs?: number }): OptionDecl<number> & { maxMs: number } {
+  const maxMs = decl.maxMs ?? MAX_DURATION_MS;
+  if (maxMs > MAX_TIMER_MS) throw new Error(`a duration option may not allow more than ${MAX_TIMER_MS} ms (the longest Node.js timer)`);
   return {
     placeholder: '<duration>',
     ...decl,
+    help: `${decl.help} (at most ${formatDuration(maxMs)})`,
+    maxMs,
     defaultText: decl.defaultText ?? (decl.default !== undefined ? formatDuration(decl.default) : undefined),
     parse(raw) {
       const match = DURATION.exec(raw.trim());
       if (!match) throw new Error('expected a duration such as 500ms, 10s, 5m or 1h');
-      return inRange(Number(match[1]) * DURATION_MS[match[2] ?? 's']!, decl.minMs, decl.maxMs, formatDuration);
+      return inRange(Number(match[1]) * DURATION_MS[match[2] ?? 's']!, decl.minMs, maxMs, formatDuration);
     },
   };
 }

@@ -54,6 +54,8 @@ export function dockerOptions(settings: DockerConnectionSettings): Dockerode.Doc
   } catch {
     throw new DockerConnectionError(`DOCKER_HOST '${host}' is not a URL: expected unix:///path, tcp://host:port or ssh://user@host`);
   }
+  const remote = ['tcp:', 'http:', 'https:', 'ssh:'].includes(url.protocol);
+  if (remote && url.hostname === '') throw new DockerConnectionError(`DOCKER_HOST '${host}' names no host: expected tcp://host:port or ssh://user@host`);
   if (url.protocol === 'tcp:' || url.protocol === 'http:' || url.protocol === 'https:') {
     const tls = settings.tlsVerify || url.protocol === 'https:';
     const port = url.port || (tls ? '2376' : '2375');

@@ -33,16 +33,25 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_0
  * Returns nanoseconds since the epoch, or throws with the accepted forms.
  */
 export function parsePointInTime(value: string, now: () => number = Date.now): string {
-  const text = value.trim();
+  const nanos = pointInTime(value.trim(), now);
+  if (nanos === undefined) throw new Error(`expected Unix seconds (1700000000.5), an RFC 3339 time (2026-01-02T15:04:05Z) or a duration ago (10m), got '${value}'`);
+  // The engine cannot replay from before 1970 or from the future, and would refuse it at every retry.
+  if (nanos < 0n) throw new Error(`'${value}' is before 1970`);
+  if (nanos > BigInt(now() + CLOCK_SKEW_MS) * 1_000_000n) throw new Error(`'${value}' is in the future`);
+  return nanos.toString();
+}
+
+/** How far ahead of this clock a --since may be: the engine's clock may run ahead of ours. */
+const CLOCK_SKEW_MS = 60_000;
+
+function pointInTime(text: string, now: () => number): bigint | undefined {
   const unix = /^(\d+)(?:\.(\d{1,9}))?$/.exec(text);
-  if (unix) {
-    return (BigInt(unix[1]!) * NANOS_PER_SECOND + BigInt((unix[2] ?? '').padEnd(9, '0'))).toString();
-  }
+  if (unix) return BigInt(unix[1]!) * NANOS_PER_SECOND + BigInt((unix[2] ?? '').padEnd(9, '0'));
   const relative = RELATIVE.exec(text);
-  if (relative) return nanoFromMillis(now() - Number(relative[1]) * UNIT_MS[relative[2]!]!);
+  if (relative) return BigInt(Math.floor(now() - Number(relative[1]) * UNIT_MS[relative[2]!]!)) * 1_000_000n;
   if (/^\d{4}-\d{2}-\d{2}/.test(text)) {
     const ms = Date.parse(text);
-    if (!Number.isNaN(ms)) return nanoFromMillis(ms);
+    if (!Number.isNaN(ms)) return BigInt(ms) * 1_000_000n;
   }
-  throw new Error(`expected Unix seconds (1700000000.5), an RFC 3339 time (2026-01-02T15:04:05Z) or a duration ago (10m), got '${value}'`);
+  return undefined;
 }

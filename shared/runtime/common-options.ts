@@ -63,12 +63,14 @@ export const agentRuntimeOptions = {
     help: 'How often to reconcile with the full container list besides every reconnect; 0 turns it off',
     env: 'QUAYSIDE_RESYNC_INTERVAL',
     default: 300_000,
+    maxMs: 24 * 3_600_000,
   }),
   shutdownTimeout: durationOption({
     help: 'Deadline for a graceful shutdown on SIGTERM/SIGINT',
     env: 'QUAYSIDE_SHUTDOWN_TIMEOUT',
     default: 10_000,
     minMs: 0,
+    maxMs: 3_600_000,
   }),
 };
 

@@ -91,7 +91,7 @@ describe('option declarations', () => {
     const command = addOptions(new Command('probe'), decls);
     const help = command.helpInformation();
     assert.match(help, /--listen <host:port>\s+listen \(default: 0\.0\.0\.0:9477, env: QS_T_LISTEN\)/);
-    assert.match(help, /--interval <duration>\s+interval \(default: 5s, env: QS_T_INTERVAL\)/);
+    assert.match(help, /--interval <duration>\s+interval \(at most 168h\) \(default: 5s, env:\s+QS_T_INTERVAL\)/);
   });
 });
 

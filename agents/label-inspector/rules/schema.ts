@@ -3,10 +3,10 @@
  * error reported with its path. Digit strings may satisfy `"type": "integer"` (coerced, as
  * garethr's docker-label-inspector did), since label values are always strings.
  */
-import { readFileSync, statSync } from 'node:fs';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { RegExpEngine } from 'ajv/dist/types';
 import { ConfigError } from '../../../shared/config/errors';
+import { readBoundedText } from '../../../shared/config/files';
 import { finding, type LabelRule } from './rule';
 
 export interface LabelSchema {
@@ -79,11 +79,8 @@ export function loadLabelSchema(file: string): LabelSchema {
 
 function readSchemaFile(file: string): string {
   try {
-    const size = statSync(file).size;
-    if (size > MAX_SCHEMA_BYTES) throw new ConfigError(`label schema ${file}: ${size} bytes, larger than the ${MAX_SCHEMA_BYTES} a schema may be`);
-    return readFileSync(file, 'utf8');
+    return readBoundedText(file, MAX_SCHEMA_BYTES);
   } catch (error) {
-    if (error instanceof ConfigError) throw error;
     throw new ConfigError(`label schema ${file}: cannot read it: ${(error as Error).message}`);
   }
 }
