@@ -36,6 +36,14 @@ const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 
 const MAX_DURATION_NS = 2 ** 63 - 1;
 const STATUSES = ['passing', 'warning', 'critical'];
 
+/**
+ * A container setting that was refused, described without its value: /services and the logs are
+ * read by others, and a value put in the wrong variable may be a password.
+ */
+function unshown(value: string): string {
+  return `its value (${value.length} characters, not shown)`;
+}
+
 /** Every key a check may read, so the rest can go to Meta. */
 export function isCheckKey(key: string): boolean {
   return key.startsWith('check_');
@@ -50,7 +58,7 @@ export function checksFrom(values: Map<string, string>, address: string, port: n
     // Zero or too long would make Consul refuse the whole service ("Interval must be > 0", a decode error).
     const ns = GO_DURATION.test(text) ? durationNs(text) : Number.NaN;
     if (ns > 0 && ns <= MAX_DURATION_NS) return text;
-    problems.push({ key: `SERVICE_${key.toUpperCase()}`, reason: `${JSON.stringify(value)} is not a duration above zero such as 10s` });
+    problems.push({ key: `SERVICE_${key.toUpperCase()}`, reason: `${unshown(value)} is not a duration above zero such as 10s` });
     return undefined;
   };
   const interval = duration('check_interval') ?? DEFAULT_INTERVAL;
@@ -59,7 +67,7 @@ export function checksFrom(values: Map<string, string>, address: string, port: n
   const status = values.get('check_initial_status')?.trim().toLowerCase();
   if (status !== undefined) {
     if (STATUSES.includes(status)) common.Status = status;
-    else problems.push({ key: 'SERVICE_CHECK_INITIAL_STATUS', reason: `${JSON.stringify(status)} is not passing, warning or critical` });
+    else problems.push({ key: 'SERVICE_CHECK_INITIAL_STATUS', reason: `${unshown(status)} is not passing, warning or critical` });
   }
   const deregisterAfter = duration('check_deregister_after');
   if (deregisterAfter) common.DeregisterCriticalServiceAfter = deregisterAfter;
@@ -139,7 +147,7 @@ export function splitCommand(text: string): string[] {
       inWord = true;
     }
   }
-  if (quote) throw new Error(`unterminated ${quote} quote in ${JSON.stringify(text)}`);
+  if (quote) throw new Error(`unterminated ${quote} quote`);
   if (inWord) words.push(word);
   if (words.length === 0) throw new Error('empty command');
   return words;

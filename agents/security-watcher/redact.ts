@@ -29,11 +29,23 @@ const CREDENTIAL_WORD = /^['"]?(?:(?:proxy-)?authorization:|cookie:|bearer|basic
 const URL_PASSWORD = /(\b[a-z][\w+.-]*:\/\/[^\s/:@]*):[^\s/@]*@/gi;
 /** `?access_token=…&sig=…` in a URL. */
 const URL_SECRET_PARAM = /([?&][\w.-]*(?:token|key|secret|pass\w*|pwd|sig|signature|auth\w*|credential\w*)=)[^&#\s'"]+/gi;
+/** MySQL and MariaDB clients take the password glued to `-p` (`mysql -pSECRET`); elsewhere `-p8080` is a port. */
+const MYSQL_CLIENT = /(?:^|\/)(?:mysql[\w-]*|mariadb[\w-]*)['"]?$/;
+const GLUED_PASSWORD = /^(['"]?-p)(.+)$/;
 /** An authorization scheme: the credential is the word after it. */
 const SCHEME = /^['"]?(?:bearer|basic|digest|token)$/i;
 
-/** Redacts the words of one command line; `next` carries "the following word is a secret" across words. */
-function redactWord(word: string, state: { next: 'secret' | 'user' | undefined }): string {
+/**
+ * What one word says about the next ones: `next`, "the following word is a secret"; `mysql`, a
+ * MySQL client was named, so `-p…` is a password.
+ */
+export interface RedactState {
+  next: 'secret' | 'user' | undefined;
+  mysql?: boolean;
+}
+
+/** Redacts the words of one command line. */
+function redactWord(word: string, state: RedactState): string {
   const pending = state.next;
   state.next = undefined;
   if (word.length > MAX_WORD) return `${MASK}(${word.length} chars)`;
@@ -43,6 +55,9 @@ function redactWord(word: string, state: { next: 'secret' | 'user' | undefined }
     return word;
   }
   if (pending === 'user') return word.replace(/:.*$/, `:${MASK}`);
+  if (MYSQL_CLIENT.test(word)) state.mysql = true;
+  const glued = state.mysql ? GLUED_PASSWORD.exec(word) : null;
+  if (glued) return glued[1] + maskKeepingQuotes(glued[2]!);
   let out = word.replace(URL_PASSWORD, `$1:${MASK}@`).replace(URL_SECRET_PARAM, `$1${MASK}`);
   const assignment = ASSIGNMENT.exec(out) ?? SECRET_FLAG_VALUE.exec(out);
   if (assignment) out = assignment[1] + maskKeepingQuotes(assignment[2]!);
@@ -57,7 +72,7 @@ function maskKeepingQuotes(value: string): string {
 }
 
 /** One text (a shell script, a layer's CreatedBy): whitespace kept, secret values masked. */
-export function redactText(text: string, state: { next: 'secret' | 'user' | undefined } = { next: undefined }): string {
+export function redactText(text: string, state: RedactState = { next: undefined }): string {
   return text
     .split(/(\s+)/)
     .map((part) => (part === '' || /^\s+$/.test(part) ? part : redactWord(part, state)))
@@ -66,6 +81,6 @@ export function redactText(text: string, state: { next: 'secret' | 'user' | unde
 
 /** A command as words (entrypoint and arguments); a word may itself be a script (`sh -c "…"`). */
 export function redactCommand(words: readonly string[]): string[] {
-  const state = { next: undefined as 'secret' | 'user' | undefined };
+  const state: RedactState = { next: undefined };
   return words.map((word) => redactText(word, state));
 }

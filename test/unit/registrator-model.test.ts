@@ -165,6 +165,13 @@ describe('registrator service model', () => {
       assert.deepEqual(result.services[0]!.registration.Checks, []);
       assert.deepEqual(result.dropped.map((d) => d.key).sort(), ['SERVICE_CHECK_CMD', 'SERVICE_CHECK_INITIAL_STATUS', 'SERVICE_CHECK_SCRIPT', 'SERVICE_CHECK_TTL']);
     });
+    it('never repeats a refused value in its reason (/services and the logs show reasons)', () => {
+      const secret = 'hunter2-s3cr3t';
+      const result = model(spec([`SERVICE_CHECK_INTERVAL=${secret}`, `SERVICE_CHECK_INITIAL_STATUS=${secret}`, `SERVICE_CHECK_SCRIPT=mysql -p${secret} "`, 'SERVICE_CHECK_TCP=1']));
+      assert.deepEqual(result.dropped.map((d) => d.key).sort(), ['SERVICE_CHECK_INITIAL_STATUS', 'SERVICE_CHECK_INTERVAL', 'SERVICE_CHECK_SCRIPT']);
+      assert.doesNotMatch(JSON.stringify(result.dropped), /hunter2/);
+      assert.match(result.dropped.find((d) => d.key === 'SERVICE_CHECK_INTERVAL')!.reason, /^its value \(14 characters, not shown\) is not a duration/);
+    });
     it('adds a TTL check fed from Docker HEALTHCHECK, with the current status', () => {
       const result = model({ ports: { '80/tcp': published(8080) }, healthcheck: ['CMD', 'true'], health: 'healthy' });
       const service = result.services[0]!;
