@@ -1,0 +1,74 @@
+/**
+ * The access model against a real client on another network: a container on the test engine's
+ * bridge reaches the agent at the bridge gateway, as a neighbour on a shared network would.
+ */
+import { strict as assert } from 'node:assert';
+import { join } from 'node:path';
+import { capture, exited, startCli } from '../support/cli';
+import { dockerCli } from '../support/docker-cli';
+import { eventually } from '../support/eventually';
+import { freePort } from '../support/free-port';
+import { startEngine, testEnv, TEST_LABEL } from '../support/test-env';
+
+/** Status line and body of `url` as busybox wget in a container sees them (`ERROR 403` etc. on failure). */
+async function fromContainer(url: string, headers: string[] = []): Promise<string> {
+  const script = `wget -q -S -O- ${headers.map((h) => `--header '${h}'`).join(' ')} '${url}' 2>&1; true`;
+  return dockerCli(['run', '--rm', '--label', `${TEST_LABEL}=1`, testEnv().images.busybox, 'sh', '-c', script]);
+}
+
+describe('HTTP access from another network', function () {
+  this.timeout(60_000);
+  before(() => startEngine());
+
+  it('serves /healthz, /readyz and /metrics to anyone, /findings and readiness details only with the token', async () => {
+    const port = await freePort();
+    const agent = startCli(
+      ['label-inspector', '--listen', `0.0.0.0:${port}`, '--api-token', 'n3ighbour-t0ken', '--state-dir', join(testEnv().root, 'state')],
+      { DOCKER_HOST: testEnv().docker.host },
+    );
+    const output = capture(agent);
+    const remote = `http://${testEnv().docker.gateway}:${port}`;
+    try {
+      await eventually(async () => assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200), 15_000, 50);
+      assert.match(await fromContainer(`${remote}/healthz`), /HTTP\/1\.1 200 OK[\s\S]*"status":"ok"/);
+      assert.match(await fromContainer(`${remote}/metrics`), /HTTP\/1\.1 200 OK[\s\S]*quayside_build_info/);
+      const readiness = await fromContainer(`${remote}/readyz`);
+      assert.match(readiness, /"checks":\{"docker":\{"ready":true\}\}/);
+      assert.doesNotMatch(readiness, /detail/);
+
+      const refused = await fromContainer(`${remote}/findings`);
+      assert.match(refused, /401 Unauthorized/);
+      assert.doesNotMatch(refused, /"findings"/);
+      assert.match(await fromContainer(`${remote}/findings`, ['Authorization: Bearer wrong']), /401 Unauthorized/);
+      assert.match(await fromContainer(`${remote}/findings`, ['Authorization: Bearer n3ighbour-t0ken']), /HTTP\/1\.1 200 OK[\s\S]*"findings"/);
+      assert.match(await fromContainer(`${remote}/readyz`, ['Authorization: Bearer n3ighbour-t0ken']), /"detail":"event stream connected"/);
+      // The same host, without the token: trusted.
+      assert.equal((await fetch(`http://127.0.0.1:${port}/findings`)).status, 200);
+    } finally {
+      agent.kill('SIGTERM');
+    }
+    assert.equal(await exited(agent), 0, output.stderr());
+  });
+
+  it('refuses other networks everything sensitive when no token is set', async () => {
+    const port = await freePort();
+    const agent = startCli(['label-inspector', '--listen', `0.0.0.0:${port}`, '--state-dir', join(testEnv().root, 'state')], { DOCKER_HOST: testEnv().docker.host });
+    const output = capture(agent);
+    try {
+      await eventually(async () => assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200), 15_000, 50);
+      const remote = `http://${testEnv().docker.gateway}:${port}`;
+      assert.match(await fromContainer(`${remote}/findings`, ['Authorization: Bearer anything']), /403 Forbidden/);
+      assert.match(await fromContainer(`${remote}/healthz`), /HTTP\/1\.1 200 OK/);
+    } finally {
+      agent.kill('SIGTERM');
+    }
+    assert.equal(await exited(agent), 0, output.stderr());
+  });
+
+  it('listens on loopback by default', async () => {
+    const agent = startCli(['label-inspector', '--help']);
+    const output = capture(agent);
+    await exited(agent);
+    assert.match(output.stdout(), /--listen <host:port>[\s\S]*?\(default:\s+127\.0\.0\.1:9477/);
+  });
+});
