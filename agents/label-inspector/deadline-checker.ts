@@ -76,6 +76,7 @@ export class DeadlineChecker {
         resolve(findings);
       };
       const restart = (why: string) => {
+        if (this.closed) return done([]); // stopped by close(): no verdict about the object
         this.worker = undefined;
         void worker.terminate();
         done([incomplete(target, why)]);
