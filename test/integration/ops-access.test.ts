@@ -4,7 +4,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
-import { capture, exited, startCli } from '../support/cli';
+import { capture, exited, runCli, startCli } from '../support/cli';
 import { dockerCli } from '../support/docker-cli';
 import { eventually } from '../support/eventually';
 import { freePort } from '../support/free-port';
@@ -63,6 +63,24 @@ describe('HTTP access from another network', function () {
       agent.kill('SIGTERM');
     }
     assert.equal(await exited(agent), 0, output.stderr());
+  });
+
+  it('takes the logrouter\'s --log-api-token as the old name of --api-token, and refuses two different tokens', async () => {
+    const port = await freePort();
+    const agent = startCli(['logrouter', '--listen', `0.0.0.0:${port}`, '--log-api-token', 'old-name', '--state-dir', join(testEnv().root, 'state')], { DOCKER_HOST: testEnv().docker.host });
+    const output = capture(agent);
+    try {
+      await eventually(async () => assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200), 15_000, 50);
+      const remote = `http://${testEnv().docker.gateway}:${port}`;
+      assert.match(await fromContainer(`${remote}/routes`), /401 Unauthorized/);
+      assert.match(await fromContainer(`${remote}/routes`, ['Authorization: Bearer old-name']), /HTTP\/1\.1 200 OK/);
+    } finally {
+      agent.kill('SIGTERM');
+    }
+    assert.equal(await exited(agent), 0, output.stderr());
+    const both = await runCli(['logrouter', '--listen', '127.0.0.1:0', '--api-token', 'a', '--log-api-token', 'b'], { DOCKER_HOST: testEnv().docker.host });
+    assert.equal(both.code, 2, both.stderr);
+    assert.match(both.stderr, /--api-token \(QUAYSIDE_API_TOKEN\) and its old name --log-api-token \(QUAYSIDE_LOG_API_TOKEN\) differ/);
   });
 
   it('listens on loopback by default', async () => {
