@@ -1,7 +1,8 @@
 /**
  * The TCP transport's notion of "up", which /readyz and quayside_logrouter_route_up show: a quiet
  * host sends no line for a long time, so it must not wait for the first line to connect, and a
- * receiver that closes an idle connection has not failed.
+ * receiver that closes an idle connection has not failed. And its replay window: what a receiver
+ * that went away may not have read is written again on the next connection.
  */
 import { strict as assert } from 'node:assert';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
@@ -12,13 +13,18 @@ import { freePort } from '../support/free-port';
 describe('logrouter TCP transport: up or down before and between lines', () => {
   let server: Server;
   let sockets: Socket[];
+  /** What each connection received, in order of connections. */
+  let received: string[];
   let port: number;
 
   beforeEach(async () => {
     sockets = [];
+    received = [];
     server = createServer((socket) => {
-      sockets.push(socket);
-      socket.resume();
+      const index = sockets.push(socket) - 1;
+      received[index] = '';
+      socket.on('data', (chunk) => (received[index] += chunk.toString()));
+      socket.on('error', () => undefined);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as AddressInfo).port;
@@ -45,8 +51,7 @@ describe('logrouter TCP transport: up or down before and between lines', () => {
     sockets[0]!.end();
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.equal(transport.connected, true, 'an idle close is not a failure');
-    const { settled } = await transport.write(Buffer.from('line\n'));
-    await settled;
+    await transport.write(Buffer.from('line\n'), 1);
     assert.equal(sockets.length, 2);
     transport.close();
   });
@@ -55,7 +60,46 @@ describe('logrouter TCP transport: up or down before and between lines', () => {
     const closed = await freePort();
     const transport = new StreamTransport({ host: '127.0.0.1', port: closed });
     transport.open();
-    await assert.rejects(transport.write(Buffer.from('line\n')), /ECONNREFUSED/);
+    await assert.rejects(transport.write(Buffer.from('line\n'), 1), /ECONNREFUSED/);
     assert.equal(transport.connected, false);
+  });
+
+  it('writes again, on a new connection and without waiting for a new line, what it wrote before the receiver went away', async () => {
+    const transport = new StreamTransport({ host: '127.0.0.1', port });
+    await transport.write(Buffer.from('a1\na2\n'), 2);
+    await transport.write(Buffer.from('b1\n'), 1);
+    await eventually(() => assert.equal(received[0], 'a1\na2\nb1\n'));
+    // A receiver restart: whatever it had read may not have been processed; the reset shows it.
+    sockets[0]!.resetAndDestroy();
+    await eventually(() => assert.equal(received[1], 'a1\na2\nb1\n'), 5_000);
+    assert.equal(transport.replayedLines, 3, 'counted as possible duplicates');
+    await transport.write(Buffer.from('c1\n'), 1);
+    await eventually(() => assert.equal(received[1], 'a1\na2\nb1\nc1\n', 'in order, each once more at most'));
+    transport.close();
+  });
+
+  it('keeps at most replay.bytes, and replays nothing after its own close or with the window off', async () => {
+    const bounded = new StreamTransport({ host: '127.0.0.1', port, replay: { ms: 60_000, bytes: 8 } });
+    await bounded.write(Buffer.from('old-1\n'), 1);
+    await bounded.write(Buffer.from('new-1\n'), 1);
+    await bounded.write(Buffer.from('new-2\n'), 1);
+    await eventually(() => assert.equal(received[0], 'old-1\nnew-1\nnew-2\n'));
+    sockets[0]!.resetAndDestroy();
+    await eventually(() => assert.equal(received[1], 'new-2\n'), 5_000);
+    assert.equal(bounded.replayedLines, 1);
+    bounded.close();
+
+    const off = new StreamTransport({ host: '127.0.0.1', port, replay: { ms: 0, bytes: 1024 } });
+    await off.write(Buffer.from('x\n'), 1);
+    await eventually(() => assert.equal(received[2], 'x\n'));
+    sockets[2]!.resetAndDestroy();
+    // Until the reset is seen, a write may still go to the dying connection: write until one lands.
+    await eventually(async () => {
+      await off.write(Buffer.from('y\n'), 1).catch(() => undefined);
+      assert.match(received[3] ?? '', /^y\n/);
+    }, 5_000);
+    assert.doesNotMatch(received[3]!, /x/, 'nothing replayed');
+    assert.equal(off.replayedLines, 0);
+    off.close();
   });
 });
