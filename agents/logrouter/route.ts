@@ -76,9 +76,12 @@ export function parseRouteUri(uri: string, env?: NodeJS.ProcessEnv): RouteSpec {
   const port = url.port || /:(\d+)$/.exec(url.host)?.[1] || '';
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const address = hostless || host === '' ? '' : port ? `${url.hostname}:${port}` : url.hostname;
+  // logspout's multiline adapter wraps another (`multiline+syslog+tcp://`): here it is an option.
+  const multiline = scheme.startsWith('multiline+');
+  if (multiline) options.multiline ??= 'true';
   const spec: RouteSpec = {
     id: routeIdOf(written),
-    adapter: scheme,
+    adapter: multiline ? scheme.slice('multiline+'.length) : scheme,
     address,
     path: decodeURIComponent(url.pathname === '/' ? '' : url.pathname),
     filters,

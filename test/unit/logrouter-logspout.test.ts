@@ -4,14 +4,16 @@
  * HTTP_BIND_ADDRESS; and that no route secret is ever shown.
  */
 import { strict as assert } from 'node:assert';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { rootCertificates } from 'node:tls';
 import { join } from 'node:path';
 import { frameForStream, syslogSettings } from '../../agents/logrouter/adapters/syslog-format';
 import { formatGoTime, GoTime } from '../../agents/logrouter/go-time';
 import type { ContainerMeta, LogMessage } from '../../agents/logrouter/message';
 import { parseRouteUri, routeFromJson, routeToJson } from '../../agents/logrouter/route';
 import { compileByteTemplate, compileTemplate } from '../../agents/logrouter/template';
+import { tlsOptions } from '../../agents/logrouter/transports/tls-options';
 import { runCli } from '../support/cli';
 
 const container: ContainerMeta = {
@@ -104,6 +106,33 @@ describe('logrouter: SYSLOG_DATA, SYSLOG_PRIORITY, SYSLOG_TIMESTAMP', () => {
     assert.deepEqual(bytes.subarray(-3), Buffer.from([0x3e, 0xff, 0x0a]));
     assert.throws(() => syslogSettings({}, { SYSLOG_PRIORITY: 'info' }), /SYSLOG_PRIORITY\) must give a number from 0 to 191, not "info"/);
     assert.throws(() => syslogSettings({}, { SYSLOG_PRIORITY: '192' }), /SYSLOG_PRIORITY/);
+  });
+});
+
+describe("logrouter: logspout's other settings", () => {
+  it('takes multiline+ schemes as the multiline option of the wrapped route', () => {
+    const spec = parseRouteUri('multiline+syslog+tcp://logs:514?filter.name=db');
+    assert.equal(spec.adapter, 'syslog+tcp');
+    assert.equal(spec.options.multiline, 'true');
+  });
+
+  it('takes the HOSTNAME from /etc/host_hostname before SYSLOG_HOSTNAME (the Swarm mount)', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'qs-lrhost-')), 'host_hostname');
+    writeFileSync(file, 'node-7\n');
+    const settings = syslogSettings({}, { SYSLOG_HOSTNAME: 'ignored' }, file);
+    assert.match(frameForStream(settings, [message('x')]).toString(), /^<14>1 \S+ node-7 /);
+    assert.match(frameForStream(syslogSettings({ hostname: 'route' }, {}, file), [message('x')]).toString(), /^<14>1 \S+ route /, 'the route option wins');
+    assert.match(frameForStream(syslogSettings({}, {}, join(file, 'absent')), [message('x')]).toString(), /^<14>1 \S+ abcdef012345 /);
+  });
+
+  it('adds LOGSPOUT_TLS_CA_CERTS to the system CAs unless LOGSPOUT_TLS_DISABLE_SYSTEM_ROOTS, and hardens on request', () => {
+    const ca = join(mkdtempSync(join(tmpdir(), 'qs-lrtls-')), 'ca.pem');
+    writeFileSync(ca, rootCertificates[0]!);
+    assert.equal((tlsOptions({}, { LOGSPOUT_TLS_CA_CERTS: ca }, 'logs').ca as unknown[]).length, rootCertificates.length + 1);
+    assert.equal((tlsOptions({}, { LOGSPOUT_TLS_CA_CERTS: ca, LOGSPOUT_TLS_DISABLE_SYSTEM_ROOTS: 'true' }, 'logs').ca as unknown[]).length, 1);
+    assert.equal((tlsOptions({ 'tls.ca': ca }, {}, 'logs').ca as unknown[]).length, 1, "a route's own CA is the only one");
+    assert.throws(() => tlsOptions({}, { LOGSPOUT_TLS_DISABLE_SYSTEM_ROOTS: 'true' }, 'logs'), /leaves no trusted CA/);
+    assert.match(String(tlsOptions({}, { LOGSPOUT_TLS_HARDENING: 'true' }, 'logs').ciphers), /^ECDHE-/);
   });
 });
 

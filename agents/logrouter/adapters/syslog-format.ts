@@ -6,6 +6,7 @@
  * HOSTNAME ≤ 255, APP-NAME ≤ 48, PROCID ≤ 128, MSGID ≤ 32 printable US-ASCII characters.
  * RFC 3164: `<PRI>Mmm dd hh:mm:ss HOSTNAME TAG[PID]: MSG` in UTC, TAG ≤ 32 characters.
  */
+import { readFileSync } from 'node:fs';
 import type { LogMessage } from '../message';
 import { RouteError } from '../route';
 import { compileByteTemplate, compileTemplate, TemplateError, type Template } from '../template';
@@ -39,7 +40,22 @@ const SEVERITIES = ['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info'
 /** The example enterprise number (RFC 5612) for our own SD-IDs. */
 const PEN = '32473';
 
-export function syslogSettings(options: Record<string, string>, env: NodeJS.ProcessEnv): SyslogSettings {
+/**
+ * logspout's Swarm trick: a non-empty `/etc/host_hostname` (the host's /etc/hostname mounted
+ * there) is the HOSTNAME of every message, before SYSLOG_HOSTNAME; a route's `hostname=` still wins.
+ */
+export const HOST_HOSTNAME_FILE = '/etc/host_hostname';
+
+function hostHostname(file: string): string | undefined {
+  try {
+    const text = readFileSync(file, 'utf8').trim();
+    return text === '' ? undefined : text.replace(/[{}]/g, '');
+  } catch {
+    return undefined;
+  }
+}
+
+export function syslogSettings(options: Record<string, string>, env: NodeJS.ProcessEnv, hostHostnameFile = HOST_HOSTNAME_FILE): SyslogSettings {
   const format = (options.format ?? env.SYSLOG_FORMAT ?? 'rfc5424').toLowerCase();
   if (format !== 'rfc5424' && format !== 'rfc3164') throw new RouteError(`syslog format must be rfc5424 or rfc3164, not ${JSON.stringify(format)} (option format / SYSLOG_FORMAT)`);
   const framingText = (options.framing ?? env.SYSLOG_TCP_FRAMING ?? 'lf').toLowerCase();
@@ -64,7 +80,7 @@ export function syslogSettings(options: Record<string, string>, env: NodeJS.Proc
     framing,
     facility,
     severity: { stdout: severity('severity.stdout', 'info'), stderr: severity('severity.stderr', 'err') },
-    hostname: compileTemplate(options.hostname ?? env.SYSLOG_HOSTNAME ?? '{{.Container.Config.Hostname}}', 'syslog hostname (SYSLOG_HOSTNAME)', ['Priority']),
+    hostname: compileTemplate(options.hostname ?? hostHostname(hostHostnameFile) ?? env.SYSLOG_HOSTNAME ?? '{{.Container.Config.Hostname}}', 'syslog hostname (SYSLOG_HOSTNAME)', ['Priority']),
     tag: compileTemplate((options.tag ?? env.SYSLOG_TAG ?? '{{.ContainerName}}') + appendTag, 'syslog tag (SYSLOG_TAG)', ['Priority']),
     procid: compileTemplate(options.procid ?? env.SYSLOG_PID ?? '{{.Container.State.Pid}}', 'syslog procid (SYSLOG_PID)', ['Priority']),
     msgid: header(options.msgid ?? '-', 32),
