@@ -24,7 +24,7 @@ export interface ReplayWindow {
  * A receiver restart on loopback loses what sits in the two socket buffers (a few MB at most) and
  * what was written in the moments between the receiver's last read and the reset reaching us.
  */
-export const DEFAULT_REPLAY: ReplayWindow = { ms: 5_000, bytes: 16 * 1024 * 1024 };
+export const DEFAULT_REPLAY: ReplayWindow = { ms: 5_000, bytes: 8 * 1024 * 1024 };
 
 export interface StreamTransportOptions {
   host: string;
