@@ -6,6 +6,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { parseFrame } from '../../agents/logrouter/transports/relp';
 import { StreamTransport } from '../../agents/logrouter/transports/stream';
 import { eventually } from '../support/eventually';
 import { freePort } from '../support/free-port';
@@ -101,5 +102,16 @@ describe('logrouter TCP transport: up or down before and between lines', () => {
     assert.doesNotMatch(received[3]!, /x/, 'nothing replayed');
     assert.equal(off.replayedLines, 0);
     off.close();
+  });
+});
+
+describe('logrouter RELP frames from the server', () => {
+  it('reads answers, a server close and frames cut anywhere, and refuses what is not RELP', () => {
+    const frames = Buffer.from('2 rsp 6 200 OK\n0 serverclose 0\n');
+    assert.deepEqual(parseFrame(frames), { txnr: 2, command: 'rsp', data: '200 OK', length: 15 });
+    assert.deepEqual(parseFrame(frames.subarray(15)), { txnr: 0, command: 'serverclose', data: '', length: 16 });
+    for (let cut = 0; cut < 15; cut++) assert.equal(parseFrame(frames.subarray(0, cut)), 'incomplete', `cut at ${cut}`);
+    assert.match(String(parseFrame(Buffer.from('HTTP/1.1 400 Bad Request\r\n'))), /bad RELP frame/);
+    assert.match(String(parseFrame(Buffer.from('3 rsp 2 OKX'))), /without its trailer/);
   });
 });

@@ -24,6 +24,8 @@ export interface RelpClientOptions {
 }
 
 const MAX_TXNR = 999_999_999;
+/** Long lines: the window counts messages, this keeps the bytes waiting for answers bounded too. */
+const MAX_OUTSTANDING_BYTES = 4 * 1024 * 1024;
 /** Frames larger than this from a server are a protocol error, not a reason to buffer more. */
 const MAX_FRAME = 128 * 1024;
 
@@ -174,16 +176,21 @@ export class RelpClient {
     await new Promise<void>((resolve, reject) => {
       let next = 0;
       let outstanding = 0;
+      let outstandingBytes = 0;
       let failed = false;
       const pump = () => {
-        while (!failed && outstanding < window && next < messages.length) {
+        // At most `window` messages, and (past the first) about MAX_OUTSTANDING_BYTES, in flight.
+        while (!failed && outstanding < window && (outstanding === 0 || outstandingBytes < MAX_OUTSTANDING_BYTES) && next < messages.length) {
           const index = next++;
           if (acked[index]) continue;
+          const size = messages[index]!.length;
           outstanding += 1;
+          outstandingBytes += size;
           session.command('syslog', messages[index]!).then(
             () => {
               acked[index] = true;
               outstanding -= 1;
+              outstandingBytes -= size;
               pump();
             },
             (error: Error) => {
