@@ -7,6 +7,7 @@
 import { strict as assert } from 'node:assert';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { parseFrame } from '../../agents/logrouter/transports/relp';
+import { ReplayWindow } from '../../agents/logrouter/transports/replay-window';
 import { StreamTransport } from '../../agents/logrouter/transports/stream';
 import { eventually } from '../support/eventually';
 import { freePort } from '../support/free-port';
@@ -113,5 +114,23 @@ describe('logrouter RELP frames from the server', () => {
     for (let cut = 0; cut < 15; cut++) assert.equal(parseFrame(frames.subarray(0, cut)), 'incomplete', `cut at ${cut}`);
     assert.match(String(parseFrame(Buffer.from('HTTP/1.1 400 Bad Request\r\n'))), /bad RELP frame/);
     assert.match(String(parseFrame(Buffer.from('3 rsp 2 OKX'))), /without its trailer/);
+  });
+});
+
+describe('logrouter replay window', () => {
+  it('keeps the writes of the last ms and bytes per connection, across the end of its ring', () => {
+    const window = new ReplayWindow<string>({ ms: 1_000, bytes: 10 });
+    window.add(Buffer.from('aaaa'), 1, 'one', 0);
+    window.add(Buffer.from('bbbb'), 1, 'two', 10);
+    window.add(Buffer.from('cccc'), 2, 'one', 20); // wraps: 12 bytes written into 10
+    assert.deepEqual(window.take('one', 30), { data: Buffer.from('cccc'), lines: 2 }, 'aaaa was overwritten');
+    assert.equal(window.take('one', 30), undefined, 'taken once');
+    assert.equal(window.take('two', 2_000), undefined, 'older than the window');
+    window.add(Buffer.from('dd'), 1, 'three', 3_000);
+    window.add(Buffer.from('x'.repeat(11)), 9, 'three', 3_001);
+    assert.equal(window.take('three', 3_002), undefined, 'a write larger than the window empties it, so nothing is replayed out of order');
+    const off = new ReplayWindow<string>({ ms: 0, bytes: 10 });
+    off.add(Buffer.from('a'), 1, 'one', 0);
+    assert.equal(off.take('one', 0), undefined);
   });
 });

@@ -5,7 +5,7 @@
 import { durationOption, integerOption } from '../../../shared/config/options';
 import type { LogMessage } from '../message';
 import { RouteError } from '../route';
-import { DEFAULT_REPLAY, StreamTransport, type ReplayWindow } from '../transports/stream';
+import { DEFAULT_REPLAY, StreamTransport, type ReplayLimits } from '../transports/stream';
 import { tlsOptions } from '../transports/tls-options';
 import { UdpTransport } from '../transports/udp';
 import { hostAndPort, type Adapter, type AdapterContext } from './adapter';
@@ -84,7 +84,7 @@ const replayMs = durationOption({ help: 'replay.window', minMs: 0, maxMs: 60_000
 const replayBytes = integerOption({ help: 'replay.bytes', min: 0, max: 256 * 1024 * 1024 });
 
 /** `replay.window` (a duration, 0 turns replay off) and `replay.bytes` of a TCP or TLS route. */
-export function replayWindow(options: Record<string, string>): ReplayWindow {
+export function replayWindow(options: Record<string, string>): ReplayLimits {
   const parse = <T>(key: string, option: { parse(raw: string): T }, fallback: T): T => {
     if (options[key] === undefined) return fallback;
     try {

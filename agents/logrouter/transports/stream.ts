@@ -12,26 +12,22 @@
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { ReplayWindow, type ReplayLimits } from './replay-window';
 
-export interface ReplayWindow {
-  /** How far back before a failure was seen writes are sent again; 0 turns replay off. */
-  ms: number;
-  /** At most this many bytes are kept for that. */
-  bytes: number;
-}
+export type { ReplayLimits };
 
 /**
  * A receiver restart on loopback loses what sits in the two socket buffers (a few MB at most) and
  * what was written in the moments between the receiver's last read and the reset reaching us.
  */
-export const DEFAULT_REPLAY: ReplayWindow = { ms: 5_000, bytes: 8 * 1024 * 1024 };
+export const DEFAULT_REPLAY: ReplayLimits = { ms: 5_000, bytes: 8 * 1024 * 1024 };
 
 export interface StreamTransportOptions {
   host: string;
   port: number;
   tls?: ConnectionOptions;
   connectTimeoutMs?: number;
-  replay?: ReplayWindow;
+  replay?: ReplayLimits;
 }
 
 interface Connection {
@@ -39,13 +35,6 @@ interface Connection {
   /** Ended by us (close), so nothing written on it is replayed. */
   ours: boolean;
   lost: boolean;
-}
-
-interface Written {
-  data: Buffer;
-  lines: number;
-  at: number;
-  connection: Connection;
 }
 
 const REPLAY_RETRY_MS = { initial: 100, max: 5_000 };
@@ -64,19 +53,16 @@ export class StreamTransport {
    */
   private healthy = false;
   private closed = false;
-  /** Writes within the window, oldest first. */
-  private history: Written[] = [];
-  private historyBytes = 0;
+  /** Recent writes, to go out again if their connection is lost. */
+  private readonly window: ReplayWindow<Connection>;
   /** Writes of lost connections, to go out before anything new. */
-  private pending: Written[] = [];
+  private pending: Array<{ data: Buffer; lines: number }> = [];
   private replayTimer: NodeJS.Timeout | undefined;
   private replayFailures = 0;
   /** Writes and replays one at a time, in order. */
   private turn: Promise<unknown> = Promise.resolve();
-  private readonly replay: ReplayWindow;
-
   constructor(private readonly options: StreamTransportOptions) {
-    this.replay = options.replay ?? DEFAULT_REPLAY;
+    this.window = new ReplayWindow(options.replay ?? DEFAULT_REPLAY);
   }
 
   get connected(): boolean {
@@ -118,7 +104,7 @@ export class StreamTransport {
     const replay = this.pending;
     const lines = replay.reduce((sum, w) => sum + w.lines, 0);
     await this.writeOn(connection, Buffer.concat(replay.map((w) => w.data)), lines);
-    // Only now: if the replay itself failed, it stays pending (and is in no history twice).
+    // Only now: if the replay itself failed, it stays pending (and is in the window only once).
     if (this.pending === replay) this.pending = [];
     this.replayedLines += lines;
   }
@@ -132,23 +118,10 @@ export class StreamTransport {
           reject(error);
           return;
         }
-        this.remember({ data, lines, at: Date.now(), connection });
+        this.window.add(data, lines, connection);
         resolve();
       });
     });
-  }
-
-  private remember(written: Written): void {
-    if (this.replay.ms <= 0) return;
-    this.history.push(written);
-    this.historyBytes += written.data.length;
-    const oldest = written.at - this.replay.ms;
-    let drop = 0;
-    while (drop < this.history.length - 1 && (this.historyBytes > this.replay.bytes || this.history[drop]!.at < oldest)) {
-      this.historyBytes -= this.history[drop]!.data.length;
-      drop += 1;
-    }
-    if (drop > 0) this.history.splice(0, drop);
   }
 
   /** The connection ended: what was written on it within the window goes out again. */
@@ -156,13 +129,10 @@ export class StreamTransport {
     if (connection.lost) return;
     connection.lost = true;
     if (this.current === connection) this.current = undefined;
-    if (connection.ours || this.replay.ms <= 0) return;
-    const since = Date.now() - this.replay.ms;
-    const again = this.history.filter((w) => w.connection === connection && w.at >= since);
-    if (again.length === 0) return;
-    this.history = this.history.filter((w) => w.connection !== connection);
-    this.historyBytes = this.history.reduce((sum, w) => sum + w.data.length, 0);
-    this.pending.push(...again);
+    if (connection.ours) return;
+    const again = this.window.take(connection);
+    if (!again) return;
+    this.pending.push(again);
     this.scheduleReplay(0);
   }
 
