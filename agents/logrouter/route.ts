@@ -52,8 +52,10 @@ export class RouteError extends Error {
 export function parseRouteUri(uri: string, env?: NodeJS.ProcessEnv): RouteSpec {
   const written = uri.trim();
   const text = env ? expandEnv(written, env) : written;
+  // Errors name the route without what may be secret: the password and the query (API keys).
+  const shown = withoutSecrets(written);
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text)?.[1]?.toLowerCase();
-  if (!scheme) throw new RouteError(`route ${JSON.stringify(uri)}: expected adapter[+transport]://host:port`);
+  if (!scheme) throw new RouteError(`route ${JSON.stringify(shown)}: expected adapter[+transport]://host:port`);
   let url: URL;
   const rest = text.slice(scheme.length + 3);
   // `stdout://` and `stdout://?filter.name=x` have no host.
@@ -62,12 +64,12 @@ export function parseRouteUri(uri: string, env?: NodeJS.ProcessEnv): RouteSpec {
     // Parse as http so that WHATWG URL treats host, port and path the usual way for any scheme.
     url = new URL(`http://${hostless ? `none.invalid${rest}` : rest}`);
   } catch {
-    throw new RouteError(`route ${JSON.stringify(uri)}: not a valid URI`);
+    throw new RouteError(`route ${JSON.stringify(shown)}: not a valid URI`);
   }
   const filters: RouteFilters = {};
   const options: Record<string, string> = {};
   for (const [key, value] of url.searchParams) {
-    if (key.startsWith('filter.')) applyFilter(filters, key, value, uri);
+    if (key.startsWith('filter.')) applyFilter(filters, key, value, shown);
     else options[key] = value;
   }
   // `redis://:password@host:port/key`, `https://user:password@host/path`: credentials in the user
@@ -88,6 +90,11 @@ export function parseRouteUri(uri: string, env?: NodeJS.ProcessEnv): RouteSpec {
     options,
   };
   return spec;
+}
+
+/** A route URI as errors show it: `scheme://user:***@host/path`, without the query. */
+function withoutSecrets(uri: string): string {
+  return uri.replace(/\?.*$/s, '').replace(/^([^:/?#]+:\/\/[^/?#@:]*):[^/?#@]*@/, '$1:***@');
 }
 
 /** `user` and `password` into the options unless given there already. */

@@ -229,10 +229,9 @@ class Parser {
       case 'field':
         return this.field(token.text);
       case 'name':
-        this.fail(`${token.text}: a function call as an argument needs parentheses`);
-      // eslint-disable-next-line no-fallthrough
+        return this.fail(`${token.text}: a function call as an argument needs parentheses`);
       default:
-        this.fail(`unexpected ${token.text}`);
+        return this.fail(`unexpected ${token.text}`);
     }
   }
 
@@ -244,9 +243,9 @@ class Parser {
     // A label by a dotted path, as Go resolves map keys: `.Container.Config.Labels.team`.
     const label = /^\.Container\.Config\.Labels\.(\w+)$/.exec(path);
     if (label) return (m) => m.container.labels[label[1]!] ?? undefined;
-    if (METHODS[path]) return this.fail(`${path} takes ${METHODS[path]!.arity} argument(s)`);
-    const known_ = [...Object.keys(FIELDS), ...this.extras.map((e) => `.${e}`), ...Object.keys(METHODS)].join(', ');
-    throw new TemplateError(`${this.where}: unknown template field {{${path}}} (known: ${known_}; functions ${Object.keys(FUNCTIONS).join(', ')})`);
+    if (METHODS[path]) this.fail(`${path} takes ${METHODS[path]!.arity} argument(s)`);
+    const fields = [...Object.keys(FIELDS), ...this.extras.map((e) => `.${e}`), ...Object.keys(METHODS)].join(', ');
+    throw new TemplateError(`${this.where}: unknown template field {{${path}}} (known: ${fields}; functions ${Object.keys(FUNCTIONS).join(', ')})`);
   }
 
   private fail(reason: string): never {

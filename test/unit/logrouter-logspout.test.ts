@@ -181,6 +181,14 @@ describe('logrouter: route secrets are never shown', () => {
     assert.equal(routeToJson(parseRouteUri('redis://:s3cret@127.0.0.1:6379/logs')).options!.password, '***');
   });
 
+  it('names a bad route URI without its password or query', () => {
+    assert.throws(() => parseRouteUri('https://bob:s3cret@logs:8443/in?filter.nope=1&header.X-Api-Key=k3y'), (error: Error) => {
+      assert.match(error.message, /route "https:\/\/bob:\*\*\*@logs:8443\/in": unknown filter filter.nope/);
+      assert.doesNotMatch(error.message, /s3cret|k3y/);
+      return true;
+    });
+  });
+
   it('takes credentials out of a JSON route address, so logs and /readyz never show them', () => {
     const spec = routeFromJson({ adapter: 'https', address: 'bob:hunter2@hooks.example:443', path: '/in' }, () => 'r1');
     assert.equal(spec.address, 'hooks.example:443');
