@@ -243,7 +243,12 @@ class Parser {
     // A label by a dotted path, as Go resolves map keys: `.Container.Config.Labels.team`.
     const label = /^\.Container\.Config\.Labels\.(\w+)$/.exec(path);
     if (label) return (m) => m.container.labels[label[1]!] ?? undefined;
-    if (METHODS[path]) this.fail(`${path} takes ${METHODS[path]!.arity} argument(s)`);
+    const method = METHODS[path];
+    if (method?.arity === 0) {
+      const receiver = FIELDS[method.receiver]!;
+      return (m, x) => method.call(receiver(m, x), [], m);
+    }
+    if (method) this.fail(`${path} takes ${method.arity} argument(s)`);
     const fields = [...Object.keys(FIELDS), ...this.extras.map((e) => `.${e}`), ...Object.keys(METHODS)].join(', ');
     throw new TemplateError(`${this.where}: unknown template field {{${path}}} (known: ${fields}; functions ${Object.keys(FUNCTIONS).join(', ')})`);
   }

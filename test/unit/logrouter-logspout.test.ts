@@ -57,6 +57,7 @@ describe("logrouter: logspout's templates", () => {
     assert.equal(render('{{ printf "%-6s|%5d|%q" .Source .Container.State.Pid .ContainerName }}'), 'stdout| 4242|"shop.web.1"');
     assert.equal(render('  {{- .Source -}}  !'), 'stdout!');
     assert.equal(render('{{.Time}}'), '2026-11-27 20:20:15.62057311 +0000 UTC', "Go's time.Time String()");
+    assert.equal(render('{{ printf "%d" .Time.Unix }}'), '1795810815');
     assert.equal(render('{{.Container.Config.Labels}}'), 'map[com.docker.compose.service:web html:<b>& team:shop]');
   });
 
