@@ -101,11 +101,13 @@ export class StreamTransport {
 
   private async flushPending(connection: Connection): Promise<void> {
     if (this.pending.length === 0) return;
-    const replay = this.pending;
+    const count = this.pending.length;
+    const replay = this.pending.slice(0, count);
     const lines = replay.reduce((sum, w) => sum + w.lines, 0);
     await this.writeOn(connection, Buffer.concat(replay.map((w) => w.data)), lines);
     // Only now: if the replay itself failed, it stays pending (and is in the window only once).
-    if (this.pending === replay) this.pending = [];
+    // Another lost connection may have added to `pending` meanwhile: that part stays.
+    this.pending = this.pending.slice(count);
     this.replayedLines += lines;
   }
 
