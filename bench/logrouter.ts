@@ -5,7 +5,7 @@
  * run, printed as a ratio; plus the agent's CPU seconds per million lines and its peak RSS.
  *
  *   npm run bench:logrouter            (builds, brings up the test engine first)
- *   node dist/bench/logrouter.js [--lines N] [--runs N]
+ *   node dist/bench/logrouter.js [--lines N] [--runs N] [--route-query replay.window=0]
  *
  * Targets (issue #4): at least 0.5 of the plain reader's rate (logspout reaches about 0.2), RSS
  * under 150 MB.
@@ -22,6 +22,8 @@ import { argValue } from './args';
 
 const LINES = argValue('--lines', 1_000_000);
 const RUNS = argValue('--runs', 3);
+/** Appended to the route's query, e.g. `--route-query replay.window=0` to compare a route variant. */
+const ROUTE_QUERY = process.argv.includes('--route-query') ? `&${process.argv[process.argv.indexOf('--route-query') + 1]}` : '';
 const BENCH_LABEL = 'quayside.bench.logrouter';
 const CLK_TCK = 100;
 
@@ -99,7 +101,7 @@ async function routerRun(run: number): Promise<{ rate: number; cpuPerMillion: nu
   const port = (sink.address() as AddressInfo).port;
   const name = `lrbench-router-${process.pid}-${run}`;
   const state = mkdtempSync(join(tmpdir(), 'qs-lrbench-'));
-  const agent = spawn(process.execPath, [join(__dirname, '..', 'cli', 'main.js'), 'logrouter', `syslog+tcp://127.0.0.1:${port}?filter.name=${name}`, '--state-dir', state, '--listen', '127.0.0.1:0', '--log-level', 'warn'], {
+  const agent = spawn(process.execPath, [join(__dirname, '..', 'cli', 'main.js'), 'logrouter', `syslog+tcp://127.0.0.1:${port}?filter.name=${name}${ROUTE_QUERY}`, '--state-dir', state, '--listen', '127.0.0.1:0', '--log-level', 'warn'], {
     env: { ...process.env, DOCKER_HOST: env.docker.host },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

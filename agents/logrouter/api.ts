@@ -73,7 +73,7 @@ async function handleRoutes(settings: ApiSettings, request: IncomingMessage, res
   const id = path.startsWith('/routes/') ? decodeURIComponent(path.slice('/routes/'.length)) : undefined;
   const { router } = settings;
   if (request.method === 'GET' || request.method === 'HEAD') {
-    if (id === undefined) return sendPretty(response, 200, router.routeSpecs().map(routeToJson));
+    if (id === undefined) return sendPretty(response, 200, router.routeSpecs().map((spec) => routeToJson(spec)));
     const spec = router.routeSpecs().find((r) => r.id === id);
     return spec ? sendPretty(response, 200, routeToJson(spec)) : sendJson(response, 404, { error: `no route ${id}` });
   }
@@ -98,7 +98,7 @@ async function handleRoutes(settings: ApiSettings, request: IncomingMessage, res
     return sendJson(response, bad ? 400 : 500, { error: `Bad route: ${error instanceof RouteError ? error.reason : errorMessage(error)}` });
   }
   const file = join(settings.routesDir, `${spec.id}.json`);
-  writeFileSync(`${file}.tmp`, JSON.stringify(routeToJson(spec), null, 2), { mode: 0o600 });
+  writeFileSync(`${file}.tmp`, JSON.stringify(routeToJson(spec, { revealSecrets: true }), null, 2), { mode: 0o600 });
   renameSync(`${file}.tmp`, file);
   settings.logger.info('route added through the API', { route: spec.id, adapter: spec.adapter, address: spec.address });
   return sendPretty(response, 201, routeToJson(spec));

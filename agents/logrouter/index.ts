@@ -9,7 +9,7 @@ import { ConfigError } from '../../shared/config/errors';
 import { addLogrouterApi, loadPersistedRoutes } from './api';
 import { CheckpointStore } from './checkpoint-store';
 import { parseExcludeLabels } from './container-filter';
-import { logrouterOptions } from './options';
+import { logrouterOptions, refuseLogspoutListenVariables } from './options';
 import { RouteError } from './route';
 import { LogRouter } from './router';
 import { registerLogrouterMetrics } from './stats';
@@ -21,6 +21,7 @@ export const logrouterAgent = defineAgent({
   options: logrouterOptions,
   operands: { name: 'route-uri', description: 'route URIs (logspout syntax), e.g. syslog+tcp://logs:514', option: 'logRoutes', variadic: true },
   async start({ docker, events, logger, metrics, http, stateDir }, options) {
+    refuseLogspoutListenVariables(process.env);
     const store = new CheckpointStore(join(stateDir, 'logrouter'), (message) => logger.warn(message));
     const excludeLabels = [...options.logExcludeLabels];
     if (excludeLabels.length === 0 && process.env.EXCLUDE_LABEL) excludeLabels.push(...parseExcludeLabels(process.env.EXCLUDE_LABEL));

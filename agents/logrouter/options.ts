@@ -2,6 +2,7 @@
  * The logrouter's options. Keys are prefixed `log`/`syslog` so they never collide with another
  * agent's under `quayside all`; environment names follow logspout where it has one.
  */
+import { ConfigError } from '../../shared/config/errors';
 import { booleanOption, choiceOption, integerOption, listOption, optionalStringOption } from '../../shared/config/options';
 import { parseExcludeLabels, type ExcludedLabel } from './container-filter';
 import { parseRouteUri, type RouteSpec } from './route';
@@ -9,12 +10,12 @@ import { parseRouteUri, type RouteSpec } from './route';
 export const logrouterOptions = {
   logRoutes: listOption<RouteSpec>({
     flag: '--log-routes',
-    help: 'Route URIs, comma-separated, e.g. syslog+tcp://logs:514?filter.name=web-*; also given as arguments (quayside logrouter URI...)',
+    help: 'Route URIs, comma-separated, e.g. syslog+tcp://logs:514?filter.name=web-*; also given as arguments (quayside logrouter URI...); $NAME and ${NAME} are replaced by environment values',
     env: 'ROUTE_URIS',
     placeholder: '<uris>',
     default: [],
     defaultText: '',
-    parseItem: parseRouteUri,
+    parseItem: (uri) => parseRouteUri(uri, process.env),
   }),
   logBacklog: booleanOption({
     help: 'For containers already running at the first start (no checkpoint yet), ship their whole log history instead of starting now',
@@ -58,3 +59,16 @@ export const logrouterOptions = {
     env: 'QUAYSIDE_LOG_API_TOKEN',
   }),
 };
+
+/**
+ * logspout's listen address variables. quayside's HTTP server is shared by every agent under
+ * `quayside all`, and its address is what the healthcheck and the manifests read, so it is set in
+ * one place only (--listen / QUAYSIDE_LISTEN); reading a generic `PORT` here would move it behind
+ * their backs. A migrated configuration that still sets them stops at start, naming them.
+ */
+export function refuseLogspoutListenVariables(env: NodeJS.ProcessEnv): void {
+  const set = ['PORT', 'HTTP_PORT', 'HTTP_BIND_ADDRESS'].filter((name) => env[name] !== undefined && env[name] !== '');
+  if (set.length === 0) return;
+  const shown = set.map((name) => `${name}=${env[name]}`).join(', ');
+  throw new ConfigError(`${shown}: logspout's listen address is not read by quayside; set --listen (QUAYSIDE_LISTEN) to host:port instead and unset ${set.join(' and ')}`);
+}

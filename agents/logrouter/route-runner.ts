@@ -97,8 +97,7 @@ export class RouteRunner {
       while (!this.stopped && this.depth > 0) {
         const end = Math.min(this.queue.length, this.head + this.options.batchSize);
         const batch = this.queue.slice(this.head, end);
-        // Wrapped: an async function returning a promise would wait for it.
-        let settled = (await this.sendWithRetry(batch)).settled;
+        await this.sendWithRetry(batch);
         if (this.stopped) return;
         this.head = end;
         if (this.head === this.queue.length) {
@@ -112,17 +111,6 @@ export class RouteRunner {
         // short as the two system calls of the checkpoint write.
         for (const message of batch) message.done();
         this.options.afterBatch();
-        while (settled) {
-          try {
-            await settled;
-            settled = undefined;
-          } catch (error) {
-            this.options.counters.retry();
-            this.options.logger.warn('route connection reset right after a write; sending the batch again', { route: this.spec.id, lines: batch.length, error: errorMessage(error) });
-            settled = (await this.sendWithRetry(batch)).settled;
-            if (this.stopped) return;
-          }
-        }
         if (!this.full) for (const waiter of this.waiters.splice(0)) waiter();
       }
     } finally {
@@ -130,8 +118,8 @@ export class RouteRunner {
     }
   }
 
-  /** Sends until the destination takes the batch; returns what may still undo that (TCP resets). */
-  private async sendWithRetry(batch: LogMessage[]): Promise<{ settled?: Promise<void> }> {
+  /** Sends until the destination takes the batch (or the route stops). */
+  private async sendWithRetry(batch: LogMessage[]): Promise<void> {
     for (;;) {
       let waitMs: number | undefined;
       try {
@@ -145,7 +133,7 @@ export class RouteRunner {
         if (this.failures > 0) this.options.logger.info('route delivers again', { route: this.spec.id, after: this.failures });
         this.failures = 0;
         this.lastError = undefined;
-        return { settled: outcome?.settled };
+        return;
       } catch (error) {
         this.failures += 1;
         this.lastError = errorMessage(error);
@@ -164,7 +152,7 @@ export class RouteRunner {
         };
       });
       this.wake = undefined;
-      if (this.stopped) return {};
+      if (this.stopped) return;
     }
   }
 }

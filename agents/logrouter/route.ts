@@ -44,11 +44,18 @@ export class RouteError extends Error {
   }
 }
 
-/** Parses one route URI; throws RouteError naming what is wrong. */
-export function parseRouteUri(uri: string): RouteSpec {
-  const text = uri.trim();
+/**
+ * Parses one route URI; throws RouteError naming what is wrong. With `env`, `$NAME` and `${NAME}`
+ * are first replaced by environment values, as logspout does (os.ExpandEnv); the route's ID comes
+ * from the URI as written, so it stays the same when a variable changes.
+ */
+export function parseRouteUri(uri: string, env?: NodeJS.ProcessEnv): RouteSpec {
+  const written = uri.trim();
+  const text = env ? expandEnv(written, env) : written;
+  // Errors name the route without what may be secret: the password and the query (API keys).
+  const shown = withoutSecrets(written);
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text)?.[1]?.toLowerCase();
-  if (!scheme) throw new RouteError(`route ${JSON.stringify(uri)}: expected adapter[+transport]://host:port`);
+  if (!scheme) throw new RouteError(`route ${JSON.stringify(shown)}: expected adapter[+transport]://host:port`);
   let url: URL;
   const rest = text.slice(scheme.length + 3);
   // `stdout://` and `stdout://?filter.name=x` have no host.
@@ -57,28 +64,92 @@ export function parseRouteUri(uri: string): RouteSpec {
     // Parse as http so that WHATWG URL treats host, port and path the usual way for any scheme.
     url = new URL(`http://${hostless ? `none.invalid${rest}` : rest}`);
   } catch {
-    throw new RouteError(`route ${JSON.stringify(uri)}: not a valid URI`);
+    throw new RouteError(`route ${JSON.stringify(shown)}: not a valid URI`);
   }
   const filters: RouteFilters = {};
   const options: Record<string, string> = {};
   for (const [key, value] of url.searchParams) {
-    if (key.startsWith('filter.')) applyFilter(filters, key, value, uri);
+    if (key.startsWith('filter.')) applyFilter(filters, key, value, shown);
     else options[key] = value;
   }
-  // `redis://:password@host:port/key`: the password in the user part, as Redis URLs write it.
-  if (!hostless && url.password !== '' && options.password === undefined) options.password = decodeURIComponent(url.password);
+  // `redis://:password@host:port/key`, `https://user:password@host/path`: credentials in the user
+  // part go to the options (shown masked), never into the address (shown in logs and /readyz).
+  if (!hostless) takeCredentials(options, decodeURIComponent(url.username), decodeURIComponent(url.password));
   const port = url.port || /:(\d+)$/.exec(url.host)?.[1] || '';
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const address = hostless || host === '' ? '' : port ? `${url.hostname}:${port}` : url.hostname;
+  // logspout's multiline adapter wraps another (`multiline+syslog+tcp://`): here it is an option.
+  const multiline = scheme.startsWith('multiline+');
+  if (multiline) options.multiline ??= 'true';
   const spec: RouteSpec = {
-    id: routeIdOf(text),
-    adapter: scheme,
+    id: routeIdOf(written),
+    adapter: multiline ? scheme.slice('multiline+'.length) : scheme,
     address,
     path: decodeURIComponent(url.pathname === '/' ? '' : url.pathname),
     filters,
     options,
   };
   return spec;
+}
+
+/** A route URI as errors show it: `scheme://user:***@host/path`, without the query. */
+function withoutSecrets(uri: string): string {
+  return uri.replace(/\?.*$/s, '').replace(/^([^:/?#]+:\/\/[^/?#@:]*):[^/?#@]*@/, '$1:***@');
+}
+
+/** `user` and `password` into the options unless given there already. */
+function takeCredentials(options: Record<string, string>, user: string, password: string): void {
+  if (user !== '' && options.username === undefined) options.username = user;
+  if (password !== '' && options.password === undefined) options.password = password;
+}
+
+/** `user:password@host:port` (an address from /routes JSON): the credentials, and the address without them. */
+function splitCredentials(address: string): { address: string; user: string; password: string } {
+  const at = address.lastIndexOf('@');
+  if (at < 0) return { address, user: '', password: '' };
+  const userinfo = address.slice(0, at);
+  const colon = userinfo.indexOf(':');
+  const decode = (text: string) => {
+    try {
+      return decodeURIComponent(text);
+    } catch {
+      return text;
+    }
+  };
+  return {
+    address: address.slice(at + 1),
+    user: decode(colon < 0 ? userinfo : userinfo.slice(0, colon)),
+    password: colon < 0 ? '' : decode(userinfo.slice(colon + 1)),
+  };
+}
+
+/** What `/routes` shows instead of a secret. */
+export const MASKED = '***';
+
+/**
+ * Option keys whose values are secrets: passwords, tokens and keys, and headers that carry
+ * credentials (`header.Authorization`, `header.X-Api-Key`, `header.DD-API-KEY`, cookies…).
+ * `structured_data` often carries a service's token (Loggly's `<token>@41058`). TLS file paths
+ * (`tls.key`) are not secrets.
+ */
+const SECRET_OPTION = /^(?!tls\.)(?:header\.)?[\w.-]*(?:pass(?:word)?|passwd|pwd|secret|token|api[-_]?key|auth\w*|credentials?|cookie|signature|session)[\w.-]*$|^header\.[\w-]*key$|^structured_data$/i;
+
+export function isSecretOption(key: string): boolean {
+  return SECRET_OPTION.test(key);
+}
+
+/**
+ * `$NAME` and `${NAME}` replaced by their values. Unlike logspout, which puts an empty string in
+ * place of an unset variable (and then retries a broken host forever), an unset one is an error
+ * naming it. A `$` not followed by a name stays as it is.
+ */
+export function expandEnv(text: string, env: NodeJS.ProcessEnv): string {
+  return text.replace(/\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g, (_match, braced: string | undefined, bare: string | undefined) => {
+    const name = (braced ?? bare)!;
+    const value = env[name];
+    if (value === undefined) throw new RouteError(`a route URI names the environment variable ${name}, which is not set`);
+    return value;
+  });
 }
 
 export function routeIdOf(text: string): string {
@@ -155,7 +226,11 @@ export interface RouteJson {
   options?: Record<string, string>;
 }
 
-export function routeToJson(spec: RouteSpec): RouteJson {
+/**
+ * The route as logspout's JSON. Secret options are masked unless `revealSecrets` (only for the
+ * route's own 0600 file in the state folder).
+ */
+export function routeToJson(spec: RouteSpec, { revealSecrets = false } = {}): RouteJson {
   const f = spec.filters;
   const json: RouteJson = { id: spec.id, adapter: spec.adapter, address: spec.address };
   if (spec.path) json.path = spec.path;
@@ -166,8 +241,14 @@ export function routeToJson(spec: RouteSpec): RouteJson {
   if (f.labels) json.filter_labels = f.labels.map((l) => (l.value === undefined ? l.key : `${l.key}:${l.value}`));
   if (f.composeProject) json.filter_compose_project = f.composeProject;
   if (f.composeService) json.filter_compose_service = f.composeService;
-  json.options = { ...spec.options };
+  json.options = revealSecrets ? { ...spec.options } : maskOptions(spec.options);
   return json;
+}
+
+export function maskOptions(options: Readonly<Record<string, string>>): Record<string, string> {
+  const masked: Record<string, string> = {};
+  for (const [key, value] of Object.entries(options)) masked[key] = isSecretOption(key) && value !== '' ? MASKED : value;
+  return masked;
 }
 
 const STRING_FIELDS = ['id', 'adapter', 'address', 'path', 'filter_id', 'filter_name', 'filter_image', 'filter_compose_project', 'filter_compose_service'] as const;
@@ -198,12 +279,15 @@ export function routeFromJson(value: unknown, newId: () => string): RouteSpec {
   if (json.filter_labels) filters.labels = parseLabelFilters(json.filter_labels as string[]);
   if (json.filter_compose_project) filters.composeProject = json.filter_compose_project as string;
   if (json.filter_compose_service) filters.composeService = json.filter_compose_service as string;
+  const copied = { ...(options as Record<string, string>) };
+  const { address, user, password } = splitCredentials((json.address as string | undefined) ?? '');
+  takeCredentials(copied, user, password);
   return {
     id,
     adapter: json.adapter.toLowerCase(),
-    address: (json.address as string | undefined) ?? '',
+    address,
     path: (json.path as string | undefined) ?? '',
     filters,
-    options: { ...(options as Record<string, string>) },
+    options: copied,
   };
 }

@@ -153,6 +153,7 @@ export class LogRouter {
       stats: r.stats,
       depth: r.runner.depth,
       reconnects: r.runner.options.adapter.reconnects,
+      replayed: r.runner.options.adapter.replayed ?? 0,
       connected: r.runner.options.adapter.connected && r.runner.lastError === undefined,
     }));
   }

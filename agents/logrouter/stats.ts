@@ -22,6 +22,8 @@ export interface RouteView {
   stats: RouteStats;
   depth: number;
   reconnects: number;
+  /** Lines written again after a lost connection (TCP/TLS replay window): possible duplicates. */
+  replayed: number;
   connected: boolean;
 }
 
@@ -73,6 +75,16 @@ export function registerLogrouterMetrics(registry: Registry, source: StatsSource
     collect() {
       this.reset();
       for (const route of source.routes()) this.inc({ route: route.id }, route.reconnects);
+    },
+  });
+  new Counter({
+    name: 'quayside_logrouter_replayed_total',
+    help: 'Lines a TCP/TLS route wrote again after its connection was lost (the replay window): the receiver may have them twice.',
+    labelNames: ['route'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const route of source.routes()) this.inc({ route: route.id }, route.replayed);
     },
   });
   new Gauge({

@@ -48,8 +48,9 @@ fi
 
 # --- Debian ---------------------------------------------------------------------------------------
 # Packages wanted, checked by dpkg status (one fork), plus the command check above.
-# rsyslog-openssl: the TLS listener of the logrouter tests (rsyslog's ossl stream driver).
-WANTED=(docker.io busybox-static redis-server rsyslog rsyslog-openssl prometheus openssl iproute2 curl ca-certificates)
+# rsyslog-openssl: the TLS listener of the logrouter tests (rsyslog's ossl stream driver);
+# rsyslog-relp: imrelp, the RELP listener of the relp:// route tests.
+WANTED=(docker.io busybox-static redis-server rsyslog rsyslog-openssl rsyslog-relp prometheus openssl iproute2 curl ca-certificates)
 # With AppArmor enabled in the kernel, dockerd needs apparmor_parser to load its default profile.
 if [[ $(cat /sys/module/apparmor/parameters/enabled 2>/dev/null) == Y ]]; then WANTED+=(apparmor); fi
 

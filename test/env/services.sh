@@ -19,8 +19,9 @@ svc_port() { local p=""; [[ -r $(svc_dir "$1")/port ]] && p=$(<"$(svc_dir "$1")/
 # --- readiness checks (NAME PORT) -------------------------------------------------------------------
 
 ready_redis() { [[ $(redis-cli -h 127.0.0.1 -p "$2" ping 2>/dev/null) == PONG ]]; }
-ready_rsyslog() { # listening on both TCP and UDP, by our process
-  qs_listener_pid t "$2" "$3" && qs_listener_pid u "$2" "$3"
+ready_rsyslog() { # listening on TCP and UDP, and RELP on its own port, by our process
+  local relp; relp=$(cat "$(svc_dir rsyslog)/relp-port" 2>/dev/null || true)
+  qs_listener_pid t "$2" "$3" && qs_listener_pid u "$2" "$3" && [[ -n $relp ]] && qs_listener_pid t "$relp" "$3"
 }
 ready_prometheus() { curl -sf --max-time 2 -o /dev/null "http://127.0.0.1:$2/-/ready"; }
 
@@ -38,19 +39,23 @@ launch_redis() {
 }
 
 launch_rsyslog() {
-  local d=$2 port=$3
+  local d=$2 port=$3 relp_port
   mkdir -p "$d/work"
   : >> "$d/received.log"
+  # RELP (imrelp, Debian package rsyslog-relp) on a second free TCP port, for relp:// routes.
+  relp_port=$(qs_free_port); echo "$relp_port" > "$d/relp-port"
   # No imuxsock: this rsyslogd must not take /dev/log from the host's syslog.
   # One JSON line per received message (template of test-infra.md §4.2).
   cat > "$d/rsyslog.conf" <<EOF
 global(workDirectory="$d/work" maxMessageSize="64k")
 module(load="imudp")
 module(load="imtcp")
+module(load="imrelp")
 template(name="received" type="string" string="{\"rcv\":\"%timegenerated:::date-rfc3339%\",\"from\":\"%fromhost-ip%\",\"pri\":%pri%,\"host\":\"%hostname:::json%\",\"app\":\"%app-name:::json%\",\"tag\":\"%syslogtag:::json%\",\"msg\":\"%msg:::json%\"}\n")
 ruleset(name="remote") { action(type="omfile" file="$d/received.log" template="received") }
 input(type="imudp" address="127.0.0.1" port="$port" ruleset="remote")
 input(type="imtcp" address="127.0.0.1" port="$port" ruleset="remote")
+input(type="imrelp" address="127.0.0.1" port="$relp_port" ruleset="remote")
 EOF
   rsyslogd -N1 -f "$d/rsyslog.conf" >>"$d/rsyslogd.log" 2>&1 || qs_die "invalid rsyslog config; see $d/rsyslogd.log"
   # -n: stay in the foreground (we track the pid); -i: its own pidfile, not the host's.
@@ -114,7 +119,7 @@ stop_one() {
     qs_stop_pid "$pid" "${COMM[$name]}" 10
     qs_log "$name stopped (pid $pid)"
   fi
-  rm -f "$(svc_dir "$name")/pid" "$(svc_dir "$name")/port"
+  rm -f "$(svc_dir "$name")/pid" "$(svc_dir "$name")/port" "$(svc_dir "$name")/relp-port"
 }
 
 status_one() {

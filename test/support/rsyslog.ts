@@ -1,6 +1,7 @@
 /**
- * A private rsyslogd for one test: TCP (or TLS) and UDP on one free loopback port, every received
- * message written as one JSON line with the fields rsyslog parsed. The test starts, stops and
+ * A private rsyslogd for one test: TCP (or TLS) and UDP on one free loopback port (and RELP, with
+ * imrelp, on another when asked), every received message written as one JSON line with the fields
+ * rsyslog parsed. The test starts, stops and
  * restarts it (the fault tests stop it mid-stream); the shared test env's rsyslog is left alone.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -31,15 +32,18 @@ export interface RsyslogTls {
 export class PrivateRsyslog {
   readonly file: string;
   port = 0;
+  /** imrelp's port (with `relp`), TLS too when `tls` is given. */
+  relpPort = 0;
   private child: ChildProcess | undefined;
 
-  constructor(readonly dir: string, private readonly tls?: RsyslogTls) {
+  constructor(readonly dir: string, private readonly tls?: RsyslogTls, private readonly options: { relp?: boolean } = {}) {
     mkdirSync(join(dir, 'work'), { recursive: true });
     this.file = join(dir, 'received.log');
   }
 
   async start(): Promise<void> {
     if (this.port === 0) this.port = await freePort();
+    if (this.options.relp && this.relpPort === 0) this.relpPort = await freePort();
     const d = this.dir;
     const tcpModule = this.tls
       ? `module(load="imtcp" StreamDriver.Name="ossl" StreamDriver.Mode="1" StreamDriver.AuthMode="anon")`
@@ -56,6 +60,7 @@ template(name="received" type="string" string="{\\"pri\\":%pri%,\\"time\\":\\"%t
 ruleset(name="remote") { action(type="omfile" file="${this.file}" template="received" flushOnTXEnd="on" asyncWriting="off") }
 input(type="imudp" address="127.0.0.1" port="${this.port}" ruleset="remote")
 input(type="imtcp" address="127.0.0.1" port="${this.port}" ruleset="remote")
+${this.relpInput()}
 `,
     );
     if (!existsSync(this.file)) writeFileSync(this.file, '');
@@ -66,7 +71,14 @@ input(type="imtcp" address="127.0.0.1" port="${this.port}" ruleset="remote")
     await eventually(async () => {
       if (child.exitCode !== null) throw new Error(`rsyslogd exited ${child.exitCode}: ${stderr}`);
       await canConnect(this.port);
+      if (this.relpPort) await canConnect(this.relpPort);
     }, 15_000, 50);
+  }
+
+  private relpInput(): string {
+    if (!this.relpPort) return '';
+    const tls = this.tls ? ` tls="on" tls.authMode="certvalid" tls.caCert="${this.tls.ca}" tls.myCert="${this.tls.cert}" tls.myPrivKey="${this.tls.key}"` : '';
+    return `module(load="imrelp")\ninput(type="imrelp" address="127.0.0.1" port="${this.relpPort}" ruleset="remote"${tls})`;
   }
 
   /** Stops it (SIGTERM) and waits until it is gone. */

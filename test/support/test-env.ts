@@ -14,7 +14,8 @@ export interface TestEnv {
   docker: { host: string; socket: string; pidfile: string; bridge: string; gateway: string; engineScript: string };
   images: { busybox: string };
   redis: { host: string; port: number };
-  syslog: { host: string; port: number; receivedFile: string };
+  /** TCP and UDP on `port`; RELP (imrelp) on `relpPort`. */
+  syslog: { host: string; port: number; relpPort: number; receivedFile: string };
   prometheus: { url: string; targetsDir: string };
 }
 

@@ -286,30 +286,6 @@ describe('logrouter route queue', () => {
     assert.deepEqual(adapter.sent, [['a', 'b']]);
   });
 
-  it('sends a batch again when the connection was reset right after the write, marking it done once', async () => {
-    const sent: string[][] = [];
-    let resets = 1;
-    const adapter: Adapter = {
-      connected: true,
-      reconnects: 0,
-      async send(batch) {
-        sent.push(batch.map((m) => m.data.toString()));
-        const settled = resets-- > 0 ? Promise.reject(new Error('reset')) : Promise.resolve();
-        settled.catch(() => undefined);
-        return { settled };
-      },
-      async close() {},
-    };
-    const c = counters();
-    const route = runner(adapter, 'block', 10, c);
-    const done: string[] = [];
-    route.push(message('a', 'stdout', () => done.push('a')));
-    route.push(message('b', 'stdout', () => done.push('b')));
-    await eventually(() => assert.deepEqual(sent, [['a', 'b'], ['a', 'b']]), 5_000);
-    assert.deepEqual(done, ['a', 'b'], 'checkpointed at the first write, not again');
-    assert.equal(c.retries, 1);
-  });
-
   it('reads Retry-After as seconds or as an HTTP date', () => {
     assert.equal(retryAfterMs('3'), 3000);
     assert.equal(retryAfterMs('Thu, 01 Jan 1970 00:00:10 GMT', 4_000), 6_000);

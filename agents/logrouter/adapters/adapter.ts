@@ -9,18 +9,14 @@ export interface Adapter {
   readonly connected: boolean;
   /** Reconnects so far (for metrics). */
   readonly reconnects: number;
+  /** Lines sent again after a connection was lost, which may have arrived twice (TCP/TLS replay). */
+  readonly replayed?: number;
   close(): Promise<void>;
 }
 
 export interface SendOutcome {
   /** The destination refused the batch for good (HTTP 4xx): counted as dropped, not retried. */
   rejected?: { reason: string; /** How many of the batch; all when absent. */ count?: number };
-  /**
-   * For destinations without acknowledgements (TCP syslog): rejects if the connection was reset
-   * right after the write, i.e. the bytes may not have been read. The batch counts as delivered
-   * (and is checkpointed) when `send` resolves; on a rejection it is sent once more.
-   */
-  settled?: Promise<void>;
 }
 
 /** Thrown by `send` for a failure to wait out: the route waits `retryAfterMs` before retrying. */

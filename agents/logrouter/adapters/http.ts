@@ -27,6 +27,10 @@ export const httpAdapter: AdapterFactory = ({ spec, env }) => {
     'User-Agent': 'quayside-logrouter',
   };
   if (gzip) headers['Content-Encoding'] = 'gzip';
+  // `https://user:password@host/path`: HTTP basic authentication (a header.Authorization wins).
+  if (spec.options.username !== undefined || spec.options.password !== undefined) {
+    headers.Authorization = `Basic ${Buffer.from(`${spec.options.username ?? ''}:${spec.options.password ?? ''}`).toString('base64')}`;
+  }
   for (const [key, value] of Object.entries(spec.options)) if (key.startsWith('header.')) headers[key.slice(7)] = value;
   let url: URL;
   try {

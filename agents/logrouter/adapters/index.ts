@@ -4,6 +4,7 @@ import type { AdapterFactory } from './adapter';
 import { httpAdapter } from './http';
 import { rawAdapter } from './raw';
 import { redisAdapter } from './redis';
+import { relpAdapter } from './relp';
 import { stdoutAdapter } from './stdout';
 import { syslogAdapter } from './syslog';
 
@@ -11,6 +12,7 @@ const ADAPTERS: Record<string, AdapterFactory> = {
   syslog: syslogAdapter,
   raw: rawAdapter,
   redis: redisAdapter,
+  relp: relpAdapter,
   http: httpAdapter,
   https: httpAdapter,
   stdout: stdoutAdapter,
@@ -26,7 +28,7 @@ export function normalizeScheme(scheme: string): string {
 export function adapterFactory(scheme: string): AdapterFactory {
   const name = normalizeScheme(scheme).split('+')[0]!;
   const factory = ADAPTERS[name];
-  if (!factory) throw new RouteError(`bad adapter: ${scheme} (known: syslog, syslog+udp, syslog+tcp, syslog+tls, raw+udp, raw+tcp, raw+tls, tcp, udp, tls, redis, http, https, stdout)`);
+  if (!factory) throw new RouteError(`bad adapter: ${scheme} (known: syslog, syslog+udp, syslog+tcp, syslog+tls, raw+udp, raw+tcp, raw+tls, tcp, udp, tls, relp, relp+tls, redis, http, https, stdout)`);
   if ((name === 'redis' || name === 'http' || name === 'https' || name === 'stdout') && scheme.includes('+')) throw new RouteError(`bad adapter: ${scheme} (${name} takes no +transport)`);
   return factory;
 }

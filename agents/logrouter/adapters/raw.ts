@@ -10,7 +10,7 @@ export const rawAdapter: AdapterFactory = (context) => {
   return socketAdapter(
     context,
     {
-      stream: (batch) => Buffer.concat(batch.map(encodeOne)),
+      stream: (batch) => Buffer.concat(batch.map((message) => encodeOne(message))),
       datagram: (message) => {
         const bytes = encodeOne(message);
         return bytes.length <= udp.max ? bytes : udp.truncate ? bytes.subarray(0, udp.max) : undefined;

@@ -26,6 +26,7 @@ export const redisAdapter: AdapterFactory = ({ spec, env }) => {
     host,
     port,
     db,
+    username: spec.options.username,
     password: spec.options.password ?? env.REDIS_PASSWORD,
     lazyConnect: true,
     enableOfflineQueue: false,

@@ -2,9 +2,10 @@
  * The part syslog and raw routes share: a transport picked by the scheme's `+udp`, `+tcp` or
  * `+tls` (bare scheme: UDP, as in logspout) and a function that encodes messages for it.
  */
+import { durationOption, integerOption } from '../../../shared/config/options';
 import type { LogMessage } from '../message';
 import { RouteError } from '../route';
-import { StreamTransport } from '../transports/stream';
+import { DEFAULT_REPLAY, StreamTransport, type ReplayLimits } from '../transports/stream';
 import { tlsOptions } from '../transports/tls-options';
 import { UdpTransport } from '../transports/udp';
 import { hostAndPort, type Adapter, type AdapterContext } from './adapter';
@@ -46,7 +47,7 @@ export function socketAdapter(context: AdapterContext, encoding: SocketEncoding,
       },
     };
   }
-  const stream = new StreamTransport({ host, port, tls: transport === 'tls' ? tlsOptions(context.spec.options, context.env, host) : undefined });
+  const stream = new StreamTransport({ host, port, tls: transport === 'tls' ? tlsOptions(context.spec.options, context.env, host) : undefined, replay: replayWindow(context.spec.options) });
   // Connect at once: a quiet host sends no line for a while, and /readyz should say whether the
   // destination is there, not wait for the first line to find out.
   stream.open();
@@ -57,8 +58,11 @@ export function socketAdapter(context: AdapterContext, encoding: SocketEncoding,
     get reconnects() {
       return stream.reconnects;
     },
+    get replayed() {
+      return stream.replayedLines;
+    },
     async send(batch) {
-      return stream.write(encoding.stream(batch));
+      await stream.write(encoding.stream(batch), batch.length);
     },
     async close() {
       stream.close();
@@ -73,4 +77,21 @@ export function udpPolicy(options: Record<string, string>): { max: number; trunc
   const oversize = options['udp.oversize'] ?? 'truncate';
   if (oversize !== 'truncate' && oversize !== 'drop') throw new RouteError(`udp.oversize must be truncate or drop, not ${JSON.stringify(oversize)}`);
   return { max, truncate: oversize === 'truncate' };
+}
+
+/** At most a minute and 256 MiB: the window is held in memory. */
+const replayMs = durationOption({ help: 'replay.window', minMs: 0, maxMs: 60_000 });
+const replayBytes = integerOption({ help: 'replay.bytes', min: 0, max: 256 * 1024 * 1024 });
+
+/** `replay.window` (a duration, 0 turns replay off) and `replay.bytes` of a TCP or TLS route. */
+export function replayWindow(options: Record<string, string>): ReplayLimits {
+  const parse = <T>(key: string, option: { parse(raw: string): T }, fallback: T): T => {
+    if (options[key] === undefined) return fallback;
+    try {
+      return option.parse(options[key]);
+    } catch (error) {
+      throw new RouteError(`${key} ${JSON.stringify(options[key])}: ${(error as Error).message}`);
+    }
+  };
+  return { ms: parse('replay.window', replayMs, DEFAULT_REPLAY.ms), bytes: parse('replay.bytes', replayBytes, DEFAULT_REPLAY.bytes) };
 }

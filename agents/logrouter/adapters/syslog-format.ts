@@ -6,9 +6,10 @@
  * HOSTNAME ≤ 255, APP-NAME ≤ 48, PROCID ≤ 128, MSGID ≤ 32 printable US-ASCII characters.
  * RFC 3164: `<PRI>Mmm dd hh:mm:ss HOSTNAME TAG[PID]: MSG` in UTC, TAG ≤ 32 characters.
  */
+import { readFileSync } from 'node:fs';
 import type { LogMessage } from '../message';
 import { RouteError } from '../route';
-import { compileTemplate, type Template } from '../template';
+import { compileByteTemplate, compileTemplate, TemplateError, type Template } from '../template';
 
 export type SyslogFormat = 'rfc5424' | 'rfc3164';
 export type Framing = 'lf' | 'octet-counted';
@@ -22,8 +23,14 @@ export interface SyslogSettings {
   tag: Template;
   procid: Template;
   msgid: string;
-  /** Fixed SD written as is inside `[...]` (SYSLOG_STRUCTURED_DATA). */
-  structuredData: string;
+  /** SD written as is inside `[...]` (SYSLOG_STRUCTURED_DATA, a template as in logspout). */
+  structuredData: Template | undefined;
+  /** SYSLOG_PRIORITY: the PRI from a template (`.Priority` is the facility and severity's). */
+  priority: Template | undefined;
+  /** SYSLOG_TIMESTAMP: the TIMESTAMP from a template instead of Docker's time. */
+  timestamp: Template | undefined;
+  /** SYSLOG_DATA: the MSG from a template; `{{.Data}}` keeps the container's bytes. */
+  data: ((message: LogMessage, extras?: { Priority: number }) => Buffer) | undefined;
   /** Label keys sent as an SD element `labels@32473`. */
   labels: string[];
 }
@@ -33,7 +40,22 @@ const SEVERITIES = ['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info'
 /** The example enterprise number (RFC 5612) for our own SD-IDs. */
 const PEN = '32473';
 
-export function syslogSettings(options: Record<string, string>, env: NodeJS.ProcessEnv): SyslogSettings {
+/**
+ * logspout's Swarm trick: a non-empty `/etc/host_hostname` (the host's /etc/hostname mounted
+ * there) is the HOSTNAME of every message, before SYSLOG_HOSTNAME; a route's `hostname=` still wins.
+ */
+export const HOST_HOSTNAME_FILE = '/etc/host_hostname';
+
+function hostHostname(file: string): string | undefined {
+  try {
+    const text = readFileSync(file, 'utf8').trim();
+    return text === '' ? undefined : text.replace(/[{}]/g, '');
+  } catch {
+    return undefined;
+  }
+}
+
+export function syslogSettings(options: Record<string, string>, env: NodeJS.ProcessEnv, hostHostnameFile = HOST_HOSTNAME_FILE): SyslogSettings {
   const format = (options.format ?? env.SYSLOG_FORMAT ?? 'rfc5424').toLowerCase();
   if (format !== 'rfc5424' && format !== 'rfc3164') throw new RouteError(`syslog format must be rfc5424 or rfc3164, not ${JSON.stringify(format)} (option format / SYSLOG_FORMAT)`);
   const framingText = (options.framing ?? env.SYSLOG_TCP_FRAMING ?? 'lf').toLowerCase();
@@ -49,19 +71,45 @@ export function syslogSettings(options: Record<string, string>, env: NodeJS.Proc
     return value;
   };
   const appendTag = options.append_tag ?? '';
-  const sd = options.structured_data ?? env.SYSLOG_STRUCTURED_DATA ?? '';
+  const sd = (options.structured_data ?? env.SYSLOG_STRUCTURED_DATA ?? '').replace(/^\[|\]$/g, '');
+  const priorityText = options.priority ?? env.SYSLOG_PRIORITY;
+  const timestampText = options.timestamp ?? env.SYSLOG_TIMESTAMP;
+  const dataText = options.data ?? env.SYSLOG_DATA;
   return {
     format,
     framing,
     facility,
     severity: { stdout: severity('severity.stdout', 'info'), stderr: severity('severity.stderr', 'err') },
-    hostname: compileTemplate(options.hostname ?? env.SYSLOG_HOSTNAME ?? '{{.Container.Config.Hostname}}', 'syslog hostname (SYSLOG_HOSTNAME)'),
-    tag: compileTemplate((options.tag ?? env.SYSLOG_TAG ?? '{{.ContainerName}}') + appendTag, 'syslog tag (SYSLOG_TAG)'),
-    procid: compileTemplate(options.procid ?? env.SYSLOG_PID ?? '{{.Container.State.Pid}}', 'syslog procid (SYSLOG_PID)'),
+    hostname: compileTemplate(options.hostname ?? hostHostname(hostHostnameFile) ?? env.SYSLOG_HOSTNAME ?? '{{.Container.Config.Hostname}}', 'syslog hostname (SYSLOG_HOSTNAME)', ['Priority']),
+    tag: compileTemplate((options.tag ?? env.SYSLOG_TAG ?? '{{.ContainerName}}') + appendTag, 'syslog tag (SYSLOG_TAG)', ['Priority']),
+    procid: compileTemplate(options.procid ?? env.SYSLOG_PID ?? '{{.Container.State.Pid}}', 'syslog procid (SYSLOG_PID)', ['Priority']),
     msgid: header(options.msgid ?? '-', 32),
-    structuredData: sd.replace(/^\[|\]$/g, ''),
+    structuredData: sd === '' ? undefined : compileTemplate(sd, 'syslog structured data (SYSLOG_STRUCTURED_DATA)', ['Priority']),
+    priority: priorityText === undefined || priorityText === '{{.Priority}}' ? undefined : checkedPriority(compileTemplate(priorityText, 'syslog priority (SYSLOG_PRIORITY)', ['Priority'])),
+    timestamp: timestampText === undefined ? undefined : compileTemplate(timestampText, 'syslog timestamp (SYSLOG_TIMESTAMP)', ['Priority']),
+    data: dataText === undefined || dataText === '{{.Data}}' ? undefined : compileByteTemplate(dataText, 'syslog data (SYSLOG_DATA)', ['Priority']),
     labels: (options.labels ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''),
   };
+}
+
+const SAMPLE: LogMessage = {
+  container: { id: '0'.repeat(64), name: 'sample', image: 'sample', hostname: 'sample', pid: 1, labels: {}, tty: false },
+  source: 'stdout',
+  ts: '2006-01-02T15:04:05.000000000Z',
+  data: Buffer.from('sample'),
+  done: () => undefined,
+};
+
+/**
+ * SYSLOG_PRIORITY must give a PRI (0 to 191). One that depends only on the message's source and
+ * `.Priority` is checked at start, so a typo is a configuration error rather than bad lines.
+ */
+function checkedPriority(template: Template): Template {
+  for (const source of ['stdout', 'stderr'] as const) {
+    const value = template({ ...SAMPLE, source }, { Priority: 14 });
+    if (!/^\d{1,3}$/.test(value) || Number(value) > 191) throw new TemplateError(`syslog priority (SYSLOG_PRIORITY) must give a number from 0 to 191, not ${JSON.stringify(value)}`);
+  }
+  return template;
 }
 
 /** Printable US-ASCII only, cut to `max`; `-` (the NILVALUE) when nothing is left. */
@@ -82,22 +130,28 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 
 /** Builds the syslog message (without framing) of one log message: a header string and the bytes. */
 export function syslogMessage(settings: SyslogSettings, message: LogMessage): { head: string; body: Buffer } {
-  const pri = settings.facility * 8 + settings.severity[message.source];
-  const host = header(settings.hostname(message), 255);
+  const computed = settings.facility * 8 + settings.severity[message.source];
+  const extras = { Priority: computed };
+  const pri = settings.priority ? priorityOf(settings.priority(message, extras), computed) : computed;
+  const host = header(settings.hostname(message, extras), 255);
+  const body = settings.data ? settings.data(message, extras) : message.data;
+  // Printable only, spaces kept: an RFC 3164 layout (`Jan _2 15:04:05`) has them.
+  const custom = settings.timestamp ? settings.timestamp(message, extras).replace(/[^\x20-\x7e]/g, '').slice(0, 64) : undefined;
   if (settings.format === 'rfc3164') {
     const ts = message.ts;
     const month = MONTHS[Number(ts.slice(5, 7)) - 1];
     const day = ts.slice(8, 10).replace(/^0/, ' ');
-    const tag = header(settings.tag(message), 32);
-    const pid = settings.procid(message);
+    const tag = header(settings.tag(message, extras), 32);
+    const pid = settings.procid(message, extras);
     const pidPart = pid && pid !== '0' ? `[${header(pid, 128)}]` : '';
-    return { head: `<${pri}>${month} ${day} ${ts.slice(11, 19)} ${host} ${tag}${pidPart}: `, body: message.data };
+    return { head: `<${pri}>${custom ?? `${month} ${day} ${ts.slice(11, 19)}`} ${host} ${tag}${pidPart}: `, body };
   }
-  const time = `${message.ts.slice(0, 26)}Z`;
-  const app = header(settings.tag(message), 48);
-  const pid = settings.procid(message);
+  const time = custom ?? `${message.ts.slice(0, 26)}Z`;
+  const app = header(settings.tag(message, extras), 48);
+  const pid = settings.procid(message, extras);
   const procid = pid === '0' ? '-' : header(pid, 128);
-  let sd = settings.structuredData ? `[${settings.structuredData}]` : '';
+  const fixedSd = settings.structuredData?.(message, extras);
+  let sd = fixedSd ? `[${fixedSd}]` : '';
   if (settings.labels.length > 0) {
     const params = settings.labels
       .filter((key) => message.container.labels[key] !== undefined)
@@ -106,7 +160,13 @@ export function syslogMessage(settings: SyslogSettings, message: LogMessage): { 
     if (params) sd += `[labels@${PEN}${params}]`;
   }
   if (message.part) sd += `[part@${PEN} index="${message.part.index}" last="${message.part.last}"]`;
-  return { head: `<${pri}>1 ${time} ${host} ${app} ${procid} ${settings.msgid} ${sd || '-'} `, body: message.data };
+  return { head: `<${pri}>1 ${time} ${host} ${app} ${procid} ${settings.msgid} ${sd || '-'} `, body };
+}
+
+/** A PRI from SYSLOG_PRIORITY, or the computed one when the template gave something else. */
+function priorityOf(text: string, fallback: number): number {
+  const value = Number(text);
+  return /^\d{1,3}$/.test(text) && value <= 191 ? value : fallback;
 }
 
 /** Frames messages for a stream: LF-terminated, or `LEN SP MSG` (RFC 6587 octet counting). */

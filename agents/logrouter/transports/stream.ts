@@ -1,45 +1,69 @@
 /**
  * A TCP or TLS connection that a route writes batches to. It connects lazily and reconnects after
- * any failure (the route retries the batch with backoff).
+ * any failure (the route retries a batch whose write failed, with backoff).
  *
- * Plain syslog over TCP has no acknowledgements, and a write into a connection the peer already
- * closed "succeeds" and is lost (logspout #318). So each write is watched for a short settle time:
- * a receiver that closes cleanly (FIN) read everything sent before it closed; bytes that reached
- * it after its close, or that it never read, are answered with a reset, and then the route sends
- * the batch again on a new connection.
+ * Plain syslog over TCP has no acknowledgements: a write "succeeds" once the kernel took the
+ * bytes, and whatever the receiver had not read when it went away is lost (logspout #318). So
+ * the transport keeps a replay window: what it wrote in the last `replay.ms` (at most
+ * `replay.bytes`). When a connection ends in any way but our own close — a reset, an error, or
+ * the receiver closing it — what was written on it within the window before that was seen is
+ * written again first on the next connection, at once and without waiting for the next line.
+ * That makes delivery at-least-once: a line the receiver did read may come twice (counted).
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { ReplayWindow, type ReplayLimits } from './replay-window';
+
+export type { ReplayLimits };
+
+/**
+ * A receiver restart on loopback loses what sits in the two socket buffers (a few MB at most) and
+ * what was written in the moments between the receiver's last read and the reset reaching us.
+ */
+export const DEFAULT_REPLAY: ReplayLimits = { ms: 5_000, bytes: 8 * 1024 * 1024 };
 
 export interface StreamTransportOptions {
   host: string;
   port: number;
   tls?: ConnectionOptions;
   connectTimeoutMs?: number;
-  /** How long after the kernel took the bytes a reset still fails the write. */
-  settleMs?: number;
+  replay?: ReplayLimits;
 }
 
 interface Connection {
   socket: Socket;
-  reset: boolean;
+  /** Ended by us (close), so nothing written on it is replayed. */
+  ours: boolean;
+  lost: boolean;
 }
 
-const DEFAULT_SETTLE_MS = 5;
+const REPLAY_RETRY_MS = { initial: 100, max: 5_000 };
 
 export class StreamTransport {
   private current: Connection | undefined;
   private connecting: Promise<Connection> | undefined;
   /** Reconnects after the first connection. */
   reconnects = 0;
+  /** Lines written again after a connection was lost (some may arrive twice). */
+  replayedLines = 0;
   private connectedOnce = false;
   /**
    * False from a failed connect or write until the next success. A connection the receiver closed
    * while idle is not a failure: the next write opens another, so the route is still up.
    */
   private healthy = false;
-
-  constructor(private readonly options: StreamTransportOptions) {}
+  private closed = false;
+  /** Recent writes, to go out again if their connection is lost. */
+  private readonly window: ReplayWindow<Connection>;
+  /** Writes of lost connections, to go out before anything new. */
+  private pending: Array<{ data: Buffer; lines: number }> = [];
+  private replayTimer: NodeJS.Timeout | undefined;
+  private replayFailures = 0;
+  /** Writes and replays one at a time, in order. */
+  private turn: Promise<unknown> = Promise.resolve();
+  constructor(private readonly options: StreamTransportOptions) {
+    this.window = new ReplayWindow(options.replay ?? DEFAULT_REPLAY);
+  }
 
   get connected(): boolean {
     return this.current !== undefined || this.healthy;
@@ -50,29 +74,88 @@ export class StreamTransport {
     if (!this.current) this.connect().catch(() => undefined);
   }
 
-  /**
-   * Resolves once the kernel took the bytes, with `settled`, which rejects if the peer reset the
-   * connection within the settle time (the bytes may not have been read).
-   */
-  async write(data: Buffer): Promise<{ settled: Promise<void> }> {
-    const connection = this.current ?? (await this.connect());
-    await new Promise<void>((resolve, reject) => {
-      connection.socket.write(data, (error) => (error ? reject(error) : resolve()));
-    }).catch((error: unknown) => {
-      this.healthy = false;
-      this.retire(connection);
-      throw error;
+  /** Resolves once the kernel took the bytes (after any replay due), rejects if the write failed. */
+  write(data: Buffer, lines: number): Promise<void> {
+    return this.exclusive(async () => {
+      const connection = this.current ?? (await this.connect());
+      await this.flushPending(connection);
+      await this.writeOn(connection, data, lines);
     });
-    const settled = new Promise<void>((resolve, reject) =>
-      setTimeout(() => (connection.reset ? reject(new Error('connection reset by the peer right after a write')) : resolve()), this.options.settleMs ?? DEFAULT_SETTLE_MS),
-    );
-    settled.catch(() => undefined); // handled by the route; never an unhandled rejection
-    return { settled };
   }
 
   close(): void {
-    this.current?.socket.end();
+    this.closed = true;
+    clearTimeout(this.replayTimer);
+    if (this.current) {
+      this.current.ours = true;
+      this.current.socket.end();
+    }
     this.current = undefined;
+  }
+
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.turn.then(work);
+    this.turn = run.catch(() => undefined);
+    return run;
+  }
+
+  private async flushPending(connection: Connection): Promise<void> {
+    if (this.pending.length === 0) return;
+    const count = this.pending.length;
+    const replay = this.pending.slice(0, count);
+    const lines = replay.reduce((sum, w) => sum + w.lines, 0);
+    await this.writeOn(connection, Buffer.concat(replay.map((w) => w.data)), lines);
+    // Only now: if the replay itself failed, it stays pending (and is in the window only once).
+    // Another lost connection may have added to `pending` meanwhile: that part stays.
+    this.pending = this.pending.slice(count);
+    this.replayedLines += lines;
+  }
+
+  private writeOn(connection: Connection, data: Buffer, lines: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      connection.socket.write(data, (error) => {
+        if (error) {
+          this.healthy = false;
+          this.retire(connection);
+          reject(error);
+          return;
+        }
+        this.window.add(data, lines, connection);
+        resolve();
+      });
+    });
+  }
+
+  /** The connection ended: what was written on it within the window goes out again. */
+  private lost(connection: Connection): void {
+    if (connection.lost) return;
+    connection.lost = true;
+    if (this.current === connection) this.current = undefined;
+    if (connection.ours) return;
+    const again = this.window.take(connection);
+    if (!again) return;
+    this.pending.push(again);
+    this.scheduleReplay(0);
+  }
+
+  /** Replays without waiting for the next line: a quiet container may write none for hours. */
+  private scheduleReplay(delayMs: number): void {
+    if (this.closed || this.replayTimer) return;
+    this.replayTimer = setTimeout(() => {
+      this.replayTimer = undefined;
+      void this.exclusive(async () => {
+        if (this.pending.length === 0 || this.closed) return;
+        const connection = this.current ?? (await this.connect());
+        await this.flushPending(connection);
+      }).then(
+        () => (this.replayFailures = 0),
+        () => {
+          this.replayFailures += 1;
+          this.scheduleReplay(Math.min(REPLAY_RETRY_MS.max, REPLAY_RETRY_MS.initial * 2 ** (this.replayFailures - 1)));
+        },
+      );
+    }, delayMs);
+    this.replayTimer.unref();
   }
 
   private connect(): Promise<Connection> {
@@ -96,27 +179,16 @@ export class StreamTransport {
         if (this.connectedOnce) this.reconnects += 1;
         this.connectedOnce = true;
         this.healthy = true;
-        const connection: Connection = { socket, reset: false };
+        const connection: Connection = { socket, ours: false, lost: false };
         this.current = connection;
         this.connecting = undefined;
         socket.on('error', () => {
           this.healthy = false;
-          connection.reset = true;
           this.retire(connection);
         });
-        // The peer closed: write nothing more here, but keep listening a moment for the reset that
-        // bytes already on their way would cause.
-        socket.on('end', () => {
-          if (this.current === connection) this.current = undefined;
-          setTimeout(() => socket.destroy(), 1_000).unref();
-        });
-        socket.on('close', (hadError) => {
-          if (hadError) {
-            connection.reset = true;
-            this.healthy = false;
-          }
-          this.retire(connection);
-        });
+        // The receiver closed it: write nothing more here. Bytes on their way may not be read.
+        socket.on('end', () => this.retire(connection));
+        socket.on('close', () => this.retire(connection));
         socket.on('data', () => undefined); // syslog receivers send nothing
         resolve(connection);
       });
@@ -125,7 +197,7 @@ export class StreamTransport {
   }
 
   private retire(connection: Connection): void {
-    if (this.current === connection) this.current = undefined;
+    this.lost(connection);
     connection.socket.destroy();
   }
 }
