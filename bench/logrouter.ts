@@ -2,13 +2,16 @@
  * bench/logrouter: lines/s from a container printing N short lines (`busybox seq`) to a
  * `syslog+tcp` route on loopback, against a plain reader of the same kind of container's log
  * stream (`follow=1&timestamps=1`, frames counted, nothing else) on the same engine in the same
- * run, printed as a ratio; plus the agent's CPU seconds per million lines and its peak RSS.
+ * run, printed as a ratio; plus the agent's CPU seconds per million lines, and its peak RSS
+ * (VmHWM) over its whole work on the container: delivery, the container's exit (the agent reads
+ * the log once more then), and the container's removal. Also printed: how many lines the agent
+ * read again after the exit (each skipped as delivered).
  *
  *   npm run bench:logrouter            (builds, brings up the test engine first)
- *   node dist/bench/logrouter.js [--lines N] [--runs N]
+ *   node dist/bench/logrouter.js [--lines N[,N…]] [--runs N]      (default 1,000,000,3,000,000 and 3)
  *
- * Targets (issue #4): at least 0.5 of the plain reader's rate (logspout reaches about 0.2), RSS
- * under 150 MB.
+ * Targets (issues #4, #16): at least 0.5 of the plain reader's rate (logspout reaches about 0.2),
+ * peak RSS under 150 MB at every log size.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -20,7 +23,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Dockerode from 'dockerode';
 import { argValue } from './args';
 
-const LINES = argValue('--lines', 1_000_000);
+const SIZES = linesArg(process.argv.slice(2)) ?? [1_000_000, 3_000_000];
 const RUNS = argValue('--runs', 3);
 const BENCH_LABEL = 'quayside.bench.logrouter';
 const CLK_TCK = 100;
@@ -32,12 +35,17 @@ interface TestEnv {
 const env = JSON.parse(readFileSync(join(process.env.QS_TEST_ROOT ?? '/var/tmp/quayside-test', 'env.json'), 'utf8')) as TestEnv;
 const docker = new Dockerode({ socketPath: env.docker.socket });
 
-async function startWriter(name: string): Promise<Dockerode.Container> {
+function linesArg(args: readonly string[]): number[] | undefined {
+  const at = args.indexOf('--lines');
+  return at >= 0 ? String(args[at + 1]).split(',').map(Number) : undefined;
+}
+
+async function startWriter(name: string, lines: number): Promise<Dockerode.Container> {
   const container = await docker.createContainer({
     name,
     Image: env.images.busybox,
     // The pause lets the reader attach before the first line, as for a live container.
-    Cmd: ['sh', '-c', `sleep 2; busybox seq 1 ${LINES}`],
+    Cmd: ['sh', '-c', `sleep 2; busybox seq 1 ${lines}`],
     Labels: { [BENCH_LABEL]: '1' },
     HostConfig: { NetworkMode: 'none' },
   });
@@ -46,8 +54,8 @@ async function startWriter(name: string): Promise<Dockerode.Container> {
 }
 
 /** The baseline: follow the log stream and count frames, from the first byte to the end. */
-async function plainReader(run: number): Promise<number> {
-  const container = await startWriter(`lrbench-plain-${process.pid}-${run}`);
+async function plainReader(run: number, lines: number): Promise<number> {
+  const container = await startWriter(`lrbench-plain-${process.pid}-${run}`, lines);
   const stream = (await container.logs({ follow: true, stdout: true, stderr: true, timestamps: true })) as unknown as NodeJS.ReadableStream;
   let frames = 0;
   let pending: Buffer = Buffer.alloc(0);
@@ -71,8 +79,8 @@ async function plainReader(run: number): Promise<number> {
   });
   const seconds = (performance.now() - first) / 1000;
   await container.remove({ force: true });
-  if (frames !== LINES) throw new Error(`plain reader got ${frames} frames, expected ${LINES}`);
-  return LINES / seconds;
+  if (frames !== lines) throw new Error(`plain reader got ${frames} frames, expected ${lines}`);
+  return lines / seconds;
 }
 
 function procStat(pid: number): { cpuSeconds: number; peakRssMb: number } {
@@ -83,8 +91,34 @@ function procStat(pid: number): { cpuSeconds: number; peakRssMb: number } {
   return { cpuSeconds, peakRssMb: Number(hwm) / 1024 };
 }
 
+interface RouterRun {
+  rate: number;
+  cpuPerMillion: number;
+  peakRssMb: number;
+  /** Lines read from Docker again after the container exited (skipped as delivered). */
+  rereadAfterExit: number;
+}
+
+/** The agent's own metric, summed over its labels. */
+async function metric(port: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
+  let sum = 0;
+  for (const match of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))) sum += Number(match[1]);
+  return sum;
+}
+
+async function until<T>(what: string, deadlineMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
 /** The agent with one syslog+tcp route to a counting sink in this process. */
-async function routerRun(run: number): Promise<{ rate: number; cpuPerMillion: number; peakRssMb: number }> {
+async function routerRun(run: number, total: number): Promise<RouterRun> {
   let lines = 0;
   let first = 0;
   let last = 0;
@@ -96,46 +130,87 @@ async function routerRun(run: number): Promise<{ rate: number; cpuPerMillion: nu
     }),
   );
   await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
-  const port = (sink.address() as AddressInfo).port;
+  const sinkPort = (sink.address() as AddressInfo).port;
   const name = `lrbench-router-${process.pid}-${run}`;
   const state = mkdtempSync(join(tmpdir(), 'qs-lrbench-'));
-  const agent = spawn(process.execPath, [join(__dirname, '..', 'cli', 'main.js'), 'logrouter', `syslog+tcp://127.0.0.1:${port}?filter.name=${name}`, '--state-dir', state, '--listen', '127.0.0.1:0', '--log-level', 'warn'], {
+  const agent = spawn(process.execPath, [join(__dirname, '..', 'cli', 'main.js'), 'logrouter', `syslog+tcp://127.0.0.1:${sinkPort}?filter.name=${name}`, '--state-dir', state, '--listen', '127.0.0.1:0', '--log-format', 'json'], {
     env: { ...process.env, DOCKER_HOST: env.docker.host },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
-  await sleep(1500); // connected to the engine
-  const before = procStat(agent.pid!);
-  const container = await startWriter(name);
-  const deadline = Date.now() + 600_000;
-  while (lines < LINES && Date.now() < deadline) await sleep(50);
-  const after = procStat(agent.pid!);
-  agent.kill('SIGTERM');
-  await new Promise((resolve) => agent.once('exit', resolve));
-  sink.close();
-  await container.remove({ force: true });
-  rmSync(state, { recursive: true, force: true });
-  if (lines !== LINES) throw new Error(`the sink got ${lines} lines, expected ${LINES}`);
-  return { rate: LINES / ((last - first) / 1000), cpuPerMillion: ((after.cpuSeconds - before.cpuSeconds) * 1_000_000) / LINES, peakRssMb: after.peakRssMb };
+  let agentLog = '';
+  agent.stderr!.on('data', (chunk: Buffer) => (agentLog = (agentLog + chunk.toString()).slice(-8000)));
+  try {
+    const port = await until('the agent to listen', 30_000, async () => {
+      const match = /"listen":"127\.0\.0\.1:(\d+)"/.exec(agentLog);
+      return match ? Number(match[1]) : undefined;
+    });
+    await until('the agent to be ready', 30_000, async () => ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok ? true : undefined));
+    const before = procStat(agent.pid!);
+    const container = await startWriter(name, total);
+    const deadline = Date.now() + 900_000;
+    while (lines < total && Date.now() < deadline) await sleep(50);
+    const after = procStat(agent.pid!);
+    if (lines !== total) throw new Error(`the sink got ${lines} lines, expected ${total}`);
+    // The container exits: the agent reads its log once more. Wait until it is idle again.
+    await container.wait();
+    let idle = 0;
+    let cpu = procStat(agent.pid!).cpuSeconds;
+    let read = await metric(port, 'quayside_logrouter_lines_in_total');
+    await until('the agent to go idle after the exit', 600_000, async () => {
+      await sleep(500);
+      const nowCpu = procStat(agent.pid!).cpuSeconds;
+      const nowRead = await metric(port, 'quayside_logrouter_lines_in_total');
+      idle = nowCpu - cpu < 0.05 && nowRead === read ? idle + 1 : 0;
+      cpu = nowCpu;
+      read = nowRead;
+      return idle >= 4 ? true : undefined;
+    });
+    await container.remove({ force: true });
+    await until('the agent to let go of the removed container', 60_000, async () => ((await metric(port, 'quayside_logrouter_containers')) === 0 ? true : undefined));
+    const peakRssMb = procStat(agent.pid!).peakRssMb;
+    if (lines !== total) throw new Error(`the sink got ${lines} lines after the exit, expected ${total}: lines were sent twice`);
+    return { rate: total / ((last - first) / 1000), cpuPerMillion: ((after.cpuSeconds - before.cpuSeconds) * 1_000_000) / total, peakRssMb, rereadAfterExit: read - total };
+  } catch (error) {
+    throw new Error(`${errorText(error)}; agent log:\n${agentLog}`);
+  } finally {
+    agent.kill('SIGTERM');
+    if (agent.exitCode === null) await new Promise((resolve) => agent.once('exit', resolve));
+    sink.close();
+    rmSync(state, { recursive: true, force: true });
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-async function main(): Promise<void> {
-  console.log(`bench/logrouter: ${LINES.toLocaleString('en')} short lines, ${RUNS} runs, plain reader and logrouter interleaved`);
+async function benchSize(total: number): Promise<void> {
+  console.log(`bench/logrouter: ${total.toLocaleString('en')} short lines, ${RUNS} runs, plain reader and logrouter interleaved`);
   const plain: number[] = [];
-  const router: Array<{ rate: number; cpuPerMillion: number; peakRssMb: number }> = [];
+  const router: RouterRun[] = [];
   for (let run = 0; run < RUNS; run++) {
-    plain.push(await plainReader(run));
-    router.push(await routerRun(run));
-    console.log(`  run ${run + 1}: plain reader ${Math.round(plain[run]!).toLocaleString('en')} lines/s, logrouter syslog+tcp ${Math.round(router[run]!.rate).toLocaleString('en')} lines/s, ${router[run]!.cpuPerMillion.toFixed(2)} CPU s per 1M lines, peak RSS ${router[run]!.peakRssMb.toFixed(0)} MB`);
+    plain.push(await plainReader(run, total));
+    router.push(await routerRun(run, total));
+    const r = router[run]!;
+    console.log(
+      `  run ${run + 1}: plain reader ${Math.round(plain[run]!).toLocaleString('en')} lines/s, logrouter syslog+tcp ${Math.round(r.rate).toLocaleString('en')} lines/s, ` +
+        `${r.cpuPerMillion.toFixed(2)} CPU s per 1M lines, peak RSS ${r.peakRssMb.toFixed(0)} MB until removed, ${r.rereadAfterExit.toLocaleString('en')} lines read again after the exit`,
+    );
   }
   const p = median(plain);
   const r = median(router.map((x) => x.rate));
-  console.log(`plain reader (follow=1&timestamps=1): ${Math.round(p).toLocaleString('en')} lines/s (median)`);
-  console.log(`logrouter syslog+tcp:                 ${Math.round(r).toLocaleString('en')} lines/s (median)`);
-  console.log(`ratio: ${(r / p).toFixed(2)} (target >= 0.5; logspout about 0.2)`);
-  console.log(`CPU: ${median(router.map((x) => x.cpuPerMillion)).toFixed(2)} s per million lines (median)`);
-  console.log(`peak RSS: ${Math.max(...router.map((x) => x.peakRssMb)).toFixed(0)} MB (max; target < 150 MB)`);
+  console.log(`  plain reader (follow=1&timestamps=1): ${Math.round(p).toLocaleString('en')} lines/s (median)`);
+  console.log(`  logrouter syslog+tcp:                 ${Math.round(r).toLocaleString('en')} lines/s (median)`);
+  console.log(`  ratio: ${(r / p).toFixed(2)} (target >= 0.5; logspout about 0.2)`);
+  console.log(`  CPU: ${median(router.map((x) => x.cpuPerMillion)).toFixed(2)} s per million lines (median)`);
+  console.log(`  peak RSS until the container is removed: ${Math.max(...router.map((x) => x.peakRssMb)).toFixed(0)} MB (max; target < 150 MB)`);
+  console.log(`  lines read again after the exit: ${Math.max(...router.map((x) => x.rereadAfterExit)).toLocaleString('en')} (max)`);
+}
+
+async function main(): Promise<void> {
+  for (const total of SIZES) await benchSize(total);
 }
 
 main().catch((error: unknown) => {

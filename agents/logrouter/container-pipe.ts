@@ -7,6 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import type Dockerode from 'dockerode';
 import { errorMessage, type Logger } from '../../shared/ops/logger';
+import type { CheckpointStore } from './checkpoint-store';
 import { DeliveryTracker, type StreamPositions } from './delivery-tracker';
 import { LogParser } from './log-parser';
 import { MultilineMerger, type MultilineSettings } from './multiline';
@@ -27,7 +28,10 @@ export interface ContainerPipeOptions {
   container: ContainerMeta;
   route: RouteRunner;
   checkpoint: StreamPositions | undefined;
-  saveCheckpoint(positions: StreamPositions): void;
+  /** Tells the store where to read this pipe's positions, and when they moved. */
+  checkpoints: Pick<CheckpointStore, 'follow' | 'touch' | 'flush'>;
+  /** The route's id: the key of the positions in the store. */
+  routeId: string;
   maxLineBytes: number;
   sources: readonly LogSource[];
   parseJson: boolean;
@@ -49,7 +53,8 @@ export class ContainerPipe {
   private loopDone: Promise<void> | undefined;
 
   constructor(private readonly options: ContainerPipeOptions) {
-    this.tracker = new DeliveryTracker(options.checkpoint, (position) => options.saveCheckpoint(position));
+    this.tracker = new DeliveryTracker(options.checkpoint, () => options.checkpoints.touch(), options.sources);
+    options.checkpoints.follow(options.routeId, options.container.id, () => this.tracker.checkpoint);
   }
 
   get container(): ContainerMeta {
@@ -99,10 +104,12 @@ export class ContainerPipe {
         if (state === 'gone') return;
         if (state === 'stopped' && clean) {
           // A follower can end at the container's exit before the engine handed it the last
-          // lines (seen with a final line without newline): read once more without follow.
-          await this.readOnce(false);
+          // lines (seen with a final line without newline): read once more.
+          const complete = await this.readOnce();
           await this.untilDrained();
           if (this.closed) return;
+          // Now the log is complete: quiet streams catch up, so the next read starts here.
+          if (complete && this.tracker.settle()) this.options.checkpoints.flush();
         }
         if (state === 'running' || state === 'unknown') {
           this.wanted = true;
@@ -117,16 +124,21 @@ export class ContainerPipe {
     }
   }
 
-  /** Reads one logs stream to its end; true when it ended cleanly (container stopped). */
-  private async readOnce(follow = true): Promise<boolean> {
+  /**
+   * Reads one logs stream to its end; true when it ended cleanly (container stopped). Always a
+   * stream (`follow`): without it the client buffers the whole answer, and a log of millions of
+   * lines takes hundreds of MB. The engine does not follow a container that is not running: it
+   * sends the log and ends, as without `follow`.
+   */
+  private async readOnce(): Promise<boolean> {
     const { docker, container, route, maxLineBytes, counters, sources } = this.options;
     const resumeTs = this.tracker.resumeTs;
     const since = resumeTs ? sinceOf(resumeTs) : '0';
-    let result: IncomingMessage | Buffer;
+    let stream: IncomingMessage;
     try {
-      const logs = docker.getContainer(container.id).logs as unknown as (options: object) => Promise<IncomingMessage | Buffer>;
-      result = await logs.call(docker.getContainer(container.id), {
-        follow,
+      const logs = docker.getContainer(container.id).logs as unknown as (options: object) => Promise<IncomingMessage>;
+      stream = await logs.call(docker.getContainer(container.id), {
+        follow: true,
         stdout: sources.includes('stdout'),
         stderr: sources.includes('stderr'),
         timestamps: true,
@@ -144,15 +156,6 @@ export class ContainerPipe {
       onMalformed: () => counters.malformed(),
     });
     this.tracker.resume();
-    if (Buffer.isBuffer(result)) {
-      // Without follow the engine answers with the whole log at once.
-      parser.write(result);
-      parser.end();
-      merger?.flushAll();
-      this.reportGap();
-      return true;
-    }
-    const stream = result;
     if (this.closed) {
       stream.destroy();
       return true;
