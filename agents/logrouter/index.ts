@@ -67,7 +67,7 @@ export const logrouterAgent = defineAgent({
     const unsubscribe = events.subscribe({
       name: 'logrouter',
       types: ['container'],
-      actions: ['start', 'destroy', 'rename'],
+      actions: ['create', 'start', 'destroy', 'rename'],
       onEvent: (event) => router.onEvent(event),
       onSync: (snapshot) => router.onSync(snapshot),
     });

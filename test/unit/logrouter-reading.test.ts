@@ -1,5 +1,6 @@
 /** Reading Docker log streams: frames, partial lines, TTY, the maximum line, and exactly-once bookkeeping. */
 import { strict as assert } from 'node:assert';
+import { AttachConverter } from '../../agents/logrouter/attach-capture';
 import { DeliveryTracker, QUIET_MARGIN_MS, type StreamPositions } from '../../agents/logrouter/delivery-tracker';
 import { LogParser } from '../../agents/logrouter/log-parser';
 import { sinceOf, type LogLine } from '../../agents/logrouter/message';
@@ -216,5 +217,27 @@ describe('logrouter delivery tracker', () => {
     assert.deepEqual(tracker.checkpoint, { stdout: { ts: T3, n: 1 }, stderr: { ts: T3, n: 0 } });
     assert.equal(tracker.resumeTs, T3);
     assert.equal(tracker.settle(), false, 'nothing left to move');
+  });
+});
+
+describe('logrouter attach capture', () => {
+  const TS = '2026-12-03T10:00:00.000000000Z';
+  const read = (bytes: Buffer, tty: boolean) => parse([bytes], { tty }).lines.map((l) => `${l.source}:${l.data.toString('latin1')}`);
+
+  it('turns attach frames (pieces of the streams, not lines) into the log format, at any chunk cut', () => {
+    // As the engine sent it for `echo A; echo B >&2; echo C`: stdout's two lines in one frame.
+    const attach = Buffer.concat([frame(2, 'B\n'), frame(1, 'A\nC'), frame(1, '\n'), frame(1, 'no newline')]);
+    for (let cut = 0; cut <= attach.length; cut++) {
+      const converter = new AttachConverter();
+      const out = Buffer.concat([converter.convert(attach.subarray(0, cut), false, TS), converter.convert(attach.subarray(cut), false, TS), converter.end(false, TS)]);
+      assert.deepEqual(read(out, false), ['stderr:B', 'stdout:A', 'stdout:C', 'stdout:no newline'], `cut at ${cut}`);
+    }
+  });
+
+  it('stamps TTY lines and cuts a line without newline every 16 KiB, as the log driver does', () => {
+    const converter = new AttachConverter();
+    const long = 'x'.repeat(40_000);
+    const out = Buffer.concat([converter.convert(Buffer.from(`one\r\n${long}\r\ntwo`), true, TS), converter.end(true, TS)]);
+    assert.deepEqual(read(out, true), ['stdout:one', `stdout:${long}`, 'stdout:two']);
   });
 });
