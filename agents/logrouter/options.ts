@@ -3,6 +3,7 @@
  * agent's under `quayside all`; environment names follow logspout where it has one.
  */
 import { booleanOption, choiceOption, integerOption, listOption, optionalStringOption } from '../../shared/config/options';
+import { logsApiOptions } from './api';
 import { parseExcludeLabels, type ExcludedLabel } from './container-filter';
 import { parseRouteUri, type RouteSpec } from './route';
 
@@ -57,4 +58,5 @@ export const logrouterOptions = {
     help: 'Bearer token that POST and DELETE /routes require; without it, route changes are accepted only from loopback clients',
     env: 'QUAYSIDE_LOG_API_TOKEN',
   }),
+  ...logsApiOptions,
 };

@@ -62,6 +62,7 @@ export class LogRouter {
   private readonly containers = new Map<string, ContainerMeta>();
   readonly lag = new Map<string, number>();
   synced = false;
+  private readonly startListeners: Array<(container: ContainerMeta) => void> = [];
 
   constructor(private readonly settings: RouterSettings) {}
 
@@ -174,6 +175,11 @@ export class LogRouter {
     return n;
   }
 
+  /** Called with each container once it runs (tracked after its start, or found running). */
+  onContainerRunning(listener: (container: ContainerMeta) => void): void {
+    this.startListeners.push(listener);
+  }
+
   runningContainers(): ContainerMeta[] {
     return [...this.containers.values()];
   }
@@ -231,6 +237,7 @@ export class LogRouter {
       this.ensurePipe(route, known ?? meta, fresh || this.settings.backlog ? undefined : 'now', { capture, wake: phase === 'run' });
     }
     capture?.expireAfter(CAPTURE_WAIT_MS);
+    if (phase === 'run' && info.State.Running) for (const listener of this.startListeners) listener(known ?? meta);
   }
 
   private async attach(id: string): Promise<AttachCapture | undefined> {
