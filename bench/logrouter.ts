@@ -10,10 +10,15 @@
  *   npm run bench:logrouter            (builds, brings up the test engine first)
  *   node dist/bench/logrouter.js [--lines N[,N…]] [--runs N]      (default 1,000,000,3,000,000 and 3)
  *
+ * Then, when strace is installed, the kill -9 window: in one more run, strace records for 3 s the
+ * agent's writes to the destination and its checkpoint writes (pwrite64); a kill between the two
+ * sends that batch again. Printed: median, p99 and max of write → checkpoint (strace slows every
+ * system call, so these are upper bounds).
+ *
  * Targets (issues #4, #16): at least 0.5 of the plain reader's rate (logspout reaches about 0.2),
  * peak RSS under 150 MB at every log size.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -21,6 +26,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Dockerode from 'dockerode';
+import { CheckpointStore } from '../agents/logrouter/checkpoint-store';
 import { argValue } from './args';
 
 const SIZES = linesArg(process.argv.slice(2)) ?? [1_000_000, 3_000_000];
@@ -118,7 +124,7 @@ async function until<T>(what: string, deadlineMs: number, probe: () => Promise<T
 }
 
 /** The agent with one syslog+tcp route to a counting sink in this process. */
-async function routerRun(run: number, total: number): Promise<RouterRun> {
+async function routerRun(run: number, total: number, traceFile?: string): Promise<RouterRun> {
   let lines = 0;
   let first = 0;
   let last = 0;
@@ -148,23 +154,27 @@ async function routerRun(run: number, total: number): Promise<RouterRun> {
     const before = procStat(agent.pid!);
     const container = await startWriter(name, total);
     const deadline = Date.now() + 900_000;
-    while (lines < total && Date.now() < deadline) await sleep(50);
+    let tracing = traceFile === undefined;
+    while (lines < total && Date.now() < deadline) {
+      await sleep(50);
+      if (!tracing && lines > total / 10) {
+        tracing = true;
+        spawnSync('timeout', ['3', 'strace', '-f', '-ttt', '-e', 'trace=write,writev,pwrite64', '-o', traceFile!, '-p', String(agent.pid)], { stdio: 'ignore' });
+      }
+    }
     const after = procStat(agent.pid!);
     if (lines !== total) throw new Error(`the sink got ${lines} lines, expected ${total}`);
-    // The container exits: the agent reads its log once more. Wait until it is idle again.
+    // The container exits: the agent reads its log once more (the engine first scans the file
+    // up to `since`), then both streams' checkpoints meet at the last line.
     await container.wait();
-    let idle = 0;
-    let cpu = procStat(agent.pid!).cpuSeconds;
-    let read = await metric(port, 'quayside_logrouter_lines_in_total');
-    await until('the agent to go idle after the exit', 600_000, async () => {
-      await sleep(500);
-      const nowCpu = procStat(agent.pid!).cpuSeconds;
-      const nowRead = await metric(port, 'quayside_logrouter_lines_in_total');
-      idle = nowCpu - cpu < 0.05 && nowRead === read ? idle + 1 : 0;
-      cpu = nowCpu;
-      read = nowRead;
-      return idle >= 4 ? true : undefined;
+    const id = (await container.inspect()).Id;
+    await until('the read after the exit', 600_000, async () => {
+      const store = new CheckpointStore(join(state, 'logrouter'));
+      const positions = Object.values(store.all()).map((byContainer) => byContainer[id]);
+      store.close();
+      return positions.some((p) => p?.stdout !== undefined && p.stdout.ts === p.stderr?.ts) ? true : undefined;
     });
+    const read = await metric(port, 'quayside_logrouter_lines_in_total');
     await container.remove({ force: true });
     await until('the agent to let go of the removed container', 60_000, async () => ((await metric(port, 'quayside_logrouter_containers')) === 0 ? true : undefined));
     const peakRssMb = procStat(agent.pid!).peakRssMb;
@@ -209,8 +219,39 @@ async function benchSize(total: number): Promise<void> {
   console.log(`  lines read again after the exit: ${Math.max(...router.map((x) => x.rereadAfterExit)).toLocaleString('en')} (max)`);
 }
 
+/** write → checkpoint gaps from an strace log: a write of a batch (> 2 KB), then the next pwrite64. */
+function windowMs(trace: string): number[] {
+  const gaps: number[] = [];
+  let written: number | undefined;
+  for (const line of trace.split('\n')) {
+    const match = /^\d+\s+([\d.]+)\s+(write|writev|pwrite64)\(.*\)\s+=\s+(\d+)$/.exec(line);
+    if (!match) continue;
+    const at = Number(match[1]) * 1000;
+    if (match[2] === 'pwrite64') {
+      if (written !== undefined) gaps.push(at - written);
+      written = undefined;
+    } else if (Number(match[3]) > 2048) written = at;
+  }
+  return gaps.sort((a, b) => a - b);
+}
+
+async function killWindow(): Promise<void> {
+  if (spawnSync('strace', ['-V']).status !== 0) {
+    console.log('kill -9 window: strace is not installed; not measured');
+    return;
+  }
+  const file = join(mkdtempSync(join(tmpdir(), 'qs-lrbench-trace-')), 'strace.log');
+  await routerRun(RUNS, 400_000, file);
+  const gaps = windowMs(readFileSync(file, 'utf8'));
+  rmSync(join(file, '..'), { recursive: true, force: true });
+  if (gaps.length === 0) throw new Error('strace saw no batch followed by a checkpoint write');
+  const at = (q: number) => gaps[Math.min(gaps.length - 1, Math.floor(gaps.length * q))]!.toFixed(2);
+  console.log(`kill -9 window (destination write -> checkpoint write, under strace, ${gaps.length} batches): median ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${at(1)} ms`);
+}
+
 async function main(): Promise<void> {
   for (const total of SIZES) await benchSize(total);
+  await killWindow();
 }
 
 main().catch((error: unknown) => {

@@ -88,6 +88,15 @@ export class CheckpointStore {
     byContainer.set(container, read);
   }
 
+  /** The readers of a route stopped: keep their last positions, stop asking them. */
+  unfollow(route: string): void {
+    const byContainer = this.live.get(route);
+    if (!byContainer) return;
+    for (const [container, read] of byContainer) (this.data.routes[route] ??= {})[container] = read();
+    this.live.delete(route);
+    this.dirty = true;
+  }
+
   touch(): void {
     this.dirty = true;
   }

@@ -124,6 +124,7 @@ export class LogRouter {
     if (!route) return false;
     this.routes.delete(id);
     for (const pipe of [...route.pipes.values(), ...route.leaving]) pipe.close();
+    this.settings.store.unfollow(id);
     void route.runner.stop(0);
     return true;
   }

@@ -50,6 +50,8 @@ fi
 # Packages wanted, checked by dpkg status (one fork), plus the command check above.
 # rsyslog-openssl: the TLS listener of the logrouter tests (rsyslog's ossl stream driver).
 WANTED=(docker.io busybox-static redis-server rsyslog rsyslog-openssl prometheus openssl iproute2 curl ca-certificates)
+# strace: bench/logrouter measures the kill -9 window (destination write -> checkpoint write) with it.
+WANTED+=(strace)
 # With AppArmor enabled in the kernel, dockerd needs apparmor_parser to load its default profile.
 if [[ $(cat /sys/module/apparmor/parameters/enabled 2>/dev/null) == Y ]]; then WANTED+=(apparmor); fi
 
