@@ -2,15 +2,23 @@
  * bench/logrouter: lines/s from a container printing N short lines (`busybox seq`) to a
  * `syslog+tcp` route on loopback, against a plain reader of the same kind of container's log
  * stream (`follow=1&timestamps=1`, frames counted, nothing else) on the same engine in the same
- * run, printed as a ratio; plus the agent's CPU seconds per million lines and its peak RSS.
+ * run, printed as a ratio; plus the agent's CPU seconds per million lines, and its peak RSS
+ * (VmHWM) over its whole work on the container: delivery, the container's exit (the agent reads
+ * the log once more then), and the container's removal. Also printed: how many lines the agent
+ * read again after the exit (each skipped as delivered).
  *
  *   npm run bench:logrouter            (builds, brings up the test engine first)
- *   node dist/bench/logrouter.js [--lines N] [--runs N] [--route-query replay.window=0]
+ *   node dist/bench/logrouter.js [--lines N[,N…]] [--runs N] [--route-query replay.window=0]   (default 1,000,000,3,000,000 and 3)
  *
- * Targets (issue #4): at least 0.5 of the plain reader's rate (logspout reaches about 0.2), RSS
- * under 150 MB.
+ * Then, when strace is installed, the kill -9 window: in one more run, strace records for 3 s the
+ * agent's writes to the destination and its checkpoint writes (pwrite64); a kill between the two
+ * sends that batch again. Printed: median, p99 and max of write → checkpoint (strace slows every
+ * system call, so these are upper bounds).
+ *
+ * Targets (issues #4, #16): at least 0.5 of the plain reader's rate (logspout reaches about 0.2),
+ * peak RSS under 150 MB at every log size.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,9 +26,10 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Dockerode from 'dockerode';
+import { CheckpointStore } from '../agents/logrouter/checkpoint-store';
 import { argValue } from './args';
 
-const LINES = argValue('--lines', 1_000_000);
+const SIZES = linesArg(process.argv.slice(2)) ?? [1_000_000, 3_000_000];
 const RUNS = argValue('--runs', 3);
 /** Appended to the route's query, e.g. `--route-query replay.window=0` to compare a route variant. */
 const ROUTE_QUERY = process.argv.includes('--route-query') ? `&${process.argv[process.argv.indexOf('--route-query') + 1]}` : '';
@@ -34,12 +43,17 @@ interface TestEnv {
 const env = JSON.parse(readFileSync(join(process.env.QS_TEST_ROOT ?? '/var/tmp/quayside-test', 'env.json'), 'utf8')) as TestEnv;
 const docker = new Dockerode({ socketPath: env.docker.socket });
 
-async function startWriter(name: string): Promise<Dockerode.Container> {
+function linesArg(args: readonly string[]): number[] | undefined {
+  const at = args.indexOf('--lines');
+  return at >= 0 ? String(args[at + 1]).split(',').map(Number) : undefined;
+}
+
+async function startWriter(name: string, lines: number): Promise<Dockerode.Container> {
   const container = await docker.createContainer({
     name,
     Image: env.images.busybox,
     // The pause lets the reader attach before the first line, as for a live container.
-    Cmd: ['sh', '-c', `sleep 2; busybox seq 1 ${LINES}`],
+    Cmd: ['sh', '-c', `sleep 2; busybox seq 1 ${lines}`],
     Labels: { [BENCH_LABEL]: '1' },
     HostConfig: { NetworkMode: 'none' },
   });
@@ -48,8 +62,8 @@ async function startWriter(name: string): Promise<Dockerode.Container> {
 }
 
 /** The baseline: follow the log stream and count frames, from the first byte to the end. */
-async function plainReader(run: number): Promise<number> {
-  const container = await startWriter(`lrbench-plain-${process.pid}-${run}`);
+async function plainReader(run: number, lines: number): Promise<number> {
+  const container = await startWriter(`lrbench-plain-${process.pid}-${run}`, lines);
   const stream = (await container.logs({ follow: true, stdout: true, stderr: true, timestamps: true })) as unknown as NodeJS.ReadableStream;
   let frames = 0;
   let pending: Buffer = Buffer.alloc(0);
@@ -73,8 +87,8 @@ async function plainReader(run: number): Promise<number> {
   });
   const seconds = (performance.now() - first) / 1000;
   await container.remove({ force: true });
-  if (frames !== LINES) throw new Error(`plain reader got ${frames} frames, expected ${LINES}`);
-  return LINES / seconds;
+  if (frames !== lines) throw new Error(`plain reader got ${frames} frames, expected ${lines}`);
+  return lines / seconds;
 }
 
 function procStat(pid: number): { cpuSeconds: number; peakRssMb: number } {
@@ -85,8 +99,34 @@ function procStat(pid: number): { cpuSeconds: number; peakRssMb: number } {
   return { cpuSeconds, peakRssMb: Number(hwm) / 1024 };
 }
 
+interface RouterRun {
+  rate: number;
+  cpuPerMillion: number;
+  peakRssMb: number;
+  /** Lines read from Docker again after the container exited (skipped as delivered). */
+  rereadAfterExit: number;
+}
+
+/** The agent's own metric, summed over its labels. */
+async function metric(port: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
+  let sum = 0;
+  for (const match of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))) sum += Number(match[1]);
+  return sum;
+}
+
+async function until<T>(what: string, deadlineMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
 /** The agent with one syslog+tcp route to a counting sink in this process. */
-async function routerRun(run: number): Promise<{ rate: number; cpuPerMillion: number; peakRssMb: number }> {
+async function routerRun(run: number, total: number, traceFile?: string): Promise<RouterRun> {
   let lines = 0;
   let first = 0;
   let last = 0;
@@ -98,46 +138,122 @@ async function routerRun(run: number): Promise<{ rate: number; cpuPerMillion: nu
     }),
   );
   await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
-  const port = (sink.address() as AddressInfo).port;
+  const sinkPort = (sink.address() as AddressInfo).port;
   const name = `lrbench-router-${process.pid}-${run}`;
   const state = mkdtempSync(join(tmpdir(), 'qs-lrbench-'));
-  const agent = spawn(process.execPath, [join(__dirname, '..', 'cli', 'main.js'), 'logrouter', `syslog+tcp://127.0.0.1:${port}?filter.name=${name}${ROUTE_QUERY}`, '--state-dir', state, '--listen', '127.0.0.1:0', '--log-level', 'warn'], {
+  const agent = spawn(process.execPath, [join(__dirname, '..', 'cli', 'main.js'), 'logrouter', `syslog+tcp://127.0.0.1:${sinkPort}?filter.name=${name}${ROUTE_QUERY}`, '--state-dir', state, '--listen', '127.0.0.1:0', '--log-format', 'json'], {
     env: { ...process.env, DOCKER_HOST: env.docker.host },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
-  await sleep(1500); // connected to the engine
-  const before = procStat(agent.pid!);
-  const container = await startWriter(name);
-  const deadline = Date.now() + 600_000;
-  while (lines < LINES && Date.now() < deadline) await sleep(50);
-  const after = procStat(agent.pid!);
-  agent.kill('SIGTERM');
-  await new Promise((resolve) => agent.once('exit', resolve));
-  sink.close();
-  await container.remove({ force: true });
-  rmSync(state, { recursive: true, force: true });
-  if (lines !== LINES) throw new Error(`the sink got ${lines} lines, expected ${LINES}`);
-  return { rate: LINES / ((last - first) / 1000), cpuPerMillion: ((after.cpuSeconds - before.cpuSeconds) * 1_000_000) / LINES, peakRssMb: after.peakRssMb };
+  let agentLog = '';
+  agent.stderr!.on('data', (chunk: Buffer) => (agentLog = (agentLog + chunk.toString()).slice(-8000)));
+  try {
+    const port = await until('the agent to listen', 30_000, async () => {
+      const match = /"listen":"127\.0\.0\.1:(\d+)"/.exec(agentLog);
+      return match ? Number(match[1]) : undefined;
+    });
+    await until('the agent to be ready', 30_000, async () => ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok ? true : undefined));
+    const before = procStat(agent.pid!);
+    const container = await startWriter(name, total);
+    const deadline = Date.now() + 900_000;
+    let tracing = traceFile === undefined;
+    while (lines < total && Date.now() < deadline) {
+      await sleep(50);
+      if (!tracing && lines > total / 10) {
+        tracing = true;
+        spawnSync('timeout', ['3', 'strace', '-f', '-ttt', '-e', 'trace=write,writev,pwrite64', '-o', traceFile!, '-p', String(agent.pid)], { stdio: 'ignore' });
+      }
+    }
+    const after = procStat(agent.pid!);
+    if (lines !== total) throw new Error(`the sink got ${lines} lines, expected ${total}`);
+    // The container exits: the agent reads its log once more (the engine first scans the file
+    // up to `since`), then both streams' checkpoints meet at the last line.
+    await container.wait();
+    const id = (await container.inspect()).Id;
+    await until('the read after the exit', 600_000, async () => {
+      const store = new CheckpointStore(join(state, 'logrouter'));
+      const positions = Object.values(store.all()).map((byContainer) => byContainer[id]);
+      store.close();
+      return positions.some((p) => p?.stdout !== undefined && p.stdout.ts === p.stderr?.ts) ? true : undefined;
+    });
+    const read = await metric(port, 'quayside_logrouter_lines_in_total');
+    await container.remove({ force: true });
+    await until('the agent to let go of the removed container', 60_000, async () => ((await metric(port, 'quayside_logrouter_containers')) === 0 ? true : undefined));
+    const peakRssMb = procStat(agent.pid!).peakRssMb;
+    if (lines !== total) throw new Error(`the sink got ${lines} lines after the exit, expected ${total}: lines were sent twice`);
+    return { rate: total / ((last - first) / 1000), cpuPerMillion: ((after.cpuSeconds - before.cpuSeconds) * 1_000_000) / total, peakRssMb, rereadAfterExit: read - total };
+  } catch (error) {
+    throw new Error(`${errorText(error)}; agent log:\n${agentLog}`);
+  } finally {
+    agent.kill('SIGTERM');
+    if (agent.exitCode === null) await new Promise((resolve) => agent.once('exit', resolve));
+    sink.close();
+    rmSync(state, { recursive: true, force: true });
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-async function main(): Promise<void> {
-  console.log(`bench/logrouter: ${LINES.toLocaleString('en')} short lines, ${RUNS} runs, plain reader and logrouter interleaved`);
+async function benchSize(total: number): Promise<void> {
+  console.log(`bench/logrouter: ${total.toLocaleString('en')} short lines, ${RUNS} runs, plain reader and logrouter interleaved`);
   const plain: number[] = [];
-  const router: Array<{ rate: number; cpuPerMillion: number; peakRssMb: number }> = [];
+  const router: RouterRun[] = [];
   for (let run = 0; run < RUNS; run++) {
-    plain.push(await plainReader(run));
-    router.push(await routerRun(run));
-    console.log(`  run ${run + 1}: plain reader ${Math.round(plain[run]!).toLocaleString('en')} lines/s, logrouter syslog+tcp ${Math.round(router[run]!.rate).toLocaleString('en')} lines/s, ${router[run]!.cpuPerMillion.toFixed(2)} CPU s per 1M lines, peak RSS ${router[run]!.peakRssMb.toFixed(0)} MB`);
+    plain.push(await plainReader(run, total));
+    router.push(await routerRun(run, total));
+    const r = router[run]!;
+    console.log(
+      `  run ${run + 1}: plain reader ${Math.round(plain[run]!).toLocaleString('en')} lines/s, logrouter syslog+tcp ${Math.round(r.rate).toLocaleString('en')} lines/s, ` +
+        `${r.cpuPerMillion.toFixed(2)} CPU s per 1M lines, peak RSS ${r.peakRssMb.toFixed(0)} MB until removed, ${r.rereadAfterExit.toLocaleString('en')} lines read again after the exit`,
+    );
   }
   const p = median(plain);
   const r = median(router.map((x) => x.rate));
-  console.log(`plain reader (follow=1&timestamps=1): ${Math.round(p).toLocaleString('en')} lines/s (median)`);
-  console.log(`logrouter syslog+tcp:                 ${Math.round(r).toLocaleString('en')} lines/s (median)`);
-  console.log(`ratio: ${(r / p).toFixed(2)} (target >= 0.5; logspout about 0.2)`);
-  console.log(`CPU: ${median(router.map((x) => x.cpuPerMillion)).toFixed(2)} s per million lines (median)`);
-  console.log(`peak RSS: ${Math.max(...router.map((x) => x.peakRssMb)).toFixed(0)} MB (max; target < 150 MB)`);
+  console.log(`  plain reader (follow=1&timestamps=1): ${Math.round(p).toLocaleString('en')} lines/s (median)`);
+  console.log(`  logrouter syslog+tcp:                 ${Math.round(r).toLocaleString('en')} lines/s (median)`);
+  console.log(`  ratio: ${(r / p).toFixed(2)} (target >= 0.5; logspout about 0.2)`);
+  console.log(`  CPU: ${median(router.map((x) => x.cpuPerMillion)).toFixed(2)} s per million lines (median)`);
+  console.log(`  peak RSS until the container is removed: ${Math.max(...router.map((x) => x.peakRssMb)).toFixed(0)} MB (max; target < 150 MB)`);
+  console.log(`  lines read again after the exit: ${Math.max(...router.map((x) => x.rereadAfterExit)).toLocaleString('en')} (max)`);
+}
+
+/** write → checkpoint gaps from an strace log: a write of a batch (> 2 KB), then the next pwrite64. */
+function windowMs(trace: string): number[] {
+  const gaps: number[] = [];
+  let written: number | undefined;
+  for (const line of trace.split('\n')) {
+    const match = /^\d+\s+([\d.]+)\s+(write|writev|pwrite64)\(.*\)\s+=\s+(\d+)$/.exec(line);
+    if (!match) continue;
+    const at = Number(match[1]) * 1000;
+    if (match[2] === 'pwrite64') {
+      if (written !== undefined) gaps.push(at - written);
+      written = undefined;
+    } else if (Number(match[3]) > 2048) written = at;
+  }
+  return gaps.sort((a, b) => a - b);
+}
+
+async function killWindow(): Promise<void> {
+  if (spawnSync('strace', ['-V']).status !== 0) {
+    console.log('kill -9 window: strace is not installed; not measured');
+    return;
+  }
+  const file = join(mkdtempSync(join(tmpdir(), 'qs-lrbench-trace-')), 'strace.log');
+  await routerRun(RUNS, 400_000, file);
+  const gaps = windowMs(readFileSync(file, 'utf8'));
+  rmSync(join(file, '..'), { recursive: true, force: true });
+  if (gaps.length === 0) throw new Error('strace saw no batch followed by a checkpoint write');
+  const at = (q: number) => gaps[Math.min(gaps.length - 1, Math.floor(gaps.length * q))]!.toFixed(2);
+  console.log(`kill -9 window (destination write -> checkpoint write, under strace, ${gaps.length} batches): median ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${at(1)} ms`);
+}
+
+async function main(): Promise<void> {
+  for (const total of SIZES) await benchSize(total);
+  await killWindow();
 }
 
 main().catch((error: unknown) => {

@@ -7,12 +7,12 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import type Dockerode from 'dockerode';
 import { globToRegExp } from '../../shared/glob';
 import { sendJson, type OpsServer } from '../../shared/ops/http-server';
 import { errorMessage, type Logger } from '../../shared/ops/logger';
-import { LogParser } from './log-parser';
-import { sinceOf, tsFromMillis, type ContainerMeta } from './message';
+import { integerOption } from '../../shared/config/options';
+import type { LiveClient, LiveLogs } from './live-logs';
+import type { ContainerMeta } from './message';
 import { RouteError, routeFromJson, routeToJson, type RouteSpec } from './route';
 import type { LogRouter } from './router';
 import { TemplateError } from './template';
@@ -20,13 +20,24 @@ import { TemplateError } from './template';
 export interface ApiSettings {
   http: OpsServer;
   router: LogRouter;
-  docker: Pick<Dockerode, 'getContainer'>;
+  live: LiveLogs;
   routesDir: string;
   token: string | undefined;
   logger: Logger;
 }
 
 const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
+
+/** The API's own options (spread into the logrouter's). */
+export const logsApiOptions = {
+  logApiMaxClients: integerOption({
+    help: 'Most /logs clients at once; more get 503. All clients share one Docker log stream per container, so this bounds the agent, not the engine',
+    env: 'QUAYSIDE_LOG_API_MAX_CLIENTS',
+    default: 10,
+    min: 1,
+    max: 1_000,
+  }),
+};
 
 /** Loads the routes added through the API before, each from its own file. */
 export function loadPersistedRoutes(dir: string, logger: Logger): RouteSpec[] {
@@ -129,7 +140,8 @@ function readBody(request: IncomingMessage, limit: number): Promise<string> {
 /**
  * `GET /logs`, `/logs/id:<prefix>`, `/logs/name:<glob>`, `?sources=stdout,stderr`; text lines
  * `name|line`, or NDJSON with `Accept: application/json` or `?format=json`. Live only: each
- * container running when the request comes is followed from that moment.
+ * container running when the request comes, or started while it lasts, is followed from that
+ * moment, through the one stream per container all clients share. Over the client limit: 503.
  */
 function streamLogs(settings: ApiSettings, request: IncomingMessage, response: ServerResponse): void {
   const url = new URL(request.url ?? '/', 'http://localhost');
@@ -142,34 +154,21 @@ function streamLogs(settings: ApiSettings, request: IncomingMessage, response: S
   } else if (selector !== '') return sendJson(response, 404, { error: 'use /logs, /logs/id:<id> or /logs/name:<glob>' });
   const sources = (url.searchParams.get('sources') ?? 'stdout,stderr').split(',');
   const json = url.searchParams.get('format') === 'json' || (request.headers.accept ?? '').includes('application/json');
+  const { live } = settings;
+  const client: LiveClient = {
+    wants: pick,
+    send(container, line) {
+      if (!sources.includes(line.source)) return;
+      response.write(json ? `${JSON.stringify({ container: container.name, id: container.id, source: line.source, time: line.ts, data: line.data.toString('utf8') })}\n` : `${container.name}|${line.data.toString('utf8')}\n`);
+    },
+    backlog: () => response.writableLength,
+    drop: () => response.destroy(),
+  };
+  if (!live.add(client)) {
+    response.setHeader('Retry-After', '10');
+    return sendJson(response, 503, { error: `${live.maxClients} /logs clients already connected (the limit, --log-api-max-clients)` });
+  }
   response.writeHead(200, { 'Content-Type': json ? 'application/x-ndjson' : 'text/plain; charset=utf-8', 'Cache-Control': 'no-cache' });
   response.flushHeaders();
-  const since = sinceOf(tsFromMillis(Date.now()));
-  const streams: Array<NodeJS.ReadableStream & { destroy(): void }> = [];
-  request.on('close', () => streams.forEach((s) => s.destroy()));
-  // A slow client must not make us hold the logs in memory: pause the engine's streams until it reads.
-  response.on('drain', () => streams.forEach((s) => s.resume()));
-  const write = (text: string) => {
-    if (!response.write(text)) streams.forEach((s) => s.pause());
-  };
-  for (const container of settings.router.runningContainers().filter(pick)) {
-    const parser = new LogParser({
-      tty: container.tty,
-      maxLineBytes: 1 << 20,
-      onLine(line) {
-        if (!sources.includes(line.source)) return;
-        write(json ? `${JSON.stringify({ container: container.name, id: container.id, source: line.source, time: line.ts, data: line.data.toString('utf8') })}\n` : `${container.name}|${line.data.toString('utf8')}\n`);
-      },
-    });
-    const logs = settings.docker.getContainer(container.id).logs as unknown as (options: object) => Promise<NodeJS.ReadableStream & { destroy(): void }>;
-    logs
-      .call(settings.docker.getContainer(container.id), { follow: true, stdout: true, stderr: true, timestamps: true, since })
-      .then((stream) => {
-        if (request.destroyed) return stream.destroy();
-        streams.push(stream);
-        stream.on('data', (chunk: Buffer) => parser.write(chunk));
-        if (response.writableNeedDrain) stream.pause();
-      })
-      .catch((error: unknown) => settings.logger.debug('cannot follow logs for /logs', { container: container.name, error: errorMessage(error) }));
-  }
+  response.on('close', () => live.remove(client));
 }

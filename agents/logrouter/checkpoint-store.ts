@@ -39,6 +39,8 @@ export class CheckpointStore {
   private next = 0;
   private fds: number[] | undefined;
   private lastSyncMs = 0;
+  /** Positions read from their pipe when written out, not copied at every delivered line. */
+  private readonly live = new Map<string, Map<string, () => StreamPositions>>();
   /** Times the state was written, and when it last was (for the checkpoint-age metric). */
   writes = 0;
   lastWriteMs = 0;
@@ -76,6 +78,29 @@ export class CheckpointStore {
     return Object.values(this.data.routes).some((byContainer) => byContainer[container] !== undefined);
   }
 
+  /**
+   * From now on the position of `container` on `route` is whatever `read` says when the state is
+   * written; `touch()` says it changed. One call per delivered line costs a flag, not a copy.
+   */
+  follow(route: string, container: string, read: () => StreamPositions): void {
+    let byContainer = this.live.get(route);
+    if (!byContainer) this.live.set(route, (byContainer = new Map()));
+    byContainer.set(container, read);
+  }
+
+  /** The readers of a route stopped: keep their last positions, stop asking them. */
+  unfollow(route: string): void {
+    const byContainer = this.live.get(route);
+    if (!byContainer) return;
+    for (const [container, read] of byContainer) (this.data.routes[route] ??= {})[container] = read();
+    this.live.delete(route);
+    this.dirty = true;
+  }
+
+  touch(): void {
+    this.dirty = true;
+  }
+
   set(route: string, container: string, positions: StreamPositions): void {
     const copy: StreamPositions = {};
     if (positions.stdout) copy.stdout = { ...positions.stdout };
@@ -86,6 +111,7 @@ export class CheckpointStore {
 
   /** Forgets a removed container's position on a route. */
   forget(route: string, container: string): void {
+    this.live.get(route)?.delete(container);
     const byContainer = this.data.routes[route];
     if (byContainer?.[container] === undefined) return;
     delete byContainer[container];
@@ -96,6 +122,7 @@ export class CheckpointStore {
   retain(routes: ReadonlySet<string>, containers: ReadonlySet<string> | undefined): void {
     for (const route of Object.keys(this.data.routes)) {
       if (!routes.has(route)) {
+        this.live.delete(route);
         delete this.data.routes[route];
         delete this.data.routeSince?.[route];
         this.dirty = true;
@@ -105,6 +132,7 @@ export class CheckpointStore {
       const byContainer = this.data.routes[route]!;
       for (const id of Object.keys(byContainer)) {
         if (!containers.has(id)) {
+          this.live.get(route)?.delete(id);
           delete byContainer[id];
           this.dirty = true;
         }
@@ -114,6 +142,7 @@ export class CheckpointStore {
 
   flush(): void {
     if (!this.dirty) return;
+    for (const [route, byContainer] of this.live) for (const [container, read] of byContainer) (this.data.routes[route] ??= {})[container] = read();
     this.fds ??= SLOTS.map((name) => openSync(join(this.dir, name), constants.O_RDWR | constants.O_CREAT, 0o600));
     this.seq += 1;
     const json = JSON.stringify({ ...this.data, seq: this.seq });

@@ -7,6 +7,8 @@
 import type { IncomingMessage } from 'node:http';
 import type Dockerode from 'dockerode';
 import { errorMessage, type Logger } from '../../shared/ops/logger';
+import type { AttachCapture } from './attach-capture';
+import type { CheckpointStore } from './checkpoint-store';
 import { DeliveryTracker, type StreamPositions } from './delivery-tracker';
 import { LogParser } from './log-parser';
 import { MultilineMerger, type MultilineSettings } from './multiline';
@@ -27,16 +29,23 @@ export interface ContainerPipeOptions {
   container: ContainerMeta;
   route: RouteRunner;
   checkpoint: StreamPositions | undefined;
-  saveCheckpoint(positions: StreamPositions): void;
+  /** Tells the store where to read this pipe's positions, and when they moved. */
+  checkpoints: Pick<CheckpointStore, 'follow' | 'touch' | 'flush'>;
+  /** The route's id: the key of the positions in the store. */
+  routeId: string;
   maxLineBytes: number;
   sources: readonly LogSource[];
   parseJson: boolean;
   multiline: MultilineSettings | undefined;
   logger: Logger;
   counters: PipeCounters;
+  /** The container's output since before it started: read only if the log cannot be opened. */
+  capture?: AttachCapture;
 }
 
 const RETRY_MS = [250, 500, 1000, 2000, 5000];
+/** How long the rest of a removed container's attach output may take to arrive. */
+const CAPTURE_GRACE_MS = 2_000;
 
 export class ContainerPipe {
   private readonly tracker: DeliveryTracker;
@@ -47,9 +56,13 @@ export class ContainerPipe {
   private failures = 0;
   private drained: (() => void) | undefined;
   private loopDone: Promise<void> | undefined;
+  private capture: AttachCapture | undefined;
 
   constructor(private readonly options: ContainerPipeOptions) {
-    this.tracker = new DeliveryTracker(options.checkpoint, (position) => options.saveCheckpoint(position));
+    this.tracker = new DeliveryTracker(options.checkpoint, () => options.checkpoints.touch(), options.sources);
+    options.checkpoints.follow(options.routeId, options.container.id, () => this.tracker.checkpoint);
+    this.capture = options.capture;
+    this.capture?.hold(this);
   }
 
   get container(): ContainerMeta {
@@ -76,11 +89,13 @@ export class ContainerPipe {
    */
   finish(): Promise<void> {
     this.wanted = false;
+    if (!this.running) this.releaseCapture();
     return this.loopDone ?? Promise.resolve();
   }
 
   close(): void {
     this.closed = true;
+    this.releaseCapture();
     this.stream?.destroy();
     this.drained?.();
   }
@@ -90,19 +105,27 @@ export class ContainerPipe {
     try {
       while (this.wanted && !this.closed) {
         this.wanted = false;
-        const clean = await this.readOnce();
+        const outcome = await this.readOnce();
         if (this.closed) return;
         await this.untilDrained();
         if (this.closed) return;
+        const clean = outcome === 'clean';
         if (clean) this.failures = 0;
         const state = await this.state();
+        if (outcome === 'unopened' && state !== 'running' && state !== 'unknown' && this.capture) {
+          // Removed (docker run --rm) before its log could be opened: what attach caught is all there is.
+          await this.readCapture(this.capture);
+          return;
+        }
         if (state === 'gone') return;
         if (state === 'stopped' && clean) {
           // A follower can end at the container's exit before the engine handed it the last
-          // lines (seen with a final line without newline): read once more without follow.
-          await this.readOnce(false);
+          // lines (seen with a final line without newline): read once more.
+          const complete = (await this.readOnce()) === 'clean';
           await this.untilDrained();
           if (this.closed) return;
+          // Now the log is complete: quiet streams catch up, so the next read starts here.
+          if (complete && this.tracker.settle()) this.options.checkpoints.flush();
         }
         if (state === 'running' || state === 'unknown') {
           this.wanted = true;
@@ -114,19 +137,25 @@ export class ContainerPipe {
       }
     } finally {
       this.running = false;
+      if (!this.wanted) this.releaseCapture();
     }
   }
 
-  /** Reads one logs stream to its end; true when it ended cleanly (container stopped). */
-  private async readOnce(follow = true): Promise<boolean> {
-    const { docker, container, route, maxLineBytes, counters, sources } = this.options;
+  /**
+   * Reads one logs stream to its end: `clean` when it ended (container stopped), `broken` when it
+   * broke, `unopened` when the engine did not open it. Always a stream (`follow`): without it the
+   * client buffers the whole answer, and a log of millions of lines takes hundreds of MB. The
+   * engine does not follow a container that is not running: it sends the log and ends.
+   */
+  private async readOnce(): Promise<'clean' | 'broken' | 'unopened'> {
+    const { docker, container, route, sources } = this.options;
     const resumeTs = this.tracker.resumeTs;
     const since = resumeTs ? sinceOf(resumeTs) : '0';
-    let result: IncomingMessage | Buffer;
+    let stream: IncomingMessage;
     try {
-      const logs = docker.getContainer(container.id).logs as unknown as (options: object) => Promise<IncomingMessage | Buffer>;
-      result = await logs.call(docker.getContainer(container.id), {
-        follow,
+      const logs = docker.getContainer(container.id).logs as unknown as (options: object) => Promise<IncomingMessage>;
+      stream = await logs.call(docker.getContainer(container.id), {
+        follow: true,
         stdout: sources.includes('stdout'),
         stderr: sources.includes('stderr'),
         timestamps: true,
@@ -134,31 +163,18 @@ export class ContainerPipe {
       });
     } catch (error) {
       this.options.logger.debug('cannot open the log stream', { container: container.name, error: errorMessage(error) });
-      return false;
+      return 'unopened';
     }
-    const merger = this.options.multiline ? new MultilineMerger(this.options.multiline, (m) => route.push(m)) : undefined;
-    const parser = new LogParser({
-      tty: container.tty,
-      maxLineBytes,
-      onLine: (line) => this.accept(line, merger),
-      onMalformed: () => counters.malformed(),
-    });
+    // The log is open: the engine sends all of it even if the container is removed now.
+    this.releaseCapture();
+    const { parser, merger } = this.lineReader();
     this.tracker.resume();
-    if (Buffer.isBuffer(result)) {
-      // Without follow the engine answers with the whole log at once.
-      parser.write(result);
-      parser.end();
-      merger?.flushAll();
-      this.reportGap();
-      return true;
-    }
-    const stream = result;
     if (this.closed) {
       stream.destroy();
-      return true;
+      return 'clean';
     }
     this.stream = stream;
-    return new Promise<boolean>((resolve) => {
+    return new Promise((resolve) => {
       let settled = false;
       const finish = (clean: boolean) => {
         if (settled) return;
@@ -169,7 +185,7 @@ export class ContainerPipe {
         merger?.flushAll();
         this.reportGap();
         this.stream = undefined;
-        resolve(clean);
+        resolve(clean ? 'clean' : 'broken');
       };
       stream.on('data', (chunk: Buffer) => {
         parser.write(chunk);
@@ -183,6 +199,46 @@ export class ContainerPipe {
       stream.on('error', () => finish(false));
       stream.on('close', () => finish(!stream.readableAborted && stream.readableEnded));
     });
+  }
+
+  /** Lines of the capture, stamped with the time they arrived; the route gets those of its streams. */
+  private async readCapture(capture: AttachCapture): Promise<void> {
+    const { data, lostBytes, fromStart } = await capture.output(CAPTURE_GRACE_MS);
+    this.releaseCapture();
+    if (this.closed) return;
+    const { parser, merger } = this.lineReader((line) => this.options.sources.includes(line.source));
+    this.tracker.resume();
+    parser.write(data);
+    parser.end();
+    merger?.flushAll();
+    await this.untilDrained();
+    if (lostBytes > 0 || !fromStart) {
+      this.options.counters.gap();
+      this.options.logger.warn('container removed before its log could be read; shipped what attach caught of its output', {
+        container: this.options.container.name,
+        lostBytes,
+        missedStart: !fromStart,
+      });
+    }
+  }
+
+  private lineReader(wanted: (line: LogLine) => boolean = () => true): { parser: LogParser; merger: MultilineMerger | undefined } {
+    const { container, route, maxLineBytes, counters } = this.options;
+    const merger = this.options.multiline ? new MultilineMerger(this.options.multiline, (m) => route.push(m)) : undefined;
+    const parser = new LogParser({
+      tty: container.tty,
+      maxLineBytes,
+      onLine: (line) => {
+        if (wanted(line)) this.accept(line, merger);
+      },
+      onMalformed: () => counters.malformed(),
+    });
+    return { parser, merger };
+  }
+
+  private releaseCapture(): void {
+    this.capture?.release(this);
+    this.capture = undefined;
   }
 
   private reportGap(): void {

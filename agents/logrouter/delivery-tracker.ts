@@ -9,8 +9,18 @@
  * stream (json-file rotation duplicates), and the first `n` lines stamped with the checkpoint's
  * timestamp. A checkpoint advances only over the prefix of lines the route accepted, so a crash
  * re-sends nothing accepted and loses nothing that was not.
+ *
+ * A stream that stays quiet (often stderr) must not hold the resume point back at its last line,
+ * or at the epoch: every re-attach would read the whole log again. So its position follows the
+ * other stream's, `QUIET_MARGIN_MS` behind: Docker stamps a line just before writing it, so a
+ * quiet-stream line stamped earlier than that is in the log already (it would take a stall of the
+ * engine's copier longer than the margin to break this). Once a read of a stopped container ended
+ * cleanly, the log is complete, and every stream moves to the newest timestamp read.
  */
 import { compareTs, type LogLine, type LogPosition, type LogSource } from './message';
+
+/** How far behind the busy stream a quiet stream's position follows. */
+export const QUIET_MARGIN_MS = 1_000;
 
 /** The checkpoint of a container on a route: one position per stream. */
 export type StreamPositions = Partial<Record<LogSource, LogPosition>>;
@@ -36,26 +46,40 @@ interface StreamState {
 
 export class DeliveryTracker {
   private readonly streams: Record<LogSource, StreamState>;
+  /** The newest timestamp read in any stream (delivered or skipped). */
+  private newestTs: string | undefined;
   /** True when the line at a checkpoint was no longer in the log on re-attach (rotated away). */
   gapDetected = false;
 
-  constructor(checkpoint: StreamPositions | undefined, private readonly onAdvance: (positions: StreamPositions) => void) {
+  /** `sources`: the streams this route reads; the others never hold the resume point back. */
+  constructor(
+    checkpoint: StreamPositions | undefined,
+    /** A checkpoint moved (cheap, called per line): read `checkpoint` when writing them out. */
+    private readonly onAdvance: () => void,
+    private readonly sources: readonly LogSource[] = ['stdout', 'stderr'],
+  ) {
     const state = (committed: LogPosition | undefined): StreamState => ({ committed, readTs: undefined, readN: 0, inFlight: [], head: 0, firstAfterResume: true });
     this.streams = { stdout: state(checkpoint?.stdout), stderr: state(checkpoint?.stderr) };
   }
 
+  /** The positions to save; quiet streams catch up with the busy one first (see above). */
   get checkpoint(): StreamPositions {
+    this.catchUpQuiet();
     const positions: StreamPositions = {};
     if (this.streams.stdout.committed) positions.stdout = this.streams.stdout.committed;
     if (this.streams.stderr.committed) positions.stderr = this.streams.stderr.committed;
     return positions;
   }
 
-  /** Where a new stream must start: the older of the streams' checkpoints (undefined: the beginning). */
+  /** Where a new stream must start: the older of the read streams' checkpoints (undefined: the beginning). */
   get resumeTs(): string | undefined {
-    const { stdout, stderr } = this.streams;
-    if (!stdout.committed || !stderr.committed) return stdout.committed?.ts ?? stderr.committed?.ts;
-    return compareTs(stdout.committed.ts, stderr.committed.ts) <= 0 ? stdout.committed.ts : stderr.committed.ts;
+    let oldest: string | undefined;
+    for (const source of this.sources) {
+      const committed = this.streams[source].committed;
+      if (!committed) return undefined;
+      if (oldest === undefined || compareTs(committed.ts, oldest) < 0) oldest = committed.ts;
+    }
+    return oldest;
   }
 
   get pending(): number {
@@ -75,6 +99,7 @@ export class DeliveryTracker {
   admit(line: LogLine): Admission {
     const state = this.streams[line.source];
     const counts = line.part === undefined || line.part.last;
+    if (this.newestTs === undefined || compareTs(line.ts, this.newestTs) > 0) this.newestTs = line.ts;
     let n = 0;
     if (counts) {
       // Older than a line already read in this stream: a json-file rotation duplicate.
@@ -116,7 +141,50 @@ export class DeliveryTracker {
     }
     if (advanced) {
       state.committed = advanced;
-      this.onAdvance(this.checkpoint);
+      this.onAdvance();
     }
   }
+
+  /**
+   * A read of a stopped container ended cleanly: the log holds every line it will ever hold
+   * before a restart (whose lines are stamped later), so quiet streams move up to the newest
+   * timestamp read. Returns whether a checkpoint moved.
+   */
+  settle(): boolean {
+    const newest = this.newestTs;
+    if (newest === undefined) return false;
+    let moved = false;
+    for (const source of this.sources) moved = this.moveIfQuiet(source, newest) || moved;
+    if (moved) this.onAdvance();
+    return moved;
+  }
+
+  /** Quiet streams follow the newest delivered line of the others, `QUIET_MARGIN_MS` behind. */
+  private catchUpQuiet(): void {
+    if (this.sources.length < 2) return;
+    let newest: string | undefined;
+    for (const source of this.sources) {
+      const committed = this.streams[source].committed;
+      if (committed && (newest === undefined || compareTs(committed.ts, newest) > 0)) newest = committed.ts;
+    }
+    if (newest === undefined) return;
+    const quietUntil = tsPlusMillis(newest, -QUIET_MARGIN_MS);
+    for (const source of this.sources) this.moveIfQuiet(source, quietUntil);
+  }
+
+  /** Moves a stream with nothing in flight forward to `ts` (nothing stamped `ts` counted as delivered). */
+  private moveIfQuiet(source: LogSource, ts: string): boolean {
+    const state = this.streams[source];
+    if (state.head < state.inFlight.length) return false;
+    if (state.committed && compareTs(state.committed.ts, ts) >= 0) return false;
+    state.committed = { ts, n: 0 };
+    return true;
+  }
+}
+
+/** A Docker timestamp moved by whole milliseconds (the nanoseconds below the millisecond kept). */
+export function tsPlusMillis(ts: string, ms: number): string {
+  if (ts < '1970') return ts;
+  const shifted = new Date(Date.parse(ts) + ms).toISOString(); // …ss.mmmZ
+  return `${shifted.slice(0, 23)}${ts.slice(23, 29)}Z`;
 }

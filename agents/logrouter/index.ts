@@ -8,6 +8,7 @@ import { defineAgent } from '../../shared/agent';
 import { ConfigError } from '../../shared/config/errors';
 import { addLogrouterApi, loadPersistedRoutes } from './api';
 import { CheckpointStore } from './checkpoint-store';
+import { LiveLogs } from './live-logs';
 import { parseExcludeLabels } from './container-filter';
 import { logrouterOptions, refuseLogspoutListenVariables } from './options';
 import { RouteError } from './route';
@@ -58,7 +59,9 @@ export const logrouterAgent = defineAgent({
         logger.warn('ignoring a stored route that is no longer valid', { route: spec.id, error: (error as Error).message });
       }
     }
-    addLogrouterApi({ http, router, docker, routesDir, token: options.logApiToken, logger });
+    const live = new LiveLogs(docker, logger, options.logApiMaxClients, () => router.runningContainers());
+    router.onContainerRunning((container) => live.started(container));
+    addLogrouterApi({ http, router, live, routesDir, token: options.logApiToken, logger });
     registerLogrouterMetrics(metrics, {
       routes: () => router.views(),
       lag: () => router.lag,
@@ -68,7 +71,7 @@ export const logrouterAgent = defineAgent({
     const unsubscribe = events.subscribe({
       name: 'logrouter',
       types: ['container'],
-      actions: ['start', 'destroy', 'rename'],
+      actions: ['create', 'start', 'destroy', 'rename'],
       onEvent: (event) => router.onEvent(event),
       onSync: (snapshot) => router.onSync(snapshot),
     });
@@ -82,6 +85,7 @@ export const logrouterAgent = defineAgent({
     return {
       async stop() {
         unsubscribe();
+        live.close();
         await router.stop(5_000);
       },
     };

@@ -4,6 +4,7 @@
  */
 import { ConfigError } from '../../shared/config/errors';
 import { booleanOption, choiceOption, integerOption, listOption, optionalStringOption } from '../../shared/config/options';
+import { logsApiOptions } from './api';
 import { parseExcludeLabels, type ExcludedLabel } from './container-filter';
 import { parseRouteUri, type RouteSpec } from './route';
 
@@ -58,6 +59,7 @@ export const logrouterOptions = {
     help: 'Bearer token that POST and DELETE /routes require; without it, route changes are accepted only from loopback clients',
     env: 'QUAYSIDE_LOG_API_TOKEN',
   }),
+  ...logsApiOptions,
 };
 
 /**

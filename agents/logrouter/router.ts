@@ -9,6 +9,7 @@ import type { SyncSnapshot } from '../../shared/docker/event-stream';
 import { errorMessage, type Logger } from '../../shared/ops/logger';
 import { adapterFactory } from './adapters';
 import type { Adapter } from './adapters/adapter';
+import { AttachCapture } from './attach-capture';
 import type { CheckpointStore } from './checkpoint-store';
 import { ContainerPipe } from './container-pipe';
 import { optOutReason, routeMatcher, type ExcludedLabel } from './container-filter';
@@ -48,6 +49,11 @@ interface ActiveRoute {
   leaving: Set<ContainerPipe>;
 }
 
+/** Output caught through attach for a container removed before its log was opened, at most. */
+const CAPTURE_MAX_BYTES = 1 << 20;
+/** A created container not started by then is read from its log alone when it starts. */
+const CAPTURE_WAIT_MS = 60_000;
+
 /** What a live /logs client receives. */
 export type Tap = (message: { container: ContainerMeta; source: LogSource; ts: string; data: Buffer }) => void;
 
@@ -56,6 +62,7 @@ export class LogRouter {
   private readonly containers = new Map<string, ContainerMeta>();
   readonly lag = new Map<string, number>();
   synced = false;
+  private readonly startListeners: Array<(container: ContainerMeta) => void> = [];
 
   constructor(private readonly settings: RouterSettings) {}
 
@@ -117,6 +124,7 @@ export class LogRouter {
     if (!route) return false;
     this.routes.delete(id);
     for (const pipe of [...route.pipes.values(), ...route.leaving]) pipe.close();
+    this.settings.store.unfollow(id);
     void route.runner.stop(0);
     return true;
   }
@@ -127,8 +135,12 @@ export class LogRouter {
 
   async onEvent(event: DockerEvent): Promise<void> {
     if (event.type !== 'container') return;
-    if (event.action === 'start') await this.track(event.id);
-    else if (event.action === 'destroy') this.forget(event.id);
+    if (event.action === 'create') await this.track(event.id, 'create');
+    else if (event.action === 'start') {
+      // Read at once with what create found; inspect (new PID) after.
+      for (const route of this.routes.values()) route.pipes.get(event.id)?.wake();
+      await this.track(event.id, 'run');
+    } else if (event.action === 'destroy') this.forget(event.id);
     else if (event.action === 'rename') {
       const meta = this.containers.get(event.id);
       if (meta) meta.name = containerName(event.name);
@@ -140,8 +152,9 @@ export class LogRouter {
     for (const id of [...this.containers.keys()]) if (!present.has(id)) this.forget(id);
     // Stopped containers too when they may hold unread lines: read before, or created after a route first ran.
     const firstRun = Math.min(...[...this.routes.keys()].map((id) => this.settings.store.routeSince(id)));
-    const unread = (c: Dockerode.ContainerInfo) => c.State === 'running' || this.settings.store.knows(c.Id) || c.Created * 1000 >= firstRun - 1000;
-    await Promise.all(snapshot.containers.filter(unread).map((c) => this.track(c.Id)));
+    // Not a container that was created but not started: its start event wakes its reader.
+    const unread = (c: Dockerode.ContainerInfo) => c.State !== 'created' && (c.State === 'running' || this.settings.store.knows(c.Id) || c.Created * 1000 >= firstRun - 1000);
+    await Promise.all(snapshot.containers.filter(unread).map((c) => this.track(c.Id, 'run')));
     this.settings.store.retain(new Set(this.routes.keys()), present);
     this.settings.store.flush();
     this.synced = true;
@@ -164,6 +177,11 @@ export class LogRouter {
     return n;
   }
 
+  /** Called with each container once it runs (tracked after its start, or found running). */
+  onContainerRunning(listener: (container: ContainerMeta) => void): void {
+    this.startListeners.push(listener);
+  }
+
   runningContainers(): ContainerMeta[] {
     return [...this.containers.values()];
   }
@@ -174,11 +192,18 @@ export class LogRouter {
     this.settings.store.flush();
   }
 
-  private async track(id: string): Promise<void> {
+  /**
+   * Inspects a container and gives each matching route a reader. On `create` the readers wait for
+   * the start, and an attach opened first catches the output of a container that may be gone
+   * (docker run --rm) before its log can be read.
+   */
+  private async track(id: string, phase: 'create' | 'run'): Promise<void> {
+    const capture = phase === 'create' && this.routes.size > 0 ? await this.attach(id) : undefined;
     let info: Dockerode.ContainerInspectInfo;
     try {
       info = await this.settings.docker.getContainer(id).inspect();
     } catch (error) {
+      capture?.close();
       this.settings.logger.debug('cannot inspect container', { id, error: errorMessage(error) });
       return;
     }
@@ -193,8 +218,14 @@ export class LogRouter {
     };
     const reason = optOutReason(meta, info.Config.Env ?? [], this.settings.excludeLabels, this.settings.selfId);
     if (reason) {
+      capture?.close();
       if (!this.containers.has(id)) this.settings.logger.debug('container logs not shipped', { container: meta.name, reason });
       return;
+    }
+    if (capture) {
+      // Attach came after the start if the container is no longer just created.
+      capture.fromStart = info.State.Status === 'created';
+      capture.setTty(meta.tty);
     }
     const known = this.containers.get(id);
     if (known) {
@@ -205,14 +236,21 @@ export class LogRouter {
     for (const route of this.routes.values()) {
       // Created after the route first ran (also while the agent was down): every line is new.
       const fresh = this.synced || created >= this.settings.store.routeSince(route.spec.id) - 1000;
-      this.ensurePipe(route, known ?? meta, fresh || this.settings.backlog ? undefined : 'now');
+      this.ensurePipe(route, known ?? meta, fresh || this.settings.backlog ? undefined : 'now', { capture, wake: phase === 'run' });
     }
+    capture?.expireAfter(CAPTURE_WAIT_MS);
+    if (phase === 'run' && info.State.Running) for (const listener of this.startListeners) listener(known ?? meta);
   }
 
-  private ensurePipe(route: ActiveRoute, container: ContainerMeta, startAt: 'now' | undefined): void {
+  private async attach(id: string): Promise<AttachCapture | undefined> {
+    const capture = new AttachCapture(CAPTURE_MAX_BYTES);
+    return (await capture.open(this.settings.docker.getContainer(id))) ? capture : undefined;
+  }
+
+  private ensurePipe(route: ActiveRoute, container: ContainerMeta, startAt: 'now' | undefined, how: { capture?: AttachCapture; wake: boolean } = { wake: true }): void {
     const existing = route.pipes.get(container.id);
     if (existing) {
-      existing.wake();
+      if (how.wake) existing.wake();
       return;
     }
     if (!route.matches(container)) return;
@@ -231,7 +269,9 @@ export class LogRouter {
       container,
       route: route.runner,
       checkpoint,
-      saveCheckpoint: (position) => store.set(route.spec.id, container.id, position),
+      checkpoints: store,
+      routeId: route.spec.id,
+      capture: how.capture,
       maxLineBytes: this.settings.maxLineBytes,
       sources: route.sources,
       parseJson: route.parseJson,
@@ -249,7 +289,7 @@ export class LogRouter {
       },
     });
     route.pipes.set(container.id, pipe);
-    pipe.wake();
+    if (how.wake) pipe.wake();
   }
 
   private forget(id: string): void {

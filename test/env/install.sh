@@ -51,6 +51,8 @@ fi
 # rsyslog-openssl: the TLS listener of the logrouter tests (rsyslog's ossl stream driver);
 # rsyslog-relp: imrelp, the RELP listener of the relp:// route tests.
 WANTED=(docker.io busybox-static redis-server rsyslog rsyslog-openssl rsyslog-relp prometheus openssl iproute2 curl ca-certificates)
+# strace: bench/logrouter measures the kill -9 window (destination write -> checkpoint write) with it.
+WANTED+=(strace)
 # With AppArmor enabled in the kernel, dockerd needs apparmor_parser to load its default profile.
 if [[ $(cat /sys/module/apparmor/parameters/enabled 2>/dev/null) == Y ]]; then WANTED+=(apparmor); fi
 

@@ -7,6 +7,7 @@ import type Dockerode from 'dockerode';
 import { Registry } from 'prom-client';
 import { httpAdapter } from '../../agents/logrouter/adapters/http';
 import { RetryLater } from '../../agents/logrouter/adapters/adapter';
+import { LiveLogs } from '../../agents/logrouter/live-logs';
 import { addLogrouterApi } from '../../agents/logrouter/api';
 import type { ContainerMeta, LogMessage } from '../../agents/logrouter/message';
 import { parseRouteUri } from '../../agents/logrouter/route';
@@ -31,12 +32,12 @@ function frames(lines: number, ts: string): Buffer {
 }
 
 describe('logrouter /logs', () => {
-  it('pauses the engine stream while the client does not read, and closes it when the client leaves', async () => {
+  it('disconnects a client that does not read (memory stays bounded), and closes the engine stream when no client is left', async () => {
     const engine = new PassThrough({ highWaterMark: 64 * 1024 });
     const docker = { getContainer: () => ({ logs: async () => engine }) } as unknown as Pick<Dockerode, 'getContainer'>;
-    const router = { runningContainers: () => [container] } as unknown as LogRouter;
     const server = new OpsServer(new Registry());
-    addLogrouterApi({ http: server, router, docker, routesDir: '/nonexistent', token: undefined, logger: silentLogger });
+    const live = new LiveLogs(docker, silentLogger, 10, () => [container]);
+    addLogrouterApi({ http: server, router: {} as LogRouter, live, routesDir: '/nonexistent', token: undefined, logger: silentLogger });
     const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
     const client = connect(port, '127.0.0.1');
     try {
@@ -46,7 +47,7 @@ describe('logrouter /logs', () => {
       // The engine writes as long as the stream takes bytes, like dockerd on a socket.
       const chunk = frames(300, '2026-11-27T20:20:15.620573110Z');
       let produced = 0;
-      while (produced < 256 * 1024 * 1024) {
+      while (produced < 256 * 1024 * 1024 && !engine.destroyed) {
         produced += chunk.length;
         if (!engine.write(chunk)) {
           const drained = await Promise.race([once(engine, 'drain').then(() => true), new Promise((r) => setTimeout(() => r(false), 500))]);
@@ -54,10 +55,47 @@ describe('logrouter /logs', () => {
         }
       }
       assert.ok(produced < 48 * 1024 * 1024, `the agent took ${(produced / 1048576).toFixed(0)} MiB for a client that reads nothing`);
-      client.destroy();
-      await eventually(() => assert.ok(engine.destroyed, 'the engine stream is closed when the client leaves'), 5_000, 10);
+      await eventually(() => assert.ok(engine.destroyed, 'the engine stream is closed once its only client is gone'), 5_000, 10);
+      assert.equal(live.clientCount, 0);
     } finally {
       client.destroy();
+      await server.close();
+    }
+  });
+
+  it('shares one engine stream per container among all clients, follows containers started later, and refuses clients over the limit', async () => {
+    const engines = new Map<string, PassThrough[]>();
+    const docker = {
+      getContainer: (id: string) => ({
+        logs: async () => {
+          const stream = new PassThrough();
+          engines.set(id, [...(engines.get(id) ?? []), stream]);
+          return stream;
+        },
+      }),
+    } as unknown as Pick<Dockerode, 'getContainer'>;
+    const later = { ...container, id: 'cd34'.padEnd(64, '0'), name: 'later' };
+    const server = new OpsServer(new Registry());
+    const live = new LiveLogs(docker, silentLogger, 3, () => [container]);
+    addLogrouterApi({ http: server, router: {} as LogRouter, live, routesDir: '/nonexistent', token: undefined, logger: silentLogger });
+    const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
+    const controllers = [0, 1, 2].map(() => new AbortController());
+    try {
+      const responses = await Promise.all(controllers.map((c) => fetch(`http://127.0.0.1:${port}/logs`, { signal: c.signal })));
+      assert.deepEqual(responses.map((r) => r.status), [200, 200, 200]);
+      const over = await fetch(`http://127.0.0.1:${port}/logs`);
+      assert.equal(over.status, 503);
+      assert.match(await over.text(), /--log-api-max-clients/);
+      await eventually(() => assert.equal(engines.get(container.id)?.length, 1, 'one engine stream for three clients'), 5_000, 10);
+      live.started(later);
+      await eventually(() => assert.equal(engines.get(later.id)?.length, 1, 'a container started later is followed'), 5_000, 10);
+      engines.get(later.id)![0]!.write(frames(1, '2026-11-27T20:20:15.620573110Z'));
+      const readers = responses.map((r) => r.body!.getReader());
+      for (const reader of readers) assert.match(new TextDecoder().decode((await reader.read()).value), /^later\|/);
+      for (const c of controllers) c.abort();
+      await eventually(() => assert.ok([...engines.values()].flat().every((s) => s.destroyed), 'streams closed with the last client'), 5_000, 10);
+    } finally {
+      for (const c of controllers) c.abort();
       await server.close();
     }
   });
@@ -65,7 +103,7 @@ describe('logrouter /logs', () => {
   it('refuses route changes that a reverse proxy on this host forwards, without a token', async () => {
     const router = { routeSpecs: () => [], addRoute: () => undefined, removeRoute: () => false } as unknown as LogRouter;
     const server = new OpsServer(new Registry());
-    addLogrouterApi({ http: server, router, docker: {} as Pick<Dockerode, 'getContainer'>, routesDir: '/nonexistent', token: undefined, logger: silentLogger });
+    addLogrouterApi({ http: server, router, live: new LiveLogs({} as Pick<Dockerode, 'getContainer'>, silentLogger, 1, () => []), routesDir: '/nonexistent', token: undefined, logger: silentLogger });
     const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
     try {
       const proxied = await fetch(`http://127.0.0.1:${port}/routes/abc`, { method: 'DELETE', headers: { 'X-Forwarded-For': '203.0.113.9' } });

@@ -1,6 +1,7 @@
 /** Reading Docker log streams: frames, partial lines, TTY, the maximum line, and exactly-once bookkeeping. */
 import { strict as assert } from 'node:assert';
-import { DeliveryTracker, type StreamPositions } from '../../agents/logrouter/delivery-tracker';
+import { AttachConverter } from '../../agents/logrouter/attach-capture';
+import { DeliveryTracker, QUIET_MARGIN_MS, type StreamPositions } from '../../agents/logrouter/delivery-tracker';
 import { LogParser } from '../../agents/logrouter/log-parser';
 import { sinceOf, type LogLine } from '../../agents/logrouter/message';
 
@@ -108,7 +109,7 @@ describe('logrouter delivery tracker', () => {
 
   it('skips lines at or before the checkpoint, counting lines that share its timestamp', () => {
     const saved: StreamPositions[] = [];
-    const tracker = new DeliveryTracker({ stdout: { ts: T2, n: 2 } }, (p) => saved.push(p));
+    const tracker: DeliveryTracker = new DeliveryTracker({ stdout: { ts: T2, n: 2 } }, () => saved.push(tracker.checkpoint), ['stdout']);
     // since=T2 is inclusive: the engine replays the two lines stamped T2 that were delivered.
     const admitted = [line(T2, 'a'), line(T2, 'b'), line(T2, 'c'), line(T3, 'd')].map((l) => tracker.admit(l));
     assert.deepEqual(admitted.map((a) => (a.skip ? a.reason : 'new')), ['delivered', 'delivered', 'new', 'new']);
@@ -124,7 +125,7 @@ describe('logrouter delivery tracker', () => {
 
   it('advances the checkpoint only over the prefix of accepted lines', () => {
     const saved: StreamPositions[] = [];
-    const tracker = new DeliveryTracker(undefined, (p) => saved.push(p));
+    const tracker: DeliveryTracker = new DeliveryTracker(undefined, () => saved.push(tracker.checkpoint), ['stdout']);
     const [a, b, c] = [line(T1), line(T2), line(T3)].map((l) => tracker.admit(l)) as Array<{ skip: false; ticket: never }>;
     tracker.done(c!.ticket);
     tracker.done(b!.ticket);
@@ -136,7 +137,7 @@ describe('logrouter delivery tracker', () => {
 
   it('never stops the checkpoint inside a split line', () => {
     const saved: StreamPositions[] = [];
-    const tracker = new DeliveryTracker(undefined, (p) => saved.push(p));
+    const tracker: DeliveryTracker = new DeliveryTracker(undefined, () => saved.push(tracker.checkpoint), ['stdout']);
     const first = tracker.admit(line(T1, 'p1', { index: 1, last: false }));
     assert.ok(!first.skip);
     tracker.done(first.ticket);
@@ -161,7 +162,7 @@ describe('logrouter delivery tracker', () => {
   it('keeps a checkpoint per stream: Docker may store stderr after stdout lines stamped later', () => {
     // Regression: one checkpoint for both streams skipped such a stderr line as "older".
     const saved: StreamPositions[] = [];
-    const tracker = new DeliveryTracker(undefined, (p) => saved.push(p));
+    const tracker: DeliveryTracker = new DeliveryTracker(undefined, () => saved.push(tracker.checkpoint));
     const verdicts = [line(T3, 'out'), line(T1, 'err', undefined, 'stderr')].map((l) => tracker.admit(l));
     assert.deepEqual(verdicts.map((v) => (v.skip ? v.reason : 'new')), ['new', 'new']);
     for (const v of verdicts) if (!v.skip) tracker.done(v.ticket);
@@ -171,5 +172,72 @@ describe('logrouter delivery tracker', () => {
     assert.equal(again.resumeTs, T1);
     const replay = [line(T1, 'err', undefined, 'stderr'), line(T3, 'out'), line(T3, 'new err', undefined, 'stderr')].map((l) => again.admit(l));
     assert.deepEqual(replay.map((v) => (v.skip ? v.reason : 'new')), ['delivered', 'delivered', 'new']);
+  });
+
+  // Issue #16.1: a stream that never wrote held the resume point at the epoch, so every re-attach
+  // (and the read after the container's exit) asked the engine for the whole log.
+  it('moves a quiet stream along behind the busy one, so a re-attach starts near the checkpoint', () => {
+    const epoch = { ts: '0001-01-01T00:00:00.000000000Z', n: 0 };
+    const tracker = new DeliveryTracker({ stdout: epoch, stderr: epoch }, () => undefined);
+    const late = '2026-11-27T20:25:00.123456789Z';
+    for (const ts of [T1, late]) {
+      const admission = tracker.admit(line(ts));
+      assert.ok(!admission.skip);
+      tracker.done(admission.ticket);
+    }
+    assert.deepEqual(tracker.checkpoint, { stdout: { ts: late, n: 1 }, stderr: { ts: `2026-11-27T20:24:59.123456789Z`, n: 0 } }, `stderr ${QUIET_MARGIN_MS} ms behind`);
+    assert.equal(tracker.resumeTs, '2026-11-27T20:24:59.123456789Z');
+    // A stderr line stamped within the margin still counts as new when it arrives late.
+    const straggler = tracker.admit(line('2026-11-27T20:24:59.500000000Z', 'late err', undefined, 'stderr'));
+    assert.equal(straggler.skip, false);
+  });
+
+  it('does not move a stream whose lines are still on their way to the route', () => {
+    const tracker = new DeliveryTracker(undefined, () => undefined);
+    const err = tracker.admit(line(T1, 'err', undefined, 'stderr'));
+    const out = tracker.admit(line(T3));
+    assert.ok(!err.skip && !out.skip);
+    tracker.done(out.ticket);
+    assert.equal(tracker.checkpoint.stderr, undefined, 'stderr line not accepted yet');
+    assert.equal(tracker.resumeTs, undefined);
+  });
+
+  it('never lets a stream the route does not read hold the resume point back', () => {
+    const tracker = new DeliveryTracker({ stdout: { ts: T3, n: 4 }, stderr: { ts: '0001-01-01T00:00:00.000000000Z', n: 0 } }, () => undefined, ['stdout']);
+    assert.equal(tracker.resumeTs, T3);
+  });
+
+  it('after a complete read of a stopped container, moves every stream to the newest line read', () => {
+    let advanced = 0;
+    const tracker = new DeliveryTracker({ stdout: { ts: T3, n: 1 }, stderr: { ts: T1, n: 1 } }, () => (advanced += 1));
+    tracker.resume();
+    assert.equal(tracker.admit(line(T3)).skip, true);
+    assert.equal(tracker.settle(), true);
+    assert.equal(advanced, 1);
+    assert.deepEqual(tracker.checkpoint, { stdout: { ts: T3, n: 1 }, stderr: { ts: T3, n: 0 } });
+    assert.equal(tracker.resumeTs, T3);
+    assert.equal(tracker.settle(), false, 'nothing left to move');
+  });
+});
+
+describe('logrouter attach capture', () => {
+  const TS = '2026-12-03T10:00:00.000000000Z';
+  const read = (bytes: Buffer, tty: boolean) => parse([bytes], { tty }).lines.map((l) => `${l.source}:${l.data.toString('latin1')}`);
+
+  it('turns attach frames (pieces of the streams, not lines) into the log format, at any chunk cut', () => {
+    // As the engine sent it for `echo A; echo B >&2; echo C`: stdout's two lines in one frame.
+    const attach = Buffer.concat([frame(2, 'B\n'), frame(1, 'A\nC'), frame(1, '\n'), frame(1, 'no newline')]);
+    for (let cut = 0; cut <= attach.length; cut++) {
+      const converter = new AttachConverter();
+      const out = Buffer.concat([converter.convert(attach.subarray(0, cut), false, TS), converter.convert(attach.subarray(cut), false, TS), converter.end(false, TS)]);
+      assert.deepEqual(read(out, false), ['stderr:B', 'stdout:A', 'stdout:C', 'stdout:no newline'], `cut at ${cut}`);
+    }
+  });
+
+  it('stamps TTY lines and cuts a line without newline every 16 KiB, as the log driver does', () => {
+    const converter = new AttachConverter();
+    const long = 'x'.repeat(40_000);
+    const out = Buffer.concat([converter.convert(Buffer.from(`one\r\n${long}\r\ntwo`), true, TS), converter.end(true, TS)]);
+    assert.deepEqual(read(out, true), ['stdout:one', `stdout:${long}`, 'stdout:two']);
   });
 });

@@ -1,0 +1,58 @@
+/**
+ * Issue #15.5: `docker run --rm` containers that live a few milliseconds were often gone before
+ * the agent opened their log (16 of 60 lines delivered). Reading now starts on `create`: 100 such
+ * containers, run with the docker CLI on the test engine, each print two lines on stdout and one
+ * on stderr; every line must arrive exactly once.
+ */
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { forEachLimited } from '../../shared/for-each-limited';
+import { dockerCli } from '../support/docker-cli';
+import { eventually } from '../support/eventually';
+import { freePort } from '../support/free-port';
+import { startRouter, type RunningRouter } from '../support/logrouter';
+import { removeTestContainers, startEngine, testDocker, testEnv, TEST_LABEL, uniqueTag } from '../support/test-env';
+
+const CONTAINERS = 100;
+
+describe('quayside logrouter: short-lived docker run --rm containers', function () {
+  this.timeout(300_000);
+  const docker = testDocker();
+  const run = uniqueTag('lrrm');
+  const dir = mkdtempSync(join(tmpdir(), 'qs-lrrm-'));
+  let router: RunningRouter | undefined;
+  let sink: Server | undefined;
+  let text = '';
+
+  before(() => startEngine());
+
+  after(async () => {
+    await router?.stop();
+    sink?.close();
+    await removeTestContainers(docker);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it(`delivers every line of ${CONTAINERS} quick docker run --rm containers exactly once`, async () => {
+    const port = await freePort();
+    sink = createServer((socket) => socket.setEncoding('latin1').on('data', (chunk: string) => (text += chunk)));
+    await new Promise<void>((resolve) => sink!.listen(port, '127.0.0.1', resolve));
+    router = startRouter([`raw+tcp://127.0.0.1:${port}?filter.name=${run}-*`], join(dir, 'state'));
+    await router.port();
+    await eventually(async () => assert.equal((await fetch(`http://127.0.0.1:${await router!.port()}/readyz`)).status, 200), 30_000, 100);
+    const names = Array.from({ length: CONTAINERS }, (_, i) => `${run}-${i}`);
+    await forEachLimited(names, 8, async (name) => {
+      await dockerCli(['run', '--rm', '--name', name, '--label', `${TEST_LABEL}=1`, testEnv().images.busybox, 'sh', '-c', `echo ${name} one; echo ${name} two >&2; echo ${name} three`]);
+    });
+    const expected = names.flatMap((name) => [`${name} one`, `${name} two`, `${name} three`]).sort();
+    const received = () => text.split('\n').slice(0, -1).sort();
+    await eventually(() => {
+      const missing = expected.filter((line) => !received().includes(line));
+      assert.deepEqual(missing, [], `${missing.length} lines missing; agent: ${router!.output.stderr().slice(-1500)}`);
+    }, 60_000, 200);
+    assert.deepEqual(received(), expected, 'every line exactly once');
+  });
+});
