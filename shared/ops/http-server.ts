@@ -4,6 +4,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Writable } from 'node:stream';
+import { createGzip } from 'node:zlib';
 import type { Registry } from 'prom-client';
 import type { HostPort } from '../config/options';
 import { errorMessage, silentLogger, type Logger } from './logger';
@@ -105,8 +107,15 @@ export class OpsServer {
       case '/metrics': {
         // Together, so a source and the registry's collect() callbacks can share one collection.
         const [body, ...extra] = await Promise.all([this.registry.metrics(), ...this.metricsSources.map((source) => source())]);
-        response.writeHead(200, { 'Content-Type': this.registry.contentType });
-        writeExpositions(response, [body, ...extra]);
+        // Prometheus asks for gzip; an exporter's text shrinks about tenfold. Level 1: the scrape is on the clock.
+        const gzip = acceptsGzip(request.headers['accept-encoding']);
+        response.writeHead(200, { 'Content-Type': this.registry.contentType, Vary: 'Accept-Encoding', ...(gzip ? { 'Content-Encoding': 'gzip' } : {}) });
+        let out: Writable = response;
+        if (gzip) {
+          out = createGzip({ level: 1 });
+          out.pipe(response);
+        }
+        writeExpositions(out, [body, ...extra]);
         return;
       }
     }
@@ -115,8 +124,18 @@ export class OpsServer {
   }
 }
 
+/** Whether an Accept-Encoding header takes gzip (listed, and not with q=0). */
+export function acceptsGzip(header: string | undefined): boolean {
+  return (header ?? '').split(',').some((part) => {
+    const [coding, ...params] = part.trim().split(';');
+    if (coding?.trim().toLowerCase() !== 'gzip') return false;
+    const q = params.map((p) => /^\s*q=([\d.]+)\s*$/.exec(p)?.[1]).find((v) => v !== undefined);
+    return q === undefined || Number(q) > 0;
+  });
+}
+
 /** The parts one after the other, each ending with a newline, as the format wants before the next family. */
-function writeExpositions(response: ServerResponse, parts: readonly string[]): void {
+function writeExpositions(response: Writable, parts: readonly string[]): void {
   for (const part of parts) {
     if (part === '') continue;
     response.write(part);

@@ -1,6 +1,6 @@
 /**
  * The test environment that `bash test/env/up.sh` brings up: a dedicated Docker engine, Redis,
- * rsyslog and Prometheus on loopback. Its addresses come from env.json.
+ * rsyslog, Prometheus and node-exporter on loopback. Its addresses come from env.json.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -16,6 +16,7 @@ export interface TestEnv {
   redis: { host: string; port: number };
   syslog: { host: string; port: number; receivedFile: string };
   prometheus: { url: string; targetsDir: string };
+  nodeExporter: { url: string };
 }
 
 let loaded: TestEnv | undefined;

@@ -23,7 +23,7 @@ const absentFiles = new Set<string>();
  * not use, and memsw without swap accounting. Any other file (cpu.max, memory.max, io.stat…) can be
  * missing from one cgroup (a leaf without controllers) and present in the next.
  */
-const KERNEL_WIDE = /^(blkio\.|memory\.memsw\.)/;
+const KERNEL_WIDE = /^(blkio\.|memory\.memsw\.|memory\.kmem\.)/;
 
 /** The file's text, or undefined when it does not exist (a controller feature the kernel lacks). */
 export function readOptionalText(path: string): string | undefined {
