@@ -96,7 +96,7 @@ export class ContainerExposition {
     // One closure for the whole scrape; `name` and `base` say which family and container it writes.
     const emit: SampleSink = (value, ...extra) => {
       let text = base;
-      for (let i = 0; i + 1 < extra.length; i += 2) text += `${text === '' ? '' : ','}${extra[i]}="${escapeLabelValue(extra[i + 1]!)}"`;
+      for (let i = 0; i + 1 < extra.length; i += 2) text += `,${extra[i]}="${escapeLabelValue(extra[i + 1]!)}"`;
       out.write(`${name}{${text}} ${formatValue(value)}\n`);
     };
     for (let f = 0; f < families.length; f++) {

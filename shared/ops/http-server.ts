@@ -112,7 +112,7 @@ export class OpsServer {
         response.writeHead(200, { 'Content-Type': this.registry.contentType, Vary: 'Accept-Encoding', ...(gzip ? { 'Content-Encoding': 'gzip' } : {}) });
         let out: Writable = response;
         if (gzip) {
-          out = createGzip({ level: 1 });
+          out = createGzip({ level: 1, chunkSize: 256 * 1024 });
           out.pipe(response);
         }
         writeExpositions(out, [body, ...extra]);

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BlockDeviceNames } from '../../agents/stats-exporter/collectors/block-devices';
 import { locateFromProcCgroup, resolveCgroup, rootCgroupLocation, type CgroupLocation } from '../../agents/stats-exporter/collectors/cgroup-location';
-import { readTaskStates } from '../../agents/stats-exporter/collectors/tasks';
+import { LoadAverager, readTaskStates } from '../../agents/stats-exporter/collectors/tasks';
 import { parseBlkioOps, readCgroupV1, readSpecV1, type GroupReader } from '../../agents/stats-exporter/collectors/cgroup-v1';
 import { parseDiskstats } from '../../agents/stats-exporter/collectors/diskstats';
 
@@ -168,5 +168,19 @@ describe('stats-exporter /proc/diskstats (the machine, id="/")', () => {
       writes: 67260,
       disk: { readsMerged: 1200, sectorsRead: 230164, readSeconds: 45, writesMerged: 3400, sectorsWritten: 1907000, writeSeconds: 98, ioInProgress: 2, ioSeconds: 120, weightedIoSeconds: 143 },
     });
+  });
+});
+
+describe('stats-exporter load averages', () => {
+  it('start at the first count and decay toward new counts with e^(-elapsed/10 s), as cAdvisor', () => {
+    const load = new LoadAverager();
+    const busy = { running: 4, sleeping: 0, stopped: 0, uninterruptible: 2 };
+    const idle = { running: 0, sleeping: 4, stopped: 0, uninterruptible: 0 };
+    assert.deepEqual(load.update('a', busy, 100), { running: 4, uninterruptible: 2 });
+    const after = load.update('a', idle, 110);
+    assert.ok(Math.abs(after.running - 4 * Math.exp(-1)) < 1e-9);
+    assert.ok(Math.abs(after.uninterruptible - 2 * Math.exp(-1)) < 1e-9);
+    load.retain(new Set());
+    assert.deepEqual(load.update('a', idle, 120), { running: 0, uninterruptible: 0 }, 'forgotten once stopped: starts again');
   });
 });

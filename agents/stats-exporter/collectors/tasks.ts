@@ -9,7 +9,7 @@ import { isMissingFile } from './errors';
 import { readText } from './files';
 import type { LoadAverages, TaskStates } from './stats';
 
-/** Lists the task (thread) ids of a cgroup: v1 `tasks`, v2 `cgroup.threads`. */
+/** Counts the tasks (threads) a cgroup lists (v1 `tasks`, v2 `cgroup.threads`) by their state. */
 export function readTaskStates(tasksFile: string, procRoot: string): TaskStates {
   const states: TaskStates = { running: 0, sleeping: 0, stopped: 0, uninterruptible: 0 };
   for (const tid of readText(tasksFile).split('\n')) {
