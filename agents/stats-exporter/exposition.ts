@@ -18,8 +18,8 @@ import type { ScrapeSummary } from './self-metrics';
 import { escapeLabelValue, ExpositionWriter, familyHeader, formatValue, labelPairs } from './text-format';
 
 export interface Scrape extends ScrapeSummary {
-  /** The container families in text format 0.0.4. */
-  text: string;
+  /** The container families in text format 0.0.4, as UTF-8. */
+  text: Buffer;
 }
 
 export interface ExpositionOptions {
@@ -59,7 +59,7 @@ export class ContainerExposition {
   }
 
   /** The container families of the scrape in progress (or a new one), as exposition text. */
-  async render(): Promise<string> {
+  async render(): Promise<Buffer> {
     return (await this.scrape()).text;
   }
 

@@ -16,8 +16,11 @@ export interface ReadinessResult {
 }
 export type ReadinessCheck = () => ReadinessResult | Promise<ReadinessResult>;
 export type RouteHandler = (request: IncomingMessage, response: ServerResponse) => void | Promise<void>;
-/** Exposition text (format 0.0.4) appended to the registry's on /metrics, for families written directly. */
-export type MetricsSource = () => string | Promise<string>;
+/**
+ * Exposition text (format 0.0.4) appended to the registry's on /metrics, for families written
+ * directly; as UTF-8 bytes when the source builds it so (no decoding and encoding it again).
+ */
+export type MetricsSource = () => string | Buffer | Promise<string | Buffer>;
 
 export class OpsServer {
   private readonly server: Server;
@@ -135,11 +138,12 @@ export function acceptsGzip(header: string | undefined): boolean {
 }
 
 /** The parts one after the other, each ending with a newline, as the format wants before the next family. */
-function writeExpositions(response: Writable, parts: readonly string[]): void {
+function writeExpositions(response: Writable, parts: ReadonlyArray<string | Buffer>): void {
   for (const part of parts) {
-    if (part === '') continue;
+    if (part.length === 0) continue;
     response.write(part);
-    if (!part.endsWith('\n')) response.write('\n');
+    const last = typeof part === 'string' ? part.charCodeAt(part.length - 1) : part[part.length - 1];
+    if (last !== 0x0a) response.write('\n');
   }
   response.end();
 }

@@ -287,7 +287,7 @@ describe('stats-exporter exposition', () => {
       lastSeenWindowMs: 300_000,
       clock: () => NOW * 1000,
     });
-    const text = await exposition.render();
+    const text = (await exposition.render()).toString('utf8');
     assert.deepEqual(lines(text, 'container_fs_reads_total'), [
       'container_fs_reads_total{id="/docker/a",name="c-a",image="busybox:test",device="/dev/vda"} 1',
       'container_fs_reads_total{id="/docker/a",name="c-a",image="busybox:test",device="/dev/vdb"} 0',
