@@ -6,7 +6,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { containerCgroupPath, expandSlice, locateFromProcCgroup, resolveCgroup, rootCgroupLocation, type CgroupLocation } from '../../agents/stats-exporter/collectors/cgroup-location';
 import { readTaskStates } from '../../agents/stats-exporter/collectors/tasks';
-import { readOptionalText } from '../../agents/stats-exporter/collectors/files';
+import { closeUnreadFiles, readOptionalText, readText } from '../../agents/stats-exporter/collectors/files';
+import { readdirSync, readlinkSync, rmSync } from 'node:fs';
 import type { GroupReader } from '../../agents/stats-exporter/collectors/cgroup-v1';
 import { parseCpuMax, readCgroupV2, readProcesses, readSpecV2, sharesFromWeight } from '../../agents/stats-exporter/collectors/cgroup-v2';
 
@@ -47,6 +48,32 @@ describe('stats-exporter cgroup v2', () => {
     writeFileSync(join(root, 'scope', 'cpu.max'), '50000 100000\n');
     assert.equal(readOptionalText(join(root, 'leaf', 'cpu.max')), undefined);
     assert.equal(readOptionalText(join(root, 'scope', 'cpu.max')), '50000 100000\n');
+  });
+
+  it('keeps files open between scrapes, reads them afresh from the start, and closes those a scrape did not read', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qs-open-'));
+    const file = join(dir, 'memory.current');
+    // Descriptors of this process open on the file.
+    const openFds = () =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(join('/proc/self/fd', fd)) === file;
+        } catch {
+          return false; // the descriptor readdir itself used
+        }
+      }).length;
+    writeFileSync(file, '1000\n');
+    const before = 0;
+    assert.equal(readText(file), '1000\n');
+    writeFileSync(file, '2048\n');
+    assert.equal(readText(file), '2048\n', 'the new content, read again from offset 0');
+    assert.equal(openFds(), before + 1, 'one descriptor, kept');
+    closeUnreadFiles(); // the scrape that read it
+    assert.equal(openFds(), before + 1);
+    closeUnreadFiles(); // a scrape that did not
+    assert.equal(openFds(), before);
+    rmSync(file);
+    assert.throws(() => readText(file), /ENOENT/);
   });
 
   it('guesses the systemd scope when /proc is not visible', () => {

@@ -11,7 +11,7 @@ import { readCgroupV2, readSpecV2 } from './cgroup-v2';
 import type { CollectTarget, StatsCollector } from './collector';
 import { readDiskstats } from './diskstats';
 import { isMissingFile, ParseError, type ErrorSink } from './errors';
-import { readText } from './files';
+import { closeUnreadFiles, readText } from './files';
 import { parseNetDev } from './proc-net-dev';
 import type { ContainerStats, SpecStats } from './stats';
 import { LoadAverager, readTaskStates } from './tasks';
@@ -46,6 +46,7 @@ export class CgroupCollector implements StatsCollector {
       if (stats) results.set(target.id, stats);
     }
     this.load.retain(new Set(targets.map((t) => t.id)));
+    closeUnreadFiles();
     return results;
   }
 
