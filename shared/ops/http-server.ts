@@ -116,6 +116,7 @@ export class OpsServer {
         let out: Writable = response;
         if (gzip) {
           out = createGzip({ level: 1, chunkSize: 256 * 1024 });
+          out.on('error', () => response.destroy());
           out.pipe(response);
         }
         writeExpositions(out, [body, ...extra]);
