@@ -46,6 +46,12 @@ export interface TrackedContainer extends CollectTarget {
    * series of its own, as in cAdvisor, and sums over containers do not count the traffic twice.
    */
   sharesNetworkOf?: string;
+  /** Unix seconds of the latest stop (State.FinishedAt); undefined while it never stopped. */
+  finishedAt?: number;
+  /** The writable layer on the host (overlay2's UpperDir), measured for container_fs_usage_bytes. */
+  writableLayer?: string;
+  /** The root cgroup (id="/"), which stands for the whole machine, not a Docker container. */
+  root?: boolean;
 }
 
 /** What locating a cgroup needs besides the inspect data. */
@@ -84,6 +90,32 @@ export function containerFromInspect(info: Dockerode.ContainerInspectInfo, locat
     lastExitCode: exited && unixSeconds(info.State.FinishedAt) !== undefined ? info.State.ExitCode : previous?.lastExitCode,
     oomEvents: previous?.oomEvents ?? 0,
     sharesNetworkOf: /^container:(.+)$/.exec(info.HostConfig.NetworkMode ?? '')?.[1],
+    finishedAt: unixSeconds(info.State.FinishedAt),
+    // overlay2 (Docker's default driver); other drivers name their layer differently and get no fs usage.
+    writableLayer: (info.GraphDriver?.Data as Record<string, string | undefined> | undefined)?.UpperDir,
+  };
+}
+
+/** The machine as cAdvisor's root container: id="/", no name, no image, no Docker lifecycle. */
+export function machineContainer(cgroup: CgroupLocation | undefined): TrackedContainer {
+  return {
+    id: '/',
+    // Init's network namespace is the host's: its interfaces are the machine's.
+    pid: 1,
+    cgroup,
+    configuredSpec: {},
+    name: '',
+    image: '',
+    labels: {},
+    state: 'running',
+    cgroupPath: '/',
+    cgroupPathProvisional: false,
+    cgroupParent: '',
+    createdAt: 0,
+    restartCount: 0,
+    restarts: 0,
+    oomEvents: 0,
+    root: true,
   };
 }
 

@@ -11,13 +11,15 @@ import { performance } from 'node:perf_hooks';
 import type { TrackedContainer } from './container';
 import { isSelected, type ContainerFilter } from './container-filter';
 import type { StatsCollector } from './collectors/collector';
-import type { FamilyDefinition, Observation, SampleSink } from './families';
+import { isLive, type FamilyDefinition, type Observation, type SampleSink } from './families';
+import type { WritableLayerUsage } from './fs-usage';
+import { selectLabels, type LabelPairs } from './labels';
 import type { ScrapeSummary } from './self-metrics';
 import { escapeLabelValue, ExpositionWriter, familyHeader, formatValue, labelPairs } from './text-format';
 
 export interface Scrape extends ScrapeSummary {
-  /** The container families in text format 0.0.4. */
-  text: string;
+  /** The container families in text format 0.0.4, as UTF-8. */
+  text: Buffer;
 }
 
 export interface ExpositionOptions {
@@ -26,14 +28,21 @@ export interface ExpositionOptions {
   collector: StatsCollector;
   include: readonly ContainerFilter[];
   exclude: readonly ContainerFilter[];
-  /** Docker label keys exported as `container_label_<key>`. */
+  /** Docker label keys exported as `container_label_<key>` (`*` for all). */
   labels: readonly string[];
+  /** The root cgroup (id="/"), exported first when given. */
+  machine?: TrackedContainer;
+  /** The machine_* families: constant, written after the container families. */
+  machineText?: string;
+  /** Writable-layer usage measured in the background (container_fs_usage_bytes and kin). */
+  fsUsage?: WritableLayerUsage;
+  /** How long a stopped container keeps its container_last_seen. */
+  lastSeenWindowMs: number;
   clock?: () => number;
 }
 
 export class ContainerExposition {
   private current: Promise<Scrape> | undefined;
-  private readonly labelNames: ReadonlyArray<readonly [key: string, labelName: string]>;
   private readonly headers: readonly string[];
   private readonly clock: () => number;
   /**
@@ -45,13 +54,12 @@ export class ContainerExposition {
   private readonly out = new ExpositionWriter();
 
   constructor(private readonly options: ExpositionOptions) {
-    this.labelNames = options.labels.map((key) => [key, containerLabelName(key)] as const);
     this.headers = options.families.map((f) => familyHeader(f.name, f.help, f.type));
     this.clock = options.clock ?? Date.now;
   }
 
   /** The container families of the scrape in progress (or a new one), as exposition text. */
-  async render(): Promise<string> {
+  async render(): Promise<Buffer> {
     return (await this.scrape()).text;
   }
 
@@ -67,26 +75,29 @@ export class ContainerExposition {
 
   private async collect(): Promise<Scrape> {
     const started = performance.now();
-    const { include, exclude, families } = this.options;
-    const selected: TrackedContainer[] = [];
-    const live: TrackedContainer[] = [];
+    const { include, exclude, families, machine, fsUsage } = this.options;
+    const selected: TrackedContainer[] = machine ? [machine] : [];
+    const live: TrackedContainer[] = machine ? [machine] : [];
     for (const container of this.options.containers()) {
       if (!isSelected(container, include, exclude)) continue;
       selected.push(container);
-      if (container.state === 'running' || container.state === 'paused') live.push(container);
+      if (isLive(container.state)) live.push(container);
     }
+    fsUsage?.track(live);
     const stats = await this.options.collector.collect(live);
     const now = this.clock() / 1000;
-    const observations: Observation[] = selected.map((container) => ({ container, stats: stats.get(container.id), now }));
+    const lastSeenWindow = this.options.lastSeenWindowMs / 1000;
+    const observations: Observation[] = selected.map((container) => ({ container, stats: stats.get(container.id), fs: fsUsage?.get(container.id), now, lastSeenWindow }));
     const labels = selected.map((container) => this.containerLabels(container));
 
     const out = this.out;
     let name = '';
     let base = '';
     // One closure for the whole scrape; `name` and `base` say which family and container it writes.
-    const emit: SampleSink = (value, labelName, labelValue) => {
-      const extra = labelName === undefined ? '' : `,${labelName}="${escapeLabelValue(labelValue ?? '')}"`;
-      out.write(`${name}{${base}${extra}} ${formatValue(value)}\n`);
+    const emit: SampleSink = (value, ...extra) => {
+      let text = base;
+      for (let i = 0; i + 1 < extra.length; i += 2) text += `,${extra[i]}="${escapeLabelValue(extra[i + 1]!)}"`;
+      out.write(`${name}{${text}} ${formatValue(value)}\n`);
     };
     for (let f = 0; f < families.length; f++) {
       const family = families[f]!;
@@ -97,37 +108,23 @@ export class ContainerExposition {
         family.samples(observations[c]!, emit);
       }
     }
+    if (this.options.machineText) out.write(this.options.machineText);
     const text = out.take();
     return { text, durationSeconds: (performance.now() - started) / 1000, observed: stats.size };
   }
 
-  /** cAdvisor's label scheme: id (cgroup path), name, image, then the allow-listed Docker labels. */
+  /**
+   * cAdvisor's label scheme: id (cgroup path), name, image, then the chosen Docker labels. Empty
+   * values are left out (the root cgroup has no name or image): Prometheus reads them as "".
+   */
   private containerLabels(container: TrackedContainer): string {
     let text = this.labelText.get(container);
     if (text === undefined) {
-      const pairs: Array<readonly [string, string]> = [['id', container.cgroupPath], ['name', container.name], ['image', container.image]];
-      // Every series carries every allow-listed label ("" when absent), as cAdvisor does.
-      for (const [key, labelName] of this.labelNames) pairs.push([labelName, container.labels[key] ?? '']);
-      text = labelPairs(pairs);
+      const pairs: LabelPairs = [['id', container.cgroupPath], ['name', container.name], ['image', container.image]];
+      pairs.push(...selectLabels(container.labels, this.options.labels));
+      text = labelPairs(pairs.filter(([, value]) => value !== ''));
       this.labelText.set(container, text);
     }
     return text;
   }
-}
-
-/** `com.docker.compose.service` → `container_label_com_docker_compose_service`. */
-export function containerLabelName(key: string): string {
-  return `container_label_${key.replace(/[^a-zA-Z0-9_]/g, '_')}`;
-}
-
-/** Two Docker keys whose Prometheus label names coincide (`a.b` and `a-b`), or undefined. */
-export function labelNameClash(keys: readonly string[]): [string, string] | undefined {
-  const seen = new Map<string, string>();
-  for (const key of keys) {
-    const name = containerLabelName(key);
-    const other = seen.get(name);
-    if (other !== undefined && other !== key) return [other, key];
-    seen.set(name, key);
-  }
-  return undefined;
 }

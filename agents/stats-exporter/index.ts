@@ -5,12 +5,16 @@
  */
 import { defineAgent } from '../../shared/agent';
 import { EngineCgroupDriver } from './cgroup-driver';
-import type { CgroupLocator } from './container';
+import { machineContainer, type CgroupLocator } from './container';
 import { createCollector } from './collectors';
-import { dockerCgroupPath, resolveCgroup, type CgroupRoots } from './collectors/cgroup-location';
+import { BlockDeviceNames } from './collectors/block-devices';
+import { dockerCgroupPath, resolveCgroup, rootCgroupLocation, type CgroupRoots } from './collectors/cgroup-location';
 import { ConfigError } from '../../shared/config/errors';
-import { ContainerExposition, containerLabelName, labelNameClash } from './exposition';
-import { enabledFamilies } from './families';
+import { ContainerExposition } from './exposition';
+import { enabledFamilies, MACHINE } from './families';
+import { WritableLayerUsage } from './fs-usage';
+import { containerLabelName, labelNameClash } from './labels';
+import { machineFamilies, readMachineInfo } from './machine';
 import { ContainerInventory } from './inventory';
 import { STATS_EXPORTER_PORT, statsExporterOptions } from './options';
 import { collectorErrorSink, registerScrapeMetrics } from './self-metrics';
@@ -34,8 +38,11 @@ export const statsExporterAgent = defineAgent({
       return { path: dockerCgroupPath(driver ?? 'cgroupfs', hints), provisional: driver === undefined };
     };
 
+    const disabled = new Set(options.statsDisable);
+    const measureLayers = options.statsFsInterval > 0 && !disabled.has('disk');
     const collectorNames = options.statsCollector === 'auto' ? ['cgroup', 'docker-api'] : [options.statsCollector];
-    const errors = collectorErrorSink(metrics, [...collectorNames, 'inventory'], logger);
+    const errors = collectorErrorSink(metrics, [...collectorNames, 'inventory', ...(measureLayers ? ['fs_usage'] : [])], logger);
+    const devices = new BlockDeviceNames();
     const inventory = new ContainerInventory({ docker, locate, errors, logger, beforeSync: () => cgroupDriver.refresh() });
     const collector = createCollector(options.statsCollector, {
       docker,
@@ -44,7 +51,11 @@ export const statsExporterAgent = defineAgent({
       ignoredInterfacePrefixes: options.statsNetworkIgnore,
       apiCacheTtlMs: options.statsApiCache,
       apiTimeoutMs: options.statsApiTimeout,
+      devices,
     });
+    // The machine (cAdvisor's id="/") is read from the root cgroup: not through the Docker API.
+    const rootCgroup = options.statsCollector === 'docker-api' || disabled.has(MACHINE) ? undefined : rootCgroupLocation(roots.cgroupRoot);
+    const fsUsage = measureLayers ? new WritableLayerUsage({ intervalMs: options.statsFsInterval, devices, errors }) : undefined;
     const exposition = new ContainerExposition({
       families: enabledFamilies(options.statsDisable),
       containers: () => inventory.all(),
@@ -52,6 +63,10 @@ export const statsExporterAgent = defineAgent({
       include: options.statsInclude,
       exclude: options.statsExclude,
       labels: options.statsLabels,
+      machine: rootCgroup && machineContainer(rootCgroup),
+      machineText: disabled.has(MACHINE) ? undefined : machineFamilies(readMachineInfo({ procRoot: roots.procRoot, sysRoot: '/sys' })),
+      fsUsage,
+      lastSeenWindowMs: options.statsLastSeenWindow,
     });
     http.addMetricsSource(() => exposition.render());
     registerScrapeMetrics(metrics, {
@@ -68,6 +83,7 @@ export const statsExporterAgent = defineAgent({
     return {
       async stop() {
         unsubscribe();
+        fsUsage?.stop();
       },
     };
   },

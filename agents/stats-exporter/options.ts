@@ -6,7 +6,8 @@ import { choiceOption, durationOption, listOption, stringOption } from '../../sh
 import { COLLECTOR_CHOICES } from './collectors';
 import { DEFAULT_IGNORED_INTERFACE_PREFIXES } from './collectors/proc-net-dev';
 import { parseContainerFilter, type ContainerFilter } from './container-filter';
-import { FAMILIES, isMetricGroup, METRIC_GROUPS } from './families';
+import { FAMILIES, isMetricGroup, MACHINE, METRIC_GROUPS } from './families';
+import { ALL_LABELS, ORCHESTRATION_LABEL_KEYS } from './labels';
 
 /**
  * Marked FREE in the Prometheus default port allocations list and used by no common exporter;
@@ -25,23 +26,23 @@ export const statsExporterOptions = {
     choices: COLLECTOR_CHOICES,
   }),
   statsLabels: listOption<string>({
-    help: 'Docker label keys to export as container_label_<key> (dots and dashes become _), comma-separated; none by default, to keep cardinality and secrets out',
+    help: `Docker label keys to export as container_label_<key> (dots and dashes become _), comma-separated; \`${ALL_LABELS}\` for every label (cAdvisor's default), an empty value for none. By default the Compose, Swarm, stack, label-schema group and Kubernetes keys dashboards use, and no free-form label`,
     env: 'QUAYSIDE_STATS_LABELS',
     placeholder: '<keys>',
-    default: [],
+    default: [...ORCHESTRATION_LABEL_KEYS],
     parseItem(key) {
-      if (!LABEL_KEY.test(key)) throw new Error(`label key ${JSON.stringify(key)}: expected a Docker label key such as com.docker.compose.service`);
+      if (key !== ALL_LABELS && !LABEL_KEY.test(key)) throw new Error(`label key ${JSON.stringify(key)}: expected a Docker label key such as com.docker.compose.service, or ${ALL_LABELS}`);
       return key;
     },
   }),
   statsDisable: listOption<string>({
-    help: `Metric groups (${METRIC_GROUPS.join(', ')}) or single metric names not to export, comma-separated`,
+    help: `Metric groups (${METRIC_GROUPS.join(', ')}), ${MACHINE} (the root cgroup id="/" and machine_*), or single metric names not to export, comma-separated`,
     env: 'QUAYSIDE_STATS_DISABLE',
     placeholder: '<names>',
     default: [],
     parseItem(name) {
-      if (!isMetricGroup(name) && !FAMILIES.some((f) => f.name === name)) {
-        throw new Error(`${JSON.stringify(name)} is neither a metric group (${METRIC_GROUPS.join(', ')}) nor an exported metric`);
+      if (!isMetricGroup(name) && name !== MACHINE && !FAMILIES.some((f) => f.name === name)) {
+        throw new Error(`${JSON.stringify(name)} is neither a metric group (${METRIC_GROUPS.join(', ')}), ${MACHINE}, nor an exported metric`);
       }
       return name;
     },
@@ -76,6 +77,18 @@ export const statsExporterOptions = {
     help: "Where the host's /proc is visible, for container network counters and cgroup paths (in a container: --pid host, or mount the host's /proc)",
     env: 'QUAYSIDE_STATS_PROC_ROOT',
     default: '/proc',
+  }),
+  statsLastSeenWindow: durationOption({
+    help: "How long a stopped container's container_last_seen stays exported (holding the time it stopped), so `time() - container_last_seen > 60` alerts fire as with cAdvisor; 0 drops it at once",
+    env: 'QUAYSIDE_STATS_LAST_SEEN_WINDOW',
+    default: 5 * 60_000,
+    minMs: 0,
+  }),
+  statsFsInterval: durationOption({
+    help: "How often each running container's writable layer is measured (container_fs_usage_bytes, in the background, one container at a time); 0 turns the filesystem usage families off",
+    env: 'QUAYSIDE_STATS_FS_INTERVAL',
+    default: 60_000,
+    minMs: 0,
   }),
   statsApiCache: durationOption({
     help: 'How long the docker-api collector reuses a container\'s stats; scrapes within this reuse them instead of waiting for the engine again',

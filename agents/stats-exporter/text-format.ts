@@ -32,8 +32,8 @@ export function formatValue(value: number): string {
  * Builds exposition text in one byte buffer kept from scrape to scrape. Built with `+=`, the text
  * of a few hundred containers is a tree of thousands of string pieces that lives through the
  * scrape, so each scrape copied it into the old generation, which grew between full collections;
- * a reused buffer holds it outside the JavaScript heap. The finished text is one flat string, which
- * dies young once written to the socket.
+ * a reused buffer holds it outside the JavaScript heap. The finished text is copied out as bytes,
+ * which go to the socket (or gzip) as they are: no UTF-8 decoding and encoding again.
  */
 export class ExpositionWriter {
   private buffer = Buffer.allocUnsafeSlow(64 * 1024);
@@ -46,11 +46,12 @@ export class ExpositionWriter {
     this.length += this.buffer.write(text, this.length, 'utf8');
   }
 
-  /** The text written since the last call; the buffer is then reused. */
-  take(): string {
-    const text = this.buffer.toString('utf8', 0, this.length);
+  /** The bytes written since the last call, copied out; the buffer is then reused. */
+  take(): Buffer {
+    const bytes = Buffer.allocUnsafeSlow(this.length);
+    this.buffer.copy(bytes, 0, 0, this.length);
     this.length = 0;
-    return text;
+    return bytes;
   }
 
   private grow(needed: number): void {

@@ -12,11 +12,11 @@ QS_LOG_TAG=install
 declare -A PKG_OF=(
   [dockerd]=docker.io [containerd]=containerd [runc]=runc [docker-init]=tini
   [busybox]=busybox-static [redis-server]=redis-server [redis-cli]=redis-tools
-  [rsyslogd]=rsyslog [prometheus]=prometheus [openssl]=openssl
+  [rsyslogd]=rsyslog [prometheus]=prometheus [prometheus-node-exporter]=prometheus-node-exporter [openssl]=openssl
   [ip]=iproute2 [ss]=iproute2 [curl]=curl
 )
 # Fixed order, so the messages are stable.
-COMMANDS=(dockerd containerd runc docker-init busybox redis-server redis-cli rsyslogd prometheus openssl ip ss curl)
+COMMANDS=(dockerd containerd runc docker-init busybox redis-server redis-cli rsyslogd prometheus prometheus-node-exporter openssl ip ss curl)
 
 missing_cmds=()
 for c in "${COMMANDS[@]}"; do
@@ -49,8 +49,9 @@ fi
 # --- Debian ---------------------------------------------------------------------------------------
 # Packages wanted, checked by dpkg status (one fork), plus the command check above.
 # rsyslog-openssl: the TLS listener of the logrouter tests (rsyslog's ossl stream driver);
-# rsyslog-relp: imrelp, the RELP listener of the relp:// route tests.
-WANTED=(docker.io busybox-static redis-server rsyslog rsyslog-openssl rsyslog-relp prometheus openssl iproute2 curl ca-certificates)
+# rsyslog-relp: imrelp, the RELP listener of the relp:// route tests;
+# prometheus-node-exporter: beside the stats-exporter, as the public cAdvisor dashboards deploy it.
+WANTED=(docker.io busybox-static redis-server rsyslog rsyslog-openssl rsyslog-relp prometheus prometheus-node-exporter openssl iproute2 curl ca-certificates)
 # strace: bench/logrouter measures the kill -9 window (destination write -> checkpoint write) with it.
 WANTED+=(strace)
 # With AppArmor enabled in the kernel, dockerd needs apparmor_parser to load its default profile.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# services.sh start|stop|status [redis|rsyslog|prometheus ...]
+# services.sh start|stop|status [redis|rsyslog|prometheus|node-exporter ...]
 # Real backends for the agents, each on 127.0.0.1 and on a port chosen free at start (other programs
 # on this machine may hold the default ports). State lives in $QS_TEST_ROOT/<service>/:
 #   pid, port, the server's log, its config and data.
@@ -9,8 +9,9 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 QS_LOG_TAG=services
 
-ALL=(redis rsyslog prometheus)
-declare -A COMM=([redis]=redis-server [rsyslog]=rsyslogd [prometheus]=prometheus)
+ALL=(redis rsyslog prometheus node-exporter)
+# COMM is the kernel's 15-character process name.
+declare -A COMM=([redis]=redis-server [rsyslog]=rsyslogd [prometheus]=prometheus [node-exporter]=prometheus-node)
 
 svc_dir()  { echo "$QS_TEST_ROOT/$1"; }
 svc_pid()  { qs_read_pidfile "$(svc_dir "$1")/pid"; }
@@ -24,6 +25,7 @@ ready_rsyslog() { # listening on TCP and UDP, and RELP on its own port, by our p
   qs_listener_pid t "$2" "$3" && qs_listener_pid u "$2" "$3" && [[ -n $relp ]] && qs_listener_pid t "$relp" "$3"
 }
 ready_prometheus() { curl -sf --max-time 2 -o /dev/null "http://127.0.0.1:$2/-/ready"; }
+ready_node-exporter() { curl -sf --max-time 2 -o /dev/null "http://127.0.0.1:$2/metrics"; }
 
 # svc_ready NAME PORT PID
 svc_ready() { qs_proc_is "$3" "${COMM[$1]}" && "ready_$1" "$1" "$2" "$3"; }
@@ -80,6 +82,14 @@ EOF
   setsid prometheus --config.file="$d/prometheus.yml" --storage.tsdb.path="$d/data" \
     --storage.tsdb.retention.time=1h --web.listen-address="127.0.0.1:$port" --web.enable-lifecycle \
     </dev/null >>"$d/prometheus.log" 2>&1 9>&- &
+}
+
+launch_node-exporter() {
+  local d=$2 port=$3
+  # Beside the stats-exporter as the public dashboards deploy it (dockprom, swarmprom); tests add it
+  # to Prometheus with a target file when they need it.
+  setsid prometheus-node-exporter --web.listen-address="127.0.0.1:$port" \
+    </dev/null >>"$d/node-exporter.log" 2>&1 9>&- &
 }
 
 # --- commands --------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ gateway=$(ip -4 -o addr show dev "$QS_BRIDGE" | awk '{ split($4, a, "/"); print 
 # JSON.stringify does the quoting; temp file + mv, so a reader never sees a half-written file.
 env_json="$QS_TEST_ROOT/env.json"
 QS_GATEWAY=$gateway QS_REDIS_PORT=$(port_of redis) QS_SYSLOG_PORT=$(port_of rsyslog) \
-QS_RELP_PORT=$(cat "$QS_TEST_ROOT/rsyslog/relp-port") QS_PROM_PORT=$(port_of prometheus) QS_ENGINE_SCRIPT="$QS_ENV_DIR/engine.sh" \
+QS_RELP_PORT=$(cat "$QS_TEST_ROOT/rsyslog/relp-port") QS_PROM_PORT=$(port_of prometheus) QS_NODE_EXPORTER_PORT=$(port_of node-exporter) QS_ENGINE_SCRIPT="$QS_ENV_DIR/engine.sh" \
 QS_DOCKER_SOCK=$QS_DOCKER_SOCK QS_DOCKER_PIDFILE=$QS_DOCKER_PIDFILE QS_BRIDGE=$QS_BRIDGE \
 node -e '
   const e = process.env, root = e.QS_TEST_ROOT;
@@ -33,6 +33,7 @@ node -e '
     redis: { host: "127.0.0.1", port: Number(e.QS_REDIS_PORT) },
     syslog: { host: "127.0.0.1", port: Number(e.QS_SYSLOG_PORT), relpPort: Number(e.QS_RELP_PORT), receivedFile: root + "/rsyslog/received.log" },
     prometheus: { url: "http://127.0.0.1:" + e.QS_PROM_PORT, targetsDir: root + "/prometheus/targets" },
+    nodeExporter: { url: "http://127.0.0.1:" + e.QS_NODE_EXPORTER_PORT },
   };
   process.stdout.write(JSON.stringify(env, null, 2) + "\n");
 ' > "$env_json.tmp.$$"

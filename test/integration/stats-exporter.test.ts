@@ -10,28 +10,10 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Dockerode from 'dockerode';
 import { eventually } from '../support/eventually';
+import { query, queryValue } from '../support/prometheus-api';
 import { expositionProblems, parseSampleLine } from '../support/prometheus-text';
 import { capture, exited, startCli } from '../support/cli';
 import { removeTestContainers, startEngine, TEST_LABEL, testDocker, testEnv, uniqueTag } from '../support/test-env';
-
-interface PromSample {
-  metric: Record<string, string>;
-  value: [number, string];
-}
-
-async function query(promql: string, at?: number): Promise<PromSample[]> {
-  const time = at === undefined ? '' : `&time=${at}`;
-  const response = await fetch(`${testEnv().prometheus.url}/api/v1/query?query=${encodeURIComponent(promql)}${time}`);
-  const answer = (await response.json()) as { status: string; error?: string; data: { result: PromSample[] } };
-  assert.equal(answer.status, 'success', answer.error);
-  return answer.data.result;
-}
-
-async function queryValue(promql: string, at?: number): Promise<number> {
-  const result = await query(promql, at);
-  assert.equal(result.length, 1, `${promql} → ${JSON.stringify(result)}`);
-  return Number(result[0]!.value[1]);
-}
 
 /** CPU seconds the kernel counted for a cgroup (cAdvisor's `id`), cgroup v1 or v2. */
 function kernelCpuSeconds(cgroupPath: string): number {

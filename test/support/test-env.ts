@@ -1,6 +1,6 @@
 /**
  * The test environment that `bash test/env/up.sh` brings up: a dedicated Docker engine, Redis,
- * rsyslog and Prometheus on loopback. Its addresses come from env.json.
+ * rsyslog, Prometheus and node-exporter on loopback. Its addresses come from env.json.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -17,6 +17,7 @@ export interface TestEnv {
   /** TCP and UDP on `port`; RELP (imrelp) on `relpPort`. */
   syslog: { host: string; port: number; relpPort: number; receivedFile: string };
   prometheus: { url: string; targetsDir: string };
+  nodeExporter: { url: string };
 }
 
 let loaded: TestEnv | undefined;

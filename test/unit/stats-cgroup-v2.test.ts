@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import { BlockDeviceNames } from '../../agents/stats-exporter/collectors/block-devices';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { containerCgroupPath, expandSlice, locateFromProcCgroup, resolveCgroup, type CgroupLocation } from '../../agents/stats-exporter/collectors/cgroup-location';
-import { readOptionalText } from '../../agents/stats-exporter/collectors/files';
+import { containerCgroupPath, expandSlice, locateFromProcCgroup, resolveCgroup, rootCgroupLocation, type CgroupLocation } from '../../agents/stats-exporter/collectors/cgroup-location';
+import { readTaskStates } from '../../agents/stats-exporter/collectors/tasks';
+import { closeUnreadFiles, readOptionalText, readText } from '../../agents/stats-exporter/collectors/files';
+import { readdirSync, readlinkSync, rmSync } from 'node:fs';
 import type { GroupReader } from '../../agents/stats-exporter/collectors/cgroup-v1';
 import { parseCpuMax, readCgroupV2, readProcesses, readSpecV2, sharesFromWeight } from '../../agents/stats-exporter/collectors/cgroup-v2';
 
@@ -48,6 +50,32 @@ describe('stats-exporter cgroup v2', () => {
     assert.equal(readOptionalText(join(root, 'scope', 'cpu.max')), '50000 100000\n');
   });
 
+  it('keeps files open between scrapes, reads them afresh from the start, and closes those a scrape did not read', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qs-open-'));
+    const file = join(dir, 'memory.current');
+    // Descriptors of this process open on the file.
+    const openFds = () =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(join('/proc/self/fd', fd)) === file;
+        } catch {
+          return false; // the descriptor readdir itself used
+        }
+      }).length;
+    writeFileSync(file, '1000\n');
+    const before = 0;
+    assert.equal(readText(file), '1000\n');
+    writeFileSync(file, '2048\n');
+    assert.equal(readText(file), '2048\n', 'the new content, read again from offset 0');
+    assert.equal(openFds(), before + 1, 'one descriptor, kept');
+    closeUnreadFiles(); // the scrape that read it
+    assert.equal(openFds(), before + 1);
+    closeUnreadFiles(); // a scrape that did not
+    assert.equal(openFds(), before);
+    rmSync(file);
+    assert.throws(() => readText(file), /ENOENT/);
+  });
+
   it('guesses the systemd scope when /proc is not visible', () => {
     const location = resolveCgroup({ cgroupRoot: CGROUP_ROOT, procRoot: '/nonexistent' }, { id: ID, pid: 4343, cgroupParent: '', driver: 'systemd' });
     assert.equal(location?.path, SCOPE);
@@ -63,7 +91,7 @@ describe('stats-exporter cgroup v2', () => {
       usageSeconds: 2.5,
       userSeconds: 2,
       systemSeconds: 0.5,
-      cfs: { periods: 40, throttledPeriods: 10, throttledSeconds: 0.75 },
+      cfs: { periods: 40, throttledPeriods: 10, throttledSeconds: 0.75, burstPeriods: 3, burstSeconds: 0.2 },
     });
   });
 
@@ -79,10 +107,58 @@ describe('stats-exporter cgroup v2', () => {
     assert.equal(memory.failcnt, undefined, 'cgroup v2 has no failcnt');
   });
 
-  it('reads io.stat per device', () => {
+  it('reads the memory.stat details and memory.events cAdvisor exports', () => {
+    const memory = read().memory!;
+    assert.equal(memory.kernelBytes, 262144);
+    assert.equal(memory.activeFileBytes, 8388608);
+    assert.equal(memory.inactiveFileBytes, 12582912);
+    assert.equal(memory.dirtyBytes, 4096);
+    assert.equal(memory.writebackBytes, 0);
+    // memory.stat is hierarchical on v2: the same count for both scopes.
+    assert.deepEqual(memory.pgfault, { container: 23456, hierarchy: 23456 });
+    assert.deepEqual(memory.pgmajfault, { container: 12, hierarchy: 12 });
+    assert.equal(memory.pgscan, 640);
+    assert.equal(memory.pgsteal, 512);
+    assert.equal(memory.refaultFile, 12);
+    assert.equal(memory.refaultAnon, 7);
+    assert.equal(memory.eventsHigh, 5);
+    assert.equal(memory.eventsMax, 2);
+  });
+
+  it('reads io.stat per device, with the v1 operation names and the iocost counters', () => {
     assert.deepEqual(read().blockIo, [
-      { device: '254:0', readBytes: 2097152, writeBytes: 1048576, reads: 32, writes: 8 },
+      {
+        device: '254:0',
+        majorMinor: '254:0',
+        readBytes: 2097152,
+        writeBytes: 1048576,
+        reads: 32,
+        writes: 8,
+        bytesByOperation: [['Read', 2097152], ['Write', 1048576], ['Discard', 8192]],
+        cost: { usage: 1.5, wait: 0.25, indebt: 0, indelay: 0.001 },
+      },
     ]);
+  });
+
+  it('reads pressure (PSI) totals in seconds', () => {
+    assert.deepEqual(read().pressure, { cpu: { some: 0.3, full: 0.1 }, memory: { some: 0, full: 0 }, io: { some: 0.00002, full: 0.00001 } });
+  });
+
+  it('counts the tasks listed in cgroup.threads by their state in /proc/<tid>/stat', () => {
+    assert.deepEqual(readTaskStates(join(locate().dir, 'cgroup.threads'), join(ROOT, 'proc')), { running: 1, sleeping: 1, stopped: 0, uninterruptible: 0 });
+  });
+
+  it('reads the root cgroup (id="/") with the memory of /proc/meminfo, which the root has no memory.current for', () => {
+    const root = rootCgroupLocation(CGROUP_ROOT);
+    assert.deepEqual(root, { version: 2, path: '/', dir: CGROUP_ROOT });
+    const stats = readCgroupV2(root as Extract<CgroupLocation, { version: 2 }>, devices, failOnError, {}, join(ROOT, 'proc'));
+    assert.equal(stats.cpu?.usageSeconds, 987.654321);
+    // MemTotal − MemFree, in bytes; working set without Inactive(file).
+    assert.equal(stats.memory?.usageBytes, 3_000_000 * 1024);
+    assert.equal(stats.memory?.workingSetBytes, (3_000_000 - 450_000) * 1024);
+    assert.equal(stats.memory?.swapBytes, 524288 * 1024);
+    assert.equal(stats.memory?.kernelBytes, 181796864, 'the root memory.stat where the kernel has one');
+    assert.equal(stats.processes, undefined, 'no pids counters at the root');
   });
 
   it('reads threads and processes', () => {

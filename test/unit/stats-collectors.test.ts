@@ -186,7 +186,7 @@ describe('stats-exporter collectors', () => {
       assert.equal(stats.memory?.workingSetBytes, 71069696 - 29745152);
       assert.equal(stats.memory?.rssBytes, 41000000);
       assert.equal(stats.memory?.failcnt, 2);
-      assert.deepEqual(stats.blockIo, [{ device: '8:0', readBytes: 4096, writeBytes: 8192, reads: 1, writes: 2 }]);
+      assert.deepEqual(stats.blockIo, [{ device: '8:0', majorMinor: '8:0', readBytes: 4096, writeBytes: 8192, reads: 1, writes: 2, bytesByOperation: [['Read', 4096], ['Write', 8192], ['Total', 12288]] }]);
       assert.deepEqual(stats.processes, { threads: 3, threadsMax: 0 });
       assert.equal(stats.network?.[0]?.receiveDropped, 1);
     });
@@ -206,7 +206,7 @@ describe('stats-exporter collectors', () => {
         [stats.memory?.workingSetBytes, stats.memory?.rssBytes, stats.memory?.cacheBytes, stats.memory?.mappedFileBytes, stats.memory?.failcnt],
         [3500, 3000, 2000, 100, undefined],
       );
-      assert.deepEqual(stats.blockIo, [{ device: '254:0', readBytes: 10, writeBytes: 0, reads: 0, writes: 0 }]);
+      assert.deepEqual(stats.blockIo, [{ device: '254:0', majorMinor: '254:0', readBytes: 10, writeBytes: 0, reads: 0, writes: 0, bytesByOperation: [['Read', 10]] }]);
     });
 
     it('treats the answer for a stopped container (name and id only) as no stats', () => {

@@ -1,14 +1,18 @@
 /** /metrics as Prometheus reads it: names, label scheme, filters, disabled families, removed containers. */
 import { strict as assert } from 'node:assert';
+import { request } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import type Dockerode from 'dockerode';
 import { Registry } from 'prom-client';
 import { OpsServer } from '../../shared/ops/http-server';
 import type { CollectTarget, StatsCollector } from '../../agents/stats-exporter/collectors/collector';
 import type { ContainerStats } from '../../agents/stats-exporter/collectors/stats';
-import { containerFromInspect, type TrackedContainer } from '../../agents/stats-exporter/container';
+import { containerFromInspect, machineContainer, type TrackedContainer } from '../../agents/stats-exporter/container';
 import { parseContainerFilter } from '../../agents/stats-exporter/container-filter';
-import { containerLabelName, ContainerExposition, labelNameClash } from '../../agents/stats-exporter/exposition';
+import { ContainerExposition } from '../../agents/stats-exporter/exposition';
 import { enabledFamilies, FAMILIES } from '../../agents/stats-exporter/families';
+import type { WritableLayerUsage } from '../../agents/stats-exporter/fs-usage';
+import { containerLabelName, labelNameClash, ORCHESTRATION_LABEL_KEYS } from '../../agents/stats-exporter/labels';
 import { registerScrapeMetrics } from '../../agents/stats-exporter/self-metrics';
 
 function tracked(id: string, change: Partial<TrackedContainer> = {}): TrackedContainer {
@@ -34,10 +38,13 @@ function tracked(id: string, change: Partial<TrackedContainer> = {}): TrackedCon
 
 const STATS: ContainerStats = {
   cpu: { usageSeconds: 12.5, userSeconds: 10, systemSeconds: 2.5 },
-  memory: { usageBytes: 1000, workingSetBytes: 800 },
+  memory: { usageBytes: 1000, workingSetBytes: 800, pgfault: { container: 3, hierarchy: 4 } },
   network: [{ interface: 'eth0', receiveBytes: 5, receivePackets: 1, receiveErrors: 0, receiveDropped: 0, transmitBytes: 6, transmitPackets: 1, transmitErrors: 0, transmitDropped: 0 }],
-  blockIo: [{ device: '/dev/vda', readBytes: 7, writeBytes: 8, reads: 1, writes: 2 }],
+  blockIo: [{ device: '/dev/vda', majorMinor: '254:0', readBytes: 7, writeBytes: 8, reads: 1, writes: 2, bytesByOperation: [['Read', 7], ['Write', 8]] }],
+  tasks: { running: 1, sleeping: 2, stopped: 0, uninterruptible: 0 },
 };
+
+const NOW = 1_800_000_100;
 
 /** A collector that returns STATS for every container except those named broken (counted as the real ones do). */
 class FakeCollector implements StatsCollector {
@@ -51,7 +58,17 @@ class FakeCollector implements StatsCollector {
   }
 }
 
-function setup(containers: TrackedContainer[], options: { disable?: string[]; include?: string[]; exclude?: string[]; labels?: string[] } = {}) {
+interface SetupOptions {
+  disable?: string[];
+  include?: string[];
+  exclude?: string[];
+  labels?: string[];
+  machine?: TrackedContainer;
+  machineText?: string;
+  lastSeenWindowMs?: number;
+}
+
+function setup(containers: TrackedContainer[], options: SetupOptions = {}) {
   const registry = new Registry();
   const collector = new FakeCollector();
   const exposition = new ContainerExposition({
@@ -61,7 +78,10 @@ function setup(containers: TrackedContainer[], options: { disable?: string[]; in
     include: (options.include ?? []).map(parseContainerFilter),
     exclude: (options.exclude ?? []).map(parseContainerFilter),
     labels: options.labels ?? [],
-    clock: () => 1_800_000_100_000,
+    machine: options.machine,
+    machineText: options.machineText,
+    lastSeenWindowMs: options.lastSeenWindowMs ?? 300_000,
+    clock: () => NOW * 1000,
   });
   registerScrapeMetrics(registry, { up: () => true, tracked: () => containers.length, currentScrape: () => exposition.scrape() });
   const server = new OpsServer(registry);
@@ -75,7 +95,20 @@ function setup(containers: TrackedContainer[], options: { disable?: string[]; in
     assert.equal(response.headers.get('content-type'), Registry.PROMETHEUS_CONTENT_TYPE);
     return response.text();
   };
-  return { registry: { metrics }, collector };
+  /** GET /metrics with a chosen Accept-Encoding, the body as sent. */
+  const raw = async (acceptEncoding: string): Promise<{ encoding: string | undefined; body: Buffer }> => {
+    const { host, port } = await address;
+    return new Promise((resolve, reject) => {
+      request({ host, port, path: '/metrics', headers: { 'Accept-Encoding': acceptEncoding } }, (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => resolve({ encoding: response.headers['content-encoding'], body: Buffer.concat(chunks) }));
+      })
+        .on('error', reject)
+        .end();
+    });
+  };
+  return { registry: { metrics, raw }, collector };
 }
 
 const servers: OpsServer[] = [];
@@ -159,21 +192,119 @@ describe('stats-exporter exposition', () => {
     }
   });
 
-  it('names every counter with _total except cAdvisor’s container_memory_failcnt', () => {
+  it('names every counter with _total, and no gauge, except cAdvisor’s own container_memory_failcnt and container_fs_inodes_total', () => {
     const counters = FAMILIES.filter((f) => f.type === 'counter').map((f) => f.name);
     assert.deepEqual(counters.filter((name) => !name.endsWith('_total')), ['container_memory_failcnt']);
-    assert.ok(FAMILIES.filter((f) => f.type === 'gauge').every((f) => !f.name.endsWith('_total')));
+    assert.deepEqual(FAMILIES.filter((f) => f.type === 'gauge' && f.name.endsWith('_total')).map((f) => f.name), ['container_fs_inodes_total']);
   });
 
-  it('exports allow-listed Docker labels only, on every series, empty where a container lacks one', async () => {
+  it('exports the chosen Docker labels only, leaving out those a container lacks (Prometheus reads them as "")', async () => {
     const { registry } = setup([tracked('a'), tracked('b', { labels: {} })], { labels: ['com.docker.compose.service'] });
     const text = await registry.metrics();
     assert.deepEqual(lines(text, 'container_memory_usage_bytes'), [
       'container_memory_usage_bytes{id="/docker/a",name="c-a",image="busybox:test",container_label_com_docker_compose_service="svc-a"} 1000',
-      'container_memory_usage_bytes{id="/docker/b",name="c-b",image="busybox:test",container_label_com_docker_compose_service=""} 1000',
+      'container_memory_usage_bytes{id="/docker/b",name="c-b",image="busybox:test"} 1000',
     ]);
     assert.doesNotMatch(text, /container_label_secret/);
     assert.equal(containerLabelName('org.opencontainers.image-version'), 'container_label_org_opencontainers_image_version');
+  });
+
+  it('by default exports the Compose, Swarm, stack and label-schema keys dashboards group by, and no free-form label', async () => {
+    const labels = {
+      'com.docker.compose.project': 'shop',
+      'com.docker.swarm.service.name': 'shop_web',
+      'com.docker.swarm.task.name': 'shop_web.1.abc',
+      'com.docker.swarm.node.id': 'node1',
+      'com.docker.stack.namespace': 'shop',
+      'org.label-schema.group': 'monitoring',
+      'com.example.api-token': 'hunter2',
+    };
+    const { registry } = setup([tracked('a', { labels })], { labels: [...ORCHESTRATION_LABEL_KEYS] });
+    const [line] = lines(await registry.metrics(), 'container_memory_usage_bytes');
+    assert.equal(
+      line,
+      'container_memory_usage_bytes{id="/docker/a",name="c-a",image="busybox:test",container_label_com_docker_compose_project="shop",container_label_com_docker_stack_namespace="shop",container_label_com_docker_swarm_node_id="node1",container_label_com_docker_swarm_service_name="shop_web",container_label_com_docker_swarm_task_name="shop_web.1.abc",container_label_org_label_schema_group="monitoring"} 1000',
+    );
+  });
+
+  it('exports every label with *, as cAdvisor, in key order, the first of two keys that share a label name winning', async () => {
+    const { registry } = setup([tracked('a', { labels: { 'z.last': '1', 'a-b': 'dash', 'a.b': 'dot', 'com.docker.compose.service': 'web' } })], { labels: ['*'] });
+    const [line] = lines(await registry.metrics(), 'container_memory_usage_bytes');
+    assert.equal(line, 'container_memory_usage_bytes{id="/docker/a",name="c-a",image="busybox:test",container_label_a_b="dash",container_label_com_docker_compose_service="web",container_label_z_last="1"} 1000');
+  });
+
+  it('writes the extra labels of families with several (memory failures, blkio device usage)', async () => {
+    const { registry } = setup([tracked('a')]);
+    const text = await registry.metrics();
+    assert.deepEqual(lines(text, 'container_memory_failures_total'), [
+      'container_memory_failures_total{id="/docker/a",name="c-a",image="busybox:test",failure_type="pgfault",scope="container"} 3',
+      'container_memory_failures_total{id="/docker/a",name="c-a",image="busybox:test",failure_type="pgfault",scope="hierarchy"} 4',
+    ]);
+    assert.deepEqual(lines(text, 'container_blkio_device_usage_total'), [
+      'container_blkio_device_usage_total{id="/docker/a",name="c-a",image="busybox:test",device="/dev/vda",major="254",minor="0",operation="Read"} 7',
+      'container_blkio_device_usage_total{id="/docker/a",name="c-a",image="busybox:test",device="/dev/vda",major="254",minor="0",operation="Write"} 8',
+    ]);
+    assert.ok(lines(text, 'container_tasks_state').includes('container_tasks_state{id="/docker/a",name="c-a",image="busybox:test",state="sleeping"} 2'));
+  });
+
+  it('exports the machine as id="/" (no name, image or Docker lifecycle) before the containers, and the machine_* families after them', async () => {
+    const machineText = '# HELP machine_cpu_cores Number of logical CPU cores.\n# TYPE machine_cpu_cores gauge\nmachine_cpu_cores 2\n';
+    const { registry, collector } = setup([tracked('a')], { machine: machineContainer(undefined), machineText });
+    const text = await registry.metrics();
+    assert.deepEqual(collector.asked, ['/', 'a']);
+    assert.deepEqual(lines(text, 'container_memory_usage_bytes'), [
+      'container_memory_usage_bytes{id="/"} 1000',
+      'container_memory_usage_bytes{id="/docker/a",name="c-a",image="busybox:test"} 1000',
+    ]);
+    assert.deepEqual(lines(text, 'container_last_seen').map((l) => l.split('{')[1]?.split('}')[0]), ['id="/"', 'id="/docker/a",name="c-a",image="busybox:test"']);
+    for (const family of ['container_start_time_seconds', 'container_state', 'container_restarts_total', 'container_health_state']) {
+      assert.ok(lines(text, family).every((l) => !l.includes('id="/"}') && !l.includes('id="/",')), family);
+    }
+    assert.ok(text.indexOf('machine_cpu_cores 2') > text.lastIndexOf('container_state{'), 'machine families last');
+  });
+
+  it("keeps a stopped container's container_last_seen at the time it stopped for the window, so ContainerKilled fires, then drops it", async () => {
+    const stoppedAgo = (seconds: number, id: string) => tracked(id, { state: 'exited', pid: 0, finishedAt: NOW - seconds, lastExitCode: 0 });
+    const { registry } = setup([tracked('up'), stoppedAgo(70, 'killed'), stoppedAgo(400, 'long-gone'), tracked('never', { state: 'created', pid: 0 })], { lastSeenWindowMs: 300_000 });
+    const seen = lines(await registry.metrics(), 'container_last_seen').map((l) => [/name="([^"]+)"/.exec(l)![1], Number(l.split(' ')[1])] as const);
+    assert.deepEqual(seen, [['c-up', NOW], ['c-killed', NOW - 70]]);
+    // The alert: time() - container_last_seen > 60.
+    assert.deepEqual(seen.filter(([, value]) => NOW - value > 60).map(([name]) => name), ['c-killed']);
+    const { registry: noWindow } = setup([stoppedAgo(1, 'just-stopped')], { lastSeenWindowMs: 0 });
+    assert.deepEqual(lines(await noWindow.metrics(), 'container_last_seen'), [], '0 drops it at once');
+  });
+
+  it('reports the device of the writable layer at 0 I/O while the kernel lists no I/O on it for the container, as cAdvisor', async () => {
+    const fsUsage = { get: (id: string) => (id === 'a' ? { device: '/dev/vdb', usageBytes: 4096, limitBytes: 10_000, inodesFree: 9, inodesTotal: 10 } : undefined), track: () => undefined };
+    const exposition = new ContainerExposition({
+      families: enabledFamilies([]),
+      containers: () => [tracked('a')],
+      collector: new FakeCollector(),
+      include: [],
+      exclude: [],
+      labels: [],
+      fsUsage: fsUsage as unknown as WritableLayerUsage,
+      lastSeenWindowMs: 300_000,
+      clock: () => NOW * 1000,
+    });
+    const text = (await exposition.render()).toString('utf8');
+    assert.deepEqual(lines(text, 'container_fs_reads_total'), [
+      'container_fs_reads_total{id="/docker/a",name="c-a",image="busybox:test",device="/dev/vda"} 1',
+      'container_fs_reads_total{id="/docker/a",name="c-a",image="busybox:test",device="/dev/vdb"} 0',
+    ]);
+    assert.deepEqual(lines(text, 'container_fs_usage_bytes'), ['container_fs_usage_bytes{id="/docker/a",name="c-a",image="busybox:test",device="/dev/vdb"} 4096']);
+  });
+
+  it('serves gzip when Prometheus asks for it, and plain text otherwise', async () => {
+    const { registry } = setup([tracked('a')]);
+    const zipped = await registry.raw('gzip');
+    assert.equal(zipped.encoding, 'gzip');
+    const text = gunzipSync(zipped.body).toString('utf8');
+    assert.match(text, /^container_memory_usage_bytes\{id="\/docker\/a".* 1000$/m);
+    const plain = await registry.raw('identity');
+    assert.equal(plain.encoding, undefined);
+    assert.match(plain.body.toString('utf8'), /^container_memory_usage_bytes\{id="\/docker\/a".* 1000$/m);
+    assert.equal((await registry.raw('gzip;q=0, identity')).encoding, undefined, 'gzip refused with q=0');
   });
 
   it('collects once per scrape for all families and self-metrics', async () => {
@@ -203,7 +334,7 @@ describe('stats-exporter exposition', () => {
     assert.equal(lines(await registry.metrics(), 'container_cpu_usage_seconds_total').length, 1);
   });
 
-  it('reads stats only of running containers, and keeps state, exit code and restarts of stopped ones', async () => {
+  it('reads stats only of running containers, keeps state, exit code and restarts of stopped ones, and counts only running ones in cAdvisor’s families', async () => {
     const { registry, collector } = setup([tracked('a'), tracked('b', { state: 'exited', lastExitCode: 137, restarts: 2, pid: 0 })]);
     const text = await registry.metrics();
     assert.deepEqual(collector.asked, ['a']);
@@ -212,7 +343,10 @@ describe('stats-exporter exposition', () => {
     assert.ok(lines(text, 'container_state').includes('container_state{id="/docker/b",name="c-b",image="busybox:test",state="exited"} 1'));
     assert.ok(lines(text, 'container_state').includes('container_state{id="/docker/b",name="c-b",image="busybox:test",state="running"} 0'));
     assert.deepEqual(lines(text, 'container_last_seen'), ['container_last_seen{id="/docker/a",name="c-a",image="busybox:test"} 1800000100']);
-    assert.deepEqual(lines(text, 'container_health_state').map((l) => l.split(' ')[1]), ['-1', '-1'], 'no health check');
+    assert.deepEqual(lines(text, 'container_health_state').map((l) => l.split(' ')[1]), ['-1'], 'no health check; the stopped one not counted');
+    for (const family of ['container_start_time_seconds', 'container_creation_time_seconds', 'container_oom_events_total']) {
+      assert.deepEqual(lines(text, family).map((l) => /name="([^"]+)"/.exec(l)?.[1]), ['c-a'], `${family}: cAdvisor has it for running containers only`);
+    }
   });
 
   it('leaves out disabled groups and single families entirely', async () => {

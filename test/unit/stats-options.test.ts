@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { statsExporterAgent } from '../../agents/stats-exporter';
 import { isSelected, parseContainerFilter } from '../../agents/stats-exporter/container-filter';
 import { FAMILIES } from '../../agents/stats-exporter/families';
+import { ORCHESTRATION_LABEL_KEYS } from '../../agents/stats-exporter/labels';
 import { STATS_EXPORTER_PORT } from '../../agents/stats-exporter/options';
 import { addOptions } from '../../shared/config/options';
 import { runtimeOptionsFor } from '../../shared/runtime/common-options';
@@ -24,8 +25,16 @@ describe('stats-exporter options', () => {
     const values = parse([]);
     assert.deepEqual(values.listen, { host: '0.0.0.0', port: STATS_EXPORTER_PORT });
     assert.equal(values.statsCollector, 'auto');
-    assert.deepEqual(values.statsLabels, []);
+    assert.deepEqual(values.statsLabels, [...ORCHESTRATION_LABEL_KEYS]);
     assert.deepEqual(values.statsNetworkIgnore, ['lo', 'veth', 'docker', 'nerdctl']);
+    assert.equal(values.statsLastSeenWindow, 300_000);
+    assert.equal(values.statsFsInterval, 60_000);
+  });
+
+  it('turns labels off with an empty list and all on with *', () => {
+    assert.deepEqual(parse(['--stats-labels', '']).statsLabels, []);
+    assert.deepEqual(parse(['--stats-labels', '*']).statsLabels, ['*']);
+    assert.throws(() => parse(['--stats-labels', 'a b']), /label key "a b": expected a Docker label key/);
   });
 
   it('takes comma-separated lists', () => {
@@ -35,7 +44,7 @@ describe('stats-exporter options', () => {
   });
 
   it('rejects a metric name it does not export, naming the groups', () => {
-    assert.throws(() => parse(['--stats-disable', 'container_cpu_percent']), /neither a metric group \(cpu, memory, network, diskIO, process, spec, lifecycle\)/);
+    assert.throws(() => parse(['--stats-disable', 'container_cpu_percent']), /neither a metric group \(cpu, cpuLoad, memory, network, diskIO, disk, pressure, process, spec, lifecycle\), machine, nor an exported metric/);
   });
 
   it('rejects a malformed filter', () => {

@@ -19,6 +19,8 @@ export type CgroupLocation =
       path: string;
       /** Absolute directory of each controller that is mounted. */
       dirs: Partial<Record<V1Controller, string>>;
+      /** The same cgroup in a hybrid host's cgroup2 mount (`<root>/unified`): pressure (PSI) files only. */
+      unifiedDir?: string;
     }
   | { version: 2; path: string; dir: string };
 
@@ -83,7 +85,10 @@ export function locateFromProcCgroup(text: string, cgroupRoot: string, container
       }
     }
   }
-  if (v1Path !== undefined) return { version: 1, path: v1Path, dirs };
+  if (v1Path !== undefined) {
+    const unifiedDir = unifiedPath === undefined ? undefined : join(cgroupRoot, 'unified', unifiedPath);
+    return { version: 1, path: v1Path, dirs, unifiedDir: unifiedDir && existsSync(unifiedDir) ? unifiedDir : undefined };
+  }
   if (unifiedPath !== undefined && isUnifiedRoot(cgroupRoot) && existsSync(join(cgroupRoot, unifiedPath))) {
     return { version: 2, path: unifiedPath, dir: join(cgroupRoot, unifiedPath) };
   }
@@ -106,6 +111,23 @@ export function guessLocation(cgroupRoot: string, hints: ContainerCgroupHints): 
     if (Object.keys(dirs).length > 0) return { version: 1, path, dirs };
   }
   return undefined;
+}
+
+/**
+ * The root cgroup, cAdvisor's `id="/"`: the whole machine. Without pids (its pids controller has no
+ * counters, and counting every process of the host is not a container metric).
+ */
+export function rootCgroupLocation(cgroupRoot: string): CgroupLocation | undefined {
+  if (isUnifiedRoot(cgroupRoot)) return { version: 2, path: '/', dir: cgroupRoot };
+  const dirs: Partial<Record<V1Controller, string>> = {};
+  for (const controller of V1_CONTROLLERS) {
+    if (controller === 'pids') continue;
+    // Co-mounted cpu and cpuacct live under their joined name where no per-name symlink exists.
+    const candidates = controller === 'cpu' || controller === 'cpuacct' ? [controller, 'cpu,cpuacct', 'cpuacct,cpu'] : [controller];
+    const dir = candidates.map((name) => join(cgroupRoot, name)).find((d) => existsSync(d));
+    if (dir) dirs[controller] = dir;
+  }
+  return Object.keys(dirs).length > 0 ? { version: 1, path: '/', dirs } : undefined;
 }
 
 /** The cgroup path Docker gives a container: what we label it with when the cgroup is not visible. */

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { BlockDeviceNames } from './block-devices';
 import { countProcessesRecursive, parseFlatKeyed, parseLimit, readInteger, readOptionalInteger, readOptionalText, readText } from './files';
 import type { CgroupLocation } from './cgroup-location';
+import { readPressure } from './pressure';
 import type { ContainerStats, CpuStats, DeviceIoStats, MemoryStats, ProcessStats, SpecStats } from './stats';
 import { limitOrZero, workingSet } from './stats';
 
@@ -27,6 +28,8 @@ export function readCgroupV1(location: V1Location, devices: BlockDeviceNames, at
     memory: attempt('memory', dirs.memory, readMemory),
     blockIo: attempt('blkio', dirs.blkio, (dir) => readBlockIo(dir, devices)),
     processes: attempt('pids', dirs.pids, readProcesses),
+    // cgroup v1 has no pressure files; a hybrid host's cgroup2 mount (no controllers) still keeps PSI per cgroup.
+    pressure: attempt('pressure', location.unifiedDir, readPressure),
     spec,
   };
 }
@@ -46,10 +49,13 @@ export function readCpu(cpuacctDir: string, cpuDir: string | undefined, quotaSet
   // Periods are only counted against a quota; without one cAdvisor leaves the CFS metrics out.
   if (cpuDir !== undefined && quotaSet) {
     const values = parseFlatKeyed(readText(join(cpuDir, 'cpu.stat')), 'cpu.stat');
+    const burstTime = values.get('burst_time');
     stats.cfs = {
       periods: values.get('nr_periods') ?? 0,
       throttledPeriods: values.get('nr_throttled') ?? 0,
       throttledSeconds: (values.get('throttled_time') ?? 0) / NS_PER_S,
+      burstPeriods: values.get('nr_bursts'),
+      burstSeconds: burstTime === undefined ? undefined : burstTime / NS_PER_S,
     };
   }
   return stats;
@@ -69,7 +75,22 @@ export function readMemory(dir: string): MemoryStats {
     mappedFileBytes: pick('mapped_file'),
     failcnt: readOptionalInteger(join(dir, 'memory.failcnt')),
     maxUsageBytes: readOptionalInteger(join(dir, 'memory.max_usage_in_bytes')),
+    kernelBytes: readOptionalInteger(join(dir, 'memory.kmem.usage_in_bytes')),
+    activeFileBytes: pick('active_file'),
+    inactiveFileBytes: pick('inactive_file'),
+    dirtyBytes: pick('dirty'),
+    writebackBytes: pick('writeback'),
+    // The plain keys count this cgroup alone, the total_ ones its subtree (cAdvisor's two scopes).
+    pgfault: faults(stat, 'pgfault'),
+    pgmajfault: faults(stat, 'pgmajfault'),
+    refaultFile: pick('workingset_refault_file'),
+    refaultAnon: pick('workingset_refault_anon'),
   };
+}
+
+function faults(stat: Map<string, number>, key: string): MemoryStats['pgfault'] {
+  const own = stat.get(key);
+  return own === undefined ? undefined : { container: own, hierarchy: stat.get(`total_${key}`) ?? own };
 }
 
 /**
@@ -93,6 +114,8 @@ export function readBlockIo(dir: string, devices: BlockDeviceNames): DeviceIoSta
       const counts = ops.get(majorMinor);
       return {
         device: devices.nameOf(majorMinor),
+        majorMinor,
+        bytesByOperation: [...byOp],
         readBytes: byOp.get('Read') ?? 0,
         writeBytes: byOp.get('Write') ?? 0,
         reads: counts?.get('Read') ?? 0,

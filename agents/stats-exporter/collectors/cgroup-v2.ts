@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { BlockDeviceNames } from './block-devices';
 import type { CgroupLocation } from './cgroup-location';
 import type { GroupReader } from './cgroup-v1';
+import { readPressure } from './pressure';
 import { countProcessesRecursive, parseFlatKeyed, parseInteger, parseLimit, readInteger, readOptionalInteger, readOptionalText, readText } from './files';
 import type { ContainerStats, CpuStats, DeviceIoStats, MemoryStats, ProcessStats, SpecStats } from './stats';
 import { limitOrZero, workingSet } from './stats';
@@ -16,13 +17,16 @@ type V2Location = Extract<CgroupLocation, { version: 2 }>;
 const US_PER_S = 1e6;
 
 /** Everything but the limits, which change only on `docker update` and are read by `readSpecV2`. */
-export function readCgroupV2(location: V2Location, devices: BlockDeviceNames, attempt: GroupReader, spec: SpecStats): ContainerStats {
+export function readCgroupV2(location: V2Location, devices: BlockDeviceNames, attempt: GroupReader, spec: SpecStats, procRoot = '/proc'): ContainerStats {
   const { dir } = location;
+  // The root cgroup has neither memory.current nor pids.current: the machine's memory is in meminfo.
+  const root = location.path === '/';
   return {
     cpu: attempt('cpu', dir, (d) => readCpu(d, spec.cpuQuotaMicros !== undefined)),
-    memory: attempt('memory', dir, readMemory),
+    memory: attempt('memory', dir, root ? (d) => readRootMemory(d, readText(join(procRoot, 'meminfo'))) : readMemory),
     blockIo: attempt('io', dir, (d) => readIo(d, devices)),
-    processes: attempt('pids', dir, readProcesses),
+    processes: root ? undefined : attempt('pids', dir, readProcesses),
+    pressure: attempt('pressure', dir, readPressure),
     spec,
   };
 }
@@ -42,10 +46,13 @@ export function readCpu(dir: string, quotaSet: boolean): CpuStats {
   };
   // nr_periods only counts against a quota; without one cAdvisor leaves the CFS metrics out.
   if (quotaSet && stat.has('nr_periods')) {
+    const burst = stat.get('burst_usec');
     stats.cfs = {
       periods: stat.get('nr_periods') ?? 0,
       throttledPeriods: stat.get('nr_throttled') ?? 0,
       throttledSeconds: (stat.get('throttled_usec') ?? 0) / US_PER_S,
+      burstPeriods: stat.get('nr_bursts'),
+      burstSeconds: burst === undefined ? undefined : burst / US_PER_S,
     };
   }
   return stats;
@@ -62,7 +69,67 @@ export function readMemory(dir: string): MemoryStats {
     swapBytes: readOptionalInteger(join(dir, 'memory.swap.current')),
     mappedFileBytes: stat.get('file_mapped'),
     maxUsageBytes: readOptionalInteger(join(dir, 'memory.peak')),
+    ...memoryStatDetails(stat),
+    ...memoryEvents(readOptionalText(join(dir, 'memory.events'))),
   };
+}
+
+/** The memory.stat keys beyond usage, shared by a container's cgroup and the root's meminfo fallback. */
+function memoryStatDetails(stat: Map<string, number>): Partial<MemoryStats> {
+  const pgfault = stat.get('pgfault');
+  const pgmajfault = stat.get('pgmajfault');
+  return {
+    kernelBytes: stat.get('kernel'),
+    activeFileBytes: stat.get('active_file'),
+    inactiveFileBytes: stat.get('inactive_file'),
+    dirtyBytes: stat.get('file_dirty'),
+    writebackBytes: stat.get('file_writeback'),
+    // memory.stat is hierarchical on v2: one count serves both of cAdvisor's scopes.
+    pgfault: pgfault === undefined ? undefined : { container: pgfault, hierarchy: pgfault },
+    pgmajfault: pgmajfault === undefined ? undefined : { container: pgmajfault, hierarchy: pgmajfault },
+    pgscan: stat.get('pgscan'),
+    pgsteal: stat.get('pgsteal'),
+    refaultFile: stat.get('workingset_refault_file'),
+    refaultAnon: stat.get('workingset_refault_anon'),
+  };
+}
+
+function memoryEvents(text: string | undefined): Partial<MemoryStats> {
+  if (text === undefined) return {};
+  const events = parseFlatKeyed(text, 'memory.events');
+  return { eventsHigh: events.get('high'), eventsMax: events.get('max') };
+}
+
+/**
+ * The root cgroup of a v2 host has no memory.current: the machine's memory comes from
+ * /proc/meminfo, as runc's cgroup library does for it (usage = MemTotal − MemFree).
+ */
+export function readRootMemory(dir: string, meminfoText: string): MemoryStats {
+  const info = parseMeminfo(meminfoText);
+  const usageBytes = (info.get('MemTotal') ?? 0) - (info.get('MemFree') ?? 0);
+  const stat = readOptionalText(join(dir, 'memory.stat'));
+  const details = stat === undefined ? {} : memoryStatDetails(parseFlatKeyed(stat, 'memory.stat'));
+  return {
+    ...details,
+    usageBytes,
+    workingSetBytes: workingSet(usageBytes, info.get('Inactive(file)')),
+    rssBytes: info.get('AnonPages'),
+    cacheBytes: info.get('Cached'),
+    mappedFileBytes: info.get('Mapped'),
+    swapBytes: (info.get('SwapTotal') ?? 0) - (info.get('SwapFree') ?? 0),
+    activeFileBytes: info.get('Active(file)'),
+    inactiveFileBytes: info.get('Inactive(file)'),
+  };
+}
+
+/** `/proc/meminfo` (`MemTotal:  2048000 kB`) in bytes. */
+export function parseMeminfo(text: string): Map<string, number> {
+  const values = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const match = /^([^:]+):\s+(\d+)(?: kB)?$/.exec(line.trim());
+    if (match) values.set(match[1]!, Number(match[2]) * (line.trim().endsWith('kB') ? 1024 : 1));
+  }
+  return values;
 }
 
 /** `io.stat`: `8:0 rbytes=… wbytes=… rios=… wios=… dbytes=… dios=…` per device. */
@@ -73,12 +140,29 @@ export function readIo(dir: string, devices: BlockDeviceNames): DeviceIoStats[] 
     const [majorMinor, ...pairs] = line.trim().split(/\s+/);
     if (!majorMinor || !/^\d+:\d+$/.test(majorMinor)) continue;
     const values = new Map(pairs.map((pair) => pair.split('=') as [string, string]).map(([k, v]) => [k, Number(v)]));
+    const readBytes = values.get('rbytes') ?? 0;
+    const writeBytes = values.get('wbytes') ?? 0;
+    const discardBytes = values.get('dbytes');
+    const costUsage = values.get('cost.usage');
     stats.push({
       device: devices.nameOf(majorMinor),
-      readBytes: values.get('rbytes') ?? 0,
-      writeBytes: values.get('wbytes') ?? 0,
+      majorMinor,
+      readBytes,
+      writeBytes,
       reads: values.get('rios') ?? 0,
       writes: values.get('wios') ?? 0,
+      // The operation names of the v1 files, so one PromQL serves both versions.
+      bytesByOperation: discardBytes === undefined ? [['Read', readBytes], ['Write', writeBytes]] : [['Read', readBytes], ['Write', writeBytes], ['Discard', discardBytes]],
+      // Only with the iocost controller enabled (io.cost.qos).
+      cost:
+        costUsage === undefined
+          ? undefined
+          : {
+              usage: costUsage / US_PER_S,
+              wait: (values.get('cost.wait') ?? 0) / US_PER_S,
+              indebt: (values.get('cost.indebt') ?? 0) / US_PER_S,
+              indelay: (values.get('cost.indelay') ?? 0) / US_PER_S,
+            },
     });
   }
   return stats;

@@ -9,16 +9,19 @@ import type { CgroupLocation } from './cgroup-location';
 import { readCgroupV1, readSpecV1, type GroupReader } from './cgroup-v1';
 import { readCgroupV2, readSpecV2 } from './cgroup-v2';
 import type { CollectTarget, StatsCollector } from './collector';
+import { readDiskstats } from './diskstats';
 import { isMissingFile, ParseError, type ErrorSink } from './errors';
-import { readText } from './files';
+import { closeUnreadFiles, readText } from './files';
 import { parseNetDev } from './proc-net-dev';
 import type { ContainerStats, SpecStats } from './stats';
+import { LoadAverager, readTaskStates } from './tasks';
 
 export interface CgroupCollectorOptions {
   procRoot: string;
   ignoredInterfacePrefixes: readonly string[];
   devices: BlockDeviceNames;
   errors: ErrorSink;
+  clock?: () => number;
 }
 
 export class CgroupCollector implements StatsCollector {
@@ -29,8 +32,12 @@ export class CgroupCollector implements StatsCollector {
    * per container per scrape.
    */
   private readonly specs = new WeakMap<CgroupLocation, SpecStats>();
+  private readonly load = new LoadAverager();
+  private readonly clock: () => number;
 
-  constructor(private readonly options: CgroupCollectorOptions) {}
+  constructor(private readonly options: CgroupCollectorOptions) {
+    this.clock = options.clock ?? Date.now;
+  }
 
   async collect(targets: readonly CollectTarget[]): Promise<Map<string, ContainerStats>> {
     const results = new Map<string, ContainerStats>();
@@ -38,6 +45,8 @@ export class CgroupCollector implements StatsCollector {
       const stats = this.collectOne(target);
       if (stats) results.set(target.id, stats);
     }
+    this.load.retain(new Set(targets.map((t) => t.id)));
+    closeUnreadFiles();
     return results;
   }
 
@@ -71,7 +80,18 @@ export class CgroupCollector implements StatsCollector {
       if (spec) this.specs.set(location, spec);
     }
     const stats =
-      location.version === 1 ? readCgroupV1(location, devices, attempt, spec ?? {}) : readCgroupV2(location, devices, attempt, spec ?? {});
+      location.version === 1
+        ? readCgroupV1(location, devices, attempt, spec ?? {})
+        : readCgroupV2(location, devices, attempt, spec ?? {}, this.options.procRoot);
+    const root = location.path === '/';
+    // The root cgroup's blkio files count only I/O charged to it; the machine's disks are in diskstats.
+    if (root) stats.blockIo = attempt('diskstats', this.options.procRoot, (dir) => readDiskstats(dir, devices));
+    // Per-task states of the root would be every task of the host: cAdvisor's root has none either.
+    if (!root) {
+      const [tasksDir, tasksFile] = location.version === 1 ? [location.dirs.cpu ?? location.dirs.cpuacct, 'tasks'] : [location.dir, 'cgroup.threads'];
+      stats.tasks = attempt('tasks', tasksDir, (dir) => readTaskStates(join(dir, tasksFile), this.options.procRoot));
+      if (stats.tasks) stats.load = this.load.update(target.id, stats.tasks, this.clock() / 1000);
+    }
     if (gone) return undefined;
     stats.network = this.readNetwork(target);
     return stats;

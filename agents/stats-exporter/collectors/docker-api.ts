@@ -176,18 +176,20 @@ function networkFromApi(networks: NonNullable<StatsResponse['networks']>, ignore
 }
 
 function blockIoFromApi(blkio: NonNullable<StatsResponse['blkio_stats']>, devices: BlockDeviceNames): DeviceIoStats[] {
-  const byDevice = new Map<string, DeviceIoStats>();
-  const entry = (e: BlkioEntry): DeviceIoStats => {
+  const byDevice = new Map<string, DeviceIoStats & { bytesByOperation: Array<readonly [string, number]> }>();
+  const entry = (e: BlkioEntry) => {
     const key = `${e.major}:${e.minor}`;
     let stats = byDevice.get(key);
-    if (!stats) byDevice.set(key, (stats = { device: devices.nameOf(key), readBytes: 0, writeBytes: 0, reads: 0, writes: 0 }));
+    if (!stats) byDevice.set(key, (stats = { device: devices.nameOf(key), majorMinor: key, readBytes: 0, writeBytes: 0, reads: 0, writes: 0, bytesByOperation: [] }));
     return stats;
   };
-  // Ops are Read/Write on cgroup v1 engines and read/write on cgroup v2 ones.
+  // Ops are Read/Write/Sync/Async/Discard/Total on cgroup v1 engines and read/write on cgroup v2 ones.
   for (const e of blkio.io_service_bytes_recursive ?? []) {
     const op = e.op.toLowerCase();
-    if (op === 'read') entry(e).readBytes += e.value;
-    if (op === 'write') entry(e).writeBytes += e.value;
+    const stats = entry(e);
+    if (op === 'read') stats.readBytes += e.value;
+    if (op === 'write') stats.writeBytes += e.value;
+    stats.bytesByOperation.push([op.charAt(0).toUpperCase() + op.slice(1), e.value]);
   }
   for (const e of blkio.io_serviced_recursive ?? []) {
     const op = e.op.toLowerCase();

@@ -16,6 +16,8 @@ export const COLLECTOR_ERROR_KINDS = [
   'docker_api',
   /** Inspecting a container for the inventory failed. */
   'inspect',
+  /** Measuring a writable layer failed (no permission, or the Docker data root not mounted where the engine says). */
+  'fs_usage',
 ] as const;
 export type CollectorErrorKind = (typeof COLLECTOR_ERROR_KINDS)[number];
 
@@ -24,6 +26,7 @@ export const ERROR_KINDS_BY_REPORTER: Readonly<Record<string, readonly Collector
   cgroup: ['container_gone', 'cgroup_read', 'parse', 'network'],
   'docker-api': ['docker_api'],
   inventory: ['inspect'],
+  fs_usage: ['fs_usage'],
 };
 
 export interface ErrorSink {

@@ -9,7 +9,20 @@ export interface CpuStats {
   userSeconds?: number;
   systemSeconds?: number;
   /** CFS bandwidth counters; present only when the container has a CPU quota. */
-  cfs?: { periods: number; throttledPeriods: number; throttledSeconds: number };
+  cfs?: {
+    periods: number;
+    throttledPeriods: number;
+    throttledSeconds: number;
+    /** Periods that used burst capacity (cpu.cfs_burst_us / cpu.max.burst); kernels since 5.14. */
+    burstPeriods?: number;
+    burstSeconds?: number;
+  };
+}
+
+/** Page faults by kind, of the cgroup alone and of its whole subtree (cAdvisor's `scope`). */
+export interface FaultCounts {
+  container: number;
+  hierarchy: number;
 }
 
 export interface MemoryStats {
@@ -22,6 +35,22 @@ export interface MemoryStats {
   mappedFileBytes?: number;
   failcnt?: number;
   maxUsageBytes?: number;
+  /** v1 memory.kmem.usage_in_bytes / v2 memory.stat `kernel`. */
+  kernelBytes?: number;
+  activeFileBytes?: number;
+  inactiveFileBytes?: number;
+  dirtyBytes?: number;
+  writebackBytes?: number;
+  pgfault?: FaultCounts;
+  pgmajfault?: FaultCounts;
+  /** cgroup v2 only (memory.stat). */
+  pgscan?: number;
+  pgsteal?: number;
+  refaultFile?: number;
+  refaultAnon?: number;
+  /** cgroup v2 memory.events: times usage went over memory.high / hit memory.max. */
+  eventsHigh?: number;
+  eventsMax?: number;
 }
 
 export interface InterfaceStats {
@@ -39,10 +68,57 @@ export interface InterfaceStats {
 export interface DeviceIoStats {
   /** /dev/<name> when the device is known, else `major:minor`. */
   device: string;
+  /** `major:minor`. */
+  majorMinor?: string;
   readBytes: number;
   writeBytes: number;
   reads: number;
   writes: number;
+  /** Bytes by the kernel's operation names (Read, Write, Sync, Async, Discard, Total), for container_blkio_device_usage_total. */
+  bytesByOperation?: Array<readonly [operation: string, bytes: number]>;
+  /** /proc/diskstats counters, which only the machine (id="/") has. */
+  disk?: DiskCounters;
+  /** cgroup v2 io.stat `cost.*` (the iocost controller), in seconds. */
+  cost?: { usage: number; wait: number; indebt: number; indelay: number };
+}
+
+export interface DiskCounters {
+  readsMerged: number;
+  sectorsRead: number;
+  readSeconds: number;
+  writesMerged: number;
+  sectorsWritten: number;
+  writeSeconds: number;
+  /** I/Os in flight now (a gauge). */
+  ioInProgress: number;
+  ioSeconds: number;
+  weightedIoSeconds: number;
+}
+
+/** Seconds some / all non-idle tasks were stalled (PSI `total=`, cgroup v2 or the v1 host's cgroup2 mount). */
+export interface PressureTotals {
+  some: number;
+  full?: number;
+}
+
+export interface PressureStats {
+  cpu?: PressureTotals;
+  memory?: PressureTotals;
+  io?: PressureTotals;
+}
+
+/** Tasks (threads) of the cgroup by state, from /proc/<tid>/stat. */
+export interface TaskStates {
+  running: number;
+  sleeping: number;
+  stopped: number;
+  uninterruptible: number;
+}
+
+/** cAdvisor's 10-second load averages: exponentially decayed running (and uninterruptible) task counts. */
+export interface LoadAverages {
+  running: number;
+  uninterruptible: number;
 }
 
 export interface ProcessStats {
@@ -72,6 +148,9 @@ export interface ContainerStats {
   network?: InterfaceStats[];
   blockIo?: DeviceIoStats[];
   processes?: ProcessStats;
+  pressure?: PressureStats;
+  tasks?: TaskStates;
+  load?: LoadAverages;
   spec?: SpecStats;
 }
 
