@@ -40,7 +40,7 @@ describe('Docker request deadlines (against an engine that never answers some re
   it('keeps the caller\'s own abort signal working', async () => {
     const docker = applyRequestDeadlines(new Dockerode({ socketPath: engine.socketPath }), 5_000);
     const abort = new AbortController();
-    const inspecting = docker.getContainer('wedged').inspect({ abortSignal: abort.signal } as never);
+    const inspecting = docker.getContainer('wedged').inspect({ abortSignal: abort.signal } as Dockerode.ContainerInspectOptions);
     abort.abort();
     await assert.rejects(inspecting, (error: unknown) => !isDockerDeadline(error));
   });
