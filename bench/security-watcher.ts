@@ -11,8 +11,13 @@
  * Findings open at `create` (the earliest warning, before the container runs), so the finding
  * latency is measured from the create event; enforcement acts at `start` and is measured from it.
  * Target (issue #7): enforcement within 100 ms of the start event.
+ *
+ * Reference (issue #13): a 20-line pauser (its own GET /events, POST /pause on each start) takes
+ * every other container, interleaved in the same run; the watcher's policy exempts those. Both
+ * are timed from the start event (engine clock) to the pause call's answer. Goal: median ≤ 1.3×.
  */
 import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import Dockerode from 'dockerode';
 import { Registry } from 'prom-client';
@@ -24,6 +29,7 @@ import { argValue } from './args';
 
 const CONTAINERS = argValue('--containers', 100);
 const BENCH_LABEL = 'quayside.bench.security';
+const REFERENCE_LABEL = 'quayside.bench.reference';
 
 interface TestEnv {
   docker: { host: string; socket: string };
@@ -45,6 +51,27 @@ async function removeBenchContainers(): Promise<void> {
   await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
 }
 
+/** The reference: the least a pauser can do. Records start event → pause answered (ms) per container; returns its stop. */
+function referencePauser(socketPath: string, pausedAfter: Map<string, number>): () => void {
+  const filters = encodeURIComponent(JSON.stringify({ event: ['start'], label: [REFERENCE_LABEL] }));
+  const events = request({ socketPath, path: `/events?filters=${filters}` }, (response) => {
+    let buffer = '';
+    response.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      for (let end = buffer.indexOf('\n'); end >= 0; end = buffer.indexOf('\n')) {
+        const event = JSON.parse(buffer.slice(0, end)) as { id: string; timeNano: number | string };
+        buffer = buffer.slice(end + 1);
+        const startedAt = millisOf(String(event.timeNano));
+        request({ socketPath, method: 'POST', path: `/containers/${event.id}/pause` }, (answer) => {
+          answer.resume().on('end', () => pausedAfter.set(event.id, Date.now() - startedAt));
+        }).end();
+      }
+    });
+  });
+  events.end();
+  return () => events.destroy();
+}
+
 async function main(): Promise<void> {
   await removeBenchContainers();
   const events = new EventStream({ docker });
@@ -63,12 +90,20 @@ async function main(): Promise<void> {
   });
   const found = new Map<string, number>();
   const enforced = new Map<string, number>();
-  const policy = parsePolicy('rules:\n  added-capabilities: { mode: enforce, action: pause }\n', 'bench policy');
+  const policy = parsePolicy(
+    `rules:\n  added-capabilities: { mode: enforce, action: pause }\nexemptions:\n  - label: ${REFERENCE_LABEL}\n    reason: the reference pauser's\n`,
+    'bench policy',
+  );
+  /** Start event → the pause call answered, as the enforcer times it (its confirmation comes after). */
+  const pausedAfter = new Map<string, number>();
   const watcher = new SecurityWatcher(docker, { policy, hostRoot: '', dryRun: false }, silentLogger, new Registry(), {
     enforced: (record) => {
       if (record.result === 'ok') enforced.set(record.containerId, Date.now());
+      if (record.result === 'ok' && record.latencyMs !== undefined) pausedAfter.set(record.containerId, record.latencyMs);
     },
   });
+  const referencePaused = new Map<string, number>();
+  const stopReference = referencePauser(env.docker.socket, referencePaused);
   watcher.store.listen({ opened: (f) => f.ruleId === 'added-capabilities' && !found.has(f.object.id) && found.set(f.object.id, Date.now()) });
   events.subscribe({ name: 'security-watcher', types: ['container'], onEvent: (e) => watcher.handleEvent(e), onSync: (s) => watcher.handleSync(s) });
   events.start();
@@ -76,21 +111,25 @@ async function main(): Promise<void> {
 
   process.stdout.write(`running ${CONTAINERS} violating containers on ${env.docker.host}, one after another … `);
   const ids: string[] = [];
+  const referenceIds: string[] = [];
   try {
-    for (let i = 0; i < CONTAINERS; i += 1) {
+    for (let i = 0; i < CONTAINERS * 2; i += 1) {
+      const reference = i % 2 === 1;
       const container = await docker.createContainer({
         Image: env.images.busybox,
         Cmd: ['sleep', '3600'],
-        Labels: { [BENCH_LABEL]: '1', 'quayside.test': '1' },
+        Labels: { [BENCH_LABEL]: '1', 'quayside.test': '1', ...(reference ? { [REFERENCE_LABEL]: '1' } : {}) },
         HostConfig: { CapAdd: ['NET_ADMIN'] },
       });
-      ids.push(container.id);
+      (reference ? referenceIds : ids).push(container.id);
       await container.start();
+      const done = reference ? referencePaused : enforced;
       const deadline = Date.now() + 10_000;
-      while (!enforced.has(container.id) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+      while (!done.has(container.id) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
     }
     process.stdout.write('done\n');
   } finally {
+    stopReference();
     await events.stop();
     await removeBenchContainers();
   }
@@ -109,6 +148,11 @@ async function main(): Promise<void> {
   console.log(line('baseline: start event delivered (no work)', startDelivered));
   console.log(`  added by the watcher (p50):                  finding ${(percentile(toFinding, 50) - percentile(createDelivered, 50)).toFixed(1)} ms, enforcement ${(percentile(toEnforced, 50) - percentile(startDelivered, 50)).toFixed(1)} ms`);
   console.log(`  ratio to the baseline (p50):                 finding ${(percentile(toFinding, 50) / Math.max(percentile(createDelivered, 50), 0.1)).toFixed(1)}x, enforcement ${(percentile(toEnforced, 50) / Math.max(percentile(startDelivered, 50), 0.1)).toFixed(1)}x`);
+  const ours = sample((id) => pausedAfter.get(id));
+  const theirs = referenceIds.map((id) => referencePaused.get(id)).filter((v): v is number => v !== undefined);
+  console.log(line('start event -> pause answered: watcher', ours));
+  console.log(line('start event -> pause answered: reference', theirs));
+  console.log(`  median ratio watcher / 20-line reference pauser: ${(percentile(ours, 50) / Math.max(percentile(theirs, 50), 0.1)).toFixed(2)}x (goal <= 1.3x)`);
   console.log(`  enforcement within 100 ms of start (p99):     ${percentile(toEnforced, 99) <= 100 ? 'yes' : 'NO'}; not enforced within 10 s: ${missed}`);
   console.log('  (engine timestamps have the engine clock; the benchmark runs on the same host. Other work on the machine inflates these.)');
 }

@@ -16,7 +16,11 @@ import type { FindingDraft, FindingObject } from '../../shared/findings/finding'
 import type { FindingsSinkSettings } from '../../shared/findings/options';
 import { FindingStore } from '../../shared/findings/store';
 import { errorMessage, type Logger } from '../../shared/ops/logger';
-import { actionDue, Enforcer, stateOf, type EnforcementRecord } from './enforcement';
+import { containerName } from '../../shared/docker/container-name';
+import { containerKey } from '../../shared/docker/event';
+import { isDockerDeadline } from '../../shared/docker/request-deadline';
+import { actionDue, Enforcer, stateOf, untilExecStarted, type ContainerState, type EnforcementRecord } from './enforcement';
+import { cgroupRootFor } from './freezer';
 import { PolicyEvaluator, strongestAction, type Evaluation } from './evaluate';
 import {
   containerExemptionSubject,
@@ -44,6 +48,8 @@ interface KnownContainer {
   object: FindingObject;
   /** State as the last listing or inspect showed it, to notice changes at sync. */
   state: string;
+  /** What enforcement needs to know of it, as its last inspect showed. */
+  last: ContainerState;
   /** Findings of the container's configuration. */
   config: FindingDraft[];
   /** Findings of what happened in it (execs, docker cp), oldest first. */
@@ -72,6 +78,8 @@ export class SecurityWatcher {
   private readonly lastSync: Gauge;
   /** Our own container, when we run in one: never enforced on. */
   private readonly selfId = ownContainerId();
+  /** Containers whose last check missed a Docker deadline: what was asked, and since when. */
+  private readonly unanswered = new Map<string, { request: string; since: Date; name?: string }>();
 
   constructor(
     private readonly docker: Dockerode,
@@ -81,7 +89,16 @@ export class SecurityWatcher {
     hooks: SecurityWatcherHooks = {},
   ) {
     this.evaluator = new PolicyEvaluator(settings.policy);
-    this.enforcer = new Enforcer(docker, logger, metrics, settings.dryRun, hooks.enforced);
+    this.enforcer = new Enforcer(docker, logger, metrics, settings.dryRun, hooks.enforced, cgroupRootFor(settings.hostRoot));
+    const watcher = this;
+    new Gauge({
+      name: 'quayside_security_unanswered_containers',
+      help: 'Containers the engine did not answer for within the request deadline at their last check; retried at every sync.',
+      registers: [metrics],
+      collect() {
+        this.set(watcher.unanswered.size);
+      },
+    });
     this.lastSync = new Gauge({
       name: 'quayside_security_last_reconcile_timestamp_seconds',
       help: 'When the security-watcher last reconciled with the full container list (start, reconnect, periodic).',
@@ -89,7 +106,33 @@ export class SecurityWatcher {
     });
   }
 
+  /** For /readyz: a container the engine does not answer for is a container the watcher cannot see. */
+  readiness(): { ready: boolean; detail: string } {
+    if (this.unanswered.size === 0) return { ready: true, detail: 'every container answered its last check' };
+    const named = [...this.unanswered].slice(0, 5).map(([id, u]) => `${u.name ?? id.slice(0, 12)} (${u.request}, since ${u.since.toISOString()})`);
+    return { ready: false, detail: `the engine does not answer for ${this.unanswered.size} container(s), retried at every sync: ${named.join(', ')}` };
+  }
+
   async handleEvent(event: DockerEvent): Promise<void> {
+    const id = event.type === 'container' ? event.id : event.attributes.container;
+    return id ? this.noticingSilence(id, () => this.handle(event)) : this.handle(event);
+  }
+
+  /** Runs a container's check; a missed Docker deadline marks the container unanswered (and is rethrown to be logged). */
+  private async noticingSilence(id: string, check: () => Promise<void>, listedName?: string): Promise<void> {
+    try {
+      await check();
+    } catch (error) {
+      if (isDockerDeadline(error)) {
+        const name = this.containers.get(id)?.object.name ?? listedName;
+        if (!this.unanswered.has(id)) this.logger.error('the engine does not answer for a container; its checks are retried at every sync', { id: id.slice(0, 12), container: name, request: error.request });
+        this.unanswered.set(id, { request: error.request, since: this.unanswered.get(id)?.since ?? new Date(), name });
+      }
+      throw error;
+    }
+  }
+
+  private async handle(event: DockerEvent): Promise<void> {
     if (event.type === 'image') {
       if (IMAGE_ARRIVALS.includes(event.action)) return this.inspectImage(event.id);
       if (event.action === 'delete') return this.forgetImage(event.id);
@@ -112,6 +155,13 @@ export class SecurityWatcher {
       case 'unpause':
         if (!enforcementFor(this.containers.get(event.id))) return;
         return this.inspectContainer(event.id, event);
+      case 'start': {
+        // The verdict from its create stands (only `update` changes a configuration, and is
+        // re-checked): contain first, look after.
+        const known = this.containers.get(event.id);
+        if (known) await this.enforceAtOnce(known, event);
+        return this.inspectContainer(event.id, event);
+      }
       default:
         return this.inspectContainer(event.id, event);
     }
@@ -131,14 +181,20 @@ export class SecurityWatcher {
     for (const container of snapshot.containers) {
       listed.add(container.Id);
       const known = this.containers.get(container.Id);
-      // New, changed (restarted, paused…), or contained and maybe back: look again.
-      if (!known || known.state !== container.State || (enforcementFor(known) && container.State === 'running')) {
-        await this.inspectContainer(container.Id, undefined, `sync (${snapshot.reason})`).catch((error: unknown) =>
-          this.logger.warn('cannot check container', { id: container.Id.slice(0, 12), error: errorMessage(error) }),
-        );
+      // New, changed (restarted, paused…), contained and maybe back, unanswered last time, or
+      // paused (a pause that froze an exec as it started wedges the engine for it): look again.
+      const recheck = !known || known.state !== container.State || (enforcementFor(known) && container.State === 'running') || container.State === 'paused' || this.unanswered.has(container.Id);
+      if (recheck) {
+        const check = (): Promise<void> =>
+          this.noticingSilence(container.Id, () => this.inspectContainer(container.Id, undefined, `sync (${snapshot.reason})`), container.Names?.[0] ? containerName(container.Names[0]) : undefined).catch((error: unknown) => {
+            this.logger.warn('cannot check container', { id: container.Id.slice(0, 12), error: errorMessage(error) });
+          });
+        // On the container's own queue: one that does not answer holds back nothing else.
+        if (snapshot.followUp) snapshot.followUp(containerKey(container.Id), check);
+        else await check();
       }
     }
-    for (const id of [...this.containers.keys(), ...this.store.objectIds('container')]) if (!listed.has(id)) this.forgetContainer(id);
+    for (const id of [...this.containers.keys(), ...this.store.objectIds('container'), ...this.unanswered.keys()]) if (!listed.has(id)) this.forgetContainer(id);
     this.lastSync.set(snapshot.at.getTime() / 1000);
   }
 
@@ -154,6 +210,7 @@ export class SecurityWatcher {
   private async inspectContainer(id: string, event?: DockerEvent, trigger = event ? event.action : 'sync'): Promise<void> {
     const info = await unlessGone(() => this.docker.getContainer(id).inspect());
     if (!info) return this.forgetContainer(id);
+    this.unanswered.delete(id);
     if (!this.host) await this.refreshHostFacts();
     const aliases = await imageAliases(this.docker, info);
     const target = containerTarget(info, this.host!, await resolveBindSources(info, this.settings.hostRoot, this.selfId !== undefined), this.evaluator.allowedImage, this.settings.policy.allowedImages.length > 0, aliases);
@@ -163,6 +220,7 @@ export class SecurityWatcher {
     const entry: KnownContainer = {
       object: target.object,
       state: info.State.Status,
+      last: stateOf(info, target.object.name),
       config: evaluation.findings,
       occurrences: (known?.occurrences ?? []).map((f) => ({ ...f, object: target.object })),
       occurrenceEnforcement: known?.occurrenceEnforcement,
@@ -219,8 +277,24 @@ export class SecurityWatcher {
     if (!occurrence) return;
     // Exec rules act on the whole container: the API cannot stop a single exec.
     known.occurrenceEnforcement = strongest(known.occurrenceEnforcement, occurrence);
+    const execId = event.attributes.execID;
+    if (execId) await untilExecStarted(this.docker, execId);
+    if (await this.enforceAtOnce(known, event)) return;
     const info = await unlessGone(() => this.docker.getContainer(known.object.id).inspect());
     if (info) await this.enforce(stateOf(info, known.object.name), enforcementFor(known)!, event.action, event.timeNano);
+  }
+
+  /**
+   * The shortest path from an event to containment: act without asking the engine for the
+   * container's state first (a start or an exec says it runs; the enforcer confirms a pause after).
+   * Not for disconnect, which needs the networks of now, nor in dry-run, which counts one would-be
+   * action per container run. Returns whether it acted.
+   */
+  private async enforceAtOnce(known: KnownContainer, event: DockerEvent): Promise<boolean> {
+    const enforcement = enforcementFor(known);
+    if (!enforcement || enforcement.action === 'disconnect' || this.settings.dryRun) return false;
+    await this.enforce({ ...known.last, running: true, paused: false }, enforcement, event.action, event.timeNano);
+    return true;
   }
 
   private async enforce(state: ReturnType<typeof stateOf>, enforcement: Enforcement, trigger: string, eventNano?: string): Promise<void> {
@@ -255,6 +329,7 @@ export class SecurityWatcher {
 
   private forgetContainer(id: string): void {
     this.containers.delete(id);
+    this.unanswered.delete(id);
     this.enforcer.forget(id);
     this.store.forget({ kind: 'container', id });
   }
@@ -292,6 +367,7 @@ export function startSecurityWatcher(context: AgentContext, settings: SecuritySe
     onEvent: (event) => watcher.handleEvent(event),
     onSync: (snapshot) => watcher.handleSync(snapshot),
   });
+  context.http.addReadinessCheck('security-watcher', () => watcher.readiness());
   const enforced = [...settings.policy.rules].filter(([, r]) => r.enabled && r.mode === 'enforce');
   // An image finding has no container to act on: those rules report, whatever their mode says.
   const imageRuleIds = new Set(RULES.image.map((rule) => rule.id));

@@ -7,6 +7,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import './lazy-dockerode-parts'; // before dockerode: see there
 import Dockerode from 'dockerode';
+import { applyRequestDeadlines, DEFAULT_REQUEST_DEADLINE_MS } from './request-deadline';
 
 export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
 
@@ -68,8 +69,9 @@ export function dockerOptions(settings: DockerConnectionSettings): Dockerode.Doc
   throw new DockerConnectionError(`DOCKER_HOST '${host}': unsupported scheme '${url.protocol}', expected unix://, tcp:// or ssh://`);
 }
 
-export function createDockerClient(settings: DockerConnectionSettings): Dockerode {
-  return new Dockerode(dockerOptions(settings));
+/** A client whose every request has a deadline (request-deadline.ts). */
+export function createDockerClient(settings: DockerConnectionSettings, requestDeadlineMs = DEFAULT_REQUEST_DEADLINE_MS): Dockerode {
+  return applyRequestDeadlines(new Dockerode(dockerOptions(settings)), requestDeadlineMs);
 }
 
 function readTlsFiles(certPath: string): Pick<Dockerode.DockerOptions, 'ca' | 'cert' | 'key'> {

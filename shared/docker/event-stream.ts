@@ -9,6 +9,12 @@
  *   containers, so they converge even when the engine lost events (it keeps only 256).
  * - Delivers in order per container and concurrently across containers, each subscriber on its
  *   own queue so a slow agent never delays another.
+ * - One container never holds back the others: every Docker request has a deadline
+ *   (request-deadline.ts); a handler still running after `isolateAfterMs` no longer holds back
+ *   syncs (its container's later events still wait for it) and is logged; a sync's per-container
+ *   work goes on that container's queue (`SyncSnapshot.followUp`), not into the sync itself.
+ * - `dispatchReadiness()` says not ready, naming the oldest waiting work, once anything has waited
+ *   longer than `dispatchLagBoundMs`.
  */
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
@@ -21,6 +27,7 @@ import { isExecEvent, MalformedEventError, orderingKey, parseEventLine, type Doc
 import { openEventsStream } from './events-request';
 import { HealthCheckClassifier } from './health-checks';
 import { KeyedQueue } from './keyed-queue';
+import { withDockerDeadline } from './request-deadline';
 import { RecentEvents, type ReplayGuard } from './recent-events';
 import { compareTimeNano, nanoFromMillis, sinceParam } from './time';
 
@@ -33,6 +40,12 @@ export interface SyncSnapshot {
   /** Every image, when a subscriber asked for images. */
   images?: Dockerode.ImageInfo[];
   at: Date;
+  /**
+   * Queues work for one ordering key (`containerKey(id)`, or 'image') after this sync, in order
+   * with that key's events: a container that does not answer then holds back only itself.
+   * Set on every snapshot the stream delivers; absent on one built by hand.
+   */
+  followUp?(key: string, task: () => Promise<void>): void;
 }
 
 export interface EventSubscription {
@@ -79,10 +92,17 @@ export interface EventStreamOptions {
   requestTimeoutMs?: number;
   random?: () => number;
   healthChecks?: HealthCheckClassifier;
+  /** A handler running this long stops holding back syncs and shutdown (its key stays in order). */
+  isolateAfterMs?: number;
+  /** Work waiting longer than this makes `dispatchReadiness()` not ready. */
+  dispatchLagBoundMs?: number;
+  clock?: () => number;
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 const DEFAULT_STABLE_AFTER_MS = 10_000;
+const DEFAULT_ISOLATE_AFTER_MS = 2_000;
+const DEFAULT_DISPATCH_LAG_BOUND_MS = 60_000;
 
 /** How far before the newest delivered event a resume starts, to catch events the engine published out of order. */
 const RESUME_OVERLAP_MS = 1_000;
@@ -127,10 +147,34 @@ export class EventStream extends EventEmitter {
     return [...this.subscribers].map(({ subscription, queue }) => ({ subscriber: subscription.name, pending: queue.pending }));
   }
 
+  /**
+   * For /readyz: not ready once some delivery has waited longer than the lag bound, naming the
+   * subscriber, the oldest waiting work and the handlers running longest (the likely cause).
+   */
+  dispatchReadiness(): { ready: boolean; detail: string } {
+    const bound = this.options.dispatchLagBoundMs ?? DEFAULT_DISPATCH_LAG_BOUND_MS;
+    const now = (this.options.clock ?? Date.now)();
+    const late: string[] = [];
+    for (const { subscription, queue } of this.subscribers) {
+      const oldest = queue.oldest();
+      if (!oldest || now - oldest.queuedAt <= bound) continue;
+      const slow = queue.slowKeys(bound).slice(0, 3).map((k) => `${k.key} running ${Math.round(k.runningMs / 1000)} s`);
+      late.push(`${subscription.name}: ${oldest.key ?? 'a sync'} waiting ${Math.round((now - oldest.queuedAt) / 1000)} s${slow.length > 0 ? ` (held by ${slow.join(', ')})` : ''}`);
+    }
+    if (late.length > 0) return { ready: false, detail: `dispatch stuck beyond ${bound / 1000} s: ${late.join('; ')}` };
+    return { ready: true, detail: 'dispatch keeping up' };
+  }
+
   subscribe(subscription: EventSubscription): () => void {
     const subscriber: Subscriber = {
       subscription,
-      queue: new KeyedQueue((error) => this.handlerFailed(subscription.name, error)),
+      queue: new KeyedQueue({
+        onError: (error) => this.handlerFailed(subscription.name, error),
+        isolateAfterMs: this.options.isolateAfterMs ?? DEFAULT_ISOLATE_AFTER_MS,
+        onIsolated: (key, runningMs) =>
+          this.logger.warn('event handler slow; other containers proceed without it', { subscriber: subscription.name, key, runningMs }),
+        clock: this.options.clock,
+      }),
     };
     this.subscribers.add(subscriber);
     return () => this.subscribers.delete(subscriber);
@@ -305,17 +349,17 @@ export class EventStream extends EventEmitter {
     const session = this.stats.sessions;
     const withSync = [...this.subscribers].filter(({ subscription }) => subscription.onSync);
     const wantImages = withSync.some(({ subscription }) => subscription.images);
-    const listing = Promise.all([
-      this.docker.listContainers({ all: true }),
-      wantImages ? this.docker.listImages() : Promise.resolve(undefined),
-    ]).then(([containers, images]): SyncSnapshot => ({ reason, containers, images, at: new Date() }));
+    const timeoutMs = this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    const listing = withDockerDeadline(timeoutMs, () =>
+      Promise.all([this.docker.listContainers({ all: true }), wantImages ? this.docker.listImages() : Promise.resolve(undefined)]),
+    ).then(([containers, images]) => ({ reason, containers, images, at: new Date() }));
     // The snapshot takes its place in each queue now, before the engine answers: events received
     // while it lists are newer than (or as new as) the snapshot, so they must come after it.
     for (const { subscription, queue } of withSync) {
       void queue.exclusive(async () => {
-        const snapshot = await listing.catch(() => undefined);
+        const listed = await listing.catch(() => undefined);
         // A listing that outlived its connection (timed out) is stale; the next one replaces it.
-        if (snapshot && session === this.stats.sessions) await subscription.onSync?.(snapshot);
+        if (listed && session === this.stats.sessions) await subscription.onSync?.({ ...listed, followUp: (key, task) => void queue.push(key, task) });
       });
     }
     const snapshot = await listing;

@@ -114,8 +114,13 @@ function secondsToNano(time: unknown): string | undefined {
 export function orderingKey(event: DockerEvent): string {
   if (event.type === 'image') return 'image';
   const container = event.attributes.container;
-  if ((event.type === 'network' || event.type === 'volume') && container) return `container:${container}`;
+  if ((event.type === 'network' || event.type === 'volume') && container) return containerKey(container);
   return `${event.type}:${event.id}`;
+}
+
+/** The ordering key of one container's events, for `SyncSnapshot.followUp`. */
+export function containerKey(containerId: string): string {
+  return `container:${containerId}`;
 }
 
 /** True for the exec events that `docker exec` and health checks produce. */

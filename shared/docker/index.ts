@@ -5,4 +5,5 @@ export * from './event-stream';
 export * from './health-checks';
 export * from './keyed-queue';
 export * from './metrics';
+export * from './request-deadline';
 export * from './time';

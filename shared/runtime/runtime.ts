@@ -63,6 +63,7 @@ export async function startRuntime(settings: RuntimeSettings, launches: AgentLau
   http.addReadinessCheck('docker', () =>
     events.connected ? { ready: true, detail: 'event stream connected' } : { ready: false, detail: `cannot reach Docker at ${settings.dockerHost}` },
   );
+  http.addReadinessCheck('docker-dispatch', () => events.dispatchReadiness());
   const address = await http.listen(settings.listen).catch((error: Error) => {
     throw new ConfigError(`--listen (QUAYSIDE_LISTEN) ${formatHostPort(settings.listen)}: ${error.message}`);
   });

@@ -22,6 +22,9 @@ export class FakeEngine {
   listDelayMs = 0;
   /** The next this many /events requests get no answer at all, like a hung engine. */
   stalledEvents = 0;
+  /** Requests whose path (without the API version) matches get no answer at all, like a wedged container. */
+  unanswered: RegExp[] = [];
+  private readonly held: ServerResponse[] = [];
   readonly socketPath: string;
   private readonly dir: string;
   private readonly server: Server;
@@ -40,6 +43,7 @@ export class FakeEngine {
 
   async close(): Promise<void> {
     for (const { response } of this.requests) response.destroy();
+    for (const response of this.held) response.destroy();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     rmSync(this.dir, { recursive: true, force: true });
@@ -65,6 +69,10 @@ export class FakeEngine {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://engine');
     const path = url.pathname.replace(/^\/v[\d.]+/, '');
+    if (this.unanswered.some((pattern) => pattern.test(path))) {
+      this.held.push(res);
+      return;
+    }
     if (path === '/events' && this.stalledEvents > 0) {
       this.stalledEvents -= 1;
       return;

@@ -3,6 +3,7 @@ import Dockerode from 'dockerode';
 import type { DockerEvent } from '../../shared/docker/event';
 import { EventStream, type SyncSnapshot } from '../../shared/docker/event-stream';
 import { HealthCheckClassifier } from '../../shared/docker/health-checks';
+import { applyRequestDeadlines } from '../../shared/docker/request-deadline';
 import { silentLogger } from '../../shared/ops/logger';
 import { FakeEngine, rawEvent } from '../support/fake-engine';
 import { eventually } from '../support/eventually';
@@ -236,5 +237,75 @@ describe('EventStream (against a scripted engine)', () => {
     await eventually(() => assert.deepEqual(quiet, ['exec_create:u1', 'exec_create:u2', 'exec_die:u2']));
     assert.deepEqual([...new Set(inspected)].sort(), ['c1', 'c2'], 'one inspect per container');
     assert.equal(inspected.length, 2);
+  });
+});
+
+describe('EventStream with a container the engine never answers for', () => {
+  let engine: FakeEngine;
+  let stream: EventStream;
+  beforeEach(async () => {
+    engine = await new FakeEngine().start();
+    engine.unanswered = [/^\/containers\/wedged\//];
+  });
+  afterEach(async () => {
+    await stream?.stop();
+    await engine.close();
+  });
+
+  /** A subscriber that inspects every container it hears of, as the agents do. */
+  function inspecting(options: Partial<ConstructorParameters<typeof EventStream>[0]>) {
+    const docker = applyRequestDeadlines(new Dockerode({ socketPath: engine.socketPath }), 60_000);
+    const handled: string[] = [];
+    const syncs: string[] = [];
+    stream = new EventStream({ docker, backoff: fastBackoff, ...options });
+    stream.subscribe({
+      name: 'inspector',
+      onEvent: async (e) => {
+        await docker.getContainer(e.id).inspect().catch(() => undefined);
+        handled.push(`${e.action}:${e.id}`);
+      },
+      onSync: (s) => {
+        syncs.push(s.reason);
+        for (const c of s.containers) s.followUp?.(`container:${c.Id}`, async () => void (await docker.getContainer(c.Id).inspect().catch(() => undefined)));
+      },
+    });
+    return { handled, syncs };
+  }
+
+  it('keeps handling other containers and later syncs while one handler waits on the engine', async () => {
+    engine.containers = [{ Id: 'wedged', State: 'running' }, { Id: 'c2', State: 'running' }];
+    const { handled, syncs } = inspecting({ isolateAfterMs: 50, resyncIntervalMs: 100 });
+    stream.start();
+    await engine.connection(1);
+    engine.send(1, rawEvent({ action: 'start', id: 'wedged', timeNano: T0 }));
+    engine.send(1, rawEvent({ action: 'start', id: 'c2', timeNano: T0 + 1n }));
+    await eventually(() => assert.ok(syncs.length >= 3, `syncs ${syncs.join()}`), 5_000);
+    engine.send(1, rawEvent({ action: 'create', id: 'c3', timeNano: T0 + 2n }));
+    await eventually(() => assert.deepEqual(handled, ['start:c2', 'create:c3']));
+  });
+
+  it('says not ready once work has waited beyond the bound, naming the container holding it', async () => {
+    let now = Date.now();
+    inspecting({ isolateAfterMs: 50, dispatchLagBoundMs: 30_000, clock: () => now });
+    stream.start();
+    await engine.connection(1);
+    engine.send(1, rawEvent({ action: 'start', id: 'wedged', timeNano: T0 }), rawEvent({ action: 'die', id: 'wedged', timeNano: T0 + 1n }));
+    await eventually(() => assert.equal(stream.backlog()[0]?.pending, 2));
+    assert.deepEqual(stream.dispatchReadiness(), { ready: true, detail: 'dispatch keeping up' });
+    now += 31_000;
+    const readiness = stream.dispatchReadiness();
+    assert.equal(readiness.ready, false);
+    assert.match(readiness.detail, /dispatch stuck beyond 30 s: inspector: container:wedged waiting 31 s \(held by container:wedged running 31 s\)/);
+  });
+
+  it('stops promptly although a handler never finishes', async () => {
+    inspecting({ isolateAfterMs: 50 });
+    stream.start();
+    await engine.connection(1);
+    engine.send(1, rawEvent({ action: 'start', id: 'wedged', timeNano: T0 }));
+    await eventually(() => assert.equal(stream.backlog()[0]?.pending, 1));
+    const began = Date.now();
+    await stream.stop();
+    assert.ok(Date.now() - began < 2_000, `stop took ${Date.now() - began} ms`);
   });
 });

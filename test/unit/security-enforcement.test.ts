@@ -3,6 +3,10 @@ import type Dockerode from 'dockerode';
 import { Registry } from 'prom-client';
 import sinon from 'sinon';
 import { actionDue, Enforcer, type ContainerState, type EnforcementRecord } from '../../agents/security-watcher/enforcement';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DockerDeadlineError } from '../../shared/docker/request-deadline';
 import { silentLogger } from '../../shared/ops/logger';
 
 const running: ContainerState = { id: 'abc', name: 'web', running: true, paused: false, networks: ['bridge', 'shop'] };
@@ -14,7 +18,7 @@ function fakeDocker(fail?: Error & { statusCode?: number }) {
     if (fail) throw fail;
   };
   const docker = {
-    getContainer: () => ({ pause: act('pause'), stop: act('stop'), kill: act('kill') }),
+    getContainer: () => ({ pause: act('pause'), stop: act('stop'), kill: act('kill'), inspect: async () => ({ State: { Paused: true, Status: 'paused' } }) }),
     getNetwork: (name: string) => ({ disconnect: act(`disconnect ${name}`) }),
   } as unknown as Dockerode;
   return { docker, calls };
@@ -88,5 +92,48 @@ describe('security enforcement', () => {
     assert.equal(gone.result, 'already');
     const failed = await new Enforcer(fakeDocker(engineError('permission denied', 500)).docker, silentLogger, new Registry()).enforce(running, 'stop', ['x'], 'start');
     assert.deepEqual([failed.result, failed.error], ['failed', 'permission denied']);
+  });
+
+  describe('a pause that wedges the engine (it froze an exec as it started)', () => {
+    const id = 'f5d78db14ebd494cde18a0e0ba7d6aab521e79d03c6672752f2a8ce19d19e974';
+    /** An engine that stops answering inspect after the first pause, until the cgroup is thawed. */
+    function wedgingDocker(freezerFile: string | undefined) {
+      const calls: string[] = [];
+      let pauses = 0;
+      const container = {
+        id,
+        pause: async () => void calls.push(`pause ${++pauses}`),
+        unpause: async () => void calls.push('unpause'),
+        inspect: async () => {
+          calls.push('inspect');
+          if (pauses === 1 && (!freezerFile || readFileSync(freezerFile, 'utf8') !== 'THAWED')) throw new DockerDeadlineError(`GET /containers/${id}/json`, 2_000);
+          return { State: { Paused: true, Status: 'paused' } };
+        },
+      };
+      return { docker: { getContainer: () => container } as unknown as Dockerode, calls };
+    }
+
+    it('detects it, thaws the freezer cgroup, pauses again through the engine and says so', async () => {
+      const root = mkdtempSync(join(tmpdir(), 'qs-cgroup-'));
+      const dir = join(root, 'freezer', 'qs-parent', id);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'freezer.state'), 'FROZEN');
+      const { docker, calls } = wedgingDocker(join(dir, 'freezer.state'));
+      const metrics = new Registry();
+      const record = await new Enforcer(docker, silentLogger, metrics, false, undefined, root).enforce({ ...running, id }, 'pause', ['exec-package-install'], 'exec_create');
+      assert.equal(record.result, 'ok', record.error);
+      assert.match(record.note ?? '', /froze an exec as it started.*thawed .*qs-parent\/f5d78db14ebd.*\/freezer\.state and paused again/);
+      assert.equal(readFileSync(join(dir, 'freezer.state'), 'utf8'), 'THAWED');
+      assert.deepEqual(calls, ['pause 1', 'inspect', 'unpause', 'pause 2', 'inspect']);
+      assert.match(await metrics.metrics(), /quayside_security_enforcement_wedges_total\{recovered="true"\} 1/);
+    });
+
+    it('fails naming the wedge and the missing cgroup when it cannot thaw', async () => {
+      const { docker } = wedgingDocker(undefined);
+      const root = mkdtempSync(join(tmpdir(), 'qs-cgroup-'));
+      const record = await new Enforcer(docker, silentLogger, new Registry(), false, undefined, root).enforce({ ...running, id }, 'pause', ['x'], 'exec_create');
+      assert.equal(record.result, 'failed');
+      assert.match(record.error ?? '', /stopped answering for the container after the pause.*could not thaw it: no freezer cgroup of f5d78db14ebd under /);
+    });
   });
 });
