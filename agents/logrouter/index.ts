@@ -61,7 +61,7 @@ export const logrouterAgent = defineAgent({
     }
     const live = new LiveLogs(docker, logger, options.logApiMaxClients, () => router.runningContainers());
     router.onContainerRunning((container) => live.started(container));
-    addLogrouterApi({ http, router, live, routesDir, token: options.logApiToken, logger });
+    addLogrouterApi({ http, router, live, routesDir, logger });
     registerLogrouterMetrics(metrics, {
       routes: () => router.views(),
       lag: () => router.lag,

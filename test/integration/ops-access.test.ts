@@ -33,7 +33,7 @@ describe('HTTP access from another network', function () {
       assert.match(await fromContainer(`${remote}/healthz`), /HTTP\/1\.1 200 OK[\s\S]*"status":"ok"/);
       assert.match(await fromContainer(`${remote}/metrics`), /HTTP\/1\.1 200 OK[\s\S]*quayside_build_info/);
       const readiness = await fromContainer(`${remote}/readyz`);
-      assert.match(readiness, /"checks":\{"docker":\{"ready":true\}\}/);
+      assert.match(readiness, /"checks":\{"docker":\{"ready":true\},"docker-dispatch":\{"ready":true\}\}/);
       assert.doesNotMatch(readiness, /detail/);
 
       const refused = await fromContainer(`${remote}/findings`);
@@ -81,6 +81,24 @@ describe('HTTP access from another network', function () {
     const both = await runCli(['logrouter', '--listen', '127.0.0.1:0', '--api-token', 'a', '--log-api-token', 'b'], { DOCKER_HOST: testEnv().docker.host });
     assert.equal(both.code, 2, both.stderr);
     assert.match(both.stderr, /--api-token \(QUAYSIDE_API_TOKEN\) and its old name --log-api-token \(QUAYSIDE_LOG_API_TOKEN\) differ/);
+  });
+
+  it('lets a client on another network change the logrouter\'s routes with --api-token', async () => {
+    const port = await freePort();
+    const agent = startCli(['logrouter', '--listen', `0.0.0.0:${port}`, '--api-token', 'new-name', '--state-dir', join(testEnv().root, 'state')], { DOCKER_HOST: testEnv().docker.host });
+    const output = capture(agent);
+    try {
+      await eventually(async () => assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200), 15_000, 50);
+      const routes = `http://${testEnv().docker.gateway}:${port}/routes`;
+      // The server decides who may change routes; the route handler then judges the body.
+      const script = (auth: string) => `wget -q -S -O- ${auth} --post-data '{"address":"nowhere"}' '${routes}' 2>&1; true`;
+      const run = (auth: string) => dockerCli(['run', '--rm', '--label', `${TEST_LABEL}=1`, testEnv().images.busybox, 'sh', '-c', script(auth)]);
+      assert.match(await run(''), /401 Unauthorized/);
+      assert.match(await run(`--header 'Authorization: Bearer new-name'`), /400 Bad Request/);
+    } finally {
+      agent.kill('SIGTERM');
+    }
+    assert.equal(await exited(agent), 0, output.stderr());
   });
 
   it('listens on loopback by default', async () => {

@@ -37,7 +37,7 @@ describe('logrouter /logs', () => {
     const docker = { getContainer: () => ({ logs: async () => engine }) } as unknown as Pick<Dockerode, 'getContainer'>;
     const server = new OpsServer(new Registry());
     const live = new LiveLogs(docker, silentLogger, 10, () => [container]);
-    addLogrouterApi({ http: server, router: {} as LogRouter, live, routesDir: '/nonexistent', token: undefined, logger: silentLogger });
+    addLogrouterApi({ http: server, router: {} as LogRouter, live, routesDir: '/nonexistent', logger: silentLogger });
     const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
     const client = connect(port, '127.0.0.1');
     try {
@@ -77,7 +77,7 @@ describe('logrouter /logs', () => {
     const later = { ...container, id: 'cd34'.padEnd(64, '0'), name: 'later' };
     const server = new OpsServer(new Registry());
     const live = new LiveLogs(docker, silentLogger, 3, () => [container]);
-    addLogrouterApi({ http: server, router: {} as LogRouter, live, routesDir: '/nonexistent', token: undefined, logger: silentLogger });
+    addLogrouterApi({ http: server, router: {} as LogRouter, live, routesDir: '/nonexistent', logger: silentLogger });
     const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
     const controllers = [0, 1, 2].map(() => new AbortController());
     try {
@@ -103,7 +103,7 @@ describe('logrouter /logs', () => {
   it('refuses route changes that a reverse proxy on this host forwards, without a token', async () => {
     const router = { routeSpecs: () => [], addRoute: () => undefined, removeRoute: () => false } as unknown as LogRouter;
     const server = new OpsServer(new Registry());
-    addLogrouterApi({ http: server, router, live: new LiveLogs({} as Pick<Dockerode, 'getContainer'>, silentLogger, 1, () => []), routesDir: '/nonexistent', token: undefined, logger: silentLogger });
+    addLogrouterApi({ http: server, router, live: new LiveLogs({} as Pick<Dockerode, 'getContainer'>, silentLogger, 1, () => []), routesDir: '/nonexistent', logger: silentLogger });
     const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
     try {
       const proxied = await fetch(`http://127.0.0.1:${port}/routes/abc`, { method: 'DELETE', headers: { 'X-Forwarded-For': '203.0.113.9' } });
