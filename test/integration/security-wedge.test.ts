@@ -77,6 +77,12 @@ describe('security-watcher and the pause-during-exec-start wedge (test engine)',
     return c;
   }
 
+  /** As `docker exec -d`; the engine's (empty) answer is a stream that would keep its socket open. */
+  async function startDetached(exec: Dockerode.Exec): Promise<void> {
+    const answer = (await exec.start({ Detach: true })) as unknown as { destroy(): void };
+    answer.destroy();
+  }
+
   /** Answers within the deadline: not wedged. */
   async function answers(c: Dockerode.Container): Promise<Dockerode.ContainerInspectInfo> {
     return withDockerDeadline(3_000, () => c.inspect());
@@ -92,7 +98,7 @@ describe('security-watcher and the pause-during-exec-start wedge (test engine)',
       const c = await running(name);
       const exec = await c.exec({ Cmd: ['true'], User: 'root' });
       // As `docker exec -d` does; a pause landing first makes the start fail, which is fine here.
-      await exec.start({ Detach: true }).catch(() => undefined);
+      await startDetached(exec).catch(() => undefined);
       const record = await eventually(() => {
         const found = records().find((r) => r.container === name);
         assert.ok(found, `round ${round}: no enforcement yet\n${output.stderr().split("\n").filter((l) => !l.includes("finding opened")).join("\n")}`);
@@ -111,7 +117,7 @@ describe('security-watcher and the pause-during-exec-start wedge (test engine)',
     // The window is runc's start of the exec: sweep the delay across it.
     for (let attempt = 0; attempt < 90 && wedged.length === 0; attempt++) {
       const exec = await victim.exec({ Cmd: ['true'] });
-      const starting = exec.start({ Detach: true }).catch(() => undefined);
+      const starting = startDetached(exec).catch(() => undefined);
       await sleep(attempt % 30);
       await victim.pause().catch(() => undefined);
       try {
