@@ -17,6 +17,7 @@ import { startRouter, type RunningRouter } from '../support/logrouter';
 import { removeTestContainers, startEngine, testDocker, testEnv, TEST_LABEL, uniqueTag } from '../support/test-env';
 
 const CONTAINERS = 100;
+const ENGINE_REMOVE_RACE = /exited 125: [\s\S]*unable to remove filesystem for [0-9a-f]+: unlinkat \S+: directory not empty/;
 
 describe('quayside logrouter: short-lived docker run --rm containers', function () {
   this.timeout(300_000);
@@ -45,7 +46,14 @@ describe('quayside logrouter: short-lived docker run --rm containers', function 
     await eventually(async () => assert.equal((await fetch(`http://127.0.0.1:${await router!.port()}/readyz`)).status, 200), 30_000, 100);
     const names = Array.from({ length: CONTAINERS }, (_, i) => `${run}-${i}`);
     await forEachLimited(names, 8, async (name) => {
-      await dockerCli(['run', '--rm', '--name', name, '--label', `${TEST_LABEL}=1`, testEnv().images.busybox, 'sh', '-c', `echo ${name} one; echo ${name} two >&2; echo ${name} three`]);
+      try {
+        await dockerCli(['run', '--rm', '--name', name, '--label', `${TEST_LABEL}=1`, testEnv().images.busybox, 'sh', '-c', `echo ${name} one; echo ${name} two >&2; echo ${name} three`]);
+      } catch (error) {
+        // The engine's own auto-remove race (moby/moby#40729, #52161: a file written into the
+        // container's folder while it is being removed; seen about once in 300 runs here): the
+        // container ran to its end, so its lines must still all arrive. Anything else fails.
+        if (!ENGINE_REMOVE_RACE.test(String(error))) throw error;
+      }
     });
     const expected = names.flatMap((name) => [`${name} one`, `${name} two`, `${name} three`]).sort();
     const received = () => text.split('\n').slice(0, -1).sort();
