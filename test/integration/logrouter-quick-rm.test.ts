@@ -53,7 +53,7 @@ describe('quayside logrouter: short-lived docker run --rm containers', function 
       } catch (error) {
         // The engine's own auto-remove race (moby/moby#40729, #52161: a file written into the
         // container's folder while it is being removed; seen about once in 300 runs here): the
-        // container ran to its end, so its lines must still all arrive. Anything else fails.
+        // container ran to its end, so its lines still count below. Anything else fails.
         if (!ENGINE_REMOVE_RACE.test(String(error))) throw error;
       }
     });
