@@ -119,6 +119,7 @@ build_image() {
   old=$(image_id "$IMAGE_TAG")
   if ! "$DOCKER" build -q -f "$context/deploy/Dockerfile" \
       --build-arg "BASE_IMAGE=$BASE_TAG" --build-arg NPM_OFFLINE=true --build-arg "DOCKER_GID=$(socket_gid)" \
+      --build-arg "CREATED=$(date -u +%FT%TZ)" --build-arg "REVISION=$(git -C "$QS_REPO_ROOT" rev-parse HEAD 2>/dev/null || true)" \
       --label "$HASH_LABEL=$hash" -t "$IMAGE_TAG" "$context" >"$WORK/build.log" 2>&1; then
     tail -n 40 "$WORK/build.log" >&2
     grep -q ENOTCACHED "$WORK/build.log" &&

@@ -163,6 +163,20 @@ describe('deploy/Dockerfile', () => {
     assert.ok(script && statSync(join(ROOT, `${script}.ts`)).isFile(), `${healthcheck} runs a compiled source of this repo`);
     assert.deepEqual(JSON.parse(inFinal('ENTRYPOINT')[0]!), ['quayside']);
   });
+
+  it('carries every OCI label `label-inspector check --require oci` asks for; the provenance ones from build arguments', () => {
+    const check = (...buildArgs: string[]) => {
+      const run = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli', 'main.js'), 'label-inspector', 'check', '--require', 'oci', '--format', 'json', '--dockerfile', join(DEPLOY, 'Dockerfile'), ...buildArgs.flatMap((arg) => ['--build-arg', arg])], { encoding: 'utf8', timeout: 30_000 });
+      assert.equal(run.status, 0, run.stdout + run.stderr);
+      return (JSON.parse(run.stdout) as { findings: Array<{ rule: string; severity: string; subject?: string; message: string }> }).findings;
+    };
+    const given = check('CREATED=2026-12-03T12:00:00Z', 'REVISION=0123456789abcdef', 'SOURCE=https://example.org/quayside.git');
+    assert.deepEqual(given, []);
+    // Without them the build says they are empty (info), and nothing is missing.
+    const bare = check();
+    assert.deepEqual(bare.map((f) => f.severity), ['info', 'info', 'info']);
+    assert.ok(bare.every((f) => /org\.opencontainers\.image\.(created|revision|source)/.test(f.message)), JSON.stringify(bare));
+  });
 });
 
 describe('deploy: the stats-exporter memory flags', () => {
