@@ -219,7 +219,7 @@ describe('report formats', () => {
     });
 
     it('counts tests and failures on the root and on each object suite', () => {
-      assert.match(xml, /<testsuites name="quayside label-inspector" tests="6" failures="5" errors="0" skipped="0" time="0">/);
+      assert.match(xml, /<testsuites name="quayside label-inspector" tests="6" failures="5" errors="0" time="0">/);
       assert.deepEqual(
         [...xml.matchAll(/<testsuite name="([^"]*)" tests="(\d+)" failures="(\d+)"/g)].map((m) => m.slice(1)),
         [
@@ -228,6 +228,22 @@ describe('report formats', () => {
           ['container web', '1', '0'],
         ],
       );
+    });
+
+    it('uses only the attributes the Jenkins xunit schema (junit-10.xsd) allows on each element', () => {
+      // The schema's attribute lists: <testsuites> has no `skipped` (only <testsuite> has).
+      const allowed: Record<string, string[]> = {
+        testsuites: ['name', 'time', 'tests', 'failures', 'errors'],
+        testsuite: ['name', 'tests', 'failures', 'errors', 'group', 'time', 'skipped', 'timestamp', 'hostname', 'id', 'package', 'file', 'log', 'url'],
+        testcase: ['name', 'time', 'classname', 'group'],
+        failure: ['type', 'message'],
+        property: ['name', 'value'],
+        properties: [],
+      };
+      for (const [, element, attrs] of xml.matchAll(/<([a-z-]+)((?:\s+[a-z-]+="[^"]*")*)\s*\/?>/g)) {
+        assert.ok(element! in allowed, `element <${element}> is not in the schema`);
+        for (const [, name] of attrs!.matchAll(/([a-z-]+)="/g)) assert.ok(allowed[element!]!.includes(name!), `<${element} ${name}=…> is not allowed by the schema`);
+      }
     });
 
     it('has a failing testcase per finding: classname is the rule, name the subject, type the severity', () => {
