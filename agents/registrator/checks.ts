@@ -3,6 +3,7 @@
  * type given becomes its own check: HTTP, HTTPS, TCP, gRPC, TTL and script, sharing
  * `_INTERVAL`, `_TIMEOUT`, `_INITIAL_STATUS`, `_DEREGISTER_AFTER` and `_TLS_SKIP_VERIFY`.
  */
+import { goDurationNs } from '../../shared/config/duration';
 import { hostPortText, urlHost } from './addresses';
 
 /** A check as Consul's register endpoint takes it (only fields current Consul knows). */
@@ -30,8 +31,6 @@ export interface CheckProblem {
 }
 
 const DEFAULT_INTERVAL = '10s';
-const GO_DURATION = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/;
-const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
 /** Go's time.Duration is an int64 of nanoseconds: Consul refuses the whole registration beyond it. */
 const MAX_DURATION_NS = 2 ** 63 - 1;
 const STATUSES = ['passing', 'warning', 'critical'];
@@ -56,7 +55,7 @@ export function checksFrom(values: Map<string, string>, address: string, port: n
     if (value === undefined) return undefined;
     const text = /^\d+$/.test(value) ? `${value}s` : value;
     // Zero or too long would make Consul refuse the whole service ("Interval must be > 0", a decode error).
-    const ns = GO_DURATION.test(text) ? durationNs(text) : Number.NaN;
+    const ns = goDurationNs(text);
     if (ns > 0 && ns <= MAX_DURATION_NS) return text;
     problems.push({ key: `SERVICE_${key.toUpperCase()}`, reason: `${unshown(value)} is not a duration above zero such as 10s` });
     return undefined;
@@ -105,12 +104,6 @@ export function checksFrom(values: Map<string, string>, address: string, port: n
   const ttl = duration('check_ttl');
   if (ttl) checks.push({ TTL: ttl, ...common });
   return { checks, problems };
-}
-
-function durationNs(text: string): number {
-  let total = 0;
-  for (const [, amount, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) total += Number(amount) * UNIT_NS[unit!]!;
-  return total;
 }
 
 /**

@@ -4,6 +4,7 @@
  * Precedence: flag > environment > default.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { durationMs } from './duration';
 
 export interface OptionDecl<T> {
   help: string;
@@ -139,8 +140,6 @@ export function choiceOption<C extends string>(decl: Common<C> & { choices: read
   };
 }
 
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
-const DURATION_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
 
 /**
  * The longest duration any option takes unless it says less: a week. Node.js fires a timer longer
@@ -149,7 +148,7 @@ const DURATION_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_6
 export const MAX_DURATION_MS = 7 * 24 * 3_600_000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** A duration in milliseconds: `500ms`, `10s`, `5m`, `1h`, or plain seconds; at most `maxMs` (a week by default), said in the help. */
+/** A duration in milliseconds: Go form (`500ms`, `10s`, `1m30s`, `1h`) or plain seconds; at most `maxMs` (a week by default), said in the help. */
 export function durationOption(decl: Common<number> & { minMs?: number; maxMs?: number }): OptionDecl<number> & { maxMs: number } {
   const maxMs = decl.maxMs ?? MAX_DURATION_MS;
   if (maxMs > MAX_TIMER_MS) throw new Error(`a duration option may not allow more than ${MAX_TIMER_MS} ms (the longest Node.js timer)`);
@@ -160,9 +159,9 @@ export function durationOption(decl: Common<number> & { minMs?: number; maxMs?: 
     maxMs,
     defaultText: decl.defaultText ?? (decl.default !== undefined ? formatDuration(decl.default) : undefined),
     parse(raw) {
-      const match = DURATION.exec(raw.trim());
-      if (!match) throw new Error('expected a duration such as 500ms, 10s, 5m or 1h');
-      return inRange(Number(match[1]) * DURATION_MS[match[2] ?? 's']!, decl.minMs, maxMs, formatDuration);
+      const ms = durationMs(raw);
+      if (Number.isNaN(ms)) throw new Error('expected a duration such as 500ms, 10s, 1m30s or 1h');
+      return inRange(ms, decl.minMs, maxMs, formatDuration);
     },
   };
 }

@@ -57,6 +57,12 @@ describe('option declarations', () => {
     assert.equal(values?.interval, 120_000);
   });
 
+  it('reads durations in Go form (1m30s), as container settings and registrator users write them', () => {
+    assert.equal(parse(decls, ['--interval', '1m30s']).values?.interval, 90_000);
+    assert.equal(parse(decls, [], { QS_T_INTERVAL: '1h0m0.5s' }).values?.interval, 3_600_500);
+    assert.equal(parse(decls, ['--interval', '45']).values?.interval, 45_000);
+  });
+
   it('reads a bare boolean flag as true and false from the environment as false', () => {
     assert.equal(parse(decls, ['--verbose']).values?.verbose, true);
     assert.equal(parse(decls, [], { QS_T_VERBOSE: 'false' }).values?.verbose, false);
