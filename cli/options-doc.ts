@@ -9,13 +9,14 @@ import { checkOptions as labelCheckOptions } from '../agents/label-inspector/che
 import { auditOptions as securityAuditOptions } from '../agents/security-watcher/audit-command';
 import { ruleTable as securityRuleTable } from '../agents/security-watcher/rules';
 import { flagOf, type OptionDecls } from '../shared/config/options';
+import { secretFileVariable } from '../shared/config/secret-files';
 import { agentRuntimeOptions } from '../shared/runtime/common-options';
 import { eventsOptions } from './events-command';
 
 export function optionsTable(decls: OptionDecls): string {
   const rows = Object.entries(decls).map(([key, decl]) => {
     const flag = `\`${flagOf(key, decl)}${decl.placeholder ? ` ${decl.placeholder}` : ''}\``;
-    const env = decl.env ? `\`${decl.env}\`` : '';
+    const env = !decl.env ? '' : decl.secret ? `\`${decl.env}\` or \`${secretFileVariable(decl.env)}\`` : `\`${decl.env}\``;
     const fallback = decl.defaultText ?? (decl.default === undefined ? '' : String(decl.default));
     const repeat = decl.repeatable ? ' (repeatable)' : '';
     return `| ${[flag, env, fallback ? `\`${fallback}\`` : '', `${decl.help}${repeat}`].map(escapeCell).join(' | ')} |`;

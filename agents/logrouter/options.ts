@@ -13,6 +13,7 @@ export const logrouterOptions = {
     flag: '--log-routes',
     help: 'Route URIs, comma-separated, e.g. syslog+tcp://logs:514?filter.name=web-*; also given as arguments (quayside logrouter URI...); $NAME and ${NAME} are replaced by environment values',
     env: 'ROUTE_URIS',
+    secret: true, // URIs carry passwords and tokens
     placeholder: '<uris>',
     default: [],
     defaultText: '',
@@ -58,6 +59,7 @@ export const logrouterOptions = {
   logApiToken: optionalStringOption({
     help: 'Bearer token that POST and DELETE /routes require; without it, route changes are accepted only from loopback clients',
     env: 'QUAYSIDE_LOG_API_TOKEN',
+    secret: true,
   }),
   ...logsApiOptions,
 };

@@ -125,7 +125,7 @@ export const registratorOptions = {
     env: 'QUAYSIDE_REGISTRATOR_DEREGISTER_ON_SHUTDOWN',
     default: false,
   }),
-  consulToken: optionalStringOption({ help: 'ACL token, sent as X-Consul-Token', env: 'CONSUL_HTTP_TOKEN', placeholder: '<token>' }),
+  consulToken: optionalStringOption({ help: 'ACL token, sent as X-Consul-Token', env: 'CONSUL_HTTP_TOKEN', placeholder: '<token>', secret: true }),
   consulCacert: optionalStringOption({ help: 'CA certificate file for consul-tls://', env: 'CONSUL_CACERT', placeholder: '<file>' }),
   consulClientCert: optionalStringOption({ help: 'Client certificate file for consul-tls://', env: 'CONSUL_CLIENT_CERT', placeholder: '<file>' }),
   consulClientKey: optionalStringOption({ help: 'Client key file for consul-tls://', env: 'CONSUL_CLIENT_KEY', placeholder: '<file>' }),

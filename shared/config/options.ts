@@ -5,6 +5,8 @@
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { durationMs } from './duration';
+import { ConfigError } from './errors';
+import { readSecretFile, secretFileVariable } from './secret-files';
 
 export interface OptionDecl<T> {
   help: string;
@@ -18,6 +20,8 @@ export interface OptionDecl<T> {
   defaultText?: string;
   /** May be given several times; values accumulate in order. */
   repeatable?: boolean;
+  /** Carries a secret: may also come from the file that `<env>_FILE` names (shared/config/secret-files.ts). */
+  secret?: boolean;
   /** Turns the raw text into a value, or throws an Error whose message says what is expected. */
   parse(raw: string): T;
 }
@@ -37,7 +41,7 @@ export function flagOf(key: string, decl: OptionDecl<unknown>): string {
 export function addOptions(command: Command, decls: OptionDecls): Command {
   for (const [key, decl] of Object.entries(decls)) {
     const flags = `${flagOf(key, decl)} ${decl.placeholder ?? '[true|false]'}`;
-    const option = new Option(flags, decl.help);
+    const option = new Option(flags, decl.secret && decl.env ? `${decl.help} (or from the file named by ${secretFileVariable(decl.env)})` : decl.help);
     option.attributeName = () => key;
     if (decl.env) option.env(decl.env);
     if (decl.default !== undefined) option.default(decl.default, decl.defaultText ?? describeDefault(decl.default));
@@ -55,7 +59,31 @@ export function addOptions(command: Command, decls: OptionDecls): Command {
     });
     command.addOption(option);
   }
+  const secrets = Object.entries(decls).filter(([, decl]) => decl.secret && decl.env);
+  if (secrets.length > 0) command.hook('preAction', () => applySecretFiles(command, secrets));
   return command;
+}
+
+/**
+ * Fills secret options from `<env>_FILE` where neither the flag nor the variable gave them. The
+ * flag still wins (precedence); the variable and its file together are refused as ambiguous.
+ */
+function applySecretFiles(command: Command, secrets: ReadonlyArray<[string, OptionDecl<unknown>]>, env: NodeJS.ProcessEnv = process.env): void {
+  for (const [key, decl] of secrets) {
+    const variable = secretFileVariable(decl.env!);
+    const file = env[variable];
+    if (!file) continue;
+    const source = command.getOptionValueSource(key);
+    if (source === 'cli') continue;
+    if (source === 'env') throw new ConfigError(`${decl.env} and ${variable} are both set: give the value one way`);
+    let value: unknown;
+    try {
+      value = decl.parse(readSecretFile(variable, file));
+    } catch (error) {
+      throw error instanceof ConfigError ? error : new ConfigError(`${variable}: the value in ${file} is invalid: ${(error as Error).message}`);
+    }
+    command.setOptionValueWithSource(key, decl.repeatable ? [value] : value, 'env');
+  }
 }
 
 function describeDefault(value: unknown): string {

@@ -5,6 +5,7 @@ export const findingsSinkOptions = {
   findingsRedisUrl: optionalStringOption({
     help: 'Also append findings to a Redis stream at this URL (redis://[:password@]host:port[/db])',
     env: 'QUAYSIDE_FINDINGS_REDIS_URL',
+    secret: true, // redis://:password@…
     placeholder: '<url>',
   }),
   findingsRedisStream: {
@@ -19,6 +20,7 @@ export const findingsSinkOptions = {
   findingsWebhookToken: optionalStringOption({
     help: 'Bearer token for the webhook; prefer the environment variable to the flag',
     env: 'QUAYSIDE_FINDINGS_WEBHOOK_TOKEN',
+    secret: true,
     placeholder: '<token>',
   }),
 };

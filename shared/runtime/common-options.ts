@@ -53,6 +53,7 @@ export const agentRuntimeOptions = {
   apiToken: optionalStringOption({
     help: 'Bearer token that admits clients other than loopback to the sensitive routes (/logs, /routes, /findings, /services, /readyz details) and to every change; --log-api-token is its old name',
     env: 'QUAYSIDE_API_TOKEN',
+    secret: true,
   }),
   stateDir: stringOption({
     help: 'Folder for state that must survive restarts (checkpoints, ownership records)',

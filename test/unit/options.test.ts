@@ -1,4 +1,7 @@
 import { strict as assert } from 'node:assert';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Command } from 'commander';
 import {
   addOptions,
@@ -7,6 +10,7 @@ import {
   durationOption,
   hostPortOption,
   integerOption,
+  optionalStringOption,
   parseHostPort,
   stringOption,
   type OptionDecls,
@@ -110,5 +114,45 @@ describe('parseHostPort', () => {
   });
   it('rejects an IPv6 address without brackets', () => {
     assert.throws(() => parseHostPort('::1:9090'), /\[IPv6\]:PORT/);
+  });
+});
+
+describe('secrets from files (<VARIABLE>_FILE)', () => {
+  const secretDecls = { token: optionalStringOption({ help: 'token', env: 'QS_T_TOKEN', secret: true }), plain: optionalStringOption({ help: 'plain', env: 'QS_T_PLAIN' }) };
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'qs-secret-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const file = (name: string, text: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+
+  it('reads a secret option from the file its _FILE variable names, without the final line break', () => {
+    assert.equal(parse(secretDecls, [], { QS_T_TOKEN_FILE: file('token', 's3cret\n') }).values?.token, 's3cret');
+    assert.equal(parse(secretDecls, [], { QS_T_TOKEN_FILE: file('token', 'a b\r\n') }).values?.token, 'a b');
+  });
+
+  it('keeps flag > environment: the flag wins over the file, the variable and its file together are refused', () => {
+    const path = file('token', 'from-file');
+    assert.equal(parse(secretDecls, ['--token', 'from-flag'], { QS_T_TOKEN_FILE: path }).values?.token, 'from-flag');
+    assert.match(String(parse(secretDecls, [], { QS_T_TOKEN: 'x', QS_T_TOKEN_FILE: path }).error), /QS_T_TOKEN and QS_T_TOKEN_FILE are both set/);
+  });
+
+  it('names the variable and the file when it is missing, unreadable, empty or too large, never the content', () => {
+    assert.match(String(parse(secretDecls, [], { QS_T_TOKEN_FILE: join(dir, 'nope') }).error), /QS_T_TOKEN_FILE: the file \S+nope cannot be read \(ENOENT\)/);
+    assert.match(String(parse(secretDecls, [], { QS_T_TOKEN_FILE: file('empty', '\n') }).error), /QS_T_TOKEN_FILE: the file \S+ is empty/);
+    const big = parse(secretDecls, [], { QS_T_TOKEN_FILE: file('big', 'k'.repeat(70_000)) }).error;
+    assert.match(String(big), /QS_T_TOKEN_FILE: the file \S+ is larger than 64 KiB/);
+    assert.doesNotMatch(String(big), /kkkk/);
+    if (process.getuid?.() !== 0) {
+      const locked = file('locked', 'x');
+      chmodSync(locked, 0);
+      assert.match(String(parse(secretDecls, [], { QS_T_TOKEN_FILE: locked }).error), /cannot be read \(EACCES\)/);
+    }
+  });
+
+  it('applies only to options declared secret', () => {
+    assert.equal(parse(secretDecls, [], { QS_T_PLAIN_FILE: file('plain', 'x') }).values?.plain, undefined);
   });
 });
