@@ -25,12 +25,11 @@ export function buildProgram(agents: readonly AgentDefinition[] = AGENTS): Comma
   for (const agent of agents) {
     const command = program
       .command(agent.name)
-      .description(agent.summary + (agent.start ? '' : ` (not built yet: ${agent.plannedIn})`))
+      .description(agent.summary)
       .enablePositionalOptions();
     const operands = agent.operands;
     if (operands) command.argument(operands.variadic ? `[${operands.name}...]` : `[${operands.name}]`, operands.description);
     addOptions(command, { ...runtimeOptionsFor(agent.listenPort), ...agent.options }).action(async (...args: unknown[]) => {
-      if (!agent.start) throw new ConfigError(`the ${agent.name} agent is not built yet (${agent.plannedIn ?? 'planned'})`);
       const values = (operands ? args[1] : args[0]) as Record<string, unknown>;
       if (operands) applyOperands(agent, command, args[0] as string | string[] | undefined, values);
       await runAgents(values, [{ definition: agent, options: values }]);
@@ -38,12 +37,9 @@ export function buildProgram(agents: readonly AgentDefinition[] = AGENTS): Comma
     agent.extendCommand?.(command);
   }
 
-  const built = agents.filter((agent) => agent.start);
-  const all = program.command('all').description('Run every built agent in one process, on one event stream and one HTTP server');
-  addOptions(all, mergeOptions([agentRuntimeOptions, ...built.map((agent) => agent.options)])).action(async (values: Record<string, unknown>) => {
-    const runtime = await runAgents(values, built.map((definition) => ({ definition, options: values })));
-    const waiting = agents.filter((agent) => !agent.start).map((agent) => `${agent.name} (${agent.plannedIn ?? 'planned'})`);
-    if (waiting.length > 0) runtime.logger.warn('agents not built yet, skipped', { agents: waiting });
+  const all = program.command('all').description('Run every agent in one process, on one event stream and one HTTP server');
+  addOptions(all, mergeOptions([agentRuntimeOptions, ...agents.map((agent) => agent.options)])).action(async (values: Record<string, unknown>) => {
+    await runAgents(values, agents.map((definition) => ({ definition, options: values })));
   });
 
   addEventsCommand(program);

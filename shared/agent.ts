@@ -28,8 +28,7 @@ export interface AgentDefinition<D extends OptionDecls = OptionDecls> {
   options: D;
   /** The default port of `--listen` when this agent runs alone (exporters have their own). */
   listenPort?: number;
-  /** Absent while the agent is not built yet. */
-  start?(context: AgentContext, options: OptionValues<D>): Promise<RunningAgent>;
+  start(context: AgentContext, options: OptionValues<D>): Promise<RunningAgent>;
   /**
    * Positional arguments as the anchor takes them (`registrator consul://…`, `logrouter
    * syslog://… redis://…`). They fill an option, so the environment and `quayside all` can give
@@ -43,8 +42,6 @@ export interface AgentDefinition<D extends OptionDecls = OptionDecls> {
   rewriteArgs?(args: readonly string[]): string[];
   /** Adds subcommands, e.g. `label-inspector check`. */
   extendCommand?(command: Command): void;
-  /** Where the work on an agent that is not built yet is tracked. */
-  plannedIn?: string;
 }
 
 export interface AgentOperands {

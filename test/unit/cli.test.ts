@@ -3,7 +3,6 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AGENTS } from '../../agents';
 import { buildProgram, mergeOptions, rewriteAgentArgs } from '../../cli/main';
 import { defineAgent } from '../../shared/agent';
 import { ConfigError } from '../../shared/config/errors';
@@ -28,15 +27,6 @@ describe('quayside CLI', () => {
     for (const name of ['registrator', 'logrouter', 'stats-exporter', 'label-inspector', 'security-watcher', 'all', 'events']) {
       assert.match(result.stdout, new RegExp(`^  ${name} `, 'm'));
     }
-  });
-
-  it('says an agent that is not built yet is not built, and exits 2', async function () {
-    // Whichever agent is still unbuilt; once all are built there is nothing to check.
-    const unbuilt = AGENTS.find((agent) => !agent.start);
-    if (!unbuilt) this.skip();
-    const result = await runCli([unbuilt.name, '--listen', '127.0.0.1:0']);
-    assert.equal(result.code, 2);
-    assert.ok(result.stderr.includes(`the ${unbuilt.name} agent is not built yet (${unbuilt.plannedIn})`), result.stderr);
   });
 
   it('exits 2 naming the option and value for a bad flag or environment value', async () => {
