@@ -10,6 +10,9 @@ import { agentRuntimeOptions, runtimeOptionsFor } from '../shared/runtime/common
 import { startRuntime, type AgentLaunch, type RuntimeSettings } from '../shared/runtime/runtime';
 import { packageVersion } from '../shared/version';
 import { addEventsCommand } from './events-command';
+import { addExamples, helpLayout } from './help-text';
+
+const RUNTIME_GROUP = 'Runtime options (every agent):';
 
 /** Exit code for bad usage or configuration. */
 export const EXIT_USAGE = 2;
@@ -17,6 +20,7 @@ export const EXIT_USAGE = 2;
 export function buildProgram(agents: readonly AgentDefinition[] = AGENTS): Command {
   const program = new Command('quayside')
     .description('Event-driven sidecar agents for Docker hosts')
+    .configureHelp(helpLayout)
     .version(packageVersion(), '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .enablePositionalOptions() // options after a subcommand (`label-inspector check --docker-host …`) are the subcommand's
@@ -29,18 +33,30 @@ export function buildProgram(agents: readonly AgentDefinition[] = AGENTS): Comma
       .enablePositionalOptions();
     const operands = agent.operands;
     if (operands) command.argument(operands.variadic ? `[${operands.name}...]` : `[${operands.name}]`, operands.description);
-    addOptions(command, { ...runtimeOptionsFor(agent.listenPort), ...agent.options }).action(async (...args: unknown[]) => {
+    addOptions(command, runtimeOptionsFor(agent.listenPort), RUNTIME_GROUP);
+    addOptions(command, agent.options, `${agent.name} options:`).action(async (...args: unknown[]) => {
       const values = (operands ? args[1] : args[0]) as Record<string, unknown>;
       if (operands) applyOperands(agent, command, args[0] as string | string[] | undefined, values);
       await runAgents(values, [{ definition: agent, options: values }]);
     });
+    addExamples(command);
     agent.extendCommand?.(command);
   }
 
   const all = program.command('all').description('Run every agent in one process, on one event stream and one HTTP server');
-  addOptions(all, mergeOptions([agentRuntimeOptions, ...agents.map((agent) => agent.options)])).action(async (values: Record<string, unknown>) => {
+  addOptions(all, agentRuntimeOptions, RUNTIME_GROUP);
+  // Each agent's options under its name; options two agents share (findings sinks) once, under the first.
+  const merged = mergeOptions([agentRuntimeOptions, ...agents.map((agent) => agent.options)]);
+  const listed = new Set(Object.keys(agentRuntimeOptions));
+  for (const agent of agents) {
+    const own = Object.fromEntries(Object.entries(agent.options).filter(([key]) => !listed.has(key) && merged[key] === agent.options[key]));
+    Object.keys(own).forEach((key) => listed.add(key));
+    addOptions(all, own, `${agent.name} options:`);
+  }
+  all.action(async (values: Record<string, unknown>) => {
     await runAgents(values, agents.map((definition) => ({ definition, options: values })));
   });
+  addExamples(all);
 
   addEventsCommand(program);
   return program;
@@ -115,6 +131,11 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
 }
 
 if (require.main === module) {
+  // `quayside --help | head`: the reader left; that is not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
   void main(process.argv).then((code) => {
     if (code !== undefined) process.exitCode = code;
   });

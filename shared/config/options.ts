@@ -22,6 +22,8 @@ export interface OptionDecl<T> {
   repeatable?: boolean;
   /** Carries a secret: may also come from the file that `<env>_FILE` names (shared/config/secret-files.ts). */
   secret?: boolean;
+  /** The heading it is listed under in --help, when not the one its command's options share. */
+  helpGroup?: string;
   /** Turns the raw text into a value, or throws an Error whose message says what is expected. */
   parse(raw: string): T;
 }
@@ -37,12 +39,14 @@ export function flagOf(key: string, decl: OptionDecl<unknown>): string {
   return decl.flag ?? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
-/** Adds the declarations to a commander command. */
-export function addOptions(command: Command, decls: OptionDecls): Command {
+/** Adds the declarations to a commander command, listed in --help under `helpGroup` unless one says otherwise. */
+export function addOptions(command: Command, decls: OptionDecls, helpGroup?: string): Command {
   for (const [key, decl] of Object.entries(decls)) {
     const flags = `${flagOf(key, decl)} ${decl.placeholder ?? '[true|false]'}`;
     const option = new Option(flags, decl.secret && decl.env ? `${decl.help} (or from the file named by ${secretFileVariable(decl.env)})` : decl.help);
     option.attributeName = () => key;
+    const group = decl.helpGroup ?? helpGroup;
+    if (group) option.helpGroup(group);
     if (decl.env) option.env(decl.env);
     if (decl.default !== undefined) option.default(decl.default, decl.defaultText ?? describeDefault(decl.default));
     if (decl.placeholder === undefined) option.preset('true');

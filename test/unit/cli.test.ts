@@ -29,6 +29,36 @@ describe('quayside CLI', () => {
     }
   });
 
+  const HELP_COMMANDS = [[], ['registrator'], ['logrouter'], ['stats-exporter'], ['label-inspector'], ['security-watcher'], ['all'], ['events'], ['label-inspector', 'check'], ['security-watcher', 'audit']];
+  it('fits every --help in 80 columns, options grouped, with examples for each agent', async function () {
+    this.timeout(90_000);
+    const results = await Promise.all(HELP_COMMANDS.map((command) => runCli([...command, '--help'], {}, 60_000)));
+    for (const [i, command] of HELP_COMMANDS.entries()) {
+      const result = results[i]!;
+      assert.equal(result.code, 0, result.stderr);
+      const wide = result.stdout.split('\n').filter((line) => line.length > 80);
+      assert.deepEqual(wide, [], `quayside ${command.join(' ')} --help`);
+      const agent = command[0];
+      if (command.length === 1 && agent !== 'events') {
+        assert.match(result.stdout, /^Runtime options \(every agent\):$/m);
+        assert.match(result.stdout, /^Examples:\n {2}\S*(quayside|QUAYSIDE_)/m);
+        if (agent !== 'all') assert.match(result.stdout, new RegExp(`^${agent} options:$`, 'm'));
+      }
+    }
+    const all = (await runCli(['all', '--help'])).stdout;
+    for (const agent of ['registrator', 'logrouter', 'stats-exporter', 'label-inspector', 'security-watcher']) assert.match(all, new RegExp(`^${agent} options:$`, 'm'));
+    assert.match((await runCli(['registrator', '--help'])).stdout, /single-dash flags \(-ip, -internal/);
+  });
+
+  it('exits 0 quietly when the reader of --help goes away (quayside --help | head -1)', async () => {
+    const child = startCli(['all', '--help']);
+    const output = capture(child);
+    child.stdout!.destroy(); // the pipe's read end closes before the help is written
+    const code = await exited(child);
+    assert.equal(code, 0, output.stderr());
+    assert.doesNotMatch(output.stderr(), /EPIPE/);
+  });
+
   it('exits 2 naming the option and value for a bad flag or environment value', async () => {
     const flag = await runCli(['all', '--shutdown-timeout', 'forever']);
     assert.equal(flag.code, 2);
