@@ -18,11 +18,9 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Dockerode from 'dockerode';
 import { Registry } from 'prom-client';
-import { createBackend } from '../agents/registrator/backends';
+import { parseRegistryUri } from '../agents/registrator/backends';
 import { registratorMetrics } from '../agents/registrator/metrics';
 import { Registrator, type RegistratorSettings } from '../agents/registrator/registrator';
-import { SPEC_KEY } from '../agents/registrator/service-model';
-import { parseRegistryUri } from '../agents/registrator/uri';
 import { EventStream, type SyncSnapshot } from '../shared/docker/event-stream';
 import { silentLogger } from '../shared/ops/logger';
 import { ConsulDouble } from '../test/consul/double';
@@ -73,13 +71,12 @@ const SETTINGS: RegistratorSettings = {
 };
 
 function newRegistrator(docker: Dockerode, consul: ConsulDouble): Registrator {
-  const backend = createBackend(parseRegistryUri(`consul://${consul.address}`), {});
+  const backend = parseRegistryUri(`consul://${consul.address}`).connect({});
   return new Registrator(SETTINGS, {
     docker,
     backend,
     logger: silentLogger,
     metrics: registratorMetrics(new Registry(), { desired: () => 0, registered: () => 0, up: () => true }),
-    specOf: (s) => s.registration.Meta[SPEC_KEY]!,
     detectHostAddress: () => '192.0.2.1',
   });
 }

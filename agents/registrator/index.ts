@@ -8,19 +8,17 @@ import { FatalError } from '../../shared/config/errors';
 import { sendJson } from '../../shared/ops/http-server';
 import { errorMessage } from '../../shared/ops/logger';
 import { detectHostAddress } from './addresses';
-import { createBackend } from './backends';
 import type { RegistryBackend } from './backends/backend';
-import { kvSpec } from './backends/consul-kv';
 import { registratorMetrics } from './metrics';
+import { registryUriForms } from './backends';
 import { registratorOptions, rewriteRegistratorArgs } from './options';
 import { Registrator } from './registrator';
-import { SPEC_KEY } from './service-model';
 
 export const registratorAgent = defineAgent({
   name: 'registrator',
   summary: "Registers each container's services in Consul and removes them when they go",
   options: registratorOptions,
-  operands: { name: 'registry-uri', description: 'consul://host:port, consul-tls://host:port, consul-unix:///path.sock or consulkv://host:port/prefix', option: 'registryUri' },
+  operands: { name: 'registry-uri', description: registryUriForms(), option: 'registryUri' },
   rewriteArgs: (args) => rewriteRegistratorArgs(args),
   async start({ docker, events, logger, metrics, http }, options) {
     const uri = options.registryUri;
@@ -29,10 +27,10 @@ export const registratorAgent = defineAgent({
       logger.info('registrator not started: no registry URI (give --registry-uri or QUAYSIDE_REGISTRY_URI)');
       return { stop: async () => undefined };
     }
-    if (uri.endpoint.protocol !== 'https' && (options.consulCacert || options.consulClientCert)) {
+    if (!uri.tls && (options.consulCacert || options.consulClientCert)) {
       logger.warn('TLS files are given but the registry URI is not consul-tls://; they are not used', { uri: uri.raw });
     }
-    const backend = createBackend(uri, {
+    const backend = uri.connect({
       token: options.consulToken,
       caFile: options.consulCacert,
       certFile: options.consulClientCert,
@@ -64,7 +62,6 @@ export const registratorAgent = defineAgent({
         backend,
         logger,
         metrics: registratorMetrics(metrics, sources),
-        specOf: uri.backend === 'consulkv' ? kvSpec : (service) => service.registration.Meta[SPEC_KEY]!,
         detectHostAddress: (info) => detectHostAddress(info),
       },
     );

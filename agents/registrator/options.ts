@@ -8,12 +8,13 @@ import { ConfigError } from '../../shared/config/errors';
 import { booleanOption, choiceOption, durationOption, flagOf, integerOption, optionalStringOption, type OptionDecl } from '../../shared/config/options';
 import { agentRuntimeOptions } from '../../shared/runtime/common-options';
 import { canonicalIp, isWildcard } from './addresses';
-import { parseRegistryUri, type RegistryUri } from './uri';
+import { parseRegistryUri, registryUriForms } from './backends';
+import type { RegistryUri } from './backends/backend';
 import { splitTags } from './tags';
 
 function registryUriOption(): OptionDecl<RegistryUri | undefined> {
   return {
-    help: 'Where to register: consul://host:port, consul-tls://host:port, consul-unix:///path.sock or consulkv://host:port/prefix (also the positional argument, as in registrator)',
+    help: `Where to register: ${registryUriForms()} (also the positional argument, as in registrator)`,
     env: 'QUAYSIDE_REGISTRY_URI',
     placeholder: '<uri>',
     parse: (raw) => parseRegistryUri(raw),

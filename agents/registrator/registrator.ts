@@ -33,8 +33,6 @@ export interface RegistratorDeps {
   backend: RegistryBackend;
   logger: Logger;
   metrics: RegistratorMetrics;
-  /** The spec the backend stores for a desired service (the agent: our digest; KV: `ip:port`). */
-  specOf(service: DesiredService): string;
   /** This host's address for published ports (detection lives outside, to test without a host). */
   detectHostAddress(info: { Swarm?: { NodeAddr?: string } }): string | undefined;
 }
@@ -349,7 +347,7 @@ export class Registrator {
     for (const service of plan.register) {
       if (this.stopped) return false;
       const id = service.registration.ID;
-      const spec = this.deps.specOf(service);
+      const spec = this.deps.backend.specOf(service);
       if (this.rejected.get(id)?.spec === spec) continue;
       ok = (await this.apply('register', id, service.containerId, () => backend.register(service), { spec, registered: service })) && ok;
     }
@@ -383,7 +381,7 @@ export class Registrator {
       this.blocked.delete(serviceId);
       // What was sent, not the container's record now: an event may have changed it meanwhile,
       // and its own reconcile must still see the difference.
-      if (registered) this.actual?.set(this.keyOf(registered), actualOf(registered, this.deps.specOf(registered)));
+      if (registered) this.actual?.set(this.keyOf(registered), actualOf(registered, this.deps.backend.specOf(registered)));
       this.deps.logger.info('added', { service: serviceId, container });
     } else if (op === 'deregister') {
       this.actual?.delete(key);
@@ -402,7 +400,7 @@ export class Registrator {
   private failed(op: Operation, serviceId: string | undefined, containerId: string | undefined, error: unknown, spec?: string): void {
     this.deps.metrics.operation(op, false);
     const message = errorMessage(error);
-    const transient = !(error instanceof RegistryError) || error.transient;
+    const transient = !(error instanceof RegistryError) || this.deps.backend.isTransient(error);
     this.deps.logger.warn('failed', { op, service: serviceId, container: containerId?.slice(0, 12), error: message, retry: transient });
     if (!transient && op === 'register' && serviceId && spec) {
       // The registry refused this registration; it will refuse it again until the container changes.
@@ -474,7 +472,7 @@ export class Registrator {
   }
 
   private planOptions() {
-    return { node: this.node!, specOf: this.deps.specOf, hasChecks: this.deps.backend.hasChecks, legacyCleanup: this.settings.cleanup, keyOf: (s: { id: string; name: string }) => this.deps.backend.keyOf(s) };
+    return { node: this.node!, specOf: (service: DesiredService) => this.deps.backend.specOf(service), hasChecks: this.deps.backend.hasChecks, legacyCleanup: this.settings.cleanup, keyOf: (s: { id: string; name: string }) => this.deps.backend.keyOf(s) };
   }
 
   private keyOf(service: DesiredService): string {

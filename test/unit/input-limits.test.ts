@@ -11,7 +11,7 @@ import { Command } from 'commander';
 import { AGENTS } from '../../agents';
 import { checkOptions } from '../../agents/label-inspector/check-command';
 import { DockerfileSyntaxError, parseDockerfileLabels } from '../../agents/label-inspector/dockerfile';
-import { parseRegistryUri } from '../../agents/registrator/uri';
+import { parseRegistryUri } from '../../agents/registrator/backends';
 import { eventsOptions } from '../../cli/events-command';
 import { FileTooLargeError, readBoundedText } from '../../shared/config/files';
 import { addOptions, type OptionDecl } from '../../shared/config/options';
@@ -75,7 +75,7 @@ describe('input limits', () => {
 
     it('a Consul host is a name or an address, not a space or an escape', () => {
       for (const uri of ['consul://exa mple:8500', 'consul://%00:8500', 'consulkv://a\tb:8500/p']) assert.throws(() => parseRegistryUri(uri, {}), /is not HOST, HOST:PORT or \[IPv6\]:PORT/, uri);
-      assert.equal(parseRegistryUri('consul://consul_1.example:8500', {}).endpoint.host, 'consul_1.example');
+      assert.match(parseRegistryUri('consul://consul_1.example:8500', {}).connect({}).description, /http:\/\/consul_1\.example:8500/);
     });
 
     it('events --since 99999999999999999999 and --docker-host ssh:// exit 2 naming them', async () => {

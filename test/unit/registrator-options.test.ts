@@ -3,12 +3,14 @@ import { strict as assert } from 'node:assert';
 import { splitCommand } from '../../agents/registrator/checks';
 import { registratorOptions, rewriteRegistratorArgs } from '../../agents/registrator/options';
 import { splitTags } from '../../agents/registrator/tags';
-import { parseRegistryUri } from '../../agents/registrator/uri';
+import { parseRegistryUri, registryUriForms } from '../../agents/registrator/backends';
+import { registratorAgent } from '../../agents/registrator';
+import { registratorOptions } from '../../agents/registrator/options';
 import { runCli } from '../support/cli';
 
 describe('registrator registry URIs', () => {
   const ok: Array<[string, Record<string, unknown>, NodeJS.ProcessEnv?]> = [
-    ['consul://10.0.0.1:8501', { backend: 'consul', endpoint: { protocol: 'http', host: '10.0.0.1', port: 8501 }, prefix: '' }],
+    ['consul://10.0.0.1:8501', { backend: 'consul', endpoint: { protocol: 'http', host: '10.0.0.1', port: 8501 } }],
     ['consul://consul.internal', { endpoint: { protocol: 'http', host: 'consul.internal', port: 8500 } }],
     ['consul-tls://consul:8501', { backend: 'consul', endpoint: { protocol: 'https', host: 'consul', port: 8501 } }],
     ['consul://[::1]:8500', { endpoint: { protocol: 'http', host: '::1', port: 8500 } }],
@@ -21,7 +23,11 @@ describe('registrator registry URIs', () => {
   for (const [uri, expected, env] of ok) {
     it(`parses ${uri}${env ? ` with ${JSON.stringify(env)}` : ''}`, () => {
       const parsed = parseRegistryUri(uri, env ?? {});
-      for (const [key, value] of Object.entries(expected)) assert.deepEqual((parsed as unknown as Record<string, unknown>)[key], value, key);
+      const { backend, ...fields } = expected;
+      for (const [key, value] of Object.entries(fields)) assert.deepEqual((parsed as unknown as Record<string, unknown>)[key], value, key);
+      const connected = parsed.connect({});
+      connected.close();
+      if (backend) assert.match(connected.description, backend === 'consulkv' ? /^consul KV at / : /^consul agent at /);
     });
   }
   const bad: Array<[string, RegExp]> = [
@@ -35,6 +41,14 @@ describe('registrator registry URIs', () => {
     ['nonsense', /not a URI/],
   ];
   for (const [uri, message] of bad) it(`refuses ${uri}`, () => assert.throws(() => parseRegistryUri(uri, {}), message));
+
+  it('takes its scheme list from the backends: help, operands and errors name every form', () => {
+    const forms = registryUriForms();
+    for (const form of ['consul://host:port', 'consul-tls://host:port', 'consul-unix:///path.sock', 'consulkv://host:port/prefix', 'consulkv-unix:///path.sock:/prefix']) assert.ok(forms.includes(form), form);
+    assert.ok(registratorOptions.registryUri.help.includes(forms));
+    assert.equal(registratorAgent.operands?.description, forms);
+    assert.throws(() => parseRegistryUri('nats://x', {}), (error: Error) => error.message.endsWith(`expected ${forms}`));
+  });
 });
 
 describe("registrator's flags", () => {

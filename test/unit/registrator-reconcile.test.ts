@@ -6,13 +6,12 @@
 import { strict as assert } from 'node:assert';
 import type Dockerode from 'dockerode';
 import { Registry } from 'prom-client';
-import { createBackend } from '../../agents/registrator/backends';
-import { kvSpec, ownerFlags } from '../../agents/registrator/backends/consul-kv';
+import { parseRegistryUri } from '../../agents/registrator/backends';
+import { ownerFlags } from '../../agents/registrator/backends/consul-kv';
 import { registratorMetrics } from '../../agents/registrator/metrics';
 import { planReconcile } from '../../agents/registrator/reconcile';
 import { Registrator, type RegistratorSettings } from '../../agents/registrator/registrator';
 import { SPEC_KEY, servicesFor } from '../../agents/registrator/service-model';
-import { parseRegistryUri } from '../../agents/registrator/uri';
 import type { SyncSnapshot } from '../../shared/docker/event-stream';
 import { silentLogger } from '../../shared/ops/logger';
 import { ConsulDouble } from '../consul/double';
@@ -47,8 +46,7 @@ const containerId = (n: number): string => n.toString(16).padStart(64, '0');
 
 function setup(uri: string, settings: Partial<RegistratorSettings> = {}) {
   const docker = new ScriptedDocker();
-  const parsed = parseRegistryUri(uri);
-  const backend = createBackend(parsed, {});
+  const backend = parseRegistryUri(uri).connect({});
   const registrator: Registrator = new Registrator(
     { ...SETTINGS, ...settings },
     {
@@ -56,7 +54,6 @@ function setup(uri: string, settings: Partial<RegistratorSettings> = {}) {
       backend,
       logger: silentLogger,
       metrics: registratorMetrics(new Registry(), { desired: () => 0, registered: () => 0, up: () => true }),
-      specOf: parsed.backend === 'consulkv' ? kvSpec : (s) => s.registration.Meta[SPEC_KEY]!,
       detectHostAddress: () => '192.0.2.1',
     },
   );
@@ -449,7 +446,7 @@ describe('registrator over consul-unix://', () => {
     const dir = mkdtempSync(join(tmpdir(), 'qs-consul-'));
     const consul = await new ConsulDouble({ token: 't' }).startOnSocket(join(dir, 'consul.sock'));
     const parsed = parseRegistryUri(`consul-unix://${join(dir, 'consul.sock')}`);
-    const backend = createBackend(parsed, { token: 't' });
+    const backend = parsed.connect({ token: 't' });
     try {
       const service = servicesFor(inspectOf({ ports: { '80/tcp': published(8080) } }), modelSettings()).services[0]!;
       await backend.ping();
@@ -486,15 +483,15 @@ describe('registrator over consul-tls://', function () {
     }
     const consul = await new ConsulDouble({ tls: { key: readFileSync(file('server.key')), cert: readFileSync(file('server.pem')), ca: readFileSync(file('ca.pem')) } }).start();
     const parsed = parseRegistryUri(`consul-tls://${consul.address}`);
-    const good = createBackend(parsed, { caFile: file('ca.pem'), certFile: file('client.pem'), keyFile: file('client.key') });
-    const noClientCert = createBackend(parsed, { caFile: file('ca.pem') });
-    const unknownCa = createBackend(parsed, { caFile: file('client.pem'), certFile: file('client.pem'), keyFile: file('client.key') });
+    const good = parsed.connect({ caFile: file('ca.pem'), certFile: file('client.pem'), keyFile: file('client.key') });
+    const noClientCert = parsed.connect({ caFile: file('ca.pem') });
+    const unknownCa = parsed.connect({ caFile: file('client.pem'), certFile: file('client.pem'), keyFile: file('client.key') });
     try {
       await good.ping();
       await assert.rejects(noClientCert.ping(), /GET \/v1\/status\/leader/);
       await assert.rejects(unknownCa.ping(), /certificate/);
-      assert.throws(() => createBackend(parsed, { certFile: file('client.pem') }), /CONSUL_CLIENT_CERT and CONSUL_CLIENT_KEY go together/);
-      assert.throws(() => createBackend(parsed, { caFile: file('missing.pem') }), /CONSUL_CACERT \(--consul-cacert\) .*missing\.pem/);
+      assert.throws(() => parsed.connect({ certFile: file('client.pem') }), /CONSUL_CLIENT_CERT and CONSUL_CLIENT_KEY go together/);
+      assert.throws(() => parsed.connect({ caFile: file('missing.pem') }), /CONSUL_CACERT \(--consul-cacert\) .*missing\.pem/);
     } finally {
       for (const b of [good, noClientCert, unknownCa]) b.close();
       await consul.close();

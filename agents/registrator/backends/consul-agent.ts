@@ -1,7 +1,22 @@
 /** `consul://`, `consul-tls://`, `consul-unix://`: services on the local Consul agent. */
 import { CONTAINER_KEY, OWNER_KEY, SPEC_KEY, type DesiredService, type HealthStatus } from '../service-model';
-import type { ActualService, RegistryBackend } from './backend';
-import type { ConsulConnection } from './consul-connection';
+import { transientHttpError, type ActualService, type RegistryBackend, type RegistryBackendKind, type RegistryError } from './backend';
+import { ConsulConnection } from './consul-connection';
+import { networkEndpoint, unixSocketEndpoint, type ConsulEndpoint } from './consul-uri';
+
+export const consulAgentKind: RegistryBackendKind = {
+  schemes: { consul: 'consul://host:port', 'consul-tls': 'consul-tls://host:port', 'consul-unix': 'consul-unix:///path.sock' },
+  parse(scheme, rest, raw, env) {
+    let endpoint: ConsulEndpoint;
+    if (scheme === 'consul-unix') endpoint = unixSocketEndpoint(scheme, rest).endpoint;
+    else {
+      const network = networkEndpoint(rest, scheme === 'consul-tls', env);
+      if (network.path !== '') throw new Error(`a ${scheme} URI takes no path (${network.path}); did you mean consulkv://?`);
+      endpoint = network.endpoint;
+    }
+    return { raw, tls: endpoint.protocol === 'https', endpoint, connect: (settings) => new ConsulAgentBackend(new ConsulConnection({ ...settings, endpoint })) };
+  },
+};
 
 interface AgentServiceEntry {
   ID: string;
@@ -24,6 +39,15 @@ export class ConsulAgentBackend implements RegistryBackend {
 
   async ping(): Promise<void> {
     await this.consul.call('GET /v1/status/leader', (o) => this.consul.client.status.leader(o));
+  }
+
+  specOf(service: DesiredService): string {
+    return service.registration.Meta[SPEC_KEY]!;
+  }
+
+  /** An agent without script checks answers 500 to a script check, and will again. */
+  isTransient(error: RegistryError): boolean {
+    return transientHttpError(error) && !(error.status === 500 && /Scripts are disabled/.test(error.message));
   }
 
   keyOf(service: { id: string }): string {

@@ -10,17 +10,11 @@ import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type Consul from 'consul';
 import { ConfigError } from '../../../shared/config/errors';
-import { describeEndpoint, type ConsulEndpoint } from '../uri';
-import { RegistryError } from './backend';
+import { RegistryError, type ConnectionSettings } from './backend';
+import { describeEndpoint, type ConsulEndpoint } from './consul-uri';
 
-export interface ConsulSettings {
+export interface ConsulSettings extends ConnectionSettings {
   endpoint: ConsulEndpoint;
-  token?: string;
-  caFile?: string;
-  certFile?: string;
-  keyFile?: string;
-  serverName?: string;
-  timeoutMs?: number;
 }
 
 export const DEFAULT_TIMEOUT_MS = 10_000;

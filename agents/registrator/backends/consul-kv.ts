@@ -7,8 +7,25 @@
 import { createHash } from 'node:crypto';
 import { hostPortText } from '../addresses';
 import type { DesiredService } from '../service-model';
-import type { ActualService, RegistryBackend } from './backend';
-import type { ConsulConnection } from './consul-connection';
+import { transientHttpError, type ActualService, type RegistryBackend, type RegistryBackendKind, type RegistryError } from './backend';
+import { ConsulConnection } from './consul-connection';
+import { kvPrefix, networkEndpoint, unixSocketEndpoint } from './consul-uri';
+
+export const consulKvKind: RegistryBackendKind = {
+  schemes: { consulkv: 'consulkv://host:port/prefix', 'consulkv-unix': 'consulkv-unix:///path.sock:/prefix' },
+  parse(scheme, rest, raw, env) {
+    let located;
+    if (scheme === 'consulkv-unix') {
+      // The socket path and the prefix are separated by the first colon.
+      const { body } = unixSocketEndpoint(scheme, rest);
+      const colon = body.indexOf(':');
+      located = { endpoint: unixSocketEndpoint(scheme, colon < 0 ? body : body.slice(0, colon)).endpoint, path: colon < 0 ? '' : body.slice(colon + 1) };
+    } else located = networkEndpoint(rest, false, env);
+    const { endpoint } = located;
+    const prefix = kvPrefix(located.path);
+    return { raw, tls: endpoint.protocol === 'https', endpoint, prefix, connect: (settings) => new ConsulKvBackend(new ConsulConnection({ ...settings, endpoint }), prefix) };
+  },
+};
 
 interface KvEntry {
   Key: string;
@@ -36,6 +53,15 @@ export class ConsulKvBackend implements RegistryBackend {
 
   keyOf(service: { id: string; name: string }): string {
     return `${service.name}/${service.id}`;
+  }
+
+  /** A KV value has no Meta: the value itself, `ip:port`, is what changes. */
+  specOf(service: DesiredService): string {
+    return hostPortText(service.registration.Address, service.registration.Port);
+  }
+
+  isTransient(error: RegistryError): boolean {
+    return transientHttpError(error);
   }
 
   async list(node: string): Promise<Map<string, ActualService>> {
@@ -90,9 +116,4 @@ export class ConsulKvBackend implements RegistryBackend {
   private key(name: string, id: string): string {
     return `${this.prefix}/${name}/${id}`;
   }
-}
-
-/** What the KV backend stores for a desired service, to compare with a listed one. */
-export function kvSpec(service: DesiredService): string {
-  return hostPortText(service.registration.Address, service.registration.Port);
 }

@@ -1,18 +1,31 @@
-/** Backends by URI scheme family. Adding one is a file and a line here. */
-import type { RegistryUri } from '../uri';
-import type { RegistryBackend } from './backend';
-import { ConsulAgentBackend } from './consul-agent';
-import { ConsulConnection, type ConsulSettings } from './consul-connection';
-import { ConsulKvBackend } from './consul-kv';
+/**
+ * Registry backends by URI scheme. Adding one is a file that exports its RegistryBackendKind
+ * (schemes, URI parsing, the backend) and a line in KINDS; validation, help and errors follow.
+ */
+import type { RegistryBackendKind, RegistryUri } from './backend';
+import { consulAgentKind } from './consul-agent';
+import { consulKvKind } from './consul-kv';
 
-export type ConnectionSettings = Omit<ConsulSettings, 'endpoint'>;
+const KINDS: readonly RegistryBackendKind[] = [consulAgentKind, consulKvKind];
 
-export function createBackend(uri: RegistryUri, settings: ConnectionSettings): RegistryBackend {
-  const connection = new ConsulConnection({ ...settings, endpoint: uri.endpoint });
-  switch (uri.backend) {
-    case 'consul':
-      return new ConsulAgentBackend(connection);
-    case 'consulkv':
-      return new ConsulKvBackend(connection, uri.prefix);
-  }
+/** registrator's other backends, named so that a migrating user learns why theirs is refused. */
+const NOT_PART_OF_QUAYSIDE = ['etcd', 'skydns2', 'zookeeper'];
+
+/** Every URI form, for help and errors: `consul://host:port, …, consulkv-unix:///path.sock:/prefix`. */
+export function registryUriForms(): string {
+  const forms = KINDS.flatMap((kind) => Object.values(kind.schemes));
+  return `${forms.slice(0, -1).join(', ')} or ${forms.at(-1)}`;
+}
+
+/** Parses a registry URI, or throws an Error saying what is wrong and what is expected. */
+export function parseRegistryUri(raw: string, env: NodeJS.ProcessEnv = process.env): RegistryUri {
+  const expected = `expected ${registryUriForms()}`;
+  const text = raw.trim();
+  const match = /^([a-z][a-z0-9+.-]*):(.*)$/i.exec(text);
+  if (!match) throw new Error(`not a URI; ${expected}`);
+  const scheme = match[1]!.toLowerCase();
+  if (NOT_PART_OF_QUAYSIDE.includes(scheme)) throw new Error(`registrator's ${scheme} backend is not part of quayside; ${expected}`);
+  const kind = KINDS.find((candidate) => scheme in candidate.schemes);
+  if (!kind) throw new Error(`unknown scheme ${JSON.stringify(scheme)}; ${expected}`);
+  return kind.parse(scheme, match[2]!, text, env);
 }
