@@ -32,6 +32,8 @@ export interface TestEngine {
   docker(): Dockerode;
   /** The docker CLI against this engine; resolves to its trimmed stdout. */
   cli(args: string[], stdin?: string): Promise<string>;
+  /** The engine's own CLI (docker, or podman as a remote client: its run emits other events than the Docker API's). */
+  nativeCli(args: string[]): Promise<string>;
   /** Podman: runs the container's health check once, now. Docker: nothing (its timer runs them). */
   runHealthcheck(container: string): Promise<void>;
   /**
@@ -52,6 +54,7 @@ function dockerEngine(): TestEngine {
     socket: env.docker.socket,
     docker: () => new Dockerode({ socketPath: env.docker.socket }),
     cli: (args, stdin) => dockerCli(args, stdin),
+    nativeCli: (args) => dockerCli(args),
     // Docker has no "run it now" (an exec of the command would not update the status); its own
     // timer runs the checks, so tests give them a short interval and wait for the status.
     runHealthcheck: () => Promise.resolve(),
@@ -79,6 +82,7 @@ function podmanEngine(): TestEngine {
     socket: podman.socket,
     docker: () => new Dockerode({ socketPath: podman.socket }),
     cli: (args, stdin) => dockerCli(args, stdin, { DOCKER_HOST: podman.host }),
+    nativeCli: async (args) => (await run('podman', ['--remote', '--url', podman.host, ...args], { timeout: 60_000 })).stdout.trim(),
     runHealthcheck: async (container) => {
       // Exit 1 means "unhealthy", which is a result, not a failure of the call.
       await run('podman', ['--remote', '--url', podman.host, 'healthcheck', 'run', container], { timeout: 30_000 }).catch(
