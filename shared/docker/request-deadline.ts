@@ -55,7 +55,11 @@ export function applyRequestDeadlines(docker: Dockerode, defaultMs = DEFAULT_REQ
     const deadline = new AbortController();
     let settled = false;
     const settle: DialCallback = (error, result) => {
-      if (settled) return;
+      if (settled) {
+        // A stream whose headers came after the deadline answered: nobody will read it.
+        (result as { destroy?: () => void } | undefined)?.destroy?.();
+        return;
+      }
       settled = true;
       clearTimeout(timer);
       callback(error, result);

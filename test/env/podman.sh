@@ -20,13 +20,15 @@ LOG="$QS_PODMAN_DIR/podman.log"
 # The CLI as a remote client of our service: it then shares no state with the service (a second
 # local podman on the same storage would race the service for it).
 PODMAN=(podman --remote --url "$QS_PODMAN_HOST")
+# Its networks are bridges named after QS_BRIDGE plus one letter; interface names have 15 characters.
+(( ${#QS_PODMAN_EXTRA_NETWORK} <= 15 )) || qs_die "QS_BRIDGE '$QS_BRIDGE' is too long for the Podman bridges (at most 14 characters)"
 
 # Without systemd there is no healthcheck timer (tests call `podman healthcheck run`), no journald
 # (log_driver k8s-file, events file). cgroupfs: there is no systemd to ask for scopes.
 write_config() {
   local nofile
   # Podman's default ulimits (nofile and nproc 1048576) are above this machine's hard limits, and
-  # without CAP_SYS_RESOURCE every container then fails to start (crun: setrlimit EPERM). Give the
+  # without CAP_SYS_RESOURCE every container then fails to start (setrlimit: EPERM). Give the
   # containers the service's own limits: nofile as the caller has it, nproc as service_nproc pins it.
   nofile=$(ulimit -Hn)
   [[ $nofile == unlimited ]] && nofile=1048576
@@ -56,9 +58,12 @@ network_config_dir = "$NET_DIR"
 default_network = "$QS_PODMAN_NETWORK"
 default_subnet = "$(subnet_of 1)"
 EOF
+  # The driver that worked for dockerd on this filesystem (engine.sh falls back to vfs).
+  local driver=overlay
+  [[ $(cat "$QS_DOCKER_DIR/storage-driver" 2>/dev/null) == vfs ]] && driver=vfs
   cat > "$STORAGE_CONF" <<EOF
 [storage]
-driver = "overlay"
+driver = "$driver"
 graphroot = "$QS_PODMAN_DIR/storage"
 runroot = "$QS_PODMAN_DIR/run"
 EOF
