@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# down.sh [--purge]: stop the services and the test engine, and delete its bridge. Installed
-# packages stay. The data-root stays too (images and containers come back with up.sh), unless
+# down.sh [--purge]: stop the services and the test engines (Docker, Podman), and delete their
+# bridges. Installed packages stay. The data-root stays too (images and containers come back with up.sh), unless
 # --purge is given: then all of $QS_TEST_ROOT is removed.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -8,6 +8,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 QS_LOG_TAG=down
 
 bash "$QS_ENV_DIR/services.sh" stop
+bash "$QS_ENV_DIR/podman.sh" down
 bash "$QS_ENV_DIR/engine.sh" down
 rm -f "$QS_TEST_ROOT/env.json"
 

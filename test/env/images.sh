@@ -21,20 +21,11 @@ image_exists() {
 }
 
 build_busybox() {
-  local tag=busybox:test root bb a t0 old
+  local tag=busybox:test root t0 old
   image_exists "$tag" && return 0
   t0=$(qs_now_ms)
-  bb=$(command -v busybox) || qs_die "busybox is not installed (run install.sh)"
   root=$(mktemp -d); trap 'rm -rf "$root"' RETURN
-  mkdir -p "$root/bin" "$root/etc" "$root/tmp" "$root/root"
-  chmod 1777 "$root/tmp"
-  cp "$bb" "$root/bin/busybox"
-  # Links for every applet, so `rm`, `touch`, `wget`, `nc` … work in `docker exec` too.
-  for a in $("$root/bin/busybox" --list); do
-    [[ -e $root/bin/$a ]] || ln -s busybox "$root/bin/$a"
-  done
-  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' > "$root/etc/passwd"
-  printf 'root:x:0:\nnogroup:x:65534:\n' > "$root/etc/group"
+  qs_busybox_rootfs "$root"
   old=$(curl -sf --unix-socket "$QS_DOCKER_SOCK" "http://localhost/images/$tag/json" | node -e \
     'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{console.log(JSON.parse(s).Id)}catch{}})' || true)
   tar --numeric-owner -C "$root" -c . |

@@ -14,9 +14,10 @@ declare -A PKG_OF=(
   [busybox]=busybox-static [redis-server]=redis-server [redis-cli]=redis-tools
   [rsyslogd]=rsyslog [prometheus]=prometheus [prometheus-node-exporter]=prometheus-node-exporter [openssl]=openssl
   [ip]=iproute2 [ss]=iproute2 [curl]=curl
+  [podman]=podman [conmon]=conmon [catatonit]=catatonit
 )
 # Fixed order, so the messages are stable.
-COMMANDS=(dockerd containerd runc docker-init busybox redis-server redis-cli rsyslogd prometheus prometheus-node-exporter openssl ip ss curl)
+COMMANDS=(dockerd containerd runc docker-init busybox redis-server redis-cli rsyslogd prometheus prometheus-node-exporter openssl ip ss curl podman conmon catatonit)
 
 missing_cmds=()
 for c in "${COMMANDS[@]}"; do
@@ -52,6 +53,10 @@ fi
 # rsyslog-relp: imrelp, the RELP listener of the relp:// route tests;
 # prometheus-node-exporter: beside the stats-exporter, as the public cAdvisor dashboards deploy it.
 WANTED=(docker.io busybox-static redis-server rsyslog rsyslog-openssl rsyslog-relp prometheus prometheus-node-exporter openssl iproute2 curl ca-certificates)
+# Podman, the second engine (podman.sh): rootful, runc (as dockerd), CNI bridge networks (no
+# netavark: it always writes iptables rules), catatonit for `--init`. Its Recommends (buildah,
+# fuse-overlayfs, slirp4netns, uidmap) serve rootless use and are skipped.
+WANTED+=(podman conmon containernetworking-plugins catatonit golang-github-containers-common)
 # strace: bench/logrouter measures the kill -9 window (destination write -> checkpoint write) with it.
 WANTED+=(strace)
 # With AppArmor enabled in the kernel, dockerd needs apparmor_parser to load its default profile.

@@ -27,6 +27,16 @@ QS_DOCKER_PIDFILE="$QS_DOCKER_DIR/docker.pid"
 QS_BRIDGE="${QS_BRIDGE:-qsbr0}"
 QS_CGROUP_PARENT="${QS_CGROUP_PARENT:-/quayside-test}"
 
+# Layout of the Podman engine beside it (podman.sh owns it). Its networks (CNI bridges) are named
+# after QS_BRIDGE, so several environments coexist: qsbr0 -> qsbr0p (default) and qsbr0x (extra).
+QS_PODMAN_DIR="$QS_TEST_ROOT/podman"
+QS_PODMAN_SOCK="$QS_PODMAN_DIR/podman.sock"
+QS_PODMAN_HOST="unix://$QS_PODMAN_SOCK"
+QS_PODMAN_PIDFILE="$QS_PODMAN_DIR/podman.pid"
+QS_PODMAN_EVENTS="$QS_PODMAN_DIR/events.log"
+QS_PODMAN_NETWORK="${QS_BRIDGE}p"
+QS_PODMAN_EXTRA_NETWORK="${QS_BRIDGE}x"
+
 # Log to stderr, so stdout stays free for results (up.sh prints only the env.json path there).
 qs_log() { printf '[%(%H:%M:%S)T %s] %s\n' -1 "${QS_LOG_TAG:-qs-env}" "$*" >&2; }
 qs_die() { qs_log "ERROR: $*"; exit 1; }
@@ -167,6 +177,28 @@ qs_lock() {
   mkdir -p "$QS_TEST_ROOT"
   exec 9>"$QS_TEST_ROOT/.$1.lock"
   flock -w 120 9 || qs_die "could not get the $1 lock within 120 s"
+}
+
+# qs_podman_ping: the Podman engine answers on its own socket.
+qs_podman_ping() {
+  [[ -S $QS_PODMAN_SOCK ]] &&
+    [[ $(curl -sf --max-time 2 --unix-socket "$QS_PODMAN_SOCK" http://localhost/_ping 2>/dev/null) == OK ]]
+}
+
+# qs_busybox_rootfs DIR: fills DIR with the busybox:test root filesystem (both engines import it):
+# static busybox with every applet linked in /bin, /tmp (1777), root and nobody users.
+qs_busybox_rootfs() {
+  local root=$1 bb a
+  bb=$(command -v busybox) || qs_die "busybox is not installed (run install.sh)"
+  mkdir -p "$root/bin" "$root/etc" "$root/tmp" "$root/root"
+  chmod 1777 "$root/tmp"
+  cp "$bb" "$root/bin/busybox"
+  # Links for every applet, so `rm`, `touch`, `wget`, `nc` … work in `docker exec` too.
+  for a in $("$root/bin/busybox" --list); do
+    [[ -e $root/bin/$a ]] || ln -s busybox "$root/bin/$a"
+  done
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' > "$root/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' > "$root/etc/group"
 }
 
 # qs_docker_ping: the test engine answers on its own socket (never /var/run/docker.sock).

@@ -1,10 +1,10 @@
-/** The docker CLI against the test engine, for what the API makes long-winded (builds). */
+/** The docker CLI against the test engine (env.DOCKER_HOST picks another), for what the API makes long-winded (builds). */
 import { spawn } from 'node:child_process';
 import { testEnv } from './test-env';
 
 export function dockerCli(args: string[], stdin?: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('docker', args, { env: { ...process.env, ...env, DOCKER_HOST: testEnv().docker.host, DOCKER_BUILDKIT: '0' } });
+    const child = spawn('docker', args, { env: { ...process.env, DOCKER_HOST: testEnv().docker.host, DOCKER_BUILDKIT: '0', ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += c));

@@ -12,6 +12,12 @@ import Dockerode from 'dockerode';
 export interface TestEnv {
   root: string;
   docker: { host: string; socket: string; pidfile: string; bridge: string; gateway: string; engineScript: string };
+  /** The Podman engine (podman.sh), on its Docker-compatible socket; see engines.ts. */
+  podman?: {
+    host: string; socket: string; pidfile: string; eventsFile: string;
+    /** Its default network (the Docker API names it "bridge") and a second one. */
+    network: string; extraNetwork: string; engineScript: string;
+  };
   images: { busybox: string };
   redis: { host: string; port: number };
   /** TCP and UDP on `port`; RELP (imrelp) on `relpPort`. */

@@ -1,0 +1,104 @@
+/**
+ * The container engines of the test environment, so that one integration test runs the same cases
+ * against each:
+ *
+ *   for (const engine of testEngines()) describe(engine.name, () => { ... engine.docker() ... });
+ *
+ * Both are driven through the Docker API (dockerode) and the docker CLI, because that is what the
+ * agents and their users speak: Podman is tested on its Docker-compatible socket. The docker CLI
+ * (Debian's 20.10 as well as 28.x) negotiates API 1.41 with Podman 4.3, and run, exec, network
+ * connect/disconnect, rm work through it unchanged; the `podman` CLI would take the same arguments
+ * but goes through the libpod API, which no agent uses. The one thing the Docker API cannot do
+ * there is run a health check: Podman 4.3 runs them from systemd timers, and there is no systemd
+ * here, so `runHealthcheck` calls `podman --remote healthcheck run`.
+ *
+ * QS_TEST_ENGINES=docker (or podman, or docker,podman) picks the engines; the default is every
+ * engine the environment has.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import Dockerode from 'dockerode';
+import { dockerCli } from './docker-cli';
+import { TEST_LABEL, testEnv } from './test-env';
+
+export type EngineName = 'docker' | 'podman';
+
+export interface TestEngine {
+  name: EngineName;
+  /** unix://… as DOCKER_HOST takes it. */
+  host: string;
+  socket: string;
+  /** A fresh API client for this engine. */
+  docker(): Dockerode;
+  /** The docker CLI against this engine; resolves to its trimmed stdout. */
+  cli(args: string[], stdin?: string): Promise<string>;
+  /** Podman: runs the container's health check once, now. Docker: nothing (its timer runs them). */
+  runHealthcheck(container: string): Promise<void>;
+  /**
+   * A second network for connect/disconnect cases; resolves to its name. Podman's is part of the
+   * environment (a network created through its API would get CNI's firewall plugin, iptables
+   * rules and a subnet from a pool every Podman on the host shares); Docker's is made on first use.
+   */
+  extraNetwork(): Promise<string>;
+}
+
+const run = promisify(execFile);
+
+function dockerEngine(): TestEngine {
+  const env = testEnv();
+  return {
+    name: 'docker',
+    host: env.docker.host,
+    socket: env.docker.socket,
+    docker: () => new Dockerode({ socketPath: env.docker.socket }),
+    cli: (args, stdin) => dockerCli(args, stdin),
+    // Docker has no "run it now" (an exec of the command would not update the status); its own
+    // timer runs the checks, so tests give them a short interval and wait for the status.
+    runHealthcheck: () => Promise.resolve(),
+    extraNetwork: async () => {
+      const docker = new Dockerode({ socketPath: env.docker.socket });
+      const name = 'quayside-test-extra';
+      const found = await docker.listNetworks({ filters: { name: [name] } });
+      if (!found.some((n) => n.Name === name)) {
+        await docker.createNetwork({ Name: name, Labels: { [TEST_LABEL]: '1' } }).catch(async (error: Error) => {
+          // Another test file made it first.
+          if (!(await docker.listNetworks({ filters: { name: [name] } })).some((n) => n.Name === name)) throw error;
+        });
+      }
+      return name;
+    },
+  };
+}
+
+function podmanEngine(): TestEngine {
+  const podman = testEnv().podman;
+  if (!podman) throw new Error('the test environment has no Podman engine; run: bash test/env/up.sh');
+  return {
+    name: 'podman',
+    host: podman.host,
+    socket: podman.socket,
+    docker: () => new Dockerode({ socketPath: podman.socket }),
+    cli: (args, stdin) => dockerCli(args, stdin, { DOCKER_HOST: podman.host }),
+    runHealthcheck: async (container) => {
+      // Exit 1 means "unhealthy", which is a result, not a failure of the call.
+      await run('podman', ['--remote', '--url', podman.host, 'healthcheck', 'run', container], { timeout: 30_000 }).catch(
+        (error: { code?: number }) => {
+          if (error.code !== 1) throw error;
+        },
+      );
+    },
+    extraNetwork: () => Promise.resolve(podman.extraNetwork),
+  };
+}
+
+const FACTORIES: Record<EngineName, () => TestEngine> = { docker: dockerEngine, podman: podmanEngine };
+
+/** The engines to test against: QS_TEST_ENGINES, else every engine env.json describes. */
+export function testEngines(): TestEngine[] {
+  const wanted = process.env.QS_TEST_ENGINES?.split(',').map((s) => s.trim()).filter(Boolean);
+  const names: string[] = wanted ?? (testEnv().podman ? ['docker', 'podman'] : ['docker']);
+  return names.map((name) => {
+    if (!(name in FACTORIES)) throw new Error(`QS_TEST_ENGINES: unknown engine "${name}" (docker or podman)`);
+    return FACTORIES[name as EngineName]();
+  });
+}
