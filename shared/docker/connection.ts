@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import './lazy-dockerode-parts'; // before dockerode: see there
 import Dockerode from 'dockerode';
 import { applyRequestDeadlines, DEFAULT_REQUEST_DEADLINE_MS } from './request-deadline';
+import { guardRequests } from './request-guard';
 
 export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
 
@@ -69,9 +70,9 @@ export function dockerOptions(settings: DockerConnectionSettings): Dockerode.Doc
   throw new DockerConnectionError(`DOCKER_HOST '${host}': unsupported scheme '${url.protocol}', expected unix://, tcp:// or ssh://`);
 }
 
-/** A client whose every request has a deadline (request-deadline.ts). */
+/** A client whose every request has a deadline (request-deadline.ts) and is checked, as its answer is (request-guard.ts). */
 export function createDockerClient(settings: DockerConnectionSettings, requestDeadlineMs = DEFAULT_REQUEST_DEADLINE_MS): Dockerode {
-  return applyRequestDeadlines(new Dockerode(dockerOptions(settings)), requestDeadlineMs);
+  return applyRequestDeadlines(guardRequests(new Dockerode(dockerOptions(settings))), requestDeadlineMs);
 }
 
 function readTlsFiles(certPath: string): Pick<Dockerode.DockerOptions, 'ca' | 'cert' | 'key'> {

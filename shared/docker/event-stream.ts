@@ -23,7 +23,9 @@ import type Dockerode from 'dockerode';
 import split2 from 'split2';
 import { errorMessage, silentLogger, type Logger } from '../ops/logger';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff';
+import { detectEngine, engineFromHeaders, type EngineKind } from './engine-kind';
 import { isExecEvent, MalformedEventError, orderingKey, parseEventLine, type DockerEvent } from './event';
+import { matchesFilters, planFilters, type FilterPlan } from './event-filters';
 import { openEventsStream } from './events-request';
 import { HealthCheckClassifier } from './health-checks';
 import { KeyedQueue } from './keyed-queue';
@@ -77,7 +79,7 @@ export interface EventStreamOptions {
   docker: Dockerode;
   logger?: Logger;
   observer?: EventStreamObserver;
-  /** Server-side filters, as `docker events --filter`. */
+  /** Filters, as `docker events --filter`: sent to the engine, or applied here where it cannot (event-filters.ts). */
   filters?: Record<string, string[]>;
   /** Start from this point (nanoseconds) instead of now. */
   since?: string;
@@ -128,6 +130,9 @@ export class EventStream extends EventEmitter {
   private openedAtNano: string | undefined;
   private isConnected = false;
   private hasConnected = false;
+  /** The engine of the current (or last) connection, and the filters as it takes them. */
+  private engineKind: EngineKind | undefined;
+  private filterPlan: FilterPlan = { server: {}, client: {} };
   private running: Promise<void> | undefined;
 
   constructor(private readonly options: EventStreamOptions) {
@@ -140,6 +145,11 @@ export class EventStream extends EventEmitter {
 
   get connected(): boolean {
     return this.isConnected;
+  }
+
+  /** Docker or Podman, once connected. */
+  get engine(): EngineKind | undefined {
+    return this.engineKind;
   }
 
   /** Pending deliveries per subscriber, for metrics. */
@@ -248,8 +258,12 @@ export class EventStream extends EventEmitter {
     const timeoutMs = this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     try {
       this.replays = this.delivered.replayGuard();
-      const opening = openEventsStream(this.docker, { since: this.resumeFrom(), filters: this.options.filters, signal: request.signal });
+      // Filters depend on the engine's dialect, so it is asked first (the socket may have changed hands).
+      const filters = this.options.filters && Object.keys(this.options.filters).length > 0 ? this.options.filters : undefined;
+      if (filters) this.filterPlan = planFilters(filters, await withTimeout(detectEngine(this.docker), timeoutMs, 'asking the engine its version'));
+      const opening = openEventsStream(this.docker, { since: this.resumeFrom(), filters: this.filterPlan.server, signal: request.signal });
       response = await withTimeout(opening, timeoutMs, 'opening the event stream');
+      this.engineKind = engineFromHeaders(response.headers);
       this.openedAtNano ??= engineClockNano(response);
       const ended = this.consume(response);
       ended.catch(() => undefined); // awaited below; this only keeps an early failure from counting as unhandled
@@ -310,13 +324,14 @@ export class EventStream extends EventEmitter {
     if (line.trim() === '') return;
     let event: DockerEvent;
     try {
-      event = parseEventLine(line);
+      event = parseEventLine(line, this.engineKind);
     } catch (error) {
       this.stats.malformed += 1;
       this.observer.malformedEvent?.();
       this.logger.warn('skipping malformed Docker event', { error: error instanceof MalformedEventError ? error.message : errorMessage(error) });
       return;
     }
+    if (!matchesFilters(event, this.filterPlan.client)) return;
     if (this.replays?.isReplay(event)) {
       this.stats.duplicates += 1;
       this.observer.duplicateSkipped?.();

@@ -5,7 +5,10 @@
  * `status`/`id`/`from`, except as a fallback for engines that predate them.
  * `timeNano` stays a decimal string: it exceeds Number.MAX_SAFE_INTEGER, and losing
  * nanoseconds would break exact resume with `since`.
+ *
+ * Podman's dialect becomes Docker's here (see `fromPodman`), so agents never special-case an engine.
  */
+import type { EngineKind } from './engine-kind';
 
 export interface DockerEvent {
   /** container, image, network, volume, daemon, plugin, service, node, secret, config */
@@ -42,14 +45,19 @@ interface RawEvent {
   from?: unknown;
   scope?: unknown;
   time?: unknown;
+  /** Podman: the health status, outside the action. */
+  HealthStatus?: unknown;
 }
 
 // Attribute values are always JSON strings, so the only bare digits after this key are the
 // top-level timeNano. Reading it from the text keeps every nanosecond.
 const TIME_NANO = /"timeNano"\s*:\s*(\d+)/;
 
-/** Parses one line of the `/events` stream. Throws MalformedEventError, never anything else. */
-export function parseEventLine(line: string): DockerEvent {
+/**
+ * Parses one line of the `/events` stream of an engine of that kind. Throws MalformedEventError,
+ * never anything else.
+ */
+export function parseEventLine(line: string, engine: EngineKind = 'docker'): DockerEvent {
   let raw: RawEvent;
   try {
     raw = JSON.parse(line) as RawEvent;
@@ -61,7 +69,8 @@ export function parseEventLine(line: string): DockerEvent {
   }
   const timeNano = TIME_NANO.exec(line)?.[1] ?? secondsToNano(raw.time);
   if (timeNano === undefined) throw new MalformedEventError('no time', line);
-  return normalizeEvent(raw, timeNano, line);
+  const event = normalizeEvent(raw, timeNano, line);
+  return engine === 'podman' ? fromPodman(event, raw) : event;
 }
 
 function normalizeEvent(raw: RawEvent, timeNano: string, line: string): DockerEvent {
@@ -86,6 +95,36 @@ function normalizeEvent(raw: RawEvent, timeNano: string, line: string): DockerEv
     scope: asString(raw.scope) || 'local',
     timeNano,
   };
+}
+
+/** Podman's actions that have another name in Docker's dialect, per event type. */
+const PODMAN_ACTIONS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  // Podman 4.3 already renames `died` to `die` on this API; older and newer ones may not.
+  container: { remove: 'destroy', died: 'die', exec: 'exec_start', exec_died: 'exec_die' },
+  image: { remove: 'delete' },
+};
+
+/**
+ * Podman's events in Docker's terms. What stays different: exec events carry neither the command
+ * nor an execID (and there is no exec_create); health_status lags one check behind the container's
+ * state; network events do not name the network (id and name are empty); `init`, `cleanup`, `sync`
+ * and `attach` are Podman's own actions and keep their names.
+ */
+function fromPodman(event: DockerEvent, raw: RawEvent): DockerEvent {
+  const action = PODMAN_ACTIONS[event.type]?.[event.action] ?? event.action;
+  // Every Podman event carries these two, whatever it is about.
+  const { containerExitCode: _exit, podId: _pod, ...attributes } = event.attributes;
+  const out: DockerEvent = { ...event, action, attributes };
+  if (action === 'health_status' && !out.detail) out.detail = asString(raw.HealthStatus);
+  if (event.type === 'network') {
+    // Docker: Actor.ID is the network and attributes.container the container. Podman: Actor.ID
+    // is the container, its name in `name`, and the network is not said.
+    const { name: _container, image: _image, ...rest } = attributes;
+    return { ...out, id: '', name: '', attributes: { ...rest, container: event.id } };
+  }
+  // `pull` names its image only by reference, with an empty Actor.ID; Docker's ID is the reference.
+  if (event.type === 'image' && !event.id) out.id = event.name;
+  return out;
 }
 
 function asString(value: unknown): string {

@@ -53,18 +53,22 @@ export function applyRequestDeadlines(docker: Dockerode, defaultMs = DEFAULT_REQ
   modem.dial = (options, callback) => {
     const ms = deadlineOverride.getStore() ?? defaultMs;
     const deadline = new AbortController();
-    let missed = false;
+    let settled = false;
+    const settle: DialCallback = (error, result) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      callback(error, result);
+    };
+    // Aborting is not always enough: docker-modem never calls back for a body cut short (the
+    // engine closes the connection before Content-Length bytes), so the deadline answers itself.
     const timer = setTimeout(() => {
-      missed = true;
       deadline.abort();
+      settle(new DockerDeadlineError(`${options.method} ${options.path.split('?')[0]}`, ms));
     }, ms);
     const signal = options.abortSignal ? AbortSignal.any([options.abortSignal, deadline.signal]) : deadline.signal;
     // The callback comes with the whole body, or with the headers of a stream: either way the deadline is met.
-    dial({ ...options, abortSignal: signal }, (error, result) => {
-      clearTimeout(timer);
-      if (error && missed) callback(new DockerDeadlineError(`${options.method} ${options.path.split('?')[0]}`, ms));
-      else callback(error, result);
-    });
+    dial({ ...options, abortSignal: signal }, settle);
   };
   return docker;
 }
