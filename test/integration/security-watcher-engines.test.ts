@@ -1,6 +1,7 @@
 /**
  * The security-watcher on every engine of the test environment (issue #14.5): host IPC (Podman says
- * IpcMode=shareable for --ipc host) and the engine's own socket mounted into a container.
+ * IpcMode=shareable for --ipc host), the engine's own socket mounted into a container, and exec
+ * rules on execs (Podman's exec events carry no exec ID and no command).
  */
 import { strict as assert } from 'node:assert';
 import type { ChildProcess } from 'node:child_process';
@@ -70,6 +71,14 @@ for (const engine of testEngines()) {
         const socket = (await findingsAbout(mounted.id)).find((f) => f.ruleId === 'docker-socket');
         assert.deepEqual(socket?.evidence.value, { Source: engine.socket, Destination: '/run/podman/podman.sock', RW: true });
       }, 30_000, 250);
+    });
+
+    it('fires an exec rule on an exec: a shell with a terminal', async () => {
+      const app = await running(uniqueTag('qs-swe-exec'), {}, '1000');
+      await eventually(async () => assert.ok((await rulesAbout(app.id)).length > 0, 'checked at start'), 30_000, 250);
+      assert.ok(!(await rulesAbout(app.id)).includes('terminal-shell'));
+      await engine.cli(['exec', '-t', app.id, 'sh', '-c', 'exit 0']);
+      await eventually(async () => assert.ok((await rulesAbout(app.id)).includes('terminal-shell'), `findings: ${(await rulesAbout(app.id)).join(', ')}; agent: ${output.stderr().slice(-1500)}`), 30_000, 250);
     });
   });
 }
