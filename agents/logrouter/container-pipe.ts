@@ -12,7 +12,7 @@ import type { CheckpointStore } from './checkpoint-store';
 import { DeliveryTracker, type StreamPositions } from './delivery-tracker';
 import { LogParser } from './log-parser';
 import { MultilineMerger, type MultilineSettings } from './multiline';
-import { sinceOf, tsMillis, type ContainerMeta, type LogLine } from './message';
+import { resumeSinceOf, tsMillis, type ContainerMeta, type LogLine } from './message';
 import type { RouteRunner } from './route-runner';
 import type { LogSource } from './message';
 
@@ -150,7 +150,7 @@ export class ContainerPipe {
   private async readOnce(): Promise<'clean' | 'broken' | 'unopened'> {
     const { docker, container, route, sources } = this.options;
     const resumeTs = this.tracker.resumeTs;
-    const since = resumeTs ? sinceOf(resumeTs) : '0';
+    const since = resumeTs ? resumeSinceOf(resumeTs) : '0';
     let stream: IncomingMessage;
     try {
       const logs = docker.getContainer(container.id).logs as unknown as (options: object) => Promise<IncomingMessage>;

@@ -4,7 +4,8 @@
  * Docker copies stdout and stderr in separate goroutines, so the log holds each stream in
  * timestamp order but may interleave the two out of order. The checkpoint is therefore kept per
  * stream: Docker's timestamp of the last delivered line plus how many lines stamped with it were
- * delivered. Re-reading starts at `since=<the older of the two>` (inclusive); per stream the
+ * delivered (Podman stamps whole seconds: many lines share one). Re-reading starts just before
+ * the older of the two (`resumeSinceOf`: every engine then sends that line again); per stream the
  * tracker skips every line older than that stream's checkpoint or than a line already read in this
  * stream (json-file rotation duplicates), and the first `n` lines stamped with the checkpoint's
  * timestamp. A checkpoint advances only over the prefix of lines the route accepted, so a crash
@@ -112,14 +113,15 @@ export class DeliveryTracker {
       n = state.readN;
     }
     const cp = state.committed;
-    const firstLine = state.firstAfterResume;
-    state.firstAfterResume = false;
     if (cp) {
       const order = compareTs(line.ts, cp.ts);
+      // The re-read starts a little before the checkpoint: lines from there are not the first one after it.
       if (order < 0) return { skip: true, reason: 'older' };
-      if (firstLine && order > 0 && cp.n > 0) this.gapDetected = true;
+      if (state.firstAfterResume && order > 0 && cp.n > 0) this.gapDetected = true;
+      state.firstAfterResume = false;
       if (order === 0 && (!counts || n <= cp.n)) return { skip: true, reason: 'delivered' };
     }
+    state.firstAfterResume = false;
     const ticket: Ticket = { source: line.source, position: counts ? { ts: line.ts, n } : undefined, done: false };
     state.inFlight.push(ticket);
     return { skip: false, ticket };

@@ -8,12 +8,16 @@
  *   start of every line.
  * - Lines longer than `maxLineBytes` are cut into pieces of that size, marked with `part`.
  * - `end()` flushes a last line that had no newline.
+ * - Timestamps: Docker writes 9 fraction digits, Podman 0 to 9 (`2026-12-03T08:02:27Z`, trailing
+ *   zeros dropped); lines carry them in Docker's fixed-width form, so they compare as strings.
  * Bytes are kept as they are (invalid UTF-8 included).
  */
 import type { LogLine, LogSource } from './message';
 
-const TS_LENGTH = 30; // 2026-11-27T20:20:15.620573110Z
-const TS_SHAPE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/;
+/** RFC 3339 with 0–9 fraction digits and a zone: `Z` or an offset (a log file written in local time). */
+const TS_SHAPE = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/;
+/** The longest timestamp TS_SHAPE accepts: `2026-11-27T20:20:15.620573110+01:00`. */
+const MAX_TS_LENGTH = 35;
 /** The log driver's copier cuts a line without newline into messages of this many bytes. */
 const TTY_PIECE = 16_384;
 
@@ -95,10 +99,16 @@ export class LogParser {
   }
 
   private frame(source: LogSource, payload: Buffer): void {
-    const ts = this.timestamp(payload);
-    if (ts === undefined) return;
-    const complete = payload.length > TS_LENGTH && payload[payload.length - 1] === 0x0a;
-    const body = payload.subarray(TS_LENGTH + 1, complete ? payload.length - 1 : payload.length);
+    // `ts SP body`; a frame that is a timestamp alone has an empty body.
+    const space = payload.subarray(0, MAX_TS_LENGTH + 1).indexOf(0x20);
+    const tsEnd = space >= 0 ? space : payload.length;
+    const ts = tsEnd <= MAX_TS_LENGTH ? dockerTimestamp(payload.toString('latin1', 0, tsEnd)) : undefined;
+    if (ts === undefined) {
+      this.options.onMalformed?.('a log message without a Docker timestamp');
+      return;
+    }
+    const complete = space >= 0 && payload[payload.length - 1] === 0x0a;
+    const body = payload.subarray(tsEnd + 1, complete ? payload.length - 1 : payload.length);
     this.append(source, ts, body, complete);
   }
 
@@ -123,12 +133,13 @@ export class LogParser {
         continue;
       }
       if (message === undefined || message.atCut) {
-        if (buf.length - pos < TS_LENGTH + 1) break;
-        const ts = buf[pos + TS_LENGTH] === 0x20 ? buf.toString('latin1', pos, pos + TS_LENGTH) : '';
-        if (TS_SHAPE.test(ts)) {
+        const space = buf.subarray(pos, pos + MAX_TS_LENGTH + 1).indexOf(0x20);
+        if (space < 0 && buf.length - pos <= MAX_TS_LENGTH) break; // the timestamp may still be coming
+        const ts = space >= 0 ? dockerTimestamp(buf.toString('latin1', pos, pos + space)) : undefined;
+        if (ts !== undefined) {
           // A new message; after a cut, the next piece of the same line (append keeps it pending).
           this.ttyMessage = { ts, payload: 0, atCut: false };
-          pos += TS_LENGTH + 1;
+          pos += space + 1;
           continue;
         }
         if (message) {
@@ -207,13 +218,18 @@ export class LogParser {
     const data = pending.chunks.length === 1 ? pending.chunks[0]! : Buffer.concat(pending.chunks, pending.bytes);
     this.options.onLine({ source, ts: pending.ts, data });
   }
+}
 
-  private timestamp(payload: Buffer): string | undefined {
-    const ts = payload.toString('latin1', 0, TS_LENGTH);
-    if (payload.length < TS_LENGTH || payload[TS_LENGTH] !== undefined && payload[TS_LENGTH] !== 0x20 || !TS_SHAPE.test(ts)) {
-      this.options.onMalformed?.('a log message without a Docker timestamp');
-      return undefined;
-    }
-    return ts;
-  }
+/**
+ * An engine's log timestamp in Docker's form: UTC, 9 fraction digits (`…:27Z` → `…:27.000000000Z`);
+ * undefined when `text` is not one.
+ */
+export function dockerTimestamp(text: string): string | undefined {
+  const match = TS_SHAPE.exec(text);
+  if (!match) return undefined;
+  const [, seconds, fraction = '', zone] = match as unknown as [string, string, string | undefined, string];
+  const nanos = fraction.padEnd(9, '0');
+  if (zone === 'Z') return `${seconds}.${nanos}Z`;
+  const ms = Date.parse(`${seconds}${zone}`);
+  return Number.isNaN(ms) ? undefined : `${new Date(ms).toISOString().slice(0, 19)}.${nanos}Z`;
 }

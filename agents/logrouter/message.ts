@@ -15,7 +15,7 @@ export interface ContainerMeta {
 
 /** Where a line sits in a container's log: Docker's timestamp and how many lines before it share it. */
 export interface LogPosition {
-  /** RFC 3339 with 9 fraction digits, as Docker writes it (`2026-11-27T20:20:15.620573110Z`). */
+  /** RFC 3339 with 9 fraction digits, as Docker writes it (`2026-11-27T20:20:15.620573110Z`); other engines' are converted. */
   ts: string;
   /** 1 for the first line stamped `ts`, 2 for the second… */
   n: number;
@@ -51,6 +51,23 @@ export function sinceOf(ts: string): string {
   const ms = Date.parse(ts.slice(0, 19) + 'Z');
   const frac = /\.(\d+)Z$/.exec(ts)?.[1] ?? '0';
   return `${Math.floor(ms / 1000)}.${frac.padEnd(9, '0').slice(0, 9)}`;
+}
+
+/** How far before a checkpoint's timestamp a re-read starts (see `resumeSinceOf`). */
+const RESUME_MARGIN_NS = 1_000;
+
+/**
+ * The `since` that re-reads a log from its first line stamped `ts`, whatever the engine: Docker's
+ * `since` is inclusive, Podman's exclusive and parsed as a float (about 0.2 µs of error at today's
+ * epoch seconds), so ask from a microsecond earlier. The few lines that brings back from before
+ * `ts` are skipped as older by the delivery tracker.
+ */
+export function resumeSinceOf(ts: string): string {
+  if (ts < '1970') return '0';
+  const [seconds, nanos] = sinceOf(ts).split('.').map(Number) as [number, number];
+  const borrow = nanos < RESUME_MARGIN_NS ? 1 : 0;
+  if (seconds - borrow < 0) return '0';
+  return `${seconds - borrow}.${String(nanos - RESUME_MARGIN_NS + borrow * 1e9).padStart(9, '0')}`;
 }
 
 /** Docker timestamps are fixed width (9 fraction digits), so they compare as strings. */

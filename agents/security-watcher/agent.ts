@@ -38,7 +38,7 @@ import type { SecuritySettings } from './settings';
 import type { HostFacts } from './target';
 
 const IMAGE_ARRIVALS = ['pull', 'tag', 'import', 'load'];
-const CONTAINER_ACTIONS = ['create', 'start', 'unpause', 'update', 'rename', 'destroy', 'exec_create', 'extract-to-dir'];
+const CONTAINER_ACTIONS = ['create', 'start', 'unpause', 'update', 'rename', 'destroy', 'exec_create', 'exec_start', 'extract-to-dir'];
 /** Occurrence findings (execs, copies) kept per container; the oldest resolve beyond this. */
 const MAX_OCCURRENCES = 100;
 const SHUTDOWN_FLUSH_MS = 5_000;
@@ -79,6 +79,8 @@ export class SecurityWatcher {
   private readonly selfId = ownContainerId();
   /** Containers whose last check missed a Docker deadline: what was asked, and since when. */
   private readonly unanswered = new Map<string, { request: string; since: Date; name?: string }>();
+  /** Podman: the exec sessions of each container already judged (see inspectUnseenExecs). */
+  private readonly execsSeen = new Map<string, Set<string>>();
 
   constructor(
     private readonly docker: Dockerode,
@@ -149,6 +151,9 @@ export class SecurityWatcher {
         return this.forgetContainer(event.id);
       case 'exec_create':
         return this.inspectExec(event);
+      case 'exec_start':
+        // Docker's carries the execID of an exec_create already judged; Podman has no exec_create.
+        return event.attributes.execID ? undefined : this.inspectUnseenExecs(event);
       case 'extract-to-dir':
         return this.recordEvent(event);
       case 'unpause':
@@ -258,6 +263,19 @@ export class SecurityWatcher {
     await this.addOccurrences(known, evaluation, event);
   }
 
+  /**
+   * Podman's exec events name neither the exec nor its command: the container's ExecIDs (which
+   * keep an exec for minutes after it ended) tell which ones were not judged yet.
+   */
+  private async inspectUnseenExecs(event: DockerEvent): Promise<void> {
+    const info = await unlessGone(() => this.docker.getContainer(event.id).inspect());
+    const current = info?.ExecIDs ?? [];
+    const seen = this.execsSeen.get(event.id);
+    // Only the IDs still listed are kept: the set never outgrows the container's exec sessions.
+    this.execsSeen.set(event.id, new Set(current));
+    for (const execId of current) if (!seen?.has(execId)) await this.inspectExec({ ...event, attributes: { ...event.attributes, execID: execId } });
+  }
+
   private async recordEvent(event: DockerEvent): Promise<void> {
     const known = await this.knownContainer(event.id, event.action);
     if (!known) return;
@@ -329,6 +347,7 @@ export class SecurityWatcher {
   private forgetContainer(id: string): void {
     this.containers.delete(id);
     this.unanswered.delete(id);
+    this.execsSeen.delete(id);
     this.enforcer.forget(id);
     this.store.forget({ kind: 'container', id });
   }

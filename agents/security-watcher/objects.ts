@@ -5,6 +5,7 @@ import type Dockerode from 'dockerode';
 import { containerName } from '../../shared/docker/container-name';
 import type { FindingObject } from '../../shared/findings/finding';
 import type { ExemptionSubject } from './exemptions';
+import { sharesHostIpc } from './namespaces';
 import type { ContainerTarget, HostFacts, ImageTarget } from './target';
 
 export const DEFAULT_DOCKER_SOCKETS = ['/var/run/docker.sock', '/run/docker.sock'];
@@ -92,7 +93,8 @@ export function containerTarget(
   hasImageAllowList: boolean,
   aliases: readonly string[] = [],
 ): ContainerTarget {
-  return { object: containerObject(info), info, host, resolvedSources, allowedImages, hasImageAllowList, imageAliases: aliases };
+  const hostIpc = sharesHostIpc(info.State?.Pid, info.Id);
+  return { object: containerObject(info), info, host, resolvedSources, hostIpc, allowedImages, hasImageAllowList, imageAliases: aliases };
 }
 
 export function containerExemptionSubject(info: Dockerode.ContainerInspectInfo, aliases: readonly string[] = []): ExemptionSubject {

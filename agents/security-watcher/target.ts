@@ -17,6 +17,8 @@ export interface ContainerTarget {
   host: HostFacts;
   /** Bind-mount sources with symlinks resolved on the host, by source as inspect shows it. */
   resolvedSources: ReadonlyMap<string, string>;
+  /** Its init process is in the host's IPC namespace (the kernel's answer; undefined when not visible). */
+  hostIpc?: boolean;
   /** The allow-list of image references (globs), empty when every image is allowed. */
   allowedImages: (image: string) => boolean;
   hasImageAllowList: boolean;

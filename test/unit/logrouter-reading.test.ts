@@ -2,8 +2,8 @@
 import { strict as assert } from 'node:assert';
 import { AttachConverter } from '../../agents/logrouter/attach-capture';
 import { DeliveryTracker, QUIET_MARGIN_MS, type StreamPositions } from '../../agents/logrouter/delivery-tracker';
-import { LogParser } from '../../agents/logrouter/log-parser';
-import { sinceOf, type LogLine } from '../../agents/logrouter/message';
+import { dockerTimestamp, LogParser } from '../../agents/logrouter/log-parser';
+import { resumeSinceOf, sinceOf, type LogLine } from '../../agents/logrouter/message';
 
 const T1 = '2026-11-27T20:20:15.620573110Z';
 const T2 = '2026-11-27T20:20:15.620573111Z';
@@ -101,6 +101,43 @@ describe('logrouter log parser', () => {
   it('turns a Docker timestamp into the seconds.nanoseconds form of since', () => {
     assert.equal(sinceOf(T1), '1795810815.620573110');
     assert.equal(sinceOf('0001-01-01T00:00:00.000000000Z'), '0');
+  });
+
+  // Issue #14.2: Podman stamps `2026-12-03T08:02:27Z`; every line was counted malformed, nothing shipped.
+  it("reads Podman's timestamps (0 to 9 fraction digits), in frames and TTY streams, in Docker's fixed-width form", () => {
+    const podman = ['2026-11-27T20:20:15Z', '2026-11-27T20:20:15.5Z', '2026-11-27T20:20:15.62057311Z'];
+    const docker = ['2026-11-27T20:20:15.000000000Z', '2026-11-27T20:20:15.500000000Z', '2026-11-27T20:20:15.620573110Z'];
+    const frames = Buffer.concat(podman.map((ts, i) => frame(1, `${ts} line ${i}\n`)));
+    const tty = Buffer.from(podman.map((ts, i) => `${ts} line ${i}\r\n`).join(''));
+    for (const [bytes, options] of [[frames, {}], [tty, { tty: true }]] as const) {
+      for (let cut = 0; cut <= bytes.length; cut++) {
+        const { lines, malformed } = parse([bytes.subarray(0, cut), bytes.subarray(cut)], options);
+        assert.deepEqual(text(lines), ['stdout:line 0', 'stdout:line 1', 'stdout:line 2'], `cut at ${cut}`);
+        assert.deepEqual(lines.map((l) => l.ts), docker);
+        assert.deepEqual(malformed, []);
+      }
+    }
+    // A timestamp alone (an empty line) and one with a zone offset, converted to UTC.
+    assert.deepEqual(parse([frame(2, `2026-11-27T21:20:15+01:00 \n`), frame(1, '2026-11-27T20:20:16Z')]).lines.map((l) => [l.source, l.ts, l.data.length]), [
+      ['stderr', '2026-11-27T20:20:15.000000000Z', 0],
+      ['stdout', T3, 0],
+    ]);
+  });
+
+  it('still reports what is not a timestamp', () => {
+    for (const bad of ['2026-11-27T20:20:15.1234567891Z', '2026-11-27T20:20:15', '2026-11-27 20:20:15Z', '2026-11-27T20:20:15.Z', 'x'.repeat(40)]) {
+      assert.equal(dockerTimestamp(bad), undefined, bad);
+      const { lines, malformed } = parse([frame(1, `${bad} text\n`)]);
+      assert.deepEqual([lines.length, malformed.length], [0, 1], bad);
+    }
+    assert.deepEqual(parse([Buffer.from('2026-11-27T20:20:15.1234567891Z text\r\n2026-11-27T20:20:16Z ok\r\n')], { tty: true }).malformed.length, 1);
+  });
+
+  it('re-reads from a microsecond before the checkpoint, so an exclusive or imprecise since still sends its line', () => {
+    assert.equal(resumeSinceOf(T1), '1795810815.620572110');
+    assert.equal(resumeSinceOf(T3), '1795810815.999999000', 'borrows a second');
+    assert.equal(resumeSinceOf('0001-01-01T00:00:00.000000000Z'), '0');
+    assert.equal(resumeSinceOf('1970-01-01T00:00:00.000000000Z'), '0');
   });
 });
 
@@ -205,6 +242,42 @@ describe('logrouter delivery tracker', () => {
   it('never lets a stream the route does not read hold the resume point back', () => {
     const tracker = new DeliveryTracker({ stdout: { ts: T3, n: 4 }, stderr: { ts: '0001-01-01T00:00:00.000000000Z', n: 0 } }, () => undefined, ['stdout']);
     assert.equal(tracker.resumeTs, T3);
+  });
+
+  // Issue #14.2: Podman's `since` is exclusive and parsed as a float, and it stamps whole seconds.
+  it('delivers every line exactly once across crashes at any line, with inclusive (Docker) or exclusive, coarse (Podman) engines', () => {
+    // A log as the engine keeps it (nanosecond times, two lines in the same nanosecond), read with `since`.
+    const base = 1_795_810_815n * 1_000_000_000n;
+    const log = [0n, 0n, 1n, 999n, 1_000n, 250_000_000n, 999_999_999n, 1_000_000_000n, 1_000_000_000n, 1_000_000_001n, 2_500_000_000n].map((offset, i) => ({ ns: base + offset, text: `line ${i}` }));
+    const stamp = (ns: bigint, whole: boolean) => new Date(Number(ns / 1_000_000n)).toISOString().slice(0, 19) + (whole ? 'Z' : `.${String(ns % 1_000_000_000n).padStart(9, '0')}Z`);
+    const engines = {
+      docker: (since: string) => log.filter((l) => l.ns >= BigInt(since.replace('.', ''))).map((l) => ({ ...l, ts: stamp(l.ns, false) })),
+      podman: (since: string) => {
+        const seconds = Number(since); // strconv.ParseFloat, then time.Unix(int, frac * 1e9): exclusive
+        const sinceNs = BigInt(Math.trunc(seconds)) * 1_000_000_000n + BigInt(Math.trunc((seconds % 1) * 1e9));
+        return log.filter((l) => l.ns > sinceNs).map((l) => ({ ...l, ts: stamp(l.ns, true) }));
+      },
+    };
+    for (const [engine, read] of Object.entries(engines)) {
+      for (let crashAfter = 1; crashAfter < log.length; crashAfter++) {
+        const delivered: string[] = [];
+        let checkpoint: StreamPositions | undefined;
+        for (let attempt = 0; attempt < 2; attempt++) {
+          const tracker: DeliveryTracker = new DeliveryTracker(checkpoint, () => (checkpoint = tracker.checkpoint), ['stdout']);
+          tracker.resume();
+          const since = tracker.resumeTs ? resumeSinceOf(tracker.resumeTs) : '0';
+          for (const entry of read(since)) {
+            if (attempt === 0 && delivered.length === crashAfter) break; // kill -9
+            const admission = tracker.admit(line(dockerTimestamp(entry.ts)!, entry.text));
+            if (admission.skip) continue;
+            delivered.push(entry.text);
+            tracker.done(admission.ticket);
+          }
+          assert.equal(tracker.gapDetected, false, `${engine}: no false gap`);
+        }
+        assert.deepEqual(delivered, log.map((l) => l.text), `${engine}, crash after ${crashAfter} lines`);
+      }
+    }
   });
 
   it('after a complete read of a stopped container, moves every stream to the newest line read', () => {

@@ -122,6 +122,20 @@ function namespaceRule(cis: string, id: string, what: string, field: keyof HostC
   );
 }
 
+/** 5.17 on Podman too: it says IpcMode=shareable for --ipc host; where the kernel was asked, its answer counts. */
+function hostIpcRule(): ContainerRule {
+  const byMode = namespaceRule('5.17', 'host-ipc', 'IPC', 'IpcMode', 'high');
+  return {
+    ...byMode,
+    check(target) {
+      const hits = byMode.check(target);
+      if (hits.length > 0 || target.hostIpc !== true) return hits;
+      const mode = hostConfig(target).IpcMode ?? null;
+      return [hit('', `shares the host's IPC namespace (its init process is in it; the engine says HostConfig.IpcMode=${mode})`, 'HostConfig.IpcMode', mode, { ipcNamespace: 'host' })];
+    },
+  };
+}
+
 export const CONTAINER_RULES: readonly ContainerRule[] = [
   {
     id: 'apparmor-profile',
@@ -311,7 +325,7 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
     },
   },
   namespaceRule('5.16', 'host-pid', 'PID', 'PidMode', 'high'),
-  namespaceRule('5.17', 'host-ipc', 'IPC', 'IpcMode', 'high'),
+  hostIpcRule(),
   {
     id: 'host-devices',
     cis: '5.18',

@@ -95,9 +95,14 @@ export function locateFromProcCgroup(text: string, cgroupRoot: string, container
   return undefined;
 }
 
-/** Docker's own naming: `<parent or /docker>/<id>` with cgroupfs, `…/docker-<id>.scope` with systemd. */
+/**
+ * The engine's naming: Docker's `<parent or /docker>/<id>` with cgroupfs, `…/docker-<id>.scope` with
+ * systemd; Podman's `<parent or /libpod_parent>/libpod-<id>`, `…/machine.slice/libpod-<id>.scope`.
+ * Only a directory that exists is taken, and it is named by the container's full ID.
+ */
 export function guessLocation(cgroupRoot: string, hints: ContainerCgroupHints): CgroupLocation | undefined {
-  const candidates = hints.driver ? [candidatePath(hints.driver, hints)] : [candidatePath('cgroupfs', hints), candidatePath('systemd', hints)];
+  const drivers = hints.driver ? [hints.driver] : (['cgroupfs', 'systemd'] as const);
+  const candidates = drivers.flatMap((driver) => [candidatePath(driver, hints), libpodCandidatePath(driver, hints)]);
   for (const path of candidates) {
     if (isUnifiedRoot(cgroupRoot)) {
       if (existsSync(join(cgroupRoot, path))) return { version: 2, path, dir: join(cgroupRoot, path) };
@@ -138,6 +143,11 @@ export function dockerCgroupPath(driver: 'cgroupfs' | 'systemd', hints: Pick<Con
 function candidatePath(driver: 'cgroupfs' | 'systemd', { id, cgroupParent }: Pick<ContainerCgroupHints, 'id' | 'cgroupParent'>): string {
   if (driver === 'cgroupfs') return `${(cgroupParent || '/docker').replace(/\/+$/, '')}/${id}`;
   return `${expandSlice(cgroupParent || 'system.slice')}/docker-${id}.scope`;
+}
+
+function libpodCandidatePath(driver: 'cgroupfs' | 'systemd', { id, cgroupParent }: Pick<ContainerCgroupHints, 'id' | 'cgroupParent'>): string {
+  if (driver === 'cgroupfs') return `${(cgroupParent || '/libpod_parent').replace(/\/+$/, '')}/libpod-${id}`;
+  return `${expandSlice(cgroupParent || 'machine.slice')}/libpod-${id}.scope`;
 }
 
 /** systemd nests `a-b-c.slice` as `/a.slice/a-b.slice/a-b-c.slice`. */

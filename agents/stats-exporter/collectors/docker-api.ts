@@ -114,6 +114,19 @@ interface BlkioEntry {
 
 const NS_PER_S = 1e9;
 
+/**
+ * Podman's Docker-compatible stats (4.x, checked against 4.3) are made from the numbers of its own
+ * CLI, not the cgroup's: the one network entry (named `network`, or after the endpoint) holds
+ * eth0's transmitted bytes as rx_bytes and its received bytes as tx_bytes, with no packet counts;
+ * memory_stats has no `stats`, max_usage or failcnt; pids_stats has no limit even under
+ * --pids-limit; throttling_data is zeros however throttled the container is. Docker sends
+ * memory_stats.stats for every running container, so an answer without it is read as Podman's:
+ * what it lacks is left out (not available), never taken for zero.
+ */
+function isPodmanAnswer(response: StatsResponse): boolean {
+  return response.memory_stats?.usage !== undefined && response.memory_stats.stats == null;
+}
+
 /** Maps a stats response to our model; undefined when it holds no stats at all. */
 export function statsFromApi(
   response: StatsResponse,
@@ -123,9 +136,10 @@ export function statsFromApi(
   const usage = response.cpu_stats?.cpu_usage;
   const memory = response.memory_stats;
   if (usage?.total_usage === undefined && memory?.usage === undefined) return undefined;
+  const podman = isPodmanAnswer(response);
   const stats: ContainerStats = { spec: target.configuredSpec };
   if (usage?.total_usage !== undefined) {
-    const throttling = response.cpu_stats?.throttling_data;
+    const throttling = podman ? undefined : response.cpu_stats?.throttling_data;
     stats.cpu = {
       usageSeconds: usage.total_usage / NS_PER_S,
       userSeconds: (usage.usage_in_usermode ?? 0) / NS_PER_S,
@@ -151,15 +165,27 @@ export function statsFromApi(
       maxUsageBytes: memory.max_usage,
     };
   }
-  if (response.networks) stats.network = networkFromApi(response.networks, options.ignoredInterfacePrefixes);
+  if (response.networks) stats.network = networkFromApi(podman ? podmanNetworks(response.networks) : response.networks, options.ignoredInterfacePrefixes);
   if (response.blkio_stats) stats.blockIo = blockIoFromApi(response.blkio_stats, options.devices);
   if (response.pids_stats?.current !== undefined) {
-    stats.processes = { threads: response.pids_stats.current, threadsMax: response.pids_stats.limit ?? 0 };
+    // Docker leaves the limit out when there is none.
+    stats.processes = { threads: response.pids_stats.current, threadsMax: podman ? undefined : (response.pids_stats.limit ?? 0) };
   }
   return stats;
 }
 
-function networkFromApi(networks: NonNullable<StatsResponse['networks']>, ignored: readonly string[]): InterfaceStats[] {
+type ApiNetworks = NonNullable<StatsResponse['networks']>;
+
+/** Podman's single entry back as eth0 seen from inside the container (see isPodmanAnswer). */
+function podmanNetworks(networks: ApiNetworks): ApiNetworks {
+  const entries = Object.values(networks);
+  const counted = entries.some((n) => n.rx_packets || n.tx_packets);
+  if (entries.length !== 1 || counted) return networks; // per-interface counters: already Docker's
+  const [n] = entries as [ApiNetworks[string]];
+  return { eth0: { rx_bytes: n.tx_bytes, tx_bytes: n.rx_bytes } };
+}
+
+function networkFromApi(networks: ApiNetworks, ignored: readonly string[]): InterfaceStats[] {
   return Object.entries(networks)
     .filter(([name]) => !ignored.some((prefix) => name.startsWith(prefix)))
     .map(([name, n]) => ({
