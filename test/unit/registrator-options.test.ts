@@ -5,7 +5,6 @@ import { registratorOptions, rewriteRegistratorArgs } from '../../agents/registr
 import { splitTags } from '../../agents/registrator/tags';
 import { parseRegistryUri, registryUriForms } from '../../agents/registrator/backends';
 import { registratorAgent } from '../../agents/registrator';
-import { registratorOptions } from '../../agents/registrator/options';
 import { runCli } from '../support/cli';
 
 describe('registrator registry URIs', () => {
