@@ -168,14 +168,17 @@ async function routerRun(run: number, total: number, trace?: { tracer: Tracer; f
     const before = procStat(agent.pid!);
     const container = await startWriter(name, total);
     const deadline = Date.now() + 900_000;
-    let tracing = trace === undefined;
+    let tracer: Promise<unknown> | undefined;
     while (lines < total && Date.now() < deadline) {
       await sleep(50);
-      if (!tracing && lines > total / 10) {
-        tracing = true;
-        spawnSync('timeout', ['5', ...TRACERS[trace!.tracer].command(agent.pid!, trace!.file)], { stdio: 'ignore' });
+      if (trace && !tracer && lines > total / 10) {
+        // Not spawnSync: the sink runs in this process and must keep reading meanwhile, or the
+        // agent's writes stop once the socket buffers are full.
+        const child = spawn('timeout', ['5', ...TRACERS[trace.tracer].command(agent.pid!, trace.file)], { stdio: 'ignore' });
+        tracer = new Promise((resolve) => child.once('exit', resolve));
       }
     }
+    await tracer;
     const after = procStat(agent.pid!);
     if (lines !== total) throw new Error(`the sink got ${lines} lines, expected ${total}`);
     // The container exits: the agent reads its log once more (the engine first scans the file
