@@ -91,7 +91,10 @@ describe('quayside logrouter: every line exactly once through faults', function 
     await eventually(async () => {
       truth = (await dockerLines(container)).map((line) => line.data.toString('utf8'));
       assert.equal(truth.length, total, 'the container has not written everything yet');
-      assert.deepEqual(firstCopies(received(name)), truth, `every line, in order; agent: ${router.output.stderr().slice(-1500)}`);
+      const first = firstCopies(received(name));
+      // Counts first: a diff of two 60,000-line arrays takes long to print while lines still come.
+      assert.ok(first.length >= truth.length, `received ${first.length} of ${truth.length}; agent: ${router.output.stderr().slice(-1500)}`);
+      assert.deepEqual(first, truth, 'every line, in order');
     }, 180_000, 500);
     const duplicates = received(name).length - truth.length;
     console.log(`      kill -9 once ${target} lines had arrived (a random line; ${atKill} by the kill) of ${total}: 0 lost, ${duplicates} duplicated`);
