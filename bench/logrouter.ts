@@ -12,7 +12,7 @@
  *   (default 1,000,000,3,000,000 lines, 3 runs)
  *
  * Then the kill -9 window: in one more run, `perf trace` (or strace, where perf cannot trace)
- * records for 3 s the agent's writes to the destination and its checkpoint writes (pwrite64); a
+ * records for 8 s the agent's writes to the destination and its checkpoint writes (pwrite64); a
  * kill between the two sends that batch again. Printed: median, p99 and max of write →
  * checkpoint, from the start of one system call to the start of the other. perf reads kernel
  * tracepoints; strace stops the agent at every system call, so its figures are upper bounds.
@@ -174,7 +174,7 @@ async function routerRun(run: number, total: number, trace?: { tracer: Tracer; f
       if (trace && !tracer && lines > total / 10) {
         // Not spawnSync: the sink runs in this process and must keep reading meanwhile, or the
         // agent's writes stop once the socket buffers are full.
-        const child = spawn('timeout', ['5', ...TRACERS[trace.tracer].command(agent.pid!, trace.file)], { stdio: 'ignore' });
+        const child = spawn('timeout', ['8', ...TRACERS[trace.tracer].command(agent.pid!, trace.file)], { stdio: 'ignore' });
         tracer = new Promise((resolve) => child.once('exit', resolve));
       }
     }
