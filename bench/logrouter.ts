@@ -8,12 +8,15 @@
  * read again after the exit (each skipped as delivered).
  *
  *   npm run bench:logrouter            (builds, brings up the test engine first)
- *   node dist/bench/logrouter.js [--lines N[,N…]] [--runs N] [--route-query replay.window=0]   (default 1,000,000,3,000,000 and 3)
+ *   node dist/bench/logrouter.js [--lines N[,N…]] [--runs N] [--route-query replay.window=0] [--window-only] [--tracer perf|strace] [--agent main.js]
+ *   (default 1,000,000,3,000,000 lines, 3 runs)
  *
- * Then, when strace is installed, the kill -9 window: in one more run, strace records for 3 s the
- * agent's writes to the destination and its checkpoint writes (pwrite64); a kill between the two
- * sends that batch again. Printed: median, p99 and max of write → checkpoint (strace slows every
- * system call, so these are upper bounds).
+ * Then the kill -9 window: in one more run, `perf trace` (or strace, where perf cannot trace)
+ * records for 8 s the agent's writes to the destination and its checkpoint writes (pwrite64); a
+ * kill between the two sends that batch again. Printed: median, p99 and max of write →
+ * checkpoint, from the start of one system call to the start of the other. perf reads kernel
+ * tracepoints; strace stops the agent at every system call, so its figures are upper bounds.
+ * `--agent path/to/cli/main.js` runs another build of the agent (to compare before and after).
  *
  * Targets (issues #4, #16): at least 0.5 of the plain reader's rate (logspout reaches about 0.2),
  * peak RSS under 150 MB at every log size.
@@ -33,6 +36,10 @@ const SIZES = linesArg(process.argv.slice(2)) ?? [1_000_000, 3_000_000];
 const RUNS = argValue('--runs', 3);
 /** Appended to the route's query, e.g. `--route-query replay.window=0` to compare a route variant. */
 const ROUTE_QUERY = process.argv.includes('--route-query') ? `&${process.argv[process.argv.indexOf('--route-query') + 1]}` : '';
+/** Only the kill -9 window (to compare a change to the checkpoint path quickly). */
+const WINDOW_ONLY = process.argv.includes('--window-only');
+const AGENT = stringArg('--agent') ?? join(__dirname, '..', 'cli', 'main.js');
+const TRACER = stringArg('--tracer');
 const BENCH_LABEL = 'quayside.bench.logrouter';
 const CLK_TCK = 100;
 
@@ -42,6 +49,11 @@ interface TestEnv {
 }
 const env = JSON.parse(readFileSync(join(process.env.QS_TEST_ROOT ?? '/var/tmp/quayside-test', 'env.json'), 'utf8')) as TestEnv;
 const docker = new Dockerode({ socketPath: env.docker.socket });
+
+function stringArg(name: string): string | undefined {
+  const at = process.argv.indexOf(name);
+  return at >= 0 ? process.argv[at + 1] : undefined;
+}
 
 function linesArg(args: readonly string[]): number[] | undefined {
   const at = args.indexOf('--lines');
@@ -126,7 +138,7 @@ async function until<T>(what: string, deadlineMs: number, probe: () => Promise<T
 }
 
 /** The agent with one syslog+tcp route to a counting sink in this process. */
-async function routerRun(run: number, total: number, traceFile?: string): Promise<RouterRun> {
+async function routerRun(run: number, total: number, trace?: { tracer: Tracer; file: string }): Promise<RouterRun> {
   let lines = 0;
   let first = 0;
   let last = 0;
@@ -141,7 +153,7 @@ async function routerRun(run: number, total: number, traceFile?: string): Promis
   const sinkPort = (sink.address() as AddressInfo).port;
   const name = `lrbench-router-${process.pid}-${run}`;
   const state = mkdtempSync(join(tmpdir(), 'qs-lrbench-'));
-  const agent = spawn(process.execPath, [join(__dirname, '..', 'cli', 'main.js'), 'logrouter', `syslog+tcp://127.0.0.1:${sinkPort}?filter.name=${name}${ROUTE_QUERY}`, '--state-dir', state, '--listen', '127.0.0.1:0', '--log-format', 'json'], {
+  const agent = spawn(process.execPath, [AGENT, 'logrouter', `syslog+tcp://127.0.0.1:${sinkPort}?filter.name=${name}${ROUTE_QUERY}`, '--state-dir', state, '--listen', '127.0.0.1:0', '--log-format', 'json'], {
     env: { ...process.env, DOCKER_HOST: env.docker.host },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -156,14 +168,17 @@ async function routerRun(run: number, total: number, traceFile?: string): Promis
     const before = procStat(agent.pid!);
     const container = await startWriter(name, total);
     const deadline = Date.now() + 900_000;
-    let tracing = traceFile === undefined;
+    let tracer: Promise<unknown> | undefined;
     while (lines < total && Date.now() < deadline) {
       await sleep(50);
-      if (!tracing && lines > total / 10) {
-        tracing = true;
-        spawnSync('timeout', ['3', 'strace', '-f', '-ttt', '-e', 'trace=write,writev,pwrite64', '-o', traceFile!, '-p', String(agent.pid)], { stdio: 'ignore' });
+      if (trace && !tracer && lines > total / 10) {
+        // Not spawnSync: the sink runs in this process and must keep reading meanwhile, or the
+        // agent's writes stop once the socket buffers are full.
+        const child = spawn('timeout', ['8', ...TRACERS[trace.tracer].command(agent.pid!, trace.file)], { stdio: 'ignore' });
+        tracer = new Promise((resolve) => child.once('exit', resolve));
       }
     }
+    await tracer;
     const after = procStat(agent.pid!);
     if (lines !== total) throw new Error(`the sink got ${lines} lines, expected ${total}`);
     // The container exits: the agent reads its log once more (the engine first scans the file
@@ -221,14 +236,25 @@ async function benchSize(total: number): Promise<void> {
   console.log(`  lines read again after the exit: ${Math.max(...router.map((x) => x.rereadAfterExit)).toLocaleString('en')} (max)`);
 }
 
-/** write → checkpoint gaps from an strace log: a write of a batch (> 2 KB), then the next pwrite64. */
-function windowMs(trace: string): number[] {
+type Tracer = 'perf' | 'strace';
+
+/** How each tracer records the agent's writes, and how one of its lines reads: [ms, call, result]. */
+const TRACERS: Record<Tracer, { command(pid: number, file: string): string[]; line: RegExp; msPerUnit: number }> = {
+  // `   12.345 ( 0.020 ms): node/123 write(fd: 22, buf: …, count: 40000) = 40000`
+  perf: { command: (pid, file) => ['perf', 'trace', '-e', 'write,writev,pwrite64', '-o', file, '-p', String(pid)], line: /^\s*([\d.]+) \(\s*[\d.]+ ms\):.*?\b(write|writev|pwrite64)\(.*\)\s+=\s+(\d+)$/, msPerUnit: 1 },
+  // `123 1764760000.123456 write(22, "…", 40000) = 40000`
+  strace: { command: (pid, file) => ['strace', '-f', '-ttt', '-e', 'trace=write,writev,pwrite64', '-o', file, '-p', String(pid)], line: /^\d+\s+([\d.]+)\s+(write|writev|pwrite64)\(.*\)\s+=\s+(\d+)$/, msPerUnit: 1000 },
+};
+
+/** write → checkpoint gaps from a trace: a write of a batch (> 2 KB), then the next pwrite64. */
+function windowMs(trace: string, tracer: Tracer): number[] {
+  const { line: pattern, msPerUnit } = TRACERS[tracer];
   const gaps: number[] = [];
   let written: number | undefined;
   for (const line of trace.split('\n')) {
-    const match = /^\d+\s+([\d.]+)\s+(write|writev|pwrite64)\(.*\)\s+=\s+(\d+)$/.exec(line);
+    const match = pattern.exec(line);
     if (!match) continue;
-    const at = Number(match[1]) * 1000;
+    const at = Number(match[1]) * msPerUnit;
     if (match[2] === 'pwrite64') {
       if (written !== undefined) gaps.push(at - written);
       written = undefined;
@@ -237,22 +263,30 @@ function windowMs(trace: string): number[] {
   return gaps.sort((a, b) => a - b);
 }
 
+/** perf when it can trace system calls here (it needs the kernel's tracepoints), else strace. */
+function pickTracer(): Tracer | undefined {
+  if (TRACER === 'perf' || TRACER === 'strace') return TRACER;
+  if (spawnSync('perf', ['trace', '-e', 'write', '--', 'true'], { stdio: 'ignore' }).status === 0) return 'perf';
+  return spawnSync('strace', ['-V'], { stdio: 'ignore' }).status === 0 ? 'strace' : undefined;
+}
+
 async function killWindow(): Promise<void> {
-  if (spawnSync('strace', ['-V']).status !== 0) {
-    console.log('kill -9 window: strace is not installed; not measured');
+  const tracer = pickTracer();
+  if (!tracer) {
+    console.log('kill -9 window: neither perf trace nor strace works here; not measured');
     return;
   }
-  const file = join(mkdtempSync(join(tmpdir(), 'qs-lrbench-trace-')), 'strace.log');
-  await routerRun(RUNS, 400_000, file);
-  const gaps = windowMs(readFileSync(file, 'utf8'));
+  const file = join(mkdtempSync(join(tmpdir(), 'qs-lrbench-trace-')), 'trace.log');
+  await routerRun(RUNS, 400_000, { tracer, file });
+  const gaps = windowMs(readFileSync(file, 'utf8'), tracer);
   rmSync(join(file, '..'), { recursive: true, force: true });
-  if (gaps.length === 0) throw new Error('strace saw no batch followed by a checkpoint write');
+  if (gaps.length === 0) throw new Error(`${tracer} saw no batch followed by a checkpoint write`);
   const at = (q: number) => gaps[Math.min(gaps.length - 1, Math.floor(gaps.length * q))]!.toFixed(2);
-  console.log(`kill -9 window (destination write -> checkpoint write, under strace, ${gaps.length} batches): median ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${at(1)} ms`);
+  console.log(`kill -9 window (destination write -> checkpoint write, ${tracer === 'perf' ? 'perf trace' : 'under strace'}, ${gaps.length} batches): median ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${at(1)} ms`);
 }
 
 async function main(): Promise<void> {
-  for (const total of SIZES) await benchSize(total);
+  if (!WINDOW_ONLY) for (const total of SIZES) await benchSize(total);
   await killWindow();
 }
 

@@ -51,6 +51,11 @@ export class DeliveryTracker {
   private newestTs: string | undefined;
   /** True when the line at a checkpoint was no longer in the log on re-attach (rotated away). */
   gapDetected = false;
+  /**
+   * The last positions given out, until a line is done or the log settles: every checkpoint
+   * write asks every container the route follows, most of them idle.
+   */
+  private saved: StreamPositions | undefined;
 
   /** `sources`: the streams this route reads; the others never hold the resume point back. */
   constructor(
@@ -65,10 +70,12 @@ export class DeliveryTracker {
 
   /** The positions to save; quiet streams catch up with the busy one first (see above). */
   get checkpoint(): StreamPositions {
+    if (this.saved) return this.saved;
     this.catchUpQuiet();
     const positions: StreamPositions = {};
     if (this.streams.stdout.committed) positions.stdout = this.streams.stdout.committed;
     if (this.streams.stderr.committed) positions.stderr = this.streams.stderr.committed;
+    this.saved = positions;
     return positions;
   }
 
@@ -130,6 +137,7 @@ export class DeliveryTracker {
   /** The route accepted (or dropped) the line of `ticket`. */
   done(ticket: Ticket): void {
     ticket.done = true;
+    this.saved = undefined;
     const state = this.streams[ticket.source];
     let advanced: LogPosition | undefined;
     while (state.head < state.inFlight.length && state.inFlight[state.head]!.done) {
@@ -157,7 +165,10 @@ export class DeliveryTracker {
     if (newest === undefined) return false;
     let moved = false;
     for (const source of this.sources) moved = this.moveIfQuiet(source, newest) || moved;
-    if (moved) this.onAdvance();
+    if (moved) {
+      this.saved = undefined;
+      this.onAdvance();
+    }
     return moved;
   }
 

@@ -30,7 +30,7 @@ export interface RouteRunnerOptions {
   batchSize: number;
   logger: Logger;
   counters: RouteCounters;
-  /** Called after every accepted batch, once the messages' `done` ran (to write checkpoints). */
+  /** Called right after every accepted batch's messages' `done` ran (to write checkpoints). */
   afterBatch(): void;
   random?: () => number;
 }
@@ -107,10 +107,6 @@ export class RouteRunner {
           this.queue = this.queue.slice(this.head);
           this.head = 0;
         }
-        // Checkpoint right away: the window in which a crash would send the batch twice stays as
-        // short as the two system calls of the checkpoint write.
-        for (const message of batch) message.done();
-        this.options.afterBatch();
         if (!this.full) for (const waiter of this.waiters.splice(0)) waiter();
       }
     } finally {
@@ -118,12 +114,27 @@ export class RouteRunner {
     }
   }
 
+  /**
+   * The destination took `batch`: its messages are done and the checkpoint is written at once, in
+   * the adapter's own turn when it can tell (a crash before this sends the batch again).
+   */
+  private commit(batch: readonly LogMessage[]): void {
+    for (const message of batch) message.done();
+    this.options.afterBatch();
+  }
+
   /** Sends until the destination takes the batch (or the route stops). */
   private async sendWithRetry(batch: LogMessage[]): Promise<void> {
+    let committed = false;
+    const accepted = () => {
+      if (committed) return;
+      committed = true;
+      this.commit(batch);
+    };
     for (;;) {
       let waitMs: number | undefined;
       try {
-        const outcome = await this.options.adapter.send(batch);
+        const outcome = await this.options.adapter.send(batch, accepted);
         const refused = outcome?.rejected ? (outcome.rejected.count ?? batch.length) : 0;
         if (outcome?.rejected) {
           this.options.logger.warn('route refused lines; dropped', { route: this.spec.id, lines: refused, reason: outcome.rejected.reason });
@@ -133,8 +144,11 @@ export class RouteRunner {
         if (this.failures > 0) this.options.logger.info('route delivers again', { route: this.spec.id, after: this.failures });
         this.failures = 0;
         this.lastError = undefined;
+        accepted();
         return;
       } catch (error) {
+        // Taken, then the connection failed: the batch is delivered (a replay may send it again).
+        if (committed) return;
         this.failures += 1;
         this.lastError = errorMessage(error);
         this.options.counters.retry();

@@ -4,6 +4,7 @@ import { createSocket } from 'node:dgram';
 import fs from 'node:fs';
 import sinon from 'sinon';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, Socket, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { retryAfterMs } from '../../agents/logrouter/adapters/http';
@@ -12,7 +13,8 @@ import { adapterFactory } from '../../agents/logrouter/adapters';
 import { RetryLater, type Adapter } from '../../agents/logrouter/adapters/adapter';
 import { CheckpointStore } from '../../agents/logrouter/checkpoint-store';
 import { optOutReason, parseExcludeLabels, routeMatcher } from '../../agents/logrouter/container-filter';
-import type { ContainerMeta, LogMessage } from '../../agents/logrouter/message';
+import { DeliveryTracker } from '../../agents/logrouter/delivery-tracker';
+import { tsMillis, type ContainerMeta, type LogMessage } from '../../agents/logrouter/message';
 import { parseRouteUri, routeFromJson, routeToJson, splitRouteUris } from '../../agents/logrouter/route';
 import { RouteRunner } from '../../agents/logrouter/route-runner';
 import { compileTemplate } from '../../agents/logrouter/template';
@@ -283,6 +285,64 @@ describe('logrouter route queue', () => {
     assert.equal(blocking.full, true);
     await blocking.room();
     assert.deepEqual(adapter.sent, [['a', 'b']]);
+  });
+
+  it('writes the checkpoint in the same turn as the socket write the kernel took (the kill -9 window)', async () => {
+    const received: string[] = [];
+    const server = createServer((socket) => socket.on('data', (chunk) => received.push(chunk.toString())));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const spec = parseRouteUri(`raw+tcp://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const adapter = adapterFactory(spec.adapter)({ spec, env: {}, stdout: process.stdout });
+    const events: string[] = [];
+    const write = Socket.prototype.write;
+    // Anything the event loop runs after the write call comes after this tick.
+    const spy = sinon.stub(Socket.prototype, 'write').callsFake(function (this: Socket, ...args: Parameters<Socket['write']>) {
+      const result = write.apply(this, args);
+      events.push('written');
+      process.nextTick(() => events.push('next tick'));
+      return result;
+    });
+    try {
+      const route = new RouteRunner({
+        spec,
+        adapter,
+        queueSize: 10,
+        policy: 'block',
+        batchSize: 10,
+        logger: silentLogger,
+        counters: { linesOut: () => undefined, dropped: () => undefined, retry: () => undefined },
+        afterBatch: () => events.push('checkpoint'),
+      });
+      route.push(message('one', 'stdout', () => events.push('done one')));
+      route.push(message('two', 'stdout', () => events.push('done two')));
+      await eventually(() => assert.deepEqual(events, ['written', 'done one', 'done two', 'checkpoint', 'next tick']), 5_000);
+      await eventually(() => assert.equal(received.join(''), 'one\ntwo\n'), 5_000);
+      await route.stop(1_000);
+    } finally {
+      spy.restore();
+      await adapter.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('gives the checkpoint of the last done line while it caches positions for idle containers', () => {
+    const tracker = new DeliveryTracker(undefined, () => undefined);
+    const tickets = ['2026-11-27T20:20:15.000000001Z', '2026-11-27T20:20:15.000000002Z'].map((ts) => {
+      const admission = tracker.admit({ source: 'stdout', ts, data: Buffer.from('x') });
+      assert.ok(!admission.skip);
+      return admission.ticket;
+    });
+    tracker.done(tickets[0]!);
+    assert.equal(tracker.checkpoint.stdout?.ts, '2026-11-27T20:20:15.000000001Z');
+    assert.equal(tracker.checkpoint, tracker.checkpoint, 'asked again without a change: the same positions');
+    tracker.done(tickets[1]!);
+    assert.equal(tracker.checkpoint.stdout?.ts, '2026-11-27T20:20:15.000000002Z');
+  });
+
+  it("reads Docker's timestamps to the millisecond as Date.parse does", () => {
+    for (const ts of ['2026-11-27T20:20:15.620573110Z', '2026-11-27T20:20:15.999999999Z', '2026-11-27T20:20:16.000000001Z', '0001-01-01T00:00:00Z', '2026-11-27T20:20:15.620573110+01:00']) {
+      assert.equal(tsMillis(ts), Date.parse(ts), ts);
+    }
   });
 
   it('reads Retry-After as seconds or as an HTTP date', () => {

@@ -3,8 +3,13 @@ import type { LogMessage } from '../message';
 import { RouteError, type RouteSpec } from '../route';
 
 export interface Adapter {
-  /** Resolves when the destination accepted every message of the batch; rejects to be retried. */
-  send(batch: readonly LogMessage[]): Promise<SendOutcome | void>;
+  /**
+   * Resolves when the destination accepted every message of the batch; rejects to be retried.
+   * An adapter that sees the destination take the batch in a synchronous step (the write call,
+   * the last acknowledgement) calls `accepted` right there: the checkpoint is written in that same
+   * turn, since a `kill -9` between the two sends the batch again. Otherwise the route calls it.
+   */
+  send(batch: readonly LogMessage[], accepted?: () => void): Promise<SendOutcome | void>;
   /** Whether the destination is reachable as far as the adapter knows (for /readyz). */
   readonly connected: boolean;
   /** Reconnects so far (for metrics). */

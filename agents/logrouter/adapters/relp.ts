@@ -33,7 +33,7 @@ export const relpAdapter: AdapterFactory = ({ spec, env }) => {
     get reconnects() {
       return client.reconnects;
     },
-    async send(batch) {
+    async send(batch, accepted) {
       let acked = acknowledged.get(batch);
       if (!acked) {
         acked = new Array<boolean>(batch.length).fill(false);
@@ -43,7 +43,7 @@ export const relpAdapter: AdapterFactory = ({ spec, env }) => {
         const { head, body } = syslogMessage(settings, message);
         return Buffer.concat([Buffer.from(head, 'utf8'), body]);
       });
-      await client.send(frames, acked);
+      await client.send(frames, acked, accepted);
     },
     async close() {
       await client.close();

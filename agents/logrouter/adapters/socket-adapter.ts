@@ -61,8 +61,8 @@ export function socketAdapter(context: AdapterContext, encoding: SocketEncoding,
     get replayed() {
       return stream.replayedLines;
     },
-    async send(batch) {
-      await stream.write(encoding.stream(batch), batch.length);
+    async send(batch, accepted) {
+      await stream.write(encoding.stream(batch), batch.length, accepted);
     },
     async close() {
       stream.close();

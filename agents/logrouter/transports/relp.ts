@@ -169,8 +169,9 @@ export class RelpClient {
   /**
    * Sends every message whose `acked` entry is false, at most `window` outstanding, and marks each
    * acknowledged one. Rejects when the session ends: the ones still false go on the next call.
+   * `accepted` runs as the last acknowledgement is handled, before the promise chain resumes.
    */
-  async send(messages: readonly Buffer[], acked: boolean[]): Promise<void> {
+  async send(messages: readonly Buffer[], acked: boolean[], accepted?: () => void): Promise<void> {
     const session = await this.connect();
     const window = this.options.window ?? 128;
     await new Promise<void>((resolve, reject) => {
@@ -199,7 +200,10 @@ export class RelpClient {
             },
           );
         }
-        if (!failed && next >= messages.length && outstanding === 0) resolve();
+        if (!failed && next >= messages.length && outstanding === 0) {
+          accepted?.();
+          resolve();
+        }
       };
       pump();
     });

@@ -74,12 +74,16 @@ export class StreamTransport {
     if (!this.current) this.connect().catch(() => undefined);
   }
 
-  /** Resolves once the kernel took the bytes (after any replay due), rejects if the write failed. */
-  write(data: Buffer, lines: number): Promise<void> {
+  /**
+   * Resolves once the kernel took the bytes (after any replay due), rejects if the write failed.
+   * `accepted` runs at the moment the kernel took them: in the write call itself when the socket
+   * keeps up, otherwise in the write's callback.
+   */
+  write(data: Buffer, lines: number, accepted?: () => void): Promise<void> {
     return this.exclusive(async () => {
       const connection = this.current ?? (await this.connect());
       await this.flushPending(connection);
-      await this.writeOn(connection, data, lines);
+      await this.writeOn(connection, data, lines, accepted);
     });
   }
 
@@ -111,18 +115,30 @@ export class StreamTransport {
     this.replayedLines += lines;
   }
 
-  private writeOn(connection: Connection, data: Buffer, lines: number): Promise<void> {
+  private writeOn(connection: Connection, data: Buffer, lines: number, accepted?: () => void): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      connection.socket.write(data, (error) => {
-        if (error) {
+      const { socket } = connection;
+      let taken = false;
+      const take = () => {
+        if (taken) return;
+        taken = true;
+        this.window.add(data, lines, connection);
+        accepted?.();
+      };
+      socket.write(data, (error) => {
+        if (error && !taken) {
           this.healthy = false;
           this.retire(connection);
           reject(error);
           return;
         }
-        this.window.add(data, lines, connection);
+        take();
         resolve();
       });
+      // Nothing left in the socket's buffer: the kernel took every byte in the write call (the
+      // usual case while the receiver keeps up; TLS always buffers). Take it now, not after the
+      // callback's tick and the promise chain behind it: that is the kill -9 window.
+      if (socket.writableLength === 0 && !socket.destroyed && !socket.writableEnded && socket.errored === null) take();
     });
   }
 
