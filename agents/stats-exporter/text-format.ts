@@ -32,8 +32,10 @@ export function formatValue(value: number): string {
  * Builds exposition text in one byte buffer kept from scrape to scrape. Built with `+=`, the text
  * of a few hundred containers is a tree of thousands of string pieces that lives through the
  * scrape, so each scrape copied it into the old generation, which grew between full collections;
- * a reused buffer holds it outside the JavaScript heap. The finished text is copied out as bytes,
- * which go to the socket (or gzip) as they are: no UTF-8 decoding and encoding again.
+ * a reused buffer holds it outside the JavaScript heap. The parts every sample repeats (a family's
+ * name, a container's labels: most of a line) are encoded once and copied in as bytes, so a scrape
+ * makes almost no strings. The finished text is copied out as bytes, which go to the socket (or
+ * gzip) as they are: no UTF-8 decoding and encoding again.
  */
 export class ExpositionWriter {
   private buffer = Buffer.allocUnsafeSlow(64 * 1024);
@@ -41,9 +43,15 @@ export class ExpositionWriter {
 
   write(text: string): void {
     // UTF-8 takes at most 3 bytes per UTF-16 unit.
-    const needed = this.length + text.length * 3;
-    if (needed > this.buffer.length) this.grow(needed);
+    this.reserve(text.length * 3);
     this.length += this.buffer.write(text, this.length, 'utf8');
+  }
+
+  /** Bytes encoded once, such as a container's label text. */
+  writeBytes(bytes: Uint8Array): void {
+    this.reserve(bytes.length);
+    this.buffer.set(bytes, this.length);
+    this.length += bytes.length;
   }
 
   /** The bytes written since the last call, copied out; the buffer is then reused. */
@@ -54,7 +62,9 @@ export class ExpositionWriter {
     return bytes;
   }
 
-  private grow(needed: number): void {
+  private reserve(extra: number): void {
+    const needed = this.length + extra;
+    if (needed <= this.buffer.length) return;
     const bigger = Buffer.allocUnsafeSlow(Math.max(needed, this.buffer.length * 2));
     this.buffer.copy(bigger, 0, 0, this.length);
     this.buffer = bigger;
