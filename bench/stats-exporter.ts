@@ -9,8 +9,8 @@
  *
  * The exporter runs twice on the same containers: as `node dist/cli/main.js` plain, and with the
  * V8 flags the README recommends for it (a small young generation, heap sized for memory rather
- * than speed). Its RSS is read from /proc/<pid>/status: once it lists every container (idle), and
- * after the scrapes.
+ * than speed). Its RSS is read from /proc/<pid>/status: once it lists every container (idle), after
+ * the scrapes, and its peak over its whole life (VmHWM), which is what the target is about.
  *
  * The exporter runs with its default options (labels on: the containers carry Compose and
  * label-schema labels, as a Compose project's do), and Prometheus' Accept-Encoding (gzip).
@@ -110,9 +110,10 @@ function gzipBytes(url: string): Promise<number> {
   });
 }
 
-function rssMb(pid: number): number {
+/** Resident memory now (VmRSS), or the peak over the process's whole life so far (VmHWM). */
+function rssMb(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1]) / 1024;
+  return Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status)?.[1]) / 1024;
 }
 
 interface ExporterRun {
@@ -147,7 +148,6 @@ async function runExporter(flags: readonly string[]): Promise<ExporterRun> {
     }
     await sleep(1000); // let start-up garbage settle
     const rssIdle = rssMb(exporter.pid!);
-    let rssPeak = rssIdle;
     for (let i = 0; i < 5; i++) await scrape(url); // warm-up
     const scrapes: number[] = [];
     const collects: number[] = [];
@@ -156,10 +156,10 @@ async function runExporter(flags: readonly string[]): Promise<ExporterRun> {
       last = await scrape(url);
       scrapes.push(last.ms);
       collects.push(Number(/^quayside_stats_scrape_duration_seconds (\S+)$/m.exec(last.body)?.[1]) * 1000);
-      if (i % 10 === 0) rssPeak = Math.max(rssPeak, rssMb(exporter.pid!));
     }
     const rssAfter = rssMb(exporter.pid!);
-    return { flags, scrapes, collects, rssIdle, rssAfter, rssPeak: Math.max(rssPeak, rssAfter), last, gzipBytes: await gzipBytes(url) };
+    const rssPeak = rssMb(exporter.pid!, 'VmHWM');
+    return { flags, scrapes, collects, rssIdle, rssAfter, rssPeak, last, gzipBytes: await gzipBytes(url) };
   } finally {
     exporter.kill('SIGTERM');
   }
@@ -191,7 +191,8 @@ async function main(): Promise<void> {
       console.log(`    ratio (API / exporter, medians):  ${(a.median / s.median).toFixed(0)}×   target ≥ 20×`);
       console.log(`    scrape under 50 ms:               ${s.median < 50 ? 'yes' : 'NO'} (median ${ms(s.median)})`);
       console.log(`    RSS idle, all containers listed:  ${run.rssIdle.toFixed(1)} MB`);
-      console.log(`    RSS after ${SCRAPES} scrapes:          ${run.rssAfter.toFixed(1)} MB (peak ${run.rssPeak.toFixed(1)} MB)   target < 80 MB: ${run.rssAfter < 80 && run.rssIdle < 80 ? 'yes' : 'NO'}`);
+      console.log(`    RSS after ${SCRAPES} scrapes:          ${run.rssAfter.toFixed(1)} MB`);
+      console.log(`    RSS peak, whole life (VmHWM):     ${run.rssPeak.toFixed(1)} MB   target < 80 MB: ${run.rssPeak < 80 ? 'yes' : 'NO'}`);
     }
   } finally {
     await removeBenchContainers();

@@ -41,20 +41,25 @@ export interface ExpositionOptions {
   clock?: () => number;
 }
 
+const NOTHING: Buffer = Buffer.alloc(0);
+
 export class ContainerExposition {
   private current: Promise<Scrape> | undefined;
   private readonly headers: readonly string[];
   private readonly clock: () => number;
+  /** `name{` of each family, as UTF-8. */
+  private readonly sampleStarts: readonly Buffer[];
   /**
-   * The escaped label text of each container record. A rename or update replaces the record (a
-   * new inspect), so the text never goes stale, and records of removed containers are collected.
+   * The escaped label text of each container record, as UTF-8. A rename or update replaces the
+   * record (a new inspect), so the text never goes stale, and records of removed containers are collected.
    */
-  private readonly labelText = new WeakMap<TrackedContainer, string>();
+  private readonly labelText = new WeakMap<TrackedContainer, Buffer>();
   /** One at a time: scrapes that overlap share the collection in progress. */
   private readonly out = new ExpositionWriter();
 
   constructor(private readonly options: ExpositionOptions) {
     this.headers = options.families.map((f) => familyHeader(f.name, f.help, f.type));
+    this.sampleStarts = options.families.map((f) => Buffer.from(`${f.name}{`));
     this.clock = options.clock ?? Date.now;
   }
 
@@ -91,21 +96,22 @@ export class ContainerExposition {
     const labels = selected.map((container) => this.containerLabels(container));
 
     const out = this.out;
-    let name = '';
-    let base = '';
-    // One closure for the whole scrape; `name` and `base` say which family and container it writes.
+    let start = NOTHING;
+    let base = NOTHING;
+    // One closure for the whole scrape; `start` and `base` say which family and container it writes.
     const emit: SampleSink = (value, ...extra) => {
-      let text = base;
-      for (let i = 0; i + 1 < extra.length; i += 2) text += `,${extra[i]}="${escapeLabelValue(extra[i + 1]!)}"`;
-      out.write(`${name}{${text}} ${formatValue(value)}\n`);
+      out.writeBytes(start);
+      out.writeBytes(base);
+      let rest = '';
+      for (let i = 0; i + 1 < extra.length; i += 2) rest += `,${extra[i]}="${escapeLabelValue(extra[i + 1]!)}"`;
+      out.write(`${rest}} ${formatValue(value)}\n`);
     };
     for (let f = 0; f < families.length; f++) {
-      const family = families[f]!;
-      name = family.name;
+      start = this.sampleStarts[f]!;
       out.write(this.headers[f]!);
       for (let c = 0; c < observations.length; c++) {
         base = labels[c]!;
-        family.samples(observations[c]!, emit);
+        families[f]!.samples(observations[c]!, emit);
       }
     }
     if (this.options.machineText) out.write(this.options.machineText);
@@ -117,12 +123,12 @@ export class ContainerExposition {
    * cAdvisor's label scheme: id (cgroup path), name, image, then the chosen Docker labels. Empty
    * values are left out (the root cgroup has no name or image): Prometheus reads them as "".
    */
-  private containerLabels(container: TrackedContainer): string {
+  private containerLabels(container: TrackedContainer): Buffer {
     let text = this.labelText.get(container);
     if (text === undefined) {
       const pairs: LabelPairs = [['id', container.cgroupPath], ['name', container.name], ['image', container.image]];
       pairs.push(...selectLabels(container.labels, this.options.labels));
-      text = labelPairs(pairs.filter(([, value]) => value !== ''));
+      text = Buffer.from(labelPairs(pairs.filter(([, value]) => value !== '')));
       this.labelText.set(container, text);
     }
     return text;

@@ -29,34 +29,54 @@ export function formatValue(value: number): string {
 }
 
 /**
- * Builds exposition text in one byte buffer kept from scrape to scrape. Built with `+=`, the text
- * of a few hundred containers is a tree of thousands of string pieces that lives through the
- * scrape, so each scrape copied it into the old generation, which grew between full collections;
- * a reused buffer holds it outside the JavaScript heap. The finished text is copied out as bytes,
- * which go to the socket (or gzip) as they are: no UTF-8 decoding and encoding again.
+ * Builds one scrape's exposition text in one byte buffer. Built with `+=`, the text of a few
+ * hundred containers is a tree of thousands of string pieces that lives through the scrape, so
+ * each scrape copied it into the old generation, which grew between full collections; a buffer
+ * holds it outside the JavaScript heap. The parts every sample repeats (a family's name, a
+ * container's labels: most of a line) are encoded once and copied in as bytes, so a scrape makes
+ * almost no strings. The buffer is sized from the previous scrape and handed out as it is, no
+ * copy: the bytes go to the socket (or gzip) without being decoded and encoded again, and no
+ * buffer the size of a scrape stays behind between scrapes.
  */
 export class ExpositionWriter {
-  private buffer = Buffer.allocUnsafeSlow(64 * 1024);
+  private buffer: Buffer;
   private length = 0;
+  /** The size of the previous scrape's text, plus room for a few more containers. */
+  private expected = 64 * 1024;
+
+  constructor() {
+    this.buffer = Buffer.allocUnsafeSlow(this.expected);
+  }
 
   write(text: string): void {
     // UTF-8 takes at most 3 bytes per UTF-16 unit.
-    const needed = this.length + text.length * 3;
-    if (needed > this.buffer.length) this.grow(needed);
+    this.reserve(text.length * 3);
     this.length += this.buffer.write(text, this.length, 'utf8');
   }
 
-  /** The bytes written since the last call, copied out; the buffer is then reused. */
+  /** Bytes encoded once, such as a container's label text. */
+  writeBytes(bytes: Uint8Array): void {
+    this.reserve(bytes.length);
+    this.buffer.set(bytes, this.length);
+    this.length += bytes.length;
+  }
+
+  /** The bytes written since the last call; the next text goes to a new buffer. */
   take(): Buffer {
-    const bytes = Buffer.allocUnsafeSlow(this.length);
-    this.buffer.copy(bytes, 0, 0, this.length);
+    const bytes = this.buffer.subarray(0, this.length);
+    this.expected = Math.max(64 * 1024, Math.ceil(this.length * 1.05));
+    this.buffer = EMPTY;
     this.length = 0;
     return bytes;
   }
 
-  private grow(needed: number): void {
-    const bigger = Buffer.allocUnsafeSlow(Math.max(needed, this.buffer.length * 2));
+  private reserve(extra: number): void {
+    const needed = this.length + extra;
+    if (needed <= this.buffer.length) return;
+    const bigger = Buffer.allocUnsafeSlow(Math.max(needed, this.expected, this.buffer.length * 2));
     this.buffer.copy(bigger, 0, 0, this.length);
     this.buffer = bigger;
   }
 }
+
+const EMPTY: Buffer = Buffer.alloc(0);

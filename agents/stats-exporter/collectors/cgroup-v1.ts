@@ -3,9 +3,8 @@
  * (opencontainers/cgroups `fs/`). Each group is read on its own, so an unreadable memory
  * controller costs the memory metrics, not the CPU ones.
  */
-import { join } from 'node:path';
 import type { BlockDeviceNames } from './block-devices';
-import { countProcessesRecursive, parseFlatKeyed, parseLimit, readInteger, readOptionalInteger, readOptionalText, readText } from './files';
+import { countProcessesRecursive, fileIn, parseFlatKeyed, parseLimit, readInteger, readOptionalInteger, readOptionalText, readText } from './files';
 import type { CgroupLocation } from './cgroup-location';
 import { readPressure } from './pressure';
 import type { ContainerStats, CpuStats, DeviceIoStats, MemoryStats, ProcessStats, SpecStats } from './stats';
@@ -39,8 +38,8 @@ export function readSpecV1(location: V1Location, attempt: GroupReader): SpecStat
 }
 
 export function readCpu(cpuacctDir: string, cpuDir: string | undefined, quotaSet: boolean): CpuStats {
-  const stats: CpuStats = { usageSeconds: readInteger(join(cpuacctDir, 'cpuacct.usage')) / NS_PER_S };
-  const ticks = readOptionalText(join(cpuacctDir, 'cpuacct.stat'));
+  const stats: CpuStats = { usageSeconds: readInteger(fileIn(cpuacctDir, 'cpuacct.usage')) / NS_PER_S };
+  const ticks = readOptionalText(fileIn(cpuacctDir, 'cpuacct.stat'));
   if (ticks !== undefined) {
     const values = parseFlatKeyed(ticks, 'cpuacct.stat');
     stats.userSeconds = (values.get('user') ?? 0) / USER_HZ;
@@ -48,7 +47,7 @@ export function readCpu(cpuacctDir: string, cpuDir: string | undefined, quotaSet
   }
   // Periods are only counted against a quota; without one cAdvisor leaves the CFS metrics out.
   if (cpuDir !== undefined && quotaSet) {
-    const values = parseFlatKeyed(readText(join(cpuDir, 'cpu.stat')), 'cpu.stat');
+    const values = parseFlatKeyed(readText(fileIn(cpuDir, 'cpu.stat')), 'cpu.stat');
     const burstTime = values.get('burst_time');
     stats.cfs = {
       periods: values.get('nr_periods') ?? 0,
@@ -62,8 +61,8 @@ export function readCpu(cpuacctDir: string, cpuDir: string | undefined, quotaSet
 }
 
 export function readMemory(dir: string): MemoryStats {
-  const usageBytes = readInteger(join(dir, 'memory.usage_in_bytes'));
-  const stat = parseFlatKeyed(readText(join(dir, 'memory.stat')), 'memory.stat');
+  const usageBytes = readInteger(fileIn(dir, 'memory.usage_in_bytes'));
+  const stat = parseFlatKeyed(readText(fileIn(dir, 'memory.stat')), 'memory.stat');
   // total_* include descendants (use_hierarchy=1, Docker's default); the plain keys are the fallback.
   const pick = (key: string): number | undefined => stat.get(`total_${key}`) ?? stat.get(key);
   return {
@@ -73,9 +72,9 @@ export function readMemory(dir: string): MemoryStats {
     cacheBytes: pick('cache'),
     swapBytes: pick('swap'),
     mappedFileBytes: pick('mapped_file'),
-    failcnt: readOptionalInteger(join(dir, 'memory.failcnt')),
-    maxUsageBytes: readOptionalInteger(join(dir, 'memory.max_usage_in_bytes')),
-    kernelBytes: readOptionalInteger(join(dir, 'memory.kmem.usage_in_bytes')),
+    failcnt: readOptionalInteger(fileIn(dir, 'memory.failcnt')),
+    maxUsageBytes: readOptionalInteger(fileIn(dir, 'memory.max_usage_in_bytes')),
+    kernelBytes: readOptionalInteger(fileIn(dir, 'memory.kmem.usage_in_bytes')),
     activeFileBytes: pick('active_file'),
     inactiveFileBytes: pick('inactive_file'),
     dirtyBytes: pick('dirty'),
@@ -105,11 +104,11 @@ const BLKIO_SOURCES = [
 
 export function readBlockIo(dir: string, devices: BlockDeviceNames): DeviceIoStats[] {
   for (const [bytesFile, opsFile] of BLKIO_SOURCES) {
-    const bytesText = readOptionalText(join(dir, bytesFile));
+    const bytesText = readOptionalText(fileIn(dir, bytesFile));
     if (bytesText === undefined) continue;
     const bytes = parseBlkioOps(bytesText);
     if (bytes.size === 0) continue;
-    const ops = parseBlkioOps(readOptionalText(join(dir, opsFile)) ?? '');
+    const ops = parseBlkioOps(readOptionalText(fileIn(dir, opsFile)) ?? '');
     return [...bytes].map(([majorMinor, byOp]) => {
       const counts = ops.get(majorMinor);
       return {
@@ -140,9 +139,9 @@ export function parseBlkioOps(text: string): Map<string, Map<string, number>> {
 }
 
 export function readProcesses(dir: string): ProcessStats {
-  const max = parseLimit(readText(join(dir, 'pids.max')), 'pids.max');
+  const max = parseLimit(readText(fileIn(dir, 'pids.max')), 'pids.max');
   return {
-    threads: readInteger(join(dir, 'pids.current')),
+    threads: readInteger(fileIn(dir, 'pids.current')),
     threadsMax: max ?? 0,
     processes: countProcessesRecursive(dir),
   };
@@ -151,17 +150,17 @@ export function readProcesses(dir: string): ProcessStats {
 export function readSpec(memoryDir: string | undefined, cpuDir: string | undefined): SpecStats {
   const spec: SpecStats = {};
   if (memoryDir !== undefined) {
-    spec.memoryLimitBytes = limitOrZero(readInteger(join(memoryDir, 'memory.limit_in_bytes')));
-    const swap = readOptionalInteger(join(memoryDir, 'memory.memsw.limit_in_bytes'));
+    spec.memoryLimitBytes = limitOrZero(readInteger(fileIn(memoryDir, 'memory.limit_in_bytes')));
+    const swap = readOptionalInteger(fileIn(memoryDir, 'memory.memsw.limit_in_bytes'));
     if (swap !== undefined) spec.memorySwapLimitBytes = limitOrZero(swap);
-    const soft = readOptionalInteger(join(memoryDir, 'memory.soft_limit_in_bytes'));
+    const soft = readOptionalInteger(fileIn(memoryDir, 'memory.soft_limit_in_bytes'));
     if (soft !== undefined) spec.memoryReservationBytes = limitOrZero(soft);
   }
   if (cpuDir !== undefined) {
-    const quota = readOptionalInteger(join(cpuDir, 'cpu.cfs_quota_us'));
+    const quota = readOptionalInteger(fileIn(cpuDir, 'cpu.cfs_quota_us'));
     if (hasQuota(quota)) spec.cpuQuotaMicros = quota;
-    spec.cpuPeriodMicros = readOptionalInteger(join(cpuDir, 'cpu.cfs_period_us'));
-    spec.cpuShares = readOptionalInteger(join(cpuDir, 'cpu.shares'));
+    spec.cpuPeriodMicros = readOptionalInteger(fileIn(cpuDir, 'cpu.cfs_period_us'));
+    spec.cpuShares = readOptionalInteger(fileIn(cpuDir, 'cpu.shares'));
   }
   return spec;
 }

@@ -3,12 +3,11 @@
  * runc use (opencontainers/cgroups `fs2/`). cgroup v2 has no failcnt and no per-CPU usage; those
  * metrics are left out rather than exported as 0.
  */
-import { join } from 'node:path';
 import type { BlockDeviceNames } from './block-devices';
 import type { CgroupLocation } from './cgroup-location';
 import type { GroupReader } from './cgroup-v1';
 import { readPressure } from './pressure';
-import { countProcessesRecursive, parseFlatKeyed, parseInteger, parseLimit, readInteger, readOptionalInteger, readOptionalText, readText } from './files';
+import { countProcessesRecursive, fileIn, parseFlatKeyed, parseInteger, parseLimit, readInteger, readOptionalInteger, readOptionalText, readText } from './files';
 import type { ContainerStats, CpuStats, DeviceIoStats, MemoryStats, ProcessStats, SpecStats } from './stats';
 import { limitOrZero, workingSet } from './stats';
 
@@ -23,7 +22,7 @@ export function readCgroupV2(location: V2Location, devices: BlockDeviceNames, at
   const root = location.path === '/';
   return {
     cpu: attempt('cpu', dir, (d) => readCpu(d, spec.cpuQuotaMicros !== undefined)),
-    memory: attempt('memory', dir, root ? (d) => readRootMemory(d, readText(join(procRoot, 'meminfo'))) : readMemory),
+    memory: attempt('memory', dir, root ? (d) => readRootMemory(d, readText(fileIn(procRoot, 'meminfo'))) : readMemory),
     blockIo: attempt('io', dir, (d) => readIo(d, devices)),
     processes: root ? undefined : attempt('pids', dir, readProcesses),
     pressure: attempt('pressure', dir, readPressure),
@@ -36,7 +35,7 @@ export function readSpecV2(location: V2Location, attempt: GroupReader): SpecStat
 }
 
 export function readCpu(dir: string, quotaSet: boolean): CpuStats {
-  const stat = parseFlatKeyed(readText(join(dir, 'cpu.stat')), 'cpu.stat');
+  const stat = parseFlatKeyed(readText(fileIn(dir, 'cpu.stat')), 'cpu.stat');
   const usage = stat.get('usage_usec');
   if (usage === undefined) throw new Error('cpu.stat has no usage_usec');
   const stats: CpuStats = {
@@ -59,18 +58,18 @@ export function readCpu(dir: string, quotaSet: boolean): CpuStats {
 }
 
 export function readMemory(dir: string): MemoryStats {
-  const usageBytes = readInteger(join(dir, 'memory.current'));
-  const stat = parseFlatKeyed(readText(join(dir, 'memory.stat')), 'memory.stat');
+  const usageBytes = readInteger(fileIn(dir, 'memory.current'));
+  const stat = parseFlatKeyed(readText(fileIn(dir, 'memory.stat')), 'memory.stat');
   return {
     usageBytes,
     workingSetBytes: workingSet(usageBytes, stat.get('inactive_file')),
     rssBytes: stat.get('anon'),
     cacheBytes: stat.get('file'),
-    swapBytes: readOptionalInteger(join(dir, 'memory.swap.current')),
+    swapBytes: readOptionalInteger(fileIn(dir, 'memory.swap.current')),
     mappedFileBytes: stat.get('file_mapped'),
-    maxUsageBytes: readOptionalInteger(join(dir, 'memory.peak')),
+    maxUsageBytes: readOptionalInteger(fileIn(dir, 'memory.peak')),
     ...memoryStatDetails(stat),
-    ...memoryEvents(readOptionalText(join(dir, 'memory.events'))),
+    ...memoryEvents(readOptionalText(fileIn(dir, 'memory.events'))),
   };
 }
 
@@ -107,7 +106,7 @@ function memoryEvents(text: string | undefined): Partial<MemoryStats> {
 export function readRootMemory(dir: string, meminfoText: string): MemoryStats {
   const info = parseMeminfo(meminfoText);
   const usageBytes = (info.get('MemTotal') ?? 0) - (info.get('MemFree') ?? 0);
-  const stat = readOptionalText(join(dir, 'memory.stat'));
+  const stat = readOptionalText(fileIn(dir, 'memory.stat'));
   const details = stat === undefined ? {} : memoryStatDetails(parseFlatKeyed(stat, 'memory.stat'));
   return {
     ...details,
@@ -134,7 +133,7 @@ export function parseMeminfo(text: string): Map<string, number> {
 
 /** `io.stat`: `8:0 rbytes=… wbytes=… rios=… wios=… dbytes=… dios=…` per device. */
 export function readIo(dir: string, devices: BlockDeviceNames): DeviceIoStats[] {
-  const text = readOptionalText(join(dir, 'io.stat')) ?? '';
+  const text = readOptionalText(fileIn(dir, 'io.stat')) ?? '';
   const stats: DeviceIoStats[] = [];
   for (const line of text.split('\n')) {
     const [majorMinor, ...pairs] = line.trim().split(/\s+/);
@@ -170,26 +169,26 @@ export function readIo(dir: string, devices: BlockDeviceNames): DeviceIoStats[] 
 
 export function readProcesses(dir: string): ProcessStats {
   return {
-    threads: readInteger(join(dir, 'pids.current')),
-    threadsMax: parseLimit(readText(join(dir, 'pids.max')), 'pids.max') ?? 0,
+    threads: readInteger(fileIn(dir, 'pids.current')),
+    threadsMax: parseLimit(readText(fileIn(dir, 'pids.max')), 'pids.max') ?? 0,
     processes: countProcessesRecursive(dir),
   };
 }
 
 export function readSpec(dir: string): SpecStats {
   const spec: SpecStats = {};
-  const memoryMax = readOptionalText(join(dir, 'memory.max'));
+  const memoryMax = readOptionalText(fileIn(dir, 'memory.max'));
   if (memoryMax !== undefined) spec.memoryLimitBytes = limitOrZero(parseLimit(memoryMax, 'memory.max') ?? Infinity);
-  const swapMax = readOptionalText(join(dir, 'memory.swap.max'));
+  const swapMax = readOptionalText(fileIn(dir, 'memory.swap.max'));
   if (swapMax !== undefined) spec.memorySwapLimitBytes = limitOrZero(parseLimit(swapMax, 'memory.swap.max') ?? Infinity);
   // cAdvisor reads memory.min (hard protection) here, so dashboards compare like with like; runc
   // writes Docker's --memory-reservation to memory.low, which this metric therefore does not show.
-  const min = readOptionalText(join(dir, 'memory.min'));
+  const min = readOptionalText(fileIn(dir, 'memory.min'));
   if (min !== undefined) spec.memoryReservationBytes = limitOrZero(parseLimit(min, 'memory.min') ?? Infinity);
-  const { quota, period } = parseCpuMax(readOptionalText(join(dir, 'cpu.max')));
+  const { quota, period } = parseCpuMax(readOptionalText(fileIn(dir, 'cpu.max')));
   if (quota !== undefined) spec.cpuQuotaMicros = quota;
   if (period !== undefined) spec.cpuPeriodMicros = period;
-  const weight = readOptionalInteger(join(dir, 'cpu.weight'));
+  const weight = readOptionalInteger(fileIn(dir, 'cpu.weight'));
   if (weight !== undefined) spec.cpuShares = sharesFromWeight(weight);
   return spec;
 }

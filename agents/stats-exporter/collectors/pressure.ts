@@ -2,18 +2,17 @@
  * Pressure stall information (PSI) of a cgroup: `cpu.pressure`, `memory.pressure`, `io.pressure`,
  * each `some … total=<µs>` and `full … total=<µs>`. cAdvisor's container_pressure_* families.
  */
-import { join } from 'node:path';
 import { ParseError } from './errors';
-import { readOptionalText } from './files';
+import { fileIn, readOptionalText } from './files';
 import type { PressureStats, PressureTotals } from './stats';
 
 const US_PER_S = 1e6;
 
 export function readPressure(dir: string): PressureStats {
   return {
-    cpu: readOne(join(dir, 'cpu.pressure')),
-    memory: readOne(join(dir, 'memory.pressure')),
-    io: readOne(join(dir, 'io.pressure')),
+    cpu: readOne(fileIn(dir, 'cpu.pressure')),
+    memory: readOne(fileIn(dir, 'memory.pressure')),
+    io: readOne(fileIn(dir, 'io.pressure')),
   };
 }
 

@@ -4,7 +4,6 @@
  * CAP_NET_ADMIN and --enable_load_reader, else it exports zeros); the same counts come from the
  * state field of /proc/<tid>/stat of each task listed in the cgroup. Not recursive, as netlink's.
  */
-import { join } from 'node:path';
 import { isMissingFile } from './errors';
 import { readText } from './files';
 import type { LoadAverages, TaskStates } from './stats';
@@ -14,7 +13,7 @@ export function readTaskStates(tasksFile: string, procRoot: string): TaskStates 
   const states: TaskStates = { running: 0, sleeping: 0, stopped: 0, uninterruptible: 0 };
   for (const tid of readText(tasksFile).split('\n')) {
     if (tid === '') continue;
-    const state = taskState(join(procRoot, tid, 'stat'));
+    const state = taskState(`${procRoot}/${tid}/stat`);
     // The kernel's cgroupstats count R, S, D and T/t; zombies and idle kernel threads are not counted.
     if (state === 'R') states.running += 1;
     else if (state === 'S') states.sleeping += 1;
