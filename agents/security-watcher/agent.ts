@@ -251,7 +251,7 @@ export class SecurityWatcher {
     const target = {
       object: known.object,
       execId,
-      process: { tty: config.tty === true, entrypoint: config.entrypoint ?? '', arguments: config.arguments ?? [], privileged: config.privileged === true, user: config.user },
+      process: { tty: config.tty === true, entrypoint: config.entrypoint ?? '', arguments: config.arguments ?? [], privileged: config.privileged === true, user: config.user, openStdin: exec.OpenStdin === true },
       containerUser: known.user,
     };
     const evaluation = this.evaluator.evaluate(RULES.exec, target, known.object, { names: [known.object.name], images: [known.image], labels: known.labels });

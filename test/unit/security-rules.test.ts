@@ -281,7 +281,8 @@ describe('security rules: execs (Falco, CIS 5.23/5.24)', () => {
   });
   it('a wrapper chain or a flood of wrapper options is read quickly, without deep recursion', () => {
     const started = Date.now();
-    assert.deepEqual(execFindings({ entrypoint: 'env', arguments: [...Array(60_000).fill('env'), 'apt-get'] }), []);
+    // Past the depth limit the chain is reported as undecidable rather than read on.
+    assert.deepEqual(execFindings({ entrypoint: 'env', arguments: [...Array(60_000).fill('env'), 'apt-get'] }), ['undecidable-exec']);
     assert.deepEqual(execFindings({ entrypoint: 'env', arguments: [...Array(60_000).fill('-i'), 'apt-get'] }), ['package-manager-exec']);
     assert.deepEqual(execFindings({ entrypoint: 'sudo', arguments: ['env', 'nice', 'timeout', '5', 'apt-get'] }), ['package-manager-exec']);
     assert.ok(Date.now() - started < 1_000, `${Date.now() - started} ms`);
@@ -290,12 +291,75 @@ describe('security rules: execs (Falco, CIS 5.23/5.24)', () => {
     assert.deepEqual(execFindings({ entrypoint: 'bash', arguments: ['-lc', 'apt-get install -y nmap'] }), ['package-manager-exec']);
     assert.deepEqual(execFindings({ entrypoint: '/bin/sh', arguments: ['-ec', 'nc -l 4444'] }), ['network-tool-exec']);
     assert.deepEqual(execFindings({ entrypoint: 'bash', arguments: ['--login', '-c', 'wget http://x'] }), ['remote-copy-exec']);
-    assert.deepEqual(execFindings({ entrypoint: 'bash', arguments: ['-l', 'apt-get'] }), []);
+    // `bash -l apt-get` runs a script file named apt-get: its content is unknown, not a package manager.
+    assert.deepEqual(execFindings({ entrypoint: 'bash', arguments: ['-l', 'apt-get'] }), ['undecidable-exec']);
     assert.deepEqual(execFindings({ entrypoint: 'sh', arguments: ['-c', "'apt-get' install x"] }), ['package-manager-exec']);
     assert.deepEqual(execFindings({ entrypoint: 'curl', arguments: ['--output=/tmp/x', 'http://x'] }), ['remote-copy-exec']);
   });
-  it('launchedPrograms reads the first word of each command of a shell script', () => {
-    assert.deepEqual(launchedPrograms('/bin/sh', ['-c', 'A=1 env B=2 /usr/bin/pip install x; ls | grep y && $(which nc)']).map((p) => p.program), ['sh', 'pip', 'ls', 'grep', 'which']);
+  it('launchedPrograms walks every command of a shell script, command substitutions included', () => {
+    assert.deepEqual(launchedPrograms('/bin/sh', ['-c', 'A=1 env B=2 /usr/bin/pip install x; ls | grep y && $(which nc)']).map((p) => p.program), ['sh', 'env', 'pip', 'ls', 'grep', 'which']);
+  });
+
+  describe('sh -c scripts are parsed as a shell parses them (issue #13.3)', () => {
+    const script = (text: string, process: Partial<ExecTarget['process']> = {}) => execFindings({ entrypoint: 'sh', arguments: ['-c', text], ...process });
+    it('a package manager inside if, a brace group, for, while, case, a subshell or a function is found', () => {
+      assert.deepEqual(script('if true; then apk add curl; fi'), ['package-manager-exec']);
+      assert.deepEqual(script('{ apk add curl; }'), ['package-manager-exec']);
+      assert.deepEqual(script('for p in curl; do apk add $p; done'), ['package-manager-exec']);
+      assert.deepEqual(script('while false; do :; done; until true; do apk add x; done'), ['package-manager-exec']);
+      assert.deepEqual(script('case x in x) apk add curl;; esac'), ['package-manager-exec']);
+      assert.deepEqual(script('(cd /tmp && apk add curl) || true'), ['package-manager-exec']);
+      assert.deepEqual(script('f() { apk add curl; }; f'), ['package-manager-exec']);
+      assert.deepEqual(script('echo "$(apk add curl)"'), ['package-manager-exec']);
+      assert.deepEqual(script('x=`apk add curl`'), ['package-manager-exec']);
+    });
+    it('quotes and escapes joined into a name name the program (a\'\'pk, "ap"k, a\\pk)', () => {
+      assert.deepEqual(script("a''pk add curl"), ['package-manager-exec']);
+      assert.deepEqual(script('"ap"k add curl'), ['package-manager-exec']);
+      assert.deepEqual(script('a\\pk add curl'), ['package-manager-exec']);
+    });
+    it('xargs, env, nohup and busybox applets forward to the program they name', () => {
+      assert.deepEqual(script('echo curl | xargs apk add'), ['package-manager-exec']);
+      assert.deepEqual(script('echo x | xargs -n 1 -I {} apk add {}'), ['package-manager-exec']);
+      assert.deepEqual(script('nohup env A=1 busybox wget http://x &'), ['remote-copy-exec']);
+      assert.deepEqual(execFindings({ entrypoint: 'xargs', arguments: ['-0', 'nc', '-l'] }), ['network-tool-exec']);
+    });
+    it('text that only mentions a program is not running it (printf "…; apk add curl" > /tmp/nc)', () => {
+      assert.deepEqual(script('printf "#!/bin/sh\\necho hi; apk add curl\\n" > /tmp/nc'), []);
+      assert.deepEqual(script("echo 'apk add curl; nc -l 1' >> /tmp/notes"), []);
+      assert.deepEqual(script('# apk add curl\nexit 0'), []);
+    });
+    it('what cannot be decided statically is its own finding: eval, a variable program, a script piped into a shell', () => {
+      assert.deepEqual(script('p=apk; $p add curl'), ['undecidable-exec']);
+      assert.deepEqual(script('eval "$CMD"'), ['undecidable-exec']);
+      assert.deepEqual(script('echo YXBrIGFkZCBjdXJs | base64 -d | sh'), ['undecidable-exec']);
+      assert.deepEqual(script('$(echo apk) add curl'), ['undecidable-exec']);
+      assert.deepEqual(script('. /tmp/env.sh'), ['undecidable-exec']);
+      // eval of literal text is decided: it is parsed as the script it is.
+      assert.deepEqual(script("eval 'apk add curl'"), ['package-manager-exec']);
+      // `docker exec -i c sh < script` feeds a script nobody can see; with a terminal it is a person (terminal-shell).
+      assert.deepEqual(execFindings({ entrypoint: 'sh', openStdin: true }), ['undecidable-exec']);
+      assert.deepEqual(execFindings({ entrypoint: 'sh', openStdin: true, tty: true }), ['terminal-shell']);
+    });
+    it('a script that does not parse or is too long is undecidable, and parsing is bounded', () => {
+      assert.deepEqual(script('if then fi ((('), ['undecidable-exec']);
+      assert.deepEqual(script(`${'apk add x; '.repeat(1_000)}`), ['undecidable-exec']);
+      // Nesting deeper than the parser's stack fails as a parse error, not a crash.
+      assert.deepEqual(script('$('.repeat(4_000)), ['undecidable-exec']);
+      assert.deepEqual(script('sh -c "sh -c \\"sh -c apk\\""'), ['package-manager-exec']);
+    });
+  });
+
+  describe('drop and execute (Falco: Drop and execute new binary)', () => {
+    it('a program run from a writable path, or a renamed copy of a known one, fires; the originals do not', () => {
+      assert.deepEqual(execFindings({ entrypoint: '/tmp/busybox2', arguments: ['sh'] }), ['drop-and-execute']);
+      assert.deepEqual(execFindings({ entrypoint: '/dev/shm/x' }), ['drop-and-execute']);
+      assert.deepEqual(execFindings({ entrypoint: 'sh', arguments: ['-c', 'cp /bin/busybox /var/tmp/b && /var/tmp/b wget http://x'] }), ['drop-and-execute']);
+      assert.deepEqual(execFindings({ entrypoint: '/usr/local/bin/nc.orig', arguments: ['-l', '1'] }), ['drop-and-execute']);
+      assert.deepEqual(execFindings({ entrypoint: '/bin/busybox', arguments: ['ls'] }), []);
+      assert.deepEqual(execFindings({ entrypoint: '/tmpfiles/ls' }), []);
+      assert.deepEqual(execFindings({ entrypoint: 'sha256sum', arguments: ['/etc/passwd'] }), []);
+    });
   });
 });
 
