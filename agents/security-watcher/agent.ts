@@ -22,8 +22,10 @@ import { actionDue, Enforcer, stateOf, untilExecStarted, type ContainerState, ty
 import { cgroupRootFor } from './freezer';
 import { PolicyEvaluator, strongestAction, type Evaluation } from './evaluate';
 import {
+  containerContext,
   containerExemptionSubject,
   containerTarget,
+  DEFAULT_DOCKER_SOCKETS,
   hostFacts,
   imageAliases,
   imageExemptionSubject,
@@ -199,10 +201,10 @@ export class SecurityWatcher {
 
   private async refreshHostFacts(): Promise<void> {
     try {
-      this.host = await hostFacts(this.docker);
+      this.host = await hostFacts(this.docker, this.settings.engineSockets);
     } catch (error) {
       this.logger.warn('cannot read the engine info; AppArmor and SELinux checks assume neither', { error: errorMessage(error) });
-      this.host ??= { apparmor: false, selinux: false, dockerSockets: ['/var/run/docker.sock', '/run/docker.sock'] };
+      this.host ??= { apparmor: false, selinux: false, dockerSockets: [...DEFAULT_DOCKER_SOCKETS, ...this.settings.engineSockets] };
     }
   }
 
@@ -212,7 +214,8 @@ export class SecurityWatcher {
     this.unanswered.delete(id);
     if (!this.host) await this.refreshHostFacts();
     const aliases = await imageAliases(this.docker, info);
-    const target = containerTarget(info, this.host!, await resolveBindSources(info, this.settings.hostRoot, this.selfId !== undefined), this.evaluator.allowedImage, this.settings.policy.allowedImages.length > 0, aliases);
+    const context = await containerContext(this.docker, info);
+    const target = containerTarget(info, this.host!, await resolveBindSources(info, this.settings.hostRoot, this.selfId !== undefined), this.evaluator.allowedImage, this.settings.policy.allowedImages.length > 0, aliases, context);
     const evaluation = this.evaluator.evaluate(RULES.container, target, target.object, containerExemptionSubject(info, aliases));
     this.logExempted(target.object, evaluation);
     const known = this.containers.get(id);

@@ -1,11 +1,11 @@
 import { strict as assert } from 'node:assert';
 import type Dockerode from 'dockerode';
 import { PolicyEvaluator, strongestAction } from '../../agents/security-watcher/evaluate';
-import { containerTarget, imageTarget } from '../../agents/security-watcher/objects';
+import { containerTarget, DEFAULT_DOCKER_SOCKETS, imageTarget } from '../../agents/security-watcher/objects';
 import { defaultPolicy, parsePolicy } from '../../agents/security-watcher/policy';
 import { RULES } from '../../agents/security-watcher/rules';
 import { launchedPrograms } from '../../agents/security-watcher/rules/exec';
-import type { ExecTarget, HostFacts } from '../../agents/security-watcher/target';
+import type { ContainerContext, ExecTarget, HostFacts } from '../../agents/security-watcher/target';
 
 const HOST: HostFacts = { apparmor: false, selinux: false, dockerSockets: ['/var/run/docker.sock', '/run/docker.sock'] };
 
@@ -34,14 +34,14 @@ function hardened(): Record<string, any> {
 
 type Patch = (info: Record<string, any>) => void;
 
-function evaluate(patch: Patch = () => {}, options: { host?: Partial<HostFacts>; policy?: string; resolved?: Record<string, string> } = {}) {
+function evaluate(patch: Patch = () => {}, options: { host?: Partial<HostFacts>; policy?: string; resolved?: Record<string, string>; context?: ContainerContext } = {}) {
   const info = hardened();
   patch(info);
   const policy = options.policy ? parsePolicy(options.policy, 'p.yaml') : defaultPolicy();
   // Every rule on, inventory ones included, so each is checked.
   const all = new Map([...policy.rules].map(([id, r]) => [id, { ...r, enabled: options.policy ? r.enabled : true }]));
   const evaluator = new PolicyEvaluator({ ...policy, rules: all });
-  const target = containerTarget(info as Dockerode.ContainerInspectInfo, { ...HOST, ...options.host }, new Map(Object.entries(options.resolved ?? {})), evaluator.allowedImage, policy.allowedImages.length > 0);
+  const target = containerTarget(info as Dockerode.ContainerInspectInfo, { ...HOST, ...options.host }, new Map(Object.entries(options.resolved ?? {})), evaluator.allowedImage, policy.allowedImages.length > 0, [], options.context);
   return evaluator.evaluate(RULES.container, target, target.object, { names: ['web'], images: [info.Config.Image], labels: info.Config.Labels });
 }
 
@@ -168,6 +168,11 @@ describe('security rules: containers (CIS 5.x)', () => {
     });
     it('5.12: a --cpu-quota is a CPU limit; 5.29: any PidsLimit of 0 or below is none', () => {
       assert.deepEqual(fired((i) => (noPorts(i), (i.HostConfig.CpuShares = 0), (i.HostConfig.CpuQuota = 50000))), []);
+      // CIS 5.12's text: 1024, the default weight given explicitly, is not in place either; the finding says the deviation.
+      const shares = evaluate((i) => (noPorts(i), (i.HostConfig.CpuShares = 1024))).findings;
+      assert.deepEqual(shares.map((f) => f.ruleId), ['cpu-shares']);
+      assert.match(shares[0]!.message, /CpuShares=1024 \(the default weight\).*CIS 5\.12 text.*--cpus or --cpu-quota/);
+      assert.deepEqual(fired((i) => (noPorts(i), (i.HostConfig.CpuShares = 1024), (i.HostConfig.NanoCpus = 500_000_000))), []);
       for (const limit of [0, -1, -2, null]) assert.deepEqual(fired((i) => (noPorts(i), (i.HostConfig.PidsLimit = limit))), ['pids-limit'], String(limit));
     });
     it('5.15: always and unless-stopped retry forever; on-failure:5 passes', () => {
@@ -182,6 +187,38 @@ describe('security rules: containers (CIS 5.x)', () => {
       assert.deepEqual(fired(bind('/srv/sock'), { resolved: { '/srv/sock': '/run/docker.sock' } }), ['docker-socket /s', 'sensitive-mount /s']);
       assert.deepEqual(fired(bind('/var/tmp/qs/docker.sock'), { host: { dockerSockets: ['/var/tmp/qs/docker.sock'] } }), ['docker-socket /s', 'sensitive-mount /s']);
       assert.deepEqual(fired(bind('/var/lib/app')), []);
+    });
+    it('Podman sockets (rootful, rootless, or named by the option) are engine sockets too (#14.5)', () => {
+      const bind = (source: string): Patch => (i) => (noPorts(i), (i.Mounts = [{ Type: 'bind', Source: source, Destination: '/s', RW: true, Propagation: 'rprivate' }]));
+      assert.deepEqual(fired(bind('/run/podman/podman.sock'), { host: { dockerSockets: [...DEFAULT_DOCKER_SOCKETS] } }), ['docker-socket /s', 'sensitive-mount /s']);
+      assert.deepEqual(fired(bind('/var/run/podman'), { host: { dockerSockets: [...DEFAULT_DOCKER_SOCKETS] } }), ['docker-socket /s']);
+      assert.deepEqual(fired(bind('/run/user/1000/podman/podman.sock')), ['docker-socket /s']);
+      assert.deepEqual(fired(bind('/srv/engine/api.sock'), { host: { dockerSockets: [...HOST.dockerSockets, '/srv/engine/api.sock'] } }), ['docker-socket /s', 'sensitive-mount /s']);
+    });
+    it('5.10/5.16/5.17: joining the namespace of a container that has host mode is host mode (#13.5)', () => {
+      const join: Patch = (i) => (noPorts(i), (i.HostConfig.NetworkMode = 'container:abc'), (i.HostConfig.PidMode = 'container:abc'));
+      const joined = { via: ['hostnet'], mode: 'host' };
+      assert.deepEqual(fired(join, { context: { joined: { NetworkMode: joined, PidMode: joined } } }), ['host-network', 'host-pid']);
+      assert.deepEqual(fired(join, { context: { joined: { NetworkMode: { via: ['a', 'b'], mode: 'bridge' } } } }), []);
+      assert.deepEqual(fired(join, { context: { joined: { NetworkMode: { via: [], mode: 'container:abc', error: 'deadline' } } } }), []);
+      const [finding] = evaluate(join, { context: { joined: { NetworkMode: joined } } }).findings;
+      assert.match(finding!.message, /through container hostnet \(HostConfig\.NetworkMode=container:abc, which has NetworkMode=host\)/);
+    });
+    it('5.6 and sensitive-mount: a local volume created with o=bind,device=/etc is the host /etc (#13.5)', () => {
+      const volume: Patch = (i) => (noPorts(i), (i.Mounts = [{ Type: 'volume', Name: 'etcvol', Driver: 'local', Source: '/var/lib/docker/volumes/etcvol/_data', Destination: '/cfg', RW: true }]));
+      assert.deepEqual(fired(volume, { context: { volumeDevices: new Map([['etcvol', '/etc']]) } }), ['sensitive-host-dir /cfg', 'sensitive-mount /cfg']);
+      assert.deepEqual(fired(volume), []);
+      const [dir] = evaluate(volume, { context: { volumeDevices: new Map([['etcvol', '/etc']]) } }).findings;
+      assert.match(dir!.message, /mounts host \/etc \(through volume etcvol, o=bind\) read-write at \/cfg/);
+    });
+    it('5.7: sshd among the running processes (GET /top), by its name or its arguments; a failed listing is a finding (#13.5)', () => {
+      const running = (list: Array<{ comm: string; args: string }>): ContainerContext => ({ processes: { list } });
+      assert.deepEqual(fired(noPorts, { context: running([{ comm: 'sshd', args: '/bin/sh /tmp/sshd' }]) }), ['sshd']);
+      assert.deepEqual(fired(noPorts, { context: running([{ comm: 'sshd', args: 'sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups' }]) }), ['sshd']);
+      assert.deepEqual(fired(noPorts, { context: running([{ comm: 'sleep', args: 'sleep 300' }, { comm: 'grep', args: 'grep sshd' }]) }), []);
+      const failed = evaluate(noPorts, { context: { processes: { error: 'GET /containers/x/top: Docker did not answer within 5000 ms' } } }).findings;
+      assert.deepEqual(failed.map((f) => `${f.ruleId} ${f.subject}`), ['sshd processes']);
+      assert.match(failed[0]!.message, /could not check the running processes for sshd: .*did not answer/);
     });
     it('4.1 on containers: 0:0, root:root and 0:1000 are root; 1000 is not', () => {
       for (const user of ['0:0', 'root:root', '0:1000', 'root', '00', '000:0']) assert.deepEqual(fired((i) => (noPorts(i), (i.Config.User = user))), ['container-root-user'], user);
