@@ -64,8 +64,11 @@ export interface HealthCheckSource {
   healthCheck(containerId: string): Promise<HealthCheckConfig | undefined>;
   turn(containerId: string): Promise<HealthTurn | undefined>;
   exec(execId: string): Promise<ExecFacts | undefined>;
-  /** A running process's environment and working directory, when this host's /proc shows them. */
-  process(pid: number): Promise<{ env: string[]; cwd: string } | undefined>;
+  /**
+   * A running process's environment and working directory, when this host's /proc shows them and
+   * it is the process running `argv` (in another PID namespace the number names another process).
+   */
+  process(pid: number, argv: readonly string[]): Promise<{ env: string[]; cwd: string } | undefined>;
 }
 
 /** Why an exec is not a health probe (for tests and the log), or undefined when it is one. */
@@ -143,7 +146,7 @@ export class HealthCheckClassifier {
     const differs = execDifference(exec, config);
     if (differs) return differs;
     if (exec.running && exec.pid > 0) {
-      const process = await this.source.process(exec.pid).catch(() => undefined);
+      const process = await this.source.process(exec.pid, [exec.entrypoint, ...exec.arguments]).catch(() => undefined);
       if (process) {
         const processDiffers = processDifference(process, config);
         if (processDiffers) return processDiffers;
@@ -294,9 +297,11 @@ function dockerHealthCheckSource(docker: Dockerode, procRoot: string): HealthChe
         pid: exec.Pid ?? 0,
       };
     },
-    async process(pid) {
+    async process(pid, argv) {
       try {
-        const [environ, cwd] = await Promise.all([readFile(join(procRoot, String(pid), 'environ'), 'utf8'), readlink(join(procRoot, String(pid), 'cwd'))]);
+        const dir = join(procRoot, String(pid));
+        const [cmdline, environ, cwd] = await Promise.all([readFile(join(dir, 'cmdline'), 'utf8'), readFile(join(dir, 'environ'), 'utf8'), readlink(join(dir, 'cwd'))]);
+        if (cmdline !== `${argv.join('\0')}\0`) return undefined;
         return { env: environ.split('\0').filter(Boolean), cwd };
       } catch {
         return undefined; // ended, or not visible from here (another PID namespace)
