@@ -152,13 +152,14 @@ export const EXEC_RULES: readonly ExecRule[] = [
     check(target) {
       // Falco sees the binary come from the container's upper layer; the API sees only the path
       // and name it is run by: a writable directory, or a known program's name with a suffix.
-      return execAnalysis(target).launched.flatMap(({ program, path }) => {
+      const dropped = execAnalysis(target).launched.flatMap(({ program, path }) => {
         const dir = WRITABLE_DIRS.find((d) => isUnderDir(path, d));
         const original = renamedFrom(program, WATCHED_PROGRAMS);
         if (!dir && !original) return [];
-        const why = [dir ? `from the writable ${dir}` : '', original ? `as a renamed copy of ${original}` : ''].filter(Boolean).join(', ');
-        return [hit(path, `docker exec ran ${path} ${why}: ${commandLine(target)}`, 'ProcessConfig', shownProcess(target))];
+        return [`${path} (${[dir ? `from the writable ${dir}` : '', original ? `a renamed copy of ${original}` : ''].filter(Boolean).join(', ')})`];
       });
+      if (dropped.length === 0) return [];
+      return [hit(`exec ${target.execId}`, `docker exec ran ${dropped.join(', ')}: ${commandLine(target)}`, 'ProcessConfig', shownProcess(target), { programs: dropped })];
     },
   },
   {

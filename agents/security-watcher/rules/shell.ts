@@ -70,7 +70,7 @@ interface MvdanSyntax {
 let loaded: MvdanSyntax | undefined;
 /** Loaded on the first script: 1.5 MB of JavaScript that most execs never need. */
 function shellSyntax(): MvdanSyntax {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS build without types
+  // A CommonJS build without types: required, and typed by the few calls made here.
   loaded ??= (require('mvdan-sh') as { syntax: MvdanSyntax }).syntax;
   return loaded;
 }
@@ -88,14 +88,10 @@ export function analyzeCommand(entrypoint: string, args: readonly string[], stdi
   return analysis;
 }
 
-function basename(path: string): string {
-  return posix.basename(path);
-}
-
 /** A copy of a known program under a new name (`busybox2`, `sh.bak`) runs as that program. */
 export function renamedFrom(program: string, known: readonly string[]): string | undefined {
   if (known.includes(program)) return undefined; // apt-get is not a copy of apt
-  return known.find((name) => program !== name && program.startsWith(name) && /^(?:\d+|[-_.~][\w.-]*)$/.test(program.slice(name.length)));
+  return known.find((name) => program.startsWith(name) && /^(?:\d+|[-_.~][\w.-]*)$/.test(program.slice(name.length)));
 }
 
 function isShell(program: string): boolean {
@@ -111,7 +107,7 @@ function wrapperOf(program: string): string | undefined {
 function followArgv(argv: readonly string[], depth: number, analysis: CommandAnalysis, stdin: StandardInput): void {
   const [path = '', ...words] = argv;
   if (path === '') return;
-  const program = basename(path);
+  const program = posix.basename(path);
   analysis.launched.push({ program, path, words });
   if (depth >= MAX_DEPTH) {
     analysis.undecidable.push(`nested deeper than ${MAX_DEPTH} wrappers or scripts: ${excerpt(argv.slice(0, 50).join(' '))}`);
