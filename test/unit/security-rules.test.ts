@@ -4,6 +4,7 @@ import { PolicyEvaluator, strongestAction } from '../../agents/security-watcher/
 import { containerTarget, DEFAULT_DOCKER_SOCKETS, imageTarget } from '../../agents/security-watcher/objects';
 import { defaultPolicy, parsePolicy } from '../../agents/security-watcher/policy';
 import { RULES } from '../../agents/security-watcher/rules';
+import { securityOptions } from '../../agents/security-watcher/settings';
 import { launchedPrograms } from '../../agents/security-watcher/rules/exec';
 import type { ContainerContext, ExecTarget, HostFacts } from '../../agents/security-watcher/target';
 
@@ -194,6 +195,8 @@ describe('security rules: containers (CIS 5.x)', () => {
       assert.deepEqual(fired(bind('/var/run/podman'), { host: { dockerSockets: [...DEFAULT_DOCKER_SOCKETS] } }), ['docker-socket /s']);
       assert.deepEqual(fired(bind('/run/user/1000/podman/podman.sock')), ['docker-socket /s']);
       assert.deepEqual(fired(bind('/srv/engine/api.sock'), { host: { dockerSockets: [...HOST.dockerSockets, '/srv/engine/api.sock'] } }), ['docker-socket /s', 'sensitive-mount /s']);
+      assert.deepEqual(securityOptions.securityEngineSockets.parse('/srv/engine/api.sock, /run/user/1000/podman/podman.sock'), ['/srv/engine/api.sock', '/run/user/1000/podman/podman.sock']);
+      assert.throws(() => securityOptions.securityEngineSockets.parse('podman.sock'), /"podman.sock" is not an absolute path/);
     });
     it('5.10/5.16/5.17: joining the namespace of a container that has host mode is host mode (#13.5)', () => {
       const join: Patch = (i) => (noPorts(i), (i.HostConfig.NetworkMode = 'container:abc'), (i.HostConfig.PidMode = 'container:abc'));

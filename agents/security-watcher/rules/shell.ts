@@ -105,8 +105,9 @@ function wrapperOf(program: string): string | undefined {
 }
 
 function followArgv(argv: readonly string[], depth: number, analysis: CommandAnalysis, stdin: StandardInput): void {
-  const [path = '', ...words] = argv;
+  const path = argv[0] ?? '';
   if (path === '') return;
+  const words = argv.slice(1);
   const program = posix.basename(path);
   analysis.launched.push({ program, path, words });
   if (depth >= MAX_DEPTH) {
