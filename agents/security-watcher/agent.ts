@@ -214,7 +214,10 @@ export class SecurityWatcher {
     this.unanswered.delete(id);
     if (!this.host) await this.refreshHostFacts();
     const aliases = await imageAliases(this.docker, info);
-    const context = await containerContext(this.docker, info);
+    // The processes (/top runs the host's `ps` over every host process) are listed at syncs only:
+    // on events they would sit in the containment race (a start waits on its container's queue,
+    // and each `ps` takes CPU from the engine on a loaded host).
+    const context = await containerContext(this.docker, info, { processes: event === undefined });
     const target = containerTarget(info, this.host!, await resolveBindSources(info, this.settings.hostRoot, this.selfId !== undefined), this.evaluator.allowedImage, this.settings.policy.allowedImages.length > 0, aliases, context);
     const evaluation = this.evaluator.evaluate(RULES.container, target, target.object, containerExemptionSubject(info, aliases));
     this.logExempted(target.object, evaluation);

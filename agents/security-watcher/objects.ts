@@ -114,9 +114,13 @@ const JOINABLE = ['NetworkMode', 'PidMode', 'IpcMode'] as const;
  * volumes created with `o=bind`, and the processes of a running container. A question the engine
  * does not answer is recorded as such, never thrown: the rest of the check goes on.
  */
-export async function containerContext(docker: Dockerode, info: Dockerode.ContainerInspectInfo): Promise<ContainerContext> {
+export async function containerContext(docker: Dockerode, info: Dockerode.ContainerInspectInfo, options: { processes: boolean } = { processes: true }): Promise<ContainerContext> {
   const ask = <T>(call: () => Promise<T>): Promise<T> => withDockerDeadline(CONTEXT_DEADLINE_MS, call);
-  const [joined, volumeDevices, processes] = await Promise.all([joinedNamespaces(info, ask, docker), bindVolumeDevices(info, ask, docker), runningProcesses(info, ask, docker)]);
+  const [joined, volumeDevices, processes] = await Promise.all([
+    joinedNamespaces(info, ask, docker),
+    bindVolumeDevices(info, ask, docker),
+    options.processes ? runningProcesses(info, ask, docker) : undefined,
+  ]);
   return { joined, volumeDevices, processes };
 }
 
