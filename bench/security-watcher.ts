@@ -96,7 +96,7 @@ async function main(): Promise<void> {
   );
   /** Start event → the pause call answered, as the enforcer times it (its confirmation comes after). */
   const pausedAfter = new Map<string, number>();
-  const watcher = new SecurityWatcher(docker, { policy, hostRoot: '', dryRun: false }, silentLogger, new Registry(), {
+  const watcher = new SecurityWatcher(docker, { policy, hostRoot: '', engineSockets: [], dryRun: false }, silentLogger, new Registry(), {
     enforced: (record) => {
       if (record.result === 'ok') enforced.set(record.containerId, Date.now());
       if (record.result === 'ok' && record.latencyMs !== undefined) pausedAfter.set(record.containerId, record.latencyMs);

@@ -22,8 +22,10 @@ import { actionDue, Enforcer, stateOf, untilExecStarted, type ContainerState, ty
 import { cgroupRootFor } from './freezer';
 import { PolicyEvaluator, strongestAction, type Evaluation } from './evaluate';
 import {
+  containerContext,
   containerExemptionSubject,
   containerTarget,
+  DEFAULT_DOCKER_SOCKETS,
   hostFacts,
   imageAliases,
   imageExemptionSubject,
@@ -204,10 +206,10 @@ export class SecurityWatcher {
 
   private async refreshHostFacts(): Promise<void> {
     try {
-      this.host = await hostFacts(this.docker);
+      this.host = await hostFacts(this.docker, this.settings.engineSockets);
     } catch (error) {
       this.logger.warn('cannot read the engine info; AppArmor and SELinux checks assume neither', { error: errorMessage(error) });
-      this.host ??= { apparmor: false, selinux: false, dockerSockets: ['/var/run/docker.sock', '/run/docker.sock'] };
+      this.host ??= { apparmor: false, selinux: false, dockerSockets: [...DEFAULT_DOCKER_SOCKETS, ...this.settings.engineSockets] };
     }
   }
 
@@ -217,7 +219,11 @@ export class SecurityWatcher {
     this.unanswered.delete(id);
     if (!this.host) await this.refreshHostFacts();
     const aliases = await imageAliases(this.docker, info);
-    const target = containerTarget(info, this.host!, await resolveBindSources(info, this.settings.hostRoot, this.selfId !== undefined), this.evaluator.allowedImage, this.settings.policy.allowedImages.length > 0, aliases);
+    // The processes (/top runs the host's `ps` over every host process) are listed at syncs only:
+    // on events they would sit in the containment race (a start waits on its container's queue,
+    // and each `ps` takes CPU from the engine on a loaded host).
+    const context = await containerContext(this.docker, info, { processes: event === undefined });
+    const target = containerTarget(info, this.host!, await resolveBindSources(info, this.settings.hostRoot, this.selfId !== undefined), this.evaluator.allowedImage, this.settings.policy.allowedImages.length > 0, aliases, context);
     const evaluation = this.evaluator.evaluate(RULES.container, target, target.object, containerExemptionSubject(info, aliases));
     this.logExempted(target.object, evaluation);
     const known = this.containers.get(id);
@@ -256,7 +262,7 @@ export class SecurityWatcher {
     const target = {
       object: known.object,
       execId,
-      process: { tty: config.tty === true, entrypoint: config.entrypoint ?? '', arguments: config.arguments ?? [], privileged: config.privileged === true, user: config.user },
+      process: { tty: config.tty === true, entrypoint: config.entrypoint ?? '', arguments: config.arguments ?? [], privileged: config.privileged === true, user: config.user, openStdin: exec.OpenStdin === true },
       containerUser: known.user,
     };
     const evaluation = this.evaluator.evaluate(RULES.exec, target, known.object, { names: [known.object.name], images: [known.image], labels: known.labels });

@@ -15,7 +15,7 @@ import { deliverReport, reportOutputOptions, type ReportOutputValues } from '../
 import { dockerOptions } from '../../shared/runtime/common-options';
 import { packageVersion } from '../../shared/version';
 import { PolicyEvaluator } from './evaluate';
-import { containerExemptionSubject, containerTarget, hostFacts, imageAliases, imageExemptionSubject, imageHistory, imageTarget, resolveBindSources } from './objects';
+import { containerContext, containerExemptionSubject, containerTarget, hostFacts, imageAliases, imageExemptionSubject, imageHistory, imageTarget, resolveBindSources } from './objects';
 import type { Policy } from './policy';
 import { RULES, ruleCatalog } from './rules';
 import { ownContainerId } from './self';
@@ -25,6 +25,7 @@ export const auditOptions = {
   ...dockerOptions,
   securityPolicy: { ...securityOptions.securityPolicy, flag: '--policy' },
   securityHostRoot: { ...securityOptions.securityHostRoot, flag: '--host-root' },
+  securityEngineSockets: { ...securityOptions.securityEngineSockets, flag: '--engine-sockets' },
   container: repeatableOption({ help: 'Audit only this container (name or ID); repeat for more', placeholder: '<name>' }),
   image: repeatableOption({ help: 'Audit only this image (name, tag or ID); repeat for more', placeholder: '<ref>' }),
   ...reportOutputOptions('high'),
@@ -36,6 +37,7 @@ export interface AuditValues extends ReportOutputValues {
   dockerCertPath: string;
   securityPolicy?: string;
   securityHostRoot?: string;
+  securityEngineSockets: string[];
   container?: string[];
   image?: string[];
 }
@@ -63,11 +65,11 @@ export async function runAudit(values: AuditValues): Promise<number> {
 export async function audit(
   docker: Dockerode,
   policy: Policy,
-  select: Pick<AuditValues, 'container' | 'image' | 'securityHostRoot'>,
+  select: Pick<AuditValues, 'container' | 'image' | 'securityHostRoot'> & { securityEngineSockets?: string[] },
   reach: OneShotDocker['reach'],
 ): Promise<{ findings: FindingDraft[]; objects: FindingObject[] }> {
   const evaluator = new PolicyEvaluator(policy);
-  const host = await reach('engine info', () => hostFacts(docker));
+  const host = await reach('engine info', () => hostFacts(docker, select.securityEngineSockets ?? []));
   const only = (select.container?.length ?? 0) > 0 || (select.image?.length ?? 0) > 0;
   const containerRefs = only ? (select.container ?? []) : (await reach('listing containers', () => docker.listContainers({ all: true }))).map((c) => c.Id);
   const imageRefs = only ? (select.image ?? []) : (await reach('listing images', () => docker.listImages())).map((i) => i.Id);
@@ -82,7 +84,8 @@ export async function audit(
     const info = await inspect(`--container '${ref}'`, () => docker.getContainer(ref).inspect());
     if (!info) continue;
     const aliases = await imageAliases(docker, info);
-    const target = containerTarget(info, host, await resolveBindSources(info, select.securityHostRoot ?? '', inContainer), evaluator.allowedImage, policy.allowedImages.length > 0, aliases);
+    const context = await containerContext(docker, info);
+    const target = containerTarget(info, host, await resolveBindSources(info, select.securityHostRoot ?? '', inContainer), evaluator.allowedImage, policy.allowedImages.length > 0, aliases, context);
     objects.push(target.object);
     findings.push(...evaluator.evaluate(RULES.container, target, target.object, containerExemptionSubject(info, aliases)).findings);
   }

@@ -3,18 +3,24 @@ import { lstat, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
 import { containerName } from '../../shared/docker/container-name';
+import { withDockerDeadline } from '../../shared/docker/request-deadline';
+import { errorMessage } from '../../shared/ops/logger';
 import type { FindingObject } from '../../shared/findings/finding';
 import type { ExemptionSubject } from './exemptions';
 import { sharesHostIpc } from './namespaces';
-import type { ContainerTarget, HostFacts, ImageTarget } from './target';
+import type { ContainerContext, ContainerTarget, HostFacts, ImageTarget, JoinedNamespace } from './target';
 
-export const DEFAULT_DOCKER_SOCKETS = ['/var/run/docker.sock', '/run/docker.sock'];
+/**
+ * API sockets of container engines on a host: Docker's, and Podman's (its Docker-compatible API
+ * gives the same control; rootless Podman listens in $XDG_RUNTIME_DIR/podman/, matched by name).
+ */
+export const DEFAULT_DOCKER_SOCKETS = ['/var/run/docker.sock', '/run/docker.sock', '/run/podman/podman.sock', '/var/run/podman/podman.sock'];
 
-/** What the engine tells about its confinement (GET /info), plus the sockets it listens on. */
-export async function hostFacts(docker: Dockerode): Promise<HostFacts> {
+/** What the engine tells about its confinement (GET /info), plus the sockets it listens on and those the operator named. */
+export async function hostFacts(docker: Dockerode, extraSockets: readonly string[] = []): Promise<HostFacts> {
   const info = (await docker.info()) as { SecurityOptions?: string[] };
   const options = info.SecurityOptions ?? [];
-  const sockets = [...DEFAULT_DOCKER_SOCKETS];
+  const sockets = [...DEFAULT_DOCKER_SOCKETS, ...extraSockets];
   // The engine we talk to may listen elsewhere (as the test engine does).
   const socketPath = (docker.modem as { socketPath?: unknown }).socketPath;
   if (typeof socketPath === 'string' && socketPath !== '') sockets.push(socketPath);
@@ -92,9 +98,81 @@ export function containerTarget(
   allowedImages: (image: string) => boolean,
   hasImageAllowList: boolean,
   aliases: readonly string[] = [],
+  context: ContainerContext = {},
 ): ContainerTarget {
   const hostIpc = sharesHostIpc(info.State?.Pid, info.Id);
-  return { object: containerObject(info), info, host, resolvedSources, hostIpc, allowedImages, hasImageAllowList, imageAliases: aliases };
+  return { object: containerObject(info), info, host, resolvedSources, hostIpc, allowedImages, hasImageAllowList, imageAliases: aliases, ...context };
+}
+
+/** Each request for the context of a container has this deadline: one container that does not answer delays its own check only. */
+const CONTEXT_DEADLINE_MS = 5_000;
+/** `--network container:a` where a joins b, which joins c…: followed this far. */
+const MAX_JOINS = 4;
+const JOINABLE = ['NetworkMode', 'PidMode', 'IpcMode'] as const;
+
+/**
+ * What the rules need beyond the container's own inspect, asked of the engine with deadlines:
+ * the modes of namespaces joined from other containers, the host directories behind local
+ * volumes created with `o=bind`, and the processes of a running container. A question the engine
+ * does not answer is recorded as such, never thrown: the rest of the check goes on.
+ */
+export async function containerContext(docker: Dockerode, info: Dockerode.ContainerInspectInfo, options: { processes: boolean } = { processes: true }): Promise<ContainerContext> {
+  const ask = <T>(call: () => Promise<T>): Promise<T> => withDockerDeadline(CONTEXT_DEADLINE_MS, call);
+  const [joined, volumeDevices, processes] = await Promise.all([
+    joinedNamespaces(info, ask, docker),
+    bindVolumeDevices(info, ask, docker),
+    options.processes ? runningProcesses(info, ask, docker) : undefined,
+  ]);
+  return { joined, volumeDevices, processes };
+}
+
+type Ask = <T>(call: () => Promise<T>) => Promise<T>;
+
+async function joinedNamespaces(info: Dockerode.ContainerInspectInfo, ask: Ask, docker: Dockerode): Promise<ContainerContext['joined']> {
+  const joined: Partial<Record<(typeof JOINABLE)[number], JoinedNamespace>> = {};
+  const hostConfig = (info.HostConfig ?? {}) as Partial<Record<(typeof JOINABLE)[number], string>>;
+  for (const field of JOINABLE) {
+    let mode = hostConfig[field] ?? '';
+    const via: string[] = [];
+    try {
+      while (mode.startsWith('container:') && via.length < MAX_JOINS) {
+        const other = await ask(() => docker.getContainer(mode.slice('container:'.length)).inspect());
+        via.push(containerName(other.Name));
+        mode = ((other.HostConfig ?? {}) as Partial<Record<string, string>>)[field] ?? '';
+      }
+      if (via.length > 0) joined[field] = { via, mode };
+    } catch (error) {
+      joined[field] = { via, mode, error: errorMessage(error) };
+    }
+  }
+  return joined;
+}
+
+async function bindVolumeDevices(info: Dockerode.ContainerInspectInfo, ask: Ask, docker: Dockerode): Promise<Map<string, string>> {
+  const devices = new Map<string, string>();
+  for (const mount of (info.Mounts ?? []) as Array<{ Type?: string; Name?: string; Driver?: string }>) {
+    if (mount.Type !== 'volume' || mount.Driver !== 'local' || !mount.Name || devices.has(mount.Name)) continue;
+    try {
+      const volume = (await ask(() => docker.getVolume(mount.Name!).inspect())) as { Options?: Record<string, string> | null };
+      const options = volume.Options ?? {};
+      // `--opt type=none --opt o=bind --opt device=/etc` mounts the host's /etc, as -v /etc:… would.
+      if ((options.o ?? '').split(',').some((o) => o === 'bind' || o === 'rbind') && options.device) devices.set(mount.Name, options.device);
+    } catch {
+      // Gone, or not answered: judged as the volume it appears to be.
+    }
+  }
+  return devices;
+}
+
+async function runningProcesses(info: Dockerode.ContainerInspectInfo, ask: Ask, docker: Dockerode): Promise<ContainerContext['processes']> {
+  if (!info.State.Running) return undefined;
+  try {
+    // comm is the executable's (or script's) own name, which argv[0] can hide.
+    const top = (await ask(() => docker.getContainer(info.Id).top({ ps_args: '-o pid,comm,args' }))) as { Processes?: string[][] | null };
+    return { list: (top.Processes ?? []).map(([, comm = '', args = '']) => ({ comm, args })) };
+  } catch (error) {
+    return { error: errorMessage(error) };
+  }
 }
 
 export function containerExemptionSubject(info: Dockerode.ContainerInspectInfo, aliases: readonly string[] = []): ExemptionSubject {

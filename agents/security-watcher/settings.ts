@@ -1,6 +1,6 @@
 /** The security-watcher's options, declared once, and the settings they make. */
 import { ConfigError } from '../../shared/config/errors';
-import { booleanOption, optionalStringOption } from '../../shared/config/options';
+import { booleanOption, listOption, optionalStringOption } from '../../shared/config/options';
 import { defaultPolicy, loadPolicyFile, PolicyError, type Policy } from './policy';
 
 export const securityOptions = {
@@ -14,6 +14,16 @@ export const securityOptions = {
     env: 'QUAYSIDE_SECURITY_HOST_ROOT',
     placeholder: '<dir>',
   }),
+  securityEngineSockets: listOption({
+    help: 'More container-engine API sockets on the host (comma-separated paths) whose mount into a container is as dangerous as docker.sock; Docker\'s and Podman\'s usual ones are known',
+    env: 'QUAYSIDE_SECURITY_ENGINE_SOCKETS',
+    placeholder: '<paths>',
+    default: [],
+    parseItem(item) {
+      if (!item.startsWith('/')) throw new Error(`${JSON.stringify(item)} is not an absolute path`);
+      return item;
+    },
+  }),
   securityDryRun: booleanOption({
     help: 'Log and count what enforce-mode rules would do, without doing it',
     env: 'QUAYSIDE_SECURITY_DRY_RUN',
@@ -24,12 +34,15 @@ export const securityOptions = {
 export interface SecurityOptionValues {
   securityPolicy?: string;
   securityHostRoot?: string;
+  securityEngineSockets: string[];
   securityDryRun: boolean;
 }
 
 export interface SecuritySettings {
   policy: Policy;
   hostRoot: string;
+  /** Engine sockets named by the operator, besides the known ones. */
+  engineSockets: string[];
   dryRun: boolean;
 }
 
@@ -45,5 +58,5 @@ export function loadPolicy(file: string | undefined): Policy {
 }
 
 export function securitySettings(values: SecurityOptionValues): SecuritySettings {
-  return { policy: loadPolicy(values.securityPolicy), hostRoot: values.securityHostRoot ?? '', dryRun: values.securityDryRun };
+  return { policy: loadPolicy(values.securityPolicy), hostRoot: values.securityHostRoot ?? '', engineSockets: values.securityEngineSockets ?? [], dryRun: values.securityDryRun };
 }

@@ -11,7 +11,7 @@ export interface HostFacts {
   dockerSockets: readonly string[];
 }
 
-export interface ContainerTarget {
+export interface ContainerTarget extends ContainerContext {
   object: FindingObject;
   info: Dockerode.ContainerInspectInfo;
   host: HostFacts;
@@ -26,6 +26,24 @@ export interface ContainerTarget {
   imageAliases: readonly string[];
 }
 
+/** A namespace joined from another container (`--network container:db`), followed to its owner. */
+export interface JoinedNamespace {
+  /** The containers passed through, in order. */
+  via: string[];
+  /** The mode of the last one (`host`, `bridge`…), or what was left to follow when it could not be asked. */
+  mode: string;
+  error?: string;
+}
+
+/** What the engine tells about a container beyond its inspect (see objects.containerContext). */
+export interface ContainerContext {
+  joined?: Partial<Record<'NetworkMode' | 'PidMode' | 'IpcMode', JoinedNamespace>>;
+  /** Local volumes created with `o=bind`: volume name → the host directory they mount. */
+  volumeDevices?: ReadonlyMap<string, string>;
+  /** The processes of a running container (GET /containers/{id}/top), or why they could not be listed. */
+  processes?: { list: Array<{ comm: string; args: string }> } | { error: string };
+}
+
 export interface ImageTarget {
   object: FindingObject;
   info: Dockerode.ImageInspectInfo;
@@ -38,7 +56,7 @@ export interface ExecTarget {
   object: FindingObject;
   execId: string;
   /** ProcessConfig of the exec inspect. */
-  process: { tty: boolean; entrypoint: string; arguments: string[]; privileged: boolean; user?: string };
+  process: { tty: boolean; entrypoint: string; arguments: string[]; privileged: boolean; user?: string; openStdin?: boolean };
   /** The container's Config.User, which an exec without a user inherits. */
   containerUser: string;
 }

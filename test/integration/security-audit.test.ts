@@ -11,6 +11,7 @@ import type Dockerode from 'dockerode';
 import { audit } from '../../agents/security-watcher/audit-command';
 import { parsePolicy } from '../../agents/security-watcher/policy';
 import { runCli } from '../support/cli';
+import { eventually } from '../support/eventually';
 import { removeTestContainers, TEST_LABEL, testDocker, testEnv, uniqueTag } from '../support/test-env';
 
 type Create = Dockerode.ContainerCreateOptions;
@@ -130,6 +131,45 @@ describe('security-watcher checks on the test engine', function () {
     assert.equal(link.evidence.resolvedSource, '/etc');
     assert.deepEqual(link.evidence.value, { Source: join(dir, 'etclink'), Destination: '/cfg', RW: true });
     assert.ok(findings.some((f) => f.object.id === parent.id && f.ruleId === 'docker-socket'), 'a mount of the socket directory');
+  });
+
+  it('CIS gaps docker-bench shares (#13.5): joined host namespaces, a bind volume of /etc, sshd among the processes, CpuShares 1024; Podman sockets', async () => {
+    const reach = <T>(_what: string, call: () => Promise<T>) => call();
+    const create = (name: string, change: (c: Create) => void) => {
+      const spec = hardened(uniqueTag(name));
+      change(spec);
+      return docker.createContainer(spec);
+    };
+    const hostMode = await create('qs-sec-hostns', (c) => void ((c.HostConfig!.NetworkMode = 'host'), (c.HostConfig!.PidMode = 'host')));
+    const joiner = await create('qs-sec-joiner', (c) => void ((c.HostConfig!.NetworkMode = `container:${hostMode.id}`), (c.HostConfig!.PidMode = `container:${hostMode.id}`)));
+    const volumeName = uniqueTag('qs-sec-etcvol');
+    await docker.createVolume({ Name: volumeName, Driver: 'local', DriverOpts: { type: 'none', o: 'bind', device: '/etc' }, Labels: { [TEST_LABEL]: '1' } });
+    const mounter = await create('qs-sec-volume', (c) => void (c.HostConfig!.Mounts = [{ Type: 'volume', Source: volumeName, Target: '/cfg' }]));
+    const shares = await create('qs-sec-shares', (c) => void (c.HostConfig!.CpuShares = 1024));
+    const podman = await create('qs-sec-podman', (c) => void (c.HostConfig!.Binds = ['/run/podman/podman.sock:/p.sock:ro', `${dir}/api.sock:/api.sock:ro`]));
+    // sshd that only the process list shows: a script named sshd, started by an exec after the container.
+    const sshd = await create('qs-sec-sshd', (c) => void ((c.HostConfig!.ReadonlyRootfs = false), (c.User = '1000:1000')));
+    await sshd.start();
+    const write = await sshd.exec({ Cmd: ['sh', '-c', 'printf "#!/bin/sh\\nsleep 300\\n" > /tmp/sshd && chmod +x /tmp/sshd'] });
+    await write.start({ hijack: true, stdin: false }).then((s) => new Promise((r) => (s.on('end', r), s.on('close', r), s.resume())));
+    await (await sshd.exec({ Cmd: ['/tmp/sshd'] })).start({ Detach: true });
+    try {
+      let findings: Awaited<ReturnType<typeof audit>>['findings'] = [];
+      const about = (id: string, rule: string) => findings.filter((f) => f.object.id === id && f.ruleId === rule);
+      await eventually(async () => {
+        ({ findings } = await audit(docker, parsePolicy('{}', 'p'), { container: [joiner.id, mounter.id, shares.id, podman.id, sshd.id], securityEngineSockets: [`${dir}/api.sock`] }, reach));
+        assert.equal(about(sshd.id, 'sshd').length, 1, 'the sshd process is listed');
+      }, 15_000, 200);
+      for (const rule of ['host-network', 'host-pid']) assert.match(about(joiner.id, rule)[0]?.message ?? 'none', /through container qs-sec-hostns/, rule);
+      assert.deepEqual(findings.filter((f) => f.object.id === mounter.id && f.subject === '/cfg').map((f) => f.ruleId).sort(), ['sensitive-host-dir', 'sensitive-mount']);
+      assert.equal(about(mounter.id, 'sensitive-host-dir')[0]!.evidence.volume, volumeName);
+      assert.match(about(shares.id, 'cpu-shares')[0]?.message ?? 'none', /CpuShares=1024/);
+      assert.deepEqual(about(podman.id, 'docker-socket').map((f) => f.subject).sort(), ['/api.sock', '/p.sock']);
+      assert.match(about(sshd.id, 'sshd')[0]!.message, /a process runs sshd \(sshd: \/bin\/sh \/tmp\/sshd\)/);
+    } finally {
+      await removeTestContainers(docker);
+      await docker.getVolume(volumeName).remove().catch(() => undefined);
+    }
   });
 
   it('audit command: formats, --fail-on exit codes, a bad policy exits 2 naming file and line', async () => {

@@ -166,6 +166,50 @@ describe('security-watcher on the test engine', function () {
     await eventually(async () => assert.ok((await about(app.id)).includes('docker-cp-into-container')), 15_000);
   });
 
+  it("health-check lookalikes: the health command run as root, privileged, with a TTY or another PATH gives findings; the engine's probes stay hidden (#13.2)", async () => {
+    await startWatcher();
+    // Runs as root; each probe runs wget: a probe that reached the rules would fire root-exec and remote-copy-exec.
+    const script = 'sleep 1; wget -q -T 1 -O /dev/null http://127.0.0.1:9/ || true';
+    const healthy = await container(uniqueTag('qs-sec-lookalike'), { Healthcheck: { Test: ['CMD-SHELL', script], Interval: 300_000_000 } });
+    await healthy.start();
+    await eventually(async () => assert.ok(((await healthy.inspect()).State.Health?.Log?.length ?? 0) >= 3), 30_000, 100);
+    const lookalike = async (options: Partial<Dockerode.ExecCreateOptions>) => {
+      const exec = await healthy.exec({ Cmd: ['/bin/sh', '-c', script], AttachStdout: true, AttachStderr: true, ...options });
+      // `docker exec --privileged` cannot start on this machine (no capabilities to grant): its create is enough to judge it.
+      await exec.start({ hijack: true, stdin: false, Tty: options.Tty === true }).then((s) => new Promise((r) => (s.on('end', r), s.on('close', r), s.resume()))).catch(() => undefined);
+      return exec.id;
+    };
+    const privileged = await lookalike({ User: '0', Privileged: true, Tty: true });
+    const terminal = await lookalike({ User: '0', Tty: true });
+    const hijackedPath = await lookalike({ User: '0', Env: ['PATH=/tmp:/bin'] });
+    // Same user as the probes (the container's), only the environment differs: seen while it runs.
+    const envOnly = await lookalike({ Env: ['PATH=/tmp:/bin'] });
+    await eventually(async () => {
+      const subjects = new Set((await findings()).filter((f) => f.object.id === healthy.id && f.ruleId === 'remote-copy-exec').map((f) => f.subject));
+      for (const id of [privileged, terminal, hijackedPath, envOnly]) assert.ok(subjects.has(`exec ${id}`), `exec ${id} has a finding`);
+    }, 20_000);
+    const mine = new Set([privileged, terminal, hijackedPath, envOnly].map((id) => `exec ${id}`));
+    assert.ok((await findings()).some((f) => f.ruleId === 'privileged-exec' && f.subject === `exec ${privileged}`));
+    // Probes went on meanwhile; none of them reached the rules.
+    const probes = (await findings()).filter((f) => f.object.id === healthy.id && f.subject.startsWith('exec ') && !mine.has(f.subject));
+    assert.deepEqual(probes, []);
+  });
+
+  it('execs: sh -c scripts are parsed; a package manager hidden in if…fi is found, text that mentions one is not (#13.3)', async () => {
+    await startWatcher();
+    const app = await container(uniqueTag('qs-sec-script'), { User: '1000' });
+    await app.start();
+    const hidden = await execIn(app, ['sh', '-c', 'if true; then a\'\'pk add curl; fi']);
+    const mention = await execIn(app, ['sh', '-c', 'printf "#!/bin/sh\\necho; apk add curl\\n" > /tmp/nc']);
+    const variable = await execIn(app, ['sh', '-c', 'p=apk; $p add curl']);
+    await eventually(async () => {
+      const list = (await findings()).filter((f) => f.object.id === app.id).map((f) => `${f.ruleId} ${f.subject}`);
+      assert.ok(list.includes(`package-manager-exec exec ${hidden}`), list.join('\n'));
+      assert.ok(list.includes(`undecidable-exec exec ${variable}`), list.join('\n'));
+    }, 15_000);
+    assert.ok(!(await findings()).some((f) => f.subject === `exec ${mention}`), 'printf of a text is not running it');
+  });
+
   it('enforce: pause on start within a measured time, re-paused when someone unpauses it', async () => {
     await startWatcher('rules:\n  added-capabilities: { mode: enforce, action: pause }\n');
     const c = await container(uniqueTag('qs-sec-pause'), {}, { CapAdd: ['NET_ADMIN'] });

@@ -210,9 +210,15 @@ describe('EventStream (against a scripted engine)', () => {
 
   it('hides health-check execs unless a subscriber asks for them', async () => {
     const inspected: string[] = [];
-    const healthChecks = new HealthCheckClassifier(async (id) => {
-      inspected.push(id);
-      return id === 'c1' ? '/bin/sh -c exit 0' : undefined;
+    // c1's probe runs `/bin/sh -c exit 0` as the engine runs probes, on its turn (one interval after the start).
+    const healthChecks = new HealthCheckClassifier({
+      async healthCheck(id) {
+        inspected.push(id);
+        return id === 'c1' ? { entrypoint: '/bin/sh', arguments: ['-c', 'exit 0'], user: '', intervalMs: 1_000, env: [], workingDir: '' } : undefined;
+      },
+      turn: async () => ({ startedAtMs: Number(T0 / 1_000_000n) - 1_000, log: [] }),
+      exec: async () => ({ tty: false, privileged: false, user: '', entrypoint: '/bin/sh', arguments: ['-c', 'exit 0'], openStdin: false, openStdout: true, openStderr: true, running: false, pid: 0 }),
+      process: async () => undefined,
     });
     const quiet: string[] = [];
     const everything: string[] = [];

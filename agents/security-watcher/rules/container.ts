@@ -47,8 +47,20 @@ function hostConfig(target: ContainerTarget): HostConfigFields {
   return (target.info.HostConfig ?? {}) as HostConfigFields;
 }
 
-function mounts(target: ContainerTarget): Array<MountFields & { index: number }> {
-  return ((target.info.Mounts ?? []) as MountFields[]).map((mount, index) => ({ ...mount, index }));
+/**
+ * The container's mounts. A local volume created with `o=bind,device=/etc` is the host's /etc
+ * (inspect shows its _data directory as the source): it is given as the bind it is, by the volume.
+ */
+function mounts(target: ContainerTarget): Array<MountFields & { index: number; volume?: string }> {
+  return ((target.info.Mounts ?? []) as Array<MountFields & { Name?: string }>).map((mount, index) => {
+    const device = mount.Type === 'volume' && mount.Name ? target.volumeDevices?.get(mount.Name) : undefined;
+    return device ? { ...mount, Type: 'bind', Source: device, index, volume: mount.Name } : { ...mount, index };
+  });
+}
+
+/** How a mount reached the host path, for messages: through a bind volume, or directly. */
+function through(m: { volume?: string }): string {
+  return m.volume ? ` (through volume ${m.volume}, o=bind)` : '';
 }
 
 /** The source of a bind with symlinks resolved (inspect shows the link path, which hid `/etc` from docker-bench). */
@@ -88,6 +100,9 @@ function fieldRule(
   };
 }
 
+/** Engine API sockets by file name, wherever they are (rootless Podman's is under $XDG_RUNTIME_DIR). */
+const ENGINE_SOCKET_NAMES = ['docker.sock', 'podman.sock'];
+
 /** Docker's default capabilities: adding one of these changes nothing (docker-bench 5.4 uses the same set). */
 const DEFAULT_CAPS = new Set(['AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'MKNOD', 'NET_BIND_SERVICE', 'NET_RAW', 'SETFCAP', 'SETGID', 'SETPCAP', 'SETUID', 'SYS_CHROOT']);
 
@@ -105,21 +120,25 @@ export const FALCO_SENSITIVE_TREES = ['/proc', '/root', '/var/lib/kubelet', '/et
 /** Host files under /etc that hold credentials (Falco's own sensitive-file list), read-only or not. */
 export const SENSITIVE_HOST_FILES = ['/etc/shadow', '/etc/gshadow', '/etc/sudoers', '/etc/sudoers.d', '/etc/ssh', '/etc/pam.d', '/etc/security'];
 
-function namespaceRule(cis: string, id: string, what: string, field: keyof HostConfigFields, severity: ContainerRule['severity']): ContainerRule {
-  return fieldRule(
-    {
-      id,
-      cis,
-      title: `Container shares the host's ${what} namespace`,
-      severity,
-      remediation: `Do not run the container with --${field === 'UsernsMode' ? 'userns' : field.replace('Mode', '').toLowerCase()}=host.`,
-      reference: cisReference(cis),
+function namespaceRule(cis: string, id: string, what: string, field: keyof HostConfigFields & ('NetworkMode' | 'PidMode' | 'IpcMode' | 'UTSMode' | 'UsernsMode'), severity: ContainerRule['severity']): ContainerRule {
+  const flag = field === 'UsernsMode' ? 'userns' : field.replace('Mode', '').toLowerCase();
+  return {
+    id,
+    cis,
+    family: 'container',
+    title: `Container shares the host's ${what} namespace`,
+    severity,
+    remediation: `Do not run the container with --${flag}=host, nor join (--${flag} container:…) one that does.`,
+    reference: cisReference(cis),
+    check(target) {
+      const value = hostConfig(target)[field];
+      if (value === 'host') return [hit('', `shares the host's ${what} namespace (HostConfig.${field}=host)`, `HostConfig.${field}`, value)];
+      // `--${flag} container:x` where x runs with host mode is host mode too (docker-bench misses it).
+      const joined = target.joined?.[field as 'NetworkMode' | 'PidMode' | 'IpcMode'];
+      if (joined?.mode !== 'host' || joined.error) return [];
+      return [hit('', `shares the host's ${what} namespace through container ${joined.via.join(' → ')} (HostConfig.${field}=${String(value)}, which has ${field}=host)`, `HostConfig.${field}`, value ?? null, { joined: joined.via })];
     },
-    `HostConfig.${field}`,
-    (hc) => hc[field],
-    (value) => value === 'host',
-    () => `shares the host's ${what} namespace (HostConfig.${field}=host)`,
-  );
+  };
 }
 
 /** 5.17 on Podman too: it says IpcMode=shareable for --ipc host; where the kernel was asked, its answer counts. */
@@ -208,8 +227,8 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
           // `/` itself is sensitive, not everything under it.
           const dir = SENSITIVE_HOST_DIRS.find((d) => (d === '/' ? source === '/' : isUnder(source, d)));
           if (!dir) return [];
-          const via = source !== m.Source ? ` (via symlink ${m.Source})` : '';
-          return [hit(m.Destination ?? '', `mounts host ${source}${via} read-write at ${m.Destination}`, `Mounts[${m.index}]`, { Source: m.Source, Destination: m.Destination, RW: m.RW }, source !== m.Source ? { resolvedSource: source } : {})];
+          const via = source !== m.Source ? ` (via symlink ${m.Source})` : through(m);
+          return [hit(m.Destination ?? '', `mounts host ${source}${via} read-write at ${m.Destination}`, `Mounts[${m.index}]`, { Source: m.Source, Destination: m.Destination, RW: m.RW }, { ...(source !== m.Source ? { resolvedSource: source } : {}), ...(m.volume ? { volume: m.volume } : {}) })];
         });
     },
   },
@@ -222,13 +241,22 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
     remediation: 'Do not run an SSH server in the container; use docker exec for access.',
     reference: cisReference('5.7'),
     check(target) {
-      // From the configured command, not by exec-ing ps into the container as docker-bench does.
+      // From the configured command, and for a running container from its processes (GET /top, as
+      // docker-bench's `docker exec ps` but without running anything in the container).
       const command = [target.info.Path, ...(target.info.Args ?? [])].filter(Boolean);
       // A shell-form CMD (`/bin/sh -c "/usr/sbin/sshd -D"`) runs sshd inside the script.
       const launched = launchedPrograms(target.info.Path ?? '', target.info.Args ?? []);
-      if (!command.some((word) => posix.basename(word) === 'sshd') && !launched.some(({ program }) => program === 'sshd')) return [];
-      const shown = redactCommand(command);
-      return [hit('', `runs sshd (${shown.join(' ')})`, 'Path/Args', shown)];
+      if (command.some((word) => posix.basename(word) === 'sshd') || launched.some(({ program }) => program === 'sshd')) {
+        const shown = redactCommand(command);
+        return [hit('', `runs sshd (${shown.join(' ')})`, 'Path/Args', shown)];
+      }
+      const processes = target.processes;
+      if (processes && 'error' in processes) return [hit('processes', `could not check the running processes for sshd: ${processes.error}`, 'GET /containers/{id}/top', null)];
+      // comm is the executable's name; sshd's own children show `sshd: user@pts/0` as their arguments.
+      const sshd = processes?.list.find((p) => p.comm === 'sshd' || /^(?:\S*\/)?sshd(?::|\s|$)/.test(p.args));
+      if (!sshd) return [];
+      const shown = redactCommand(sshd.args.split(/\s+/));
+      return [hit('', `a process runs sshd (${sshd.comm}: ${shown.join(' ')})`, 'GET /containers/{id}/top', { comm: sshd.comm, args: shown.join(' ') })];
     },
   },
   {
@@ -280,7 +308,11 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
       const hc = hostConfig(target);
       // --cpu-quota limits CPU as --cpus does (docker-bench ignores it and flags such containers).
       const value = { CpuShares: hc.CpuShares ?? 0, NanoCpus: hc.NanoCpus ?? 0, CpuQuota: hc.CpuQuota ?? 0 };
-      return value.CpuShares === 0 && value.NanoCpus === 0 && value.CpuQuota <= 0 ? [hit('', 'has neither CPU shares nor a CPU limit', 'HostConfig.CpuShares/NanoCpus/CpuQuota', value)] : [];
+      // CIS 5.12: CpuShares 0 (unset) or 1024 (the default weight, given explicitly) is not in
+      // place. Deviation, said in the message: a CPU limit (--cpus, --cpu-quota) counts as in place.
+      if ((value.CpuShares !== 0 && value.CpuShares !== 1024) || value.NanoCpus !== 0 || value.CpuQuota > 0) return [];
+      const shares = value.CpuShares === 0 ? 'CpuShares=0 (unset)' : 'CpuShares=1024 (the default weight)';
+      return [hit('', `has ${shares} and no CPU limit: not in place by the CIS 5.12 text (quayside also accepts --cpus or --cpu-quota, which CIS does not name)`, 'HostConfig.CpuShares/NanoCpus/CpuQuota', value)];
     },
   },
   fieldRule(
@@ -428,7 +460,7 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
     id: 'docker-socket',
     cis: '5.32',
     family: 'container',
-    title: "Docker's socket mounted in the container",
+    title: "Docker's (or Podman's) API socket mounted in the container",
     severity: 'critical',
     remediation: 'Do not mount the Docker socket, or a directory holding it; give tools a read-only API proxy instead.',
     reference: cisReference('5.32'),
@@ -438,10 +470,10 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
         .filter((m) => m.Type === 'bind')
         .flatMap((m) => {
           const source = resolvedSource(target, m);
-          const socket = target.host.dockerSockets.find((s) => isUnder(s, source)) ?? (posix.basename(source) === 'docker.sock' ? source : undefined);
+          const socket = target.host.dockerSockets.find((s) => isUnder(s, source)) ?? (ENGINE_SOCKET_NAMES.includes(posix.basename(source)) ? source : undefined);
           if (!socket) return [];
-          const how = socket === source ? `mounts the Docker socket ${source}` : `mounts ${source}, which holds the Docker socket ${socket}`;
-          return [hit(m.Destination ?? '', `${how} at ${m.Destination}`, `Mounts[${m.index}]`, { Source: m.Source, Destination: m.Destination, RW: m.RW }, source !== m.Source ? { resolvedSource: source } : {})];
+          const how = socket === source ? `mounts the engine socket ${source}` : `mounts ${source}, which holds the engine socket ${socket}`;
+          return [hit(m.Destination ?? '', `${how}${through(m)} at ${m.Destination}`, `Mounts[${m.index}]`, { Source: m.Source, Destination: m.Destination, RW: m.RW }, source !== m.Source ? { resolvedSource: source } : {})];
         });
     },
   },
@@ -474,7 +506,7 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
           const source = resolvedSource(target, m);
           const match = exact.includes(source) || trees.some((p) => isUnder(source, p));
           if (!match) return [];
-          return [hit(m.Destination ?? '', `mounts host ${source} at ${m.Destination}${m.RW ? '' : ' (read-only)'}`, `Mounts[${m.index}]`, { Source: m.Source, Destination: m.Destination, RW: m.RW }, source !== m.Source ? { resolvedSource: source } : {})];
+          return [hit(m.Destination ?? '', `mounts host ${source}${through(m)} at ${m.Destination}${m.RW ? '' : ' (read-only)'}`, `Mounts[${m.index}]`, { Source: m.Source, Destination: m.Destination, RW: m.RW }, { ...(source !== m.Source ? { resolvedSource: source } : {}), ...(m.volume ? { volume: m.volume } : {}) })];
         });
     },
   },

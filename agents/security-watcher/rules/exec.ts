@@ -6,59 +6,61 @@
  */
 import { posix } from 'node:path';
 import type { ContainerTarget, EventTarget, ExecTarget } from '../target';
-import { redactCommand } from '../redact';
+import { redactCommand, redactText } from '../redact';
 import { cisReference, hit, isRootUser, type SecurityRule } from './rule';
+import { analyzeCommand, renamedFrom, SHELLS, type CommandAnalysis, type LaunchedProgram } from './shell';
 
-export const SHELLS = ['ash', 'bash', 'csh', 'ksh', 'sh', 'tcsh', 'zsh', 'dash'];
+export { SHELLS } from './shell';
 export const PACKAGE_MANAGERS = ['apt', 'apt-get', 'aptitude', 'dpkg', 'rpm', 'yum', 'dnf', 'microdnf', 'zypper', 'apk', 'pip', 'pip3', 'gem', 'npm', 'yarn', 'pnpm', 'snap', 'pacman', 'update-alternatives'];
 export const NETWORK_TOOLS = ['nc', 'ncat', 'netcat', 'nmap', 'dig', 'tcpdump', 'tshark', 'ngrep', 'telnet', 'mitmproxy', 'socat', 'zmap'];
-/** Programs that run the program named in their arguments. */
-/** Wrappers in wrappers (`sudo env nice cmd`) are followed this deep. */
-const MAX_WRAPPERS = 8;
-const WRAPPER_FLAGS_WITH_VALUE = ['-u', '-g', '-U', '-C', '-D', '-h', '-p', '-R', '-r', '-T', '-t', '-n', '-s', '-k', '-S'];
-const WRAPPERS = ['env', 'sudo', 'doas', 'nohup', 'time', 'timeout', 'nice', 'ionice', 'setsid', 'stdbuf', 'exec', 'command', 'busybox'];
 export const REMOTE_COPY_TOOLS = ['rsync', 'scp', 'sftp', 'dcp', 'wget'];
+/** Where anyone in a container can write: a program run from here was dropped there (Falco: "Drop and execute new binary"). */
+export const WRITABLE_DIRS = ['/tmp', '/var/tmp', '/dev/shm', '/run', '/var/run'];
+/** Programs whose renamed copies (`/tmp/busybox2`, `sh.bak`) are an attempt to run them unseen. */
+const WATCHED_PROGRAMS = ['busybox', ...SHELLS, ...PACKAGE_MANAGERS, ...NETWORK_TOOLS, ...REMOTE_COPY_TOOLS, 'curl'];
 
-/**
- * The programs a command line starts: the entrypoint, and for `sh -c SCRIPT` the first word of
- * each command of the script (split at ; & | ` $( and newlines, skipping VAR=value and sudo/env).
- */
-export function launchedPrograms(entrypoint: string, args: readonly string[], depth = 0): Array<{ program: string; words: string[] }> {
-  const programs = [{ program: posix.basename(entrypoint), words: [...args] }];
-  // `env TOKEN=x npm install`, `sudo -u app apt-get …`, `busybox wget …`: the wrapped program runs
-  // too. Indexes, not shifts, and a bounded depth: an exec's arguments are anyone's input.
-  if (WRAPPERS.includes(posix.basename(entrypoint))) {
-    let i = 0;
-    while (i < args.length && (args[i]!.startsWith('-') || /^\w+=/.test(args[i]!) || /^\d+(?:\.\d+)?[smhd]?$/.test(args[i]!))) {
-      // `sudo -u app`, `env -u VAR`, `nice -n 5`, `timeout -s KILL`: these flags take the next word.
-      i += WRAPPER_FLAGS_WITH_VALUE.includes(args[i]!) ? 2 : 1;
-    }
-    if (i < args.length && depth < MAX_WRAPPERS) programs.push(...launchedPrograms(args[i]!, args.slice(i + 1), depth + 1));
-    return programs;
+const analyses = new WeakMap<ExecTarget['process'], CommandAnalysis>();
+
+/** The exec's command analysed once for every rule (a script is parsed once, not once per rule). */
+export function execAnalysis(target: ExecTarget): CommandAnalysis {
+  let analysis = analyses.get(target.process);
+  if (!analysis) {
+    const stdin = target.process.tty ? 'terminal' : target.process.openStdin ? 'data' : 'none';
+    analysis = analyzeCommand(target.process.entrypoint, target.process.arguments, stdin);
+    analyses.set(target.process, analysis);
   }
-  // `-c`, or combined short options that include it: `bash -lc`, `sh -ec`, `bash -xc`.
-  const commandFlag = args.findIndex((a) => /^-[a-zA-Z]*c[a-zA-Z]*$/.test(a));
-  const script = SHELLS.includes(posix.basename(entrypoint)) && commandFlag >= 0 ? args[commandFlag + 1] : undefined;
-  if (script !== undefined) {
-    for (const segment of script.split(/;|&&?|\|\|?|`|\$\(|\n|\(|\)/)) {
-      // Quotes around a word do not change the program it names (`'apt-get' install`).
-      const words = segment.trim().split(/\s+/).filter(Boolean).map((w) => w.replace(/^(['"])(.*)\1$/, '$2'));
-      let i = 0;
-      while (i < words.length && (/^\w+=/.test(words[i]!) || WRAPPERS.includes(words[i]!))) i += 1;
-      if (i < words.length) programs.push({ program: posix.basename(words[i]!), words: words.slice(i + 1) });
-    }
-  }
-  return programs;
+  return analysis;
 }
 
-/** The exec's command for messages, with secret values masked (evidence travels to logs and webhooks). */
+/** The programs a command line starts (the entrypoint, what wrappers run, every command of an `sh -c` script). */
+export function launchedPrograms(entrypoint: string, args: readonly string[]): LaunchedProgram[] {
+  return analyzeCommand(entrypoint, args).launched;
+}
+
+function isUnderDir(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(`${dir}/`);
+}
+
+const redactedCommands = new WeakMap<ExecTarget['process'], string[]>();
+
+/** The exec's command with secret values masked (evidence travels to logs and webhooks), masked once for every rule. */
+function redactedCommand(target: ExecTarget): string[] {
+  let words = redactedCommands.get(target.process);
+  if (!words) {
+    words = redactCommand([target.process.entrypoint, ...target.process.arguments]);
+    redactedCommands.set(target.process, words);
+  }
+  return words;
+}
+
+/** The exec's command for messages. */
 function commandLine(target: ExecTarget): string {
-  return redactCommand([target.process.entrypoint, ...target.process.arguments]).join(' ');
+  return redactedCommand(target).join(' ');
 }
 
 /** ProcessConfig as evidence, its arguments masked like the command line. */
 function shownProcess(target: ExecTarget): ExecTarget['process'] {
-  return { ...target.process, arguments: redactCommand([target.process.entrypoint, ...target.process.arguments]).slice(1) };
+  return { ...target.process, arguments: redactedCommand(target).slice(1) };
 }
 
 function toolRule(id: string, title: string, severity: ExecRule['severity'], tools: readonly string[], what: string, reference: string, extra?: (program: string, words: string[]) => boolean): ExecRule {
@@ -70,8 +72,7 @@ function toolRule(id: string, title: string, severity: ExecRule['severity'], too
     remediation: `Do not run ${what} in running containers; build them into the image, or use a debug container.`,
     reference,
     check(target) {
-      const launched = launchedPrograms(target.process.entrypoint, target.process.arguments);
-      const found = launched.find(({ program, words }) => tools.includes(program) || extra?.(program, words) === true);
+      const found = execAnalysis(target).launched.find(({ program, words }) => tools.includes(program) || extra?.(program, words) === true);
       return found ? [hit(`exec ${target.execId}`, `docker exec ran ${what} ${found.program}: ${commandLine(target)}`, 'ProcessConfig', shownProcess(target))] : [];
     },
   };
@@ -90,7 +91,7 @@ export const EXEC_RULES: readonly ExecRule[] = [
     check(target) {
       // The TTY is what tells a person at a terminal from a script (and from health checks, which never have one).
       // `docker exec -it c env bash` or `busybox sh` opens the shell through a wrapper.
-      if (!target.process.tty || !launchedPrograms(target.process.entrypoint, target.process.arguments).some(({ program }) => SHELLS.includes(program))) return [];
+      if (!target.process.tty || !execAnalysis(target).launched.some(({ program }) => SHELLS.includes(program) || renamedFrom(program, SHELLS))) return [];
       return [hit(`exec ${target.execId}`, `docker exec opened a shell with a terminal: ${commandLine(target)}`, 'ProcessConfig.tty', true, { entrypoint: target.process.entrypoint })];
     },
   },
@@ -141,6 +142,40 @@ export const EXEC_RULES: readonly ExecRule[] = [
     'Falco rules "Launch Remote File Copy Tools in Container", "Launch Ingress Remote File Copy Tools in Container"',
     (program, words) => program === 'curl' && words.some((w) => /^(?:-[a-zA-Z]*[oO]\S*|--output(?:=.*)?|--remote-name(?:-all)?)$/.test(w)),
   ),
+  {
+    id: 'drop-and-execute',
+    family: 'exec',
+    title: 'Program run from a writable path or as a renamed copy (Falco: Drop and execute new binary)',
+    severity: 'high',
+    remediation: 'Ship programs in the image; find out who put this one in the container.',
+    reference: 'Falco rule "Drop and execute new binary in container"',
+    check(target) {
+      // Falco sees the binary come from the container's upper layer; the API sees only the path
+      // and name it is run by: a writable directory, or a known program's name with a suffix.
+      const dropped = execAnalysis(target).launched.flatMap(({ program, path }) => {
+        const dir = WRITABLE_DIRS.find((d) => isUnderDir(path, d));
+        const original = renamedFrom(program, WATCHED_PROGRAMS);
+        if (!dir && !original) return [];
+        return [`${path} (${[dir ? `from the writable ${dir}` : '', original ? `a renamed copy of ${original}` : ''].filter(Boolean).join(', ')})`];
+      });
+      if (dropped.length === 0) return [];
+      return [hit(`exec ${target.execId}`, `docker exec ran ${dropped.join(', ')}: ${commandLine(target)}`, 'ProcessConfig', shownProcess(target), { programs: dropped })];
+    },
+  },
+  {
+    id: 'undecidable-exec',
+    family: 'exec',
+    title: 'docker exec ran commands that cannot be known before they run (eval, variable program, script from stdin)',
+    severity: 'medium',
+    remediation: 'Run named programs with literal arguments; treat this exec as suspect until someone says what it ran.',
+    reference: 'Falco rules judge the processes that run; the Docker API shows only the command, so what it hides is reported',
+    check(target) {
+      const { undecidable } = execAnalysis(target);
+      if (undecidable.length === 0) return [];
+      const shown = undecidable.map((u) => redactText(u));
+      return [hit(`exec ${target.execId}`, `docker exec ran what only run time decides (${shown.join('; ')}): ${commandLine(target)}`, 'ProcessConfig', shownProcess(target), { undecidable: shown })];
+    },
+  },
 ];
 
 /** A container whose own command is an interactive shell (`docker run -it image sh`). */
