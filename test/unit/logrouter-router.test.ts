@@ -106,4 +106,74 @@ describe('logrouter router', () => {
     engine.stream.end();
     await router.stop(1_000);
   });
+
+  /** A docker run --rm container already removed when inspect and the log were asked: only attach answered. */
+  function goneBeforeInspect(attached: Buffer) {
+    const gone = () => Promise.reject(Object.assign(new Error('no such container'), { statusCode: 404 }));
+    const attach = async () => new PassThrough().end(attached);
+    return { getContainer: () => ({ attach, inspect: gone, logs: gone }) } as unknown as Pick<Dockerode, 'getContainer'>;
+  }
+  const created = (labels: Record<string, string>): DockerEvent => ({ ...event('create'), attributes: { ...labels, image: 'busybox', name: 'quick' } });
+
+  it('ships what attach caught of a container removed before inspect answered, named by its create event', async () => {
+    let out = '';
+    const stdout = new Writable({ write: (chunk, _encoding, callback) => ((out += String(chunk)), callback()) });
+    const docker = goneBeforeInspect(Buffer.concat([frame('one\n'), frame('two\n')]));
+    const store = new CheckpointStore(join(dir, 'd'));
+    const router = new LogRouter({ docker, store, logger: silentLogger, env: {}, stdout, queueSize: 100, policy: 'block', batchSize: 10, maxLineBytes: 1 << 20, backlog: false, excludeLabels: [], selfId: undefined });
+    const route = parseRouteUri('stdout://?filter.name=quick&filter.labels=team:pay*&format={{.Container.Name}}/{{.Container.Config.Image}}:{{.Data}}%0A');
+    router.addRoute(route);
+    router.synced = true;
+    await router.onEvent(created({ team: 'payments' }));
+    await router.onEvent(event('start'));
+    await router.onEvent(event('destroy'));
+    await eventually(() => assert.equal(out, '/quick/busybox:one\n/quick/busybox:two\n'), 5_000, 10);
+    await eventually(() => assert.equal(store.get(route.id, ID), undefined, 'its checkpoint forgotten'), 5_000, 10);
+    await router.stop(1_000);
+  });
+
+  it('honours an opt-out label of a container removed before inspect answered', async () => {
+    let out = '';
+    const stdout = new Writable({ write: (chunk, _encoding, callback) => ((out += String(chunk)), callback()) });
+    const router = new LogRouter({ docker: goneBeforeInspect(frame('secret\n')), store: new CheckpointStore(join(dir, 'e')), logger: silentLogger, env: {}, stdout, queueSize: 100, policy: 'block', batchSize: 10, maxLineBytes: 1 << 20, backlog: false, excludeLabels: [], selfId: undefined });
+    router.addRoute(parseRouteUri('stdout://?format={{.Data}}%0A'));
+    router.synced = true;
+    await router.onEvent(created({ 'quayside.logs': 'ignore' }));
+    await router.onEvent(event('start'));
+    assert.equal(router.pipeCount(), 0, 'no reader for it');
+    await router.onEvent(event('destroy'));
+    await router.stop(1_000);
+    assert.equal(out, '');
+  });
+
+  it('ships from attach the last lines a removed container\'s log stream ended without, and no line twice', async () => {
+    let out = '';
+    const stdout = new Writable({ write: (chunk, _encoding, callback) => ((out += String(chunk)), callback()) });
+    const state = { removed: false };
+    const attach = new PassThrough();
+    const log = new PassThrough();
+    const docker = {
+      getContainer: () => ({
+        attach: async () => attach,
+        inspect: async () => {
+          if (state.removed) throw Object.assign(new Error('no such container'), { statusCode: 404 });
+          return { Id: ID, Name: '/quick', Created: new Date().toISOString(), Config: { Image: 'busybox', Hostname: 'ab12', Labels: {}, Env: [], Tty: false }, State: { Pid: 7, Running: true, Status: 'created' } };
+        },
+        logs: async () => log,
+      }),
+    } as unknown as Pick<Dockerode, 'getContainer'>;
+    const router = new LogRouter({ docker, store: new CheckpointStore(join(dir, 'f')), logger: silentLogger, env: {}, stdout, queueSize: 100, policy: 'block', batchSize: 10, maxLineBytes: 1 << 20, backlog: false, excludeLabels: [], selfId: undefined });
+    router.addRoute(parseRouteUri('stdout://?format={{.Data}}%0A'));
+    router.synced = true;
+    await router.onEvent(created({}));
+    attach.end(Buffer.concat([frame('one\n'), frame('one\n'), frame('two\n')]));
+    await router.onEvent(event('start'));
+    // The follower ends at the exit with the first line only, and the container is removed.
+    state.removed = true;
+    log.end(frame('2026-11-27T20:20:15.000000001Z one\n'));
+    await router.onEvent(event('destroy'));
+    await eventually(() => assert.equal(out, 'one\none\ntwo\n'), 5_000, 10);
+    await router.stop(1_000);
+    assert.equal(out, 'one\none\ntwo\n');
+  });
 });
