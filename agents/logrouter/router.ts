@@ -206,12 +206,11 @@ export class LogRouter {
       // After attach: a container still created then was attached to before it started.
       info = await unlessGone(() => this.settings.docker.getContainer(id).inspect());
     } catch (error) {
-      capture?.close();
+      // An engine too busy to answer in time: with a capture, the create event says enough.
       this.settings.logger.debug('cannot inspect container', { id, phase, error: errorMessage(error) });
-      return;
+      if (!(capture && event)) return;
     }
     if (!info && !(capture && event)) {
-      capture?.close();
       // Created, run and removed before attach and inspect answered.
       if (event) this.settings.logger.warn('container removed before it could be attached to or inspected; its output is lost', { container: event.name, id });
       else this.settings.logger.debug('container gone before it could be inspected', { id, phase });
@@ -224,7 +223,7 @@ export class LogRouter {
       if (!this.containers.has(id)) this.settings.logger.debug('container logs not shipped', { container: meta.name, reason });
       return;
     }
-    if (!info) this.settings.logger.warn('container removed before it could be inspected; shipping what attach caught, its env not known', { container: meta.name, id });
+    if (!info) this.settings.logger.warn('container not inspected (removed, or the engine did not answer); read by its create event, its env not known', { container: meta.name, id });
     if (capture) {
       // Attach came after the start if the container is no longer just created.
       capture.fromStart = info?.State.Status === 'created';
