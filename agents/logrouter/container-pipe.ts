@@ -46,15 +46,6 @@ export interface ContainerPipeOptions {
 const RETRY_MS = [250, 500, 1000, 2000, 5000];
 /** How long the rest of a removed container's attach output may take to arrive. */
 const CAPTURE_GRACE_MS = 2_000;
-/**
- * How long the capture is kept once the log is open: the log stream of a quick container can end
- * at its exit without its last lines (1 of 300 lines in a run here), and once the container is
- * removed only the capture has them.
- */
-const CAPTURE_KEEP_MS = 10_000;
-
-/** What the log stream gave this pipe so far, per source: how many lines, and the last one. */
-type LogProgress = Record<LogSource, { count: number; last: Buffer | undefined }>;
 
 export class ContainerPipe {
   private readonly tracker: DeliveryTracker;
@@ -66,8 +57,6 @@ export class ContainerPipe {
   private drained: (() => void) | undefined;
   private loopDone: Promise<void> | undefined;
   private capture: AttachCapture | undefined;
-  private captureTimer: NodeJS.Timeout | undefined;
-  private readonly fromLog: LogProgress = { stdout: { count: 0, last: undefined }, stderr: { count: 0, last: undefined } };
   /** The container's output was read, from its log or from the capture. */
   private read = false;
 
@@ -125,10 +114,8 @@ export class ContainerPipe {
         const clean = outcome === 'clean';
         if (clean) this.failures = 0;
         const state = await this.state();
-        const removed = state === 'gone' || (state === 'stopped' && outcome === 'unopened');
-        if (removed && this.capture) {
-          // Removed (docker run --rm) before its log could be opened, or before it was read to
-          // the end: what attach caught after the last line the log gave is all there is.
+        if (outcome === 'unopened' && state !== 'running' && state !== 'unknown' && this.capture) {
+          // Removed (docker run --rm) before its log could be opened: what attach caught is all there is.
           await this.readCapture(this.capture);
           return;
         }
@@ -140,19 +127,11 @@ export class ContainerPipe {
         if (state === 'stopped' && clean) {
           // A follower can end at the container's exit before the engine handed it the last
           // lines (seen with a final line without newline): read once more.
-          const again = await this.readOnce();
+          const complete = (await this.readOnce()) === 'clean';
           await this.untilDrained();
           if (this.closed) return;
-          if (again === 'unopened' && this.capture) {
-            // Being removed (docker run --rm): the engine refuses its log now.
-            await this.readCapture(this.capture);
-            return;
-          }
           // Now the log is complete: quiet streams catch up, so the next read starts here.
-          if (again === 'clean') {
-            this.releaseCapture();
-            if (this.tracker.settle()) this.options.checkpoints.flush();
-          }
+          if (complete && this.tracker.settle()) this.options.checkpoints.flush();
         }
         if (state === 'running' || state === 'unknown') {
           this.wanted = true;
@@ -192,9 +171,10 @@ export class ContainerPipe {
       this.options.logger.debug('cannot open the log stream', { container: container.name, error: errorMessage(error) });
       return 'unopened';
     }
+    // The log is open: the engine sends all of it even if the container is removed now.
     this.read = true;
-    this.keepCaptureFor(CAPTURE_KEEP_MS);
-    const { parser, merger } = this.lineReader(undefined, (line) => this.countLogLine(line));
+    this.releaseCapture();
+    const { parser, merger } = this.lineReader();
     this.tracker.resume();
     if (this.closed) {
       stream.destroy();
@@ -228,54 +208,37 @@ export class ContainerPipe {
     });
   }
 
-  /**
-   * Lines of the capture the log did not give, stamped with the time they arrived; the route gets
-   * those of its streams. A capture from the start holds, per source, the log's lines in the same
-   * order: those after the log's last one are shipped, once the capture's line at that place is
-   * that same line (otherwise shipping could send a line twice).
-   */
+  /** Lines of the capture, stamped with the time they arrived; the route gets those of its streams. */
   private async readCapture(capture: AttachCapture): Promise<void> {
     const { data, lostBytes, fromStart } = await capture.output(CAPTURE_GRACE_MS);
-    const fromLog = { stdout: { ...this.fromLog.stdout }, stderr: { ...this.fromLog.stderr } };
-    const logged = fromLog.stdout.count + fromLog.stderr.count;
     this.read = true;
     this.releaseCapture();
-    if (this.closed || (logged > 0 && !fromStart)) return; // a part of the output, and no telling which
-    const seen: Record<LogSource, number> = { stdout: 0, stderr: 0 };
-    const misaligned = new Set<LogSource>();
-    let shipped = 0;
-    const { parser, merger } = this.lineReader((line) => {
-      if (!this.options.sources.includes(line.source)) return false;
-      const place = (seen[line.source] += 1);
-      const log = fromLog[line.source];
-      if (place === log.count && !log.last?.equals(line.data)) misaligned.add(line.source);
-      if (place <= log.count || misaligned.has(line.source)) return false;
-      shipped += 1;
-      return true;
-    });
+    if (this.closed) return;
+    const { parser, merger } = this.lineReader((line) => this.options.sources.includes(line.source));
     this.tracker.resume();
     parser.write(data);
     parser.end();
     merger?.flushAll();
     await this.untilDrained();
-    for (const source of this.options.sources) if (seen[source] < fromLog[source].count) misaligned.add(source);
-    const { name, id } = this.options.container;
-    if (lostBytes > 0 || !fromStart || misaligned.size > 0) {
+    if (lostBytes > 0 || !fromStart) {
       this.options.counters.gap();
-      this.options.logger.warn('container removed before its log could be read to the end; lines attach did not catch are lost', { container: name, id, linesFromLog: logged, linesFromAttach: shipped, lostBytes, missedStart: !fromStart, misaligned: [...misaligned] });
-    } else if (logged > 0 && shipped > 0) {
-      this.options.logger.warn('the log stream of a removed container ended before its last lines; shipped them from attach', { container: name, id, linesFromLog: logged, linesFromAttach: shipped });
+      this.options.logger.warn('container removed before its log could be read; shipped what attach caught of its output', {
+        container: this.options.container.name,
+        id: this.options.container.id,
+        lostBytes,
+        missedStart: !fromStart,
+      });
     }
   }
 
-  private lineReader(wanted: (line: LogLine) => boolean = () => true, admitted?: (line: LogLine) => void): { parser: LogParser; merger: MultilineMerger | undefined } {
+  private lineReader(wanted: (line: LogLine) => boolean = () => true): { parser: LogParser; merger: MultilineMerger | undefined } {
     const { container, route, maxLineBytes, counters } = this.options;
     const merger = this.options.multiline ? new MultilineMerger(this.options.multiline, (m) => route.push(m)) : undefined;
     const parser = new LogParser({
       tty: container.tty,
       maxLineBytes,
       onLine: (line) => {
-        if (wanted(line) && this.accept(line, merger)) admitted?.(line);
+        if (wanted(line)) this.accept(line, merger);
       },
       onMalformed: () => counters.malformed(),
     });
@@ -283,25 +246,8 @@ export class ContainerPipe {
   }
 
   private releaseCapture(): void {
-    clearTimeout(this.captureTimer);
     this.capture?.release(this);
     this.capture = undefined;
-    this.fromLog.stdout.last = this.fromLog.stderr.last = undefined;
-  }
-
-  /** The log is open: the capture is needed only if the container is removed within `ms`. */
-  private keepCaptureFor(ms: number): void {
-    if (!this.capture || this.captureTimer) return;
-    this.captureTimer = setTimeout(() => this.releaseCapture(), ms);
-    this.captureTimer.unref();
-  }
-
-  /** A new line from the log: where the capture would take over, while there is one. */
-  private countLogLine(line: LogLine): void {
-    if (!this.capture) return;
-    const progress = this.fromLog[line.source];
-    progress.count += 1;
-    progress.last = line.data;
   }
 
   private reportGap(): void {
@@ -311,14 +257,13 @@ export class ContainerPipe {
     this.options.logger.warn('log lines lost before they could be read (rotated away by the log driver)', { container: this.options.container.name });
   }
 
-  /** Queues a line on the route; false when it was delivered before. */
-  private accept(line: LogLine, merger: MultilineMerger | undefined): boolean {
+  private accept(line: LogLine, merger: MultilineMerger | undefined): void {
     const { route, container, counters } = this.options;
     counters.linesIn(1, line.data.length);
     const admission = this.tracker.admit(line);
     if (admission.skip) {
       counters.skipped(admission.reason);
-      return false;
+      return;
     }
     const ticket = admission.ticket;
     let fields: Record<string, unknown> | undefined;
@@ -342,7 +287,6 @@ export class ContainerPipe {
       merger?.flushSource(line.source);
       route.push(message);
     }
-    return true;
   }
 
   private untilDrained(): Promise<void> {

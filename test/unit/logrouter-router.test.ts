@@ -166,35 +166,4 @@ describe('logrouter router', () => {
     await router.stop(1_000);
     assert.equal(out, '');
   });
-
-  it('ships from attach the last lines a removed container\'s log stream ended without, and no line twice', async () => {
-    let out = '';
-    const stdout = new Writable({ write: (chunk, _encoding, callback) => ((out += String(chunk)), callback()) });
-    const state = { removed: false };
-    const attach = new PassThrough();
-    const log = new PassThrough();
-    const docker = {
-      getContainer: () => ({
-        attach: async () => attach,
-        inspect: async () => {
-          if (state.removed) throw Object.assign(new Error('no such container'), { statusCode: 404 });
-          return { Id: ID, Name: '/quick', Created: new Date().toISOString(), Config: { Image: 'busybox', Hostname: 'ab12', Labels: {}, Env: [], Tty: false }, State: { Pid: 7, Running: true, Status: 'created' } };
-        },
-        logs: async () => log,
-      }),
-    } as unknown as Pick<Dockerode, 'getContainer'>;
-    const router = new LogRouter({ docker, store: new CheckpointStore(join(dir, 'f')), logger: silentLogger, env: {}, stdout, queueSize: 100, policy: 'block', batchSize: 10, maxLineBytes: 1 << 20, backlog: false, excludeLabels: [], selfId: undefined });
-    router.addRoute(parseRouteUri('stdout://?format={{.Data}}%0A'));
-    router.synced = true;
-    await router.onEvent(created({}));
-    attach.end(Buffer.concat([frame('one\n'), frame('one\n'), frame('two\n')]));
-    await router.onEvent(event('start'));
-    // The follower ends at the exit with the first line only, and the container is removed.
-    state.removed = true;
-    log.end(frame('2026-11-27T20:20:15.000000001Z one\n'));
-    await router.onEvent(event('destroy'));
-    await eventually(() => assert.equal(out, 'one\none\ntwo\n'), 5_000, 10);
-    await router.stop(1_000);
-    assert.equal(out, 'one\none\ntwo\n');
-  });
 });
