@@ -14,7 +14,8 @@ import { formatReport } from '../../shared/findings/formats';
 import { deliverReport, reportOutputOptions, type ReportOutputValues } from '../../shared/findings/report-output';
 import { dockerOptions } from '../../shared/runtime/common-options';
 import { packageVersion } from '../../shared/version';
-import { checkLabels, LABEL_RULE_IDS, ruleCatalog } from './checker';
+import { LABEL_RULE_IDS, ruleCatalog } from './checker';
+import { DeadlineChecker } from './deadline-checker';
 import { DockerfileSyntaxError, parseDockerfileLabels } from './dockerfile';
 import { containerTarget, imageTarget } from './objects';
 import { labelOptions, labelSettings, type LabelOptionValues } from './settings';
@@ -35,6 +36,7 @@ export const checkOptions = {
   labelDisable: { ...labelOptions.labelDisable, flag: '--disable' },
   labelMaxValueBytes: { ...labelOptions.labelMaxValueBytes, flag: '--max-value-bytes' },
   labelMaxTotalBytes: { ...labelOptions.labelMaxTotalBytes, flag: '--max-total-bytes' },
+  labelCheckTimeout: { ...labelOptions.labelCheckTimeout, flag: '--check-timeout' },
   ...reportOutputOptions('medium'),
 };
 
@@ -47,6 +49,7 @@ interface CheckValues extends LabelOptionValues, ReportOutputValues {
   all: boolean;
   dockerfile?: string[];
   buildArg?: Array<[string, string]>;
+  labelCheckTimeout: number;
 }
 
 /** A Dockerfile is read whole: one larger than this is refused. */
@@ -70,10 +73,26 @@ export async function runCheck(values: CheckValues): Promise<number> {
   for (const warning of settings.schema?.warnings ?? []) process.stderr.write(`quayside: warning: ${warning}\n`);
   const targets = [...dockerfileTargets(values), ...(await engineTargets(values))];
   if (targets.length === 0) throw new ConfigError('nothing to check: give --image, --container, --all or --dockerfile');
-  const findings: FindingDraft[] = targets.flatMap((target) => checkLabels(target, settings));
+  const findings = await checkUnderDeadline(targets, values);
   const objects: FindingObject[] = targets.map((target) => target.object);
   const report = formatReport(values.format, { tool: { name: 'quayside label-inspector', version: packageVersion() }, rules: ruleCatalog(), findings, objects });
   return deliverReport(report, findings, values);
+}
+
+/**
+ * Each object is checked in a worker thread under --check-timeout, as the agent does: hostile
+ * labels or a schema that takes too long give a label-check-incomplete finding about that object
+ * (exit 1), never a hung pipeline.
+ */
+async function checkUnderDeadline(targets: LabelTarget[], values: CheckValues): Promise<FindingDraft[]> {
+  const checker = new DeadlineChecker(values, values.labelCheckTimeout);
+  try {
+    const findings: FindingDraft[] = [];
+    for (const target of targets) findings.push(...(await checker.check(target)));
+    return findings;
+  } finally {
+    await checker.close();
+  }
 }
 
 function dockerfileTargets(values: CheckValues): LabelTarget[] {

@@ -79,6 +79,17 @@ export class AttachCapture {
     this.ready = true;
   }
 
+  /**
+   * Whether the bytes so far are a TTY's raw output rather than attach frames (which start with
+   * stream type 0-2 and three zero bytes): for a container gone before inspect said.
+   */
+  get looksLikeTty(): boolean {
+    // No byte yet: frames (the default of `docker run` without -t).
+    const first = Buffer.concat(this.ready ? [] : this.raw.slice(0, 4)).subarray(0, 4);
+    if (first.length < 4) return false;
+    return !(first[0]! <= 2 && first[1] === 0 && first[2] === 0 && first[3] === 0);
+  }
+
   /** A route's reader that may still need the capture. */
   hold(holder: object): void {
     this.holders.add(holder);

@@ -57,6 +57,8 @@ export class ContainerPipe {
   private drained: (() => void) | undefined;
   private loopDone: Promise<void> | undefined;
   private capture: AttachCapture | undefined;
+  /** The container's output was read, from its log or from the capture. */
+  private read = false;
 
   constructor(private readonly options: ContainerPipeOptions) {
     this.tracker = new DeliveryTracker(options.checkpoint, () => options.checkpoints.touch(), options.sources);
@@ -117,6 +119,10 @@ export class ContainerPipe {
           await this.readCapture(this.capture);
           return;
         }
+        if (!this.read && outcome === 'unopened' && (state === 'gone' || state === 'stopped')) {
+          this.options.counters.gap();
+          this.options.logger.warn('container removed before its log could be opened, and attach caught nothing of it; its output is lost', { container: this.options.container.name, id: this.options.container.id });
+        }
         if (state === 'gone') return;
         if (state === 'stopped' && clean) {
           // A follower can end at the container's exit before the engine handed it the last
@@ -166,6 +172,7 @@ export class ContainerPipe {
       return 'unopened';
     }
     // The log is open: the engine sends all of it even if the container is removed now.
+    this.read = true;
     this.releaseCapture();
     const { parser, merger } = this.lineReader();
     this.tracker.resume();
@@ -204,6 +211,7 @@ export class ContainerPipe {
   /** Lines of the capture, stamped with the time they arrived; the route gets those of its streams. */
   private async readCapture(capture: AttachCapture): Promise<void> {
     const { data, lostBytes, fromStart } = await capture.output(CAPTURE_GRACE_MS);
+    this.read = true;
     this.releaseCapture();
     if (this.closed) return;
     const { parser, merger } = this.lineReader((line) => this.options.sources.includes(line.source));
@@ -216,6 +224,7 @@ export class ContainerPipe {
       this.options.counters.gap();
       this.options.logger.warn('container removed before its log could be read; shipped what attach caught of its output', {
         container: this.options.container.name,
+        id: this.options.container.id,
         lostBytes,
         missedStart: !fromStart,
       });

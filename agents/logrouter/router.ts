@@ -4,6 +4,7 @@
  */
 import type Dockerode from 'dockerode';
 import { containerName } from '../../shared/docker/container-name';
+import { unlessGone } from '../../shared/docker/not-found';
 import type { DockerEvent } from '../../shared/docker/event';
 import type { SyncSnapshot } from '../../shared/docker/event-stream';
 import { errorMessage, type Logger } from '../../shared/ops/logger';
@@ -135,7 +136,7 @@ export class LogRouter {
 
   async onEvent(event: DockerEvent): Promise<void> {
     if (event.type !== 'container') return;
-    if (event.action === 'create') await this.track(event.id, 'create');
+    if (event.action === 'create') await this.track(event.id, 'create', event);
     else if (event.action === 'start') {
       // Read at once with what create found; inspect (new PID) after.
       for (const route of this.routes.values()) route.pipes.get(event.id)?.wake();
@@ -195,36 +196,37 @@ export class LogRouter {
   /**
    * Inspects a container and gives each matching route a reader. On `create` the readers wait for
    * the start, and an attach opened first catches the output of a container that may be gone
-   * (docker run --rm) before its log can be read.
+   * (docker run --rm) before its log can be read. Such a container may be gone before inspect
+   * answers too: then the create event says who it is, so what attach caught is still shipped.
    */
-  private async track(id: string, phase: 'create' | 'run'): Promise<void> {
+  private async track(id: string, phase: 'create' | 'run', event?: DockerEvent): Promise<void> {
     const capture = phase === 'create' && this.routes.size > 0 ? await this.attach(id) : undefined;
-    let info: Dockerode.ContainerInspectInfo;
+    let info: Dockerode.ContainerInspectInfo | undefined;
     try {
-      info = await this.settings.docker.getContainer(id).inspect();
+      // After attach: a container still created then was attached to before it started.
+      info = await unlessGone(() => this.settings.docker.getContainer(id).inspect());
     } catch (error) {
-      capture?.close();
-      this.settings.logger.debug('cannot inspect container', { id, error: errorMessage(error) });
+      // An engine too busy to answer in time: with a capture, the create event says enough.
+      this.settings.logger.debug('cannot inspect container', { id, phase, error: errorMessage(error) });
+      if (!(capture && event)) return;
+    }
+    if (!info && !(capture && event)) {
+      // Created, run and removed before attach and inspect answered.
+      if (event) this.settings.logger.warn('container removed before it could be attached to or inspected; its output is lost', { container: event.name, id });
+      else this.settings.logger.debug('container gone before it could be inspected', { id, phase });
       return;
     }
-    const meta: ContainerMeta = {
-      id: info.Id,
-      name: containerName(info.Name),
-      image: info.Config.Image,
-      hostname: info.Config.Hostname,
-      pid: info.State.Pid,
-      labels: info.Config.Labels ?? {},
-      tty: info.Config.Tty === true,
-    };
-    const reason = optOutReason(meta, info.Config.Env ?? [], this.settings.excludeLabels, this.settings.selfId);
+    const meta: ContainerMeta = info ? inspectedMeta(info) : eventMeta(event!, capture!.looksLikeTty);
+    const reason = optOutReason(meta, info?.Config.Env ?? [], this.settings.excludeLabels, this.settings.selfId);
     if (reason) {
       capture?.close();
       if (!this.containers.has(id)) this.settings.logger.debug('container logs not shipped', { container: meta.name, reason });
       return;
     }
+    if (!info) this.settings.logger.warn('container not inspected (removed, or the engine did not answer); read by its create event, its env not known', { container: meta.name, id });
     if (capture) {
       // Attach came after the start if the container is no longer just created.
-      capture.fromStart = info.State.Status === 'created';
+      capture.fromStart = info?.State.Status === 'created';
       capture.setTty(meta.tty);
     }
     const known = this.containers.get(id);
@@ -232,14 +234,15 @@ export class LogRouter {
       known.pid = meta.pid;
       known.name = meta.name;
     } else this.containers.set(id, meta);
-    const created = Date.parse(info.Created);
+    // Removed before inspect: created just now.
+    const created = info ? Date.parse(info.Created) : Date.now();
     for (const route of this.routes.values()) {
       // Created after the route first ran (also while the agent was down): every line is new.
       const fresh = this.synced || created >= this.settings.store.routeSince(route.spec.id) - 1000;
       this.ensurePipe(route, known ?? meta, fresh || this.settings.backlog ? undefined : 'now', { capture, wake: phase === 'run' });
     }
     capture?.expireAfter(CAPTURE_WAIT_MS);
-    if (phase === 'run' && info.State.Running) for (const listener of this.startListeners) listener(known ?? meta);
+    if (phase === 'run' && info?.State.Running) for (const listener of this.startListeners) listener(known ?? meta);
   }
 
   private async attach(id: string): Promise<AttachCapture | undefined> {
@@ -313,6 +316,27 @@ export class LogRouter {
       });
     }
   }
+}
+
+function inspectedMeta(info: Dockerode.ContainerInspectInfo): ContainerMeta {
+  return {
+    id: info.Id,
+    name: containerName(info.Name),
+    image: info.Config.Image,
+    hostname: info.Config.Hostname,
+    pid: info.State.Pid,
+    labels: info.Config.Labels ?? {},
+    tty: info.Config.Tty === true,
+  };
+}
+
+/**
+ * Who a container was, from its create event: the engine puts its labels in the attributes, then
+ * `name` and `image` over them. The hostname defaults to the short ID; the PID is gone.
+ */
+function eventMeta(event: DockerEvent, tty: boolean): ContainerMeta {
+  const { name, image, ...labels } = event.attributes;
+  return { id: event.id, name: containerName(name ?? event.name), image: image ?? event.image, hostname: event.id.slice(0, 12), pid: 0, labels, tty };
 }
 
 /** `adapter://address/path (id)`: which route, without the query (API keys, passwords). */

@@ -1,4 +1,6 @@
 import { strict as assert } from 'node:assert';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../support/cli';
 
@@ -55,5 +57,29 @@ describe('label-inspector check --dockerfile', () => {
     const result = await runCli(['label-inspector', 'check', '--dockerfile', fixture('dockerfiles/bad-labels.Dockerfile'), '--output', '/nonexistent/qs-check/report.txt']);
     assert.equal(result.code, 2, result.stderr);
     assert.match(result.stderr, /^quayside: --output \/nonexistent\/qs-check\/report\.txt: cannot write the report: ENOENT/m);
+  });
+
+  it('turns a check that overruns --check-timeout into a finding naming the object, and checks the next one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qs-check-deadline-'));
+    try {
+      // Linear matching is still work: 120 patterns that each scan a 512 KB label take over 5 s of
+      // CPU without a deadline (38 s on the loaded test machine), far beyond the 200 ms one.
+      const schema = join(dir, 'schema.json');
+      const patterns = Array.from({ length: 120 }, (_, i) => `^(?:[ab]|x${i})*c$`);
+      writeFileSync(schema, JSON.stringify({ type: 'object', additionalProperties: { type: 'string', allOf: patterns.map((pattern) => ({ pattern })) } }));
+      const heavy = join(dir, 'heavy.Dockerfile');
+      writeFileSync(heavy, `FROM scratch\nLABEL com.example.blob="${'ab'.repeat(1 << 18)}c"\n`);
+      const light = join(dir, 'light.Dockerfile');
+      writeFileSync(light, 'FROM scratch\nLABEL com.example.ok="q7x"\n');
+      const result = await runCli(['label-inspector', 'check', '--dockerfile', heavy, '--dockerfile', light, '--schema', schema, '--check-timeout', '200ms', '--format', 'json'], {}, 30_000);
+      assert.equal(result.code, 1, result.stderr);
+      const report = JSON.parse(result.stdout) as { findings: Array<{ ruleId: string; object: { id: string }; message: string }> };
+      const heavyFindings = report.findings.filter((f) => f.object.id === heavy);
+      assert.deepEqual(heavyFindings.map((f) => f.ruleId), ['label-check-incomplete']);
+      assert.match(heavyFindings[0]!.message, /labels of dockerfile .*heavy\.Dockerfile not checked in full: the check did not finish within 200 ms/);
+      assert.ok(report.findings.some((f) => f.object.id === light && f.ruleId === 'label-schema'), 'the next object is checked by a new worker');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -106,4 +106,64 @@ describe('logrouter router', () => {
     engine.stream.end();
     await router.stop(1_000);
   });
+
+  /** A docker run --rm container already removed when inspect and the log were asked: only attach answered. */
+  function goneBeforeInspect(attached: Buffer, firstInspectError?: Error) {
+    const gone = () => Promise.reject(Object.assign(new Error('no such container'), { statusCode: 404 }));
+    // The first inspect may time out (a busy engine); the container is gone by the next.
+    let inspectError = firstInspectError;
+    const inspect = () => {
+      const error = inspectError;
+      inspectError = undefined;
+      return error ? Promise.reject(error) : gone();
+    };
+    const attach = async () => new PassThrough().end(attached);
+    return { getContainer: () => ({ attach, inspect, logs: gone }) } as unknown as Pick<Dockerode, 'getContainer'>;
+  }
+  const created = (labels: Record<string, string>): DockerEvent => ({ ...event('create'), attributes: { ...labels, image: 'busybox', name: 'quick' } });
+
+  it('ships what attach caught of a container removed before inspect answered, named by its create event', async () => {
+    let out = '';
+    const stdout = new Writable({ write: (chunk, _encoding, callback) => ((out += String(chunk)), callback()) });
+    const docker = goneBeforeInspect(Buffer.concat([frame('one\n'), frame('two\n')]));
+    const store = new CheckpointStore(join(dir, 'd'));
+    const router = new LogRouter({ docker, store, logger: silentLogger, env: {}, stdout, queueSize: 100, policy: 'block', batchSize: 10, maxLineBytes: 1 << 20, backlog: false, excludeLabels: [], selfId: undefined });
+    const route = parseRouteUri('stdout://?filter.name=quick&filter.labels=team:pay*&format={{.Container.Name}}/{{.Container.Config.Image}}:{{.Data}}%0A');
+    router.addRoute(route);
+    router.synced = true;
+    await router.onEvent(created({ team: 'payments' }));
+    await router.onEvent(event('start'));
+    await router.onEvent(event('destroy'));
+    await eventually(() => assert.equal(out, '/quick/busybox:one\n/quick/busybox:two\n'), 5_000, 10);
+    await eventually(() => assert.equal(store.get(route.id, ID), undefined, 'its checkpoint forgotten'), 5_000, 10);
+    await router.stop(1_000);
+  });
+
+  it('ships what attach caught of a container whose inspect timed out on a busy engine', async () => {
+    let out = '';
+    const stdout = new Writable({ write: (chunk, _encoding, callback) => ((out += String(chunk)), callback()) });
+    const docker = goneBeforeInspect(frame('one\n'), new Error('GET /containers/x/json: Docker did not answer within 10000 ms'));
+    const router = new LogRouter({ docker, store: new CheckpointStore(join(dir, 'g')), logger: silentLogger, env: {}, stdout, queueSize: 100, policy: 'block', batchSize: 10, maxLineBytes: 1 << 20, backlog: false, excludeLabels: [], selfId: undefined });
+    router.addRoute(parseRouteUri('stdout://?format={{.Data}}%0A'));
+    router.synced = true;
+    await router.onEvent(created({}));
+    await router.onEvent(event('start'));
+    await router.onEvent(event('destroy'));
+    await eventually(() => assert.equal(out, 'one\n'), 5_000, 10);
+    await router.stop(1_000);
+  });
+
+  it('honours an opt-out label of a container removed before inspect answered', async () => {
+    let out = '';
+    const stdout = new Writable({ write: (chunk, _encoding, callback) => ((out += String(chunk)), callback()) });
+    const router = new LogRouter({ docker: goneBeforeInspect(frame('secret\n')), store: new CheckpointStore(join(dir, 'e')), logger: silentLogger, env: {}, stdout, queueSize: 100, policy: 'block', batchSize: 10, maxLineBytes: 1 << 20, backlog: false, excludeLabels: [], selfId: undefined });
+    router.addRoute(parseRouteUri('stdout://?format={{.Data}}%0A'));
+    router.synced = true;
+    await router.onEvent(created({ 'quayside.logs': 'ignore' }));
+    await router.onEvent(event('start'));
+    assert.equal(router.pipeCount(), 0, 'no reader for it');
+    await router.onEvent(event('destroy'));
+    await router.stop(1_000);
+    assert.equal(out, '');
+  });
 });
