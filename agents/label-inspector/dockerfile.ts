@@ -280,7 +280,9 @@ interface Expansion {
   unresolved: boolean;
 }
 
-class WordError extends Error {}
+class WordError extends Error {
+  override name = 'WordError';
+}
 
 /** `$0`…`$9`, `$@`, `$*`… are shell parameters; BuildKit reads them as one-character names. */
 const SPECIAL_PARAMETERS = new Set(['@', '*', '#', '?', '-', '$', '!', '0']);

@@ -10,7 +10,9 @@ import { hostname } from 'node:os';
 import { formatGoTime, GoTime } from './go-time';
 import type { LogMessage } from './message';
 
-export class TemplateError extends Error {}
+export class TemplateError extends Error {
+  override name = 'TemplateError';
+}
 
 /** What a template sees besides the message: fields an adapter adds (syslog's `.Priority`). */
 export type TemplateExtras = Readonly<Record<string, Value>>;

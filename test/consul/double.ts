@@ -7,7 +7,7 @@
  * Hooks for tests: restart it empty, inject latency, answer 5xx, go down (connections refused)
  * and come back on the same port, and a log of every request.
  *
- * Where it differs from real Consul (reference §2.5): the catalog and health views follow the
+ * Where it differs from real Consul: the catalog and health views follow the
  * agent at once (no anti-entropy delay); checks never run by themselves (HTTP/TCP checks stay at
  * their initial status, TTL checks never expire) unless a test sets them; no blocking queries.
  */

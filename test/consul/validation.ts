@@ -1,6 +1,6 @@
 /**
  * The checks Consul's AgentRegisterService makes after decoding, in its order, with its status
- * codes and plain-text reasons (current source; see the reference study §2.3).
+ * codes and plain-text reasons, as in hashicorp/consul's agent/agent_endpoint.go.
  */
 import type { Decoded } from './go-json';
 

@@ -1,4 +1,4 @@
-/** The Consul agent API double answers as current strict Consul does (reference §2). */
+/** The Consul agent API double answers as current strict Consul does (validation codes and texts of its source). */
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';

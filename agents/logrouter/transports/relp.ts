@@ -29,7 +29,9 @@ const MAX_OUTSTANDING_BYTES = 4 * 1024 * 1024;
 /** Frames larger than this from a server are a protocol error, not a reason to buffer more. */
 const MAX_FRAME = 128 * 1024;
 
-class RelpError extends Error {}
+class RelpError extends Error {
+  override name = 'RelpError';
+}
 
 interface Waiter {
   resolve(): void;

@@ -8,7 +8,9 @@ import { backoffDelay, type BackoffPolicy } from '../../docker/backoff';
 import { errorMessage, type Logger } from '../../ops/logger';
 
 /** Thrown by a sender for an item that must not be retried (the sink refused it for good). */
-export class PermanentDeliveryError extends Error {}
+export class PermanentDeliveryError extends Error {
+  override name = 'PermanentDeliveryError';
+}
 
 export interface DeliveryStats {
   sent: number;
