@@ -4,16 +4,10 @@
  * rules on execs (Podman's exec events carry no exec ID and no command).
  */
 import { strict as assert } from 'node:assert';
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type Dockerode from 'dockerode';
-import { capture, exited, startCli } from '../support/cli';
-import { testEngines } from '../support/engines';
+import { agentOnEngine, testEngines } from '../support/engines';
 import { eventually } from '../support/eventually';
-import { freePort } from '../support/free-port';
-import { removeTestContainers, TEST_LABEL, testEnv, uniqueTag } from '../support/test-env';
+import { TEST_LABEL, testEnv, uniqueTag } from '../support/test-env';
 
 interface FindingJson {
   ruleId: string;
@@ -25,27 +19,10 @@ for (const engine of testEngines()) {
   describe(`security-watcher on ${engine.name}`, function () {
     this.timeout(120_000);
     const docker = engine.docker();
-    const dir = mkdtempSync(join(tmpdir(), 'qs-swe-'));
-    let agent: ChildProcess;
-    let output: ReturnType<typeof capture>;
-    let port: number;
-
-    before(async () => {
-      port = await freePort();
-      agent = startCli(['security-watcher', '--listen', `127.0.0.1:${port}`, '--state-dir', join(dir, 'state'), '--log-format', 'json'], { DOCKER_HOST: engine.host });
-      output = capture(agent);
-      await eventually(async () => assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200), 20_000, 100);
-    });
-
-    after(async () => {
-      agent.kill('SIGTERM');
-      assert.equal(await exited(agent), 0, output.stderr().slice(-2000));
-      await removeTestContainers(docker);
-      rmSync(dir, { recursive: true, force: true });
-    });
+    const agent = agentOnEngine('security-watcher', engine);
 
     async function findingsAbout(id: string): Promise<FindingJson[]> {
-      const body = (await (await fetch(`http://127.0.0.1:${port}/findings?agent=security-watcher&state=open`)).json()) as { findings: FindingJson[] };
+      const body = (await (await fetch(agent.url(`/findings?agent=security-watcher&state=open`))).json()) as { findings: FindingJson[] };
       return body.findings.filter((f) => f.object.id === id);
     }
     const rulesAbout = async (id: string) => (await findingsAbout(id)).map((f) => f.ruleId);
@@ -78,7 +55,7 @@ for (const engine of testEngines()) {
       await eventually(async () => assert.ok((await rulesAbout(app.id)).length > 0, 'checked at start'), 30_000, 250);
       assert.ok(!(await rulesAbout(app.id)).includes('terminal-shell'));
       await engine.cli(['exec', '-t', app.id, 'sh', '-c', 'exit 0']);
-      await eventually(async () => assert.ok((await rulesAbout(app.id)).includes('terminal-shell'), `findings: ${(await rulesAbout(app.id)).join(', ')}; agent: ${output.stderr().slice(-1500)}`), 30_000, 250);
+      await eventually(async () => assert.ok((await rulesAbout(app.id)).includes('terminal-shell'), `findings: ${(await rulesAbout(app.id)).join(', ')}; agent: ${agent.stderr().slice(-1500)}`), 30_000, 250);
     });
   });
 }

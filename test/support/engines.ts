@@ -15,11 +15,18 @@
  * QS_TEST_ENGINES=docker (or podman, or docker,podman) picks the engines; the default is every
  * engine the environment has.
  */
-import { execFile } from 'node:child_process';
+import { strict as assert } from 'node:assert';
+import { execFile, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Dockerode from 'dockerode';
+import { capture, exited, startCli } from './cli';
 import { dockerCli } from './docker-cli';
-import { TEST_LABEL, testEnv } from './test-env';
+import { eventually } from './eventually';
+import { freePort } from './free-port';
+import { removeTestContainers, TEST_LABEL, testEnv } from './test-env';
 
 export type EngineName = 'docker' | 'podman';
 
@@ -105,4 +112,29 @@ export function testEngines(): TestEngine[] {
     if (!(name in FACTORIES)) throw new Error(`QS_TEST_ENGINES: unknown engine "${name}" (docker or podman)`);
     return FACTORIES[name as EngineName]();
   });
+}
+
+/**
+ * `quayside <agent>` against one engine for the enclosing describe: started before its tests and
+ * ready when /readyz says so, stopped after them (exit code 0 asserted) with the engine's test
+ * containers removed. Gives the tests its HTTP address and its log.
+ */
+export function agentOnEngine(agent: string, engine: TestEngine): { url(path: string): string; stderr(): string; running(): boolean } {
+  const dir = mkdtempSync(join(tmpdir(), `qs-${agent}-`));
+  let child: ChildProcess | undefined;
+  let output: ReturnType<typeof capture> | undefined;
+  let port = 0;
+  before(async () => {
+    port = await freePort();
+    child = startCli([agent, '--listen', `127.0.0.1:${port}`, '--state-dir', join(dir, 'state'), '--log-format', 'json'], { DOCKER_HOST: engine.host });
+    output = capture(child);
+    await eventually(async () => assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200), 20_000, 100);
+  });
+  after(async () => {
+    child?.kill('SIGTERM');
+    if (child) assert.equal(await exited(child), 0, output?.stderr().slice(-2000));
+    await removeTestContainers(engine.docker());
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { url: (path) => `http://127.0.0.1:${port}${path}`, stderr: () => output?.stderr() ?? '', running: () => child?.exitCode === null };
 }
