@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # quayside-image.sh [--print-tag]: build the quayside image from deploy/Dockerfile on the test engine,
 # OFFLINE: no registry is reachable here, so
-#   1. a Node 20 base image is assembled from the host's own node, npm, their libraries and busybox
+#   1. a Node.js base image is assembled from the host's own node (Node 24 LTS in CI, .ci/run), npm, their libraries and busybox
 #      (laid out like the official node image: /usr/local/bin/node, /usr/local/lib/node_modules/npm),
 #   2. the build context gets a copy of the host's npm cache (filled by `npm ci`), and the build runs
 #      with BASE_IMAGE=<that base> and NPM_OFFLINE=true.
@@ -35,7 +35,7 @@ image_id() {
     node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{process.stdout.write(JSON.parse(s).Id)}catch{}})' || true
 }
 
-# --- 1. the Node 20 base image ----------------------------------------------------------------------
+# --- 1. the Node.js base image ----------------------------------------------------------------------
 
 build_base() {
   local node npm_dir stamp root lib a t0 old

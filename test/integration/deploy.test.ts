@@ -299,6 +299,8 @@ describe('deploy: the quayside image on the test engine', function () {
     // Provenance from the build: the offline build passes the time and the commit.
     assert.ok(!Number.isNaN(Date.parse(info.Config.Labels['org.opencontainers.image.created'] ?? '')), 'created is a date');
     assert.match(info.Config.Labels['org.opencontainers.image.revision'] ?? '', /^([0-9a-f]{40})?$/);
+    // The offline build's base is the test runner's own Node.js (24 LTS in CI).
+    assert.equal(await dockerCli(['run', '--rm', '--label', `${TEST_LABEL}=1`, '--entrypoint', 'node', image, '--version']), process.version);
     const version = await dockerCli(['run', '--rm', '--label', `${TEST_LABEL}=1`, image, '--version']);
     assert.equal(version, JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
     // Production dependencies only.

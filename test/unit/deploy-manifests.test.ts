@@ -127,10 +127,10 @@ describe('deploy/Dockerfile', () => {
   const finalStage = instructions.slice(froms.at(-1)!.i);
   const inFinal = (keyword: string) => finalStage.filter((ins) => ins.keyword === keyword).map((ins) => ins.args);
 
-  it('takes the base image as a build argument, an official Node 20 slim image by default', () => {
+  it('takes the base image as a build argument, an official Node 24 LTS slim image by default', () => {
     const arg = instructions.find((ins) => ins.keyword === 'ARG' && ins.args.startsWith('BASE_IMAGE='));
     assert.ok(arg && instructions.indexOf(arg) < froms[0]!.i, 'ARG BASE_IMAGE before the first FROM');
-    assert.match(arg.args, /^BASE_IMAGE=node:20(\.[\d.]+)?-(bookworm-|bullseye-)?slim$/);
+    assert.match(arg.args, /^BASE_IMAGE=node:24(\.[\d.]+)?-(bookworm-|bullseye-)?slim$/);
     assert.ok(froms.every((f) => f.args.startsWith('${BASE_IMAGE}')), 'every stage is built on it');
   });
 
