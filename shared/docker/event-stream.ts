@@ -31,6 +31,7 @@ import { HealthCheckClassifier } from './health-checks';
 import { KeyedQueue } from './keyed-queue';
 import { withDockerDeadline } from './request-deadline';
 import { RecentEvents, type ReplayGuard } from './recent-events';
+import { socketProblemHint } from './socket-hint';
 import { compareTimeNano, nanoFromMillis, sinceParam } from './time';
 
 export type SyncReason = 'connect' | 'reconnect' | 'periodic';
@@ -219,14 +220,20 @@ export class EventStream extends EventEmitter {
 
   private async run(): Promise<void> {
     let failures = 0;
+    let lastHint: string | undefined;
     while (!this.stopping.signal.aborted) {
       const connectionsBefore = this.stats.connections;
       const began = Date.now();
       try {
         await this.session();
+        lastHint = undefined;
       } catch (error) {
         if (this.stopping.signal.aborted) break;
-        this.logger.warn('Docker event stream failed', { error: errorMessage(error), attempt: failures + 1 });
+        // A missing or forbidden socket is said once with what to do; its retries go to debug.
+        const hint = socketProblemHint(error);
+        if (hint !== undefined && hint === lastHint) this.logger.debug('Docker event stream failed', { error: errorMessage(error), attempt: failures + 1 });
+        else this.logger.warn('Docker event stream failed', { error: errorMessage(error), attempt: failures + 1, ...(hint === undefined ? {} : { hint }) });
+        lastHint = hint;
       }
       if (this.stopping.signal.aborted) break;
       // A connection that stayed up a while resets the backoff however it ended. One dropped right

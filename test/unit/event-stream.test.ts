@@ -104,6 +104,17 @@ describe('EventStream (against a scripted engine)', () => {
     assert.equal(stream.connected, true);
   });
 
+  it('says once what to do when the engine socket is missing, then retries quietly', async () => {
+    const warnings: Array<Record<string, unknown>> = [];
+    const debug: string[] = [];
+    const logger = { ...silentLogger, warn: (_m: string, meta?: Record<string, unknown>) => void warnings.push(meta ?? {}), debug: (m: string) => void debug.push(m) };
+    stream = new EventStream({ docker: new Dockerode({ socketPath: '/nonexistent/quayside/docker.sock' }), backoff: fastBackoff, logger });
+    stream.start();
+    await eventually(() => assert.ok(debug.filter((m) => m === 'Docker event stream failed').length >= 3));
+    assert.equal(warnings.length, 1, JSON.stringify(warnings));
+    assert.match(String(warnings[0]!.hint), /no engine socket at \/nonexistent\/quayside\/docker\.sock: .*DOCKER_HOST/);
+  });
+
   function reconnectDelays(): { delays: number[]; logger: typeof silentLogger } {
     const delays: number[] = [];
     const logger = { ...silentLogger, info: (message: string, meta?: Record<string, unknown>) => void (message.startsWith('reconnecting') && delays.push(meta?.inMs as number)) };
