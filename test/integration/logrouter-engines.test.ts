@@ -2,8 +2,9 @@
  * The logrouter on every engine of the test environment (issue #14.2): Podman stamps log lines with
  * whole seconds (a few hundred lines share one stamp here) and its `since` is exclusive, Docker's
  * inclusive. A container writes 3,000 numbered lines while the agent is stopped with SIGTERM and,
- * later, killed with SIGKILL and started again each time: rsyslog must hold every line once, in
- * order. Waits poll, so CPU load slows the test down but cannot fail it.
+ * later, killed with SIGKILL and started again each time: rsyslog must hold every line, in order,
+ * none lost; only the kill -9 may send one batch again. Waits poll, so CPU load slows the test
+ * down but cannot fail it.
  */
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
