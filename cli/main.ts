@@ -46,10 +46,10 @@ export function buildProgram(agents: readonly AgentDefinition[] = AGENTS): Comma
   const all = program.command('all').description('Run every agent in one process, on one event stream and one HTTP server');
   addOptions(all, agentRuntimeOptions, RUNTIME_GROUP);
   // Each agent's options under its name; options two agents share (findings sinks) once, under the first.
-  const merged = mergeOptions([agentRuntimeOptions, ...agents.map((agent) => agent.options)]);
+  mergeOptions([agentRuntimeOptions, ...agents.map((agent) => agent.options)]); // throws on a flag declared twice differently
   const listed = new Set(Object.keys(agentRuntimeOptions));
   for (const agent of agents) {
-    const own = Object.fromEntries(Object.entries(agent.options).filter(([key]) => !listed.has(key) && merged[key] === agent.options[key]));
+    const own = Object.fromEntries(Object.entries(agent.options).filter(([key]) => !listed.has(key)));
     Object.keys(own).forEach((key) => listed.add(key));
     addOptions(all, own, `${agent.name} options:`);
   }
