@@ -1,9 +1,10 @@
 /**
- * The README's option tables, generated from the declarations so they cannot drift:
- * `npm run docs` rewrites every `<!-- options:NAME -->…<!-- /options:NAME -->` block, and a
- * test fails when the README differs from what this would write.
+ * The option tables of the documentation, generated from the declarations so they cannot drift:
+ * `npm run docs` rewrites every `<!-- options:NAME -->…<!-- /options:NAME -->` block of README.md
+ * and docs/*.md, and a test fails when a file differs from what this would write.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { AGENTS } from '../agents';
 import { checkOptions as labelCheckOptions } from '../agents/label-inspector/check-command';
 import { auditOptions as securityAuditOptions } from '../agents/security-watcher/audit-command';
@@ -29,7 +30,7 @@ function escapeCell(text: string): string {
   return text.replace(/\|/g, '\\|');
 }
 
-/** Every generated block of the README, by name. */
+/** Every generated block of the documentation, by name. */
 export function generatedBlocks(): Record<string, string> {
   const blocks: Record<string, string> = {
     runtime: optionsTable(agentRuntimeOptions),
@@ -50,7 +51,16 @@ export function renderReadme(readme: string, blocks: Record<string, string> = ge
   );
 }
 
+/** The documentation files whose blocks are generated: README.md and docs/*.md, relative to `root`. */
+export function documentationFiles(root: string): string[] {
+  const docs = readdirSync(join(root, 'docs')).filter((name) => name.endsWith('.md')).sort();
+  return ['README.md', ...docs.map((name) => join('docs', name))];
+}
+
 if (require.main === module) {
-  const file = process.argv[2] ?? 'README.md';
-  writeFileSync(file, renderReadme(readFileSync(file, 'utf8')));
+  const root = process.argv[2] ?? '.';
+  for (const file of documentationFiles(root)) {
+    const path = join(root, file);
+    writeFileSync(path, renderReadme(readFileSync(path, 'utf8')));
+  }
 }

@@ -1,10 +1,12 @@
 /**
- * What `npm publish` would ship: the compiled agents and the CLI, the README and the licence — no
- * benchmarks, no tests, and no source maps (they point at TypeScript sources the package leaves out).
+ * What `npm publish` would ship: the compiled agents and the CLI, the README with the pages it links
+ * to (docs/, the changelog, the security policy) and the licence — no benchmarks, no tests, and no
+ * source maps (they point at TypeScript sources the package leaves out).
  */
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { documentationFiles } from '../../cli/options-doc';
 
 const root = join(__dirname, '..', '..');
 
@@ -21,13 +23,21 @@ function packedFiles(): string[] {
 
 describe('the npm package', function () {
   this.timeout(90_000);
+  let files: string[];
+  before(() => {
+    files = packedFiles();
+  });
 
   it('ships the CLI, the agents, README and LICENSE, and nothing of benchmarks, tests or source maps', () => {
-    const files = packedFiles();
     for (const expected of ['package.json', 'README.md', 'LICENSE', 'dist/cli/main.js', 'dist/agents/index.js', 'dist/shared/agent.js']) {
       assert.ok(files.includes(expected), `${expected} is not in the package`);
     }
     const unwanted = files.filter((file) => file.startsWith('dist/bench/') || file.startsWith('dist/test/') || file.endsWith('.map') || file.endsWith('.ts') && !file.endsWith('.d.ts'));
     assert.deepEqual(unwanted, []);
+  });
+
+  it('ships every page of the documentation, so the README\'s links to them work in an installed package', () => {
+    const missing = [...documentationFiles(root), 'CHANGELOG.md', 'SECURITY.md'].filter((file) => !files.includes(file));
+    assert.deepEqual(missing, []);
   });
 });
