@@ -12,7 +12,7 @@ const root = join(__dirname, '..', '..');
 const files = documentationFiles(root);
 const read = (file: string) => readFileSync(join(root, file), 'utf8');
 
-/** A link as written in one file: its target, and the line it is on (for the message). */
+/** A link as written in one file: its target, and the line its block (paragraph, table row…) starts on. */
 interface Link {
   target: string;
   line: number;
