@@ -198,7 +198,7 @@ async function routerRun(run: number, total: number, trace?: { tracer: Tracer; f
     if (lines !== total) throw new Error(`the sink got ${lines} lines after the exit, expected ${total}: lines were sent twice`);
     return { rate: total / ((last - first) / 1000), cpuPerMillion: ((after.cpuSeconds - before.cpuSeconds) * 1_000_000) / total, peakRssMb, rereadAfterExit: read - total };
   } catch (error) {
-    throw new Error(`${errorText(error)}; agent log:\n${agentLog}`);
+    throw new Error(`${errorText(error)}; agent log:\n${agentLog}`, { cause: error });
   } finally {
     agent.kill('SIGTERM');
     if (agent.exitCode === null) await new Promise((resolve) => agent.once('exit', resolve));

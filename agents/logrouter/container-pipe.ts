@@ -12,9 +12,8 @@ import type { CheckpointStore } from './checkpoint-store';
 import { DeliveryTracker, type StreamPositions } from './delivery-tracker';
 import { LogParser } from './log-parser';
 import { MultilineMerger, type MultilineSettings } from './multiline';
-import { resumeSinceOf, tsMillis, type ContainerMeta, type LogLine } from './message';
+import { resumeSinceOf, tsMillis, type ContainerMeta, type LogLine, type LogSource } from './message';
 import type { RouteRunner } from './route-runner';
-import type { LogSource } from './message';
 
 export interface PipeCounters {
   linesIn(count: number, bytes: number): void;

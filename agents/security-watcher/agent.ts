@@ -93,6 +93,7 @@ export class SecurityWatcher {
   ) {
     this.evaluator = new PolicyEvaluator(settings.policy);
     this.enforcer = new Enforcer(docker, logger, metrics, settings.dryRun, hooks.enforced, cgroupRootFor(settings.hostRoot));
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- prom-client calls collect() with the gauge as `this`
     const watcher = this;
     new Gauge({
       name: 'quayside_security_unanswered_containers',

@@ -206,7 +206,7 @@ export class Enforcer {
       file = await thawContainer(container.id, this.cgroupRoot);
     } catch (error) {
       this.wedges.inc({ recovered: 'false' });
-      throw new Error(`the engine stopped answering for the container after the pause (it froze an exec that was starting); could not thaw it: ${errorMessage(error)}`);
+      throw new Error(`the engine stopped answering for the container after the pause (it froze an exec that was starting); could not thaw it: ${errorMessage(error)}`, { cause: error });
     }
     // The engine still says paused while the cgroup runs: unpause and pause through it again.
     await withDockerDeadline(CONFIRM_PAUSE_MS * 2, () => container.unpause()).catch((error: unknown) => {

@@ -44,6 +44,7 @@ export class FindingsBoard {
       labelNames: ['agent', 'rule', 'severity', 'event'],
       registers: [context.metrics],
     });
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- prom-client calls collect() with the gauge as `this`
     const board = this;
     new Gauge({
       name: 'quayside_findings_open',

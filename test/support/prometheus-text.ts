@@ -16,12 +16,11 @@ export interface ExpositionSample {
 
 /** Parses one sample line; throws with the reason when it is malformed. */
 export function parseSampleLine(line: string): ExpositionSample {
-  let i = 0;
   const nameEnd = line.search(/[{ ]/);
   if (nameEnd < 0) throw new Error('no value');
   const name = line.slice(0, nameEnd);
   if (!METRIC_NAME.test(name)) throw new Error(`bad metric name ${JSON.stringify(name)}`);
-  i = nameEnd;
+  let i = nameEnd;
   const labels: Record<string, string> = {};
   if (line[i] === '{') {
     i++;

@@ -34,7 +34,7 @@ export function testEnv(): TestEnv {
   try {
     loaded = JSON.parse(readFileSync(file, 'utf8')) as TestEnv;
   } catch (error) {
-    throw new Error(`no test environment at ${file} (${(error as Error).message}); run: bash test/env/up.sh`);
+    throw new Error(`no test environment at ${file} (${(error as Error).message}); run: bash test/env/up.sh`, { cause: error });
   }
   return loaded;
 }

@@ -1,9 +1,8 @@
 /** Route URIs and JSON, filters and opt-outs, syslog bytes, checkpoints, queues and retries. */
 import { strict as assert } from 'node:assert';
 import { createSocket } from 'node:dgram';
-import fs from 'node:fs';
 import sinon from 'sinon';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import fs, { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Socket, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -2,12 +2,11 @@
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import { BlockDeviceNames } from '../../agents/stats-exporter/collectors/block-devices';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { containerCgroupPath, expandSlice, locateFromProcCgroup, resolveCgroup, rootCgroupLocation, type CgroupLocation } from '../../agents/stats-exporter/collectors/cgroup-location';
 import { readTaskStates } from '../../agents/stats-exporter/collectors/tasks';
 import { closeUnreadFiles, readOptionalText, readText } from '../../agents/stats-exporter/collectors/files';
-import { readdirSync, readlinkSync, rmSync } from 'node:fs';
 import type { GroupReader } from '../../agents/stats-exporter/collectors/cgroup-v1';
 import { parseCpuMax, readCgroupV2, readProcesses, readSpecV2, sharesFromWeight } from '../../agents/stats-exporter/collectors/cgroup-v2';
 

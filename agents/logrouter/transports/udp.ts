@@ -20,7 +20,9 @@ export class UdpTransport {
       for (const datagram of datagrams) {
         socket.send(datagram, this.port, this.host, (error) => {
           failed ??= error ?? undefined;
-          if (--left === 0) (failed ? reject(failed) : resolve());
+          if (--left > 0) return;
+          if (failed) reject(failed);
+          else resolve();
         });
       }
     });
