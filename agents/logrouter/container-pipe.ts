@@ -12,7 +12,7 @@ import type { CheckpointStore } from './checkpoint-store';
 import { DeliveryTracker, type StreamPositions } from './delivery-tracker';
 import { LogParser } from './log-parser';
 import { MultilineMerger, type MultilineSettings } from './multiline';
-import { resumeSinceOf, tsMillis, type ContainerMeta, type LogLine } from './message';
+import { resumeSinceOf, type ContainerMeta, type LogLine } from './message';
 import type { RouteRunner } from './route-runner';
 import type { LogSource } from './message';
 
@@ -21,7 +21,6 @@ export interface PipeCounters {
   skipped(reason: 'older' | 'delivered'): void;
   gap(): void;
   malformed(): void;
-  lag(seconds: number): void;
 }
 
 export interface ContainerPipeOptions {
@@ -294,7 +293,6 @@ export class ContainerPipe {
       part: line.part,
       fields,
       done: () => {
-        counters.lag(Math.max(0, (Date.now() - tsMillis(line.ts)) / 1000));
         this.tracker.done(ticket);
         if (this.tracker.pending === 0) this.drained?.();
       },
