@@ -304,7 +304,8 @@ async function killWindow(): Promise<void> {
   if (windows.length === 0) throw new Error(`${tracer} saw no batch followed by a checkpoint write`);
   const summary = (list: KillWindow[]) => {
     const at = (q: number) => list[Math.min(list.length - 1, Math.floor(list.length * q))]!.ms.toFixed(2);
-    return `median ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${at(1)} ms`;
+    const mean = list.reduce((sum, w) => sum + w.ms, 0) / list.length;
+    return `median ${at(0.5)} ms, mean ${mean.toFixed(2)} ms, p99 ${at(0.99)} ms, max ${at(1)} ms`;
   };
   console.log(`kill -9 window (destination write -> checkpoint write, ${tracer === 'perf' ? 'perf trace' : 'under strace'}, ${windows.length} batches): ${summary(windows)}`);
   if (tracer !== 'perf') return;

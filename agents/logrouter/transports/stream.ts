@@ -123,8 +123,11 @@ export class StreamTransport {
         if (taken) return;
         taken = true;
         // The checkpoint first: a kill before it sends the batch again; the window is memory only.
-        accepted?.();
-        this.window.add(data, lines, connection);
+        try {
+          accepted?.();
+        } finally {
+          this.window.add(data, lines, connection);
+        }
       };
       socket.write(data, (error) => {
         if (error && !taken) {
