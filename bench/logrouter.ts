@@ -16,6 +16,9 @@
  * kill between the two sends that batch again. Printed: median, p99 and max of write →
  * checkpoint, from the start of one system call to the start of the other. perf reads kernel
  * tracepoints; strace stops the agent at every system call, so its figures are upper bounds.
+ * perf also records the scheduler's switches of the agent's thread: printed is how many windows
+ * had the agent switched out between the two calls (the write wakes the receiver, which may run
+ * first on the agent's core), and their share of all window time.
  * `--agent path/to/cli/main.js` runs another build of the agent (to compare before and after).
  *
  * Targets (issues #4, #16): at least 0.5 of the plain reader's rate (logspout reaches about 0.2),
@@ -112,6 +115,7 @@ function procStat(pid: number): { cpuSeconds: number; peakRssMb: number } {
 }
 
 interface RouterRun {
+  pid: number;
   rate: number;
   cpuPerMillion: number;
   peakRssMb: number;
@@ -196,7 +200,7 @@ async function routerRun(run: number, total: number, trace?: { tracer: Tracer; f
     await until('the agent to let go of the removed container', 60_000, async () => ((await metric(port, 'quayside_logrouter_containers')) === 0 ? true : undefined));
     const peakRssMb = procStat(agent.pid!).peakRssMb;
     if (lines !== total) throw new Error(`the sink got ${lines} lines after the exit, expected ${total}: lines were sent twice`);
-    return { rate: total / ((last - first) / 1000), cpuPerMillion: ((after.cpuSeconds - before.cpuSeconds) * 1_000_000) / total, peakRssMb, rereadAfterExit: read - total };
+    return { pid: agent.pid!, rate: total / ((last - first) / 1000), cpuPerMillion: ((after.cpuSeconds - before.cpuSeconds) * 1_000_000) / total, peakRssMb, rereadAfterExit: read - total };
   } catch (error) {
     throw new Error(`${errorText(error)}; agent log:\n${agentLog}`, { cause: error });
   } finally {
@@ -241,26 +245,43 @@ type Tracer = 'perf' | 'strace';
 /** How each tracer records the agent's writes, and how one of its lines reads: [ms, call, result]. */
 const TRACERS: Record<Tracer, { command(pid: number, file: string): string[]; line: RegExp; msPerUnit: number }> = {
   // `   12.345 ( 0.020 ms): node/123 write(fd: 22, buf: …, count: 40000) = 40000`
-  perf: { command: (pid, file) => ['perf', 'trace', '-e', 'write,writev,pwrite64', '-o', file, '-p', String(pid)], line: /^\s*([\d.]+) \(\s*[\d.]+ ms\):.*?\b(write|writev|pwrite64)\(.*\)\s+=\s+(\d+)$/, msPerUnit: 1 },
+  // `   12.400 (         ): node/123 sched:sched_switch(prev_comm: "node", prev_pid: 123 (node), …)`
+  perf: {
+    command: (pid, file) => ['perf', 'trace', '-e', 'write,writev,pwrite64,sched:sched_switch', '-o', file, '-p', String(pid)],
+    line: /^\s*([\d.]+) \(\s*[\d.]+ ms\):.*?\b(write|writev|pwrite64)\(.*\)\s+=\s+(\d+)$/,
+    msPerUnit: 1,
+  },
   // `123 1764760000.123456 write(22, "…", 40000) = 40000`
   strace: { command: (pid, file) => ['strace', '-f', '-ttt', '-e', 'trace=write,writev,pwrite64', '-o', file, '-p', String(pid)], line: /^\d+\s+([\d.]+)\s+(write|writev|pwrite64)\(.*\)\s+=\s+(\d+)$/, msPerUnit: 1000 },
 };
 
-/** write → checkpoint gaps from a trace: a write of a batch (> 2 KB), then the next pwrite64. */
-function windowMs(trace: string, tracer: Tracer): number[] {
+interface KillWindow {
+  ms: number;
+  /** The agent's thread was switched out between the two calls (perf only). */
+  switchedOut: boolean;
+}
+
+/** write → checkpoint windows from a trace: a write of a batch (> 2 KB), then the next pwrite64. */
+function killWindows(trace: string, tracer: Tracer, agentPid: number): KillWindow[] {
   const { line: pattern, msPerUnit } = TRACERS[tracer];
-  const gaps: number[] = [];
+  const switchOut = new RegExp(`sched:sched_switch\\(prev_comm: "[^"]*", prev_pid: ${agentPid}\\b`);
+  const windows: KillWindow[] = [];
   let written: number | undefined;
+  let switchedOut = false;
   for (const line of trace.split('\n')) {
+    if (written !== undefined && switchOut.test(line)) switchedOut = true;
     const match = pattern.exec(line);
     if (!match) continue;
     const at = Number(match[1]) * msPerUnit;
     if (match[2] === 'pwrite64') {
-      if (written !== undefined) gaps.push(at - written);
+      if (written !== undefined) windows.push({ ms: at - written, switchedOut });
       written = undefined;
-    } else if (Number(match[3]) > 2048) written = at;
+    } else if (Number(match[3]) > 2048) {
+      written = at;
+      switchedOut = false;
+    }
   }
-  return gaps.sort((a, b) => a - b);
+  return windows.sort((a, b) => a.ms - b.ms);
 }
 
 /** perf when it can trace system calls here (it needs the kernel's tracepoints), else strace. */
@@ -277,12 +298,22 @@ async function killWindow(): Promise<void> {
     return;
   }
   const file = join(mkdtempSync(join(tmpdir(), 'qs-lrbench-trace-')), 'trace.log');
-  await routerRun(RUNS, 400_000, { tracer, file });
-  const gaps = windowMs(readFileSync(file, 'utf8'), tracer);
+  const agentPid = await routerRun(RUNS, 400_000, { tracer, file }).then((run) => run.pid);
+  const windows = killWindows(readFileSync(file, 'utf8'), tracer, agentPid);
   rmSync(join(file, '..'), { recursive: true, force: true });
-  if (gaps.length === 0) throw new Error(`${tracer} saw no batch followed by a checkpoint write`);
-  const at = (q: number) => gaps[Math.min(gaps.length - 1, Math.floor(gaps.length * q))]!.toFixed(2);
-  console.log(`kill -9 window (destination write -> checkpoint write, ${tracer === 'perf' ? 'perf trace' : 'under strace'}, ${gaps.length} batches): median ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${at(1)} ms`);
+  if (windows.length === 0) throw new Error(`${tracer} saw no batch followed by a checkpoint write`);
+  const summary = (list: KillWindow[]) => {
+    const at = (q: number) => list[Math.min(list.length - 1, Math.floor(list.length * q))]!.ms.toFixed(2);
+    const mean = list.reduce((sum, w) => sum + w.ms, 0) / list.length;
+    return `median ${at(0.5)} ms, mean ${mean.toFixed(2)} ms, p99 ${at(0.99)} ms, max ${at(1)} ms`;
+  };
+  console.log(`kill -9 window (destination write -> checkpoint write, ${tracer === 'perf' ? 'perf trace' : 'under strace'}, ${windows.length} batches): ${summary(windows)}`);
+  if (tracer !== 'perf') return;
+  const switched = windows.filter((w) => w.switchedOut);
+  const stayed = windows.filter((w) => !w.switchedOut);
+  const total = (list: KillWindow[]) => list.reduce((sum, w) => sum + w.ms, 0);
+  console.log(`  the agent was switched out between the two in ${switched.length} of ${windows.length} batches: ${((100 * total(switched)) / total(windows)).toFixed(0)} % of all window time`);
+  if (stayed.length > 0) console.log(`  windows without a switch: ${summary(stayed)}`);
 }
 
 async function main(): Promise<void> {

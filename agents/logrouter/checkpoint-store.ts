@@ -38,6 +38,8 @@ export class CheckpointStore {
   /** The slot the next record goes to (never the one holding the newest record). */
   private next = 0;
   private fds: number[] | undefined;
+  /** Each slot file's length (unknown until written): truncated only when a record is shorter. */
+  private slotBytes = [Infinity, Infinity];
   private lastSyncMs = 0;
   /** Positions read from their pipe when written out, not copied at every delivered line. */
   private readonly live = new Map<string, Map<string, () => StreamPositions>>();
@@ -151,8 +153,11 @@ export class CheckpointStore {
     writeSync(fd, record, 0, record.length, 0);
     // From here the checkpoint survives a crash of the process; the rest is housekeeping.
     this.dirty = false;
+    // Bytes after the record's checksum line are never read: cut them only when it shrank (a
+    // system call per batch otherwise).
+    if (record.length < this.slotBytes[this.next]!) ftruncateSync(fd, record.length);
+    this.slotBytes[this.next] = record.length;
     this.next = 1 - this.next;
-    ftruncateSync(fd, record.length);
     const now = Date.now();
     if (now - this.lastSyncMs >= SYNC_EVERY_MS) {
       fdatasyncSync(fd);
@@ -165,6 +170,7 @@ export class CheckpointStore {
   close(): void {
     for (const fd of this.fds ?? []) closeSync(fd);
     this.fds = undefined;
+    this.slotBytes = [Infinity, Infinity];
   }
 
   private load(): void {

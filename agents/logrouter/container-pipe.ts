@@ -12,7 +12,7 @@ import type { CheckpointStore } from './checkpoint-store';
 import { DeliveryTracker, type StreamPositions } from './delivery-tracker';
 import { LogParser } from './log-parser';
 import { MultilineMerger, type MultilineSettings } from './multiline';
-import { resumeSinceOf, tsMillis, type ContainerMeta, type LogLine, type LogSource } from './message';
+import { resumeSinceOf, type ContainerMeta, type LogLine, type LogSource } from './message';
 import type { RouteRunner } from './route-runner';
 
 export interface PipeCounters {
@@ -20,7 +20,6 @@ export interface PipeCounters {
   skipped(reason: 'older' | 'delivered'): void;
   gap(): void;
   malformed(): void;
-  lag(seconds: number): void;
 }
 
 export interface ContainerPipeOptions {
@@ -126,8 +125,7 @@ export class ContainerPipe {
         if (state === 'stopped' && clean) {
           // A follower can end at the container's exit before the engine handed it the last
           // lines (seen with a final line without newline): read once more.
-          const complete = (await this.readOnce()) === 'clean';
-          await this.untilDrained();
+          const complete = await this.readAfterExit();
           if (this.closed) return;
           // Now the log is complete: quiet streams catch up, so the next read starts here.
           if (complete && this.tracker.settle()) this.options.checkpoints.flush();
@@ -147,14 +145,33 @@ export class ContainerPipe {
   }
 
   /**
-   * Reads one logs stream to its end: `clean` when it ended (container stopped), `broken` when it
-   * broke, `unopened` when the engine did not open it. Always a stream (`follow`): without it the
-   * client buffers the whole answer, and a log of millions of lines takes hundreds of MB. The
-   * engine does not follow a container that is not running: it sends the log and ends.
+   * The read after the container exited, each stream from its own checkpoint when they differ: a
+   * quiet stream's position follows the busy one's a second behind, and one request from the
+   * older would bring back that second of the busy stream (200,000 lines of a fast writer), each
+   * read and skipped. The second request costs the engine another scan of its log file, not us.
+   * Resolves whether every read ended cleanly, with every line it brought accepted.
    */
-  private async readOnce(): Promise<'clean' | 'broken' | 'unopened'> {
-    const { docker, container, route, sources } = this.options;
-    const resumeTs = this.tracker.resumeTs;
+  private async readAfterExit(): Promise<boolean> {
+    const { sources } = this.options;
+    const starts = new Set(sources.map((source) => this.tracker.resumeTsOf([source])));
+    let complete = true;
+    for (const wanted of starts.size > 1 ? sources.map((source) => [source]) : [sources]) {
+      complete = (await this.readOnce(wanted)) === 'clean' && complete;
+      await this.untilDrained();
+      if (this.closed) return false;
+    }
+    return complete;
+  }
+
+  /**
+   * Reads one logs stream (of `sources`) to its end: `clean` when it ended (container stopped),
+   * `broken` when it broke, `unopened` when the engine did not open it. Always a stream (`follow`):
+   * without it the client buffers the whole answer, and a log of millions of lines takes hundreds
+   * of MB. The engine does not follow a container that is not running: it sends the log and ends.
+   */
+  private async readOnce(sources: readonly LogSource[] = this.options.sources): Promise<'clean' | 'broken' | 'unopened'> {
+    const { docker, container, route } = this.options;
+    const resumeTs = this.tracker.resumeTsOf(sources);
     const since = resumeTs ? resumeSinceOf(resumeTs) : '0';
     let stream: IncomingMessage;
     try {
@@ -174,7 +191,7 @@ export class ContainerPipe {
     this.read = true;
     this.releaseCapture();
     const { parser, merger } = this.lineReader();
-    this.tracker.resume();
+    this.tracker.resume(sources);
     if (this.closed) {
       stream.destroy();
       return 'clean';
@@ -275,7 +292,6 @@ export class ContainerPipe {
       part: line.part,
       fields,
       done: () => {
-        counters.lag(Math.max(0, (Date.now() - tsMillis(line.ts)) / 1000));
         this.tracker.done(ticket);
         if (this.tracker.pending === 0) this.drained?.();
       },

@@ -81,8 +81,13 @@ export class DeliveryTracker {
 
   /** Where a new stream must start: the older of the read streams' checkpoints (undefined: the beginning). */
   get resumeTs(): string | undefined {
+    return this.resumeTsOf(this.sources);
+  }
+
+  /** Where a new stream of `sources` alone must start (undefined: the beginning). */
+  resumeTsOf(sources: readonly LogSource[]): string | undefined {
     let oldest: string | undefined;
-    for (const source of this.sources) {
+    for (const source of sources) {
       const committed = this.streams[source].committed;
       if (!committed) return undefined;
       if (oldest === undefined || compareTs(committed.ts, oldest) < 0) oldest = committed.ts;
@@ -94,9 +99,10 @@ export class DeliveryTracker {
     return this.streams.stdout.inFlight.length - this.streams.stdout.head + this.streams.stderr.inFlight.length - this.streams.stderr.head;
   }
 
-  /** A new stream starts: number lines afresh (the engine replays from `since`). */
-  resume(): void {
-    for (const state of Object.values(this.streams)) {
+  /** A new stream of `sources` starts: number their lines afresh (the engine replays from `since`). */
+  resume(sources: readonly LogSource[] = this.sources): void {
+    for (const source of sources) {
+      const state = this.streams[source];
       state.readTs = undefined;
       state.readN = 0;
       state.firstAfterResume = true;

@@ -80,8 +80,8 @@ let lastSecondMs = NaN;
 
 /**
  * Milliseconds since the epoch of a Docker timestamp (for lag metrics). It runs for every
- * delivered line between a batch's write and its checkpoint write, so the date is parsed once per
- * second of timestamps, not per line (Date.parse takes microseconds).
+ * batch, so the date is parsed once per second of timestamps, not per call (Date.parse takes
+ * microseconds).
  */
 export function tsMillis(ts: string): number {
   // Docker's fixed form, `2026-11-27T20:20:15.620573110Z`; anything else is parsed in full.

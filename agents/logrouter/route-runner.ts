@@ -8,7 +8,7 @@
 import { backoffDelay, type BackoffPolicy } from '../../shared/docker/backoff';
 import { errorMessage, type Logger } from '../../shared/ops/logger';
 import { RetryLater, type Adapter } from './adapters/adapter';
-import type { LogMessage } from './message';
+import { tsMillis, type ContainerMeta, type LogMessage } from './message';
 import type { RouteSpec } from './route';
 
 export type QueuePolicy = 'block' | 'drop';
@@ -20,6 +20,8 @@ export interface RouteCounters {
   linesOut(count: number, bytes: number): void;
   dropped(count: number, reason: 'queue_full' | 'rejected'): void;
   retry(): void;
+  /** Seconds from the timestamp of a container's last delivered line to its delivery. */
+  lag(container: ContainerMeta, seconds: number): void;
 }
 
 export interface RouteRunnerOptions {
@@ -116,11 +118,17 @@ export class RouteRunner {
 
   /**
    * The destination took `batch`: its messages are done and the checkpoint is written at once, in
-   * the adapter's own turn when it can tell (a crash before this sends the batch again).
+   * the adapter's own turn when it can tell (a kill before the write sends the batch again), so
+   * nothing else comes first: the lag, once per container of the batch, comes after.
    */
   private commit(batch: readonly LogMessage[]): void {
     for (const message of batch) message.done();
     this.options.afterBatch();
+    const now = Date.now();
+    for (let i = 0; i < batch.length; i++) {
+      const message = batch[i]!;
+      if (batch[i + 1]?.container !== message.container) this.options.counters.lag(message.container, Math.max(0, (now - tsMillis(message.ts)) / 1000));
+    }
   }
 
   /** Sends until the destination takes the batch (or the route stops). */

@@ -99,6 +99,7 @@ export class LogRouter {
         },
         dropped: (count, reason) => (stats.dropped[reason] += count),
         retry: () => (stats.retries += 1),
+        lag: (container, seconds) => this.lag.set(container.name, seconds),
       },
       afterBatch: () => this.settings.store.flush(),
     });
@@ -288,7 +289,6 @@ export class LogRouter {
         skipped: (reason) => (stats.skipped[reason] += 1),
         gap: () => (stats.gaps += 1),
         malformed: () => (stats.malformed += 1),
-        lag: (seconds) => this.lag.set(container.name, seconds),
       },
     });
     route.pipes.set(container.id, pipe);

@@ -194,6 +194,31 @@ describe('logrouter checkpoint store', () => {
     assert.deepEqual(new CheckpointStore(dir).get('r1', 'c1'), { stdout: { ts: P1.stdout.ts, n: 5 } });
   });
 
+  it('cuts a slot file only when its record shrank (not a system call per batch); a longer record\'s rest is never read', () => {
+    const truncate = sinon.spy(fs, 'ftruncateSync');
+    try {
+      const store = new CheckpointStore(dir);
+      store.set('r1', 'c1', P1);
+      store.set('r1', 'c2', P1);
+      for (let i = 0; i < 4; i++) {
+        store.touch();
+        store.flush();
+      }
+      assert.equal(truncate.callCount, 2, 'once per slot, whose length was not known');
+      store.forget('r1', 'c2');
+      store.flush();
+      store.touch();
+      store.flush();
+      assert.equal(truncate.callCount, 4, 'each slot once more, for the shorter record');
+      store.close();
+    } finally {
+      truncate.restore();
+    }
+    const again = new CheckpointStore(dir);
+    assert.deepEqual(again.all(), { r1: { c1: P1 } });
+    again.close();
+  });
+
   it('falls back to the previous checkpoint when the newest write was cut short, and says so', () => {
     const store = new CheckpointStore(dir);
     store.set('r1', 'c1', P1);
@@ -250,7 +275,7 @@ describe('logrouter route queue', () => {
       policy,
       batchSize: 2,
       logger: silentLogger,
-      counters: { linesOut: (n) => (c.out += n), dropped: (n) => (c.dropped += n), retry: () => (c.retries += 1) },
+      counters: { linesOut: (n) => (c.out += n), dropped: (n) => (c.dropped += n), retry: () => (c.retries += 1), lag: () => undefined },
       afterBatch: () => undefined,
       random: () => 0,
     });
@@ -286,7 +311,7 @@ describe('logrouter route queue', () => {
     assert.deepEqual(adapter.sent, [['a', 'b']]);
   });
 
-  it('writes the checkpoint in the same turn as the socket write the kernel took (the kill -9 window)', async () => {
+  it('writes the checkpoint in the same turn as the socket write the kernel took, before any other work (the kill -9 window)', async () => {
     const received: string[] = [];
     const server = createServer((socket) => socket.on('data', (chunk) => received.push(chunk.toString())));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -309,13 +334,15 @@ describe('logrouter route queue', () => {
         policy: 'block',
         batchSize: 10,
         logger: silentLogger,
-        counters: { linesOut: () => undefined, dropped: () => undefined, retry: () => undefined },
+        counters: { linesOut: () => undefined, dropped: () => undefined, retry: () => undefined, lag: (from) => events.push(`lag ${from.name}`) },
         afterBatch: () => events.push('checkpoint'),
       });
       route.push(message('one', 'stdout', () => events.push('done one')));
       route.push(message('two', 'stdout', () => events.push('done two')));
-      await eventually(() => assert.deepEqual(events, ['written', 'done one', 'done two', 'checkpoint', 'next tick']), 5_000);
-      await eventually(() => assert.equal(received.join(''), 'one\ntwo\n'), 5_000);
+      route.push({ ...message('three', 'stdout', () => events.push('done three')), container: { ...container, name: 'other' } });
+      // The lag once per container of the batch, after the checkpoint.
+      await eventually(() => assert.deepEqual(events, ['written', 'done one', 'done two', 'done three', 'checkpoint', `lag ${container.name}`, 'lag other', 'next tick']), 5_000);
+      await eventually(() => assert.equal(received.join(''), 'one\ntwo\nthree\n'), 5_000);
       await route.stop(1_000);
     } finally {
       spy.restore();

@@ -122,8 +122,12 @@ export class StreamTransport {
       const take = () => {
         if (taken) return;
         taken = true;
-        this.window.add(data, lines, connection);
-        accepted?.();
+        // The checkpoint first: a kill before it sends the batch again; the window is memory only.
+        try {
+          accepted?.();
+        } finally {
+          this.window.add(data, lines, connection);
+        }
       };
       socket.write(data, (error) => {
         if (error && !taken) {
