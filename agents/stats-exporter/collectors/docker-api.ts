@@ -9,7 +9,7 @@
  */
 import type Dockerode from 'dockerode';
 import type { BlockDeviceNames } from './block-devices';
-import type { CollectTarget, StatsCollector } from './collector';
+import { defineCollector, type CollectTarget, type StatsCollector } from './collector';
 import type { ErrorSink } from './errors';
 import type { ContainerStats, DeviceIoStats, InterfaceStats } from './stats';
 import { workingSet } from './stats';
@@ -31,8 +31,16 @@ interface Cached {
   stats: ContainerStats;
 }
 
+export const dockerApiCollector = defineCollector({
+  name: 'docker-api',
+  errorKinds: [
+    /** The Docker stats API failed, timed out, or answered without stats. */
+    'docker_api',
+  ],
+  create: (deps) => new DockerApiCollector({ ...deps, cacheTtlMs: deps.apiCacheTtlMs, timeoutMs: deps.apiTimeoutMs }),
+});
+
 export class DockerApiCollector implements StatsCollector {
-  readonly name = 'docker-api';
   private readonly cache = new Map<string, Cached>();
   private readonly inFlight = new Map<string, Promise<ContainerStats | undefined>>();
   private readonly clock: () => number;
@@ -82,7 +90,7 @@ export class DockerApiCollector implements StatsCollector {
       this.cache.set(target.id, { at: this.clock(), stats });
       return stats;
     } catch (error) {
-      this.options.errors.count(this.name, 'docker_api', target.id, error);
+      this.options.errors.count(dockerApiCollector, 'docker_api', target.id, error);
       return undefined;
     } finally {
       clearTimeout(timer);
