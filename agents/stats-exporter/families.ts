@@ -81,7 +81,10 @@ function network(name: string, unit: string, column: string, help: string, field
     source: `/proc/<pid>/net/dev ${column}`,
     samples: ({ container, stats }, emit) => {
       if (container.sharesNetworkOf !== undefined) return; // the other container's interfaces
-      for (const n of stats?.network ?? []) emit(n[field], 'interface', n.interface);
+      for (const n of stats?.network ?? []) {
+        const value = n[field];
+        if (value !== undefined) emit(value, 'interface', n.interface);
+      }
     },
   };
 }

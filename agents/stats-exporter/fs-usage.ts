@@ -9,7 +9,13 @@ import { lstat, opendir, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BlockDeviceNames } from './collectors/block-devices';
-import { isMissingFile, type ErrorSink } from './collectors/errors';
+import { isMissingFile, type ErrorReporter, type ErrorSink } from './collectors/errors';
+
+export const FS_USAGE_ERRORS = {
+  name: 'fs_usage',
+  /** Measuring a writable layer failed (no permission, or the Docker data root not mounted where the engine says). */
+  errorKinds: ['fs_usage'],
+} as const satisfies ErrorReporter;
 
 export interface FilesystemUsage {
   /** The device holding the layer (`/dev/vda1`), cAdvisor's `device` label. */
@@ -111,7 +117,7 @@ export class WritableLayerUsage {
     } catch (error) {
       // Unless the container went away meanwhile: the layer not visible here (the exporter in a
       // container without the Docker data root mounted), no permission.
-      if (this.entries.get(id)?.dir === dir) this.options.errors.count('fs_usage', 'fs_usage', id, error);
+      if (this.entries.get(id)?.dir === dir) this.options.errors.count(FS_USAGE_ERRORS, 'fs_usage', id, error);
       return undefined;
     }
   }

@@ -6,16 +6,16 @@
 import { defineAgent } from '../../shared/agent';
 import { EngineCgroupDriver } from './cgroup-driver';
 import { machineContainer, type CgroupLocator } from './container';
-import { createCollector } from './collectors';
+import { collectorsOf, createCollector } from './collectors';
 import { BlockDeviceNames } from './collectors/block-devices';
 import { dockerCgroupPath, resolveCgroup, rootCgroupLocation, type CgroupRoots } from './collectors/cgroup-location';
 import { ConfigError } from '../../shared/config/errors';
 import { ContainerExposition } from './exposition';
 import { enabledFamilies, MACHINE } from './families';
-import { WritableLayerUsage } from './fs-usage';
+import { FS_USAGE_ERRORS, WritableLayerUsage } from './fs-usage';
 import { containerLabelName, labelNameClash } from './labels';
 import { machineFamilies, readMachineInfo } from './machine';
-import { ContainerInventory } from './inventory';
+import { ContainerInventory, INVENTORY_ERRORS } from './inventory';
 import { STATS_EXPORTER_PORT, statsExporterOptions } from './options';
 import { collectorErrorSink, registerScrapeMetrics } from './self-metrics';
 
@@ -40,8 +40,8 @@ export const statsExporterAgent = defineAgent({
 
     const disabled = new Set(options.statsDisable);
     const measureLayers = options.statsFsInterval > 0 && !disabled.has('disk');
-    const collectorNames = options.statsCollector === 'auto' ? ['cgroup', 'docker-api'] : [options.statsCollector];
-    const errors = collectorErrorSink(metrics, [...collectorNames, 'inventory', ...(measureLayers ? ['fs_usage'] : [])], logger);
+    const reporters = [...collectorsOf(options.statsCollector), INVENTORY_ERRORS, ...(measureLayers ? [FS_USAGE_ERRORS] : [])];
+    const errors = collectorErrorSink(metrics, reporters, logger);
     const devices = new BlockDeviceNames();
     const inventory = new ContainerInventory({ docker, locate, errors, logger, beforeSync: () => cgroupDriver.refresh() });
     const collector = createCollector(options.statsCollector, {

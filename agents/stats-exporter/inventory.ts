@@ -12,10 +12,16 @@ import { unlessGone } from '../../shared/docker/not-found';
 import { forEachLimited } from '../../shared/for-each-limited';
 import { errorMessage, silentLogger, type Logger } from '../../shared/ops/logger';
 import { containerFromInspect, type CgroupLocator, type HealthStatus, type TrackedContainer } from './container';
-import type { ErrorSink } from './collectors/errors';
+import type { ErrorReporter, ErrorSink } from './collectors/errors';
 
 /** The container actions that change what we export about a container. */
 export const INVENTORY_ACTIONS = ['create', 'start', 'die', 'destroy', 'rename', 'update', 'pause', 'unpause', 'health_status', 'oom'] as const;
+
+export const INVENTORY_ERRORS = {
+  name: 'inventory',
+  /** Inspecting a container for the inventory failed. */
+  errorKinds: ['inspect'],
+} as const satisfies ErrorReporter;
 
 /** Inspects per sync at once: enough to be quick, few enough not to flood the engine. */
 const SYNC_CONCURRENCY = 8;
@@ -137,7 +143,7 @@ export class ContainerInventory {
     try {
       info = await unlessGone(() => this.options.docker.getContainer(id).inspect());
     } catch (error) {
-      this.options.errors.count('inventory', 'inspect', id, error);
+      this.options.errors.count(INVENTORY_ERRORS, 'inspect', id, error);
       this.logger.warn('cannot inspect container', { id, error: errorMessage(error) });
       return;
     }

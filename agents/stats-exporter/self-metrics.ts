@@ -1,10 +1,10 @@
 /** The exporter's own metrics, `quayside_stats_*`, and the error sink the collectors count into. */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { errorMessage, type Logger } from '../../shared/ops/logger';
-import { ERROR_KINDS_BY_REPORTER, type CollectorErrorKind, type ErrorSink } from './collectors/errors';
+import type { ErrorReporter, ErrorSink } from './collectors/errors';
 
 /** `quayside_stats_collector_errors_total{collector,kind}`: one broken container never fails a scrape, it is counted here. */
-export function collectorErrorSink(registry: Registry, collectors: readonly string[], logger: Logger): ErrorSink {
+export function collectorErrorSink(registry: Registry, reporters: readonly ErrorReporter[], logger: Logger): ErrorSink {
   const errors = new Counter({
     name: 'quayside_stats_collector_errors_total',
     help: 'Containers whose stats (or part of them) could not be read, by collector and kind; the scrape goes on without them.',
@@ -12,11 +12,11 @@ export function collectorErrorSink(registry: Registry, collectors: readonly stri
     registers: [registry],
   });
   // Present from the start, so rate() and alerts see a 0 before the first error.
-  for (const collector of collectors) for (const kind of ERROR_KINDS_BY_REPORTER[collector] ?? []) errors.inc({ collector, kind }, 0);
+  for (const reporter of reporters) for (const kind of reporter.errorKinds) errors.inc({ collector: reporter.name, kind }, 0);
   return {
-    count(collector: string, kind: CollectorErrorKind, containerId: string, error: unknown) {
-      errors.inc({ collector, kind });
-      logger.debug('container stats error', { collector, kind, container: containerId.slice(0, 12), error: errorMessage(error) });
+    count(reporter, kind, containerId, error) {
+      errors.inc({ collector: reporter.name, kind });
+      logger.debug('container stats error', { collector: reporter.name, kind, container: containerId.slice(0, 12), error: errorMessage(error) });
     },
   };
 }

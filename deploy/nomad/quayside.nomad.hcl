@@ -195,7 +195,9 @@ job "quayside" {
         readonly_rootfs = true
         cap_drop        = ["all"]
         security_opt    = ["no-new-privileges"]
-        group_add       = [var.docker_gid]
+        # The socket's group; and the root group, which may only pass through the data root (0710
+        # root:root) to the writable layers (container_fs_*): no capability needed.
+        group_add       = [var.docker_gid, "0"]
 
         # Container list, inspect and events: which containers to read.
         mount {
@@ -218,6 +220,14 @@ job "quayside" {
           type     = "bind"
           source   = "/proc"
           target   = "/host/proc"
+          readonly = true
+        }
+
+        # container_fs_*: the writable layers, at the host path inspect names.
+        mount {
+          type     = "bind"
+          source   = "/var/lib/docker"
+          target   = "/var/lib/docker"
           readonly = true
         }
 

@@ -121,6 +121,9 @@ const AGENT_CASES: AgentContainerCase[] = [
           const [memory] = await promQuery(`container_memory_usage_bytes{test_run="${ctx.run}",name="${name}"}`);
           assert.ok(Number(memory?.value[1]) > 0, `memory of ${name}: ${JSON.stringify(memory)}`);
           assert.equal((await promQuery(`container_network_receive_bytes_total{test_run="${ctx.run}",name="${name}",interface="eth0"}`)).length, 1, 'network counters from /host/proc');
+          // The writable layer, walked through the data-root mount as the root group (no capability).
+          const [usage] = await promQuery(`container_fs_usage_bytes{test_run="${ctx.run}",name="${name}"}`);
+          assert.ok(Number(usage?.value[1]) > 0, `writable layer of ${name}: ${JSON.stringify(usage)}`);
         }, 20_000, 500);
         const [errors] = await promQuery(`sum(quayside_stats_collector_errors_total{test_run="${ctx.run}"})`);
         assert.equal(errors?.value[1], '0');
@@ -211,7 +214,9 @@ interface ComposeService {
 function composeService(agent: string): ComposeService {
   const text = readFileSync(join(ROOT, 'deploy', 'compose.yaml'), 'utf8')
     .replaceAll('${DOCKER_SOCKET:-/var/run/docker.sock}', testEnv().docker.socket)
-    .replaceAll('${DOCKER_GID:-999}', String(statSync(testEnv().docker.socket).gid));
+    .replaceAll('${DOCKER_GID:-999}', String(statSync(testEnv().docker.socket).gid))
+    // The test engine's data-root (test/env/engine.sh), where its containers' writable layers are.
+    .replaceAll('${DOCKER_DATA_ROOT:-/var/lib/docker}', join(testEnv().root, 'docker', 'data'));
   const service = (parseDocument(text).toJS() as { services: Record<string, ComposeService> }).services[agent];
   assert.ok(service, `${agent} is a service of deploy/compose.yaml`);
   return service;
@@ -417,6 +422,8 @@ describe('deploy: the quayside image on the test engine', function () {
         QUAYSIDE_IMAGE: image,
         DOCKER_SOCKET: testEnv().docker.socket,
         DOCKER_GID: String(statSync(testEnv().docker.socket).gid),
+        // The test engine's data root (test/env/engine.sh): the stats-exporter's bind source must exist.
+        DOCKER_DATA_ROOT: join(testEnv().root, 'docker', 'data'),
         QUAYSIDE_HEALTH_INTERVAL: '1s',
         // Loopback only: nothing of the test may leave this machine.
         QUAYSIDE_CONSUL: `consul://127.0.0.1:${await freePort()}`,

@@ -1,7 +1,7 @@
 /**
  * The stats-exporter on every engine of the test environment (issue #14.4), checked against the
- * kernel's own counters: the Docker API collector's network bytes as the container's eth0 counts
- * them (Podman's answer has them swapped), the cgroup of a container found without the host's
+ * kernel's own counters: the Docker API collector's network bytes and packets as the container's
+ * eth0 counts them (Podman's answer has the bytes swapped and no packets), the cgroup of a container found without the host's
  * /proc (Podman's libpod-<id> cgroups), and a removed container's series gone at once.
  */
 import { strict as assert } from 'node:assert';
@@ -15,11 +15,11 @@ import { parseSampleLine, type ExpositionSample } from '../support/prometheus-te
 import { removeTestContainers, TEST_LABEL, testEnv, uniqueTag } from '../support/test-env';
 
 /** eth0's counters as the kernel shows them inside the container. */
-async function eth0Counters(engine: TestEngine, container: string): Promise<{ receive: number; transmit: number }> {
+async function eth0Counters(engine: TestEngine, container: string): Promise<{ receive: number; transmit: number; receivePackets: number; transmitPackets: number }> {
   const line = (await engine.cli(['exec', container, 'cat', '/proc/net/dev'])).split('\n').find((l) => l.trim().startsWith('eth0:'));
   assert.ok(line, 'eth0 in /proc/net/dev');
   const fields = line.split(':')[1]!.trim().split(/\s+/).map(Number);
-  return { receive: fields[0]!, transmit: fields[8]! };
+  return { receive: fields[0]!, transmit: fields[8]!, receivePackets: fields[1]!, transmitPackets: fields[9]! };
 }
 
 for (const engine of testEngines()) {
@@ -65,7 +65,7 @@ for (const engine of testEngines()) {
       await removeTestContainers(docker);
     });
 
-    it("reports the Docker API's network bytes as the container's eth0 counts them (received many, sent few)", async () => {
+    it("reports the Docker API's network bytes and packets as the container's eth0 counts them (received many, sent few)", async () => {
       // A web server and a client that downloads 3 MB from it once: eth0 receives far more than it sends.
       const server = await runContainer(`${run}-web`, 'mkdir /www && dd if=/dev/zero of=/www/big bs=1M count=3 2>/dev/null && exec httpd -f -p 8080 -h /www');
       const serverIp = await eventually(async () => {
@@ -87,6 +87,13 @@ for (const engine of testEngines()) {
         // Only ARP and the like move the counters now.
         assert.ok(Math.abs(receive!.value - kernel.receive) < 20_000, `received ${receive!.value}, the kernel counted ${kernel.receive}`);
         assert.ok(Math.abs(transmit!.value - kernel.transmit) < 20_000, `transmitted ${transmit!.value}, the kernel counted ${kernel.transmit}`);
+        // Packets too (Podman's answer has none: they come from the container's /proc/<pid>/net/dev).
+        const [receivePackets] = await samples(base, 'container_network_receive_packets_total', `${run}-client`);
+        const [transmitPackets] = await samples(base, 'container_network_transmit_packets_total', `${run}-client`);
+        // Only ARP and the like move them now: within 10 of the kernel's count, which is well above that.
+        assert.ok(kernel.receivePackets > 20 && kernel.transmitPackets > 20, `the download's packets: ${JSON.stringify(kernel)}`);
+        assert.ok(Math.abs(receivePackets!.value - kernel.receivePackets) <= 10, `received ${receivePackets?.value} packets, the kernel counted ${kernel.receivePackets}`);
+        assert.ok(Math.abs(transmitPackets!.value - kernel.transmitPackets) <= 10, `transmitted ${transmitPackets?.value} packets, the kernel counted ${kernel.transmitPackets}`);
       }, 30_000, 500);
     });
 

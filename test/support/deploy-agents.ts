@@ -12,6 +12,12 @@ export interface AgentDeployment {
   containerPort: number;
   /** Reads the host's cgroup files and /proc (read-only mounts). */
   hostCgroupAndProc: boolean;
+  /**
+   * Measures the containers' writable layers (container_fs_*): the Docker data root read-only at
+   * the same path (inspect names the layers by host path), and the root group, which may only pass
+   * through the data root and the layers' folders (0710 root:root) to the layers.
+   */
+  writableLayers: boolean;
   /** Keeps state across restarts: a persistent volume at /var/lib/quayside. */
   stateVolume: boolean;
   /** Runs on the host network (registers the node's addresses, reaches its Consul agent). */
@@ -30,13 +36,14 @@ export const STATE_DIR = '/var/lib/quayside';
 export const DOCKER_SOCKET = '/var/run/docker.sock';
 export const HOST_CGROUP = '/host/sys/fs/cgroup';
 export const HOST_PROC = '/host/proc';
+export const DOCKER_DATA_ROOT = '/var/lib/docker';
 
 export const AGENT_DEPLOYMENTS: readonly AgentDeployment[] = [
-  { name: 'registrator', hostPort: 9478, containerPort: 9478, hostCgroupAndProc: false, stateVolume: true, hostNetwork: true },
-  { name: 'logrouter', hostPort: 9479, containerPort: 9477, hostCgroupAndProc: false, stateVolume: true, hostNetwork: false, ownContainerEnv: { LOGSPOUT: 'ignore' } },
-  { name: 'stats-exporter', hostPort: 9612, containerPort: 9612, hostCgroupAndProc: true, stateVolume: false, hostNetwork: false, entrypoint: STATS_EXPORTER_ENTRYPOINT },
-  { name: 'label-inspector', hostPort: 9477, containerPort: 9477, hostCgroupAndProc: false, stateVolume: false, hostNetwork: false },
-  { name: 'security-watcher', hostPort: 9480, containerPort: 9477, hostCgroupAndProc: false, stateVolume: false, hostNetwork: false },
+  { name: 'registrator', hostPort: 9478, containerPort: 9478, hostCgroupAndProc: false, writableLayers: false, stateVolume: true, hostNetwork: true },
+  { name: 'logrouter', hostPort: 9479, containerPort: 9477, hostCgroupAndProc: false, writableLayers: false, stateVolume: true, hostNetwork: false, ownContainerEnv: { LOGSPOUT: 'ignore' } },
+  { name: 'stats-exporter', hostPort: 9612, containerPort: 9612, hostCgroupAndProc: true, writableLayers: true, stateVolume: false, hostNetwork: false, entrypoint: STATS_EXPORTER_ENTRYPOINT },
+  { name: 'label-inspector', hostPort: 9477, containerPort: 9477, hostCgroupAndProc: false, writableLayers: false, stateVolume: false, hostNetwork: false },
+  { name: 'security-watcher', hostPort: 9480, containerPort: 9477, hostCgroupAndProc: false, writableLayers: false, stateVolume: false, hostNetwork: false },
 ];
 
 /** `stats-exporter` → `STATS_EXPORTER`, as in the stack file's QUAYSIDE_<AGENT>_LISTEN. */

@@ -17,7 +17,7 @@ import { eventStreamMetrics } from '../../shared/docker/metrics';
 import { createMetricsRegistry } from '../../shared/ops/metrics';
 import { parseHostPort } from '../../shared/config/options';
 import { runtimeOptionsFor } from '../../shared/runtime/common-options';
-import { AGENT_DEPLOYMENTS, DOCKER_SOCKET, envName, HOST_CGROUP, HOST_PROC, STATE_DIR, type AgentDeployment } from '../support/deploy-agents';
+import { AGENT_DEPLOYMENTS, DOCKER_DATA_ROOT, DOCKER_SOCKET, envName, HOST_CGROUP, HOST_PROC, STATE_DIR, type AgentDeployment } from '../support/deploy-agents';
 import { blocksOf, parseHcl, type HclBlock, type HclValue } from '../support/hcl';
 
 const ROOT = join(__dirname, '..', '..');
@@ -35,8 +35,17 @@ function expectedBinds(agent: AgentDeployment): Map<string, { target: string; re
     binds.set('/sys/fs/cgroup', { target: HOST_CGROUP, readOnly: true });
     binds.set('/proc', { target: HOST_PROC, readOnly: true });
   }
+  if (agent.writableLayers) binds.set(DOCKER_DATA_ROOT, { target: DOCKER_DATA_ROOT, readOnly: true });
   return binds;
 }
+
+/** The groups an agent joins besides its own: the socket's, and root's to reach the writable layers. */
+function extraGroups<T>(agent: AgentDeployment, socketGroup: T, rootGroup: T): T[] {
+  return [socketGroup, ...(agent.writableLayers ? [rootGroup] : [])];
+}
+
+/** The compose and stack files name the data root by a variable whose default is Docker's. */
+const withDefaultDataRoot = (text: string): string => text.replaceAll('${DOCKER_DATA_ROOT:-/var/lib/docker}', DOCKER_DATA_ROOT);
 
 /** Every item of the YAML sequence at `path` has a comment before it (the reason for that mount). */
 function assertEachCommented(doc: Document, path: (string | number)[], what: string): void {
@@ -205,7 +214,7 @@ describe('deploy/compose.yaml', () => {
       assert.deepEqual(service.entrypoint, agent.entrypoint, `${agent.name}: the entrypoint`);
       const binds = expectedBinds(agent);
       const mounts = list(service.volumes).map((v) => {
-        const [source, target, mode] = String(v).replace('${DOCKER_SOCKET:-/var/run/docker.sock}', DOCKER_SOCKET).split(':');
+        const [source, target, mode] = withDefaultDataRoot(String(v).replace('${DOCKER_SOCKET:-/var/run/docker.sock}', DOCKER_SOCKET)).split(':');
         return { source: source!, target, readOnly: mode === 'ro' };
       });
       for (const mount of mounts) {
@@ -225,7 +234,7 @@ describe('deploy/compose.yaml', () => {
       assert.deepEqual(service.cap_drop, ['ALL']);
       assert.deepEqual(service.security_opt, ['no-new-privileges:true']);
       for (const key of ['privileged', 'cap_add', 'pid', 'ipc', 'devices', 'user']) assert.equal(service[key], undefined, `${agent.name} sets ${key}`);
-      assert.deepEqual(service.group_add, ['${DOCKER_GID:-999}']);
+      assert.deepEqual(service.group_add, extraGroups(agent, '${DOCKER_GID:-999}', '0'));
       assert.equal(service.network_mode === 'host', agent.hostNetwork);
       if (agent.hostCgroupAndProc) {
         assert.equal(obj(service.environment).QUAYSIDE_STATS_CGROUP_ROOT, HOST_CGROUP);
@@ -281,8 +290,8 @@ describe('deploy/swarm-stack.yaml', () => {
           continue;
         }
         assert.equal(mount.type, 'bind');
-        const source = String(mount.source).replace('${DOCKER_SOCKET:-/var/run/docker.sock}', DOCKER_SOCKET);
-        assert.deepEqual({ target: mount.target, readOnly: mount.read_only === true }, binds.get(source), `${agent.name}: ${source}`);
+        const source = withDefaultDataRoot(String(mount.source).replace('${DOCKER_SOCKET:-/var/run/docker.sock}', DOCKER_SOCKET));
+        assert.deepEqual({ target: withDefaultDataRoot(String(mount.target)), readOnly: mount.read_only === true }, binds.get(source), `${agent.name}: ${source}`);
       }
       assert.equal(mounts.filter((m) => m.type === 'bind').length, binds.size);
       assert.equal(mounts.filter((m) => m.type === 'volume').length, 1);
@@ -323,7 +332,7 @@ describe('deploy/kubernetes/quayside.yaml', () => {
       const podSecurity = obj(pod.securityContext);
       assert.equal(podSecurity.runAsNonRoot, true);
       assert.ok(Number(podSecurity.runAsUser) > 0);
-      assert.equal(list(podSecurity.supplementalGroups).length, 1, 'the Docker socket group');
+      assert.deepEqual(podSecurity.supplementalGroups, extraGroups(agent, 999, 0), 'the Docker socket group, and root for the writable layers');
       assert.deepEqual(obj(container!.securityContext), { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, privileged: false, capabilities: { drop: ['ALL'] } });
       // An init container may only hand the state folder to the agent's user.
       for (const init of list(pod.initContainers).map(obj)) {
@@ -394,7 +403,7 @@ describe('deploy/nomad/quayside.nomad.hcl', () => {
       assert.equal(attributes.readonly_rootfs, true);
       assert.deepEqual(attributes.cap_drop, ['all']);
       assert.deepEqual(attributes.security_opt, ['no-new-privileges']);
-      assert.deepEqual(attributes.group_add, [{ ref: 'var.docker_gid' }]);
+      assert.deepEqual(attributes.group_add, extraGroups<HclValue>(agent, { ref: 'var.docker_gid' }, '0'));
       for (const key of ['privileged', 'cap_add', 'pid_mode', 'ipc_mode', 'devices', 'volumes']) assert.equal(attributes[key], undefined, `${agent.name} sets ${key}`);
       assert.equal(attributes.network_mode === 'host', agent.hostNetwork);
 

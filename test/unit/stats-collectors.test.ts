@@ -10,7 +10,7 @@ import { CgroupCollector } from '../../agents/stats-exporter/collectors/cgroup';
 import { resolveCgroup } from '../../agents/stats-exporter/collectors/cgroup-location';
 import type { CollectTarget, StatsCollector } from '../../agents/stats-exporter/collectors/collector';
 import { DockerApiCollector, statsFromApi, type StatsResponse } from '../../agents/stats-exporter/collectors/docker-api';
-import type { CollectorErrorKind, ErrorSink } from '../../agents/stats-exporter/collectors/errors';
+import type { ErrorReporter, ErrorSink } from '../../agents/stats-exporter/collectors/errors';
 import { DEFAULT_IGNORED_INTERFACE_PREFIXES, parseNetDev } from '../../agents/stats-exporter/collectors/proc-net-dev';
 import { forgetAbsentFiles } from '../../agents/stats-exporter/collectors/files';
 import type { ContainerStats } from '../../agents/stats-exporter/collectors/stats';
@@ -19,9 +19,9 @@ const FIXTURES = join(__dirname, '..', 'fixtures', 'cgroup');
 const V1_ID = '1'.repeat(64);
 
 class RecordingErrors implements ErrorSink {
-  readonly counted: Array<{ collector: string; kind: CollectorErrorKind; id: string }> = [];
-  count(collector: string, kind: CollectorErrorKind, id: string): void {
-    this.counted.push({ collector, kind, id });
+  readonly counted: Array<{ collector: string; kind: string; id: string }> = [];
+  count<K extends string>(reporter: ErrorReporter<K>, kind: K, id: string): void {
+    this.counted.push({ collector: reporter.name, kind, id });
   }
   kinds(): string[] {
     return this.counted.map((c) => c.kind);
@@ -276,7 +276,6 @@ describe('stats-exporter collectors', () => {
     it('reads cgroups where the cgroup was found and asks the API for the others', async () => {
       const seen: Record<string, string[]> = {};
       const fake = (name: string): StatsCollector => ({
-        name,
         async collect(targets) {
           seen[name] = targets.map((t) => t.id);
           return new Map<string, ContainerStats>(targets.map((t) => [t.id, { processes: { threads: name.length } }]));

@@ -4,6 +4,7 @@ import { linkSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BlockDeviceNames } from '../../agents/stats-exporter/collectors/block-devices';
+import type { ErrorSink } from '../../agents/stats-exporter/collectors/errors';
 import { diskUsage, majorMinor, WritableLayerUsage } from '../../agents/stats-exporter/fs-usage';
 import { machineFamilies, readMachineInfo } from '../../agents/stats-exporter/machine';
 import { eventually } from '../support/eventually';
@@ -22,7 +23,8 @@ function layer(): { dir: string; allocated: number } {
 
 function errorSink() {
   const counted: string[] = [];
-  return { counted, sink: { count: (collector: string, kind: string, id: string) => counted.push(`${collector}/${kind}/${id}`) } };
+  const sink: ErrorSink = { count: (reporter, kind, id) => counted.push(`${reporter.name}/${kind}/${id}`) };
+  return { counted, sink };
 }
 
 describe('stats-exporter writable-layer usage', () => {

@@ -2,7 +2,7 @@
 import { strict as assert } from 'node:assert';
 import type Dockerode from 'dockerode';
 import type { CgroupLocator } from '../../agents/stats-exporter/container';
-import type { CollectorErrorKind, ErrorSink } from '../../agents/stats-exporter/collectors/errors';
+import type { ErrorSink } from '../../agents/stats-exporter/collectors/errors';
 import { EventEmitter } from 'node:events';
 import { EngineCgroupDriver, type CgroupDriver } from '../../agents/stats-exporter/cgroup-driver';
 import { ContainerInventory } from '../../agents/stats-exporter/inventory';
@@ -153,7 +153,7 @@ describe('stats-exporter inventory and the cgroup driver', () => {
 
 describe('stats-exporter inventory', () => {
   let engine: FakeEngine;
-  let errors: Array<CollectorErrorKind>;
+  let errors: string[];
   let inventory: ContainerInventory;
   beforeEach(() => {
     engine = new FakeEngine();

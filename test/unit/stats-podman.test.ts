@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BlockDeviceNames } from '../../agents/stats-exporter/collectors/block-devices';
 import { resolveCgroup } from '../../agents/stats-exporter/collectors/cgroup-location';
-import { statsFromApi, type StatsResponse } from '../../agents/stats-exporter/collectors/docker-api';
+import { DockerApiCollector, statsFromApi, type StatsResponse } from '../../agents/stats-exporter/collectors/docker-api';
+import type { ErrorSink } from '../../agents/stats-exporter/collectors/errors';
+import { FAMILIES } from '../../agents/stats-exporter/families';
 import { DEFAULT_IGNORED_INTERFACE_PREFIXES } from '../../agents/stats-exporter/collectors/proc-net-dev';
 
 const options = { devices: new BlockDeviceNames('/nonexistent'), ignoredInterfacePrefixes: DEFAULT_IGNORED_INTERFACE_PREFIXES };
@@ -35,6 +37,49 @@ describe('stats-exporter on Podman', () => {
     assert.equal(stats.cpu?.usageSeconds, 0.042573677);
     assert.deepEqual(stats.processes, { threads: 1, threadsMax: undefined }, 'the pids limit is unknown, not "unlimited"');
     assert.deepEqual([stats.memory?.usageBytes, stats.memory?.rssBytes, stats.memory?.cacheBytes, stats.memory?.failcnt, stats.memory?.maxUsageBytes], [258048, undefined, undefined, undefined, undefined]);
+  });
+
+  it("leaves out the packet, error and drop counts Podman's answer lacks instead of exporting 0", () => {
+    const stats = statsFromApi(podmanAnswer, { configuredSpec: {} }, options)!;
+    assert.deepEqual(stats.network, [{ interface: 'eth0', receiveBytes: 63228, transmitBytes: 61132, receivePackets: undefined, receiveErrors: undefined, receiveDropped: undefined, transmitPackets: undefined, transmitErrors: undefined, transmitDropped: undefined }]);
+    const exported: string[] = [];
+    const container = { id: 'a' } as Parameters<(typeof FAMILIES)[number]['samples']>[0]['container'];
+    for (const family of FAMILIES.filter((f) => f.group === 'network')) family.samples({ container, stats, now: 0, lastSeenWindow: 0 }, () => exported.push(family.name));
+    assert.deepEqual(exported, ['container_network_receive_bytes_total', 'container_network_transmit_bytes_total']);
+  });
+
+  describe("the container's own counters where Podman's answer lacks them", () => {
+    const ID = 'c0ffee'.padEnd(64, '0');
+    let proc: string;
+    const counted: string[] = [];
+    const errors: ErrorSink = { count: (_reporter, kind) => counted.push(kind) };
+    const docker = { getContainer: () => ({ stats: async () => podmanAnswer }) } as unknown as ConstructorParameters<typeof DockerApiCollector>[0]['docker'];
+    const collector = () => new DockerApiCollector({ docker, errors, ...options, cacheTtlMs: 0, timeoutMs: 1000, procRoot: proc });
+    beforeEach(() => {
+      proc = mkdtempSync(join(tmpdir(), 'qs-proc-'));
+      mkdirSync(join(proc, '4242', 'net'), { recursive: true });
+      writeFileSync(
+        join(proc, '4242', 'net', 'dev'),
+        'Inter-|   Receive                                                |  Transmit\n' +
+          ' face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n' +
+          '    lo:       0       0    0    0    0     0          0         0        0       0    0    0    0     0       0          0\n' +
+          '  eth0:   63228      92    1    2    0     0          0         0    61132      68    3    4    0     0       0          0\n',
+      );
+    });
+    afterEach(() => rmSync(proc, { recursive: true, force: true }));
+
+    it('reads packets, errors and drops from /proc/<pid>/net/dev of a process in the container', async () => {
+      writeFileSync(join(proc, '4242', 'cgroup'), `4:memory:/libpod_parent/libpod-${ID}\n`);
+      const stats = (await collector().collect([{ id: ID, pid: 4242, configuredSpec: {} }])).get(ID)!;
+      assert.deepEqual(stats.network, [{ interface: 'eth0', receiveBytes: 63228, receivePackets: 92, receiveErrors: 1, receiveDropped: 2, transmitBytes: 61132, transmitPackets: 68, transmitErrors: 3, transmitDropped: 4 }]);
+    });
+
+    it("keeps the API's bytes alone when that pid is not the container's (another pid namespace)", async () => {
+      writeFileSync(join(proc, '4242', 'cgroup'), '0::/init.scope\n');
+      const stats = (await collector().collect([{ id: ID, pid: 4242, configuredSpec: {} }])).get(ID)!;
+      assert.deepEqual(stats.network?.map((n) => [n.receiveBytes, n.receivePackets, n.transmitBytes, n.transmitPackets]), [[63228, undefined, 61132, undefined]]);
+      assert.deepEqual(counted, []);
+    });
   });
 
   it("keeps Docker's answers as they are, whatever the interface's counts", () => {

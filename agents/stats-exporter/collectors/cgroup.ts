@@ -8,7 +8,7 @@ import type { BlockDeviceNames } from './block-devices';
 import type { CgroupLocation } from './cgroup-location';
 import { readCgroupV1, readSpecV1, type GroupReader } from './cgroup-v1';
 import { readCgroupV2, readSpecV2 } from './cgroup-v2';
-import type { CollectTarget, StatsCollector } from './collector';
+import { defineCollector, type CollectTarget, type StatsCollector } from './collector';
 import { readDiskstats } from './diskstats';
 import { isMissingFile, ParseError, type ErrorSink } from './errors';
 import { closeUnreadFiles, readText } from './files';
@@ -24,8 +24,22 @@ export interface CgroupCollectorOptions {
   clock?: () => number;
 }
 
+export const cgroupCollector = defineCollector({
+  name: 'cgroup',
+  errorKinds: [
+    /** The container's cgroup is gone: it stopped between the inventory and the scrape. */
+    'container_gone',
+    /** A cgroup file that should be there could not be read. */
+    'cgroup_read',
+    /** A cgroup or proc file had content we could not parse. */
+    'parse',
+    /** /proc/<pid>/net/dev could not be read (no host pid namespace, or the process ended). */
+    'network',
+  ],
+  create: (deps) => new CgroupCollector(deps),
+});
+
 export class CgroupCollector implements StatsCollector {
-  readonly name = 'cgroup';
   /**
    * Limits change only with `docker update`, whose event makes the inventory re-inspect and
    * locate the container again: a new location object, so a new cache entry. Saves six reads
@@ -55,7 +69,7 @@ export class CgroupCollector implements StatsCollector {
     const { errors, devices } = this.options;
     const location = target.cgroup;
     if (!location) {
-      errors.count(this.name, 'cgroup_read', target.id, new Error('cgroup of the container not found'));
+      errors.count(cgroupCollector, 'cgroup_read', target.id, new Error('cgroup of the container not found'));
       return undefined;
     }
     let gone = false;
@@ -67,9 +81,9 @@ export class CgroupCollector implements StatsCollector {
         // The whole directory vanishing means the container stopped since the inventory saw it.
         if (isMissingFile(error) && !existsSync(dir)) {
           gone = true;
-          errors.count(this.name, 'container_gone', target.id, error);
+          errors.count(cgroupCollector, 'container_gone', target.id, error);
         } else {
-          errors.count(this.name, error instanceof ParseError ? 'parse' : 'cgroup_read', target.id, error);
+          errors.count(cgroupCollector, error instanceof ParseError ? 'parse' : 'cgroup_read', target.id, error);
         }
         return undefined;
       }
@@ -103,7 +117,7 @@ export class CgroupCollector implements StatsCollector {
     try {
       return parseNetDev(readText(file), this.options.ignoredInterfacePrefixes, file);
     } catch (error) {
-      this.options.errors.count(this.name, error instanceof ParseError ? 'parse' : 'network', target.id, error);
+      this.options.errors.count(cgroupCollector, error instanceof ParseError ? 'parse' : 'network', target.id, error);
       return undefined;
     }
   }

@@ -7,10 +7,12 @@
  * cache keeps several Prometheus servers (or a short scrape interval) from multiplying that load;
  * concurrent requests for one container share one API call.
  */
+import { readFile } from 'node:fs/promises';
 import type Dockerode from 'dockerode';
 import type { BlockDeviceNames } from './block-devices';
-import type { CollectTarget, StatsCollector } from './collector';
+import { defineCollector, type CollectTarget, type StatsCollector } from './collector';
 import type { ErrorSink } from './errors';
+import { parseNetDev } from './proc-net-dev';
 import type { ContainerStats, DeviceIoStats, InterfaceStats } from './stats';
 import { workingSet } from './stats';
 
@@ -23,6 +25,12 @@ export interface DockerApiCollectorOptions {
   cacheTtlMs: number;
   /** Give up on one container's stats after this long. */
   timeoutMs: number;
+  /**
+   * The host's /proc as this process sees it: where an answer lacks the packet, error and drop
+   * counts (Podman's), they are read from the container's /proc/<pid>/net/dev, as the cgroup
+   * collector reads them. Without it they are left out.
+   */
+  procRoot?: string;
   clock?: () => number;
 }
 
@@ -31,8 +39,16 @@ interface Cached {
   stats: ContainerStats;
 }
 
+export const dockerApiCollector = defineCollector({
+  name: 'docker-api',
+  errorKinds: [
+    /** The Docker stats API failed, timed out, or answered without stats. */
+    'docker_api',
+  ],
+  create: (deps) => new DockerApiCollector({ ...deps, cacheTtlMs: deps.apiCacheTtlMs, timeoutMs: deps.apiTimeoutMs }),
+});
+
 export class DockerApiCollector implements StatsCollector {
-  readonly name = 'docker-api';
   private readonly cache = new Map<string, Cached>();
   private readonly inFlight = new Map<string, Promise<ContainerStats | undefined>>();
   private readonly clock: () => number;
@@ -79,13 +95,28 @@ export class DockerApiCollector implements StatsCollector {
       const response = await Promise.race([request, timedOut]);
       const stats = statsFromApi(response, target, this.options);
       if (!stats) throw new Error('the engine answered without stats (container not running)');
+      if (stats.network?.some((n) => n.receivePackets === undefined)) stats.network = (await this.kernelNetwork(target)) ?? stats.network;
       this.cache.set(target.id, { at: this.clock(), stats });
       return stats;
     } catch (error) {
-      this.options.errors.count(this.name, 'docker_api', target.id, error);
+      this.options.errors.count(dockerApiCollector, 'docker_api', target.id, error);
       return undefined;
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /** Every counter of the container's interfaces from /proc/<pid>/net/dev; undefined where that is not the container's. */
+  private async kernelNetwork(target: CollectTarget): Promise<InterfaceStats[] | undefined> {
+    const { procRoot, ignoredInterfacePrefixes } = this.options;
+    if (procRoot === undefined || target.pid <= 0) return undefined;
+    const proc = `${procRoot}/${target.pid}`;
+    try {
+      // A pid of the host is another process (or none) in a private pid namespace: only a process in the container's cgroup will do.
+      if (!(await readFile(`${proc}/cgroup`, 'utf8')).includes(target.id)) return undefined;
+      return parseNetDev(await readFile(`${proc}/net/dev`, 'utf8'), ignoredInterfacePrefixes, `${proc}/net/dev`);
+    } catch {
+      return undefined; // not visible here, or the container stopped: bytes from the API only
     }
   }
 }
@@ -191,13 +222,13 @@ function networkFromApi(networks: ApiNetworks, ignored: readonly string[]): Inte
     .map(([name, n]) => ({
       interface: name,
       receiveBytes: n.rx_bytes ?? 0,
-      receivePackets: n.rx_packets ?? 0,
-      receiveErrors: n.rx_errors ?? 0,
-      receiveDropped: n.rx_dropped ?? 0,
+      receivePackets: n.rx_packets,
+      receiveErrors: n.rx_errors,
+      receiveDropped: n.rx_dropped,
       transmitBytes: n.tx_bytes ?? 0,
-      transmitPackets: n.tx_packets ?? 0,
-      transmitErrors: n.tx_errors ?? 0,
-      transmitDropped: n.tx_dropped ?? 0,
+      transmitPackets: n.tx_packets,
+      transmitErrors: n.tx_errors,
+      transmitDropped: n.tx_dropped,
     }));
 }
 

@@ -1,45 +1,36 @@
 /**
- * The stats collectors by name. Adding one is a file implementing StatsCollector and a line here.
+ * The stats collectors by name. Adding one is a file that exports a `defineCollector({ name,
+ * errorKinds, create })` and a line in COLLECTORS: the name becomes a `--stats-collector` choice,
+ * its error kinds start at 0 in `quayside_stats_collector_errors_total`.
  * `auto` reads cgroups for every container whose cgroup was found and asks the Docker API for
  * the others.
  */
-import type Dockerode from 'dockerode';
-import { BlockDeviceNames } from './block-devices';
-import { CgroupCollector } from './cgroup';
-import type { CollectTarget, StatsCollector } from './collector';
-import { DockerApiCollector } from './docker-api';
-import type { ErrorSink } from './errors';
+import { cgroupCollector } from './cgroup';
+import type { CollectorDefinition, CollectorDependencies, CollectTarget, StatsCollector } from './collector';
+import { dockerApiCollector } from './docker-api';
 import type { ContainerStats } from './stats';
 
-export const COLLECTOR_CHOICES = ['auto', 'cgroup', 'docker-api'] as const;
+export const COLLECTORS = [cgroupCollector, dockerApiCollector] as const satisfies readonly CollectorDefinition[];
+export type CollectorName = (typeof COLLECTORS)[number]['name'];
+
+export const COLLECTOR_CHOICES: readonly ('auto' | CollectorName)[] = ['auto', ...COLLECTORS.map((c) => c.name)];
 export type CollectorChoice = (typeof COLLECTOR_CHOICES)[number];
 
-export interface CollectorDependencies {
-  docker: Dockerode;
-  errors: ErrorSink;
-  procRoot: string;
-  ignoredInterfacePrefixes: readonly string[];
-  apiCacheTtlMs: number;
-  apiTimeoutMs: number;
-  devices?: BlockDeviceNames;
+/** The collectors a choice runs: `auto` is the cgroup collector with the API as its fallback. */
+export function collectorsOf(choice: CollectorChoice): readonly CollectorDefinition[] {
+  if (choice === 'auto') return [cgroupCollector, dockerApiCollector];
+  const definition = COLLECTORS.find((c) => c.name === choice);
+  if (!definition) throw new Error(`no stats collector ${choice}`);
+  return [definition];
 }
 
-const COLLECTORS: Record<Exclude<CollectorChoice, 'auto'>, (deps: CollectorDependencies & { devices: BlockDeviceNames }) => StatsCollector> = {
-  cgroup: (deps) => new CgroupCollector(deps),
-  'docker-api': (deps) =>
-    new DockerApiCollector({ ...deps, cacheTtlMs: deps.apiCacheTtlMs, timeoutMs: deps.apiTimeoutMs }),
-};
-
 export function createCollector(choice: CollectorChoice, deps: CollectorDependencies): StatsCollector {
-  const full = { ...deps, devices: deps.devices ?? new BlockDeviceNames() };
-  if (choice !== 'auto') return COLLECTORS[choice](full);
-  return new AutoCollector(COLLECTORS.cgroup(full), COLLECTORS['docker-api'](full));
+  if (choice !== 'auto') return collectorsOf(choice)[0]!.create(deps);
+  return new AutoCollector(cgroupCollector.create(deps), dockerApiCollector.create(deps));
 }
 
 /** cgroup files where the cgroup was found, the Docker API elsewhere. */
 export class AutoCollector implements StatsCollector {
-  readonly name = 'auto';
-
   constructor(private readonly cgroup: StatsCollector, private readonly fallback: StatsCollector) {}
 
   async collect(targets: readonly CollectTarget[]): Promise<Map<string, ContainerStats>> {

@@ -53,16 +53,17 @@ export interface MemoryStats {
   eventsMax?: number;
 }
 
+/** An interface's counters; those the source does not count (Podman's stats API: only bytes) are undefined, never 0. */
 export interface InterfaceStats {
   interface: string;
   receiveBytes: number;
-  receivePackets: number;
-  receiveErrors: number;
-  receiveDropped: number;
+  receivePackets?: number;
+  receiveErrors?: number;
+  receiveDropped?: number;
   transmitBytes: number;
-  transmitPackets: number;
-  transmitErrors: number;
-  transmitDropped: number;
+  transmitPackets?: number;
+  transmitErrors?: number;
+  transmitDropped?: number;
 }
 
 export interface DeviceIoStats {
