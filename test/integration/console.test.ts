@@ -78,7 +78,7 @@ describe('host console (#18)', function () {
     assert.equal(await tail.locator('li', { hasText: held }).count(), 0, 'a held line is not shown while paused');
     await page.getByRole('button', { name: /Resume/ }).click();
     await tail.locator('li', { hasText: held }).waitFor({ timeout: 5_000 });
-    await page.getByLabel('Filter', { exact: true }).first().fill(held);
+    await page.getByLabel('Filter lines').fill(held);
     assert.equal(await tail.locator('li').count(), 1, 'the filter shows only matching lines');
 
     const privilegedName = uniqueTag('qs-console-priv');
@@ -88,16 +88,19 @@ describe('host console (#18)', function () {
     await finding.first().waitFor({ timeout: 15_000 });
     assert.match((await finding.first().locator('td').first().textContent()) ?? '', /critical|high/);
     // Severity filter: at least critical still shows it; the text filter narrows to it.
-    await page.locator('#findings').getByLabel('Filter').fill(privilegedName);
+    await page.getByLabel('Severity at least').selectOption('critical');
+    await page.getByLabel('Filter findings').fill(privilegedName);
     assert.ok((await page.locator('#findings tbody tr').count()) >= 1);
+    assert.equal(await page.locator('#findings tbody tr').filter({ hasNotText: privilegedName }).count(), 0, 'only the filtered object');
 
     // A timestamp shows local time and UTC on hover.
     const stamp = page.locator('#events time').first();
     await stamp.waitFor({ timeout: 5_000 });
     assert.match((await stamp.getAttribute('title')) ?? '', /UTC$/);
 
-    await page.locator('#findings').getByLabel('Filter').fill('');
-    await page.getByLabel('Filter', { exact: true }).first().fill('');
+    await page.getByLabel('Filter findings').fill('');
+    await page.getByLabel('Severity at least').selectOption('info');
+    await page.getByLabel('Filter lines').fill('');
     mkdirSync(DOCS, { recursive: true });
     for (const scheme of ['light', 'dark'] as const) {
       await page.emulateMedia({ colorScheme: scheme });

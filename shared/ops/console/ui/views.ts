@@ -88,8 +88,8 @@ function NotRunning({ id, title, agent, why }: { id: string; title: string; agen
   </section>`;
 }
 
-function Time({ ms }: { ms: number }) {
-  return html`<time datetime=${new Date(ms).toISOString()} title=${utcTime(ms)}>${localTime(ms)}</time>`;
+function Time({ ms, short = false }: { ms: number; short?: boolean }) {
+  return html`<time datetime=${new Date(ms).toISOString()} title=${utcTime(ms)}>${short ? new Date(ms).toLocaleTimeString() : localTime(ms)}</time>`;
 }
 
 function Sparkline({ values, label, format }: { values: number[]; label: string; format: (v: number) => string }) {
@@ -115,7 +115,7 @@ function Containers({ data, filter, actions, running }: { data: Sections['contai
   const now = Date.now() / 1000;
   return html`<section id="containers" aria-labelledby="containers-title">
     <h2 id="containers-title">Containers <span class="count">${data?.containers.length ?? 0}</span></h2>
-    <label class="filter">Filter by name or image <input type="search" value=${filter} onInput=${(e: Event) => actions.filterContainers((e.target as HTMLInputElement).value)} /></label>
+    <div class="filter"><label for="containers-filter">Filter containers</label><input id="containers-filter" type="search" placeholder="name or image" value=${filter} onInput=${(e: Event) => actions.filterContainers((e.target as HTMLInputElement).value)} /></div>
     <table>
       <caption class="sr-only">Containers with state, health, image, uptime, restarts, and CPU and memory over the last ${minutes} minutes</caption>
       <thead><tr><th scope="col">Name</th><th scope="col">State</th><th scope="col">Health</th><th scope="col">Image</th><th scope="col">Uptime</th><th scope="col">Restarts</th><th scope="col">CPU (${minutes} min)</th><th scope="col">Memory (${minutes} min)</th></tr></thead>
@@ -179,16 +179,16 @@ function Tail({ state, actions }: Props) {
   return html`<section id="tail" aria-labelledby="tail-title">
     <h2 id="tail-title">Live logs</h2>
     <div class="controls">
-      <label>Container <select value=${t.containerId} onChange=${(e: Event) => actions.followLogs((e.target as HTMLSelectElement).value)}>
+      <label for="tail-container">Container</label><select id="tail-container" value=${t.containerId} onChange=${(e: Event) => actions.followLogs((e.target as HTMLSelectElement).value)}>
         <option value="">— choose one —</option>
         ${containers.map((c) => html`<option key=${c.id} value=${c.id}>${c.name}</option>`)}
-      </select></label>
-      <label>Filter <input type="search" value=${t.filter} onInput=${(e: Event) => actions.filterTail((e.target as HTMLInputElement).value)} /></label>
+      </select>
+      <label for="tail-filter">Filter lines</label><input id="tail-filter" type="search" value=${t.filter} onInput=${(e: Event) => actions.filterTail((e.target as HTMLInputElement).value)} />
       <button type="button" aria-pressed=${t.paused} onClick=${actions.togglePause} disabled=${t.containerId === ''}>${t.paused ? `Resume (${t.held.length} held)` : 'Pause'}</button>
     </div>
     ${t.error && html`<p class="error" role="alert">${t.error}</p>`}
     <ol class="tail mono" aria-live="off" aria-label="Log lines, oldest first">
-      ${lines.map((l, i) => html`<li key=${i} class=${l.source}><${Time} ms=${Date.parse(l.time)} /> ${l.text}</li>`)}
+      ${lines.map((l, i) => html`<li key=${i} class=${l.source}><${Time} ms=${Date.parse(l.time)} short=${true} /> ${l.text}</li>`)}
     </ol>
   </section>`;
 }
@@ -204,10 +204,10 @@ function Findings({ state, actions, running }: Props & { running: boolean }) {
   return html`<section id="findings" aria-labelledby="findings-title">
     <h2 id="findings-title">Findings <span class="count">${data?.total ?? 0} open</span></h2>
     <div class="controls">
-      <label>Severity at least <select value=${state.findingSeverity} onChange=${(e: Event) => actions.severityAtLeast((e.target as HTMLSelectElement).value)}>
+      <label for="findings-severity">Severity at least</label><select id="findings-severity" value=${state.findingSeverity} onChange=${(e: Event) => actions.severityAtLeast((e.target as HTMLSelectElement).value)}>
         ${SEVERITIES.map((s) => html`<option value=${s}>${s}</option>`)}
-      </select></label>
-      <label>Filter <input type="search" value=${state.findingFilter} onInput=${(e: Event) => actions.filterFindings((e.target as HTMLInputElement).value)} /></label>
+      </select>
+      <label for="findings-filter">Filter findings</label><input id="findings-filter" type="search" placeholder="rule, object or text" value=${state.findingFilter} onInput=${(e: Event) => actions.filterFindings((e.target as HTMLInputElement).value)} />
     </div>
     <table>
       <caption class="sr-only">Open findings, newest first</caption>
