@@ -25,13 +25,17 @@ describe('host console (#18)', function () {
   let all: RunningAll;
   let browser: Browser;
   let page: Page;
+  const pageErrors: string[] = [];
 
   before(async () => {
     await startEngine();
     await removeTestContainers(docker);
-    all = await startAllWithConsole();
+    // Hundreds of creates at once on a loaded machine can outrun the event stream: the periodic
+    // sync (level-triggered, as in production) repairs what was missed, here every 15 s.
+    all = await startAllWithConsole({ QUAYSIDE_RESYNC_INTERVAL: '15s' });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.on('pageerror', (error) => pageErrors.push(error.message));
   });
   after(async () => {
     await browser?.close();
@@ -110,6 +114,7 @@ describe('host console (#18)', function () {
 
     await container.remove({ force: true });
     await row.waitFor({ state: 'detached', timeout: 15_000 });
+    assert.deepEqual(pageErrors, [], 'no script errors in the page');
   });
 
   it('gives a remote client without the token the page shell only; the token buys a read-only session cookie', async () => {
@@ -169,9 +174,18 @@ describe('host console (#18)', function () {
       if (i < running) await container.start();
     });
     console.log(`      created ${MANY} containers (${running} running) in ${Date.now() - createdAt} ms`);
-    await page.reload();
-    await eventually(async () => assert.ok((await page.locator(`tr[data-container^="${prefix}"]`).count()) === MANY), 60_000, 500);
-    const firstRender = await page.evaluate(() => (window as unknown as { consoleTimings: { firstRender: number } }).consoleTimings.firstRender);
+    // Measure the page, not the agents' backlog of 500 creates: wait until the server is in step.
+    await eventually(async () => {
+      const readiness = await (await fetch(`${all.base}/readyz`)).text();
+      assert.ok(Number(/(\d+) containers tracked/.exec(readiness)?.[1]) >= MANY && readiness.includes('dispatch keeping up'), readiness);
+    }, 120_000, 1_000);
+    await page.goto(all.base);
+    await eventually(async () => {
+      const shown = await page.locator(`tr[data-container^="${prefix}"]`).count();
+      const tracked = /(\d+) containers tracked/.exec(await (await fetch(`${all.base}/readyz`)).text())?.[1];
+      assert.equal(shown, MANY, `${shown} of ${MANY} shown; the stats-exporter tracks ${tracked} containers; page errors: ${pageErrors.join('; ')}`);
+    }, 120_000, 1_000);
+    const { connected, firstRender } = await page.evaluate(() => (window as unknown as { consoleTimings: { connected: number; firstRender: number } }).consoleTimings);
     // Updates as they come for 15 s: events, samples every 5 s.
     const before = await page.evaluate(() => (window as unknown as { consoleTimings: { updates: number[] } }).consoleTimings.updates.length);
     await eventually(async () => {
@@ -181,7 +195,7 @@ describe('host console (#18)', function () {
     const updates = await page.evaluate(() => (window as unknown as { consoleTimings: { updates: number[] } }).consoleTimings.updates);
     const sorted = [...updates].sort((a, b) => a - b);
     const median = sorted[Math.floor(sorted.length / 2)]!;
-    console.log(`      ${MANY} containers: first render ${firstRender.toFixed(0)} ms after navigation; ${updates.length} updates: median ${median.toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms (apply + render)`);
+    console.log(`      ${MANY} containers: stream answered ${connected.toFixed(0)} ms and first render done ${firstRender.toFixed(0)} ms after navigation (${(firstRender - connected).toFixed(0)} ms to receive and render); ${updates.length} updates: median ${median.toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms (apply + render)`);
     assert.ok(firstRender > 0 && updates.every((ms) => ms >= 0));
   });
 });

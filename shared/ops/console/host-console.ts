@@ -111,7 +111,13 @@ export class HostConsole {
     }
     startEventStream(response);
     sendEvent(response, 'hello', JSON.stringify({ agents: this.options.agents, sections: [...this.sections.keys()], updateIntervalMs: UPDATE_INTERVAL_MS }));
-    for (const section of this.sections.values()) sendEvent(response, 'section', this.render(section));
+    const first = this.pages.size === 0;
+    for (const section of this.sections.values()) {
+      const text = this.render(section);
+      sendEvent(response, 'section', text);
+      // The first page sets what the others have seen; a later one may get a section twice.
+      if (first) this.sent.set(section.name, text);
+    }
     this.pages.add(response);
     request.on('close', () => {
       this.pages.delete(response);

@@ -12,7 +12,9 @@ import { App, type ViewState } from './views';
 const TAIL_LINES = 500;
 
 export interface Timings {
-  /** Milliseconds from navigation start to the first render with data. */
+  /** Milliseconds from navigation start to the stream's first event (the server's answer). */
+  connected?: number;
+  /** Milliseconds from navigation start to the first render with the containers. */
   firstRender?: number;
   /** Milliseconds each section update took to apply and render, in order. */
   updates: number[];
@@ -88,6 +90,7 @@ function connect(): void {
   stream = new EventSource('/console/stream');
   update({ connection: 'connecting', signInError: undefined });
   stream.addEventListener('hello', (event) => {
+    timings.connected ??= performance.now();
     const hello = JSON.parse((event as MessageEvent<string>).data) as { agents: string[] };
     update({ connection: 'live', agents: hello.agents, sections: {} });
   });

@@ -55,7 +55,6 @@ export interface FindingRow {
   object: { kind: string; id: string; name: string; image?: string };
   evidence: Record<string, unknown>;
   firstSeen: string;
-  lastSeen: string;
 }
 
 export interface EnforcementRow {
