@@ -54,7 +54,7 @@ function peakRssMiB(pid: number): number {
 
 async function startAll(): Promise<{ child: ChildProcess; base: string }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [CLI, 'all', '--listen', `127.0.0.1:${port}`, '--state-dir', join(env.root, 'state-bench-console'), '--log-level', 'warn'], {
+  const child = spawn(process.execPath, [CLI, 'all', '--listen', `127.0.0.1:${port}`, '--state-dir', join(env.root, 'state-bench-console'), '--log-level', 'error'], {
     env: { ...process.env, DOCKER_HOST: env.docker.host },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
