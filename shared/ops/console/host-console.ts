@@ -84,10 +84,6 @@ export class HostConsole {
     this.logTail = tail;
   }
 
-  get pageCount(): number {
-    return this.pages.size;
-  }
-
   /** Ends every page's stream (the HTTP server cannot close while they are open). */
   close(): void {
     this.unsubscribe();
