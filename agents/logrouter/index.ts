@@ -6,8 +6,10 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { defineAgent } from '../../shared/agent';
 import { ConfigError } from '../../shared/config/errors';
+import { addToConsole, consoleOf } from '../../shared/ops/console/host-console';
 import { addLogrouterApi, loadPersistedRoutes } from './api';
 import { CheckpointStore } from './checkpoint-store';
+import { liveTail, RoutesSection } from './console-section';
 import { LiveLogs } from './live-logs';
 import { parseExcludeLabels } from './container-filter';
 import { logrouterOptions, refuseLogspoutListenVariables } from './options';
@@ -62,6 +64,7 @@ export const logrouterAgent = defineAgent({
     const live = new LiveLogs(docker, logger, options.logApiMaxClients, () => router.runningContainers());
     router.onContainerRunning((container) => live.started(container));
     addLogrouterApi({ http, router, live, routesDir, logger });
+    if (addToConsole(http, new RoutesSection(() => router.views()))) consoleOf(http)!.setLogTail(liveTail(live));
     registerLogrouterMetrics(metrics, {
       routes: () => router.views(),
       lag: () => router.lag,

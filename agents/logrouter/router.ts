@@ -170,6 +170,7 @@ export class LogRouter {
       reconnects: r.runner.options.adapter.reconnects,
       replayed: r.runner.options.adapter.replayed ?? 0,
       connected: r.runner.options.adapter.connected && r.runner.lastError === undefined,
+      lastError: r.runner.lastError,
     }));
   }
 

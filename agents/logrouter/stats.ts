@@ -25,6 +25,8 @@ export interface RouteView {
   /** Lines written again after a lost connection (TCP/TLS replay window): possible duplicates. */
   replayed: number;
   connected: boolean;
+  /** Why the latest delivery failed, until one succeeds. */
+  lastError?: string;
 }
 
 export interface StatsSource {

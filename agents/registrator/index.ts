@@ -5,10 +5,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { defineAgent } from '../../shared/agent';
 import { FatalError } from '../../shared/config/errors';
+import { addToConsole } from '../../shared/ops/console/host-console';
 import { sendJson } from '../../shared/ops/http-server';
 import { errorMessage } from '../../shared/ops/logger';
 import { detectHostAddress } from './addresses';
 import type { RegistryBackend } from './backends/backend';
+import { servicesSection } from './console-section';
 import { registratorMetrics } from './metrics';
 import { registryUriForms } from './backends';
 import { registratorOptions, rewriteRegistratorArgs } from './options';
@@ -70,6 +72,7 @@ export const registratorAgent = defineAgent({
     running.startTimers();
     http.addReadinessCheck('registrator', () => running.readiness());
     http.addRoute('/services', (_request, response) => sendJson(response, 200, running.report()), { access: 'sensitive' });
+    addToConsole(http, servicesSection(running));
     logger.info('registrator ready', { registry: backend.description });
     return {
       async stop() {

@@ -10,6 +10,8 @@ import { collectorsOf, createCollector } from './collectors';
 import { BlockDeviceNames } from './collectors/block-devices';
 import { dockerCgroupPath, resolveCgroup, rootCgroupLocation, type CgroupRoots } from './collectors/cgroup-location';
 import { ConfigError } from '../../shared/config/errors';
+import { addToConsole } from '../../shared/ops/console/host-console';
+import { ContainersSection } from './console-section';
 import { ContainerExposition } from './exposition';
 import { enabledFamilies, MACHINE } from './families';
 import { FS_USAGE_ERRORS, WritableLayerUsage } from './fs-usage';
@@ -76,6 +78,8 @@ export const statsExporterAgent = defineAgent({
     });
 
     const unsubscribe = inventory.subscribe(events);
+    const containersView = new ContainersSection({ containers: () => inventory.all(), collector, logger });
+    if (addToConsole(http, containersView)) containersView.start();
     http.addReadinessCheck('stats-exporter', () =>
       inventory.synced ? { ready: true, detail: `${inventory.size} containers tracked` } : { ready: false, detail: 'waiting for the first container list' },
     );
@@ -83,6 +87,7 @@ export const statsExporterAgent = defineAgent({
     return {
       async stop() {
         unsubscribe();
+        containersView.stop();
         fsUsage?.stop();
       },
     };

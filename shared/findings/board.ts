@@ -6,8 +6,10 @@
 import { Counter, Gauge } from 'prom-client';
 import type { AgentContext } from '../agent';
 import { ConfigError } from '../config/errors';
+import { addToConsole } from '../ops/console/host-console';
 import { sendJson } from '../ops/http-server';
 import type { Logger } from '../ops/logger';
+import { FindingsSection } from './console-section';
 import { atLeast, SEVERITIES, type Finding, type Severity } from './finding';
 import type { FindingsSinkSettings } from './options';
 import { DeliveryQueue } from './sinks/delivery-queue';
@@ -67,6 +69,7 @@ export class FindingsBoard {
         sendJson(response, 400, { error: (error as Error).message });
       }
     }, { access: 'sensitive' });
+    addToConsole(context.http, new FindingsSection(this.stores));
   }
 
   add(agent: string, store: FindingStore): void {

@@ -5,6 +5,11 @@
  *   (compared in constant time), or one that connects from loopback without proxy headers.
  * Every change (any method but GET and HEAD) is sensitive, whatever the route declares.
  *
+ * A browser cannot put a header on an EventSource, so the host console trades the token once for
+ * a session cookie (HttpOnly, SameSite=Strict; a digest of the token, never the token itself).
+ * The cookie admits reads only: a change still needs the header, so no other site can make a
+ * browser change anything with it.
+ *
  * A reverse proxy on the same host connects from loopback: one that adds X-Forwarded-For,
  * Forwarded, X-Real-IP or Via is seen as a proxy and its clients need the token; one that adds none
  * of them makes every client it forwards look local, so such a proxy must not forward these paths.
@@ -16,6 +21,8 @@ export type Access = 'public' | 'sensitive';
 
 const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 const READ_METHODS = new Set(['GET', 'HEAD']);
+/** The console's session cookie. */
+export const SESSION_COOKIE = 'quayside_session';
 
 export interface Denial {
   status: 401 | 403;
@@ -24,9 +31,13 @@ export interface Denial {
 
 export class AccessPolicy {
   private readonly tokenDigest: Buffer | undefined;
+  /** The session cookie's value: derived from the token, so a new token ends every session. */
+  private readonly session: string | undefined;
 
   constructor(token: string | undefined) {
-    this.tokenDigest = token === undefined || token === '' ? undefined : digest(`Bearer ${token}`);
+    const hasToken = token !== undefined && token !== '';
+    this.tokenDigest = hasToken ? digest(`Bearer ${token}`) : undefined;
+    this.session = hasToken ? digest(`quayside console session\n${token}`).toString('base64url') : undefined;
   }
 
   get hasToken(): boolean {
@@ -35,7 +46,12 @@ export class AccessPolicy {
 
   /** Whether the request may see details and sensitive routes. */
   trusts(request: IncomingMessage): boolean {
-    return this.hasValidToken(request.headers.authorization) || isLocalClient(request);
+    return this.hasValidToken(request.headers.authorization) || isLocalClient(request) || (READ_METHODS.has(request.method ?? 'GET') && this.hasValidSession(request));
+  }
+
+  /** `Set-Cookie` for a client that showed the token; undefined without a token (loopback needs none). */
+  sessionCookie(): string | undefined {
+    return this.session && `${SESSION_COOKIE}=${this.session}; HttpOnly; SameSite=Strict; Path=/`;
   }
 
   /** Undefined when the request may go on to a route of this access level, else why not. */
@@ -50,6 +66,21 @@ export class AccessPolicy {
     if (this.tokenDigest === undefined || authorization === undefined) return false;
     return timingSafeEqual(digest(authorization), this.tokenDigest);
   }
+
+  private hasValidSession(request: IncomingMessage): boolean {
+    if (this.session === undefined) return false;
+    const value = cookieValue(request.headers.cookie, SESSION_COOKIE);
+    return value !== undefined && timingSafeEqual(digest(value), digest(this.session));
+  }
+}
+
+/** One cookie's value from a Cookie header. */
+export function cookieValue(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
 }
 
 /** A program on this host (or in this container's network namespace), not through a proxy. */

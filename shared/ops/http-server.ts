@@ -57,7 +57,8 @@ export class OpsServer {
   private readonly checks = new Map<string, ReadinessCheck>();
   private readonly routes = new Map<string, Route>();
   private readonly metricsSources: MetricsSource[] = [];
-  private readonly access: AccessPolicy;
+  /** Who may read what; the console asks it for the session cookie. */
+  readonly access: AccessPolicy;
 
   constructor(
     private readonly registry: Registry,

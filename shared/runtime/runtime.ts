@@ -8,6 +8,7 @@ import { formatHostPort, type HostPort, type OptionValues } from '../config/opti
 import { createDockerClient, DockerConnectionError } from '../docker/connection';
 import { EventStream } from '../docker/event-stream';
 import { eventStreamMetrics } from '../docker/metrics';
+import { HostConsole } from '../ops/console/host-console';
 import { OpsServer } from '../ops/http-server';
 import { Lifecycle } from '../ops/lifecycle';
 import { createLogger, type Logger } from '../ops/logger';
@@ -70,6 +71,8 @@ export async function startRuntime(settings: RuntimeSettings, launches: AgentLau
 
   const lifecycle = new Lifecycle(logger, settings.shutdownTimeout);
   lifecycle.onShutdown('http server', () => http.close());
+  const hostConsole = new HostConsole({ http, events, logger: logger.child({ component: 'console' }), agents: launches.map((l) => l.definition.name) });
+  lifecycle.onShutdown('console', () => hostConsole.close());
   try {
     for (const { definition, options } of launches) {
       const agentLogger = logger.child({ agent: definition.name });

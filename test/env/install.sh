@@ -59,6 +59,8 @@ WANTED=(docker.io busybox-static redis-server rsyslog rsyslog-openssl rsyslog-re
 WANTED+=(podman conmon containernetworking-plugins catatonit golang-github-containers-common)
 # strace: bench/logrouter measures the kill -9 window (destination write -> checkpoint write) with it.
 WANTED+=(strace)
+# chromium: the host console's end-to-end test drives it headless (playwright-core, no browser download).
+WANTED+=(chromium)
 # With AppArmor enabled in the kernel, dockerd needs apparmor_parser to load its default profile.
 if [[ $(cat /sys/module/apparmor/parameters/enabled 2>/dev/null) == Y ]]; then WANTED+=(apparmor); fi
 

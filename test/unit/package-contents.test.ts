@@ -1,6 +1,6 @@
 /**
  * What `npm publish` would ship: the compiled agents and the CLI, the README with the pages it links
- * to (docs/, the changelog, the security policy) and the licence — no benchmarks, no tests, and no
+ * to (docs/, the changelog, the security policy) and the licence, the console's bundled page — no benchmarks, no tests, and no
  * source maps (they point at TypeScript sources the package leaves out).
  */
 import { strict as assert } from 'node:assert';
@@ -29,7 +29,7 @@ describe('the npm package', function () {
   });
 
   it('ships the CLI, the agents, README and LICENSE, and nothing of benchmarks, tests or source maps', () => {
-    for (const expected of ['package.json', 'README.md', 'LICENSE', 'dist/cli/main.js', 'dist/agents/index.js', 'dist/shared/agent.js']) {
+    for (const expected of ['package.json', 'README.md', 'LICENSE', 'dist/cli/main.js', 'dist/agents/index.js', 'dist/shared/agent.js', 'dist/console/app.js', 'dist/console/app.css']) {
       assert.ok(files.includes(expected), `${expected} is not in the package`);
     }
     const unwanted = files.filter((file) => file.startsWith('dist/bench/') || file.startsWith('dist/test/') || file.endsWith('.map') || file.endsWith('.ts') && !file.endsWith('.d.ts'));
