@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { retryAfterMs } from '../../agents/logrouter/adapters/http';
 import { datagram, frameForStream, syslogSettings } from '../../agents/logrouter/adapters/syslog-format';
-import { adapterFactory } from '../../agents/logrouter/adapters';
+import { checkRoute, createAdapter } from '../../agents/logrouter/adapters';
 import { RetryLater, type Adapter } from '../../agents/logrouter/adapters/adapter';
 import { CheckpointStore } from '../../agents/logrouter/checkpoint-store';
 import { optOutReason, parseExcludeLabels, routeMatcher } from '../../agents/logrouter/container-filter';
@@ -66,10 +66,10 @@ describe('logrouter route URIs', () => {
     assert.throws(() => parseRouteUri('logs.example:514'), /expected adapter\[\+transport\]:\/\/host:port/);
     assert.throws(() => parseRouteUri('syslog://a?filter.nmae=x'), /unknown filter filter.nmae/);
     assert.throws(() => parseRouteUri('syslog://a?filter.sources=stdin'), /stdout and\/or stderr, not "stdin"/);
-    assert.throws(() => adapterFactory('kafka'), /bad adapter: kafka/);
-    assert.throws(() => adapterFactory('redis+tcp'), /takes no \+transport/);
-    const stdout = { spec: parseRouteUri('syslog+tcp://a:1?format=rfc9999'), env: {}, stdout: process.stdout };
-    assert.throws(() => adapterFactory('syslog+tcp')(stdout), /rfc5424 or rfc3164, not "rfc9999"/);
+    assert.throws(() => checkRoute(parseRouteUri('kafka://a')), /bad adapter: kafka \(known: syslog, syslog\+udp, syslog\+tcp, syslog\+tls, relp/);
+    assert.throws(() => checkRoute(parseRouteUri('redis+tcp://a')), /takes no \+transport/);
+    assert.throws(() => checkRoute(parseRouteUri('relp+udp://a')), /relp runs over tcp, tls/);
+    assert.throws(() => checkRoute(parseRouteUri('syslog+tcp://a:1?format=rfc9999')), /format "rfc9999": expected one of rfc5424, rfc3164/);
   });
 
   it("reads and writes logspout's /routes JSON", () => {
@@ -139,7 +139,7 @@ describe('logrouter syslog format', () => {
     receiver.on('message', (m) => got.push(m.toString()));
     await new Promise<void>((resolve) => receiver.bind(0, '127.0.0.1', resolve));
     const spec = parseRouteUri(`raw+udp://127.0.0.1:${receiver.address().port}?udp.max=100&udp.oversize=drop`);
-    const adapter = adapterFactory(spec.adapter)({ spec, env: {}, stdout: process.stdout });
+    const adapter = createAdapter({ spec, env: {}, stdout: process.stdout });
     try {
       const outcome = await adapter.send([message('short'), message('y'.repeat(300)), message('also short')]);
       assert.deepEqual(outcome, { rejected: { reason: 'longer than udp.max (udp.oversize=drop)', count: 1 } });
@@ -292,7 +292,7 @@ describe('logrouter route queue', () => {
     const server = createServer((socket) => socket.on('data', (chunk) => received.push(chunk.toString())));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const spec = parseRouteUri(`raw+tcp://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    const adapter = adapterFactory(spec.adapter)({ spec, env: {}, stdout: process.stdout });
+    const adapter = createAdapter({ spec, env: {}, stdout: process.stdout });
     const events: string[] = [];
     const write = Socket.prototype.write;
     // Anything the event loop runs after the write call comes after this tick.
