@@ -4,7 +4,6 @@
  */
 import { ConfigError } from '../../shared/config/errors';
 import { booleanOption, choiceOption, integerOption, listOption, optionalStringOption } from '../../shared/config/options';
-import { checkRoute } from './adapters';
 import { logsApiOptions } from './api';
 import { parseExcludeLabels, type ExcludedLabel } from './container-filter';
 import { parseRouteUri, type RouteSpec } from './route';
@@ -18,11 +17,7 @@ export const logrouterOptions = {
     placeholder: '<uris>',
     default: [],
     defaultText: '',
-    parseItem: (uri) => {
-      const spec = parseRouteUri(uri, process.env);
-      checkRoute(spec);
-      return spec;
-    },
+    parseItem: (uri) => parseRouteUri(uri, process.env),
   }),
   logBacklog: booleanOption({
     help: 'For containers already running at the first start (no checkpoint yet), ship their whole log history instead of starting now',

@@ -353,7 +353,8 @@ describe('logrouter route queue', () => {
 });
 
 describe('logrouter start-up errors and HTTP routes', () => {
-  it('exits 2 naming the bad route URI, the template field or the option', async () => {
+  it('exits 2 naming the bad route URI, the template field or the option', async function () {
+    this.timeout(60_000); // eight starts of the CLI
     const bad = await runCli(['logrouter', 'syslog+tcp://logs:514', 'kafka://broker:9092', '--state-dir', mkdtempSync(join(tmpdir(), 'qs-lrcli-'))]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /bad adapter: kafka/);
@@ -363,8 +364,11 @@ describe('logrouter start-up errors and HTTP routes', () => {
     // Which of several routes is wrong, and exit 2 also for a route without host or with a bad option.
     for (const [uri, expected] of [
       ['syslog+tcp://?filter.name=x', /route syslog\+tcp:\/\/ \(id [0-9a-f]{12}\): expected host:port/],
-      ['syslog+udp://logs:514?udp.max=9', /route syslog\+udp:\/\/logs:514 \(id [0-9a-f]{12}\): udp.max must be an integer/],
-      ['http://logs:8080/in?header.X-Api-Key=secret&timeout=soon', /route http:\/\/logs:8080\/in \(id [0-9a-f]{12}\): http timeout must be/],
+      ['syslog+udp://logs:514?udp.max=9', /route syslog\+udp:\/\/logs:514 \(id [0-9a-f]{12}\): udp.max "9": must be at least 64/],
+      ['http://logs:8080/in?header.X-Api-Key=secret&timeout=soon', /route http:\/\/logs:8080\/in \(id [0-9a-f]{12}\): timeout "soon": expected an integer/],
+      // A misspelt key was once ignored while a misspelt filter stopped the start.
+      ['syslog+tcp://logs:514?framming=octet-counted&token=secret', /route syslog\+tcp:\/\/logs:514 \(id [0-9a-f]{12}\): unknown options framming, token for syslog\+tcp \(known: multiline, .*framing/],
+      ['syslog+udp://logs:514?framing=octet-counted', /option framing is read only over tcp or tls, not by syslog\+udp/],
     ] as const) {
       const result = await runCli(['logrouter', 'stdout://', uri, '--state-dir', mkdtempSync(join(tmpdir(), 'qs-lrcli-'))], { DOCKER_HOST: 'unix:///nonexistent.sock' });
       assert.equal(result.code, 2, `${uri}: ${result.stderr}`);
