@@ -2,7 +2,7 @@ import { defineAgent } from '../../shared/agent';
 import { findingsSinkOptions } from '../../shared/findings/options';
 import { startSecurityWatcher } from './agent';
 import { addAuditCommand } from './audit-command';
-import { securityOptions, securitySettings } from './settings';
+import { securityOptions, securitySettings } from './options';
 
 export const securityWatcherAgent = defineAgent({
   name: 'security-watcher',

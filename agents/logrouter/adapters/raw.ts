@@ -1,6 +1,6 @@
 /** `raw://` (UDP), `raw+udp://`, `raw+tcp://`, `raw+tls://` and logspout's `tcp://`, `udp://`, `tls://`: one template per message. */
-import { optional } from '../route-options';
 import { stringOption } from '../../../shared/config/options';
+import { optional } from '../route-options';
 import { compileByteTemplate } from '../template';
 import type { AdapterFactory, AdapterKind } from './adapter';
 import { SOCKET_TRANSPORTS, socketAdapter, socketRouteOptions, udpPolicy } from './socket-adapter';
