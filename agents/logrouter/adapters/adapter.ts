@@ -29,6 +29,7 @@ export interface SendOutcome {
 export class RetryLater extends Error {
   constructor(message: string, readonly retryAfterMs?: number) {
     super(message);
+    this.name = 'RetryLater';
   }
 }
 
