@@ -5,7 +5,7 @@
  * added, and the README's route-option table is generated from the same declarations.
  */
 import { booleanOption, choiceOption, integerOption, optionalStringOption, type OptionDecl, type OptionValues } from '../../shared/config/options';
-import { RouteError } from './route';
+import { isSecretOption, MASKED, RouteError } from './route';
 
 export type Transport = 'udp' | 'tcp' | 'tls';
 
@@ -70,7 +70,7 @@ function parseValue(name: string, decl: RouteOptionDecl<unknown>, raw: string): 
   try {
     return decl.parse(raw);
   } catch (error) {
-    throw new RouteError(`${name} ${JSON.stringify(raw)}: ${(error as Error).message}`);
+    throw new RouteError(`${name} ${isSecretOption(name) ? MASKED : JSON.stringify(raw)}: ${(error as Error).message}`);
   }
 }
 

@@ -150,6 +150,20 @@ describe('logrouter syslog format', () => {
     }
   });
 
+  it("sends logspout's tcp:// routes over TCP (they once went out as UDP datagrams)", async () => {
+    const got: Buffer[] = [];
+    const server = createServer((socket) => socket.on('data', (chunk) => got.push(chunk)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const adapter = createAdapter({ spec: parseRouteUri(`tcp://127.0.0.1:${(server.address() as AddressInfo).port}`), env: {}, stdout: process.stdout });
+    try {
+      await adapter.send([message('over tcp')]);
+      await eventually(() => assert.equal(Buffer.concat(got).toString(), 'over tcp\n'), 5_000, 10);
+    } finally {
+      await adapter.close();
+      server.close();
+    }
+  });
+
   it('rejects unknown template fields with the list of known ones', () => {
     assert.throws(() => compileTemplate('{{.Nope}}', 'SYSLOG_TAG'), /SYSLOG_TAG: unknown template field \{\{\.Nope\}\} \(known: \.Data/);
   });
