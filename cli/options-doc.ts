@@ -6,9 +6,11 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AGENTS } from '../agents';
+import { ADAPTER_KINDS, everyRouteOptions } from '../agents/logrouter/adapters';
 import { checkOptions as labelCheckOptions } from '../agents/label-inspector/check-command';
 import { auditOptions as securityAuditOptions } from '../agents/security-watcher/audit-command';
 import { ruleTable as securityRuleTable } from '../agents/security-watcher/rules';
+import type { RouteOptionDecl } from '../agents/logrouter/route-options';
 import { flagOf, type OptionDecls } from '../shared/config/options';
 import { secretFileVariable } from '../shared/config/secret-files';
 import { agentRuntimeOptions } from '../shared/runtime/common-options';
@@ -25,6 +27,33 @@ export function optionsTable(decls: OptionDecls): string {
   return ['| flag | environment | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
 }
 
+/**
+ * The logrouter's route options, from the adapters' declarations: one row per key and meaning,
+ * with the schemes (and transports) that read it.
+ */
+export function routeOptionsTable(): string {
+  const rows = new Map<string, { key: string; decl: RouteOptionDecl<unknown>; routes: string[] }>();
+  const add = (key: string, decl: RouteOptionDecl<unknown>, route: string) => {
+    const id = `${key}\0${decl.help}`;
+    const row = rows.get(id) ?? { key, decl, routes: [] };
+    row.routes.push(route);
+    rows.set(id, row);
+  };
+  for (const [key, decl] of Object.entries(everyRouteOptions)) add(key, decl, 'all');
+  for (const kind of ADAPTER_KINDS) {
+    for (const [key, decl] of Object.entries(kind.options)) {
+      const schemes = kind.schemes.join(', ');
+      add(key, decl, decl.transports ? `${schemes} over ${decl.transports.join(', ')}` : schemes);
+    }
+  }
+  const lines = [...rows.values()].map(({ key, decl, routes }) => {
+    const shownKey = `\`${decl.prefix ? `${key}<name>` : key}=${decl.placeholder ?? '<true|false>'}\``;
+    const fallback = decl.defaultText ?? (decl.default === undefined ? '' : String(decl.default));
+    return `| ${[shownKey, routes.join('; '), decl.env ? `\`${decl.env}\`` : '', fallback ? `\`${fallback}\`` : '', decl.help].map(escapeCell).join(' | ')} |`;
+  });
+  return ['| key | routes | environment | default | meaning |', '|---|---|---|---|---|', ...lines].join('\n');
+}
+
 /** A `|` would end the table cell, even inside backticks. */
 function escapeCell(text: string): string {
   return text.replace(/\|/g, '\\|');
@@ -38,6 +67,7 @@ export function generatedBlocks(): Record<string, string> {
     'label-inspector-check': optionsTable(labelCheckOptions),
     'security-watcher-audit': optionsTable(securityAuditOptions),
     'security-watcher-rules': securityRuleTable(),
+    'logrouter-route-options': routeOptionsTable(),
   };
   for (const agent of AGENTS) {
     if (Object.keys(agent.options).length > 0) blocks[agent.name] = optionsTable(agent.options);

@@ -14,7 +14,7 @@ import type { FindingsSinkSettings } from '../../shared/findings/options';
 import { FindingStore } from '../../shared/findings/store';
 import type { DeadlineChecker } from './deadline-checker';
 import { containerTarget, imageTarget, listedContainerName } from './objects';
-import type { LabelSettings } from './settings';
+import type { LabelSettings } from './rules/rule';
 import type { LabelTarget } from './target';
 
 const IMAGE_ARRIVALS = ['pull', 'tag', 'import', 'load'];

@@ -18,7 +18,7 @@ import { LABEL_RULE_IDS, ruleCatalog } from './checker';
 import { DeadlineChecker } from './deadline-checker';
 import { DockerfileSyntaxError, parseDockerfileLabels } from './dockerfile';
 import { containerTarget, imageTarget } from './objects';
-import { labelOptions, labelSettings, type LabelOptionValues } from './settings';
+import { labelOptions, labelSettings, type LabelOptionValues } from './options';
 import type { LabelTarget } from './target';
 
 export const checkOptions = {

@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { checkLabels, LABEL_RULE_IDS } from './checker';
 import type { CheckReply, CheckRequest, CheckWorkerData } from './deadline-checker';
-import { labelSettings } from './settings';
+import { labelSettings } from './options';
 
 const port = parentPort!;
 const settings = labelSettings((workerData as CheckWorkerData).values, LABEL_RULE_IDS);

@@ -5,7 +5,7 @@ import { REQUIRED_RULES } from './rules/required';
 import type { LabelRule } from './rules/rule';
 import { SCHEMA_RULES } from './rules/schema';
 import { VALUE_RULES } from './rules/values';
-import type { LabelSettings } from './settings';
+import type { LabelSettings } from './rules/rule';
 import type { LabelTarget } from './target';
 
 export const LABEL_RULES: readonly LabelRule[] = [...KEY_RULES, ...VALUE_RULES, ...REQUIRED_RULES, ...SCHEMA_RULES];

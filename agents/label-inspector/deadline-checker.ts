@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { FindingDraft, RuleInfo } from '../../shared/findings/finding';
 import { finding } from './rules/rule';
-import { labelOptionValues, type LabelOptionValues } from './settings';
+import { labelOptionValues, type LabelOptionValues } from './options';
 import type { LabelTarget } from './target';
 
 export interface CheckWorkerData {

@@ -4,7 +4,7 @@ import { startLabelInspector } from './agent';
 import { LABEL_RULE_IDS } from './checker';
 import { addCheckCommand } from './check-command';
 import { DeadlineChecker } from './deadline-checker';
-import { labelOptions, labelSettings } from './settings';
+import { labelOptions, labelSettings } from './options';
 
 export const labelInspectorAgent = defineAgent({
   name: 'label-inspector',

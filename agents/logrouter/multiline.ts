@@ -4,8 +4,9 @@
  * or, with a `start` pattern, when it does not match `start`. A message closes at the next start,
  * at `maxLines`, after `timeoutMs` without a line, or at the end of the stream.
  */
+import { booleanOption, integerOption, stringOption } from '../../shared/config/options';
 import type { LogMessage, LogSource } from './message';
-import { RouteError } from './route';
+import { routeOptionValues, type RouteOptionDecl } from './route-options';
 
 export interface MultilineSettings {
   start?: RegExp;
@@ -15,23 +16,31 @@ export interface MultilineSettings {
   separator: Buffer;
 }
 
+function regexOption(help: string): RouteOptionDecl<RegExp | undefined> {
+  return { help, placeholder: '<regexp>', parse: (source) => new RegExp(source) };
+}
+
+/** Every route's line merging (`multiline+` before a scheme is `multiline=true`). */
+export const multilineRouteOptions = {
+  multiline: booleanOption({ help: 'Merge continuation lines (stack traces) per container and stream', default: false }),
+  'multiline.start': regexOption('A line matching it starts a message, any other continues one (turns merging on)'),
+  'multiline.continue': regexOption('A line matching it continues the message (turns merging on); default ^\\s when no start is given'),
+  'multiline.max_lines': integerOption({ help: 'Most lines in one message', default: 200, min: 1 }),
+  'multiline.timeout': integerOption({ help: 'Milliseconds after its last line that a message is closed', default: 500, min: 1 }),
+  'multiline.separator': stringOption({ help: 'What joins the lines of a message', default: '\n', defaultText: '\\n' }),
+};
+
 export function multilineSettings(options: Record<string, string>): MultilineSettings | undefined {
-  if (options.multiline !== 'true' && options['multiline.start'] === undefined && options['multiline.continue'] === undefined) return undefined;
-  const regex = (key: string): RegExp | undefined => {
-    const source = options[key];
-    if (source === undefined) return undefined;
-    try {
-      return new RegExp(source);
-    } catch (error) {
-      throw new RouteError(`${key}: ${(error as Error).message}`);
-    }
+  const values = routeOptionValues(multilineRouteOptions, options, {});
+  const start = values['multiline.start'];
+  if (!values.multiline && start === undefined && values['multiline.continue'] === undefined) return undefined;
+  return {
+    start,
+    continue: values['multiline.continue'] ?? (start ? undefined : /^\s/),
+    maxLines: values['multiline.max_lines'],
+    timeoutMs: values['multiline.timeout'],
+    separator: Buffer.from(values['multiline.separator']),
   };
-  const start = regex('multiline.start');
-  const maxLines = Number(options['multiline.max_lines'] ?? 200);
-  const timeoutMs = Number(options['multiline.timeout'] ?? 500);
-  if (!Number.isInteger(maxLines) || maxLines < 1) throw new RouteError('multiline.max_lines must be a positive integer');
-  if (!Number.isFinite(timeoutMs) || timeoutMs < 1) throw new RouteError('multiline.timeout must be a positive number of milliseconds');
-  return { start, continue: regex('multiline.continue') ?? (start ? undefined : /^\s/), maxLines, timeoutMs, separator: Buffer.from(options['multiline.separator'] ?? '\n') };
 }
 
 interface Group {

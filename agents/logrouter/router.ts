@@ -8,7 +8,7 @@ import { unlessGone } from '../../shared/docker/not-found';
 import type { DockerEvent } from '../../shared/docker/event';
 import type { SyncSnapshot } from '../../shared/docker/event-stream';
 import { errorMessage, type Logger } from '../../shared/ops/logger';
-import { adapterFactory } from './adapters';
+import { checkRoute, createAdapter } from './adapters';
 import type { Adapter } from './adapters/adapter';
 import { AttachCapture } from './attach-capture';
 import type { CheckpointStore } from './checkpoint-store';
@@ -17,6 +17,7 @@ import { optOutReason, routeMatcher, type ExcludedLabel } from './container-filt
 import { multilineSettings, type MultilineSettings } from './multiline';
 import { tsFromMillis, type ContainerMeta, type LogSource } from './message';
 import { RouteError, type RouteSpec } from './route';
+import { jsonRouteOption, queueRouteOptions, routeOptionValues } from './route-options';
 import { RouteRunner, type QueuePolicy } from './route-runner';
 import { RouteStats, type RouteView } from './stats';
 import { TemplateError } from './template';
@@ -71,13 +72,12 @@ export class LogRouter {
   addRoute(spec: RouteSpec): void {
     let queuePolicy: QueuePolicy, queueSize: number, multiline: MultilineSettings | undefined, adapter: Adapter;
     try {
-      const factory = adapterFactory(spec.adapter);
-      queuePolicy = (spec.options['queue.policy'] ?? this.settings.policy) as QueuePolicy;
-      if (queuePolicy !== 'block' && queuePolicy !== 'drop') throw new RouteError(`queue.policy must be block or drop, not ${JSON.stringify(queuePolicy)}`);
-      queueSize = spec.options['queue.size'] === undefined ? this.settings.queueSize : Number(spec.options['queue.size']);
-      if (!Number.isInteger(queueSize) || queueSize < 1) throw new RouteError(`queue.size must be a positive integer, not ${JSON.stringify(spec.options['queue.size'])}`);
+      checkRoute(spec);
+      const queue = routeOptionValues(queueRouteOptions, spec.options, {});
+      queuePolicy = queue['queue.policy'] ?? this.settings.policy;
+      queueSize = queue['queue.size'] ?? this.settings.queueSize;
       multiline = multilineSettings(spec.options);
-      adapter = factory({ spec, env: this.settings.env, stdout: this.settings.stdout });
+      adapter = createAdapter({ spec, env: this.settings.env, stdout: this.settings.stdout });
     } catch (error) {
       // Name the route (without its query, which may hold API keys) so the user knows which one.
       if (error instanceof RouteError || error instanceof TemplateError) throw new RouteError(`route ${describeRoute(spec)}: ${error.message}`, error.message);
@@ -108,7 +108,7 @@ export class LogRouter {
       runner,
       matches: routeMatcher(spec.filters),
       sources: spec.filters.sources && spec.filters.sources.length > 0 ? spec.filters.sources : ['stdout', 'stderr'],
-      parseJson: spec.options.json === 'true',
+      parseJson: routeOptionValues(jsonRouteOption, spec.options, {}).json,
       multiline,
       stats,
       pipes: new Map(),

@@ -138,12 +138,21 @@ const KNOWN_FLAGS: ReadonlyMap<string, boolean> = new Map(
   Object.entries({ ...agentRuntimeOptions, ...registratorOptions }).map(([key, decl]) => [flagOf(key, decl), decl.placeholder !== undefined]),
 );
 
-/** registrator's flags that take a value (the rest are booleans). */
-const VALUED = new Set(['ip', 'tags', 'resync', 'deregister', 'retry-attempts', 'retry-interval', 'useIpFromLabel']);
-const BOOLEAN = new Set(['internal', 'cleanup', 'explicit']);
-/** Our own boolean flags, which need the same `=true` when written before the URI. */
-const BOOLEAN_LONG = new Set(['deregister-on-shutdown']);
-const RENAMED: Record<string, string> = { useIpFromLabel: 'use-ip-from-label' };
+/** Flags without a value: given bare, they get `=true`, so that one before the URI does not take it as its value. */
+const BOOLEAN_FLAGS: ReadonlySet<string> = new Set([...KNOWN_FLAGS].filter(([, valued]) => !valued).map(([flag]) => flag));
+
+/** The options that are registrator's own flags, also taken in its single-dash spelling. */
+const REGISTRATOR_KEYS = ['internal', 'ip', 'tags', 'resync', 'deregister', 'cleanup', 'retryAttempts', 'retryInterval', 'explicit', 'useIpFromLabel'] as const;
+/** Where registrator spells a flag otherwise than we do. */
+const REGISTRATOR_SPELLINGS: Partial<Record<(typeof REGISTRATOR_KEYS)[number], string>> = { useIpFromLabel: 'useIpFromLabel' };
+
+/** registrator's flags by its spelling (`retry-attempts`, `useIpFromLabel`): ours. */
+const REGISTRATOR_FLAGS: ReadonlyMap<string, string> = new Map(
+  REGISTRATOR_KEYS.map((key) => {
+    const flag = flagOf(key, registratorOptions[key]);
+    return [REGISTRATOR_SPELLINGS[key] ?? flag.slice(2), flag];
+  }),
+);
 /**
  * registrator's key-expiry flags: its Consul backends ignore them, so they are accepted (a
  * drop-in must not fail on them) and dropped with a warning, after registrator's own checks.
@@ -171,10 +180,11 @@ export function rewriteRegistratorArgs(args: readonly string[], env: NodeJS.Proc
       if (match![2] === undefined) ignoredValueAt = i + 1;
       return;
     }
-    if (name && (BOOLEAN.has(name) || BOOLEAN_LONG.has(name)) && match![2] === undefined && !/^(true|false|1|0|yes|no)$/i.test(args[i + 1] ?? '')) {
-      out.push(`--${name}=true`);
-    } else if (name && (single || RENAMED[name]) && (VALUED.has(name) || BOOLEAN.has(name))) {
-      const flag = `--${RENAMED[name] ?? name}`;
+    // A single dash only for registrator's own flags; two for any (Go's flag package takes both).
+    const flag = name === undefined ? undefined : (REGISTRATOR_FLAGS.get(name) ?? (single ? undefined : `--${name}`));
+    if (flag && BOOLEAN_FLAGS.has(flag) && match![2] === undefined && !/^(true|false|1|0|yes|no)$/i.test(args[i + 1] ?? '')) {
+      out.push(`${flag}=true`);
+    } else if (flag && flag !== arg.split('=')[0]) {
       out.push(match![2] === undefined ? flag : `${flag}=${match![2]}`);
     } else {
       out.push(arg);

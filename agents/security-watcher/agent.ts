@@ -36,7 +36,7 @@ import {
 import type { Action } from './policy';
 import { RULES } from './rules';
 import { ownContainerId } from './self';
-import type { SecuritySettings } from './settings';
+import type { SecuritySettings } from './options';
 import type { HostFacts } from './target';
 
 const IMAGE_ARRIVALS = ['pull', 'tag', 'import', 'load'];

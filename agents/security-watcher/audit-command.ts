@@ -19,7 +19,7 @@ import { containerContext, containerExemptionSubject, containerTarget, hostFacts
 import type { Policy } from './policy';
 import { RULES, ruleCatalog } from './rules';
 import { ownContainerId } from './self';
-import { loadPolicy, securityOptions } from './settings';
+import { loadPolicy, securityOptions } from './options';
 
 export const auditOptions = {
   ...dockerOptions,

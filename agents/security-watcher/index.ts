@@ -4,7 +4,7 @@ import { addToConsole } from '../../shared/ops/console/host-console';
 import { startSecurityWatcher } from './agent';
 import { addAuditCommand } from './audit-command';
 import { EnforcementSection } from './console-section';
-import { securityOptions, securitySettings } from './settings';
+import { securityOptions, securitySettings } from './options';
 
 export const securityWatcherAgent = defineAgent({
   name: 'security-watcher',

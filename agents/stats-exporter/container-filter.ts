@@ -35,5 +35,3 @@ export function isSelected(subject: FilterSubject, include: readonly ContainerFi
   if (include.length > 0 && !include.some((f) => matchesFilter(f, subject))) return false;
   return !exclude.some((f) => matchesFilter(f, subject));
 }
-
-/** `*` any run of characters, `?` one character, everything else literal; the whole name must match. */

@@ -116,7 +116,8 @@ export function optionalStringOption(decl: Omit<Common<string | undefined>, 'def
 
 /** A comma-separated list (`a,b,c`); each item checked by `parseItem`, empty items ignored. */
 export function listOption<T = string>(
-  decl: Omit<OptionDecl<T[]>, 'parse'> & { parseItem?(item: string): T },
+  // NoInfer: an empty default (`[]`) says nothing about the item type; parseItem does.
+  decl: Omit<OptionDecl<T[]>, 'parse' | 'default'> & { default?: NoInfer<T>[]; parseItem?(item: string): T },
 ): OptionDecl<T[]> {
   const { parseItem = (item: string) => item as T, ...rest } = decl;
   return {

@@ -5,15 +5,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import { ConfigError } from '../config/errors';
-import { choiceOption, optionalStringOption } from '../config/options';
+import { choiceOption, optionalStringOption, type OptionValues } from '../config/options';
 import { atLeast, SEVERITIES, type FindingDraft, type Severity } from './finding';
-import { FORMAT_NAMES, type FormatName } from './formats';
-
-export interface ReportOutputValues {
-  format: FormatName;
-  failOn: Severity;
-  output?: string;
-}
+import { FORMAT_NAMES } from './formats';
 
 /** --format, --fail-on (each command has its own default severity) and --output. */
 export function reportOutputOptions(defaultFailOn: Severity) {
@@ -23,6 +17,8 @@ export function reportOutputOptions(defaultFailOn: Severity) {
     output: optionalStringOption({ help: 'Write the report to this file instead of stdout', placeholder: '<file>' }),
   };
 }
+
+export type ReportOutputValues = OptionValues<ReturnType<typeof reportOutputOptions>>;
 
 /** Writes the report to --output or stdout; the exit code is 1 when a finding reaches --fail-on. */
 export function deliverReport(report: string, findings: readonly FindingDraft[], values: ReportOutputValues): number {

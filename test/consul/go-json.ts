@@ -5,7 +5,9 @@
  * `Request decode failed: `.
  */
 
-export class DecodeError extends Error {}
+export class DecodeError extends Error {
+  override name = 'DecodeError';
+}
 
 type FieldType = 'string' | 'int' | 'bool' | 'duration' | 'strings' | 'stringMap' | 'headerMap' | 'object' | 'any' | 'check' | 'checks';
 

@@ -7,6 +7,7 @@ import type { Decoded } from './go-json';
 export class HttpError extends Error {
   constructor(readonly status: number, readonly reason: string) {
     super(reason);
+    this.name = 'HttpError';
   }
 }
 

@@ -16,7 +16,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 QS_LOG_TAG=quayside-image
 
 export DOCKER_HOST="$QS_DOCKER_HOST"   # the test engine only
-export DOCKER_BUILDKIT=0               # the 28.x CLI without buildx fails with BuildKit (test-infra §1.4)
+export DOCKER_BUILDKIT=0               # the 28.x CLI without buildx fails with BuildKit
 DOCKER=${QS_DOCKER_CLI:-docker}
 BASE_TAG=${QS_NODE_BASE_IMAGE:-quayside-node-base:local}
 IMAGE_TAG=${QS_QUAYSIDE_IMAGE:-quayside/quayside:local}

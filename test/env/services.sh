@@ -47,7 +47,7 @@ launch_rsyslog() {
   # RELP (imrelp, Debian package rsyslog-relp) on a second free TCP port, for relp:// routes.
   relp_port=$(qs_free_port); echo "$relp_port" > "$d/relp-port"
   # No imuxsock: this rsyslogd must not take /dev/log from the host's syslog.
-  # One JSON line per received message (template of test-infra.md §4.2).
+  # One JSON line per received message: the tests read it (test/support/rsyslog.ts).
   cat > "$d/rsyslog.conf" <<EOF
 global(workDirectory="$d/work" maxMessageSize="64k")
 module(load="imudp")

@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import Redis from 'ioredis';
-import { redisAdapter } from '../../agents/logrouter/adapters/redis';
+import { createAdapter } from '../../agents/logrouter/adapters';
 import type { ContainerMeta, LogMessage } from '../../agents/logrouter/message';
 import { parseRouteUri } from '../../agents/logrouter/route';
 import { eventually } from '../support/eventually';
@@ -85,7 +85,7 @@ describe('quayside logrouter: Redis batches across a broken connection', functio
   for (const mode of ['xadd', 'rpush']) {
     it(`${mode}: a batch cut in the middle and sent again is stored exactly once`, async () => {
       const key = `${uniqueTag('lrx')}:${mode}`;
-      const adapter = redisAdapter({ spec: parseRouteUri(`redis://127.0.0.1:${proxy.port}/${key}?mode=${mode}`), env: {}, stdout: process.stdout });
+      const adapter = createAdapter({ spec: parseRouteUri(`redis://127.0.0.1:${proxy.port}/${key}?mode=${mode}`), env: {}, stdout: process.stdout });
       try {
         await eventually(() => assert.ok(adapter.connected), 10_000, 20);
         const batch: LogMessage[] = Array.from({ length: 200 }, (_, i) => ({ container, source: 'stdout', ts: '2026-11-27T20:20:15.620573110Z', data: Buffer.from(`line ${i} ${'z'.repeat(300)}`), done: () => undefined }));

@@ -2,11 +2,12 @@ import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import { checkLabels, LABEL_RULE_IDS } from '../../agents/label-inspector/checker';
 import { containerTarget, imageTarget } from '../../agents/label-inspector/objects';
-import { labelSettings, type LabelOptionValues } from '../../agents/label-inspector/settings';
+import { labelSettings, type LabelOptionValues } from '../../agents/label-inspector/options';
 import type { LabelTarget } from '../../agents/label-inspector/target';
 
 const defaults: LabelOptionValues = {
   labelProfile: 'docker',
+  labelSchema: undefined,
   labelRequire: [],
   labelAllow: [],
   labelDisable: [],

@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import { PassThrough } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { Registry } from 'prom-client';
-import { httpAdapter } from '../../agents/logrouter/adapters/http';
+import { createAdapter } from '../../agents/logrouter/adapters';
 import { RetryLater } from '../../agents/logrouter/adapters/adapter';
 import { LiveLogs } from '../../agents/logrouter/live-logs';
 import { addLogrouterApi } from '../../agents/logrouter/api';
@@ -118,7 +118,7 @@ describe('logrouter /logs', () => {
   it('HTTP route: halves a batch the service finds too large (413) and waits out 401/403 instead of dropping', async () => {
     const service = new HttpLogService();
     await service.start();
-    const adapter = httpAdapter({ spec: parseRouteUri(`http://127.0.0.1:${service.port}/in`), env: {}, stdout: process.stdout });
+    const adapter = createAdapter({ spec: parseRouteUri(`http://127.0.0.1:${service.port}/in`), env: {}, stdout: process.stdout });
     const batch: LogMessage[] = ['a', 'b', 'c', 'd', 'e'].map((data) => ({ container, source: 'stdout', ts: '2026-11-27T20:20:15.620573110Z', data: Buffer.from(data), done: () => undefined }));
     try {
       service.answer(413); // a b c d e

@@ -8,6 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { rootCertificates } from 'node:tls';
 import { join } from 'node:path';
+import { checkRoute } from '../../agents/logrouter/adapters';
 import { frameForStream, syslogSettings } from '../../agents/logrouter/adapters/syslog-format';
 import { formatGoTime, GoTime } from '../../agents/logrouter/go-time';
 import type { ContainerMeta, LogMessage } from '../../agents/logrouter/message';
@@ -137,6 +138,32 @@ describe("logrouter: logspout's other settings", () => {
   });
 });
 
+describe("logrouter: logspout users' routes", () => {
+  it("takes the route URIs of logspout's README, its adapters and the migration table as they are", () => {
+    for (const uri of [
+      'syslog://logs.example:514',
+      'syslog+tls://logs.papertrailapp.com:55555',
+      'syslog+tcp://logs.example:514?filter.name=*_db&append_tag=.db',
+      'syslog+udp://logs.example:514?filter.sources=stdout%2Cstderr&filter.labels=team:shop%2Ctier:web&filter.id=3b6ba57db54a',
+      'syslog+tcp://logs-01.loggly.com:514?structured_data=0b1d4c9e-1234@41058%20tag%3D%22web%22',
+      'raw://logs.example:5000',
+      'raw+tcp://logs.example:5000',
+      'tcp://logs.example:5000',
+      'udp://logs.example:5000',
+      'tls://logs.example:5000',
+      'multiline+raw+tcp://logs.example:5000',
+      'multiline+syslog+tls://logs.example:6514?filter.name=web-*',
+      'redis://redis.example?key=logstash&password=s3cret',
+      'redis://:s3cret@redis.example:6379/logstash',
+    ]) {
+      assert.doesNotThrow(() => checkRoute(parseRouteUri(uri)), uri);
+    }
+    // logspout's /routes JSON, as its API answers it and as its routes files store it.
+    const stored = { id: '3b6ba57db54a', adapter: 'syslog+tcp', address: 'logs.example:514', filter_name: '*_db', filter_sources: ['stdout'], filter_labels: ['team:shop'], options: { append_tag: '.db', structured_data: 'token@41058' } };
+    assert.doesNotThrow(() => checkRoute(routeFromJson(stored, () => 'unused')));
+  });
+});
+
 describe('logrouter: route URIs with environment variables', () => {
   it('expands $NAME and ${NAME} as logspout does, keeping the ID of the URI as written', () => {
     const env = { LOGHOST: 'logs.example', LOGPORT: '5140', KEY: 'abc' };
@@ -152,6 +179,13 @@ describe('logrouter: route URIs with environment variables', () => {
     const result = await runCli(['logrouter', 'syslog+tcp://${QS_UNSET_LOGHOST}:514', '--state-dir', mkdtempSync(join(tmpdir(), 'qs-lrenv-'))], { DOCKER_HOST: 'unix:///nonexistent.sock' });
     assert.equal(result.code, 2, result.stderr);
     assert.match(result.stderr, /QS_UNSET_LOGHOST, which is not set/);
+  });
+
+  it('refuses a misspelt route option in ROUTE_URIS as in arguments: exit 2 naming it', async () => {
+    const result = await runCli(['logrouter', '--state-dir', mkdtempSync(join(tmpdir(), 'qs-lrenv-'))], { DOCKER_HOST: 'unix:///nonexistent.sock', ROUTE_URIS: 'stdout://,syslog+tcp://logs.example:514?framming=octet-counted&password=s3cret' });
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /route syslog\+tcp:\/\/logs\.example:514 \(id [0-9a-f]{12}\): unknown options framming, password for syslog\+tcp/);
+    assert.doesNotMatch(result.stderr, /s3cret/);
   });
 
   it('refuses PORT and HTTP_BIND_ADDRESS at start, naming them and --listen', async () => {

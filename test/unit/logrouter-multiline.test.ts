@@ -58,6 +58,6 @@ describe('logrouter multiline', () => {
 
   it('is off unless asked for, and names a bad pattern', () => {
     assert.equal(multilineSettings({}), undefined);
-    assert.throws(() => multilineSettings({ 'multiline.start': '(' }), /multiline.start: Invalid regular expression/);
+    assert.throws(() => multilineSettings({ 'multiline.start': '(' }), /multiline.start "\(": Invalid regular expression/);
   });
 });

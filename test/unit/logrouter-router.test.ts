@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { CheckpointStore } from '../../agents/logrouter/checkpoint-store';
-import { parseRouteUri } from '../../agents/logrouter/route';
+import { parseRouteUri, routeFromJson, type RouteError } from '../../agents/logrouter/route';
 import { LogRouter } from '../../agents/logrouter/router';
 import type { DockerEvent } from '../../shared/docker/event';
 import type { SyncSnapshot } from '../../shared/docker/event-stream';
@@ -165,5 +165,22 @@ describe('logrouter router', () => {
     await router.onEvent(event('destroy'));
     await router.stop(1_000);
     assert.equal(out, '');
+  });
+
+  it('refuses a route with an option its adapter does not read, from a URI or from /routes JSON alike', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qs-router-'));
+    const router = new LogRouter({ docker: fakeEngine().docker, store: new CheckpointStore(join(dir, 'c')), logger: silentLogger, env: {}, stdout: new Writable({ write: (_c, _e, done) => done() }), queueSize: 100, policy: 'block', batchSize: 10, maxLineBytes: 1024, backlog: false, excludeLabels: [], selfId: undefined });
+    try {
+      assert.throws(() => router.addRoute(parseRouteUri('syslog+tcp://127.0.0.1:1?framming=octet-counted')), /route syslog\+tcp:\/\/127\.0\.0\.1:1 \(id [0-9a-f]{12}\): unknown option framming for syslog\+tcp/);
+      const json = { adapter: 'syslog+tcp', address: '127.0.0.1:1', options: { framming: 'octet-counted' } };
+      assert.throws(() => router.addRoute(routeFromJson(json, () => 'r1')), (error: RouteError) => error.reason.startsWith('unknown option framming for syslog+tcp'));
+      assert.throws(() => router.addRoute(routeFromJson({ ...json, options: { 'queue.size': '0' } }, () => 'r2')), /queue.size "0": must be at least 1/);
+      assert.deepEqual(router.routeSpecs(), [], 'no route was added');
+      router.addRoute(routeFromJson({ ...json, options: { framing: 'octet-counted', 'queue.size': '5' } }, () => 'r3'));
+      assert.deepEqual(router.routeSpecs().map((spec) => spec.id), ['r3']);
+    } finally {
+      await router.stop(1_000);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

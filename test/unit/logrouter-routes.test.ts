@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { retryAfterMs } from '../../agents/logrouter/adapters/http';
 import { datagram, frameForStream, syslogSettings } from '../../agents/logrouter/adapters/syslog-format';
-import { adapterFactory } from '../../agents/logrouter/adapters';
+import { checkRoute, createAdapter } from '../../agents/logrouter/adapters';
 import { RetryLater, type Adapter } from '../../agents/logrouter/adapters/adapter';
 import { CheckpointStore } from '../../agents/logrouter/checkpoint-store';
 import { optOutReason, parseExcludeLabels, routeMatcher } from '../../agents/logrouter/container-filter';
@@ -65,10 +65,10 @@ describe('logrouter route URIs', () => {
     assert.throws(() => parseRouteUri('logs.example:514'), /expected adapter\[\+transport\]:\/\/host:port/);
     assert.throws(() => parseRouteUri('syslog://a?filter.nmae=x'), /unknown filter filter.nmae/);
     assert.throws(() => parseRouteUri('syslog://a?filter.sources=stdin'), /stdout and\/or stderr, not "stdin"/);
-    assert.throws(() => adapterFactory('kafka'), /bad adapter: kafka/);
-    assert.throws(() => adapterFactory('redis+tcp'), /takes no \+transport/);
-    const stdout = { spec: parseRouteUri('syslog+tcp://a:1?format=rfc9999'), env: {}, stdout: process.stdout };
-    assert.throws(() => adapterFactory('syslog+tcp')(stdout), /rfc5424 or rfc3164, not "rfc9999"/);
+    assert.throws(() => checkRoute(parseRouteUri('kafka://a')), /bad adapter: kafka \(known: syslog, syslog\+udp, syslog\+tcp, syslog\+tls, relp/);
+    assert.throws(() => checkRoute(parseRouteUri('redis+tcp://a')), /takes no \+transport/);
+    assert.throws(() => checkRoute(parseRouteUri('relp+udp://a')), /relp runs over tcp, tls/);
+    assert.throws(() => checkRoute(parseRouteUri('syslog+tcp://a:1?format=rfc9999')), /format "rfc9999": expected one of rfc5424, rfc3164/);
   });
 
   it("reads and writes logspout's /routes JSON", () => {
@@ -138,7 +138,7 @@ describe('logrouter syslog format', () => {
     receiver.on('message', (m) => got.push(m.toString()));
     await new Promise<void>((resolve) => receiver.bind(0, '127.0.0.1', resolve));
     const spec = parseRouteUri(`raw+udp://127.0.0.1:${receiver.address().port}?udp.max=100&udp.oversize=drop`);
-    const adapter = adapterFactory(spec.adapter)({ spec, env: {}, stdout: process.stdout });
+    const adapter = createAdapter({ spec, env: {}, stdout: process.stdout });
     try {
       const outcome = await adapter.send([message('short'), message('y'.repeat(300)), message('also short')]);
       assert.deepEqual(outcome, { rejected: { reason: 'longer than udp.max (udp.oversize=drop)', count: 1 } });
@@ -146,6 +146,20 @@ describe('logrouter syslog format', () => {
     } finally {
       await adapter.close();
       receiver.close();
+    }
+  });
+
+  it("sends logspout's tcp:// routes over TCP (they once went out as UDP datagrams)", async () => {
+    const got: Buffer[] = [];
+    const server = createServer((socket) => socket.on('data', (chunk) => got.push(chunk)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const adapter = createAdapter({ spec: parseRouteUri(`tcp://127.0.0.1:${(server.address() as AddressInfo).port}`), env: {}, stdout: process.stdout });
+    try {
+      await adapter.send([message('over tcp')]);
+      await eventually(() => assert.equal(Buffer.concat(got).toString(), 'over tcp\n'), 5_000, 10);
+    } finally {
+      await adapter.close();
+      server.close();
     }
   });
 
@@ -316,7 +330,7 @@ describe('logrouter route queue', () => {
     const server = createServer((socket) => socket.on('data', (chunk) => received.push(chunk.toString())));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const spec = parseRouteUri(`raw+tcp://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    const adapter = adapterFactory(spec.adapter)({ spec, env: {}, stdout: process.stdout });
+    const adapter = createAdapter({ spec, env: {}, stdout: process.stdout });
     const events: string[] = [];
     const write = Socket.prototype.write;
     // Anything the event loop runs after the write call comes after this tick.
@@ -379,7 +393,8 @@ describe('logrouter route queue', () => {
 });
 
 describe('logrouter start-up errors and HTTP routes', () => {
-  it('exits 2 naming the bad route URI, the template field or the option', async () => {
+  it('exits 2 naming the bad route URI, the template field or the option', async function () {
+    this.timeout(60_000); // eight starts of the CLI
     const bad = await runCli(['logrouter', 'syslog+tcp://logs:514', 'kafka://broker:9092', '--state-dir', mkdtempSync(join(tmpdir(), 'qs-lrcli-'))]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /bad adapter: kafka/);
@@ -389,8 +404,11 @@ describe('logrouter start-up errors and HTTP routes', () => {
     // Which of several routes is wrong, and exit 2 also for a route without host or with a bad option.
     for (const [uri, expected] of [
       ['syslog+tcp://?filter.name=x', /route syslog\+tcp:\/\/ \(id [0-9a-f]{12}\): expected host:port/],
-      ['syslog+udp://logs:514?udp.max=9', /route syslog\+udp:\/\/logs:514 \(id [0-9a-f]{12}\): udp.max must be an integer/],
-      ['http://logs:8080/in?header.X-Api-Key=secret&timeout=soon', /route http:\/\/logs:8080\/in \(id [0-9a-f]{12}\): http timeout must be/],
+      ['syslog+udp://logs:514?udp.max=9', /route syslog\+udp:\/\/logs:514 \(id [0-9a-f]{12}\): udp.max "9": must be at least 64/],
+      ['http://logs:8080/in?header.X-Api-Key=secret&timeout=soon', /route http:\/\/logs:8080\/in \(id [0-9a-f]{12}\): timeout "soon": expected an integer/],
+      // A misspelt key was once ignored while a misspelt filter stopped the start.
+      ['syslog+tcp://logs:514?framming=octet-counted&token=secret', /route syslog\+tcp:\/\/logs:514 \(id [0-9a-f]{12}\): unknown options framming, token for syslog\+tcp \(known: multiline, .*framing/],
+      ['syslog+udp://logs:514?framing=octet-counted', /option framing is read only over tcp or tls, not by syslog\+udp/],
     ] as const) {
       const result = await runCli(['logrouter', 'stdout://', uri, '--state-dir', mkdtempSync(join(tmpdir(), 'qs-lrcli-'))], { DOCKER_HOST: 'unix:///nonexistent.sock' });
       assert.equal(result.code, 2, `${uri}: ${result.stderr}`);

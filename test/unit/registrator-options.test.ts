@@ -61,6 +61,8 @@ describe("registrator's flags", () => {
   it('gives booleans an explicit value so a following URI is not taken for it', () => {
     assert.deepEqual(rewriteRegistratorArgs(['-internal', 'consul://a', '--cleanup', '-explicit=false'], {}), ['--internal=true', 'consul://a', '--cleanup=true', '--explicit=false']);
     assert.deepEqual(rewriteRegistratorArgs(['--internal', 'false', 'consul://a'], {}), ['--internal', 'false', 'consul://a']);
+    // Every boolean flag, from the declarations: the runtime's --docker-tls-verify once took the URI as its value.
+    assert.deepEqual(rewriteRegistratorArgs(['--docker-tls-verify', 'consul://a', '--deregister-on-shutdown'], {}), ['--docker-tls-verify=true', 'consul://a', '--deregister-on-shutdown=true']);
   });
   it('leaves quayside flags and the URI alone; accepts and ignores -ttl and -ttl-refresh as registrator does with Consul', () => {
     assert.deepEqual(rewriteRegistratorArgs(['--listen', ':0', '-h'], {}), ['--listen', ':0', '-h']);

@@ -4,7 +4,7 @@ import { ConfigError } from '../../shared/config/errors';
 import { Exemptions } from '../../agents/security-watcher/exemptions';
 import { defaultPolicy, loadPolicyFile, parsePolicy, PolicyError } from '../../agents/security-watcher/policy';
 import { ALL_RULES } from '../../agents/security-watcher/rules';
-import { loadPolicy } from '../../agents/security-watcher/settings';
+import { loadPolicy } from '../../agents/security-watcher/options';
 import { cpuMillisOf } from '../support/cpu-time';
 
 const fixtures = join(__dirname, '..', 'fixtures', 'policies');

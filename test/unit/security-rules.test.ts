@@ -4,7 +4,7 @@ import { PolicyEvaluator, strongestAction } from '../../agents/security-watcher/
 import { containerTarget, DEFAULT_DOCKER_SOCKETS, imageTarget } from '../../agents/security-watcher/objects';
 import { defaultPolicy, parsePolicy } from '../../agents/security-watcher/policy';
 import { RULES } from '../../agents/security-watcher/rules';
-import { securityOptions } from '../../agents/security-watcher/settings';
+import { securityOptions } from '../../agents/security-watcher/options';
 import { launchedPrograms } from '../../agents/security-watcher/rules/exec';
 import type { ContainerContext, ExecTarget, HostFacts } from '../../agents/security-watcher/target';
 import { cpuMillisOf } from '../support/cpu-time';

@@ -1,6 +1,26 @@
+import type { ValidateFunction } from 'ajv';
 import type { FindingDraft, RuleInfo } from '../../../shared/findings/finding';
-import type { LabelSettings } from '../settings';
+import type { KeyProfile } from '../profiles';
 import type { LabelTarget } from '../target';
+
+/** What the rules read: made from the options by labelSettings (options.ts). */
+export interface LabelSettings {
+  profile: KeyProfile;
+  schema?: LabelSchema;
+  required: string[];
+  isAllowed(key: string): boolean;
+  disabled: ReadonlySet<string>;
+  maxValueBytes: number;
+  maxTotalBytes: number;
+}
+
+/** A loaded label schema (rules/schema.ts). */
+export interface LabelSchema {
+  file: string;
+  validate: ValidateFunction;
+  /** What the schema asks that is ignored (unknown formats), each said once; the caller logs them. */
+  warnings: string[];
+}
 
 export interface LabelRule extends RuleInfo {
   check(target: LabelTarget, settings: LabelSettings): FindingDraft[];

@@ -7,14 +7,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { RegExpEngine } from 'ajv/dist/types';
 import { ConfigError } from '../../../shared/config/errors';
 import { readBoundedText } from '../../../shared/config/files';
-import { finding, type LabelRule } from './rule';
-
-export interface LabelSchema {
-  file: string;
-  validate: ValidateFunction;
-  /** What the schema asks that is ignored (unknown formats), each said once; the caller logs them. */
-  warnings: string[];
-}
+import { finding, type LabelRule, type LabelSchema } from './rule';
 
 const DRAFT_2020 = /json-schema\.org\/draft\/2020-12\/schema/;
 /** Largest schema file read: a schema is a few KiB, and the whole file is held and compiled. */

@@ -1,6 +1,7 @@
 /** An adapter turns a batch of messages into what its destination takes, and sends it. */
 import type { LogMessage } from '../message';
 import { RouteError, type RouteSpec } from '../route';
+import type { RouteOptionDecls, Transport } from '../route-options';
 
 export interface Adapter {
   /**
@@ -28,17 +29,31 @@ export interface SendOutcome {
 export class RetryLater extends Error {
   constructor(message: string, readonly retryAfterMs?: number) {
     super(message);
+    this.name = 'RetryLater';
   }
 }
 
 export interface AdapterContext {
   spec: RouteSpec;
+  /** The scheme's `+transport`, or the adapter's default; undefined for one that takes none. */
+  transport: Transport | undefined;
   env: NodeJS.ProcessEnv;
   /** Where stdout:// writes (process.stdout unless a test substitutes it). */
   stdout: NodeJS.WritableStream;
 }
 
 export type AdapterFactory = (context: AdapterContext) => Adapter;
+
+/** What adapters/index.ts lists: one per adapter file. */
+export interface AdapterKind {
+  /** The URI schemes it serves (before any `+transport`). */
+  schemes: readonly string[];
+  /** The transports it runs over, the first one its default (`syslog://` is UDP); absent: it takes no `+transport`. */
+  transports?: readonly Transport[];
+  /** The route options it reads, besides every route's (route-options.ts). */
+  options: RouteOptionDecls;
+  create: AdapterFactory;
+}
 
 export function hostAndPort(spec: RouteSpec, defaultPort: number): { host: string; port: number } {
   const match = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(spec.address);

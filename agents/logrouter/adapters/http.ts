@@ -8,19 +8,26 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { gzipSync } from 'node:zlib';
+import { booleanOption, choiceOption, integerOption, stringOption } from '../../../shared/config/options';
 import { jsonEvent } from '../json-event';
 import { RouteError } from '../route';
-import { tlsOptions } from '../transports/tls-options';
+import { credentialRouteOptions, jsonRouteOption, routeOptionValues } from '../route-options';
+import { tlsOptions, tlsRouteOptions } from '../transports/tls-options';
 import type { LogMessage } from '../message';
-import { RetryLater, type AdapterFactory } from './adapter';
+import { RetryLater, type AdapterFactory, type AdapterKind } from './adapter';
 
-export const httpAdapter: AdapterFactory = ({ spec, env }) => {
+const httpRouteOptions = {
+  format: choiceOption({ help: 'A batch as NDJSON or as one JSON array', default: 'ndjson', choices: ['ndjson', 'json'] as const }),
+  gzip: booleanOption({ help: 'Compress each request (Content-Encoding: gzip)', default: false }),
+  timeout: integerOption({ help: 'Milliseconds to wait for an answer before retrying', default: 30_000, min: 1 }),
+  'header.': { ...stringOption({ help: 'A request header, e.g. header.X-Api-Key=… (values of headers named like a key, token or credential are shown as ***)' }), prefix: true },
+  ...credentialRouteOptions,
+  ...jsonRouteOption,
+};
+
+const createHttpAdapter: AdapterFactory = ({ spec, env }) => {
   const secure = spec.adapter === 'https';
-  const format = spec.options.format ?? 'ndjson';
-  if (format !== 'ndjson' && format !== 'json') throw new RouteError(`http format must be ndjson or json, not ${JSON.stringify(format)}`);
-  const gzip = (spec.options.gzip ?? 'false') === 'true';
-  const timeoutMs = Number(spec.options.timeout ?? 30_000);
-  if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new RouteError(`http timeout must be a positive number of milliseconds, not ${JSON.stringify(spec.options.timeout)}`);
+  const { format, gzip, timeout: timeoutMs } = routeOptionValues(httpRouteOptions, spec.options, env);
   if (spec.address === '') throw new RouteError('expected host:port');
   const headers: Record<string, string> = {
     'Content-Type': format === 'ndjson' ? 'application/x-ndjson' : 'application/json',
@@ -126,3 +133,7 @@ function post(
     request.end(body);
   });
 }
+
+export const httpAdapter: AdapterKind = { schemes: ['http'], options: httpRouteOptions, create: createHttpAdapter };
+
+export const httpsAdapter: AdapterKind = { schemes: ['https'], options: { ...httpRouteOptions, ...tlsRouteOptions }, create: createHttpAdapter };

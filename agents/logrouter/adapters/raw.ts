@@ -1,9 +1,11 @@
 /** `raw://` (UDP), `raw+udp://`, `raw+tcp://`, `raw+tls://` and logspout's `tcp://`, `udp://`, `tls://`: one template per message. */
+import { stringOption } from '../../../shared/config/options';
+import { optional } from '../route-options';
 import { compileByteTemplate } from '../template';
-import type { AdapterFactory } from './adapter';
-import { socketAdapter, udpPolicy } from './socket-adapter';
+import type { AdapterFactory, AdapterKind } from './adapter';
+import { SOCKET_TRANSPORTS, socketAdapter, socketRouteOptions, udpPolicy } from './socket-adapter';
 
-export const rawAdapter: AdapterFactory = (context) => {
+const createRawAdapter: AdapterFactory = (context) => {
   // `{{.Data}}` keeps the bytes exactly as the container wrote them.
   const encodeOne = compileByteTemplate(context.spec.options.format ?? context.env.RAW_FORMAT ?? '{{.Data}}\n', 'raw format (RAW_FORMAT)');
   const udp = udpPolicy(context.spec.options);
@@ -18,4 +20,14 @@ export const rawAdapter: AdapterFactory = (context) => {
     },
     { udp: 514, tcp: 514, tls: 6514 },
   );
+};
+
+export const rawAdapter: AdapterKind = {
+  schemes: ['raw'],
+  transports: SOCKET_TRANSPORTS,
+  options: {
+    format: optional(stringOption({ help: "A Go template per line; default {{.Data}}\\n: the line's bytes as written", env: 'RAW_FORMAT', placeholder: '<template>' })),
+    ...socketRouteOptions,
+  },
+  create: createRawAdapter,
 };

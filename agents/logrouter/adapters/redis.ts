@@ -5,19 +5,25 @@
  * disconnected: the route keeps the batch and retries.
  */
 import type RedisClient from 'ioredis';
+import { choiceOption, integerOption, optionalStringOption } from '../../../shared/config/options';
 import { jsonEvent } from '../json-event';
-import { RouteError } from '../route';
-import { hostAndPort, type AdapterFactory } from './adapter';
+import { credentialRouteOptions, jsonRouteOption, optional, routeOptionValues } from '../route-options';
+import { hostAndPort, type AdapterFactory, type AdapterKind } from './adapter';
 
-export const redisAdapter: AdapterFactory = ({ spec, env }) => {
+const redisRouteOptions = {
+  key: optionalStringOption({ help: 'The stream or list, when the URI has no path; default logspout', env: 'REDIS_KEY', placeholder: '<key>' }),
+  mode: choiceOption({ help: 'XADD to a stream, or RPUSH to a list (logspout-redis-logstash)', default: 'xadd', choices: ['xadd', 'rpush'] as const }),
+  maxlen: optional(integerOption({ help: 'Cap the stream at about this many entries (XADD MAXLEN ~)', min: 1 })),
+  db: integerOption({ help: 'The database number', env: 'REDIS_DATABASE', default: 0, min: 0 }),
+  ...credentialRouteOptions,
+  password: optionalStringOption({ help: 'The password, also from the URI (redis://:password@host/key)', env: 'REDIS_PASSWORD', placeholder: '<password>' }),
+  ...jsonRouteOption,
+};
+
+const createRedisAdapter: AdapterFactory = ({ spec, env }) => {
   const { host, port } = hostAndPort(spec, 6379);
-  const key = spec.path.replace(/^\//, '') || spec.options.key || env.REDIS_KEY || 'logspout';
-  const mode = spec.options.mode ?? 'xadd';
-  if (mode !== 'xadd' && mode !== 'rpush') throw new RouteError(`redis mode must be xadd or rpush, not ${JSON.stringify(mode)}`);
-  const maxlen = spec.options.maxlen === undefined ? undefined : Number(spec.options.maxlen);
-  if (maxlen !== undefined && (!Number.isInteger(maxlen) || maxlen < 1)) throw new RouteError(`redis maxlen must be a positive integer, not ${JSON.stringify(spec.options.maxlen)}`);
-  const db = Number(spec.options.db ?? env.REDIS_DATABASE ?? 0);
-  if (!Number.isInteger(db) || db < 0) throw new RouteError(`redis db must be a non-negative integer, not ${JSON.stringify(spec.options.db)}`);
+  const { key: keyOption, mode, maxlen, db } = routeOptionValues(redisRouteOptions, spec.options, env);
+  const key = spec.path.replace(/^\//, '') || keyOption || 'logspout';
   let reconnects = 0;
   let seenReady = false;
   // Loaded only when a redis:// route exists: ioredis adds ~18 MB to every process that loads it.
@@ -68,3 +74,5 @@ export const redisAdapter: AdapterFactory = ({ spec, env }) => {
     },
   };
 };
+
+export const redisAdapter: AdapterKind = { schemes: ['redis'], options: redisRouteOptions, create: createRedisAdapter };

@@ -5,22 +5,24 @@
  * the messages not yet acknowledged are sent again, so a receiver restart loses nothing and
  * duplicates nothing that the server acknowledged.
  */
+import { integerOption } from '../../../shared/config/options';
 import type { LogMessage } from '../message';
-import { RouteError } from '../route';
+import { onTransports, routeOptionValues } from '../route-options';
 import { RelpClient } from '../transports/relp';
-import { tlsOptions } from '../transports/tls-options';
-import { hostAndPort, type AdapterFactory } from './adapter';
-import { syslogMessage, syslogSettings } from './syslog-format';
+import { tlsOptions, tlsRouteOptions } from '../transports/tls-options';
+import { hostAndPort, type AdapterFactory, type AdapterKind } from './adapter';
+import { syslogMessage, syslogMessageOptions, syslogSettings } from './syslog-format';
 
 /** rsyslog's documentation uses 2514 for RELP. */
 const DEFAULT_PORT = 2514;
 
-export const relpAdapter: AdapterFactory = ({ spec, env }) => {
-  const transport = spec.adapter.split('+')[1] ?? 'tcp';
-  if (transport !== 'tcp' && transport !== 'tls') throw new RouteError(`route scheme ${spec.adapter}: RELP runs over tcp or tls, not ${transport}`);
+const relpWindowOption = {
+  'relp.window': integerOption({ help: 'Messages outstanding before waiting for acknowledgements', default: 128, min: 1, max: 4096 }),
+};
+
+const createRelpAdapter: AdapterFactory = ({ spec, env, transport }) => {
   const settings = syslogSettings(spec.options, env);
-  const window = Number(spec.options['relp.window'] ?? 128);
-  if (!Number.isInteger(window) || window < 1 || window > 4096) throw new RouteError(`relp.window must be an integer from 1 to 4096, not ${JSON.stringify(spec.options['relp.window'])}`);
+  const window = routeOptionValues(relpWindowOption, spec.options, env)['relp.window'];
   const { host, port } = hostAndPort(spec, DEFAULT_PORT);
   const client = new RelpClient({ host, port, window, tls: transport === 'tls' ? tlsOptions(spec.options, env, host) : undefined });
   client.open();
@@ -49,4 +51,11 @@ export const relpAdapter: AdapterFactory = ({ spec, env }) => {
       await client.close();
     },
   };
+};
+
+export const relpAdapter: AdapterKind = {
+  schemes: ['relp'],
+  transports: ['tcp', 'tls'],
+  options: { ...syslogMessageOptions, ...relpWindowOption, ...onTransports(['tls'], tlsRouteOptions) },
+  create: createRelpAdapter,
 };

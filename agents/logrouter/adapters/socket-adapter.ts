@@ -2,11 +2,11 @@
  * The part syslog and raw routes share: a transport picked by the scheme's `+udp`, `+tcp` or
  * `+tls` (bare scheme: UDP, as in logspout) and a function that encodes messages for it.
  */
-import { durationOption, integerOption } from '../../../shared/config/options';
+import { choiceOption, durationOption, integerOption } from '../../../shared/config/options';
 import type { LogMessage } from '../message';
-import { RouteError } from '../route';
+import { onTransports, routeOptionValues } from '../route-options';
 import { DEFAULT_REPLAY, StreamTransport, type ReplayLimits } from '../transports/stream';
-import { tlsOptions } from '../transports/tls-options';
+import { tlsOptions, tlsRouteOptions } from '../transports/tls-options';
 import { UdpTransport } from '../transports/udp';
 import { hostAndPort, type Adapter, type AdapterContext } from './adapter';
 
@@ -17,14 +17,26 @@ export interface SocketEncoding {
   datagram(message: LogMessage): Buffer | undefined;
 }
 
-export function transportOf(adapter: string): 'udp' | 'tcp' | 'tls' {
-  const transport = adapter.split('+')[1] ?? 'udp';
-  if (transport !== 'udp' && transport !== 'tcp' && transport !== 'tls') throw new RouteError(`route scheme ${adapter}: unknown transport ${transport} (udp, tcp or tls)`);
-  return transport;
-}
+/** The transports of a socket route, UDP first: a bare `syslog://` or `raw://` is UDP, as in logspout. */
+export const SOCKET_TRANSPORTS = ['udp', 'tcp', 'tls'] as const;
+
+const udpRouteOptions = onTransports(['udp'], {
+  'udp.max': integerOption({ help: 'Largest datagram in bytes', default: 65_507, min: 64, max: 65_507 }),
+  'udp.oversize': choiceOption({ help: 'What a longer line does: truncate it, or drop it (counted as dropped)', default: 'truncate', choices: ['truncate', 'drop'] as const }),
+});
+
+/** At most a minute and 256 MiB: the window is held in memory. */
+const replayRouteOptions = onTransports(['tcp', 'tls'], {
+  'replay.window': durationOption({ help: 'How long what was written stays to be written again after a lost connection (at least once); 0 turns it off', default: DEFAULT_REPLAY.ms, minMs: 0, maxMs: 60_000 }),
+  'replay.bytes': integerOption({ help: 'Most bytes the replay window holds', default: DEFAULT_REPLAY.bytes, min: 0, max: 256 * 1024 * 1024 }),
+});
+
+/** The options of every socket route, each read on its transport. */
+export const socketRouteOptions = { ...udpRouteOptions, ...replayRouteOptions, ...onTransports(['tls'], tlsRouteOptions) };
 
 export function socketAdapter(context: AdapterContext, encoding: SocketEncoding, defaultPorts: { udp: number; tcp: number; tls: number }): Adapter {
-  const transport = transportOf(context.spec.adapter);
+  const transport = context.transport;
+  if (transport === undefined) throw new Error(`${context.spec.adapter}: a socket route needs a transport`);
   const { host, port } = hostAndPort(context.spec, defaultPorts[transport]);
   if (transport === 'udp') {
     const udp = new UdpTransport(host, port);
@@ -72,26 +84,12 @@ export function socketAdapter(context: AdapterContext, encoding: SocketEncoding,
 
 /** `udp.max` (bytes per datagram) and `udp.oversize` (truncate or drop). */
 export function udpPolicy(options: Record<string, string>): { max: number; truncate: boolean } {
-  const max = Number(options['udp.max'] ?? 65_507);
-  if (!Number.isInteger(max) || max < 64 || max > 65_507) throw new RouteError(`udp.max must be an integer from 64 to 65507, not ${JSON.stringify(options['udp.max'])}`);
-  const oversize = options['udp.oversize'] ?? 'truncate';
-  if (oversize !== 'truncate' && oversize !== 'drop') throw new RouteError(`udp.oversize must be truncate or drop, not ${JSON.stringify(oversize)}`);
-  return { max, truncate: oversize === 'truncate' };
+  const values = routeOptionValues(udpRouteOptions, options, {});
+  return { max: values['udp.max'], truncate: values['udp.oversize'] === 'truncate' };
 }
-
-/** At most a minute and 256 MiB: the window is held in memory. */
-const replayMs = durationOption({ help: 'replay.window', minMs: 0, maxMs: 60_000 });
-const replayBytes = integerOption({ help: 'replay.bytes', min: 0, max: 256 * 1024 * 1024 });
 
 /** `replay.window` (a duration, 0 turns replay off) and `replay.bytes` of a TCP or TLS route. */
 export function replayWindow(options: Record<string, string>): ReplayLimits {
-  const parse = <T>(key: string, option: { parse(raw: string): T }, fallback: T): T => {
-    if (options[key] === undefined) return fallback;
-    try {
-      return option.parse(options[key]);
-    } catch (error) {
-      throw new RouteError(`${key} ${JSON.stringify(options[key])}: ${(error as Error).message}`);
-    }
-  };
-  return { ms: parse('replay.window', replayMs, DEFAULT_REPLAY.ms), bytes: parse('replay.bytes', replayBytes, DEFAULT_REPLAY.bytes) };
+  const values = routeOptionValues(replayRouteOptions, options, {});
+  return { ms: values['replay.window'], bytes: values['replay.bytes'] };
 }

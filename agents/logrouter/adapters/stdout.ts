@@ -1,9 +1,11 @@
 /** `stdout://`: one JSON document per line (`?format=raw` with a template instead). */
 import { jsonEvent } from '../json-event';
 import { compileTemplate } from '../template';
-import type { AdapterFactory } from './adapter';
+import { stringOption } from '../../../shared/config/options';
+import { jsonRouteOption } from '../route-options';
+import type { AdapterFactory, AdapterKind } from './adapter';
 
-export const stdoutAdapter: AdapterFactory = (context) => {
+const createStdoutAdapter: AdapterFactory = (context) => {
   const format = context.spec.options.format;
   const template = format && format !== 'json' ? compileTemplate(format, 'stdout format') : undefined;
   const out = context.stdout;
@@ -16,4 +18,13 @@ export const stdoutAdapter: AdapterFactory = (context) => {
     },
     async close() {},
   };
+};
+
+export const stdoutAdapter: AdapterKind = {
+  schemes: ['stdout'],
+  options: {
+    format: stringOption({ help: 'json (one JSON document per line) or a Go template per line', default: 'json', placeholder: '<json|template>' }),
+    ...jsonRouteOption,
+  },
+  create: createStdoutAdapter,
 };

@@ -8,7 +8,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { LogMessage } from '../message';
-import { RouteError } from '../route';
+import { choiceOption, stringOption } from '../../../shared/config/options';
+import { onTransports, optional, routeOptionValues } from '../route-options';
 import { compileByteTemplate, compileTemplate, TemplateError, type Template } from '../template';
 
 export type SyslogFormat = 'rfc5424' | 'rfc3164';
@@ -35,8 +36,8 @@ export interface SyslogSettings {
   labels: string[];
 }
 
-const FACILITIES = ['kern', 'user', 'mail', 'daemon', 'auth', 'syslog', 'lpr', 'news', 'uucp', 'cron', 'authpriv', 'ftp', 'ntp', 'audit', 'alert', 'clock', 'local0', 'local1', 'local2', 'local3', 'local4', 'local5', 'local6', 'local7'];
-const SEVERITIES = ['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug'];
+const FACILITIES: readonly string[] = ['kern', 'user', 'mail', 'daemon', 'auth', 'syslog', 'lpr', 'news', 'uucp', 'cron', 'authpriv', 'ftp', 'ntp', 'audit', 'alert', 'clock', 'local0', 'local1', 'local2', 'local3', 'local4', 'local5', 'local6', 'local7'];
+const SEVERITIES: readonly string[] = ['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug'];
 /** The example enterprise number (RFC 5612) for our own SD-IDs. */
 const PEN = '32473';
 
@@ -55,40 +56,52 @@ function hostHostname(file: string): string | undefined {
   }
 }
 
+/** A template option of a syslog field; `env` gives its default as in logspout. */
+function templateOption(help: string, env?: string) {
+  return optional(stringOption({ help, env, placeholder: '<template>' }));
+}
+
+/** What syslog and RELP routes read to build a message. */
+export const syslogMessageOptions = {
+  format: choiceOption({ help: 'The syslog message format', env: 'SYSLOG_FORMAT', default: 'rfc5424', choices: ['rfc5424', 'rfc3164'] as const }),
+  facility: choiceOption({ help: `The facility: ${FACILITIES.join(', ')}`, env: 'SYSLOG_FACILITY', default: 'user', choices: FACILITIES, placeholder: '<facility>' }),
+  'severity.stdout': choiceOption({ help: `Severity of stdout lines: ${SEVERITIES.join(', ')}`, default: 'info', choices: SEVERITIES, placeholder: '<severity>' }),
+  'severity.stderr': choiceOption({ help: 'Severity of stderr lines', default: 'err', choices: SEVERITIES, placeholder: '<severity>' }),
+  hostname: templateOption('HOSTNAME; default a non-empty /etc/host_hostname, else SYSLOG_HOSTNAME, else {{.Container.Config.Hostname}}'),
+  tag: templateOption('APP-NAME (RFC 3164: TAG); default {{.ContainerName}}', 'SYSLOG_TAG'),
+  append_tag: templateOption('Appended to the tag (logspout)'),
+  procid: templateOption('PROCID; default {{.Container.State.Pid}}', 'SYSLOG_PID'),
+  msgid: optional(stringOption({ help: 'MSGID (RFC 5424); default -' })),
+  priority: templateOption('The PRI, from 0 to 191 (checked at start); default {{.Priority}}: facility × 8 + severity', 'SYSLOG_PRIORITY'),
+  timestamp: templateOption("TIMESTAMP; default Docker's time of the line", 'SYSLOG_TIMESTAMP'),
+  data: templateOption("MSG; default {{.Data}}: the line's bytes as written", 'SYSLOG_DATA'),
+  structured_data: templateOption('SD, wrapped in [...] (Loggly: <token>@41058); default none', 'SYSLOG_STRUCTURED_DATA'),
+  labels: optional(stringOption({ help: 'Label keys (comma-separated) sent as an SD element [labels@32473 key="value"] (RFC 5424)', placeholder: '<keys>' })),
+};
+
+/** How messages are delimited on a stream (TCP, TLS). */
+const framing = choiceOption({ help: 'lf (traditional) or octet-counted, RFC 6587: LEN SP MSG', env: 'SYSLOG_TCP_FRAMING', default: 'lf', choices: ['lf', 'traditional', 'octet-counted'] as const });
+export const syslogFramingOption = onTransports(['tcp', 'tls'], { framing });
+
 export function syslogSettings(options: Record<string, string>, env: NodeJS.ProcessEnv, hostHostnameFile = HOST_HOSTNAME_FILE): SyslogSettings {
-  const format = (options.format ?? env.SYSLOG_FORMAT ?? 'rfc5424').toLowerCase();
-  if (format !== 'rfc5424' && format !== 'rfc3164') throw new RouteError(`syslog format must be rfc5424 or rfc3164, not ${JSON.stringify(format)} (option format / SYSLOG_FORMAT)`);
-  const framingText = (options.framing ?? env.SYSLOG_TCP_FRAMING ?? 'lf').toLowerCase();
-  const framing = framingText === 'traditional' || framingText === 'lf' ? 'lf' : framingText === 'octet-counted' ? 'octet-counted' : undefined;
-  if (!framing) throw new RouteError(`syslog framing must be lf (traditional) or octet-counted, not ${JSON.stringify(framingText)} (option framing / SYSLOG_TCP_FRAMING)`);
-  const facilityText = (options.facility ?? env.SYSLOG_FACILITY ?? 'user').toLowerCase();
-  const facility = FACILITIES.indexOf(facilityText);
-  if (facility < 0) throw new RouteError(`syslog facility ${JSON.stringify(facilityText)} is unknown (known: ${FACILITIES.join(', ')})`);
-  const severity = (key: string, fallback: string): number => {
-    const text = (options[key] ?? fallback).toLowerCase();
-    const value = SEVERITIES.indexOf(text);
-    if (value < 0) throw new RouteError(`${key} ${JSON.stringify(text)} is unknown (known: ${SEVERITIES.join(', ')})`);
-    return value;
-  };
-  const appendTag = options.append_tag ?? '';
-  const sd = (options.structured_data ?? env.SYSLOG_STRUCTURED_DATA ?? '').replace(/^\[|\]$/g, '');
-  const priorityText = options.priority ?? env.SYSLOG_PRIORITY;
-  const timestampText = options.timestamp ?? env.SYSLOG_TIMESTAMP;
-  const dataText = options.data ?? env.SYSLOG_DATA;
+  const values = routeOptionValues({ ...syslogMessageOptions, ...syslogFramingOption }, options, env);
+  const sd = (values.structured_data ?? '').replace(/^\[|\]$/g, '');
+  const priorityText = values.priority;
+  const dataText = values.data;
   return {
-    format,
-    framing,
-    facility,
-    severity: { stdout: severity('severity.stdout', 'info'), stderr: severity('severity.stderr', 'err') },
+    format: values.format,
+    framing: values.framing === 'traditional' ? 'lf' : values.framing,
+    facility: FACILITIES.indexOf(values.facility),
+    severity: { stdout: SEVERITIES.indexOf(values['severity.stdout']), stderr: SEVERITIES.indexOf(values['severity.stderr']) },
     hostname: compileTemplate(options.hostname ?? hostHostname(hostHostnameFile) ?? env.SYSLOG_HOSTNAME ?? '{{.Container.Config.Hostname}}', 'syslog hostname (SYSLOG_HOSTNAME)', ['Priority']),
-    tag: compileTemplate((options.tag ?? env.SYSLOG_TAG ?? '{{.ContainerName}}') + appendTag, 'syslog tag (SYSLOG_TAG)', ['Priority']),
-    procid: compileTemplate(options.procid ?? env.SYSLOG_PID ?? '{{.Container.State.Pid}}', 'syslog procid (SYSLOG_PID)', ['Priority']),
-    msgid: header(options.msgid ?? '-', 32),
+    tag: compileTemplate((values.tag ?? '{{.ContainerName}}') + (values.append_tag ?? ''), 'syslog tag (SYSLOG_TAG)', ['Priority']),
+    procid: compileTemplate(values.procid ?? '{{.Container.State.Pid}}', 'syslog procid (SYSLOG_PID)', ['Priority']),
+    msgid: header(values.msgid ?? '-', 32),
     structuredData: sd === '' ? undefined : compileTemplate(sd, 'syslog structured data (SYSLOG_STRUCTURED_DATA)', ['Priority']),
     priority: priorityText === undefined || priorityText === '{{.Priority}}' ? undefined : checkedPriority(compileTemplate(priorityText, 'syslog priority (SYSLOG_PRIORITY)', ['Priority'])),
-    timestamp: timestampText === undefined ? undefined : compileTemplate(timestampText, 'syslog timestamp (SYSLOG_TIMESTAMP)', ['Priority']),
+    timestamp: values.timestamp === undefined ? undefined : compileTemplate(values.timestamp, 'syslog timestamp (SYSLOG_TIMESTAMP)', ['Priority']),
     data: dataText === undefined || dataText === '{{.Data}}' ? undefined : compileByteTemplate(dataText, 'syslog data (SYSLOG_DATA)', ['Priority']),
-    labels: (options.labels ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''),
+    labels: (values.labels ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''),
   };
 }
 

@@ -1,9 +1,9 @@
 /** `syslog://`, `syslog+udp://`, `syslog+tcp://`, `syslog+tls://`. */
-import type { AdapterFactory } from './adapter';
-import { socketAdapter, udpPolicy } from './socket-adapter';
-import { datagram, frameForStream, syslogSettings } from './syslog-format';
+import type { AdapterFactory, AdapterKind } from './adapter';
+import { SOCKET_TRANSPORTS, socketAdapter, socketRouteOptions, udpPolicy } from './socket-adapter';
+import { datagram, frameForStream, syslogFramingOption, syslogMessageOptions, syslogSettings } from './syslog-format';
 
-export const syslogAdapter: AdapterFactory = (context) => {
+const createSyslogAdapter: AdapterFactory = (context) => {
   const settings = syslogSettings(context.spec.options, context.env);
   const udp = udpPolicy(context.spec.options);
   return socketAdapter(
@@ -14,4 +14,11 @@ export const syslogAdapter: AdapterFactory = (context) => {
     },
     { udp: 514, tcp: 514, tls: 6514 },
   );
+};
+
+export const syslogAdapter: AdapterKind = {
+  schemes: ['syslog'],
+  transports: SOCKET_TRANSPORTS,
+  options: { ...syslogMessageOptions, ...syslogFramingOption, ...socketRouteOptions },
+  create: createSyslogAdapter,
 };

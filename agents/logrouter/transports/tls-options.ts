@@ -9,7 +9,18 @@
  */
 import { readFileSync } from 'node:fs';
 import { rootCertificates, type ConnectionOptions } from 'node:tls';
+import { booleanOption, optionalStringOption } from '../../../shared/config/options';
 import { RouteError } from '../route';
+import { routeOptionValues } from '../route-options';
+
+/** The route options TLS reads (and the LOGSPOUT_TLS_* variables below, for every TLS route). */
+export const tlsRouteOptions = {
+  'tls.ca': optionalStringOption({ help: "CA certificate files (PEM), comma-separated: the only CAs the route trusts; default LOGSPOUT_TLS_CA_CERTS, added to the system's unless LOGSPOUT_TLS_DISABLE_SYSTEM_ROOTS=true", placeholder: '<files>' }),
+  'tls.cert': optionalStringOption({ help: 'Client certificate file (PEM), with tls.key; default LOGSPOUT_TLS_CLIENT_CERT', placeholder: '<file>' }),
+  'tls.key': optionalStringOption({ help: 'Client key file (PEM), with tls.cert; default LOGSPOUT_TLS_CLIENT_KEY', placeholder: '<file>' }),
+  'tls.servername': optionalStringOption({ help: 'Server name to verify and send (SNI); default the host unless it is an IP address', placeholder: '<name>' }),
+  'tls.verify': booleanOption({ help: "Verify the server's certificate; LOGSPOUT_TLS_HARDENING=true also keeps to ECDHE with AES-GCM or ChaCha20", default: true }),
+};
 
 export function tlsOptions(options: Record<string, string>, env: NodeJS.ProcessEnv, host: string): ConnectionOptions {
   const read = (file: string, what: string): Buffer => {
@@ -24,10 +35,8 @@ export function tlsOptions(options: Record<string, string>, env: NodeJS.ProcessE
   const cert = options['tls.cert'] ?? env.LOGSPOUT_TLS_CLIENT_CERT;
   const key = options['tls.key'] ?? env.LOGSPOUT_TLS_CLIENT_KEY;
   if ((cert === undefined) !== (key === undefined)) throw new RouteError('tls.cert and tls.key (LOGSPOUT_TLS_CLIENT_CERT/KEY) go together');
-  const verify = options['tls.verify'] ?? 'true';
-  if (!/^(true|false)$/.test(verify)) throw new RouteError(`tls.verify must be true or false, not ${JSON.stringify(verify)}`);
   const result: ConnectionOptions = {
-    rejectUnauthorized: verify === 'true',
+    rejectUnauthorized: routeOptionValues(tlsRouteOptions, options, env)['tls.verify'],
     servername: options['tls.servername'] ?? (/^[\d.]+$|:/.test(host) ? undefined : host),
     minVersion: 'TLSv1.2',
   };

@@ -1,10 +1,11 @@
-/** The label-inspector's options, declared once, and the settings the rules read. */
+/** The label-inspector's options, declared once, and the settings the rules read made from them. */
 import { ConfigError } from '../../shared/config/errors';
-import { choiceOption, durationOption, integerOption, listOption, optionalStringOption } from '../../shared/config/options';
+import { choiceOption, durationOption, integerOption, listOption, optionalStringOption, type OptionValues } from '../../shared/config/options';
 import { globMatcher } from '../../shared/glob';
-import { KEY_PROFILE_NAMES, KEY_PROFILES, type KeyProfile } from './profiles';
+import { KEY_PROFILE_NAMES, KEY_PROFILES } from './profiles';
 import { expandRequired, REQUIRED_PRESETS } from './rules/required';
-import { loadLabelSchema, type LabelSchema } from './rules/schema';
+import type { LabelSettings } from './rules/rule';
+import { loadLabelSchema } from './rules/schema';
 
 /** Tool-owned keys that break the guidelines by design: Compose, Swarm, and the legacy maintainer. */
 export const DEFAULT_ALLOWED_KEYS = ['com.docker.compose.*', 'com.docker.stack.*', 'com.docker.swarm.*', 'maintainer'];
@@ -43,30 +44,13 @@ export const labelOptions = {
   }),
 };
 
-export interface LabelOptionValues {
-  labelProfile: string;
-  labelSchema?: string;
-  labelRequire: string[];
-  labelAllow: string[];
-  labelDisable: string[];
-  labelMaxValueBytes: number;
-  labelMaxTotalBytes: number;
-}
+/** What the rules' settings are made of: every label option but the per-object deadline. */
+export type LabelOptionValues = Omit<OptionValues<typeof labelOptions>, 'labelCheckTimeout'>;
 
 /** Only the label options, as plain data a worker thread can be given. */
 export function labelOptionValues(values: LabelOptionValues): LabelOptionValues {
   const { labelProfile, labelSchema, labelRequire, labelAllow, labelDisable, labelMaxValueBytes, labelMaxTotalBytes } = values;
   return { labelProfile, labelSchema, labelRequire, labelAllow, labelDisable, labelMaxValueBytes, labelMaxTotalBytes };
-}
-
-export interface LabelSettings {
-  profile: KeyProfile;
-  schema?: LabelSchema;
-  required: string[];
-  isAllowed(key: string): boolean;
-  disabled: ReadonlySet<string>;
-  maxValueBytes: number;
-  maxTotalBytes: number;
 }
 
 export function labelSettings(values: LabelOptionValues, knownRuleIds: readonly string[]): LabelSettings {

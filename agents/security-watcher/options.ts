@@ -1,6 +1,6 @@
 /** The security-watcher's options, declared once, and the settings they make. */
 import { ConfigError } from '../../shared/config/errors';
-import { booleanOption, listOption, optionalStringOption } from '../../shared/config/options';
+import { booleanOption, listOption, optionalStringOption, type OptionValues } from '../../shared/config/options';
 import { defaultPolicy, loadPolicyFile, PolicyError, type Policy } from './policy';
 
 export const securityOptions = {
@@ -31,12 +31,7 @@ export const securityOptions = {
   }),
 };
 
-export interface SecurityOptionValues {
-  securityPolicy?: string;
-  securityHostRoot?: string;
-  securityEngineSockets: string[];
-  securityDryRun: boolean;
-}
+export type SecurityOptionValues = OptionValues<typeof securityOptions>;
 
 export interface SecuritySettings {
   policy: Policy;
