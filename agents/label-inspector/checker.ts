@@ -2,10 +2,9 @@
 import type { FindingDraft, RuleInfo } from '../../shared/findings/finding';
 import { KEY_RULES } from './rules/keys';
 import { REQUIRED_RULES } from './rules/required';
-import type { LabelRule } from './rules/rule';
+import type { LabelRule, LabelSettings } from './rules/rule';
 import { SCHEMA_RULES } from './rules/schema';
 import { VALUE_RULES } from './rules/values';
-import type { LabelSettings } from './rules/rule';
 import type { LabelTarget } from './target';
 
 export const LABEL_RULES: readonly LabelRule[] = [...KEY_RULES, ...VALUE_RULES, ...REQUIRED_RULES, ...SCHEMA_RULES];

@@ -11,7 +11,7 @@ import { RouteStats, type RouteView } from '../../agents/logrouter/stats';
 import type { EventStream } from '../../shared/docker/event-stream';
 import { AccessPolicy, cookieValue } from '../../shared/ops/access';
 import { HostConsole, MAX_PAGES } from '../../shared/ops/console/host-console';
-import { ConsoleAssets } from '../../shared/ops/console/assets';
+import { type ConsoleAssets } from '../../shared/ops/console/assets';
 import { Ring } from '../../shared/ops/console/ring';
 import { OpsServer } from '../../shared/ops/http-server';
 import { silentLogger } from '../../shared/ops/logger';
