@@ -14,7 +14,7 @@ import { createLogger } from '../shared/ops/logger';
 import { dockerOptions, loggingOptions } from '../shared/runtime/common-options';
 
 /** Filter keys the engine's /events endpoint accepts. */
-export const EVENT_FILTER_KEYS = ['config', 'container', 'daemon', 'event', 'image', 'label', 'network', 'node', 'plugin', 'scope', 'secret', 'service', 'type', 'volume'];
+const EVENT_FILTER_KEYS = ['config', 'container', 'daemon', 'event', 'image', 'label', 'network', 'node', 'plugin', 'scope', 'secret', 'service', 'type', 'volume'];
 
 export const eventsOptions = {
   ...dockerOptions,
@@ -28,7 +28,7 @@ export const eventsOptions = {
   sync: booleanOption({ help: 'Also print a line for each sync snapshot (after every connect)', default: false }),
 };
 
-export function parseEventFilter(raw: string): [string, string] {
+function parseEventFilter(raw: string): [string, string] {
   const equals = raw.indexOf('=');
   const key = raw.slice(0, equals).trim();
   const value = raw.slice(equals + 1);
@@ -76,7 +76,7 @@ async function followEvents(values: OptionValues<typeof eventsOptions> & { filte
   stream.start();
 }
 
-export function eventLine(event: DockerEvent): object {
+function eventLine(event: DockerEvent): object {
   return { ...event, time: timeNanoToDate(event.timeNano).toISOString() };
 }
 

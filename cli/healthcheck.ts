@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { formatHostPort, parseHostPort, type HostPort } from '../shared/config/options';
 
-export const HEALTHCHECK_TIMEOUT_MS = 4_000;
+const HEALTHCHECK_TIMEOUT_MS = 4_000;
 
 /** The command (`stats-exporter`, `all` …) and the `--listen` value on a quayside command line. */
 export function parseAgentCommandLine(argv: readonly string[]): { command?: string; listen?: string } {
@@ -47,14 +47,14 @@ function reachableHost(host: string): string {
  * agents (dockerode, prom-client, winston…) took 0.3 s of CPU and 60 MB each time.
  * test/unit/deploy-healthcheck.test.ts keeps it equal to the agents' declarations.
  */
-export const DEFAULT_PORT = 9477;
-export const AGENT_PORTS: Readonly<Record<string, number>> = { 'stats-exporter': 9612 };
+const DEFAULT_PORT = 9477;
+const AGENT_PORTS: Readonly<Record<string, number>> = { 'stats-exporter': 9612 };
 
 export function agentDefaultPort(command: string | undefined): number {
   return (command !== undefined && Object.hasOwn(AGENT_PORTS, command) ? AGENT_PORTS[command] : undefined) ?? DEFAULT_PORT;
 }
 
-export async function checkHealth(url: string, timeoutMs = HEALTHCHECK_TIMEOUT_MS): Promise<{ healthy: boolean; detail: string }> {
+async function checkHealth(url: string, timeoutMs = HEALTHCHECK_TIMEOUT_MS): Promise<{ healthy: boolean; detail: string }> {
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
     return { healthy: response.status === 200, detail: `${url} answered ${response.status}` };

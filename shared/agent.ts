@@ -44,7 +44,7 @@ export interface AgentDefinition<D extends OptionDecls = OptionDecls> {
   extendCommand?(command: Command): void;
 }
 
-export interface AgentOperands {
+interface AgentOperands {
   /** Shown in usage, e.g. `route-uri`. */
   name: string;
   description: string;

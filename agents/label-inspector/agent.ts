@@ -20,7 +20,7 @@ import type { LabelTarget } from './target';
 const IMAGE_ARRIVALS = ['pull', 'tag', 'import', 'load'];
 const SHUTDOWN_FLUSH_MS = 5_000;
 
-export class LabelInspector {
+class LabelInspector {
   readonly store = new FindingStore();
   /** Labels of every image checked, by image ID: a container's own labels are those that differ. */
   private readonly images = new Map<string, Record<string, string>>();

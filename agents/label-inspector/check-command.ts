@@ -53,9 +53,9 @@ interface CheckValues extends LabelOptionValues, ReportOutputValues {
 }
 
 /** A Dockerfile is read whole: one larger than this is refused. */
-export const MAX_DOCKERFILE_BYTES = 8 << 20;
+const MAX_DOCKERFILE_BYTES = 8 << 20;
 
-export function parseBuildArg(raw: string): [string, string] {
+function parseBuildArg(raw: string): [string, string] {
   const equals = raw.indexOf('=');
   if (equals < 1) throw new Error('expected KEY=VALUE');
   return [raw.slice(0, equals), raw.slice(equals + 1)];
@@ -68,7 +68,7 @@ export function addCheckCommand(agentCommand: Command): void {
   });
 }
 
-export async function runCheck(values: CheckValues): Promise<number> {
+async function runCheck(values: CheckValues): Promise<number> {
   const settings = labelSettings(values, LABEL_RULE_IDS);
   for (const warning of settings.schema?.warnings ?? []) process.stderr.write(`quayside: warning: ${warning}\n`);
   const targets = [...dockerfileTargets(values), ...(await engineTargets(values))];

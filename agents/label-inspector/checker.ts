@@ -7,7 +7,7 @@ import { SCHEMA_RULES } from './rules/schema';
 import { VALUE_RULES } from './rules/values';
 import type { LabelTarget } from './target';
 
-export const LABEL_RULES: readonly LabelRule[] = [...KEY_RULES, ...VALUE_RULES, ...REQUIRED_RULES, ...SCHEMA_RULES];
+const LABEL_RULES: readonly LabelRule[] = [...KEY_RULES, ...VALUE_RULES, ...REQUIRED_RULES, ...SCHEMA_RULES];
 export const LABEL_RULE_IDS = LABEL_RULES.map((rule) => rule.id);
 
 export function ruleCatalog(): RuleInfo[] {

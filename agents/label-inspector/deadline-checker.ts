@@ -20,7 +20,7 @@ export interface CheckRequest {
 }
 export type CheckReply = { id: number; findings: FindingDraft[] } | { id: number; error: string };
 
-export const CHECK_INCOMPLETE: RuleInfo = {
+const CHECK_INCOMPLETE: RuleInfo = {
   id: 'label-check-incomplete',
   title: 'The labels could not be checked in full',
   severity: 'high',

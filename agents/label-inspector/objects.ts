@@ -4,7 +4,7 @@ import { containerName } from '../../shared/docker/container-name';
 import type { FindingObject } from '../../shared/findings/finding';
 import type { LabelTarget } from './target';
 
-export function imageObject(id: string, repoTags: readonly string[] | null | undefined): FindingObject {
+function imageObject(id: string, repoTags: readonly string[] | null | undefined): FindingObject {
   const tag = (repoTags ?? []).find((t) => t !== '<none>:<none>');
   return { kind: 'image', id, name: tag ?? id.replace(/^sha256:/, '').slice(0, 12), image: '' };
 }

@@ -8,7 +8,7 @@ import type { LabelSettings } from './rules/rule';
 import { loadLabelSchema } from './rules/schema';
 
 /** Tool-owned keys that break the guidelines by design: Compose, Swarm, and the legacy maintainer. */
-export const DEFAULT_ALLOWED_KEYS = ['com.docker.compose.*', 'com.docker.stack.*', 'com.docker.swarm.*', 'maintainer'];
+const DEFAULT_ALLOWED_KEYS = ['com.docker.compose.*', 'com.docker.stack.*', 'com.docker.swarm.*', 'maintainer'];
 
 export const labelOptions = {
   labelProfile: choiceOption({

@@ -8,7 +8,7 @@ import type { RouteFilters } from './route';
 
 const COMPOSE_PROJECT = 'com.docker.compose.project';
 const COMPOSE_SERVICE = 'com.docker.compose.service';
-export const IGNORE_LABEL = 'quayside.logs';
+const IGNORE_LABEL = 'quayside.logs';
 
 export function routeMatcher(filters: RouteFilters): (container: ContainerMeta) => boolean {
   const name = filters.name ? globToRegExp(filters.name) : undefined;

@@ -15,7 +15,7 @@ import { MultilineMerger, type MultilineSettings } from './multiline';
 import { resumeSinceOf, type ContainerMeta, type LogLine, type LogSource } from './message';
 import type { RouteRunner } from './route-runner';
 
-export interface PipeCounters {
+interface PipeCounters {
   linesIn(count: number, bytes: number): void;
   skipped(reason: 'older' | 'delivered'): void;
   gap(): void;

@@ -202,7 +202,7 @@ export class DeliveryTracker {
 }
 
 /** A Docker timestamp moved by whole milliseconds (the nanoseconds below the millisecond kept). */
-export function tsPlusMillis(ts: string, ms: number): string {
+function tsPlusMillis(ts: string, ms: number): string {
   if (ts < '1970') return ts;
   const shifted = new Date(Date.parse(ts) + ms).toISOString(); // …ss.mmmZ
   return `${shifted.slice(0, 23)}${ts.slice(23, 29)}Z`;

@@ -29,7 +29,7 @@ interface Followed {
 }
 
 /** A client this far behind is disconnected. */
-export const SLOW_CLIENT_BYTES = 1 << 20;
+const SLOW_CLIENT_BYTES = 1 << 20;
 
 export class LiveLogs {
   private readonly clients = new Set<LiveClient>();

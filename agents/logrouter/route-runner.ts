@@ -14,9 +14,9 @@ import type { RouteSpec } from './route';
 export type QueuePolicy = 'block' | 'drop';
 
 /** Log destinations come back quickly after a restart; waiting up to 30 s would only add lag. */
-export const ROUTE_BACKOFF: BackoffPolicy = { initialMs: 100, maxMs: 5_000, factor: 2 };
+const ROUTE_BACKOFF: BackoffPolicy = { initialMs: 100, maxMs: 5_000, factor: 2 };
 
-export interface RouteCounters {
+interface RouteCounters {
   linesOut(count: number, bytes: number): void;
   dropped(count: number, reason: 'queue_full' | 'rejected'): void;
   retry(): void;

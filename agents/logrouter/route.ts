@@ -143,7 +143,7 @@ export function isSecretOption(key: string): boolean {
  * place of an unset variable (and then retries a broken host forever), an unset one is an error
  * naming it. A `$` not followed by a name stays as it is.
  */
-export function expandEnv(text: string, env: NodeJS.ProcessEnv): string {
+function expandEnv(text: string, env: NodeJS.ProcessEnv): string {
   return text.replace(/\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g, (_match, braced: string | undefined, bare: string | undefined) => {
     const name = (braced ?? bare)!;
     const value = env[name];
@@ -152,7 +152,7 @@ export function expandEnv(text: string, env: NodeJS.ProcessEnv): string {
   });
 }
 
-export function routeIdOf(text: string): string {
+function routeIdOf(text: string): string {
   return createHash('sha1').update(text).digest('hex').slice(0, 12);
 }
 
@@ -186,7 +186,7 @@ function applyFilter(filters: RouteFilters, key: string, value: string, uri: str
   }
 }
 
-export function parseSources(value: string | readonly string[], where: string): LogSource[] {
+function parseSources(value: string | readonly string[], where: string): LogSource[] {
   const items = (typeof value === 'string' ? value.split(',') : value).map((s) => s.trim()).filter((s) => s !== '');
   for (const item of items) {
     if (item !== 'stdout' && item !== 'stderr') throw new RouteError(`route ${JSON.stringify(where)}: filter.sources takes stdout and/or stderr, not ${JSON.stringify(item)}`);
@@ -194,7 +194,7 @@ export function parseSources(value: string | readonly string[], where: string): 
   return items as LogSource[];
 }
 
-export function parseLabelFilters(value: string | readonly string[]): Array<{ key: string; value?: string }> {
+function parseLabelFilters(value: string | readonly string[]): Array<{ key: string; value?: string }> {
   const items = (typeof value === 'string' ? value.split(',') : value).map((s) => s.trim()).filter((s) => s !== '');
   return items.map((item) => {
     const colon = item.indexOf(':');
@@ -245,7 +245,7 @@ export function routeToJson(spec: RouteSpec, { revealSecrets = false } = {}): Ro
   return json;
 }
 
-export function maskOptions(options: Readonly<Record<string, string>>): Record<string, string> {
+function maskOptions(options: Readonly<Record<string, string>>): Record<string, string> {
   const masked: Record<string, string> = {};
   for (const [key, value] of Object.entries(options)) masked[key] = isSecretOption(key) && value !== '' ? MASKED : value;
   return masked;

@@ -56,9 +56,6 @@ const CAPTURE_MAX_BYTES = 1 << 20;
 /** A created container not started by then is read from its log alone when it starts. */
 const CAPTURE_WAIT_MS = 60_000;
 
-/** What a live /logs client receives. */
-export type Tap = (message: { container: ContainerMeta; source: LogSource; ts: string; data: Buffer }) => void;
-
 export class LogRouter {
   private readonly routes = new Map<string, ActiveRoute>();
   private readonly containers = new Map<string, ContainerMeta>();
@@ -341,6 +338,6 @@ function eventMeta(event: DockerEvent, tty: boolean): ContainerMeta {
 }
 
 /** `adapter://address/path (id)`: which route, without the query (API keys, passwords). */
-export function describeRoute(spec: RouteSpec): string {
+function describeRoute(spec: RouteSpec): string {
   return `${spec.adapter}://${spec.address}${spec.path} (id ${spec.id})`;
 }

@@ -263,7 +263,7 @@ class Parser {
 // ---- values as Go prints them ---------------------------------------------------------------
 
 /** fmt's %v: what text/template writes for a value. */
-export function text(value: Value): string {
+function text(value: Value): string {
   if (value === undefined) return '<no value>';
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
@@ -304,7 +304,7 @@ function splitN(value: string, sep: string, n: number): string[] {
 }
 
 /** fmt.Sprintf for the verbs templates use: %s %v %d %q %f %x %%, with flags, width and precision. */
-export function sprintf(format: string, args: Value[]): string {
+function sprintf(format: string, args: Value[]): string {
   let next = 0;
   return format.replace(/%([-+ 0#]*)(\d+)?(?:\.(\d+))?([svdqfxX%])/g, (_all, flags: string, width: string | undefined, precision: string | undefined, verb: string) => {
     if (verb === '%') return '%';
@@ -337,4 +337,4 @@ export function sprintf(format: string, args: Value[]): string {
   });
 }
 
-export { GoTime };
+;

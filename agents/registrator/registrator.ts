@@ -493,7 +493,7 @@ function actualOf(service: DesiredService, spec: string): ActualService {
 }
 
 /** The exit code in a listing's status text, `Exited (137) 3 minutes ago`. */
-export function exitCodeFromStatus(status: string | undefined): number | undefined {
+function exitCodeFromStatus(status: string | undefined): number | undefined {
   const match = /^Exited \((-?\d+)\)/.exec(status ?? '');
   return match ? Number(match[1]) : undefined;
 }

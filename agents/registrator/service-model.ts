@@ -56,13 +56,13 @@ export interface ModelSettings {
   pausedServices: 'maintenance' | 'deregister' | 'keep';
 }
 
-export interface Skipped {
+interface Skipped {
   port: string;
   reason: string;
 }
 
 /** Something wrong with one key: the rest of the service is still registered. */
-export interface Dropped {
+interface Dropped {
   key: string;
   reason: string;
 }

@@ -49,7 +49,7 @@ export function addAuditCommand(agentCommand: Command): void {
   });
 }
 
-export async function runAudit(values: AuditValues): Promise<number> {
+async function runAudit(values: AuditValues): Promise<number> {
   const policy = loadPolicy(values.securityPolicy);
   const { docker, reach } = oneShotDocker(values);
   const { findings, objects } = await audit(docker, policy, values, reach);

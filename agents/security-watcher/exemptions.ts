@@ -45,7 +45,7 @@ export function imageMatches(glob: RegExp, image: string): boolean {
 
 const DOCKER_HUB = /^(?:docker\.io|index\.docker\.io|registry-1\.docker\.io)\//;
 
-export function referenceSpellings(image: string): string[] {
+function referenceSpellings(image: string): string[] {
   const at = image.indexOf('@');
   const digest = at >= 0 ? image.slice(at) : '';
   let name = at >= 0 ? image.slice(0, at) : image;

@@ -82,11 +82,11 @@ async function resolveUnder(root: string, path: string): Promise<string> {
   return `/${done.join('/')}`;
 }
 
-export function containerObject(info: Dockerode.ContainerInspectInfo): FindingObject {
+function containerObject(info: Dockerode.ContainerInspectInfo): FindingObject {
   return { kind: 'container', id: info.Id, name: containerName(info.Name), image: info.Config.Image ?? '' };
 }
 
-export function imageObject(info: Pick<Dockerode.ImageInspectInfo, 'Id' | 'RepoTags'>): FindingObject {
+function imageObject(info: Pick<Dockerode.ImageInspectInfo, 'Id' | 'RepoTags'>): FindingObject {
   const tag = (info.RepoTags ?? []).find((t) => t !== '<none>:<none>');
   return { kind: 'image', id: info.Id, name: tag ?? info.Id.replace(/^sha256:/, '').slice(0, 12), image: '' };
 }

@@ -17,8 +17,8 @@ function yaml(): typeof Yaml {
   return (yamlModule ??= require('yaml') as typeof Yaml);
 }
 
-export const MODES = ['audit', 'enforce'] as const;
-export type Mode = (typeof MODES)[number];
+const MODES = ['audit', 'enforce'] as const;
+type Mode = (typeof MODES)[number];
 /** Ordered from the mildest to the strongest: when several rules enforce, the strongest wins. */
 export const ACTIONS = ['disconnect', 'pause', 'stop', 'kill'] as const;
 export type Action = (typeof ACTIONS)[number];
@@ -70,7 +70,7 @@ function baseRules(mode: Mode, action: Action): Map<string, RulePolicy> {
 }
 
 /** A policy is a few KiB: a larger file is refused rather than read whole. */
-export const MAX_POLICY_BYTES = 1 << 20;
+const MAX_POLICY_BYTES = 1 << 20;
 
 export function loadPolicyFile(file: string): Policy {
   let text: string;

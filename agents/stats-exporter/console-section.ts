@@ -10,7 +10,7 @@ import { errorMessage, type Logger } from '../../shared/ops/logger';
 import type { StatsCollector } from './collectors/collector';
 import type { TrackedContainer } from './container';
 
-export const SAMPLE_INTERVAL_MS = 5_000;
+const SAMPLE_INTERVAL_MS = 5_000;
 /** 15 minutes of samples. */
 export const KEPT_SAMPLES = (15 * 60_000) / SAMPLE_INTERVAL_MS;
 

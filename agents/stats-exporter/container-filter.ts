@@ -25,7 +25,7 @@ export interface FilterSubject {
   labels: Readonly<Record<string, string>>;
 }
 
-export function matchesFilter(filter: ContainerFilter, subject: FilterSubject): boolean {
+function matchesFilter(filter: ContainerFilter, subject: FilterSubject): boolean {
   if (filter.kind === 'name') return filter.pattern.test(subject.name);
   const value = subject.labels[filter.key];
   return value !== undefined && (filter.value === undefined || filter.value === value);

@@ -129,7 +129,7 @@ function restartsSince(previous: TrackedContainer | undefined, startedAt: number
 }
 
 /** Limits as configured, in the kernel's units, for collectors that cannot read the cgroup. */
-export function specFromHostConfig(host: Dockerode.HostConfig): SpecStats {
+function specFromHostConfig(host: Dockerode.HostConfig): SpecStats {
   const fields = host as Record<string, unknown>;
   const num = (key: string): number => (typeof fields[key] === 'number' ? (fields[key] as number) : 0);
   const period = num('CpuPeriod') || 100_000;

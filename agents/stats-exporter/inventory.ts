@@ -15,7 +15,7 @@ import { containerFromInspect, type CgroupLocator, type HealthStatus, type Track
 import type { ErrorReporter, ErrorSink } from './collectors/errors';
 
 /** The container actions that change what we export about a container. */
-export const INVENTORY_ACTIONS = ['create', 'start', 'die', 'destroy', 'rename', 'update', 'pause', 'unpause', 'health_status', 'oom'] as const;
+const INVENTORY_ACTIONS = ['create', 'start', 'die', 'destroy', 'rename', 'update', 'pause', 'unpause', 'health_status', 'oom'] as const;
 
 export const INVENTORY_ERRORS = {
   name: 'inventory',

@@ -155,7 +155,7 @@ export function booleanOption(decl: Omit<Common<boolean>, 'placeholder'>): Optio
   return { ...decl, parse: parseBoolean };
 }
 
-export function parseBoolean(raw: string): boolean {
+function parseBoolean(raw: string): boolean {
   if (/^(1|true|yes|on)$/i.test(raw.trim())) return true;
   if (/^(0|false|no|off)$/i.test(raw.trim())) return false;
   throw new Error('expected true or false');
@@ -178,7 +178,7 @@ export function choiceOption<C extends string>(decl: Common<C> & { choices: read
  * The longest duration any option takes unless it says less: a week. Node.js fires a timer longer
  * than 2^31-1 ms (24.8 days) after 1 ms, so no duration may come near that.
  */
-export const MAX_DURATION_MS = 7 * 24 * 3_600_000;
+const MAX_DURATION_MS = 7 * 24 * 3_600_000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** A duration in milliseconds: Go form (`500ms`, `10s`, `1m30s`, `1h`) or plain seconds; at most `maxMs` (a week by default), said in the help. */
@@ -199,7 +199,7 @@ export function durationOption(decl: Common<number> & { minMs?: number; maxMs?: 
   };
 }
 
-export function formatDuration(ms: number): string {
+function formatDuration(ms: number): string {
   if (ms !== 0 && ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
   if (ms !== 0 && ms % 60_000 === 0) return `${ms / 60_000}m`;
   if (ms % 1_000 === 0) return `${ms / 1_000}s`;

@@ -8,7 +8,7 @@ import { ConfigError } from './errors';
 import { FileTooLargeError, formatBytes, readBoundedText } from './files';
 
 /** Tokens, passwords and route lists are short; anything bigger is the wrong file. */
-export const SECRET_FILE_MAX_BYTES = 64 * 1024;
+const SECRET_FILE_MAX_BYTES = 64 * 1024;
 
 export function secretFileVariable(variable: string): string {
   return `${variable}_FILE`;

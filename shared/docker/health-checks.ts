@@ -38,7 +38,7 @@ export interface HealthCheckConfig {
 }
 
 /** What the engine says of the container now, for the probe's turn. */
-export interface HealthTurn {
+interface HealthTurn {
   /** When the container (last) started, ms since the epoch. */
   startedAtMs: number;
   /** Start and end of the probes the engine logged (the last five), ms since the epoch. */
@@ -194,7 +194,7 @@ export class HealthCheckClassifier {
 }
 
 /** What the exec inspect shows that differs from a probe's settings, or undefined. */
-export function execDifference(exec: ExecFacts, config: HealthCheckConfig): string | undefined {
+function execDifference(exec: ExecFacts, config: HealthCheckConfig): string | undefined {
   if (exec.entrypoint !== config.entrypoint || !sameList(exec.arguments, config.arguments)) return 'its arguments differ from the health check';
   if (exec.user !== config.user) return `it runs as user ${JSON.stringify(exec.user)}, the health check as ${JSON.stringify(config.user)}`;
   if (exec.privileged) return 'it is privileged';
@@ -205,7 +205,7 @@ export function execDifference(exec: ExecFacts, config: HealthCheckConfig): stri
 }
 
 /** What a running exec's process shows that differs from a probe's environment and directory, or undefined. */
-export function processDifference(process: { env: string[]; cwd: string }, config: HealthCheckConfig): string | undefined {
+function processDifference(process: { env: string[]; cwd: string }, config: HealthCheckConfig): string | undefined {
   // HOME comes from the user's passwd entry when the environment has none.
   const setsHome = config.env.some((e) => e.startsWith('HOME='));
   const env = process.env.filter((e) => setsHome || !e.startsWith('HOME='));
@@ -236,7 +236,7 @@ export function probeEnvironment(hostname: string, configEnv: readonly string[])
  * The entrypoint and arguments the engine runs for a health check `Test`. CMD-SHELL runs through
  * the container's SHELL when it has one (as moby's getShell does), else the platform's.
  */
-export function healthCheckArgv(test: string[] | undefined, platform = 'linux', shell?: string[]): string[] | undefined {
+function healthCheckArgv(test: string[] | undefined, platform = 'linux', shell?: string[]): string[] | undefined {
   if (!test || test.length === 0) return undefined;
   const [kind, ...args] = test;
   if (kind === 'CMD') return args.length > 0 ? args : undefined;

@@ -22,7 +22,7 @@ export interface DeferredPart {
   majors: readonly number[];
 }
 
-export const DEFERRED_PARTS: readonly DeferredPart[] = [
+const DEFERRED_PARTS: readonly DeferredPart[] = [
   { request: 'docker-modem/lib/ssh.js', packageName: 'docker-modem', majors: [5] },
   { request: 'dockerode/lib/session.js', packageName: 'dockerode', majors: [5] },
 ];

@@ -15,7 +15,7 @@ export function atLeast(severity: Severity, threshold: Severity): boolean {
   return severityRank(severity) >= severityRank(threshold);
 }
 
-export type ObjectKind = 'container' | 'image' | 'dockerfile';
+type ObjectKind = 'container' | 'image' | 'dockerfile';
 
 export interface FindingObject {
   kind: ObjectKind;

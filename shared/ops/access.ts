@@ -22,7 +22,7 @@ export type Access = 'public' | 'sensitive';
 const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 const READ_METHODS = new Set(['GET', 'HEAD']);
 /** The console's session cookie. */
-export const SESSION_COOKIE = 'quayside_session';
+const SESSION_COOKIE = 'quayside_session';
 
 export interface Denial {
   status: 401 | 403;
@@ -84,7 +84,7 @@ export function cookieValue(header: string | undefined, name: string): string | 
 }
 
 /** A program on this host (or in this container's network namespace), not through a proxy. */
-export function isLocalClient(request: IncomingMessage): boolean {
+function isLocalClient(request: IncomingMessage): boolean {
   return LOOPBACK.test(request.socket.remoteAddress ?? '') && !viaProxy(request);
 }
 

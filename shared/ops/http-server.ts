@@ -179,7 +179,7 @@ function withoutDetails(readiness: { ready: boolean; checks: Record<string, Read
 }
 
 /** Whether an Accept-Encoding header takes gzip (listed, and not with q=0). */
-export function acceptsGzip(header: string | undefined): boolean {
+function acceptsGzip(header: string | undefined): boolean {
   return (header ?? '').split(',').some((part) => {
     const [coding, ...params] = part.trim().split(';');
     if (coding?.trim().toLowerCase() !== 'gzip') return false;

@@ -5,7 +5,7 @@
  */
 import winston from 'winston';
 
-export type LogMeta = Record<string, unknown>;
+type LogMeta = Record<string, unknown>;
 export interface Logger {
   error(message: string, meta?: LogMeta): unknown;
   warn(message: string, meta?: LogMeta): unknown;
@@ -15,9 +15,9 @@ export interface Logger {
 }
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+type LogLevel = (typeof LOG_LEVELS)[number];
 export const LOG_FORMATS = ['auto', 'json', 'text'] as const;
-export type LogFormat = (typeof LOG_FORMATS)[number];
+type LogFormat = (typeof LOG_FORMATS)[number];
 
 export interface LoggerSettings {
   level: LogLevel;

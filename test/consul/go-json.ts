@@ -39,7 +39,7 @@ export const SERVICE_FIELDS: FieldSpec[] = [
   { name: 'Locality', type: 'object' },
 ];
 
-export const CHECK_FIELDS: FieldSpec[] = [
+const CHECK_FIELDS: FieldSpec[] = [
   { name: 'CheckID', type: 'string', aliases: ['check_id'] },
   { name: 'Name', type: 'string' },
   { name: 'Status', type: 'string' },
@@ -158,7 +158,7 @@ function jsonKind(value: unknown): string {
 const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
 
 /** Go's time.ParseDuration: `300ms`, `1h30m`, `-1.5s`, `0`. Returns nanoseconds. */
-export function parseGoDuration(text: string): number {
+function parseGoDuration(text: string): number {
   if (text === '0') return 0;
   const match = /^([-+]?)((?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|ms|s|m|h))+$/.exec(text);
   if (!match) throw new DecodeError(`time: invalid duration "${text}"`);

@@ -30,7 +30,7 @@ function validateWeights(weights: Record<string, unknown> | undefined): void {
   if (warning !== undefined && (typeof warning !== 'number' || warning < 0)) throw new HttpError(400, 'Invalid Weights: Warning must be greater or equal than 0');
 }
 
-export function validateMeta(meta: Record<string, string>): void {
+function validateMeta(meta: Record<string, string>): void {
   const keys = Object.keys(meta).sort();
   if (keys.length > 64) throw new HttpError(400, 'Invalid Service Meta: Node metadata cannot contain more than 64 key/value pairs');
   for (const key of keys) {

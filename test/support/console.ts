@@ -10,7 +10,7 @@ import { testEnv } from './test-env';
 
 export const CONSOLE_TOKEN = 'console-test-token-9f2c';
 /** Debian's chromium (test/env/install.sh installs it); playwright downloads nothing. */
-export const CHROMIUM = process.env.QS_CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM = process.env.QS_CHROMIUM ?? '/usr/bin/chromium';
 
 export interface RunningAll {
   base: string;

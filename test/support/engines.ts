@@ -28,7 +28,7 @@ import { eventually } from './eventually';
 import { freePort } from './free-port';
 import { removeTestContainers, TEST_LABEL, testEnv } from './test-env';
 
-export type EngineName = 'docker' | 'podman';
+type EngineName = 'docker' | 'podman';
 
 export interface TestEngine {
   name: EngineName;

@@ -5,7 +5,7 @@
  * Not covered (and not used there): heredocs, expressions with operators, for and conditionals.
  */
 export type HclValue = string | number | boolean | HclValue[] | { [key: string]: HclValue } | HclRef;
-export interface HclRef {
+interface HclRef {
   ref: string;
 }
 export interface HclBlock {

@@ -20,9 +20,9 @@ const MODIFIERS = new Set([':-', '-', ':+', '+', ':?', '?']);
 const PATTERN_MODIFIERS = new Set(['#', '%', '/']);
 
 /** Longest text one word may expand to: `ARG B=$A$A`, `ARG C=$B$B`… doubles at every line. */
-export const MAX_EXPANSION_CHARS = 1 << 20;
+const MAX_EXPANSION_CHARS = 1 << 20;
 /** Deepest `${A:-${B:-…}}` nesting read; deeper would overflow the stack. */
-export const MAX_SUBSTITUTION_DEPTH = 64;
+const MAX_SUBSTITUTION_DEPTH = 64;
 
 class WordExpander {
   private readonly chars: string[];

@@ -5,7 +5,7 @@ import type { Instruction } from './instructions';
 import { DockerfileSyntaxError } from './syntax-error';
 import { splitWords, type Word } from './words';
 
-export interface DockerfileStage {
+interface DockerfileStage {
   index: number;
   /** The `AS` name, lower-cased as Docker does. */
   name?: string;

@@ -4,7 +4,7 @@ import { checkedKeys, finding, type LabelRule } from './rule';
 const RESERVED_NAMESPACES = ['com.docker', 'io.docker', 'org.dockerproject'];
 const GUIDELINES = 'https://docs.docker.com/engine/manage-resources/labels/';
 
-export const keyFormat: LabelRule = {
+const keyFormat: LabelRule = {
   id: 'label-key-format',
   title: 'Label key breaks the key guidelines',
   severity: 'medium',
@@ -18,7 +18,7 @@ export const keyFormat: LabelRule = {
   },
 };
 
-export const keySeparators: LabelRule = {
+const keySeparators: LabelRule = {
   id: 'label-key-separators',
   title: 'Label key has consecutive separators',
   severity: 'medium',
@@ -32,7 +32,7 @@ export const keySeparators: LabelRule = {
   },
 };
 
-export const reservedNamespace: LabelRule = {
+const reservedNamespace: LabelRule = {
   id: 'label-reserved-namespace',
   title: 'Label key uses a namespace reserved by Docker',
   severity: 'medium',
@@ -46,7 +46,7 @@ export const reservedNamespace: LabelRule = {
   },
 };
 
-export const unprefixedKey: LabelRule = {
+const unprefixedKey: LabelRule = {
   id: 'label-unprefixed-key',
   title: 'Label key has no namespace',
   severity: 'info',
@@ -59,7 +59,7 @@ export const unprefixedKey: LabelRule = {
   },
 };
 
-export const shallowPrefix: LabelRule = {
+const shallowPrefix: LabelRule = {
   id: 'label-shallow-prefix',
   title: 'Label key prefix is not a reverse DNS name',
   severity: 'low',

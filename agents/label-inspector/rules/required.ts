@@ -8,7 +8,7 @@ const OCI = 'org.opencontainers.image.';
 const LABEL_SCHEMA = 'org.label-schema.';
 
 /** label-schema rc1 → OCI image annotations (the image-spec back-compat table). */
-export const LABEL_SCHEMA_TO_OCI: Readonly<Record<string, string>> = {
+const LABEL_SCHEMA_TO_OCI: Readonly<Record<string, string>> = {
   [`${LABEL_SCHEMA}build-date`]: `${OCI}created`,
   [`${LABEL_SCHEMA}name`]: `${OCI}title`,
   [`${LABEL_SCHEMA}description`]: `${OCI}description`,
@@ -31,7 +31,7 @@ export function expandRequired(entries: readonly string[]): string[] {
   return [...new Set(entries.flatMap((entry) => REQUIRED_PRESETS[entry] ?? [entry]))];
 }
 
-export const requiredMissing: LabelRule = {
+const requiredMissing: LabelRule = {
   id: 'label-required-missing',
   title: 'Required label is missing',
   severity: 'high',

@@ -11,7 +11,7 @@ import { finding, type LabelRule, type LabelSchema } from './rule';
 
 const DRAFT_2020 = /json-schema\.org\/draft\/2020-12\/schema/;
 /** Largest schema file read: a schema is a few KiB, and the whole file is held and compiled. */
-export const MAX_SCHEMA_BYTES = 1 << 20;
+const MAX_SCHEMA_BYTES = 1 << 20;
 
 /**
  * `pattern` and `patternProperties` under RE2 (re2js, pure JavaScript): matching takes time linear
@@ -78,7 +78,7 @@ function readSchemaFile(file: string): string {
   }
 }
 
-export const schemaViolation: LabelRule = {
+const schemaViolation: LabelRule = {
   id: 'label-schema',
   title: 'Labels do not match the label schema',
   severity: 'high',

@@ -1,7 +1,7 @@
 /** Label values: JSON that does not parse, and sizes that bloat every inspect and event. */
 import { checkedKeys, finding, type LabelRule } from './rule';
 
-export const jsonValue: LabelRule = {
+const jsonValue: LabelRule = {
   id: 'label-json-value',
   title: 'Label value looks like JSON but does not parse',
   severity: 'medium',
@@ -20,7 +20,7 @@ export const jsonValue: LabelRule = {
   },
 };
 
-export const valueSize: LabelRule = {
+const valueSize: LabelRule = {
   id: 'label-value-size',
   title: 'Label value is too large',
   severity: 'low',
@@ -35,7 +35,7 @@ export const valueSize: LabelRule = {
   },
 };
 
-export const totalSize: LabelRule = {
+const totalSize: LabelRule = {
   id: 'label-total-size',
   title: 'Labels are too large altogether',
   severity: 'low',
@@ -49,7 +49,7 @@ export const totalSize: LabelRule = {
   },
 };
 
-export const emptyValue: LabelRule = {
+const emptyValue: LabelRule = {
   id: 'label-empty-value',
   title: 'Label value is empty',
   severity: 'info',

@@ -20,7 +20,7 @@ export interface Adapter {
   close(): Promise<void>;
 }
 
-export interface SendOutcome {
+interface SendOutcome {
   /** The destination refused the batch for good (HTTP 4xx): counted as dropped, not retried. */
   rejected?: { reason: string; /** How many of the batch; all when absent. */ count?: number };
 }

@@ -23,7 +23,7 @@ export const everyRouteOptions: RouteOptionDecls = { ...multilineRouteOptions, .
 const ALIASES: Record<string, string> = { tcp: 'raw+tcp', udp: 'raw+udp', tls: 'raw+tls' };
 
 /** Every scheme a route may have, for errors: `syslog, syslog+udp, …, stdout`. */
-export function knownSchemes(): string[] {
+function knownSchemes(): string[] {
   const schemes = ADAPTER_KINDS.flatMap((kind) => kind.schemes.flatMap((scheme) => [scheme, ...(kind.transports ?? []).map((t) => `${scheme}+${t}`)]));
   return [...schemes, ...Object.keys(ALIASES)];
 }

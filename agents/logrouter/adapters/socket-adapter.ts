@@ -89,7 +89,7 @@ export function udpPolicy(options: Record<string, string>): { max: number; trunc
 }
 
 /** `replay.window` (a duration, 0 turns replay off) and `replay.bytes` of a TCP or TLS route. */
-export function replayWindow(options: Record<string, string>): ReplayLimits {
+function replayWindow(options: Record<string, string>): ReplayLimits {
   const values = routeOptionValues(replayRouteOptions, options, {});
   return { ms: values['replay.window'], bytes: values['replay.bytes'] };
 }

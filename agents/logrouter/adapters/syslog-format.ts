@@ -12,8 +12,8 @@ import { choiceOption, stringOption } from '../../../shared/config/options';
 import { onTransports, optional, routeOptionValues } from '../route-options';
 import { compileByteTemplate, compileTemplate, TemplateError, type Template } from '../template';
 
-export type SyslogFormat = 'rfc5424' | 'rfc3164';
-export type Framing = 'lf' | 'octet-counted';
+type SyslogFormat = 'rfc5424' | 'rfc3164';
+type Framing = 'lf' | 'octet-counted';
 
 export interface SyslogSettings {
   format: SyslogFormat;
@@ -45,7 +45,7 @@ const PEN = '32473';
  * logspout's Swarm trick: a non-empty `/etc/host_hostname` (the host's /etc/hostname mounted
  * there) is the HOSTNAME of every message, before SYSLOG_HOSTNAME; a route's `hostname=` still wins.
  */
-export const HOST_HOSTNAME_FILE = '/etc/host_hostname';
+const HOST_HOSTNAME_FILE = '/etc/host_hostname';
 
 function hostHostname(file: string): string | undefined {
   try {

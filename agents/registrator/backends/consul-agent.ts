@@ -29,7 +29,7 @@ interface AgentServiceEntry {
 
 const MAINTENANCE_PREFIX = '_service_maintenance:';
 
-export class ConsulAgentBackend implements RegistryBackend {
+class ConsulAgentBackend implements RegistryBackend {
   readonly description: string;
   readonly hasChecks = true;
 

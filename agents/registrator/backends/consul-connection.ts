@@ -17,7 +17,7 @@ export interface ConsulSettings extends ConnectionSettings {
   endpoint: ConsulEndpoint;
 }
 
-export const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_TIMEOUT_MS = 10_000;
 
 export class ConsulConnection {
   readonly client: Consul;
@@ -104,7 +104,7 @@ interface ClientError {
   response?: { body?: unknown };
 }
 
-export function toRegistryError(what: string, error: unknown): RegistryError {
+function toRegistryError(what: string, error: unknown): RegistryError {
   if (error instanceof RegistryError) return error;
   const e = (error ?? {}) as ClientError;
   const body = typeof e.response?.body === 'string' ? e.response.body.trim() : Buffer.isBuffer(e.response?.body) ? e.response.body.toString().trim() : '';

@@ -38,7 +38,7 @@ export function ownerFlags(node: string): number {
   return (createHash('sha256').update(`quayside:${node}`).digest().readUInt32BE(0) >>> 0) || 1;
 }
 
-export class ConsulKvBackend implements RegistryBackend {
+class ConsulKvBackend implements RegistryBackend {
   readonly description: string;
   readonly hasChecks = false;
   private ownerNode = '';

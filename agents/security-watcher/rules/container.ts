@@ -107,18 +107,18 @@ const ENGINE_SOCKET_NAMES = ['docker.sock', 'podman.sock'];
 const DEFAULT_CAPS = new Set(['AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'MKNOD', 'NET_BIND_SERVICE', 'NET_RAW', 'SETFCAP', 'SETGID', 'SETPCAP', 'SETUID', 'SYS_CHROOT']);
 
 /** CIS 5.6 directories; docker-bench compared them exactly and only when mounted RW. */
-export const SENSITIVE_HOST_DIRS = ['/', '/boot', '/dev', '/etc', '/lib', '/proc', '/sys', '/usr'];
+const SENSITIVE_HOST_DIRS = ['/', '/boot', '/dev', '/etc', '/lib', '/proc', '/sys', '/usr'];
 
 /**
  * Falco's "Launch Sensitive Mount Container" list (sockets of the engine are added from the host
  * facts). Falco matches these sources exactly, `/proc*` and `/root*` as prefixes: a read-only
  * `/etc/localtime` or `/etc/ssl/certs`, which many containers mount, is not sensitive.
  */
-export const FALCO_SENSITIVE_MOUNTS = ['/', '/var/run/docker.sock', '/run/docker.sock', '/var/run/crio/crio.sock', '/run/containerd/containerd.sock', '/etc', '/home/admin'];
+const FALCO_SENSITIVE_MOUNTS = ['/', '/var/run/docker.sock', '/run/docker.sock', '/var/run/crio/crio.sock', '/run/containerd/containerd.sock', '/etc', '/home/admin'];
 /** Sensitive with everything under them (Falco's `/proc*`, `/root*`; the kubelet's state and PKI). */
-export const FALCO_SENSITIVE_TREES = ['/proc', '/root', '/var/lib/kubelet', '/etc/kubernetes'];
+const FALCO_SENSITIVE_TREES = ['/proc', '/root', '/var/lib/kubelet', '/etc/kubernetes'];
 /** Host files under /etc that hold credentials (Falco's own sensitive-file list), read-only or not. */
-export const SENSITIVE_HOST_FILES = ['/etc/shadow', '/etc/gshadow', '/etc/sudoers', '/etc/sudoers.d', '/etc/ssh', '/etc/pam.d', '/etc/security'];
+const SENSITIVE_HOST_FILES = ['/etc/shadow', '/etc/gshadow', '/etc/sudoers', '/etc/sudoers.d', '/etc/ssh', '/etc/pam.d', '/etc/security'];
 
 function namespaceRule(cis: string, id: string, what: string, field: keyof HostConfigFields & ('NetworkMode' | 'PidMode' | 'IpcMode' | 'UTSMode' | 'UsernsMode'), severity: ContainerRule['severity']): ContainerRule {
   const flag = field === 'UsernsMode' ? 'userns' : field.replace('Mode', '').toLowerCase();

@@ -10,19 +10,19 @@ import { redactCommand, redactText } from '../redact';
 import { cisReference, hit, isRootUser, type SecurityRule } from './rule';
 import { analyzeCommand, renamedFrom, SHELLS, type CommandAnalysis, type LaunchedProgram } from './shell';
 
-export { SHELLS } from './shell';
-export const PACKAGE_MANAGERS = ['apt', 'apt-get', 'aptitude', 'dpkg', 'rpm', 'yum', 'dnf', 'microdnf', 'zypper', 'apk', 'pip', 'pip3', 'gem', 'npm', 'yarn', 'pnpm', 'snap', 'pacman', 'update-alternatives'];
-export const NETWORK_TOOLS = ['nc', 'ncat', 'netcat', 'nmap', 'dig', 'tcpdump', 'tshark', 'ngrep', 'telnet', 'mitmproxy', 'socat', 'zmap'];
-export const REMOTE_COPY_TOOLS = ['rsync', 'scp', 'sftp', 'dcp', 'wget'];
+;
+const PACKAGE_MANAGERS = ['apt', 'apt-get', 'aptitude', 'dpkg', 'rpm', 'yum', 'dnf', 'microdnf', 'zypper', 'apk', 'pip', 'pip3', 'gem', 'npm', 'yarn', 'pnpm', 'snap', 'pacman', 'update-alternatives'];
+const NETWORK_TOOLS = ['nc', 'ncat', 'netcat', 'nmap', 'dig', 'tcpdump', 'tshark', 'ngrep', 'telnet', 'mitmproxy', 'socat', 'zmap'];
+const REMOTE_COPY_TOOLS = ['rsync', 'scp', 'sftp', 'dcp', 'wget'];
 /** Where anyone in a container can write: a program run from here was dropped there (Falco: "Drop and execute new binary"). */
-export const WRITABLE_DIRS = ['/tmp', '/var/tmp', '/dev/shm', '/run', '/var/run'];
+const WRITABLE_DIRS = ['/tmp', '/var/tmp', '/dev/shm', '/run', '/var/run'];
 /** Programs whose renamed copies (`/tmp/busybox2`, `sh.bak`) are an attempt to run them unseen. */
 const WATCHED_PROGRAMS = ['busybox', ...SHELLS, ...PACKAGE_MANAGERS, ...NETWORK_TOOLS, ...REMOTE_COPY_TOOLS, 'curl'];
 
 const analyses = new WeakMap<ExecTarget['process'], CommandAnalysis>();
 
 /** The exec's command analysed once for every rule (a script is parsed once, not once per rule). */
-export function execAnalysis(target: ExecTarget): CommandAnalysis {
+function execAnalysis(target: ExecTarget): CommandAnalysis {
   let analysis = analyses.get(target.process);
   if (!analysis) {
     const stdin = target.process.tty ? 'terminal' : target.process.openStdin ? 'data' : 'none';

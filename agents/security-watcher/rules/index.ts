@@ -15,7 +15,7 @@ export const RULES = {
 
 export const ALL_RULES: readonly RuleMeta[] = [...RULES.container, ...RULES.image, ...RULES.exec, ...RULES.event];
 
-export function ruleById(id: string): RuleMeta | undefined {
+function ruleById(id: string): RuleMeta | undefined {
   return ALL_RULES.find((rule) => rule.id === id);
 }
 

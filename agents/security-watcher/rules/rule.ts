@@ -5,7 +5,7 @@
  */
 import type { RuleInfo } from '../../../shared/findings/finding';
 
-export type RuleFamily = 'container' | 'image' | 'exec' | 'event';
+type RuleFamily = 'container' | 'image' | 'exec' | 'event';
 
 /** One violation as a rule sees it: what it is about, in words, and the inspect field that decided it. */
 export interface Hit {

@@ -15,7 +15,7 @@ import { posix } from 'node:path';
 
 export const SHELLS = ['ash', 'bash', 'csh', 'ksh', 'sh', 'tcsh', 'zsh', 'dash', 'mksh'];
 /** The longest `sh -c` script parsed (bytes of UTF-16); parse time grows with it (about 10 ms/KiB here). */
-export const MAX_SCRIPT_LENGTH = 8 * 1024;
+const MAX_SCRIPT_LENGTH = 8 * 1024;
 /** Wrappers in wrappers and scripts in scripts (`sudo env sh -c "nice sh -c …"`) are followed this deep. */
 const MAX_DEPTH = 8;
 

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { readOptionalText } from './files';
 
 /** The v1 controllers we read. */
-export const V1_CONTROLLERS = ['cpu', 'cpuacct', 'memory', 'blkio', 'pids'] as const;
-export type V1Controller = (typeof V1_CONTROLLERS)[number];
+const V1_CONTROLLERS = ['cpu', 'cpuacct', 'memory', 'blkio', 'pids'] as const;
+type V1Controller = (typeof V1_CONTROLLERS)[number];
 
 export type CgroupLocation =
   | {
@@ -100,7 +100,7 @@ export function locateFromProcCgroup(text: string, cgroupRoot: string, container
  * systemd; Podman's `<parent or /libpod_parent>/libpod-<id>`, `…/machine.slice/libpod-<id>.scope`.
  * Only a directory that exists is taken, and it is named by the container's full ID.
  */
-export function guessLocation(cgroupRoot: string, hints: ContainerCgroupHints): CgroupLocation | undefined {
+function guessLocation(cgroupRoot: string, hints: ContainerCgroupHints): CgroupLocation | undefined {
   const drivers = hints.driver ? [hints.driver] : (['cgroupfs', 'systemd'] as const);
   const candidates = drivers.flatMap((driver) => [candidatePath(driver, hints), libpodCandidatePath(driver, hints)]);
   for (const path of candidates) {
@@ -158,7 +158,7 @@ export function expandSlice(slice: string): string {
 }
 
 /** A cgroup v2 (unified) hierarchy is mounted at the root itself. */
-export function isUnifiedRoot(cgroupRoot: string): boolean {
+function isUnifiedRoot(cgroupRoot: string): boolean {
   return existsSync(join(cgroupRoot, 'cgroup.controllers'));
 }
 

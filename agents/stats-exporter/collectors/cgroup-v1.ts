@@ -37,7 +37,7 @@ export function readSpecV1(location: V1Location, attempt: GroupReader): SpecStat
   return attempt('spec', location.dirs.memory ?? location.dirs.cpu, () => readSpec(location.dirs.memory, location.dirs.cpu));
 }
 
-export function readCpu(cpuacctDir: string, cpuDir: string | undefined, quotaSet: boolean): CpuStats {
+function readCpu(cpuacctDir: string, cpuDir: string | undefined, quotaSet: boolean): CpuStats {
   const stats: CpuStats = { usageSeconds: readInteger(fileIn(cpuacctDir, 'cpuacct.usage')) / NS_PER_S };
   const ticks = readOptionalText(fileIn(cpuacctDir, 'cpuacct.stat'));
   if (ticks !== undefined) {
@@ -60,7 +60,7 @@ export function readCpu(cpuacctDir: string, cpuDir: string | undefined, quotaSet
   return stats;
 }
 
-export function readMemory(dir: string): MemoryStats {
+function readMemory(dir: string): MemoryStats {
   const usageBytes = readInteger(fileIn(dir, 'memory.usage_in_bytes'));
   const stat = parseFlatKeyed(readText(fileIn(dir, 'memory.stat')), 'memory.stat');
   // total_* include descendants (use_hierarchy=1, Docker's default); the plain keys are the fallback.
@@ -102,7 +102,7 @@ const BLKIO_SOURCES = [
   ['blkio.throttle.io_service_bytes_recursive', 'blkio.throttle.io_serviced_recursive'],
 ] as const;
 
-export function readBlockIo(dir: string, devices: BlockDeviceNames): DeviceIoStats[] {
+function readBlockIo(dir: string, devices: BlockDeviceNames): DeviceIoStats[] {
   for (const [bytesFile, opsFile] of BLKIO_SOURCES) {
     const bytesText = readOptionalText(fileIn(dir, bytesFile));
     if (bytesText === undefined) continue;
@@ -138,7 +138,7 @@ export function parseBlkioOps(text: string): Map<string, Map<string, number>> {
   return devices;
 }
 
-export function readProcesses(dir: string): ProcessStats {
+function readProcesses(dir: string): ProcessStats {
   const max = parseLimit(readText(fileIn(dir, 'pids.max')), 'pids.max');
   return {
     threads: readInteger(fileIn(dir, 'pids.current')),
@@ -147,7 +147,7 @@ export function readProcesses(dir: string): ProcessStats {
   };
 }
 
-export function readSpec(memoryDir: string | undefined, cpuDir: string | undefined): SpecStats {
+function readSpec(memoryDir: string | undefined, cpuDir: string | undefined): SpecStats {
   const spec: SpecStats = {};
   if (memoryDir !== undefined) {
     spec.memoryLimitBytes = limitOrZero(readInteger(fileIn(memoryDir, 'memory.limit_in_bytes')));

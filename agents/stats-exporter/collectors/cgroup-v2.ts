@@ -34,7 +34,7 @@ export function readSpecV2(location: V2Location, attempt: GroupReader): SpecStat
   return attempt('spec', location.dir, readSpec);
 }
 
-export function readCpu(dir: string, quotaSet: boolean): CpuStats {
+function readCpu(dir: string, quotaSet: boolean): CpuStats {
   const stat = parseFlatKeyed(readText(fileIn(dir, 'cpu.stat')), 'cpu.stat');
   const usage = stat.get('usage_usec');
   if (usage === undefined) throw new Error('cpu.stat has no usage_usec');
@@ -57,7 +57,7 @@ export function readCpu(dir: string, quotaSet: boolean): CpuStats {
   return stats;
 }
 
-export function readMemory(dir: string): MemoryStats {
+function readMemory(dir: string): MemoryStats {
   const usageBytes = readInteger(fileIn(dir, 'memory.current'));
   const stat = parseFlatKeyed(readText(fileIn(dir, 'memory.stat')), 'memory.stat');
   return {
@@ -103,7 +103,7 @@ function memoryEvents(text: string | undefined): Partial<MemoryStats> {
  * The root cgroup of a v2 host has no memory.current: the machine's memory comes from
  * /proc/meminfo, as runc's cgroup library does for it (usage = MemTotal − MemFree).
  */
-export function readRootMemory(dir: string, meminfoText: string): MemoryStats {
+function readRootMemory(dir: string, meminfoText: string): MemoryStats {
   const info = parseMeminfo(meminfoText);
   const usageBytes = (info.get('MemTotal') ?? 0) - (info.get('MemFree') ?? 0);
   const stat = readOptionalText(fileIn(dir, 'memory.stat'));
@@ -132,7 +132,7 @@ export function parseMeminfo(text: string): Map<string, number> {
 }
 
 /** `io.stat`: `8:0 rbytes=… wbytes=… rios=… wios=… dbytes=… dios=…` per device. */
-export function readIo(dir: string, devices: BlockDeviceNames): DeviceIoStats[] {
+function readIo(dir: string, devices: BlockDeviceNames): DeviceIoStats[] {
   const text = readOptionalText(fileIn(dir, 'io.stat')) ?? '';
   const stats: DeviceIoStats[] = [];
   for (const line of text.split('\n')) {
@@ -175,7 +175,7 @@ export function readProcesses(dir: string): ProcessStats {
   };
 }
 
-export function readSpec(dir: string): SpecStats {
+function readSpec(dir: string): SpecStats {
   const spec: SpecStats = {};
   const memoryMax = readOptionalText(fileIn(dir, 'memory.max'));
   if (memoryMax !== undefined) spec.memoryLimitBytes = limitOrZero(parseLimit(memoryMax, 'memory.max') ?? Infinity);

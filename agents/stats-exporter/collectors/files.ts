@@ -207,7 +207,7 @@ export function parseFlatKeyed(text: string, file: string): Map<string, number> 
 }
 
 /** The number of non-empty lines, e.g. the processes listed in `cgroup.procs`. */
-export function countLines(text: string): number {
+function countLines(text: string): number {
   let count = 0;
   for (const line of text.split('\n')) if (line !== '') count += 1;
   return count;

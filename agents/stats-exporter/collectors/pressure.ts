@@ -29,7 +29,7 @@ function readOne(file: string): PressureTotals | undefined {
 }
 
 /** `some avg10=0.00 avg60=0.00 avg300=0.00 total=4298` (+ a `full` line) → seconds. */
-export function parsePressure(text: string, file: string): PressureTotals {
+function parsePressure(text: string, file: string): PressureTotals {
   const totals = new Map<string, number>();
   for (const line of text.split('\n')) {
     const match = /^(some|full) .*\btotal=(\d+)/.exec(line);

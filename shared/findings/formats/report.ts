@@ -40,7 +40,7 @@ export function orderedFindings(report: FindingsReport): FindingDraft[] {
   return findingsByObject(report).flatMap((group) => group.findings);
 }
 
-export function byImportance(a: FindingDraft, b: FindingDraft): number {
+function byImportance(a: FindingDraft, b: FindingDraft): number {
   return severityRank(b.severity) - severityRank(a.severity) || compareText(a.ruleId, b.ruleId) || compareText(a.subject, b.subject);
 }
 

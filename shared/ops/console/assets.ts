@@ -20,7 +20,7 @@ const FILES: Readonly<Record<string, string>> = {
 };
 
 /** dist/console of this package, from the source (tests run through tsx) or from dist. */
-export function assetsDir(): string | undefined {
+function assetsDir(): string | undefined {
   for (let dir = __dirname; dir !== dirname(dir); dir = dirname(dir)) {
     if (!existsSync(join(dir, 'package.json'))) continue;
     const built = join(dir, 'dist', 'console');

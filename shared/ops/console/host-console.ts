@@ -19,7 +19,7 @@ import { sendEvent, startEventStream } from './sse';
 
 /** Open pages at once; more are refused (503), so no number of tabs can load the agent. */
 export const MAX_PAGES = 8;
-export const UPDATE_INTERVAL_MS = 1_000;
+const UPDATE_INTERVAL_MS = 1_000;
 /** A page this far behind is disconnected (it reconnects and starts afresh). */
 const SLOW_PAGE_BYTES = 16 << 20;
 /** A comment now and then keeps idle proxies from closing the stream. */

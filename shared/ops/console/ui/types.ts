@@ -14,7 +14,7 @@ export interface ContainerRow {
   memoryBytes: number[];
 }
 
-export interface ServiceRow {
+interface ServiceRow {
   id: string;
   name: string;
   address: string;
@@ -25,7 +25,7 @@ export interface ServiceRow {
   error?: string;
 }
 
-export interface ServicesData {
+interface ServicesData {
   registry: string;
   reachable: boolean;
   lastError?: string;
@@ -33,7 +33,7 @@ export interface ServicesData {
   pendingRemoval: string[];
 }
 
-export interface RouteRow {
+interface RouteRow {
   id: string;
   connected: boolean;
   linesPerSecond: number;
@@ -57,7 +57,7 @@ export interface FindingRow {
   firstSeen: string;
 }
 
-export interface EnforcementRow {
+interface EnforcementRow {
   name: string;
   containerId: string;
   action: string;
@@ -69,7 +69,7 @@ export interface EnforcementRow {
   time: number;
 }
 
-export interface EventRow {
+interface EventRow {
   type: string;
   action: string;
   detail: string;
