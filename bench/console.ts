@@ -27,7 +27,9 @@ const LABEL = 'quayside.bench';
 const CLI = join(__dirname, '..', 'cli', 'main.js');
 const TICKS_PER_SECOND = 100;
 
-const env = JSON.parse(readFileSync(join(process.env.QS_TEST_ROOT ?? '/var/tmp/quayside-test', 'env.json'), 'utf8')) as { root: string; docker: { host: string; socket: string }; images: { busybox: string } };
+const env = JSON.parse(
+  readFileSync(join(process.env.QS_TEST_ROOT ?? '/var/tmp/quayside-test', 'env.json'), 'utf8'),
+) as { root: string; docker: { host: string; socket: string }; images: { busybox: string } };
 const docker = new Dockerode({ socketPath: env.docker.socket });
 
 function freePort(): Promise<number> {
@@ -43,7 +45,9 @@ function freePort(): Promise<number> {
 
 /** CPU seconds (user + system) the process used so far. */
 function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .replace(/^.*\) /, '')
+    .split(' ');
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
 }
 
@@ -54,13 +58,29 @@ function peakRssMiB(pid: number): number {
 
 async function startAll(): Promise<{ child: ChildProcess; base: string }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [CLI, 'all', '--listen', `127.0.0.1:${port}`, '--state-dir', join(env.root, 'state-bench-console'), '--log-level', 'error'], {
-    env: { ...process.env, DOCKER_HOST: env.docker.host },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      CLI,
+      'all',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--state-dir',
+      join(env.root, 'state-bench-console'),
+      '--log-level',
+      'error',
+    ],
+    {
+      env: { ...process.env, DOCKER_HOST: env.docker.host },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   const base = `http://127.0.0.1:${port}`;
   for (const deadline = Date.now() + 60_000; ; await sleep(200)) {
-    const ready = await fetch(`${base}/readyz`).then((r) => r.status === 200, () => false);
+    const ready = await fetch(`${base}/readyz`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (ready) break;
     if (Date.now() > deadline) throw new Error('quayside all did not become ready within 60 s');
   }
@@ -73,26 +93,30 @@ function openPage(base: string): { bytes: () => number; events: () => number; cl
   let bytes = 0;
   let events = 0;
   let pending = '';
-  void fetch(`${base}/console/stream`, { signal: abort.signal }).then(async (response) => {
-    const decoder = new TextDecoder();
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      bytes += chunk.length;
-      pending += decoder.decode(chunk, { stream: true });
-      let end: number;
-      while ((end = pending.indexOf('\n\n')) >= 0) {
-        const data = /^data: (.*)$/m.exec(pending.slice(0, end))?.[1];
-        if (data) {
-          JSON.parse(data);
-          events += 1;
+  void fetch(`${base}/console/stream`, { signal: abort.signal })
+    .then(async (response) => {
+      const decoder = new TextDecoder();
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        bytes += chunk.length;
+        pending += decoder.decode(chunk, { stream: true });
+        let end: number;
+        while ((end = pending.indexOf('\n\n')) >= 0) {
+          const data = /^data: (.*)$/m.exec(pending.slice(0, end))?.[1];
+          if (data) {
+            JSON.parse(data);
+            events += 1;
+          }
+          pending = pending.slice(end + 2);
         }
-        pending = pending.slice(end + 2);
       }
-    }
-  }).catch(() => undefined);
+    })
+    .catch(() => undefined);
   return { bytes: () => bytes, events: () => events, close: () => abort.abort() };
 }
 
-async function measure(withPage: boolean): Promise<{ cpuPercent: number; peakMiB: number; bytes: number; events: number }> {
+async function measure(
+  withPage: boolean,
+): Promise<{ cpuPercent: number; peakMiB: number; bytes: number; events: number }> {
   const { child, base } = await startAll();
   const pid = child.pid!;
   try {
@@ -115,7 +139,10 @@ async function measure(withPage: boolean): Promise<{ cpuPercent: number; peakMiB
 async function removeBenchContainers(): Promise<void> {
   const containers = await docker.listContainers({ all: true, filters: { label: [LABEL] } });
   await forEachLimited(containers, 8, async (c) => {
-    await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+    await docker
+      .getContainer(c.Id)
+      .remove({ force: true })
+      .catch(() => undefined);
   });
 }
 
@@ -123,17 +150,29 @@ async function main(): Promise<void> {
   await removeBenchContainers();
   const names = Array.from({ length: CONTAINERS }, (_, i) => ({ name: `qs-bench-console-${i}`, run: i < RUNNING }));
   await forEachLimited(names, 8, async ({ name, run }) => {
-    const container = await docker.createContainer({ name, Image: env.images.busybox, Cmd: ['sleep', '3600'], Labels: { [LABEL]: '1' }, StopTimeout: 1 });
+    const container = await docker.createContainer({
+      name,
+      Image: env.images.busybox,
+      Cmd: ['sleep', '3600'],
+      Labels: { [LABEL]: '1' },
+      StopTimeout: 1,
+    });
     if (run) await container.start();
   });
   try {
-    console.log(`${CONTAINERS} containers (${RUNNING} running); each run: ${WARMUP_MS / 1000} s warm-up, then ${SECONDS} s measured`);
+    console.log(
+      `${CONTAINERS} containers (${RUNNING} running); each run: ${WARMUP_MS / 1000} s warm-up, then ${SECONDS} s measured`,
+    );
     const none = await measure(false);
     const open = await measure(true);
     const fmt = (n: number) => n.toFixed(n < 10 ? 2 : 1);
     console.log(`no page (baseline): CPU ${fmt(none.cpuPercent)} % of one core, peak RSS ${fmt(none.peakMiB)} MiB`);
-    console.log(`one page open:      CPU ${fmt(open.cpuPercent)} % of one core, peak RSS ${fmt(open.peakMiB)} MiB; page received ${fmt(open.bytes / 1024 / SECONDS)} KiB/s in ${open.events} events`);
-    console.log(`page open / no page: CPU ×${fmt(open.cpuPercent / none.cpuPercent)} (+${fmt(open.cpuPercent - none.cpuPercent)} points), peak RSS ×${fmt(open.peakMiB / none.peakMiB)} (+${fmt(open.peakMiB - none.peakMiB)} MiB)`);
+    console.log(
+      `one page open:      CPU ${fmt(open.cpuPercent)} % of one core, peak RSS ${fmt(open.peakMiB)} MiB; page received ${fmt(open.bytes / 1024 / SECONDS)} KiB/s in ${open.events} events`,
+    );
+    console.log(
+      `page open / no page: CPU ×${fmt(open.cpuPercent / none.cpuPercent)} (+${fmt(open.cpuPercent - none.cpuPercent)} points), peak RSS ×${fmt(open.peakMiB / none.peakMiB)} (+${fmt(open.peakMiB - none.peakMiB)} MiB)`,
+    );
   } finally {
     await removeBenchContainers();
   }

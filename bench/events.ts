@@ -64,7 +64,12 @@ function syntheticLines(count: number): { body: Buffer; nonHealthCheck: number }
   const lines: string[] = [];
   const line = (i: number, id: string, action: string, attributes: Record<string, string>): string => {
     const time = base + BigInt(i) * 1000n;
-    const all = JSON.stringify({ 'com.docker.compose.project': 'shop', 'org.opencontainers.image.version': '1.2.3', ...attributes, image: 'registry.example/shop/web:1.2.3' });
+    const all = JSON.stringify({
+      'com.docker.compose.project': 'shop',
+      'org.opencontainers.image.version': '1.2.3',
+      ...attributes,
+      image: 'registry.example/shop/web:1.2.3',
+    });
     return `{"status":"${action}","id":"${id}","from":"registry.example/shop/web:1.2.3","Type":"container","Action":"${action}","Actor":{"ID":"${id}","Attributes":${all}},"scope":"local","time":${time / 1_000_000_000n},"timeNano":${time}}\n`;
   };
   const steps = ['exec_create', 'exec_start', 'exec_die', 'create', 'start', 'die', 'destroy'];
@@ -88,9 +93,13 @@ async function replayServer(body: Buffer): Promise<{ socketPath: string; close: 
   const dir = mkdtempSync(join(tmpdir(), 'qs-bench-'));
   const socketPath = join(dir, 'engine.sock');
   const server: Server = createServer((req, res) => {
-    if (req.url?.includes('/containers/json')) return void res.writeHead(200, { 'Content-Type': 'application/json' }).end('[]');
+    if (req.url?.includes('/containers/json'))
+      return void res.writeHead(200, { 'Content-Type': 'application/json' }).end('[]');
     if (/\/containers\/\w+\/json/.test(req.url ?? '')) {
-      const inspect = { Config: { Healthcheck: { Test: ['CMD-SHELL', 'curl -f http://localhost/'] } }, Platform: 'linux' };
+      const inspect = {
+        Config: { Healthcheck: { Test: ['CMD-SHELL', 'curl -f http://localhost/'] } },
+        Platform: 'linux',
+      };
       return void res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(inspect));
     }
     if (!req.url?.includes('/events')) return void res.writeHead(404).end();
@@ -147,8 +156,8 @@ async function throughput(): Promise<{ plain: number; quayside: number }> {
   try {
     await run('plain'); // warm-up of both code paths
     await run('quayside');
-    const plain = (await run('plain') + (await run('plain'))) / 2;
-    const quayside = (await run('quayside') + (await run('quayside'))) / 2;
+    const plain = ((await run('plain')) + (await run('plain'))) / 2;
+    const quayside = ((await run('quayside')) + (await run('quayside'))) / 2;
     return { plain, quayside };
   } finally {
     await server.close();
@@ -165,7 +174,11 @@ function percentile(sorted: number[], p: number): number {
  * Follows the engine with one reader at a time (two readers in one process would delay each
  * other) while image tag/untag events are produced; returns the latencies in ms.
  */
-async function latency(socketPath: string, image: string, which: 'plain' | 'quayside'): Promise<{ latencies: number[]; rate: number }> {
+async function latency(
+  socketPath: string,
+  image: string,
+  which: 'plain' | 'quayside',
+): Promise<{ latencies: number[]; rate: number }> {
   const docker = new Dockerode({ socketPath });
   const latencies: number[] = [];
   const record = (timeNano: number): void => void latencies.push((nowNano() - timeNano) / 1e6);
@@ -196,13 +209,16 @@ async function latency(socketPath: string, image: string, which: 'plain' | 'quay
 // ---- report --------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
-  const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+  const fmt = (n: number, digits = 0) =>
+    n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
   console.log(`bench/events  node ${process.version}`);
 
   const t = await throughput();
   console.log(`\n1. normalize + dispatch, ${fmt(SYNTHETIC_EVENTS)} events from a local socket`);
   console.log(`   plain reader (split2 + JSON.parse)  ${fmt(t.plain)} events/s`);
-  console.log(`   quayside EventStream                ${fmt(t.quayside)} events/s   ratio ${fmt(t.quayside / t.plain, 2)}`);
+  console.log(
+    `   quayside EventStream                ${fmt(t.quayside)} events/s   ratio ${fmt(t.quayside / t.plain, 2)}`,
+  );
 
   const envFile = join(process.env.QS_TEST_ROOT ?? '/var/tmp/quayside-test', 'env.json');
   const env = JSON.parse(readFileSync(envFile, 'utf8')) as { docker: { socket: string }; images: { busybox: string } };
@@ -216,10 +232,18 @@ async function main(): Promise<void> {
     rate = Math.max(rate, run.rate);
   }
   const [p, q] = [sorted(plain), sorted(quayside)];
-  console.log(`\n2. dockerd -> subscriber latency, image tag/untag events at up to ${fmt(rate)} events/s on the test engine (2 alternating runs each)`);
-  console.log(`   plain reader    received ${p.length}  p50 ${fmt(percentile(p, 50), 3)} ms  p99 ${fmt(percentile(p, 99), 3)} ms`);
-  console.log(`   quayside        received ${q.length}  p50 ${fmt(percentile(q, 50), 3)} ms  p99 ${fmt(percentile(q, 99), 3)} ms`);
-  console.log(`   added by quayside: p50 ${fmt(percentile(q, 50) - percentile(p, 50), 3)} ms, p99 ${fmt(percentile(q, 99) - percentile(p, 99), 3)} ms`);
+  console.log(
+    `\n2. dockerd -> subscriber latency, image tag/untag events at up to ${fmt(rate)} events/s on the test engine (2 alternating runs each)`,
+  );
+  console.log(
+    `   plain reader    received ${p.length}  p50 ${fmt(percentile(p, 50), 3)} ms  p99 ${fmt(percentile(p, 99), 3)} ms`,
+  );
+  console.log(
+    `   quayside        received ${q.length}  p50 ${fmt(percentile(q, 50), 3)} ms  p99 ${fmt(percentile(q, 99), 3)} ms`,
+  );
+  console.log(
+    `   added by quayside: p50 ${fmt(percentile(q, 50) - percentile(p, 50), 3)} ms, p99 ${fmt(percentile(q, 99) - percentile(p, 99), 3)} ms`,
+  );
   const rss = process.memoryUsage().rss / 1024 / 1024;
   console.log(`\nprocess RSS at the end: ${fmt(rss, 1)} MiB`);
 }

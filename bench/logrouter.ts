@@ -38,7 +38,9 @@ import { argValue } from './args';
 const SIZES = linesArg(process.argv.slice(2)) ?? [1_000_000, 3_000_000];
 const RUNS = argValue('--runs', 3);
 /** Appended to the route's query, e.g. `--route-query replay.window=0` to compare a route variant. */
-const ROUTE_QUERY = process.argv.includes('--route-query') ? `&${process.argv[process.argv.indexOf('--route-query') + 1]}` : '';
+const ROUTE_QUERY = process.argv.includes('--route-query')
+  ? `&${process.argv[process.argv.indexOf('--route-query') + 1]}`
+  : '';
 /** Only the kill -9 window (to compare a change to the checkpoint path quickly). */
 const WINDOW_ONLY = process.argv.includes('--window-only');
 const AGENT = stringArg('--agent') ?? join(__dirname, '..', 'cli', 'main.js');
@@ -50,7 +52,9 @@ interface TestEnv {
   docker: { host: string; socket: string };
   images: { busybox: string };
 }
-const env = JSON.parse(readFileSync(join(process.env.QS_TEST_ROOT ?? '/var/tmp/quayside-test', 'env.json'), 'utf8')) as TestEnv;
+const env = JSON.parse(
+  readFileSync(join(process.env.QS_TEST_ROOT ?? '/var/tmp/quayside-test', 'env.json'), 'utf8'),
+) as TestEnv;
 const docker = new Dockerode({ socketPath: env.docker.socket });
 
 function stringArg(name: string): string | undefined {
@@ -60,7 +64,11 @@ function stringArg(name: string): string | undefined {
 
 function linesArg(args: readonly string[]): number[] | undefined {
   const at = args.indexOf('--lines');
-  return at >= 0 ? String(args[at + 1]).split(',').map(Number) : undefined;
+  return at >= 0
+    ? String(args[at + 1])
+        .split(',')
+        .map(Number)
+    : undefined;
 }
 
 async function startWriter(name: string, lines: number): Promise<Dockerode.Container> {
@@ -79,7 +87,12 @@ async function startWriter(name: string, lines: number): Promise<Dockerode.Conta
 /** The baseline: follow the log stream and count frames, from the first byte to the end. */
 async function plainReader(run: number, lines: number): Promise<number> {
   const container = await startWriter(`lrbench-plain-${process.pid}-${run}`, lines);
-  const stream = (await container.logs({ follow: true, stdout: true, stderr: true, timestamps: true })) as unknown as NodeJS.ReadableStream;
+  const stream = (await container.logs({
+    follow: true,
+    stdout: true,
+    stderr: true,
+    timestamps: true,
+  })) as unknown as NodeJS.ReadableStream;
   let frames = 0;
   let pending: Buffer = Buffer.alloc(0);
   let first = 0;
@@ -157,10 +170,24 @@ async function routerRun(run: number, total: number, trace?: { tracer: Tracer; f
   const sinkPort = (sink.address() as AddressInfo).port;
   const name = `lrbench-router-${process.pid}-${run}`;
   const state = mkdtempSync(join(tmpdir(), 'qs-lrbench-'));
-  const agent = spawn(process.execPath, [AGENT, 'logrouter', `syslog+tcp://127.0.0.1:${sinkPort}?filter.name=${name}${ROUTE_QUERY}`, '--state-dir', state, '--listen', '127.0.0.1:0', '--log-format', 'json'], {
-    env: { ...process.env, DOCKER_HOST: env.docker.host },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const agent = spawn(
+    process.execPath,
+    [
+      AGENT,
+      'logrouter',
+      `syslog+tcp://127.0.0.1:${sinkPort}?filter.name=${name}${ROUTE_QUERY}`,
+      '--state-dir',
+      state,
+      '--listen',
+      '127.0.0.1:0',
+      '--log-format',
+      'json',
+    ],
+    {
+      env: { ...process.env, DOCKER_HOST: env.docker.host },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let agentLog = '';
   agent.stderr!.on('data', (chunk: Buffer) => (agentLog = (agentLog + chunk.toString()).slice(-8000)));
   try {
@@ -168,7 +195,9 @@ async function routerRun(run: number, total: number, trace?: { tracer: Tracer; f
       const match = /"listen":"127\.0\.0\.1:(\d+)"/.exec(agentLog);
       return match ? Number(match[1]) : undefined;
     });
-    await until('the agent to be ready', 30_000, async () => ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok ? true : undefined));
+    await until('the agent to be ready', 30_000, async () =>
+      (await fetch(`http://127.0.0.1:${port}/readyz`)).ok ? true : undefined,
+    );
     const before = procStat(agent.pid!);
     const container = await startWriter(name, total);
     const deadline = Date.now() + 900_000;
@@ -178,7 +207,9 @@ async function routerRun(run: number, total: number, trace?: { tracer: Tracer; f
       if (trace && !tracer && lines > total / 10) {
         // Not spawnSync: the sink runs in this process and must keep reading meanwhile, or the
         // agent's writes stop once the socket buffers are full.
-        const child = spawn('timeout', ['8', ...TRACERS[trace.tracer].command(agent.pid!, trace.file)], { stdio: 'ignore' });
+        const child = spawn('timeout', ['8', ...TRACERS[trace.tracer].command(agent.pid!, trace.file)], {
+          stdio: 'ignore',
+        });
         tracer = new Promise((resolve) => child.once('exit', resolve));
       }
     }
@@ -197,10 +228,19 @@ async function routerRun(run: number, total: number, trace?: { tracer: Tracer; f
     });
     const read = await metric(port, 'quayside_logrouter_lines_in_total');
     await container.remove({ force: true });
-    await until('the agent to let go of the removed container', 60_000, async () => ((await metric(port, 'quayside_logrouter_containers')) === 0 ? true : undefined));
+    await until('the agent to let go of the removed container', 60_000, async () =>
+      (await metric(port, 'quayside_logrouter_containers')) === 0 ? true : undefined,
+    );
     const peakRssMb = procStat(agent.pid!).peakRssMb;
-    if (lines !== total) throw new Error(`the sink got ${lines} lines after the exit, expected ${total}: lines were sent twice`);
-    return { pid: agent.pid!, rate: total / ((last - first) / 1000), cpuPerMillion: ((after.cpuSeconds - before.cpuSeconds) * 1_000_000) / total, peakRssMb, rereadAfterExit: read - total };
+    if (lines !== total)
+      throw new Error(`the sink got ${lines} lines after the exit, expected ${total}: lines were sent twice`);
+    return {
+      pid: agent.pid!,
+      rate: total / ((last - first) / 1000),
+      cpuPerMillion: ((after.cpuSeconds - before.cpuSeconds) * 1_000_000) / total,
+      peakRssMb,
+      rereadAfterExit: read - total,
+    };
   } catch (error) {
     throw new Error(`${errorText(error)}; agent log:\n${agentLog}`, { cause: error });
   } finally {
@@ -218,7 +258,9 @@ function errorText(error: unknown): string {
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function benchSize(total: number): Promise<void> {
-  console.log(`bench/logrouter: ${total.toLocaleString('en')} short lines, ${RUNS} runs, plain reader and logrouter interleaved`);
+  console.log(
+    `bench/logrouter: ${total.toLocaleString('en')} short lines, ${RUNS} runs, plain reader and logrouter interleaved`,
+  );
   const plain: number[] = [];
   const router: RouterRun[] = [];
   for (let run = 0; run < RUNS; run++) {
@@ -236,8 +278,12 @@ async function benchSize(total: number): Promise<void> {
   console.log(`  logrouter syslog+tcp:                 ${Math.round(r).toLocaleString('en')} lines/s (median)`);
   console.log(`  ratio: ${(r / p).toFixed(2)} (target >= 0.5; logspout about 0.2)`);
   console.log(`  CPU: ${median(router.map((x) => x.cpuPerMillion)).toFixed(2)} s per million lines (median)`);
-  console.log(`  peak RSS until the container is removed: ${Math.max(...router.map((x) => x.peakRssMb)).toFixed(0)} MB (max; target < 150 MB)`);
-  console.log(`  lines read again after the exit: ${Math.max(...router.map((x) => x.rereadAfterExit)).toLocaleString('en')} (max)`);
+  console.log(
+    `  peak RSS until the container is removed: ${Math.max(...router.map((x) => x.peakRssMb)).toFixed(0)} MB (max; target < 150 MB)`,
+  );
+  console.log(
+    `  lines read again after the exit: ${Math.max(...router.map((x) => x.rereadAfterExit)).toLocaleString('en')} (max)`,
+  );
 }
 
 type Tracer = 'perf' | 'strace';
@@ -247,12 +293,35 @@ const TRACERS: Record<Tracer, { command(pid: number, file: string): string[]; li
   // `   12.345 ( 0.020 ms): node/123 write(fd: 22, buf: …, count: 40000) = 40000`
   // `   12.400 (         ): node/123 sched:sched_switch(prev_comm: "node", prev_pid: 123 (node), …)`
   perf: {
-    command: (pid, file) => ['perf', 'trace', '-e', 'write,writev,pwrite64,sched:sched_switch', '-o', file, '-p', String(pid)],
+    command: (pid, file) => [
+      'perf',
+      'trace',
+      '-e',
+      'write,writev,pwrite64,sched:sched_switch',
+      '-o',
+      file,
+      '-p',
+      String(pid),
+    ],
     line: /^\s*([\d.]+) \(\s*[\d.]+ ms\):.*?\b(write|writev|pwrite64)\(.*\)\s+=\s+(\d+)$/,
     msPerUnit: 1,
   },
   // `123 1764760000.123456 write(22, "…", 40000) = 40000`
-  strace: { command: (pid, file) => ['strace', '-f', '-ttt', '-e', 'trace=write,writev,pwrite64', '-o', file, '-p', String(pid)], line: /^\d+\s+([\d.]+)\s+(write|writev|pwrite64)\(.*\)\s+=\s+(\d+)$/, msPerUnit: 1000 },
+  strace: {
+    command: (pid, file) => [
+      'strace',
+      '-f',
+      '-ttt',
+      '-e',
+      'trace=write,writev,pwrite64',
+      '-o',
+      file,
+      '-p',
+      String(pid),
+    ],
+    line: /^\d+\s+([\d.]+)\s+(write|writev|pwrite64)\(.*\)\s+=\s+(\d+)$/,
+    msPerUnit: 1000,
+  },
 };
 
 interface KillWindow {
@@ -307,12 +376,16 @@ async function killWindow(): Promise<void> {
     const mean = list.reduce((sum, w) => sum + w.ms, 0) / list.length;
     return `median ${at(0.5)} ms, mean ${mean.toFixed(2)} ms, p99 ${at(0.99)} ms, max ${at(1)} ms`;
   };
-  console.log(`kill -9 window (destination write -> checkpoint write, ${tracer === 'perf' ? 'perf trace' : 'under strace'}, ${windows.length} batches): ${summary(windows)}`);
+  console.log(
+    `kill -9 window (destination write -> checkpoint write, ${tracer === 'perf' ? 'perf trace' : 'under strace'}, ${windows.length} batches): ${summary(windows)}`,
+  );
   if (tracer !== 'perf') return;
   const switched = windows.filter((w) => w.switchedOut);
   const stayed = windows.filter((w) => !w.switchedOut);
   const total = (list: KillWindow[]) => list.reduce((sum, w) => sum + w.ms, 0);
-  console.log(`  the agent was switched out between the two in ${switched.length} of ${windows.length} batches: ${((100 * total(switched)) / total(windows)).toFixed(0)} % of all window time`);
+  console.log(
+    `  the agent was switched out between the two in ${switched.length} of ${windows.length} batches: ${((100 * total(switched)) / total(windows)).toFixed(0)} % of all window time`,
+  );
   if (stayed.length > 0) console.log(`  windows without a switch: ${summary(stayed)}`);
 }
 

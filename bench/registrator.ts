@@ -38,10 +38,22 @@ const keepAlive = new Agent({ keepAlive: true });
 function put(consul: ConsulDouble, body: string): Promise<void> {
   const [host, port] = consul.address.split(':');
   return new Promise((resolve, reject) => {
-    const req = request({ host, port: Number(port), method: 'PUT', path: '/v1/agent/service/register', agent: keepAlive, headers: { 'Content-Length': Buffer.byteLength(body) } }, (res) => {
-      res.resume();
-      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`register answered ${res.statusCode}`))));
-    });
+    const req = request(
+      {
+        host,
+        port: Number(port),
+        method: 'PUT',
+        path: '/v1/agent/service/register',
+        agent: keepAlive,
+        headers: { 'Content-Length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () =>
+          res.statusCode === 200 ? resolve() : reject(new Error(`register answered ${res.statusCode}`)),
+        );
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -102,7 +114,12 @@ async function startLatency(socketPath: string, image: string): Promise<void> {
   };
   const started = new Map<string, bigint>();
   const stream = new EventStream({ docker });
-  stream.subscribe({ name: 'bench', types: ['container'], actions: ['start'], onEvent: (e) => void started.set(e.id, BigInt(e.timeNano)) });
+  stream.subscribe({
+    name: 'bench',
+    types: ['container'],
+    actions: ['start'],
+    onEvent: (e) => void started.set(e.id, BigInt(e.timeNano)),
+  });
   const registrator = newRegistrator(docker, consul);
   registrator.subscribe(stream);
   stream.start();
@@ -125,7 +142,15 @@ async function startLatency(socketPath: string, image: string): Promise<void> {
       // The least work after the event: inspect once, PUT one registration.
       const t0 = nowNano();
       const inspect = await container.inspect();
-      await put(consul, JSON.stringify({ ID: `baseline-${i}`, Name: 'baseline', Address: '192.0.2.10', Port: Number(inspect.NetworkSettings.Ports['80/tcp']?.[0]?.HostPort ?? 1) }));
+      await put(
+        consul,
+        JSON.stringify({
+          ID: `baseline-${i}`,
+          Name: 'baseline',
+          Address: '192.0.2.10',
+          Port: Number(inspect.NetworkSettings.Ports['80/tcp']?.[0]?.HostPort ?? 1),
+        }),
+      );
       if (i >= WARMUP) baseline.push(ms(nowNano() - t0));
       await container.remove({ force: true });
     }
@@ -135,14 +160,27 @@ async function startLatency(socketPath: string, image: string): Promise<void> {
     await consul.close();
     keepAlive.destroy();
     const leftovers = await docker.listContainers({ all: true, filters: { label: [LABEL] } });
-    await Promise.all(leftovers.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+    await Promise.all(
+      leftovers.map((c) =>
+        docker
+          .getContainer(c.Id)
+          .remove({ force: true })
+          .catch(() => undefined),
+      ),
+    );
   }
   const p50 = percentile(ours, 50);
   const p99 = percentile(ours, 99);
   const b50 = percentile(baseline, 50);
-  console.log(`1. start event -> register request at Consul, ${STARTS} containers started one after another on the test engine (after ${WARMUP} not counted)`);
-  console.log(`   quayside registrator      p50 ${fmt(p50)} ms   p99 ${fmt(p99)} ms   max ${fmt(Math.max(...ours))} ms   (target p99 < 25 ms: ${p99 < 25 ? 'met' : 'NOT met'})`);
-  console.log(`   baseline inspect + PUT     p50 ${fmt(b50)} ms   p99 ${fmt(percentile(baseline, 99))} ms   (no event stream, no model, no reconcile)`);
+  console.log(
+    `1. start event -> register request at Consul, ${STARTS} containers started one after another on the test engine (after ${WARMUP} not counted)`,
+  );
+  console.log(
+    `   quayside registrator      p50 ${fmt(p50)} ms   p99 ${fmt(p99)} ms   max ${fmt(Math.max(...ours))} ms   (target p99 < 25 ms: ${p99 < 25 ? 'met' : 'NOT met'})`,
+  );
+  console.log(
+    `   baseline inspect + PUT     p50 ${fmt(b50)} ms   p99 ${fmt(percentile(baseline, 99))} ms   (no event stream, no model, no reconcile)`,
+  );
   console.log(`   ratio p50 ours / baseline  ${fmt(p50 / b50)}`);
 }
 
@@ -156,17 +194,29 @@ function simulatedDocker(count: number): { docker: Dockerode; snapshot: SyncSnap
     inspects.set(id, {
       Id: id,
       Name: `/app-${i}`,
-      Config: { Image: `team/app-${i % 20}:1`, Env: [`SERVICE_TAGS=v1,shard-${i % 7}`, 'SERVICE_CHECK_HTTP=/health'], Labels: { SERVICE_REGION: 'eu' }, ExposedPorts: { '80/tcp': {} } },
+      Config: {
+        Image: `team/app-${i % 20}:1`,
+        Env: [`SERVICE_TAGS=v1,shard-${i % 7}`, 'SERVICE_CHECK_HTTP=/health'],
+        Labels: { SERVICE_REGION: 'eu' },
+        ExposedPorts: { '80/tcp': {} },
+      },
       State: { Running: true, Paused: false },
       HostConfig: { NetworkMode: 'default' },
-      NetworkSettings: { Ports: { '80/tcp': [{ HostIp: '0.0.0.0', HostPort: String(20_000 + i) }] }, Networks: { bridge: { IPAddress: `172.17.${Math.floor(i / 250)}.${(i % 250) + 2}` } } },
+      NetworkSettings: {
+        Ports: { '80/tcp': [{ HostIp: '0.0.0.0', HostPort: String(20_000 + i) }] },
+        Networks: { bridge: { IPAddress: `172.17.${Math.floor(i / 250)}.${(i % 250) + 2}` } },
+      },
     });
   }
   const docker = {
     info: async () => ({ Name: 'bench-node' }),
     getContainer: (id: string) => ({ inspect: async () => inspects.get(id) }),
   } as unknown as Dockerode;
-  const containers = [...inspects.keys()].map((Id) => ({ Id, State: 'running', Status: 'Up' })) as unknown as Dockerode.ContainerInfo[];
+  const containers = [...inspects.keys()].map((Id) => ({
+    Id,
+    State: 'running',
+    Status: 'Up',
+  })) as unknown as Dockerode.ContainerInfo[];
   return { docker, snapshot: { reason: 'connect', containers, at: new Date() } };
 }
 
@@ -178,7 +228,8 @@ async function idleReconcile(): Promise<void> {
     let t0 = performance.now();
     await registrator.onSync(snapshot);
     const initial = performance.now() - t0;
-    if (consul.services.size !== CONTAINERS) throw new Error(`expected ${CONTAINERS} services, have ${consul.services.size}`);
+    if (consul.services.size !== CONTAINERS)
+      throw new Error(`expected ${CONTAINERS} services, have ${consul.services.size}`);
     const writesBefore = consul.writes().length;
 
     const reconcile: number[] = [];
@@ -196,13 +247,21 @@ async function idleReconcile(): Promise<void> {
       bare.push(performance.now() - t0);
     }
     const writes = consul.writes().length - writesBefore;
-    console.log(`\n2. ${CONTAINERS} running containers (simulated inspects), ${CONTAINERS} services registered, nothing changed; ${ROUNDS} rounds`);
+    console.log(
+      `\n2. ${CONTAINERS} running containers (simulated inspects), ${CONTAINERS} services registered, nothing changed; ${ROUNDS} rounds`,
+    );
     console.log(`   first registration of all   ${fmt(initial)} ms (${CONTAINERS} register PUTs)`);
-    console.log(`   reconcile (list + diff)     p50 ${fmt(percentile(reconcile, 50))} ms   max ${fmt(Math.max(...reconcile))} ms   (target < 2000 ms: ${Math.max(...reconcile) < 2000 ? 'met' : 'NOT met'})`);
-    console.log(`   full sync (500 inspects + model + list + diff)  p50 ${fmt(percentile(sync, 50))} ms   max ${fmt(Math.max(...sync))} ms`);
+    console.log(
+      `   reconcile (list + diff)     p50 ${fmt(percentile(reconcile, 50))} ms   max ${fmt(Math.max(...reconcile))} ms   (target < 2000 ms: ${Math.max(...reconcile) < 2000 ? 'met' : 'NOT met'})`,
+    );
+    console.log(
+      `   full sync (500 inspects + model + list + diff)  p50 ${fmt(percentile(sync, 50))} ms   max ${fmt(Math.max(...sync))} ms`,
+    );
     console.log(`   baseline GET /v1/agent/services + JSON.parse    p50 ${fmt(percentile(bare, 50))} ms`);
     console.log(`   ratio reconcile / baseline  ${fmt(percentile(reconcile, 50) / percentile(bare, 50))}`);
-    console.log(`   writes during ${ROUNDS * 2} idle reconciles: ${writes} (target 0: ${writes === 0 ? 'met' : 'NOT met'})`);
+    console.log(
+      `   writes during ${ROUNDS * 2} idle reconciles: ${writes} (target 0: ${writes === 0 ? 'met' : 'NOT met'})`,
+    );
   } finally {
     await registrator.stop();
     await consul.close();

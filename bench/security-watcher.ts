@@ -35,7 +35,9 @@ interface TestEnv {
   docker: { host: string; socket: string };
   images: { busybox: string };
 }
-const env = JSON.parse(readFileSync(join(process.env.QS_TEST_ROOT ?? '/var/tmp/quayside-test', 'env.json'), 'utf8')) as TestEnv;
+const env = JSON.parse(
+  readFileSync(join(process.env.QS_TEST_ROOT ?? '/var/tmp/quayside-test', 'env.json'), 'utf8'),
+) as TestEnv;
 const docker = new Dockerode({ socketPath: env.docker.socket });
 
 const millisOf = (timeNano: string): number => Number(BigInt(timeNano) / 1000n) / 1000;
@@ -48,7 +50,14 @@ const line = (label: string, samples: number[]): string =>
 
 async function removeBenchContainers(): Promise<void> {
   const containers = await docker.listContainers({ all: true, filters: { label: [BENCH_LABEL] } });
-  await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+  await Promise.all(
+    containers.map((c) =>
+      docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => undefined),
+    ),
+  );
 }
 
 /** The reference: the least a pauser can do. Records start event → pause answered (ms) per container; returns its stop. */
@@ -96,16 +105,30 @@ async function main(): Promise<void> {
   );
   /** Start event → the pause call answered, as the enforcer times it (its confirmation comes after). */
   const pausedAfter = new Map<string, number>();
-  const watcher = new SecurityWatcher(docker, { policy, hostRoot: '', engineSockets: [], dryRun: false }, silentLogger, new Registry(), {
-    enforced: (record) => {
-      if (record.result === 'ok') enforced.set(record.containerId, Date.now());
-      if (record.result === 'ok' && record.latencyMs !== undefined) pausedAfter.set(record.containerId, record.latencyMs);
+  const watcher = new SecurityWatcher(
+    docker,
+    { policy, hostRoot: '', engineSockets: [], dryRun: false },
+    silentLogger,
+    new Registry(),
+    {
+      enforced: (record) => {
+        if (record.result === 'ok') enforced.set(record.containerId, Date.now());
+        if (record.result === 'ok' && record.latencyMs !== undefined)
+          pausedAfter.set(record.containerId, record.latencyMs);
+      },
     },
-  });
+  );
   const referencePaused = new Map<string, number>();
   const stopReference = referencePauser(env.docker.socket, referencePaused);
-  watcher.store.listen({ opened: (f) => f.ruleId === 'added-capabilities' && !found.has(f.object.id) && found.set(f.object.id, Date.now()) });
-  events.subscribe({ name: 'security-watcher', types: ['container'], onEvent: (e) => watcher.handleEvent(e), onSync: (s) => watcher.handleSync(s) });
+  watcher.store.listen({
+    opened: (f) => f.ruleId === 'added-capabilities' && !found.has(f.object.id) && found.set(f.object.id, Date.now()),
+  });
+  events.subscribe({
+    name: 'security-watcher',
+    types: ['container'],
+    onEvent: (e) => watcher.handleEvent(e),
+    onSync: (s) => watcher.handleSync(s),
+  });
   events.start();
   await events.waitUntilConnected(30_000);
 
@@ -134,7 +157,8 @@ async function main(): Promise<void> {
     await removeBenchContainers();
   }
 
-  const sample = (pick: (id: string) => number | undefined): number[] => ids.map(pick).filter((v): v is number => v !== undefined && Number.isFinite(v));
+  const sample = (pick: (id: string) => number | undefined): number[] =>
+    ids.map(pick).filter((v): v is number => v !== undefined && Number.isFinite(v));
   const createDelivered = sample((id) => (eventAt.get(id)?.createSeen ?? NaN) - (eventAt.get(id)?.create ?? NaN));
   const startDelivered = sample((id) => (eventAt.get(id)?.startSeen ?? NaN) - (eventAt.get(id)?.start ?? NaN));
   const toFinding = sample((id) => (found.get(id) ?? NaN) - (eventAt.get(id)?.create ?? NaN));
@@ -146,15 +170,25 @@ async function main(): Promise<void> {
   console.log(line('start event -> container paused (enforced)', toEnforced));
   console.log(line('baseline: create event delivered (no work)', createDelivered));
   console.log(line('baseline: start event delivered (no work)', startDelivered));
-  console.log(`  added by the watcher (p50):                  finding ${(percentile(toFinding, 50) - percentile(createDelivered, 50)).toFixed(1)} ms, enforcement ${(percentile(toEnforced, 50) - percentile(startDelivered, 50)).toFixed(1)} ms`);
-  console.log(`  ratio to the baseline (p50):                 finding ${(percentile(toFinding, 50) / Math.max(percentile(createDelivered, 50), 0.1)).toFixed(1)}x, enforcement ${(percentile(toEnforced, 50) / Math.max(percentile(startDelivered, 50), 0.1)).toFixed(1)}x`);
+  console.log(
+    `  added by the watcher (p50):                  finding ${(percentile(toFinding, 50) - percentile(createDelivered, 50)).toFixed(1)} ms, enforcement ${(percentile(toEnforced, 50) - percentile(startDelivered, 50)).toFixed(1)} ms`,
+  );
+  console.log(
+    `  ratio to the baseline (p50):                 finding ${(percentile(toFinding, 50) / Math.max(percentile(createDelivered, 50), 0.1)).toFixed(1)}x, enforcement ${(percentile(toEnforced, 50) / Math.max(percentile(startDelivered, 50), 0.1)).toFixed(1)}x`,
+  );
   const ours = sample((id) => pausedAfter.get(id));
   const theirs = referenceIds.map((id) => referencePaused.get(id)).filter((v): v is number => v !== undefined);
   console.log(line('start event -> pause answered: watcher', ours));
   console.log(line('start event -> pause answered: reference', theirs));
-  console.log(`  median ratio watcher / 20-line reference pauser: ${(percentile(ours, 50) / Math.max(percentile(theirs, 50), 0.1)).toFixed(2)}x (goal <= 1.3x)`);
-  console.log(`  enforcement within 100 ms of start (p99):     ${percentile(toEnforced, 99) <= 100 ? 'yes' : 'NO'}; not enforced within 10 s: ${missed}`);
-  console.log('  (engine timestamps have the engine clock; the benchmark runs on the same host. Other work on the machine inflates these.)');
+  console.log(
+    `  median ratio watcher / 20-line reference pauser: ${(percentile(ours, 50) / Math.max(percentile(theirs, 50), 0.1)).toFixed(2)}x (goal <= 1.3x)`,
+  );
+  console.log(
+    `  enforcement within 100 ms of start (p99):     ${percentile(toEnforced, 99) <= 100 ? 'yes' : 'NO'}; not enforced within 10 s: ${missed}`,
+  );
+  console.log(
+    '  (engine timestamps have the engine clock; the benchmark runs on the same host. Other work on the machine inflates these.)',
+  );
 }
 
 main().catch((error: unknown) => {

@@ -39,7 +39,9 @@ interface TestEnv {
   docker: { host: string; socket: string };
   images: { busybox: string };
 }
-const env = JSON.parse(readFileSync(join(process.env.QS_TEST_ROOT ?? '/var/tmp/quayside-test', 'env.json'), 'utf8')) as TestEnv;
+const env = JSON.parse(
+  readFileSync(join(process.env.QS_TEST_ROOT ?? '/var/tmp/quayside-test', 'env.json'), 'utf8'),
+) as TestEnv;
 const docker = new Dockerode({ socketPath: env.docker.socket });
 
 function percentile(sorted: number[], p: number): number {
@@ -53,7 +55,14 @@ const ms = (n: number): string => `${n.toFixed(1)} ms`;
 
 async function removeBenchContainers(): Promise<void> {
   const containers = await docker.listContainers({ all: true, filters: { label: [BENCH_LABEL] } });
-  await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+  await Promise.all(
+    containers.map((c) =>
+      docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => undefined),
+    ),
+  );
 }
 
 async function startContainers(count: number): Promise<string[]> {
@@ -88,7 +97,9 @@ async function startContainers(count: number): Promise<string[]> {
 /** The baseline: every container's one-shot stats in parallel, as an API exporter scrapes. */
 async function apiRound(ids: string[]): Promise<number> {
   const started = performance.now();
-  await Promise.all(ids.map((id) => docker.getContainer(id).stats({ stream: false, 'one-shot': true } as { stream: false })));
+  await Promise.all(
+    ids.map((id) => docker.getContainer(id).stats({ stream: false, 'one-shot': true } as { stream: false })),
+  );
   return performance.now() - started;
 }
 
@@ -132,7 +143,17 @@ async function runExporter(flags: readonly string[]): Promise<ExporterRun> {
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   const exporter = spawn(
     process.execPath,
-    [...flags, join(__dirname, '..', 'cli', 'main.js'), 'stats-exporter', '--listen', `127.0.0.1:${port}`, '--state-dir', join(env.root, 'state'), '--stats-include', `label=${BENCH_LABEL}`],
+    [
+      ...flags,
+      join(__dirname, '..', 'cli', 'main.js'),
+      'stats-exporter',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--state-dir',
+      join(env.root, 'state'),
+      '--stats-include',
+      `label=${BENCH_LABEL}`,
+    ],
     { env: { ...process.env, DOCKER_HOST: env.docker.host }, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let exporterLog = '';
@@ -141,9 +162,14 @@ async function runExporter(flags: readonly string[]): Promise<ExporterRun> {
   try {
     // Ready when the inventory has every container (observed also counts the machine, id="/").
     for (let tries = 0; ; tries++) {
-      const text = await fetch(url).then((r) => r.text()).catch(() => '');
+      const text = await fetch(url)
+        .then((r) => r.text())
+        .catch(() => '');
       if (Number(/^quayside_stats_containers_observed (\d+)$/m.exec(text)?.[1]) >= CONTAINERS) break;
-      if (tries > 300) throw new Error(`the exporter never saw all containers (${/^quayside_stats_containers_observed .*$/m.exec(text)?.[0]}); its log:\n${exporterLog}`);
+      if (tries > 300)
+        throw new Error(
+          `the exporter never saw all containers (${/^quayside_stats_containers_observed .*$/m.exec(text)?.[0]}); its log:\n${exporterLog}`,
+        );
       await sleep(100);
     }
     await sleep(1000); // let start-up garbage settle
@@ -180,19 +206,27 @@ async function main(): Promise<void> {
 
     const { last, gzipBytes: zipped } = runs[0]!;
     const series = last.body.split('\n').filter((l) => l.startsWith('container_')).length;
-    console.log(`\nstats-exporter, ${CONTAINERS} running containers, default options (${series} container series; body ${(last.bytes / 1024).toFixed(0)} KiB, ${(zipped / 1024).toFixed(0)} KiB gzipped)`);
-    console.log(`  baseline, Docker stats API:         median ${ms(a.median)}, p90 ${ms(a.p90)}, min ${ms(a.min)}  (${API_ROUNDS} rounds, one-shot, all in parallel)`);
+    console.log(
+      `\nstats-exporter, ${CONTAINERS} running containers, default options (${series} container series; body ${(last.bytes / 1024).toFixed(0)} KiB, ${(zipped / 1024).toFixed(0)} KiB gzipped)`,
+    );
+    console.log(
+      `  baseline, Docker stats API:         median ${ms(a.median)}, p90 ${ms(a.p90)}, min ${ms(a.min)}  (${API_ROUNDS} rounds, one-shot, all in parallel)`,
+    );
     for (const run of runs) {
       const s = summary(run.scrapes);
       const c = summary(run.collects);
       console.log(`\n  exporter as \`node ${[...run.flags, 'dist/cli/main.js'].join(' ')}\``);
-      console.log(`    GET /metrics (whole scrape):     median ${ms(s.median)}, p90 ${ms(s.p90)}, min ${ms(s.min)}  (${SCRAPES} scrapes)`);
+      console.log(
+        `    GET /metrics (whole scrape):     median ${ms(s.median)}, p90 ${ms(s.p90)}, min ${ms(s.min)}  (${SCRAPES} scrapes)`,
+      );
       console.log(`      of which reading cgroups+proc: median ${ms(c.median)}, p90 ${ms(c.p90)}`);
       console.log(`    ratio (API / exporter, medians):  ${(a.median / s.median).toFixed(0)}×   target ≥ 20×`);
       console.log(`    scrape under 50 ms:               ${s.median < 50 ? 'yes' : 'NO'} (median ${ms(s.median)})`);
       console.log(`    RSS idle, all containers listed:  ${run.rssIdle.toFixed(1)} MB`);
       console.log(`    RSS after ${SCRAPES} scrapes:          ${run.rssAfter.toFixed(1)} MB`);
-      console.log(`    RSS peak, whole life (VmHWM):     ${run.rssPeak.toFixed(1)} MB   target < 80 MB: ${run.rssPeak < 80 ? 'yes' : 'NO'}`);
+      console.log(
+        `    RSS peak, whole life (VmHWM):     ${run.rssPeak.toFixed(1)} MB   target < 80 MB: ${run.rssPeak < 80 ? 'yes' : 'NO'}`,
+      );
     }
   } finally {
     await removeBenchContainers();

@@ -4,7 +4,13 @@
  */
 import type { Command } from 'commander';
 import { ConfigError } from '../shared/config/errors';
-import { addOptions, booleanOption, optionalStringOption, repeatableOption, type OptionValues } from '../shared/config/options';
+import {
+  addOptions,
+  booleanOption,
+  optionalStringOption,
+  repeatableOption,
+  type OptionValues,
+} from '../shared/config/options';
 import { createDockerClient, DockerConnectionError } from '../shared/docker/connection';
 import { containerName } from '../shared/docker/container-name';
 import type { DockerEvent } from '../shared/docker/event';
@@ -14,7 +20,22 @@ import { createLogger } from '../shared/ops/logger';
 import { dockerOptions, loggingOptions } from '../shared/runtime/common-options';
 
 /** Filter keys the engine's /events endpoint accepts. */
-const EVENT_FILTER_KEYS = ['config', 'container', 'daemon', 'event', 'image', 'label', 'network', 'node', 'plugin', 'scope', 'secret', 'service', 'type', 'volume'];
+const EVENT_FILTER_KEYS = [
+  'config',
+  'container',
+  'daemon',
+  'event',
+  'image',
+  'label',
+  'network',
+  'node',
+  'plugin',
+  'scope',
+  'secret',
+  'service',
+  'type',
+  'volume',
+];
 
 export const eventsOptions = {
   ...dockerOptions,
@@ -23,7 +44,11 @@ export const eventsOptions = {
     help: 'Replay from this time: Unix seconds, RFC 3339, or a duration ago such as 10m (the engine keeps only its last 256 events)',
     placeholder: '<time>',
   }),
-  filter: repeatableOption({ help: 'Engine-side filter KEY=VALUE, as docker events --filter; repeat for more', placeholder: '<key=value>', parse: parseEventFilter }),
+  filter: repeatableOption({
+    help: 'Engine-side filter KEY=VALUE, as docker events --filter; repeat for more',
+    placeholder: '<key=value>',
+    parse: parseEventFilter,
+  }),
   healthChecks: booleanOption({ help: 'Also print the exec events of health checks', default: false }),
   sync: booleanOption({ help: 'Also print a line for each sync snapshot (after every connect)', default: false }),
 };
@@ -32,27 +57,40 @@ function parseEventFilter(raw: string): [string, string] {
   const equals = raw.indexOf('=');
   const key = raw.slice(0, equals).trim();
   const value = raw.slice(equals + 1);
-  if (equals < 1 || value === '') throw new Error('expected KEY=VALUE, e.g. type=container or label=com.example.team=web');
-  if (!EVENT_FILTER_KEYS.includes(key)) throw new Error(`unknown filter '${key}', expected one of ${EVENT_FILTER_KEYS.join(', ')}`);
+  if (equals < 1 || value === '')
+    throw new Error('expected KEY=VALUE, e.g. type=container or label=com.example.team=web');
+  if (!EVENT_FILTER_KEYS.includes(key))
+    throw new Error(`unknown filter '${key}', expected one of ${EVENT_FILTER_KEYS.join(', ')}`);
   return [key, value];
 }
 
 export function addEventsCommand(program: Command): void {
-  const command = program.command('events').description('Print normalized Docker events as JSON lines, resuming across engine restarts');
-  addOptions(command, eventsOptions).action(async (values: OptionValues<typeof eventsOptions> & { filter?: Array<[string, string]> }) => {
-    await followEvents(values);
-  });
+  const command = program
+    .command('events')
+    .description('Print normalized Docker events as JSON lines, resuming across engine restarts');
+  addOptions(command, eventsOptions).action(
+    async (values: OptionValues<typeof eventsOptions> & { filter?: Array<[string, string]> }) => {
+      await followEvents(values);
+    },
+  );
 }
 
-async function followEvents(values: OptionValues<typeof eventsOptions> & { filter?: Array<[string, string]> }): Promise<void> {
+async function followEvents(
+  values: OptionValues<typeof eventsOptions> & { filter?: Array<[string, string]> },
+): Promise<void> {
   const logger = createLogger({ level: values.logLevel, format: values.logFormat });
   let docker;
   let since: string | undefined;
   try {
-    docker = createDockerClient({ host: values.dockerHost, tlsVerify: values.dockerTlsVerify, certPath: values.dockerCertPath });
+    docker = createDockerClient({
+      host: values.dockerHost,
+      tlsVerify: values.dockerTlsVerify,
+      certPath: values.dockerCertPath,
+    });
     since = values.since === undefined ? undefined : parsePointInTime(values.since);
   } catch (error) {
-    const message = error instanceof DockerConnectionError ? error.message : `--since '${values.since}': ${(error as Error).message}`;
+    const message =
+      error instanceof DockerConnectionError ? error.message : `--since '${values.since}': ${(error as Error).message}`;
     throw new ConfigError(message);
   }
   const filters: Record<string, string[]> = {};

@@ -27,7 +27,11 @@ export function parseAgentCommandLine(argv: readonly string[]): { command?: stri
 }
 
 /** Where this container's agent answers /healthz. `defaultPortOf` gives an agent's own default port. */
-export function healthcheckUrl(argv: readonly string[], env: NodeJS.ProcessEnv, defaultPortOf: (command: string | undefined) => number): string {
+export function healthcheckUrl(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  defaultPortOf: (command: string | undefined) => number,
+): string {
   if (env.QUAYSIDE_HEALTHCHECK_URL) return env.QUAYSIDE_HEALTHCHECK_URL;
   const { command, listen } = parseAgentCommandLine(argv);
   const given = listen ?? env.QUAYSIDE_LISTEN;
@@ -51,10 +55,15 @@ const DEFAULT_PORT = 9477;
 const AGENT_PORTS: Readonly<Record<string, number>> = { 'stats-exporter': 9612 };
 
 export function agentDefaultPort(command: string | undefined): number {
-  return (command !== undefined && Object.hasOwn(AGENT_PORTS, command) ? AGENT_PORTS[command] : undefined) ?? DEFAULT_PORT;
+  return (
+    (command !== undefined && Object.hasOwn(AGENT_PORTS, command) ? AGENT_PORTS[command] : undefined) ?? DEFAULT_PORT
+  );
 }
 
-async function checkHealth(url: string, timeoutMs = HEALTHCHECK_TIMEOUT_MS): Promise<{ healthy: boolean; detail: string }> {
+async function checkHealth(
+  url: string,
+  timeoutMs = HEALTHCHECK_TIMEOUT_MS,
+): Promise<{ healthy: boolean; detail: string }> {
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
     return { healthy: response.status === 200, detail: `${url} answered ${response.status}` };

@@ -16,14 +16,20 @@ export const helpLayout: Partial<Help> = {
   formatItem(term, termWidth, description, helper) {
     const width = helper.helpWidth ?? 80;
     const besideWidth = width - termWidth - 4; // two spaces of indent, two between the columns
-    if (!description || besideWidth >= helper.minWidthToWrap) return Help.prototype.formatItem.call(helper, term, termWidth, description, helper);
+    if (!description || besideWidth >= helper.minWidthToWrap)
+      return Help.prototype.formatItem.call(helper, term, termWidth, description, helper);
     const indent = ' '.repeat(UNDER_INDENT);
     return `  ${term}\n${indent}${helper.boxWrap(description, width - UNDER_INDENT).replace(/\n/g, `\n${indent}`)}`;
   },
   // Long lists without spaces (the stats-exporter's label allow-list) are cut after a comma.
   boxWrap(text, width) {
     const wrapped = Help.prototype.boxWrap.call(this, text, width);
-    return width < (this.minWidthToWrap ?? 40) ? wrapped : wrapped.split('\n').flatMap((line) => cutLongLine(line, width)).join('\n');
+    return width < (this.minWidthToWrap ?? 40)
+      ? wrapped
+      : wrapped
+          .split('\n')
+          .flatMap((line) => cutLongLine(line, width))
+          .join('\n');
   },
 };
 
@@ -44,7 +50,7 @@ const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   registrator: [
     'quayside registrator consul://127.0.0.1:8500',
     'quayside registrator -internal -resync 30 consul://consul.service:8500',
-    '# registrator\'s single-dash flags (-ip, -internal, -tags, -resync,',
+    "# registrator's single-dash flags (-ip, -internal, -tags, -resync,",
     '# -deregister, -cleanup, -retry-attempts, -retry-interval, -useIpFromLabel)',
     '# work as well as --double-dash ones.',
   ],
@@ -58,9 +64,16 @@ const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     'quayside label-inspector --label-schema /etc/quayside/labels.schema.json',
     'quayside label-inspector check --dockerfile Dockerfile --require oci',
   ],
-  'security-watcher': ['quayside security-watcher', 'quayside security-watcher --security-policy policy.yaml', 'quayside security-watcher audit --format junit --output cis.xml'],
-  all: ['QUAYSIDE_REGISTRY_URI=consul://consul:8500 ROUTE_URIS=syslog://logs:514 \\',
-    '  quayside all', 'QUAYSIDE_API_TOKEN_FILE=/run/secrets/quayside quayside all'],
+  'security-watcher': [
+    'quayside security-watcher',
+    'quayside security-watcher --security-policy policy.yaml',
+    'quayside security-watcher audit --format junit --output cis.xml',
+  ],
+  all: [
+    'QUAYSIDE_REGISTRY_URI=consul://consul:8500 ROUTE_URIS=syslog://logs:514 \\',
+    '  quayside all',
+    'QUAYSIDE_API_TOKEN_FILE=/run/secrets/quayside quayside all',
+  ],
 };
 
 export function addExamples(command: Command): void {

@@ -27,12 +27,10 @@ export function buildProgram(agents: readonly AgentDefinition[] = AGENTS): Comma
     .exitOverride();
 
   for (const agent of agents) {
-    const command = program
-      .command(agent.name)
-      .description(agent.summary)
-      .enablePositionalOptions();
+    const command = program.command(agent.name).description(agent.summary).enablePositionalOptions();
     const operands = agent.operands;
-    if (operands) command.argument(operands.variadic ? `[${operands.name}...]` : `[${operands.name}]`, operands.description);
+    if (operands)
+      command.argument(operands.variadic ? `[${operands.name}...]` : `[${operands.name}]`, operands.description);
     addOptions(command, runtimeOptionsFor(agent.listenPort), RUNTIME_GROUP);
     addOptions(command, agent.options, `${agent.name} options:`).action(async (...args: unknown[]) => {
       const values = (operands ? args[1] : args[0]) as Record<string, unknown>;
@@ -43,7 +41,9 @@ export function buildProgram(agents: readonly AgentDefinition[] = AGENTS): Comma
     agent.extendCommand?.(command);
   }
 
-  const all = program.command('all').description('Run every agent in one process, on one event stream and one HTTP server');
+  const all = program
+    .command('all')
+    .description('Run every agent in one process, on one event stream and one HTTP server');
   addOptions(all, agentRuntimeOptions, RUNTIME_GROUP);
   // Each agent's options under its name; options two agents share (findings sinks) once, under the first.
   mergeOptions([agentRuntimeOptions, ...agents.map((agent) => agent.options)]); // throws on a flag declared twice differently
@@ -54,7 +54,10 @@ export function buildProgram(agents: readonly AgentDefinition[] = AGENTS): Comma
     addOptions(all, own, `${agent.name} options:`);
   }
   all.action(async (values: Record<string, unknown>) => {
-    await runAgents(values, agents.map((definition) => ({ definition, options: values })));
+    await runAgents(
+      values,
+      agents.map((definition) => ({ definition, options: values })),
+    );
   });
   addExamples(all);
 
@@ -69,7 +72,12 @@ async function runAgents(values: Record<string, unknown>, launches: AgentLaunch[
 }
 
 /** Puts the operands into the option they stand for, parsed by its declaration. */
-function applyOperands(agent: AgentDefinition, command: Command, given: string | string[] | undefined, values: Record<string, unknown>): void {
+function applyOperands(
+  agent: AgentDefinition,
+  command: Command,
+  given: string | string[] | undefined,
+  values: Record<string, unknown>,
+): void {
   const operands = agent.operands;
   const texts = given === undefined ? [] : Array.isArray(given) ? given : [given];
   if (!operands || texts.length === 0) return;
@@ -83,7 +91,9 @@ function applyOperands(agent: AgentDefinition, command: Command, given: string |
     try {
       return decl.parse(text);
     } catch (error) {
-      throw new ConfigError(`${operands.name} ${JSON.stringify(text)}: ${error instanceof Error ? error.message : String(error)}`);
+      throw new ConfigError(
+        `${operands.name} ${JSON.stringify(text)}: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
   };
   values[operands.option] = decl.repeatable ? texts.map(parse) : parse(texts.join(','));

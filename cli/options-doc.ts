@@ -19,7 +19,11 @@ import { eventsOptions } from './events-command';
 export function optionsTable(decls: OptionDecls): string {
   const rows = Object.entries(decls).map(([key, decl]) => {
     const flag = `\`${flagOf(key, decl)}${decl.placeholder ? ` ${decl.placeholder}` : ''}\``;
-    const env = !decl.env ? '' : decl.secret ? `\`${decl.env}\` or \`${secretFileVariable(decl.env)}\`` : `\`${decl.env}\``;
+    const env = !decl.env
+      ? ''
+      : decl.secret
+        ? `\`${decl.env}\` or \`${secretFileVariable(decl.env)}\``
+        : `\`${decl.env}\``;
     const fallback = decl.defaultText ?? (decl.default === undefined ? '' : String(decl.default));
     const repeat = decl.repeatable ? ' (repeatable)' : '';
     return `| ${[flag, env, fallback ? `\`${fallback}\`` : '', `${decl.help}${repeat}`].map(escapeCell).join(' | ')} |`;
@@ -76,14 +80,18 @@ export function generatedBlocks(): Record<string, string> {
 }
 
 export function renderReadme(readme: string, blocks: Record<string, string> = generatedBlocks()): string {
-  return readme.replace(/(<!-- options:([\w-]+) -->)\n(?:[\s\S]*?\n)?(<!-- \/options:\2 -->)/g, (whole, open: string, name: string, close: string) =>
-    name in blocks ? `${open}\n${blocks[name]}\n${close}` : whole,
+  return readme.replace(
+    /(<!-- options:([\w-]+) -->)\n(?:[\s\S]*?\n)?(<!-- \/options:\2 -->)/g,
+    (whole, open: string, name: string, close: string) =>
+      name in blocks ? `${open}\n${blocks[name]}\n${close}` : whole,
   );
 }
 
 /** The documentation files whose blocks are generated: README.md and docs/*.md, relative to `root`. */
 export function documentationFiles(root: string): string[] {
-  const docs = readdirSync(join(root, 'docs')).filter((name) => name.endsWith('.md')).sort();
+  const docs = readdirSync(join(root, 'docs'))
+    .filter((name) => name.endsWith('.md'))
+    .sort();
   return ['README.md', ...docs.map((name) => join('docs', name))];
 }
 

@@ -55,6 +55,8 @@ interface AgentOperands {
 }
 
 /** Keeps the declarations' types while checking the shape. */
-export function defineAgent<D extends OptionDecls>(definition: AgentDefinition<D> & { operands?: { option: keyof D } }): AgentDefinition<D> {
+export function defineAgent<D extends OptionDecls>(
+  definition: AgentDefinition<D> & { operands?: { option: keyof D } },
+): AgentDefinition<D> {
   return definition;
 }

@@ -14,5 +14,8 @@ export function globMatcher(globs: readonly string[]): (text: string) => boolean
 }
 
 function globBody(glob: string): string {
-  return glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
 }

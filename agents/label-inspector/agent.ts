@@ -27,7 +27,10 @@ class LabelInspector {
   /** Containers known, each with the number of its latest check (a report from an older one is stale). */
   private readonly containerChecks = new Map<string, number>();
 
-  constructor(private readonly docker: Dockerode, private readonly checker: DeadlineChecker) {}
+  constructor(
+    private readonly docker: Dockerode,
+    private readonly checker: DeadlineChecker,
+  ) {}
 
   async handleEvent(event: DockerEvent): Promise<void> {
     if (event.type === 'container') {
@@ -52,7 +55,11 @@ class LabelInspector {
     for (const container of snapshot.containers) {
       containerIds.add(container.Id);
       if (this.containerChecks.has(container.Id)) continue;
-      const target = containerTarget({ id: container.Id, name: listedContainerName(container), image: container.Image }, container.Labels, this.images.get(container.ImageID));
+      const target = containerTarget(
+        { id: container.Id, name: listedContainerName(container), image: container.Image },
+        container.Labels,
+        this.images.get(container.ImageID),
+      );
       void this.checkContainer(target);
     }
     for (const id of this.containerChecks.keys()) if (!containerIds.has(id)) this.forgetContainer(id);
@@ -64,7 +71,9 @@ class LabelInspector {
     const name = containerName(info.Name);
     // Its image first, so that labels inherited from it are told apart (and checked there).
     if (!this.images.has(info.Image)) await this.inspectImage(info.Image);
-    return this.checkContainer(containerTarget({ id, name, image: info.Config.Image }, info.Config.Labels, this.images.get(info.Image)));
+    return this.checkContainer(
+      containerTarget({ id, name, image: info.Config.Image }, info.Config.Labels, this.images.get(info.Image)),
+    );
   }
 
   private async inspectImage(reference: string): Promise<void> {
@@ -110,7 +119,12 @@ class LabelInspector {
   }
 }
 
-export async function startLabelInspector(context: AgentContext, settings: LabelSettings, checker: DeadlineChecker, sinks: FindingsSinkSettings): Promise<RunningAgent> {
+export async function startLabelInspector(
+  context: AgentContext,
+  settings: LabelSettings,
+  checker: DeadlineChecker,
+  sinks: FindingsSinkSettings,
+): Promise<RunningAgent> {
   await checker.start();
   const inspector = new LabelInspector(context.docker, checker);
   const board = attachFindings(context, 'label-inspector', inspector.store, sinks);
@@ -123,7 +137,11 @@ export async function startLabelInspector(context: AgentContext, settings: Label
     onSync: (snapshot) => inspector.handleSync(snapshot),
   });
   for (const warning of settings.schema?.warnings ?? []) context.logger.warn(warning);
-  context.logger.info('label-inspector checking labels', { profile: settings.profile.name, schema: settings.schema?.file, required: settings.required });
+  context.logger.info('label-inspector checking labels', {
+    profile: settings.profile.name,
+    schema: settings.schema?.file,
+    required: settings.required,
+  });
   return {
     async stop() {
       unsubscribe();

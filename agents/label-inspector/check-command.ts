@@ -26,8 +26,15 @@ export const checkOptions = {
   image: repeatableOption({ help: 'Check this image (name, tag or ID); repeat for more', placeholder: '<ref>' }),
   container: repeatableOption({ help: 'Check this container (name or ID); repeat for more', placeholder: '<name>' }),
   all: booleanOption({ help: 'Check every image and container of the engine', default: false }),
-  dockerfile: repeatableOption({ help: 'Check the LABELs of the final stage of this Dockerfile; repeat for more', placeholder: '<path>' }),
-  buildArg: repeatableOption({ help: 'Value of a Dockerfile ARG, as docker build --build-arg', placeholder: '<key=value>', parse: parseBuildArg }),
+  dockerfile: repeatableOption({
+    help: 'Check the LABELs of the final stage of this Dockerfile; repeat for more',
+    placeholder: '<path>',
+  }),
+  buildArg: repeatableOption({
+    help: 'Value of a Dockerfile ARG, as docker build --build-arg',
+    placeholder: '<key=value>',
+    parse: parseBuildArg,
+  }),
   // The agent's rule options, under the short names a pipeline uses.
   labelSchema: { ...labelOptions.labelSchema, flag: '--schema' },
   labelProfile: { ...labelOptions.labelProfile, flag: '--profile' },
@@ -62,7 +69,9 @@ function parseBuildArg(raw: string): [string, string] {
 }
 
 export function addCheckCommand(agentCommand: Command): void {
-  const command = agentCommand.command('check').description('Check labels of images, containers or Dockerfiles once, for pipelines');
+  const command = agentCommand
+    .command('check')
+    .description('Check labels of images, containers or Dockerfiles once, for pipelines');
   addOptions(command, checkOptions).action(async (values: CheckValues) => {
     process.exitCode = await runCheck(values);
   });
@@ -75,7 +84,12 @@ async function runCheck(values: CheckValues): Promise<number> {
   if (targets.length === 0) throw new ConfigError('nothing to check: give --image, --container, --all or --dockerfile');
   const findings = await checkUnderDeadline(targets, values);
   const objects: FindingObject[] = targets.map((target) => target.object);
-  const report = formatReport(values.format, { tool: { name: 'quayside label-inspector', version: packageVersion() }, rules: ruleCatalog(), findings, objects });
+  const report = formatReport(values.format, {
+    tool: { name: 'quayside label-inspector', version: packageVersion() },
+    rules: ruleCatalog(),
+    findings,
+    objects,
+  });
   return deliverReport(report, findings, values);
 }
 
@@ -113,7 +127,12 @@ function dockerfileTargets(values: CheckValues): LabelTarget[] {
     }
     // The final stage, and the earlier stages it is built FROM, whose labels it inherits.
     const lineage = new Set<number>();
-    for (let stage: number | undefined = parsed.stages.length - 1; stage !== undefined && stage >= 0; stage = parsed.stages[stage]?.parent) lineage.add(stage);
+    for (
+      let stage: number | undefined = parsed.stages.length - 1;
+      stage !== undefined && stage >= 0;
+      stage = parsed.stages[stage]?.parent
+    )
+      lineage.add(stage);
     const lines: Record<string, number> = {};
     const unresolved = new Set<string>();
     for (const label of parsed.labels.filter((l) => lineage.has(l.stage))) {
@@ -121,7 +140,13 @@ function dockerfileTargets(values: CheckValues): LabelTarget[] {
       if (label.unresolved) unresolved.add(label.key);
       else unresolved.delete(label.key);
     }
-    return { object: { kind: 'dockerfile', id: path, name: path, image: '' }, labels: parsed.finalStageLabels(), lines, unresolved, requireKeys: true };
+    return {
+      object: { kind: 'dockerfile', id: path, name: path, image: '' },
+      labels: parsed.finalStageLabels(),
+      lines,
+      unresolved,
+      requireKeys: true,
+    };
   });
 }
 
@@ -132,13 +157,18 @@ async function engineTargets(values: CheckValues): Promise<LabelTarget[]> {
 
   const images = new Map<string, Dockerode.ImageInspectInfo>();
   const containers: Dockerode.ContainerInspectInfo[] = [];
-  const imageRefs = values.all ? (await reach('--all', () => docker.listImages())).map((i) => i.Id) : (values.image ?? []);
+  const imageRefs = values.all
+    ? (await reach('--all', () => docker.listImages())).map((i) => i.Id)
+    : (values.image ?? []);
   for (const ref of imageRefs) {
     const info = await reach(`--image '${ref}'`, () => docker.getImage(ref).inspect());
     images.set(info.Id, info);
   }
-  const containerRefs = values.all ? (await reach('--all', () => docker.listContainers({ all: true }))).map((c) => c.Id) : (values.container ?? []);
-  for (const ref of containerRefs) containers.push(await reach(`--container '${ref}'`, () => docker.getContainer(ref).inspect()));
+  const containerRefs = values.all
+    ? (await reach('--all', () => docker.listContainers({ all: true }))).map((c) => c.Id)
+    : (values.container ?? []);
+  for (const ref of containerRefs)
+    containers.push(await reach(`--container '${ref}'`, () => docker.getContainer(ref).inspect()));
 
   return [
     ...[...images.values()].map((info) => imageTarget(info.Id, info.RepoTags, info.Config?.Labels)),

@@ -11,7 +11,13 @@ const LABEL_RULES: readonly LabelRule[] = [...KEY_RULES, ...VALUE_RULES, ...REQU
 export const LABEL_RULE_IDS = LABEL_RULES.map((rule) => rule.id);
 
 export function ruleCatalog(): RuleInfo[] {
-  return LABEL_RULES.map(({ id, title, severity, remediation, reference }) => ({ id, title, severity, remediation, reference }));
+  return LABEL_RULES.map(({ id, title, severity, remediation, reference }) => ({
+    id,
+    title,
+    severity,
+    remediation,
+    reference,
+  }));
 }
 
 export function checkLabels(target: LabelTarget, settings: LabelSettings): FindingDraft[] {

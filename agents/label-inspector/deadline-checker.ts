@@ -24,7 +24,8 @@ const CHECK_INCOMPLETE: RuleInfo = {
   id: 'label-check-incomplete',
   title: 'The labels could not be checked in full',
   severity: 'high',
-  remediation: 'Labels that take this long to check are hostile or very large: look at who made the object. If the label schema is at fault, simplify it; --label-check-timeout sets the deadline.',
+  remediation:
+    'Labels that take this long to check are hostile or very large: look at who made the object. If the label schema is at fault, simplify it; --label-check-timeout sets the deadline.',
 };
 
 export class DeadlineChecker {
@@ -35,7 +36,10 @@ export class DeadlineChecker {
 
   private readonly values: LabelOptionValues;
 
-  constructor(values: LabelOptionValues, private readonly deadlineMs: number) {
+  constructor(
+    values: LabelOptionValues,
+    private readonly deadlineMs: number,
+  ) {
     this.values = labelOptionValues(values);
   }
 
@@ -99,7 +103,10 @@ export class DeadlineChecker {
   private ready(): Promise<Worker> {
     if (this.worker) return this.worker;
     const started = new Promise<Worker>((resolve, reject) => {
-      const worker = new Worker(WORKER.file, { workerData: { values: this.values } satisfies CheckWorkerData, execArgv: WORKER.execArgv });
+      const worker = new Worker(WORKER.file, {
+        workerData: { values: this.values } satisfies CheckWorkerData,
+        execArgv: WORKER.execArgv,
+      });
       worker.unref(); // an idle checker never keeps the process alive
       worker.once('message', () => resolve(worker));
       worker.on('error', reject);
@@ -115,7 +122,12 @@ export class DeadlineChecker {
 }
 
 function incomplete(target: LabelTarget, why: string): FindingDraft {
-  return finding(CHECK_INCOMPLETE, target, '', `labels of ${target.object.kind} ${target.object.name} not checked in full: ${why}`);
+  return finding(
+    CHECK_INCOMPLETE,
+    target,
+    '',
+    `labels of ${target.object.kind} ${target.object.name} not checked in full: ${why}`,
+  );
 }
 
 /** The compiled worker beside this file; run from source (tests, under tsx) it needs tsx too. */

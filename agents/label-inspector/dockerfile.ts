@@ -14,7 +14,7 @@ import { InstructionReader } from './dockerfile/instructions';
 import { StageEvaluator, type DockerfileLabels } from './dockerfile/stages';
 
 export { DockerfileSyntaxError } from './dockerfile/syntax-error';
-export type { DockerfileLabel, DockerfileLabels,  } from './dockerfile/stages';
+export type { DockerfileLabel, DockerfileLabels } from './dockerfile/stages';
 
 export function parseDockerfileLabels(
   text: string,

@@ -9,7 +9,11 @@ function imageObject(id: string, repoTags: readonly string[] | null | undefined)
   return { kind: 'image', id, name: tag ?? id.replace(/^sha256:/, '').slice(0, 12), image: '' };
 }
 
-export function imageTarget(id: string, repoTags: readonly string[] | null | undefined, labels: Record<string, string> | null | undefined): LabelTarget {
+export function imageTarget(
+  id: string,
+  repoTags: readonly string[] | null | undefined,
+  labels: Record<string, string> | null | undefined,
+): LabelTarget {
   return { object: imageObject(id, repoTags), labels: labels ?? {}, requireKeys: true };
 }
 
@@ -23,7 +27,11 @@ export function containerTarget(
   imageLabels: Readonly<Record<string, string>> | undefined,
 ): LabelTarget {
   const own = Object.fromEntries(Object.entries(labels ?? {}).filter(([key, value]) => imageLabels?.[key] !== value));
-  return { object: { kind: 'container', id: container.id, name: container.name, image: container.image }, labels: own, requireKeys: false };
+  return {
+    object: { kind: 'container', id: container.id, name: container.name, image: container.image },
+    labels: own,
+    requireKeys: false,
+  };
 }
 
 export function listedContainerName(info: Pick<Dockerode.ContainerInfo, 'Names' | 'Id'>): string {

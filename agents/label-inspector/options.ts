@@ -1,6 +1,13 @@
 /** The label-inspector's options, declared once, and the settings the rules read made from them. */
 import { ConfigError } from '../../shared/config/errors';
-import { choiceOption, durationOption, integerOption, listOption, optionalStringOption, type OptionValues } from '../../shared/config/options';
+import {
+  choiceOption,
+  durationOption,
+  integerOption,
+  listOption,
+  optionalStringOption,
+  type OptionValues,
+} from '../../shared/config/options';
 import { globMatcher } from '../../shared/glob';
 import { KEY_PROFILE_NAMES, KEY_PROFILES } from './profiles';
 import { expandRequired, REQUIRED_PRESETS } from './rules/required';
@@ -33,8 +40,18 @@ export const labelOptions = {
     default: [],
   }),
   labelDisable: listOption({ help: 'Rule IDs to turn off', env: 'QUAYSIDE_LABEL_DISABLE', default: [] }),
-  labelMaxValueBytes: integerOption({ help: 'Largest label value, in bytes', env: 'QUAYSIDE_LABEL_MAX_VALUE_BYTES', default: 4_096, min: 1 }),
-  labelMaxTotalBytes: integerOption({ help: 'Largest total of keys and values of one object, in bytes', env: 'QUAYSIDE_LABEL_MAX_TOTAL_BYTES', default: 65_536, min: 1 }),
+  labelMaxValueBytes: integerOption({
+    help: 'Largest label value, in bytes',
+    env: 'QUAYSIDE_LABEL_MAX_VALUE_BYTES',
+    default: 4_096,
+    min: 1,
+  }),
+  labelMaxTotalBytes: integerOption({
+    help: 'Largest total of keys and values of one object, in bytes',
+    env: 'QUAYSIDE_LABEL_MAX_TOTAL_BYTES',
+    default: 65_536,
+    min: 1,
+  }),
   labelCheckTimeout: durationOption({
     help: 'Deadline for checking the labels of one object; an overrun is a label-check-incomplete finding about it',
     env: 'QUAYSIDE_LABEL_CHECK_TIMEOUT',
@@ -49,15 +66,22 @@ export type LabelOptionValues = Omit<OptionValues<typeof labelOptions>, 'labelCh
 
 /** Only the label options, as plain data a worker thread can be given. */
 export function labelOptionValues(values: LabelOptionValues): LabelOptionValues {
-  const { labelProfile, labelSchema, labelRequire, labelAllow, labelDisable, labelMaxValueBytes, labelMaxTotalBytes } = values;
+  const { labelProfile, labelSchema, labelRequire, labelAllow, labelDisable, labelMaxValueBytes, labelMaxTotalBytes } =
+    values;
   return { labelProfile, labelSchema, labelRequire, labelAllow, labelDisable, labelMaxValueBytes, labelMaxTotalBytes };
 }
 
 export function labelSettings(values: LabelOptionValues, knownRuleIds: readonly string[]): LabelSettings {
   const profile = KEY_PROFILES[values.labelProfile];
-  if (!profile) throw new ConfigError(`label profile '${values.labelProfile}' is unknown; expected one of ${KEY_PROFILE_NAMES.join(', ')}`);
+  if (!profile)
+    throw new ConfigError(
+      `label profile '${values.labelProfile}' is unknown; expected one of ${KEY_PROFILE_NAMES.join(', ')}`,
+    );
   const unknown = values.labelDisable.filter((id) => !knownRuleIds.includes(id));
-  if (unknown.length > 0) throw new ConfigError(`--label-disable: unknown rule ${unknown.join(', ')}; the rules are ${knownRuleIds.join(', ')}`);
+  if (unknown.length > 0)
+    throw new ConfigError(
+      `--label-disable: unknown rule ${unknown.join(', ')}; the rules are ${knownRuleIds.join(', ')}`,
+    );
   return {
     profile,
     schema: values.labelSchema ? loadLabelSchema(values.labelSchema) : undefined,

@@ -16,7 +16,10 @@ const LOWER_ALNUM_DOT_DASH = /^[a-z0-9.-]*$/;
 function problems(key: string, first: RegExp, firstText: string, last: RegExp, lastText: string): string[] {
   const found: string[] = [];
   const bad = [...new Set(key.replace(/[a-z0-9.-]/g, ''))];
-  if (!LOWER_ALNUM_DOT_DASH.test(key)) found.push(`contains ${bad.map((c) => JSON.stringify(c)).join(', ')}; only lower-case letters, digits, '.' and '-' are allowed`);
+  if (!LOWER_ALNUM_DOT_DASH.test(key))
+    found.push(
+      `contains ${bad.map((c) => JSON.stringify(c)).join(', ')}; only lower-case letters, digits, '.' and '-' are allowed`,
+    );
   if (!first.test(key.charAt(0))) found.push(`must begin with ${firstText}`);
   if (!last.test(key.charAt(key.length - 1))) found.push(`must end with ${lastText}`);
   return found;
@@ -25,19 +28,23 @@ function problems(key: string, first: RegExp, firstText: string, last: RegExp, l
 export const KEY_PROFILES: Record<string, KeyProfile> = {
   docker: {
     name: 'docker',
-    description: "Docker's current guidelines: lower-case letters, digits, '.' and '-'; begin and end with a lower-case letter; no two separators in a row (also '.-' and '-.')",
+    description:
+      "Docker's current guidelines: lower-case letters, digits, '.' and '-'; begin and end with a lower-case letter; no two separators in a row (also '.-' and '-.')",
     formatProblems: (key) => problems(key, /[a-z]/, 'a lower-case letter', /[a-z]/, 'a lower-case letter'),
     consecutive: /[.-]{2}/,
   },
   'docker-legacy': {
     name: 'docker-legacy',
-    description: "Docker's guidelines up to 1.12 and label-schema: begin and end with a lower-case letter or digit; no '..' or '--'",
-    formatProblems: (key) => problems(key, /[a-z0-9]/, 'a lower-case letter or digit', /[a-z0-9]/, 'a lower-case letter or digit'),
+    description:
+      "Docker's guidelines up to 1.12 and label-schema: begin and end with a lower-case letter or digit; no '..' or '--'",
+    formatProblems: (key) =>
+      problems(key, /[a-z0-9]/, 'a lower-case letter or digit', /[a-z0-9]/, 'a lower-case letter or digit'),
     consecutive: /\.\.|--/,
   },
   hadolint: {
     name: 'hadolint',
-    description: "hadolint DL3048: begin with a lower-case letter, end with a lower-case letter or digit; no '..' or '--'",
+    description:
+      "hadolint DL3048: begin with a lower-case letter, end with a lower-case letter or digit; no '..' or '--'",
     formatProblems: (key) => problems(key, /[a-z]/, 'a lower-case letter', /[a-z0-9]/, 'a lower-case letter or digit'),
     consecutive: /\.\.|--/,
   },

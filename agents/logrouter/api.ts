@@ -52,8 +52,15 @@ export function loadPersistedRoutes(dir: string, logger: Logger): RouteSpec[] {
 
 export function addLogrouterApi(settings: ApiSettings): void {
   const { http } = settings;
-  http.addRoute('/routes', (request, response) => handleRoutes(settings, request, response), { access: 'sensitive', methods: ['POST', 'DELETE'], prefix: true });
-  http.addRoute('/logs', (request, response) => streamLogs(settings, request, response), { access: 'sensitive', prefix: true });
+  http.addRoute('/routes', (request, response) => handleRoutes(settings, request, response), {
+    access: 'sensitive',
+    methods: ['POST', 'DELETE'],
+    prefix: true,
+  });
+  http.addRoute('/logs', (request, response) => streamLogs(settings, request, response), {
+    access: 'sensitive',
+    prefix: true,
+  });
 }
 
 async function handleRoutes(settings: ApiSettings, request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -61,7 +68,12 @@ async function handleRoutes(settings: ApiSettings, request: IncomingMessage, res
   const id = path.startsWith('/routes/') ? decodeURIComponent(path.slice('/routes/'.length)) : undefined;
   const { router } = settings;
   if (request.method === 'GET' || request.method === 'HEAD') {
-    if (id === undefined) return sendPretty(response, 200, router.routeSpecs().map((spec) => routeToJson(spec)));
+    if (id === undefined)
+      return sendPretty(
+        response,
+        200,
+        router.routeSpecs().map((spec) => routeToJson(spec)),
+      );
     const spec = router.routeSpecs().find((r) => r.id === id);
     return spec ? sendPretty(response, 200, routeToJson(spec)) : sendJson(response, 404, { error: `no route ${id}` });
   }
@@ -78,7 +90,9 @@ async function handleRoutes(settings: ApiSettings, request: IncomingMessage, res
     router.addRoute(spec);
   } catch (error) {
     const bad = error instanceof RouteError || error instanceof TemplateError || error instanceof SyntaxError;
-    return sendJson(response, bad ? 400 : 500, { error: `Bad route: ${error instanceof RouteError ? error.reason : errorMessage(error)}` });
+    return sendJson(response, bad ? 400 : 500, {
+      error: `Bad route: ${error instanceof RouteError ? error.reason : errorMessage(error)}`,
+    });
   }
   const file = join(settings.routesDir, `${spec.id}.json`);
   writeFileSync(`${file}.tmp`, JSON.stringify(routeToJson(spec, { revealSecrets: true }), null, 2), { mode: 0o600 });
@@ -89,7 +103,10 @@ async function handleRoutes(settings: ApiSettings, request: IncomingMessage, res
 
 function sendPretty(response: ServerResponse, status: number, body: unknown): void {
   const text = `${JSON.stringify(body, null, 2)}\n`;
-  response.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  response.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+  });
   response.end(text);
 }
 
@@ -123,7 +140,8 @@ function streamLogs(settings: ApiSettings, request: IncomingMessage, response: S
   else if (selector.startsWith('name:')) {
     const glob = globToRegExp(decodeURIComponent(selector.slice(5)));
     pick = (c) => glob.test(c.name);
-  } else if (selector !== '') return sendJson(response, 404, { error: 'use /logs, /logs/id:<id> or /logs/name:<glob>' });
+  } else if (selector !== '')
+    return sendJson(response, 404, { error: 'use /logs, /logs/id:<id> or /logs/name:<glob>' });
   const sources = (url.searchParams.get('sources') ?? 'stdout,stderr').split(',');
   const json = url.searchParams.get('format') === 'json' || (request.headers.accept ?? '').includes('application/json');
   const { live } = settings;
@@ -131,16 +149,25 @@ function streamLogs(settings: ApiSettings, request: IncomingMessage, response: S
     wants: pick,
     send(container, line) {
       if (!sources.includes(line.source)) return;
-      response.write(json ? `${JSON.stringify({ container: container.name, id: container.id, source: line.source, time: line.ts, data: line.data.toString('utf8') })}\n` : `${container.name}|${line.data.toString('utf8')}\n`);
+      response.write(
+        json
+          ? `${JSON.stringify({ container: container.name, id: container.id, source: line.source, time: line.ts, data: line.data.toString('utf8') })}\n`
+          : `${container.name}|${line.data.toString('utf8')}\n`,
+      );
     },
     backlog: () => response.writableLength,
     drop: () => response.destroy(),
   };
   if (!live.add(client)) {
     response.setHeader('Retry-After', '10');
-    return sendJson(response, 503, { error: `${live.maxClients} /logs clients already connected (the limit, --log-api-max-clients)` });
+    return sendJson(response, 503, {
+      error: `${live.maxClients} /logs clients already connected (the limit, --log-api-max-clients)`,
+    });
   }
-  response.writeHead(200, { 'Content-Type': json ? 'application/x-ndjson' : 'text/plain; charset=utf-8', 'Cache-Control': 'no-cache' });
+  response.writeHead(200, {
+    'Content-Type': json ? 'application/x-ndjson' : 'text/plain; charset=utf-8',
+    'Cache-Control': 'no-cache',
+  });
   response.flushHeaders();
   response.on('close', () => live.remove(client));
 }

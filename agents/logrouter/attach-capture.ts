@@ -49,7 +49,12 @@ export class AttachCapture {
     try {
       // `logs`: the engine first replays what the container wrote before attach came (if it
       // started first), then streams. A container already exited gets the replay only.
-      const stream = (await container.attach({ stream: true, logs: true, stdout: true, stderr: true })) as unknown as AttachStream;
+      const stream = (await container.attach({
+        stream: true,
+        logs: true,
+        stdout: true,
+        stderr: true,
+      })) as unknown as AttachStream;
       if (this.closed) {
         stream.destroy();
         return false;

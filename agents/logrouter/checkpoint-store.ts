@@ -11,7 +11,16 @@
  * lines sent again, never lost). `checkpoints.json` (temp + rename) of the first version is still read.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fdatasyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { StreamPositions } from './delivery-tracker';
 import type { LogPosition } from './message';
@@ -47,7 +56,10 @@ export class CheckpointStore {
   writes = 0;
   lastWriteMs = 0;
 
-  constructor(dir: string, private readonly onCorrupt: (message: string) => void = () => undefined) {
+  constructor(
+    dir: string,
+    private readonly onCorrupt: (message: string) => void = () => undefined,
+  ) {
     mkdirSync(dir, { recursive: true });
     this.dir = dir;
     this.load();
@@ -144,7 +156,8 @@ export class CheckpointStore {
 
   flush(): void {
     if (!this.dirty) return;
-    for (const [route, byContainer] of this.live) for (const [container, read] of byContainer) (this.data.routes[route] ??= {})[container] = read();
+    for (const [route, byContainer] of this.live)
+      for (const [container, read] of byContainer) (this.data.routes[route] ??= {})[container] = read();
     this.fds ??= SLOTS.map((name) => openSync(join(this.dir, name), constants.O_RDWR | constants.O_CREAT, 0o600));
     this.seq += 1;
     const json = JSON.stringify({ ...this.data, seq: this.seq });
@@ -201,10 +214,16 @@ export class CheckpointStore {
     }
     if (best === undefined) {
       // Never crash on damaged files: start over (re-reading from "now") and say so.
-      if (damaged.length > 0) this.onCorrupt(`checkpoint files ${damaged.map((d) => join(this.dir, d)).join(', ')} are unreadable; starting without checkpoints`);
+      if (damaged.length > 0)
+        this.onCorrupt(
+          `checkpoint files ${damaged.map((d) => join(this.dir, d)).join(', ')} are unreadable; starting without checkpoints`,
+        );
       return;
     }
-    if (damaged.length > 0) this.onCorrupt(`checkpoint file ${join(this.dir, damaged[0]!)} is unreadable (a write cut short); using the other one`);
+    if (damaged.length > 0)
+      this.onCorrupt(
+        `checkpoint file ${join(this.dir, damaged[0]!)} is unreadable (a write cut short); using the other one`,
+      );
     const { seq: _seq, ...state } = best;
     this.data = state;
   }
@@ -232,11 +251,13 @@ function parseState(text: string): FileShape | undefined {
   }
   if (parsed?.version !== 1 || typeof parsed.routes !== 'object' || parsed.routes === null) return undefined;
   const state: FileShape = { version: 1, routes: {}, seq: typeof parsed.seq === 'number' ? parsed.seq : 0 };
-  for (const [route, ms] of Object.entries(parsed.routeSince ?? {})) if (Number.isFinite(ms)) (state.routeSince ??= {})[route] = ms;
+  for (const [route, ms] of Object.entries(parsed.routeSince ?? {}))
+    if (Number.isFinite(ms)) (state.routeSince ??= {})[route] = ms;
   for (const [route, byContainer] of Object.entries(parsed.routes)) {
     for (const [id, positions] of Object.entries(byContainer ?? {})) {
       const valid: StreamPositions = {};
-      for (const source of ['stdout', 'stderr'] as const) if (isPosition(positions?.[source])) valid[source] = positions[source];
+      for (const source of ['stdout', 'stderr'] as const)
+        if (isPosition(positions?.[source])) valid[source] = positions[source];
       (state.routes[route] ??= {})[id] = valid;
     }
   }

@@ -34,7 +34,8 @@ export class RoutesSection implements ConsoleSection {
       seen.add(view.id);
       const before = this.previous.get(view.id);
       const seconds = before ? (at - before.at) / 1000 : 0;
-      const rate = (now: number, then: number | undefined) => (before && seconds > 0 ? Math.max(0, (now - then!) / seconds) : 0);
+      const rate = (now: number, then: number | undefined) =>
+        before && seconds > 0 ? Math.max(0, (now - then!) / seconds) : 0;
       const linesPerSecond = rate(view.stats.linesOut, before?.lines);
       const bytesPerSecond = rate(view.stats.bytesOut, before?.bytes);
       this.previous.set(view.id, { at, lines: view.stats.linesOut, bytes: view.stats.bytesOut });
@@ -63,14 +64,20 @@ export function liveTail(live: LiveLogs): LogTail {
       wants: (container) => containerId === undefined || container.id.startsWith(containerId),
       send(container, line) {
         const text = line.data.toString('utf8');
-        sendEvent(response, 'line', JSON.stringify({ id: container.id, name: container.name, source: line.source, time: line.ts, text }));
+        sendEvent(
+          response,
+          'line',
+          JSON.stringify({ id: container.id, name: container.name, source: line.source, time: line.ts, text }),
+        );
       },
       backlog: () => response.writableLength,
       drop: () => response.destroy(),
     };
     if (!live.add(client)) {
       response.setHeader('Retry-After', '10');
-      return sendJson(response, 503, { error: `${live.maxClients} live log clients already connected (the limit, --log-api-max-clients)` });
+      return sendJson(response, 503, {
+        error: `${live.maxClients} live log clients already connected (the limit, --log-api-max-clients)`,
+      });
     }
     startEventStream(response);
     request.on('close', () => live.remove(client));

@@ -13,7 +13,10 @@ const IGNORE_LABEL = 'quayside.logs';
 export function routeMatcher(filters: RouteFilters): (container: ContainerMeta) => boolean {
   const name = filters.name ? globToRegExp(filters.name) : undefined;
   const image = filters.image ? globToRegExp(filters.image) : undefined;
-  const labels = (filters.labels ?? []).map(({ key, value }) => ({ key, value: value === undefined ? undefined : globToRegExp(value) }));
+  const labels = (filters.labels ?? []).map(({ key, value }) => ({
+    key,
+    value: value === undefined ? undefined : globToRegExp(value),
+  }));
   return (container) => {
     if (filters.id && !container.id.startsWith(filters.id)) return false;
     if (name && !name.test(container.name)) return false;
@@ -47,7 +50,12 @@ export function parseExcludeLabels(text: string): ExcludedLabel[] {
 }
 
 /** Why a container is not read at all, or undefined when it is. */
-export function optOutReason(container: ContainerMeta, env: readonly string[], excluded: readonly ExcludedLabel[], selfId: string | undefined): string | undefined {
+export function optOutReason(
+  container: ContainerMeta,
+  env: readonly string[],
+  excluded: readonly ExcludedLabel[],
+  selfId: string | undefined,
+): string | undefined {
   if (selfId && selfId.length >= 12 && container.id.startsWith(selfId)) return 'it is this agent';
   if (env.some((entry) => /^LOGSPOUT=ignore$/i.test(entry))) return 'env LOGSPOUT=ignore';
   if ((container.labels[IGNORE_LABEL] ?? '').toLowerCase() === 'ignore') return `label ${IGNORE_LABEL}=ignore`;

@@ -119,7 +119,10 @@ export class ContainerPipe {
         }
         if (!this.read && outcome === 'unopened' && (state === 'gone' || state === 'stopped')) {
           this.options.counters.gap();
-          this.options.logger.warn('container removed before its log could be opened, and attach caught nothing of it; its output is lost', { container: this.options.container.name, id: this.options.container.id });
+          this.options.logger.warn(
+            'container removed before its log could be opened, and attach caught nothing of it; its output is lost',
+            { container: this.options.container.name, id: this.options.container.id },
+          );
         }
         if (state === 'gone') return;
         if (state === 'stopped' && clean) {
@@ -169,7 +172,9 @@ export class ContainerPipe {
    * without it the client buffers the whole answer, and a log of millions of lines takes hundreds
    * of MB. The engine does not follow a container that is not running: it sends the log and ends.
    */
-  private async readOnce(sources: readonly LogSource[] = this.options.sources): Promise<'clean' | 'broken' | 'unopened'> {
+  private async readOnce(
+    sources: readonly LogSource[] = this.options.sources,
+  ): Promise<'clean' | 'broken' | 'unopened'> {
     const { docker, container, route } = this.options;
     const resumeTs = this.tracker.resumeTsOf(sources);
     const since = resumeTs ? resumeSinceOf(resumeTs) : '0';
@@ -184,7 +189,10 @@ export class ContainerPipe {
         since,
       });
     } catch (error) {
-      this.options.logger.debug('cannot open the log stream', { container: container.name, error: errorMessage(error) });
+      this.options.logger.debug('cannot open the log stream', {
+        container: container.name,
+        error: errorMessage(error),
+      });
       return 'unopened';
     }
     // The log is open: the engine sends all of it even if the container is removed now.
@@ -238,18 +246,26 @@ export class ContainerPipe {
     await this.untilDrained();
     if (lostBytes > 0 || !fromStart) {
       this.options.counters.gap();
-      this.options.logger.warn('container removed before its log could be read; shipped what attach caught of its output', {
-        container: this.options.container.name,
-        id: this.options.container.id,
-        lostBytes,
-        missedStart: !fromStart,
-      });
+      this.options.logger.warn(
+        'container removed before its log could be read; shipped what attach caught of its output',
+        {
+          container: this.options.container.name,
+          id: this.options.container.id,
+          lostBytes,
+          missedStart: !fromStart,
+        },
+      );
     }
   }
 
-  private lineReader(wanted: (line: LogLine) => boolean = () => true): { parser: LogParser; merger: MultilineMerger | undefined } {
+  private lineReader(wanted: (line: LogLine) => boolean = () => true): {
+    parser: LogParser;
+    merger: MultilineMerger | undefined;
+  } {
     const { container, route, maxLineBytes, counters } = this.options;
-    const merger = this.options.multiline ? new MultilineMerger(this.options.multiline, (m) => route.push(m)) : undefined;
+    const merger = this.options.multiline
+      ? new MultilineMerger(this.options.multiline, (m) => route.push(m))
+      : undefined;
     const parser = new LogParser({
       tty: container.tty,
       maxLineBytes,
@@ -270,7 +286,9 @@ export class ContainerPipe {
     if (!this.tracker.gapDetected) return;
     this.tracker.gapDetected = false;
     this.options.counters.gap();
-    this.options.logger.warn('log lines lost before they could be read (rotated away by the log driver)', { container: this.options.container.name });
+    this.options.logger.warn('log lines lost before they could be read (rotated away by the log driver)', {
+      container: this.options.container.name,
+    });
   }
 
   private accept(line: LogLine, merger: MultilineMerger | undefined): void {
@@ -327,7 +345,9 @@ export class ContainerPipe {
 function parseObject(data: Buffer): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(data.toString('utf8'));
-    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }

@@ -64,7 +64,14 @@ export class DeliveryTracker {
     private readonly onAdvance: () => void,
     private readonly sources: readonly LogSource[] = ['stdout', 'stderr'],
   ) {
-    const state = (committed: LogPosition | undefined): StreamState => ({ committed, readTs: undefined, readN: 0, inFlight: [], head: 0, firstAfterResume: true });
+    const state = (committed: LogPosition | undefined): StreamState => ({
+      committed,
+      readTs: undefined,
+      readN: 0,
+      inFlight: [],
+      head: 0,
+      firstAfterResume: true,
+    });
     this.streams = { stdout: state(checkpoint?.stdout), stderr: state(checkpoint?.stderr) };
   }
 
@@ -96,7 +103,12 @@ export class DeliveryTracker {
   }
 
   get pending(): number {
-    return this.streams.stdout.inFlight.length - this.streams.stdout.head + this.streams.stderr.inFlight.length - this.streams.stderr.head;
+    return (
+      this.streams.stdout.inFlight.length -
+      this.streams.stdout.head +
+      this.streams.stderr.inFlight.length -
+      this.streams.stderr.head
+    );
   }
 
   /** A new stream of `sources` starts: number their lines afresh (the engine replays from `since`). */

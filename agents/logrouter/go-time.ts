@@ -3,7 +3,20 @@
  * `{{.Time.Format "2006-01-02T15:04:05.000Z07:00"}}` formats with Go's reference layout. Docker
  * stamps lines in UTC, so zones are always UTC (`Z`, `+0000`, `UTC`).
  */
-const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+const MONTHS = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+];
 const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 
 export class GoTime {

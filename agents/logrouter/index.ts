@@ -22,12 +22,18 @@ export const logrouterAgent = defineAgent({
   name: 'logrouter',
   summary: "Ships every container's stdout and stderr to syslog, Redis and HTTP log services",
   options: logrouterOptions,
-  operands: { name: 'route-uri', description: 'route URIs (logspout syntax), e.g. syslog+tcp://logs:514', option: 'logRoutes', variadic: true },
+  operands: {
+    name: 'route-uri',
+    description: 'route URIs (logspout syntax), e.g. syslog+tcp://logs:514',
+    option: 'logRoutes',
+    variadic: true,
+  },
   async start({ docker, events, logger, metrics, http, stateDir }, options) {
     refuseLogspoutListenVariables(process.env);
     const store = new CheckpointStore(join(stateDir, 'logrouter'), (message) => logger.warn(message));
     const excludeLabels = [...options.logExcludeLabels];
-    if (excludeLabels.length === 0 && process.env.EXCLUDE_LABEL) excludeLabels.push(...parseExcludeLabels(process.env.EXCLUDE_LABEL));
+    if (excludeLabels.length === 0 && process.env.EXCLUDE_LABEL)
+      excludeLabels.push(...parseExcludeLabels(process.env.EXCLUDE_LABEL));
     const host = hostname();
     const router = new LogRouter({
       docker,
@@ -48,7 +54,8 @@ export const logrouterAgent = defineAgent({
       try {
         router.addRoute(spec);
       } catch (error) {
-        if (error instanceof RouteError || error instanceof TemplateError) throw new ConfigError(`--log-routes (ROUTE_URIS): ${error.message}`);
+        if (error instanceof RouteError || error instanceof TemplateError)
+          throw new ConfigError(`--log-routes (ROUTE_URIS): ${error.message}`);
         throw error;
       }
     }
@@ -58,7 +65,10 @@ export const logrouterAgent = defineAgent({
       try {
         router.addRoute(spec);
       } catch (error) {
-        logger.warn('ignoring a stored route that is no longer valid', { route: spec.id, error: (error as Error).message });
+        logger.warn('ignoring a stored route that is no longer valid', {
+          route: spec.id,
+          error: (error as Error).message,
+        });
       }
     }
     const live = new LiveLogs(docker, logger, options.logApiMaxClients, () => router.runningContainers());
@@ -80,10 +90,16 @@ export const logrouterAgent = defineAgent({
     });
     http.addReadinessCheck('logrouter', () => {
       if (!router.synced) return { ready: false, detail: 'waiting for the first container list' };
-      const down = router.views().filter((r) => !r.connected).map((r) => r.id);
-      return down.length === 0 ? { ready: true, detail: `${router.pipeCount()} streams` } : { ready: false, detail: `routes not delivering: ${down.join(', ')}` };
+      const down = router
+        .views()
+        .filter((r) => !r.connected)
+        .map((r) => r.id);
+      return down.length === 0
+        ? { ready: true, detail: `${router.pipeCount()} streams` }
+        : { ready: false, detail: `routes not delivering: ${down.join(', ')}` };
     });
-    if (router.routeSpecs().length === 0) logger.warn('logrouter has no routes: give route URIs as arguments, --log-routes or ROUTE_URIS');
+    if (router.routeSpecs().length === 0)
+      logger.warn('logrouter has no routes: give route URIs as arguments, --log-routes or ROUTE_URIS');
     logger.info('logrouter ready', { routes: router.routeSpecs().map((r) => `${r.adapter}://${r.address}`) });
     return {
       async stop() {

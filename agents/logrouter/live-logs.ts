@@ -61,7 +61,8 @@ export class LiveLogs {
 
   remove(client: LiveClient): void {
     if (!this.clients.delete(client)) return;
-    for (const [id, entry] of this.followed) if (![...this.clients].some((c) => c.wants(entry.container))) this.unfollow(id);
+    for (const [id, entry] of this.followed)
+      if (![...this.clients].some((c) => c.wants(entry.container))) this.unfollow(id);
   }
 
   /** A container started: follow it if a client wants it. */
@@ -78,11 +79,21 @@ export class LiveLogs {
     if (this.followed.has(container.id)) return;
     const entry: Followed = { container, stream: undefined, closed: false };
     this.followed.set(container.id, entry);
-    const parser = new LogParser({ tty: container.tty, maxLineBytes: 1 << 20, onLine: (line) => this.broadcast(container, line) });
+    const parser = new LogParser({
+      tty: container.tty,
+      maxLineBytes: 1 << 20,
+      onLine: (line) => this.broadcast(container, line),
+    });
     const target = this.docker.getContainer(container.id);
     const logs = target.logs as unknown as (options: object) => Promise<IncomingMessage>;
     logs
-      .call(target, { follow: true, stdout: true, stderr: true, timestamps: true, since: sinceOf(tsFromMillis(Date.now())) })
+      .call(target, {
+        follow: true,
+        stdout: true,
+        stderr: true,
+        timestamps: true,
+        since: sinceOf(tsFromMillis(Date.now())),
+      })
       .then((stream) => {
         if (entry.closed) {
           stream.destroy();

@@ -57,7 +57,8 @@ export class LogParser {
   end(): void {
     if (this.options.tty) {
       const rest = this.buffer[this.buffer.length - 1] === 0x0d ? this.buffer.subarray(0, -1) : this.buffer;
-      if (this.ttyMessage && !this.ttyMessage.atCut && !this.ttySkipping) this.append('stdout', this.ttyMessage.ts, rest, false);
+      if (this.ttyMessage && !this.ttyMessage.atCut && !this.ttySkipping)
+        this.append('stdout', this.ttyMessage.ts, rest, false);
       this.buffer = Buffer.alloc(0);
       this.ttyMessage = undefined;
       this.ttySkipping = false;

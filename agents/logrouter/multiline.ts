@@ -22,11 +22,20 @@ function regexOption(help: string): RouteOptionDecl<RegExp | undefined> {
 
 /** Every route's line merging (`multiline+` before a scheme is `multiline=true`). */
 export const multilineRouteOptions = {
-  multiline: booleanOption({ help: 'Merge continuation lines (stack traces) per container and stream', default: false }),
+  multiline: booleanOption({
+    help: 'Merge continuation lines (stack traces) per container and stream',
+    default: false,
+  }),
   'multiline.start': regexOption('A line matching it starts a message, any other continues one (turns merging on)'),
-  'multiline.continue': regexOption('A line matching it continues the message (turns merging on); default ^\\s when no start is given'),
+  'multiline.continue': regexOption(
+    'A line matching it continues the message (turns merging on); default ^\\s when no start is given',
+  ),
   'multiline.max_lines': integerOption({ help: 'Most lines in one message', default: 200, min: 1 }),
-  'multiline.timeout': integerOption({ help: 'Milliseconds after its last line that a message is closed', default: 500, min: 1 }),
+  'multiline.timeout': integerOption({
+    help: 'Milliseconds after its last line that a message is closed',
+    default: 500,
+    min: 1,
+  }),
   'multiline.separator': stringOption({ help: 'What joins the lines of a message', default: '\n', defaultText: '\\n' }),
 };
 
@@ -51,7 +60,10 @@ interface Group {
 export class MultilineMerger {
   private readonly groups: Partial<Record<LogSource, Group>> = {};
 
-  constructor(private readonly settings: MultilineSettings, private readonly emit: (message: LogMessage) => void) {}
+  constructor(
+    private readonly settings: MultilineSettings,
+    private readonly emit: (message: LogMessage) => void,
+  ) {}
 
   push(message: LogMessage): void {
     const group = this.groups[message.source];
@@ -61,7 +73,10 @@ export class MultilineMerger {
       return;
     }
     if (group) this.flush(message.source);
-    this.groups[message.source] = { messages: [message], timer: setTimeout(() => this.flush(message.source), this.settings.timeoutMs) };
+    this.groups[message.source] = {
+      messages: [message],
+      timer: setTimeout(() => this.flush(message.source), this.settings.timeoutMs),
+    };
   }
 
   /** Emits the open message of one stream (a line that cannot be merged comes next). */

@@ -3,7 +3,13 @@
  * agent's under `quayside all`; environment names follow logspout where it has one.
  */
 import { ConfigError } from '../../shared/config/errors';
-import { booleanOption, choiceOption, integerOption, listOption, optionalStringOption } from '../../shared/config/options';
+import {
+  booleanOption,
+  choiceOption,
+  integerOption,
+  listOption,
+  optionalStringOption,
+} from '../../shared/config/options';
 import { logsApiOptions } from './api';
 import { parseExcludeLabels, type ExcludedLabel } from './container-filter';
 import { parseRouteUri, type RouteSpec } from './route';
@@ -74,5 +80,7 @@ export function refuseLogspoutListenVariables(env: NodeJS.ProcessEnv): void {
   const set = ['PORT', 'HTTP_PORT', 'HTTP_BIND_ADDRESS'].filter((name) => env[name] !== undefined && env[name] !== '');
   if (set.length === 0) return;
   const shown = set.map((name) => `${name}=${env[name]}`).join(', ');
-  throw new ConfigError(`${shown}: logspout's listen address is not read by quayside; set --listen (QUAYSIDE_LISTEN) to host:port instead and unset ${set.join(' and ')}`);
+  throw new ConfigError(
+    `${shown}: logspout's listen address is not read by quayside; set --listen (QUAYSIDE_LISTEN) to host:port instead and unset ${set.join(' and ')}`,
+  );
 }

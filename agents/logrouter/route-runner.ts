@@ -127,7 +127,8 @@ export class RouteRunner {
     const now = Date.now();
     for (let i = 0; i < batch.length; i++) {
       const message = batch[i]!;
-      if (batch[i + 1]?.container !== message.container) this.options.counters.lag(message.container, Math.max(0, (now - tsMillis(message.ts)) / 1000));
+      if (batch[i + 1]?.container !== message.container)
+        this.options.counters.lag(message.container, Math.max(0, (now - tsMillis(message.ts)) / 1000));
     }
   }
 
@@ -145,11 +146,20 @@ export class RouteRunner {
         const outcome = await this.options.adapter.send(batch, accepted);
         const refused = outcome?.rejected ? (outcome.rejected.count ?? batch.length) : 0;
         if (outcome?.rejected) {
-          this.options.logger.warn('route refused lines; dropped', { route: this.spec.id, lines: refused, reason: outcome.rejected.reason });
+          this.options.logger.warn('route refused lines; dropped', {
+            route: this.spec.id,
+            lines: refused,
+            reason: outcome.rejected.reason,
+          });
           this.options.counters.dropped(refused, 'rejected');
         }
-        if (refused < batch.length) this.options.counters.linesOut(batch.length - refused, batch.reduce((sum, m) => sum + m.data.length, 0));
-        if (this.failures > 0) this.options.logger.info('route delivers again', { route: this.spec.id, after: this.failures });
+        if (refused < batch.length)
+          this.options.counters.linesOut(
+            batch.length - refused,
+            batch.reduce((sum, m) => sum + m.data.length, 0),
+          );
+        if (this.failures > 0)
+          this.options.logger.info('route delivers again', { route: this.spec.id, after: this.failures });
         this.failures = 0;
         this.lastError = undefined;
         accepted();
@@ -161,11 +171,19 @@ export class RouteRunner {
         this.lastError = errorMessage(error);
         this.options.counters.retry();
         if (this.failures === 1 || this.failures % 20 === 0) {
-          this.options.logger.warn('route cannot deliver; retrying', { route: this.spec.id, address: this.spec.address, attempt: this.failures, error: this.lastError });
+          this.options.logger.warn('route cannot deliver; retrying', {
+            route: this.spec.id,
+            address: this.spec.address,
+            attempt: this.failures,
+            error: this.lastError,
+          });
         }
         if (error instanceof RetryLater) waitMs = error.retryAfterMs;
       }
-      const delay = Math.max(waitMs ?? 0, backoffDelay(this.failures - 1, ROUTE_BACKOFF, this.options.random ?? Math.random));
+      const delay = Math.max(
+        waitMs ?? 0,
+        backoffDelay(this.failures - 1, ROUTE_BACKOFF, this.options.random ?? Math.random),
+      );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, delay);
         this.wake = () => {

@@ -132,7 +132,8 @@ export const MASKED = '***';
  * `structured_data` often carries a service's token (Loggly's `<token>@41058`). TLS file paths
  * (`tls.key`) are not secrets.
  */
-const SECRET_OPTION = /^(?!tls\.)(?:header\.)?[\w.-]*(?:pass(?:word)?|passwd|pwd|secret|token|api[-_]?key|auth\w*|credentials?|cookie|signature|session)[\w.-]*$|^header\.[\w-]*key$|^structured_data$/i;
+const SECRET_OPTION =
+  /^(?!tls\.)(?:header\.)?[\w.-]*(?:pass(?:word)?|passwd|pwd|secret|token|api[-_]?key|auth\w*|credentials?|cookie|signature|session)[\w.-]*$|^header\.[\w-]*key$|^structured_data$/i;
 
 export function isSecretOption(key: string): boolean {
   return SECRET_OPTION.test(key);
@@ -144,12 +145,16 @@ export function isSecretOption(key: string): boolean {
  * naming it. A `$` not followed by a name stays as it is.
  */
 function expandEnv(text: string, env: NodeJS.ProcessEnv): string {
-  return text.replace(/\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g, (_match, braced: string | undefined, bare: string | undefined) => {
-    const name = (braced ?? bare)!;
-    const value = env[name];
-    if (value === undefined) throw new RouteError(`a route URI names the environment variable ${name}, which is not set`);
-    return value;
-  });
+  return text.replace(
+    /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g,
+    (_match, braced: string | undefined, bare: string | undefined) => {
+      const name = (braced ?? bare)!;
+      const value = env[name];
+      if (value === undefined)
+        throw new RouteError(`a route URI names the environment variable ${name}, which is not set`);
+      return value;
+    },
+  );
 }
 
 function routeIdOf(text: string): string {
@@ -189,7 +194,10 @@ function applyFilter(filters: RouteFilters, key: string, value: string, uri: str
 function parseSources(value: string | readonly string[], where: string): LogSource[] {
   const items = (typeof value === 'string' ? value.split(',') : value).map((s) => s.trim()).filter((s) => s !== '');
   for (const item of items) {
-    if (item !== 'stdout' && item !== 'stderr') throw new RouteError(`route ${JSON.stringify(where)}: filter.sources takes stdout and/or stderr, not ${JSON.stringify(item)}`);
+    if (item !== 'stdout' && item !== 'stderr')
+      throw new RouteError(
+        `route ${JSON.stringify(where)}: filter.sources takes stdout and/or stderr, not ${JSON.stringify(item)}`,
+      );
   }
   return items as LogSource[];
 }
@@ -247,30 +255,51 @@ export function routeToJson(spec: RouteSpec, { revealSecrets = false } = {}): Ro
 
 function maskOptions(options: Readonly<Record<string, string>>): Record<string, string> {
   const masked: Record<string, string> = {};
-  for (const [key, value] of Object.entries(options)) masked[key] = isSecretOption(key) && value !== '' ? MASKED : value;
+  for (const [key, value] of Object.entries(options))
+    masked[key] = isSecretOption(key) && value !== '' ? MASKED : value;
   return masked;
 }
 
-const STRING_FIELDS = ['id', 'adapter', 'address', 'path', 'filter_id', 'filter_name', 'filter_image', 'filter_compose_project', 'filter_compose_service'] as const;
+const STRING_FIELDS = [
+  'id',
+  'adapter',
+  'address',
+  'path',
+  'filter_id',
+  'filter_name',
+  'filter_image',
+  'filter_compose_project',
+  'filter_compose_service',
+] as const;
 
 /** Reads a route from API/persisted JSON; throws RouteError naming the bad field. */
 export function routeFromJson(value: unknown, newId: () => string): RouteSpec {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new RouteError('a route must be a JSON object');
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new RouteError('a route must be a JSON object');
   const json = value as Record<string, unknown>;
   for (const field of STRING_FIELDS) {
-    if (json[field] !== undefined && typeof json[field] !== 'string') throw new RouteError(`route field ${field} must be a string`);
+    if (json[field] !== undefined && typeof json[field] !== 'string')
+      throw new RouteError(`route field ${field} must be a string`);
   }
   for (const field of ['filter_sources', 'filter_labels'] as const) {
     const list = json[field];
-    if (list !== undefined && (!Array.isArray(list) || list.some((item) => typeof item !== 'string'))) throw new RouteError(`route field ${field} must be an array of strings`);
+    if (list !== undefined && (!Array.isArray(list) || list.some((item) => typeof item !== 'string')))
+      throw new RouteError(`route field ${field} must be an array of strings`);
   }
   const options = json.options ?? {};
-  if (typeof options !== 'object' || options === null || Array.isArray(options) || Object.values(options).some((v) => typeof v !== 'string')) {
+  if (
+    typeof options !== 'object' ||
+    options === null ||
+    Array.isArray(options) ||
+    Object.values(options).some((v) => typeof v !== 'string')
+  ) {
     throw new RouteError('route field options must be an object of strings');
   }
-  if (typeof json.adapter !== 'string' || json.adapter === '') throw new RouteError('route field adapter is required (e.g. "syslog+tcp")');
+  if (typeof json.adapter !== 'string' || json.adapter === '')
+    throw new RouteError('route field adapter is required (e.g. "syslog+tcp")');
   const id = (json.id as string | undefined) || newId();
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(id)) throw new RouteError(`route id ${JSON.stringify(id)}: use letters, digits, ".", "_" or "-" (at most 64)`);
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(id))
+    throw new RouteError(`route id ${JSON.stringify(id)}: use letters, digits, ".", "_" or "-" (at most 64)`);
   const filters: RouteFilters = {};
   if (json.filter_id) filters.id = json.filter_id as string;
   if (json.filter_name) filters.name = json.filter_name as string;

@@ -77,7 +77,8 @@ export class LogRouter {
       adapter = createAdapter({ spec, env: this.settings.env, stdout: this.settings.stdout });
     } catch (error) {
       // Name the route (without its query, which may hold API keys) so the user knows which one.
-      if (error instanceof RouteError || error instanceof TemplateError) throw new RouteError(`route ${describeRoute(spec)}: ${error.message}`, error.message);
+      if (error instanceof RouteError || error instanceof TemplateError)
+        throw new RouteError(`route ${describeRoute(spec)}: ${error.message}`, error.message);
       throw error;
     }
     this.removeRoute(spec.id);
@@ -115,7 +116,8 @@ export class LogRouter {
     this.settings.store.routeSince(spec.id);
     this.settings.store.flush();
     // A route added while running starts at "now" for containers already running.
-    for (const container of this.containers.values()) this.ensurePipe(route, container, this.synced ? 'now' : undefined);
+    for (const container of this.containers.values())
+      this.ensurePipe(route, container, this.synced ? 'now' : undefined);
   }
 
   removeRoute(id: string): boolean {
@@ -152,7 +154,9 @@ export class LogRouter {
     // Stopped containers too when they may hold unread lines: read before, or created after a route first ran.
     const firstRun = Math.min(...[...this.routes.keys()].map((id) => this.settings.store.routeSince(id)));
     // Not a container that was created but not started: its start event wakes its reader.
-    const unread = (c: Dockerode.ContainerInfo) => c.State !== 'created' && (c.State === 'running' || this.settings.store.knows(c.Id) || c.Created * 1000 >= firstRun - 1000);
+    const unread = (c: Dockerode.ContainerInfo) =>
+      c.State !== 'created' &&
+      (c.State === 'running' || this.settings.store.knows(c.Id) || c.Created * 1000 >= firstRun - 1000);
     await Promise.all(snapshot.containers.filter(unread).map((c) => this.track(c.Id, 'run')));
     this.settings.store.retain(new Set(this.routes.keys()), present);
     this.settings.store.flush();
@@ -187,7 +191,8 @@ export class LogRouter {
   }
 
   async stop(deadlineMs: number): Promise<void> {
-    for (const route of this.routes.values()) for (const pipe of [...route.pipes.values(), ...route.leaving]) pipe.close();
+    for (const route of this.routes.values())
+      for (const pipe of [...route.pipes.values(), ...route.leaving]) pipe.close();
     await Promise.all([...this.routes.values()].map((r) => r.runner.stop(deadlineMs)));
     this.settings.store.flush();
   }
@@ -211,7 +216,11 @@ export class LogRouter {
     }
     if (!info && !(capture && event)) {
       // Created, run and removed before attach and inspect answered.
-      if (event) this.settings.logger.warn('container removed before it could be attached to or inspected; its output is lost', { container: event.name, id });
+      if (event)
+        this.settings.logger.warn('container removed before it could be attached to or inspected; its output is lost', {
+          container: event.name,
+          id,
+        });
       else this.settings.logger.debug('container gone before it could be inspected', { id, phase });
       return;
     }
@@ -219,10 +228,15 @@ export class LogRouter {
     const reason = optOutReason(meta, info?.Config.Env ?? [], this.settings.excludeLabels, this.settings.selfId);
     if (reason) {
       capture?.close();
-      if (!this.containers.has(id)) this.settings.logger.debug('container logs not shipped', { container: meta.name, reason });
+      if (!this.containers.has(id))
+        this.settings.logger.debug('container logs not shipped', { container: meta.name, reason });
       return;
     }
-    if (!info) this.settings.logger.warn('container not inspected (removed, or the engine did not answer); read by its create event, its env not known', { container: meta.name, id });
+    if (!info)
+      this.settings.logger.warn(
+        'container not inspected (removed, or the engine did not answer); read by its create event, its env not known',
+        { container: meta.name, id },
+      );
     if (capture) {
       // Attach came after the start if the container is no longer just created.
       capture.fromStart = info?.State.Status === 'created';
@@ -238,7 +252,10 @@ export class LogRouter {
     for (const route of this.routes.values()) {
       // Created after the route first ran (also while the agent was down): every line is new.
       const fresh = this.synced || created >= this.settings.store.routeSince(route.spec.id) - 1000;
-      this.ensurePipe(route, known ?? meta, fresh || this.settings.backlog ? undefined : 'now', { capture, wake: phase === 'run' });
+      this.ensurePipe(route, known ?? meta, fresh || this.settings.backlog ? undefined : 'now', {
+        capture,
+        wake: phase === 'run',
+      });
     }
     capture?.expireAfter(CAPTURE_WAIT_MS);
     if (phase === 'run' && info?.State.Running) for (const listener of this.startListeners) listener(known ?? meta);
@@ -249,7 +266,12 @@ export class LogRouter {
     return (await capture.open(this.settings.docker.getContainer(id))) ? capture : undefined;
   }
 
-  private ensurePipe(route: ActiveRoute, container: ContainerMeta, startAt: 'now' | undefined, how: { capture?: AttachCapture; wake: boolean } = { wake: true }): void {
+  private ensurePipe(
+    route: ActiveRoute,
+    container: ContainerMeta,
+    startAt: 'now' | undefined,
+    how: { capture?: AttachCapture; wake: boolean } = { wake: true },
+  ): void {
     const existing = route.pipes.get(container.id);
     if (existing) {
       if (how.wake) existing.wake();
@@ -334,7 +356,15 @@ function inspectedMeta(info: Dockerode.ContainerInspectInfo): ContainerMeta {
  */
 function eventMeta(event: DockerEvent, tty: boolean): ContainerMeta {
   const { name, image, ...labels } = event.attributes;
-  return { id: event.id, name: containerName(name ?? event.name), image: image ?? event.image, hostname: event.id.slice(0, 12), pid: 0, labels, tty };
+  return {
+    id: event.id,
+    name: containerName(name ?? event.name),
+    image: image ?? event.image,
+    hostname: event.id.slice(0, 12),
+    pid: 0,
+    labels,
+    tty,
+  };
 }
 
 /** `adapter://address/path (id)`: which route, without the query (API keys, passwords). */

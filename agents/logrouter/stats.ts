@@ -49,13 +49,29 @@ export function registerLogrouterMetrics(registry: Registry, source: StatsSource
         for (const route of source.routes()) this.inc({ route: route.id }, value(route.stats));
       },
     });
-  counter('quayside_logrouter_lines_in_total', 'Log lines read from Docker for a route (including the ones skipped as already delivered).', (s) => s.linesIn);
+  counter(
+    'quayside_logrouter_lines_in_total',
+    'Log lines read from Docker for a route (including the ones skipped as already delivered).',
+    (s) => s.linesIn,
+  );
   counter('quayside_logrouter_bytes_in_total', 'Bytes of log lines read from Docker for a route.', (s) => s.bytesIn);
   counter('quayside_logrouter_lines_out_total', 'Log lines the route destination accepted.', (s) => s.linesOut);
-  counter('quayside_logrouter_bytes_out_total', 'Bytes of log lines (message bodies) the route destination accepted.', (s) => s.bytesOut);
+  counter(
+    'quayside_logrouter_bytes_out_total',
+    'Bytes of log lines (message bodies) the route destination accepted.',
+    (s) => s.bytesOut,
+  );
   counter('quayside_logrouter_retries_total', 'Failed deliveries that were retried.', (s) => s.retries);
-  counter('quayside_logrouter_gaps_total', 'Times the line at the checkpoint was gone on re-attach: Docker rotated lines away before they were read.', (s) => s.gaps);
-  counter('quayside_logrouter_malformed_total', 'Log stream pieces without a Docker timestamp or with an unknown stream type.', (s) => s.malformed);
+  counter(
+    'quayside_logrouter_gaps_total',
+    'Times the line at the checkpoint was gone on re-attach: Docker rotated lines away before they were read.',
+    (s) => s.gaps,
+  );
+  counter(
+    'quayside_logrouter_malformed_total',
+    'Log stream pieces without a Docker timestamp or with an unknown stream type.',
+    (s) => s.malformed,
+  );
   const byReason = (name: string, help: string, value: (s: RouteStats) => Record<string, number>) =>
     new Counter({
       name,
@@ -64,11 +80,20 @@ export function registerLogrouterMetrics(registry: Registry, source: StatsSource
       registers: [registry],
       collect() {
         this.reset();
-        for (const route of source.routes()) for (const [reason, n] of Object.entries(value(route.stats))) this.inc({ route: route.id, reason }, n);
+        for (const route of source.routes())
+          for (const [reason, n] of Object.entries(value(route.stats))) this.inc({ route: route.id, reason }, n);
       },
     });
-  byReason('quayside_logrouter_dropped_total', 'Log lines dropped: queue_full (policy drop) or rejected (the destination refused them for good, e.g. HTTP 400).', (s) => s.dropped);
-  byReason('quayside_logrouter_skipped_total', 'Lines read again and skipped: delivered (at or before the checkpoint) or older (json-file rotation duplicates).', (s) => s.skipped);
+  byReason(
+    'quayside_logrouter_dropped_total',
+    'Log lines dropped: queue_full (policy drop) or rejected (the destination refused them for good, e.g. HTTP 400).',
+    (s) => s.dropped,
+  );
+  byReason(
+    'quayside_logrouter_skipped_total',
+    'Lines read again and skipped: delivered (at or before the checkpoint) or older (json-file rotation duplicates).',
+    (s) => s.skipped,
+  );
   new Counter({
     name: 'quayside_logrouter_reconnects_total',
     help: 'Reconnections of the route to its destination.',

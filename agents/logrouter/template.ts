@@ -39,19 +39,41 @@ const FIELDS: Record<string, Evaluate> = {
 };
 
 /** Methods: `.Time.Format "layout"`, `.ContainerNameSplitN "sep" n`, `.Time.Unix`. */
-const METHODS: Record<string, { receiver: string; arity: number; call(receiver: Value, args: Value[], m: LogMessage): Value }> = {
+const METHODS: Record<
+  string,
+  { receiver: string; arity: number; call(receiver: Value, args: Value[], m: LogMessage): Value }
+> = {
   '.Time.Format': { receiver: '.Time', arity: 1, call: (time, [layout]) => formatGoTime(time as GoTime, text(layout)) },
   '.Time.Unix': { receiver: '.Time', arity: 0, call: (time) => (time as GoTime).unixSeconds },
   '.Time.UnixNano': { receiver: '.Time', arity: 0, call: (time) => (time as GoTime).unixNanos },
   // Go's strings.SplitN: at most n pieces, the last holding the rest.
-  '.ContainerNameSplitN': { receiver: '.', arity: 2, call: (_root, [sep, n], m) => splitN(m.container.name, text(sep), Number(n)) },
+  '.ContainerNameSplitN': {
+    receiver: '.',
+    arity: 2,
+    call: (_root, [sep, n], m) => splitN(m.container.name, text(sep), Number(n)),
+  },
 };
 
 const FUNCTIONS: Record<string, { min: number; max: number; call(args: Value[]): Value }> = {
   toJSON: { min: 1, max: 1, call: ([value]) => goJson(value) },
-  index: { min: 1, max: Infinity, call: ([value, ...keys]) => keys.reduce<Value>((item, key) => indexOf(item, key), value) },
+  index: {
+    min: 1,
+    max: Infinity,
+    call: ([value, ...keys]) => keys.reduce<Value>((item, key) => indexOf(item, key), value),
+  },
   printf: { min: 1, max: Infinity, call: ([format, ...args]) => sprintf(text(format), args) },
-  len: { min: 1, max: 1, call: ([value]) => (typeof value === 'string' ? Buffer.byteLength(value) : Array.isArray(value) ? value.length : value && typeof value === 'object' ? Object.keys(value).length : 0) },
+  len: {
+    min: 1,
+    max: 1,
+    call: ([value]) =>
+      typeof value === 'string'
+        ? Buffer.byteLength(value)
+        : Array.isArray(value)
+          ? value.length
+          : value && typeof value === 'object'
+            ? Object.keys(value).length
+            : 0,
+  },
   lower: { min: 1, max: 1, call: ([value]) => text(value).toLowerCase() },
   upper: { min: 1, max: 1, call: ([value]) => text(value).toUpperCase() },
 };
@@ -71,8 +93,14 @@ export function compileTemplate(source: string, where: string, extras: readonly 
 }
 
 /** Like compileTemplate, but a plain `{{.Data}}` stays the container's bytes (invalid UTF-8 included). */
-export function compileByteTemplate(source: string, where: string, extras: readonly string[] = []): (message: LogMessage, values?: TemplateExtras) => Buffer {
-  const parts = parse(source, where, extras).map((part) => (typeof part === 'string' ? Buffer.from(part, 'utf8') : part));
+export function compileByteTemplate(
+  source: string,
+  where: string,
+  extras: readonly string[] = [],
+): (message: LogMessage, values?: TemplateExtras) => Buffer {
+  const parts = parse(source, where, extras).map((part) =>
+    typeof part === 'string' ? Buffer.from(part, 'utf8') : part,
+  );
   if (parts.length === 1 && !Buffer.isBuffer(parts[0]) && parts[0]!.rawData) return (message) => message.data;
   return (message, values) => {
     const out: Buffer[] = [];
@@ -117,7 +145,10 @@ function parse(source: string, where: string, extras: readonly string[]): Array<
     const parser = new Parser(tokens, where, inner.trim(), extras);
     const evaluate = parser.pipeline();
     parser.end();
-    parts.push({ evaluate, rawData: tokens.length === 1 && tokens[0]!.kind === 'field' && tokens[0]!.text === '.Data' });
+    parts.push({
+      evaluate,
+      rawData: tokens.length === 1 && tokens[0]!.kind === 'field' && tokens[0]!.text === '.Data',
+    });
     rest = after;
   }
   if (rest !== '') parts.push(rest);
@@ -142,7 +173,8 @@ interface Token {
 
 function tokenize(source: string, where: string): Token[] {
   const tokens: Token[] = [];
-  const pattern = /\s+|(\.(?:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)?)|([A-Za-z_]\w*)|("(?:[^"\\]|\\.)*")|(`[^`]*`)|(-?\d+(?:\.\d+)?)|([()|])/y;
+  const pattern =
+    /\s+|(\.(?:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)?)|([A-Za-z_]\w*)|("(?:[^"\\]|\\.)*")|(`[^`]*`)|(-?\d+(?:\.\d+)?)|([()|])/y;
   while (pattern.lastIndex < source.length) {
     const at = pattern.lastIndex;
     const match = pattern.exec(source);
@@ -153,7 +185,8 @@ function tokenize(source: string, where: string): Token[] {
     else if (quoted !== undefined) tokens.push({ kind: 'string', text: all, value: JSON.parse(quoted) as string });
     else if (raw !== undefined) tokens.push({ kind: 'string', text: all, value: raw.slice(1, -1) });
     else if (number !== undefined) tokens.push({ kind: 'number', text: all, value: Number(number) });
-    else if (punct !== undefined) tokens.push({ kind: punct === '(' ? 'open' : punct === ')' ? 'close' : 'pipe', text: punct });
+    else if (punct !== undefined)
+      tokens.push({ kind: punct === '(' ? 'open' : punct === ')' ? 'close' : 'pipe', text: punct });
   }
   return tokens;
 }
@@ -192,7 +225,10 @@ class Parser {
       if (!fn) this.fail(`unknown function ${head.text} (known: ${Object.keys(FUNCTIONS).join(', ')})`);
       while (this.isOperand()) args.push(this.operand());
       if (piped) args.push(piped);
-      if (args.length < fn.min || args.length > fn.max) this.fail(`${head.text} takes ${fn.min === fn.max ? fn.min : `at least ${fn.min}`} argument(s), not ${args.length}`);
+      if (args.length < fn.min || args.length > fn.max)
+        this.fail(
+          `${head.text} takes ${fn.min === fn.max ? fn.min : `at least ${fn.min}`} argument(s), not ${args.length}`,
+        );
       return (m, x) => fn.call(args.map((arg) => arg(m, x)));
     }
     if (head.kind === 'field' && METHODS[head.text]) {
@@ -202,7 +238,12 @@ class Parser {
       if (piped) args.push(piped);
       if (args.length !== method.arity) this.fail(`${head.text} takes ${method.arity} argument(s), not ${args.length}`);
       const receiver = method.receiver === '.' ? () => undefined : FIELDS[method.receiver]!;
-      return (m, x) => method.call(receiver(m, x), args.map((arg) => arg(m, x)), m);
+      return (m, x) =>
+        method.call(
+          receiver(m, x),
+          args.map((arg) => arg(m, x)),
+          m,
+        );
     }
     const value = this.operand();
     if (this.isOperand() || piped) this.fail(`${head.text} is not a function and takes no arguments`);
@@ -252,7 +293,9 @@ class Parser {
     }
     if (method) this.fail(`${path} takes ${method.arity} argument(s)`);
     const fields = [...Object.keys(FIELDS), ...this.extras.map((e) => `.${e}`), ...Object.keys(METHODS)].join(', ');
-    throw new TemplateError(`${this.where}: unknown template field {{${path}}} (known: ${fields}; functions ${Object.keys(FUNCTIONS).join(', ')})`);
+    throw new TemplateError(
+      `${this.where}: unknown template field {{${path}}} (known: ${fields}; functions ${Object.keys(FUNCTIONS).join(', ')})`,
+    );
   }
 
   private fail(reason: string): never {
@@ -283,11 +326,18 @@ function goJson(value: Value): string {
     if (Array.isArray(item)) return item.map(plain);
     if (item && typeof item === 'object') {
       const map = item as Record<string, Value>;
-      return Object.fromEntries(Object.keys(map).sort().map((key) => [key, plain(map[key])]));
+      return Object.fromEntries(
+        Object.keys(map)
+          .sort()
+          .map((key) => [key, plain(map[key])]),
+      );
     }
     return item ?? null;
   };
-  return JSON.stringify(plain(value)).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(plain(value)).replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 function indexOf(item: Value, key: Value): Value {
@@ -306,35 +356,42 @@ function splitN(value: string, sep: string, n: number): string[] {
 /** fmt.Sprintf for the verbs templates use: %s %v %d %q %f %x %%, with flags, width and precision. */
 function sprintf(format: string, args: Value[]): string {
   let next = 0;
-  return format.replace(/%([-+ 0#]*)(\d+)?(?:\.(\d+))?([svdqfxX%])/g, (_all, flags: string, width: string | undefined, precision: string | undefined, verb: string) => {
-    if (verb === '%') return '%';
-    if (next >= args.length) return `%!${verb}(MISSING)`;
-    const arg = args[next++];
-    let out: string;
-    switch (verb) {
-      case 'd':
-        out = typeof arg === 'number' ? String(Math.trunc(arg)) : `%!d(${typeof arg}=${text(arg)})`;
-        break;
-      case 'f':
-        out = typeof arg === 'number' ? arg.toFixed(precision === undefined ? 6 : Number(precision)) : `%!f(${typeof arg}=${text(arg)})`;
-        break;
-      case 'q':
-        out = JSON.stringify(text(arg));
-        break;
-      case 'x':
-      case 'X':
-        out = typeof arg === 'number' ? arg.toString(16) : Buffer.from(text(arg)).toString('hex');
-        if (verb === 'X') out = out.toUpperCase();
-        break;
-      default:
-        out = text(arg);
-        // Precision cuts a string to that many characters (runes): `%.12s` of an ID.
-        if (precision !== undefined) out = [...out].slice(0, Number(precision)).join('');
-    }
-    const pad = Number(width ?? 0) - [...out].length;
-    if (pad > 0) out = flags.includes('-') ? out + ' '.repeat(pad) : (flags.includes('0') && verb !== 's' ? '0' : ' ').repeat(pad) + out;
-    return out;
-  });
+  return format.replace(
+    /%([-+ 0#]*)(\d+)?(?:\.(\d+))?([svdqfxX%])/g,
+    (_all, flags: string, width: string | undefined, precision: string | undefined, verb: string) => {
+      if (verb === '%') return '%';
+      if (next >= args.length) return `%!${verb}(MISSING)`;
+      const arg = args[next++];
+      let out: string;
+      switch (verb) {
+        case 'd':
+          out = typeof arg === 'number' ? String(Math.trunc(arg)) : `%!d(${typeof arg}=${text(arg)})`;
+          break;
+        case 'f':
+          out =
+            typeof arg === 'number'
+              ? arg.toFixed(precision === undefined ? 6 : Number(precision))
+              : `%!f(${typeof arg}=${text(arg)})`;
+          break;
+        case 'q':
+          out = JSON.stringify(text(arg));
+          break;
+        case 'x':
+        case 'X':
+          out = typeof arg === 'number' ? arg.toString(16) : Buffer.from(text(arg)).toString('hex');
+          if (verb === 'X') out = out.toUpperCase();
+          break;
+        default:
+          out = text(arg);
+          // Precision cuts a string to that many characters (runes): `%.12s` of an ID.
+          if (precision !== undefined) out = [...out].slice(0, Number(precision)).join('');
+      }
+      const pad = Number(width ?? 0) - [...out].length;
+      if (pad > 0)
+        out = flags.includes('-')
+          ? out + ' '.repeat(pad)
+          : (flags.includes('0') && verb !== 's' ? '0' : ' ').repeat(pad) + out;
+      return out;
+    },
+  );
 }
-
-;

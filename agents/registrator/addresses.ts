@@ -39,7 +39,12 @@ export function isWildcard(ip: string): boolean {
 export function isLoopback(ip: string): boolean {
   const canonical = canonicalIp(ip);
   // IPv4-mapped loopback reads ::ffff:7f00:1 once canonical.
-  return /^127\./.test(canonical) || canonical === '::1' || /^::ffff:7f[0-9a-f]{2}:/.test(canonical) || canonical === 'localhost';
+  return (
+    /^127\./.test(canonical) ||
+    canonical === '::1' ||
+    /^::ffff:7f[0-9a-f]{2}:/.test(canonical) ||
+    canonical === 'localhost'
+  );
 }
 
 export type NetworkKind = 'host' | 'none' | 'container' | 'bridge';
@@ -74,11 +79,15 @@ export function chooseBinding(bindings: Binding[] | null | undefined): Binding |
 }
 
 /** The container's network to use with -internal, or undefined. */
-export function chooseNetwork(inspect: Dockerode.ContainerInspectInfo, wanted: string | undefined): { name: string; ip: string } | string {
+export function chooseNetwork(
+  inspect: Dockerode.ContainerInspectInfo,
+  wanted: string | undefined,
+): { name: string; ip: string } | string {
   const networks = inspect.NetworkSettings?.Networks ?? {};
   const ipOf = (name: string): string => networks[name]?.IPAddress || networks[name]?.GlobalIPv6Address || '';
   if (wanted !== undefined) {
-    if (!networks[wanted]) return `SERVICE_NETWORK ${JSON.stringify(wanted)}: the container is not on that network (it is on ${Object.keys(networks).join(', ') || 'none'})`;
+    if (!networks[wanted])
+      return `SERVICE_NETWORK ${JSON.stringify(wanted)}: the container is not on that network (it is on ${Object.keys(networks).join(', ') || 'none'})`;
     return ipOf(wanted) ? { name: wanted, ip: ipOf(wanted) } : `network ${wanted} gave the container no address`;
   }
   const mode = inspect.HostConfig?.NetworkMode ?? '';
@@ -93,13 +102,20 @@ export function chooseNetwork(inspect: Dockerode.ContainerInspectInfo, wanted: s
  * holds the default route, else any IPv4, else a global IPv6 address (never the loopback the
  * hostname may resolve to).
  */
-export function detectHostAddress(info: { Swarm?: { NodeAddr?: string } }, routeFile = '/proc/net/route', interfaces: ReturnType<typeof networkInterfaces> = networkInterfaces()): string | undefined {
+export function detectHostAddress(
+  info: { Swarm?: { NodeAddr?: string } },
+  routeFile = '/proc/net/route',
+  interfaces: ReturnType<typeof networkInterfaces> = networkInterfaces(),
+): string | undefined {
   const swarm = info.Swarm?.NodeAddr;
   if (swarm && isIP(swarm) && !isLoopback(swarm) && !isWildcard(swarm)) return swarm;
   const defaultInterface = defaultRouteInterface(routeFile);
   const ordered = [...(defaultInterface ? [defaultInterface] : []), ...Object.keys(interfaces).sort()];
   // IPv4 first; an IPv6-only host gets its first address that is neither link-local nor loopback.
-  const usable = [(a: NetworkInterfaceInfo) => a.family === 'IPv4', (a: NetworkInterfaceInfo) => a.family === 'IPv6' && !/^fe[89ab]/i.test(a.address)];
+  const usable = [
+    (a: NetworkInterfaceInfo) => a.family === 'IPv4',
+    (a: NetworkInterfaceInfo) => a.family === 'IPv6' && !/^fe[89ab]/i.test(a.address),
+  ];
   for (const wanted of usable) {
     for (const name of ordered) {
       const address = (interfaces[name] ?? []).find((a) => wanted(a) && !a.internal && !isLoopback(a.address));

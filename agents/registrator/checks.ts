@@ -48,7 +48,11 @@ export function isCheckKey(key: string): boolean {
   return key.startsWith('check_');
 }
 
-export function checksFrom(values: Map<string, string>, address: string, port: number): { checks: CheckDefinition[]; problems: CheckProblem[] } {
+export function checksFrom(
+  values: Map<string, string>,
+  address: string,
+  port: number,
+): { checks: CheckDefinition[]; problems: CheckProblem[] } {
   const problems: CheckProblem[] = [];
   const duration = (key: string): string | undefined => {
     const value = values.get(key)?.trim();
@@ -57,7 +61,10 @@ export function checksFrom(values: Map<string, string>, address: string, port: n
     // Zero or too long would make Consul refuse the whole service ("Interval must be > 0", a decode error).
     const ns = goDurationNs(text);
     if (ns > 0 && ns <= MAX_DURATION_NS) return text;
-    problems.push({ key: `SERVICE_${key.toUpperCase()}`, reason: `${unshown(value)} is not a duration above zero such as 10s` });
+    problems.push({
+      key: `SERVICE_${key.toUpperCase()}`,
+      reason: `${unshown(value)} is not a duration above zero such as 10s`,
+    });
     return undefined;
   };
   const interval = duration('check_interval') ?? DEFAULT_INTERVAL;
@@ -66,12 +73,22 @@ export function checksFrom(values: Map<string, string>, address: string, port: n
   const status = values.get('check_initial_status')?.trim().toLowerCase();
   if (status !== undefined) {
     if (STATUSES.includes(status)) common.Status = status;
-    else problems.push({ key: 'SERVICE_CHECK_INITIAL_STATUS', reason: `${unshown(status)} is not passing, warning or critical` });
+    else
+      problems.push({
+        key: 'SERVICE_CHECK_INITIAL_STATUS',
+        reason: `${unshown(status)} is not passing, warning or critical`,
+      });
   }
   const deregisterAfter = duration('check_deregister_after');
   if (deregisterAfter) common.DeregisterCriticalServiceAfter = deregisterAfter;
-  const skipVerify = values.has('check_tls_skip_verify') && !/^(false|0|no)$/i.test(values.get('check_tls_skip_verify')!);
-  const withTimeout = (check: CheckDefinition): CheckDefinition => ({ ...check, Interval: interval, ...(timeout ? { Timeout: timeout } : {}), ...common });
+  const skipVerify =
+    values.has('check_tls_skip_verify') && !/^(false|0|no)$/i.test(values.get('check_tls_skip_verify')!);
+  const withTimeout = (check: CheckDefinition): CheckDefinition => ({
+    ...check,
+    Interval: interval,
+    ...(timeout ? { Timeout: timeout } : {}),
+    ...common,
+  });
 
   const checks: CheckDefinition[] = [];
   for (const scheme of ['http', 'https'] as const) {
@@ -89,18 +106,33 @@ export function checksFrom(values: Map<string, string>, address: string, port: n
   if (values.has('check_tcp')) checks.push(withTimeout({ TCP: hostPortText(address, port) }));
   if (values.has('check_grpc')) {
     const useTls = values.has('check_grpc_use_tls') && !/^(false|0|no)$/i.test(values.get('check_grpc_use_tls')!);
-    checks.push(withTimeout({ GRPC: hostPortText(address, port), ...(useTls ? { GRPCUseTLS: true } : {}), ...(useTls && skipVerify ? { TLSSkipVerify: true } : {}) }));
+    checks.push(
+      withTimeout({
+        GRPC: hostPortText(address, port),
+        ...(useTls ? { GRPCUseTLS: true } : {}),
+        ...(useTls && skipVerify ? { TLSSkipVerify: true } : {}),
+      }),
+    );
   }
   const script = values.get('check_script');
   if (script !== undefined) {
     const substituted = script.replace(/\$SERVICE_IP/g, address).replace(/\$SERVICE_PORT/g, String(port));
     try {
-      checks.push({ Args: splitCommand(substituted), Interval: interval, ...(timeout ? { Timeout: timeout } : {}), ...common });
+      checks.push({
+        Args: splitCommand(substituted),
+        Interval: interval,
+        ...(timeout ? { Timeout: timeout } : {}),
+        ...common,
+      });
     } catch (error) {
       problems.push({ key: 'SERVICE_CHECK_SCRIPT', reason: (error as Error).message });
     }
   }
-  if (values.has('check_cmd')) problems.push({ key: 'SERVICE_CHECK_CMD', reason: "needs registrator's check-cmd helper inside the Consul image; use SERVICE_CHECK_SCRIPT" });
+  if (values.has('check_cmd'))
+    problems.push({
+      key: 'SERVICE_CHECK_CMD',
+      reason: "needs registrator's check-cmd helper inside the Consul image; use SERVICE_CHECK_SCRIPT",
+    });
   const ttl = duration('check_ttl');
   if (ttl) checks.push({ TTL: ttl, ...common });
   return { checks, problems };

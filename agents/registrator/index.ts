@@ -42,7 +42,11 @@ export const registratorAgent = defineAgent({
     if (options.retryAttempts >= 0) await pingAtStart(backend, options.retryAttempts, options.retryInterval, logger);
 
     let registrator: Registrator | undefined = undefined;
-    const sources = { desired: () => registrator?.desiredCount() ?? 0, registered: () => registrator?.registeredCount() ?? 0, up: () => registrator?.up ?? false };
+    const sources = {
+      desired: () => registrator?.desiredCount() ?? 0,
+      registered: () => registrator?.registeredCount() ?? 0,
+      up: () => registrator?.up ?? false,
+    };
     registrator = new Registrator(
       {
         internal: options.internal,
@@ -71,7 +75,9 @@ export const registratorAgent = defineAgent({
     const unsubscribe = running.subscribe(events);
     running.startTimers();
     http.addReadinessCheck('registrator', () => running.readiness());
-    http.addRoute('/services', (_request, response) => sendJson(response, 200, running.report()), { access: 'sensitive' });
+    http.addRoute('/services', (_request, response) => sendJson(response, 200, running.report()), {
+      access: 'sensitive',
+    });
     addToConsole(http, servicesSection(running));
     logger.info('registrator ready', { registry: backend.description });
     return {
@@ -84,7 +90,12 @@ export const registratorAgent = defineAgent({
 });
 
 /** registrator's -retry-attempts: ping until it answers, then give up with an error (exit 1). */
-async function pingAtStart(backend: RegistryBackend, attempts: number, intervalMs: number, logger: { info(m: string, meta?: object): unknown }): Promise<void> {
+async function pingAtStart(
+  backend: RegistryBackend,
+  attempts: number,
+  intervalMs: number,
+  logger: { info(m: string, meta?: object): unknown },
+): Promise<void> {
   for (let attempt = 0; ; attempt += 1) {
     logger.info('connecting to the registry', { attempt, of: attempts, registry: backend.description });
     try {
@@ -93,10 +104,11 @@ async function pingAtStart(backend: RegistryBackend, attempts: number, intervalM
     } catch (error) {
       if (attempt >= attempts) {
         backend.close();
-        throw new FatalError(`cannot reach ${backend.description} after ${attempts + 1} attempts (--retry-attempts): ${errorMessage(error)}`);
+        throw new FatalError(
+          `cannot reach ${backend.description} after ${attempts + 1} attempts (--retry-attempts): ${errorMessage(error)}`,
+        );
       }
     }
     await sleep(intervalMs);
   }
 }
-

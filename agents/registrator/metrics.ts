@@ -8,17 +8,21 @@ export interface RegistratorMetrics {
   reconciled(scope: 'all' | 'container', seconds: number): void;
 }
 
-export function registratorMetrics(registry: Registry, sources: { desired(): number; registered(): number; up(): boolean }): RegistratorMetrics {
+export function registratorMetrics(
+  registry: Registry,
+  sources: { desired(): number; registered(): number; up(): boolean },
+): RegistratorMetrics {
   const operations = new Counter({
     name: 'quayside_registrator_operations_total',
     help: 'Calls to the registry by operation and result (ok, error).',
     labelNames: ['op', 'result'],
     registers: [registry],
   });
-  for (const op of ['register', 'deregister', 'list'] as const) for (const result of ['ok', 'error']) operations.inc({ op, result }, 0);
+  for (const op of ['register', 'deregister', 'list'] as const)
+    for (const result of ['ok', 'error']) operations.inc({ op, result }, 0);
   const duration = new Histogram({
     name: 'quayside_registrator_reconcile_duration_seconds',
-    help: 'How long a reconcile took: all services (start, sync, periodic, retry) or one container\'s (an event).',
+    help: "How long a reconcile took: all services (start, sync, periodic, retry) or one container's (an event).",
     labelNames: ['scope'],
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],

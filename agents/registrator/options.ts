@@ -5,7 +5,15 @@
  */
 import { isIP } from 'node:net';
 import { ConfigError } from '../../shared/config/errors';
-import { booleanOption, choiceOption, durationOption, flagOf, integerOption, optionalStringOption, type OptionDecl } from '../../shared/config/options';
+import {
+  booleanOption,
+  choiceOption,
+  durationOption,
+  flagOf,
+  integerOption,
+  optionalStringOption,
+  type OptionDecl,
+} from '../../shared/config/options';
 import { agentRuntimeOptions } from '../../shared/runtime/common-options';
 import { canonicalIp, isWildcard } from './addresses';
 import { parseRegistryUri, registryUriForms } from './backends';
@@ -35,7 +43,7 @@ export const registratorOptions = {
     default: false,
   }),
   ip: {
-    help: 'Host address to register for published ports (registrator -ip); default: the binding address, else this host\'s address on its default route',
+    help: "Host address to register for published ports (registrator -ip); default: the binding address, else this host's address on its default route",
     env: 'QUAYSIDE_REGISTRATOR_IP',
     placeholder: '<address>',
     parse(raw: string): string | undefined {
@@ -58,7 +66,7 @@ export const registratorOptions = {
   } satisfies OptionDecl<string[]>,
   resync: (() => {
     const duration = durationOption({
-      help: 'How often to compare Consul with the containers and write the differences (only those); also how fast a Consul agent that restarted empty is refilled. Bare numbers are seconds, as registrator\'s -resync; 0 leaves only the reconciles at start and after Docker reconnects and --resync-interval',
+      help: "How often to compare Consul with the containers and write the differences (only those); also how fast a Consul agent that restarted empty is refilled. Bare numbers are seconds, as registrator's -resync; 0 leaves only the reconciles at start and after Docker reconnects and --resync-interval",
       env: 'QUAYSIDE_REGISTRATOR_RESYNC',
       default: 10_000,
       maxMs: 24 * 3_600_000,
@@ -90,7 +98,7 @@ export const registratorOptions = {
     min: -1,
   }),
   retryInterval: millisecondsOption({
-    help: 'First delay between retries of a failed registry call, doubled up to 30s (bare numbers are milliseconds, as registrator\'s -retry-interval)',
+    help: "First delay between retries of a failed registry call, doubled up to 30s (bare numbers are milliseconds, as registrator's -retry-interval)",
     env: 'QUAYSIDE_REGISTRATOR_RETRY_INTERVAL',
     default: 2_000,
     minMs: 1,
@@ -106,12 +114,12 @@ export const registratorOptions = {
     placeholder: '<label>',
   }),
   nodeName: optionalStringOption({
-    help: 'Node name in service IDs and the ownership marker; default: the Docker engine\'s name (docker info), so restarting the agent never duplicates services',
+    help: "Node name in service IDs and the ownership marker; default: the Docker engine's name (docker info), so restarting the agent never duplicates services",
     env: 'QUAYSIDE_NODE_NAME',
     placeholder: '<name>',
   }),
   pausedServices: choiceOption({
-    help: 'What a paused container\'s services become: in maintenance (critical until unpaused), deregistered, or kept as they are',
+    help: "What a paused container's services become: in maintenance (critical until unpaused), deregistered, or kept as they are",
     env: 'QUAYSIDE_REGISTRATOR_PAUSED',
     default: 'maintenance',
     choices: ['maintenance', 'deregister', 'keep'] as const,
@@ -122,29 +130,68 @@ export const registratorOptions = {
     default: 60_000,
   }),
   deregisterOnShutdown: booleanOption({
-    help: 'Deregister this node\'s services when the agent stops',
+    help: "Deregister this node's services when the agent stops",
     env: 'QUAYSIDE_REGISTRATOR_DEREGISTER_ON_SHUTDOWN',
     default: false,
   }),
-  consulToken: optionalStringOption({ help: 'ACL token, sent as X-Consul-Token', env: 'CONSUL_HTTP_TOKEN', placeholder: '<token>', secret: true }),
-  consulCacert: optionalStringOption({ help: 'CA certificate file for consul-tls://', env: 'CONSUL_CACERT', placeholder: '<file>' }),
-  consulClientCert: optionalStringOption({ help: 'Client certificate file for consul-tls://', env: 'CONSUL_CLIENT_CERT', placeholder: '<file>' }),
-  consulClientKey: optionalStringOption({ help: 'Client key file for consul-tls://', env: 'CONSUL_CLIENT_KEY', placeholder: '<file>' }),
-  consulTlsServerName: optionalStringOption({ help: 'Server name to verify for consul-tls://', env: 'CONSUL_TLS_SERVER_NAME', placeholder: '<name>' }),
+  consulToken: optionalStringOption({
+    help: 'ACL token, sent as X-Consul-Token',
+    env: 'CONSUL_HTTP_TOKEN',
+    placeholder: '<token>',
+    secret: true,
+  }),
+  consulCacert: optionalStringOption({
+    help: 'CA certificate file for consul-tls://',
+    env: 'CONSUL_CACERT',
+    placeholder: '<file>',
+  }),
+  consulClientCert: optionalStringOption({
+    help: 'Client certificate file for consul-tls://',
+    env: 'CONSUL_CLIENT_CERT',
+    placeholder: '<file>',
+  }),
+  consulClientKey: optionalStringOption({
+    help: 'Client key file for consul-tls://',
+    env: 'CONSUL_CLIENT_KEY',
+    placeholder: '<file>',
+  }),
+  consulTlsServerName: optionalStringOption({
+    help: 'Server name to verify for consul-tls://',
+    env: 'CONSUL_TLS_SERVER_NAME',
+    placeholder: '<name>',
+  }),
 };
 
 /** Every long flag `quayside registrator` takes, and whether it takes a value. */
 const KNOWN_FLAGS: ReadonlyMap<string, boolean> = new Map(
-  Object.entries({ ...agentRuntimeOptions, ...registratorOptions }).map(([key, decl]) => [flagOf(key, decl), decl.placeholder !== undefined]),
+  Object.entries({ ...agentRuntimeOptions, ...registratorOptions }).map(([key, decl]) => [
+    flagOf(key, decl),
+    decl.placeholder !== undefined,
+  ]),
 );
 
 /** Flags without a value: given bare, they get `=true`, so that one before the URI does not take it as its value. */
-const BOOLEAN_FLAGS: ReadonlySet<string> = new Set([...KNOWN_FLAGS].filter(([, valued]) => !valued).map(([flag]) => flag));
+const BOOLEAN_FLAGS: ReadonlySet<string> = new Set(
+  [...KNOWN_FLAGS].filter(([, valued]) => !valued).map(([flag]) => flag),
+);
 
 /** The options that are registrator's own flags, also taken in its single-dash spelling. */
-const REGISTRATOR_KEYS = ['internal', 'ip', 'tags', 'resync', 'deregister', 'cleanup', 'retryAttempts', 'retryInterval', 'explicit', 'useIpFromLabel'] as const;
+const REGISTRATOR_KEYS = [
+  'internal',
+  'ip',
+  'tags',
+  'resync',
+  'deregister',
+  'cleanup',
+  'retryAttempts',
+  'retryInterval',
+  'explicit',
+  'useIpFromLabel',
+] as const;
 /** Where registrator spells a flag otherwise than we do. */
-const REGISTRATOR_SPELLINGS: Partial<Record<(typeof REGISTRATOR_KEYS)[number], string>> = { useIpFromLabel: 'useIpFromLabel' };
+const REGISTRATOR_SPELLINGS: Partial<Record<(typeof REGISTRATOR_KEYS)[number], string>> = {
+  useIpFromLabel: 'useIpFromLabel',
+};
 
 /** registrator's flags by its spelling (`retry-attempts`, `useIpFromLabel`): ours. */
 const REGISTRATOR_FLAGS: ReadonlyMap<string, string> = new Map(
@@ -166,7 +213,11 @@ const IGNORED_WITH_CONSUL = new Set(['ttl', 'ttl-refresh']);
  * `-internal consul://…` does not hand the URI to -internal as its value.
  * Also refuses, before parsing, a run with no registry URI anywhere (registrator exits 2 too).
  */
-export function rewriteRegistratorArgs(args: readonly string[], env: NodeJS.ProcessEnv = process.env, warn: (message: string) => void = (message) => process.stderr.write(`quayside: ${message}\n`)): string[] {
+export function rewriteRegistratorArgs(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+  warn: (message: string) => void = (message) => process.stderr.write(`quayside: ${message}\n`),
+): string[] {
   const out: string[] = [];
   const ignored = new Map<string, string>();
   let ignoredValueAt = -1;
@@ -182,7 +233,12 @@ export function rewriteRegistratorArgs(args: readonly string[], env: NodeJS.Proc
     }
     // A single dash only for registrator's own flags; two for any (Go's flag package takes both).
     const flag = name === undefined ? undefined : (REGISTRATOR_FLAGS.get(name) ?? (single ? undefined : `--${name}`));
-    if (flag && BOOLEAN_FLAGS.has(flag) && match![2] === undefined && !/^(true|false|1|0|yes|no)$/i.test(args[i + 1] ?? '')) {
+    if (
+      flag &&
+      BOOLEAN_FLAGS.has(flag) &&
+      match![2] === undefined &&
+      !/^(true|false|1|0|yes|no)$/i.test(args[i + 1] ?? '')
+    ) {
       out.push(`${flag}=true`);
     } else if (flag && flag !== arg.split('=')[0]) {
       out.push(match![2] === undefined ? flag : `${flag}=${match![2]}`);
@@ -193,11 +249,20 @@ export function rewriteRegistratorArgs(args: readonly string[], env: NodeJS.Proc
   checkIgnoredTtl(ignored, warn);
   const wantsHelp = out.some((a) => a === '--help' || a === '-h');
   // An unknown flag is for the parser to name (`--bogus consul://…` must not read as a missing URI).
-  const unknownFlag = out.some((a) => /^-/.test(a) && !['--help', '-h', '--version', '-V'].includes(a) && !KNOWN_FLAGS.has(a.split('=')[0]!));
+  const unknownFlag = out.some(
+    (a) => /^-/.test(a) && !['--help', '-h', '--version', '-V'].includes(a) && !KNOWN_FLAGS.has(a.split('=')[0]!),
+  );
   const takesValue = (arg: string | undefined) => arg !== undefined && KNOWN_FLAGS.get(arg) === true;
-  const hasUri = out.some((a, i) => a === '--registry-uri' || a.startsWith('--registry-uri=') || (/^[a-z][a-z0-9+.-]*:\/\//i.test(a) && !takesValue(out[i - 1])));
+  const hasUri = out.some(
+    (a, i) =>
+      a === '--registry-uri' ||
+      a.startsWith('--registry-uri=') ||
+      (/^[a-z][a-z0-9+.-]*:\/\//i.test(a) && !takesValue(out[i - 1])),
+  );
   if (!wantsHelp && !unknownFlag && !hasUri && !env.QUAYSIDE_REGISTRY_URI) {
-    throw new ConfigError('missing registry URI: give it as the argument (quayside registrator consul://127.0.0.1:8500), with --registry-uri or QUAYSIDE_REGISTRY_URI');
+    throw new ConfigError(
+      'missing registry URI: give it as the argument (quayside registrator consul://127.0.0.1:8500), with --registry-uri or QUAYSIDE_REGISTRY_URI',
+    );
   }
   return out;
 }
@@ -208,12 +273,16 @@ function checkIgnoredTtl(given: ReadonlyMap<string, string>, warn: (message: str
   const refresh = given.get('ttl-refresh');
   if (ttl === undefined && refresh === undefined) return;
   const seconds = (name: string, text: string | undefined) => {
-    if (text === undefined || !/^\d+$/.test(text)) throw new ConfigError(`-${name} expects whole seconds, not ${JSON.stringify(text ?? '')}`);
+    if (text === undefined || !/^\d+$/.test(text))
+      throw new ConfigError(`-${name} expects whole seconds, not ${JSON.stringify(text ?? '')}`);
     return Number(text);
   };
   const ttlSeconds = ttl === undefined ? 0 : seconds('ttl', ttl);
   const refreshSeconds = refresh === undefined ? 0 : seconds('ttl-refresh', refresh);
-  if ((ttlSeconds > 0) !== (refreshSeconds > 0)) throw new ConfigError('-ttl and -ttl-refresh must be specified together or not at all');
+  if (ttlSeconds > 0 !== refreshSeconds > 0)
+    throw new ConfigError('-ttl and -ttl-refresh must be specified together or not at all');
   if (ttlSeconds > 0 && ttlSeconds <= refreshSeconds) throw new ConfigError('-ttl must be greater than -ttl-refresh');
-  warn('-ttl and -ttl-refresh are ignored: registrator\'s Consul backends ignore them too (use SERVICE_CHECK_TTL or --health-ttl)');
+  warn(
+    "-ttl and -ttl-refresh are ignored: registrator's Consul backends ignore them too (use SERVICE_CHECK_TTL or --health-ttl)",
+  );
 }

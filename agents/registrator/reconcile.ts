@@ -35,7 +35,11 @@ export function desiredKey(service: DesiredService, options: Pick<PlanOptions, '
 
 const LEGACY_ID = /^(.+?):([a-zA-Z0-9][a-zA-Z0-9_.-]+):[0-9]+(?::udp)?$/;
 
-export function planReconcile(desired: Iterable<DesiredService>, actual: ReadonlyMap<string, ActualService>, options: PlanOptions): ReconcilePlan {
+export function planReconcile(
+  desired: Iterable<DesiredService>,
+  actual: ReadonlyMap<string, ActualService>,
+  options: PlanOptions,
+): ReconcilePlan {
   const plan: ReconcilePlan = { register: [], deregister: [], maintenance: [], blocked: [] };
   const wanted = new Set<string>();
   for (const service of desired) {
@@ -54,7 +58,8 @@ export function planReconcile(desired: Iterable<DesiredService>, actual: Readonl
     if (!options.hasChecks) continue;
     // A fresh registration may or may not keep an old maintenance check: state it again when it matters.
     const have = current?.maintenance ?? false;
-    if (stale ? service.maintenance || have : have !== service.maintenance) plan.maintenance.push({ service, enable: service.maintenance });
+    if (stale ? service.maintenance || have : have !== service.maintenance)
+      plan.maintenance.push({ service, enable: service.maintenance });
   }
   for (const [key, current] of actual) {
     if (wanted.has(key) || !owned(current, options)) continue;

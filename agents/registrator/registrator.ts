@@ -75,7 +75,10 @@ export class Registrator {
   /** A full reconcile queued behind the lock and not started yet. */
   private waitingFull: Promise<void> | undefined;
 
-  constructor(private readonly settings: RegistratorSettings, private readonly deps: RegistratorDeps) {}
+  constructor(
+    private readonly settings: RegistratorSettings,
+    private readonly deps: RegistratorDeps,
+  ) {}
 
   subscribe(events: EventStream): () => void {
     return events.subscribe({
@@ -89,9 +92,17 @@ export class Registrator {
 
   /** Periodic reconcile (also how an agent that restarted empty is noticed) and health TTL refresh. */
   startTimers(): void {
-    if (this.settings.resyncMs > 0) this.timers.push(setInterval(() => void this.reconcileAll('periodic').catch(() => undefined), this.settings.resyncMs));
+    if (this.settings.resyncMs > 0)
+      this.timers.push(
+        setInterval(() => void this.reconcileAll('periodic').catch(() => undefined), this.settings.resyncMs),
+      );
     if (this.settings.healthTtlMs > 0 && this.deps.backend.hasChecks) {
-      this.timers.push(setInterval(() => void this.refreshHealth().catch(() => undefined), Math.max(1_000, Math.floor(this.settings.healthTtlMs / 3))));
+      this.timers.push(
+        setInterval(
+          () => void this.refreshHealth().catch(() => undefined),
+          Math.max(1_000, Math.floor(this.settings.healthTtlMs / 3)),
+        ),
+      );
     }
     this.timers.forEach((t) => t.unref());
   }
@@ -108,9 +119,20 @@ export class Registrator {
         await forEachLimited(this.desired(), SHUTDOWN_CONCURRENCY, async (service) => {
           if (away) return;
           const id = service.registration.ID;
-          away = !(await this.apply('deregister', id, service.containerId, () => this.deps.backend.deregister({ id, name: service.registration.Name }), { key: this.keyOf(service) })) && !this.reachable;
+          away =
+            !(await this.apply(
+              'deregister',
+              id,
+              service.containerId,
+              () => this.deps.backend.deregister({ id, name: service.registration.Name }),
+              { key: this.keyOf(service) },
+            )) && !this.reachable;
         });
-        if (away) this.deps.logger.warn('failed', { op: 'deregister', error: `the registry is away; this node's services stay registered (${this.lastError})` });
+        if (away)
+          this.deps.logger.warn('failed', {
+            op: 'deregister',
+            error: `the registry is away; this node's services stay registered (${this.lastError})`,
+          });
       });
     } else {
       await this.exclusive(async () => undefined);
@@ -123,8 +145,15 @@ export class Registrator {
   readiness(): { ready: boolean; detail: string } {
     const where = this.deps.backend.description;
     if (!this.reachable) {
-      const retry = this.nextRetryAt ? `; retrying in ${Math.max(0, Math.round((this.nextRetryAt - Date.now()) / 1000))}s` : '';
-      return { ready: false, detail: this.lastError ? `cannot reach ${where}: ${this.lastError}${retry}` : `waiting for the first reconcile with ${where}` };
+      const retry = this.nextRetryAt
+        ? `; retrying in ${Math.max(0, Math.round((this.nextRetryAt - Date.now()) / 1000))}s`
+        : '';
+      return {
+        ready: false,
+        detail: this.lastError
+          ? `cannot reach ${where}: ${this.lastError}${retry}`
+          : `waiting for the first reconcile with ${where}`,
+      };
     }
     if (!this.synced) return { ready: false, detail: 'waiting for the first container list' };
     return { ready: true, detail: `${this.desiredCount()} services desired, in ${where}` };
@@ -169,15 +198,26 @@ export class Registrator {
           registered,
           inSync: registered && plan.register.length === 0,
           ...(rejected ? { error: rejected.error } : {}),
-          ...(this.blocked.has(s.registration.ID) ? { error: `service ID taken by ${this.blocked.get(s.registration.ID)}; not overwritten` } : {}),
+          ...(this.blocked.has(s.registration.ID)
+            ? { error: `service ID taken by ${this.blocked.get(s.registration.ID)}; not overwritten` }
+            : {}),
         };
       }),
       skipped: record.skipped,
       dropped: record.dropped,
     }));
     const desiredKeys = new Set(this.desired().map((s) => this.keyOf(s)));
-    const orphans = [...(actual ?? [])].filter(([key, s]) => s.owner === this.node && !desiredKeys.has(key)).map(([, s]) => s.id);
-    return { node: this.node, registry: this.deps.backend.description, reachable: this.reachable, lastError: this.lastError, containers, pendingRemoval: orphans };
+    const orphans = [...(actual ?? [])]
+      .filter(([key, s]) => s.owner === this.node && !desiredKeys.has(key))
+      .map(([, s]) => s.id);
+    return {
+      node: this.node,
+      registry: this.deps.backend.description,
+      reachable: this.reachable,
+      lastError: this.lastError,
+      containers,
+      pendingRemoval: orphans,
+    };
   }
 
   // ---- Docker side ----------------------------------------------------------------------------
@@ -189,16 +229,28 @@ export class Registrator {
     for (const container of snapshot.containers) {
       listed.add(container.Id);
       if (container.State === 'running' || container.State === 'paused') toInspect.push(container.Id);
-      else if (this.containers.has(container.Id) && this.removeOnExit(exitCodeFromStatus(container.Status))) this.containers.delete(container.Id);
+      else if (this.containers.has(container.Id) && this.removeOnExit(exitCodeFromStatus(container.Status)))
+        this.containers.delete(container.Id);
     }
     for (const id of [...this.containers.keys()]) if (!listed.has(id)) this.containers.delete(id);
     // One container the engine fails to inspect must not hold up the others: it keeps what it had
     // (its services are neither added nor removed on a guess) until a later look succeeds.
     await forEachLimited(toInspect, INSPECT_CONCURRENCY, (id) =>
-      this.refresh(id).catch((error: unknown) => void this.deps.logger.warn('failed', { op: 'inspect', container: id.slice(0, 12), error: errorMessage(error) })),
+      this.refresh(id).catch(
+        (error: unknown) =>
+          void this.deps.logger.warn('failed', {
+            op: 'inspect',
+            container: id.slice(0, 12),
+            error: errorMessage(error),
+          }),
+      ),
     );
     this.synced = true;
-    this.deps.logger.info('containers listed', { reason: snapshot.reason, containers: snapshot.containers.length, services: this.desiredCount() });
+    this.deps.logger.info('containers listed', {
+      reason: snapshot.reason,
+      containers: snapshot.containers.length,
+      services: this.desiredCount(),
+    });
     await this.reconcileAll(snapshot.reason);
   }
 
@@ -207,7 +259,8 @@ export class Registrator {
     if (!id || !this.node) return; // before the first sync there is nothing to compare with; the sync covers it
     switch (event.action) {
       case 'die':
-        if (!this.removeOnExit(event.attributes.exitCode === undefined ? undefined : Number(event.attributes.exitCode))) return;
+        if (!this.removeOnExit(event.attributes.exitCode === undefined ? undefined : Number(event.attributes.exitCode)))
+          return;
         this.containers.delete(id);
         break;
       case 'destroy':
@@ -232,7 +285,11 @@ export class Registrator {
     if (!node) throw new Error('the Docker engine reported no name; set --node-name');
     this.hostAddress = this.deps.detectHostAddress(info);
     this.node = node;
-    this.deps.logger.info('node identified', { node, hostAddress: this.hostAddress ?? null, ip: this.settings.ip ?? null });
+    this.deps.logger.info('node identified', {
+      node,
+      hostAddress: this.hostAddress ?? null,
+      ip: this.settings.ip ?? null,
+    });
   }
 
   /**
@@ -245,7 +302,12 @@ export class Registrator {
         return await this.refresh(id);
       } catch (error) {
         if (attempt >= INSPECT_RETRIES.length || this.stopped) throw error;
-        this.deps.logger.warn('failed', { op: 'inspect', container: id.slice(0, 12), error: errorMessage(error), retry: true });
+        this.deps.logger.warn('failed', {
+          op: 'inspect',
+          container: id.slice(0, 12),
+          error: errorMessage(error),
+          retry: true,
+        });
         await sleep(INSPECT_RETRIES[attempt]!);
       }
     }
@@ -260,7 +322,12 @@ export class Registrator {
     const model = servicesFor(inspect, { ...this.settings, node: this.node!, hostAddress: this.hostAddress });
     const previous = this.containers.get(id);
     for (const problem of model.dropped) {
-      if (!previous?.dropped.some((p) => p.key === problem.key)) this.deps.logger.warn('ignored container setting', { container: id.slice(0, 12), key: problem.key, reason: problem.reason });
+      if (!previous?.dropped.some((p) => p.key === problem.key))
+        this.deps.logger.warn('ignored container setting', {
+          container: id.slice(0, 12),
+          key: problem.key,
+          reason: problem.reason,
+        });
     }
     // A stopped container's services are the die and destroy events' business (-deregister
     // on-success keeps some); a later event of it (network disconnect) must not drop them.
@@ -280,7 +347,12 @@ export class Registrator {
         if (!owner) byId.set(service.registration.ID, service);
         else if (!this.conflicts.has(`${containerId}/${service.registration.ID}`)) {
           this.conflicts.add(`${containerId}/${service.registration.ID}`);
-          this.deps.logger.warn('failed', { op: 'register', service: service.registration.ID, container: containerId.slice(0, 12), error: `service ID also claimed by container ${owner.containerId.slice(0, 12)}, which keeps it` });
+          this.deps.logger.warn('failed', {
+            op: 'register',
+            service: service.registration.ID,
+            container: containerId.slice(0, 12),
+            error: `service ID also claimed by container ${owner.containerId.slice(0, 12)}, which keeps it`,
+          });
         }
       }
     }
@@ -306,7 +378,12 @@ export class Registrator {
         return;
       }
       const plan = planReconcile(this.desired(), this.actual, this.planOptions());
-      if (!isEmptyPlan(plan)) this.deps.logger.info('reconciling', { reason, register: plan.register.length, deregister: plan.deregister.length });
+      if (!isEmptyPlan(plan))
+        this.deps.logger.info('reconciling', {
+          reason,
+          register: plan.register.length,
+          deregister: plan.deregister.length,
+        });
       const ok = await this.execute(plan);
       await this.sendHealth(this.desired(), false);
       this.forgetGone();
@@ -338,23 +415,39 @@ export class Registrator {
       const id = service.registration.ID;
       if (this.blocked.get(id) === holder) continue;
       this.blocked.set(id, holder);
-      this.deps.logger.warn('failed', { op: 'register', service: id, container: service.containerId.slice(0, 12), error: `service ID taken by ${holder}; not overwritten`, retry: false });
+      this.deps.logger.warn('failed', {
+        op: 'register',
+        service: id,
+        container: service.containerId.slice(0, 12),
+        error: `service ID taken by ${holder}; not overwritten`,
+        retry: false,
+      });
     }
     for (const service of plan.deregister) {
       if (this.stopped) return false;
-      ok = (await this.apply('deregister', service.id, service.containerId, () => backend.deregister(service), { key: backend.keyOf(service) })) && ok;
+      ok =
+        (await this.apply('deregister', service.id, service.containerId, () => backend.deregister(service), {
+          key: backend.keyOf(service),
+        })) && ok;
     }
     for (const service of plan.register) {
       if (this.stopped) return false;
       const id = service.registration.ID;
       const spec = this.deps.backend.specOf(service);
       if (this.rejected.get(id)?.spec === spec) continue;
-      ok = (await this.apply('register', id, service.containerId, () => backend.register(service), { spec, registered: service })) && ok;
+      ok =
+        (await this.apply('register', id, service.containerId, () => backend.register(service), {
+          spec,
+          registered: service,
+        })) && ok;
     }
     for (const { service, enable } of plan.maintenance) {
       if (this.stopped) return false;
       const id = service.registration.ID;
-      ok = (await this.apply('maintenance', id, service.containerId, () => backend.setMaintenance(id, enable, 'container paused'))) && ok;
+      ok =
+        (await this.apply('maintenance', id, service.containerId, () =>
+          backend.setMaintenance(id, enable, 'container paused'),
+        )) && ok;
       const current = this.actual?.get(this.keyOf(service));
       if (current) current.maintenance = enable;
     }
@@ -366,7 +459,13 @@ export class Registrator {
    * register sent; `spec`: its spec (a refusal is remembered by it); `key`: a deregistered
    * service's registry key.
    */
-  private async apply(op: Operation, serviceId: string, containerId: string | undefined, call: () => Promise<void>, what: { spec?: string; registered?: DesiredService; key?: string } = {}): Promise<boolean> {
+  private async apply(
+    op: Operation,
+    serviceId: string,
+    containerId: string | undefined,
+    call: () => Promise<void>,
+    what: { spec?: string; registered?: DesiredService; key?: string } = {},
+  ): Promise<boolean> {
     const { spec, registered, key = serviceId } = what;
     try {
       await call();
@@ -381,7 +480,8 @@ export class Registrator {
       this.blocked.delete(serviceId);
       // What was sent, not the container's record now: an event may have changed it meanwhile,
       // and its own reconcile must still see the difference.
-      if (registered) this.actual?.set(this.keyOf(registered), actualOf(registered, this.deps.backend.specOf(registered)));
+      if (registered)
+        this.actual?.set(this.keyOf(registered), actualOf(registered, this.deps.backend.specOf(registered)));
       this.deps.logger.info('added', { service: serviceId, container });
     } else if (op === 'deregister') {
       this.actual?.delete(key);
@@ -397,11 +497,23 @@ export class Registrator {
     this.nextRetryAt = undefined;
   }
 
-  private failed(op: Operation, serviceId: string | undefined, containerId: string | undefined, error: unknown, spec?: string): void {
+  private failed(
+    op: Operation,
+    serviceId: string | undefined,
+    containerId: string | undefined,
+    error: unknown,
+    spec?: string,
+  ): void {
     this.deps.metrics.operation(op, false);
     const message = errorMessage(error);
     const transient = !(error instanceof RegistryError) || this.deps.backend.isTransient(error);
-    this.deps.logger.warn('failed', { op, service: serviceId, container: containerId?.slice(0, 12), error: message, retry: transient });
+    this.deps.logger.warn('failed', {
+      op,
+      service: serviceId,
+      container: containerId?.slice(0, 12),
+      error: message,
+      retry: transient,
+    });
     if (!transient && op === 'register' && serviceId && spec) {
       // The registry refused this registration; it will refuse it again until the container changes.
       this.rejected.set(serviceId, { spec, error: message });
@@ -415,7 +527,11 @@ export class Registrator {
 
   private scheduleRetry(): void {
     if (this.retryTimer || this.stopped) return;
-    const delay = backoffDelay(this.failures++, { initialMs: this.settings.retryIntervalMs, maxMs: MAX_BACKOFF_MS, factor: 2 });
+    const delay = backoffDelay(this.failures++, {
+      initialMs: this.settings.retryIntervalMs,
+      maxMs: MAX_BACKOFF_MS,
+      factor: 2,
+    });
     this.nextRetryAt = Date.now() + delay;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
@@ -464,7 +580,8 @@ export class Registrator {
     for (const id of this.rejected.keys()) if (!ids.has(id)) this.rejected.delete(id);
     for (const id of this.blocked.keys()) if (!ids.has(id)) this.blocked.delete(id);
     for (const id of this.healthSent.keys()) if (!checkIds.has(id)) this.healthSent.delete(id);
-    for (const key of this.conflicts) if (!this.containers.has(key.slice(0, key.indexOf('/')))) this.conflicts.delete(key);
+    for (const key of this.conflicts)
+      if (!this.containers.has(key.slice(0, key.indexOf('/')))) this.conflicts.delete(key);
   }
 
   private async refreshHealth(): Promise<void> {
@@ -472,7 +589,13 @@ export class Registrator {
   }
 
   private planOptions() {
-    return { node: this.node!, specOf: (service: DesiredService) => this.deps.backend.specOf(service), hasChecks: this.deps.backend.hasChecks, legacyCleanup: this.settings.cleanup, keyOf: (s: { id: string; name: string }) => this.deps.backend.keyOf(s) };
+    return {
+      node: this.node!,
+      specOf: (service: DesiredService) => this.deps.backend.specOf(service),
+      hasChecks: this.deps.backend.hasChecks,
+      legacyCleanup: this.settings.cleanup,
+      keyOf: (s: { id: string; name: string }) => this.deps.backend.keyOf(s),
+    };
   }
 
   private keyOf(service: DesiredService): string {
@@ -489,7 +612,18 @@ export class Registrator {
 
 function actualOf(service: DesiredService, spec: string): ActualService {
   const r = service.registration;
-  return { id: r.ID, name: r.Name, address: r.Address, port: r.Port, tags: [...r.Tags], owner: r.Meta.quayside_node, containerId: service.containerId, spec, maintenance: false, checks: r.Checks.length };
+  return {
+    id: r.ID,
+    name: r.Name,
+    address: r.Address,
+    port: r.Port,
+    tags: [...r.Tags],
+    owner: r.Meta.quayside_node,
+    containerId: service.containerId,
+    spec,
+    maintenance: false,
+    checks: r.Checks.length,
+  };
 }
 
 /** The exit code in a listing's status text, `Exited (137) 3 minutes ago`. */

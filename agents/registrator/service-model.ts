@@ -90,7 +90,13 @@ export function servicesFor(inspect: Dockerode.ContainerInspectInfo, settings: M
   }
   const kind = networkKind(inspect);
   if (kind === 'none' || kind === 'container') {
-    result.skipped.push({ port: '*', reason: kind === 'none' ? 'network none: nothing reachable' : `shares the network of ${inspect.HostConfig?.NetworkMode?.slice('container:'.length).slice(0, 12)}: register that container instead` });
+    result.skipped.push({
+      port: '*',
+      reason:
+        kind === 'none'
+          ? 'network none: nothing reachable'
+          : `shares the network of ${inspect.HostConfig?.NetworkMode?.slice('container:'.length).slice(0, 12)}: register that container instead`,
+    });
     return result;
   }
   const name = containerName(inspect.Name ?? '');
@@ -126,7 +132,10 @@ export function servicesFor(inspect: Dockerode.ContainerInspectInfo, settings: M
     // One ID, one service: a generic SERVICE_ID on several ports would make them overwrite each other.
     const taken = result.services.find((s) => s.registration.ID === id);
     if (taken) {
-      result.skipped.push({ port: entry.key, reason: `service ID ${id} is already used by port ${taken.registration.Port}; give SERVICE_${entry.port}_ID` });
+      result.skipped.push({
+        port: entry.key,
+        reason: `service ID ${id} is already used by port ${taken.registration.Port}; give SERVICE_${entry.port}_ID`,
+      });
       continue;
     }
     const tags = mergeTags(splitTags(values.get('tags') ?? ''), settings.tags, udp ? ['udp'] : []);
@@ -140,7 +149,15 @@ export function servicesFor(inspect: Dockerode.ContainerInspectInfo, settings: M
     const health = healthCheck(inspect, id, settings.healthTtlMs);
     if (health) checks.push(health.definition);
     const meta_ = userMeta(values, result.dropped);
-    const registration: ServiceRegistration = { ID: id, Name: serviceName, Tags: tags, Address: address, Port: port, Meta: meta_, Checks: checks };
+    const registration: ServiceRegistration = {
+      ID: id,
+      Name: serviceName,
+      Tags: tags,
+      Address: address,
+      Port: port,
+      Meta: meta_,
+      Checks: checks,
+    };
     registration.Meta[OWNER_KEY] = settings.node;
     registration.Meta[CONTAINER_KEY] = inspect.Id;
     registration.Meta[SPEC_KEY] = specHash(registration);
@@ -164,11 +181,18 @@ function portEntries(inspect: Dockerode.ContainerInspectInfo, kind: 'host' | 'br
     entries.set(key, { port, proto, key, bindings });
   };
   for (const key of Object.keys(inspect.Config?.ExposedPorts ?? {})) add(key, null);
-  if (kind === 'bridge') for (const [key, bindings] of Object.entries(inspect.NetworkSettings?.Ports ?? {})) add(key, bindings);
+  if (kind === 'bridge')
+    for (const [key, bindings] of Object.entries(inspect.NetworkSettings?.Ports ?? {})) add(key, bindings);
   return [...entries.values()].sort((a, b) => Number(a.port) - Number(b.port) || a.proto.localeCompare(b.proto));
 }
 
-function addressFor(inspect: Dockerode.ContainerInspectInfo, kind: 'host' | 'bridge', entry: PortEntry, meta: PortMetadata, settings: ModelSettings): { address: string; port: number } | string {
+function addressFor(
+  inspect: Dockerode.ContainerInspectInfo,
+  kind: 'host' | 'bridge',
+  entry: PortEntry,
+  meta: PortMetadata,
+  settings: ModelSettings,
+): { address: string; port: number } | string {
   let address: string | undefined;
   let port: number;
   let explicit = false;
@@ -190,7 +214,8 @@ function addressFor(inspect: Dockerode.ContainerInspectInfo, kind: 'host' | 'bri
       address = settings.ip;
       explicit = true;
     } else if (!isWildcard(bound)) {
-      if (isLoopback(bound)) return `published on ${bound} only: not reachable from other hosts (set -ip to register it anyway)`;
+      if (isLoopback(bound))
+        return `published on ${bound} only: not reachable from other hosts (set -ip to register it anyway)`;
       address = bound;
     } else {
       address = settings.hostAddress;
@@ -226,7 +251,13 @@ function healthCheck(inspect: Dockerode.ContainerInspectInfo, serviceId: string,
   const last = health?.Log?.[health.Log.length - 1];
   const output = `Docker health: ${health?.Status ?? 'starting'}${last ? ` (exit ${last.ExitCode})` : ''}`;
   const checkId = `service:${serviceId}:docker-health`;
-  const definition: CheckDefinition = { CheckID: checkId, Name: 'Docker HEALTHCHECK', Notes: 'Fed by quayside from the container health status', TTL: `${Math.max(1, Math.round(ttlMs / 1000))}s`, Status: status };
+  const definition: CheckDefinition = {
+    CheckID: checkId,
+    Name: 'Docker HEALTHCHECK',
+    Notes: 'Fed by quayside from the container health status',
+    TTL: `${Math.max(1, Math.round(ttlMs / 1000))}s`,
+    Status: status,
+  };
   return { definition, state: { checkId, status, output } };
 }
 
@@ -239,11 +270,12 @@ function userMeta(values: Map<string, string>, dropped: Dropped[]): Record<strin
     const drop = (reason: string): void => void dropped.push({ key: `SERVICE_${key}`, reason });
     if (!META_KEY.test(key)) drop('Consul Meta keys may hold only letters, digits, _ and -');
     else if (key.length > 128) drop('Consul Meta keys are at most 128 characters');
-    else if (key.startsWith('consul-')) drop("Consul reserves Meta keys starting with consul-");
+    else if (key.startsWith('consul-')) drop('Consul reserves Meta keys starting with consul-');
     else if (RESERVED_META.includes(key)) drop('reserved for the quayside ownership marker');
     // Consul counts bytes (Go's len), not characters: 300 accented letters are too long.
     else if (Buffer.byteLength(value) > 512) drop('Consul Meta values are at most 512 bytes');
-    else if (Object.keys(meta).length >= MAX_META - RESERVED_META.length) drop(`Consul allows at most ${MAX_META} Meta pairs`);
+    else if (Object.keys(meta).length >= MAX_META - RESERVED_META.length)
+      drop(`Consul allows at most ${MAX_META} Meta pairs`);
     else meta[key] = value;
   }
   return meta;
@@ -252,7 +284,14 @@ function userMeta(values: Map<string, string>, dropped: Dropped[]): Record<strin
 /** A digest of everything we send, except check statuses (they change without re-registering). */
 export function specHash(registration: ServiceRegistration): string {
   const { Meta, Checks, ...rest } = registration;
-  const meta = Object.fromEntries(Object.entries(Meta).filter(([k]) => k !== SPEC_KEY).sort(([a], [b]) => a.localeCompare(b)));
+  const meta = Object.fromEntries(
+    Object.entries(Meta)
+      .filter(([k]) => k !== SPEC_KEY)
+      .sort(([a], [b]) => a.localeCompare(b)),
+  );
   const checks = Checks.map(({ Status: _status, ...check }) => check);
-  return createHash('sha256').update(JSON.stringify({ ...rest, Meta: meta, Checks: checks })).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify({ ...rest, Meta: meta, Checks: checks }))
+    .digest('hex')
+    .slice(0, 16);
 }

@@ -18,7 +18,14 @@ import type { FindingDraft, FindingObject } from '../../shared/findings/finding'
 import type { FindingsSinkSettings } from '../../shared/findings/options';
 import { FindingStore } from '../../shared/findings/store';
 import { errorMessage, type Logger } from '../../shared/ops/logger';
-import { actionDue, Enforcer, stateOf, untilExecStarted, type ContainerState, type EnforcementRecord } from './enforcement';
+import {
+  actionDue,
+  Enforcer,
+  stateOf,
+  untilExecStarted,
+  type ContainerState,
+  type EnforcementRecord,
+} from './enforcement';
 import { cgroupRootFor } from './freezer';
 import { PolicyEvaluator, strongestAction, type Evaluation } from './evaluate';
 import {
@@ -40,7 +47,17 @@ import type { SecuritySettings } from './options';
 import type { HostFacts } from './target';
 
 const IMAGE_ARRIVALS = ['pull', 'tag', 'import', 'load'];
-const CONTAINER_ACTIONS = ['create', 'start', 'unpause', 'update', 'rename', 'destroy', 'exec_create', 'exec_start', 'extract-to-dir'];
+const CONTAINER_ACTIONS = [
+  'create',
+  'start',
+  'unpause',
+  'update',
+  'rename',
+  'destroy',
+  'exec_create',
+  'exec_start',
+  'extract-to-dir',
+];
 /** Occurrence findings (execs, copies) kept per container; the oldest resolve beyond this. */
 const MAX_OCCURRENCES = 100;
 const SHUTDOWN_FLUSH_MS = 5_000;
@@ -92,7 +109,14 @@ export class SecurityWatcher {
     hooks: SecurityWatcherHooks = {},
   ) {
     this.evaluator = new PolicyEvaluator(settings.policy);
-    this.enforcer = new Enforcer(docker, logger, metrics, settings.dryRun, hooks.enforced, cgroupRootFor(settings.hostRoot));
+    this.enforcer = new Enforcer(
+      docker,
+      logger,
+      metrics,
+      settings.dryRun,
+      hooks.enforced,
+      cgroupRootFor(settings.hostRoot),
+    );
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- prom-client calls collect() with the gauge as `this`
     const watcher = this;
     new Gauge({
@@ -113,8 +137,13 @@ export class SecurityWatcher {
   /** For /readyz: a container the engine does not answer for is a container the watcher cannot see. */
   readiness(): { ready: boolean; detail: string } {
     if (this.unanswered.size === 0) return { ready: true, detail: 'every container answered its last check' };
-    const named = [...this.unanswered].slice(0, 5).map(([id, u]) => `${u.name ?? id.slice(0, 12)} (${u.request}, since ${u.since.toISOString()})`);
-    return { ready: false, detail: `the engine does not answer for ${this.unanswered.size} container(s), retried at every sync: ${named.join(', ')}` };
+    const named = [...this.unanswered]
+      .slice(0, 5)
+      .map(([id, u]) => `${u.name ?? id.slice(0, 12)} (${u.request}, since ${u.since.toISOString()})`);
+    return {
+      ready: false,
+      detail: `the engine does not answer for ${this.unanswered.size} container(s), retried at every sync: ${named.join(', ')}`,
+    };
   }
 
   async handleEvent(event: DockerEvent): Promise<void> {
@@ -129,7 +158,12 @@ export class SecurityWatcher {
     } catch (error) {
       if (isDockerDeadline(error)) {
         const name = this.containers.get(id)?.object.name ?? listedName;
-        if (!this.unanswered.has(id)) this.logger.error('the engine does not answer for a container; its checks are retried at every sync', { id: id.slice(0, 12), container: name, request: error.request });
+        if (!this.unanswered.has(id))
+          this.logger.error('the engine does not answer for a container; its checks are retried at every sync', {
+            id: id.slice(0, 12),
+            container: name,
+            request: error.request,
+          });
         this.unanswered.set(id, { request: error.request, since: this.unanswered.get(id)?.since ?? new Date(), name });
       }
       throw error;
@@ -145,7 +179,8 @@ export class SecurityWatcher {
     if (event.type === 'network') {
       // Someone reconnected a container we quarantined.
       const id = event.attributes.container;
-      if (event.action === 'connect' && id && enforcementFor(this.containers.get(id))?.action === 'disconnect') await this.inspectContainer(id, event);
+      if (event.action === 'connect' && id && enforcementFor(this.containers.get(id))?.action === 'disconnect')
+        await this.inspectContainer(id, event);
       return;
     }
     if (event.type !== 'container') return;
@@ -178,7 +213,9 @@ export class SecurityWatcher {
     if (snapshot.reason !== 'periodic' || !this.host) await this.refreshHostFacts();
     for (const image of snapshot.images ?? []) {
       if (this.images.has(image.Id)) continue;
-      await this.inspectImage(image.Id).catch((error: unknown) => this.logger.warn('cannot check image', { id: image.Id, error: errorMessage(error) }));
+      await this.inspectImage(image.Id).catch((error: unknown) =>
+        this.logger.warn('cannot check image', { id: image.Id, error: errorMessage(error) }),
+      );
     }
     if (snapshot.images) {
       const present = new Set(snapshot.images.map((i) => i.Id));
@@ -190,10 +227,19 @@ export class SecurityWatcher {
       const known = this.containers.get(container.Id);
       // New, changed (restarted, paused…), contained and maybe back, unanswered last time, or
       // paused (a pause that froze an exec as it started wedges the engine for it): look again.
-      const recheck = !known || known.state !== container.State || (enforcementFor(known) && container.State === 'running') || container.State === 'paused' || this.unanswered.has(container.Id);
+      const recheck =
+        !known ||
+        known.state !== container.State ||
+        (enforcementFor(known) && container.State === 'running') ||
+        container.State === 'paused' ||
+        this.unanswered.has(container.Id);
       if (recheck) {
         const check = (): Promise<void> =>
-          this.noticingSilence(container.Id, () => this.inspectContainer(container.Id, undefined, `sync (${snapshot.reason})`), container.Names?.[0] ? containerName(container.Names[0]) : undefined).catch((error: unknown) => {
+          this.noticingSilence(
+            container.Id,
+            () => this.inspectContainer(container.Id, undefined, `sync (${snapshot.reason})`),
+            container.Names?.[0] ? containerName(container.Names[0]) : undefined,
+          ).catch((error: unknown) => {
             this.logger.warn('cannot check container', { id: container.Id.slice(0, 12), error: errorMessage(error) });
           });
         // On the container's own queue: one that does not answer holds back nothing else.
@@ -201,7 +247,8 @@ export class SecurityWatcher {
         else await check();
       }
     }
-    for (const id of [...this.containers.keys(), ...this.store.objectIds('container'), ...this.unanswered.keys()]) if (!listed.has(id)) this.forgetContainer(id);
+    for (const id of [...this.containers.keys(), ...this.store.objectIds('container'), ...this.unanswered.keys()])
+      if (!listed.has(id)) this.forgetContainer(id);
     this.lastSync.set(snapshot.at.getTime() / 1000);
   }
 
@@ -209,12 +256,22 @@ export class SecurityWatcher {
     try {
       this.host = await hostFacts(this.docker, this.settings.engineSockets);
     } catch (error) {
-      this.logger.warn('cannot read the engine info; AppArmor and SELinux checks assume neither', { error: errorMessage(error) });
-      this.host ??= { apparmor: false, selinux: false, dockerSockets: [...DEFAULT_DOCKER_SOCKETS, ...this.settings.engineSockets] };
+      this.logger.warn('cannot read the engine info; AppArmor and SELinux checks assume neither', {
+        error: errorMessage(error),
+      });
+      this.host ??= {
+        apparmor: false,
+        selinux: false,
+        dockerSockets: [...DEFAULT_DOCKER_SOCKETS, ...this.settings.engineSockets],
+      };
     }
   }
 
-  private async inspectContainer(id: string, event?: DockerEvent, trigger = event ? event.action : 'sync'): Promise<void> {
+  private async inspectContainer(
+    id: string,
+    event?: DockerEvent,
+    trigger = event ? event.action : 'sync',
+  ): Promise<void> {
     const info = await unlessGone(() => this.docker.getContainer(id).inspect());
     if (!info) return this.forgetContainer(id);
     this.unanswered.delete(id);
@@ -224,8 +281,21 @@ export class SecurityWatcher {
     // on events they would sit in the containment race (a start waits on its container's queue,
     // and each `ps` takes CPU from the engine on a loaded host).
     const context = await containerContext(this.docker, info, { processes: event === undefined });
-    const target = containerTarget(info, this.host!, await resolveBindSources(info, this.settings.hostRoot, this.selfId !== undefined), this.evaluator.allowedImage, this.settings.policy.allowedImages.length > 0, aliases, context);
-    const evaluation = this.evaluator.evaluate(RULES.container, target, target.object, containerExemptionSubject(info, aliases));
+    const target = containerTarget(
+      info,
+      this.host!,
+      await resolveBindSources(info, this.settings.hostRoot, this.selfId !== undefined),
+      this.evaluator.allowedImage,
+      this.settings.policy.allowedImages.length > 0,
+      aliases,
+      context,
+    );
+    const evaluation = this.evaluator.evaluate(
+      RULES.container,
+      target,
+      target.object,
+      containerExemptionSubject(info, aliases),
+    );
     this.logExempted(target.object, evaluation);
     const known = this.containers.get(id);
     const entry: KnownContainer = {
@@ -259,14 +329,31 @@ export class SecurityWatcher {
     if (!known) return;
     const exec = await unlessGone(() => this.docker.getExec(execId).inspect());
     if (!exec) return;
-    const config = exec.ProcessConfig as { tty?: boolean; entrypoint?: string; arguments?: string[]; privileged?: boolean; user?: string };
+    const config = exec.ProcessConfig as {
+      tty?: boolean;
+      entrypoint?: string;
+      arguments?: string[];
+      privileged?: boolean;
+      user?: string;
+    };
     const target = {
       object: known.object,
       execId,
-      process: { tty: config.tty === true, entrypoint: config.entrypoint ?? '', arguments: config.arguments ?? [], privileged: config.privileged === true, user: config.user, openStdin: exec.OpenStdin === true },
+      process: {
+        tty: config.tty === true,
+        entrypoint: config.entrypoint ?? '',
+        arguments: config.arguments ?? [],
+        privileged: config.privileged === true,
+        user: config.user,
+        openStdin: exec.OpenStdin === true,
+      },
       containerUser: known.user,
     };
-    const evaluation = this.evaluator.evaluate(RULES.exec, target, known.object, { names: [known.object.name], images: [known.image], labels: known.labels });
+    const evaluation = this.evaluator.evaluate(RULES.exec, target, known.object, {
+      names: [known.object.name],
+      images: [known.image],
+      labels: known.labels,
+    });
     await this.addOccurrences(known, evaluation, event);
   }
 
@@ -280,14 +367,25 @@ export class SecurityWatcher {
     const seen = this.execsSeen.get(event.id);
     // Only the IDs still listed are kept: the set never outgrows the container's exec sessions.
     this.execsSeen.set(event.id, new Set(current));
-    for (const execId of current) if (!seen?.has(execId)) await this.inspectExec({ ...event, attributes: { ...event.attributes, execID: execId } });
+    for (const execId of current)
+      if (!seen?.has(execId)) await this.inspectExec({ ...event, attributes: { ...event.attributes, execID: execId } });
   }
 
   private async recordEvent(event: DockerEvent): Promise<void> {
     const known = await this.knownContainer(event.id, event.action);
     if (!known) return;
-    const target = { object: known.object, action: event.action, detail: event.detail, attributes: event.attributes, timeNano: event.timeNano };
-    const evaluation = this.evaluator.evaluate(RULES.event, target, known.object, { names: [known.object.name], images: [known.image], labels: known.labels });
+    const target = {
+      object: known.object,
+      action: event.action,
+      detail: event.detail,
+      attributes: event.attributes,
+      timeNano: event.timeNano,
+    };
+    const evaluation = this.evaluator.evaluate(RULES.event, target, known.object, {
+      names: [known.object.name],
+      images: [known.image],
+      labels: known.labels,
+    });
     await this.addOccurrences(known, evaluation, event);
   }
 
@@ -295,7 +393,8 @@ export class SecurityWatcher {
     this.logExempted(known.object, evaluation);
     if (evaluation.findings.length === 0) return;
     known.occurrences.push(...evaluation.findings);
-    if (known.occurrences.length > MAX_OCCURRENCES) known.occurrences.splice(0, known.occurrences.length - MAX_OCCURRENCES);
+    if (known.occurrences.length > MAX_OCCURRENCES)
+      known.occurrences.splice(0, known.occurrences.length - MAX_OCCURRENCES);
     this.report(known);
     const occurrence = enforcementOf(evaluation);
     if (!occurrence) return;
@@ -305,7 +404,8 @@ export class SecurityWatcher {
     if (execId) await untilExecStarted(this.docker, execId);
     if (await this.enforceAtOnce(known, event)) return;
     const info = await unlessGone(() => this.docker.getContainer(known.object.id).inspect());
-    if (info) await this.enforce(stateOf(info, known.object.name), enforcementFor(known)!, event.action, event.timeNano);
+    if (info)
+      await this.enforce(stateOf(info, known.object.name), enforcementFor(known)!, event.action, event.timeNano);
   }
 
   /**
@@ -321,7 +421,12 @@ export class SecurityWatcher {
     return true;
   }
 
-  private async enforce(state: ReturnType<typeof stateOf>, enforcement: Enforcement, trigger: string, eventNano?: string): Promise<void> {
+  private async enforce(
+    state: ReturnType<typeof stateOf>,
+    enforcement: Enforcement,
+    trigger: string,
+    eventNano?: string,
+  ): Promise<void> {
     // Nothing left to do (not running, already paused or disconnected); no-op, not counted.
     if (!actionDue(enforcement.action, state)) return;
     if (this.selfId && state.id.startsWith(this.selfId)) return;
@@ -343,7 +448,8 @@ export class SecurityWatcher {
   }
 
   private logExempted(object: FindingObject, evaluation: Evaluation): void {
-    for (const e of evaluation.exempted) this.logger.debug('exempted', { object: object.name, rule: e.ruleId, reason: e.reason, exemption: e.origin });
+    for (const e of evaluation.exempted)
+      this.logger.debug('exempted', { object: object.name, rule: e.ruleId, reason: e.reason, exemption: e.origin });
   }
 
   private forgetImage(id: string): void {
@@ -381,8 +487,19 @@ function enforcementFor(known: KnownContainer | undefined): Enforcement | undefi
   return known && strongest(known.configEnforcement, known.occurrenceEnforcement);
 }
 
-export function startSecurityWatcher(context: AgentContext, settings: SecuritySettings, sinks: FindingsSinkSettings, hooks: SecurityWatcherHooks = {}): RunningAgent & { watcher: SecurityWatcher } {
-  const watcher = new SecurityWatcher(context.docker, settings, context.logger.child({ agent: 'security-watcher' }), context.metrics, hooks);
+export function startSecurityWatcher(
+  context: AgentContext,
+  settings: SecuritySettings,
+  sinks: FindingsSinkSettings,
+  hooks: SecurityWatcherHooks = {},
+): RunningAgent & { watcher: SecurityWatcher } {
+  const watcher = new SecurityWatcher(
+    context.docker,
+    settings,
+    context.logger.child({ agent: 'security-watcher' }),
+    context.metrics,
+    hooks,
+  );
   const board = attachFindings(context, 'security-watcher', watcher.store, sinks);
   const unsubscribe = context.events.subscribe({
     name: 'security-watcher',
@@ -398,8 +515,16 @@ export function startSecurityWatcher(context: AgentContext, settings: SecuritySe
   const imageRuleIds = new Set(RULES.image.map((rule) => rule.id));
   const enforcing = enforced.filter(([id]) => !imageRuleIds.has(id)).map(([id, r]) => `${id}:${r.action}`);
   const auditOnly = enforced.filter(([id]) => imageRuleIds.has(id)).map(([id]) => id);
-  if (auditOnly.length > 0) context.logger.warn('image rules cannot enforce (an image has no container to act on); they only report', { rules: auditOnly });
-  context.logger.info('security-watcher watching', { policy: settings.policy.source, enforcing, exemptions: settings.policy.exemptions.length, dryRun: settings.dryRun });
+  if (auditOnly.length > 0)
+    context.logger.warn('image rules cannot enforce (an image has no container to act on); they only report', {
+      rules: auditOnly,
+    });
+  context.logger.info('security-watcher watching', {
+    policy: settings.policy.source,
+    enforcing,
+    exemptions: settings.policy.exemptions.length,
+    dryRun: settings.dryRun,
+  });
   return {
     watcher,
     async stop() {

@@ -15,7 +15,17 @@ import { deliverReport, reportOutputOptions, type ReportOutputValues } from '../
 import { dockerOptions } from '../../shared/runtime/common-options';
 import { packageVersion } from '../../shared/version';
 import { PolicyEvaluator } from './evaluate';
-import { containerContext, containerExemptionSubject, containerTarget, hostFacts, imageAliases, imageExemptionSubject, imageHistory, imageTarget, resolveBindSources } from './objects';
+import {
+  containerContext,
+  containerExemptionSubject,
+  containerTarget,
+  hostFacts,
+  imageAliases,
+  imageExemptionSubject,
+  imageHistory,
+  imageTarget,
+  resolveBindSources,
+} from './objects';
 import type { Policy } from './policy';
 import { RULES, ruleCatalog } from './rules';
 import { ownContainerId } from './self';
@@ -26,7 +36,10 @@ export const auditOptions = {
   securityPolicy: { ...securityOptions.securityPolicy, flag: '--policy' },
   securityHostRoot: { ...securityOptions.securityHostRoot, flag: '--host-root' },
   securityEngineSockets: { ...securityOptions.securityEngineSockets, flag: '--engine-sockets' },
-  container: repeatableOption({ help: 'Audit only this container (name or ID); repeat for more', placeholder: '<name>' }),
+  container: repeatableOption({
+    help: 'Audit only this container (name or ID); repeat for more',
+    placeholder: '<name>',
+  }),
   image: repeatableOption({ help: 'Audit only this image (name, tag or ID); repeat for more', placeholder: '<ref>' }),
   ...reportOutputOptions('high'),
 };
@@ -43,7 +56,11 @@ export interface AuditValues extends ReportOutputValues {
 }
 
 export function addAuditCommand(agentCommand: Command): void {
-  const command = agentCommand.command('audit').description('Audit every container and image once against the policy (CIS Docker Benchmark 4 and 5), for pipelines and cron');
+  const command = agentCommand
+    .command('audit')
+    .description(
+      'Audit every container and image once against the policy (CIS Docker Benchmark 4 and 5), for pipelines and cron',
+    );
   addOptions(command, auditOptions).action(async (values: AuditValues) => {
     process.exitCode = await runAudit(values);
   });
@@ -57,7 +74,12 @@ async function runAudit(values: AuditValues): Promise<number> {
   const rules = ruleCatalog()
     .filter((rule) => enabled.has(rule.id))
     .map((rule) => ({ ...rule, severity: policy.rules.get(rule.id)!.severity }));
-  const report = formatReport(values.format, { tool: { name: 'quayside security-watcher', version: packageVersion() }, rules, findings, objects });
+  const report = formatReport(values.format, {
+    tool: { name: 'quayside security-watcher', version: packageVersion() },
+    rules,
+    findings,
+    objects,
+  });
   return deliverReport(report, findings, values);
 }
 
@@ -71,23 +93,38 @@ export async function audit(
   const evaluator = new PolicyEvaluator(policy);
   const host = await reach('engine info', () => hostFacts(docker, select.securityEngineSockets ?? []));
   const only = (select.container?.length ?? 0) > 0 || (select.image?.length ?? 0) > 0;
-  const containerRefs = only ? (select.container ?? []) : (await reach('listing containers', () => docker.listContainers({ all: true }))).map((c) => c.Id);
-  const imageRefs = only ? (select.image ?? []) : (await reach('listing images', () => docker.listImages())).map((i) => i.Id);
+  const containerRefs = only
+    ? (select.container ?? [])
+    : (await reach('listing containers', () => docker.listContainers({ all: true }))).map((c) => c.Id);
+  const imageRefs = only
+    ? (select.image ?? [])
+    : (await reach('listing images', () => docker.listImages())).map((i) => i.Id);
 
   const findings: FindingDraft[] = [];
   const objects: FindingObject[] = [];
   const inContainer = ownContainerId() !== undefined;
   // What the listing named may be removed before it is inspected (a busy host): skip it. What
   // the user named must exist.
-  const inspect = <T>(what: string, call: () => Promise<T>): Promise<T | undefined> => (only ? reach(what, call) : reach(what, () => unlessGone(call)));
+  const inspect = <T>(what: string, call: () => Promise<T>): Promise<T | undefined> =>
+    only ? reach(what, call) : reach(what, () => unlessGone(call));
   for (const ref of containerRefs) {
     const info = await inspect(`--container '${ref}'`, () => docker.getContainer(ref).inspect());
     if (!info) continue;
     const aliases = await imageAliases(docker, info);
     const context = await containerContext(docker, info);
-    const target = containerTarget(info, host, await resolveBindSources(info, select.securityHostRoot ?? '', inContainer), evaluator.allowedImage, policy.allowedImages.length > 0, aliases, context);
+    const target = containerTarget(
+      info,
+      host,
+      await resolveBindSources(info, select.securityHostRoot ?? '', inContainer),
+      evaluator.allowedImage,
+      policy.allowedImages.length > 0,
+      aliases,
+      context,
+    );
     objects.push(target.object);
-    findings.push(...evaluator.evaluate(RULES.container, target, target.object, containerExemptionSubject(info, aliases)).findings);
+    findings.push(
+      ...evaluator.evaluate(RULES.container, target, target.object, containerExemptionSubject(info, aliases)).findings,
+    );
   }
   for (const ref of imageRefs) {
     const info = await inspect(`--image '${ref}'`, () => docker.getImage(ref).inspect());

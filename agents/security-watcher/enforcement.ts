@@ -57,7 +57,9 @@ const EXEC_POLL_MS = 5;
 export async function untilExecStarted(docker: Dockerode, execId: string): Promise<void> {
   const giveUpAt = Date.now() + EXEC_START_WAIT_MS;
   while (Date.now() < giveUpAt) {
-    const exec = await withDockerDeadline(EXEC_START_WAIT_MS, () => docker.getExec(execId).inspect()).catch(() => undefined);
+    const exec = await withDockerDeadline(EXEC_START_WAIT_MS, () => docker.getExec(execId).inspect()).catch(
+      () => undefined,
+    );
     if (!exec || exec.Pid > 0 || exec.ExitCode !== null) return;
     await sleep(EXEC_POLL_MS);
   }
@@ -81,7 +83,8 @@ export function actionDue(action: Action, state: ContainerState): boolean {
   if (action === 'pause') return !state.paused;
   // On the host's network (or another container's) there is nothing to disconnect, yet the
   // container is not contained: the action is due, and fails saying why, rather than silently.
-  if (action === 'disconnect') return state.networks.some((n) => n !== 'none') || (state.networkMode ?? '').startsWith('container:');
+  if (action === 'disconnect')
+    return state.networks.some((n) => n !== 'none') || (state.networkMode ?? '').startsWith('container:');
   return true;
 }
 
@@ -127,7 +130,13 @@ export class Enforcer {
   }
 
   /** Applies `action` if the container's state still calls for it. `eventNano` is the trigger's timeNano. */
-  async enforce(state: ContainerState, action: Action, rules: string[], trigger: string, eventNano?: string): Promise<EnforcementRecord> {
+  async enforce(
+    state: ContainerState,
+    action: Action,
+    rules: string[],
+    trigger: string,
+    eventNano?: string,
+  ): Promise<EnforcementRecord> {
     const record: EnforcementRecord = { containerId: state.id, name: state.name, action, rules, result: 'ok', trigger };
     if (!actionDue(action, state)) record.result = 'already';
     else if (this.dryRun) {
@@ -152,8 +161,19 @@ export class Enforcer {
     }
     if (eventNano !== undefined) record.latencyMs ??= Date.now() - Number(BigInt(eventNano) / 1_000_000n);
     this.actions.inc({ action, result: record.result });
-    if (record.result === 'ok' && record.latencyMs !== undefined) this.latency.observe({ action }, record.latencyMs / 1000);
-    const fields = { container: state.name, id: state.id.slice(0, 12), action, rules, result: record.result, trigger, latencyMs: record.latencyMs, error: record.error, note: record.note };
+    if (record.result === 'ok' && record.latencyMs !== undefined)
+      this.latency.observe({ action }, record.latencyMs / 1000);
+    const fields = {
+      container: state.name,
+      id: state.id.slice(0, 12),
+      action,
+      rules,
+      result: record.result,
+      trigger,
+      latencyMs: record.latencyMs,
+      error: record.error,
+      note: record.note,
+    };
     if (record.result === 'failed') this.logger.error(`enforcement ${action} failed`, fields);
     else if (record.result !== 'already') this.logger.warn(`enforced: ${action} ${state.name}`, fields);
     this.onRecord?.(record);
@@ -180,10 +200,14 @@ export class Enforcer {
       case 'disconnect': {
         const networks = disconnectable(state);
         if (networks.length === 0) {
-          const mode = state.networks.includes('host') ? 'host' : (state.networkMode ?? 'another container\'s');
-          throw new Error(`cannot disconnect a container that uses the ${mode} network; enforce pause, stop or kill for this rule`);
+          const mode = state.networks.includes('host') ? 'host' : (state.networkMode ?? "another container's");
+          throw new Error(
+            `cannot disconnect a container that uses the ${mode} network; enforce pause, stop or kill for this rule`,
+          );
         }
-        await Promise.all(networks.map((n) => this.docker.getNetwork(n).disconnect({ Container: state.id, Force: true })));
+        await Promise.all(
+          networks.map((n) => this.docker.getNetwork(n).disconnect({ Container: state.id, Force: true })),
+        );
       }
     }
   }
@@ -196,7 +220,8 @@ export class Enforcer {
   private async confirmPaused(container: Dockerode.Container): Promise<string | undefined> {
     try {
       const info = await withDockerDeadline(CONFIRM_PAUSE_MS, () => container.inspect());
-      if (info.State.Paused !== true) throw new Error(`the engine accepted the pause, yet the container is ${info.State.Status}`);
+      if (info.State.Paused !== true)
+        throw new Error(`the engine accepted the pause, yet the container is ${info.State.Status}`);
       return undefined;
     } catch (error) {
       if (!isDockerDeadline(error)) throw error;
@@ -206,7 +231,10 @@ export class Enforcer {
       file = await thawContainer(container.id, this.cgroupRoot);
     } catch (error) {
       this.wedges.inc({ recovered: 'false' });
-      throw new Error(`the engine stopped answering for the container after the pause (it froze an exec that was starting); could not thaw it: ${errorMessage(error)}`, { cause: error });
+      throw new Error(
+        `the engine stopped answering for the container after the pause (it froze an exec that was starting); could not thaw it: ${errorMessage(error)}`,
+        { cause: error },
+      );
     }
     // The engine still says paused while the cgroup runs: unpause and pause through it again.
     await withDockerDeadline(CONFIRM_PAUSE_MS * 2, () => container.unpause()).catch((error: unknown) => {
@@ -215,7 +243,8 @@ export class Enforcer {
     });
     await container.pause();
     const info = await withDockerDeadline(CONFIRM_PAUSE_MS, () => container.inspect());
-    if (info.State.Paused !== true) throw new Error(`paused again after thawing a wedged pause, yet the container is ${info.State.Status}`);
+    if (info.State.Paused !== true)
+      throw new Error(`paused again after thawing a wedged pause, yet the container is ${info.State.Status}`);
     this.wedges.inc({ recovered: 'true' });
     return `the first pause froze an exec as it started and wedged the engine; thawed ${file} and paused again`;
   }

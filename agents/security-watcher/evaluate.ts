@@ -31,7 +31,12 @@ export class PolicyEvaluator {
     return this.policy.rules.get(ruleId);
   }
 
-  evaluate<T>(rules: readonly SecurityRule<T>[], target: T, object: FindingObject, subject: ExemptionSubject): Evaluation {
+  evaluate<T>(
+    rules: readonly SecurityRule<T>[],
+    target: T,
+    object: FindingObject,
+    subject: ExemptionSubject,
+  ): Evaluation {
     const result: Evaluation = { findings: [], enforce: [], exempted: [] };
     for (const rule of rules) {
       const settings = this.policy.rules.get(rule.id);
@@ -64,6 +69,7 @@ export class PolicyEvaluator {
 /** The strongest of the actions asked for (kill > stop > pause > disconnect). */
 export function strongestAction(actions: readonly Action[]): Action | undefined {
   let best: Action | undefined;
-  for (const action of actions) if (best === undefined || ACTIONS.indexOf(action) > ACTIONS.indexOf(best)) best = action;
+  for (const action of actions)
+    if (best === undefined || ACTIONS.indexOf(action) > ACTIONS.indexOf(best)) best = action;
   return best;
 }

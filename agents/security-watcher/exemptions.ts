@@ -15,7 +15,11 @@ export class Exemptions {
   private readonly compiled: Array<Exemption & { imageRe?: RegExp; nameRe?: RegExp }>;
 
   constructor(exemptions: readonly Exemption[]) {
-    this.compiled = exemptions.map((e) => ({ ...e, imageRe: e.image ? globToRegExp(e.image) : undefined, nameRe: e.name ? globToRegExp(e.name) : undefined }));
+    this.compiled = exemptions.map((e) => ({
+      ...e,
+      imageRe: e.image ? globToRegExp(e.image) : undefined,
+      nameRe: e.name ? globToRegExp(e.name) : undefined,
+    }));
   }
 
   /** The exemption that waives `ruleId` for this object, if any. */
@@ -57,7 +61,10 @@ function referenceSpellings(image: string): string[] {
   }
   const names = new Set([name]);
   const first = name.split('/')[0]!;
-  const onHub = DOCKER_HUB.test(name) || !name.includes('/') || !(first.includes('.') || first.includes(':') || first === 'localhost');
+  const onHub =
+    DOCKER_HUB.test(name) ||
+    !name.includes('/') ||
+    !(first.includes('.') || first.includes(':') || first === 'localhost');
   if (onHub) {
     const short = name.replace(DOCKER_HUB, '').replace(/^library\/(?=[^/]+$)/, '');
     names.add(short);

@@ -19,15 +19,28 @@ export function cgroupRootFor(hostRoot: string): string {
 
 /** Thaws the container's freezer; returns the file written, or throws saying why it could not. */
 export async function thawContainer(containerId: string, cgroupRoot: string): Promise<string> {
-  const unified = await readdir(cgroupRoot).then((names) => names.includes('cgroup.controllers'), () => false);
-  const file = unified ? await findFreezerFile(cgroupRoot, containerId, 'cgroup.freeze') : await findFreezerFile(join(cgroupRoot, 'freezer'), containerId, 'freezer.state');
-  if (!file) throw new Error(`no freezer cgroup of ${containerId.slice(0, 12)} under ${cgroupRoot} (is the host's /sys/fs/cgroup mounted there?)`);
+  const unified = await readdir(cgroupRoot).then(
+    (names) => names.includes('cgroup.controllers'),
+    () => false,
+  );
+  const file = unified
+    ? await findFreezerFile(cgroupRoot, containerId, 'cgroup.freeze')
+    : await findFreezerFile(join(cgroupRoot, 'freezer'), containerId, 'freezer.state');
+  if (!file)
+    throw new Error(
+      `no freezer cgroup of ${containerId.slice(0, 12)} under ${cgroupRoot} (is the host's /sys/fs/cgroup mounted there?)`,
+    );
   await writeFile(file, file.endsWith('freezer.state') ? 'THAWED' : '0');
   return file;
 }
 
 /** The container's cgroup is a folder named by its ID (cgroupfs driver) or docker-<id>.scope (systemd), a few levels down. */
-async function findFreezerFile(dir: string, containerId: string, fileName: string, depth = 0): Promise<string | undefined> {
+async function findFreezerFile(
+  dir: string,
+  containerId: string,
+  fileName: string,
+  depth = 0,
+): Promise<string | undefined> {
   let entries;
   try {
     entries = await readdir(dir, { withFileTypes: true });

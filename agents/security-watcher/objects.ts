@@ -14,7 +14,12 @@ import type { ContainerContext, ContainerTarget, HostFacts, ImageTarget, JoinedN
  * API sockets of container engines on a host: Docker's, and Podman's (its Docker-compatible API
  * gives the same control; rootless Podman listens in $XDG_RUNTIME_DIR/podman/, matched by name).
  */
-export const DEFAULT_DOCKER_SOCKETS = ['/var/run/docker.sock', '/run/docker.sock', '/run/podman/podman.sock', '/var/run/podman/podman.sock'];
+export const DEFAULT_DOCKER_SOCKETS = [
+  '/var/run/docker.sock',
+  '/run/docker.sock',
+  '/run/podman/podman.sock',
+  '/var/run/podman/podman.sock',
+];
 
 /** What the engine tells about its confinement (GET /info), plus the sockets it listens on and those the operator named. */
 export async function hostFacts(docker: Dockerode, extraSockets: readonly string[] = []): Promise<HostFacts> {
@@ -38,7 +43,11 @@ export async function hostFacts(docker: Dockerode, extraSockets: readonly string
  * nothing is resolved: the watcher's own filesystem is not the host's (its `/bin` may link to
  * `/usr/bin` where the host's does not).
  */
-export async function resolveBindSources(info: Dockerode.ContainerInspectInfo, hostRoot: string, inContainer = false): Promise<Map<string, string>> {
+export async function resolveBindSources(
+  info: Dockerode.ContainerInspectInfo,
+  hostRoot: string,
+  inContainer = false,
+): Promise<Map<string, string>> {
   const resolved = new Map<string, string>();
   if (inContainer && !hostRoot) return resolved;
   for (const mount of (info.Mounts ?? []) as Array<{ Type?: string; Source?: string }>) {
@@ -101,7 +110,17 @@ export function containerTarget(
   context: ContainerContext = {},
 ): ContainerTarget {
   const hostIpc = sharesHostIpc(info.State?.Pid, info.Id);
-  return { object: containerObject(info), info, host, resolvedSources, hostIpc, allowedImages, hasImageAllowList, imageAliases: aliases, ...context };
+  return {
+    object: containerObject(info),
+    info,
+    host,
+    resolvedSources,
+    hostIpc,
+    allowedImages,
+    hasImageAllowList,
+    imageAliases: aliases,
+    ...context,
+  };
 }
 
 /** Each request for the context of a container has this deadline: one container that does not answer delays its own check only. */
@@ -116,7 +135,11 @@ const JOINABLE = ['NetworkMode', 'PidMode', 'IpcMode'] as const;
  * volumes created with `o=bind`, and the processes of a running container. A question the engine
  * does not answer is recorded as such, never thrown: the rest of the check goes on.
  */
-export async function containerContext(docker: Dockerode, info: Dockerode.ContainerInspectInfo, options: { processes: boolean } = { processes: true }): Promise<ContainerContext> {
+export async function containerContext(
+  docker: Dockerode,
+  info: Dockerode.ContainerInspectInfo,
+  options: { processes: boolean } = { processes: true },
+): Promise<ContainerContext> {
   const ask = <T>(call: () => Promise<T>): Promise<T> => withDockerDeadline(CONTEXT_DEADLINE_MS, call);
   const [joined, volumeDevices, processes] = await Promise.all([
     joinedNamespaces(info, ask, docker),
@@ -128,7 +151,11 @@ export async function containerContext(docker: Dockerode, info: Dockerode.Contai
 
 type Ask = <T>(call: () => Promise<T>) => Promise<T>;
 
-async function joinedNamespaces(info: Dockerode.ContainerInspectInfo, ask: Ask, docker: Dockerode): Promise<ContainerContext['joined']> {
+async function joinedNamespaces(
+  info: Dockerode.ContainerInspectInfo,
+  ask: Ask,
+  docker: Dockerode,
+): Promise<ContainerContext['joined']> {
   const joined: Partial<Record<(typeof JOINABLE)[number], JoinedNamespace>> = {};
   const hostConfig = (info.HostConfig ?? {}) as Partial<Record<(typeof JOINABLE)[number], string>>;
   for (const field of JOINABLE) {
@@ -148,15 +175,22 @@ async function joinedNamespaces(info: Dockerode.ContainerInspectInfo, ask: Ask, 
   return joined;
 }
 
-async function bindVolumeDevices(info: Dockerode.ContainerInspectInfo, ask: Ask, docker: Dockerode): Promise<Map<string, string>> {
+async function bindVolumeDevices(
+  info: Dockerode.ContainerInspectInfo,
+  ask: Ask,
+  docker: Dockerode,
+): Promise<Map<string, string>> {
   const devices = new Map<string, string>();
   for (const mount of (info.Mounts ?? []) as Array<{ Type?: string; Name?: string; Driver?: string }>) {
     if (mount.Type !== 'volume' || mount.Driver !== 'local' || !mount.Name || devices.has(mount.Name)) continue;
     try {
-      const volume = (await ask(() => docker.getVolume(mount.Name!).inspect())) as { Options?: Record<string, string> | null };
+      const volume = (await ask(() => docker.getVolume(mount.Name!).inspect())) as {
+        Options?: Record<string, string> | null;
+      };
       const options = volume.Options ?? {};
       // `--opt type=none --opt o=bind --opt device=/etc` mounts the host's /etc, as -v /etc:… would.
-      if ((options.o ?? '').split(',').some((o) => o === 'bind' || o === 'rbind') && options.device) devices.set(mount.Name, options.device);
+      if ((options.o ?? '').split(',').some((o) => o === 'bind' || o === 'rbind') && options.device)
+        devices.set(mount.Name, options.device);
     } catch {
       // Gone, or not answered: judged as the volume it appears to be.
     }
@@ -164,19 +198,32 @@ async function bindVolumeDevices(info: Dockerode.ContainerInspectInfo, ask: Ask,
   return devices;
 }
 
-async function runningProcesses(info: Dockerode.ContainerInspectInfo, ask: Ask, docker: Dockerode): Promise<ContainerContext['processes']> {
+async function runningProcesses(
+  info: Dockerode.ContainerInspectInfo,
+  ask: Ask,
+  docker: Dockerode,
+): Promise<ContainerContext['processes']> {
   if (!info.State.Running) return undefined;
   try {
     // comm is the executable's (or script's) own name, which argv[0] can hide.
-    const top = (await ask(() => docker.getContainer(info.Id).top({ ps_args: '-o pid,comm,args' }))) as { Processes?: string[][] | null };
+    const top = (await ask(() => docker.getContainer(info.Id).top({ ps_args: '-o pid,comm,args' }))) as {
+      Processes?: string[][] | null;
+    };
     return { list: (top.Processes ?? []).map(([, comm = '', args = '']) => ({ comm, args })) };
   } catch (error) {
     return { error: errorMessage(error) };
   }
 }
 
-export function containerExemptionSubject(info: Dockerode.ContainerInspectInfo, aliases: readonly string[] = []): ExemptionSubject {
-  return { names: [containerName(info.Name)], images: [info.Config.Image ?? '', ...aliases], labels: info.Config.Labels ?? {} };
+export function containerExemptionSubject(
+  info: Dockerode.ContainerInspectInfo,
+  aliases: readonly string[] = [],
+): ExemptionSubject {
+  return {
+    names: [containerName(info.Name)],
+    images: [info.Config.Image ?? '', ...aliases],
+    labels: info.Config.Labels ?? {},
+  };
 }
 
 /** An image ID (`sha256:…`, or a prefix of one), which names no repository. */

@@ -15,7 +15,7 @@ export const securityOptions = {
     placeholder: '<dir>',
   }),
   securityEngineSockets: listOption({
-    help: 'More container-engine API sockets on the host (comma-separated paths) whose mount into a container is as dangerous as docker.sock; Docker\'s and Podman\'s usual ones are known',
+    help: "More container-engine API sockets on the host (comma-separated paths) whose mount into a container is as dangerous as docker.sock; Docker's and Podman's usual ones are known",
     env: 'QUAYSIDE_SECURITY_ENGINE_SOCKETS',
     placeholder: '<paths>',
     default: [],
@@ -53,5 +53,10 @@ export function loadPolicy(file: string | undefined): Policy {
 }
 
 export function securitySettings(values: SecurityOptionValues): SecuritySettings {
-  return { policy: loadPolicy(values.securityPolicy), hostRoot: values.securityHostRoot ?? '', engineSockets: values.securityEngineSockets ?? [], dryRun: values.securityDryRun };
+  return {
+    policy: loadPolicy(values.securityPolicy),
+    hostRoot: values.securityHostRoot ?? '',
+    engineSockets: values.securityEngineSockets ?? [],
+    dryRun: values.securityDryRun,
+  };
 }

@@ -52,7 +52,11 @@ export interface Policy {
 }
 
 export class PolicyError extends Error {
-  constructor(readonly file: string, readonly line: number, readonly problem: string) {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly problem: string,
+  ) {
     super(line > 0 ? `${file}:${line}: ${problem}` : `${file}: ${problem}`);
     this.name = 'PolicyError';
   }
@@ -62,11 +66,18 @@ const DEFAULT_MODE: Mode = 'audit';
 const DEFAULT_ACTION: Action = 'pause';
 
 export function defaultPolicy(): Policy {
-  return { source: 'built-in default', rules: baseRules(DEFAULT_MODE, DEFAULT_ACTION), exemptions: [], allowedImages: [] };
+  return {
+    source: 'built-in default',
+    rules: baseRules(DEFAULT_MODE, DEFAULT_ACTION),
+    exemptions: [],
+    allowedImages: [],
+  };
 }
 
 function baseRules(mode: Mode, action: Action): Map<string, RulePolicy> {
-  return new Map(ALL_RULES.map((rule) => [rule.id, { enabled: !rule.offByDefault, severity: rule.severity, mode, action }]));
+  return new Map(
+    ALL_RULES.map((rule) => [rule.id, { enabled: !rule.offByDefault, severity: rule.severity, mode, action }]),
+  );
 }
 
 /** A policy is a few KiB: a larger file is refused rather than read whole. */
@@ -87,7 +98,12 @@ export function parsePolicy(text: string, file: string): Policy {
   const lines = new (yaml().LineCounter)();
   const doc = yaml().parseDocument(text, { lineCounter: lines, uniqueKeys: true });
   const syntax = doc.errors[0];
-  if (syntax) throw new PolicyError(file, syntax.linePos?.[0].line ?? 1, syntax.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''));
+  if (syntax)
+    throw new PolicyError(
+      file,
+      syntax.linePos?.[0].line ?? 1,
+      syntax.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''),
+    );
   // A node knows where it starts; a pair (a key with a missing value) starts at its key.
   const lineOf = (node: Node | Pair | null | undefined): number => {
     const located = node && yaml().isPair(node) ? (node.key as Node | null) : node;
@@ -118,13 +134,16 @@ export function parsePolicy(text: string, file: string): Policy {
     },
   });
   const root = doc.contents;
-  if (root === null || (yaml().isScalar(root) && (root.value === null || root.value === ''))) fail(root, 'the policy is empty; expected a mapping with version, defaults, rules, exemptions, images');
-  if (!yaml().isMap(root)) return fail(root, 'the policy must be a mapping (version, defaults, rules, exemptions, images)');
+  if (root === null || (yaml().isScalar(root) && (root.value === null || root.value === '')))
+    fail(root, 'the policy is empty; expected a mapping with version, defaults, rules, exemptions, images');
+  if (!yaml().isMap(root))
+    return fail(root, 'the policy must be a mapping (version, defaults, rules, exemptions, images)');
 
   const sections = entries(root, fail, ['version', 'defaults', 'rules', 'exemptions', 'images'], 'top-level key');
   const version = sections.get('version');
   if (version) {
-    if (!yaml().isScalar(version.value) || String(version.value.value) !== '1') fail(version.value as Node, `version must be 1, not ${JSON.stringify(scalarText(version.value))}`);
+    if (!yaml().isScalar(version.value) || String(version.value.value) !== '1')
+      fail(version.value as Node, `version must be 1, not ${JSON.stringify(scalarText(version.value))}`);
   }
 
   let mode = DEFAULT_MODE;
@@ -141,11 +160,16 @@ export function parsePolicy(text: string, file: string): Policy {
   const setAt = new Map<string, Pair>();
   const ruleSection = sections.get('rules');
   if (ruleSection && !isNull(ruleSection.value)) {
-    if (!yaml().isMap(ruleSection.value)) fail(ruleSection.value as Node, 'rules must be a mapping from rule ID (or CIS ID) to settings');
+    if (!yaml().isMap(ruleSection.value))
+      fail(ruleSection.value as Node, 'rules must be a mapping from rule ID (or CIS ID) to settings');
     for (const pair of (ruleSection.value as { items: Pair[] }).items) {
       const key = keyText(pair.key);
       const named = rulesNamed(key);
-      if (named.length === 0) fail(pair.key as Node, `unknown rule '${key}'; rules are ${ALL_RULES.map((r) => r.id).join(', ')} (or their CIS IDs)`);
+      if (named.length === 0)
+        fail(
+          pair.key as Node,
+          `unknown rule '${key}'; rules are ${ALL_RULES.map((r) => r.id).join(', ')} (or their CIS IDs)`,
+        );
       const settings = ruleSettings(pair, key, fail);
       for (const rule of named) {
         rules.set(rule.id, { ...rules.get(rule.id)!, ...settings });
@@ -158,7 +182,8 @@ export function parsePolicy(text: string, file: string): Policy {
   const exemptionSection = sections.get('exemptions');
   if (exemptionSection && !isNull(exemptionSection.value)) {
     if (!yaml().isSeq(exemptionSection.value)) fail(exemptionSection.value as Node, 'exemptions must be a list');
-    for (const item of (exemptionSection.value as { items: Node[] }).items) exemptions.push(exemption(item, file, lineOf(item), fail));
+    for (const item of (exemptionSection.value as { items: Node[] }).items)
+      exemptions.push(exemption(item, file, lineOf(item), fail));
   }
 
   let allowedImages: string[] = [];
@@ -171,8 +196,16 @@ export function parsePolicy(text: string, file: string): Policy {
   // Every container host-network fires on is on the host's network, which it cannot leave. (Set
   // by the defaults only, the enforcement fails and says so in the log for such containers.)
   const hostNetwork = rules.get('host-network')!;
-  if (setAt.has('host-network') && hostNetwork.enabled && hostNetwork.mode === 'enforce' && hostNetwork.action === 'disconnect') {
-    fail(setAt.get('host-network'), 'host-network cannot be enforced by disconnect (a container on the host network has no network to leave); give it action pause, stop or kill');
+  if (
+    setAt.has('host-network') &&
+    hostNetwork.enabled &&
+    hostNetwork.mode === 'enforce' &&
+    hostNetwork.action === 'disconnect'
+  ) {
+    fail(
+      setAt.get('host-network'),
+      'host-network cannot be enforced by disconnect (a container on the host network has no network to leave); give it action pause, stop or kill',
+    );
   }
   return { source: file, rules, exemptions, allowedImages };
 }
@@ -194,29 +227,35 @@ function ruleSettings(pair: Pair, key: string, fail: Fail): Partial<RulePolicy> 
   const value = pair.value as Node;
   // `privileged: off` / `privileged: false` is shorthand for enabled: false.
   if (yaml().isScalar(value) && typeof value.value === 'boolean') return { enabled: value.value };
-  if (yaml().isScalar(value) && (value.value === 'off' || value.value === 'on')) return { enabled: value.value === 'on' };
-  if (!yaml().isMap(value)) return fail(value ?? pair, `rules.${key} must be a mapping (enabled, severity, mode, action) or true/false`);
+  if (yaml().isScalar(value) && (value.value === 'off' || value.value === 'on'))
+    return { enabled: value.value === 'on' };
+  if (!yaml().isMap(value))
+    return fail(value ?? pair, `rules.${key} must be a mapping (enabled, severity, mode, action) or true/false`);
   const fields = entries(value, fail, ['enabled', 'severity', 'mode', 'action'], `key in rules.${key}`);
   const settings: Partial<RulePolicy> = {};
   const enabled = fields.get('enabled');
   if (enabled) {
-    if (!yaml().isScalar(enabled.value) || typeof enabled.value.value !== 'boolean') fail(enabled.value as Node, `rules.${key}.enabled must be true or false`);
+    if (!yaml().isScalar(enabled.value) || typeof enabled.value.value !== 'boolean')
+      fail(enabled.value as Node, `rules.${key}.enabled must be true or false`);
     settings.enabled = (enabled.value as { value: boolean }).value;
   }
-  if (fields.has('severity')) settings.severity = choice(fields.get('severity')!, SEVERITIES, `rules.${key}.severity`, fail);
+  if (fields.has('severity'))
+    settings.severity = choice(fields.get('severity')!, SEVERITIES, `rules.${key}.severity`, fail);
   if (fields.has('mode')) settings.mode = choice(fields.get('mode')!, MODES, `rules.${key}.mode`, fail);
   if (fields.has('action')) settings.action = choice(fields.get('action')!, ACTIONS, `rules.${key}.action`, fail);
   return settings;
 }
 
 function exemption(item: Node, file: string, line: number, fail: Fail): Exemption {
-  if (!yaml().isMap(item)) return fail(item, 'each exemption must be a mapping with image, name or label, and a reason');
+  if (!yaml().isMap(item))
+    return fail(item, 'each exemption must be a mapping with image, name or label, and a reason');
   const fields = entries(item, fail, ['rules', 'image', 'name', 'label', 'reason'], 'key in an exemption');
   const text = (key: string): string | undefined => {
     const pair = fields.get(key);
     if (!pair) return undefined;
-    if (!yaml().isScalar(pair.value) || typeof pair.value.value !== 'string' || pair.value.value.trim() === '') fail((pair.value as Node) ?? pair, `exemption ${key} must be a non-empty string`);
-    return ((pair.value as { value: string }).value).trim();
+    if (!yaml().isScalar(pair.value) || typeof pair.value.value !== 'string' || pair.value.value.trim() === '')
+      fail((pair.value as Node) ?? pair, `exemption ${key} must be a non-empty string`);
+    return (pair.value as { value: string }).value.trim();
   };
   const reason = text('reason');
   if (!reason) fail(item, 'the exemption has no reason; say why it is exempt');
@@ -229,7 +268,8 @@ function exemption(item: Node, file: string, line: number, fail: Fail): Exemptio
   if (rulesPair) {
     const keys = stringList(rulesPair, 'exemption rules', fail, true);
     // No rules would mean every rule: a list emptied by mistake must not waive everything.
-    if (keys.length === 0) fail(rulesPair.value as Node, 'exemption rules is empty; leave it out to exempt from every rule');
+    if (keys.length === 0)
+      fail(rulesPair.value as Node, 'exemption rules is empty; leave it out to exempt from every rule');
     for (const key of keys) {
       const named = rulesNamed(key);
       if (named.length === 0) fail(rulesPair.value as Node, `exemption names unknown rule '${key}'`);
@@ -240,14 +280,16 @@ function exemption(item: Node, file: string, line: number, fail: Fail): Exemptio
   if (labelText) {
     const equals = labelText.indexOf('=');
     label = equals < 0 ? { key: labelText } : { key: labelText.slice(0, equals), value: labelText.slice(equals + 1) };
-    if (label.key === '') fail(fields.get('label')!.value as Node, `exemption label '${labelText}' has no key; expected key or key=value`);
+    if (label.key === '')
+      fail(fields.get('label')!.value as Node, `exemption label '${labelText}' has no key; expected key or key=value`);
   }
   return { rules, image, name, label, reason: reason!, origin: `${file}:${line}` };
 }
 
 function choice<C extends string>(pair: Pair, choices: readonly C[], what: string, fail: Fail): C {
   const value = scalarText(pair.value);
-  if (!yaml().isScalar(pair.value) || !choices.includes(value as C)) fail((pair.value as Node) ?? pair, `${what} must be one of ${choices.join(', ')}, not ${JSON.stringify(value)}`);
+  if (!yaml().isScalar(pair.value) || !choices.includes(value as C))
+    fail((pair.value as Node) ?? pair, `${what} must be one of ${choices.join(', ')}, not ${JSON.stringify(value)}`);
   return value as C;
 }
 
@@ -261,7 +303,9 @@ function stringList(pair: Pair, what: string, fail: Fail, ruleIds = false): stri
   };
   if (yaml().isScalar(value) && text(value) !== undefined) return [text(value)!];
   if (!yaml().isSeq(value)) return fail(value ?? pair, `${what} must be a list of strings`);
-  return (value as unknown as { items: Node[] }).items.map((item) => text(item) ?? fail(item, `${what} must be a list of non-empty strings`));
+  return (value as unknown as { items: Node[] }).items.map(
+    (item) => text(item) ?? fail(item, `${what} must be a list of non-empty strings`),
+  );
 }
 
 /**

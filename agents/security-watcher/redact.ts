@@ -24,11 +24,13 @@ const SECRET_FLAG = new RegExp(String.raw`^['"]?-{1,2}${SECRET_NAME}['"]?$`, 'i'
 /** Flags whose value is `user:password` (curl -u, wget/others --user). */
 const USER_FLAG = /^['"]?(?:-u|--user|--proxy-user)['"]?$/;
 /** A header name or scheme after which the credential follows: `Authorization: Bearer x`, `Cookie: …`. */
-const CREDENTIAL_WORD = /^['"]?(?:(?:proxy-)?authorization:|cookie:|bearer|basic|token|x-[\w-]*(?:token|key|auth)[\w-]*:)['"]?$/i;
+const CREDENTIAL_WORD =
+  /^['"]?(?:(?:proxy-)?authorization:|cookie:|bearer|basic|token|x-[\w-]*(?:token|key|auth)[\w-]*:)['"]?$/i;
 /** `scheme://user:password@host`. */
 const URL_PASSWORD = /(\b[a-z][\w+.-]*:\/\/[^\s/:@]*):[^\s/@]*@/gi;
 /** `?access_token=…&sig=…` in a URL. */
-const URL_SECRET_PARAM = /([?&][\w.-]*(?:token|key|secret|pass\w*|pwd|sig|signature|auth\w*|credential\w*)=)[^&#\s'"]+/gi;
+const URL_SECRET_PARAM =
+  /([?&][\w.-]*(?:token|key|secret|pass\w*|pwd|sig|signature|auth\w*|credential\w*)=)[^&#\s'"]+/gi;
 /** MySQL and MariaDB clients take the password glued to `-p` (`mysql -pSECRET`); elsewhere `-p8080` is a port. */
 const MYSQL_CLIENT = /(?:^|\/)(?:mysql[\w-]*|mariadb[\w-]*)['"]?$/;
 const GLUED_PASSWORD = /^(['"]?-p)(.+)$/;

@@ -56,7 +56,14 @@ export interface ExecTarget {
   object: FindingObject;
   execId: string;
   /** ProcessConfig of the exec inspect. */
-  process: { tty: boolean; entrypoint: string; arguments: string[]; privileged: boolean; user?: string; openStdin?: boolean };
+  process: {
+    tty: boolean;
+    entrypoint: string;
+    arguments: string[];
+    privileged: boolean;
+    user?: string;
+    openStdin?: boolean;
+  };
   /** The container's Config.User, which an exec without a user inherits. */
   containerUser: string;
 }

@@ -72,7 +72,12 @@ export class ContainersSection implements ConsoleSection {
         }
         const usage = reading.cpu?.usageSeconds;
         if (usage !== undefined) {
-          if (series.lastUsageSeconds !== undefined && series.lastAt !== undefined && at > series.lastAt && usage >= series.lastUsageSeconds) {
+          if (
+            series.lastUsageSeconds !== undefined &&
+            series.lastAt !== undefined &&
+            at > series.lastAt &&
+            usage >= series.lastUsageSeconds
+          ) {
             series.cpu.push(round((100 * (usage - series.lastUsageSeconds)) / ((at - series.lastAt) / 1000), 1));
           }
           series.lastUsageSeconds = usage;

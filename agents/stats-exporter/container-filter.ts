@@ -8,16 +8,18 @@ import { containerName } from '../../shared/docker/container-name';
 import { globToRegExp } from '../../shared/glob';
 
 export type ContainerFilter =
-  | { kind: 'name'; text: string; pattern: RegExp }
-  | { kind: 'label'; text: string; key: string; value?: string };
+  { kind: 'name'; text: string; pattern: RegExp } | { kind: 'label'; text: string; key: string; value?: string };
 
 export function parseContainerFilter(text: string): ContainerFilter {
   const match = /^(name|label)=(.+)$/.exec(text.trim());
-  if (!match) throw new Error(`filter ${JSON.stringify(text)}: expected name=<glob>, label=<key> or label=<key>=<value>`);
+  if (!match)
+    throw new Error(`filter ${JSON.stringify(text)}: expected name=<glob>, label=<key> or label=<key>=<value>`);
   const [, kind, rest] = match as unknown as [string, 'name' | 'label', string];
   if (kind === 'name') return { kind, text, pattern: globToRegExp(containerName(rest)) };
   const equals = rest.indexOf('=');
-  return equals < 0 ? { kind, text, key: rest } : { kind, text, key: rest.slice(0, equals), value: rest.slice(equals + 1) };
+  return equals < 0
+    ? { kind, text, key: rest }
+    : { kind, text, key: rest.slice(0, equals), value: rest.slice(equals + 1) };
 }
 
 export interface FilterSubject {
@@ -31,7 +33,11 @@ function matchesFilter(filter: ContainerFilter, subject: FilterSubject): boolean
   return value !== undefined && (filter.value === undefined || filter.value === value);
 }
 
-export function isSelected(subject: FilterSubject, include: readonly ContainerFilter[], exclude: readonly ContainerFilter[]): boolean {
+export function isSelected(
+  subject: FilterSubject,
+  include: readonly ContainerFilter[],
+  exclude: readonly ContainerFilter[],
+): boolean {
   if (include.length > 0 && !include.some((f) => matchesFilter(f, subject))) return false;
   return !exclude.some((f) => matchesFilter(f, subject));
 }

@@ -55,10 +55,18 @@ export interface TrackedContainer extends CollectTarget {
 }
 
 /** What locating a cgroup needs besides the inspect data. */
-export type CgroupLocator = (hints: { id: string; pid: number; cgroupParent: string }) => { location?: CgroupLocation; path: string; provisional?: boolean };
+export type CgroupLocator = (hints: { id: string; pid: number; cgroupParent: string }) => {
+  location?: CgroupLocation;
+  path: string;
+  provisional?: boolean;
+};
 
 /** A fresh record from an inspect, carrying over what only this exporter knows from `previous`. */
-export function containerFromInspect(info: Dockerode.ContainerInspectInfo, locate: CgroupLocator, previous?: TrackedContainer): TrackedContainer {
+export function containerFromInspect(
+  info: Dockerode.ContainerInspectInfo,
+  locate: CgroupLocator,
+  previous?: TrackedContainer,
+): TrackedContainer {
   const state = asState(info.State.Status);
   const pid = state === 'running' || state === 'paused' ? info.State.Pid : 0;
   const cgroupParent = info.HostConfig.CgroupParent ?? '';
@@ -87,7 +95,8 @@ export function containerFromInspect(info: Dockerode.ContainerInspectInfo, locat
     health: health === 'starting' || health === 'healthy' || health === 'unhealthy' ? health : undefined,
     restartCount,
     restarts: (previous?.restarts ?? restartCount) + restartsSince(previous, startedAt, restartCount),
-    lastExitCode: exited && unixSeconds(info.State.FinishedAt) !== undefined ? info.State.ExitCode : previous?.lastExitCode,
+    lastExitCode:
+      exited && unixSeconds(info.State.FinishedAt) !== undefined ? info.State.ExitCode : previous?.lastExitCode,
     oomEvents: previous?.oomEvents ?? 0,
     sharesNetworkOf: /^container:(.+)$/.exec(info.HostConfig.NetworkMode ?? '')?.[1],
     finishedAt: unixSeconds(info.State.FinishedAt),
@@ -123,7 +132,11 @@ export function machineContainer(cgroup: CgroupLocation | undefined): TrackedCon
  * Level-triggered: a later StartedAt than we recorded is a restart even if we missed its events
  * (a reconnect); Docker's RestartCount tells how many policy restarts happened in between.
  */
-function restartsSince(previous: TrackedContainer | undefined, startedAt: number | undefined, restartCount: number): number {
+function restartsSince(
+  previous: TrackedContainer | undefined,
+  startedAt: number | undefined,
+  restartCount: number,
+): number {
   if (previous?.startedAt === undefined || startedAt === undefined || startedAt <= previous.startedAt) return 0;
   return Math.max(1, restartCount - previous.restartCount);
 }

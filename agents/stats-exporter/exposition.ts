@@ -92,7 +92,13 @@ export class ContainerExposition {
     const stats = await this.options.collector.collect(live);
     const now = this.clock() / 1000;
     const lastSeenWindow = this.options.lastSeenWindowMs / 1000;
-    const observations: Observation[] = selected.map((container) => ({ container, stats: stats.get(container.id), fs: fsUsage?.get(container.id), now, lastSeenWindow }));
+    const observations: Observation[] = selected.map((container) => ({
+      container,
+      stats: stats.get(container.id),
+      fs: fsUsage?.get(container.id),
+      now,
+      lastSeenWindow,
+    }));
     const labels = selected.map((container) => this.containerLabels(container));
 
     const out = this.out;
@@ -126,7 +132,11 @@ export class ContainerExposition {
   private containerLabels(container: TrackedContainer): Buffer {
     let text = this.labelText.get(container);
     if (text === undefined) {
-      const pairs: LabelPairs = [['id', container.cgroupPath], ['name', container.name], ['image', container.image]];
+      const pairs: LabelPairs = [
+        ['id', container.cgroupPath],
+        ['name', container.name],
+        ['image', container.image],
+      ];
       pairs.push(...selectLabels(container.labels, this.options.labels));
       text = Buffer.from(labelPairs(pairs.filter(([, value]) => value !== '')));
       this.labelText.set(container, text);

@@ -28,7 +28,10 @@ export const statsExporterAgent = defineAgent({
   listenPort: STATS_EXPORTER_PORT,
   async start({ docker, events, logger, metrics, http }, options) {
     const clash = labelNameClash(options.statsLabels);
-    if (clash) throw new ConfigError(`--stats-labels: ${clash[0]} and ${clash[1]} would both be exported as ${containerLabelName(clash[0])}`);
+    if (clash)
+      throw new ConfigError(
+        `--stats-labels: ${clash[0]} and ${clash[1]} would both be exported as ${containerLabelName(clash[0])}`,
+      );
     const roots: CgroupRoots = { cgroupRoot: options.statsCgroupRoot, procRoot: options.statsProcRoot };
     const cgroupDriver = new EngineCgroupDriver(docker, logger);
     void cgroupDriver.refresh();
@@ -42,10 +45,20 @@ export const statsExporterAgent = defineAgent({
 
     const disabled = new Set(options.statsDisable);
     const measureLayers = options.statsFsInterval > 0 && !disabled.has('disk');
-    const reporters = [...collectorsOf(options.statsCollector), INVENTORY_ERRORS, ...(measureLayers ? [FS_USAGE_ERRORS] : [])];
+    const reporters = [
+      ...collectorsOf(options.statsCollector),
+      INVENTORY_ERRORS,
+      ...(measureLayers ? [FS_USAGE_ERRORS] : []),
+    ];
     const errors = collectorErrorSink(metrics, reporters, logger);
     const devices = new BlockDeviceNames();
-    const inventory = new ContainerInventory({ docker, locate, errors, logger, beforeSync: () => cgroupDriver.refresh() });
+    const inventory = new ContainerInventory({
+      docker,
+      locate,
+      errors,
+      logger,
+      beforeSync: () => cgroupDriver.refresh(),
+    });
     const collector = createCollector(options.statsCollector, {
       docker,
       errors,
@@ -56,8 +69,13 @@ export const statsExporterAgent = defineAgent({
       devices,
     });
     // The machine (cAdvisor's id="/") is read from the root cgroup: not through the Docker API.
-    const rootCgroup = options.statsCollector === 'docker-api' || disabled.has(MACHINE) ? undefined : rootCgroupLocation(roots.cgroupRoot);
-    const fsUsage = measureLayers ? new WritableLayerUsage({ intervalMs: options.statsFsInterval, devices, errors }) : undefined;
+    const rootCgroup =
+      options.statsCollector === 'docker-api' || disabled.has(MACHINE)
+        ? undefined
+        : rootCgroupLocation(roots.cgroupRoot);
+    const fsUsage = measureLayers
+      ? new WritableLayerUsage({ intervalMs: options.statsFsInterval, devices, errors })
+      : undefined;
     const exposition = new ContainerExposition({
       families: enabledFamilies(options.statsDisable),
       containers: () => inventory.all(),
@@ -66,7 +84,9 @@ export const statsExporterAgent = defineAgent({
       exclude: options.statsExclude,
       labels: options.statsLabels,
       machine: rootCgroup && machineContainer(rootCgroup),
-      machineText: disabled.has(MACHINE) ? undefined : machineFamilies(readMachineInfo({ procRoot: roots.procRoot, sysRoot: '/sys' })),
+      machineText: disabled.has(MACHINE)
+        ? undefined
+        : machineFamilies(readMachineInfo({ procRoot: roots.procRoot, sysRoot: '/sys' })),
       fsUsage,
       lastSeenWindowMs: options.statsLastSeenWindow,
     });
@@ -81,9 +101,15 @@ export const statsExporterAgent = defineAgent({
     const containersView = new ContainersSection({ containers: () => inventory.all(), collector, logger });
     if (addToConsole(http, containersView)) containersView.start();
     http.addReadinessCheck('stats-exporter', () =>
-      inventory.synced ? { ready: true, detail: `${inventory.size} containers tracked` } : { ready: false, detail: 'waiting for the first container list' },
+      inventory.synced
+        ? { ready: true, detail: `${inventory.size} containers tracked` }
+        : { ready: false, detail: 'waiting for the first container list' },
     );
-    logger.info('stats-exporter ready', { collector: options.statsCollector, cgroupRoot: roots.cgroupRoot, procRoot: roots.procRoot });
+    logger.info('stats-exporter ready', {
+      collector: options.statsCollector,
+      cgroupRoot: roots.cgroupRoot,
+      procRoot: roots.procRoot,
+    });
     return {
       async stop() {
         unsubscribe();

@@ -15,7 +15,18 @@ import { containerFromInspect, type CgroupLocator, type HealthStatus, type Track
 import type { ErrorReporter, ErrorSink } from './collectors/errors';
 
 /** The container actions that change what we export about a container. */
-const INVENTORY_ACTIONS = ['create', 'start', 'die', 'destroy', 'rename', 'update', 'pause', 'unpause', 'health_status', 'oom'] as const;
+const INVENTORY_ACTIONS = [
+  'create',
+  'start',
+  'die',
+  'destroy',
+  'rename',
+  'update',
+  'pause',
+  'unpause',
+  'health_status',
+  'oom',
+] as const;
 
 export const INVENTORY_ERRORS = {
   name: 'inventory',
@@ -107,7 +118,8 @@ export class ContainerInventory {
         // The event carries the exit code even when the container restarts before we inspect it.
         const exitCode = Number(event.attributes.exitCode);
         const record = this.containers.get(event.id);
-        if (record && event.attributes.exitCode !== undefined && Number.isInteger(exitCode)) record.lastExitCode = exitCode;
+        if (record && event.attributes.exitCode !== undefined && Number.isInteger(exitCode))
+          record.lastExitCode = exitCode;
         return;
       }
     }
@@ -121,11 +133,17 @@ export class ContainerInventory {
     // After a reconnect, events may have been lost: a running container may have restarted
     // (new pid, new start time) without any change the listing shows.
     const recheckRunning = snapshot.reason === 'reconnect';
-    const stale = snapshot.containers.filter((c) => (recheckRunning && c.State === 'running') || this.needsRefresh(c)).map((c) => c.Id);
+    const stale = snapshot.containers
+      .filter((c) => (recheckRunning && c.State === 'running') || this.needsRefresh(c))
+      .map((c) => c.Id);
     await forEachLimited(stale, SYNC_CONCURRENCY, (id) => this.refresh(id));
     this.hasSynced = true;
     this.syncedSinceConnect = true;
-    this.logger.debug('inventory synced', { reason: snapshot.reason, containers: this.containers.size, inspected: stale.length });
+    this.logger.debug('inventory synced', {
+      reason: snapshot.reason,
+      containers: this.containers.size,
+      inspected: stale.length,
+    });
   }
 
   /** Unknown, changed state or name, running without a located cgroup, or named by a guess (retry). */

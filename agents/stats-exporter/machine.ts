@@ -38,7 +38,10 @@ export function readMachineInfo(roots: MachineRoots): MachineInfo {
       return fallback;
     }
   };
-  const meminfo = attempt(() => parseMeminfo(readOptionalText(join(roots.procRoot, 'meminfo')) ?? ''), new Map<string, number>());
+  const meminfo = attempt(
+    () => parseMeminfo(readOptionalText(join(roots.procRoot, 'meminfo')) ?? ''),
+    new Map<string, number>(),
+  );
   if (!meminfo.has('MemTotal')) error = true;
   const topology = attempt(() => cpuTopology(roots), { logical: 0, physical: 0, sockets: 0 });
   if (topology.logical === 0) error = true;

@@ -31,7 +31,10 @@ export const statsExporterOptions = {
     placeholder: '<keys>',
     default: [...ORCHESTRATION_LABEL_KEYS],
     parseItem(key) {
-      if (key !== ALL_LABELS && !LABEL_KEY.test(key)) throw new Error(`label key ${JSON.stringify(key)}: expected a Docker label key such as com.docker.compose.service, or ${ALL_LABELS}`);
+      if (key !== ALL_LABELS && !LABEL_KEY.test(key))
+        throw new Error(
+          `label key ${JSON.stringify(key)}: expected a Docker label key such as com.docker.compose.service, or ${ALL_LABELS}`,
+        );
       return key;
     },
   }),
@@ -42,7 +45,9 @@ export const statsExporterOptions = {
     default: [],
     parseItem(name) {
       if (!isMetricGroup(name) && name !== MACHINE && !FAMILIES.some((f) => f.name === name)) {
-        throw new Error(`${JSON.stringify(name)} is neither a metric group (${METRIC_GROUPS.join(', ')}), ${MACHINE}, nor an exported metric`);
+        throw new Error(
+          `${JSON.stringify(name)} is neither a metric group (${METRIC_GROUPS.join(', ')}), ${MACHINE}, nor an exported metric`,
+        );
       }
       return name;
     },
@@ -62,7 +67,7 @@ export const statsExporterOptions = {
     parseItem: parseContainerFilter,
   }),
   statsNetworkIgnore: listOption<string>({
-    help: 'Network interface name prefixes to leave out, comma-separated (cAdvisor\'s list; traffic a container sends to itself is on lo)',
+    help: "Network interface name prefixes to leave out, comma-separated (cAdvisor's list; traffic a container sends to itself is on lo)",
     env: 'QUAYSIDE_STATS_NETWORK_IGNORE',
     placeholder: '<prefixes>',
     default: [...DEFAULT_IGNORED_INTERFACE_PREFIXES],
@@ -91,13 +96,13 @@ export const statsExporterOptions = {
     minMs: 0,
   }),
   statsApiCache: durationOption({
-    help: 'How long the docker-api collector reuses a container\'s stats; scrapes within this reuse them instead of waiting for the engine again',
+    help: "How long the docker-api collector reuses a container's stats; scrapes within this reuse them instead of waiting for the engine again",
     env: 'QUAYSIDE_STATS_API_CACHE',
     default: 5_000,
     minMs: 0,
   }),
   statsApiTimeout: durationOption({
-    help: 'How long the docker-api collector waits for one container\'s stats before counting an error',
+    help: "How long the docker-api collector waits for one container's stats before counting an error",
     env: 'QUAYSIDE_STATS_API_TIMEOUT',
     default: 5_000,
     minMs: 100,

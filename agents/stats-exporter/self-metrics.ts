@@ -12,11 +12,17 @@ export function collectorErrorSink(registry: Registry, reporters: readonly Error
     registers: [registry],
   });
   // Present from the start, so rate() and alerts see a 0 before the first error.
-  for (const reporter of reporters) for (const kind of reporter.errorKinds) errors.inc({ collector: reporter.name, kind }, 0);
+  for (const reporter of reporters)
+    for (const kind of reporter.errorKinds) errors.inc({ collector: reporter.name, kind }, 0);
   return {
     count(reporter, kind, containerId, error) {
       errors.inc({ collector: reporter.name, kind });
-      logger.debug('container stats error', { collector: reporter.name, kind, container: containerId.slice(0, 12), error: errorMessage(error) });
+      logger.debug('container stats error', {
+        collector: reporter.name,
+        kind,
+        container: containerId.slice(0, 12),
+        error: errorMessage(error),
+      });
     },
   };
 }

@@ -43,7 +43,10 @@ export function flagOf(key: string, decl: OptionDecl<unknown>): string {
 export function addOptions(command: Command, decls: OptionDecls, helpGroup?: string): Command {
   for (const [key, decl] of Object.entries(decls)) {
     const flags = `${flagOf(key, decl)} ${decl.placeholder ?? '[true|false]'}`;
-    const option = new Option(flags, decl.secret && decl.env ? `${decl.help} (or from the file named by ${secretFileVariable(decl.env)})` : decl.help);
+    const option = new Option(
+      flags,
+      decl.secret && decl.env ? `${decl.help} (or from the file named by ${secretFileVariable(decl.env)})` : decl.help,
+    );
     option.attributeName = () => key;
     const group = decl.helpGroup ?? helpGroup;
     if (group) option.helpGroup(group);
@@ -72,7 +75,11 @@ export function addOptions(command: Command, decls: OptionDecls, helpGroup?: str
  * Fills secret options from `<env>_FILE` where neither the flag nor the variable gave them. The
  * flag still wins (precedence); the variable and its file together are refused as ambiguous.
  */
-function applySecretFiles(command: Command, secrets: ReadonlyArray<[string, OptionDecl<unknown>]>, env: NodeJS.ProcessEnv = process.env): void {
+function applySecretFiles(
+  command: Command,
+  secrets: ReadonlyArray<[string, OptionDecl<unknown>]>,
+  env: NodeJS.ProcessEnv = process.env,
+): void {
   for (const [key, decl] of secrets) {
     const variable = secretFileVariable(decl.env!);
     const file = env[variable];
@@ -84,7 +91,9 @@ function applySecretFiles(command: Command, secrets: ReadonlyArray<[string, Opti
     try {
       value = decl.parse(readSecretFile(variable, file));
     } catch (error) {
-      throw error instanceof ConfigError ? error : new ConfigError(`${variable}: the value in ${file} is invalid: ${(error as Error).message}`);
+      throw error instanceof ConfigError
+        ? error
+        : new ConfigError(`${variable}: the value in ${file} is invalid: ${(error as Error).message}`);
     }
     command.setOptionValueWithSource(key, decl.repeatable ? [value] : value, 'env');
   }
@@ -110,7 +119,9 @@ export function stringOption(decl: Common<string> & { pattern?: RegExp; expect?:
   };
 }
 
-export function optionalStringOption(decl: Omit<Common<string | undefined>, 'default'>): OptionDecl<string | undefined> {
+export function optionalStringOption(
+  decl: Omit<Common<string | undefined>, 'default'>,
+): OptionDecl<string | undefined> {
   return { placeholder: '<value>', ...decl, parse: (raw) => raw || undefined };
 }
 
@@ -134,7 +145,9 @@ export function listOption<T = string>(
 }
 
 /** A value that may be given several times (`--image a --image b`); values accumulate in order. */
-export function repeatableOption<T = string>(decl: Omit<Common<T>, 'default'> & { parse?(raw: string): T }): OptionDecl<T> & { repeatable: true } {
+export function repeatableOption<T = string>(
+  decl: Omit<Common<T>, 'default'> & { parse?(raw: string): T },
+): OptionDecl<T> & { repeatable: true } {
   return { placeholder: '<value>', parse: (raw: string) => raw as T, ...decl, repeatable: true };
 }
 
@@ -145,7 +158,8 @@ export function integerOption(decl: Common<number> & { min?: number; max?: numbe
     parse(raw) {
       if (!/^-?\d+$/.test(raw.trim())) throw new Error('expected an integer');
       const value = Number(raw);
-      if (!Number.isSafeInteger(value)) throw new Error(`expected an integer between ${Number.MIN_SAFE_INTEGER} and ${Number.MAX_SAFE_INTEGER}`);
+      if (!Number.isSafeInteger(value))
+        throw new Error(`expected an integer between ${Number.MIN_SAFE_INTEGER} and ${Number.MAX_SAFE_INTEGER}`);
       return inRange(value, decl.min, decl.max, String);
     },
   };
@@ -173,7 +187,6 @@ export function choiceOption<C extends string>(decl: Common<C> & { choices: read
   };
 }
 
-
 /**
  * The longest duration any option takes unless it says less: a week. Node.js fires a timer longer
  * than 2^31-1 ms (24.8 days) after 1 ms, so no duration may come near that.
@@ -182,9 +195,12 @@ const MAX_DURATION_MS = 7 * 24 * 3_600_000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** A duration in milliseconds: Go form (`500ms`, `10s`, `1m30s`, `1h`) or plain seconds; at most `maxMs` (a week by default), said in the help. */
-export function durationOption(decl: Common<number> & { minMs?: number; maxMs?: number }): OptionDecl<number> & { maxMs: number } {
+export function durationOption(
+  decl: Common<number> & { minMs?: number; maxMs?: number },
+): OptionDecl<number> & { maxMs: number } {
   const maxMs = decl.maxMs ?? MAX_DURATION_MS;
-  if (maxMs > MAX_TIMER_MS) throw new Error(`a duration option may not allow more than ${MAX_TIMER_MS} ms (the longest Node.js timer)`);
+  if (maxMs > MAX_TIMER_MS)
+    throw new Error(`a duration option may not allow more than ${MAX_TIMER_MS} ms (the longest Node.js timer)`);
   return {
     placeholder: '<duration>',
     ...decl,
@@ -232,7 +248,12 @@ export function hostPortOption(decl: Common<HostPort>): OptionDecl<HostPort> {
   };
 }
 
-function inRange<N extends number>(value: N, min: number | undefined, max: number | undefined, show: (n: number) => string): N {
+function inRange<N extends number>(
+  value: N,
+  min: number | undefined,
+  max: number | undefined,
+  show: (n: number) => string,
+): N {
   if (!Number.isFinite(value)) throw new Error('expected a number');
   if (min !== undefined && value < min) throw new Error(`must be at least ${show(min)}`);
   if (max !== undefined && value > max) throw new Error(`must be at most ${show(max)}`);

@@ -21,7 +21,9 @@ export function readSecretFile(variable: string, file: string): string {
     text = readBoundedText(file, SECRET_FILE_MAX_BYTES);
   } catch (error) {
     const reason =
-      error instanceof FileTooLargeError ? `is larger than ${formatBytes(SECRET_FILE_MAX_BYTES)}` : `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
+      error instanceof FileTooLargeError
+        ? `is larger than ${formatBytes(SECRET_FILE_MAX_BYTES)}`
+        : `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
     throw new ConfigError(`${variable}: the file ${file} ${reason}`);
   }
   const value = text.replace(/\r?\n$/, '');

@@ -47,31 +47,51 @@ export function dockerOptions(settings: DockerConnectionSettings): Dockerode.Doc
   const host = settings.host.trim();
   if (host.startsWith('unix://')) {
     const socketPath = host.slice('unix://'.length);
-    if (!socketPath.startsWith('/')) throw new DockerConnectionError(`DOCKER_HOST '${host}': a unix socket needs an absolute path, e.g. unix:///var/run/docker.sock`);
+    if (!socketPath.startsWith('/'))
+      throw new DockerConnectionError(
+        `DOCKER_HOST '${host}': a unix socket needs an absolute path, e.g. unix:///var/run/docker.sock`,
+      );
     return { socketPath };
   }
   let url: URL;
   try {
     url = new URL(host);
   } catch {
-    throw new DockerConnectionError(`DOCKER_HOST '${host}' is not a URL: expected unix:///path, tcp://host:port or ssh://user@host`);
+    throw new DockerConnectionError(
+      `DOCKER_HOST '${host}' is not a URL: expected unix:///path, tcp://host:port or ssh://user@host`,
+    );
   }
   const remote = ['tcp:', 'http:', 'https:', 'ssh:'].includes(url.protocol);
-  if (remote && url.hostname === '') throw new DockerConnectionError(`DOCKER_HOST '${host}' names no host: expected tcp://host:port or ssh://user@host`);
+  if (remote && url.hostname === '')
+    throw new DockerConnectionError(`DOCKER_HOST '${host}' names no host: expected tcp://host:port or ssh://user@host`);
   if (url.protocol === 'tcp:' || url.protocol === 'http:' || url.protocol === 'https:') {
     const tls = settings.tlsVerify || url.protocol === 'https:';
     const port = url.port || (tls ? '2376' : '2375');
-    const options: Dockerode.DockerOptions = { host: stripBrackets(url.hostname), port, protocol: tls ? 'https' : 'http' };
+    const options: Dockerode.DockerOptions = {
+      host: stripBrackets(url.hostname),
+      port,
+      protocol: tls ? 'https' : 'http',
+    };
     return tls ? { ...options, ...readTlsFiles(settings.certPath ?? join(homedir(), '.docker')) } : options;
   }
   if (url.protocol === 'ssh:') {
-    return { protocol: 'ssh', host: stripBrackets(url.hostname), port: url.port || '22', username: url.username || undefined };
+    return {
+      protocol: 'ssh',
+      host: stripBrackets(url.hostname),
+      port: url.port || '22',
+      username: url.username || undefined,
+    };
   }
-  throw new DockerConnectionError(`DOCKER_HOST '${host}': unsupported scheme '${url.protocol}', expected unix://, tcp:// or ssh://`);
+  throw new DockerConnectionError(
+    `DOCKER_HOST '${host}': unsupported scheme '${url.protocol}', expected unix://, tcp:// or ssh://`,
+  );
 }
 
 /** A client whose every request has a deadline (request-deadline.ts) and is checked, as its answer is (request-guard.ts). */
-export function createDockerClient(settings: DockerConnectionSettings, requestDeadlineMs = DEFAULT_REQUEST_DEADLINE_MS): Dockerode {
+export function createDockerClient(
+  settings: DockerConnectionSettings,
+  requestDeadlineMs = DEFAULT_REQUEST_DEADLINE_MS,
+): Dockerode {
   return applyRequestDeadlines(guardRequests(new Dockerode(dockerOptions(settings))), requestDeadlineMs);
 }
 

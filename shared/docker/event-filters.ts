@@ -23,7 +23,13 @@ export interface FilterPlan {
 const PODMAN_SERVER_KEYS = new Set(['container', 'event', 'image', 'label', 'type']);
 
 /** Docker's event names that Podman calls otherwise (Podman's `remove` is both destroy and delete). */
-const PODMAN_EVENT_NAMES: Readonly<Record<string, string>> = { die: 'died', destroy: 'remove', delete: 'remove', exec_start: 'exec', exec_die: 'exec_died' };
+const PODMAN_EVENT_NAMES: Readonly<Record<string, string>> = {
+  die: 'died',
+  destroy: 'remove',
+  delete: 'remove',
+  exec_start: 'exec',
+  exec_die: 'exec_died',
+};
 
 /** Docker's event names with no Podman counterpart: filtered here, so they match nothing there. */
 const DOCKER_ONLY_EVENTS = new Set(['exec_create', 'exec_detach']);
@@ -33,7 +39,8 @@ export function planFilters(filters: EventFilters | undefined, engine: EngineKin
   for (const [key, values] of Object.entries(filters ?? {})) {
     if (values.length === 0) continue;
     if (engine === 'docker') plan.server[key] = [...values];
-    else if (!PODMAN_SERVER_KEYS.has(key) || (key === 'event' && values.some((v) => DOCKER_ONLY_EVENTS.has(v)))) plan.client[key] = [...values];
+    else if (!PODMAN_SERVER_KEYS.has(key) || (key === 'event' && values.some((v) => DOCKER_ONLY_EVENTS.has(v))))
+      plan.client[key] = [...values];
     else if (key !== 'event') plan.server[key] = [...values];
     else {
       // Podman's `remove` is both destroy and delete: the normalized name is checked here too.
@@ -46,7 +53,9 @@ export function planFilters(filters: EventFilters | undefined, engine: EngineKin
 
 /** Docker's semantics: values of one key are alternatives, keys must all match. */
 export function matchesFilters(event: DockerEvent, filters: EventFilters): boolean {
-  return Object.entries(filters).every(([key, values]) => values.length === 0 || values.some((value) => matchesOne(event, key, value)));
+  return Object.entries(filters).every(
+    ([key, values]) => values.length === 0 || values.some((value) => matchesOne(event, key, value)),
+  );
 }
 
 function matchesOne(event: DockerEvent, key: string, value: string): boolean {
@@ -59,10 +68,14 @@ function matchesOne(event: DockerEvent, key: string, value: string): boolean {
       return event.scope === value;
     case 'label': {
       const equals = value.indexOf('=');
-      return equals < 0 ? value in event.attributes : event.attributes[value.slice(0, equals)] === value.slice(equals + 1);
+      return equals < 0
+        ? value in event.attributes
+        : event.attributes[value.slice(0, equals)] === value.slice(equals + 1);
     }
     case 'container':
-      return isObject(event, 'container', value) || (event.type !== 'container' && event.attributes.container === value);
+      return (
+        isObject(event, 'container', value) || (event.type !== 'container' && event.attributes.container === value)
+      );
     case 'image':
       return isObject(event, 'image', value) || (event.type === 'container' && event.image === value);
     default:

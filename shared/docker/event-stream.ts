@@ -116,7 +116,15 @@ interface Subscriber {
 }
 
 export class EventStream extends EventEmitter {
-  readonly stats = { sessions: 0, connections: 0, events: 0, reconnects: 0, duplicates: 0, malformed: 0, handlerErrors: 0 };
+  readonly stats = {
+    sessions: 0,
+    connections: 0,
+    events: 0,
+    reconnects: 0,
+    duplicates: 0,
+    malformed: 0,
+    handlerErrors: 0,
+  };
 
   private readonly docker: Dockerode;
   private readonly logger: Logger;
@@ -155,7 +163,10 @@ export class EventStream extends EventEmitter {
 
   /** Pending deliveries per subscriber, for metrics. */
   backlog(): Array<{ subscriber: string; pending: number }> {
-    return [...this.subscribers].map(({ subscription, queue }) => ({ subscriber: subscription.name, pending: queue.pending }));
+    return [...this.subscribers].map(({ subscription, queue }) => ({
+      subscriber: subscription.name,
+      pending: queue.pending,
+    }));
   }
 
   /**
@@ -169,8 +180,13 @@ export class EventStream extends EventEmitter {
     for (const { subscription, queue } of this.subscribers) {
       const oldest = queue.oldest();
       if (!oldest || now - oldest.queuedAt <= bound) continue;
-      const slow = queue.slowKeys(bound).slice(0, 3).map((k) => `${k.key} running ${Math.round(k.runningMs / 1000)} s`);
-      late.push(`${subscription.name}: ${oldest.key ?? 'a sync'} waiting ${Math.round((now - oldest.queuedAt) / 1000)} s${slow.length > 0 ? ` (held by ${slow.join(', ')})` : ''}`);
+      const slow = queue
+        .slowKeys(bound)
+        .slice(0, 3)
+        .map((k) => `${k.key} running ${Math.round(k.runningMs / 1000)} s`);
+      late.push(
+        `${subscription.name}: ${oldest.key ?? 'a sync'} waiting ${Math.round((now - oldest.queuedAt) / 1000)} s${slow.length > 0 ? ` (held by ${slow.join(', ')})` : ''}`,
+      );
     }
     if (late.length > 0) return { ready: false, detail: `dispatch stuck beyond ${bound / 1000} s: ${late.join('; ')}` };
     return { ready: true, detail: 'dispatch keeping up' };
@@ -183,7 +199,11 @@ export class EventStream extends EventEmitter {
         onError: (error) => this.handlerFailed(subscription.name, error),
         isolateAfterMs: this.options.isolateAfterMs ?? DEFAULT_ISOLATE_AFTER_MS,
         onIsolated: (key, runningMs) =>
-          this.logger.warn('event handler slow; other containers proceed without it', { subscriber: subscription.name, key, runningMs }),
+          this.logger.warn('event handler slow; other containers proceed without it', {
+            subscriber: subscription.name,
+            key,
+            runningMs,
+          }),
         clock: this.options.clock,
       }),
     };
@@ -231,8 +251,14 @@ export class EventStream extends EventEmitter {
         if (this.stopping.signal.aborted) break;
         // A missing or forbidden socket is said once with what to do; its retries go to debug.
         const hint = socketProblemHint(error);
-        if (hint !== undefined && hint === lastHint) this.logger.debug('Docker event stream failed', { error: errorMessage(error), attempt: failures + 1 });
-        else this.logger.warn('Docker event stream failed', { error: errorMessage(error), attempt: failures + 1, ...(hint === undefined ? {} : { hint }) });
+        if (hint !== undefined && hint === lastHint)
+          this.logger.debug('Docker event stream failed', { error: errorMessage(error), attempt: failures + 1 });
+        else
+          this.logger.warn('Docker event stream failed', {
+            error: errorMessage(error),
+            attempt: failures + 1,
+            ...(hint === undefined ? {} : { hint }),
+          });
         lastHint = hint;
       }
       if (this.stopping.signal.aborted) break;
@@ -266,9 +292,18 @@ export class EventStream extends EventEmitter {
     try {
       this.replays = this.delivered.replayGuard();
       // Filters depend on the engine's dialect, so it is asked first (the socket may have changed hands).
-      const filters = this.options.filters && Object.keys(this.options.filters).length > 0 ? this.options.filters : undefined;
-      if (filters) this.filterPlan = planFilters(filters, await withTimeout(detectEngine(this.docker), timeoutMs, 'asking the engine its version'));
-      const opening = openEventsStream(this.docker, { since: this.resumeFrom(), filters: this.filterPlan.server, signal: request.signal });
+      const filters =
+        this.options.filters && Object.keys(this.options.filters).length > 0 ? this.options.filters : undefined;
+      if (filters)
+        this.filterPlan = planFilters(
+          filters,
+          await withTimeout(detectEngine(this.docker), timeoutMs, 'asking the engine its version'),
+        );
+      const opening = openEventsStream(this.docker, {
+        since: this.resumeFrom(),
+        filters: this.filterPlan.server,
+        signal: request.signal,
+      });
       response = await withTimeout(opening, timeoutMs, 'opening the event stream');
       this.engineKind = engineFromHeaders(response.headers);
       this.openedAtNano ??= engineClockNano(response);
@@ -312,16 +347,22 @@ export class EventStream extends EventEmitter {
     const timers: NodeJS.Timeout[] = [];
     const { resyncIntervalMs = 0, pingIntervalMs = 0 } = this.options;
     if (resyncIntervalMs > 0) {
-      timers.push(setInterval(() => {
-        this.synchronize('periodic').catch((error: unknown) => this.logger.warn('periodic sync failed', { error: errorMessage(error) }));
-      }, resyncIntervalMs));
+      timers.push(
+        setInterval(() => {
+          this.synchronize('periodic').catch((error: unknown) =>
+            this.logger.warn('periodic sync failed', { error: errorMessage(error) }),
+          );
+        }, resyncIntervalMs),
+      );
     }
     if (pingIntervalMs > 0) {
-      timers.push(setInterval(() => {
-        withTimeout(this.docker.ping(), pingIntervalMs, 'ping').catch((error: unknown) => {
-          response.destroy(new Error(`Docker ping failed: ${errorMessage(error)}`));
-        });
-      }, pingIntervalMs));
+      timers.push(
+        setInterval(() => {
+          withTimeout(this.docker.ping(), pingIntervalMs, 'ping').catch((error: unknown) => {
+            response.destroy(new Error(`Docker ping failed: ${errorMessage(error)}`));
+          });
+        }, pingIntervalMs),
+      );
     }
     timers.forEach((timer) => timer.unref());
     return timers;
@@ -335,7 +376,9 @@ export class EventStream extends EventEmitter {
     } catch (error) {
       this.stats.malformed += 1;
       this.observer.malformedEvent?.();
-      this.logger.warn('skipping malformed Docker event', { error: error instanceof MalformedEventError ? error.message : errorMessage(error) });
+      this.logger.warn('skipping malformed Docker event', {
+        error: error instanceof MalformedEventError ? error.message : errorMessage(error),
+      });
       return;
     }
     if (!matchesFilters(event, this.filterPlan.client)) return;
@@ -373,7 +416,10 @@ export class EventStream extends EventEmitter {
     const wantImages = withSync.some(({ subscription }) => subscription.images);
     const timeoutMs = this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const listing = withDockerDeadline(timeoutMs, () =>
-      Promise.all([this.docker.listContainers({ all: true }), wantImages ? this.docker.listImages() : Promise.resolve(undefined)]),
+      Promise.all([
+        this.docker.listContainers({ all: true }),
+        wantImages ? this.docker.listImages() : Promise.resolve(undefined),
+      ]),
     ).then(([containers, images]) => ({ reason, containers, images, at: new Date() }));
     // The snapshot takes its place in each queue now, before the engine answers: events received
     // while it lists are newer than (or as new as) the snapshot, so they must come after it.
@@ -381,7 +427,8 @@ export class EventStream extends EventEmitter {
       void queue.exclusive(async () => {
         const listed = await listing.catch(() => undefined);
         // A listing that outlived its connection (timed out) is stale; the next one replaces it.
-        if (listed && session === this.stats.sessions) await subscription.onSync?.({ ...listed, followUp: (key, task) => void queue.push(key, task) });
+        if (listed && session === this.stats.sessions)
+          await subscription.onSync?.({ ...listed, followUp: (key, task) => void queue.push(key, task) });
       });
     }
     const snapshot = await listing;

@@ -30,7 +30,10 @@ export interface DockerEvent {
 }
 
 export class MalformedEventError extends Error {
-  constructor(reason: string, readonly line: string) {
+  constructor(
+    reason: string,
+    readonly line: string,
+  ) {
     super(`malformed Docker event (${reason}): ${line.length > 200 ? `${line.slice(0, 200)}…` : line}`);
     this.name = 'MalformedEventError';
   }
@@ -90,7 +93,7 @@ function normalizeEvent(raw: RawEvent, timeNano: string, line: string): DockerEv
     detail,
     id,
     name: attributes.name ?? '',
-    image: type === 'container' ? attributes.image ?? asString(raw.from) : '',
+    image: type === 'container' ? (attributes.image ?? asString(raw.from)) : '',
     attributes,
     scope: asString(raw.scope) || 'local',
     timeNano,

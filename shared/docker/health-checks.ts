@@ -163,14 +163,20 @@ export class HealthCheckClassifier {
     const turn = await this.source.turn(containerId).catch(() => undefined);
     if (!turn) return 'the container cannot be inspected';
     // The timer restarts when the container starts or is unpaused, and after each probe ends.
-    const after = Math.max(0, ...[turn.startedAtMs, this.resumedMs.get(containerId) ?? 0, ...turn.log.map((l) => l.endMs)].filter((t) => t + config.intervalMs <= createdMs + EARLY_TOLERANCE_MS));
+    const after = Math.max(
+      0,
+      ...[turn.startedAtMs, this.resumedMs.get(containerId) ?? 0, ...turn.log.map((l) => l.endMs)].filter(
+        (t) => t + config.intervalMs <= createdMs + EARLY_TOLERANCE_MS,
+      ),
+    );
     const due = after + config.intervalMs;
     const late = LATE_TOLERANCE_MS + config.intervalMs / 10;
     if (after === 0 || createdMs < due - EARLY_TOLERANCE_MS || createdMs > due + late) {
       return `created at ${new Date(createdMs).toISOString()}, not the engine's turn (next probe due ${after === 0 ? 'unknown' : new Date(due).toISOString()})`;
     }
     // A probe of this turn that the engine already logged as ended before this exec was created is another exec.
-    if (turn.log.some((l) => l.startMs >= due - EARLY_TOLERANCE_MS && l.endMs < createdMs)) return 'a second exec in one probe turn (the engine logged its probe already)';
+    if (turn.log.some((l) => l.startMs >= due - EARLY_TOLERANCE_MS && l.endMs < createdMs))
+      return 'a second exec in one probe turn (the engine logged its probe already)';
     const claimed = this.claimedTurns.get(containerId) ?? new Set<number>();
     if (claimed.has(due)) return 'a second exec in one probe turn';
     claimed.add(due);
@@ -195,8 +201,10 @@ export class HealthCheckClassifier {
 
 /** What the exec inspect shows that differs from a probe's settings, or undefined. */
 function execDifference(exec: ExecFacts, config: HealthCheckConfig): string | undefined {
-  if (exec.entrypoint !== config.entrypoint || !sameList(exec.arguments, config.arguments)) return 'its arguments differ from the health check';
-  if (exec.user !== config.user) return `it runs as user ${JSON.stringify(exec.user)}, the health check as ${JSON.stringify(config.user)}`;
+  if (exec.entrypoint !== config.entrypoint || !sameList(exec.arguments, config.arguments))
+    return 'its arguments differ from the health check';
+  if (exec.user !== config.user)
+    return `it runs as user ${JSON.stringify(exec.user)}, the health check as ${JSON.stringify(config.user)}`;
   if (exec.privileged) return 'it is privileged';
   if (exec.tty) return 'it has a TTY';
   if (exec.openStdin) return 'its stdin is open';
@@ -209,8 +217,9 @@ function processDifference(process: { env: string[]; cwd: string }, config: Heal
   // HOME comes from the user's passwd entry when the environment has none.
   const setsHome = config.env.some((e) => e.startsWith('HOME='));
   const env = process.env.filter((e) => setsHome || !e.startsWith('HOME='));
-  if (!sameList([...env].sort(), [...config.env].sort())) return 'its environment differs from the container\'s';
-  if (process.cwd !== (config.workingDir || '/')) return `it runs in ${process.cwd}, the health check in ${config.workingDir || '/'}`;
+  if (!sameList([...env].sort(), [...config.env].sort())) return "its environment differs from the container's";
+  if (process.cwd !== (config.workingDir || '/'))
+    return `it runs in ${process.cwd}, the health check in ${config.workingDir || '/'}`;
   return undefined;
 }
 
@@ -227,7 +236,10 @@ const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sb
 
 /** The environment the daemon builds for a probe: its PATH and HOSTNAME, replaced or extended by Config.Env. */
 export function probeEnvironment(hostname: string, configEnv: readonly string[]): string[] {
-  const env = new Map<string, string>([['PATH', DEFAULT_PATH], ['HOSTNAME', `HOSTNAME=${hostname}`]]);
+  const env = new Map<string, string>([
+    ['PATH', DEFAULT_PATH],
+    ['HOSTNAME', `HOSTNAME=${hostname}`],
+  ]);
   for (const entry of configEnv) env.set(entry.split('=')[0]!, entry);
   return [...env.values()];
 }
@@ -246,7 +258,11 @@ function healthCheckArgv(test: string[] | undefined, platform = 'linux', shell?:
 }
 
 /** The command line the engine reports in exec events for a health check `Test`. */
-export function healthCheckCommandLine(test: string[] | undefined, platform = 'linux', shell?: string[]): string | undefined {
+export function healthCheckCommandLine(
+  test: string[] | undefined,
+  platform = 'linux',
+  shell?: string[],
+): string | undefined {
   return healthCheckArgv(test, platform, shell)?.join(' ');
 }
 
@@ -254,7 +270,10 @@ function dockerHealthCheckSource(docker: Dockerode, procRoot: string): HealthChe
   return {
     async healthCheck(id) {
       const info = await docker.getContainer(id).inspect();
-      const config = info.Config as Dockerode.ContainerInspectInfo['Config'] & { Shell?: string[]; Healthcheck?: { Test?: string[]; Interval?: number } };
+      const config = info.Config as Dockerode.ContainerInspectInfo['Config'] & {
+        Shell?: string[];
+        Healthcheck?: { Test?: string[]; Interval?: number };
+      };
       const argv = healthCheckArgv(config.Healthcheck?.Test, info.Platform, config.Shell);
       if (!argv) return undefined;
       return {
@@ -271,12 +290,21 @@ function dockerHealthCheckSource(docker: Dockerode, procRoot: string): HealthChe
       const state = info.State as { StartedAt?: string; Health?: { Log?: Array<{ Start?: string; End?: string }> } };
       return {
         startedAtMs: Date.parse(state.StartedAt ?? '') || 0,
-        log: (state.Health?.Log ?? []).map((l) => ({ startMs: Date.parse(l.Start ?? '') || 0, endMs: Date.parse(l.End ?? '') || 0 })),
+        log: (state.Health?.Log ?? []).map((l) => ({
+          startMs: Date.parse(l.Start ?? '') || 0,
+          endMs: Date.parse(l.End ?? '') || 0,
+        })),
       };
     },
     async exec(id) {
       const exec = (await docker.getExec(id).inspect()) as unknown as {
-        ProcessConfig?: { tty?: boolean; privileged?: boolean; user?: string; entrypoint?: string; arguments?: string[] };
+        ProcessConfig?: {
+          tty?: boolean;
+          privileged?: boolean;
+          user?: string;
+          entrypoint?: string;
+          arguments?: string[];
+        };
         OpenStdin?: boolean;
         OpenStdout?: boolean;
         OpenStderr?: boolean;
@@ -300,7 +328,11 @@ function dockerHealthCheckSource(docker: Dockerode, procRoot: string): HealthChe
     async process(pid, argv) {
       try {
         const dir = join(procRoot, String(pid));
-        const [cmdline, environ, cwd] = await Promise.all([readFile(join(dir, 'cmdline'), 'utf8'), readFile(join(dir, 'environ'), 'utf8'), readlink(join(dir, 'cwd'))]);
+        const [cmdline, environ, cwd] = await Promise.all([
+          readFile(join(dir, 'cmdline'), 'utf8'),
+          readFile(join(dir, 'environ'), 'utf8'),
+          readlink(join(dir, 'cwd')),
+        ]);
         if (cmdline !== `${argv.join('\0')}\0`) return undefined;
         return { env: environ.split('\0').filter(Boolean), cwd };
       } catch {

@@ -48,7 +48,9 @@ export function deferUnusedDockerodeParts(parts: readonly DeferredPart[] = DEFER
       if (require.cache[file] === standIn) delete require.cache[file];
       const real: unknown = require(file);
       if (typeof real !== 'function') {
-        throw new Error(`${part.request} of ${part.packageName} ${version} does not export a function: quayside's deferred loading (shared/docker/lazy-dockerode-parts.ts) does not fit it`);
+        throw new Error(
+          `${part.request} of ${part.packageName} ${version} does not export a function: quayside's deferred loading (shared/docker/lazy-dockerode-parts.ts) does not fit it`,
+        );
       }
       return (real as (...params: unknown[]) => unknown).apply(this, args);
     };

@@ -4,7 +4,10 @@ import type { EventStream, EventStreamObserver } from './event-stream';
 import { timeNanoToDate } from './time';
 
 /** Registers the metrics and returns the observer that feeds them. */
-export function eventStreamMetrics(registry: Registry, clock: () => number = Date.now): {
+export function eventStreamMetrics(
+  registry: Registry,
+  clock: () => number = Date.now,
+): {
   observer: EventStreamObserver;
   watch(stream: EventStream): void;
 } {

@@ -12,10 +12,18 @@ export interface OneShotDocker {
   reach<T>(what: string, call: () => Promise<T>): Promise<T>;
 }
 
-export function oneShotDocker(values: { dockerHost: string; dockerTlsVerify: boolean; dockerCertPath: string }): OneShotDocker {
+export function oneShotDocker(values: {
+  dockerHost: string;
+  dockerTlsVerify: boolean;
+  dockerCertPath: string;
+}): OneShotDocker {
   let docker: Dockerode;
   try {
-    docker = createDockerClient({ host: values.dockerHost, tlsVerify: values.dockerTlsVerify, certPath: values.dockerCertPath });
+    docker = createDockerClient({
+      host: values.dockerHost,
+      tlsVerify: values.dockerTlsVerify,
+      certPath: values.dockerCertPath,
+    });
   } catch (error) {
     throw error instanceof DockerConnectionError ? new ConfigError(error.message) : error;
   }

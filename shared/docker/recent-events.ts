@@ -34,7 +34,10 @@ export class RecentEvents {
 }
 
 export class ReplayGuard {
-  constructor(private readonly seen: Set<string>, private readonly newest: string | undefined) {}
+  constructor(
+    private readonly seen: Set<string>,
+    private readonly newest: string | undefined,
+  ) {}
 
   /** True for an event that was delivered before the resume. Newer events are never replays. */
   isReplay(event: DockerEvent): boolean {

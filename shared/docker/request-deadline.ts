@@ -20,7 +20,10 @@ export const DEFAULT_REQUEST_DEADLINE_MS = 10_000;
 const deadlineOverride = new AsyncLocalStorage<number>();
 
 export class DockerDeadlineError extends Error {
-  constructor(readonly request: string, readonly deadlineMs: number) {
+  constructor(
+    readonly request: string,
+    readonly deadlineMs: number,
+  ) {
     super(`${request}: Docker did not answer within ${deadlineMs} ms`);
     this.name = 'DockerDeadlineError';
   }

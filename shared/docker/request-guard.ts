@@ -19,14 +19,20 @@ import nativeHttps from 'node:https';
 import type Dockerode from 'dockerode';
 
 export class InvalidDockerRequestError extends Error {
-  constructor(readonly request: string, reason: string) {
+  constructor(
+    readonly request: string,
+    reason: string,
+  ) {
     super(`${request}: not sent, ${reason}`);
     this.name = 'InvalidDockerRequestError';
   }
 }
 
 export class DockerAnswerError extends Error {
-  constructor(readonly request: string, reason: string) {
+  constructor(
+    readonly request: string,
+    reason: string,
+  ) {
     super(`${request}: the engine's answer is unusable (${reason})`);
     this.name = 'DockerAnswerError';
   }
@@ -45,7 +51,8 @@ export function checkRequestPath(method: string, path: string): void {
   const question = path.indexOf('?');
   const route = question < 0 ? path : path.slice(0, question);
   const shown = `${method} ${route}`;
-  if (question >= 0 && question !== path.length - 1) throw new InvalidDockerRequestError(shown, "an ID or name holds a '?'");
+  if (question >= 0 && question !== path.length - 1)
+    throw new InvalidDockerRequestError(shown, "an ID or name holds a '?'");
   if (!route.startsWith('/')) throw new InvalidDockerRequestError(shown, 'the path is not absolute');
   for (const segment of route.slice(1).split('/')) {
     if (segment === '') throw new InvalidDockerRequestError(shown, 'an empty ID or name');
@@ -83,7 +90,9 @@ export function guardRequests(docker: Dockerode): Dockerode {
     dial(options, (error, result) => {
       // docker-modem parsed the body if it could; bytes left over mean it could not.
       if (!error && wantsJson && Buffer.isBuffer(result)) {
-        callback(new DockerAnswerError(`${options.method} ${route}`, result.length === 0 ? 'an empty body' : 'not JSON'));
+        callback(
+          new DockerAnswerError(`${options.method} ${route}`, result.length === 0 ? 'an empty body' : 'not JSON'),
+        );
       } else callback(error, result);
     });
   };

@@ -34,7 +34,10 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_0
  */
 export function parsePointInTime(value: string, now: () => number = Date.now): string {
   const nanos = pointInTime(value.trim(), now);
-  if (nanos === undefined) throw new Error(`expected Unix seconds (1700000000.5), an RFC 3339 time (2026-01-02T15:04:05Z) or a duration ago (10m), got '${value}'`);
+  if (nanos === undefined)
+    throw new Error(
+      `expected Unix seconds (1700000000.5), an RFC 3339 time (2026-01-02T15:04:05Z) or a duration ago (10m), got '${value}'`,
+    );
   // The engine cannot replay from before 1970 or from the future, and would refuse it at every retry.
   if (nanos < 0n) throw new Error(`'${value}' is before 1970`);
   if (nanos > BigInt(now() + CLOCK_SKEW_MS) * 1_000_000n) throw new Error(`'${value}' is in the future`);

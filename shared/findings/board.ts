@@ -21,7 +21,12 @@ import type { FindingStore } from './store';
 const boards = new WeakMap<AgentContext['http'], FindingsBoard>();
 
 /** The board of this process (created on first use), with the given agent's store on it. */
-export function attachFindings(context: AgentContext, agent: string, store: FindingStore, settings: FindingsSinkSettings): FindingsBoard {
+export function attachFindings(
+  context: AgentContext,
+  agent: string,
+  store: FindingStore,
+  settings: FindingsSinkSettings,
+): FindingsBoard {
   let board = boards.get(context.http);
   if (!board) {
     board = new FindingsBoard(context, settings);
@@ -61,14 +66,18 @@ export class FindingsBoard {
       },
     });
     this.addRemoteSinks(context, settings);
-    context.http.addRoute('/findings', (request, response) => {
-      const query = new URL(request.url ?? '/', 'http://localhost').searchParams;
-      try {
-        sendJson(response, 200, this.select(query));
-      } catch (error) {
-        sendJson(response, 400, { error: (error as Error).message });
-      }
-    }, { access: 'sensitive' });
+    context.http.addRoute(
+      '/findings',
+      (request, response) => {
+        const query = new URL(request.url ?? '/', 'http://localhost').searchParams;
+        try {
+          sendJson(response, 200, this.select(query));
+        } catch (error) {
+          sendJson(response, 400, { error: (error as Error).message });
+        }
+      },
+      { access: 'sensitive' },
+    );
     addToConsole(context.http, new FindingsSection(this.stores));
   }
 
@@ -88,8 +97,16 @@ export class FindingsBoard {
 
   private publish(event: FindingEvent['event'], agent: string, finding: Finding): void {
     this.changes.inc({ agent, rule: finding.ruleId, severity: finding.severity, event });
-    const fields = { agent, rule: finding.ruleId, severity: finding.severity, object: finding.object.name || finding.object.id, kind: finding.object.kind, subject: finding.subject };
-    if (event === 'opened') this.logger[atLeast(finding.severity, 'medium') ? 'warn' : 'info'](`finding opened: ${finding.message}`, fields);
+    const fields = {
+      agent,
+      rule: finding.ruleId,
+      severity: finding.severity,
+      object: finding.object.name || finding.object.id,
+      kind: finding.object.kind,
+      subject: finding.subject,
+    };
+    if (event === 'opened')
+      this.logger[atLeast(finding.severity, 'medium') ? 'warn' : 'info'](`finding opened: ${finding.message}`, fields);
     else this.logger.info(`finding resolved: ${finding.title}`, fields);
     // Sinks get a snapshot: the store keeps updating its own object.
     const copy: Finding = structuredClone(finding);
@@ -99,9 +116,11 @@ export class FindingsBoard {
   /** GET /findings?state=open|resolved|all&severity=<at least>&agent=<name> */
   private select(query: URLSearchParams): { findings: Array<Finding & { agent: string }> } {
     const state = query.get('state') ?? 'open';
-    if (state !== 'open' && state !== 'resolved' && state !== 'all') throw new Error(`state must be open, resolved or all, not '${state}'`);
+    if (state !== 'open' && state !== 'resolved' && state !== 'all')
+      throw new Error(`state must be open, resolved or all, not '${state}'`);
     const severity = query.get('severity');
-    if (severity !== null && !SEVERITIES.includes(severity as Severity)) throw new Error(`severity must be one of ${SEVERITIES.join(', ')}`);
+    if (severity !== null && !SEVERITIES.includes(severity as Severity))
+      throw new Error(`severity must be one of ${SEVERITIES.join(', ')}`);
     const agentFilter = query.get('agent');
     const findings: Array<Finding & { agent: string }> = [];
     for (const [agent, store] of this.stores) {
@@ -118,7 +137,9 @@ export class FindingsBoard {
       const queue = new DeliveryQueue(name, send, this.logger);
       this.queues.push(queue);
       context.http.addReadinessCheck(`findings-${name}`, () =>
-        queue.failing ? { ready: false, detail: `cannot deliver findings: ${queue.failing}` } : { ready: true, detail: `${queue.stats.sent} delivered` },
+        queue.failing
+          ? { ready: false, detail: `cannot deliver findings: ${queue.failing}` }
+          : { ready: true, detail: `${queue.stats.sent} delivered` },
       );
       new Gauge({
         name: `quayside_findings_${name}_pending`,
@@ -144,7 +165,10 @@ export class FindingsBoard {
       this.closers.push(() => redis.close());
     }
     if (settings.findingsWebhookUrl) {
-      assertUrl('--findings-webhook-url (QUAYSIDE_FINDINGS_WEBHOOK_URL)', settings.findingsWebhookUrl, ['http:', 'https:']);
+      assertUrl('--findings-webhook-url (QUAYSIDE_FINDINGS_WEBHOOK_URL)', settings.findingsWebhookUrl, [
+        'http:',
+        'https:',
+      ]);
       add('webhook', webhookSender(settings.findingsWebhookUrl, settings.findingsWebhookToken));
     }
   }
@@ -157,5 +181,8 @@ function assertUrl(option: string, value: string, schemes: string[]): void {
   } catch {
     throw new ConfigError(`${option} is not a URL`);
   }
-  if (!schemes.includes(url.protocol)) throw new ConfigError(`${option} '${withoutPassword(value)}': expected ${schemes.map((s) => `${s}//`).join(' or ')}`);
+  if (!schemes.includes(url.protocol))
+    throw new ConfigError(
+      `${option} '${withoutPassword(value)}': expected ${schemes.map((s) => `${s}//`).join(' or ')}`,
+    );
 }

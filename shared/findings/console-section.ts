@@ -21,9 +21,16 @@ export class FindingsSection implements ConsoleSection {
   snapshot(): { total: number; findings: ShownFinding[] } {
     const all: ShownFinding[] = [];
     for (const [agent, store] of this.stores) {
-      for (const { lastSeen: _moves, remediation: _long, ...finding } of store.list('open')) all.push({ agent, ...finding });
+      for (const { lastSeen: _moves, remediation: _long, ...finding } of store.list('open'))
+        all.push({ agent, ...finding });
     }
-    all.sort((a, b) => b.firstSeen.localeCompare(a.firstSeen) || a.ruleId.localeCompare(b.ruleId) || a.object.id.localeCompare(b.object.id) || a.subject.localeCompare(b.subject));
+    all.sort(
+      (a, b) =>
+        b.firstSeen.localeCompare(a.firstSeen) ||
+        a.ruleId.localeCompare(b.ruleId) ||
+        a.object.id.localeCompare(b.object.id) ||
+        a.subject.localeCompare(b.subject),
+    );
     return { total: all.length, findings: all.slice(0, MAX_SHOWN) };
   }
 }

@@ -9,7 +9,11 @@ export const findingsSinkOptions = {
     placeholder: '<url>',
   }),
   findingsRedisStream: {
-    ...optionalStringOption({ help: 'Name of that Redis stream', env: 'QUAYSIDE_FINDINGS_REDIS_STREAM', placeholder: '<key>' }),
+    ...optionalStringOption({
+      help: 'Name of that Redis stream',
+      env: 'QUAYSIDE_FINDINGS_REDIS_STREAM',
+      placeholder: '<key>',
+    }),
     default: 'quayside:findings',
   },
   findingsWebhookUrl: optionalStringOption({

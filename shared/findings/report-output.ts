@@ -13,7 +13,11 @@ import { FORMAT_NAMES } from './formats';
 export function reportOutputOptions(defaultFailOn: Severity) {
   return {
     format: choiceOption({ help: 'Report format', default: 'text', choices: FORMAT_NAMES }),
-    failOn: choiceOption({ help: 'Exit 1 when a finding is at least this severe', default: defaultFailOn, choices: SEVERITIES }),
+    failOn: choiceOption({
+      help: 'Exit 1 when a finding is at least this severe',
+      default: defaultFailOn,
+      choices: SEVERITIES,
+    }),
     output: optionalStringOption({ help: 'Write the report to this file instead of stdout', placeholder: '<file>' }),
   };
 }

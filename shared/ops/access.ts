@@ -46,7 +46,11 @@ export class AccessPolicy {
 
   /** Whether the request may see details and sensitive routes. */
   trusts(request: IncomingMessage): boolean {
-    return this.hasValidToken(request.headers.authorization) || isLocalClient(request) || (READ_METHODS.has(request.method ?? 'GET') && this.hasValidSession(request));
+    return (
+      this.hasValidToken(request.headers.authorization) ||
+      isLocalClient(request) ||
+      (READ_METHODS.has(request.method ?? 'GET') && this.hasValidSession(request))
+    );
   }
 
   /** `Set-Cookie` for a client that showed the token; undefined without a token (loopback needs none). */
@@ -59,7 +63,11 @@ export class AccessPolicy {
     if (access === 'public' && READ_METHODS.has(request.method ?? 'GET')) return undefined;
     if (this.trusts(request)) return undefined;
     if (this.hasToken) return { status: 401, error: 'a valid bearer token (--api-token) is required' };
-    return { status: 403, error: 'accepted only from loopback clients, not through a proxy; set --api-token to allow others with a bearer token' };
+    return {
+      status: 403,
+      error:
+        'accepted only from loopback clients, not through a proxy; set --api-token to allow others with a bearer token',
+    };
   }
 
   private hasValidToken(authorization: string | undefined): boolean {
@@ -91,7 +99,12 @@ function isLocalClient(request: IncomingMessage): boolean {
 /** Headers a reverse proxy adds: the request did not start on this host. */
 function viaProxy(request: IncomingMessage): boolean {
   const h = request.headers;
-  return h['x-forwarded-for'] !== undefined || h.forwarded !== undefined || h['x-real-ip'] !== undefined || h.via !== undefined;
+  return (
+    h['x-forwarded-for'] !== undefined ||
+    h.forwarded !== undefined ||
+    h['x-real-ip'] !== undefined ||
+    h.via !== undefined
+  );
 }
 
 function digest(text: string): Buffer {

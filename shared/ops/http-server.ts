@@ -86,7 +86,12 @@ export class OpsServer {
    */
   addRoute(path: string, handler: RouteHandler, options: RouteOptions): void {
     if (this.routes.has(path) || BUILT_IN.has(path)) throw new Error(`HTTP route ${path} is already taken`);
-    this.routes.set(path, { handler, access: options.access, methods: ['GET', 'HEAD', ...(options.methods ?? [])], prefix: options.prefix ?? false });
+    this.routes.set(path, {
+      handler,
+      access: options.access,
+      methods: ['GET', 'HEAD', ...(options.methods ?? [])],
+      prefix: options.prefix ?? false,
+    });
   }
 
   /**
@@ -131,7 +136,8 @@ export class OpsServer {
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
-    const route = this.routes.get(path) ?? [...this.routes].find(([base, r]) => r.prefix && path.startsWith(`${base}/`))?.[1];
+    const route =
+      this.routes.get(path) ?? [...this.routes].find(([base, r]) => r.prefix && path.startsWith(`${base}/`))?.[1];
     const access = BUILT_IN.get(path) ?? route?.access;
     if (access === undefined) return sendJson(response, 404, { error: `no route ${path}` });
     const methods = route?.methods ?? ['GET', 'HEAD'];
@@ -154,10 +160,17 @@ export class OpsServer {
       }
       case '/metrics': {
         // Together, so a source and the registry's collect() callbacks can share one collection.
-        const [body, ...extra] = await Promise.all([this.registry.metrics(), ...this.metricsSources.map((source) => source())]);
+        const [body, ...extra] = await Promise.all([
+          this.registry.metrics(),
+          ...this.metricsSources.map((source) => source()),
+        ]);
         // Prometheus asks for gzip; an exporter's text shrinks about tenfold. Level 1: the scrape is on the clock.
         const gzip = acceptsGzip(request.headers['accept-encoding']);
-        response.writeHead(200, { 'Content-Type': this.registry.contentType, Vary: 'Accept-Encoding', ...(gzip ? { 'Content-Encoding': 'gzip' } : {}) });
+        response.writeHead(200, {
+          'Content-Type': this.registry.contentType,
+          Vary: 'Accept-Encoding',
+          ...(gzip ? { 'Content-Encoding': 'gzip' } : {}),
+        });
         let out: Writable = response;
         if (gzip) {
           out = createGzip({ level: 1, chunkSize: 256 * 1024 });
@@ -173,8 +186,13 @@ export class OpsServer {
 }
 
 /** Readiness as anyone may see it: which checks pass, not why (details name hosts, URLs, errors). */
-function withoutDetails(readiness: { ready: boolean; checks: Record<string, ReadinessResult> }): { ready: boolean; checks: Record<string, ReadinessResult> } {
-  const checks = Object.fromEntries(Object.entries(readiness.checks).map(([name, check]) => [name, { ready: check.ready }]));
+function withoutDetails(readiness: { ready: boolean; checks: Record<string, ReadinessResult> }): {
+  ready: boolean;
+  checks: Record<string, ReadinessResult>;
+} {
+  const checks = Object.fromEntries(
+    Object.entries(readiness.checks).map(([name, check]) => [name, { ready: check.ready }]),
+  );
   return { ready: readiness.ready, checks };
 }
 
@@ -201,6 +219,9 @@ function writeExpositions(response: Writable, parts: ReadonlyArray<string | Buff
 
 export function sendJson(response: ServerResponse, status: number, body: unknown): void {
   const text = `${JSON.stringify(body)}\n`;
-  response.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  response.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+  });
   response.end(text);
 }

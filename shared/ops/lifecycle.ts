@@ -10,7 +10,10 @@ export class Lifecycle {
   private readonly hooks: Hook[] = [];
   private shuttingDown: Promise<number> | undefined;
 
-  constructor(private readonly logger: Logger, private readonly deadlineMs: number) {}
+  constructor(
+    private readonly logger: Logger,
+    private readonly deadlineMs: number,
+  ) {}
 
   onShutdown(name: string, stop: () => Promise<void> | void): void {
     this.hooks.push({ name, stop });
@@ -56,7 +59,8 @@ export class Lifecycle {
     })();
     const outcome = await Promise.race([work, deadline]);
     clearTimeout(timer);
-    if (outcome === 'late') this.logger.error('shutdown deadline passed; exiting anyway', { deadlineMs: this.deadlineMs });
+    if (outcome === 'late')
+      this.logger.error('shutdown deadline passed; exiting anyway', { deadlineMs: this.deadlineMs });
     else this.logger.info('stopped');
     return outcome === 'done' ? 0 : 1;
   }

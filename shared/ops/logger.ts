@@ -28,7 +28,8 @@ export interface LoggerSettings {
 
 export function createLogger(settings: LoggerSettings): Logger {
   const stream = settings.stream ?? process.stderr;
-  const useText = settings.format === 'text' || (settings.format === 'auto' && (stream as { isTTY?: boolean }).isTTY === true);
+  const useText =
+    settings.format === 'text' || (settings.format === 'auto' && (stream as { isTTY?: boolean }).isTTY === true);
   return winston.createLogger({
     level: settings.level,
     levels: { error: 0, warn: 1, info: 2, debug: 3 },

@@ -10,7 +10,8 @@ export function createMetricsRegistry(version: string): Registry {
   collectDefaultMetrics({ register: registry });
   // prom-client's gauges named like counters (promtool flags them); the per-type gauges of the same
   // names without `_total` (nodejs_active_handles{type}…) carry the same numbers.
-  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'])
+    registry.removeSingleMetric(name);
   new Gauge({
     name: 'quayside_build_info',
     help: 'Always 1; the labels tell the quayside and Node.js versions.',

@@ -1,7 +1,15 @@
 /** Options every agent accepts: where to reach Docker, where to listen, how to log, where state lives. */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { booleanOption, choiceOption, durationOption, hostPortOption, optionalStringOption, stringOption, type HostPort } from '../config/options';
+import {
+  booleanOption,
+  choiceOption,
+  durationOption,
+  hostPortOption,
+  optionalStringOption,
+  stringOption,
+  type HostPort,
+} from '../config/options';
 import { DEFAULT_DOCKER_HOST } from '../docker/connection';
 import { LOG_FORMATS, LOG_LEVELS } from '../ops/logger';
 
@@ -81,5 +89,7 @@ export const agentRuntimeOptions = {
  * loopback unless told otherwise (deploy/ sets QUAYSIDE_LISTEN where Prometheus scrapes them).
  */
 export function runtimeOptionsFor(listenPort: number | undefined): typeof agentRuntimeOptions {
-  return listenPort === undefined ? agentRuntimeOptions : { ...agentRuntimeOptions, listen: listenOption({ host: '0.0.0.0', port: listenPort }) };
+  return listenPort === undefined
+    ? agentRuntimeOptions
+    : { ...agentRuntimeOptions, listen: listenOption({ host: '0.0.0.0', port: listenPort }) };
 }

@@ -38,11 +38,19 @@ export interface Runtime {
 
 const PING_INTERVAL_MS = 15_000;
 
-export async function startRuntime(settings: RuntimeSettings, launches: AgentLaunch[], logStream?: NodeJS.WritableStream): Promise<Runtime> {
+export async function startRuntime(
+  settings: RuntimeSettings,
+  launches: AgentLaunch[],
+  logStream?: NodeJS.WritableStream,
+): Promise<Runtime> {
   const logger = createLogger({ level: settings.logLevel, format: settings.logFormat, stream: logStream });
   const docker = (() => {
     try {
-      return createDockerClient({ host: settings.dockerHost, tlsVerify: settings.dockerTlsVerify, certPath: settings.dockerCertPath });
+      return createDockerClient({
+        host: settings.dockerHost,
+        tlsVerify: settings.dockerTlsVerify,
+        certPath: settings.dockerCertPath,
+      });
     } catch (error) {
       throw error instanceof DockerConnectionError ? new ConfigError(error.message) : error;
     }
@@ -62,7 +70,9 @@ export async function startRuntime(settings: RuntimeSettings, launches: AgentLau
 
   const http = new OpsServer(metrics, logger.child({ component: 'http' }), { apiToken: apiTokenOf(settings) });
   http.addReadinessCheck('docker', () =>
-    events.connected ? { ready: true, detail: 'event stream connected' } : { ready: false, detail: `cannot reach Docker at ${settings.dockerHost}` },
+    events.connected
+      ? { ready: true, detail: 'event stream connected' }
+      : { ready: false, detail: `cannot reach Docker at ${settings.dockerHost}` },
   );
   http.addReadinessCheck('docker-dispatch', () => events.dispatchReadiness());
   const address = await http.listen(settings.listen).catch((error: Error) => {
@@ -71,12 +81,20 @@ export async function startRuntime(settings: RuntimeSettings, launches: AgentLau
 
   const lifecycle = new Lifecycle(logger, settings.shutdownTimeout);
   lifecycle.onShutdown('http server', () => http.close());
-  const hostConsole = new HostConsole({ http, events, logger: logger.child({ component: 'console' }), agents: launches.map((l) => l.definition.name) });
+  const hostConsole = new HostConsole({
+    http,
+    events,
+    logger: logger.child({ component: 'console' }),
+    agents: launches.map((l) => l.definition.name),
+  });
   lifecycle.onShutdown('console', () => hostConsole.close());
   try {
     for (const { definition, options } of launches) {
       const agentLogger = logger.child({ agent: definition.name });
-      const running = await definition.start!({ docker, events, logger: agentLogger, metrics, http, stateDir }, options as never);
+      const running = await definition.start!(
+        { docker, events, logger: agentLogger, metrics, http, stateDir },
+        options as never,
+      );
       lifecycle.onShutdown(definition.name, () => running.stop());
     }
   } catch (error) {
@@ -99,7 +117,9 @@ export async function startRuntime(settings: RuntimeSettings, launches: AgentLau
 function apiTokenOf(settings: RuntimeSettings): string | undefined {
   const { apiToken, logApiToken } = settings;
   if (apiToken !== undefined && logApiToken !== undefined && apiToken !== logApiToken) {
-    throw new ConfigError('--api-token (QUAYSIDE_API_TOKEN) and its old name --log-api-token (QUAYSIDE_LOG_API_TOKEN) differ: give one token');
+    throw new ConfigError(
+      '--api-token (QUAYSIDE_API_TOKEN) and its old name --log-api-token (QUAYSIDE_LOG_API_TOKEN) differ: give one token',
+    );
   }
   return apiToken ?? logApiToken;
 }

@@ -7,7 +7,9 @@ export function prepareStateDir(path: string): string {
     mkdirSync(path, { recursive: true });
     accessSync(path, constants.W_OK);
   } catch (error) {
-    throw new ConfigError(`--state-dir (QUAYSIDE_STATE_DIR) '${path}' is not a writable folder: ${(error as Error).message}`);
+    throw new ConfigError(
+      `--state-dir (QUAYSIDE_STATE_DIR) '${path}' is not a writable folder: ${(error as Error).message}`,
+    );
   }
   return path;
 }

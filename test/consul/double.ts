@@ -14,7 +14,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { CHECK_UPDATE_FIELDS, decodeBody, DecodeError, formatGoDuration, SERVICE_FIELDS, type Decoded } from './go-json';
+import {
+  CHECK_UPDATE_FIELDS,
+  decodeBody,
+  DecodeError,
+  formatGoDuration,
+  SERVICE_FIELDS,
+  type Decoded,
+} from './go-json';
 import { HttpError, isScriptCheck, serviceChecks, validateRegistration, VALID_STATUSES } from './validation';
 
 export interface AgentService {
@@ -132,7 +139,16 @@ export class ConsulDouble {
   private async listen(target: { port: number; host: string } | { path: string }): Promise<void> {
     const handler = (req: IncomingMessage, res: ServerResponse): void => void this.handle(req, res);
     const tls = this.options.tls;
-    const server: Server = tls ? createTlsServer({ key: tls.key, cert: tls.cert, ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) }, handler) : createServer(handler);
+    const server: Server = tls
+      ? createTlsServer(
+          {
+            key: tls.key,
+            cert: tls.cert,
+            ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}),
+          },
+          handler,
+        )
+      : createServer(handler);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(target, () => resolve());
@@ -199,7 +215,15 @@ export class ConsulDouble {
     this.onRequest?.({ method, path: url.pathname, body: body.toString() });
     if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
     const token = headerToken(req, url);
-    const record: RecordedRequest = { method, path: safeDecode(url.pathname), query: url.search, body: body.toString(), token, status: 0, at: Date.now() };
+    const record: RecordedRequest = {
+      method,
+      path: safeDecode(url.pathname),
+      query: url.search,
+      body: body.toString(),
+      token,
+      status: 0,
+      at: Date.now(),
+    };
     this.requests.push(record);
     if (this.requests.length > 100_000) this.requests.splice(0, 50_000);
     const reply = (status: number, payload?: unknown, headers: Record<string, string> = {}): void => {
@@ -210,7 +234,12 @@ export class ConsulDouble {
         return;
       }
       const text = payload === undefined ? '' : Buffer.isBuffer(payload) ? payload : JSON.stringify(payload);
-      res.writeHead(status, { 'Content-Type': payload === undefined || Buffer.isBuffer(payload) ? 'text/plain; charset=utf-8' : 'application/json', 'X-Consul-Default-ACL-Policy': this.options.token ? 'deny' : 'allow', ...headers });
+      res.writeHead(status, {
+        'Content-Type':
+          payload === undefined || Buffer.isBuffer(payload) ? 'text/plain; charset=utf-8' : 'application/json',
+        'X-Consul-Default-ACL-Policy': this.options.token ? 'deny' : 'allow',
+        ...headers,
+      });
       res.end(text);
     };
     try {
@@ -225,7 +254,8 @@ export class ConsulDouble {
       const result = this.route(method, url, body);
       reply(result.status ?? 200, result.body, result.headers);
     } catch (error) {
-      if (error instanceof HttpError) return reply(error.status, error.reason, error.status === 405 ? { Allow: 'PUT' } : {});
+      if (error instanceof HttpError)
+        return reply(error.status, error.reason, error.status === 405 ? { Allow: 'PUT' } : {});
       reply(500, error instanceof Error ? error.message : String(error));
     }
   }
@@ -236,36 +266,49 @@ export class ConsulDouble {
     if (token !== this.options.token) throw new HttpError(403, 'ACL not found');
   }
 
-  private route(method: string, url: URL, body: Buffer): { status?: number; body?: unknown; headers?: Record<string, string> } {
+  private route(
+    method: string,
+    url: URL,
+    body: Buffer,
+  ): { status?: number; body?: unknown; headers?: Record<string, string> } {
     const path = url.pathname;
-    const indexHeaders = { 'X-Consul-Index': String(this.index), 'X-Consul-KnownLeader': 'true', 'X-Consul-LastContact': '0' };
+    const indexHeaders = {
+      'X-Consul-Index': String(this.index),
+      'X-Consul-KnownLeader': 'true',
+      'X-Consul-LastContact': '0',
+    };
     const only = (...methods: string[]): void => {
       if (!methods.includes(method)) throw new HttpError(405, `method ${method} not allowed`);
     };
     let m: RegExpExecArray | null;
-    if (path === '/v1/status/leader') return only('GET'), { body: '127.0.0.1:8300' };
-    if (path === '/v1/agent/service/register') return only('PUT'), this.register(body.toString(), url.searchParams), {};
-    if ((m = /^\/v1\/agent\/service\/deregister\/(.+)$/.exec(path))) return only('PUT'), this.deregister(decodeURIComponent(m[1]!)), {};
-    if ((m = /^\/v1\/agent\/service\/maintenance\/(.+)$/.exec(path))) return only('PUT'), this.maintenance(decodeURIComponent(m[1]!), url.searchParams), {};
-    if (path === '/v1/agent/services') return only('GET'), { body: Object.fromEntries(this.services) };
+    if (path === '/v1/status/leader') return (only('GET'), { body: '127.0.0.1:8300' });
+    if (path === '/v1/agent/service/register')
+      return (only('PUT'), this.register(body.toString(), url.searchParams), {});
+    if ((m = /^\/v1\/agent\/service\/deregister\/(.+)$/.exec(path)))
+      return (only('PUT'), this.deregister(decodeURIComponent(m[1]!)), {});
+    if ((m = /^\/v1\/agent\/service\/maintenance\/(.+)$/.exec(path)))
+      return (only('PUT'), this.maintenance(decodeURIComponent(m[1]!), url.searchParams), {});
+    if (path === '/v1/agent/services') return (only('GET'), { body: Object.fromEntries(this.services) });
     if ((m = /^\/v1\/agent\/service\/(.+)$/.exec(path))) {
       only('GET');
       const service = this.services.get(decodeURIComponent(m[1]!));
       if (!service) throw new HttpError(404, `unknown service ID: ${decodeURIComponent(m[1]!)}`);
       return { body: { ...service, ContentHash: String(this.index) } };
     }
-    if (path === '/v1/agent/checks') return only('GET'), { body: Object.fromEntries([...this.checks].map(([id, c]) => [id, publicCheck(c)])) };
+    if (path === '/v1/agent/checks')
+      return (only('GET'), { body: Object.fromEntries([...this.checks].map(([id, c]) => [id, publicCheck(c)])) });
     if ((m = /^\/v1\/agent\/check\/(pass|warn|fail)\/(.+)$/.exec(path))) {
       only('PUT');
       const status = { pass: 'passing', warn: 'warning', fail: 'critical' }[m[1] as 'pass' | 'warn' | 'fail'];
-      return this.updateTtl(decodeURIComponent(m[2]!), status, url.searchParams.get('note') ?? ''), {};
+      return (this.updateTtl(decodeURIComponent(m[2]!), status, url.searchParams.get('note') ?? ''), {});
     }
     if ((m = /^\/v1\/agent\/check\/update\/(.+)$/.exec(path))) {
       only('PUT');
       const update = decodeOrThrow(body.toString(), CHECK_UPDATE_FIELDS, 'checkUpdate');
       const status = (update.Status as string | undefined) ?? '';
-      if (!(VALID_STATUSES as readonly string[]).includes(status)) throw new HttpError(400, `Invalid check status: '${status}'`);
-      return this.updateTtl(decodeURIComponent(m[1]!), status, (update.Output as string | undefined) ?? ''), {};
+      if (!(VALID_STATUSES as readonly string[]).includes(status))
+        throw new HttpError(400, `Invalid check status: '${status}'`);
+      return (this.updateTtl(decodeURIComponent(m[1]!), status, (update.Output as string | undefined) ?? ''), {});
     }
     if (path === '/v1/catalog/services') {
       only('GET');
@@ -275,15 +318,20 @@ export class ConsulDouble {
     }
     if ((m = /^\/v1\/catalog\/service\/(.+)$/.exec(path))) {
       only('GET');
-      return { body: this.byName(decodeURIComponent(m[1]!), url.searchParams.get('tag')).map((s) => this.catalogEntry(s)), headers: indexHeaders };
+      return {
+        body: this.byName(decodeURIComponent(m[1]!), url.searchParams.get('tag')).map((s) => this.catalogEntry(s)),
+        headers: indexHeaders,
+      };
     }
     if ((m = /^\/v1\/health\/service\/(.+)$/.exec(path))) {
       only('GET');
       let entries = this.byName(decodeURIComponent(m[1]!), url.searchParams.get('tag')).map((s) => this.healthEntry(s));
-      if (url.searchParams.has('passing')) entries = entries.filter((e) => e.Checks.every((c) => c.Status === 'passing'));
+      if (url.searchParams.has('passing'))
+        entries = entries.filter((e) => e.Checks.every((c) => c.Status === 'passing'));
       return { body: entries, headers: indexHeaders };
     }
-    if ((m = /^\/v1\/kv\/(.*)$/.exec(path))) return this.kvRoute(method, decodeURIComponent(m[1]!), url.searchParams, body, indexHeaders);
+    if ((m = /^\/v1\/kv\/(.*)$/.exec(path)))
+      return this.kvRoute(method, decodeURIComponent(m[1]!), url.searchParams, body, indexHeaders);
     throw new HttpError(404, `Invalid URL path: not a recognized HTTP API endpoint`);
   }
 
@@ -292,7 +340,10 @@ export class ConsulDouble {
     validateRegistration(def);
     const checks = serviceChecks(def);
     if (!this.options.enableScriptChecks && checks.some(isScriptCheck)) {
-      throw new HttpError(500, "Scripts are disabled on this agent; to enable, configure 'enable_script_checks' or 'enable_local_script_checks' to true");
+      throw new HttpError(
+        500,
+        "Scripts are disabled on this agent; to enable, configure 'enable_script_checks' or 'enable_local_script_checks' to true",
+      );
     }
     const id = (def.ID as string | undefined) || (def.Name as string);
     const weights = (def.Weights as { Passing: number; Warning?: number } | undefined) ?? { Passing: 1, Warning: 1 };
@@ -311,7 +362,8 @@ export class ConsulDouble {
     const replaceChecks = query.has('replace-existing-checks') && query.get('replace-existing-checks') !== 'false';
     const newIds = new Set<string>();
     checks.forEach((check, i) => {
-      const checkId = (check.CheckID as string | undefined) || (checks.length > 1 ? `service:${id}:${i + 1}` : `service:${id}`);
+      const checkId =
+        (check.CheckID as string | undefined) || (checks.length > 1 ? `service:${id}:${i + 1}` : `service:${id}`);
       newIds.add(checkId);
       const previous = this.checks.get(checkId);
       this.checks.set(checkId, {
@@ -332,14 +384,20 @@ export class ConsulDouble {
       });
     });
     if (replaceChecks) {
-      for (const check of this.checksOf(id)) if (!newIds.has(check.CheckID) && !check.CheckID.startsWith('_service_maintenance:')) this.checks.delete(check.CheckID);
+      for (const check of this.checksOf(id))
+        if (!newIds.has(check.CheckID) && !check.CheckID.startsWith('_service_maintenance:'))
+          this.checks.delete(check.CheckID);
     }
     this.services.set(id, service);
     this.index += 1;
   }
 
   private deregister(id: string): void {
-    if (!this.services.has(id)) throw new HttpError(404, `Unknown service ID "${id}". Ensure that the service ID is passed, not the service name.`);
+    if (!this.services.has(id))
+      throw new HttpError(
+        404,
+        `Unknown service ID "${id}". Ensure that the service ID is passed, not the service name.`,
+      );
     this.services.delete(id);
     for (const check of this.checksOf(id)) this.checks.delete(check.CheckID);
     this.index += 1;
@@ -350,7 +408,11 @@ export class ConsulDouble {
     if (enable === null || enable === '') throw new HttpError(400, 'Missing value for enable');
     if (enable !== 'true' && enable !== 'false') throw new HttpError(400, `Invalid value for enable: "${enable}"`);
     const service = this.services.get(id);
-    if (!service) throw new HttpError(404, `Unknown service ID "${id}". Ensure that the service ID is passed, not the service name.`);
+    if (!service)
+      throw new HttpError(
+        404,
+        `Unknown service ID "${id}". Ensure that the service ID is passed, not the service name.`,
+      );
     const checkId = `_service_maintenance:${id}`;
     if (enable === 'false') {
       this.checks.delete(checkId);
@@ -360,7 +422,9 @@ export class ConsulDouble {
         CheckID: checkId,
         Name: 'Service Maintenance Mode',
         Status: 'critical',
-        Notes: query.get('reason') || 'Maintenance mode is enabled for this service, but no reason was provided. This is a default message.',
+        Notes:
+          query.get('reason') ||
+          'Maintenance mode is enabled for this service, but no reason was provided. This is a default message.',
         Output: '',
         ServiceID: id,
         ServiceName: service.Service,
@@ -376,7 +440,11 @@ export class ConsulDouble {
 
   private updateTtl(checkId: string, status: string, output: string): void {
     const check = this.checks.get(checkId);
-    if (!check) throw new HttpError(404, `Unknown check ID "${checkId}". Ensure that the check ID is passed, not the check name.`);
+    if (!check)
+      throw new HttpError(
+        404,
+        `Unknown check ID "${checkId}". Ensure that the check ID is passed, not the check name.`,
+      );
     if (check.Type !== 'ttl') throw new HttpError(500, `CheckID "${checkId}" does not have associated TTL`);
     check.Status = status;
     check.Output = output;
@@ -410,15 +478,39 @@ export class ConsulDouble {
   }
 
   private healthEntry(s: AgentService): { Node: unknown; Service: unknown; Checks: Array<Record<string, unknown>> } {
-    const serf = { Node: this.node, CheckID: 'serfHealth', Name: 'Serf Health Status', Status: 'passing', Notes: '', Output: 'Agent alive and reachable', ServiceID: '', ServiceName: '', ServiceTags: [], Type: '' };
+    const serf = {
+      Node: this.node,
+      CheckID: 'serfHealth',
+      Name: 'Serf Health Status',
+      Status: 'passing',
+      Notes: '',
+      Output: 'Agent alive and reachable',
+      ServiceID: '',
+      ServiceName: '',
+      ServiceTags: [],
+      Type: '',
+    };
     return {
-      Node: { ID: '00000000-0000-0000-0000-000000000000', Node: this.node, Address: '127.0.0.1', Datacenter: this.datacenter, TaggedAddresses: {}, Meta: {} },
+      Node: {
+        ID: '00000000-0000-0000-0000-000000000000',
+        Node: this.node,
+        Address: '127.0.0.1',
+        Datacenter: this.datacenter,
+        TaggedAddresses: {},
+        Meta: {},
+      },
       Service: s,
       Checks: [serf, ...this.checksOf(s.ID).map(publicCheck)],
     };
   }
 
-  private kvRoute(method: string, key: string, query: URLSearchParams, body: Buffer, headers: Record<string, string>): { status?: number; body?: unknown; headers?: Record<string, string> } {
+  private kvRoute(
+    method: string,
+    key: string,
+    query: URLSearchParams,
+    body: Buffer,
+    headers: Record<string, string>,
+  ): { status?: number; body?: unknown; headers?: Record<string, string> } {
     if (method === 'GET') {
       if (query.has('keys')) {
         const separator = query.get('separator') ?? '';
@@ -431,21 +523,38 @@ export class ConsulDouble {
         if (keys.size === 0) throw new HttpError(404, '');
         return { body: [...keys], headers };
       }
-      const entries = query.has('recurse') ? [...this.kv.entries()].filter(([k]) => k.startsWith(key)).sort(([a], [b]) => a.localeCompare(b)) : this.kv.has(key) ? [[key, this.kv.get(key)!] as const] : [];
+      const entries = query.has('recurse')
+        ? [...this.kv.entries()].filter(([k]) => k.startsWith(key)).sort(([a], [b]) => a.localeCompare(b))
+        : this.kv.has(key)
+          ? [[key, this.kv.get(key)!] as const]
+          : [];
       if (entries.length === 0) throw new HttpError(404, '');
       if (query.has('raw')) return { body: entries[0]![1].value, headers };
       return {
-        body: entries.map(([k, e]) => ({ LockIndex: 0, Key: k, Flags: e.flags, Value: e.value.length ? e.value.toString('base64') : null, CreateIndex: e.createIndex, ModifyIndex: e.modifyIndex })),
+        body: entries.map(([k, e]) => ({
+          LockIndex: 0,
+          Key: k,
+          Flags: e.flags,
+          Value: e.value.length ? e.value.toString('base64') : null,
+          CreateIndex: e.createIndex,
+          ModifyIndex: e.modifyIndex,
+        })),
         headers,
       };
     }
     if (method === 'PUT') {
-      if (body.length > 512 * 1024) throw new HttpError(413, 'Request body(524289 bytes) too large, max size: 524288 bytes');
+      if (body.length > 512 * 1024)
+        throw new HttpError(413, 'Request body(524289 bytes) too large, max size: 524288 bytes');
       const existing = this.kv.get(key);
       const cas = query.get('cas');
       if (cas !== null && Number(cas) !== (existing?.modifyIndex ?? 0)) return { body: false };
       this.index += 1;
-      this.kv.set(key, { value: body, flags: Number(query.get('flags') ?? existing?.flags ?? 0), createIndex: existing?.createIndex ?? this.index, modifyIndex: this.index });
+      this.kv.set(key, {
+        value: body,
+        flags: Number(query.get('flags') ?? existing?.flags ?? 0),
+        createIndex: existing?.createIndex ?? this.index,
+        modifyIndex: this.index,
+      });
       return { body: true };
     }
     if (method === 'DELETE') {
@@ -477,7 +586,11 @@ export class ConsulDouble {
       case 'GET /_double/requests':
         return reply(200, this.requests.slice(-n('last', 1000)));
       case 'GET /_double/state':
-        return reply(200, { services: Object.fromEntries(this.services), checks: Object.fromEntries(this.checks), kv: Object.fromEntries([...this.kv].map(([k, e]) => [k, e.value.toString()])) });
+        return reply(200, {
+          services: Object.fromEntries(this.services),
+          checks: Object.fromEntries(this.checks),
+          kv: Object.fromEntries([...this.kv].map(([k, e]) => [k, e.value.toString()])),
+        });
       default:
         reply(404, `no double control ${method} ${url.pathname}`);
     }

@@ -9,7 +9,18 @@ export class DecodeError extends Error {
   override name = 'DecodeError';
 }
 
-type FieldType = 'string' | 'int' | 'bool' | 'duration' | 'strings' | 'stringMap' | 'headerMap' | 'object' | 'any' | 'check' | 'checks';
+type FieldType =
+  | 'string'
+  | 'int'
+  | 'bool'
+  | 'duration'
+  | 'strings'
+  | 'stringMap'
+  | 'headerMap'
+  | 'object'
+  | 'any'
+  | 'check'
+  | 'checks';
 
 export interface FieldSpec {
   name: string;
@@ -96,7 +107,8 @@ export function decodeBody(text: string, fields: FieldSpec[], struct: string): D
 
 function decodeObject(raw: unknown, fields: FieldSpec[], struct: string): Decoded {
   if (raw === null) return {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new DecodeError(`json: cannot unmarshal ${jsonKind(raw)} into Go value of type ${struct}`);
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    throw new DecodeError(`json: cannot unmarshal ${jsonKind(raw)} into Go value of type ${struct}`);
   const out: Decoded = {};
   for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
     const spec = fields.find((f) => [f.name, ...(f.aliases ?? [])].some((n) => n.toLowerCase() === key.toLowerCase()));
@@ -108,7 +120,9 @@ function decodeObject(raw: unknown, fields: FieldSpec[], struct: string): Decode
 
 function decodeValue(value: unknown, spec: FieldSpec, struct: string): unknown {
   const mismatch = (goType: string): DecodeError =>
-    new DecodeError(`json: cannot unmarshal ${jsonKind(value)} into Go struct field ${struct}.${spec.name} of type ${goType}`);
+    new DecodeError(
+      `json: cannot unmarshal ${jsonKind(value)} into Go struct field ${struct}.${spec.name} of type ${goType}`,
+    );
   if (value === null) return undefined;
   switch (spec.type) {
     case 'string':
@@ -128,10 +142,19 @@ function decodeValue(value: unknown, spec: FieldSpec, struct: string): unknown {
       if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw mismatch('[]string');
       return value;
     case 'stringMap':
-      if (typeof value !== 'object' || Array.isArray(value) || Object.values(value as object).some((v) => typeof v !== 'string')) throw mismatch('map[string]string');
+      if (
+        typeof value !== 'object' ||
+        Array.isArray(value) ||
+        Object.values(value as object).some((v) => typeof v !== 'string')
+      )
+        throw mismatch('map[string]string');
       return value;
     case 'headerMap':
-      if (typeof value !== 'object' || Array.isArray(value) || Object.values(value as object).some((v) => !Array.isArray(v) || v.some((i) => typeof i !== 'string'))) {
+      if (
+        typeof value !== 'object' ||
+        Array.isArray(value) ||
+        Object.values(value as object).some((v) => !Array.isArray(v) || v.some((i) => typeof i !== 'string'))
+      ) {
         throw mismatch('map[string][]string');
       }
       return value;
@@ -155,7 +178,7 @@ function jsonKind(value: unknown): string {
   return typeof value;
 }
 
-const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
 
 /** Go's time.ParseDuration: `300ms`, `1h30m`, `-1.5s`, `0`. Returns nanoseconds. */
 function parseGoDuration(text: string): number {
@@ -163,7 +186,8 @@ function parseGoDuration(text: string): number {
   const match = /^([-+]?)((?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|ms|s|m|h))+$/.exec(text);
   if (!match) throw new DecodeError(`time: invalid duration "${text}"`);
   let total = 0;
-  for (const part of text.replace(/^[-+]/, '').matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/g)) total += Number(part[1]) * UNIT_NS[part[2]!]!;
+  for (const part of text.replace(/^[-+]/, '').matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/g))
+    total += Number(part[1]) * UNIT_NS[part[2]!]!;
   // Go refuses what overflows an int64 of nanoseconds (about 292 years) with the same message.
   if (total > MAX_DURATION_NS) throw new DecodeError(`time: invalid duration "${text}"`);
   return match[1] === '-' ? -total : total;

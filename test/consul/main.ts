@@ -14,8 +14,13 @@ function argValue(name: string): string | undefined {
 async function main(): Promise<void> {
   const port = Number(argValue('--port') ?? 8500);
   const host = argValue('--host') ?? '127.0.0.1';
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port ${argValue('--port')}: expected a port number`);
-  const double = await new ConsulDouble({ token: argValue('--token'), enableScriptChecks: process.argv.includes('--enable-script-checks'), node: argValue('--node') }).start(port, host);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`--port ${argValue('--port')}: expected a port number`);
+  const double = await new ConsulDouble({
+    token: argValue('--token'),
+    enableScriptChecks: process.argv.includes('--enable-script-checks'),
+    node: argValue('--node'),
+  }).start(port, host);
   process.stdout.write(`consul double listening on ${double.url}\n`);
   const stop = (): void => void double.close().then(() => process.exit(0));
   process.on('SIGTERM', stop);

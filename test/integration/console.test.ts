@@ -14,7 +14,15 @@ import { launchChromium, startAllWithConsole, CONSOLE_TOKEN, type RunningAll } f
 import { eventually } from '../support/eventually';
 import { forEachLimited } from '../../shared/for-each-limited';
 import { runContainer } from '../support/registrator-agent';
-import { execIn, removeTestContainers, startEngine, TEST_LABEL, testDocker, testEnv, uniqueTag } from '../support/test-env';
+import {
+  execIn,
+  removeTestContainers,
+  startEngine,
+  TEST_LABEL,
+  testDocker,
+  testEnv,
+  uniqueTag,
+} from '../support/test-env';
 
 const DOCS = join(__dirname, '..', '..', 'docs');
 const MANY = Number(process.env.QS_CONSOLE_CONTAINERS ?? 500);
@@ -49,7 +57,11 @@ describe('host console (#18)', function () {
 
     const name = uniqueTag('qs-console');
     // A line a second: once one shows in the tail, the engine stream behind it is open.
-    const container = await runContainer(docker, { name, cmd: ['sh', '-c', 'i=0; while true; do echo "tick $i"; i=$((i+1)); sleep 1; done'], publish: { '80/tcp': 0 } });
+    const container = await runContainer(docker, {
+      name,
+      cmd: ['sh', '-c', 'i=0; while true; do echo "tick $i"; i=$((i+1)); sleep 1; done'],
+      publish: { '80/tcp': 0 },
+    });
     const row = page.locator(`tr[data-container="${name}"]`);
     await row.waitFor({ timeout: 10_000 });
     // Two samples make a line: CPU and memory each (sampled every 5 s).
@@ -87,7 +99,13 @@ describe('host console (#18)', function () {
 
     const privilegedName = uniqueTag('qs-console-priv');
     // --privileged cannot start on this machine; the create is what the watcher judges.
-    await docker.createContainer({ name: privilegedName, Image: testEnv().images.busybox, Cmd: ['true'], Labels: { [TEST_LABEL]: '1' }, HostConfig: { Privileged: true } });
+    await docker.createContainer({
+      name: privilegedName,
+      Image: testEnv().images.busybox,
+      Cmd: ['true'],
+      Labels: { [TEST_LABEL]: '1' },
+      HostConfig: { Privileged: true },
+    });
     const finding = page.locator(`#findings tr[data-object="${privilegedName}"]`, { hasText: /privileged/i });
     await finding.first().waitFor({ timeout: 15_000 });
     assert.match((await finding.first().locator('td').first().textContent()) ?? '', /critical|high/);
@@ -95,7 +113,11 @@ describe('host console (#18)', function () {
     await page.getByLabel('Severity at least').selectOption('critical');
     await page.getByLabel('Filter findings').fill(privilegedName);
     assert.ok((await page.locator('#findings tbody tr').count()) >= 1);
-    assert.equal(await page.locator('#findings tbody tr').filter({ hasNotText: privilegedName }).count(), 0, 'only the filtered object');
+    assert.equal(
+      await page.locator('#findings tbody tr').filter({ hasNotText: privilegedName }).count(),
+      0,
+      'only the filtered object',
+    );
 
     // A timestamp shows local time and UTC on hover.
     const stamp = page.locator('#events time').first();
@@ -128,10 +150,14 @@ describe('host console (#18)', function () {
       assert.equal(response.status, 401, `${path} without the token`);
       assert.doesNotMatch(await response.text(), /qs-console|privileged/);
     }
-    const wrong = await fetch(`${all.base}/console/stream`, { headers: { ...remote, Cookie: 'quayside_session=forged' } });
+    const wrong = await fetch(`${all.base}/console/stream`, {
+      headers: { ...remote, Cookie: 'quayside_session=forged' },
+    });
     assert.equal(wrong.status, 401, 'a forged session cookie');
 
-    const session = await fetch(`${all.base}/console/session`, { headers: { ...remote, Authorization: `Bearer ${CONSOLE_TOKEN}` } });
+    const session = await fetch(`${all.base}/console/session`, {
+      headers: { ...remote, Authorization: `Bearer ${CONSOLE_TOKEN}` },
+    });
     assert.equal(session.status, 200);
     const cookie = session.headers.get('set-cookie') ?? '';
     assert.match(cookie, /^quayside_session=[\w-]+; HttpOnly; SameSite=Strict; Path=\/$/);
@@ -139,14 +165,21 @@ describe('host console (#18)', function () {
     const sessionCookie = cookie.split(';')[0]!;
 
     const abort = new AbortController();
-    const stream = await fetch(`${all.base}/console/stream`, { headers: { ...remote, Cookie: sessionCookie }, signal: abort.signal });
+    const stream = await fetch(`${all.base}/console/stream`, {
+      headers: { ...remote, Cookie: sessionCookie },
+      signal: abort.signal,
+    });
     assert.equal(stream.status, 200);
     assert.equal(stream.headers.get('content-type'), 'text/event-stream; charset=utf-8');
     const first = await stream.body!.getReader().read();
     abort.abort();
     assert.match(Buffer.from(first.value!).toString(), /^event: hello/);
 
-    const change = await fetch(`${all.base}/routes`, { method: 'POST', headers: { ...remote, Cookie: sessionCookie }, body: '{}' });
+    const change = await fetch(`${all.base}/routes`, {
+      method: 'POST',
+      headers: { ...remote, Cookie: sessionCookie },
+      body: '{}',
+    });
     assert.equal(change.status, 401, 'the cookie admits reads only: a change needs the header');
 
     // A browser that is not local sees the sign-in form, and the console after it.
@@ -158,7 +191,10 @@ describe('host console (#18)', function () {
       await remotePage.getByRole('button', { name: 'Sign in' }).click();
       await remotePage.getByRole('status').filter({ hasText: 'live' }).waitFor({ timeout: 10_000 });
       const cookies = await context.cookies();
-      assert.deepEqual(cookies.map((c) => [c.name, c.httpOnly, c.sameSite]), [['quayside_session', true, 'Strict']]);
+      assert.deepEqual(
+        cookies.map((c) => [c.name, c.httpOnly, c.sameSite]),
+        [['quayside_session', true, 'Strict']],
+      );
     } finally {
       await context.close();
     }
@@ -169,33 +205,72 @@ describe('host console (#18)', function () {
     const names = Array.from({ length: MANY }, (_, i) => `${prefix}-${String(i).padStart(3, '0')}`);
     const running = Math.min(20, MANY);
     const createdAt = Date.now();
-    await forEachLimited(names.map((name, i) => ({ name, i })), 8, async ({ name, i }) => {
-      const container = await docker.createContainer({ name, Image: testEnv().images.busybox, Cmd: ['sleep', '3600'], Labels: { [TEST_LABEL]: '1' }, StopTimeout: 1 });
-      if (i < running) await container.start();
-    });
+    await forEachLimited(
+      names.map((name, i) => ({ name, i })),
+      8,
+      async ({ name, i }) => {
+        const container = await docker.createContainer({
+          name,
+          Image: testEnv().images.busybox,
+          Cmd: ['sleep', '3600'],
+          Labels: { [TEST_LABEL]: '1' },
+          StopTimeout: 1,
+        });
+        if (i < running) await container.start();
+      },
+    );
     console.log(`      created ${MANY} containers (${running} running) in ${Date.now() - createdAt} ms`);
     // Measure the page, not the agents' backlog of 500 creates: wait until the server is in step.
-    await eventually(async () => {
-      const readiness = await (await fetch(`${all.base}/readyz`)).text();
-      assert.ok(Number(/(\d+) containers tracked/.exec(readiness)?.[1]) >= MANY && readiness.includes('dispatch keeping up'), readiness);
-    }, 120_000, 1_000);
+    await eventually(
+      async () => {
+        const readiness = await (await fetch(`${all.base}/readyz`)).text();
+        assert.ok(
+          Number(/(\d+) containers tracked/.exec(readiness)?.[1]) >= MANY && readiness.includes('dispatch keeping up'),
+          readiness,
+        );
+      },
+      120_000,
+      1_000,
+    );
     await page.goto(all.base);
-    await eventually(async () => {
-      const shown = await page.locator(`tr[data-container^="${prefix}"]`).count();
-      const tracked = /(\d+) containers tracked/.exec(await (await fetch(`${all.base}/readyz`)).text())?.[1];
-      assert.equal(shown, MANY, `${shown} of ${MANY} shown; the stats-exporter tracks ${tracked} containers; page errors: ${pageErrors.join('; ')}`);
-    }, 120_000, 1_000);
-    const { connected, firstRender } = await page.evaluate(() => (window as unknown as { consoleTimings: { connected: number; firstRender: number } }).consoleTimings);
+    await eventually(
+      async () => {
+        const shown = await page.locator(`tr[data-container^="${prefix}"]`).count();
+        const tracked = /(\d+) containers tracked/.exec(await (await fetch(`${all.base}/readyz`)).text())?.[1];
+        assert.equal(
+          shown,
+          MANY,
+          `${shown} of ${MANY} shown; the stats-exporter tracks ${tracked} containers; page errors: ${pageErrors.join('; ')}`,
+        );
+      },
+      120_000,
+      1_000,
+    );
+    const { connected, firstRender } = await page.evaluate(
+      () => (window as unknown as { consoleTimings: { connected: number; firstRender: number } }).consoleTimings,
+    );
     // Updates as they come for 15 s: events, samples every 5 s.
-    const before = await page.evaluate(() => (window as unknown as { consoleTimings: { updates: number[] } }).consoleTimings.updates.length);
-    await eventually(async () => {
-      const n = await page.evaluate(() => (window as unknown as { consoleTimings: { updates: number[] } }).consoleTimings.updates.length);
-      assert.ok(n >= before + 3, `${n - before} updates so far`);
-    }, 30_000, 500);
-    const updates = await page.evaluate(() => (window as unknown as { consoleTimings: { updates: number[] } }).consoleTimings.updates);
+    const before = await page.evaluate(
+      () => (window as unknown as { consoleTimings: { updates: number[] } }).consoleTimings.updates.length,
+    );
+    await eventually(
+      async () => {
+        const n = await page.evaluate(
+          () => (window as unknown as { consoleTimings: { updates: number[] } }).consoleTimings.updates.length,
+        );
+        assert.ok(n >= before + 3, `${n - before} updates so far`);
+      },
+      30_000,
+      500,
+    );
+    const updates = await page.evaluate(
+      () => (window as unknown as { consoleTimings: { updates: number[] } }).consoleTimings.updates,
+    );
     const sorted = [...updates].sort((a, b) => a - b);
     const median = sorted[Math.floor(sorted.length / 2)]!;
-    console.log(`      ${MANY} containers: stream answered ${connected.toFixed(0)} ms and first render done ${firstRender.toFixed(0)} ms after navigation (${(firstRender - connected).toFixed(0)} ms to receive and render); ${updates.length} updates: median ${median.toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms (apply + render)`);
+    console.log(
+      `      ${MANY} containers: stream answered ${connected.toFixed(0)} ms and first render done ${firstRender.toFixed(0)} ms after navigation (${(firstRender - connected).toFixed(0)} ms to receive and render); ${updates.length} updates: median ${median.toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms (apply + render)`,
+    );
     assert.ok(firstRender > 0 && updates.every((ms) => ms >= 0));
   });
 });

@@ -18,7 +18,15 @@ import { AGENTS } from '../../agents';
 import { AGENT_DEPLOYMENTS, envName } from '../support/deploy-agents';
 import { dockerCli } from '../support/docker-cli';
 import { eventually } from '../support/eventually';
-import { removeTestContainers, startEngine, TEST_LABEL, testDocker, testEnv, uniqueTag, type TestEnv } from '../support/test-env';
+import {
+  removeTestContainers,
+  startEngine,
+  TEST_LABEL,
+  testDocker,
+  testEnv,
+  uniqueTag,
+  type TestEnv,
+} from '../support/test-env';
 import { freePort } from '../support/free-port';
 
 const ROOT = join(__dirname, '..', '..');
@@ -73,15 +81,21 @@ async function json<T>(url: string): Promise<T> {
 }
 
 async function promQuery(promql: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
-  const answer = await json<{ status: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } }>(
-    `${testEnv().prometheus.url}/api/v1/query?query=${encodeURIComponent(promql)}`,
-  );
+  const answer = await json<{
+    status: string;
+    data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+  }>(`${testEnv().prometheus.url}/api/v1/query?query=${encodeURIComponent(promql)}`);
   assert.equal(answer.status, 'success');
   return answer.data.result;
 }
 
 /** A busybox container of this run (labelled for cleanup). */
-async function busybox(ctx: CaseContext, name: string, cmd: string, extra: Partial<Dockerode.ContainerCreateOptions> = {}): Promise<Dockerode.Container> {
+async function busybox(
+  ctx: CaseContext,
+  name: string,
+  cmd: string,
+  extra: Partial<Dockerode.ContainerCreateOptions> = {},
+): Promise<Dockerode.Container> {
   return ctx.docker.createContainer({
     name: `${ctx.run}-${name}`,
     Image: ctx.env.images.busybox,
@@ -96,7 +110,11 @@ async function findings(ctx: CaseContext): Promise<FindingJson[]> {
 }
 
 /** The Consul agent API double of the registrator's tests (test/consul/, lands with issue #3). */
-function consulDouble(): { ConsulDouble: new (options: object) => { start(port: number, host: string): Promise<{ url: string; close(): Promise<void> }> } } {
+function consulDouble(): {
+  ConsulDouble: new (options: object) => {
+    start(port: number, host: string): Promise<{ url: string; close(): Promise<void> }>;
+  };
+} {
   return require(join(__dirname, '..', 'consul', 'double')) as ReturnType<typeof consulDouble>;
 }
 
@@ -113,18 +131,37 @@ const AGENT_CASES: AgentContainerCase[] = [
       const sleeper = await busybox(ctx, 'sleeper', 'exec sleep 600');
       await sleeper.start();
       const targetFile = join(ctx.env.prometheus.targetsDir, `${ctx.run}.json`);
-      writeFileSync(targetFile, JSON.stringify([{ targets: [`127.0.0.1:${ctx.port}`], labels: { test_run: ctx.run } }]));
+      writeFileSync(
+        targetFile,
+        JSON.stringify([{ targets: [`127.0.0.1:${ctx.port}`], labels: { test_run: ctx.run } }]),
+      );
       try {
-        await eventually(async () => assert.equal((await promQuery(`up{test_run="${ctx.run}"}`))[0]?.value[1], '1'), 30_000, 500);
+        await eventually(
+          async () => assert.equal((await promQuery(`up{test_run="${ctx.run}"}`))[0]?.value[1], '1'),
+          30_000,
+          500,
+        );
         const name = `${ctx.run}-sleeper`;
-        await eventually(async () => {
-          const [memory] = await promQuery(`container_memory_usage_bytes{test_run="${ctx.run}",name="${name}"}`);
-          assert.ok(Number(memory?.value[1]) > 0, `memory of ${name}: ${JSON.stringify(memory)}`);
-          assert.equal((await promQuery(`container_network_receive_bytes_total{test_run="${ctx.run}",name="${name}",interface="eth0"}`)).length, 1, 'network counters from /host/proc');
-          // The writable layer, walked through the data-root mount as the root group (no capability).
-          const [usage] = await promQuery(`container_fs_usage_bytes{test_run="${ctx.run}",name="${name}"}`);
-          assert.ok(Number(usage?.value[1]) > 0, `writable layer of ${name}: ${JSON.stringify(usage)}`);
-        }, 20_000, 500);
+        await eventually(
+          async () => {
+            const [memory] = await promQuery(`container_memory_usage_bytes{test_run="${ctx.run}",name="${name}"}`);
+            assert.ok(Number(memory?.value[1]) > 0, `memory of ${name}: ${JSON.stringify(memory)}`);
+            assert.equal(
+              (
+                await promQuery(
+                  `container_network_receive_bytes_total{test_run="${ctx.run}",name="${name}",interface="eth0"}`,
+                )
+              ).length,
+              1,
+              'network counters from /host/proc',
+            );
+            // The writable layer, walked through the data-root mount as the root group (no capability).
+            const [usage] = await promQuery(`container_fs_usage_bytes{test_run="${ctx.run}",name="${name}"}`);
+            assert.ok(Number(usage?.value[1]) > 0, `writable layer of ${name}: ${JSON.stringify(usage)}`);
+          },
+          20_000,
+          500,
+        );
         const [errors] = await promQuery(`sum(quayside_stats_collector_errors_total{test_run="${ctx.run}"})`);
         assert.equal(errors?.value[1], '0');
       } finally {
@@ -136,10 +173,16 @@ const AGENT_CASES: AgentContainerCase[] = [
     agent: 'label-inspector',
     async verify(ctx) {
       const bad = await busybox(ctx, 'bad-labels', 'true', { Labels: { Bad_Key: '1' } });
-      await eventually(async () => {
-        const about = (await findings(ctx)).filter((f) => f.object.id === bad.id && f.state === 'open').map((f) => f.ruleId);
-        assert.ok(about.includes('label-key-format'), `findings on the container: ${about.join(', ')}`);
-      }, 15_000, 250);
+      await eventually(
+        async () => {
+          const about = (await findings(ctx))
+            .filter((f) => f.object.id === bad.id && f.state === 'open')
+            .map((f) => f.ruleId);
+          assert.ok(about.includes('label-key-format'), `findings on the container: ${about.join(', ')}`);
+        },
+        15_000,
+        250,
+      );
     },
   },
   {
@@ -151,10 +194,16 @@ const AGENT_CASES: AgentContainerCase[] = [
       const line = `${ctx.run} hello from a container`;
       const talker = await busybox(ctx, 'talker', `echo '${line}'; exec sleep 600`);
       await talker.start();
-      await eventually(() => assert.ok(readFileSync(ctx.env.syslog.receivedFile, 'utf8').includes(line), 'the line reached rsyslog'), 20_000, 250);
+      await eventually(
+        () => assert.ok(readFileSync(ctx.env.syslog.receivedFile, 'utf8').includes(line), 'the line reached rsyslog'),
+        20_000,
+        250,
+      );
       // Not its own log (it logged at start, before the talker's line): on the host network, as
       // here and in the Swarm stack, its hostname is not its container ID.
-      const own = readFileSync(ctx.env.syslog.receivedFile, 'utf8').split('\n').filter((l) => l.includes(`${ctx.run}-agent`));
+      const own = readFileSync(ctx.env.syslog.receivedFile, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes(`${ctx.run}-agent`));
       assert.deepEqual(own.slice(0, 3), [], 'the logrouter shipped its own log');
     },
   },
@@ -178,10 +227,19 @@ const AGENT_CASES: AgentContainerCase[] = [
       });
       await web.start();
       const consul = ctx.backends.consul!;
-      await eventually(async () => {
-        const services = Object.values(await json<Record<string, { Service: string; Port: number }>>(`${consul}/v1/agent/services`));
-        assert.ok(services.some((s) => s.Service === `${ctx.run}-web` && s.Port === hostPort), JSON.stringify(services));
-      }, 20_000, 250);
+      await eventually(
+        async () => {
+          const services = Object.values(
+            await json<Record<string, { Service: string; Port: number }>>(`${consul}/v1/agent/services`),
+          );
+          assert.ok(
+            services.some((s) => s.Service === `${ctx.run}-web` && s.Port === hostPort),
+            JSON.stringify(services),
+          );
+        },
+        20_000,
+        250,
+      );
     },
   },
   {
@@ -189,14 +247,20 @@ const AGENT_CASES: AgentContainerCase[] = [
     agent: 'security-watcher',
     async verify(ctx) {
       const privileged = await busybox(ctx, 'privileged', 'true', { HostConfig: { Privileged: true } });
-      await eventually(async () => {
-        const about = (await findings(ctx)).filter((f) => f.object.id === privileged.id && f.state === 'open');
-        assert.ok(about.some((f) => /privileged/i.test(`${f.ruleId} ${f.title}`)), JSON.stringify(about.map((f) => f.ruleId)));
-      }, 15_000, 250);
+      await eventually(
+        async () => {
+          const about = (await findings(ctx)).filter((f) => f.object.id === privileged.id && f.state === 'open');
+          assert.ok(
+            about.some((f) => /privileged/i.test(`${f.ruleId} ${f.title}`)),
+            JSON.stringify(about.map((f) => f.ruleId)),
+          );
+        },
+        15_000,
+        250,
+      );
     },
   },
 ];
-
 
 interface ComposeService {
   entrypoint?: string[];
@@ -226,11 +290,17 @@ function composeService(agent: string): ComposeService {
 const bindsOf = (service: ComposeService): string[] => (service.volumes ?? []).filter((v) => v.startsWith('/'));
 
 /** The agent's Compose service as a container of the test engine, on the host network. */
-async function startAgentContainer(ctx: CaseContext, image: string, entry: AgentContainerCase): Promise<Dockerode.Container> {
+async function startAgentContainer(
+  ctx: CaseContext,
+  image: string,
+  entry: AgentContainerCase,
+): Promise<Dockerode.Container> {
   const service = composeService(entry.agent);
   // A named volume of the Compose project becomes one of this run.
   const volumes = (service.volumes ?? []).map((v) => (v.startsWith('/') ? v : `${ctx.run}-${v}`));
-  const tmpfs = Object.fromEntries((service.tmpfs ?? []).map((t) => [t.split(':')[0]!, t.split(':').slice(1).join(':')]));
+  const tmpfs = Object.fromEntries(
+    (service.tmpfs ?? []).map((t) => [t.split(':')[0]!, t.split(':').slice(1).join(':')]),
+  );
   const env = { ...service.environment, QUAYSIDE_LISTEN: `127.0.0.1:${ctx.port}`, ...entry.env?.(ctx) };
   const container = await ctx.docker.createContainer({
     name: `${ctx.run}-agent`,
@@ -261,11 +331,15 @@ async function logsOf(container: Dockerode.Container): Promise<string> {
 }
 
 async function waitHealthy(container: Dockerode.Container, timeoutMs = 60_000): Promise<void> {
-  await eventually(async () => {
-    const info = await container.inspect();
-    assert.ok(info.State.Running, `exited with ${info.State.ExitCode}`);
-    assert.equal(info.State.Health?.Status, 'healthy', JSON.stringify(info.State.Health?.Log?.at(-1)));
-  }, timeoutMs, 250).catch(async (error: Error) => {
+  await eventually(
+    async () => {
+      const info = await container.inspect();
+      assert.ok(info.State.Running, `exited with ${info.State.ExitCode}`);
+      assert.equal(info.State.Health?.Status, 'healthy', JSON.stringify(info.State.Health?.Log?.at(-1)));
+    },
+    timeoutMs,
+    250,
+  ).catch(async (error: Error) => {
     throw new Error(`${error.message}\n--- logs ---\n${await logsOf(container).catch(() => '')}`);
   });
 }
@@ -302,15 +376,31 @@ describe('deploy: the quayside image on the test engine', function () {
     assert.deepEqual(info.Config.Healthcheck?.Test, ['CMD', 'node', '/app/dist/cli/healthcheck.js']);
     assert.equal(info.Config.Labels['org.opencontainers.image.title'], 'quayside');
     // Provenance from the build: the offline build passes the time and the commit.
-    assert.ok(!Number.isNaN(Date.parse(info.Config.Labels['org.opencontainers.image.created'] ?? '')), 'created is a date');
+    assert.ok(
+      !Number.isNaN(Date.parse(info.Config.Labels['org.opencontainers.image.created'] ?? '')),
+      'created is a date',
+    );
     assert.match(info.Config.Labels['org.opencontainers.image.revision'] ?? '', /^([0-9a-f]{40})?$/);
     // The offline build's base is the test runner's own Node.js (24 LTS in CI).
-    assert.equal(await dockerCli(['run', '--rm', '--label', `${TEST_LABEL}=1`, '--entrypoint', 'node', image, '--version']), process.version);
+    assert.equal(
+      await dockerCli(['run', '--rm', '--label', `${TEST_LABEL}=1`, '--entrypoint', 'node', image, '--version']),
+      process.version,
+    );
     const version = await dockerCli(['run', '--rm', '--label', `${TEST_LABEL}=1`, image, '--version']);
     assert.equal(version, JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
     // Production dependencies only.
-    const modules = await dockerCli(['run', '--rm', '--label', `${TEST_LABEL}=1`, '--entrypoint', 'ls', image, '/app/node_modules']);
-    for (const dev of ['typescript', 'mocha', 'sinon', 'tsx', 'c8']) assert.ok(!modules.split('\n').includes(dev), `${dev} is in the image`);
+    const modules = await dockerCli([
+      'run',
+      '--rm',
+      '--label',
+      `${TEST_LABEL}=1`,
+      '--entrypoint',
+      'ls',
+      image,
+      '/app/node_modules',
+    ]);
+    for (const dev of ['typescript', 'mocha', 'sinon', 'tsx', 'c8'])
+      assert.ok(!modules.split('\n').includes(dev), `${dev} is in the image`);
     assert.ok(modules.split('\n').includes('dockerode'));
   });
 
@@ -325,7 +415,13 @@ describe('deploy: the quayside image on the test engine', function () {
       let teardown: (() => Promise<void>) | undefined;
 
       before(async () => {
-        Object.assign(ctx, { env: testEnv(), docker, run: uniqueTag(`qs-deploy-${entry.agent}`), port: await freePort(), backends: {} });
+        Object.assign(ctx, {
+          env: testEnv(),
+          docker,
+          run: uniqueTag(`qs-deploy-${entry.agent}`),
+          port: await freePort(),
+          backends: {},
+        });
         ctx.base = `http://127.0.0.1:${ctx.port}`;
         teardown = await entry.setup?.(ctx);
         container = await startAgentContainer(ctx, image, entry);
@@ -335,9 +431,20 @@ describe('deploy: the quayside image on the test engine', function () {
         if (container) await container.remove({ force: true }).catch(() => undefined);
         await teardown?.();
         const mine = await docker.listContainers({ all: true, filters: { label: [`${RUN_LABEL}=${ctx.run}`] } });
-        await Promise.all(mine.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+        await Promise.all(
+          mine.map((c) =>
+            docker
+              .getContainer(c.Id)
+              .remove({ force: true })
+              .catch(() => undefined),
+          ),
+        );
         for (const volume of composeService(entry.agent).volumes ?? []) {
-          if (ctx.run && !volume.startsWith('/')) await docker.getVolume(`${ctx.run}-${volume.split(':')[0]}`).remove().catch(() => undefined);
+          if (ctx.run && !volume.startsWith('/'))
+            await docker
+              .getVolume(`${ctx.run}-${volume.split(':')[0]}`)
+              .remove()
+              .catch(() => undefined);
         }
       });
 
@@ -349,8 +456,12 @@ describe('deploy: the quayside image on the test engine', function () {
         assert.equal(info.HostConfig.ReadonlyRootfs, true);
         // compose.yaml mounts every host path read-only.
         assert.deepEqual(
-          info.Mounts.filter((m) => m.Type === 'bind').map((m) => [m.Destination, m.RW]).sort(),
-          bindsOf(composeService(entry.agent)).map((b) => [b.split(':')[1]!, false]).sort(),
+          info.Mounts.filter((m) => m.Type === 'bind')
+            .map((m) => [m.Destination, m.RW])
+            .sort(),
+          bindsOf(composeService(entry.agent))
+            .map((b) => [b.split(':')[1]!, false])
+            .sort(),
         );
         // The process itself: no capability at all, and none to gain.
         const status = await dockerCli(['exec', container.id, 'cat', '/proc/1/status']);
@@ -362,19 +473,28 @@ describe('deploy: the quayside image on the test engine', function () {
         // shows the image's entrypoint as given; without it PID 1 is node running the script.
         const init = cmdline[0]?.endsWith('docker-init') ?? false;
         const argv = init ? cmdline.slice(cmdline.indexOf('--') + 1) : cmdline;
-        const program = composeService(entry.agent).entrypoint ?? (init ? ['quayside'] : ['node', '/usr/local/bin/quayside']);
+        const program =
+          composeService(entry.agent).entrypoint ?? (init ? ['quayside'] : ['node', '/usr/local/bin/quayside']);
         assert.deepEqual(argv.slice(0, program.length + 1), [...program, entry.agent]);
-        await eventually(async () => {
-          const response = await fetch(`${ctx.base}/readyz`);
-          const readiness = (await response.json()) as { checks: { docker?: { ready: boolean } } };
-          assert.equal(readiness.checks.docker?.ready, true, 'follows the engine');
-          if (!entry.readyAfterJob) assert.equal(response.status, 200, JSON.stringify(readiness));
-        }, 30_000, 250);
+        await eventually(
+          async () => {
+            const response = await fetch(`${ctx.base}/readyz`);
+            const readiness = (await response.json()) as { checks: { docker?: { ready: boolean } } };
+            assert.equal(readiness.checks.docker?.ready, true, 'follows the engine');
+            if (!entry.readyAfterJob) assert.equal(response.status, 200, JSON.stringify(readiness));
+          },
+          30_000,
+          250,
+        );
       });
 
       it('does its job', async () => {
         await entry.verify(ctx);
-        await eventually(async () => assert.equal((await fetch(`${ctx.base}/readyz`)).status, 200, 'ready once it did its job'), 30_000, 250);
+        await eventually(
+          async () => assert.equal((await fetch(`${ctx.base}/readyz`)).status, 200, 'ready once it did its job'),
+          30_000,
+          250,
+        );
         served.set(entry.agent, await (await fetch(`${ctx.base}/metrics`)).text());
       });
     });
@@ -409,9 +529,27 @@ describe('deploy: the quayside image on the test engine', function () {
       swarmed = true; // from here on, after() undoes what was done
       // The bridge every swarm creates for its tasks: named after this engine's, so engines side by
       // side do not fight over one `docker_gwbridge` interface (15 characters at most); no masquerading, as the engine.
-      await dockerCli(['network', 'create', '--driver', 'bridge', '-o', `com.docker.network.bridge.name=${testEnv().docker.bridge.slice(0, 13)}gw`,
-        '-o', 'com.docker.network.bridge.enable_icc=false', '-o', 'com.docker.network.bridge.enable_ip_masquerade=false', 'docker_gwbridge']);
-      await dockerCli(['swarm', 'init', '--advertise-addr', '127.0.0.1', '--listen-addr', `127.0.0.1:${await freePort()}`]);
+      await dockerCli([
+        'network',
+        'create',
+        '--driver',
+        'bridge',
+        '-o',
+        `com.docker.network.bridge.name=${testEnv().docker.bridge.slice(0, 13)}gw`,
+        '-o',
+        'com.docker.network.bridge.enable_icc=false',
+        '-o',
+        'com.docker.network.bridge.enable_ip_masquerade=false',
+        'docker_gwbridge',
+      ]);
+      await dockerCli([
+        'swarm',
+        'init',
+        '--advertise-addr',
+        '127.0.0.1',
+        '--listen-addr',
+        `127.0.0.1:${await freePort()}`,
+      ]);
 
       // The stack as written, each agent on a free port.
       const doc = parseDocument(readFileSync(join(ROOT, 'deploy', 'swarm-stack.yaml'), 'utf8'), { version: '1.1' });
@@ -441,13 +579,27 @@ describe('deploy: the quayside image on the test engine', function () {
       if (!swarmed) return;
       await dockerCli(['stack', 'rm', stackName]).catch(() => undefined);
       // The tasks' containers go after the services; the volumes only once those are gone.
-      await eventually(async () => {
-        const left = await docker.listContainers({ all: true, filters: { label: [`com.docker.stack.namespace=${stackName}`] } });
-        assert.equal(left.length, 0);
-      }, 60_000, 250).catch(() => undefined);
+      await eventually(
+        async () => {
+          const left = await docker.listContainers({
+            all: true,
+            filters: { label: [`com.docker.stack.namespace=${stackName}`] },
+          });
+          assert.equal(left.length, 0);
+        },
+        60_000,
+        250,
+      ).catch(() => undefined);
       await leaveSwarm();
       const { Volumes } = await docker.listVolumes({ filters: { label: [`com.docker.stack.namespace=${stackName}`] } });
-      await Promise.all((Volumes ?? []).map((v) => docker.getVolume(v.Name).remove().catch(() => undefined)));
+      await Promise.all(
+        (Volumes ?? []).map((v) =>
+          docker
+            .getVolume(v.Name)
+            .remove()
+            .catch(() => undefined),
+        ),
+      );
     });
 
     it('runs every built agent as a global service whose task becomes healthy and ready', async () => {
@@ -455,27 +607,42 @@ describe('deploy: the quayside image on the test engine', function () {
         const service = await docker.getService(`${stackName}_${agent.name}`).inspect();
         assert.ok(service.Spec.Mode.Global !== undefined, `${agent.name} is global`);
       }
-      await Promise.all(agents.map(async (agent) => {
-        const [task] = await eventually(async () => {
-          const found = await docker.listContainers({ filters: { label: [`com.docker.swarm.service.name=${stackName}_${agent.name}`], health: ['healthy'] } });
-          assert.equal(found.length, 1, `${agent.name}: one healthy task`);
-          return found;
-        }, 90_000, 500);
-        const info = await docker.getContainer(task!.Id).inspect();
-        assert.equal(info.HostConfig.ReadonlyRootfs, true);
-        assert.equal(info.HostConfig.NetworkMode, 'host');
-        // The stack's entrypoint: node with V8 memory flags for the stats-exporter only.
-        assert.deepEqual(info.Config.Entrypoint, agent.entrypoint ?? ['quayside'], `${agent.name}: entrypoint`);
-        // The socket's group reaches the task through `user:` (stack files have no group_add).
-        assert.equal(info.Config.User, `10001:${statSync(testEnv().docker.socket).gid}`);
-        assert.ok(info.Mounts.filter((m) => m.Type === 'bind').every((m) => !m.RW), `${agent.name}: bind mounts read-only`);
-        // /readyz may say 503 for a backend the test does not provide (Consul); Docker must be reached.
-        await eventually(async () => {
-          const response = await fetch(`http://127.0.0.1:${ports.get(agent.name)}/readyz`);
-          const readiness = (await response.json()) as { checks: { docker: { ready: boolean } } };
-          assert.equal(readiness.checks.docker.ready, true, `${agent.name} follows the engine's events`);
-        }, 30_000, 250);
-      }));
+      await Promise.all(
+        agents.map(async (agent) => {
+          const [task] = await eventually(
+            async () => {
+              const found = await docker.listContainers({
+                filters: { label: [`com.docker.swarm.service.name=${stackName}_${agent.name}`], health: ['healthy'] },
+              });
+              assert.equal(found.length, 1, `${agent.name}: one healthy task`);
+              return found;
+            },
+            90_000,
+            500,
+          );
+          const info = await docker.getContainer(task!.Id).inspect();
+          assert.equal(info.HostConfig.ReadonlyRootfs, true);
+          assert.equal(info.HostConfig.NetworkMode, 'host');
+          // The stack's entrypoint: node with V8 memory flags for the stats-exporter only.
+          assert.deepEqual(info.Config.Entrypoint, agent.entrypoint ?? ['quayside'], `${agent.name}: entrypoint`);
+          // The socket's group reaches the task through `user:` (stack files have no group_add).
+          assert.equal(info.Config.User, `10001:${statSync(testEnv().docker.socket).gid}`);
+          assert.ok(
+            info.Mounts.filter((m) => m.Type === 'bind').every((m) => !m.RW),
+            `${agent.name}: bind mounts read-only`,
+          );
+          // /readyz may say 503 for a backend the test does not provide (Consul); Docker must be reached.
+          await eventually(
+            async () => {
+              const response = await fetch(`http://127.0.0.1:${ports.get(agent.name)}/readyz`);
+              const readiness = (await response.json()) as { checks: { docker: { ready: boolean } } };
+              assert.equal(readiness.checks.docker.ready, true, `${agent.name} follows the engine's events`);
+            },
+            30_000,
+            250,
+          );
+        }),
+      );
     });
   });
 });

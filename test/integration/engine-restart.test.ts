@@ -7,7 +7,14 @@ import type Dockerode from 'dockerode';
 import type { DockerEvent } from '../../shared/docker/event';
 import { EventStream, type SyncSnapshot } from '../../shared/docker/event-stream';
 import { eventually } from '../support/eventually';
-import { createContainer, removeTestContainers, startEngine, stopEngine, testDocker, uniqueTag } from '../support/test-env';
+import {
+  createContainer,
+  removeTestContainers,
+  startEngine,
+  stopEngine,
+  testDocker,
+  uniqueTag,
+} from '../support/test-env';
 
 const RUN_LABEL = 'quayside.test.run';
 
@@ -57,7 +64,12 @@ describe('surviving a restart of the test engine', function () {
     const labels = { [RUN_LABEL]: run };
     const model = new ContainerModel(run);
     stream = new EventStream({ docker, backoff: { initialMs: 100, maxMs: 1_000, factor: 2 } });
-    stream.subscribe({ name: 'model', types: ['container'], onEvent: (e) => model.onEvent(e), onSync: (s) => model.onSync(s) });
+    stream.subscribe({
+      name: 'model',
+      types: ['container'],
+      onEvent: (e) => model.onEvent(e),
+      onSync: (s) => model.onSync(s),
+    });
     stream.start();
     await stream.waitUntilConnected(10_000);
 
@@ -83,7 +95,12 @@ describe('surviving a restart of the test engine', function () {
     const fresh = await start('qs-fresh', ['sleep', '300']);
     await stream.waitUntilConnected(30_000);
 
-    await eventually(async () => assert.deepEqual(new Map([...model.running].sort()), new Map([...(await engineTruth(docker, run))].sort())), 20_000, 100);
+    await eventually(
+      async () =>
+        assert.deepEqual(new Map([...model.running].sort()), new Map([...(await engineTruth(docker, run))].sort())),
+      20_000,
+      100,
+    );
     assert.equal(model.running.get(steady.id), false, 'steady stopped with the engine');
     assert.equal(model.running.has(doomed.id), false, 'doomed is gone');
     assert.equal(model.running.get(latecomer.id), false, 'latecomer was created, never started');

@@ -11,10 +11,22 @@ for (const engine of testEngines()) {
     afterEach(() => removeTestContainers(docker));
 
     it('runs busybox:test through the docker CLI and the API', async () => {
-      const out = await engine.cli(['run', '--rm', '--label', `${TEST_LABEL}=1`, 'busybox:test', 'sh', '-c', 'echo hello; id -u']);
+      const out = await engine.cli([
+        'run',
+        '--rm',
+        '--label',
+        `${TEST_LABEL}=1`,
+        'busybox:test',
+        'sh',
+        '-c',
+        'echo hello; id -u',
+      ]);
       assert.deepEqual(out.split('\n'), ['hello', '0']);
       const info = await docker.version();
-      assert.equal(info.Components?.some((c) => c.Name === 'Podman Engine'), engine.name === 'podman');
+      assert.equal(
+        info.Components?.some((c) => c.Name === 'Podman Engine'),
+        engine.name === 'podman',
+      );
     });
 
     it('connects a container to a second network and disconnects it', async () => {
@@ -30,12 +42,30 @@ for (const engine of testEngines()) {
 
     it('reports a health check result', async () => {
       const name = uniqueTag('qs-engines-health');
-      await engine.cli(['run', '-d', '--name', name, '--label', `${TEST_LABEL}=1`, '--health-cmd', 'test -e /tmp/ok',
-        '--health-interval', '1s', 'busybox:test', 'sh', '-c', 'touch /tmp/ok; exec sleep 300']);
-      await eventually(async () => {
-        await engine.runHealthcheck(name);
-        assert.equal((await docker.getContainer(name).inspect()).State.Health?.Status, 'healthy');
-      }, 20_000, 200);
+      await engine.cli([
+        'run',
+        '-d',
+        '--name',
+        name,
+        '--label',
+        `${TEST_LABEL}=1`,
+        '--health-cmd',
+        'test -e /tmp/ok',
+        '--health-interval',
+        '1s',
+        'busybox:test',
+        'sh',
+        '-c',
+        'touch /tmp/ok; exec sleep 300',
+      ]);
+      await eventually(
+        async () => {
+          await engine.runHealthcheck(name);
+          assert.equal((await docker.getContainer(name).inspect()).State.Health?.Status, 'healthy');
+        },
+        20_000,
+        200,
+      );
     });
   });
 }

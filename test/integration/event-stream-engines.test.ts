@@ -42,31 +42,74 @@ for (const engine of testEngines()) {
       assert.equal(stream.engine, engine.name, 'engine detected');
       const network = await engine.extraNetwork();
       const name = uniqueTag('qs-ev');
-      const id = await engine.cli(['run', '-d', '--name', name, '--label', `${TEST_LABEL}=1`, '--health-cmd', 'true', '--health-interval', '1s', 'busybox:test', 'sleep', '300']);
+      const id = await engine.cli([
+        'run',
+        '-d',
+        '--name',
+        name,
+        '--label',
+        `${TEST_LABEL}=1`,
+        '--health-cmd',
+        'true',
+        '--health-interval',
+        '1s',
+        'busybox:test',
+        'sleep',
+        '300',
+      ]);
       const about = (): DockerEvent[] => events.filter((e) => e.id === id || e.attributes.container === id);
       // Docker's timer runs the first check after its interval; Podman's runs when asked.
-      await eventually(async () => {
-        await engine.runHealthcheck(name);
-        assert.ok(about().some((e) => e.action === 'health_status'), 'a health_status event');
-      }, 20_000, 250);
+      await eventually(
+        async () => {
+          await engine.runHealthcheck(name);
+          assert.ok(
+            about().some((e) => e.action === 'health_status'),
+            'a health_status event',
+          );
+        },
+        20_000,
+        250,
+      );
       await engine.cli(['exec', name, 'cat', '/etc/passwd']);
       await engine.cli(['network', 'connect', network, name]);
       await engine.cli(['network', 'disconnect', network, name]);
       await engine.cli(['stop', '-t', '1', name]);
       await engine.cli(['rm', name]);
 
-      await eventually(() => assert.ok(about().some((e) => e.action === 'destroy'), about().map((e) => e.action).join(' ')), 20_000);
-      const actions = about().filter((e) => e.type === 'container').map((e) => e.action);
+      await eventually(
+        () =>
+          assert.ok(
+            about().some((e) => e.action === 'destroy'),
+            about()
+              .map((e) => e.action)
+              .join(' '),
+          ),
+        20_000,
+      );
+      const actions = about()
+        .filter((e) => e.type === 'container')
+        .map((e) => e.action);
       const lifecycle = ['create', 'start', 'exec_start', 'exec_die', 'die', 'destroy'];
-      assert.deepEqual(actions.filter((a) => lifecycle.includes(a) && a !== 'exec_start' && a !== 'exec_die'), ['create', 'start', 'die', 'destroy']);
+      assert.deepEqual(
+        actions.filter((a) => lifecycle.includes(a) && a !== 'exec_start' && a !== 'exec_die'),
+        ['create', 'start', 'die', 'destroy'],
+      );
       assert.ok(actions.includes('exec_start') && actions.includes('exec_die'), actions.join(' '));
-      assert.ok(!actions.some((a) => ['remove', 'died', 'exec', 'exec_died'].includes(a)), `no dialect left: ${actions.join(' ')}`);
+      assert.ok(
+        !actions.some((a) => ['remove', 'died', 'exec', 'exec_died'].includes(a)),
+        `no dialect left: ${actions.join(' ')}`,
+      );
 
       assert.match(about().find((e) => e.action === 'health_status')!.detail, /^(starting|healthy)$/);
 
-      const net = about().filter((e) => e.type === 'network').map((e) => `${e.action} ${e.attributes.container}`);
+      const net = about()
+        .filter((e) => e.type === 'network')
+        .map((e) => `${e.action} ${e.attributes.container}`);
       // Docker also reports its default network's connect (start) and disconnect (stop).
-      assert.ok(net.includes(`connect ${id}`) && net.includes(`disconnect ${id}`), `network events name the container: ${net.join(', ')}`);
+      assert.ok(
+        net.includes(`connect ${id}`) && net.includes(`disconnect ${id}`),
+        `network events name the container: ${net.join(', ')}`,
+      );
       assert.equal(about().find((e) => e.action === 'create')?.name, name);
     });
 
@@ -76,7 +119,14 @@ for (const engine of testEngines()) {
       const id = await engine.cli(['run', '-d', '--name', name, '--label', `${TEST_LABEL}=1`, 'busybox:test', 'true']);
       await engine.cli(['wait', name]);
       await engine.cli(['rm', name]);
-      await eventually(() => assert.deepEqual(events.filter((e) => e.id === id).map((e) => e.action), ['die', 'destroy']), 15_000);
+      await eventually(
+        () =>
+          assert.deepEqual(
+            events.filter((e) => e.id === id).map((e) => e.action),
+            ['die', 'destroy'],
+          ),
+        15_000,
+      );
       assert.deepEqual([...new Set(events.map((e) => e.action))].sort(), ['destroy', 'die'], 'nothing else');
     });
 
@@ -84,16 +134,26 @@ for (const engine of testEngines()) {
       const stateDir = mkdtempSync(join(tmpdir(), 'qs-all-engine-'));
       const port = await freePort();
       const base = `http://127.0.0.1:${port}`;
-      const child = startCli(['all', '--listen', `127.0.0.1:${port}`, '--state-dir', stateDir, '--log-format', 'json'], { DOCKER_HOST: engine.host });
+      const child = startCli(
+        ['all', '--listen', `127.0.0.1:${port}`, '--state-dir', stateDir, '--log-format', 'json'],
+        { DOCKER_HOST: engine.host },
+      );
       const output = capture(child);
       try {
         await eventually(async () => assert.equal((await fetch(`${base}/readyz`)).status, 200), 20_000, 100);
         const name = uniqueTag('qs-all');
         await engine.nativeCli(['run', '--name', name, '--label', `${TEST_LABEL}=1`, 'busybox:test', 'true']);
         await engine.nativeCli(['rm', name]);
-        await eventually(async () => {
-          assert.match(await (await fetch(`${base}/metrics`)).text(), /^quayside_docker_events_total\{type="container",action="destroy"\} [1-9]/m);
-        }, 20_000, 100);
+        await eventually(
+          async () => {
+            assert.match(
+              await (await fetch(`${base}/metrics`)).text(),
+              /^quayside_docker_events_total\{type="container",action="destroy"\} [1-9]/m,
+            );
+          },
+          20_000,
+          100,
+        );
         await eventually(async () => assert.equal((await fetch(`${base}/readyz`)).status, 200), 10_000, 100);
         assert.equal(child.exitCode, null, output.stderr().slice(-2000));
       } finally {

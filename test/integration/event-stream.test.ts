@@ -20,7 +20,12 @@ describe('EventStream on the test engine', function () {
     const events: DockerEvent[] = [];
     const syncs: SyncSnapshot[] = [];
     stream = new EventStream({ docker });
-    stream.subscribe({ name: 'test', ...options, onEvent: (e) => void events.push(e), onSync: (s) => void syncs.push(s) });
+    stream.subscribe({
+      name: 'test',
+      ...options,
+      onEvent: (e) => void events.push(e),
+      onSync: (s) => void syncs.push(s),
+    });
     stream.start();
     return { events, syncs, stream };
   }
@@ -42,7 +47,10 @@ describe('EventStream on the test engine', function () {
     await eventually(() => assert.ok(mine().some((e) => e.action === 'destroy')), 10_000);
     const actions = mine().map((e) => e.action);
     const expected = ['create', 'start', 'exec_create', 'exec_start', 'exec_die', 'rename', 'die', 'destroy'];
-    assert.deepEqual(actions.filter((a) => expected.includes(a)), expected);
+    assert.deepEqual(
+      actions.filter((a) => expected.includes(a)),
+      expected,
+    );
 
     const byAction = new Map(mine().map((e) => [e.action, e]));
     assert.equal(byAction.get('create')!.name, name);
@@ -72,7 +80,10 @@ describe('EventStream on the test engine', function () {
     await eventually(() => assert.ok(loudEvents.filter(isExec).length >= 6, 'two health checks ran'), 10_000);
     await execIn(container, ['/bin/sh', '-c', 'echo by hand']);
     await eventually(() => assert.equal(quiet.events.filter(isExec).length, 3), 10_000);
-    assert.deepEqual(quiet.events.filter(isExec).map((e) => e.action), ['exec_create', 'exec_start', 'exec_die']);
+    assert.deepEqual(
+      quiet.events.filter(isExec).map((e) => e.action),
+      ['exec_create', 'exec_start', 'exec_die'],
+    );
     assert.equal(quiet.events.filter(isExec)[0]!.detail, '/bin/sh -c echo by hand');
     assert.ok(loudEvents.some((e) => isExec(e) && e.detail === '/bin/sh -c exit 0'));
   });
@@ -86,6 +97,11 @@ describe('EventStream on the test engine', function () {
     stream = new EventStream({ docker, since: before, filters: { container: [container.id] } });
     stream.subscribe({ name: 'replay', onEvent: (e) => void events.push(e) });
     stream.start();
-    await eventually(() => assert.deepEqual(events.map((e) => e.action).filter((a) => ['create', 'start', 'die'].includes(a)), ['create', 'start', 'die']));
+    await eventually(() =>
+      assert.deepEqual(
+        events.map((e) => e.action).filter((a) => ['create', 'start', 'die'].includes(a)),
+        ['create', 'start', 'die'],
+      ),
+    );
   });
 });

@@ -9,7 +9,14 @@ import { buildImage, dockerCli } from '../support/docker-cli';
 import { capture, exited, runCli, startCli } from '../support/cli';
 import { eventually } from '../support/eventually';
 import { freePort } from '../support/free-port';
-import { createContainer, removeTestContainers, startEngine, testDocker, testEnv, uniqueTag } from '../support/test-env';
+import {
+  createContainer,
+  removeTestContainers,
+  startEngine,
+  testDocker,
+  testEnv,
+  uniqueTag,
+} from '../support/test-env';
 
 interface FindingJson {
   agent: string;
@@ -64,39 +71,75 @@ describe('label-inspector on the test engine', function () {
     const { redis } = testEnv();
     const agent = startCli(
       [
-        'label-inspector', '--listen', `127.0.0.1:${port}`, '--state-dir', join(testEnv().root, 'state'), '--log-format', 'json',
-        '--label-require', 'org.opencontainers.image.version',
-        '--findings-redis-url', `redis://${redis.host}:${redis.port}`, '--findings-redis-stream', stream,
-        '--findings-webhook-url', `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`,
+        'label-inspector',
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--state-dir',
+        join(testEnv().root, 'state'),
+        '--log-format',
+        'json',
+        '--label-require',
+        'org.opencontainers.image.version',
+        '--findings-redis-url',
+        `redis://${redis.host}:${redis.port}`,
+        '--findings-redis-stream',
+        stream,
+        '--findings-webhook-url',
+        `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`,
       ],
       { DOCKER_HOST: testEnv().docker.host },
     );
     const output = capture(agent);
     const findings = async (query = ''): Promise<FindingJson[]> =>
-      ((await (await fetch(`http://127.0.0.1:${port}/findings${query}`)).json()) as { findings: FindingJson[] }).findings;
-    const about = (list: FindingJson[], objectId: string) => list.filter((f) => f.object.id === objectId).map((f) => `${f.ruleId} ${f.subject}`).sort();
+      ((await (await fetch(`http://127.0.0.1:${port}/findings${query}`)).json()) as { findings: FindingJson[] })
+        .findings;
+    const about = (list: FindingJson[], objectId: string) =>
+      list
+        .filter((f) => f.object.id === objectId)
+        .map((f) => `${f.ruleId} ${f.subject}`)
+        .sort();
     try {
-      await eventually(async () =>
-        assert.deepEqual(about(await findings(), id), [
-          'label-json-value com.example.cfg',
-          'label-key-format Bad_Key',
-          'label-required-missing org.opencontainers.image.version',
-          'label-reserved-namespace com.docker.custom',
-          'label-unprefixed-key Bad_Key',
-        ]), 15_000);
+      await eventually(
+        async () =>
+          assert.deepEqual(about(await findings(), id), [
+            'label-json-value com.example.cfg',
+            'label-key-format Bad_Key',
+            'label-required-missing org.opencontainers.image.version',
+            'label-reserved-namespace com.docker.custom',
+            'label-unprefixed-key Bad_Key',
+          ]),
+        15_000,
+      );
 
       // Containers are checked for their own labels; those inherited from the image stay with the image.
-      const container = await createContainer(docker, { name: uniqueTag('qs-labelled'), cmd: ['true'], labels: { Runtime: 'yes' } });
+      const container = await createContainer(docker, {
+        name: uniqueTag('qs-labelled'),
+        cmd: ['true'],
+        labels: { Runtime: 'yes' },
+      });
       const containerInfo = await container.inspect();
       assert.equal(containerInfo.Image.startsWith('sha256:'), true);
       const child = await docker.createContainer({ Image: tag, Cmd: ['true'], Labels: { 'quayside.test': '1' } });
-      const containerFindings = ['label-key-format Runtime', 'label-shallow-prefix quayside.test', 'label-unprefixed-key Runtime'];
+      const containerFindings = [
+        'label-key-format Runtime',
+        'label-shallow-prefix quayside.test',
+        'label-unprefixed-key Runtime',
+      ];
       await eventually(async () => assert.deepEqual(about(await findings(), container.id), containerFindings));
-      await eventually(async () => assert.ok((await findings()).some((f) => f.object.id === child.id && f.subject === 'quayside.test')));
-      assert.deepEqual(about(await findings(), child.id), ['label-shallow-prefix quayside.test'], 'inherited labels stay with the image');
+      await eventually(async () =>
+        assert.ok((await findings()).some((f) => f.object.id === child.id && f.subject === 'quayside.test')),
+      );
+      assert.deepEqual(
+        about(await findings(), child.id),
+        ['label-shallow-prefix quayside.test'],
+        'inherited labels stay with the image',
+      );
 
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      assert.match(metrics, /^quayside_findings_open\{agent="label-inspector",rule="label-key-format",severity="medium"\} [2-9]$/m);
+      assert.match(
+        metrics,
+        /^quayside_findings_open\{agent="label-inspector",rule="label-key-format",severity="medium"\} [2-9]$/m,
+      );
 
       await container.remove();
       await child.remove();
@@ -112,7 +155,10 @@ describe('label-inspector on the test engine', function () {
         await eventually(async () => {
           const entries = await client.xrange(stream, '-', '+');
           const events = entries.map(([, fields]) => `${fields[1]} ${fields[5]}`);
-          assert.ok(events.includes('opened label-reserved-namespace') && events.includes('resolved label-reserved-namespace'), events.join(', '));
+          assert.ok(
+            events.includes('opened label-reserved-namespace') && events.includes('resolved label-reserved-namespace'),
+            events.join(', '),
+          );
         });
       } finally {
         client.disconnect();
@@ -126,14 +172,24 @@ describe('label-inspector on the test engine', function () {
   });
 
   /** The agent with `args`, its findings and a way to time /healthz, stopped (exit 0 expected) by `run`'s end. */
-  async function withAgent(args: string[], run: (agent: { base: string; findings(): Promise<FindingJson[]> }) => Promise<void>): Promise<void> {
+  async function withAgent(
+    args: string[],
+    run: (agent: { base: string; findings(): Promise<FindingJson[]> }) => Promise<void>,
+  ): Promise<void> {
     const port = await freePort();
-    const child = startCli(['label-inspector', '--listen', `127.0.0.1:${port}`, '--state-dir', join(testEnv().root, 'state'), ...args], { DOCKER_HOST: testEnv().docker.host });
+    const child = startCli(
+      ['label-inspector', '--listen', `127.0.0.1:${port}`, '--state-dir', join(testEnv().root, 'state'), ...args],
+      { DOCKER_HOST: testEnv().docker.host },
+    );
     const output = capture(child);
     const base = `http://127.0.0.1:${port}`;
     try {
       await eventually(async () => assert.equal((await fetch(`${base}/healthz`)).status, 200), 15_000, 50);
-      await run({ base, findings: async () => ((await (await fetch(`${base}/findings`)).json()) as { findings: FindingJson[] }).findings });
+      await run({
+        base,
+        findings: async () =>
+          ((await (await fetch(`${base}/findings`)).json()) as { findings: FindingJson[] }).findings,
+      });
     } finally {
       child.kill('SIGTERM');
     }
@@ -148,46 +204,96 @@ describe('label-inspector on the test engine', function () {
   }
 
   it('reports a label that makes a backtracking pattern explode as a finding, and keeps serving (ReDoS)', async () => {
-    const schema = writeSchema({ type: 'object', properties: { 'com.example.name': { type: 'string', pattern: '^([a-z0-9]+-?)+$' } } });
+    const schema = writeSchema({
+      type: 'object',
+      properties: { 'com.example.name': { type: 'string', pattern: '^([a-z0-9]+-?)+$' } },
+    });
     await withAgent(['--label-schema', schema], async ({ base, findings }) => {
-      const hostile = await createContainer(docker, { name: uniqueTag('qs-redos'), cmd: ['true'], labels: { 'com.example.name': `${'a'.repeat(42)}!` } });
+      const hostile = await createContainer(docker, {
+        name: uniqueTag('qs-redos'),
+        cmd: ['true'],
+        labels: { 'com.example.name': `${'a'.repeat(42)}!` },
+      });
       const created = Date.now();
-      await eventually(async () => assert.ok((await findings()).some((f) => f.object.id === hostile.id && f.ruleId === 'label-schema')), 10_000, 20);
+      await eventually(
+        async () =>
+          assert.ok((await findings()).some((f) => f.object.id === hostile.id && f.ruleId === 'label-schema')),
+        10_000,
+        20,
+      );
       assert.ok(Date.now() - created < 2_000, `found after ${Date.now() - created} ms, beyond the 2 s check deadline`);
       assert.ok((await healthzMs(base)) < 1_000);
-      assert.match(await (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(5_000) })).text(), /^quayside_findings_open\{agent="label-inspector",rule="label-schema"/m);
+      assert.match(
+        await (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(5_000) })).text(),
+        /^quayside_findings_open\{agent="label-inspector",rule="label-schema"/m,
+      );
     });
   });
 
   it('turns a check that overruns its deadline into a finding about the object, and goes on with the next', async () => {
     // Linear matching is still work: 60 patterns that each scan a 1 MB label take seconds, not 20 ms.
     const patterns = Array.from({ length: 60 }, (_, i) => `^(?:[ab]|x${i})*c$`);
-    const schema = writeSchema({ type: 'object', additionalProperties: { type: 'string', allOf: patterns.map((pattern) => ({ pattern })) } });
+    const schema = writeSchema({
+      type: 'object',
+      additionalProperties: { type: 'string', allOf: patterns.map((pattern) => ({ pattern })) },
+    });
     await withAgent(['--label-schema', schema, '--label-check-timeout', '20ms'], async ({ base, findings }) => {
-      const heavy = await createContainer(docker, { name: uniqueTag('qs-heavy'), cmd: ['true'], labels: { 'com.example.blob': `${'ab'.repeat(1 << 19)}c` } });
-      const light = await createContainer(docker, { name: uniqueTag('qs-light'), cmd: ['true'], labels: { 'com.example.ok': 'q7x' } });
-      await eventually(async () => {
-        const list = await findings();
-        assert.deepEqual(list.filter((f) => f.object.id === heavy.id).map((f) => f.ruleId), ['label-check-incomplete']);
-        assert.ok(list.some((f) => f.object.id === light.id && f.ruleId === 'label-schema'), 'the next object is checked by a new worker');
-      }, 15_000, 50);
+      const heavy = await createContainer(docker, {
+        name: uniqueTag('qs-heavy'),
+        cmd: ['true'],
+        labels: { 'com.example.blob': `${'ab'.repeat(1 << 19)}c` },
+      });
+      const light = await createContainer(docker, {
+        name: uniqueTag('qs-light'),
+        cmd: ['true'],
+        labels: { 'com.example.ok': 'q7x' },
+      });
+      await eventually(
+        async () => {
+          const list = await findings();
+          assert.deepEqual(
+            list.filter((f) => f.object.id === heavy.id).map((f) => f.ruleId),
+            ['label-check-incomplete'],
+          );
+          assert.ok(
+            list.some((f) => f.object.id === light.id && f.ruleId === 'label-schema'),
+            'the next object is checked by a new worker',
+          );
+        },
+        15_000,
+        50,
+      );
       assert.ok((await healthzMs(base)) < 1_000);
     });
   });
 
   it('exits 2 at start for a schema that cannot evaluate or uses a pattern RE2 cannot run', async () => {
     const env = { DOCKER_HOST: testEnv().docker.host };
-    const loop = await runCli(['label-inspector', '--listen', '127.0.0.1:0', '--label-schema', writeSchema({ $ref: '#' })], env);
+    const loop = await runCli(
+      ['label-inspector', '--listen', '127.0.0.1:0', '--label-schema', writeSchema({ $ref: '#' })],
+      env,
+    );
     assert.equal(loop.code, 2, loop.stderr);
     assert.match(loop.stderr, /label schema .*\.json: cannot be evaluated: Maximum call stack size exceeded/);
-    const lookahead = await runCli(['label-inspector', 'check', '--all', '--schema', writeSchema({ patternProperties: { '^(?!x)': { type: 'string' } } })], env);
+    const lookahead = await runCli(
+      [
+        'label-inspector',
+        'check',
+        '--all',
+        '--schema',
+        writeSchema({ patternProperties: { '^(?!x)': { type: 'string' } } }),
+      ],
+      env,
+    );
     assert.equal(lookahead.code, 2, lookahead.stderr);
     assert.match(lookahead.stderr, /invalid schema: .*unsupported Perl syntax: `\(\?!`/);
   });
 
   it('warns once about a format it does not know', async () => {
     const schema = writeSchema({ type: 'object', additionalProperties: { type: 'string', format: 'team-name' } });
-    const result = await runCli(['label-inspector', 'check', '--image', testEnv().images.busybox, '--schema', schema], { DOCKER_HOST: testEnv().docker.host });
+    const result = await runCli(['label-inspector', 'check', '--image', testEnv().images.busybox, '--schema', schema], {
+      DOCKER_HOST: testEnv().docker.host,
+    });
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stderr.match(/unknown format "team-name"/g)?.length, 1, result.stderr);
   });
@@ -198,11 +304,19 @@ describe('label-inspector on the test engine', function () {
     const json = await runCli(['label-inspector', 'check', '--image', tag, '--format', 'json'], env);
     assert.equal(json.code, 1, json.stderr);
     const report = JSON.parse(json.stdout) as { findings: FindingJson[] };
-    assert.deepEqual(report.findings.map((f) => f.ruleId).sort(), ['label-json-value', 'label-key-format', 'label-reserved-namespace', 'label-unprefixed-key']);
+    assert.deepEqual(report.findings.map((f) => f.ruleId).sort(), [
+      'label-json-value',
+      'label-key-format',
+      'label-reserved-namespace',
+      'label-unprefixed-key',
+    ]);
 
     assert.equal((await runCli(['label-inspector', 'check', '--image', tag, '--fail-on', 'high'], env)).code, 0);
     const sarif = await runCli(['label-inspector', 'check', '--image', tag, '--format', 'sarif'], env);
-    const log = JSON.parse(sarif.stdout) as { version: string; runs: Array<{ results: Array<{ ruleId: string; level: string }> }> };
+    const log = JSON.parse(sarif.stdout) as {
+      version: string;
+      runs: Array<{ results: Array<{ ruleId: string; level: string }> }>;
+    };
     assert.equal(log.version, '2.1.0');
     assert.ok(log.runs[0]!.results.some((r) => r.ruleId === 'label-reserved-namespace' && r.level === 'warning'));
     const junit = await runCli(['label-inspector', 'check', '--image', tag, '--format', 'junit'], env);
@@ -215,7 +329,12 @@ describe('label-inspector on the test engine', function () {
   it('check: a container alone is checked with all its labels, with --all only with its own', async () => {
     const { tag } = await badImage();
     const name = uniqueTag('qs-check');
-    await docker.createContainer({ name, Image: tag, Cmd: ['true'], Labels: { 'quayside.test': '1', 'com.example.owner': 'team' } });
+    await docker.createContainer({
+      name,
+      Image: tag,
+      Cmd: ['true'],
+      Labels: { 'quayside.test': '1', 'com.example.owner': 'team' },
+    });
     const env = { DOCKER_HOST: testEnv().docker.host };
     const alone = await runCli(['label-inspector', 'check', '--container', name, '--format', 'json'], env);
     const aloneReport = JSON.parse(alone.stdout) as { findings: FindingJson[] };
@@ -230,7 +349,11 @@ describe('label-inspector on the test engine', function () {
     const allReport = JSON.parse(all.stdout) as { findings: FindingJson[] };
     const mine = allReport.findings.filter((f) => f.object.name === name).map((f) => `${f.ruleId} ${f.subject}`);
     assert.deepEqual(mine, ['label-shallow-prefix quayside.test']);
-    assert.ok(allReport.findings.some((f) => f.object.kind === 'image' && f.object.name === tag && f.ruleId === 'label-key-format'));
+    assert.ok(
+      allReport.findings.some(
+        (f) => f.object.kind === 'image' && f.object.name === tag && f.ruleId === 'label-key-format',
+      ),
+    );
   });
 
   it('check: exits 2 naming what could not be read', async () => {
@@ -241,7 +364,16 @@ describe('label-inspector on the test engine', function () {
     const nothing = await runCli(['label-inspector', 'check'], env);
     assert.equal(nothing.code, 2);
     assert.match(nothing.stderr, /nothing to check/);
-    const schema = await runCli(['label-inspector', 'check', '--all', '--schema', join(__dirname, '..', 'fixtures', 'schemas', 'invalid-type.json')], env);
+    const schema = await runCli(
+      [
+        'label-inspector',
+        'check',
+        '--all',
+        '--schema',
+        join(__dirname, '..', 'fixtures', 'schemas', 'invalid-type.json'),
+      ],
+      env,
+    );
     assert.equal(schema.code, 2);
     assert.match(schema.stderr, /invalid-type\.json: invalid schema/);
     const dockerfile = await runCli(['label-inspector', 'check', '--dockerfile', '/nonexistent/Dockerfile']);

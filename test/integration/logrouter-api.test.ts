@@ -48,14 +48,26 @@ describe('quayside logrouter: TLS, /routes, /logs and metrics', function () {
     const container = await runScript(docker, `${run}-tls`, 'for i in 1 2 3 4 5; do echo "tls line $i"; done');
     await waitExited(container);
     const truth = (await dockerLines(container)).map((l) => l.data.toString());
-    await eventually(() => assert.deepEqual(rsyslog.received().map((r) => r.msg), truth), 30_000, 100);
-    const ready = await eventually(async () => {
-      const response = await fetch(`${base}/readyz`);
-      const body = (await response.json()) as { checks: Record<string, { detail?: string }> };
-      assert.equal(response.status, 503);
-      assert.match(body.checks.logrouter?.detail ?? '', /routes not delivering/);
-      return body;
-    }, 30_000, 200);
+    await eventually(
+      () =>
+        assert.deepEqual(
+          rsyslog.received().map((r) => r.msg),
+          truth,
+        ),
+      30_000,
+      100,
+    );
+    const ready = await eventually(
+      async () => {
+        const response = await fetch(`${base}/readyz`);
+        const body = (await response.json()) as { checks: Record<string, { detail?: string }> };
+        assert.equal(response.status, 503);
+        assert.match(body.checks.logrouter?.detail ?? '', /routes not delivering/);
+        return body;
+      },
+      30_000,
+      200,
+    );
     assert.ok(ready);
     const metrics = await (await fetch(`${base}/metrics`)).text();
     assert.match(metrics, /quayside_logrouter_lines_out_total\{route="[0-9a-f]{12}"\} 5/);
@@ -67,16 +79,30 @@ describe('quayside logrouter: TLS, /routes, /logs and metrics', function () {
 
   it('adds, lists and deletes routes through /routes, persisting what the API added', async () => {
     const listed = (await (await fetch(`${base}/routes`)).json()) as Array<{ id: string; adapter: string }>;
-    assert.deepEqual(listed.map((r) => r.adapter), ['syslog+tls', 'syslog+tls']);
-    const bad = await fetch(`${base}/routes`, { method: 'POST', body: JSON.stringify({ adapter: 'kafka', address: 'x:1' }) });
+    assert.deepEqual(
+      listed.map((r) => r.adapter),
+      ['syslog+tls', 'syslog+tls'],
+    );
+    const bad = await fetch(`${base}/routes`, {
+      method: 'POST',
+      body: JSON.stringify({ adapter: 'kafka', address: 'x:1' }),
+    });
     assert.equal(bad.status, 400);
     assert.match(await bad.text(), /Bad route: bad adapter: kafka/);
-    const misspelt = await fetch(`${base}/routes`, { method: 'POST', body: JSON.stringify({ adapter: 'syslog+tcp', address: 'x:1', options: { framming: 'octet-counted' } }) });
+    const misspelt = await fetch(`${base}/routes`, {
+      method: 'POST',
+      body: JSON.stringify({ adapter: 'syslog+tcp', address: 'x:1', options: { framming: 'octet-counted' } }),
+    });
     assert.equal(misspelt.status, 400);
     assert.match(await misspelt.text(), /Bad route: unknown option framming for syslog\+tcp \(known: /);
     const created = await fetch(`${base}/routes`, {
       method: 'POST',
-      body: JSON.stringify({ adapter: 'http', address: `127.0.0.1:${service.port}`, path: '/api', filter_name: `${run}-api` }),
+      body: JSON.stringify({
+        adapter: 'http',
+        address: `127.0.0.1:${service.port}`,
+        path: '/api',
+        filter_name: `${run}-api`,
+      }),
     });
     assert.equal(created.status, 201);
     const route = (await created.json()) as { id: string };
@@ -84,7 +110,15 @@ describe('quayside logrouter: TLS, /routes, /logs and metrics', function () {
     assert.ok(existsSync(file), 'the route is stored');
     const container = await runScript(docker, `${run}-api`, 'echo via api');
     await waitExited(container);
-    await eventually(() => assert.deepEqual(service.events().map((e) => e.message), ['via api']), 30_000, 100);
+    await eventually(
+      () =>
+        assert.deepEqual(
+          service.events().map((e) => e.message),
+          ['via api'],
+        ),
+      30_000,
+      100,
+    );
     assert.equal((await fetch(`${base}/routes/${route.id}`, { method: 'DELETE' })).status, 200);
     assert.ok(!existsSync(file), 'the stored route is gone');
     assert.equal((await fetch(`${base}/routes/${route.id}`)).status, 404);
@@ -107,7 +141,10 @@ describe('quayside logrouter: TLS, /routes, /logs and metrics', function () {
     store.close();
     const forTls = Object.values(positions).map((byContainer) => byContainer[tls!.Id]?.stdout);
     // The route that delivered is at the last line; the one that never connected is where it started.
-    assert.ok(forTls.some((p) => p !== undefined && p.n === 1 && p.ts > '2000'), JSON.stringify(positions));
+    assert.ok(
+      forTls.some((p) => p !== undefined && p.n === 1 && p.ts > '2000'),
+      JSON.stringify(positions),
+    );
   });
 });
 

@@ -32,10 +32,22 @@ for (const engine of testEngines()) {
     let router: RunningRouter | undefined;
     let route: string;
 
-    const received = (name: string): string[] => rsyslog.received().filter((r) => r.app === name).map((r) => r.msg);
+    const received = (name: string): string[] =>
+      rsyslog
+        .received()
+        .filter((r) => r.app === name)
+        .map((r) => r.msg);
     const start = () => (router = startRouter([route], state, [], { DOCKER_HOST: engine.host }));
     const waitReceived = (name: string, atLeast: number) =>
-      eventually(() => assert.ok(received(name).length >= atLeast, `${received(name).length} of ${atLeast} lines; agent: ${router?.output.stderr().slice(-1500)}`), 120_000, 100);
+      eventually(
+        () =>
+          assert.ok(
+            received(name).length >= atLeast,
+            `${received(name).length} of ${atLeast} lines; agent: ${router?.output.stderr().slice(-1500)}`,
+          ),
+        120_000,
+        100,
+      );
 
     before(async () => {
       await rsyslog.start();
@@ -72,7 +84,8 @@ for (const engine of testEngines()) {
       const lines = received(name);
       assert.deepEqual([...new Set(lines)], expected);
       assert.ok(lines.length - expected.length <= 1_000, `${lines.length - expected.length} lines twice`);
-      if (lines.length > expected.length) console.log(`      (${lines.length - expected.length} lines sent again after the kill -9)`);
+      if (lines.length > expected.length)
+        console.log(`      (${lines.length - expected.length} lines sent again after the kill -9)`);
     });
   });
 }

@@ -42,20 +42,39 @@ describe('quayside logrouter: every line exactly once through faults', function 
   let router: RunningRouter;
   let route: string;
 
-  const received = (name: string): string[] => rsyslog.received().filter((r) => r.app === name).map((r) => r.msg);
+  const received = (name: string): string[] =>
+    rsyslog
+      .received()
+      .filter((r) => r.app === name)
+      .map((r) => r.msg);
 
   async function waitReceived(name: string, atLeast: number): Promise<void> {
-    await eventually(() => assert.ok(received(name).length >= atLeast, `${received(name).length} of ${atLeast} lines so far`), 120_000, 100);
+    await eventually(
+      () => assert.ok(received(name).length >= atLeast, `${received(name).length} of ${atLeast} lines so far`),
+      120_000,
+      100,
+    );
   }
 
   /** Waits until rsyslog holds exactly what the engine holds for the container, then compares. */
-  async function assertExactlyOnce(container: Dockerode.Container, name: string, complete: (truth: string[]) => boolean): Promise<void> {
+  async function assertExactlyOnce(
+    container: Dockerode.Container,
+    name: string,
+    complete: (truth: string[]) => boolean,
+  ): Promise<void> {
     let truth: string[] = [];
-    await eventually(async () => {
-      truth = (await dockerLines(container)).map((line) => line.data.toString('utf8'));
-      assert.ok(complete(truth), `the container has not written everything yet (${truth.length} lines)`);
-      assert.ok(received(name).length >= truth.length, `received ${received(name).length} of ${truth.length}; agent: ${router.output.stderr().slice(-1500)}`);
-    }, 180_000, 250);
+    await eventually(
+      async () => {
+        truth = (await dockerLines(container)).map((line) => line.data.toString('utf8'));
+        assert.ok(complete(truth), `the container has not written everything yet (${truth.length} lines)`);
+        assert.ok(
+          received(name).length >= truth.length,
+          `received ${received(name).length} of ${truth.length}; agent: ${router.output.stderr().slice(-1500)}`,
+        );
+      },
+      180_000,
+      250,
+    );
     const got = received(name);
     assert.equal(got.length, truth.length, 'duplicates were delivered');
     assert.deepEqual(got, truth);
@@ -88,22 +107,35 @@ describe('quayside logrouter: every line exactly once through faults', function 
     assert.ok(atKill < total, `the kill came before the end of the stream (${atKill} of ${total} received)`);
     router = startRouter([route], state);
     let truth: string[] = [];
-    await eventually(async () => {
-      truth = (await dockerLines(container)).map((line) => line.data.toString('utf8'));
-      assert.equal(truth.length, total, 'the container has not written everything yet');
-      const first = firstCopies(received(name));
-      // Counts first: a diff of two 60,000-line arrays takes long to print while lines still come.
-      assert.ok(first.length >= truth.length, `received ${first.length} of ${truth.length}; agent: ${router.output.stderr().slice(-1500)}`);
-      assert.deepEqual(first, truth, 'every line, in order');
-    }, 180_000, 500);
+    await eventually(
+      async () => {
+        truth = (await dockerLines(container)).map((line) => line.data.toString('utf8'));
+        assert.equal(truth.length, total, 'the container has not written everything yet');
+        const first = firstCopies(received(name));
+        // Counts first: a diff of two 60,000-line arrays takes long to print while lines still come.
+        assert.ok(
+          first.length >= truth.length,
+          `received ${first.length} of ${truth.length}; agent: ${router.output.stderr().slice(-1500)}`,
+        );
+        assert.deepEqual(first, truth, 'every line, in order');
+      },
+      180_000,
+      500,
+    );
     const duplicates = received(name).length - truth.length;
-    console.log(`      kill -9 once ${target} lines had arrived (a random line; ${atKill} by the kill) of ${total}: 0 lost, ${duplicates} duplicated`);
+    console.log(
+      `      kill -9 once ${target} lines had arrived (a random line; ${atKill} by the kill) of ${total}: 0 lost, ${duplicates} duplicated`,
+    );
     assert.ok(duplicates <= BATCH_SIZE, `at most one batch (${BATCH_SIZE} lines) sent again, not ${duplicates}`);
     if (duplicates > 0) {
       const got = received(name);
       const seen = new Set<string>();
       const again = got.findIndex((line) => seen.has(line) || !seen.add(line));
-      assert.deepEqual(got, [...truth.slice(0, again), ...truth.slice(again - duplicates)], 'one run of lines sent again, where the agent was killed');
+      assert.deepEqual(
+        got,
+        [...truth.slice(0, again), ...truth.slice(again - duplicates)],
+        'one run of lines sent again, where the agent was killed',
+      );
     }
   });
 
@@ -133,14 +165,24 @@ describe('quayside logrouter: every line exactly once through faults', function 
     await sleep(20_000); // the outage itself; nothing is asserted on time
     await rsyslog.start();
     let truth: string[] = [];
-    await eventually(async () => {
-      truth = (await dockerLines(container)).map((line) => line.data.toString('utf8'));
-      assert.equal(truth.length, 4000, 'the container has not written everything yet');
-      assert.deepEqual(firstCopies(received(name)), truth);
-    }, 180_000, 250);
+    await eventually(
+      async () => {
+        truth = (await dockerLines(container)).map((line) => line.data.toString('utf8'));
+        assert.equal(truth.length, 4000, 'the container has not written everything yet');
+        assert.deepEqual(firstCopies(received(name)), truth);
+      },
+      180_000,
+      250,
+    );
     const duplicates = received(name).length - truth.length;
-    const replayed = metric(await (await fetch(`http://127.0.0.1:${await router.port()}/metrics`)).text(), 'quayside_logrouter_replayed_total');
-    assert.ok(replayed >= duplicates, `every duplicate was counted as replayed (${duplicates} duplicates, ${replayed} replayed)`);
+    const replayed = metric(
+      await (await fetch(`http://127.0.0.1:${await router.port()}/metrics`)).text(),
+      'quayside_logrouter_replayed_total',
+    );
+    assert.ok(
+      replayed >= duplicates,
+      `every duplicate was counted as replayed (${duplicates} duplicates, ${replayed} replayed)`,
+    );
     console.log(`      rsyslog stopped 20 s: 0 of 4000 lost, ${duplicates} duplicated, ${replayed} replayed`);
   });
 });

@@ -60,11 +60,28 @@ describe('quayside logrouter: /logs clients share engine streams, within a limit
   it(`keeps dockerd's fd count flat with ${CLIENTS} clients, refuses one more, and follows a container started later`, async () => {
     router = startRouter([], join(dir, 'state'), ['--log-api-max-clients', String(CLIENTS)]);
     const base = `http://127.0.0.1:${await router.port()}`;
-    const tickers = await Promise.all([1, 2, 3].map((i) => runScript(docker, `${run}-tick-${i}`, 'while :; do echo tick; usleep 200000; done')));
+    const tickers = await Promise.all(
+      [1, 2, 3].map((i) => runScript(docker, `${run}-tick-${i}`, 'while :; do echo tick; usleep 200000; done')),
+    );
     // The agent tracks the tickers once their start events arrived.
     const first = openClient(`${base}/logs/name:${run}-tick-*`);
     clients.push(first);
-    await eventually(() => assert.equal(new Set(first.text().split('\n').filter(Boolean).map((l) => l.split('|')[0])).size, tickers.length, `lines so far: ${first.text().slice(-300)}`), 30_000, 100);
+    await eventually(
+      () =>
+        assert.equal(
+          new Set(
+            first
+              .text()
+              .split('\n')
+              .filter(Boolean)
+              .map((l) => l.split('|')[0]),
+          ).size,
+          tickers.length,
+          `lines so far: ${first.text().slice(-300)}`,
+        ),
+      30_000,
+      100,
+    );
     const before = dockerdFds();
 
     const late = openClient(`${base}/logs/name:${run}-late`);
@@ -72,7 +89,15 @@ describe('quayside logrouter: /logs clients share engine streams, within a limit
     for (let i = clients.length; i < CLIENTS; i++) clients.push(openClient(`${base}/logs/name:${run}-tick-*`));
     const statuses = await Promise.all(clients.map(async (c) => (await c.response).statusCode));
     assert.deepEqual(new Set(statuses), new Set([200]));
-    await eventually(() => assert.ok(clients.every((c) => c === late || c.text().includes('tick')), 'every client gets lines'), 60_000, 200);
+    await eventually(
+      () =>
+        assert.ok(
+          clients.every((c) => c === late || c.text().includes('tick')),
+          'every client gets lines',
+        ),
+      60_000,
+      200,
+    );
     const after = dockerdFds();
     assert.ok(after - before <= 10, `dockerd went from ${before} to ${after} fds for ${CLIENTS} clients`);
 

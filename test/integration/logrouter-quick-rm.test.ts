@@ -22,7 +22,8 @@ import { removeTestContainers, startEngine, testDocker, testEnv, TEST_LABEL, uni
 const CONTAINERS = 100;
 /** Five containers' lines: the open loss above, measured at 0 to 3 containers a run. */
 const MAX_MISSING = 15;
-const ENGINE_REMOVE_RACE = /exited 125: [\s\S]*unable to remove filesystem for [0-9a-f]+: unlinkat \S+: directory not empty/;
+const ENGINE_REMOVE_RACE =
+  /exited 125: [\s\S]*unable to remove filesystem for [0-9a-f]+: unlinkat \S+: directory not empty/;
 
 describe('quayside logrouter: short-lived docker run --rm containers', function () {
   this.timeout(300_000);
@@ -48,12 +49,27 @@ describe('quayside logrouter: short-lived docker run --rm containers', function 
     await new Promise<void>((resolve) => sink!.listen(port, '127.0.0.1', resolve));
     router = startRouter([`raw+tcp://127.0.0.1:${port}?filter.name=${run}-*`], join(dir, 'state'));
     await router.port();
-    await eventually(async () => assert.equal((await fetch(`http://127.0.0.1:${await router!.port()}/readyz`)).status, 200), 30_000, 100);
+    await eventually(
+      async () => assert.equal((await fetch(`http://127.0.0.1:${await router!.port()}/readyz`)).status, 200),
+      30_000,
+      100,
+    );
     const names = Array.from({ length: CONTAINERS }, (_, i) => `${run}-${i}`);
     const raced: string[] = [];
     await forEachLimited(names, 8, async (name) => {
       try {
-        await dockerCli(['run', '--rm', '--name', name, '--label', `${TEST_LABEL}=1`, testEnv().images.busybox, 'sh', '-c', `echo ${name} one; echo ${name} two >&2; echo ${name} three`]);
+        await dockerCli([
+          'run',
+          '--rm',
+          '--name',
+          name,
+          '--label',
+          `${TEST_LABEL}=1`,
+          testEnv().images.busybox,
+          'sh',
+          '-c',
+          `echo ${name} one; echo ${name} two >&2; echo ${name} three`,
+        ]);
       } catch (error) {
         // The engine's own auto-remove race (moby/moby#40729, #52161: a file written into the
         // container's folder while it is being removed; seen about once in 300 runs here): the
@@ -71,8 +87,17 @@ describe('quayside logrouter: short-lived docker run --rm containers', function 
     assert.equal(await router.stop(), 0);
     await eventually(() => assert.ok(text.endsWith('\n')), 5_000, 50);
     const lost = missing();
-    assert.ok(lost.length <= MAX_MISSING, `${lost.length} lines missing (${lost.slice(0, 10).join(', ')}); agent: ${router.output.stderr().slice(-1500)}`);
-    assert.deepEqual(received(), expected.filter((line) => !lost.includes(line)), 'every line at most once, nothing else');
-    console.log(`      (${expected.length - lost.length} of ${expected.length} lines delivered once; ${raced.length} containers hit the engine's auto-remove race)`);
+    assert.ok(
+      lost.length <= MAX_MISSING,
+      `${lost.length} lines missing (${lost.slice(0, 10).join(', ')}); agent: ${router.output.stderr().slice(-1500)}`,
+    );
+    assert.deepEqual(
+      received(),
+      expected.filter((line) => !lost.includes(line)),
+      'every line at most once, nothing else',
+    );
+    console.log(
+      `      (${expected.length - lost.length} of ${expected.length} lines delivered once; ${raced.length} containers hit the engine's auto-remove race)`,
+    );
   });
 });

@@ -12,7 +12,15 @@ import { parseRouteUri } from '../../agents/logrouter/route';
 import { eventually } from '../support/eventually';
 import { testEnv, uniqueTag } from '../support/test-env';
 
-const container: ContainerMeta = { id: 'feed'.padEnd(64, '0'), name: 'web', image: 'busybox', hostname: 'feed', pid: 1, labels: {}, tty: false };
+const container: ContainerMeta = {
+  id: 'feed'.padEnd(64, '0'),
+  name: 'web',
+  image: 'busybox',
+  hostname: 'feed',
+  pid: 1,
+  labels: {},
+  tty: false,
+};
 
 /** A TCP proxy to Redis that can cut the connection after a given number of bytes of the next request. */
 class CuttingProxy {
@@ -85,10 +93,20 @@ describe('quayside logrouter: Redis batches across a broken connection', functio
   for (const mode of ['xadd', 'rpush']) {
     it(`${mode}: a batch cut in the middle and sent again is stored exactly once`, async () => {
       const key = `${uniqueTag('lrx')}:${mode}`;
-      const adapter = createAdapter({ spec: parseRouteUri(`redis://127.0.0.1:${proxy.port}/${key}?mode=${mode}`), env: {}, stdout: process.stdout });
+      const adapter = createAdapter({
+        spec: parseRouteUri(`redis://127.0.0.1:${proxy.port}/${key}?mode=${mode}`),
+        env: {},
+        stdout: process.stdout,
+      });
       try {
         await eventually(() => assert.ok(adapter.connected), 10_000, 20);
-        const batch: LogMessage[] = Array.from({ length: 200 }, (_, i) => ({ container, source: 'stdout', ts: '2026-11-27T20:20:15.620573110Z', data: Buffer.from(`line ${i} ${'z'.repeat(300)}`), done: () => undefined }));
+        const batch: LogMessage[] = Array.from({ length: 200 }, (_, i) => ({
+          container,
+          source: 'stdout',
+          ts: '2026-11-27T20:20:15.620573110Z',
+          data: Buffer.from(`line ${i} ${'z'.repeat(300)}`),
+          done: () => undefined,
+        }));
         proxy.cutAfterNext(40_000); // about half of the batch
         await assert.rejects(adapter.send(batch));
         // The route sends the batch again once Redis is back.

@@ -29,7 +29,11 @@ describe('quayside logrouter: RELP routes with rsyslog imrelp', function () {
   const tlsRsyslog = new PrivateRsyslog(join(dir, 'rsyslog-tls'), ca, { relp: true });
   let router: RunningRouter;
 
-  const received = (server: PrivateRsyslog, name: string): string[] => server.received().filter((r) => r.app === name).map((r) => r.msg);
+  const received = (server: PrivateRsyslog, name: string): string[] =>
+    server
+      .received()
+      .filter((r) => r.app === name)
+      .map((r) => r.msg);
 
   before(async () => {
     await startEngine();
@@ -59,27 +63,33 @@ describe('quayside logrouter: RELP routes with rsyslog imrelp', function () {
     const name = `${run}-env`;
     await runScript(docker, name, 'echo "relp one"; echo "relp two" >&2');
     const file = testEnv().syslog.receivedFile;
-    const got = await eventually(() => {
-      const lines = readFileSync(file, 'utf8')
-        .split('\n')
-        .filter((line) => line.includes(`"app":"${name}"`))
-        .map((line) => JSON.parse(line) as { pri: number; app: string; msg: string });
-      assert.equal(lines.length, 2, `received ${lines.length}; agent: ${router.output.stderr().slice(-1500)}`);
-      return lines;
-    }, 60_000, 100);
-    assert.deepEqual(
-      got.map((r) => [r.pri, r.msg]).sort(),
-      [
-        [11, 'relp two'],
-        [14, 'relp one'],
-      ],
+    const got = await eventually(
+      () => {
+        const lines = readFileSync(file, 'utf8')
+          .split('\n')
+          .filter((line) => line.includes(`"app":"${name}"`))
+          .map((line) => JSON.parse(line) as { pri: number; app: string; msg: string });
+        assert.equal(lines.length, 2, `received ${lines.length}; agent: ${router.output.stderr().slice(-1500)}`);
+        return lines;
+      },
+      60_000,
+      100,
     );
+    assert.deepEqual(got.map((r) => [r.pri, r.msg]).sort(), [
+      [11, 'relp two'],
+      [14, 'relp one'],
+    ]);
   });
 
   it('delivers over relp+tls, verifying the server certificate and showing a client certificate', async () => {
     const name = `${run}-tls`;
     await runScript(docker, name, 'for i in 1 2 3; do echo "tls $i"; done');
-    await eventually(() => assert.deepEqual(received(tlsRsyslog, name), ['tls 1', 'tls 2', 'tls 3'], router.output.stderr().slice(-1500)), 60_000, 100);
+    await eventually(
+      () =>
+        assert.deepEqual(received(tlsRsyslog, name), ['tls 1', 'tls 2', 'tls 3'], router.output.stderr().slice(-1500)),
+      60_000,
+      100,
+    );
   });
 
   it('loses and duplicates no line when rsyslog is stopped for 20 s mid-stream', async () => {
@@ -90,11 +100,18 @@ describe('quayside logrouter: RELP routes with rsyslog imrelp', function () {
     await sleep(20_000); // the outage itself; nothing is asserted on time
     await rsyslog.start();
     let truth: string[] = [];
-    await eventually(async () => {
-      truth = (await dockerLines(container)).map((line) => line.data.toString('utf8'));
-      assert.equal(truth.length, 4000, 'the container has not written everything yet');
-      assert.ok(received(rsyslog, name).length >= truth.length, `received ${received(rsyslog, name).length} of ${truth.length}`);
-    }, 180_000, 250);
+    await eventually(
+      async () => {
+        truth = (await dockerLines(container)).map((line) => line.data.toString('utf8'));
+        assert.equal(truth.length, 4000, 'the container has not written everything yet');
+        assert.ok(
+          received(rsyslog, name).length >= truth.length,
+          `received ${received(rsyslog, name).length} of ${truth.length}`,
+        );
+      },
+      180_000,
+      250,
+    );
     const got = received(rsyslog, name);
     assert.equal(got.length - new Set(got).size, 0, 'no duplicates');
     assert.deepEqual(got, truth, 'every line, in order');

@@ -32,7 +32,10 @@ describe('quayside logrouter: a removed container', function () {
   it('still delivers every line of a container removed while the route was down', async () => {
     // A free port for the destination, which comes up only after the container is gone.
     const port = await freePort();
-    router = startRouter([`raw+tcp://127.0.0.1:${port}?filter.name=${run}`], join(dir, 'state'), ['--log-queue-size', '1000']);
+    router = startRouter([`raw+tcp://127.0.0.1:${port}?filter.name=${run}`], join(dir, 'state'), [
+      '--log-queue-size',
+      '1000',
+    ]);
     await router.port();
     const lines = 30_000;
     const container = await docker.createContainer({
@@ -43,15 +46,30 @@ describe('quayside logrouter: a removed container', function () {
       HostConfig: { AutoRemove: true, NetworkMode: 'none' },
     });
     await container.start();
-    await eventually(async () => {
-      const gone = await container.inspect().then(() => false, (error: { statusCode?: number }) => error.statusCode === 404);
-      assert.ok(gone, 'container not removed yet');
-    }, 60_000, 100);
+    await eventually(
+      async () => {
+        const gone = await container.inspect().then(
+          () => false,
+          (error: { statusCode?: number }) => error.statusCode === 404,
+        );
+        assert.ok(gone, 'container not removed yet');
+      },
+      60_000,
+      100,
+    );
     let text = '';
     sink = createServer((socket) => socket.setEncoding('latin1').on('data', (chunk: string) => (text += chunk)));
     await new Promise<void>((resolve) => sink!.listen(port, '127.0.0.1', resolve));
     const expected = Array.from({ length: lines }, (_, i) => String(i + 1));
-    await eventually(() => assert.ok(text.split('\n').length - 1 >= lines, `${text.split('\n').length - 1} of ${lines} lines; agent: ${router!.output.stderr().slice(-800)}`), 60_000, 200);
+    await eventually(
+      () =>
+        assert.ok(
+          text.split('\n').length - 1 >= lines,
+          `${text.split('\n').length - 1} of ${lines} lines; agent: ${router!.output.stderr().slice(-800)}`,
+        ),
+      60_000,
+      200,
+    );
     assert.deepEqual(text.split('\n').slice(0, -1), expected, 'every line once, in order');
   });
 });

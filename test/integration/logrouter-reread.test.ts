@@ -61,14 +61,31 @@ describe('quayside logrouter: a quiet stream does not make it read the whole log
     router = startRouter([route], state);
     await router.port();
     // stderr never writes; the pauses put the burst well behind the checkpoint before the kill.
-    const container = await runScript(docker, run, `sleep 1; seq 1 ${BURST}; sleep 3; echo tail-1; sleep 10; echo tail-2`);
-    await eventually(() => assert.equal(received().at(-1), 'tail-1', `${received().length} lines so far`), 120_000, 100);
+    const container = await runScript(
+      docker,
+      run,
+      `sleep 1; seq 1 ${BURST}; sleep 3; echo tail-1; sleep 10; echo tail-2`,
+    );
+    await eventually(
+      () => assert.equal(received().at(-1), 'tail-1', `${received().length} lines so far`),
+      120_000,
+      100,
+    );
     // Killed once its checkpoint holds tail-1 (the duplicate window is another test's subject).
     const tail1 = (await dockerLines(container)).find((line) => line.data.toString() === 'tail-1')!.ts;
-    await eventually(() => {
-      const positions = Object.values(new CheckpointStore(join(state, 'logrouter')).all()).flatMap((byContainer) => Object.values(byContainer));
-      assert.ok(positions.some((p) => p.stdout?.ts === tail1), 'checkpoint not at tail-1 yet');
-    }, 30_000, 20);
+    await eventually(
+      () => {
+        const positions = Object.values(new CheckpointStore(join(state, 'logrouter')).all()).flatMap((byContainer) =>
+          Object.values(byContainer),
+        );
+        assert.ok(
+          positions.some((p) => p.stdout?.ts === tail1),
+          'checkpoint not at tail-1 yet',
+        );
+      },
+      30_000,
+      20,
+    );
     router.child.kill('SIGKILL');
     await router.stop();
 
@@ -76,21 +93,34 @@ describe('quayside logrouter: a quiet stream does not make it read the whole log
     const agentPort = await router.port();
     await waitExited(container);
     const expected = [...Array.from({ length: BURST }, (_, i) => String(i + 1)), 'tail-1', 'tail-2'];
-    await eventually(() => assert.equal(received().length, expected.length, `${received().length} of ${expected.length} lines`), 60_000, 100);
+    await eventually(
+      () => assert.equal(received().length, expected.length, `${received().length} of ${expected.length} lines`),
+      60_000,
+      100,
+    );
     // The read after the exit has happened once the checkpoint sits at the last line (settled).
-    await eventually(async () => {
-      const skipped = await metric(agentPort, 'quayside_logrouter_skipped_total');
-      assert.ok(skipped >= 2, `the restarted agent skipped ${skipped} lines so far (tail-1 at re-attach, tail-2 after the exit)`);
-    }, 30_000, 100);
+    await eventually(
+      async () => {
+        const skipped = await metric(agentPort, 'quayside_logrouter_skipped_total');
+        assert.ok(
+          skipped >= 2,
+          `the restarted agent skipped ${skipped} lines so far (tail-1 at re-attach, tail-2 after the exit)`,
+        );
+      },
+      30_000,
+      100,
+    );
     const read = await metric(agentPort, 'quayside_logrouter_lines_in_total');
     assert.ok(read <= 10, `the restarted agent read ${read} lines from Docker: it asked for the log from its start`);
     assert.deepEqual(received(), expected, 'every line once, in order');
   });
 
-  it('reads after the exit from each stream\'s own checkpoint: the burst is not read again', async () => {
+  it("reads after the exit from each stream's own checkpoint: the burst is not read again", async () => {
     const name = `${run}-exit`;
     let exitText = '';
-    const exitSink = createServer((socket) => socket.setEncoding('latin1').on('data', (chunk: string) => (exitText += chunk)));
+    const exitSink = createServer((socket) =>
+      socket.setEncoding('latin1').on('data', (chunk: string) => (exitText += chunk)),
+    );
     const port = await freePort();
     await new Promise<void>((resolve) => exitSink.listen(port, '127.0.0.1', resolve));
     const state = join(dir, 'state-exit');
@@ -102,14 +132,25 @@ describe('quayside logrouter: a quiet stream does not make it read the whole log
       await waitExited(container);
       const id = (await container.inspect()).Id;
       // Both streams' positions meet at the last line once the read after the exit ended.
-      await eventually(() => {
-        const store = new CheckpointStore(join(state, 'logrouter'));
-        const positions = Object.values(store.all()).map((byContainer) => byContainer[id]);
-        store.close();
-        assert.ok(positions.some((p) => p?.stdout !== undefined && p.stdout.ts === p.stderr?.ts), 'the read after the exit has not ended yet');
-      }, 120_000, 100);
+      await eventually(
+        () => {
+          const store = new CheckpointStore(join(state, 'logrouter'));
+          const positions = Object.values(store.all()).map((byContainer) => byContainer[id]);
+          store.close();
+          assert.ok(
+            positions.some((p) => p?.stdout !== undefined && p.stdout.ts === p.stderr?.ts),
+            'the read after the exit has not ended yet',
+          );
+        },
+        120_000,
+        100,
+      );
       const lines = exitText.split('\n').slice(0, -1);
-      assert.deepEqual(lines, Array.from({ length: BURST }, (_, i) => String(i + 1)), 'every line once, in order');
+      assert.deepEqual(
+        lines,
+        Array.from({ length: BURST }, (_, i) => String(i + 1)),
+        'every line once, in order',
+      );
       const read = await metric(agentPort, 'quayside_logrouter_lines_in_total');
       console.log(`      ${BURST} lines, then the exit: ${read - BURST} lines read again`);
       assert.ok(read - BURST <= 10, `${read - BURST} lines read again after the exit`);

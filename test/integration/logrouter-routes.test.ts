@@ -67,38 +67,59 @@ describe('quayside logrouter: Redis and HTTP routes, filters and opt-outs', func
   });
 
   it('XADDs logstash-style JSON for the containers the label filter takes', async () => {
-    const entries = await eventually(async () => {
-      const got = await redis.xrange(stream, '-', '+');
-      assert.equal(got.length, 3, JSON.stringify(got));
-      return got;
-    }, 30_000, 100);
+    const entries = await eventually(
+      async () => {
+        const got = await redis.xrange(stream, '-', '+');
+        assert.equal(got.length, 3, JSON.stringify(got));
+        return got;
+      },
+      30_000,
+      100,
+    );
     const events = entries.map(([, fields]) => JSON.parse(fields[1]!) as Record<string, unknown>);
     for (const event of events) {
       assert.equal((event.docker as { name: string }).name, `${run}-shop`);
       assert.equal(event['@version'], '1');
       assert.match(String(event['@timestamp']), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
     }
-    assert.deepEqual(new Set(events.map((e) => `${String(e.stream)} ${String(e.message)}`)), new Set(['stdout {"level":"warn","message":"json line"}', 'stdout out', 'stderr err']));
+    assert.deepEqual(
+      new Set(events.map((e) => `${String(e.stream)} ${String(e.message)}`)),
+      new Set(['stdout {"level":"warn","message":"json line"}', 'stdout out', 'stderr err']),
+    );
   });
 
   it('RPUSHes only stderr with filter.sources=stderr, and skips opted-out containers', async () => {
-    const items = await eventually(async () => {
-      const got = await redis.lrange(list, 0, -1);
-      assert.equal(got.length, 2, JSON.stringify(got));
-      return got.map((item) => JSON.parse(item) as { stream: string; message: string; docker: { name: string } });
-    }, 30_000, 100);
-    assert.deepEqual(items.map((i) => i.stream), ['stderr', 'stderr']);
+    const items = await eventually(
+      async () => {
+        const got = await redis.lrange(list, 0, -1);
+        assert.equal(got.length, 2, JSON.stringify(got));
+        return got.map((item) => JSON.parse(item) as { stream: string; message: string; docker: { name: string } });
+      },
+      30_000,
+      100,
+    );
+    assert.deepEqual(
+      items.map((i) => i.stream),
+      ['stderr', 'stderr'],
+    );
     assert.deepEqual(new Set(items.map((i) => i.docker.name)), new Set([`${run}-shop`, `${run}-other`]));
   });
 
   it('POSTs gzipped NDJSON with the API key, waits out 429 and 503, and parses JSON lines', async () => {
-    const events = await eventually(() => {
-      const got = service.events().filter((e) => (e.docker as { name: string }).name !== `${run}-trace`);
-      assert.equal(got.length, 6, JSON.stringify(service.requests.map((r) => r.status)));
-      return got;
-    }, 60_000, 100);
+    const events = await eventually(
+      () => {
+        const got = service.events().filter((e) => (e.docker as { name: string }).name !== `${run}-trace`);
+        assert.equal(got.length, 6, JSON.stringify(service.requests.map((r) => r.status)));
+        return got;
+      },
+      60_000,
+      100,
+    );
     const ingest = service.requests.filter((r) => r.path === '/ingest');
-    assert.deepEqual(ingest.slice(0, 2).map((r) => r.status), [429, 503]);
+    assert.deepEqual(
+      ingest.slice(0, 2).map((r) => r.status),
+      [429, 503],
+    );
     for (const request of ingest) {
       assert.equal(request.path, '/ingest');
       assert.equal(request.headers['x-api-key'], 'secret');
@@ -108,15 +129,24 @@ describe('quayside logrouter: Redis and HTTP routes, filters and opt-outs', func
     const parsed = events.filter((e) => e.level === 'warn');
     assert.equal(parsed.length, 2, 'the JSON line of each container was parsed into fields');
     assert.equal(parsed[0]!.message, 'json line');
-    assert.deepEqual(new Set(events.map((e) => (e.docker as { name: string }).name)), new Set([`${run}-shop`, `${run}-other`]));
+    assert.deepEqual(
+      new Set(events.map((e) => (e.docker as { name: string }).name)),
+      new Set([`${run}-shop`, `${run}-other`]),
+    );
   });
 
   it('merges indented continuation lines into one message with multiline=true, sent as a JSON array', async () => {
-    await eventually(() => {
-      const requests = service.requests.filter((r) => r.path === '/multiline' && r.status === 200);
-      assert.ok(requests.length > 0 && requests.every((r) => r.body.startsWith('[')));
-      const messages = requests.flatMap((r) => (JSON.parse(r.body) as Array<{ message: string }>).map((e) => e.message));
-      assert.deepEqual(messages, ['Exception: boom\n    at a()\n    at b()', 'next']);
-    }, 30_000, 100);
+    await eventually(
+      () => {
+        const requests = service.requests.filter((r) => r.path === '/multiline' && r.status === 200);
+        assert.ok(requests.length > 0 && requests.every((r) => r.body.startsWith('[')));
+        const messages = requests.flatMap((r) =>
+          (JSON.parse(r.body) as Array<{ message: string }>).map((e) => e.message),
+        );
+        assert.deepEqual(messages, ['Exception: boom\n    at a()\n    at b()', 'next']);
+      },
+      30_000,
+      100,
+    );
   });
 });

@@ -27,7 +27,10 @@ describe('quayside logrouter: route secrets are never shown', function () {
     await startEngine();
     closed = await freePort();
     router = startRouter(
-      [`https://alice:pa55word@127.0.0.1:${closed}/in?header.X-Api-Key=k3yvalue&filter.name=${run}-*`, `redis://:r3dispw@127.0.0.1:${closed}/logs?filter.name=${run}-*`],
+      [
+        `https://alice:pa55word@127.0.0.1:${closed}/in?header.X-Api-Key=k3yvalue&filter.name=${run}-*`,
+        `redis://:r3dispw@127.0.0.1:${closed}/logs?filter.name=${run}-*`,
+      ],
       join(dir, 'state'),
       ['--log-api-token', 'api-token'],
     );
@@ -44,18 +47,39 @@ describe('quayside logrouter: route secrets are never shown', function () {
     const posted = await fetch(`${base}/routes`, {
       method: 'POST',
       headers: { ...auth, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ adapter: 'http', address: `bob:hunter2@127.0.0.1:${closed}`, path: '/hook', filter_name: `${run}-*`, options: { 'header.Authorization': 'Bearer b3arer' } }),
+      body: JSON.stringify({
+        adapter: 'http',
+        address: `bob:hunter2@127.0.0.1:${closed}`,
+        path: '/hook',
+        filter_name: `${run}-*`,
+        options: { 'header.Authorization': 'Bearer b3arer' },
+      }),
     });
     assert.equal(posted.status, 201);
     const answer = await posted.text();
     const listed = await (await fetch(`${base}/routes`, { headers: auth })).text();
     const routes = JSON.parse(listed) as Array<{ address: string; options: Record<string, string> }>;
     assert.equal(routes.length, 3);
-    assert.deepEqual(routes.map((r) => r.address).sort(), [`127.0.0.1:${closed}`, `127.0.0.1:${closed}`, `127.0.0.1:${closed}`]);
-    assert.ok(routes.every((r) => Object.values(r.options).some((v) => v === '***')), listed);
+    assert.deepEqual(routes.map((r) => r.address).sort(), [
+      `127.0.0.1:${closed}`,
+      `127.0.0.1:${closed}`,
+      `127.0.0.1:${closed}`,
+    ]);
+    assert.ok(
+      routes.every((r) => Object.values(r.options).some((v) => v === '***')),
+      listed,
+    );
     // Every route fails to deliver: the warnings and /readyz are where a secret would show.
     await runScript(docker, `${run}-talk`, 'echo "a line to deliver"');
-    await eventually(() => assert.ok((router.output.stderr().match(/route cannot deliver/g)?.length ?? 0) >= 3, router.output.stderr().slice(-2000)), 60_000, 200);
+    await eventually(
+      () =>
+        assert.ok(
+          (router.output.stderr().match(/route cannot deliver/g)?.length ?? 0) >= 3,
+          router.output.stderr().slice(-2000),
+        ),
+      60_000,
+      200,
+    );
     const ready = await (await fetch(`${base}/readyz?verbose=1`, { headers: auth })).text();
     for (const secret of SECRETS) {
       for (const [where, text] of [

@@ -58,7 +58,11 @@ describe('quayside logrouter: syslog wire formats with rsyslog', function () {
       containers[kind] = await runScript(docker, `${run}-${kind}`, SCRIPT, { labels: { 'app.tier': 'web "front"' } });
     }
     // Plus a 1 MiB line (64 Docker frames), the agent's default maximum.
-    containers.raw = await runScript(docker, `${run}-raw`, `${SCRIPT}; echo; head -c 1048576 /dev/zero | tr '\\0' y; echo`);
+    containers.raw = await runScript(
+      docker,
+      `${run}-raw`,
+      `${SCRIPT}; echo; head -c 1048576 /dev/zero | tr '\\0' y; echo`,
+    );
     containers.tty = await runScript(docker, `${run}-tty`, "echo 'tty one'; echo 'tty two'", { tty: true });
     await Promise.all(Object.values(containers).map((c) => waitExited(c)));
   });
@@ -73,11 +77,21 @@ describe('quayside logrouter: syslog wire formats with rsyslog', function () {
 
   async function receivedFor(kind: string, count: number): Promise<Received[]> {
     const name = `${run}-${kind}`;
-    return eventually(() => {
-      const got = rsyslog.received().filter((r) => r.app === name || r.raw.includes(` ${name}[`) || r.raw.includes(` ${name}:`));
-      assert.equal(got.length, count, `received for ${name}: ${JSON.stringify(got.map((r) => r.msg.slice(0, 40)))}; agent: ${router.output.stderr().slice(-1500)}`);
-      return got;
-    }, 30_000, 100);
+    return eventually(
+      () => {
+        const got = rsyslog
+          .received()
+          .filter((r) => r.app === name || r.raw.includes(` ${name}[`) || r.raw.includes(` ${name}:`));
+        assert.equal(
+          got.length,
+          count,
+          `received for ${name}: ${JSON.stringify(got.map((r) => r.msg.slice(0, 40)))}; agent: ${router.output.stderr().slice(-1500)}`,
+        );
+        return got;
+      },
+      30_000,
+      100,
+    );
   }
 
   it('sends RFC 5424 over TCP with Docker timestamps, container hostname, name, pid and label SD', async () => {
@@ -96,11 +110,22 @@ describe('quayside logrouter: syslog wire formats with rsyslog', function () {
       // TIME-SECFRAC: Docker's timestamp to the microsecond (the RFC's limit), not our read time.
       assert.equal(r.time.slice(0, 26), line.ts.slice(0, 26), `time of line ${i}`);
       assert.equal(r.sd, '[labels@32473 app.tier="web \\"front\\""]');
-      assert.ok(r.raw.startsWith(`<${r.pri}>1 ${line.ts.slice(0, 26)}Z ${info.Config.Hostname} ${run}-5424 ${r.procid} - [labels@32473`), r.raw.slice(0, 120));
+      assert.ok(
+        r.raw.startsWith(
+          `<${r.pri}>1 ${line.ts.slice(0, 26)}Z ${info.Config.Hostname} ${run}-5424 ${r.procid} - [labels@32473`,
+        ),
+        r.raw.slice(0, 120),
+      );
     });
     // In the order the engine stored them (stdout and stderr are copied by separate goroutines).
-    assert.deepEqual(got.map((r) => r.msg), truth.map((line) => line.data.toString('utf8')));
-    assert.deepEqual(new Set(got.map((r) => r.msg)), new Set(['hello world', 'café ✓', 'bad \ufffd\ufffd bytes', 'oops', 'x'.repeat(40_000), 'no newline']));
+    assert.deepEqual(
+      got.map((r) => r.msg),
+      truth.map((line) => line.data.toString('utf8')),
+    );
+    assert.deepEqual(
+      new Set(got.map((r) => r.msg)),
+      new Set(['hello world', 'café ✓', 'bad \ufffd\ufffd bytes', 'oops', 'x'.repeat(40_000), 'no newline']),
+    );
   });
 
   it('sends RFC 3164 with octet-counting framing over TCP', async () => {
@@ -121,19 +146,28 @@ describe('quayside logrouter: syslog wire formats with rsyslog', function () {
   it('sends one datagram per line over UDP', async () => {
     const truth = await dockerLines(containers.udp!);
     const got = await receivedFor('udp', 6);
-    assert.deepEqual(got.map((r) => r.msg), truth.map((line) => line.data.toString('utf8')));
+    assert.deepEqual(
+      got.map((r) => r.msg),
+      truth.map((line) => line.data.toString('utf8')),
+    );
   });
 
   it('reads TTY containers as raw streams, without the carriage returns', async () => {
     const got = await receivedFor('tty', 2);
-    assert.deepEqual(got.map((r) => r.msg), ['tty one', 'tty two']);
+    assert.deepEqual(
+      got.map((r) => r.msg),
+      ['tty one', 'tty two'],
+    );
   });
 
   it('keeps every byte Docker holds over raw+tcp (json-file itself turns invalid UTF-8 into U+FFFD)', async () => {
     const truth = await dockerLines(containers.raw!);
     assert.equal(truth.at(-1)!.data.length, 1_048_576);
     const expected = Buffer.concat(truth.flatMap((line) => [line.data, Buffer.from('\n')]));
-    assert.ok(truth.some((line) => line.data.equals(Buffer.from('bad \ufffd\ufffd bytes'))), 'the engine stored the invalid bytes as U+FFFD');
+    assert.ok(
+      truth.some((line) => line.data.equals(Buffer.from('bad \ufffd\ufffd bytes'))),
+      'the engine stored the invalid bytes as U+FFFD',
+    );
     await eventually(() => assert.equal(rawBytes.length, expected.length), 30_000, 100);
     assert.ok(rawBytes.equals(expected), 'raw bytes differ');
   });

@@ -24,13 +24,25 @@ describe('HTTP access from another network', function () {
   it('serves /healthz, /readyz and /metrics to anyone, /findings and readiness details only with the token', async () => {
     const port = await freePort();
     const agent = startCli(
-      ['label-inspector', '--listen', `0.0.0.0:${port}`, '--api-token', 'n3ighbour-t0ken', '--state-dir', join(testEnv().root, 'state')],
+      [
+        'label-inspector',
+        '--listen',
+        `0.0.0.0:${port}`,
+        '--api-token',
+        'n3ighbour-t0ken',
+        '--state-dir',
+        join(testEnv().root, 'state'),
+      ],
       { DOCKER_HOST: testEnv().docker.host },
     );
     const output = capture(agent);
     const remote = `http://${testEnv().docker.gateway}:${port}`;
     try {
-      await eventually(async () => assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200), 15_000, 50);
+      await eventually(
+        async () => assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200),
+        15_000,
+        50,
+      );
       assert.match(await fromContainer(`${remote}/healthz`), /HTTP\/1\.1 200 OK[\s\S]*"status":"ok"/);
       assert.match(await fromContainer(`${remote}/metrics`), /HTTP\/1\.1 200 OK[\s\S]*quayside_build_info/);
       const readiness = await fromContainer(`${remote}/readyz`);
@@ -41,8 +53,14 @@ describe('HTTP access from another network', function () {
       assert.match(refused, /401 Unauthorized/);
       assert.doesNotMatch(refused, /"findings"/);
       assert.match(await fromContainer(`${remote}/findings`, ['Authorization: Bearer wrong']), /401 Unauthorized/);
-      assert.match(await fromContainer(`${remote}/findings`, ['Authorization: Bearer n3ighbour-t0ken']), /HTTP\/1\.1 200 OK[\s\S]*"findings"/);
-      assert.match(await fromContainer(`${remote}/readyz`, ['Authorization: Bearer n3ighbour-t0ken']), /"detail":"event stream connected"/);
+      assert.match(
+        await fromContainer(`${remote}/findings`, ['Authorization: Bearer n3ighbour-t0ken']),
+        /HTTP\/1\.1 200 OK[\s\S]*"findings"/,
+      );
+      assert.match(
+        await fromContainer(`${remote}/readyz`, ['Authorization: Bearer n3ighbour-t0ken']),
+        /"detail":"event stream connected"/,
+      );
       // The same host, without the token: trusted.
       assert.equal((await fetch(`http://127.0.0.1:${port}/findings`)).status, 200);
     } finally {
@@ -53,10 +71,17 @@ describe('HTTP access from another network', function () {
 
   it('refuses other networks everything sensitive when no token is set', async () => {
     const port = await freePort();
-    const agent = startCli(['label-inspector', '--listen', `0.0.0.0:${port}`, '--state-dir', join(testEnv().root, 'state')], { DOCKER_HOST: testEnv().docker.host });
+    const agent = startCli(
+      ['label-inspector', '--listen', `0.0.0.0:${port}`, '--state-dir', join(testEnv().root, 'state')],
+      { DOCKER_HOST: testEnv().docker.host },
+    );
     const output = capture(agent);
     try {
-      await eventually(async () => assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200), 15_000, 50);
+      await eventually(
+        async () => assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200),
+        15_000,
+        50,
+      );
       const remote = `http://${testEnv().docker.gateway}:${port}`;
       assert.match(await fromContainer(`${remote}/findings`, ['Authorization: Bearer anything']), /403 Forbidden/);
       assert.match(await fromContainer(`${remote}/healthz`), /HTTP\/1\.1 200 OK/);
@@ -66,12 +91,27 @@ describe('HTTP access from another network', function () {
     assert.equal(await exited(agent), 0, output.stderr());
   });
 
-  it('takes the logrouter\'s --log-api-token as the old name of --api-token, and refuses two different tokens', async () => {
+  it("takes the logrouter's --log-api-token as the old name of --api-token, and refuses two different tokens", async () => {
     const port = await freePort();
-    const agent = startCli(['logrouter', '--listen', `0.0.0.0:${port}`, '--log-api-token', 'old-name', '--state-dir', join(testEnv().root, 'state')], { DOCKER_HOST: testEnv().docker.host });
+    const agent = startCli(
+      [
+        'logrouter',
+        '--listen',
+        `0.0.0.0:${port}`,
+        '--log-api-token',
+        'old-name',
+        '--state-dir',
+        join(testEnv().root, 'state'),
+      ],
+      { DOCKER_HOST: testEnv().docker.host },
+    );
     const output = capture(agent);
     try {
-      await eventually(async () => assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200), 15_000, 50);
+      await eventually(
+        async () => assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200),
+        15_000,
+        50,
+      );
       const remote = `http://${testEnv().docker.gateway}:${port}`;
       assert.match(await fromContainer(`${remote}/routes`), /401 Unauthorized/);
       assert.match(await fromContainer(`${remote}/routes`, ['Authorization: Bearer old-name']), /HTTP\/1\.1 200 OK/);
@@ -79,17 +119,37 @@ describe('HTTP access from another network', function () {
       agent.kill('SIGTERM');
     }
     assert.equal(await exited(agent), 0, output.stderr());
-    const both = await runCli(['logrouter', '--listen', '127.0.0.1:0', '--api-token', 'a', '--log-api-token', 'b'], { DOCKER_HOST: testEnv().docker.host });
+    const both = await runCli(['logrouter', '--listen', '127.0.0.1:0', '--api-token', 'a', '--log-api-token', 'b'], {
+      DOCKER_HOST: testEnv().docker.host,
+    });
     assert.equal(both.code, 2, both.stderr);
-    assert.match(both.stderr, /--api-token \(QUAYSIDE_API_TOKEN\) and its old name --log-api-token \(QUAYSIDE_LOG_API_TOKEN\) differ/);
+    assert.match(
+      both.stderr,
+      /--api-token \(QUAYSIDE_API_TOKEN\) and its old name --log-api-token \(QUAYSIDE_LOG_API_TOKEN\) differ/,
+    );
   });
 
-  it('lets a client on another network change the logrouter\'s routes with --api-token', async () => {
+  it("lets a client on another network change the logrouter's routes with --api-token", async () => {
     const port = await freePort();
-    const agent = startCli(['logrouter', '--listen', `0.0.0.0:${port}`, '--api-token', 'new-name', '--state-dir', join(testEnv().root, 'state')], { DOCKER_HOST: testEnv().docker.host });
+    const agent = startCli(
+      [
+        'logrouter',
+        '--listen',
+        `0.0.0.0:${port}`,
+        '--api-token',
+        'new-name',
+        '--state-dir',
+        join(testEnv().root, 'state'),
+      ],
+      { DOCKER_HOST: testEnv().docker.host },
+    );
     const output = capture(agent);
     try {
-      await eventually(async () => assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200), 15_000, 50);
+      await eventually(
+        async () => assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200),
+        15_000,
+        50,
+      );
       const routes = `http://${testEnv().docker.gateway}:${port}/routes`;
       // The server decides who may change routes; the route handler then judges the body.
       const badRoute = '{"address":"nowhere"}';

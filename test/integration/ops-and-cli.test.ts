@@ -4,7 +4,16 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eventually } from '../support/eventually';
 import { capture, exited, startCli } from '../support/cli';
-import { createContainer, execIn, removeTestContainers, startEngine, stopEngine, testDocker, testEnv, uniqueTag } from '../support/test-env';
+import {
+  createContainer,
+  execIn,
+  removeTestContainers,
+  startEngine,
+  stopEngine,
+  testDocker,
+  testEnv,
+  uniqueTag,
+} from '../support/test-env';
 
 describe('quayside all against the test engine', function () {
   this.timeout(120_000);
@@ -15,9 +24,12 @@ describe('quayside all against the test engine', function () {
   before(() => startEngine());
   beforeEach(async () => {
     const port = 20_000 + Math.floor(Math.random() * 20_000);
-    child = startCli(['all', '--listen', `127.0.0.1:${port}`, '--state-dir', join(testEnv().root, 'state'), '--log-format', 'json'], {
-      DOCKER_HOST: testEnv().docker.host,
-    });
+    child = startCli(
+      ['all', '--listen', `127.0.0.1:${port}`, '--state-dir', join(testEnv().root, 'state'), '--log-format', 'json'],
+      {
+        DOCKER_HOST: testEnv().docker.host,
+      },
+    );
     base = `http://127.0.0.1:${port}`;
     await eventually(async () => assert.equal((await fetch(`${base}/readyz`)).status, 200), 10_000);
   });
@@ -50,7 +62,10 @@ describe('quayside all against the test engine', function () {
     await container.start();
     await container.wait();
     await eventually(async () => {
-      assert.match(await (await fetch(`${base}/metrics`)).text(), /^quayside_docker_events_total\{type="container",action="die"\} [1-9]\d*$/m);
+      assert.match(
+        await (await fetch(`${base}/metrics`)).text(),
+        /^quayside_docker_events_total\{type="container",action="die"\} [1-9]\d*$/m,
+      );
     });
 
     const { targetsDir, url } = testEnv().prometheus;
@@ -59,11 +74,17 @@ describe('quayside all against the test engine', function () {
     const targetFile = join(targetsDir, `${job}.json`);
     writeFileSync(targetFile, JSON.stringify([{ targets: [new URL(base).host], labels: { test_run: job } }]));
     try {
-      await eventually(async () => {
-        const query = encodeURIComponent(`quayside_docker_connected{test_run="${job}"}`);
-        const answer = (await (await fetch(`${url}/api/v1/query?query=${query}`)).json()) as { data: { result: Array<{ value: [number, string] }> } };
-        assert.equal(answer.data.result[0]?.value[1], '1');
-      }, 30_000, 500);
+      await eventually(
+        async () => {
+          const query = encodeURIComponent(`quayside_docker_connected{test_run="${job}"}`);
+          const answer = (await (await fetch(`${url}/api/v1/query?query=${query}`)).json()) as {
+            data: { result: Array<{ value: [number, string] }> };
+          };
+          assert.equal(answer.data.result[0]?.value[1], '1');
+        },
+        30_000,
+        500,
+      );
     } finally {
       rmSync(targetFile, { force: true });
     }
@@ -79,7 +100,9 @@ describe('quayside events', function () {
 
   it('prints live events as normalized JSON lines, filtered by the engine', async () => {
     const name = uniqueTag('qs-cli');
-    const child = startCli(['events', '--filter', `container=${name}`, '--filter', 'type=container'], { DOCKER_HOST: testEnv().docker.host });
+    const child = startCli(['events', '--filter', `container=${name}`, '--filter', 'type=container'], {
+      DOCKER_HOST: testEnv().docker.host,
+    });
     const output = capture(child);
     try {
       await eventually(() => assert.match(output.stderr(), /connected to Docker/), 10_000);
@@ -92,7 +115,11 @@ describe('quayside events', function () {
       child.kill('SIGTERM');
     }
     assert.equal(await exited(child), 0);
-    const lines = output.stdout().trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = output
+      .stdout()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     assert.deepEqual(
       lines.map((l) => l.action).filter((a) => a !== 'kill'),
       ['create', 'start', 'exec_create', 'exec_start', 'exec_die', 'die', 'destroy'],
@@ -110,7 +137,9 @@ describe('quayside events', function () {
     const container = await createContainer(docker, { name, cmd: ['true'] });
     await container.start();
     await container.wait();
-    const child = startCli(['events', '--since', '1m', '--filter', `container=${name}`], { DOCKER_HOST: testEnv().docker.host });
+    const child = startCli(['events', '--since', '1m', '--filter', `container=${name}`], {
+      DOCKER_HOST: testEnv().docker.host,
+    });
     const output = capture(child);
     try {
       await eventually(() => assert.match(output.stdout(), /"action":"die"/), 10_000);
@@ -118,7 +147,11 @@ describe('quayside events', function () {
       child.kill('SIGTERM');
     }
     await exited(child);
-    const actions = output.stdout().trim().split('\n').map((line) => (JSON.parse(line) as { action: string }).action);
+    const actions = output
+      .stdout()
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { action: string }).action);
     assert.deepEqual(actions, ['create', 'start', 'die']);
   });
 });

@@ -26,7 +26,11 @@ for (const engine of testEngines()) {
       await removeTestContainers(docker);
       network = await engine.extraNetwork();
       consul = await new ConsulDouble().start();
-      agent = await startRegistrator(consul, ['-internal', '-deregister', 'on-success', '--node-name', node, '-resync', '0'], { DOCKER_HOST: engine.host });
+      agent = await startRegistrator(
+        consul,
+        ['-internal', '-deregister', 'on-success', '--node-name', node, '-resync', '0'],
+        { DOCKER_HOST: engine.host },
+      );
     });
     after(async () => {
       if (agent) assert.equal(await agent.stop(), 0, `graceful shutdown; stderr: ${agent.stderr().slice(-2000)}`);
@@ -35,31 +39,50 @@ for (const engine of testEngines()) {
     });
 
     const waitUntil = (check: () => Promise<void> | void): Promise<void> => eventually(check, 15_000, 50);
-    const exitWhenTold = (code: number): string[] => ['sh', '-c', `while [ ! -f /tmp/exit ]; do sleep 0.1; done; exit ${code}`];
+    const exitWhenTold = (code: number): string[] => [
+      'sh',
+      '-c',
+      `while [ ! -f /tmp/exit ]; do sleep 0.1; done; exit ${code}`,
+    ];
 
     it('registers the container address on its network, follows disconnect and connect', async () => {
       const name = `${run}-app`;
       const container = await runContainer(docker, { name, expose: ['7000/tcp'], networkMode: network });
-      const ipOn = async (): Promise<string | undefined> => (await container.inspect()).NetworkSettings.Networks[network]?.IPAddress;
+      const ipOn = async (): Promise<string | undefined> =>
+        (await container.inspect()).NetworkSettings.Networks[network]?.IPAddress;
       const sid = `${node}:${name}:7000`;
-      await waitUntil(async () => assert.deepEqual([consul.services.get(sid)?.Address, consul.services.get(sid)?.Port], [await ipOn(), 7000]));
+      await waitUntil(async () =>
+        assert.deepEqual([consul.services.get(sid)?.Address, consul.services.get(sid)?.Port], [await ipOn(), 7000]),
+      );
       await engine.cli(['network', 'disconnect', network, name]);
       await waitUntil(() => assert.equal(consul.services.has(sid), false, 'removed on disconnect'));
       await engine.cli(['network', 'connect', network, name]);
       const address = await ipOn();
       assert.ok(address, 'connected again');
-      await waitUntil(() => assert.equal(consul.services.get(sid)?.Address, address, 'back on connect, with the new address'));
+      await waitUntil(() =>
+        assert.equal(consul.services.get(sid)?.Address, address, 'back on connect, with the new address'),
+      );
     });
 
     it('keeps the services of a container that failed (on-success), and removes them on rm', async () => {
       const name = `${run}-fails`;
-      const container = await runContainer(docker, { name, expose: ['7000/tcp'], networkMode: network, cmd: exitWhenTold(3) });
+      const container = await runContainer(docker, {
+        name,
+        expose: ['7000/tcp'],
+        networkMode: network,
+        cmd: exitWhenTold(3),
+      });
       const sid = `${node}:${name}:7000`;
       await waitUntil(() => assert.ok(consul.services.has(sid)));
       await engine.cli(['exec', name, 'touch', '/tmp/exit']);
       await container.wait();
       // The agent counts an event as it reads it; its `die` handler (exit 3: keep) does no I/O.
-      await waitUntil(async () => assert.match(await (await fetch(`${agent!.base}/metrics`)).text(), /^quayside_docker_events_total\{type="container",action="die"\} [1-9]/m));
+      await waitUntil(async () =>
+        assert.match(
+          await (await fetch(`${agent!.base}/metrics`)).text(),
+          /^quayside_docker_events_total\{type="container",action="die"\} [1-9]/m,
+        ),
+      );
       assert.ok(consul.services.has(sid), 'kept after exit 3');
       await engine.cli(['rm', name]);
       await waitUntil(() => assert.equal(consul.services.has(sid), false, 'removed with the container'));

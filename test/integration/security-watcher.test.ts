@@ -8,7 +8,16 @@ import type Dockerode from 'dockerode';
 import { capture, exited, runCli, startCli } from '../support/cli';
 import { dockerCli } from '../support/docker-cli';
 import { eventually } from '../support/eventually';
-import { execIn, removeTestContainers, startEngine, stopEngine, TEST_LABEL, testDocker, testEnv, uniqueTag } from '../support/test-env';
+import {
+  execIn,
+  removeTestContainers,
+  startEngine,
+  stopEngine,
+  TEST_LABEL,
+  testDocker,
+  testEnv,
+  uniqueTag,
+} from '../support/test-env';
 import { freePort } from '../support/free-port';
 
 interface FindingJson {
@@ -56,7 +65,15 @@ describe('security-watcher on the test engine', function () {
   async function startWatcher(policy?: string): Promise<void> {
     // Asked of the kernel: a guessed port collides with other processes' (EADDRINUSE at start).
     port = await freePort();
-    const args = ['security-watcher', '--listen', `127.0.0.1:${port}`, '--state-dir', join(testEnv().root, 'state'), '--log-format', 'json'];
+    const args = [
+      'security-watcher',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--state-dir',
+      join(testEnv().root, 'state'),
+      '--log-format',
+      'json',
+    ];
     if (policy !== undefined) {
       const file = join(dir, `${uniqueTag('policy')}.yaml`);
       writeFileSync(file, policy);
@@ -64,13 +81,25 @@ describe('security-watcher on the test engine', function () {
     }
     agent = startCli(args, { DOCKER_HOST: testEnv().docker.host });
     output = capture(agent);
-    await eventually(async () => assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200), 20_000, 100);
+    await eventually(
+      async () => assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200),
+      20_000,
+      100,
+    );
   }
 
   async function findings(state = 'open'): Promise<FindingJson[]> {
-    return ((await (await fetch(`http://127.0.0.1:${port}/findings?agent=security-watcher&state=${state}`)).json()) as { findings: FindingJson[] }).findings;
+    return (
+      (await (await fetch(`http://127.0.0.1:${port}/findings?agent=security-watcher&state=${state}`)).json()) as {
+        findings: FindingJson[];
+      }
+    ).findings;
   }
-  const about = async (id: string, state = 'open') => (await findings(state)).filter((f) => f.object.id === id).map((f) => f.ruleId).sort();
+  const about = async (id: string, state = 'open') =>
+    (await findings(state))
+      .filter((f) => f.object.id === id)
+      .map((f) => f.ruleId)
+      .sort();
 
   /** Enforcements on this file's containers: the engine may hold others (e.g. `npm run demo`'s). */
   function enforcements(): LogLine[] {
@@ -82,20 +111,41 @@ describe('security-watcher on the test engine', function () {
       .filter((record) => record.container?.startsWith('qs-sec-'));
   }
 
-  function container(name: string, options: Partial<Dockerode.ContainerCreateOptions> = {}, host: Dockerode.HostConfig = {}): Promise<Dockerode.Container> {
-    return docker.createContainer({ name, Image: testEnv().images.busybox, Cmd: ['sleep', '300'], Labels: { [TEST_LABEL]: '1' }, ...options, HostConfig: { RestartPolicy: { Name: 'no' }, ...host } });
+  function container(
+    name: string,
+    options: Partial<Dockerode.ContainerCreateOptions> = {},
+    host: Dockerode.HostConfig = {},
+  ): Promise<Dockerode.Container> {
+    return docker.createContainer({
+      name,
+      Image: testEnv().images.busybox,
+      Cmd: ['sleep', '300'],
+      Labels: { [TEST_LABEL]: '1' },
+      ...options,
+      HostConfig: { RestartPolicy: { Name: 'no' }, ...host },
+    });
   }
 
   it('says that image rules set to enforce only report, and does not list them as enforcing', async () => {
-    await startWatcher('rules:\n  image-healthcheck: { mode: enforce, action: stop }\n  memory-limit: { mode: enforce, action: pause }\n');
-    const lines = output.stderr().split('\n').filter(Boolean).map((line) => JSON.parse(line) as { message: string; rules?: string[]; enforcing?: string[] });
-    assert.deepEqual(lines.find((l) => l.message.startsWith('image rules cannot enforce'))?.rules, ['image-healthcheck']);
+    await startWatcher(
+      'rules:\n  image-healthcheck: { mode: enforce, action: stop }\n  memory-limit: { mode: enforce, action: pause }\n',
+    );
+    const lines = output
+      .stderr()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { message: string; rules?: string[]; enforcing?: string[] });
+    assert.deepEqual(lines.find((l) => l.message.startsWith('image rules cannot enforce'))?.rules, [
+      'image-healthcheck',
+    ]);
     assert.deepEqual(lines.find((l) => l.message === 'security-watcher watching')?.enforcing, ['memory-limit:pause']);
   });
 
   it('a bad policy stops the start with exit code 2, naming the file, the line and the problem', async () => {
     const policy = join(__dirname, '..', 'fixtures', 'policies', 'unknown-rule.yaml');
-    const result = await runCli(['security-watcher', '--listen', '127.0.0.1:0', '--security-policy', policy], { DOCKER_HOST: testEnv().docker.host });
+    const result = await runCli(['security-watcher', '--listen', '127.0.0.1:0', '--security-policy', policy], {
+      DOCKER_HOST: testEnv().docker.host,
+    });
     assert.equal(result.code, 2, result.stderr);
     assert.match(result.stderr, /unknown-rule\.yaml:4: unknown rule 'privilegd'/);
   });
@@ -106,15 +156,25 @@ describe('security-watcher on the test engine', function () {
     await eventually(async () => assert.ok((await about(c.id)).includes('added-capabilities')), 15_000);
     assert.equal((await c.inspect()).State.Status, 'created', 'found before start');
     const [caps] = (await findings()).filter((f) => f.object.id === c.id && f.ruleId === 'added-capabilities');
-    assert.deepEqual(caps!.evidence, { cis: '5.4', field: 'HostConfig.CapAdd', value: ['NET_ADMIN'], mode: 'audit' }, 'as the API was given it');
+    assert.deepEqual(
+      caps!.evidence,
+      { cis: '5.4', field: 'HostConfig.CapAdd', value: ['NET_ADMIN'], mode: 'audit' },
+      'as the API was given it',
+    );
     assert.ok((await about(c.id)).includes('sensitive-mount'));
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    assert.match(metrics, /^quayside_findings_open\{agent="security-watcher",rule="added-capabilities",severity="high"\} 1$/m);
+    assert.match(
+      metrics,
+      /^quayside_findings_open\{agent="security-watcher",rule="added-capabilities",severity="high"\} 1$/m,
+    );
     await c.remove({ force: true });
     await eventually(async () => assert.deepEqual(await about(c.id), []));
     assert.ok((await about(c.id, 'resolved')).includes('added-capabilities'));
     // Images are checked too (CIS 4.x): the test image has no HEALTHCHECK and runs as root.
-    const image = (await findings()).filter((f) => f.object.kind === 'image' && f.object.name === testEnv().images.busybox).map((f) => f.ruleId).sort();
+    const image = (await findings())
+      .filter((f) => f.object.kind === 'image' && f.object.name === testEnv().images.busybox)
+      .map((f) => f.ruleId)
+      .sort();
     assert.deepEqual(image, ['image-healthcheck', 'image-root-user']);
   });
 
@@ -138,7 +198,9 @@ describe('security-watcher on the test engine', function () {
     await startWatcher();
     const app = await container(uniqueTag('qs-sec-exec'), { User: '1000' });
     // Runs as root with a health check every 200 ms: if its execs reached the rules, root-exec would fire.
-    const healthy = await container(uniqueTag('qs-sec-health'), { Healthcheck: { Test: ['CMD-SHELL', 'exit 0'], Interval: 200_000_000 } });
+    const healthy = await container(uniqueTag('qs-sec-health'), {
+      Healthcheck: { Test: ['CMD-SHELL', 'exit 0'], Interval: 200_000_000 },
+    });
     await app.start();
     await healthy.start();
     const quiet = await execIn(app, ['sh', '-c', 'true'], false);
@@ -150,15 +212,25 @@ describe('security-watcher on the test engine', function () {
     });
     await eventually(async () => {
       const list = (await findings()).filter((f) => f.object.id === app.id && f.subject.startsWith('exec '));
-      assert.deepEqual(list.map((f) => `${f.ruleId} ${f.subject}`).sort(), [`root-exec exec ${root}`, `terminal-shell exec ${shell}`].sort());
+      assert.deepEqual(
+        list.map((f) => `${f.ruleId} ${f.subject}`).sort(),
+        [`root-exec exec ${root}`, `terminal-shell exec ${shell}`].sort(),
+      );
     }, 15_000);
     const terminal = (await findings()).find((f) => f.ruleId === 'terminal-shell')!;
     assert.deepEqual([terminal.evidence.field, terminal.evidence.value], ['ProcessConfig.tty', true]);
     assert.ok(!(await findings()).some((f) => f.subject === `exec ${quiet}`));
 
     // Let several health checks run, then make sure none produced a finding.
-    await eventually(async () => assert.ok(((await healthy.inspect()).State.Health?.Log?.length ?? 0) >= 3), 20_000, 100);
-    assert.deepEqual((await findings()).filter((f) => f.object.id === healthy.id && f.subject.startsWith('exec ')), []);
+    await eventually(
+      async () => assert.ok(((await healthy.inspect()).State.Health?.Log?.length ?? 0) >= 3),
+      20_000,
+      100,
+    );
+    assert.deepEqual(
+      (await findings()).filter((f) => f.object.id === healthy.id && f.subject.startsWith('exec ')),
+      [],
+    );
 
     const file = join(dir, 'payload.txt');
     writeFileSync(file, 'x');
@@ -170,13 +242,27 @@ describe('security-watcher on the test engine', function () {
     await startWatcher();
     // Runs as root; each probe runs wget: a probe that reached the rules would fire root-exec and remote-copy-exec.
     const script = 'sleep 1; wget -q -T 1 -O /dev/null http://127.0.0.1:9/ || true';
-    const healthy = await container(uniqueTag('qs-sec-lookalike'), { Healthcheck: { Test: ['CMD-SHELL', script], Interval: 300_000_000 } });
+    const healthy = await container(uniqueTag('qs-sec-lookalike'), {
+      Healthcheck: { Test: ['CMD-SHELL', script], Interval: 300_000_000 },
+    });
     await healthy.start();
-    await eventually(async () => assert.ok(((await healthy.inspect()).State.Health?.Log?.length ?? 0) >= 3), 30_000, 100);
+    await eventually(
+      async () => assert.ok(((await healthy.inspect()).State.Health?.Log?.length ?? 0) >= 3),
+      30_000,
+      100,
+    );
     const lookalike = async (options: Partial<Dockerode.ExecCreateOptions>) => {
-      const exec = await healthy.exec({ Cmd: ['/bin/sh', '-c', script], AttachStdout: true, AttachStderr: true, ...options });
+      const exec = await healthy.exec({
+        Cmd: ['/bin/sh', '-c', script],
+        AttachStdout: true,
+        AttachStderr: true,
+        ...options,
+      });
       // `docker exec --privileged` cannot start on this machine (no capabilities to grant): its create is enough to judge it.
-      await exec.start({ hijack: true, stdin: false, Tty: options.Tty === true }).then((s) => new Promise((r) => (s.on('end', r), s.on('close', r), s.resume()))).catch(() => undefined);
+      await exec
+        .start({ hijack: true, stdin: false, Tty: options.Tty === true })
+        .then((s) => new Promise((r) => (s.on('end', r), s.on('close', r), s.resume())))
+        .catch(() => undefined);
       return exec.id;
     };
     const privileged = await lookalike({ User: '0', Privileged: true, Tty: true });
@@ -185,13 +271,20 @@ describe('security-watcher on the test engine', function () {
     // Same user as the probes (the container's), only the environment differs: seen while it runs.
     const envOnly = await lookalike({ Env: ['PATH=/tmp:/bin'] });
     await eventually(async () => {
-      const subjects = new Set((await findings()).filter((f) => f.object.id === healthy.id && f.ruleId === 'remote-copy-exec').map((f) => f.subject));
-      for (const id of [privileged, terminal, hijackedPath, envOnly]) assert.ok(subjects.has(`exec ${id}`), `exec ${id} has a finding`);
+      const subjects = new Set(
+        (await findings())
+          .filter((f) => f.object.id === healthy.id && f.ruleId === 'remote-copy-exec')
+          .map((f) => f.subject),
+      );
+      for (const id of [privileged, terminal, hijackedPath, envOnly])
+        assert.ok(subjects.has(`exec ${id}`), `exec ${id} has a finding`);
     }, 20_000);
     const mine = new Set([privileged, terminal, hijackedPath, envOnly].map((id) => `exec ${id}`));
     assert.ok((await findings()).some((f) => f.ruleId === 'privileged-exec' && f.subject === `exec ${privileged}`));
     // Probes went on meanwhile; none of them reached the rules.
-    const probes = (await findings()).filter((f) => f.object.id === healthy.id && f.subject.startsWith('exec ') && !mine.has(f.subject));
+    const probes = (await findings()).filter(
+      (f) => f.object.id === healthy.id && f.subject.startsWith('exec ') && !mine.has(f.subject),
+    );
     assert.deepEqual(probes, []);
   });
 
@@ -199,7 +292,7 @@ describe('security-watcher on the test engine', function () {
     await startWatcher();
     const app = await container(uniqueTag('qs-sec-script'), { User: '1000' });
     await app.start();
-    const hidden = await execIn(app, ['sh', '-c', 'if true; then a\'\'pk add curl; fi']);
+    const hidden = await execIn(app, ['sh', '-c', "if true; then a''pk add curl; fi"]);
     const mention = await execIn(app, ['sh', '-c', 'printf "#!/bin/sh\\necho; apk add curl\\n" > /tmp/nc']);
     const variable = await execIn(app, ['sh', '-c', 'p=apk; $p add curl']);
     await eventually(async () => {
@@ -252,14 +345,26 @@ describe('security-watcher on the test engine', function () {
       '    reason: test exemption',
     ].join('\n');
     await startWatcher(policy);
-    const stopped = await container(uniqueTag('qs-sec-stop'), { User: '1000' }, { PidMode: 'host', NetworkMode: 'none' });
-    const exempt = await container(uniqueTag('qs-sec-exempt'), { Labels: { [TEST_LABEL]: '1', 'com.example.exempt': 'yes' } }, { PidMode: 'host', NetworkMode: 'none' });
+    const stopped = await container(
+      uniqueTag('qs-sec-stop'),
+      { User: '1000' },
+      { PidMode: 'host', NetworkMode: 'none' },
+    );
+    const exempt = await container(
+      uniqueTag('qs-sec-exempt'),
+      { Labels: { [TEST_LABEL]: '1', 'com.example.exempt': 'yes' } },
+      { PidMode: 'host', NetworkMode: 'none' },
+    );
     const bridged = await container(uniqueTag('qs-sec-bridge'), { User: '1000' }, { NetworkMode: 'bridge' });
     const shell = await container(uniqueTag('qs-sec-shell'), { User: '1000' }, { NetworkMode: 'none' });
     for (const c of [stopped, exempt, bridged, shell]) await c.start();
 
     await eventually(async () => assert.equal((await stopped.inspect()).State.Running, false), 20_000, 50);
-    await eventually(async () => assert.deepEqual(Object.keys((await bridged.inspect()).NetworkSettings.Networks), []), 20_000, 50);
+    await eventually(
+      async () => assert.deepEqual(Object.keys((await bridged.inspect()).NetworkSettings.Networks), []),
+      20_000,
+      50,
+    );
     assert.equal((await bridged.inspect()).State.Running, true, 'disconnected, still running');
     await execIn(shell, ['sh'], true).catch(() => undefined);
     await eventually(async () => assert.equal((await shell.inspect()).State.Running, false), 20_000, 50);
@@ -274,13 +379,21 @@ describe('security-watcher on the test engine', function () {
 
     // Reconnected by hand: quarantined again.
     await docker.getNetwork('bridge').connect({ Container: bridged.id });
-    await eventually(async () => assert.deepEqual(Object.keys((await bridged.inspect()).NetworkSettings.Networks), []), 20_000, 50);
+    await eventually(
+      async () => assert.deepEqual(Object.keys((await bridged.inspect()).NetworkSettings.Networks), []),
+      20_000,
+      50,
+    );
     await eventually(() => assert.equal(enforcements().at(-1)?.trigger, 'connect'));
   });
 
   it('enforce: a restart-policy container that comes back with the engine is contained again', async () => {
     await startWatcher('rules:\n  added-capabilities: { mode: enforce, action: kill }\n');
-    const c = await container(uniqueTag('qs-sec-restart'), {}, { CapAdd: ['NET_ADMIN'], RestartPolicy: { Name: 'always' } });
+    const c = await container(
+      uniqueTag('qs-sec-restart'),
+      {},
+      { CapAdd: ['NET_ADMIN'], RestartPolicy: { Name: 'always' } },
+    );
     await c.start();
     await eventually(async () => assert.equal(enforcements().filter((r) => r.result === 'ok').length, 1), 15_000, 20);
     await eventually(async () => assert.equal((await c.inspect()).State.Running, false), 15_000, 50);
@@ -288,11 +401,15 @@ describe('security-watcher on the test engine', function () {
     await stopEngine();
     await startEngine();
     // dockerd restarts a killed restart=always container at start; the watcher, reconnected, kills it again.
-    await eventually(async () => {
-      const done = enforcements().filter((r) => r.result === 'ok');
-      assert.equal(done.length, 2, output.stderr().slice(-2_000));
-      assert.match(done[1]!.trigger!, /^(start|sync \(reconnect\))$/);
-    }, 60_000, 100);
+    await eventually(
+      async () => {
+        const done = enforcements().filter((r) => r.result === 'ok');
+        assert.equal(done.length, 2, output.stderr().slice(-2_000));
+        assert.match(done[1]!.trigger!, /^(start|sync \(reconnect\))$/);
+      },
+      60_000,
+      100,
+    );
     await eventually(async () => assert.equal((await c.inspect()).State.Running, false), 15_000, 50);
     assert.ok((await c.inspect()).State.StartedAt > '', 'it did come back');
   });

@@ -47,7 +47,18 @@ describe('security-watcher and the pause-during-exec-start wedge (test engine)',
     port = await freePort();
     const file = join(dir, `${uniqueTag('policy')}.yaml`);
     writeFileSync(file, policy);
-    const args = ['security-watcher', '--listen', `127.0.0.1:${port}`, '--state-dir', join(testEnv().root, 'state'), '--log-format', 'json', '--security-policy', file, ...extra];
+    const args = [
+      'security-watcher',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--state-dir',
+      join(testEnv().root, 'state'),
+      '--log-format',
+      'json',
+      '--security-policy',
+      file,
+      ...extra,
+    ];
     agent = startCli(args, { DOCKER_HOST: testEnv().docker.host });
     output = capture(agent);
     await eventually(async () => assert.equal((await readiness()).checks.docker?.ready, true), 20_000, 100);
@@ -67,12 +78,21 @@ describe('security-watcher and the pause-during-exec-start wedge (test engine)',
   }
 
   async function findings(id: string): Promise<string[]> {
-    const body = (await (await fetch(`http://127.0.0.1:${port}/findings?agent=security-watcher`)).json()) as { findings: Array<{ ruleId: string; object: { id: string } }> };
+    const body = (await (await fetch(`http://127.0.0.1:${port}/findings?agent=security-watcher`)).json()) as {
+      findings: Array<{ ruleId: string; object: { id: string } }>;
+    };
     return body.findings.filter((f) => f.object.id === id).map((f) => f.ruleId);
   }
 
   async function running(name: string, user = '1000', host: Dockerode.HostConfig = {}): Promise<Dockerode.Container> {
-    const c = await docker.createContainer({ name, Image: testEnv().images.busybox, Cmd: ['sleep', '300'], User: user, Labels: { [TEST_LABEL]: '1' }, HostConfig: { RestartPolicy: { Name: 'no' }, NetworkMode: 'none', ...host } });
+    const c = await docker.createContainer({
+      name,
+      Image: testEnv().images.busybox,
+      Cmd: ['sleep', '300'],
+      User: user,
+      Labels: { [TEST_LABEL]: '1' },
+      HostConfig: { RestartPolicy: { Name: 'no' }, NetworkMode: 'none', ...host },
+    });
     await c.start();
     return c;
   }
@@ -92,19 +112,38 @@ describe('security-watcher and the pause-during-exec-start wedge (test engine)',
     await startWatcher('rules:\n  root-exec: { mode: enforce, action: pause }\n');
     const rounds = 12;
     const records = (): Array<{ container: string; result: string; note?: string; error?: string }> =>
-      output.stderr().split('\n').filter((l) => l.includes('"enforce')).map((l) => JSON.parse(l) as { container: string; result: string; note?: string });
+      output
+        .stderr()
+        .split('\n')
+        .filter((l) => l.includes('"enforce'))
+        .map((l) => JSON.parse(l) as { container: string; result: string; note?: string });
     for (let round = 0; round < rounds; round++) {
       const name = uniqueTag('qs-sec-race');
       const c = await running(name);
       const exec = await c.exec({ Cmd: ['true'], User: 'root' });
       // As `docker exec -d` does; a pause landing first makes the start fail, which is fine here.
       await startDetached(exec).catch(() => undefined);
-      const record = await eventually(() => {
-        const found = records().find((r) => r.container === name);
-        assert.ok(found, `round ${round}: no enforcement yet\n${output.stderr().split("\n").filter((l) => !l.includes("finding opened")).join("\n")}`);
-        return found;
-      }, 20_000, 20);
-      assert.deepEqual({ result: record.result, note: record.note, error: record.error }, { result: 'ok', note: undefined, error: undefined }, `round ${round}: the pause wedged the engine`);
+      const record = await eventually(
+        () => {
+          const found = records().find((r) => r.container === name);
+          assert.ok(
+            found,
+            `round ${round}: no enforcement yet\n${output
+              .stderr()
+              .split('\n')
+              .filter((l) => !l.includes('finding opened'))
+              .join('\n')}`,
+          );
+          return found;
+        },
+        20_000,
+        20,
+      );
+      assert.deepEqual(
+        { result: record.result, note: record.note, error: record.error },
+        { result: 'ok', note: undefined, error: undefined },
+        `round ${round}: the pause wedged the engine`,
+      );
       assert.equal((await answers(c)).State.Paused, true, `round ${round}`);
       await c.remove({ force: true });
     }
@@ -127,7 +166,9 @@ describe('security-watcher and the pause-during-exec-start wedge (test engine)',
       } catch (error) {
         if (!isDockerDeadline(error)) throw error;
         // Slow, or wedged? A wedged engine does not answer a second, longer wait either.
-        const late = await withDockerDeadline(10_000, () => victim.inspect()).catch((e: unknown) => (isDockerDeadline(e) ? undefined : Promise.reject(e)));
+        const late = await withDockerDeadline(10_000, () => victim.inspect()).catch((e: unknown) =>
+          isDockerDeadline(e) ? undefined : Promise.reject(e),
+        );
         if (late) await victim.unpause().catch(() => undefined);
         else wedged.push(victim.id);
       }
@@ -139,11 +180,27 @@ describe('security-watcher and the pause-during-exec-start wedge (test engine)',
     await eventually(async () => assert.ok((await findings(other.id)).includes('added-capabilities')), 8_000, 50);
     // A periodic sync sees the container paused; its check misses the deadline and /readyz names it.
     const name = (await docker.listContainers({ filters: { id: [victim.id] } }))[0]!.Names[0]!.slice(1);
-    await eventually(async () => {
-      const { checks } = await readiness();
-      assert.equal(checks["security-watcher"]?.ready, false, output.stderr().split("\n").filter((l) => !l.includes("finding")).slice(-15).join("\n"));
-      assert.match(checks['security-watcher']?.detail ?? '', new RegExp(`does not answer for 1 container.*${name} \\(GET /containers/${victim.id}/json`));
-    }, 40_000, 200);
+    await eventually(
+      async () => {
+        const { checks } = await readiness();
+        assert.equal(
+          checks['security-watcher']?.ready,
+          false,
+          output
+            .stderr()
+            .split('\n')
+            .filter((l) => !l.includes('finding'))
+            .slice(-15)
+            .join('\n'),
+        );
+        assert.match(
+          checks['security-watcher']?.detail ?? '',
+          new RegExp(`does not answer for 1 container.*${name} \\(GET /containers/${victim.id}/json`),
+        );
+      },
+      40_000,
+      200,
+    );
     const later = await running(uniqueTag('qs-sec-later'), '1000', { CapAdd: ['NET_ADMIN'] });
     await eventually(async () => assert.ok((await findings(later.id)).includes('added-capabilities')), 8_000, 50);
     assert.equal((await readiness()).checks['docker-dispatch']?.ready, true, 'dispatch keeps up');
@@ -154,11 +211,23 @@ describe('security-watcher and the pause-during-exec-start wedge (test engine)',
     // Restarted: its first sync does not stall on the wedged container.
     await startWatcher('rules: {}\n', ['--resync-interval', '2s']);
     const afterRestart = await running(uniqueTag('qs-sec-restarted'), '1000', { CapAdd: ['NET_ADMIN'] });
-    await eventually(async () => assert.ok((await findings(afterRestart.id)).includes('added-capabilities')), 8_000, 50);
-    await eventually(async () => assert.match((await readiness()).checks['security-watcher']?.detail ?? '', new RegExp(name)), 40_000, 200);
+    await eventually(
+      async () => assert.ok((await findings(afterRestart.id)).includes('added-capabilities')),
+      8_000,
+      50,
+    );
+    await eventually(
+      async () => assert.match((await readiness()).checks['security-watcher']?.detail ?? '', new RegExp(name)),
+      40_000,
+      200,
+    );
 
     // Thawed, the container answers again, and the next sync clears it.
     await thawContainer(victim.id, '/sys/fs/cgroup');
-    await eventually(async () => assert.equal((await readiness()).checks['security-watcher']?.ready, true), 40_000, 200);
+    await eventually(
+      async () => assert.equal((await readiness()).checks['security-watcher']?.ready, true),
+      40_000,
+      200,
+    );
   });
 });

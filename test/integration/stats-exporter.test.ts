@@ -32,7 +32,20 @@ function sample(text: string, name: string, labels: Record<string, string>): num
 
 function startExporter(port: number, run: string, extra: string[] = []) {
   const child = startCli(
-    ['stats-exporter', '--listen', `127.0.0.1:${port}`, '--state-dir', join(testEnv().root, 'state'), '--log-format', 'json', '--stats-include', `label=qs.stats.run=${run}`, '--stats-labels', 'qs.stats.run', ...extra],
+    [
+      'stats-exporter',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--state-dir',
+      join(testEnv().root, 'state'),
+      '--log-format',
+      'json',
+      '--stats-include',
+      `label=qs.stats.run=${run}`,
+      '--stats-labels',
+      'qs.stats.run',
+      ...extra,
+    ],
     { DOCKER_HOST: testEnv().docker.host },
   );
   return { child, output: capture(child), base: `http://127.0.0.1:${port}` };
@@ -47,9 +60,20 @@ describe('quayside stats-exporter with Prometheus', function () {
   const job = `${run}-job`;
   const targetFile = join(testEnv().prometheus.targetsDir, `${job}.json`);
   let exporter: ReturnType<typeof startExporter>;
-  const names = { cpu: `${run}-cpu`, memory: `${run}-memory`, self: `${run}-self`, peer: `${run}-peer`, restart: `${run}-restart`, doomed: `${run}-doomed` };
+  const names = {
+    cpu: `${run}-cpu`,
+    memory: `${run}-memory`,
+    self: `${run}-self`,
+    peer: `${run}-peer`,
+    restart: `${run}-restart`,
+    doomed: `${run}-doomed`,
+  };
 
-  async function runContainer(name: string, cmd: string, host: Dockerode.HostConfig = {}): Promise<Dockerode.Container> {
+  async function runContainer(
+    name: string,
+    cmd: string,
+    host: Dockerode.HostConfig = {},
+  ): Promise<Dockerode.Container> {
     const container = await docker.createContainer({
       name,
       Image: testEnv().images.busybox,
@@ -65,7 +89,9 @@ describe('quayside stats-exporter with Prometheus', function () {
     await startEngine();
     await Promise.all([
       runContainer(names.cpu, 'while :; do :; done', { NanoCpus: 500_000_000 }),
-      runContainer(names.memory, 'dd if=/dev/zero of=/dev/shm/fill bs=1M count=64 2>/dev/null; exec sleep 600', { ShmSize: 128 * 1024 * 1024 }),
+      runContainer(names.memory, 'dd if=/dev/zero of=/dev/shm/fill bs=1M count=64 2>/dev/null; exec sleep 600', {
+        ShmSize: 128 * 1024 * 1024,
+      }),
       // Traffic a container sends to its own address travels over lo.
       runContainer(names.self, 'exec ping -q -i 0.2 $(hostname -i)'),
       runContainer(names.restart, 'while :; do :; done', { NanoCpus: 300_000_000 }),
@@ -82,50 +108,78 @@ describe('quayside stats-exporter with Prometheus', function () {
   after(async () => {
     rmSync(targetFile, { force: true });
     exporter?.child.kill('SIGTERM');
-    if (exporter) assert.equal(await exited(exporter.child), 0, `graceful shutdown; stderr: ${exporter.output.stderr().slice(-2000)}`);
+    if (exporter)
+      assert.equal(
+        await exited(exporter.child),
+        0,
+        `graceful shutdown; stderr: ${exporter.output.stderr().slice(-2000)}`,
+      );
     await removeTestContainers(docker);
   });
 
   it('is up, tracks the containers and counts no collector errors', async () => {
-    await eventually(async () => {
-      assert.equal(await queryValue(`quayside_stats_up{test_run="${job}"}`), 1);
-      assert.ok((await queryValue(`quayside_stats_containers_observed{test_run="${job}"}`)) >= 5);
-    }, 10_000, 500);
+    await eventually(
+      async () => {
+        assert.equal(await queryValue(`quayside_stats_up{test_run="${job}"}`), 1);
+        assert.ok((await queryValue(`quayside_stats_containers_observed{test_run="${job}"}`)) >= 5);
+      },
+      10_000,
+      500,
+    );
     assert.equal(await queryValue(`sum(quayside_stats_collector_errors_total{test_run="${job}"})`), 0);
   });
 
   it('shows a container burning CPU under --cpus 0.5 at the rate its cgroup counts, near 0.5 when the host has CPU to give', async () => {
     const series = `container_cpu_usage_seconds_total{test_run="${job}",name="${names.cpu}"}`;
-    const cgroupPath = await eventually(async () => {
-      const [found] = await query(series);
-      assert.ok(found?.metric.id, 'series present');
-      return found.metric.id;
-    }, 30_000, 500);
+    const cgroupPath = await eventually(
+      async () => {
+        const [found] = await query(series);
+        assert.ok(found?.metric.id, 'series present');
+        return found.metric.id;
+      },
+      30_000,
+      500,
+    );
     // The kernel's count over the same window is the truth: on a saturated host (other work on the
     // 2 cores) the container gets less than its quota, and the exporter must say so.
-    const kernelRate = await eventually(async () => {
-      const started = { at: Date.now() / 1000, cpu: kernelCpuSeconds(cgroupPath) };
-      await sleep(10_000);
-      const ended = { at: Date.now() / 1000, cpu: kernelCpuSeconds(cgroupPath) };
-      const counted = (ended.cpu - started.cpu) / (ended.at - started.at);
-      const rate = await queryValue(`rate(${series}[10s])`, ended.at);
-      assert.ok(Math.abs(rate - counted) < 0.1, `rate ${rate}, the cgroup's ${counted}`);
-      assert.ok(rate < 0.6, `rate ${rate} above the quota`);
-      if (counted >= 0.4) assert.ok(rate > 0.4, `rate ${rate}`);
-      return counted;
-    }, 90_000, 0);
+    const kernelRate = await eventually(
+      async () => {
+        const started = { at: Date.now() / 1000, cpu: kernelCpuSeconds(cgroupPath) };
+        await sleep(10_000);
+        const ended = { at: Date.now() / 1000, cpu: kernelCpuSeconds(cgroupPath) };
+        const counted = (ended.cpu - started.cpu) / (ended.at - started.at);
+        const rate = await queryValue(`rate(${series}[10s])`, ended.at);
+        assert.ok(Math.abs(rate - counted) < 0.1, `rate ${rate}, the cgroup's ${counted}`);
+        assert.ok(rate < 0.6, `rate ${rate} above the quota`);
+        if (counted >= 0.4) assert.ok(rate > 0.4, `rate ${rate}`);
+        return counted;
+      },
+      90_000,
+      0,
+    );
     assert.equal(await queryValue(`container_spec_cpu_quota{test_run="${job}",name="${names.cpu}"}`), 50_000);
-    assert.ok((await queryValue(`container_cpu_cfs_periods_total{test_run="${job}",name="${names.cpu}"}`)) > 0, 'CFS periods');
+    assert.ok(
+      (await queryValue(`container_cpu_cfs_periods_total{test_run="${job}",name="${names.cpu}"}`)) > 0,
+      'CFS periods',
+    );
     // A container that got less than its quota (saturated host) may never have been throttled.
-    if (kernelRate >= 0.4) assert.ok((await queryValue(`container_cpu_cfs_throttled_periods_total{test_run="${job}",name="${names.cpu}"}`)) > 0, 'throttled');
+    if (kernelRate >= 0.4)
+      assert.ok(
+        (await queryValue(`container_cpu_cfs_throttled_periods_total{test_run="${job}",name="${names.cpu}"}`)) > 0,
+        'throttled',
+      );
   });
 
   it('reports the memory of a container holding 64 MiB as its cgroup does', async () => {
-    const text = await eventually(async () => {
-      const metrics = await (await fetch(`${exporter.base}/metrics`)).text();
-      assert.ok((sample(metrics, 'container_memory_usage_bytes', { name: names.memory }) ?? 0) >= 64 * 1024 * 1024);
-      return metrics;
-    }, 20_000, 200);
+    const text = await eventually(
+      async () => {
+        const metrics = await (await fetch(`${exporter.base}/metrics`)).text();
+        assert.ok((sample(metrics, 'container_memory_usage_bytes', { name: names.memory }) ?? 0) >= 64 * 1024 * 1024);
+        return metrics;
+      },
+      20_000,
+      200,
+    );
     const id = /container_memory_usage_bytes\{id="([^"]+)",name="[^"]*-memory"/.exec(text)?.[1];
     assert.ok(id, 'the id label is the cgroup path');
     const fromCgroup = Number(readFileSync(`/sys/fs/cgroup/memory${id}/memory.usage_in_bytes`, 'utf8'));
@@ -134,7 +188,15 @@ describe('quayside stats-exporter with Prometheus', function () {
     assert.ok(Math.abs(exported - fromCgroup) < 1024 * 1024, `exported ${exported}, cgroup ${fromCgroup}`);
     // /dev/shm is shared memory, not reclaimable file cache: it stays in the working set.
     assert.ok(sample(text, 'container_memory_working_set_bytes', { name: names.memory })! >= 64 * 1024 * 1024);
-    await eventually(async () => assert.ok((await queryValue(`container_memory_working_set_bytes{test_run="${job}",name="${names.memory}"}`)) >= 64 * 1024 * 1024), 10_000, 500);
+    await eventually(
+      async () =>
+        assert.ok(
+          (await queryValue(`container_memory_working_set_bytes{test_run="${job}",name="${names.memory}"}`)) >=
+            64 * 1024 * 1024,
+        ),
+      10_000,
+      500,
+    );
   });
 
   it('counts the traffic of a container sending to itself (lo) and of one reached by a peer (eth0)', async () => {
@@ -142,12 +204,36 @@ describe('quayside stats-exporter with Prometheus', function () {
     const address = Object.values(self.NetworkSettings.Networks)[0]?.IPAddress;
     assert.ok(address, 'the container has an address on the bridge');
     await runContainer(names.peer, `exec ping -q -i 0.2 ${address}`);
-    await eventually(async () => {
-      assert.ok((await queryValue(`increase(container_network_transmit_packets_total{test_run="${job}",name="${names.self}",interface="lo"}[5s])`)) > 0, 'lo transmit');
-      assert.ok((await queryValue(`increase(container_network_receive_bytes_total{test_run="${job}",name="${names.self}",interface="lo"}[5s])`)) > 0, 'lo receive');
-      assert.ok((await queryValue(`increase(container_network_receive_bytes_total{test_run="${job}",name="${names.self}",interface="eth0"}[5s])`)) > 0, 'eth0 receive from the peer');
-      assert.ok((await queryValue(`increase(container_network_transmit_bytes_total{test_run="${job}",name="${names.peer}",interface="eth0"}[5s])`)) > 0, 'peer eth0 transmit');
-    }, 30_000, 1_000);
+    await eventually(
+      async () => {
+        assert.ok(
+          (await queryValue(
+            `increase(container_network_transmit_packets_total{test_run="${job}",name="${names.self}",interface="lo"}[5s])`,
+          )) > 0,
+          'lo transmit',
+        );
+        assert.ok(
+          (await queryValue(
+            `increase(container_network_receive_bytes_total{test_run="${job}",name="${names.self}",interface="lo"}[5s])`,
+          )) > 0,
+          'lo receive',
+        );
+        assert.ok(
+          (await queryValue(
+            `increase(container_network_receive_bytes_total{test_run="${job}",name="${names.self}",interface="eth0"}[5s])`,
+          )) > 0,
+          'eth0 receive from the peer',
+        );
+        assert.ok(
+          (await queryValue(
+            `increase(container_network_transmit_bytes_total{test_run="${job}",name="${names.peer}",interface="eth0"}[5s])`,
+          )) > 0,
+          'peer eth0 transmit',
+        );
+      },
+      30_000,
+      1_000,
+    );
   });
 
   it('drops the series of a removed container at the next scrape', async () => {
@@ -155,10 +241,14 @@ describe('quayside stats-exporter with Prometheus', function () {
     await eventually(async () => assert.equal((await query(selector)).length, 1), 15_000, 500);
     await docker.getContainer(names.doomed).remove({ force: true });
     // Usage series go when it stops running; the state series when its destroy event is handled and scraped.
-    await eventually(async () => {
-      assert.deepEqual(await query(selector), []);
-      assert.deepEqual(await query(`container_state{test_run="${job}",name="${names.doomed}"}`), []);
-    }, 10_000, 250);
+    await eventually(
+      async () => {
+        assert.deepEqual(await query(selector), []);
+        assert.deepEqual(await query(`container_state{test_run="${job}",name="${names.doomed}"}`), []);
+      },
+      10_000,
+      250,
+    );
   });
 
   it('keeps one series per container across a restart, with the counter reset', async () => {
@@ -166,21 +256,35 @@ describe('quayside stats-exporter with Prometheus', function () {
     await eventually(async () => assert.ok((await queryValue(cpu)) > 1, 'has burned a second'), 30_000, 1_000);
     const startedBefore = await queryValue(`container_start_time_seconds{test_run="${job}",name="${names.restart}"}`);
     await docker.getContainer(names.restart).restart({ t: 1 });
-    await eventually(async () => {
-      assert.ok((await queryValue(`resets(${cpu}[2m])`)) >= 1, 'counter reset seen by Prometheus');
-      assert.equal(await queryValue(`count(count_over_time(${cpu}[2m]))`), 1, 'same series identity (id, name, image)');
-      assert.equal(await queryValue(`container_restarts_total{test_run="${job}",name="${names.restart}"}`), 1);
-      assert.ok((await queryValue(`container_start_time_seconds{test_run="${job}",name="${names.restart}"}`)) > startedBefore);
-    }, 30_000, 1_000);
+    await eventually(
+      async () => {
+        assert.ok((await queryValue(`resets(${cpu}[2m])`)) >= 1, 'counter reset seen by Prometheus');
+        assert.equal(
+          await queryValue(`count(count_over_time(${cpu}[2m]))`),
+          1,
+          'same series identity (id, name, image)',
+        );
+        assert.equal(await queryValue(`container_restarts_total{test_run="${job}",name="${names.restart}"}`), 1);
+        assert.ok(
+          (await queryValue(`container_start_time_seconds{test_run="${job}",name="${names.restart}"}`)) > startedBefore,
+        );
+      },
+      30_000,
+      1_000,
+    );
   });
 
   it('reports the exit code and state of a container that died', async () => {
     const name = `${run}-exit`;
     await runContainer(name, 'exit 3');
-    await eventually(async () => {
-      assert.equal(await queryValue(`container_last_exit_code{test_run="${job}",name="${name}"}`), 3);
-      assert.equal(await queryValue(`container_state{test_run="${job}",name="${name}",state="exited"}`), 1);
-    }, 15_000, 500);
+    await eventually(
+      async () => {
+        assert.equal(await queryValue(`container_last_exit_code{test_run="${job}",name="${name}"}`), 3);
+        assert.equal(await queryValue(`container_state{test_run="${job}",name="${name}",state="exited"}`), 1);
+      },
+      15_000,
+      500,
+    );
   });
 
   it('serves valid text format 0.0.4 on a live scrape: promtool parses it, every family whole with one HELP and TYPE, every series once, label values escaped', async () => {
@@ -197,20 +301,41 @@ describe('quayside stats-exporter with Prometheus', function () {
     await runContainer(`${run}-joined`, 'exec sleep 600', { NetworkMode: `container:${noted.id}` });
     const labelled = startExporter(randomPort(), run, ['--stats-labels', 'qs.stats.run,qs.stats.note']);
     try {
-      const text = await eventually(async () => {
-        const body = await (await fetch(`${labelled.base}/metrics`)).text();
-        assert.ok(body.includes(`name="${run}-noted"`) && body.includes(`name="${run}-joined"`) && body.includes(`container_last_exit_code{`), 'the containers listed');
-        return body;
-      }, 15_000, 250);
+      const text = await eventually(
+        async () => {
+          const body = await (await fetch(`${labelled.base}/metrics`)).text();
+          assert.ok(
+            body.includes(`name="${run}-noted"`) &&
+              body.includes(`name="${run}-joined"`) &&
+              body.includes(`container_last_exit_code{`),
+            'the containers listed',
+          );
+          return body;
+        },
+        15_000,
+        250,
+      );
       assert.deepEqual(expositionProblems(text), []);
       const lines = text.split('\n');
-      const line = lines.find((l) => l.startsWith('container_memory_usage_bytes{') && l.includes(`name="${run}-noted"`));
+      const line = lines.find(
+        (l) => l.startsWith('container_memory_usage_bytes{') && l.includes(`name="${run}-noted"`),
+      );
       assert.ok(line, 'memory of the labelled container');
-      assert.equal(parseSampleLine(line).labels.container_label_qs_stats_note, note, 'the label value comes back as Docker has it');
+      assert.equal(
+        parseSampleLine(line).labels.container_label_qs_stats_note,
+        note,
+        'the label value comes back as Docker has it',
+      );
       // The joined container's interfaces are the noted one's: its series only, not counted twice.
       const network = lines.filter((l) => l.startsWith('container_network_receive_bytes_total{'));
-      assert.ok(network.some((l) => l.includes(`name="${run}-noted"`)), 'the namespace owner has network series');
-      assert.deepEqual(network.filter((l) => l.includes(`name="${run}-joined"`)), []);
+      assert.ok(
+        network.some((l) => l.includes(`name="${run}-noted"`)),
+        'the namespace owner has network series',
+      );
+      assert.deepEqual(
+        network.filter((l) => l.includes(`name="${run}-joined"`)),
+        [],
+      );
       // Registry families (self-metrics) and the container families each appear once, in one piece.
       for (const family of ['quayside_stats_up', 'container_cpu_usage_seconds_total', 'container_state']) {
         assert.equal(lines.filter((l) => l.startsWith(`# TYPE ${family} `)).length, 1, family);

@@ -30,7 +30,10 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 
 
 /** Starts the CLI in the background; the caller stops it. */
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /** Collects a child's output as it arrives. */

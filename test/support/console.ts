@@ -23,19 +23,32 @@ export interface RunningAll {
 export async function startAllWithConsole(extraEnv: NodeJS.ProcessEnv = {}): Promise<RunningAll> {
   const consul = await new ConsulDouble().start();
   const port = await freePort();
-  const child = startCli(['all', '--listen', `127.0.0.1:${port}`, '--state-dir', join(testEnv().root, 'state-console'), '--log-format', 'json'], {
-    DOCKER_HOST: testEnv().docker.host,
-    QUAYSIDE_REGISTRY_URI: `consul://${consul.address}`,
-    QUAYSIDE_API_TOKEN: CONSOLE_TOKEN,
-    ...extraEnv,
-  });
+  const child = startCli(
+    [
+      'all',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--state-dir',
+      join(testEnv().root, 'state-console'),
+      '--log-format',
+      'json',
+    ],
+    {
+      DOCKER_HOST: testEnv().docker.host,
+      QUAYSIDE_REGISTRY_URI: `consul://${consul.address}`,
+      QUAYSIDE_API_TOKEN: CONSOLE_TOKEN,
+      ...extraEnv,
+    },
+  );
   const output = capture(child);
   const base = `http://127.0.0.1:${port}`;
-  await eventually(async () => assert.equal((await fetch(`${base}/readyz`)).status, 200), 30_000, 100).catch(async (error: Error) => {
-    child.kill('SIGKILL');
-    await consul.close();
-    throw new Error(`quayside all not ready: ${error.message}\n${output.stderr().slice(-3000)}`);
-  });
+  await eventually(async () => assert.equal((await fetch(`${base}/readyz`)).status, 200), 30_000, 100).catch(
+    async (error: Error) => {
+      child.kill('SIGKILL');
+      await consul.close();
+      throw new Error(`quayside all not ready: ${error.message}\n${output.stderr().slice(-3000)}`);
+    },
+  );
   return {
     base,
     pid: child.pid!,
@@ -52,5 +65,9 @@ export async function startAllWithConsole(extraEnv: NodeJS.ProcessEnv = {}): Pro
 
 export function launchChromium(): Promise<Browser> {
   // As root, chromium needs --no-sandbox; the page is our own, on loopback.
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+  });
 }

@@ -39,11 +39,53 @@ export const HOST_PROC = '/host/proc';
 export const DOCKER_DATA_ROOT = '/var/lib/docker';
 
 export const AGENT_DEPLOYMENTS: readonly AgentDeployment[] = [
-  { name: 'registrator', hostPort: 9478, containerPort: 9478, hostCgroupAndProc: false, writableLayers: false, stateVolume: true, hostNetwork: true },
-  { name: 'logrouter', hostPort: 9479, containerPort: 9477, hostCgroupAndProc: false, writableLayers: false, stateVolume: true, hostNetwork: false, ownContainerEnv: { LOGSPOUT: 'ignore' } },
-  { name: 'stats-exporter', hostPort: 9612, containerPort: 9612, hostCgroupAndProc: true, writableLayers: true, stateVolume: false, hostNetwork: false, entrypoint: STATS_EXPORTER_ENTRYPOINT },
-  { name: 'label-inspector', hostPort: 9477, containerPort: 9477, hostCgroupAndProc: false, writableLayers: false, stateVolume: false, hostNetwork: false },
-  { name: 'security-watcher', hostPort: 9480, containerPort: 9477, hostCgroupAndProc: false, writableLayers: false, stateVolume: false, hostNetwork: false },
+  {
+    name: 'registrator',
+    hostPort: 9478,
+    containerPort: 9478,
+    hostCgroupAndProc: false,
+    writableLayers: false,
+    stateVolume: true,
+    hostNetwork: true,
+  },
+  {
+    name: 'logrouter',
+    hostPort: 9479,
+    containerPort: 9477,
+    hostCgroupAndProc: false,
+    writableLayers: false,
+    stateVolume: true,
+    hostNetwork: false,
+    ownContainerEnv: { LOGSPOUT: 'ignore' },
+  },
+  {
+    name: 'stats-exporter',
+    hostPort: 9612,
+    containerPort: 9612,
+    hostCgroupAndProc: true,
+    writableLayers: true,
+    stateVolume: false,
+    hostNetwork: false,
+    entrypoint: STATS_EXPORTER_ENTRYPOINT,
+  },
+  {
+    name: 'label-inspector',
+    hostPort: 9477,
+    containerPort: 9477,
+    hostCgroupAndProc: false,
+    writableLayers: false,
+    stateVolume: false,
+    hostNetwork: false,
+  },
+  {
+    name: 'security-watcher',
+    hostPort: 9480,
+    containerPort: 9477,
+    hostCgroupAndProc: false,
+    writableLayers: false,
+    stateVolume: false,
+    hostNetwork: false,
+  },
 ];
 
 /** `stats-exporter` → `STATS_EXPORTER`, as in the stack file's QUAYSIDE_<AGENT>_LISTEN. */

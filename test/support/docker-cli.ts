@@ -4,13 +4,17 @@ import { testEnv } from './test-env';
 
 export function dockerCli(args: string[], stdin?: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('docker', args, { env: { ...process.env, DOCKER_HOST: testEnv().docker.host, DOCKER_BUILDKIT: '0', ...env } });
+    const child = spawn('docker', args, {
+      env: { ...process.env, DOCKER_HOST: testEnv().docker.host, DOCKER_BUILDKIT: '0', ...env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += c));
     child.stderr.on('data', (c) => (stderr += c));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(stdout.trim()) : reject(new Error(`docker ${args.join(' ')} exited ${code}: ${stderr}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve(stdout.trim()) : reject(new Error(`docker ${args.join(' ')} exited ${code}: ${stderr}`)),
+    );
     child.stdin.end(stdin ?? '');
   });
 }

@@ -89,14 +89,15 @@ function podmanEngine(): TestEngine {
     socket: podman.socket,
     docker: () => new Dockerode({ socketPath: podman.socket }),
     cli: (args, stdin) => dockerCli(args, stdin, { DOCKER_HOST: podman.host }),
-    nativeCli: async (args) => (await run('podman', ['--remote', '--url', podman.host, ...args], { timeout: 60_000 })).stdout.trim(),
+    nativeCli: async (args) =>
+      (await run('podman', ['--remote', '--url', podman.host, ...args], { timeout: 60_000 })).stdout.trim(),
     runHealthcheck: async (container) => {
       // Exit 1 means "unhealthy", which is a result, not a failure of the call.
-      await run('podman', ['--remote', '--url', podman.host, 'healthcheck', 'run', container], { timeout: 30_000 }).catch(
-        (error: { code?: number }) => {
-          if (error.code !== 1) throw error;
-        },
-      );
+      await run('podman', ['--remote', '--url', podman.host, 'healthcheck', 'run', container], {
+        timeout: 30_000,
+      }).catch((error: { code?: number }) => {
+        if (error.code !== 1) throw error;
+      });
     },
     extraNetwork: () => Promise.resolve(podman.extraNetwork),
   };
@@ -106,7 +107,9 @@ const FACTORIES: Record<EngineName, () => TestEngine> = { docker: dockerEngine, 
 
 /** The engines to test against: QS_TEST_ENGINES, else every engine env.json describes. */
 export function testEngines(): TestEngine[] {
-  const wanted = process.env.QS_TEST_ENGINES?.split(',').map((s) => s.trim()).filter(Boolean);
+  const wanted = process.env.QS_TEST_ENGINES?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const names: string[] = wanted ?? (testEnv().podman ? ['docker', 'podman'] : ['docker']);
   return names.map((name) => {
     if (!(name in FACTORIES)) throw new Error(`QS_TEST_ENGINES: unknown engine "${name}" (docker or podman)`);
@@ -119,16 +122,26 @@ export function testEngines(): TestEngine[] {
  * ready when /readyz says so, stopped after them (exit code 0 asserted) with the engine's test
  * containers removed. Gives the tests its HTTP address and its log.
  */
-export function agentOnEngine(agent: string, engine: TestEngine): { url(path: string): string; stderr(): string; running(): boolean } {
+export function agentOnEngine(
+  agent: string,
+  engine: TestEngine,
+): { url(path: string): string; stderr(): string; running(): boolean } {
   const dir = mkdtempSync(join(tmpdir(), `qs-${agent}-`));
   let child: ChildProcess | undefined;
   let output: ReturnType<typeof capture> | undefined;
   let port = 0;
   before(async () => {
     port = await freePort();
-    child = startCli([agent, '--listen', `127.0.0.1:${port}`, '--state-dir', join(dir, 'state'), '--log-format', 'json'], { DOCKER_HOST: engine.host });
+    child = startCli(
+      [agent, '--listen', `127.0.0.1:${port}`, '--state-dir', join(dir, 'state'), '--log-format', 'json'],
+      { DOCKER_HOST: engine.host },
+    );
     output = capture(child);
-    await eventually(async () => assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200), 20_000, 100);
+    await eventually(
+      async () => assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200),
+      20_000,
+      100,
+    );
   });
   after(async () => {
     child?.kill('SIGTERM');
@@ -136,5 +149,9 @@ export function agentOnEngine(agent: string, engine: TestEngine): { url(path: st
     await removeTestContainers(engine.docker());
     rmSync(dir, { recursive: true, force: true });
   });
-  return { url: (path) => `http://127.0.0.1:${port}${path}`, stderr: () => output?.stderr() ?? '', running: () => child?.exitCode === null };
+  return {
+    url: (path) => `http://127.0.0.1:${port}${path}`,
+    stderr: () => output?.stderr() ?? '',
+    running: () => child?.exitCode === null,
+  };
 }

@@ -80,7 +80,11 @@ export class FakeEngine {
     if (path === '/events') {
       res.writeHead(200, { 'Content-Type': 'application/json', Date: new Date(1_700_000_000_000).toUTCString() });
       res.flushHeaders();
-      this.requests.push({ since: url.searchParams.get('since'), filters: url.searchParams.get('filters'), response: res });
+      this.requests.push({
+        since: url.searchParams.get('since'),
+        filters: url.searchParams.get('filters'),
+        response: res,
+      });
       this.waiters.splice(0).forEach((wake) => wake());
       return;
     }
@@ -106,7 +110,13 @@ export class FakeEngine {
 }
 
 /** One raw engine event line, as dockerd writes it. */
-export function rawEvent(fields: { type?: string; action: string; id: string; timeNano: bigint; attributes?: Record<string, string> }): string {
+export function rawEvent(fields: {
+  type?: string;
+  action: string;
+  id: string;
+  timeNano: bigint;
+  attributes?: Record<string, string>;
+}): string {
   const time = fields.timeNano / 1_000_000_000n;
   return `{"status":"${fields.action}","id":"${fields.id}","Type":"${fields.type ?? 'container'}","Action":"${fields.action}","Actor":{"ID":"${fields.id}","Attributes":${JSON.stringify(fields.attributes ?? {})}},"scope":"local","time":${time},"timeNano":${fields.timeNano}}`;
 }

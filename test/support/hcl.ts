@@ -24,8 +24,14 @@ function tokenize(text: string): Token[] {
   while (i < text.length) {
     const c = text[i]!;
     if (c === '\n') line++;
-    if (/\s/.test(c)) { i++; continue; }
-    if (c === '#' || text.startsWith('//', i)) { while (i < text.length && text[i] !== '\n') i++; continue; }
+    if (/\s/.test(c)) {
+      i++;
+      continue;
+    }
+    if (c === '#' || text.startsWith('//', i)) {
+      while (i < text.length && text[i] !== '\n') i++;
+      continue;
+    }
     if (text.startsWith('/*', i)) {
       const end = text.indexOf('*/', i + 2);
       if (end < 0) throw new Error(`line ${line}: unterminated comment`);
@@ -38,7 +44,11 @@ function tokenize(text: string): Token[] {
       i++;
       while (text[i] !== '"') {
         if (i >= text.length || text[i] === '\n') throw new Error(`line ${line}: unterminated string`);
-        if (text[i] === '\\') { value += JSON.parse(`"\\${text[i + 1]}"`) as string; i += 2; continue; }
+        if (text[i] === '\\') {
+          value += JSON.parse(`"\\${text[i + 1]}"`) as string;
+          i += 2;
+          continue;
+        }
         value += text[i++];
       }
       i++;
@@ -46,10 +56,22 @@ function tokenize(text: string): Token[] {
       continue;
     }
     const word = /^[A-Za-z_][\w.-]*/.exec(text.slice(i))?.[0];
-    if (word) { tokens.push({ kind: 'ident', text: word, line }); i += word.length; continue; }
+    if (word) {
+      tokens.push({ kind: 'ident', text: word, line });
+      i += word.length;
+      continue;
+    }
     const number = /^-?\d+(\.\d+)?/.exec(text.slice(i))?.[0];
-    if (number) { tokens.push({ kind: 'number', text: number, line }); i += number.length; continue; }
-    if ('{}[]=,:'.includes(c)) { tokens.push({ kind: 'punct', text: c, line }); i++; continue; }
+    if (number) {
+      tokens.push({ kind: 'number', text: number, line });
+      i += number.length;
+      continue;
+    }
+    if ('{}[]=,:'.includes(c)) {
+      tokens.push({ kind: 'punct', text: c, line });
+      i++;
+      continue;
+    }
     throw new Error(`line ${line}: unexpected character ${JSON.stringify(c)}`);
   }
   return tokens;
@@ -61,7 +83,8 @@ export function parseHcl(text: string): HclBlock {
   const peek = (): Token | undefined => tokens[at];
   const take = (text?: string): Token => {
     const token = tokens[at++];
-    if (!token || (text !== undefined && token.text !== text)) throw new Error(`line ${token?.line ?? 'end'}: expected ${text ?? 'a token'}, got ${token?.text ?? 'the end'}`);
+    if (!token || (text !== undefined && token.text !== text))
+      throw new Error(`line ${token?.line ?? 'end'}: expected ${text ?? 'a token'}, got ${token?.text ?? 'the end'}`);
     return token;
   };
 
@@ -69,7 +92,8 @@ export function parseHcl(text: string): HclBlock {
     const token = take();
     if (token.kind === 'string') return token.text;
     if (token.kind === 'number') return Number(token.text);
-    if (token.kind === 'ident') return token.text === 'true' ? true : token.text === 'false' ? false : { ref: token.text };
+    if (token.kind === 'ident')
+      return token.text === 'true' ? true : token.text === 'false' ? false : { ref: token.text };
     if (token.text === '[') {
       const list: HclValue[] = [];
       while (peek()?.text !== ']') {

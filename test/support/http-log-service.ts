@@ -30,7 +30,8 @@ export class HttpLogService {
       request.on('data', (c: Buffer) => chunks.push(c));
       request.on('end', () => {
         const raw = Buffer.concat(chunks);
-        const body = request.headers['content-encoding'] === 'gzip' ? gunzipSync(raw).toString('utf8') : raw.toString('utf8');
+        const body =
+          request.headers['content-encoding'] === 'gzip' ? gunzipSync(raw).toString('utf8') : raw.toString('utf8');
         const index = this.answers.findIndex((a) => a.path === undefined || a.path === request.url);
         const answer = index < 0 ? { status: 200 } : this.answers.splice(index, 1)[0]!;
         this.requests.push({ path: request.url ?? '', headers: request.headers, body, status: answer.status });
@@ -46,7 +47,14 @@ export class HttpLogService {
   events(): Array<Record<string, unknown>> {
     return this.requests
       .filter((r) => r.status < 300)
-      .flatMap((r) => (r.body.startsWith('[') ? (JSON.parse(r.body) as Array<Record<string, unknown>>) : r.body.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>)));
+      .flatMap((r) =>
+        r.body.startsWith('[')
+          ? (JSON.parse(r.body) as Array<Record<string, unknown>>)
+          : r.body
+              .split('\n')
+              .filter((l) => l !== '')
+              .map((l) => JSON.parse(l) as Record<string, unknown>),
+      );
   }
 
   async stop(): Promise<void> {

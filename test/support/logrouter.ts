@@ -15,21 +15,45 @@ export interface RunningRouter {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export function startRouter(routes: string[], stateDir: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}): RunningRouter {
-  const child = startCli(['logrouter', ...routes, '--state-dir', stateDir, '--listen', '127.0.0.1:0', '--log-format', 'json', '--log-level', 'debug', ...extra], {
-    DOCKER_HOST: testEnv().docker.host,
-    ...env,
-  });
+export function startRouter(
+  routes: string[],
+  stateDir: string,
+  extra: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): RunningRouter {
+  const child = startCli(
+    [
+      'logrouter',
+      ...routes,
+      '--state-dir',
+      stateDir,
+      '--listen',
+      '127.0.0.1:0',
+      '--log-format',
+      'json',
+      '--log-level',
+      'debug',
+      ...extra,
+    ],
+    {
+      DOCKER_HOST: testEnv().docker.host,
+      ...env,
+    },
+  );
   const output = capture(child);
   return {
     child,
     output,
     port: () =>
-      eventually(() => {
-        const match = /"listen":"127\.0\.0\.1:(\d+)"/.exec(output.stderr());
-        if (!match) throw new Error(`no listen address yet; stderr: ${output.stderr().slice(-2000)}`);
-        return Number(match[1]);
-      }, 20_000, 50),
+      eventually(
+        () => {
+          const match = /"listen":"127\.0\.0\.1:(\d+)"/.exec(output.stderr());
+          if (!match) throw new Error(`no listen address yet; stderr: ${output.stderr().slice(-2000)}`);
+          return Number(match[1]);
+        },
+        20_000,
+        50,
+      ),
     async stop(signal = 'SIGTERM') {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill(signal);
@@ -39,7 +63,12 @@ export function startRouter(routes: string[], stateDir: string, extra: string[] 
 }
 
 /** Runs a busybox shell script in a new labelled container (started). */
-export async function runScript(docker: Dockerode, name: string, script: string, options: { tty?: boolean; labels?: Record<string, string>; env?: string[]; restart?: 'no' | 'always' } = {}): Promise<Dockerode.Container> {
+export async function runScript(
+  docker: Dockerode,
+  name: string,
+  script: string,
+  options: { tty?: boolean; labels?: Record<string, string>; env?: string[]; restart?: 'no' | 'always' } = {},
+): Promise<Dockerode.Container> {
   const container = await docker.createContainer({
     name,
     Image: testEnv().images.busybox,
@@ -55,7 +84,12 @@ export async function runScript(docker: Dockerode, name: string, script: string,
 
 /** Every line Docker holds for the container (all its runs), reassembled as the agent does. */
 export async function dockerLines(container: Dockerode.Container, tty = false): Promise<LogLine[]> {
-  const raw = (await container.logs({ follow: false, stdout: true, stderr: true, timestamps: true })) as unknown as Buffer;
+  const raw = (await container.logs({
+    follow: false,
+    stdout: true,
+    stderr: true,
+    timestamps: true,
+  })) as unknown as Buffer;
   const lines: LogLine[] = [];
   const parser = new LogParser({ tty, maxLineBytes: 64 * 1024 * 1024, onLine: (line) => lines.push(line) });
   parser.write(raw);
@@ -64,8 +98,12 @@ export async function dockerLines(container: Dockerode.Container, tty = false): 
 }
 
 export async function waitExited(container: Dockerode.Container, timeoutMs = 60_000): Promise<void> {
-  await eventually(async () => {
-    const info = await container.inspect();
-    if (info.State.Running) throw new Error(`${info.Name} still running`);
-  }, timeoutMs, 100);
+  await eventually(
+    async () => {
+      const info = await container.inspect();
+      if (info.State.Running) throw new Error(`${info.Name} still running`);
+    },
+    timeoutMs,
+    100,
+  );
 }

@@ -12,17 +12,30 @@ import { join } from 'node:path';
 export type OddAnswer = (res: ServerResponse) => void;
 
 export const answers = {
-  json: (body: unknown, status = 200): OddAnswer => (res) => res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body)),
-  redirect: (location: string, status = 301): OddAnswer => (res) => res.writeHead(status, { Location: location, 'Content-Length': '0' }).end(),
-  emptyBody: (): OddAnswer => (res) => res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '0' }).end(),
-  garbage: (text = '{"Id": "abc", "Config": {'): OddAnswer => (res) => res.writeHead(200, { 'Content-Type': 'application/json' }).end(text),
+  json:
+    (body: unknown, status = 200): OddAnswer =>
+    (res) =>
+      res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body)),
+  redirect:
+    (location: string, status = 301): OddAnswer =>
+    (res) =>
+      res.writeHead(status, { Location: location, 'Content-Length': '0' }).end(),
+  emptyBody: (): OddAnswer => (res) =>
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '0' }).end(),
+  garbage:
+    (text = '{"Id": "abc", "Config": {'): OddAnswer =>
+    (res) =>
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(text),
   /** Says 1000 bytes, sends 20, closes the connection. */
   shortBody: (): OddAnswer => (res) => {
     res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '1000' });
     res.write('{"Id":"abc","Config":');
     setTimeout(() => res.socket?.destroy(), 20);
   },
-  html: (status = 500): OddAnswer => (res) => res.writeHead(status, { 'Content-Type': 'text/html' }).end('<html><body>Bad Gateway</body></html>'),
+  html:
+    (status = 500): OddAnswer =>
+    (res) =>
+      res.writeHead(status, { 'Content-Type': 'text/html' }).end('<html><body>Bad Gateway</body></html>'),
   /** Never answers (the test's close() ends it). */
   hang: (): OddAnswer => () => undefined,
 };

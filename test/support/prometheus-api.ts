@@ -11,11 +11,18 @@ export interface PromSample {
 export async function query(promql: string, at?: number): Promise<PromSample[]> {
   const time = at === undefined ? '' : `&time=${at}`;
   const response = await fetch(`${testEnv().prometheus.url}/api/v1/query?query=${encodeURIComponent(promql)}${time}`);
-  const answer = (await response.json()) as { status: string; error?: string; data: { resultType: string; result: PromSample[] | [number, string] } };
+  const answer = (await response.json()) as {
+    status: string;
+    error?: string;
+    data: { resultType: string; result: PromSample[] | [number, string] };
+  };
   assert.equal(answer.status, 'success', `${promql}: ${answer.error}`);
   const { resultType, result } = answer.data;
   // A scalar is filled when it is a number: scalar() of an empty vector is NaN.
-  if (resultType === 'scalar') return Number.isNaN(Number((result as [number, string])[1])) ? [] : [{ metric: {}, value: result as [number, string] }];
+  if (resultType === 'scalar')
+    return Number.isNaN(Number((result as [number, string])[1]))
+      ? []
+      : [{ metric: {}, value: result as [number, string] }];
   return result as PromSample[];
 }
 

@@ -82,7 +82,8 @@ export function expositionProblems(text: string): string[] {
       if (seen.has(family)) problems.push(`line ${n}: second ${kind} for ${family}`);
       if (kind === 'HELP') helped.add(family);
       else {
-        if (!['counter', 'gauge', 'histogram', 'summary', 'untyped'].includes(rest ?? '')) problems.push(`line ${n}: bad TYPE ${rest}`);
+        if (!['counter', 'gauge', 'histogram', 'summary', 'untyped'].includes(rest ?? ''))
+          problems.push(`line ${n}: bad TYPE ${rest}`);
         typed.set(family, rest ?? '');
       }
       return;
@@ -97,7 +98,10 @@ export function expositionProblems(text: string): string[] {
     }
     const family = familyOf(sample.name, typed);
     enter(family, n);
-    const key = `${sample.name}{${Object.entries(sample.labels).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}}`;
+    const key = `${sample.name}{${Object.entries(sample.labels)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .join(',')}}`;
     if (series.has(key)) problems.push(`line ${n}: duplicate series ${key}`);
     series.add(key);
   });

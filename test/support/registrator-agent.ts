@@ -13,18 +13,46 @@ export interface RunningRegistrator {
   stop(): Promise<number | null>;
   kill(): Promise<void>;
   stderr(): string;
-  services(): Promise<{ containers: Array<{ id: string; name: string; services: Array<{ id: string; registered: boolean; inSync: boolean; error?: string }>; skipped: unknown[] }>; pendingRemoval: string[] }>;
+  services(): Promise<{
+    containers: Array<{
+      id: string;
+      name: string;
+      services: Array<{ id: string; registered: boolean; inSync: boolean; error?: string }>;
+      skipped: unknown[];
+    }>;
+    pendingRemoval: string[];
+  }>;
 }
 
-export async function startRegistrator(consul: ConsulDouble, args: string[], env: NodeJS.ProcessEnv = {}, uri = `consul://${consul.address}`): Promise<RunningRegistrator> {
+export async function startRegistrator(
+  consul: ConsulDouble,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  uri = `consul://${consul.address}`,
+): Promise<RunningRegistrator> {
   const port = await freePort();
-  const child = startCli(['registrator', ...args, '--listen', `127.0.0.1:${port}`, '--state-dir', join(testEnv().root, 'state'), '--log-format', 'json', uri], { DOCKER_HOST: testEnv().docker.host, ...env });
+  const child = startCli(
+    [
+      'registrator',
+      ...args,
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--state-dir',
+      join(testEnv().root, 'state'),
+      '--log-format',
+      'json',
+      uri,
+    ],
+    { DOCKER_HOST: testEnv().docker.host, ...env },
+  );
   const output = capture(child);
   const base = `http://127.0.0.1:${port}`;
-  await eventually(async () => assert.equal((await fetch(`${base}/readyz`)).status, 200), 20_000, 100).catch((error: Error) => {
-    child.kill('SIGKILL');
-    throw new Error(`registrator not ready: ${error.message}\n${output.stderr().slice(-3000)}`);
-  });
+  await eventually(async () => assert.equal((await fetch(`${base}/readyz`)).status, 200), 20_000, 100).catch(
+    (error: Error) => {
+      child.kill('SIGKILL');
+      throw new Error(`registrator not ready: ${error.message}\n${output.stderr().slice(-3000)}`);
+    },
+  );
   return {
     base,
     stderr: output.stderr,
@@ -64,7 +92,12 @@ export async function runContainer(docker: Dockerode, spec: RunSpec): Promise<Do
     ExposedPorts: exposed,
     Healthcheck: spec.healthcheck,
     HostConfig: {
-      PortBindings: Object.fromEntries(Object.entries(spec.publish ?? {}).map(([p, host]) => [p, [{ HostIp: '', HostPort: host ? String(host) : '' }]])),
+      PortBindings: Object.fromEntries(
+        Object.entries(spec.publish ?? {}).map(([p, host]) => [
+          p,
+          [{ HostIp: '', HostPort: host ? String(host) : '' }],
+        ]),
+      ),
       NetworkMode: spec.networkMode,
       RestartPolicy: { Name: spec.restart ?? 'no' },
     },

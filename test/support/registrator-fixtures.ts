@@ -39,13 +39,27 @@ export function inspectOf(spec: InspectSpec): Dockerode.ContainerInspectInfo {
     HostConfig: { NetworkMode: spec.networkMode ?? 'default' },
     NetworkSettings: {
       Ports: spec.ports ?? {},
-      Networks: Object.fromEntries(Object.entries(networks).map(([name, n]) => [name, { IPAddress: n.IPAddress ?? '', GlobalIPv6Address: n.GlobalIPv6Address ?? '' }])),
+      Networks: Object.fromEntries(
+        Object.entries(networks).map(([name, n]) => [
+          name,
+          { IPAddress: n.IPAddress ?? '', GlobalIPv6Address: n.GlobalIPv6Address ?? '' },
+        ]),
+      ),
     },
   } as unknown as Dockerode.ContainerInspectInfo;
 }
 
 export function modelSettings(overrides: Partial<ModelSettings> = {}): ModelSettings {
-  return { node: 'node1', internal: false, hostAddress: '192.0.2.1', tags: [], explicit: false, healthTtlMs: 60_000, pausedServices: 'maintenance', ...overrides };
+  return {
+    node: 'node1',
+    internal: false,
+    hostAddress: '192.0.2.1',
+    tags: [],
+    explicit: false,
+    healthTtlMs: 60_000,
+    pausedServices: 'maintenance',
+    ...overrides,
+  };
 }
 
 /** One published port on all interfaces. */

@@ -36,7 +36,11 @@ export class PrivateRsyslog {
   relpPort = 0;
   private child: ChildProcess | undefined;
 
-  constructor(readonly dir: string, private readonly tls?: RsyslogTls, private readonly options: { relp?: boolean } = {}) {
+  constructor(
+    readonly dir: string,
+    private readonly tls?: RsyslogTls,
+    private readonly options: { relp?: boolean } = {},
+  ) {
     mkdirSync(join(dir, 'work'), { recursive: true });
     this.file = join(dir, 'received.log');
   }
@@ -64,20 +68,28 @@ ${this.relpInput()}
 `,
     );
     if (!existsSync(this.file)) writeFileSync(this.file, '');
-    this.child = spawn('rsyslogd', ['-n', '-f', join(d, 'rsyslog.conf'), '-i', join(d, 'rsyslogd.pid')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.child = spawn('rsyslogd', ['-n', '-f', join(d, 'rsyslog.conf'), '-i', join(d, 'rsyslogd.pid')], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     this.child.stderr!.on('data', (c) => (stderr += c));
     const child = this.child;
-    await eventually(async () => {
-      if (child.exitCode !== null) throw new Error(`rsyslogd exited ${child.exitCode}: ${stderr}`);
-      await canConnect(this.port);
-      if (this.relpPort) await canConnect(this.relpPort);
-    }, 15_000, 50);
+    await eventually(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`rsyslogd exited ${child.exitCode}: ${stderr}`);
+        await canConnect(this.port);
+        if (this.relpPort) await canConnect(this.relpPort);
+      },
+      15_000,
+      50,
+    );
   }
 
   private relpInput(): string {
     if (!this.relpPort) return '';
-    const tls = this.tls ? ` tls="on" tls.authMode="certvalid" tls.caCert="${this.tls.ca}" tls.myCert="${this.tls.cert}" tls.myPrivKey="${this.tls.key}"` : '';
+    const tls = this.tls
+      ? ` tls="on" tls.authMode="certvalid" tls.caCert="${this.tls.ca}" tls.myCert="${this.tls.cert}" tls.myPrivKey="${this.tls.key}"`
+      : '';
     return `module(load="imrelp")\ninput(type="imrelp" address="127.0.0.1" port="${this.relpPort}" ruleset="remote"${tls})`;
   }
 

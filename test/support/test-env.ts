@@ -14,9 +14,14 @@ export interface TestEnv {
   docker: { host: string; socket: string; pidfile: string; bridge: string; gateway: string; engineScript: string };
   /** The Podman engine (podman.sh), on its Docker-compatible socket; see engines.ts. */
   podman?: {
-    host: string; socket: string; pidfile: string; eventsFile: string;
+    host: string;
+    socket: string;
+    pidfile: string;
+    eventsFile: string;
     /** Its default network (the Docker API names it "bridge") and a second one. */
-    network: string; extraNetwork: string; engineScript: string;
+    network: string;
+    extraNetwork: string;
+    engineScript: string;
   };
   images: { busybox: string };
   redis: { host: string; port: number };
@@ -34,7 +39,9 @@ export function testEnv(): TestEnv {
   try {
     loaded = JSON.parse(readFileSync(file, 'utf8')) as TestEnv;
   } catch (error) {
-    throw new Error(`no test environment at ${file} (${(error as Error).message}); run: bash test/env/up.sh`, { cause: error });
+    throw new Error(`no test environment at ${file} (${(error as Error).message}); run: bash test/env/up.sh`, {
+      cause: error,
+    });
   }
   return loaded;
 }
@@ -47,7 +54,10 @@ const run = promisify(execFile);
 
 async function engine(command: 'start' | 'stop'): Promise<void> {
   const env = testEnv();
-  await run('bash', [env.docker.engineScript, command], { env: { ...process.env, QS_TEST_ROOT: env.root }, timeout: 90_000 });
+  await run('bash', [env.docker.engineScript, command], {
+    env: { ...process.env, QS_TEST_ROOT: env.root },
+    timeout: 90_000,
+  });
 }
 
 /** Stops the test engine (SIGTERM, wait). Containers stop with it; the data-root stays. */
@@ -84,7 +94,14 @@ export async function createContainer(docker: Dockerode, spec: ContainerSpec): P
 /** Removes every container the tests created (on the test engine only). */
 export async function removeTestContainers(docker: Dockerode = testDocker()): Promise<void> {
   const containers = await docker.listContainers({ all: true, filters: { label: [TEST_LABEL] } });
-  await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+  await Promise.all(
+    containers.map((c) =>
+      docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => undefined),
+    ),
+  );
 }
 
 /** Runs a command in a container through the API, as `docker exec` does, and waits for it. */

@@ -15,7 +15,9 @@ const NO_DOCKER = 'unix:///nonexistent/quayside-test/docker.sock';
 
 describe('quayside CLI', () => {
   it('prints the package version', async () => {
-    const { version } = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
+    const { version } = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as {
+      version: string;
+    };
     const result = await runCli(['--version']);
     assert.equal(result.code, 0);
     assert.equal(result.stdout.trim(), version);
@@ -24,12 +26,31 @@ describe('quayside CLI', () => {
   it('lists every agent, all and events in --help', async () => {
     const result = await runCli(['--help']);
     assert.equal(result.code, 0);
-    for (const name of ['registrator', 'logrouter', 'stats-exporter', 'label-inspector', 'security-watcher', 'all', 'events']) {
+    for (const name of [
+      'registrator',
+      'logrouter',
+      'stats-exporter',
+      'label-inspector',
+      'security-watcher',
+      'all',
+      'events',
+    ]) {
       assert.match(result.stdout, new RegExp(`^  ${name} `, 'm'));
     }
   });
 
-  const HELP_COMMANDS = [[], ['registrator'], ['logrouter'], ['stats-exporter'], ['label-inspector'], ['security-watcher'], ['all'], ['events'], ['label-inspector', 'check'], ['security-watcher', 'audit']];
+  const HELP_COMMANDS = [
+    [],
+    ['registrator'],
+    ['logrouter'],
+    ['stats-exporter'],
+    ['label-inspector'],
+    ['security-watcher'],
+    ['all'],
+    ['events'],
+    ['label-inspector', 'check'],
+    ['security-watcher', 'audit'],
+  ];
   it('fits every --help in 80 columns, options grouped, with examples for each agent', async function () {
     this.timeout(90_000);
     const results = await Promise.all(HELP_COMMANDS.map((command) => runCli([...command, '--help'], {}, 60_000)));
@@ -46,7 +67,8 @@ describe('quayside CLI', () => {
       }
     }
     const all = (await runCli(['all', '--help'])).stdout;
-    for (const agent of ['registrator', 'logrouter', 'stats-exporter', 'label-inspector', 'security-watcher']) assert.match(all, new RegExp(`^${agent} options:$`, 'm'));
+    for (const agent of ['registrator', 'logrouter', 'stats-exporter', 'label-inspector', 'security-watcher'])
+      assert.match(all, new RegExp(`^${agent} options:$`, 'm'));
     assert.match((await runCli(['registrator', '--help'])).stdout, /single-dash flags \(-ip, -internal/);
   });
 
@@ -65,14 +87,24 @@ describe('quayside CLI', () => {
     assert.match(flag.stderr, /'--shutdown-timeout <duration>' argument 'forever' is invalid/);
     const env = await runCli(['all'], { QUAYSIDE_LOG_LEVEL: 'loud' });
     assert.equal(env.code, 2);
-    assert.match(env.stderr, /value 'loud' from env 'QUAYSIDE_LOG_LEVEL' is invalid\. expected one of error, warn, info, debug/);
+    assert.match(
+      env.stderr,
+      /value 'loud' from env 'QUAYSIDE_LOG_LEVEL' is invalid\. expected one of error, warn, info, debug/,
+    );
   });
 
   it('exits 2 naming DOCKER_HOST or the certificate when Docker cannot be reached that way', async () => {
     const scheme = await runCli(['all', '--listen', '127.0.0.1:0'], { DOCKER_HOST: 'npipe:////./pipe/docker_engine' });
     assert.equal(scheme.code, 2);
-    assert.match(scheme.stderr, /'--docker-host <value>' value 'npipe:\/\/\/\/\.\/pipe\/docker_engine' from env 'DOCKER_HOST' is invalid/);
-    const tls = await runCli(['all', '--listen', '127.0.0.1:0'], { DOCKER_HOST: 'tcp://127.0.0.1:2376', DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: '/nonexistent/certs' });
+    assert.match(
+      scheme.stderr,
+      /'--docker-host <value>' value 'npipe:\/\/\/\/\.\/pipe\/docker_engine' from env 'DOCKER_HOST' is invalid/,
+    );
+    const tls = await runCli(['all', '--listen', '127.0.0.1:0'], {
+      DOCKER_HOST: 'tcp://127.0.0.1:2376',
+      DOCKER_TLS_VERIFY: '1',
+      DOCKER_CERT_PATH: '/nonexistent/certs',
+    });
     assert.equal(tls.code, 2);
     assert.match(tls.stderr, /^quayside: DOCKER_CERT_PATH: cannot read \/nonexistent\/certs\/ca\.pem/m);
   });
@@ -91,18 +123,60 @@ describe('quayside CLI', () => {
   });
 
   it('exits 2, and does not hang, when an agent refuses its settings at start', async () => {
-    const schema = await runCli(['label-inspector', '--listen', '127.0.0.1:0', '--state-dir', '/tmp/quayside-cli-test', '--label-schema', '/nonexistent/schema.json'], { DOCKER_HOST: NO_DOCKER }, 10_000);
+    const schema = await runCli(
+      [
+        'label-inspector',
+        '--listen',
+        '127.0.0.1:0',
+        '--state-dir',
+        '/tmp/quayside-cli-test',
+        '--label-schema',
+        '/nonexistent/schema.json',
+      ],
+      { DOCKER_HOST: NO_DOCKER },
+      10_000,
+    );
     assert.equal(schema.code, 2);
     assert.match(schema.stderr, /label schema \/nonexistent\/schema\.json: cannot read it/);
-    const sink = await runCli(['label-inspector', '--listen', '127.0.0.1:0', '--state-dir', '/tmp/quayside-cli-test', '--findings-webhook-url', 'ftp://x'], { DOCKER_HOST: NO_DOCKER }, 10_000);
+    const sink = await runCli(
+      [
+        'label-inspector',
+        '--listen',
+        '127.0.0.1:0',
+        '--state-dir',
+        '/tmp/quayside-cli-test',
+        '--findings-webhook-url',
+        'ftp://x',
+      ],
+      { DOCKER_HOST: NO_DOCKER },
+      10_000,
+    );
     assert.equal(sink.code, 2);
-    assert.match(sink.stderr, /--findings-webhook-url \(QUAYSIDE_FINDINGS_WEBHOOK_URL\) 'ftp:\/\/x': expected http:\/\/ or https:\/\//);
+    assert.match(
+      sink.stderr,
+      /--findings-webhook-url \(QUAYSIDE_FINDINGS_WEBHOOK_URL\) 'ftp:\/\/x': expected http:\/\/ or https:\/\//,
+    );
   });
 
   it('exits 2 when two --stats-labels keys would share one label name', async () => {
-    const result = await runCli(['stats-exporter', '--listen', '127.0.0.1:0', '--state-dir', '/tmp/quayside-cli-test', '--stats-labels', 'com.x.a-b,com.x.a.b'], { DOCKER_HOST: NO_DOCKER }, 10_000);
+    const result = await runCli(
+      [
+        'stats-exporter',
+        '--listen',
+        '127.0.0.1:0',
+        '--state-dir',
+        '/tmp/quayside-cli-test',
+        '--stats-labels',
+        'com.x.a-b,com.x.a.b',
+      ],
+      { DOCKER_HOST: NO_DOCKER },
+      10_000,
+    );
     assert.equal(result.code, 2);
-    assert.match(result.stderr, /--stats-labels: com\.x\.a-b and com\.x\.a\.b would both be exported as container_label_com_x_a_b/);
+    assert.match(
+      result.stderr,
+      /--stats-labels: com\.x\.a-b and com\.x\.a\.b would both be exported as container_label_com_x_a_b/,
+    );
   });
 
   it('exits 2 for an unreadable --since or an unknown --filter key', async () => {
@@ -116,7 +190,10 @@ describe('quayside CLI', () => {
 
   it('keeps serving while Docker is unreachable: healthy, not ready; SIGTERM exits 0', async () => {
     const port = await freePort();
-    const child = startCli(['all', '--listen', `127.0.0.1:${port}`, '--log-format', 'json', '--state-dir', '/tmp/quayside-cli-test'], { DOCKER_HOST: NO_DOCKER });
+    const child = startCli(
+      ['all', '--listen', `127.0.0.1:${port}`, '--log-format', 'json', '--state-dir', '/tmp/quayside-cli-test'],
+      { DOCKER_HOST: NO_DOCKER },
+    );
     const output = capture(child);
     try {
       await eventually(async () => assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200));
@@ -149,8 +226,20 @@ describe('agent operands and argument rewriting', () => {
     const started: Record<string, unknown>[] = [];
     const options =
       operands === 'repeatable'
-        ? { route: repeatableOption({ help: 'a route', placeholder: '<uri>', parse: (raw: string) => (raw.includes('://') ? raw : fail(raw)) }) }
-        : { route: listOption({ help: 'routes', env: 'FAKE_ROUTES', parseItem: (raw: string) => (raw.includes('://') ? raw : fail(raw)) }) };
+        ? {
+            route: repeatableOption({
+              help: 'a route',
+              placeholder: '<uri>',
+              parse: (raw: string) => (raw.includes('://') ? raw : fail(raw)),
+            }),
+          }
+        : {
+            route: listOption({
+              help: 'routes',
+              env: 'FAKE_ROUTES',
+              parseItem: (raw: string) => (raw.includes('://') ? raw : fail(raw)),
+            }),
+          };
     const agent = defineAgent({
       name: 'fake',
       summary: 'records its options',
@@ -167,12 +256,24 @@ describe('agent operands and argument rewriting', () => {
   function fail(raw: string): never {
     throw new Error(`expected a URI, got ${raw}`);
   }
-  const runtimeArgs = ['--docker-host', NO_DOCKER, '--listen', '127.0.0.1:0', '--state-dir', '/tmp/quayside-cli-test', '--log-level', 'error'];
+  const runtimeArgs = [
+    '--docker-host',
+    NO_DOCKER,
+    '--listen',
+    '127.0.0.1:0',
+    '--state-dir',
+    '/tmp/quayside-cli-test',
+    '--log-level',
+    'error',
+  ];
 
   for (const kind of ['repeatable', 'list'] as const) {
     it(`fills the ${kind} option from the operands, parsed by its declaration`, async () => {
       const { agent, started } = recordingAgent(kind);
-      const argv = rewriteAgentArgs(['node', 'quayside', 'fake', 'a://1', '-mode', 'odd', 'b://2', ...runtimeArgs], [agent]);
+      const argv = rewriteAgentArgs(
+        ['node', 'quayside', 'fake', 'a://1', '-mode', 'odd', 'b://2', ...runtimeArgs],
+        [agent],
+      );
       await assert.rejects(buildProgram([agent]).parseAsync(argv), /recorded/);
       assert.deepEqual(started[0]?.route, ['a://1', 'b://2']);
       assert.equal(started[0]?.mode, 'odd', 'the single-dash flag was rewritten');
@@ -182,21 +283,32 @@ describe('agent operands and argument rewriting', () => {
   it('names the operand that does not parse', async () => {
     const { agent } = recordingAgent('list');
     const program = buildProgram([agent]);
-    await assert.rejects(program.parseAsync(['node', 'quayside', 'fake', 'nonsense', ...runtimeArgs]), (error: Error) => {
-      assert.ok(error instanceof ConfigError);
-      assert.match(error.message, /route-uri "nonsense": expected a URI, got nonsense/);
-      return true;
-    });
+    await assert.rejects(
+      program.parseAsync(['node', 'quayside', 'fake', 'nonsense', ...runtimeArgs]),
+      (error: Error) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, /route-uri "nonsense": expected a URI, got nonsense/);
+        return true;
+      },
+    );
   });
 
   it('refuses operands together with the flag they stand for', async () => {
     const { agent } = recordingAgent('repeatable');
     const program = buildProgram([agent]);
-    await assert.rejects(program.parseAsync(['node', 'quayside', 'fake', 'a://1', '--route', 'b://2', ...runtimeArgs]), /either as arguments or with --route, not both/);
+    await assert.rejects(
+      program.parseAsync(['node', 'quayside', 'fake', 'a://1', '--route', 'b://2', ...runtimeArgs]),
+      /either as arguments or with --route, not both/,
+    );
   });
 
-  it('leaves other agents\' arguments alone', () => {
+  it("leaves other agents' arguments alone", () => {
     const { agent } = recordingAgent('list');
-    assert.deepEqual(rewriteAgentArgs(['node', 'quayside', 'other', '-mode'], [agent]), ['node', 'quayside', 'other', '-mode']);
+    assert.deepEqual(rewriteAgentArgs(['node', 'quayside', 'other', '-mode'], [agent]), [
+      'node',
+      'quayside',
+      'other',
+      '-mode',
+    ]);
   });
 });

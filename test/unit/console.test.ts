@@ -30,10 +30,21 @@ describe('console session cookie', () => {
     assert.match(cookie, /^quayside_session=[\w-]{43}; HttpOnly; SameSite=Strict; Path=\/$/);
     assert.ok(!cookie.includes('s3cret'));
     const value = cookie.split(';')[0]!;
-    assert.equal(guarded.check(requestFrom('10.0.0.5', 'GET', { cookie: `other=1; ${value}` }), 'sensitive'), undefined);
-    assert.equal(guarded.check(requestFrom('10.0.0.5', 'POST', { cookie: value }), 'sensitive')?.status, 401, 'a change needs the header');
+    assert.equal(
+      guarded.check(requestFrom('10.0.0.5', 'GET', { cookie: `other=1; ${value}` }), 'sensitive'),
+      undefined,
+    );
+    assert.equal(
+      guarded.check(requestFrom('10.0.0.5', 'POST', { cookie: value }), 'sensitive')?.status,
+      401,
+      'a change needs the header',
+    );
     assert.equal(guarded.check(requestFrom('10.0.0.5', 'GET', { cookie: `${value}x` }), 'sensitive')?.status, 401);
-    assert.equal(guarded.check(requestFrom('10.0.0.5', 'GET', { cookie: `quayside_session=s3cret` }), 'sensitive')?.status, 401, 'the token is not a session');
+    assert.equal(
+      guarded.check(requestFrom('10.0.0.5', 'GET', { cookie: `quayside_session=s3cret` }), 'sensitive')?.status,
+      401,
+      'the token is not a session',
+    );
     assert.notEqual(new AccessPolicy('other').sessionCookie(), cookie, 'a new token ends the sessions');
   });
 
@@ -61,7 +72,23 @@ describe('Ring', () => {
 });
 
 function tracked(id: string, state: TrackedContainer['state'] = 'running'): TrackedContainer {
-  return { id, name: `c-${id}`, image: 'busybox', labels: {}, state, pid: 1, cgroupPath: `/docker/${id}`, cgroupPathProvisional: false, cgroupParent: '', createdAt: 1, startedAt: 2, restartCount: 0, restarts: 0, oomEvents: 0, configuredSpec: {} };
+  return {
+    id,
+    name: `c-${id}`,
+    image: 'busybox',
+    labels: {},
+    state,
+    pid: 1,
+    cgroupPath: `/docker/${id}`,
+    cgroupPathProvisional: false,
+    cgroupParent: '',
+    createdAt: 1,
+    startedAt: 2,
+    restartCount: 0,
+    restarts: 0,
+    oomEvents: 0,
+    configuredSpec: {},
+  };
 }
 
 describe('ContainersSection (stats-exporter)', () => {
@@ -71,17 +98,36 @@ describe('ContainersSection (stats-exporter)', () => {
     const containers = [tracked('a'), tracked('b', 'exited')];
     const collector = {
       name: 'test',
-      collect: async (targets: readonly { id: string }[]) => new Map<string, ContainerStats>(targets.map((t) => [t.id, { cpu: { usageSeconds: usage }, memory: { usageBytes: 200, workingSetBytes: 100 } }])),
+      collect: async (targets: readonly { id: string }[]) =>
+        new Map<string, ContainerStats>(
+          targets.map((t) => [
+            t.id,
+            { cpu: { usageSeconds: usage }, memory: { usageBytes: 200, workingSetBytes: 100 } },
+          ]),
+        ),
     };
-    const section = new ContainersSection({ containers: () => containers, collector, logger: silentLogger, now: () => now });
+    const section = new ContainersSection({
+      containers: () => containers,
+      collector,
+      logger: silentLogger,
+      now: () => now,
+    });
     for (let i = 0; i < KEPT_SAMPLES + 10; i += 1) {
       await section.sample();
       now += 5_000;
       usage += 2.5; // half a CPU over 5 s
     }
-    const [a, b] = section.snapshot().containers as Array<{ id: string; cpuPercent: number[]; memoryBytes: number[]; startedAt: number | null }>;
+    const [a, b] = section.snapshot().containers as Array<{
+      id: string;
+      cpuPercent: number[];
+      memoryBytes: number[];
+      startedAt: number | null;
+    }>;
     assert.equal(a!.cpuPercent.length, KEPT_SAMPLES);
-    assert.ok(a!.cpuPercent.every((v) => v === 50), `${a!.cpuPercent.slice(0, 3)}`);
+    assert.ok(
+      a!.cpuPercent.every((v) => v === 50),
+      `${a!.cpuPercent.slice(0, 3)}`,
+    );
     assert.equal(a!.memoryBytes.length, KEPT_SAMPLES);
     assert.deepEqual(b!.cpuPercent, [], 'a stopped container is not sampled');
     assert.equal(b!.startedAt, null, 'no uptime when not running');
@@ -89,7 +135,11 @@ describe('ContainersSection (stats-exporter)', () => {
     await section.sample();
     assert.equal(section.snapshot().containers.length, 1);
     containers.unshift(tracked('a'));
-    assert.deepEqual((section.snapshot().containers[0] as { cpuPercent: number[] }).cpuPercent, [], 'series dropped with the container');
+    assert.deepEqual(
+      (section.snapshot().containers[0] as { cpuPercent: number[] }).cpuPercent,
+      [],
+      'series dropped with the container',
+    );
   });
 });
 
@@ -97,14 +147,38 @@ describe('RoutesSection (logrouter)', () => {
   it('shows lines and bytes per second between snapshots, the queue and the last error', () => {
     let now = 1_000;
     const stats = new RouteStats();
-    const view: RouteView = { id: 'r1', stats, depth: 7, reconnects: 1, replayed: 0, connected: false, lastError: 'connect ECONNREFUSED 127.0.0.1:514' };
-    const section = new RoutesSection(() => [view], () => now);
-    assert.equal((section.snapshot().routes[0] as { linesPerSecond: number }).linesPerSecond, 0, 'no rate before two snapshots');
+    const view: RouteView = {
+      id: 'r1',
+      stats,
+      depth: 7,
+      reconnects: 1,
+      replayed: 0,
+      connected: false,
+      lastError: 'connect ECONNREFUSED 127.0.0.1:514',
+    };
+    const section = new RoutesSection(
+      () => [view],
+      () => now,
+    );
+    assert.equal(
+      (section.snapshot().routes[0] as { linesPerSecond: number }).linesPerSecond,
+      0,
+      'no rate before two snapshots',
+    );
     stats.linesOut += 30;
     stats.bytesOut += 3_000;
     now += 2_000;
     assert.deepEqual(section.snapshot().routes[0], {
-      id: 'r1', connected: false, linesPerSecond: 15, bytesPerSecond: 1_500, queueDepth: 7, linesOut: 30, dropped: 0, retries: 0, reconnects: 1, lastError: 'connect ECONNREFUSED 127.0.0.1:514',
+      id: 'r1',
+      connected: false,
+      linesPerSecond: 15,
+      bytesPerSecond: 1_500,
+      queueDepth: 7,
+      linesOut: 30,
+      dropped: 0,
+      retries: 0,
+      reconnects: 1,
+      lastError: 'connect ECONNREFUSED 127.0.0.1:514',
     });
   });
 });
@@ -119,7 +193,9 @@ describe('HostConsole stream', () => {
   beforeEach(async () => {
     server = new OpsServer(createMetricsRegistry('1.0.0'), silentLogger);
     const events = Object.assign(new EventEmitter(), { subscribe: () => () => undefined }) as unknown as EventStream;
-    const assets = { get: () => ({ body: Buffer.from(''), type: 'text/plain', etag: '"x"' }) } as unknown as ConsoleAssets;
+    const assets = {
+      get: () => ({ body: Buffer.from(''), type: 'text/plain', etag: '"x"' }),
+    } as unknown as ConsoleAssets;
     hostConsole = new HostConsole({ http: server, events, logger: silentLogger, agents: ['test'], assets });
     value = 1;
     hostConsole.addSection({ name: 'counter', snapshot: () => ({ value }) });
@@ -153,7 +229,9 @@ describe('HostConsole stream', () => {
   it('sends every section on connect, then a section only when it changed, at most once a second', async () => {
     clock = sinon.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
     const page = await open();
-    await eventually(() => assert.match(page.text(), /event: section\ndata: \{"name":"counter","data":\{"value":1\}\}/));
+    await eventually(() =>
+      assert.match(page.text(), /event: section\ndata: \{"name":"counter","data":\{"value":1\}\}/),
+    );
     value = 2;
     value = 3;
     clock.tick(1_000);
@@ -174,7 +252,7 @@ describe('HostConsole stream', () => {
     assert.ok(pages.every((p) => p.status === 200));
     const extra = await fetch(`${base}/console/stream`);
     assert.equal(extra.status, 503);
-    assert.match((await extra.json() as { error: string }).error, /8 console pages/);
+    assert.match(((await extra.json()) as { error: string }).error, /8 console pages/);
     for (const p of pages) p.abort();
   });
 

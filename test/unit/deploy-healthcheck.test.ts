@@ -12,34 +12,73 @@ const defaultPort = (command: string | undefined): number => (command === 'stats
 
 describe('deploy: the container health check', () => {
   it('reads the agent and --listen from the command line as Docker, docker-init or Kubernetes start it', () => {
-    assert.deepEqual(parseAgentCommandLine(['node', '/usr/local/bin/quayside', 'stats-exporter', '--listen', '127.0.0.1:9000']), { command: 'stats-exporter', listen: '127.0.0.1:9000' });
-    assert.deepEqual(parseAgentCommandLine(['/sbin/docker-init', '--', 'quayside', 'label-inspector', '--listen=:9100']), { command: 'label-inspector', listen: ':9100' });
-    assert.deepEqual(parseAgentCommandLine(['node', '/app/dist/cli/main.js', 'all', '--log-level', 'debug']), { command: 'all', listen: undefined });
+    assert.deepEqual(
+      parseAgentCommandLine(['node', '/usr/local/bin/quayside', 'stats-exporter', '--listen', '127.0.0.1:9000']),
+      { command: 'stats-exporter', listen: '127.0.0.1:9000' },
+    );
+    assert.deepEqual(
+      parseAgentCommandLine(['/sbin/docker-init', '--', 'quayside', 'label-inspector', '--listen=:9100']),
+      { command: 'label-inspector', listen: ':9100' },
+    );
+    assert.deepEqual(parseAgentCommandLine(['node', '/app/dist/cli/main.js', 'all', '--log-level', 'debug']), {
+      command: 'all',
+      listen: undefined,
+    });
     // The stats-exporter's entrypoint in deploy/: node with V8 flags before the program.
-    assert.deepEqual(parseAgentCommandLine(['node', '--max-semi-space-size=1', '--optimize-for-size', '/usr/local/bin/quayside', 'stats-exporter']), { command: 'stats-exporter', listen: undefined });
+    assert.deepEqual(
+      parseAgentCommandLine([
+        'node',
+        '--max-semi-space-size=1',
+        '--optimize-for-size',
+        '/usr/local/bin/quayside',
+        'stats-exporter',
+      ]),
+      { command: 'stats-exporter', listen: undefined },
+    );
     assert.deepEqual(parseAgentCommandLine(['/sbin/init']), {});
   });
 
   it('asks --listen first, then QUAYSIDE_LISTEN, then the agent default port, on loopback for a wildcard host', () => {
     const argv = ['node', '/usr/local/bin/quayside', 'stats-exporter'];
     assert.equal(healthcheckUrl(argv, {}, defaultPort), 'http://127.0.0.1:9612/healthz');
-    assert.equal(healthcheckUrl(['node', '/usr/local/bin/quayside', 'label-inspector'], {}, defaultPort), 'http://127.0.0.1:9477/healthz');
-    assert.equal(healthcheckUrl(argv, { QUAYSIDE_LISTEN: '10.1.2.3:9700' }, defaultPort), 'http://10.1.2.3:9700/healthz');
-    assert.equal(healthcheckUrl([...argv, '--listen', '[::]:9800'], { QUAYSIDE_LISTEN: '0.0.0.0:9700' }, defaultPort), 'http://[::1]:9800/healthz');
+    assert.equal(
+      healthcheckUrl(['node', '/usr/local/bin/quayside', 'label-inspector'], {}, defaultPort),
+      'http://127.0.0.1:9477/healthz',
+    );
+    assert.equal(
+      healthcheckUrl(argv, { QUAYSIDE_LISTEN: '10.1.2.3:9700' }, defaultPort),
+      'http://10.1.2.3:9700/healthz',
+    );
+    assert.equal(
+      healthcheckUrl([...argv, '--listen', '[::]:9800'], { QUAYSIDE_LISTEN: '0.0.0.0:9700' }, defaultPort),
+      'http://[::1]:9800/healthz',
+    );
     assert.equal(healthcheckUrl([...argv, '--listen', ':9801'], {}, defaultPort), 'http://127.0.0.1:9801/healthz');
-    assert.equal(healthcheckUrl(argv, { QUAYSIDE_HEALTHCHECK_URL: 'http://127.0.0.1:1/x', QUAYSIDE_LISTEN: ':2' }, defaultPort), 'http://127.0.0.1:1/x');
+    assert.equal(
+      healthcheckUrl(argv, { QUAYSIDE_HEALTHCHECK_URL: 'http://127.0.0.1:1/x', QUAYSIDE_LISTEN: ':2' }, defaultPort),
+      'http://127.0.0.1:1/x',
+    );
   });
 
   it("knows every command's default port as the agents declare it, without loading them", async () => {
-    for (const agent of AGENTS) assert.equal(agentDefaultPort(agent.name), agent.listenPort ?? DEFAULT_LISTEN_PORT, agent.name);
+    for (const agent of AGENTS)
+      assert.equal(agentDefaultPort(agent.name), agent.listenPort ?? DEFAULT_LISTEN_PORT, agent.name);
     assert.equal(agentDefaultPort('all'), DEFAULT_LISTEN_PORT);
     assert.equal(agentDefaultPort(undefined), DEFAULT_LISTEN_PORT);
     assert.equal(agentDefaultPort('constructor'), DEFAULT_LISTEN_PORT);
     // What the check loads in the container every 30 s: none of the agents' dependencies.
     const loaded = await new Promise<string>((resolve, reject) =>
-      execFile(process.execPath, ['-e', `require(${JSON.stringify(join(__dirname, '..', '..', 'dist', 'cli', 'healthcheck.js'))}); process.stdout.write(Object.keys(require.cache).join('\\n'))`], (error, stdout) => (error ? reject(error) : resolve(stdout))),
+      execFile(
+        process.execPath,
+        [
+          '-e',
+          `require(${JSON.stringify(join(__dirname, '..', '..', 'dist', 'cli', 'healthcheck.js'))}); process.stdout.write(Object.keys(require.cache).join('\\n'))`,
+        ],
+        (error, stdout) => (error ? reject(error) : resolve(stdout)),
+      ),
     );
-    for (const heavy of ['dockerode', 'prom-client', 'winston', 'ioredis', 'agents']) assert.doesNotMatch(loaded, new RegExp(`[\\\\/]${heavy}[\\\\/]`), `${heavy} loaded`);
+    for (const heavy of ['dockerode', 'prom-client', 'winston', 'ioredis', 'agents'])
+      assert.doesNotMatch(loaded, new RegExp(`[\\\\/]${heavy}[\\\\/]`), `${heavy} loaded`);
   });
 
   describe('as the image runs it', () => {
@@ -69,7 +108,10 @@ describe('deploy: the container health check', () => {
       const ok = await run({ QUAYSIDE_LISTEN: base });
       assert.deepEqual(ok, { code: 0, output: `http://${base}/healthz answered 200\n` });
       status = 503;
-      assert.deepEqual(await run({ QUAYSIDE_LISTEN: base }), { code: 1, output: `http://${base}/healthz answered 503\n` });
+      assert.deepEqual(await run({ QUAYSIDE_LISTEN: base }), {
+        code: 1,
+        output: `http://${base}/healthz answered 503\n`,
+      });
     });
 
     it('exits 1 when nothing listens', async () => {

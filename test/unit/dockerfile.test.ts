@@ -1,7 +1,11 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DockerfileSyntaxError, parseDockerfileLabels, type DockerfileLabel } from '../../agents/label-inspector/dockerfile';
+import {
+  DockerfileSyntaxError,
+  parseDockerfileLabels,
+  type DockerfileLabel,
+} from '../../agents/label-inspector/dockerfile';
 import { cpuMillisOf } from '../support/cpu-time';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'dockerfiles');
@@ -20,8 +24,14 @@ function finalLabels(lines: string[], buildArgs?: Record<string, string>): Recor
   return parseDockerfileLabels(['FROM alpine', ...lines].join('\n'), buildArgs).finalStageLabels();
 }
 
-function label(lines: string[], key: string, buildArgs?: Record<string, string>): Pick<DockerfileLabel, 'value' | 'unresolved'> {
-  const found = parseDockerfileLabels(['FROM alpine', ...lines].join('\n'), buildArgs).labels.filter((l) => l.key === key).at(-1);
+function label(
+  lines: string[],
+  key: string,
+  buildArgs?: Record<string, string>,
+): Pick<DockerfileLabel, 'value' | 'unresolved'> {
+  const found = parseDockerfileLabels(['FROM alpine', ...lines].join('\n'), buildArgs)
+    .labels.filter((l) => l.key === key)
+    .at(-1);
   assert.ok(found, `no label ${key}`);
   return { value: found.value, unresolved: found.unresolved };
 }
@@ -147,15 +157,25 @@ describe('parseDockerfileLabels', () => {
     });
 
     it('heredoc bodies are data, not instructions', () => {
-      assert.deepEqual(rows(parseDockerfileLabels(fixture('heredoc.Dockerfile')).labels), [[0, 9, 'com.example.after-heredoc', 'yes', false]]);
+      assert.deepEqual(rows(parseDockerfileLabels(fixture('heredoc.Dockerfile')).labels), [
+        [0, 9, 'com.example.after-heredoc', 'yes', false],
+      ]);
     });
   });
 
   describe('parser directives', () => {
     const cases: Array<[string, string[], Record<string, string>]> = [
       ['escape=` makes \\ literal', ['# escape=`', 'FROM alpine', 'LABEL a=C:\\x `', '  b=2'], { a: 'C:\\x', b: '2' }],
-      ['directive names and spacing are loose', ['#   ESCAPE =  `  ', 'FROM alpine', 'LABEL a=1 `', 'b=2'], { a: '1', b: '2' }],
-      ['syntax and check directives are accepted and ignored', ['# syntax=docker/dockerfile:1', '# check=skip=all', '# escape=`', 'FROM alpine', 'LABEL a=`"'], { a: '"' }],
+      [
+        'directive names and spacing are loose',
+        ['#   ESCAPE =  `  ', 'FROM alpine', 'LABEL a=1 `', 'b=2'],
+        { a: '1', b: '2' },
+      ],
+      [
+        'syntax and check directives are accepted and ignored',
+        ['# syntax=docker/dockerfile:1', '# check=skip=all', '# escape=`', 'FROM alpine', 'LABEL a=`"'],
+        { a: '"' },
+      ],
       ['after a comment it is only a comment', ['# my image', '# escape=`', 'FROM alpine', 'LABEL a=`b'], { a: '`b' }],
       ['after a blank line it is only a comment', ['', '# escape=`', 'FROM alpine', 'LABEL a=`b'], { a: '`b' }],
       ['after an instruction it is only a comment', ['FROM alpine', '# escape=`', 'LABEL a=`b'], { a: '`b' }],
@@ -178,7 +198,11 @@ describe('parseDockerfileLabels', () => {
       ['escaped newline inside double quotes joins the lines', 'LABEL a="one \\\ntwo"', { a: 'one two' }],
       ['NBSP separates words, as Go unicode.IsSpace does', 'LABEL a=1\u00A0b=2', { a: '1', b: '2' }],
       ['the pair splits at the first =', 'LABEL url=http://x/?a=b', { url: 'http://x/?a=b' }],
-      ['legacy form keeps inner spacing and removes quotes', 'LABEL note  "quoted  part"   tail  ', { note: 'quoted  part   tail' }],
+      [
+        'legacy form keeps inner spacing and removes quotes',
+        'LABEL note  "quoted  part"   tail  ',
+        { note: 'quoted  part   tail' },
+      ],
       ['legacy form with one word value', 'LABEL version 1.0', { version: '1.0' }],
       ['trailing escape at the end of the file is dropped', 'LABEL a=b\\', { a: 'b' }],
       ['a later value of the same key wins', 'LABEL a=1\nLABEL b=2 a=3', { a: '3', b: '2' }],
@@ -194,7 +218,10 @@ describe('parseDockerfileLabels', () => {
 
     it('a JSON value survives single quotes unchanged', () => {
       const value = '{"a": [1, 2], "b": {"c": "d e"}}';
-      assert.deepEqual(JSON.parse(finalLabels([`LABEL com.example.json='${value}'`])['com.example.json'] ?? ''), JSON.parse(value));
+      assert.deepEqual(
+        JSON.parse(finalLabels([`LABEL com.example.json='${value}'`])['com.example.json'] ?? ''),
+        JSON.parse(value),
+      );
     });
   });
 
@@ -205,27 +232,62 @@ describe('parseDockerfileLabels', () => {
       ['ARG without default and no build arg is unknown', ['ARG V', 'LABEL v=$V'], 'v', undefined, '$V', true],
       ['ARG without default takes the build arg', ['ARG V', 'LABEL v=${V}'], 'v', { V: 'x' }, 'x', false],
       ['build args only count when declared', ['LABEL v=$V'], 'v', { V: 'x' }, '$V', true],
-      ['inherited Object properties are not build args', ['ARG toString', 'LABEL v=$toString'], 'v', {}, '$toString', true],
+      [
+        'inherited Object properties are not build args',
+        ['ARG toString', 'LABEL v=$toString'],
+        'v',
+        {},
+        '$toString',
+        true,
+      ],
       ['ENV k=v', ['ENV A=1 B=two', 'LABEL v=$A-$B'], 'v', undefined, '1-two', false],
       ['ENV legacy form', ['ENV A one two', 'LABEL v="$A"'], 'v', undefined, 'one two', false],
-      ['ENV values see the variables from before the instruction', ['ENV A=old', 'ENV A=new B=$A', 'LABEL v=$B'], 'v', undefined, 'old', false],
+      [
+        'ENV values see the variables from before the instruction',
+        ['ENV A=old', 'ENV A=new B=$A', 'LABEL v=$B'],
+        'v',
+        undefined,
+        'old',
+        false,
+      ],
       ['ENV after ARG wins', ['ARG A=arg', 'ENV A=env', 'LABEL v=$A'], 'v', undefined, 'env', false],
       ['ARG after ENV wins, as in BuildKit', ['ENV A=env', 'ARG A=arg', 'LABEL v=$A'], 'v', undefined, 'arg', false],
-      ['an unknown variable poisons what is built from it', ['ARG V', 'ENV W=prefix-$V', 'LABEL v=$W'], 'v', undefined, '$W', true],
+      [
+        'an unknown variable poisons what is built from it',
+        ['ARG V', 'ENV W=prefix-$V', 'LABEL v=$W'],
+        'v',
+        undefined,
+        '$W',
+        true,
+      ],
       [':- uses the default for empty', ['ARG V=', 'LABEL v=${V:-dflt}'], 'v', undefined, 'dflt', false],
       ['- keeps an empty value', ['ARG V=', 'LABEL v=[${V-dflt}]'], 'v', undefined, '[]', false],
       [':+ uses the alternative when set', ['ARG V=1', 'LABEL v=${V:+yes}'], 'v', undefined, 'yes', false],
       [':+ is empty when empty', ['ARG V=', 'LABEL v=[${V:+yes}]'], 'v', undefined, '[]', false],
       ['nested substitution in the default', ['ARG A=a', 'ARG B=', 'LABEL v=${B:-${A}z}'], 'v', undefined, 'az', false],
       ['an unused default does not make it unresolved', ['ARG A=a', 'LABEL v=${A:-$NOPE}'], 'v', undefined, 'a', false],
-      ['an unknown variable with a default stays as written', ['LABEL v=${NOPE:-x}'], 'v', undefined, '${NOPE:-x}', true],
+      [
+        'an unknown variable with a default stays as written',
+        ['LABEL v=${NOPE:-x}'],
+        'v',
+        undefined,
+        '${NOPE:-x}',
+        true,
+      ],
       ['quotes inside the default are removed', ['ARG B=', 'LABEL v=${B:-"a b"}'], 'v', undefined, 'a b', false],
       ['pattern operators are not evaluated', ['ARG A=v1.2', 'LABEL v=${A#v}'], 'v', undefined, '${A#v}', true],
       ['$ without a name is literal', ['LABEL v="cost: 5$ / $"'], 'v', undefined, 'cost: 5$ / $', false],
       ['names take letters, digits and _', ['ARG A_1=x', 'LABEL v=$A_1.$A_1-'], 'v', undefined, 'x.x-', false],
       ['escaped $ is literal', ['ARG A=x', 'LABEL v=\\$A'], 'v', undefined, '$A', false],
       ['single quotes do not substitute', ['ARG A=x', "LABEL v='$A'"], 'v', undefined, '$A', false],
-      ['keys are substituted too', ['ARG NS=com.example', 'LABEL ${NS}.team=core'], 'com.example.team', undefined, 'core', false],
+      [
+        'keys are substituted too',
+        ['ARG NS=com.example', 'LABEL ${NS}.team=core'],
+        'com.example.team',
+        undefined,
+        'core',
+        false,
+      ],
       ['unicode variable names', ['ARG ÄPFEL=grün', 'LABEL v=$ÄPFEL'], 'v', undefined, 'grün', false],
     ];
     for (const [name, lines, key, buildArgs, value, unresolved] of cases) {
@@ -242,9 +304,18 @@ describe('parseDockerfileLabels', () => {
     });
 
     it('a global ARG is visible in FROM; each stage starts without the ARGs of the previous one', () => {
-      const text = ['ARG TAG=3.20', 'FROM alpine:$TAG AS one', 'ARG LOCAL=1', 'FROM alpine:${TAG}', 'LABEL local=$LOCAL'].join('\n');
+      const text = [
+        'ARG TAG=3.20',
+        'FROM alpine:$TAG AS one',
+        'ARG LOCAL=1',
+        'FROM alpine:${TAG}',
+        'LABEL local=$LOCAL',
+      ].join('\n');
       const parsed = parseDockerfileLabels(text);
-      assert.deepEqual(parsed.stages.map((stage) => stage.from), ['alpine:3.20', 'alpine:3.20']);
+      assert.deepEqual(
+        parsed.stages.map((stage) => stage.from),
+        ['alpine:3.20', 'alpine:3.20'],
+      );
       assert.deepEqual(rows(parsed.labels), [[1, 5, 'local', '$LOCAL', true]]);
     });
 
@@ -329,12 +400,21 @@ describe('parseDockerfileLabels', () => {
 
   describe('robustness', () => {
     it('a LABEL with 5,000 pairs over continuation lines parses quickly, each pair on its line', () => {
-      const pairs = Array.from({ length: 5_000 }, (_, i) => `    com.example.key-${i}="value ${i} with \\"quotes\\" and $V" \\`);
+      const pairs = Array.from(
+        { length: 5_000 },
+        (_, i) => `    com.example.key-${i}="value ${i} with \\"quotes\\" and $V" \\`,
+      );
       const text = ['FROM alpine', 'ARG V=v', 'LABEL \\', ...pairs, '    com.example.last=1'].join('\n');
       let parsed: ReturnType<typeof parseDockerfileLabels> | undefined;
       const cpuMs = cpuMillisOf(() => (parsed = parseDockerfileLabels(text)));
       assert.equal(parsed?.labels.length, 5_001);
-      assert.deepEqual(parsed?.labels[4_321], { key: 'com.example.key-4321', value: 'value 4321 with "quotes" and v', unresolved: false, line: 4_325, stage: 0 });
+      assert.deepEqual(parsed?.labels[4_321], {
+        key: 'com.example.key-4321',
+        value: 'value 4321 with "quotes" and v',
+        unresolved: false,
+        line: 4_325,
+        stage: 0,
+      });
       assert.ok(cpuMs < 1_000, `took ${cpuMs.toFixed(0)} ms of CPU`);
     });
 
@@ -369,11 +449,42 @@ describe('parseDockerfileLabels', () => {
     });
 
     it('random input either parses or fails with a DockerfileSyntaxError', () => {
-      const alphabet = ['LABEL ', 'ENV ', 'ARG ', 'FROM a AS s\n', 'FROM s\n', 'RUN <<E\n', 'E\n', 'a', '=', ' ', '\n', '\\', '`', '"', "'", '$', '{', '}', ':-', ':+', '#', '# escape=`\n', 'é', '🚢', '\u00A0', '\r', '\0'];
+      const alphabet = [
+        'LABEL ',
+        'ENV ',
+        'ARG ',
+        'FROM a AS s\n',
+        'FROM s\n',
+        'RUN <<E\n',
+        'E\n',
+        'a',
+        '=',
+        ' ',
+        '\n',
+        '\\',
+        '`',
+        '"',
+        "'",
+        '$',
+        '{',
+        '}',
+        ':-',
+        ':+',
+        '#',
+        '# escape=`\n',
+        'é',
+        '🚢',
+        '\u00A0',
+        '\r',
+        '\0',
+      ];
       let seed = 42;
       const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
       for (let run = 0; run < 2_000; run++) {
-        const text = Array.from({ length: 1 + Math.floor(random() * 40) }, () => alphabet[Math.floor(random() * alphabet.length)]).join('');
+        const text = Array.from(
+          { length: 1 + Math.floor(random() * 40) },
+          () => alphabet[Math.floor(random() * alphabet.length)],
+        ).join('');
         try {
           const parsed = parseDockerfileLabels(`FROM base\n${text}`, { a: 'x' });
           parsed.finalStageLabels();

@@ -26,7 +26,8 @@ function parse(markdown: string): { links: Link[]; headings: string[] } {
   tokens.forEach((token, index) => {
     if (token.type === 'heading_open') headings.push(plainText(tokens[index + 1]!.children ?? []));
     for (const child of token.children ?? []) {
-      const target = child.type === 'link_open' ? child.attrGet('href') : child.type === 'image' ? child.attrGet('src') : null;
+      const target =
+        child.type === 'link_open' ? child.attrGet('href') : child.type === 'image' ? child.attrGet('src') : null;
       if (target !== null) links.push({ target: String(target), line: (token.map?.[0] ?? 0) + 1 });
     }
   });
@@ -51,8 +52,12 @@ function isLocal(target: string): boolean {
 
 describe('the documentation', () => {
   it('reads links and heading anchors as GitHub renders them', async () => {
-    const sample = '# Title\n\n## The `quayside events` command\n\n## Title\n\nSee [it](#title-1), ![x](img.png) and `[not](a-link)`.\n\n```\n[nor](this)\n```\n';
-    assert.deepEqual(parse(sample).links.map((link) => link.target), ['#title-1', 'img.png']);
+    const sample =
+      '# Title\n\n## The `quayside events` command\n\n## Title\n\nSee [it](#title-1), ![x](img.png) and `[not](a-link)`.\n\n```\n[nor](this)\n```\n';
+    assert.deepEqual(
+      parse(sample).links.map((link) => link.target),
+      ['#title-1', 'img.png'],
+    );
     assert.deepEqual([...(await anchorsOf(sample))], ['title', 'the-quayside-events-command', 'title-1']);
     assert.equal(isLocal('https://example.com/#x'), false);
     assert.equal(isLocal('docs/deploy.md#the-image'), true);
@@ -60,7 +65,10 @@ describe('the documentation', () => {
 
   it('covers README.md and every file in docs/', () => {
     assert.ok(files.includes('README.md'));
-    assert.ok(files.some((file) => file.startsWith('docs')), 'no docs/*.md found');
+    assert.ok(
+      files.some((file) => file.startsWith('docs')),
+      'no docs/*.md found',
+    );
   });
 
   it('has the option tables the declarations generate (run `npm run docs` after changing options)', () => {
@@ -73,13 +81,18 @@ describe('the documentation', () => {
   it('has a block for every option table, in exactly one file', () => {
     for (const name of Object.keys(generatedBlocks())) {
       const holders = files.filter((file) => read(file).includes(`<!-- options:${name} -->`));
-      assert.equal(holders.length, 1, `the block options:${name} is in ${holders.length === 0 ? 'no file' : holders.join(', ')}`);
+      assert.equal(
+        holders.length,
+        1,
+        `the block options:${name} is in ${holders.length === 0 ? 'no file' : holders.join(', ')}`,
+      );
     }
   });
 
   it('links only to local files and headings that exist', async () => {
     const anchors = new Map<string, Set<string>>();
-    const anchorsIn = async (file: string) => anchors.get(file) ?? anchors.set(file, await anchorsOf(read(file))).get(file)!;
+    const anchorsIn = async (file: string) =>
+      anchors.get(file) ?? anchors.set(file, await anchorsOf(read(file))).get(file)!;
     const broken: string[] = [];
     for (const file of files) {
       for (const { target, line } of parse(read(file)).links.filter((link) => isLocal(link.target))) {

@@ -26,7 +26,11 @@ describe('EventStream (against a scripted engine)', () => {
   function follow(options: Partial<ConstructorParameters<typeof EventStream>[0]> = {}) {
     const events: DockerEvent[] = [];
     const syncs: SyncSnapshot[] = [];
-    stream = new EventStream({ docker: new Dockerode({ socketPath: engine.socketPath }), backoff: fastBackoff, ...options });
+    stream = new EventStream({
+      docker: new Dockerode({ socketPath: engine.socketPath }),
+      backoff: fastBackoff,
+      ...options,
+    });
     stream.subscribe({ name: 'test', onEvent: (e) => void events.push(e), onSync: (s) => void syncs.push(s) });
     return { events, syncs };
   }
@@ -59,12 +63,25 @@ describe('EventStream (against a scripted engine)', () => {
     const resumed = await engine.connection(2);
     // One second before the newest delivered event, to catch events published out of order.
     assert.equal(resumed.since, '1700000099.000000005');
-    engine.send(2, first, second, rawEvent({ action: 'die', id: 'c1', timeNano: T0 + 9n, attributes: { exitCode: '0' } }));
+    engine.send(
+      2,
+      first,
+      second,
+      rawEvent({ action: 'die', id: 'c1', timeNano: T0 + 9n, attributes: { exitCode: '0' } }),
+    );
     await eventually(() => assert.equal(events.length, 3));
-    assert.deepEqual(events.map((e) => e.action), ['create', 'start', 'die']);
+    assert.deepEqual(
+      events.map((e) => e.action),
+      ['create', 'start', 'die'],
+    );
     assert.equal(stream.stats.duplicates, 2);
     assert.equal(stream.stats.reconnects, 1);
-    await eventually(() => assert.deepEqual(syncs.map((s) => s.reason), ['connect', 'reconnect']));
+    await eventually(() =>
+      assert.deepEqual(
+        syncs.map((s) => s.reason),
+        ['connect', 'reconnect'],
+      ),
+    );
   });
 
   it('resumes from the engine clock when no event arrived before the break', async () => {
@@ -107,8 +124,16 @@ describe('EventStream (against a scripted engine)', () => {
   it('says once what to do when the engine socket is missing, then retries quietly', async () => {
     const warnings: Array<Record<string, unknown>> = [];
     const debug: string[] = [];
-    const logger = { ...silentLogger, warn: (_m: string, meta?: Record<string, unknown>) => void warnings.push(meta ?? {}), debug: (m: string) => void debug.push(m) };
-    stream = new EventStream({ docker: new Dockerode({ socketPath: '/nonexistent/quayside/docker.sock' }), backoff: fastBackoff, logger });
+    const logger = {
+      ...silentLogger,
+      warn: (_m: string, meta?: Record<string, unknown>) => void warnings.push(meta ?? {}),
+      debug: (m: string) => void debug.push(m),
+    };
+    stream = new EventStream({
+      docker: new Dockerode({ socketPath: '/nonexistent/quayside/docker.sock' }),
+      backoff: fastBackoff,
+      logger,
+    });
     stream.start();
     await eventually(() => assert.ok(debug.filter((m) => m === 'Docker event stream failed').length >= 3));
     assert.equal(warnings.length, 1, JSON.stringify(warnings));
@@ -117,7 +142,11 @@ describe('EventStream (against a scripted engine)', () => {
 
   function reconnectDelays(): { delays: number[]; logger: typeof silentLogger } {
     const delays: number[] = [];
-    const logger = { ...silentLogger, info: (message: string, meta?: Record<string, unknown>) => void (message.startsWith('reconnecting') && delays.push(meta?.inMs as number)) };
+    const logger = {
+      ...silentLogger,
+      info: (message: string, meta?: Record<string, unknown>) =>
+        void (message.startsWith('reconnecting') && delays.push(meta?.inMs as number)),
+    };
     return { delays, logger };
   }
 
@@ -182,7 +211,11 @@ describe('EventStream (against a scripted engine)', () => {
     engine.listDelayMs = 150;
     const seen: string[] = [];
     stream = new EventStream({ docker: new Dockerode({ socketPath: engine.socketPath }), backoff: fastBackoff });
-    stream.subscribe({ name: 'order', onEvent: (e) => void seen.push(e.action), onSync: (s) => void seen.push(`sync:${s.reason}`) });
+    stream.subscribe({
+      name: 'order',
+      onEvent: (e) => void seen.push(e.action),
+      onSync: (s) => void seen.push(`sync:${s.reason}`),
+    });
     stream.start();
     await engine.connection(1);
     engine.send(1, rawEvent({ action: 'create', id: 'c9', timeNano: T0 }));
@@ -210,11 +243,20 @@ describe('EventStream (against a scripted engine)', () => {
   it('keeps delivering to other subscribers when one handler throws, and counts the failure', async () => {
     const good: string[] = [];
     stream = new EventStream({ docker: new Dockerode({ socketPath: engine.socketPath }), backoff: fastBackoff });
-    stream.subscribe({ name: 'broken', onEvent: () => { throw new Error('boom'); } });
+    stream.subscribe({
+      name: 'broken',
+      onEvent: () => {
+        throw new Error('boom');
+      },
+    });
     stream.subscribe({ name: 'good', onEvent: (e) => void good.push(e.action) });
     stream.start();
     await engine.connection(1);
-    engine.send(1, rawEvent({ action: 'start', id: 'c1', timeNano: T0 }), rawEvent({ action: 'die', id: 'c1', timeNano: T0 + 1n }));
+    engine.send(
+      1,
+      rawEvent({ action: 'start', id: 'c1', timeNano: T0 }),
+      rawEvent({ action: 'die', id: 'c1', timeNano: T0 + 1n }),
+    );
     await eventually(() => assert.deepEqual(good, ['start', 'die']));
     assert.equal(stream.stats.handlerErrors, 2);
   });
@@ -225,21 +267,47 @@ describe('EventStream (against a scripted engine)', () => {
     const healthChecks = new HealthCheckClassifier({
       async healthCheck(id) {
         inspected.push(id);
-        return id === 'c1' ? { entrypoint: '/bin/sh', arguments: ['-c', 'exit 0'], user: '', intervalMs: 1_000, env: [], workingDir: '' } : undefined;
+        return id === 'c1'
+          ? { entrypoint: '/bin/sh', arguments: ['-c', 'exit 0'], user: '', intervalMs: 1_000, env: [], workingDir: '' }
+          : undefined;
       },
       turn: async () => ({ startedAtMs: Number(T0 / 1_000_000n) - 1_000, log: [] }),
-      exec: async () => ({ tty: false, privileged: false, user: '', entrypoint: '/bin/sh', arguments: ['-c', 'exit 0'], openStdin: false, openStdout: true, openStderr: true, running: false, pid: 0 }),
+      exec: async () => ({
+        tty: false,
+        privileged: false,
+        user: '',
+        entrypoint: '/bin/sh',
+        arguments: ['-c', 'exit 0'],
+        openStdin: false,
+        openStdout: true,
+        openStderr: true,
+        running: false,
+        pid: 0,
+      }),
       process: async () => undefined,
     });
     const quiet: string[] = [];
     const everything: string[] = [];
-    stream = new EventStream({ docker: new Dockerode({ socketPath: engine.socketPath }), backoff: fastBackoff, healthChecks });
+    stream = new EventStream({
+      docker: new Dockerode({ socketPath: engine.socketPath }),
+      backoff: fastBackoff,
+      healthChecks,
+    });
     stream.subscribe({ name: 'quiet', onEvent: (e) => void quiet.push(`${e.action}:${e.attributes.execID}`) });
-    stream.subscribe({ name: 'all', healthChecks: true, onEvent: (e) => void everything.push(`${e.action}:${e.attributes.execID}`) });
+    stream.subscribe({
+      name: 'all',
+      healthChecks: true,
+      onEvent: (e) => void everything.push(`${e.action}:${e.attributes.execID}`),
+    });
     stream.start();
     await engine.connection(1);
     const exec = (action: string, execID: string, t: bigint, id = 'c1') =>
-      rawEvent({ action: action === 'exec_die' ? action : `${action}: /bin/sh -c exit 0`, id, timeNano: t, attributes: { execID } });
+      rawEvent({
+        action: action === 'exec_die' ? action : `${action}: /bin/sh -c exit 0`,
+        id,
+        timeNano: t,
+        attributes: { execID },
+      });
     engine.send(
       1,
       exec('exec_create', 'h1', T0),
@@ -278,19 +346,33 @@ describe('EventStream with a container the engine never answers for', () => {
     stream.subscribe({
       name: 'inspector',
       onEvent: async (e) => {
-        await docker.getContainer(e.id).inspect().catch(() => undefined);
+        await docker
+          .getContainer(e.id)
+          .inspect()
+          .catch(() => undefined);
         handled.push(`${e.action}:${e.id}`);
       },
       onSync: (s) => {
         syncs.push(s.reason);
-        for (const c of s.containers) s.followUp?.(`container:${c.Id}`, async () => void (await docker.getContainer(c.Id).inspect().catch(() => undefined)));
+        for (const c of s.containers)
+          s.followUp?.(
+            `container:${c.Id}`,
+            async () =>
+              void (await docker
+                .getContainer(c.Id)
+                .inspect()
+                .catch(() => undefined)),
+          );
       },
     });
     return { handled, syncs };
   }
 
   it('keeps handling other containers and later syncs while one handler waits on the engine', async () => {
-    engine.containers = [{ Id: 'wedged', State: 'running' }, { Id: 'c2', State: 'running' }];
+    engine.containers = [
+      { Id: 'wedged', State: 'running' },
+      { Id: 'c2', State: 'running' },
+    ];
     const { handled, syncs } = inspecting({ isolateAfterMs: 50, resyncIntervalMs: 100 });
     stream.start();
     await engine.connection(1);
@@ -306,13 +388,20 @@ describe('EventStream with a container the engine never answers for', () => {
     inspecting({ isolateAfterMs: 50, dispatchLagBoundMs: 30_000, clock: () => now });
     stream.start();
     await engine.connection(1);
-    engine.send(1, rawEvent({ action: 'start', id: 'wedged', timeNano: T0 }), rawEvent({ action: 'die', id: 'wedged', timeNano: T0 + 1n }));
+    engine.send(
+      1,
+      rawEvent({ action: 'start', id: 'wedged', timeNano: T0 }),
+      rawEvent({ action: 'die', id: 'wedged', timeNano: T0 + 1n }),
+    );
     await eventually(() => assert.equal(stream.backlog()[0]?.pending, 2));
     assert.deepEqual(stream.dispatchReadiness(), { ready: true, detail: 'dispatch keeping up' });
     now += 31_000;
     const readiness = stream.dispatchReadiness();
     assert.equal(readiness.ready, false);
-    assert.match(readiness.detail, /dispatch stuck beyond 30 s: inspector: container:wedged waiting 31 s \(held by container:wedged running 31 s\)/);
+    assert.match(
+      readiness.detail,
+      /dispatch stuck beyond 30 s: inspector: container:wedged waiting 31 s \(held by container:wedged running 31 s\)/,
+    );
   });
 
   it('stops promptly although a handler never finishes', async () => {

@@ -21,19 +21,25 @@ describe('parseEventLine', () => {
   });
 
   it('keeps every nanosecond of timeNano, beyond what a JS number holds', () => {
-    const event = parseEventLine('{"Type":"image","Action":"tag","Actor":{"ID":"x","Attributes":{}},"time":1700000000,"timeNano":1700000000000000001}');
+    const event = parseEventLine(
+      '{"Type":"image","Action":"tag","Actor":{"ID":"x","Attributes":{}},"time":1700000000,"timeNano":1700000000000000001}',
+    );
     assert.equal(event.timeNano, '1700000000000000001');
     assert.notEqual(String(JSON.parse('1700000000000000001')), event.timeNano, 'JSON.parse alone would round it');
   });
 
   it('does not take a timeNano label for the event time', () => {
-    const event = parseEventLine('{"Type":"container","Action":"start","Actor":{"ID":"x","Attributes":{"timeNano":"5"}},"time":1700000000,"timeNano":1700000000000000007}');
+    const event = parseEventLine(
+      '{"Type":"container","Action":"start","Actor":{"ID":"x","Attributes":{"timeNano":"5"}},"time":1700000000,"timeNano":1700000000000000007}',
+    );
     assert.equal(event.timeNano, '1700000000000000007');
     assert.equal(event.attributes.timeNano, '5');
   });
 
   it('splits health_status the same way', () => {
-    const event = parseEventLine('{"Type":"container","Action":"health_status: unhealthy","Actor":{"ID":"c","Attributes":{}},"time":1,"timeNano":1000000000}');
+    const event = parseEventLine(
+      '{"Type":"container","Action":"health_status: unhealthy","Actor":{"ID":"c","Attributes":{}},"time":1,"timeNano":1000000000}',
+    );
     assert.equal(event.action, 'health_status');
     assert.equal(event.detail, 'unhealthy');
   });
@@ -48,7 +54,9 @@ describe('parseEventLine', () => {
   });
 
   it('drops non-string attribute values instead of failing', () => {
-    const event = parseEventLine('{"Type":"network","Action":"connect","Actor":{"ID":"n","Attributes":{"container":"c","weird":{"a":1}}},"time":1,"timeNano":1000000000}');
+    const event = parseEventLine(
+      '{"Type":"network","Action":"connect","Actor":{"ID":"n","Attributes":{"container":"c","weird":{"a":1}}},"time":1,"timeNano":1000000000}',
+    );
     assert.deepEqual(event.attributes, { container: 'c' });
   });
 
@@ -60,7 +68,10 @@ describe('parseEventLine', () => {
     ['null', 'null'],
   ] as const) {
     it(`rejects a line that is ${why} with MalformedEventError`, () => {
-      assert.throws(() => parseEventLine(line), (error: unknown) => error instanceof MalformedEventError && error.line === line);
+      assert.throws(
+        () => parseEventLine(line),
+        (error: unknown) => error instanceof MalformedEventError && error.line === line,
+      );
     });
   }
 });
@@ -77,7 +88,10 @@ describe('orderingKey', () => {
     assert.equal(orderingKey({ ...base, type: 'volume', action: 'create', id: 'data', attributes: {} }), 'volume:data');
   });
   it('orders all image events together: a pull names a reference, a delete an ID', () => {
-    assert.equal(orderingKey({ ...base, type: 'image', action: 'pull', id: 'busybox:latest', attributes: {} }), 'image');
+    assert.equal(
+      orderingKey({ ...base, type: 'image', action: 'pull', id: 'busybox:latest', attributes: {} }),
+      'image',
+    );
     assert.equal(orderingKey({ ...base, type: 'image', action: 'delete', id: 'sha256:abc', attributes: {} }), 'image');
   });
   it('recognizes exec events', () => {

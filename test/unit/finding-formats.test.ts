@@ -1,22 +1,73 @@
 import { strict as assert } from 'node:assert';
-import { findingKey, type FindingDraft, type FindingObject, type RuleInfo, type Severity } from '../../shared/findings/finding';
-import { FORMAT_NAMES, FORMATS, formatReport, isFormatName, type FindingsReport, type JsonReport } from '../../shared/findings/formats';
+import {
+  findingKey,
+  type FindingDraft,
+  type FindingObject,
+  type RuleInfo,
+  type Severity,
+} from '../../shared/findings/finding';
+import {
+  FORMAT_NAMES,
+  FORMATS,
+  formatReport,
+  isFormatName,
+  type FindingsReport,
+  type JsonReport,
+} from '../../shared/findings/formats';
 import { escapeAttribute, escapeText } from '../../shared/findings/formats/junit';
 import { fileUri, SARIF_FINGERPRINT, SARIF_SCHEMA } from '../../shared/findings/formats/sarif';
 
-const dockerfile: FindingObject = { kind: 'dockerfile', id: 'build/my app/Dockerfile', name: 'build/my app/Dockerfile', image: '' };
+const dockerfile: FindingObject = {
+  kind: 'dockerfile',
+  id: 'build/my app/Dockerfile',
+  name: 'build/my app/Dockerfile',
+  image: '',
+};
 const image: FindingObject = { kind: 'image', id: 'sha256:0123456789abcdef0123', name: 'busybox:test', image: '' };
 const container: FindingObject = { kind: 'container', id: 'c0ffee1234567890', name: 'web', image: 'nginx:1.27' };
 
 const rules: RuleInfo[] = [
-  { id: 'label-key-format', title: 'Label key breaks the key guidelines', severity: 'high', remediation: 'Use lower-case keys.', reference: 'https://docs.docker.com/engine/manage-resources/labels/' },
-  { id: 'label-reserved-namespace', title: 'Label key in a reserved namespace', severity: 'critical', remediation: 'Use your own reverse-DNS prefix.' },
-  { id: 'label-json-value', title: 'JSON-looking value does not parse', severity: 'medium', remediation: 'Fix the JSON.', reference: 'our own rule' },
+  {
+    id: 'label-key-format',
+    title: 'Label key breaks the key guidelines',
+    severity: 'high',
+    remediation: 'Use lower-case keys.',
+    reference: 'https://docs.docker.com/engine/manage-resources/labels/',
+  },
+  {
+    id: 'label-reserved-namespace',
+    title: 'Label key in a reserved namespace',
+    severity: 'critical',
+    remediation: 'Use your own reverse-DNS prefix.',
+  },
+  {
+    id: 'label-json-value',
+    title: 'JSON-looking value does not parse',
+    severity: 'medium',
+    remediation: 'Fix the JSON.',
+    reference: 'our own rule',
+  },
 ];
 
-function finding(ruleId: string, severity: Severity, object: FindingObject, subject: string, evidence: Record<string, unknown> = {}, message = `${ruleId} fired for ${subject}`): FindingDraft {
+function finding(
+  ruleId: string,
+  severity: Severity,
+  object: FindingObject,
+  subject: string,
+  evidence: Record<string, unknown> = {},
+  message = `${ruleId} fired for ${subject}`,
+): FindingDraft {
   const rule = rules.find((r) => r.id === ruleId);
-  return { ruleId, severity, title: rule?.title ?? 'Missing required label', message, object, subject, evidence, remediation: rule?.remediation ?? 'Add the label.' };
+  return {
+    ruleId,
+    severity,
+    title: rule?.title ?? 'Missing required label',
+    message,
+    object,
+    subject,
+    evidence,
+    remediation: rule?.remediation ?? 'Add the label.',
+  };
 }
 
 const nasty = `a<b & "c" 'd'\u0001e`;
@@ -60,7 +111,12 @@ describe('report formats', () => {
     it('has one heading per object, in the order checked, and clean objects say so', () => {
       assert.deepEqual(
         lines.filter((line) => !line.startsWith(' ') && line !== ''),
-        ['dockerfile build/my app/Dockerfile', 'image busybox:test [0123456789ab]', 'container web [c0ffee123456]', lines.at(-1)],
+        [
+          'dockerfile build/my app/Dockerfile',
+          'image busybox:test [0123456789ab]',
+          'container web [c0ffee123456]',
+          lines.at(-1),
+        ],
       );
       assert.equal(lines[lines.indexOf('container web [c0ffee123456]') + 1], '  no findings');
     });
@@ -68,10 +124,20 @@ describe('report formats', () => {
     it('has one line per finding, most severe first: severity, rule, subject, line, message', () => {
       const dockerfileLines = lines.slice(1, 3);
       // Columns line up across the report: severity to 8, rule ids to the longest one.
-      assert.equal(dockerfileLines[0], `  high      ${'label-key-format'.padEnd(24)}  "Com.Example.Owner" (line 12)  label-key-format fired for Com.Example.Owner`);
-      assert.equal(dockerfileLines[1], `  medium    ${'label-json-value'.padEnd(24)}  "com.example.config"  label-json-value fired for com.example.config`);
+      assert.equal(
+        dockerfileLines[0],
+        `  high      ${'label-key-format'.padEnd(24)}  "Com.Example.Owner" (line 12)  label-key-format fired for Com.Example.Owner`,
+      );
+      assert.equal(
+        dockerfileLines[1],
+        `  medium    ${'label-json-value'.padEnd(24)}  "com.example.config"  label-json-value fired for com.example.config`,
+      );
       const imageLines = lines.slice(4, 7).map((line) => line.trim().split(/\s+/).slice(0, 2).join(' '));
-      assert.deepEqual(imageLines, ['critical label-reserved-namespace', 'high label-key-format', 'low label-required']);
+      assert.deepEqual(imageLines, [
+        'critical label-reserved-namespace',
+        'high label-key-format',
+        'low label-required',
+      ]);
     });
 
     it('shows control characters escaped instead of sending them to the terminal', () => {
@@ -80,7 +146,10 @@ describe('report formats', () => {
     });
 
     it('ends with counts per severity', () => {
-      assert.equal(lines.at(-1), '3 objects checked, 2 with findings; 5 findings: critical 1, high 2, medium 1, low 1, info 0');
+      assert.equal(
+        lines.at(-1),
+        '3 objects checked, 2 with findings; 5 findings: critical 1, high 2, medium 1, low 1, info 0',
+      );
     });
   });
 
@@ -125,7 +194,17 @@ describe('report formats', () => {
       assert.ok(first);
       assert.equal(first.key, findingKey(first));
       assert.deepEqual(first.evidence, { line: 12 });
-      assert.deepEqual(Object.keys(first), ['key', 'ruleId', 'severity', 'title', 'message', 'object', 'subject', 'evidence', 'remediation']);
+      assert.deepEqual(Object.keys(first), [
+        'key',
+        'ruleId',
+        'severity',
+        'title',
+        'message',
+        'object',
+        'subject',
+        'evidence',
+        'remediation',
+      ]);
       assert.equal(json.findings[3]?.subject, nasty);
     });
 
@@ -144,7 +223,11 @@ describe('report formats', () => {
       assert.equal(sarif.version, '2.1.0');
       assert.equal(sarif.runs.length, 1);
       assert.deepEqual(
-        { name: run.tool.driver.name, version: run.tool.driver.version, informationUri: run.tool.driver.informationUri },
+        {
+          name: run.tool.driver.name,
+          version: run.tool.driver.version,
+          informationUri: run.tool.driver.informationUri,
+        },
         { name: 'quayside label-inspector', version: '0.1.0', informationUri: 'https://example.com/quayside' },
       );
       assert.deepEqual(run.tool.driver.rules[0], {
@@ -158,7 +241,10 @@ describe('report formats', () => {
       });
       assert.equal(run.tool.driver.rules[2].helpUri, undefined, 'a reference that is no URL is no helpUri');
       assert.deepEqual(
-        run.tool.driver.rules.map((rule: { id: string; defaultConfiguration: { level: string } }) => [rule.id, rule.defaultConfiguration.level]),
+        run.tool.driver.rules.map((rule: { id: string; defaultConfiguration: { level: string } }) => [
+          rule.id,
+          rule.defaultConfiguration.level,
+        ]),
         [
           ['label-key-format', 'error'],
           ['label-reserved-namespace', 'error'],
@@ -187,16 +273,28 @@ describe('report formats', () => {
     });
 
     it('points Dockerfile results at the file and, when known, the line', () => {
-      assert.deepEqual(run.results[0].locations, [{ physicalLocation: { artifactLocation: { uri: 'build/my%20app/Dockerfile' }, region: { startLine: 12 } } }]);
-      assert.deepEqual(run.results[1].locations, [{ physicalLocation: { artifactLocation: { uri: 'build/my%20app/Dockerfile' } } }]);
+      assert.deepEqual(run.results[0].locations, [
+        { physicalLocation: { artifactLocation: { uri: 'build/my%20app/Dockerfile' }, region: { startLine: 12 } } },
+      ]);
+      assert.deepEqual(run.results[1].locations, [
+        { physicalLocation: { artifactLocation: { uri: 'build/my%20app/Dockerfile' } } },
+      ]);
     });
 
     it('gives image and container results a logical location', () => {
-      assert.deepEqual(run.results[2].locations, [{ logicalLocations: [{ name: 'busybox:test', fullyQualifiedName: 'image:sha256:0123456789abcdef0123', kind: 'image' }] }]);
+      assert.deepEqual(run.results[2].locations, [
+        {
+          logicalLocations: [
+            { name: 'busybox:test', fullyQualifiedName: 'image:sha256:0123456789abcdef0123', kind: 'image' },
+          ],
+        },
+      ]);
     });
 
     it('fingerprints results by finding key, so repeated runs de-duplicate', () => {
-      const fingerprints = run.results.map((result: { partialFingerprints: Record<string, string> }) => result.partialFingerprints[SARIF_FINGERPRINT]);
+      const fingerprints = run.results.map(
+        (result: { partialFingerprints: Record<string, string> }) => result.partialFingerprints[SARIF_FINGERPRINT],
+      );
       assert.equal(new Set(fingerprints).size, 5);
       for (const fingerprint of fingerprints) assert.match(fingerprint, /^[0-9a-f]{64}$/);
       const again = JSON.parse(formatReport('sarif', sampleReport())).runs[0].results[0].partialFingerprints;
@@ -234,7 +332,22 @@ describe('report formats', () => {
       // The schema's attribute lists: <testsuites> has no `skipped` (only <testsuite> has).
       const allowed: Record<string, string[]> = {
         testsuites: ['name', 'time', 'tests', 'failures', 'errors'],
-        testsuite: ['name', 'tests', 'failures', 'errors', 'group', 'time', 'skipped', 'timestamp', 'hostname', 'id', 'package', 'file', 'log', 'url'],
+        testsuite: [
+          'name',
+          'tests',
+          'failures',
+          'errors',
+          'group',
+          'time',
+          'skipped',
+          'timestamp',
+          'hostname',
+          'id',
+          'package',
+          'file',
+          'log',
+          'url',
+        ],
         testcase: ['name', 'time', 'classname', 'group'],
         failure: ['type', 'message'],
         property: ['name', 'value'],
@@ -242,7 +355,8 @@ describe('report formats', () => {
       };
       for (const [, element, attrs] of xml.matchAll(/<([a-z-]+)((?:\s+[a-z-]+="[^"]*")*)\s*\/?>/g)) {
         assert.ok(element! in allowed, `element <${element}> is not in the schema`);
-        for (const [, name] of attrs!.matchAll(/([a-z-]+)="/g)) assert.ok(allowed[element!]!.includes(name!), `<${element} ${name}=…> is not allowed by the schema`);
+        for (const [, name] of attrs!.matchAll(/([a-z-]+)="/g))
+          assert.ok(allowed[element!]!.includes(name!), `<${element} ${name}=…> is not allowed by the schema`);
       }
     });
 
@@ -255,7 +369,10 @@ describe('report formats', () => {
     });
 
     it('has a passing testcase for a clean object, with the object in properties', () => {
-      const suite = xml.slice(xml.indexOf('<testsuite name="container web"'), xml.indexOf('</testsuite>', xml.indexOf('<testsuite name="container web"')));
+      const suite = xml.slice(
+        xml.indexOf('<testsuite name="container web"'),
+        xml.indexOf('</testsuite>', xml.indexOf('<testsuite name="container web"')),
+      );
       assert.match(suite, /<property name="image" value="nginx:1.27"\/>/);
       assert.match(suite, /<testcase classname="quayside label-inspector" name="no findings" time="0"\/>/);
       assert.ok(!suite.includes('<failure'));
@@ -284,7 +401,9 @@ function assertWellFormed(xml: string): void {
   assert.ok(!/&(?!(amp|lt|gt|quot|apos|#\d+);)/.test(body), 'bare & in XML');
   const stack: string[] = [];
   let roots = 0;
-  for (const [tag, closing, name, attrs, selfClosing] of body.matchAll(/<(\/?)([A-Za-z]+)((?:\s+[a-z]+="[^"<]*")*)\s*(\/?)>/g)) {
+  for (const [tag, closing, name, attrs, selfClosing] of body.matchAll(
+    /<(\/?)([A-Za-z]+)((?:\s+[a-z]+="[^"<]*")*)\s*(\/?)>/g,
+  )) {
     assert.ok(attrs !== undefined && name !== undefined, tag);
     if (closing) assert.equal(stack.pop(), name, `unbalanced ${tag}`);
     else if (!selfClosing) {

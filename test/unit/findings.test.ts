@@ -15,7 +15,16 @@ import { eventually } from '../support/eventually';
 
 const image = { kind: 'image' as const, id: 'sha256:1', name: 'shop/web:1', image: '' };
 function draft(ruleId: string, subject: string, severity: FindingDraft['severity'] = 'medium'): FindingDraft {
-  return { ruleId, severity, title: ruleId, message: `${ruleId} on ${subject}`, object: image, subject, evidence: {}, remediation: 'fix it' };
+  return {
+    ruleId,
+    severity,
+    title: ruleId,
+    message: `${ruleId} on ${subject}`,
+    object: image,
+    subject,
+    evidence: {},
+    remediation: 'fix it',
+  };
 }
 
 describe('FindingStore', () => {
@@ -23,7 +32,10 @@ describe('FindingStore', () => {
     let now = new Date('2026-01-01T00:00:00Z');
     const store = new FindingStore(() => now);
     const events: string[] = [];
-    store.listen({ opened: (f) => events.push(`opened ${f.subject}`), resolved: (f) => events.push(`resolved ${f.subject}`) });
+    store.listen({
+      opened: (f) => events.push(`opened ${f.subject}`),
+      resolved: (f) => events.push(`resolved ${f.subject}`),
+    });
 
     store.report(image, [draft('r1', 'a'), draft('r1', 'b')]);
     now = new Date('2026-01-01T00:01:00Z');
@@ -38,7 +50,13 @@ describe('FindingStore', () => {
     store.forget(image);
     assert.deepEqual(events.slice(3), ['resolved b']);
     assert.deepEqual(store.list('open'), []);
-    assert.deepEqual(store.list('resolved').map((f) => [f.subject, f.state]), [['a', 'resolved'], ['b', 'resolved']]);
+    assert.deepEqual(
+      store.list('resolved').map((f) => [f.subject, f.state]),
+      [
+        ['a', 'resolved'],
+        ['b', 'resolved'],
+      ],
+    );
     assert.deepEqual(store.objectIds('image'), []);
   });
 });
@@ -49,10 +67,16 @@ describe('DeliveryQueue', () => {
   it('delivers in order, retrying a failing sink until it accepts', async () => {
     const delivered: number[] = [];
     let failures = 3;
-    const queue = new DeliveryQueue<number>('test', async (n) => {
-      if (failures-- > 0) throw new Error('sink down');
-      delivered.push(n);
-    }, silentLogger, 100, fast);
+    const queue = new DeliveryQueue<number>(
+      'test',
+      async (n) => {
+        if (failures-- > 0) throw new Error('sink down');
+        delivered.push(n);
+      },
+      silentLogger,
+      100,
+      fast,
+    );
     [1, 2, 3].forEach((n) => queue.push(n));
     await eventually(() => assert.deepEqual(delivered, [1, 2, 3]));
     assert.equal(queue.stats.failedAttempts, 3);
@@ -61,10 +85,16 @@ describe('DeliveryQueue', () => {
 
   it('drops an item the sink refuses for good and goes on', async () => {
     const delivered: number[] = [];
-    const queue = new DeliveryQueue<number>('test', async (n) => {
-      if (n === 2) throw new PermanentDeliveryError('400 bad request');
-      delivered.push(n);
-    }, silentLogger, 100, fast);
+    const queue = new DeliveryQueue<number>(
+      'test',
+      async (n) => {
+        if (n === 2) throw new PermanentDeliveryError('400 bad request');
+        delivered.push(n);
+      },
+      silentLogger,
+      100,
+      fast,
+    );
     [1, 2, 3].forEach((n) => queue.push(n));
     await eventually(() => assert.deepEqual(delivered, [1, 3]));
     assert.equal(queue.stats.rejected, 1);
@@ -74,13 +104,19 @@ describe('DeliveryQueue', () => {
     const delivered: string[] = [];
     let release: (ok: boolean) => void = () => undefined;
     let first = true;
-    const queue = new DeliveryQueue<string>('test', async (item) => {
-      if (first) {
-        first = false;
-        if (!(await new Promise<boolean>((resolve) => (release = resolve)))) throw new Error('timed out');
-      }
-      delivered.push(item);
-    }, silentLogger, 3, fast);
+    const queue = new DeliveryQueue<string>(
+      'test',
+      async (item) => {
+        if (first) {
+          first = false;
+          if (!(await new Promise<boolean>((resolve) => (release = resolve)))) throw new Error('timed out');
+        }
+        delivered.push(item);
+      },
+      silentLogger,
+      3,
+      fast,
+    );
     ['a', 'b', 'c'].forEach((item) => queue.push(item));
     queue.push('d'); // full while 'a' is in flight: 'b' goes
     release(false);
@@ -98,9 +134,15 @@ describe('DeliveryQueue', () => {
   });
 
   it('drops the oldest items when the sink stays down and the queue is full', async () => {
-    const queue = new DeliveryQueue<number>('test', async () => {
-      throw new Error('down');
-    }, silentLogger, 3, fast);
+    const queue = new DeliveryQueue<number>(
+      'test',
+      async () => {
+        throw new Error('down');
+      },
+      silentLogger,
+      3,
+      fast,
+    );
     [1, 2, 3, 4, 5].forEach((n) => queue.push(n));
     assert.equal(queue.stats.dropped, 2);
     assert.equal(queue.pending, 3);
@@ -132,7 +174,11 @@ describe('webhook sender', () => {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
     try {
       const send = webhookSender(url, 's3cret');
-      const event = { event: 'opened' as const, agent: 'label-inspector', finding: { ...draft('r1', 'a'), firstSeen: 't', lastSeen: 't', state: 'open' as const } };
+      const event = {
+        event: 'opened' as const,
+        agent: 'label-inspector',
+        finding: { ...draft('r1', 'a'), firstSeen: 't', lastSeen: 't', state: 'open' as const },
+      };
       await assert.rejects(send(event), (e: Error) => !(e instanceof PermanentDeliveryError) && /503/.test(e.message));
       await assert.rejects(send(event), (e: Error) => e instanceof PermanentDeliveryError && /400/.test(e.message));
       await send(event);
@@ -146,7 +192,7 @@ describe('webhook sender', () => {
 });
 
 describe('findings board', () => {
-  it('serves every agent\'s findings on /findings, with filters, and counts them in metrics', async () => {
+  it("serves every agent's findings on /findings, with filters, and counts them in metrics", async () => {
     const registry = new Registry();
     const http = new OpsServer(registry, silentLogger);
     const context = { http, metrics: registry, logger: silentLogger } as unknown as AgentContext;
@@ -158,17 +204,29 @@ describe('findings board', () => {
     security.report(image, [draft('cis-5.4', '', 'high')]);
     const { port } = await http.listen({ host: '127.0.0.1', port: 0 });
     try {
-      const get = async (query: string) => (await fetch(`http://127.0.0.1:${port}/findings${query}`)).json() as Promise<{ findings: Array<{ agent: string; ruleId: string }> }>;
+      const get = async (query: string) =>
+        (await fetch(`http://127.0.0.1:${port}/findings${query}`)).json() as Promise<{
+          findings: Array<{ agent: string; ruleId: string }>;
+        }>;
       assert.equal((await get('')).findings.length, 3);
-      assert.deepEqual((await get('?severity=medium')).findings.map((f) => f.ruleId).sort(), ['cis-5.4', 'label-key-format']);
-      assert.deepEqual((await get('?agent=security-watcher')).findings.map((f) => f.agent), ['security-watcher']);
+      assert.deepEqual((await get('?severity=medium')).findings.map((f) => f.ruleId).sort(), [
+        'cis-5.4',
+        'label-key-format',
+      ]);
+      assert.deepEqual(
+        (await get('?agent=security-watcher')).findings.map((f) => f.agent),
+        ['security-watcher'],
+      );
       labels.forget(image);
       assert.equal((await get('?state=resolved')).findings.length, 2);
       assert.equal((await fetch(`http://127.0.0.1:${port}/findings?state=bogus`)).status, 400);
       const metrics = await registry.metrics();
       assert.match(metrics, /^quayside_findings_open\{agent="security-watcher",rule="cis-5\.4",severity="high"\} 1$/m);
       assert.doesNotMatch(metrics, /quayside_findings_open\{agent="label-inspector"/);
-      assert.match(metrics, /^quayside_findings_events_total\{agent="label-inspector",rule="label-key-format",severity="medium",event="resolved"\} 1$/m);
+      assert.match(
+        metrics,
+        /^quayside_findings_events_total\{agent="label-inspector",rule="label-key-format",severity="medium",event="resolved"\} 1$/m,
+      );
     } finally {
       await http.close();
     }

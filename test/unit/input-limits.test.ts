@@ -27,7 +27,9 @@ describe('input limits', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   describe('durations', () => {
-    const decls = [agentRuntimeOptions, eventsOptions, checkOptions, ...AGENTS.map((a) => a.options)].flatMap((set) => Object.entries(set as Record<string, OptionDecl<unknown>>));
+    const decls = [agentRuntimeOptions, eventsOptions, checkOptions, ...AGENTS.map((a) => a.options)].flatMap((set) =>
+      Object.entries(set as Record<string, OptionDecl<unknown>>),
+    );
     const durations = decls.filter(([, decl]) => decl.placeholder === '<duration>');
 
     it('every duration option refuses what Node.js would fire after 1 ms, and says its maximum', () => {
@@ -53,7 +55,10 @@ describe('input limits', () => {
       it(`quayside ${args.join(' ')} exits 2 naming the option`, async () => {
         const result = await runCli([...args, '--listen', '127.0.0.1:0']);
         assert.equal(result.code, 2, result.stderr);
-        assert.match(result.stderr, new RegExp(`option '${args.at(-2)} <duration>' argument '600h' is invalid\\. must be at most \\d+h`));
+        assert.match(
+          result.stderr,
+          new RegExp(`option '${args.at(-2)} <duration>' argument '600h' is invalid\\. must be at most \\d+h`),
+        );
       });
     }
   });
@@ -69,13 +74,26 @@ describe('input limits', () => {
     });
 
     it('a Docker host URL must name a host', () => {
-      for (const host of ['ssh://', 'tcp://']) assert.throws(() => dockerOptions({ host, tlsVerify: false }), new RegExp(`DOCKER_HOST '${host}' names no host`));
-      assert.deepEqual(dockerOptions({ host: 'ssh://ops@host-1', tlsVerify: false }), { protocol: 'ssh', host: 'host-1', port: '22', username: 'ops' });
+      for (const host of ['ssh://', 'tcp://'])
+        assert.throws(
+          () => dockerOptions({ host, tlsVerify: false }),
+          new RegExp(`DOCKER_HOST '${host}' names no host`),
+        );
+      assert.deepEqual(dockerOptions({ host: 'ssh://ops@host-1', tlsVerify: false }), {
+        protocol: 'ssh',
+        host: 'host-1',
+        port: '22',
+        username: 'ops',
+      });
     });
 
     it('a Consul host is a name or an address, not a space or an escape', () => {
-      for (const uri of ['consul://exa mple:8500', 'consul://%00:8500', 'consulkv://a\tb:8500/p']) assert.throws(() => parseRegistryUri(uri, {}), /is not HOST, HOST:PORT or \[IPv6\]:PORT/, uri);
-      assert.match(parseRegistryUri('consul://consul_1.example:8500', {}).connect({}).description, /http:\/\/consul_1\.example:8500/);
+      for (const uri of ['consul://exa mple:8500', 'consul://%00:8500', 'consulkv://a\tb:8500/p'])
+        assert.throws(() => parseRegistryUri(uri, {}), /is not HOST, HOST:PORT or \[IPv6\]:PORT/, uri);
+      assert.match(
+        parseRegistryUri('consul://consul_1.example:8500', {}).connect({}).description,
+        /http:\/\/consul_1\.example:8500/,
+      );
     });
 
     it('events --since 99999999999999999999 and --docker-host ssh:// exit 2 naming them', async () => {
@@ -109,7 +127,14 @@ describe('input limits', () => {
       const big = join(dir, 'big.yaml');
       writeFileSync(big, '');
       truncateSync(big, 200 << 20); // sparse: no disk used
-      const policy = await runCli(['security-watcher', 'audit', '--policy', big, '--docker-host', 'unix:///nonexistent.sock']);
+      const policy = await runCli([
+        'security-watcher',
+        'audit',
+        '--policy',
+        big,
+        '--docker-host',
+        'unix:///nonexistent.sock',
+      ]);
       assert.equal(policy.code, 2, policy.stderr);
       assert.match(policy.stderr, new RegExp(`${big}.*larger than 1 MiB`));
       const schema = await runCli(['label-inspector', 'check', '--dockerfile', '/dev/null', '--schema', big]);
@@ -134,7 +159,9 @@ describe('input limits', () => {
       for (let i = 1; i <= 40; i++) text += `ARG A${i}=$A${i - 1}$A${i - 1}\n`;
       assert.throws(
         () => parseDockerfileLabels(`${text}LABEL com.example.a="$A40"\n`, {}),
-        (error: Error) => error instanceof DockerfileSyntaxError && /^line 22: expands to more than 1048576 characters in ARG "\$A19\$A19"$/.test(error.message),
+        (error: Error) =>
+          error instanceof DockerfileSyntaxError &&
+          /^line 22: expands to more than 1048576 characters in ARG "\$A19\$A19"$/.test(error.message),
       );
     });
 
@@ -142,9 +169,17 @@ describe('input limits', () => {
       const text = `FROM busybox\nLABEL com.example.a="${'${A:-'.repeat(50_000)}x${'}'.repeat(50_000)}"\n`;
       assert.throws(
         () => parseDockerfileLabels(text, {}),
-        (error: Error) => error instanceof DockerfileSyntaxError && /^line 2: substitutions nested deeper than 64 in LABEL/.test(error.message),
+        (error: Error) =>
+          error instanceof DockerfileSyntaxError &&
+          /^line 2: substitutions nested deeper than 64 in LABEL/.test(error.message),
       );
-      assert.deepEqual(parseDockerfileLabels(`FROM busybox\nARG A=\nLABEL a="${'${A:-'.repeat(10)}x${'}'.repeat(10)}"\n`, {}).finalStageLabels(), { a: 'x' });
+      assert.deepEqual(
+        parseDockerfileLabels(
+          `FROM busybox\nARG A=\nLABEL a="${'${A:-'.repeat(10)}x${'}'.repeat(10)}"\n`,
+          {},
+        ).finalStageLabels(),
+        { a: 'x' },
+      );
     });
 
     it('label-inspector check exits 2 on them', async () => {
@@ -168,13 +203,28 @@ describe('input limits', () => {
     }
 
     it('an exhausted --retry-attempts says why in one line, without a stack', async () => {
-      const result = await runCli(['registrator', 'consul://127.0.0.1:1', '--retry-attempts', '1', '--retry-interval', '10ms', '--listen', '127.0.0.1:0', '--log-level', 'error']);
+      const result = await runCli([
+        'registrator',
+        'consul://127.0.0.1:1',
+        '--retry-attempts',
+        '1',
+        '--retry-interval',
+        '10ms',
+        '--listen',
+        '127.0.0.1:0',
+        '--log-level',
+        'error',
+      ]);
       assert.equal(result.code, 1);
-      assert.match(result.stderr, /^quayside: cannot reach consul agent at http:\/\/127\.0\.0\.1:1 after 2 attempts \(--retry-attempts\): .*ECONNREFUSED.*\n$/);
+      assert.match(
+        result.stderr,
+        /^quayside: cannot reach consul agent at http:\/\/127\.0\.0\.1:1 after 2 attempts \(--retry-attempts\): .*ECONNREFUSED.*\n$/,
+      );
     });
   });
 
   it('every option set still parses (the limits did not break a declaration)', () => {
-    for (const set of [agentRuntimeOptions, eventsOptions, checkOptions]) addOptions(new Command('x').exitOverride(), set);
+    for (const set of [agentRuntimeOptions, eventsOptions, checkOptions])
+      addOptions(new Command('x').exitOverride(), set);
   });
 });

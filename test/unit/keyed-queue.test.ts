@@ -94,7 +94,9 @@ describe('KeyedQueue isolation of a key that does not finish', () => {
     const queue = new KeyedQueue({ onError: failOnError, isolateAfterMs: 30 });
     const order: string[] = [];
     let finish!: () => void;
-    void queue.push('slow', () => new Promise<void>((resolve) => (finish = resolve)).then(() => void order.push('slow-1')));
+    void queue.push('slow', () =>
+      new Promise<void>((resolve) => (finish = resolve)).then(() => void order.push('slow-1')),
+    );
     void queue.exclusive(() => void order.push('sync'));
     void queue.push('slow', () => void order.push('slow-2'));
     await eventually(() => assert.deepEqual(order, ['sync']));

@@ -16,7 +16,10 @@ const LAZY = join(__dirname, '..', '..', 'shared', 'docker', 'lazy-dockerode-par
 
 /** Runs a script in a fresh Node.js (TypeScript through tsx), as the CLI starts; returns its JSON output. */
 async function fresh<T>(script: string): Promise<T> {
-  const { stdout } = await promisify(execFile)(process.execPath, ['-r', 'tsx/cjs', '-e', script], { cwd: join(__dirname, '..', '..'), timeout: 20_000 });
+  const { stdout } = await promisify(execFile)(process.execPath, ['-r', 'tsx/cjs', '-e', script], {
+    cwd: join(__dirname, '..', '..'),
+    timeout: 20_000,
+  });
   return JSON.parse(stdout) as T;
 }
 

@@ -17,7 +17,15 @@ import { silentLogger } from '../../shared/ops/logger';
 import { eventually } from '../support/eventually';
 import { HttpLogService } from '../support/http-log-service';
 
-const container: ContainerMeta = { id: 'c0ffee'.padEnd(64, '0'), name: 'chatty', image: 'busybox', hostname: 'c0ffee', pid: 1, labels: {}, tty: false };
+const container: ContainerMeta = {
+  id: 'c0ffee'.padEnd(64, '0'),
+  name: 'chatty',
+  image: 'busybox',
+  hostname: 'c0ffee',
+  pid: 1,
+  labels: {},
+  tty: false,
+};
 
 function frames(lines: number, ts: string): Buffer {
   const parts: Buffer[] = [];
@@ -50,12 +58,22 @@ describe('logrouter /logs', () => {
       while (produced < 256 * 1024 * 1024 && !engine.destroyed) {
         produced += chunk.length;
         if (!engine.write(chunk)) {
-          const drained = await Promise.race([once(engine, 'drain').then(() => true), new Promise((r) => setTimeout(() => r(false), 500))]);
+          const drained = await Promise.race([
+            once(engine, 'drain').then(() => true),
+            new Promise((r) => setTimeout(() => r(false), 500)),
+          ]);
           if (!drained) break;
         }
       }
-      assert.ok(produced < 48 * 1024 * 1024, `the agent took ${(produced / 1048576).toFixed(0)} MiB for a client that reads nothing`);
-      await eventually(() => assert.ok(engine.destroyed, 'the engine stream is closed once its only client is gone'), 5_000, 10);
+      assert.ok(
+        produced < 48 * 1024 * 1024,
+        `the agent took ${(produced / 1048576).toFixed(0)} MiB for a client that reads nothing`,
+      );
+      await eventually(
+        () => assert.ok(engine.destroyed, 'the engine stream is closed once its only client is gone'),
+        5_000,
+        10,
+      );
       assert.equal(live.clientCount, 0);
     } finally {
       client.destroy();
@@ -81,19 +99,40 @@ describe('logrouter /logs', () => {
     const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
     const controllers = [0, 1, 2].map(() => new AbortController());
     try {
-      const responses = await Promise.all(controllers.map((c) => fetch(`http://127.0.0.1:${port}/logs`, { signal: c.signal })));
-      assert.deepEqual(responses.map((r) => r.status), [200, 200, 200]);
+      const responses = await Promise.all(
+        controllers.map((c) => fetch(`http://127.0.0.1:${port}/logs`, { signal: c.signal })),
+      );
+      assert.deepEqual(
+        responses.map((r) => r.status),
+        [200, 200, 200],
+      );
       const over = await fetch(`http://127.0.0.1:${port}/logs`);
       assert.equal(over.status, 503);
       assert.match(await over.text(), /--log-api-max-clients/);
-      await eventually(() => assert.equal(engines.get(container.id)?.length, 1, 'one engine stream for three clients'), 5_000, 10);
+      await eventually(
+        () => assert.equal(engines.get(container.id)?.length, 1, 'one engine stream for three clients'),
+        5_000,
+        10,
+      );
       live.started(later);
-      await eventually(() => assert.equal(engines.get(later.id)?.length, 1, 'a container started later is followed'), 5_000, 10);
+      await eventually(
+        () => assert.equal(engines.get(later.id)?.length, 1, 'a container started later is followed'),
+        5_000,
+        10,
+      );
       engines.get(later.id)![0]!.write(frames(1, '2026-11-27T20:20:15.620573110Z'));
       const readers = responses.map((r) => r.body!.getReader());
       for (const reader of readers) assert.match(new TextDecoder().decode((await reader.read()).value), /^later\|/);
       for (const c of controllers) c.abort();
-      await eventually(() => assert.ok([...engines.values()].flat().every((s) => s.destroyed), 'streams closed with the last client'), 5_000, 10);
+      await eventually(
+        () =>
+          assert.ok(
+            [...engines.values()].flat().every((s) => s.destroyed),
+            'streams closed with the last client',
+          ),
+        5_000,
+        10,
+      );
     } finally {
       for (const c of controllers) c.abort();
       await server.close();
@@ -101,12 +140,25 @@ describe('logrouter /logs', () => {
   });
 
   it('refuses route changes that a reverse proxy on this host forwards, without a token', async () => {
-    const router = { routeSpecs: () => [], addRoute: () => undefined, removeRoute: () => false } as unknown as LogRouter;
+    const router = {
+      routeSpecs: () => [],
+      addRoute: () => undefined,
+      removeRoute: () => false,
+    } as unknown as LogRouter;
     const server = new OpsServer(new Registry());
-    addLogrouterApi({ http: server, router, live: new LiveLogs({} as Pick<Dockerode, 'getContainer'>, silentLogger, 1, () => []), routesDir: '/nonexistent', logger: silentLogger });
+    addLogrouterApi({
+      http: server,
+      router,
+      live: new LiveLogs({} as Pick<Dockerode, 'getContainer'>, silentLogger, 1, () => []),
+      routesDir: '/nonexistent',
+      logger: silentLogger,
+    });
     const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
     try {
-      const proxied = await fetch(`http://127.0.0.1:${port}/routes/abc`, { method: 'DELETE', headers: { 'X-Forwarded-For': '203.0.113.9' } });
+      const proxied = await fetch(`http://127.0.0.1:${port}/routes/abc`, {
+        method: 'DELETE',
+        headers: { 'X-Forwarded-For': '203.0.113.9' },
+      });
       assert.equal(proxied.status, 403);
       const direct = await fetch(`http://127.0.0.1:${port}/routes/abc`, { method: 'DELETE' });
       assert.equal(direct.status, 404, 'a loopback client itself may (the route just does not exist)');
@@ -118,8 +170,18 @@ describe('logrouter /logs', () => {
   it('HTTP route: halves a batch the service finds too large (413) and waits out 401/403 instead of dropping', async () => {
     const service = new HttpLogService();
     await service.start();
-    const adapter = createAdapter({ spec: parseRouteUri(`http://127.0.0.1:${service.port}/in`), env: {}, stdout: process.stdout });
-    const batch: LogMessage[] = ['a', 'b', 'c', 'd', 'e'].map((data) => ({ container, source: 'stdout', ts: '2026-11-27T20:20:15.620573110Z', data: Buffer.from(data), done: () => undefined }));
+    const adapter = createAdapter({
+      spec: parseRouteUri(`http://127.0.0.1:${service.port}/in`),
+      env: {},
+      stdout: process.stdout,
+    });
+    const batch: LogMessage[] = ['a', 'b', 'c', 'd', 'e'].map((data) => ({
+      container,
+      source: 'stdout',
+      ts: '2026-11-27T20:20:15.620573110Z',
+      data: Buffer.from(data),
+      done: () => undefined,
+    }));
     try {
       service.answer(413); // a b c d e
       service.answer(200); // a b c
@@ -130,13 +192,23 @@ describe('logrouter /logs', () => {
       service.answer(403);
       await assert.rejects(adapter.send(batch), RetryLater);
       assert.equal(await adapter.send(batch), undefined, 'then accepted');
-      assert.deepEqual(service.events().map((e) => e.message), ['a', 'b', 'c', 'd', 'e'], 'each line once, in order');
+      assert.deepEqual(
+        service.events().map((e) => e.message),
+        ['a', 'b', 'c', 'd', 'e'],
+        'each line once, in order',
+      );
       // A line the service refuses as such (400) is dropped and counted, the others still go.
       service.answer(413);
       service.answer(400);
       const outcome = await adapter.send(batch.slice(0, 2));
       assert.deepEqual(outcome, { rejected: { reason: `HTTP 400 from 127.0.0.1:${service.port}: `, count: 1 } });
-      assert.deepEqual(service.events().map((e) => e.message).slice(5), ['b']);
+      assert.deepEqual(
+        service
+          .events()
+          .map((e) => e.message)
+          .slice(5),
+        ['b'],
+      );
     } finally {
       await adapter.close();
       await service.stop();

@@ -16,7 +16,13 @@ describe('logrouter multiline', () => {
     const acked: string[] = [];
     const merger = new MultilineMerger(multilineSettings(options)!, (m) => out.push(m));
     for (const [text, source] of lines) {
-      merger.push({ container, source, ts: '2026-11-27T20:20:15.620573110Z', data: Buffer.from(text), done: () => acked.push(text) });
+      merger.push({
+        container,
+        source,
+        ts: '2026-11-27T20:20:15.620573110Z',
+        data: Buffer.from(text),
+        done: () => acked.push(text),
+      });
     }
     return { out, acked, merger, texts: () => out.map((m) => `${m.source}:${m.data.toString()}`) };
   }
@@ -44,11 +50,18 @@ describe('logrouter multiline', () => {
       ['2026-01-02 second', 'stdout'],
     ]);
     r.merger.flushAll();
-    assert.deepEqual(r.texts(), ['stdout:2026-01-01 first\ndetail 1\ndetail 2', 'stdout:detail 3', 'stdout:2026-01-02 second']);
+    assert.deepEqual(r.texts(), [
+      'stdout:2026-01-01 first\ndetail 1\ndetail 2',
+      'stdout:detail 3',
+      'stdout:2026-01-02 second',
+    ]);
   });
 
   it('sends an open message after the timeout without a new line', () => {
-    const r = run({ multiline: 'true', 'multiline.timeout': '200' }, [['head', 'stdout'], ['  more', 'stdout']]);
+    const r = run({ multiline: 'true', 'multiline.timeout': '200' }, [
+      ['head', 'stdout'],
+      ['  more', 'stdout'],
+    ]);
     assert.equal(r.out.length, 0);
     clock.tick(199);
     assert.equal(r.out.length, 0);
@@ -58,6 +71,9 @@ describe('logrouter multiline', () => {
 
   it('is off unless asked for, and names a bad pattern', () => {
     assert.equal(multilineSettings({}), undefined);
-    assert.throws(() => multilineSettings({ 'multiline.start': '(' }), /multiline.start "\(": Invalid regular expression/);
+    assert.throws(
+      () => multilineSettings({ 'multiline.start': '(' }),
+      /multiline.start "\(": Invalid regular expression/,
+    );
   });
 });

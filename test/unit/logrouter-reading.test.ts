@@ -17,10 +17,18 @@ function frame(stream: 1 | 2, payload: string | Buffer): Buffer {
   return Buffer.concat([header, body]);
 }
 
-function parse(chunks: Buffer[], options: { tty?: boolean; max?: number; end?: boolean } = {}): { lines: LogLine[]; malformed: string[] } {
+function parse(
+  chunks: Buffer[],
+  options: { tty?: boolean; max?: number; end?: boolean } = {},
+): { lines: LogLine[]; malformed: string[] } {
   const lines: LogLine[] = [];
   const malformed: string[] = [];
-  const parser = new LogParser({ tty: options.tty ?? false, maxLineBytes: options.max ?? 1 << 20, onLine: (l) => lines.push(l), onMalformed: (r) => malformed.push(r) });
+  const parser = new LogParser({
+    tty: options.tty ?? false,
+    maxLineBytes: options.max ?? 1 << 20,
+    onLine: (l) => lines.push(l),
+    onMalformed: (r) => malformed.push(r),
+  });
   for (const chunk of chunks) parser.write(chunk);
   if (options.end !== false) parser.end();
   return { lines, malformed };
@@ -34,13 +42,21 @@ describe('logrouter log parser', () => {
     for (let cut = 0; cut <= bytes.length; cut++) {
       const { lines } = parse([bytes.subarray(0, cut), bytes.subarray(cut)]);
       assert.deepEqual(text(lines), ['stdout:out one', 'stderr:err one', 'stdout:'], `cut at ${cut}`);
-      assert.deepEqual(lines.map((l) => l.ts), [T1, T2, T3]);
+      assert.deepEqual(
+        lines.map((l) => l.ts),
+        [T1, T2, T3],
+      );
     }
   });
 
   it("joins Docker's 16 KiB partial frames per stream, keeping the other stream's lines in between", () => {
     const a = 'a'.repeat(16_384);
-    const { lines } = parse([frame(1, `${T1} ${a}`), frame(2, `${T1} err\n`), frame(1, `${T2} ${a}`), frame(1, `${T3} tail\n`)]);
+    const { lines } = parse([
+      frame(1, `${T1} ${a}`),
+      frame(2, `${T1} err\n`),
+      frame(1, `${T2} ${a}`),
+      frame(1, `${T3} tail\n`),
+    ]);
     assert.deepEqual(text(lines), ['stderr:err', `stdout:${a}${a}tail`]);
     assert.equal(lines[1]!.ts, T3, 'a joined line carries the timestamp of its last frame');
     assert.equal(lines[1]!.part, undefined);
@@ -52,12 +68,17 @@ describe('logrouter log parser', () => {
   });
 
   it('splits lines longer than the maximum into marked pieces without holding the whole line', () => {
-    const { lines } = parse([frame(1, `${T1} ${'x'.repeat(2500)}`), frame(1, `${T2} ${'y'.repeat(100)}\n`)], { max: 1024 });
-    assert.deepEqual(lines.map((l) => [l.data.length, l.part]), [
-      [1024, { index: 1, last: false }],
-      [1024, { index: 2, last: false }],
-      [552, { index: 3, last: true }],
-    ]);
+    const { lines } = parse([frame(1, `${T1} ${'x'.repeat(2500)}`), frame(1, `${T2} ${'y'.repeat(100)}\n`)], {
+      max: 1024,
+    });
+    assert.deepEqual(
+      lines.map((l) => [l.data.length, l.part]),
+      [
+        [1024, { index: 1, last: false }],
+        [1024, { index: 2, last: false }],
+        [552, { index: 3, last: true }],
+      ],
+    );
     assert.equal(Buffer.concat(lines.map((l) => l.data)).toString(), 'x'.repeat(2500) + 'y'.repeat(100));
   });
 
@@ -66,23 +87,42 @@ describe('logrouter log parser', () => {
     for (let cut = 0; cut <= bytes.length; cut++) {
       const { lines, malformed } = parse([bytes.subarray(0, cut), bytes.subarray(cut)], { tty: true });
       assert.deepEqual(text(lines), ['stdout:one', 'stdout:two', 'stdout:last'], `cut at ${cut}`);
-      assert.deepEqual(lines.map((l) => l.ts), [T1, T2, T3]);
+      assert.deepEqual(
+        lines.map((l) => l.ts),
+        [T1, T2, T3],
+      );
       assert.equal(malformed.length, 1);
     }
   });
 
-  it("joins a TTY line longer than 16 KiB, whose 16,384-byte pieces each come with their own timestamp, at any chunk cut", () => {
+  it('joins a TTY line longer than 16 KiB, whose 16,384-byte pieces each come with their own timestamp, at any chunk cut', () => {
     // As the engine sends it (verified): `ts x*16384` `ts x*16384` `ts x*7232\r\n`, no separators.
     const x = 'x'.repeat(16_384);
     const bytes = Buffer.from(`${T1} ${x}${T1} ${x}${T2} ${'x'.repeat(7_232)}\r\n${T3} short\r\n`);
     for (const cut of [0, 31, 16_400, 16_415, 16_416, 16_420, 32_830, bytes.length - 3, bytes.length]) {
       const { lines } = parse([bytes.subarray(0, cut), bytes.subarray(cut)], { tty: true });
-      assert.deepEqual(lines.map((l) => [l.data.length, l.ts, l.part]), [[40_000, T2, undefined], [5, T3, undefined]], `cut at ${cut}`);
+      assert.deepEqual(
+        lines.map((l) => [l.data.length, l.ts, l.part]),
+        [
+          [40_000, T2, undefined],
+          [5, T3, undefined],
+        ],
+        `cut at ${cut}`,
+      );
       assert.ok(/^x+$/.test(lines[0]!.data.toString('latin1')), `no timestamp inside the joined line (cut at ${cut})`);
     }
     // Longer than the maximum: marked pieces of clean data, still without the inner timestamps.
     const { lines } = parse([bytes], { tty: true, max: 10_000 });
-    assert.deepEqual(lines.map((l) => [l.data.length, l.part?.index, l.part?.last]), [[10_000, 1, false], [10_000, 2, false], [10_000, 3, false], [10_000, 4, true], [5, undefined, undefined]]);
+    assert.deepEqual(
+      lines.map((l) => [l.data.length, l.part?.index, l.part?.last]),
+      [
+        [10_000, 1, false],
+        [10_000, 2, false],
+        [10_000, 3, false],
+        [10_000, 4, true],
+        [5, undefined, undefined],
+      ],
+    );
     assert.ok(lines.slice(0, 4).every((l) => /^x+$/.test(l.data.toString('latin1'))));
   });
 
@@ -93,7 +133,11 @@ describe('logrouter log parser', () => {
   });
 
   it('reports frames without a timestamp or of an unknown stream instead of throwing', () => {
-    const { lines, malformed } = parse([frame(1, 'no timestamp here\n'), frame(3 as 1, `${T1} stdin?\n`), frame(1, `${T2} ok\n`)]);
+    const { lines, malformed } = parse([
+      frame(1, 'no timestamp here\n'),
+      frame(3 as 1, `${T1} stdin?\n`),
+      frame(1, `${T2} ok\n`),
+    ]);
     assert.deepEqual(text(lines), ['stdout:ok']);
     assert.equal(malformed.length, 2);
   });
@@ -106,31 +150,58 @@ describe('logrouter log parser', () => {
   // Issue #14.2: Podman stamps `2026-12-03T08:02:27Z`; every line was counted malformed, nothing shipped.
   it("reads Podman's timestamps (0 to 9 fraction digits), in frames and TTY streams, in Docker's fixed-width form", () => {
     const podman = ['2026-11-27T20:20:15Z', '2026-11-27T20:20:15.5Z', '2026-11-27T20:20:15.62057311Z'];
-    const docker = ['2026-11-27T20:20:15.000000000Z', '2026-11-27T20:20:15.500000000Z', '2026-11-27T20:20:15.620573110Z'];
+    const docker = [
+      '2026-11-27T20:20:15.000000000Z',
+      '2026-11-27T20:20:15.500000000Z',
+      '2026-11-27T20:20:15.620573110Z',
+    ];
     const frames = Buffer.concat(podman.map((ts, i) => frame(1, `${ts} line ${i}\n`)));
     const tty = Buffer.from(podman.map((ts, i) => `${ts} line ${i}\r\n`).join(''));
-    for (const [bytes, options] of [[frames, {}], [tty, { tty: true }]] as const) {
+    for (const [bytes, options] of [
+      [frames, {}],
+      [tty, { tty: true }],
+    ] as const) {
       for (let cut = 0; cut <= bytes.length; cut++) {
         const { lines, malformed } = parse([bytes.subarray(0, cut), bytes.subarray(cut)], options);
         assert.deepEqual(text(lines), ['stdout:line 0', 'stdout:line 1', 'stdout:line 2'], `cut at ${cut}`);
-        assert.deepEqual(lines.map((l) => l.ts), docker);
+        assert.deepEqual(
+          lines.map((l) => l.ts),
+          docker,
+        );
         assert.deepEqual(malformed, []);
       }
     }
     // A timestamp alone (an empty line) and one with a zone offset, converted to UTC.
-    assert.deepEqual(parse([frame(2, `2026-11-27T21:20:15+01:00 \n`), frame(1, '2026-11-27T20:20:16Z')]).lines.map((l) => [l.source, l.ts, l.data.length]), [
-      ['stderr', '2026-11-27T20:20:15.000000000Z', 0],
-      ['stdout', T3, 0],
-    ]);
+    assert.deepEqual(
+      parse([frame(2, `2026-11-27T21:20:15+01:00 \n`), frame(1, '2026-11-27T20:20:16Z')]).lines.map((l) => [
+        l.source,
+        l.ts,
+        l.data.length,
+      ]),
+      [
+        ['stderr', '2026-11-27T20:20:15.000000000Z', 0],
+        ['stdout', T3, 0],
+      ],
+    );
   });
 
   it('still reports what is not a timestamp', () => {
-    for (const bad of ['2026-11-27T20:20:15.1234567891Z', '2026-11-27T20:20:15', '2026-11-27 20:20:15Z', '2026-11-27T20:20:15.Z', 'x'.repeat(40)]) {
+    for (const bad of [
+      '2026-11-27T20:20:15.1234567891Z',
+      '2026-11-27T20:20:15',
+      '2026-11-27 20:20:15Z',
+      '2026-11-27T20:20:15.Z',
+      'x'.repeat(40),
+    ]) {
       assert.equal(dockerTimestamp(bad), undefined, bad);
       const { lines, malformed } = parse([frame(1, `${bad} text\n`)]);
       assert.deepEqual([lines.length, malformed.length], [0, 1], bad);
     }
-    assert.deepEqual(parse([Buffer.from('2026-11-27T20:20:15.1234567891Z text\r\n2026-11-27T20:20:16Z ok\r\n')], { tty: true }).malformed.length, 1);
+    assert.deepEqual(
+      parse([Buffer.from('2026-11-27T20:20:15.1234567891Z text\r\n2026-11-27T20:20:16Z ok\r\n')], { tty: true })
+        .malformed.length,
+      1,
+    );
   });
 
   it('re-reads from a microsecond before the checkpoint, so an exclusive or imprecise since still sends its line', () => {
@@ -142,14 +213,26 @@ describe('logrouter log parser', () => {
 });
 
 describe('logrouter delivery tracker', () => {
-  const line = (ts: string, data = 'x', part?: LogLine['part'], source: LogLine['source'] = 'stdout'): LogLine => ({ source, ts, data: Buffer.from(data), part });
+  const line = (ts: string, data = 'x', part?: LogLine['part'], source: LogLine['source'] = 'stdout'): LogLine => ({
+    source,
+    ts,
+    data: Buffer.from(data),
+    part,
+  });
 
   it('skips lines at or before the checkpoint, counting lines that share its timestamp', () => {
     const saved: StreamPositions[] = [];
-    const tracker: DeliveryTracker = new DeliveryTracker({ stdout: { ts: T2, n: 2 } }, () => saved.push(tracker.checkpoint), ['stdout']);
+    const tracker: DeliveryTracker = new DeliveryTracker(
+      { stdout: { ts: T2, n: 2 } },
+      () => saved.push(tracker.checkpoint),
+      ['stdout'],
+    );
     // since=T2 is inclusive: the engine replays the two lines stamped T2 that were delivered.
     const admitted = [line(T2, 'a'), line(T2, 'b'), line(T2, 'c'), line(T3, 'd')].map((l) => tracker.admit(l));
-    assert.deepEqual(admitted.map((a) => (a.skip ? a.reason : 'new')), ['delivered', 'delivered', 'new', 'new']);
+    assert.deepEqual(
+      admitted.map((a) => (a.skip ? a.reason : 'new')),
+      ['delivered', 'delivered', 'new', 'new'],
+    );
     for (const a of admitted) if (!a.skip) tracker.done(a.ticket);
     assert.deepEqual(saved, [{ stdout: { ts: T2, n: 3 } }, { stdout: { ts: T3, n: 1 } }]);
   });
@@ -157,13 +240,19 @@ describe('logrouter delivery tracker', () => {
   it('drops json-file rotation duplicates: lines older than one already read', () => {
     const tracker = new DeliveryTracker(undefined, () => undefined);
     const verdicts = [line(T1), line(T3), line(T2), line(T3)].map((l) => tracker.admit(l));
-    assert.deepEqual(verdicts.map((v) => (v.skip ? v.reason : 'new')), ['new', 'new', 'older', 'new']);
+    assert.deepEqual(
+      verdicts.map((v) => (v.skip ? v.reason : 'new')),
+      ['new', 'new', 'older', 'new'],
+    );
   });
 
   it('advances the checkpoint only over the prefix of accepted lines', () => {
     const saved: StreamPositions[] = [];
     const tracker: DeliveryTracker = new DeliveryTracker(undefined, () => saved.push(tracker.checkpoint), ['stdout']);
-    const [a, b, c] = [line(T1), line(T2), line(T3)].map((l) => tracker.admit(l)) as Array<{ skip: false; ticket: never }>;
+    const [a, b, c] = [line(T1), line(T2), line(T3)].map((l) => tracker.admit(l)) as Array<{
+      skip: false;
+      ticket: never;
+    }>;
     tracker.done(c!.ticket);
     tracker.done(b!.ticket);
     assert.deepEqual(saved, []);
@@ -201,14 +290,24 @@ describe('logrouter delivery tracker', () => {
     const saved: StreamPositions[] = [];
     const tracker: DeliveryTracker = new DeliveryTracker(undefined, () => saved.push(tracker.checkpoint));
     const verdicts = [line(T3, 'out'), line(T1, 'err', undefined, 'stderr')].map((l) => tracker.admit(l));
-    assert.deepEqual(verdicts.map((v) => (v.skip ? v.reason : 'new')), ['new', 'new']);
+    assert.deepEqual(
+      verdicts.map((v) => (v.skip ? v.reason : 'new')),
+      ['new', 'new'],
+    );
     for (const v of verdicts) if (!v.skip) tracker.done(v.ticket);
     assert.deepEqual(saved.at(-1), { stdout: { ts: T3, n: 1 }, stderr: { ts: T1, n: 1 } });
     // A new stream starts at the older of the two, and skips what each stream delivered.
     const again = new DeliveryTracker(saved.at(-1), () => undefined);
     assert.equal(again.resumeTs, T1);
-    const replay = [line(T1, 'err', undefined, 'stderr'), line(T3, 'out'), line(T3, 'new err', undefined, 'stderr')].map((l) => again.admit(l));
-    assert.deepEqual(replay.map((v) => (v.skip ? v.reason : 'new')), ['delivered', 'delivered', 'new']);
+    const replay = [
+      line(T1, 'err', undefined, 'stderr'),
+      line(T3, 'out'),
+      line(T3, 'new err', undefined, 'stderr'),
+    ].map((l) => again.admit(l));
+    assert.deepEqual(
+      replay.map((v) => (v.skip ? v.reason : 'new')),
+      ['delivered', 'delivered', 'new'],
+    );
   });
 
   // Issue #16.1: a stream that never wrote held the resume point at the epoch, so every re-attach
@@ -222,7 +321,11 @@ describe('logrouter delivery tracker', () => {
       assert.ok(!admission.skip);
       tracker.done(admission.ticket);
     }
-    assert.deepEqual(tracker.checkpoint, { stdout: { ts: late, n: 1 }, stderr: { ts: `2026-11-27T20:24:59.123456789Z`, n: 0 } }, `stderr ${QUIET_MARGIN_MS} ms behind`);
+    assert.deepEqual(
+      tracker.checkpoint,
+      { stdout: { ts: late, n: 1 }, stderr: { ts: `2026-11-27T20:24:59.123456789Z`, n: 0 } },
+      `stderr ${QUIET_MARGIN_MS} ms behind`,
+    );
     assert.equal(tracker.resumeTs, '2026-11-27T20:24:59.123456789Z');
     // A stderr line stamped within the margin still counts as new when it arrives late.
     const straggler = tracker.admit(line('2026-11-27T20:24:59.500000000Z', 'late err', undefined, 'stderr'));
@@ -240,7 +343,11 @@ describe('logrouter delivery tracker', () => {
   });
 
   it('never lets a stream the route does not read hold the resume point back', () => {
-    const tracker = new DeliveryTracker({ stdout: { ts: T3, n: 4 }, stderr: { ts: '0001-01-01T00:00:00.000000000Z', n: 0 } }, () => undefined, ['stdout']);
+    const tracker = new DeliveryTracker(
+      { stdout: { ts: T3, n: 4 }, stderr: { ts: '0001-01-01T00:00:00.000000000Z', n: 0 } },
+      () => undefined,
+      ['stdout'],
+    );
     assert.equal(tracker.resumeTs, T3);
   });
 
@@ -248,10 +355,25 @@ describe('logrouter delivery tracker', () => {
   it('delivers every line exactly once across crashes at any line, with inclusive (Docker) or exclusive, coarse (Podman) engines', () => {
     // A log as the engine keeps it (nanosecond times, two lines in the same nanosecond), read with `since`.
     const base = 1_795_810_815n * 1_000_000_000n;
-    const log = [0n, 0n, 1n, 999n, 1_000n, 250_000_000n, 999_999_999n, 1_000_000_000n, 1_000_000_000n, 1_000_000_001n, 2_500_000_000n].map((offset, i) => ({ ns: base + offset, text: `line ${i}` }));
-    const stamp = (ns: bigint, whole: boolean) => new Date(Number(ns / 1_000_000n)).toISOString().slice(0, 19) + (whole ? 'Z' : `.${String(ns % 1_000_000_000n).padStart(9, '0')}Z`);
+    const log = [
+      0n,
+      0n,
+      1n,
+      999n,
+      1_000n,
+      250_000_000n,
+      999_999_999n,
+      1_000_000_000n,
+      1_000_000_000n,
+      1_000_000_001n,
+      2_500_000_000n,
+    ].map((offset, i) => ({ ns: base + offset, text: `line ${i}` }));
+    const stamp = (ns: bigint, whole: boolean) =>
+      new Date(Number(ns / 1_000_000n)).toISOString().slice(0, 19) +
+      (whole ? 'Z' : `.${String(ns % 1_000_000_000n).padStart(9, '0')}Z`);
     const engines = {
-      docker: (since: string) => log.filter((l) => l.ns >= BigInt(since.replace('.', ''))).map((l) => ({ ...l, ts: stamp(l.ns, false) })),
+      docker: (since: string) =>
+        log.filter((l) => l.ns >= BigInt(since.replace('.', ''))).map((l) => ({ ...l, ts: stamp(l.ns, false) })),
       podman: (since: string) => {
         const seconds = Number(since); // strconv.ParseFloat, then time.Unix(int, frac * 1e9): exclusive
         const sinceNs = BigInt(Math.trunc(seconds)) * 1_000_000_000n + BigInt(Math.trunc((seconds % 1) * 1e9));
@@ -263,7 +385,9 @@ describe('logrouter delivery tracker', () => {
         const delivered: string[] = [];
         let checkpoint: StreamPositions | undefined;
         for (let attempt = 0; attempt < 2; attempt++) {
-          const tracker: DeliveryTracker = new DeliveryTracker(checkpoint, () => (checkpoint = tracker.checkpoint), ['stdout']);
+          const tracker: DeliveryTracker = new DeliveryTracker(checkpoint, () => (checkpoint = tracker.checkpoint), [
+            'stdout',
+          ]);
           tracker.resume();
           const since = tracker.resumeTs ? resumeSinceOf(tracker.resumeTs) : '0';
           for (const entry of read(since)) {
@@ -275,7 +399,11 @@ describe('logrouter delivery tracker', () => {
           }
           assert.equal(tracker.gapDetected, false, `${engine}: no false gap`);
         }
-        assert.deepEqual(delivered, log.map((l) => l.text), `${engine}, crash after ${crashAfter} lines`);
+        assert.deepEqual(
+          delivered,
+          log.map((l) => l.text),
+          `${engine}, crash after ${crashAfter} lines`,
+        );
       }
     }
   });
@@ -295,14 +423,19 @@ describe('logrouter delivery tracker', () => {
 
 describe('logrouter attach capture', () => {
   const TS = '2026-12-03T10:00:00.000000000Z';
-  const read = (bytes: Buffer, tty: boolean) => parse([bytes], { tty }).lines.map((l) => `${l.source}:${l.data.toString('latin1')}`);
+  const read = (bytes: Buffer, tty: boolean) =>
+    parse([bytes], { tty }).lines.map((l) => `${l.source}:${l.data.toString('latin1')}`);
 
   it('turns attach frames (pieces of the streams, not lines) into the log format, at any chunk cut', () => {
     // As the engine sent it for `echo A; echo B >&2; echo C`: stdout's two lines in one frame.
     const attach = Buffer.concat([frame(2, 'B\n'), frame(1, 'A\nC'), frame(1, '\n'), frame(1, 'no newline')]);
     for (let cut = 0; cut <= attach.length; cut++) {
       const converter = new AttachConverter();
-      const out = Buffer.concat([converter.convert(attach.subarray(0, cut), false, TS), converter.convert(attach.subarray(cut), false, TS), converter.end(false, TS)]);
+      const out = Buffer.concat([
+        converter.convert(attach.subarray(0, cut), false, TS),
+        converter.convert(attach.subarray(cut), false, TS),
+        converter.end(false, TS),
+      ]);
       assert.deepEqual(read(out, false), ['stderr:B', 'stdout:A', 'stdout:C', 'stdout:no newline'], `cut at ${cut}`);
     }
   });
@@ -310,7 +443,10 @@ describe('logrouter attach capture', () => {
   it('stamps TTY lines and cuts a line without newline every 16 KiB, as the log driver does', () => {
     const converter = new AttachConverter();
     const long = 'x'.repeat(40_000);
-    const out = Buffer.concat([converter.convert(Buffer.from(`one\r\n${long}\r\ntwo`), true, TS), converter.end(true, TS)]);
+    const out = Buffer.concat([
+      converter.convert(Buffer.from(`one\r\n${long}\r\ntwo`), true, TS),
+      converter.end(true, TS),
+    ]);
     assert.deepEqual(read(out, true), ['stdout:one', `stdout:${long}`, 'stdout:two']);
   });
 });

@@ -26,7 +26,13 @@ function frame(text: string): Buffer {
 /** One container whose log stream the test writes; inspect answers 404 once it is removed. */
 function fakeEngine(created = new Date()) {
   const engine = { stream: new PassThrough(), removed: false, running: true };
-  const info = () => ({ Id: ID, Name: '/web', Created: created.toISOString(), Config: { Image: 'busybox', Hostname: 'ab12', Labels: {}, Env: [], Tty: false }, State: { Pid: 7, Running: engine.running } });
+  const info = () => ({
+    Id: ID,
+    Name: '/web',
+    Created: created.toISOString(),
+    Config: { Image: 'busybox', Hostname: 'ab12', Labels: {}, Env: [], Tty: false },
+    State: { Pid: 7, Running: engine.running },
+  });
   const docker = {
     getContainer: () => ({
       inspect: async () => {
@@ -39,7 +45,18 @@ function fakeEngine(created = new Date()) {
   return { engine, docker };
 }
 
-const event = (action: string): DockerEvent => ({ type: 'container', action, detail: '', id: ID, name: 'web', image: 'busybox', attributes: {}, timeNano: '0', raw: '' }) as unknown as DockerEvent;
+const event = (action: string): DockerEvent =>
+  ({
+    type: 'container',
+    action,
+    detail: '',
+    id: ID,
+    name: 'web',
+    image: 'busybox',
+    attributes: {},
+    timeNano: '0',
+    raw: '',
+  }) as unknown as DockerEvent;
 
 describe('logrouter router', () => {
   const dir = mkdtempSync(join(tmpdir(), 'qs-lrrt-'));
@@ -50,7 +67,20 @@ describe('logrouter router', () => {
     const store = new CheckpointStore(join(dir, 'a'));
     let out = '';
     const stdout = new Writable({ write: (chunk, _encoding, callback) => ((out += String(chunk)), callback()) });
-    const router = new LogRouter({ docker, store, logger: silentLogger, env: {}, stdout, queueSize: 100, policy: 'block', batchSize: 10, maxLineBytes: 1 << 20, backlog: false, excludeLabels: [], selfId: undefined });
+    const router = new LogRouter({
+      docker,
+      store,
+      logger: silentLogger,
+      env: {},
+      stdout,
+      queueSize: 100,
+      policy: 'block',
+      batchSize: 10,
+      maxLineBytes: 1 << 20,
+      backlog: false,
+      excludeLabels: [],
+      selfId: undefined,
+    });
     const route = parseRouteUri('stdout://?format={{.Data}}%0A');
     router.addRoute(route);
     router.synced = true;
@@ -73,7 +103,20 @@ describe('logrouter router', () => {
     const { engine, docker } = fakeEngine();
     let out = '';
     const stdout = new Writable({ write: (chunk, _encoding, callback) => ((out += String(chunk)), callback()) });
-    const router = new LogRouter({ docker, store: new CheckpointStore(join(dir, 'b')), logger: silentLogger, env: {}, stdout, queueSize: 100, policy: 'block', batchSize: 10, maxLineBytes: 1024, backlog: false, excludeLabels: [], selfId: undefined });
+    const router = new LogRouter({
+      docker,
+      store: new CheckpointStore(join(dir, 'b')),
+      logger: silentLogger,
+      env: {},
+      stdout,
+      queueSize: 100,
+      policy: 'block',
+      batchSize: 10,
+      maxLineBytes: 1024,
+      backlog: false,
+      excludeLabels: [],
+      selfId: undefined,
+    });
     router.addRoute(parseRouteUri('stdout://?format={{.Data}}|&multiline=true&multiline.timeout=60000'));
     router.synced = true;
     await router.onEvent(event('start'));
@@ -91,15 +134,37 @@ describe('logrouter router', () => {
     // The agent ran a minute ago with this route, then was down; the container came meanwhile.
     const state = join(dir, 'c');
     mkdirSync(state, { recursive: true });
-    writeFileSync(join(state, 'checkpoints.json'), JSON.stringify({ version: 1, routes: {}, routeSince: { [route.id]: Date.now() - 60_000 } }));
+    writeFileSync(
+      join(state, 'checkpoints.json'),
+      JSON.stringify({ version: 1, routes: {}, routeSince: { [route.id]: Date.now() - 60_000 } }),
+    );
     const createdAt = new Date(Date.now() - 30_000);
     const { engine, docker } = fakeEngine(createdAt);
     let out = '';
     const stdout = new Writable({ write: (chunk, _encoding, callback) => ((out += String(chunk)), callback()) });
-    const router = new LogRouter({ docker, store: new CheckpointStore(state), logger: silentLogger, env: {}, stdout, queueSize: 100, policy: 'block', batchSize: 10, maxLineBytes: 1 << 20, backlog: false, excludeLabels: [], selfId: undefined });
+    const router = new LogRouter({
+      docker,
+      store: new CheckpointStore(state),
+      logger: silentLogger,
+      env: {},
+      stdout,
+      queueSize: 100,
+      policy: 'block',
+      batchSize: 10,
+      maxLineBytes: 1 << 20,
+      backlog: false,
+      excludeLabels: [],
+      selfId: undefined,
+    });
     router.addRoute(route);
-    await router.onSync({ containers: [{ Id: ID, State: 'running', Created: Math.floor(createdAt.getTime() / 1000) }] } as unknown as SyncSnapshot);
-    engine.stream.write(frame(`${new Date(createdAt.getTime() + 1000).toISOString().slice(0, 23)}000001Z written while the agent was down\n`));
+    await router.onSync({
+      containers: [{ Id: ID, State: 'running', Created: Math.floor(createdAt.getTime() / 1000) }],
+    } as unknown as SyncSnapshot);
+    engine.stream.write(
+      frame(
+        `${new Date(createdAt.getTime() + 1000).toISOString().slice(0, 23)}000001Z written while the agent was down\n`,
+      ),
+    );
     engine.stream.write(frame(`${new Date().toISOString().slice(0, 23)}000001Z written now\n`));
     await eventually(() => assert.equal(out, 'written while the agent was down\nwritten now\n'), 5_000, 10);
     engine.removed = true;
@@ -120,15 +185,33 @@ describe('logrouter router', () => {
     const attach = async () => new PassThrough().end(attached);
     return { getContainer: () => ({ attach, inspect, logs: gone }) } as unknown as Pick<Dockerode, 'getContainer'>;
   }
-  const created = (labels: Record<string, string>): DockerEvent => ({ ...event('create'), attributes: { ...labels, image: 'busybox', name: 'quick' } });
+  const created = (labels: Record<string, string>): DockerEvent => ({
+    ...event('create'),
+    attributes: { ...labels, image: 'busybox', name: 'quick' },
+  });
 
   it('ships what attach caught of a container removed before inspect answered, named by its create event', async () => {
     let out = '';
     const stdout = new Writable({ write: (chunk, _encoding, callback) => ((out += String(chunk)), callback()) });
     const docker = goneBeforeInspect(Buffer.concat([frame('one\n'), frame('two\n')]));
     const store = new CheckpointStore(join(dir, 'd'));
-    const router = new LogRouter({ docker, store, logger: silentLogger, env: {}, stdout, queueSize: 100, policy: 'block', batchSize: 10, maxLineBytes: 1 << 20, backlog: false, excludeLabels: [], selfId: undefined });
-    const route = parseRouteUri('stdout://?filter.name=quick&filter.labels=team:pay*&format={{.Container.Name}}/{{.Container.Config.Image}}:{{.Data}}%0A');
+    const router = new LogRouter({
+      docker,
+      store,
+      logger: silentLogger,
+      env: {},
+      stdout,
+      queueSize: 100,
+      policy: 'block',
+      batchSize: 10,
+      maxLineBytes: 1 << 20,
+      backlog: false,
+      excludeLabels: [],
+      selfId: undefined,
+    });
+    const route = parseRouteUri(
+      'stdout://?filter.name=quick&filter.labels=team:pay*&format={{.Container.Name}}/{{.Container.Config.Image}}:{{.Data}}%0A',
+    );
     router.addRoute(route);
     router.synced = true;
     await router.onEvent(created({ team: 'payments' }));
@@ -142,8 +225,24 @@ describe('logrouter router', () => {
   it('ships what attach caught of a container whose inspect timed out on a busy engine', async () => {
     let out = '';
     const stdout = new Writable({ write: (chunk, _encoding, callback) => ((out += String(chunk)), callback()) });
-    const docker = goneBeforeInspect(frame('one\n'), new Error('GET /containers/x/json: Docker did not answer within 10000 ms'));
-    const router = new LogRouter({ docker, store: new CheckpointStore(join(dir, 'g')), logger: silentLogger, env: {}, stdout, queueSize: 100, policy: 'block', batchSize: 10, maxLineBytes: 1 << 20, backlog: false, excludeLabels: [], selfId: undefined });
+    const docker = goneBeforeInspect(
+      frame('one\n'),
+      new Error('GET /containers/x/json: Docker did not answer within 10000 ms'),
+    );
+    const router = new LogRouter({
+      docker,
+      store: new CheckpointStore(join(dir, 'g')),
+      logger: silentLogger,
+      env: {},
+      stdout,
+      queueSize: 100,
+      policy: 'block',
+      batchSize: 10,
+      maxLineBytes: 1 << 20,
+      backlog: false,
+      excludeLabels: [],
+      selfId: undefined,
+    });
     router.addRoute(parseRouteUri('stdout://?format={{.Data}}%0A'));
     router.synced = true;
     await router.onEvent(created({}));
@@ -156,7 +255,20 @@ describe('logrouter router', () => {
   it('honours an opt-out label of a container removed before inspect answered', async () => {
     let out = '';
     const stdout = new Writable({ write: (chunk, _encoding, callback) => ((out += String(chunk)), callback()) });
-    const router = new LogRouter({ docker: goneBeforeInspect(frame('secret\n')), store: new CheckpointStore(join(dir, 'e')), logger: silentLogger, env: {}, stdout, queueSize: 100, policy: 'block', batchSize: 10, maxLineBytes: 1 << 20, backlog: false, excludeLabels: [], selfId: undefined });
+    const router = new LogRouter({
+      docker: goneBeforeInspect(frame('secret\n')),
+      store: new CheckpointStore(join(dir, 'e')),
+      logger: silentLogger,
+      env: {},
+      stdout,
+      queueSize: 100,
+      policy: 'block',
+      batchSize: 10,
+      maxLineBytes: 1 << 20,
+      backlog: false,
+      excludeLabels: [],
+      selfId: undefined,
+    });
     router.addRoute(parseRouteUri('stdout://?format={{.Data}}%0A'));
     router.synced = true;
     await router.onEvent(created({ 'quayside.logs': 'ignore' }));
@@ -169,15 +281,40 @@ describe('logrouter router', () => {
 
   it('refuses a route with an option its adapter does not read, from a URI or from /routes JSON alike', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'qs-router-'));
-    const router = new LogRouter({ docker: fakeEngine().docker, store: new CheckpointStore(join(dir, 'c')), logger: silentLogger, env: {}, stdout: new Writable({ write: (_c, _e, done) => done() }), queueSize: 100, policy: 'block', batchSize: 10, maxLineBytes: 1024, backlog: false, excludeLabels: [], selfId: undefined });
+    const router = new LogRouter({
+      docker: fakeEngine().docker,
+      store: new CheckpointStore(join(dir, 'c')),
+      logger: silentLogger,
+      env: {},
+      stdout: new Writable({ write: (_c, _e, done) => done() }),
+      queueSize: 100,
+      policy: 'block',
+      batchSize: 10,
+      maxLineBytes: 1024,
+      backlog: false,
+      excludeLabels: [],
+      selfId: undefined,
+    });
     try {
-      assert.throws(() => router.addRoute(parseRouteUri('syslog+tcp://127.0.0.1:1?framming=octet-counted')), /route syslog\+tcp:\/\/127\.0\.0\.1:1 \(id [0-9a-f]{12}\): unknown option framming for syslog\+tcp/);
+      assert.throws(
+        () => router.addRoute(parseRouteUri('syslog+tcp://127.0.0.1:1?framming=octet-counted')),
+        /route syslog\+tcp:\/\/127\.0\.0\.1:1 \(id [0-9a-f]{12}\): unknown option framming for syslog\+tcp/,
+      );
       const json = { adapter: 'syslog+tcp', address: '127.0.0.1:1', options: { framming: 'octet-counted' } };
-      assert.throws(() => router.addRoute(routeFromJson(json, () => 'r1')), (error: RouteError) => error.reason.startsWith('unknown option framming for syslog+tcp'));
-      assert.throws(() => router.addRoute(routeFromJson({ ...json, options: { 'queue.size': '0' } }, () => 'r2')), /queue.size "0": must be at least 1/);
+      assert.throws(
+        () => router.addRoute(routeFromJson(json, () => 'r1')),
+        (error: RouteError) => error.reason.startsWith('unknown option framming for syslog+tcp'),
+      );
+      assert.throws(
+        () => router.addRoute(routeFromJson({ ...json, options: { 'queue.size': '0' } }, () => 'r2')),
+        /queue.size "0": must be at least 1/,
+      );
       assert.deepEqual(router.routeSpecs(), [], 'no route was added');
       router.addRoute(routeFromJson({ ...json, options: { framing: 'octet-counted', 'queue.size': '5' } }, () => 'r3'));
-      assert.deepEqual(router.routeSpecs().map((spec) => spec.id), ['r3']);
+      assert.deepEqual(
+        router.routeSpecs().map((spec) => spec.id),
+        ['r3'],
+      );
     } finally {
       await router.stop(1_000);
       rmSync(dir, { recursive: true, force: true });

@@ -29,23 +29,44 @@ const container: ContainerMeta = {
   image: 'shop/web:1.2',
   hostname: 'abcdef012345',
   pid: 4242,
-  labels: { team: 'shop', 'com.docker.compose.project': 'store', 'com.docker.compose.service': 'web', note: 'a "quoted" ]value\\' },
+  labels: {
+    team: 'shop',
+    'com.docker.compose.project': 'store',
+    'com.docker.compose.service': 'web',
+    note: 'a "quoted" ]value\\',
+  },
   tty: false,
 };
 
-function message(data: string, source: 'stdout' | 'stderr' = 'stdout', done: () => unknown = () => undefined): LogMessage {
+function message(
+  data: string,
+  source: 'stdout' | 'stderr' = 'stdout',
+  done: () => unknown = () => undefined,
+): LogMessage {
   const finish = () => void done();
   return { container, source, ts: '2026-11-27T20:20:15.620573110Z', data: Buffer.from(data), done: finish };
 }
 
 describe('logrouter route URIs', () => {
   it('parses logspout URIs: adapter+transport, address, path, filters and adapter options', () => {
-    const spec = parseRouteUri('syslog+tcp://logs.example:5140?filter.name=web-*&filter.sources=stderr&filter.labels=team:sh*%2Cdebug&append_tag=.db');
+    const spec = parseRouteUri(
+      'syslog+tcp://logs.example:5140?filter.name=web-*&filter.sources=stderr&filter.labels=team:sh*%2Cdebug&append_tag=.db',
+    );
     assert.equal(spec.adapter, 'syslog+tcp');
     assert.equal(spec.address, 'logs.example:5140');
-    assert.deepEqual(spec.filters, { name: 'web-*', sources: ['stderr'], labels: [{ key: 'team', value: 'sh*' }, { key: 'debug' }] });
+    assert.deepEqual(spec.filters, {
+      name: 'web-*',
+      sources: ['stderr'],
+      labels: [{ key: 'team', value: 'sh*' }, { key: 'debug' }],
+    });
     assert.deepEqual(spec.options, { append_tag: '.db' });
-    assert.equal(spec.id, parseRouteUri('syslog+tcp://logs.example:5140?filter.name=web-*&filter.sources=stderr&filter.labels=team:sh*%2Cdebug&append_tag=.db').id, 'stable ID');
+    assert.equal(
+      spec.id,
+      parseRouteUri(
+        'syslog+tcp://logs.example:5140?filter.name=web-*&filter.sources=stderr&filter.labels=team:sh*%2Cdebug&append_tag=.db',
+      ).id,
+      'stable ID',
+    );
     assert.equal(parseRouteUri('redis://127.0.0.1:6379/logs').path, '/logs');
     assert.equal(parseRouteUri('stdout://').address, '');
     assert.equal(parseRouteUri('syslog://[::1]:514').address, '[::1]:514');
@@ -53,7 +74,11 @@ describe('logrouter route URIs', () => {
 
   it('takes the Redis password from the user part of the URI (redis://:secret@host/key)', () => {
     assert.equal(parseRouteUri('redis://:s%40cret@127.0.0.1:6379/logs').options.password, 's@cret');
-    assert.equal(parseRouteUri('redis://:a@127.0.0.1:6379/logs?password=b').options.password, 'b', 'an explicit option wins');
+    assert.equal(
+      parseRouteUri('redis://:a@127.0.0.1:6379/logs?password=b').options.password,
+      'b',
+      'an explicit option wins',
+    );
     assert.equal(parseRouteUri('redis://127.0.0.1:6379/logs').options.password, undefined);
   });
 
@@ -65,18 +90,45 @@ describe('logrouter route URIs', () => {
     assert.throws(() => parseRouteUri('logs.example:514'), /expected adapter\[\+transport\]:\/\/host:port/);
     assert.throws(() => parseRouteUri('syslog://a?filter.nmae=x'), /unknown filter filter.nmae/);
     assert.throws(() => parseRouteUri('syslog://a?filter.sources=stdin'), /stdout and\/or stderr, not "stdin"/);
-    assert.throws(() => checkRoute(parseRouteUri('kafka://a')), /bad adapter: kafka \(known: syslog, syslog\+udp, syslog\+tcp, syslog\+tls, relp/);
+    assert.throws(
+      () => checkRoute(parseRouteUri('kafka://a')),
+      /bad adapter: kafka \(known: syslog, syslog\+udp, syslog\+tcp, syslog\+tls, relp/,
+    );
     assert.throws(() => checkRoute(parseRouteUri('redis+tcp://a')), /takes no \+transport/);
     assert.throws(() => checkRoute(parseRouteUri('relp+udp://a')), /relp runs over tcp, tls/);
-    assert.throws(() => checkRoute(parseRouteUri('syslog+tcp://a:1?format=rfc9999')), /format "rfc9999": expected one of rfc5424, rfc3164/);
+    assert.throws(
+      () => checkRoute(parseRouteUri('syslog+tcp://a:1?format=rfc9999')),
+      /format "rfc9999": expected one of rfc5424, rfc3164/,
+    );
   });
 
   it("reads and writes logspout's /routes JSON", () => {
-    const spec = routeFromJson({ adapter: 'syslog+tcp', address: 'logs:514', filter_name: 'web-*', filter_sources: ['stdout'], filter_labels: ['team:shop'], options: { append_tag: '.x' } }, () => 'r1');
+    const spec = routeFromJson(
+      {
+        adapter: 'syslog+tcp',
+        address: 'logs:514',
+        filter_name: 'web-*',
+        filter_sources: ['stdout'],
+        filter_labels: ['team:shop'],
+        options: { append_tag: '.x' },
+      },
+      () => 'r1',
+    );
     assert.equal(spec.id, 'r1');
-    assert.deepEqual(routeToJson(spec), { id: 'r1', adapter: 'syslog+tcp', address: 'logs:514', filter_name: 'web-*', filter_sources: ['stdout'], filter_labels: ['team:shop'], options: { append_tag: '.x' } });
+    assert.deepEqual(routeToJson(spec), {
+      id: 'r1',
+      adapter: 'syslog+tcp',
+      address: 'logs:514',
+      filter_name: 'web-*',
+      filter_sources: ['stdout'],
+      filter_labels: ['team:shop'],
+      options: { append_tag: '.x' },
+    });
     assert.throws(() => routeFromJson({ address: 'x' }, () => 'r'), /adapter is required/);
-    assert.throws(() => routeFromJson({ adapter: 'syslog', filter_labels: 'team' }, () => 'r'), /filter_labels must be an array of strings/);
+    assert.throws(
+      () => routeFromJson({ adapter: 'syslog', filter_labels: 'team' }, () => 'r'),
+      /filter_labels must be an array of strings/,
+    );
     assert.throws(() => routeFromJson([], () => 'r'), /JSON object/);
   });
 });
@@ -94,8 +146,14 @@ describe('logrouter container filters and opt-outs', () => {
 
   it('honours LOGSPOUT=ignore, quayside.logs=ignore, EXCLUDE_LABELS and never reads itself', () => {
     assert.equal(optOutReason(container, ['LOGSPOUT=IGNORE'], [], undefined), 'env LOGSPOUT=ignore');
-    assert.match(optOutReason({ ...container, labels: { 'quayside.logs': 'ignore' } }, [], [], undefined)!, /quayside.logs/);
-    assert.match(optOutReason(container, [], parseExcludeLabels('other:x;team:SHOP'), undefined)!, /excluded label team/);
+    assert.match(
+      optOutReason({ ...container, labels: { 'quayside.logs': 'ignore' } }, [], [], undefined)!,
+      /quayside.logs/,
+    );
+    assert.match(
+      optOutReason(container, [], parseExcludeLabels('other:x;team:SHOP'), undefined)!,
+      /excluded label team/,
+    );
     assert.equal(optOutReason(container, [], parseExcludeLabels('team:other'), undefined), undefined);
     assert.equal(optOutReason(container, [], [], 'abcdef012345'), 'it is this agent');
   });
@@ -105,7 +163,10 @@ describe('logrouter syslog format', () => {
   const settings = (options: Record<string, string>, env: NodeJS.ProcessEnv = {}) => syslogSettings(options, env);
 
   it('writes RFC 5424 with microseconds, limits and escaped label SD, LF-framed', () => {
-    const bytes = frameForStream(settings({ labels: 'note,team,absent' }), [message('hello'), message('oops', 'stderr')]);
+    const bytes = frameForStream(settings({ labels: 'note,team,absent' }), [
+      message('hello'),
+      message('oops', 'stderr'),
+    ]);
     assert.equal(
       bytes.toString(),
       '<14>1 2026-11-27T20:20:15.620573Z abcdef012345 web-1 4242 - [labels@32473 note="a \\"quoted\\" \\]value\\\\" team="shop"] hello\n' +
@@ -120,9 +181,20 @@ describe('logrouter syslog format', () => {
   });
 
   it("takes logspout's SYSLOG_* variables, cuts APP-NAME to 48 and drops unprintable header bytes", () => {
-    const s = settings({}, { SYSLOG_HOSTNAME: 'node 7', SYSLOG_TAG: '{{.ContainerName}}-' + 'x'.repeat(60), SYSLOG_STRUCTURED_DATA: 'token@41058 tag="x"', SYSLOG_FACILITY: 'local0' });
+    const s = settings(
+      {},
+      {
+        SYSLOG_HOSTNAME: 'node 7',
+        SYSLOG_TAG: '{{.ContainerName}}-' + 'x'.repeat(60),
+        SYSLOG_STRUCTURED_DATA: 'token@41058 tag="x"',
+        SYSLOG_FACILITY: 'local0',
+      },
+    );
     const text = frameForStream(s, [message('m')]).toString();
-    assert.equal(text, `<134>1 2026-11-27T20:20:15.620573Z node7 web-1-${'x'.repeat(42)} 4242 - [token@41058 tag="x"] m\n`);
+    assert.equal(
+      text,
+      `<134>1 2026-11-27T20:20:15.620573Z node7 web-1-${'x'.repeat(42)} 4242 - [token@41058 tag="x"] m\n`,
+    );
   });
 
   it('cuts or drops datagrams longer than udp.max', () => {
@@ -153,7 +225,11 @@ describe('logrouter syslog format', () => {
     const got: Buffer[] = [];
     const server = createServer((socket) => socket.on('data', (chunk) => got.push(chunk)));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const adapter = createAdapter({ spec: parseRouteUri(`tcp://127.0.0.1:${(server.address() as AddressInfo).port}`), env: {}, stdout: process.stdout });
+    const adapter = createAdapter({
+      spec: parseRouteUri(`tcp://127.0.0.1:${(server.address() as AddressInfo).port}`),
+      env: {},
+      stdout: process.stdout,
+    });
     try {
       await adapter.send([message('over tcp')]);
       await eventually(() => assert.equal(Buffer.concat(got).toString(), 'over tcp\n'), 5_000, 10);
@@ -164,7 +240,10 @@ describe('logrouter syslog format', () => {
   });
 
   it('rejects unknown template fields with the list of known ones', () => {
-    assert.throws(() => compileTemplate('{{.Nope}}', 'SYSLOG_TAG'), /SYSLOG_TAG: unknown template field \{\{\.Nope\}\} \(known: \.Data/);
+    assert.throws(
+      () => compileTemplate('{{.Nope}}', 'SYSLOG_TAG'),
+      /SYSLOG_TAG: unknown template field \{\{\.Nope\}\} \(known: \.Data/,
+    );
   });
 });
 
@@ -173,7 +252,10 @@ describe('logrouter checkpoint store', () => {
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'qs-cp-'))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  const P1 = { stdout: { ts: '2026-11-27T20:20:15.620573110Z', n: 2 }, stderr: { ts: '2026-11-27T20:20:14.000000000Z', n: 0 } };
+  const P1 = {
+    stdout: { ts: '2026-11-27T20:20:15.620573110Z', n: 2 },
+    stderr: { ts: '2026-11-27T20:20:14.000000000Z', n: 0 },
+  };
   const P2 = { stdout: { ts: '2026-11-27T20:20:16.000000000Z', n: 1 } };
 
   it('persists positions and forgets removed containers and routes', () => {
@@ -208,7 +290,7 @@ describe('logrouter checkpoint store', () => {
     assert.deepEqual(new CheckpointStore(dir).get('r1', 'c1'), { stdout: { ts: P1.stdout.ts, n: 5 } });
   });
 
-  it('cuts a slot file only when its record shrank (not a system call per batch); a longer record\'s rest is never read', () => {
+  it("cuts a slot file only when its record shrank (not a system call per batch); a longer record's rest is never read", () => {
     const truncate = sinon.spy(fs, 'ftruncateSync');
     try {
       const store = new CheckpointStore(dir);
@@ -246,11 +328,15 @@ describe('logrouter checkpoint store', () => {
     const bytes = readFileSync(newest);
     writeFileSync(newest, bytes.subarray(0, bytes.length - 20));
     const complaints: string[] = [];
-    assert.deepEqual(new CheckpointStore(dir, (m) => complaints.push(m)).get('r1', 'c1'), P1, 'one batch older: sent again, not lost');
+    assert.deepEqual(
+      new CheckpointStore(dir, (m) => complaints.push(m)).get('r1', 'c1'),
+      P1,
+      'one batch older: sent again, not lost',
+    );
     assert.match(complaints[0]!, /unreadable \(a write cut short\); using the other one/);
   });
 
-  it('starts without checkpoints, and says so, when every file is damaged; reads the first version\'s file', () => {
+  it("starts without checkpoints, and says so, when every file is damaged; reads the first version's file", () => {
     writeFileSync(join(dir, 'checkpoints.json'), JSON.stringify({ version: 1, routes: { r1: { c1: P2 } } }));
     assert.deepEqual(new CheckpointStore(dir).get('r1', 'c1'), P2);
     writeFileSync(join(dir, 'checkpoints.json'), '{"version":1,"routes":');
@@ -289,7 +375,12 @@ describe('logrouter route queue', () => {
       policy,
       batchSize: 2,
       logger: silentLogger,
-      counters: { linesOut: (n) => (c.out += n), dropped: (n) => (c.dropped += n), retry: () => (c.retries += 1), lag: () => undefined },
+      counters: {
+        linesOut: (n) => (c.out += n),
+        dropped: (n) => (c.dropped += n),
+        retry: () => (c.retries += 1),
+        lag: () => undefined,
+      },
       afterBatch: () => undefined,
       random: () => 0,
     });
@@ -302,14 +393,23 @@ describe('logrouter route queue', () => {
     const done: string[] = [];
     for (const text of ['a', 'b', 'c']) route.push(message(text, 'stdout', () => done.push(text)));
     await eventually(() => assert.deepEqual(done, ['a', 'b', 'c']), 5_000);
-    assert.deepEqual(adapter.sent, [['a', 'b'], ['c']], 'messages pushed together go in one batch of at most batchSize');
+    assert.deepEqual(
+      adapter.sent,
+      [['a', 'b'], ['c']],
+      'messages pushed together go in one batch of at most batchSize',
+    );
     assert.equal(c.retries, 2);
     assert.equal(c.out, 3);
   });
 
   it('policy drop counts and completes what does not fit; block reports full and waits for room', async () => {
     const c = counters();
-    const never: Adapter = { connected: false, reconnects: 0, send: () => new Promise(() => undefined), async close() {} };
+    const never: Adapter = {
+      connected: false,
+      reconnects: 0,
+      send: () => new Promise(() => undefined),
+      async close() {},
+    };
     const dropping = runner(never, 'drop', 2, c);
     let doneCount = 0;
     for (let i = 0; i < 5; i++) dropping.push(message(String(i), 'stdout', () => (doneCount += 1)));
@@ -334,7 +434,10 @@ describe('logrouter route queue', () => {
     const events: string[] = [];
     const write = Socket.prototype.write;
     // Anything the event loop runs after the write call comes after this tick.
-    const spy = sinon.stub(Socket.prototype, 'write').callsFake(function (this: Socket, ...args: Parameters<Socket['write']>) {
+    const spy = sinon.stub(Socket.prototype, 'write').callsFake(function (
+      this: Socket,
+      ...args: Parameters<Socket['write']>
+    ) {
       const result = write.apply(this, args);
       events.push('written');
       process.nextTick(() => events.push('next tick'));
@@ -348,14 +451,35 @@ describe('logrouter route queue', () => {
         policy: 'block',
         batchSize: 10,
         logger: silentLogger,
-        counters: { linesOut: () => undefined, dropped: () => undefined, retry: () => undefined, lag: (from) => events.push(`lag ${from.name}`) },
+        counters: {
+          linesOut: () => undefined,
+          dropped: () => undefined,
+          retry: () => undefined,
+          lag: (from) => events.push(`lag ${from.name}`),
+        },
         afterBatch: () => events.push('checkpoint'),
       });
       route.push(message('one', 'stdout', () => events.push('done one')));
       route.push(message('two', 'stdout', () => events.push('done two')));
-      route.push({ ...message('three', 'stdout', () => events.push('done three')), container: { ...container, name: 'other' } });
+      route.push({
+        ...message('three', 'stdout', () => events.push('done three')),
+        container: { ...container, name: 'other' },
+      });
       // The lag once per container of the batch, after the checkpoint.
-      await eventually(() => assert.deepEqual(events, ['written', 'done one', 'done two', 'done three', 'checkpoint', `lag ${container.name}`, 'lag other', 'next tick']), 5_000);
+      await eventually(
+        () =>
+          assert.deepEqual(events, [
+            'written',
+            'done one',
+            'done two',
+            'done three',
+            'checkpoint',
+            `lag ${container.name}`,
+            'lag other',
+            'next tick',
+          ]),
+        5_000,
+      );
       await eventually(() => assert.equal(received.join(''), 'one\ntwo\nthree\n'), 5_000);
       await route.stop(1_000);
     } finally {
@@ -380,7 +504,13 @@ describe('logrouter route queue', () => {
   });
 
   it("reads Docker's timestamps to the millisecond as Date.parse does", () => {
-    for (const ts of ['2026-11-27T20:20:15.620573110Z', '2026-11-27T20:20:15.999999999Z', '2026-11-27T20:20:16.000000001Z', '0001-01-01T00:00:00Z', '2026-11-27T20:20:15.620573110+01:00']) {
+    for (const ts of [
+      '2026-11-27T20:20:15.620573110Z',
+      '2026-11-27T20:20:15.999999999Z',
+      '2026-11-27T20:20:16.000000001Z',
+      '0001-01-01T00:00:00Z',
+      '2026-11-27T20:20:15.620573110+01:00',
+    ]) {
       assert.equal(tsMillis(ts), Date.parse(ts), ts);
     }
   });
@@ -395,22 +525,46 @@ describe('logrouter route queue', () => {
 describe('logrouter start-up errors and HTTP routes', () => {
   it('exits 2 naming the bad route URI, the template field or the option', async function () {
     this.timeout(60_000); // eight starts of the CLI
-    const bad = await runCli(['logrouter', 'syslog+tcp://logs:514', 'kafka://broker:9092', '--state-dir', mkdtempSync(join(tmpdir(), 'qs-lrcli-'))]);
+    const bad = await runCli([
+      'logrouter',
+      'syslog+tcp://logs:514',
+      'kafka://broker:9092',
+      '--state-dir',
+      mkdtempSync(join(tmpdir(), 'qs-lrcli-')),
+    ]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /bad adapter: kafka/);
-    const template = await runCli(['logrouter', 'syslog://logs', '--state-dir', mkdtempSync(join(tmpdir(), 'qs-lrcli-'))], { SYSLOG_TAG: '{{.Labels}}', DOCKER_HOST: 'unix:///nonexistent.sock' });
+    const template = await runCli(
+      ['logrouter', 'syslog://logs', '--state-dir', mkdtempSync(join(tmpdir(), 'qs-lrcli-'))],
+      { SYSLOG_TAG: '{{.Labels}}', DOCKER_HOST: 'unix:///nonexistent.sock' },
+    );
     assert.equal(template.code, 2);
     assert.match(template.stderr, /SYSLOG_TAG\): unknown template field \{\{\.Labels\}\}/);
     // Which of several routes is wrong, and exit 2 also for a route without host or with a bad option.
     for (const [uri, expected] of [
       ['syslog+tcp://?filter.name=x', /route syslog\+tcp:\/\/ \(id [0-9a-f]{12}\): expected host:port/],
-      ['syslog+udp://logs:514?udp.max=9', /route syslog\+udp:\/\/logs:514 \(id [0-9a-f]{12}\): udp.max "9": must be at least 64/],
-      ['http://logs:8080/in?header.X-Api-Key=secret&timeout=soon', /route http:\/\/logs:8080\/in \(id [0-9a-f]{12}\): timeout "soon": expected an integer/],
+      [
+        'syslog+udp://logs:514?udp.max=9',
+        /route syslog\+udp:\/\/logs:514 \(id [0-9a-f]{12}\): udp.max "9": must be at least 64/,
+      ],
+      [
+        'http://logs:8080/in?header.X-Api-Key=secret&timeout=soon',
+        /route http:\/\/logs:8080\/in \(id [0-9a-f]{12}\): timeout "soon": expected an integer/,
+      ],
       // A misspelt key was once ignored while a misspelt filter stopped the start.
-      ['syslog+tcp://logs:514?framming=octet-counted&token=secret', /route syslog\+tcp:\/\/logs:514 \(id [0-9a-f]{12}\): unknown options framming, token for syslog\+tcp \(known: multiline, .*framing/],
-      ['syslog+udp://logs:514?framing=octet-counted', /option framing is read only over tcp or tls, not by syslog\+udp/],
+      [
+        'syslog+tcp://logs:514?framming=octet-counted&token=secret',
+        /route syslog\+tcp:\/\/logs:514 \(id [0-9a-f]{12}\): unknown options framming, token for syslog\+tcp \(known: multiline, .*framing/,
+      ],
+      [
+        'syslog+udp://logs:514?framing=octet-counted',
+        /option framing is read only over tcp or tls, not by syslog\+udp/,
+      ],
     ] as const) {
-      const result = await runCli(['logrouter', 'stdout://', uri, '--state-dir', mkdtempSync(join(tmpdir(), 'qs-lrcli-'))], { DOCKER_HOST: 'unix:///nonexistent.sock' });
+      const result = await runCli(
+        ['logrouter', 'stdout://', uri, '--state-dir', mkdtempSync(join(tmpdir(), 'qs-lrcli-'))],
+        { DOCKER_HOST: 'unix:///nonexistent.sock' },
+      );
       assert.equal(result.code, 2, `${uri}: ${result.stderr}`);
       assert.match(result.stderr, expected);
       assert.doesNotMatch(result.stderr, /secret/, 'the query (API keys) is not printed');
@@ -422,7 +576,11 @@ describe('logrouter start-up errors and HTTP routes', () => {
 
   it('lets an agent route take POST and DELETE and paths below it; others still answer 405', async () => {
     const server = new OpsServer(new Registry());
-    server.addRoute('/things', (request, response) => void response.end(`${request.method} ${request.url}`), { access: 'sensitive', methods: ['POST', 'DELETE'], prefix: true });
+    server.addRoute('/things', (request, response) => void response.end(`${request.method} ${request.url}`), {
+      access: 'sensitive',
+      methods: ['POST', 'DELETE'],
+      prefix: true,
+    });
     server.addRoute('/plain', (_request, response) => void response.end('plain'), { access: 'public' });
     const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
     try {

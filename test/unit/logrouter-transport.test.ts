@@ -128,7 +128,11 @@ describe('logrouter replay window', () => {
     assert.equal(window.take('two', 2_000), undefined, 'older than the window');
     window.add(Buffer.from('dd'), 1, 'three', 3_000);
     window.add(Buffer.from('x'.repeat(11)), 9, 'three', 3_001);
-    assert.equal(window.take('three', 3_002), undefined, 'a write larger than the window empties it, so nothing is replayed out of order');
+    assert.equal(
+      window.take('three', 3_002),
+      undefined,
+      'a write larger than the window empties it, so nothing is replayed out of order',
+    );
     const off = new ReplayWindow<string>({ ms: 0, bytes: 10 });
     off.add(Buffer.from('a'), 1, 'one', 0);
     assert.equal(off.take('one', 0), undefined);

@@ -17,11 +17,19 @@ import { eventually } from '../support/eventually';
 import { freePort } from '../support/free-port';
 import { answers, OddEngine } from '../support/odd-engine';
 
-const PULL_WITHOUT_ID = '{"status":"pull","Type":"image","Action":"pull","Actor":{"ID":"","Attributes":{"containerExitCode":"0","image":"","name":"busybox:test","podId":""}},"scope":"local","time":1796303053,"timeNano":1796303053964665635}';
+const PULL_WITHOUT_ID =
+  '{"status":"pull","Type":"image","Action":"pull","Actor":{"ID":"","Attributes":{"containerExitCode":"0","image":"","name":"busybox:test","podId":""}},"scope":"local","time":1796303053,"timeNano":1796303053964665635}';
 const CONTAINER = 'c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00';
 const containerEvent = (action: string, n: number, id = CONTAINER): string =>
   `{"Type":"container","Action":"${action}","Actor":{"ID":"${id}","Attributes":{"name":"odd","image":"busybox:test"}},"scope":"local","time":1796303060,"timeNano":179630306000000000${n}}`;
-const MALFORMED = ['{"Type":', 'null', '[1,2]', '{"Actor":{"ID":"x"},"timeNano":1}', '\u0000\u0001garbage', `{"Type":"container","Action":"start","Actor":"x","time":-1}`];
+const MALFORMED = [
+  '{"Type":',
+  'null',
+  '[1,2]',
+  '{"Actor":{"ID":"x"},"timeNano":1}',
+  '\u0000\u0001garbage',
+  `{"Type":"container","Action":"start","Actor":"x","time":-1}`,
+];
 
 describe('odd engine answers', function () {
   this.timeout(30_000);
@@ -48,10 +56,17 @@ describe('odd engine answers', function () {
     });
 
     it('fails on a redirect instead of following it (301 to a path, 302 to another host)', async () => {
-      engine = await new OddEngine().on(/^\/images\//, answers.redirect('/images/json')).on(/^\/containers\//, answers.redirect('http://elsewhere.invalid/x', 302)).start();
+      engine = await new OddEngine()
+        .on(/^\/images\//, answers.redirect('/images/json'))
+        .on(/^\/containers\//, answers.redirect('http://elsewhere.invalid/x', 302))
+        .start();
       assert.equal((await rejection(() => client().getImage('busybox:test').inspect())).statusCode, 301);
       assert.equal((await rejection(() => client().getContainer(CONTAINER).inspect())).statusCode, 302);
-      assert.deepEqual(engine.requests, ['GET /images/busybox:test/json', `GET /containers/${CONTAINER}/json`], 'no redirect followed');
+      assert.deepEqual(
+        engine.requests,
+        ['GET /images/busybox:test/json', `GET /containers/${CONTAINER}/json`],
+        'no redirect followed',
+      );
     });
 
     for (const [what, answer, expected] of [
@@ -74,7 +89,10 @@ describe('odd engine answers', function () {
     });
 
     it('fails an HTML error page and a request never answered', async () => {
-      engine = await new OddEngine().on(/^\/info/, answers.html(502)).on(/./, answers.hang()).start();
+      engine = await new OddEngine()
+        .on(/^\/info/, answers.html(502))
+        .on(/./, answers.hang())
+        .start();
       assert.equal((await rejection(() => client().info())).statusCode, 502);
       assert.ok((await rejection(() => client().getContainer(CONTAINER).inspect())) instanceof DockerDeadlineError);
     });
@@ -107,9 +125,15 @@ describe('odd engine answers', function () {
         // The redirect, the garbage inspect, the empty ID: each fails its own handler.
         await eventually(() => assert.equal(stream.stats.handlerErrors, 3), 10_000);
         assert.equal(stream.stats.malformed, MALFORMED.length);
-        assert.deepEqual(seen.map((e) => `${e.type} ${e.action} ${e.id.slice(0, 12)}`), ['image pull busybox:test', 'container destroy c0ffee00c0ff', 'container start ']);
+        assert.deepEqual(
+          seen.map((e) => `${e.type} ${e.action} ${e.id.slice(0, 12)}`),
+          ['image pull busybox:test', 'container destroy c0ffee00c0ff', 'container start '],
+        );
         assert.ok(engine.requests.includes('GET /images/busybox:test/json'));
-        assert.ok(!engine.requests.some((r) => r.includes('//')), `no request with an empty ID: ${engine.requests.join(', ')}`);
+        assert.ok(
+          !engine.requests.some((r) => r.includes('//')),
+          `no request with an empty ID: ${engine.requests.join(', ')}`,
+        );
         assert.ok(stream.connected, 'still connected');
       } finally {
         await stream.stop();
@@ -126,7 +150,10 @@ describe('odd engine answers', function () {
       engine = await new OddEngine()
         .on(/^\/(containers|images|networks|volumes)\/json$/, answers.json([]))
         .on(/^\/info$/, answers.json({ Name: 'odd-engine', ID: 'odd', OperatingSystem: 'odd', SecurityOptions: [] }))
-        .on(/^\/version$/, answers.json({ Components: [{ Name: 'Podman Engine', Version: '4.3.1' }], ApiVersion: '1.41' }))
+        .on(
+          /^\/version$/,
+          answers.json({ Components: [{ Name: 'Podman Engine', Version: '4.3.1' }], ApiVersion: '1.41' }),
+        )
         .on(/^\/_ping$/, (res) => res.writeHead(200).end('OK'))
         .on(/^\/images\//, answers.redirect('/images/json'))
         .on(/^\/containers\/[^/]+\/json$/, answers.shortBody())
@@ -134,7 +161,10 @@ describe('odd engine answers', function () {
         .on(/^\/exec\//, answers.emptyBody())
         .start();
       const port = await freePort();
-      const child = startCli(['all', '--listen', `127.0.0.1:${port}`, '--state-dir', stateDir, '--log-format', 'json'], { DOCKER_HOST: `unix://${engine.socketPath}` });
+      const child = startCli(
+        ['all', '--listen', `127.0.0.1:${port}`, '--state-dir', stateDir, '--log-format', 'json'],
+        { DOCKER_HOST: `unix://${engine.socketPath}` },
+      );
       const output = capture(child);
       try {
         await eventually(() => assert.ok(engine.eventStreams > 0, 'subscribed to /events'), 15_000, 50);
@@ -149,10 +179,14 @@ describe('odd engine answers', function () {
           containerEvent('remove', 6),
         );
         // Every agent had a look at the image and the container, and got its odd answer.
-        await eventually(() => {
-          assert.ok(engine.requests.includes('GET /images/busybox:test/json'), engine.requests.join(', '));
-          assert.ok(engine.requests.includes(`GET /containers/${CONTAINER}/json`), engine.requests.join(', '));
-        }, 15_000, 50);
+        await eventually(
+          () => {
+            assert.ok(engine.requests.includes('GET /images/busybox:test/json'), engine.requests.join(', '));
+            assert.ok(engine.requests.includes(`GET /containers/${CONTAINER}/json`), engine.requests.join(', '));
+          },
+          15_000,
+          50,
+        );
         assert.ok(!engine.requests.some((r) => r.includes('//')), 'no request with an empty ID');
         assert.equal(child.exitCode, null, `quayside all died: ${output.stderr().slice(-2000)}`);
         assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);

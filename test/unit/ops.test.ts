@@ -18,7 +18,10 @@ describe('OpsServer', () => {
     new Counter({ name: 'quayside_test_things_total', help: 'Things.', registers: [registry] }).inc(3);
     server = new OpsServer(registry, silentLogger);
     dockerReady = true;
-    server.addReadinessCheck('docker', () => ({ ready: dockerReady, detail: dockerReady ? 'connected' : 'unreachable' }));
+    server.addReadinessCheck('docker', () => ({
+      ready: dockerReady,
+      detail: dockerReady ? 'connected' : 'unreachable',
+    }));
     const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${port}`;
   });
@@ -35,7 +38,10 @@ describe('OpsServer', () => {
     dockerReady = false;
     const response = await fetch(`${base}/readyz`);
     assert.equal(response.status, 503);
-    assert.deepEqual(await response.json(), { ready: false, checks: { docker: { ready: false, detail: 'unreachable' } } });
+    assert.deepEqual(await response.json(), {
+      ready: false,
+      checks: { docker: { ready: false, detail: 'unreachable' } },
+    });
   });
 
   it('treats a check that throws as not ready', async () => {
@@ -87,17 +93,43 @@ describe('AccessPolicy', () => {
       assert.equal(guarded.check(requestFrom(local, 'POST'), 'sensitive'), undefined, local);
     }
     assert.match(open.check(requestFrom('10.0.0.5'), 'sensitive')?.error ?? '', /loopback.*--api-token/);
-    assert.equal(open.check(requestFrom('10.0.0.5', 'GET', { authorization: 'Bearer anything' }), 'sensitive')?.status, 403, 'no token set: none is right');
-    assert.equal(guarded.check(requestFrom('10.0.0.5', 'GET', { authorization: 'Bearer s3cret' }), 'sensitive'), undefined);
-    assert.equal(guarded.check(requestFrom('10.0.0.5', 'GET', { authorization: 'Bearer s3cret2' }), 'sensitive')?.status, 401, 'a longer token is wrong');
-    assert.equal(guarded.check(requestFrom('10.0.0.5', 'GET', { authorization: 's3cret' }), 'sensitive')?.status, 401, 'not a bearer header');
+    assert.equal(
+      open.check(requestFrom('10.0.0.5', 'GET', { authorization: 'Bearer anything' }), 'sensitive')?.status,
+      403,
+      'no token set: none is right',
+    );
+    assert.equal(
+      guarded.check(requestFrom('10.0.0.5', 'GET', { authorization: 'Bearer s3cret' }), 'sensitive'),
+      undefined,
+    );
+    assert.equal(
+      guarded.check(requestFrom('10.0.0.5', 'GET', { authorization: 'Bearer s3cret2' }), 'sensitive')?.status,
+      401,
+      'a longer token is wrong',
+    );
+    assert.equal(
+      guarded.check(requestFrom('10.0.0.5', 'GET', { authorization: 's3cret' }), 'sensitive')?.status,
+      401,
+      'not a bearer header',
+    );
     assert.equal(guarded.check(requestFrom('::ffff:10.0.0.5'), 'sensitive')?.status, 401);
   });
 
   it('takes a loopback client that carries proxy headers for the remote client it is', () => {
     for (const header of ['x-forwarded-for', 'forwarded', 'x-real-ip', 'via']) {
-      assert.equal(open.check(requestFrom('127.0.0.1', 'GET', { [header]: '10.0.0.5' }), 'sensitive')?.status, 403, header);
-      assert.equal(guarded.check(requestFrom('127.0.0.1', 'GET', { [header]: '10.0.0.5', authorization: 'Bearer s3cret' }), 'sensitive'), undefined, header);
+      assert.equal(
+        open.check(requestFrom('127.0.0.1', 'GET', { [header]: '10.0.0.5' }), 'sensitive')?.status,
+        403,
+        header,
+      );
+      assert.equal(
+        guarded.check(
+          requestFrom('127.0.0.1', 'GET', { [header]: '10.0.0.5', authorization: 'Bearer s3cret' }),
+          'sensitive',
+        ),
+        undefined,
+        header,
+      );
     }
   });
 });
@@ -111,8 +143,15 @@ describe('OpsServer access', () => {
     seen.length = 0;
     server = new OpsServer(createMetricsRegistry('1.2.3'), silentLogger, { apiToken: 't0ken' });
     server.addReadinessCheck('consul', () => ({ ready: false, detail: 'cannot reach http://user:pw@consul:8500' }));
-    server.addRoute('/secret', (request, response) => void (seen.push(request.method ?? ''), response.end('the secret')), { access: 'sensitive', methods: ['POST'] });
-    server.addRoute('/open', (request, response) => void (seen.push(request.method ?? ''), response.end('open')), { access: 'public', methods: ['DELETE'] });
+    server.addRoute(
+      '/secret',
+      (request, response) => void (seen.push(request.method ?? ''), response.end('the secret')),
+      { access: 'sensitive', methods: ['POST'] },
+    );
+    server.addRoute('/open', (request, response) => void (seen.push(request.method ?? ''), response.end('open')), {
+      access: 'public',
+      methods: ['DELETE'],
+    });
     const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${port}`;
   });
@@ -124,9 +163,16 @@ describe('OpsServer access', () => {
     assert.equal(secret.status, 401);
     assert.equal(secret.headers.get('www-authenticate'), 'Bearer');
     assert.doesNotMatch(await secret.text(), /the secret/);
-    assert.equal((await fetch(`${base}/open`, { method: 'DELETE', headers: proxied })).status, 401, 'a change to a public route');
+    assert.equal(
+      (await fetch(`${base}/open`, { method: 'DELETE', headers: proxied })).status,
+      401,
+      'a change to a public route',
+    );
     assert.deepEqual(seen, [], 'no handler ran for a refused request');
-    assert.equal(await (await fetch(`${base}/secret`, { headers: { ...proxied, Authorization: 'Bearer t0ken' } })).text(), 'the secret');
+    assert.equal(
+      await (await fetch(`${base}/secret`, { headers: { ...proxied, Authorization: 'Bearer t0ken' } })).text(),
+      'the secret',
+    );
     assert.equal(await (await fetch(`${base}/open`, { headers: proxied })).text(), 'open');
     assert.equal((await fetch(`${base}/healthz`, { headers: proxied })).status, 200);
     assert.equal((await fetch(`${base}/metrics`, { headers: proxied })).status, 200);
@@ -137,7 +183,10 @@ describe('OpsServer access', () => {
     assert.equal(anyone.status, 503);
     assert.deepEqual(await anyone.json(), { ready: false, checks: { consul: { ready: false } } });
     const local = await (await fetch(`${base}/readyz`)).json();
-    assert.deepEqual(local, { ready: false, checks: { consul: { ready: false, detail: 'cannot reach http://user:pw@consul:8500' } } });
+    assert.deepEqual(local, {
+      ready: false,
+      checks: { consul: { ready: false, detail: 'cannot reach http://user:pw@consul:8500' } },
+    });
   });
 });
 

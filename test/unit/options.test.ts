@@ -42,13 +42,26 @@ const decls = {
   interval: durationOption({ help: 'interval', env: 'QS_T_INTERVAL', default: 5_000 }),
   verbose: booleanOption({ help: 'verbose', env: 'QS_T_VERBOSE', default: false }),
   mode: choiceOption({ help: 'mode', env: 'QS_T_MODE', default: 'audit', choices: ['audit', 'enforce'] as const }),
-  name: stringOption({ help: 'name', env: 'QS_T_NAME', default: 'x', pattern: /^[a-z]+$/, expect: 'lower-case letters' }),
+  name: stringOption({
+    help: 'name',
+    env: 'QS_T_NAME',
+    default: 'x',
+    pattern: /^[a-z]+$/,
+    expect: 'lower-case letters',
+  }),
 };
 
 describe('option declarations', () => {
   it('uses defaults when neither flag nor environment is given', () => {
     const { values } = parse(decls, []);
-    assert.deepEqual(values, { listen: { host: '0.0.0.0', port: 9477 }, retries: 3, interval: 5_000, verbose: false, mode: 'audit', name: 'x' });
+    assert.deepEqual(values, {
+      listen: { host: '0.0.0.0', port: 9477 },
+      retries: 3,
+      interval: 5_000,
+      verbose: false,
+      mode: 'audit',
+      name: 'x',
+    });
   });
 
   it('takes the environment over the default and the flag over the environment', () => {
@@ -77,9 +90,17 @@ describe('option declarations', () => {
     [['--retries', 'many'], {}, /option '--retries <n>' argument 'many' is invalid\. expected an integer/],
     [['--retries', '11'], {}, /'--retries <n>' argument '11' is invalid\. must be at most 10/],
     [[], { QS_T_RETRIES: '-1' }, /'--retries <n>' value '-1' from env 'QS_T_RETRIES' is invalid\. must be at least 0/],
-    [['--interval', 'soon'], {}, /'--interval <duration>' argument 'soon' is invalid\. expected a duration such as 500ms/],
+    [
+      ['--interval', 'soon'],
+      {},
+      /'--interval <duration>' argument 'soon' is invalid\. expected a duration such as 500ms/,
+    ],
     [['--mode', 'block'], {}, /'--mode <audit\|enforce>' argument 'block' is invalid\. expected one of audit, enforce/],
-    [[], { QS_T_VERBOSE: 'maybe' }, /'--verbose \[true\|false\]' value 'maybe' from env 'QS_T_VERBOSE' is invalid\. expected true or false/],
+    [
+      [],
+      { QS_T_VERBOSE: 'maybe' },
+      /'--verbose \[true\|false\]' value 'maybe' from env 'QS_T_VERBOSE' is invalid\. expected true or false/,
+    ],
     [['--listen', 'localhost'], {}, /'--listen <host:port>' argument 'localhost' is invalid\. expected HOST:PORT/],
     [['--listen', '1.2.3.4:70000'], {}, /argument '1\.2\.3\.4:70000' is invalid/],
     [['--name', 'Bad1'], {}, /'--name <value>' argument 'Bad1' is invalid\. expected lower-case letters/],
@@ -118,7 +139,10 @@ describe('parseHostPort', () => {
 });
 
 describe('secrets from files (<VARIABLE>_FILE)', () => {
-  const secretDecls = { token: optionalStringOption({ help: 'token', env: 'QS_T_TOKEN', secret: true }), plain: optionalStringOption({ help: 'plain', env: 'QS_T_PLAIN' }) };
+  const secretDecls = {
+    token: optionalStringOption({ help: 'token', env: 'QS_T_TOKEN', secret: true }),
+    plain: optionalStringOption({ help: 'plain', env: 'QS_T_PLAIN' }),
+  };
   let dir: string;
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'qs-secret-'))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -136,12 +160,21 @@ describe('secrets from files (<VARIABLE>_FILE)', () => {
   it('keeps flag > environment: the flag wins over the file, the variable and its file together are refused', () => {
     const path = file('token', 'from-file');
     assert.equal(parse(secretDecls, ['--token', 'from-flag'], { QS_T_TOKEN_FILE: path }).values?.token, 'from-flag');
-    assert.match(String(parse(secretDecls, [], { QS_T_TOKEN: 'x', QS_T_TOKEN_FILE: path }).error), /QS_T_TOKEN and QS_T_TOKEN_FILE are both set/);
+    assert.match(
+      String(parse(secretDecls, [], { QS_T_TOKEN: 'x', QS_T_TOKEN_FILE: path }).error),
+      /QS_T_TOKEN and QS_T_TOKEN_FILE are both set/,
+    );
   });
 
   it('names the variable and the file when it is missing, unreadable, empty or too large, never the content', () => {
-    assert.match(String(parse(secretDecls, [], { QS_T_TOKEN_FILE: join(dir, 'nope') }).error), /QS_T_TOKEN_FILE: the file \S+nope cannot be read \(ENOENT\)/);
-    assert.match(String(parse(secretDecls, [], { QS_T_TOKEN_FILE: file('empty', '\n') }).error), /QS_T_TOKEN_FILE: the file \S+ is empty/);
+    assert.match(
+      String(parse(secretDecls, [], { QS_T_TOKEN_FILE: join(dir, 'nope') }).error),
+      /QS_T_TOKEN_FILE: the file \S+nope cannot be read \(ENOENT\)/,
+    );
+    assert.match(
+      String(parse(secretDecls, [], { QS_T_TOKEN_FILE: file('empty', '\n') }).error),
+      /QS_T_TOKEN_FILE: the file \S+ is empty/,
+    );
     const big = parse(secretDecls, [], { QS_T_TOKEN_FILE: file('big', 'k'.repeat(70_000)) }).error;
     assert.match(String(big), /QS_T_TOKEN_FILE: the file \S+ is larger than 64 KiB/);
     assert.doesNotMatch(String(big), /kkkk/);

@@ -16,7 +16,12 @@ interface PackedFile {
 
 function packedFiles(): string[] {
   // --ignore-scripts: `prepare` would rebuild; the test suite's pretest has built dist/ already.
-  const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 60_000 });
+  const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+    timeout: 60_000,
+  });
   const [pack] = JSON.parse(out) as Array<{ files: PackedFile[] }>;
   return pack!.files.map((file) => file.path);
 }
@@ -29,15 +34,32 @@ describe('the npm package', function () {
   });
 
   it('ships the CLI, the agents, README and LICENSE, and nothing of benchmarks, tests or source maps', () => {
-    for (const expected of ['package.json', 'README.md', 'LICENSE', 'dist/cli/main.js', 'dist/agents/index.js', 'dist/shared/agent.js', 'dist/console/app.js', 'dist/console/app.css']) {
+    for (const expected of [
+      'package.json',
+      'README.md',
+      'LICENSE',
+      'dist/cli/main.js',
+      'dist/agents/index.js',
+      'dist/shared/agent.js',
+      'dist/console/app.js',
+      'dist/console/app.css',
+    ]) {
       assert.ok(files.includes(expected), `${expected} is not in the package`);
     }
-    const unwanted = files.filter((file) => file.startsWith('dist/bench/') || file.startsWith('dist/test/') || file.endsWith('.map') || file.endsWith('.ts') && !file.endsWith('.d.ts'));
+    const unwanted = files.filter(
+      (file) =>
+        file.startsWith('dist/bench/') ||
+        file.startsWith('dist/test/') ||
+        file.endsWith('.map') ||
+        (file.endsWith('.ts') && !file.endsWith('.d.ts')),
+    );
     assert.deepEqual(unwanted, []);
   });
 
-  it('ships every page of the documentation, so the README\'s links to them work in an installed package', () => {
-    const missing = [...documentationFiles(root), 'CHANGELOG.md', 'SECURITY.md'].filter((file) => !files.includes(file));
+  it("ships every page of the documentation, so the README's links to them work in an installed package", () => {
+    const missing = [...documentationFiles(root), 'CHANGELOG.md', 'SECURITY.md'].filter(
+      (file) => !files.includes(file),
+    );
     assert.deepEqual(missing, []);
   });
 });

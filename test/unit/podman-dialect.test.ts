@@ -10,13 +10,25 @@ const container = (action: string, extra = ''): string =>
   `{"status":"${action}","id":"${ID}","from":"localhost/busybox:test","Type":"container","Action":"${action}","Actor":{"ID":"${ID}","Attributes":${ATTRS}},"scope":"local","time":1796303042,"timeNano":1796303042067552105${extra}}`;
 
 describe('Podman events, normalized', () => {
-  for (const [podman, docker] of [['remove', 'destroy'], ['died', 'die'], ['exec', 'exec_start'], ['exec_died', 'exec_die'], ['die', 'die'], ['init', 'init'], ['cleanup', 'cleanup']]) {
+  for (const [podman, docker] of [
+    ['remove', 'destroy'],
+    ['died', 'die'],
+    ['exec', 'exec_start'],
+    ['exec_died', 'exec_die'],
+    ['die', 'die'],
+    ['init', 'init'],
+    ['cleanup', 'cleanup'],
+  ]) {
     it(`container ${podman} -> ${docker}`, () => {
       const event = parseEventLine(container(podman!), 'podman');
       assert.equal(event.action, docker);
       assert.equal(event.id, ID);
       assert.equal(event.name, 'evt');
-      assert.deepEqual(event.attributes, { a: 'b', image: 'localhost/busybox:test', name: 'evt' }, 'no containerExitCode/podId noise');
+      assert.deepEqual(
+        event.attributes,
+        { a: 'b', image: 'localhost/busybox:test', name: 'evt' },
+        'no containerExitCode/podId noise',
+      );
     });
   }
 
@@ -42,14 +54,16 @@ describe('Podman events, normalized', () => {
   });
 
   it('an image pull with an empty Actor.ID is named by its reference, as Docker names it', () => {
-    const line = '{"status":"pull","Type":"image","Action":"pull","Actor":{"ID":"","Attributes":{"containerExitCode":"0","image":"","name":"busybox:test","podId":""}},"scope":"local","time":1796303053,"timeNano":1796303053964665635}';
+    const line =
+      '{"status":"pull","Type":"image","Action":"pull","Actor":{"ID":"","Attributes":{"containerExitCode":"0","image":"","name":"busybox:test","podId":""}},"scope":"local","time":1796303053,"timeNano":1796303053964665635}';
     const event = parseEventLine(line, 'podman');
     assert.equal(event.action, 'pull');
     assert.equal(event.id, 'busybox:test');
   });
 
   it('image remove -> delete', () => {
-    const line = '{"status":"remove","id":"fea07a91794a","Type":"image","Action":"remove","Actor":{"ID":"fea07a91794a","Attributes":{"name":"docker.io/library/foo:bar"}},"time":1796303044,"timeNano":1796303044089111932}';
+    const line =
+      '{"status":"remove","id":"fea07a91794a","Type":"image","Action":"remove","Actor":{"ID":"fea07a91794a","Attributes":{"name":"docker.io/library/foo:bar"}},"time":1796303044,"timeNano":1796303044089111932}';
     assert.equal(parseEventLine(line, 'podman').action, 'delete');
   });
 });
@@ -64,7 +78,15 @@ describe('engine detection', () => {
 
   it('knows Podman by GET /version', () => {
     assert.equal(engineFromVersion({ Components: [{ Name: 'Podman Engine', Version: '4.3.1' }] } as never), 'podman');
-    assert.equal(engineFromVersion({ Components: [{ Name: 'Engine', Version: '28.2.2' }, { Name: 'containerd', Version: '1.7' }] } as never), 'docker');
+    assert.equal(
+      engineFromVersion({
+        Components: [
+          { Name: 'Engine', Version: '28.2.2' },
+          { Name: 'containerd', Version: '1.7' },
+        ],
+      } as never),
+      'docker',
+    );
     assert.equal(engineFromVersion({ Components: 'odd' } as never), 'docker');
     assert.equal(engineFromVersion(undefined), 'docker');
   });
@@ -76,8 +98,11 @@ describe('event filters for each engine', () => {
     assert.deepEqual(planFilters(filters, 'docker'), { server: filters, client: {} });
   });
 
-  it("translates event names for Podman and checks the normalized name here (its remove is destroy and delete)", () => {
-    const plan = planFilters({ event: ['die', 'destroy', 'exec_start', 'exec_die', 'start'], type: ['container'] }, 'podman');
+  it('translates event names for Podman and checks the normalized name here (its remove is destroy and delete)', () => {
+    const plan = planFilters(
+      { event: ['die', 'destroy', 'exec_start', 'exec_die', 'start'], type: ['container'] },
+      'podman',
+    );
     assert.deepEqual(plan.server, { event: ['died', 'remove', 'exec', 'exec_died', 'start'], type: ['container'] });
     assert.deepEqual(plan.client, { event: ['die', 'destroy', 'exec_start', 'exec_die', 'start'] });
   });

@@ -29,19 +29,35 @@ class ScriptedDocker {
     inspect: async () => {
       const failures = this.failNext.get(id) ?? 0;
       if (failures > 0) this.failNext.set(id, failures - 1);
-      if (this.broken.has(id) || failures > 0) throw Object.assign(new Error('(HTTP code 500) server error - readlink: no such file'), { statusCode: 500 });
+      if (this.broken.has(id) || failures > 0)
+        throw Object.assign(new Error('(HTTP code 500) server error - readlink: no such file'), { statusCode: 500 });
       const spec = this.containers.get(id);
       if (!spec) throw Object.assign(new Error('no such container'), { statusCode: 404 });
       return inspectOf({ ...spec, id });
     },
   });
   snapshot(): SyncSnapshot {
-    return { reason: 'connect', at: new Date(), containers: [...this.containers.entries()].map(([Id, s]) => ({ Id, State: s.running === false ? 'exited' : 'running', Status: '' })) as unknown as Dockerode.ContainerInfo[] };
+    return {
+      reason: 'connect',
+      at: new Date(),
+      containers: [...this.containers.entries()].map(([Id, s]) => ({
+        Id,
+        State: s.running === false ? 'exited' : 'running',
+        Status: '',
+      })) as unknown as Dockerode.ContainerInfo[],
+    };
   }
 }
 
 const { node: _node, hostAddress: _hostAddress, ...MODEL } = modelSettings();
-const SETTINGS: RegistratorSettings = { ...MODEL, deregister: 'always', cleanup: false, resyncMs: 60_000, retryIntervalMs: 20, deregisterOnShutdown: false };
+const SETTINGS: RegistratorSettings = {
+  ...MODEL,
+  deregister: 'always',
+  cleanup: false,
+  resyncMs: 60_000,
+  retryIntervalMs: 20,
+  deregisterOnShutdown: false,
+};
 const containerId = (n: number): string => n.toString(16).padStart(64, '0');
 
 function setup(uri: string, settings: Partial<RegistratorSettings> = {}) {
@@ -72,12 +88,22 @@ describe('registrator reconcile', () => {
     await consul.close();
   });
 
-  it('writes only what differs, and never touches other nodes\' services', async () => {
+  it("writes only what differs, and never touches other nodes' services", async () => {
     const ctx = setup(`consul://${consul.address}`);
     registrator = ctx.registrator;
     ctx.docker.containers.set(containerId(1), { name: 'a', ports: { '80/tcp': published(8080) } });
     ctx.docker.containers.set(containerId(2), { name: 'b', ports: { '80/tcp': published(8081) } });
-    consul.services.set('other:x:80', { ID: 'other:x:80', Service: 'x', Tags: [], Meta: { quayside_node: 'other' }, Port: 1, Address: '10.0.0.9', Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false, Datacenter: 'dc1' });
+    consul.services.set('other:x:80', {
+      ID: 'other:x:80',
+      Service: 'x',
+      Tags: [],
+      Meta: { quayside_node: 'other' },
+      Port: 1,
+      Address: '10.0.0.9',
+      Weights: { Passing: 1, Warning: 1 },
+      EnableTagOverride: false,
+      Datacenter: 'dc1',
+    });
     await registrator.onSync(ctx.docker.snapshot());
     assert.deepEqual([...consul.services.keys()].sort(), ['node1:a:80', 'node1:b:80', 'other:x:80']);
     const writes = consul.writes().length;
@@ -87,7 +113,13 @@ describe('registrator reconcile', () => {
     ctx.docker.containers.get(containerId(2))!.env = ['SERVICE_TAGS=new'];
     ctx.docker.containers.delete(containerId(1));
     await registrator.onSync(ctx.docker.snapshot());
-    assert.deepEqual(consul.writes().slice(writes).map((w) => `${w.method} ${w.path}`), ['PUT /v1/agent/service/deregister/node1:a:80', 'PUT /v1/agent/service/register']);
+    assert.deepEqual(
+      consul
+        .writes()
+        .slice(writes)
+        .map((w) => `${w.method} ${w.path}`),
+      ['PUT /v1/agent/service/deregister/node1:a:80', 'PUT /v1/agent/service/register'],
+    );
     assert.deepEqual(consul.services.get('node1:b:80')?.Tags, ['new']);
     assert.ok(consul.services.has('other:x:80'));
   });
@@ -95,12 +127,30 @@ describe('registrator reconcile', () => {
   it('two containers claiming one SERVICE_ID: the first keeps it, and nothing flips at each reconcile', async () => {
     const ctx = setup(`consul://${consul.address}`);
     registrator = ctx.registrator;
-    ctx.docker.containers.set(containerId(1), { name: 'a', ports: { '80/tcp': published(8080) }, env: ['SERVICE_ID=shared'] });
-    ctx.docker.containers.set(containerId(2), { name: 'b', ports: { '80/tcp': published(8081) }, env: ['SERVICE_ID=shared'] });
+    ctx.docker.containers.set(containerId(1), {
+      name: 'a',
+      ports: { '80/tcp': published(8080) },
+      env: ['SERVICE_ID=shared'],
+    });
+    ctx.docker.containers.set(containerId(2), {
+      name: 'b',
+      ports: { '80/tcp': published(8081) },
+      env: ['SERVICE_ID=shared'],
+    });
     await registrator.onSync(ctx.docker.snapshot());
     assert.equal(consul.services.get('shared')?.Port, 8080);
     const writes = consul.writes().length;
-    await registrator.onEvent({ type: 'container', action: 'update', detail: '', id: containerId(2), name: 'b', image: '', attributes: {}, scope: 'local', timeNano: '1' });
+    await registrator.onEvent({
+      type: 'container',
+      action: 'update',
+      detail: '',
+      id: containerId(2),
+      name: 'b',
+      image: '',
+      attributes: {},
+      scope: 'local',
+      timeNano: '1',
+    });
     await registrator.reconcileAll('again');
     assert.equal(consul.writes().length, writes);
   });
@@ -112,7 +162,17 @@ describe('registrator reconcile', () => {
     await registrator.onSync(ctx.docker.snapshot());
     consul.services.clear(); // gone behind our back, but our cache still has it
     ctx.docker.containers.delete(containerId(1));
-    await registrator.onEvent({ type: 'container', action: 'destroy', detail: '', id: containerId(1), name: 'a', image: '', attributes: {}, scope: 'local', timeNano: '1' });
+    await registrator.onEvent({
+      type: 'container',
+      action: 'destroy',
+      detail: '',
+      id: containerId(1),
+      name: 'a',
+      image: '',
+      attributes: {},
+      scope: 'local',
+      timeNano: '1',
+    });
     assert.deepEqual(registrator.readiness().ready, true);
     const last = consul.requests.at(-1)!;
     assert.deepEqual([last.path, last.status], ['/v1/agent/service/deregister/node1:a:80', 404]);
@@ -160,7 +220,12 @@ describe('registrator reconcile', () => {
     const ctx = setup(`consul://${consul.address}`);
     registrator = ctx.registrator;
     ctx.docker.containers.set(containerId(1), { name: 'a', ports: { '80/tcp': published(8080) } });
-    consul.fail(1, 403, 'Permission denied: token with AccessorID \'x\' lacks permission \'service:write\' on "app"', /register/);
+    consul.fail(
+      1,
+      403,
+      "Permission denied: token with AccessorID 'x' lacks permission 'service:write' on \"app\"",
+      /register/,
+    );
     await registrator.onSync(ctx.docker.snapshot());
     assert.match(registrator.readiness().detail, /403 Permission denied/);
     await eventually(() => assert.ok(consul.services.has('node1:a:80')), 5_000, 20);
@@ -169,13 +234,20 @@ describe('registrator reconcile', () => {
   it('a script check on an agent with scripts disabled (500) is a refusal, not an outage retried forever', async () => {
     const ctx = setup(`consul://${consul.address}`);
     registrator = ctx.registrator;
-    ctx.docker.containers.set(containerId(1), { name: 'a', ports: { '80/tcp': published(8080) }, env: ['SERVICE_CHECK_SCRIPT=true'] });
+    ctx.docker.containers.set(containerId(1), {
+      name: 'a',
+      ports: { '80/tcp': published(8080) },
+      env: ['SERVICE_CHECK_SCRIPT=true'],
+    });
     ctx.docker.containers.set(containerId(2), { name: 'b', ports: { '80/tcp': published(8081) } });
     await registrator.onSync(ctx.docker.snapshot());
     assert.ok(consul.services.has('node1:b:80'));
     assert.equal(registrator.readiness().ready, true, registrator.readiness().detail);
     await registrator.reconcileAll('again');
-    assert.equal(consul.requests.filter((r) => r.path === '/v1/agent/service/register' && r.body.includes('node1:a:80')).length, 1);
+    assert.equal(
+      consul.requests.filter((r) => r.path === '/v1/agent/service/register' && r.body.includes('node1:a:80')).length,
+      1,
+    );
     const report = registrator.report() as { containers: Array<{ services: Array<{ id: string; error?: string }> }> };
     const refused = report.containers.flatMap((c) => c.services).find((s) => s.id === 'node1:a:80');
     assert.match(refused?.error ?? '', /500 Scripts are disabled/);
@@ -184,7 +256,11 @@ describe('registrator reconcile', () => {
   it('a container changed while its registration is in flight ends with the new registration in Consul', async () => {
     const ctx = setup(`consul://${consul.address}`);
     registrator = ctx.registrator;
-    ctx.docker.containers.set(containerId(1), { name: 'a', ports: { '80/tcp': published(8080) }, env: ['SERVICE_TAGS=old'] });
+    ctx.docker.containers.set(containerId(1), {
+      name: 'a',
+      ports: { '80/tcp': published(8080) },
+      env: ['SERVICE_TAGS=old'],
+    });
     consul.latencyMs = 200;
     let sent!: () => void;
     const registerSent = new Promise<void>((resolve) => (sent = resolve));
@@ -192,7 +268,17 @@ describe('registrator reconcile', () => {
     const sync = registrator.onSync(ctx.docker.snapshot());
     await registerSent;
     ctx.docker.containers.get(containerId(1))!.env = ['SERVICE_TAGS=new'];
-    const event = registrator.onEvent({ type: 'container', action: 'update', detail: '', id: containerId(1), name: 'a', image: '', attributes: {}, scope: 'local', timeNano: '1' });
+    const event = registrator.onEvent({
+      type: 'container',
+      action: 'update',
+      detail: '',
+      id: containerId(1),
+      name: 'a',
+      image: '',
+      attributes: {},
+      scope: 'local',
+      timeNano: '1',
+    });
     await Promise.all([sync, event]);
     assert.deepEqual(consul.services.get('node1:a:80')?.Tags, ['new']);
   });
@@ -213,28 +299,43 @@ describe('registrator reconcile', () => {
       ['SERVICE_=x', 'SERVICE_80=bare', 'SERVICE_80_=x', 'SERVICE_ÉTÉ=1', 'SERVICE_a.b=1', 'SERVICE_CONSUL-X=1'],
       ['SERVICE_NAME=名前 with spaces', 'SERVICE_TAGS=\\,,,\u0000,日本'],
     ];
-    odd.forEach((env, i) => ctx.docker.containers.set(containerId(i + 1), { name: `c${i}`, ports: { '80/tcp': published(8000 + i) }, env }));
+    odd.forEach((env, i) =>
+      ctx.docker.containers.set(containerId(i + 1), { name: `c${i}`, ports: { '80/tcp': published(8000 + i) }, env }),
+    );
     await registrator.onSync(ctx.docker.snapshot());
     const refused = consul.requests.filter((r) => r.path === '/v1/agent/service/register' && r.status !== 200);
-    assert.deepEqual(refused.map((r) => `${r.status} ${r.body}`), []);
+    assert.deepEqual(
+      refused.map((r) => `${r.status} ${r.body}`),
+      [],
+    );
     assert.equal(consul.services.size, odd.length);
   });
 
   it('a TTL update answered 404 (the agent restarted empty) refills it at once, not at the next -resync', async () => {
     const ctx = setup(`consul://${consul.address}`, { healthTtlMs: 3_000, resyncMs: 600_000 });
     registrator = ctx.registrator;
-    ctx.docker.containers.set(containerId(1), { name: 'a', ports: { '80/tcp': published(8080) }, healthcheck: ['CMD', 'true'], health: 'healthy' });
+    ctx.docker.containers.set(containerId(1), {
+      name: 'a',
+      ports: { '80/tcp': published(8080) },
+      healthcheck: ['CMD', 'true'],
+      health: 'healthy',
+    });
     ctx.docker.containers.set(containerId(2), { name: 'b', ports: { '80/tcp': published(8081) } });
     await registrator.onSync(ctx.docker.snapshot());
     registrator.startTimers();
     consul.restartEmpty();
-    await eventually(() => assert.deepEqual([...consul.services.keys()].sort(), ['node1:a:80', 'node1:b:80']), 5_000, 50);
+    await eventually(
+      () => assert.deepEqual([...consul.services.keys()].sort(), ['node1:a:80', 'node1:b:80']),
+      5_000,
+      50,
+    );
   });
 
   it('stop() does not wait for a reconcile in progress to write everything', async () => {
     const ctx = setup(`consul://${consul.address}`);
     registrator = undefined;
-    for (let i = 1; i <= 10; i += 1) ctx.docker.containers.set(containerId(i), { name: `c${i}`, ports: { '80/tcp': published(8000 + i) } });
+    for (let i = 1; i <= 10; i += 1)
+      ctx.docker.containers.set(containerId(i), { name: `c${i}`, ports: { '80/tcp': published(8000 + i) } });
     consul.latencyMs = 150;
     let sent!: () => void;
     const registerSent = new Promise<void>((resolve) => (sent = resolve));
@@ -243,12 +344,16 @@ describe('registrator reconcile', () => {
     await registerSent;
     await ctx.registrator.stop();
     await sync;
-    assert.ok(consul.requests.filter((r) => r.path === '/v1/agent/service/register').length <= 2, `${consul.services.size} registered after stop`);
+    assert.ok(
+      consul.requests.filter((r) => r.path === '/v1/agent/service/register').length <= 2,
+      `${consul.services.size} registered after stop`,
+    );
   });
 
   it('--deregister-on-shutdown deregisters side by side and gives up at the first outage answer', async () => {
     const ctx = setup(`consul://${consul.address}`, { deregisterOnShutdown: true });
-    for (let i = 1; i <= 12; i += 1) ctx.docker.containers.set(containerId(i), { name: `c${i}`, ports: { '80/tcp': published(8000 + i) } });
+    for (let i = 1; i <= 12; i += 1)
+      ctx.docker.containers.set(containerId(i), { name: `c${i}`, ports: { '80/tcp': published(8000 + i) } });
     await ctx.registrator.onSync(ctx.docker.snapshot());
     assert.equal(consul.services.size, 12);
     consul.latencyMs = 100;
@@ -265,25 +370,49 @@ describe('registrator reconcile', () => {
 
     const again = setup(`consul://${consul.address}`, { deregisterOnShutdown: true });
     consul.latencyMs = 0;
-    for (let i = 1; i <= 12; i += 1) again.docker.containers.set(containerId(i), { name: `c${i}`, ports: { '80/tcp': published(8000 + i) } });
+    for (let i = 1; i <= 12; i += 1)
+      again.docker.containers.set(containerId(i), { name: `c${i}`, ports: { '80/tcp': published(8000 + i) } });
     await again.registrator.onSync(again.docker.snapshot());
     const before = consul.requests.length;
     consul.fail(100, 503);
     await again.registrator.stop();
-    assert.ok(consul.requests.length - before <= 8, `${consul.requests.length - before} deregisters tried against a Consul answering 503`);
+    assert.ok(
+      consul.requests.length - before <= 8,
+      `${consul.requests.length - before} deregisters tried against a Consul answering 503`,
+    );
   });
 
   it('forgets what it remembered of containers that are gone (no growth with container churn)', async () => {
     const ctx = setup(`consul://${consul.address}`);
     registrator = ctx.registrator;
-    const memory = registrator as unknown as { healthSent: Map<string, string>; rejected: Map<string, unknown>; conflicts: Set<string> };
+    const memory = registrator as unknown as {
+      healthSent: Map<string, string>;
+      rejected: Map<string, unknown>;
+      conflicts: Set<string>;
+    };
     for (let i = 1; i <= 5; i += 1) {
-      ctx.docker.containers.set(containerId(10 * i), { name: `h${i}`, ports: { '80/tcp': published(8000 + i) }, healthcheck: ['CMD', 'true'], health: 'healthy' });
-      ctx.docker.containers.set(containerId(10 * i + 1), { name: `bad${i}`, ports: { '80/tcp': published(9000 + i) }, env: ['SERVICE_CHECK_SCRIPT=true', 'SERVICE_ID=same'] });
-      ctx.docker.containers.set(containerId(10 * i + 2), { name: `dup${i}`, ports: { '80/tcp': published(9100 + i) }, env: ['SERVICE_ID=same'] });
+      ctx.docker.containers.set(containerId(10 * i), {
+        name: `h${i}`,
+        ports: { '80/tcp': published(8000 + i) },
+        healthcheck: ['CMD', 'true'],
+        health: 'healthy',
+      });
+      ctx.docker.containers.set(containerId(10 * i + 1), {
+        name: `bad${i}`,
+        ports: { '80/tcp': published(9000 + i) },
+        env: ['SERVICE_CHECK_SCRIPT=true', 'SERVICE_ID=same'],
+      });
+      ctx.docker.containers.set(containerId(10 * i + 2), {
+        name: `dup${i}`,
+        ports: { '80/tcp': published(9100 + i) },
+        env: ['SERVICE_ID=same'],
+      });
     }
     await registrator.onSync(ctx.docker.snapshot());
-    assert.ok(memory.healthSent.size === 5 && memory.rejected.size === 1 && memory.conflicts.size > 0, 'remembered while they run');
+    assert.ok(
+      memory.healthSent.size === 5 && memory.rejected.size === 1 && memory.conflicts.size > 0,
+      'remembered while they run',
+    );
     ctx.docker.containers.clear();
     await registrator.onSync(ctx.docker.snapshot());
     assert.deepEqual([memory.healthSent.size, memory.rejected.size, memory.conflicts.size], [0, 0, 0]);
@@ -319,15 +448,35 @@ describe('registrator reconcile', () => {
     await registrator.onSync(ctx.docker.snapshot());
     ctx.docker.containers.set(containerId(1), { name: 'a', ports: { '80/tcp': published(8080) } });
     ctx.docker.failNext.set(containerId(1), 2);
-    await registrator.onEvent({ type: 'container', action: 'start', detail: '', id: containerId(1), name: 'a', image: '', attributes: {}, scope: 'local', timeNano: '1' });
+    await registrator.onEvent({
+      type: 'container',
+      action: 'start',
+      detail: '',
+      id: containerId(1),
+      name: 'a',
+      image: '',
+      attributes: {},
+      scope: 'local',
+      timeNano: '1',
+    });
     assert.ok(consul.services.has('node1:a:80'));
   });
 
   it('a SERVICE_CHECK_TTL check is service:<id>, as with registrator, whatever other checks the service has', async () => {
     const ctx = setup(`consul://${consul.address}`);
     registrator = ctx.registrator;
-    ctx.docker.containers.set(containerId(1), { name: 'alone', ports: { '80/tcp': published(8080) }, env: ['SERVICE_CHECK_TTL=30s'] });
-    ctx.docker.containers.set(containerId(2), { name: 'more', ports: { '80/tcp': published(8081) }, env: ['SERVICE_CHECK_TTL=30s', 'SERVICE_CHECK_HTTP=/h'], healthcheck: ['CMD', 'true'], health: 'healthy' });
+    ctx.docker.containers.set(containerId(1), {
+      name: 'alone',
+      ports: { '80/tcp': published(8080) },
+      env: ['SERVICE_CHECK_TTL=30s'],
+    });
+    ctx.docker.containers.set(containerId(2), {
+      name: 'more',
+      ports: { '80/tcp': published(8081) },
+      env: ['SERVICE_CHECK_TTL=30s', 'SERVICE_CHECK_HTTP=/h'],
+      healthcheck: ['CMD', 'true'],
+      health: 'healthy',
+    });
     await registrator.onSync(ctx.docker.snapshot());
     for (const id of ['node1:alone:80', 'node1:more:80']) {
       const pass = await fetch(`${consul.url}/v1/agent/check/pass/service:${id}`, { method: 'PUT' });
@@ -335,42 +484,86 @@ describe('registrator reconcile', () => {
     }
   });
 
-  it('never overwrites a service ID another node holds; takes over unmarked ones (registrator\'s, custom IDs included)', async () => {
+  it("never overwrites a service ID another node holds; takes over unmarked ones (registrator's, custom IDs included)", async () => {
     const ctx = setup(`consul://${consul.address}`);
     registrator = ctx.registrator;
-    const held = (id: string, meta: Record<string, string>) => ({ ID: id, Service: 'theirs', Tags: [], Meta: meta, Port: 1, Address: '10.0.0.9', Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false, Datacenter: 'dc1' });
+    const held = (id: string, meta: Record<string, string>) => ({
+      ID: id,
+      Service: 'theirs',
+      Tags: [],
+      Meta: meta,
+      Port: 1,
+      Address: '10.0.0.9',
+      Weights: { Passing: 1, Warning: 1 },
+      EnableTagOverride: false,
+      Datacenter: 'dc1',
+    });
     consul.services.set('web', held('web', {}));
     consul.services.set('shared', held('shared', { quayside_node: 'node2' }));
     consul.services.set('node1:old:80', held('node1:old:80', {}));
-    ctx.docker.containers.set(containerId(1), { name: 'a', ports: { '80/tcp': published(8080) }, env: ['SERVICE_ID=web'] });
-    ctx.docker.containers.set(containerId(2), { name: 'b', ports: { '80/tcp': published(8081) }, env: ['SERVICE_ID=shared'] });
+    ctx.docker.containers.set(containerId(1), {
+      name: 'a',
+      ports: { '80/tcp': published(8080) },
+      env: ['SERVICE_ID=web'],
+    });
+    ctx.docker.containers.set(containerId(2), {
+      name: 'b',
+      ports: { '80/tcp': published(8081) },
+      env: ['SERVICE_ID=shared'],
+    });
     ctx.docker.containers.set(containerId(3), { name: 'old', ports: { '80/tcp': published(8082) } });
     await registrator.onSync(ctx.docker.snapshot());
     await registrator.reconcileAll('again');
     assert.equal(consul.services.get('shared')?.Service, 'theirs');
     assert.equal(consul.services.get('node1:old:80')?.Meta.quayside_node, 'node1', 'taken over');
     assert.equal(consul.services.get('web')?.Meta.quayside_node, 'node1', 'taken over');
-    assert.deepEqual(consul.writes().map((w) => w.body).filter((b) => /"ID":"shared"/.test(b)), []);
-    const report = registrator.report() as { containers: Array<{ services: Array<{ id: string; error?: string; registered: boolean; inSync: boolean }> }> };
+    assert.deepEqual(
+      consul
+        .writes()
+        .map((w) => w.body)
+        .filter((b) => /"ID":"shared"/.test(b)),
+      [],
+    );
+    const report = registrator.report() as {
+      containers: Array<{ services: Array<{ id: string; error?: string; registered: boolean; inSync: boolean }> }>;
+    };
     const services = report.containers.flatMap((c) => c.services);
     const errors = Object.fromEntries(services.map((s) => [s.id, s.error]));
-    assert.deepEqual(services.filter((s) => s.registered || s.inSync).map((s) => s.id).sort(), ['node1:old:80', 'web'], 'another node\'s service is not ours registered');
+    assert.deepEqual(
+      services
+        .filter((s) => s.registered || s.inSync)
+        .map((s) => s.id)
+        .sort(),
+      ['node1:old:80', 'web'],
+      "another node's service is not ours registered",
+    );
     assert.match(errors.shared ?? '', /taken by node node2/);
     consul.services.delete('shared');
     await registrator.reconcileAll('freed');
     assert.equal(consul.services.get('shared')?.Meta.quayside_node, 'node1', 'registered once the ID is free');
   });
 
-  it('-cleanup also removes gliderlabs/registrator\'s own services of this node, and only those', async () => {
+  it("-cleanup also removes gliderlabs/registrator's own services of this node, and only those", async () => {
     const ctx = setup(`consul://${consul.address}`, { cleanup: true });
     registrator = ctx.registrator;
-    const legacy = (id: string) => ({ ID: id, Service: 's', Tags: [], Meta: {}, Port: 1, Address: '10.0.0.1', Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false, Datacenter: 'dc1' });
-    for (const id of ['node1:gone:80', 'node1:gone:53:udp', 'node2:gone:80', 'custom-id']) consul.services.set(id, legacy(id));
+    const legacy = (id: string) => ({
+      ID: id,
+      Service: 's',
+      Tags: [],
+      Meta: {},
+      Port: 1,
+      Address: '10.0.0.1',
+      Weights: { Passing: 1, Warning: 1 },
+      EnableTagOverride: false,
+      Datacenter: 'dc1',
+    });
+    for (const id of ['node1:gone:80', 'node1:gone:53:udp', 'node2:gone:80', 'custom-id'])
+      consul.services.set(id, legacy(id));
     await registrator.onSync(ctx.docker.snapshot());
     assert.deepEqual([...consul.services.keys()].sort(), ['custom-id', 'node2:gone:80']);
   });
 
-  it('--deregister-on-shutdown removes this node\'s services at stop, and only then', async () => {
+  it("--deregister-on-shutdown removes this node's services at stop, and only then", async () => {
     for (const deregisterOnShutdown of [false, true]) {
       const ctx = setup(`consul://${consul.address}`, { deregisterOnShutdown });
       ctx.docker.containers.set(containerId(1), { name: 'a', ports: { '80/tcp': published(8080) } });
@@ -382,20 +575,52 @@ describe('registrator reconcile', () => {
   });
 
   it('plans maintenance only when it differs', () => {
-    const paused = servicesFor(inspectOf({ ports: { '80/tcp': published(80) }, paused: true }), modelSettings()).services[0]!;
+    const paused = servicesFor(inspectOf({ ports: { '80/tcp': published(80) }, paused: true }), modelSettings())
+      .services[0]!;
     const r = paused.registration;
-    const actual = new Map([[r.ID, { id: r.ID, name: r.Name, address: r.Address, port: r.Port, tags: r.Tags, owner: 'node1', spec: r.Meta[SPEC_KEY], maintenance: true }]]);
-    const options = { node: 'node1', specOf: (s: typeof paused) => s.registration.Meta[SPEC_KEY]!, hasChecks: true, legacyCleanup: false };
-    assert.deepEqual(planReconcile([paused], actual, options), { register: [], deregister: [], maintenance: [], blocked: [] });
+    const actual = new Map([
+      [
+        r.ID,
+        {
+          id: r.ID,
+          name: r.Name,
+          address: r.Address,
+          port: r.Port,
+          tags: r.Tags,
+          owner: 'node1',
+          spec: r.Meta[SPEC_KEY],
+          maintenance: true,
+        },
+      ],
+    ]);
+    const options = {
+      node: 'node1',
+      specOf: (s: typeof paused) => s.registration.Meta[SPEC_KEY]!,
+      hasChecks: true,
+      legacyCleanup: false,
+    };
+    assert.deepEqual(planReconcile([paused], actual, options), {
+      register: [],
+      deregister: [],
+      maintenance: [],
+      blocked: [],
+    });
     actual.get(r.ID)!.maintenance = false;
-    assert.deepEqual(planReconcile([paused], actual, options).maintenance.map((m) => m.enable), [true]);
+    assert.deepEqual(
+      planReconcile([paused], actual, options).maintenance.map((m) => m.enable),
+      [true],
+    );
   });
 
   describe('consulkv', () => {
     it('a service renamed leaves no key under its old name', async () => {
       const ctx = setup(`consulkv://${consul.address}/svc`);
       registrator = ctx.registrator;
-      ctx.docker.containers.set(containerId(1), { name: 'a', ports: { '80/tcp': published(8080) }, env: ['SERVICE_NAME=one'] });
+      ctx.docker.containers.set(containerId(1), {
+        name: 'a',
+        ports: { '80/tcp': published(8080) },
+        env: ['SERVICE_NAME=one'],
+      });
       await registrator.onSync(ctx.docker.snapshot());
       ctx.docker.containers.get(containerId(1))!.env = ['SERVICE_NAME=two'];
       await registrator.onSync(ctx.docker.snapshot());
@@ -405,19 +630,29 @@ describe('registrator reconcile', () => {
     it('names and IDs with slashes: written once, then left alone', async () => {
       const ctx = setup(`consulkv://${consul.address}/svc`);
       registrator = ctx.registrator;
-      ctx.docker.containers.set(containerId(1), { name: 'a', ports: { '80/tcp': published(8080) }, env: ['SERVICE_NAME=team/web', 'SERVICE_ID=x/y'] });
+      ctx.docker.containers.set(containerId(1), {
+        name: 'a',
+        ports: { '80/tcp': published(8080) },
+        env: ['SERVICE_NAME=team/web', 'SERVICE_ID=x/y'],
+      });
       await registrator.onSync(ctx.docker.snapshot());
       const writes = consul.writes().length;
       await registrator.reconcileAll('again');
       await registrator.reconcileAll('and again');
-      assert.deepEqual(consul.writes().slice(writes).map((w) => `${w.method} ${w.path}`), []);
+      assert.deepEqual(
+        consul
+          .writes()
+          .slice(writes)
+          .map((w) => `${w.method} ${w.path}`),
+        [],
+      );
       assert.deepEqual([...consul.kv.keys()], ['svc/team/web/x/y']);
       ctx.docker.containers.clear();
       await registrator.onSync(ctx.docker.snapshot());
       assert.deepEqual([...consul.kv.keys()], []);
     });
 
-    it('writes <prefix>/<name>/<id> = ip:port with our flags, lists a missing prefix as empty, leaves others\' keys', async () => {
+    it("writes <prefix>/<name>/<id> = ip:port with our flags, lists a missing prefix as empty, leaves others' keys", async () => {
       const ctx = setup(`consulkv://${consul.address}/svc`);
       registrator = ctx.registrator;
       await registrator.onSync(ctx.docker.snapshot()); // prefix does not exist yet: 404, no crash
@@ -439,7 +674,7 @@ describe('registrator reconcile', () => {
 });
 
 describe('registrator over consul-unix://', () => {
-  it('reaches an agent on a unix socket (papi\'s socketPath, which the client passes through)', async () => {
+  it("reaches an agent on a unix socket (papi's socketPath, which the client passes through)", async () => {
     const { mkdtempSync, rmSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
@@ -474,24 +709,84 @@ describe('registrator over consul-tls://', function () {
     const file = (name: string): string => join(dir, name);
     const openssl = (...args: string[]): void => void execFileSync('openssl', args, { stdio: 'ignore' });
     // One CA signs the server (for 127.0.0.1) and the client.
-    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=test-ca', '-keyout', file('ca.key'), '-out', file('ca.pem'));
+    openssl(
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=test-ca',
+      '-keyout',
+      file('ca.key'),
+      '-out',
+      file('ca.pem'),
+    );
     for (const who of ['server', 'client']) {
-      openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${who}`, '-keyout', file(`${who}.key`), '-out', file(`${who}.csr`));
+      openssl(
+        'req',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-subj',
+        `/CN=${who}`,
+        '-keyout',
+        file(`${who}.key`),
+        '-out',
+        file(`${who}.csr`),
+      );
       const ext = file(`${who}.ext`);
-      writeFileSync(ext, who === 'server' ? 'subjectAltName=IP:127.0.0.1,DNS:consul.test\n' : 'extendedKeyUsage=clientAuth\n');
-      openssl('x509', '-req', '-in', file(`${who}.csr`), '-CA', file('ca.pem'), '-CAkey', file('ca.key'), '-CAcreateserial', '-days', '1', '-extfile', ext, '-out', file(`${who}.pem`));
+      writeFileSync(
+        ext,
+        who === 'server' ? 'subjectAltName=IP:127.0.0.1,DNS:consul.test\n' : 'extendedKeyUsage=clientAuth\n',
+      );
+      openssl(
+        'x509',
+        '-req',
+        '-in',
+        file(`${who}.csr`),
+        '-CA',
+        file('ca.pem'),
+        '-CAkey',
+        file('ca.key'),
+        '-CAcreateserial',
+        '-days',
+        '1',
+        '-extfile',
+        ext,
+        '-out',
+        file(`${who}.pem`),
+      );
     }
-    const consul = await new ConsulDouble({ tls: { key: readFileSync(file('server.key')), cert: readFileSync(file('server.pem')), ca: readFileSync(file('ca.pem')) } }).start();
+    const consul = await new ConsulDouble({
+      tls: {
+        key: readFileSync(file('server.key')),
+        cert: readFileSync(file('server.pem')),
+        ca: readFileSync(file('ca.pem')),
+      },
+    }).start();
     const parsed = parseRegistryUri(`consul-tls://${consul.address}`);
     const good = parsed.connect({ caFile: file('ca.pem'), certFile: file('client.pem'), keyFile: file('client.key') });
     const noClientCert = parsed.connect({ caFile: file('ca.pem') });
-    const unknownCa = parsed.connect({ caFile: file('client.pem'), certFile: file('client.pem'), keyFile: file('client.key') });
+    const unknownCa = parsed.connect({
+      caFile: file('client.pem'),
+      certFile: file('client.pem'),
+      keyFile: file('client.key'),
+    });
     try {
       await good.ping();
       await assert.rejects(noClientCert.ping(), /GET \/v1\/status\/leader/);
       await assert.rejects(unknownCa.ping(), /certificate/);
-      assert.throws(() => parsed.connect({ certFile: file('client.pem') }), /CONSUL_CLIENT_CERT and CONSUL_CLIENT_KEY go together/);
-      assert.throws(() => parsed.connect({ caFile: file('missing.pem') }), /CONSUL_CACERT \(--consul-cacert\) .*missing\.pem/);
+      assert.throws(
+        () => parsed.connect({ certFile: file('client.pem') }),
+        /CONSUL_CLIENT_CERT and CONSUL_CLIENT_KEY go together/,
+      );
+      assert.throws(
+        () => parsed.connect({ caFile: file('missing.pem') }),
+        /CONSUL_CACERT \(--consul-cacert\) .*missing\.pem/,
+      );
     } finally {
       for (const b of [good, noClientCert, unknownCa]) b.close();
       await consul.close();

@@ -27,20 +27,28 @@ describe('Docker request deadlines (against an engine that never answers some re
 
   it('gives every client from createDockerClient a deadline', async () => {
     const docker = createDockerClient({ host: `unix://${engine.socketPath}`, tlsVerify: false }, 100);
-    await assert.rejects(docker.getContainer('wedged').pause(), /POST \/containers\/wedged\/pause: Docker did not answer within 100 ms/);
+    await assert.rejects(
+      docker.getContainer('wedged').pause(),
+      /POST \/containers\/wedged\/pause: Docker did not answer within 100 ms/,
+    );
   });
 
   it('lets withDockerDeadline give the requests of one call another deadline', async () => {
     const docker = applyRequestDeadlines(new Dockerode({ socketPath: engine.socketPath }), 5_000);
-    await assert.rejects(withDockerDeadline(80, () => docker.getContainer('wedged').inspect()), /within 80 ms/);
+    await assert.rejects(
+      withDockerDeadline(80, () => docker.getContainer('wedged').inspect()),
+      /within 80 ms/,
+    );
     // Outside the call the default holds again; other requests are answered.
     assert.ok(Array.isArray(await docker.listContainers()));
   });
 
-  it('keeps the caller\'s own abort signal working', async () => {
+  it("keeps the caller's own abort signal working", async () => {
     const docker = applyRequestDeadlines(new Dockerode({ socketPath: engine.socketPath }), 5_000);
     const abort = new AbortController();
-    const inspecting = docker.getContainer('wedged').inspect({ abortSignal: abort.signal } as Dockerode.ContainerInspectOptions);
+    const inspecting = docker
+      .getContainer('wedged')
+      .inspect({ abortSignal: abort.signal } as Dockerode.ContainerInspectOptions);
     abort.abort();
     await assert.rejects(inspecting, (error: unknown) => !isDockerDeadline(error));
   });
@@ -52,7 +60,9 @@ describe('Docker request deadlines (against an engine that never answers some re
     await new Promise((resolve) => setTimeout(resolve, 300)); // three deadlines
     assert.equal(response.destroyed, false);
     engine.send(1, '{"ok":1}');
-    const chunk = await new Promise<string>((resolve) => response.once('data', (data: Buffer) => resolve(String(data))));
+    const chunk = await new Promise<string>((resolve) =>
+      response.once('data', (data: Buffer) => resolve(String(data))),
+    );
     assert.match(chunk, /"ok":1/);
     abort.abort();
   });
@@ -60,6 +70,9 @@ describe('Docker request deadlines (against an engine that never answers some re
   it('fails a stream whose headers never come', async () => {
     engine.stalledEvents = 1;
     const docker = applyRequestDeadlines(new Dockerode({ socketPath: engine.socketPath }), 100);
-    await assert.rejects(openEventsStream(docker, { signal: new AbortController().signal }), /GET \/events: Docker did not answer within 100 ms/);
+    await assert.rejects(
+      openEventsStream(docker, { signal: new AbortController().signal }),
+      /GET \/events: Docker did not answer within 100 ms/,
+    );
   });
 });

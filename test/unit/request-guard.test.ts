@@ -25,7 +25,10 @@ describe('checkRequestPath', () => {
     ['containers/json', /not absolute/],
   ] as const) {
     it(`refuses ${path}`, () => {
-      assert.throws(() => checkRequestPath('GET', path), (error: unknown) => error instanceof InvalidDockerRequestError && reason.test(error.message));
+      assert.throws(
+        () => checkRequestPath('GET', path),
+        (error: unknown) => error instanceof InvalidDockerRequestError && reason.test(error.message),
+      );
     });
   }
 });

@@ -17,7 +17,14 @@ function raceyDocker(): Dockerode {
     Args: [],
     State: { Status: 'running', Running: true },
     Config: { User: '1000', Image: 'busybox', Labels: {}, Healthcheck: { Test: ['CMD', 'true'] } },
-    HostConfig: { Privileged: true, PidsLimit: 10, Memory: 1, CpuShares: 2, ReadonlyRootfs: true, SecurityOpt: ['no-new-privileges'] },
+    HostConfig: {
+      Privileged: true,
+      PidsLimit: 10,
+      Memory: 1,
+      CpuShares: 2,
+      ReadonlyRootfs: true,
+      SecurityOpt: ['no-new-privileges'],
+    },
     Mounts: [],
   };
   return {
@@ -38,7 +45,10 @@ const reach = <T>(what: string, call: () => Promise<T>): Promise<T> =>
 describe('security audit', () => {
   it('a container or image removed while the audit runs is skipped, not an input error', async () => {
     const { findings, objects } = await audit(raceyDocker(), defaultPolicy(), {}, reach);
-    assert.deepEqual(objects.map((o) => o.name), ['kept']);
+    assert.deepEqual(
+      objects.map((o) => o.name),
+      ['kept'],
+    );
     assert.ok(findings.some((f) => f.ruleId === 'privileged' && f.object.name === 'kept'));
   });
 

@@ -2,7 +2,12 @@ import { strict as assert } from 'node:assert';
 import type Dockerode from 'dockerode';
 import { Registry } from 'prom-client';
 import sinon from 'sinon';
-import { actionDue, Enforcer, type ContainerState, type EnforcementRecord } from '../../agents/security-watcher/enforcement';
+import {
+  actionDue,
+  Enforcer,
+  type ContainerState,
+  type EnforcementRecord,
+} from '../../agents/security-watcher/enforcement';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +23,12 @@ function fakeDocker(fail?: Error & { statusCode?: number }) {
     if (fail) throw fail;
   };
   const docker = {
-    getContainer: () => ({ pause: act('pause'), stop: act('stop'), kill: act('kill'), inspect: async () => ({ State: { Paused: true, Status: 'paused' } }) }),
+    getContainer: () => ({
+      pause: act('pause'),
+      stop: act('stop'),
+      kill: act('kill'),
+      inspect: async () => ({ State: { Paused: true, Status: 'paused' } }),
+    }),
     getNetwork: (name: string) => ({ disconnect: act(`disconnect ${name}`) }),
   } as unknown as Dockerode;
   return { docker, calls };
@@ -45,18 +55,44 @@ describe('security enforcement', () => {
     const { docker, calls } = fakeDocker();
     const records: EnforcementRecord[] = [];
     const enforcer = new Enforcer(docker, silentLogger, new Registry(), false, (r) => records.push(r));
-    for (const action of ['pause', 'stop', 'kill', 'disconnect'] as const) await enforcer.enforce(running, action, ['privileged'], 'start', '1700000000200000000');
-    assert.deepEqual(calls, ['pause', 'stop {"t":2}', 'kill {"signal":"SIGKILL"}', 'disconnect bridge {"Container":"abc","Force":true}', 'disconnect shop {"Container":"abc","Force":true}']);
-    assert.deepEqual(records.map((r) => [r.action, r.result, r.latencyMs]), [['pause', 'ok', 50], ['stop', 'ok', 50], ['kill', 'ok', 50], ['disconnect', 'ok', 50]]);
+    for (const action of ['pause', 'stop', 'kill', 'disconnect'] as const)
+      await enforcer.enforce(running, action, ['privileged'], 'start', '1700000000200000000');
+    assert.deepEqual(calls, [
+      'pause',
+      'stop {"t":2}',
+      'kill {"signal":"SIGKILL"}',
+      'disconnect bridge {"Container":"abc","Force":true}',
+      'disconnect shop {"Container":"abc","Force":true}',
+    ]);
+    assert.deepEqual(
+      records.map((r) => [r.action, r.result, r.latencyMs]),
+      [
+        ['pause', 'ok', 50],
+        ['stop', 'ok', 50],
+        ['kill', 'ok', 50],
+        ['disconnect', 'ok', 50],
+      ],
+    );
   });
 
   it('disconnect cannot contain a host-network container: it fails loudly, never silently passes', async () => {
-    for (const state of [{ ...running, networks: ['host'], networkMode: 'host' }, { ...running, networks: [], networkMode: 'container:db' }]) {
+    for (const state of [
+      { ...running, networks: ['host'], networkMode: 'host' },
+      { ...running, networks: [], networkMode: 'container:db' },
+    ]) {
       assert.equal(actionDue('disconnect', state), true, state.networkMode);
       const { docker, calls } = fakeDocker();
-      const record = await new Enforcer(docker, silentLogger, new Registry()).enforce(state, 'disconnect', ['host-network'], 'start');
+      const record = await new Enforcer(docker, silentLogger, new Registry()).enforce(
+        state,
+        'disconnect',
+        ['host-network'],
+        'start',
+      );
       assert.equal(record.result, 'failed');
-      assert.match(record.error!, /cannot disconnect a container that uses the (host|container:db) network; enforce pause, stop or kill/);
+      assert.match(
+        record.error!,
+        /cannot disconnect a container that uses the (host|container:db) network; enforce pause, stop or kill/,
+      );
       assert.deepEqual(calls, []);
     }
   });
@@ -64,10 +100,18 @@ describe('security enforcement', () => {
   it('dry-run acts on nothing but records and counts', async () => {
     const { docker, calls } = fakeDocker();
     const metrics = new Registry();
-    const record = await new Enforcer(docker, silentLogger, metrics, true).enforce(running, 'kill', ['privileged'], 'start');
+    const record = await new Enforcer(docker, silentLogger, metrics, true).enforce(
+      running,
+      'kill',
+      ['privileged'],
+      'start',
+    );
     assert.equal(record.result, 'dry-run');
     assert.deepEqual(calls, []);
-    assert.match(await metrics.metrics(), /^quayside_security_enforcement_actions_total\{action="kill",result="dry-run"\} 1$/m);
+    assert.match(
+      await metrics.metrics(),
+      /^quayside_security_enforcement_actions_total\{action="kill",result="dry-run"\} 1$/m,
+    );
   });
 
   it('dry-run reports a would-be action once per container run, not at every sync', async () => {
@@ -76,21 +120,41 @@ describe('security enforcement', () => {
     const enforcer = new Enforcer(docker, silentLogger, metrics, true);
     const run1 = { ...running, startedAt: '2026-01-01T00:00:00Z' };
     const results = [];
-    for (let sync = 0; sync < 3; sync++) results.push((await enforcer.enforce(run1, 'kill', ['privileged'], 'sync')).result);
+    for (let sync = 0; sync < 3; sync++)
+      results.push((await enforcer.enforce(run1, 'kill', ['privileged'], 'sync')).result);
     results.push((await enforcer.enforce(run1, 'pause', ['privileged'], 'sync')).result);
-    results.push((await enforcer.enforce({ ...run1, startedAt: '2026-01-01T00:05:00Z' }, 'pause', ['privileged'], 'start')).result);
+    results.push(
+      (await enforcer.enforce({ ...run1, startedAt: '2026-01-01T00:05:00Z' }, 'pause', ['privileged'], 'start')).result,
+    );
     enforcer.forget(run1.id);
-    results.push((await enforcer.enforce({ ...run1, startedAt: '2026-01-01T00:05:00Z' }, 'pause', ['privileged'], 'sync')).result);
+    results.push(
+      (await enforcer.enforce({ ...run1, startedAt: '2026-01-01T00:05:00Z' }, 'pause', ['privileged'], 'sync')).result,
+    );
     assert.deepEqual(results, ['dry-run', 'already', 'already', 'dry-run', 'dry-run', 'dry-run']);
-    assert.match(await metrics.metrics(), /^quayside_security_enforcement_actions_total\{action="kill",result="dry-run"\} 1$/m);
+    assert.match(
+      await metrics.metrics(),
+      /^quayside_security_enforcement_actions_total\{action="kill",result="dry-run"\} 1$/m,
+    );
   });
 
   it('an engine that says it is already done is not a failure; anything else is, and is reported', async () => {
-    const already = await new Enforcer(fakeDocker(engineError('Container abc is already paused', 409)).docker, silentLogger, new Registry()).enforce(running, 'pause', ['x'], 'start');
+    const already = await new Enforcer(
+      fakeDocker(engineError('Container abc is already paused', 409)).docker,
+      silentLogger,
+      new Registry(),
+    ).enforce(running, 'pause', ['x'], 'start');
     assert.equal(already.result, 'already');
-    const gone = await new Enforcer(fakeDocker(engineError('No such container: abc', 404)).docker, silentLogger, new Registry()).enforce(running, 'kill', ['x'], 'start');
+    const gone = await new Enforcer(
+      fakeDocker(engineError('No such container: abc', 404)).docker,
+      silentLogger,
+      new Registry(),
+    ).enforce(running, 'kill', ['x'], 'start');
     assert.equal(gone.result, 'already');
-    const failed = await new Enforcer(fakeDocker(engineError('permission denied', 500)).docker, silentLogger, new Registry()).enforce(running, 'stop', ['x'], 'start');
+    const failed = await new Enforcer(
+      fakeDocker(engineError('permission denied', 500)).docker,
+      silentLogger,
+      new Registry(),
+    ).enforce(running, 'stop', ['x'], 'start');
     assert.deepEqual([failed.result, failed.error], ['failed', 'permission denied']);
   });
 
@@ -106,7 +170,8 @@ describe('security enforcement', () => {
         unpause: async () => void calls.push('unpause'),
         inspect: async () => {
           calls.push('inspect');
-          if (pauses === 1 && (!freezerFile || readFileSync(freezerFile, 'utf8') !== 'THAWED')) throw new DockerDeadlineError(`GET /containers/${id}/json`, 2_000);
+          if (pauses === 1 && (!freezerFile || readFileSync(freezerFile, 'utf8') !== 'THAWED'))
+            throw new DockerDeadlineError(`GET /containers/${id}/json`, 2_000);
           return { State: { Paused: true, Status: 'paused' } };
         },
       };
@@ -120,9 +185,17 @@ describe('security enforcement', () => {
       writeFileSync(join(dir, 'freezer.state'), 'FROZEN');
       const { docker, calls } = wedgingDocker(join(dir, 'freezer.state'));
       const metrics = new Registry();
-      const record = await new Enforcer(docker, silentLogger, metrics, false, undefined, root).enforce({ ...running, id }, 'pause', ['exec-package-install'], 'exec_create');
+      const record = await new Enforcer(docker, silentLogger, metrics, false, undefined, root).enforce(
+        { ...running, id },
+        'pause',
+        ['exec-package-install'],
+        'exec_create',
+      );
       assert.equal(record.result, 'ok', record.error);
-      assert.match(record.note ?? '', /froze an exec as it started.*thawed .*qs-parent\/f5d78db14ebd.*\/freezer\.state and paused again/);
+      assert.match(
+        record.note ?? '',
+        /froze an exec as it started.*thawed .*qs-parent\/f5d78db14ebd.*\/freezer\.state and paused again/,
+      );
       assert.equal(readFileSync(join(dir, 'freezer.state'), 'utf8'), 'THAWED');
       assert.deepEqual(calls, ['pause 1', 'inspect', 'unpause', 'pause 2', 'inspect']);
       assert.match(await metrics.metrics(), /quayside_security_enforcement_wedges_total\{recovered="true"\} 1/);
@@ -131,9 +204,17 @@ describe('security enforcement', () => {
     it('fails naming the wedge and the missing cgroup when it cannot thaw', async () => {
       const { docker } = wedgingDocker(undefined);
       const root = mkdtempSync(join(tmpdir(), 'qs-cgroup-'));
-      const record = await new Enforcer(docker, silentLogger, new Registry(), false, undefined, root).enforce({ ...running, id }, 'pause', ['x'], 'exec_create');
+      const record = await new Enforcer(docker, silentLogger, new Registry(), false, undefined, root).enforce(
+        { ...running, id },
+        'pause',
+        ['x'],
+        'exec_create',
+      );
       assert.equal(record.result, 'failed');
-      assert.match(record.error ?? '', /stopped answering for the container after the pause.*could not thaw it: no freezer cgroup of f5d78db14ebd under /);
+      assert.match(
+        record.error ?? '',
+        /stopped answering for the container after the pause.*could not thaw it: no freezer cgroup of f5d78db14ebd under /,
+      );
     });
   });
 });

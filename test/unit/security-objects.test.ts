@@ -4,12 +4,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
 import { PolicyEvaluator } from '../../agents/security-watcher/evaluate';
-import { containerExemptionSubject, containerTarget, imageAliases, resolveBindSources } from '../../agents/security-watcher/objects';
+import {
+  containerExemptionSubject,
+  containerTarget,
+  imageAliases,
+  resolveBindSources,
+} from '../../agents/security-watcher/objects';
 import { parsePolicy } from '../../agents/security-watcher/policy';
 import { RULES } from '../../agents/security-watcher/rules';
 
 function withBinds(...sources: string[]): Dockerode.ContainerInspectInfo {
-  return { Mounts: sources.map((Source, i) => ({ Type: 'bind', Source, Destination: `/m${i}`, RW: true })) } as unknown as Dockerode.ContainerInspectInfo;
+  return {
+    Mounts: sources.map((Source, i) => ({ Type: 'bind', Source, Destination: `/m${i}`, RW: true })),
+  } as unknown as Dockerode.ContainerInspectInfo;
 }
 
 describe('security objects: bind sources resolved on the host', () => {
@@ -27,8 +34,11 @@ describe('security objects: bind sources resolved on the host', () => {
   });
   after(() => rmSync(hostRoot, { recursive: true, force: true }));
 
-  it('an absolute link resolves inside the host root, not in the watcher\'s own filesystem', async () => {
-    const resolved = await resolveBindSources(withBinds('/srv/etclink', '/var/run/docker.sock', '/var/run', '/srv/relative/x', '/srv/relative', '/data/real'), hostRoot);
+  it("an absolute link resolves inside the host root, not in the watcher's own filesystem", async () => {
+    const resolved = await resolveBindSources(
+      withBinds('/srv/etclink', '/var/run/docker.sock', '/var/run', '/srv/relative/x', '/srv/relative', '/data/real'),
+      hostRoot,
+    );
     assert.equal(resolved.get('/srv/etclink'), '/etc');
     assert.equal(resolved.get('/var/run/docker.sock'), '/run/docker.sock');
     assert.equal(resolved.get('/var/run'), '/run');
@@ -37,7 +47,7 @@ describe('security objects: bind sources resolved on the host', () => {
     assert.equal(resolved.has('/srv/relative/x'), false, 'a path that does not exist is judged as given');
   });
 
-  it('in a container without a host root nothing is resolved (its filesystem is not the host\'s)', async () => {
+  it("in a container without a host root nothing is resolved (its filesystem is not the host's)", async () => {
     const source = join(hostRoot, 'srv', 'relative');
     assert.equal((await resolveBindSources(withBinds(source), '', true)).size, 0);
     assert.equal((await resolveBindSources(withBinds('/srv/etclink'), hostRoot, true)).get('/srv/etclink'), '/etc');
@@ -57,7 +67,14 @@ describe('security objects: bind sources resolved on the host', () => {
 describe('security objects: an image named by ID or digest is known by its tags', () => {
   const IMAGE = 'sha256:'.padEnd(71, 'b');
   function container(reference: string): Dockerode.ContainerInspectInfo {
-    return { Id: 'c'.repeat(64), Name: '/web', Image: IMAGE, Config: { Image: reference, Labels: {} }, HostConfig: {}, Mounts: [] } as unknown as Dockerode.ContainerInspectInfo;
+    return {
+      Id: 'c'.repeat(64),
+      Name: '/web',
+      Image: IMAGE,
+      Config: { Image: reference, Labels: {} },
+      HostConfig: {},
+      Mounts: [],
+    } as unknown as Dockerode.ContainerInspectInfo;
   }
   const asked: string[] = [];
   const docker = {
@@ -75,25 +92,44 @@ describe('security objects: an image named by ID or digest is known by its tags'
     assert.deepEqual(await imageAliases(docker, container('nginx:1.25@sha256:'.padEnd(81, 'd'))), []);
     assert.deepEqual(asked, []);
     for (const reference of ['4e5021d210f6', IMAGE, 'nginx@sha256:'.padEnd(76, 'd')]) {
-      assert.deepEqual(await imageAliases(docker, container(reference)), ['nginx:1.25', 'nginx@sha256:'.padEnd(76, 'd')], reference);
+      assert.deepEqual(
+        await imageAliases(docker, container(reference)),
+        ['nginx:1.25', 'nginx@sha256:'.padEnd(76, 'd')],
+        reference,
+      );
     }
   });
 
   it('so an allow-list and an exemption of nginx:* hold for it', async () => {
-    const policy = parsePolicy('images:\n  allow: ["nginx:*"]\nexemptions:\n  - image: "nginx:*"\n    rules: [memory-limit]\n    reason: r\n', 'p');
+    const policy = parsePolicy(
+      'images:\n  allow: ["nginx:*"]\nexemptions:\n  - image: "nginx:*"\n    rules: [memory-limit]\n    reason: r\n',
+      'p',
+    );
     const evaluator = new PolicyEvaluator(policy);
     const host = { apparmor: false, selinux: false, dockerSockets: [] };
     for (const reference of ['4e5021d210f6', 'nginx@sha256:'.padEnd(76, 'd')]) {
       const info = container(reference);
       const aliases = await imageAliases(docker, info);
       const target = containerTarget(info, host, new Map(), evaluator.allowedImage, true, aliases);
-      const result = evaluator.evaluate(RULES.container, target, target.object, containerExemptionSubject(info, aliases));
+      const result = evaluator.evaluate(
+        RULES.container,
+        target,
+        target.object,
+        containerExemptionSubject(info, aliases),
+      );
       const rules = result.findings.map((f) => f.ruleId);
       assert.ok(!rules.includes('disallowed-image'), `${reference}: ${rules.join(' ')}`);
-      assert.ok(result.exempted.some((e) => e.ruleId === 'memory-limit'), reference);
+      assert.ok(
+        result.exempted.some((e) => e.ruleId === 'memory-limit'),
+        reference,
+      );
     }
     const other = container('evil@sha256:'.padEnd(75, 'e'));
     const target = containerTarget(other, host, new Map(), evaluator.allowedImage, true, []);
-    assert.ok(evaluator.evaluate(RULES.container, target, target.object, containerExemptionSubject(other)).findings.some((f) => f.ruleId === 'disallowed-image'));
+    assert.ok(
+      evaluator
+        .evaluate(RULES.container, target, target.object, containerExemptionSubject(other))
+        .findings.some((f) => f.ruleId === 'disallowed-image'),
+    );
   });
 });

@@ -43,9 +43,22 @@ describe('security-watcher: host IPC on Podman', () => {
   describe('rule host-ipc (CIS 5.17)', () => {
     const rule = RULES.container.find((r) => r.id === 'host-ipc')!;
     // Podman 4.3's inspect of a container run with --ipc host, as far as the rule reads it.
-    const info = { Id: ID, Name: '/p2-ipchost', State: { Pid: 0 }, Config: { Image: 'busybox:test', Labels: {} }, HostConfig: { IpcMode: 'shareable' }, Mounts: [] };
+    const info = {
+      Id: ID,
+      Name: '/p2-ipchost',
+      State: { Pid: 0 },
+      Config: { Image: 'busybox:test', Labels: {} },
+      HostConfig: { IpcMode: 'shareable' },
+      Mounts: [],
+    };
     const target = (hostIpc: boolean | undefined, mode = 'shareable'): ContainerTarget => ({
-      ...containerTarget({ ...info, HostConfig: { IpcMode: mode } } as unknown as Dockerode.ContainerInspectInfo, { apparmor: false, selinux: false, dockerSockets: [] }, new Map(), () => true, false),
+      ...containerTarget(
+        { ...info, HostConfig: { IpcMode: mode } } as unknown as Dockerode.ContainerInspectInfo,
+        { apparmor: false, selinux: false, dockerSockets: [] },
+        new Map(),
+        () => true,
+        false,
+      ),
       hostIpc,
     });
 
@@ -58,7 +71,10 @@ describe('security-watcher: host IPC on Podman', () => {
     it("stays quiet on a private namespace, and trusts IpcMode=host where the kernel can't be asked", () => {
       assert.deepEqual(rule.check(target(false)), []);
       assert.deepEqual(rule.check(target(undefined)), []);
-      assert.deepEqual(rule.check(target(undefined, 'host')).map((h) => h.evidence.value), ['host']);
+      assert.deepEqual(
+        rule.check(target(undefined, 'host')).map((h) => h.evidence.value),
+        ['host'],
+      );
     });
   });
 });

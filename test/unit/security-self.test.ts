@@ -20,11 +20,32 @@ describe('security-watcher: its own container', () => {
     assert.equal(ownContainerId(files({ '/proc/self/mountinfo': MOUNTINFO }), 'watcher'), ID);
   });
   it('or from the cgroup (v1, or the systemd driver)', () => {
-    assert.equal(ownContainerId(files({ '/proc/self/mountinfo': '', '/proc/self/cgroup': `12:pids:/docker/${ID}\n1:name=systemd:/docker/${ID}\n` }), 'watcher'), ID);
-    assert.equal(ownContainerId(files({ '/proc/self/cgroup': `0::/system.slice/docker-${ID}.scope\n` }), 'watcher'), ID);
+    assert.equal(
+      ownContainerId(
+        files({
+          '/proc/self/mountinfo': '',
+          '/proc/self/cgroup': `12:pids:/docker/${ID}\n1:name=systemd:/docker/${ID}\n`,
+        }),
+        'watcher',
+      ),
+      ID,
+    );
+    assert.equal(
+      ownContainerId(files({ '/proc/self/cgroup': `0::/system.slice/docker-${ID}.scope\n` }), 'watcher'),
+      ID,
+    );
   });
   it('or, last, from a hostname that is a short container ID; on a host it is none', () => {
     assert.equal(ownContainerId(files({}), 'a1b2c3d4e5f6'), 'a1b2c3d4e5f6');
-    assert.equal(ownContainerId(files({ '/proc/self/mountinfo': '600 500 0:52 / / rw - ext4 /dev/vda1 rw', '/proc/self/cgroup': '0::/user.slice\n' }), 'buildhost'), undefined);
+    assert.equal(
+      ownContainerId(
+        files({
+          '/proc/self/mountinfo': '600 500 0:52 / / rw - ext4 /dev/vda1 rw',
+          '/proc/self/cgroup': '0::/user.slice\n',
+        }),
+        'buildhost',
+      ),
+      undefined,
+    );
   });
 });

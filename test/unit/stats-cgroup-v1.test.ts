@@ -3,9 +3,19 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BlockDeviceNames } from '../../agents/stats-exporter/collectors/block-devices';
-import { locateFromProcCgroup, resolveCgroup, rootCgroupLocation, type CgroupLocation } from '../../agents/stats-exporter/collectors/cgroup-location';
+import {
+  locateFromProcCgroup,
+  resolveCgroup,
+  rootCgroupLocation,
+  type CgroupLocation,
+} from '../../agents/stats-exporter/collectors/cgroup-location';
 import { LoadAverager, readTaskStates } from '../../agents/stats-exporter/collectors/tasks';
-import { parseBlkioOps, readCgroupV1, readSpecV1, type GroupReader } from '../../agents/stats-exporter/collectors/cgroup-v1';
+import {
+  parseBlkioOps,
+  readCgroupV1,
+  readSpecV1,
+  type GroupReader,
+} from '../../agents/stats-exporter/collectors/cgroup-v1';
 import { parseDiskstats } from '../../agents/stats-exporter/collectors/diskstats';
 
 const ROOT = join(__dirname, '..', 'fixtures', 'cgroup', 'v1');
@@ -19,14 +29,19 @@ function fixture(relative: string): number {
   return Number(readFileSync(join(CGROUP_ROOT, relative), 'utf8').trim());
 }
 function memoryStat(key: string): number {
-  const line = readFileSync(join(CGROUP_ROOT, 'memory', 'docker', ID, 'memory.stat'), 'utf8').split('\n').find((l) => l.startsWith(`${key} `));
+  const line = readFileSync(join(CGROUP_ROOT, 'memory', 'docker', ID, 'memory.stat'), 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${key} `));
   return Number(line!.split(' ')[1]);
 }
 
 const failOnError: GroupReader = (_group, dir, read) => (dir === undefined ? undefined : read(dir));
 
 function locate(): Extract<CgroupLocation, { version: 1 }> {
-  const location = resolveCgroup({ cgroupRoot: CGROUP_ROOT, procRoot: join(ROOT, 'proc') }, { id: ID, pid: PID, cgroupParent: '' });
+  const location = resolveCgroup(
+    { cgroupRoot: CGROUP_ROOT, procRoot: join(ROOT, 'proc') },
+    { id: ID, pid: PID, cgroupParent: '' },
+  );
   assert.equal(location?.version, 1);
   return location as Extract<CgroupLocation, { version: 1 }>;
 }
@@ -46,11 +61,18 @@ describe('stats-exporter cgroup v1', () => {
     assert.equal(location.dirs.memory, join(CGROUP_ROOT, 'memory', 'docker', ID));
     assert.equal(location.dirs.blkio, join(CGROUP_ROOT, 'blkio', 'docker', ID));
     assert.equal(location.dirs.pids, join(CGROUP_ROOT, 'pids', 'docker', ID));
-    assert.equal(location.unifiedDir, join(CGROUP_ROOT, 'unified', 'docker', ID), "the hybrid host's cgroup2 twin, for pressure");
+    assert.equal(
+      location.unifiedDir,
+      join(CGROUP_ROOT, 'unified', 'docker', ID),
+      "the hybrid host's cgroup2 twin, for pressure",
+    );
   });
 
   it('guesses the cgroupfs path from the container id when /proc is not visible', () => {
-    const location = resolveCgroup({ cgroupRoot: CGROUP_ROOT, procRoot: '/nonexistent' }, { id: ID, pid: PID, cgroupParent: '', driver: 'cgroupfs' });
+    const location = resolveCgroup(
+      { cgroupRoot: CGROUP_ROOT, procRoot: '/nonexistent' },
+      { id: ID, pid: PID, cgroupParent: '', driver: 'cgroupfs' },
+    );
     assert.equal(location?.path, `/docker/${ID}`);
     assert.equal(location?.version === 1 && location.dirs.memory, join(CGROUP_ROOT, 'memory', 'docker', ID));
   });
@@ -66,7 +88,13 @@ describe('stats-exporter cgroup v1', () => {
     // cpuacct.stat is in USER_HZ (1/100 s): user 38, system 1.
     assert.equal(cpu.userSeconds, 0.38);
     assert.equal(cpu.systemSeconds, 0.01);
-    assert.deepEqual(cpu.cfs, { periods: 13, throttledPeriods: 7, throttledSeconds: 327310285 / 1e9, burstPeriods: 2, burstSeconds: 0.15 });
+    assert.deepEqual(cpu.cfs, {
+      periods: 13,
+      throttledPeriods: 7,
+      throttledSeconds: 327310285 / 1e9,
+      burstPeriods: 2,
+      burstSeconds: 0.15,
+    });
   });
 
   it('reads memory with the working set as usage minus total_inactive_file', () => {
@@ -90,7 +118,10 @@ describe('stats-exporter cgroup v1', () => {
     assert.equal(memory.dirtyBytes, memoryStat('total_dirty'));
     assert.equal(memory.writebackBytes, memoryStat('total_writeback'));
     assert.deepEqual(memory.pgfault, { container: memoryStat('pgfault'), hierarchy: memoryStat('total_pgfault') });
-    assert.deepEqual(memory.pgmajfault, { container: memoryStat('pgmajfault'), hierarchy: memoryStat('total_pgmajfault') });
+    assert.deepEqual(memory.pgmajfault, {
+      container: memoryStat('pgmajfault'),
+      hierarchy: memoryStat('total_pgmajfault'),
+    });
     assert.equal(memory.refaultFile, memoryStat('total_workingset_refault_file'));
     assert.equal(memory.refaultAnon, memoryStat('total_workingset_refault_anon'));
     // v1 has no pgscan/pgsteal keys and no memory.events.
@@ -99,12 +130,21 @@ describe('stats-exporter cgroup v1', () => {
   });
 
   it("reads pressure from the hybrid host's cgroup2 twin of the cgroup", () => {
-    assert.deepEqual(read().pressure, { cpu: { some: 0.004298, full: 0.001104 }, memory: { some: 2.5, full: 1.5 }, io: { some: 0.000011, full: 0.000007 } });
+    assert.deepEqual(read().pressure, {
+      cpu: { some: 0.004298, full: 0.001104 },
+      memory: { some: 2.5, full: 1.5 },
+      io: { some: 0.000011, full: 0.000007 },
+    });
   });
 
   it('counts the tasks of the cgroup by state, whatever the process names hold, leaving zombies out', () => {
     const location = locate();
-    assert.deepEqual(readTaskStates(join(location.dirs.cpu!, 'tasks'), join(ROOT, 'proc')), { running: 1, sleeping: 1, stopped: 0, uninterruptible: 1 });
+    assert.deepEqual(readTaskStates(join(location.dirs.cpu!, 'tasks'), join(ROOT, 'proc')), {
+      running: 1,
+      sleeping: 1,
+      stopped: 0,
+      uninterruptible: 1,
+    });
   });
 
   it('reads the root cgroup (id="/") from the controllers\' top directories, co-mounted cpu,cpuacct included, without pids', () => {
@@ -121,11 +161,34 @@ describe('stats-exporter cgroup v1', () => {
 
   it('reads block I/O from the throttle files when the BFQ ones are empty, naming devices from sysfs', () => {
     const io = read().blockIo!;
-    const operations = (read: number, write: number, sync: number, async: number, total: number) => [['Read', read], ['Write', write], ['Sync', sync], ['Async', async], ['Discard', 0], ['Total', total]];
+    const operations = (read: number, write: number, sync: number, async: number, total: number) => [
+      ['Read', read],
+      ['Write', write],
+      ['Sync', sync],
+      ['Async', async],
+      ['Discard', 0],
+      ['Total', total],
+    ];
     assert.deepEqual(io, [
-      { device: '/dev/vda', majorMinor: '254:0', readBytes: 1052672, writeBytes: 8388608, reads: 21, writes: 64, bytesByOperation: operations(1052672, 8388608, 8392704, 1048576, 9441280) },
+      {
+        device: '/dev/vda',
+        majorMinor: '254:0',
+        readBytes: 1052672,
+        writeBytes: 8388608,
+        reads: 21,
+        writes: 64,
+        bytesByOperation: operations(1052672, 8388608, 8392704, 1048576, 9441280),
+      },
       // 7:1 has no uevent in the fixture's sysfs: named by its numbers.
-      { device: '7:1', majorMinor: '7:1', readBytes: 4096, writeBytes: 0, reads: 1, writes: 0, bytesByOperation: operations(4096, 0, 0, 4096, 4096) },
+      {
+        device: '7:1',
+        majorMinor: '7:1',
+        readBytes: 4096,
+        writeBytes: 0,
+        reads: 1,
+        writes: 0,
+        bytesByOperation: operations(4096, 0, 0, 4096, 4096),
+      },
     ]);
   });
 
@@ -166,7 +229,17 @@ describe('stats-exporter /proc/diskstats (the machine, id="/")', () => {
       writeBytes: 1907000 * 512,
       reads: 77767,
       writes: 67260,
-      disk: { readsMerged: 1200, sectorsRead: 230164, readSeconds: 45, writesMerged: 3400, sectorsWritten: 1907000, writeSeconds: 98, ioInProgress: 2, ioSeconds: 120, weightedIoSeconds: 143 },
+      disk: {
+        readsMerged: 1200,
+        sectorsRead: 230164,
+        readSeconds: 45,
+        writesMerged: 3400,
+        sectorsWritten: 1907000,
+        writeSeconds: 98,
+        ioInProgress: 2,
+        ioSeconds: 120,
+        weightedIoSeconds: 143,
+      },
     });
   });
 });
@@ -181,6 +254,10 @@ describe('stats-exporter load averages', () => {
     assert.ok(Math.abs(after.running - 4 * Math.exp(-1)) < 1e-9);
     assert.ok(Math.abs(after.uninterruptible - 2 * Math.exp(-1)) < 1e-9);
     load.retain(new Set());
-    assert.deepEqual(load.update('a', idle, 120), { running: 0, uninterruptible: 0 }, 'forgotten once stopped: starts again');
+    assert.deepEqual(
+      load.update('a', idle, 120),
+      { running: 0, uninterruptible: 0 },
+      'forgotten once stopped: starts again',
+    );
   });
 });

@@ -4,11 +4,24 @@ import { join } from 'node:path';
 import { BlockDeviceNames } from '../../agents/stats-exporter/collectors/block-devices';
 import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { containerCgroupPath, expandSlice, locateFromProcCgroup, resolveCgroup, rootCgroupLocation, type CgroupLocation } from '../../agents/stats-exporter/collectors/cgroup-location';
+import {
+  containerCgroupPath,
+  expandSlice,
+  locateFromProcCgroup,
+  resolveCgroup,
+  rootCgroupLocation,
+  type CgroupLocation,
+} from '../../agents/stats-exporter/collectors/cgroup-location';
 import { readTaskStates } from '../../agents/stats-exporter/collectors/tasks';
 import { closeUnreadFiles, readOptionalText, readText } from '../../agents/stats-exporter/collectors/files';
 import type { GroupReader } from '../../agents/stats-exporter/collectors/cgroup-v1';
-import { parseCpuMax, readCgroupV2, readProcesses, readSpecV2, sharesFromWeight } from '../../agents/stats-exporter/collectors/cgroup-v2';
+import {
+  parseCpuMax,
+  readCgroupV2,
+  readProcesses,
+  readSpecV2,
+  sharesFromWeight,
+} from '../../agents/stats-exporter/collectors/cgroup-v2';
 
 const ROOT = join(__dirname, '..', 'fixtures', 'cgroup', 'v2');
 const CGROUP_ROOT = join(ROOT, 'sys', 'fs', 'cgroup');
@@ -19,7 +32,10 @@ const devices = new BlockDeviceNames(join(ROOT, 'sys', 'dev', 'block'));
 const failOnError: GroupReader = (_group, dir, read) => (dir === undefined ? undefined : read(dir));
 
 function locate(): Extract<CgroupLocation, { version: 2 }> {
-  const location = resolveCgroup({ cgroupRoot: CGROUP_ROOT, procRoot: join(ROOT, 'proc') }, { id: ID, pid: 4343, cgroupParent: '' });
+  const location = resolveCgroup(
+    { cgroupRoot: CGROUP_ROOT, procRoot: join(ROOT, 'proc') },
+    { id: ID, pid: 4343, cgroupParent: '' },
+  );
   assert.equal(location?.version, 2);
   return location as Extract<CgroupLocation, { version: 2 }>;
 }
@@ -36,7 +52,11 @@ describe('stats-exporter cgroup v2', () => {
   });
 
   it("reads the container's own cgroup when its init moved into a sub-cgroup (systemd, dind)", () => {
-    assert.deepEqual(locateFromProcCgroup(`0::${SCOPE}/init.scope\n`, CGROUP_ROOT, ID), { version: 2, path: SCOPE, dir: join(CGROUP_ROOT, SCOPE) });
+    assert.deepEqual(locateFromProcCgroup(`0::${SCOPE}/init.scope\n`, CGROUP_ROOT, ID), {
+      version: 2,
+      path: SCOPE,
+      dir: join(CGROUP_ROOT, SCOPE),
+    });
     assert.equal(containerCgroupPath(`/docker/${ID}/init`, ID), `/docker/${ID}`);
     assert.equal(containerCgroupPath('/system.slice/other.scope', ID), '/system.slice/other.scope');
   });
@@ -76,7 +96,10 @@ describe('stats-exporter cgroup v2', () => {
   });
 
   it('guesses the systemd scope when /proc is not visible', () => {
-    const location = resolveCgroup({ cgroupRoot: CGROUP_ROOT, procRoot: '/nonexistent' }, { id: ID, pid: 4343, cgroupParent: '', driver: 'systemd' });
+    const location = resolveCgroup(
+      { cgroupRoot: CGROUP_ROOT, procRoot: '/nonexistent' },
+      { id: ID, pid: 4343, cgroupParent: '', driver: 'systemd' },
+    );
     assert.equal(location?.path, SCOPE);
   });
 
@@ -133,24 +156,43 @@ describe('stats-exporter cgroup v2', () => {
         writeBytes: 1048576,
         reads: 32,
         writes: 8,
-        bytesByOperation: [['Read', 2097152], ['Write', 1048576], ['Discard', 8192]],
+        bytesByOperation: [
+          ['Read', 2097152],
+          ['Write', 1048576],
+          ['Discard', 8192],
+        ],
         cost: { usage: 1.5, wait: 0.25, indebt: 0, indelay: 0.001 },
       },
     ]);
   });
 
   it('reads pressure (PSI) totals in seconds', () => {
-    assert.deepEqual(read().pressure, { cpu: { some: 0.3, full: 0.1 }, memory: { some: 0, full: 0 }, io: { some: 0.00002, full: 0.00001 } });
+    assert.deepEqual(read().pressure, {
+      cpu: { some: 0.3, full: 0.1 },
+      memory: { some: 0, full: 0 },
+      io: { some: 0.00002, full: 0.00001 },
+    });
   });
 
   it('counts the tasks listed in cgroup.threads by their state in /proc/<tid>/stat', () => {
-    assert.deepEqual(readTaskStates(join(locate().dir, 'cgroup.threads'), join(ROOT, 'proc')), { running: 1, sleeping: 1, stopped: 0, uninterruptible: 0 });
+    assert.deepEqual(readTaskStates(join(locate().dir, 'cgroup.threads'), join(ROOT, 'proc')), {
+      running: 1,
+      sleeping: 1,
+      stopped: 0,
+      uninterruptible: 0,
+    });
   });
 
   it('reads the root cgroup (id="/") with the memory of /proc/meminfo, which the root has no memory.current for', () => {
     const root = rootCgroupLocation(CGROUP_ROOT);
     assert.deepEqual(root, { version: 2, path: '/', dir: CGROUP_ROOT });
-    const stats = readCgroupV2(root as Extract<CgroupLocation, { version: 2 }>, devices, failOnError, {}, join(ROOT, 'proc'));
+    const stats = readCgroupV2(
+      root as Extract<CgroupLocation, { version: 2 }>,
+      devices,
+      failOnError,
+      {},
+      join(ROOT, 'proc'),
+    );
     assert.equal(stats.cpu?.usageSeconds, 987.654321);
     // MemTotal − MemFree, in bytes; working set without Inactive(file).
     assert.equal(stats.memory?.usageBytes, 3_000_000 * 1024);
@@ -193,7 +235,8 @@ describe('stats-exporter cgroup v2', () => {
     // runc maps shares to weight as 1 + (shares - 2) * 9999 / 262142; the default 1024 shares is weight 39.
     const weightOf = (shares: number): number => Math.floor(1 + ((shares - 2) * 9999) / 262142);
     // One weight step is about 26 shares, so the round trip is exact only to within a step.
-    for (const shares of [2, 1024, 262144]) assert.ok(Math.abs(sharesFromWeight(weightOf(shares)) - shares) <= 27, `shares ${shares}`);
+    for (const shares of [2, 1024, 262144])
+      assert.ok(Math.abs(sharesFromWeight(weightOf(shares)) - shares) <= 27, `shares ${shares}`);
     assert.equal(sharesFromWeight(1), 2);
     assert.equal(sharesFromWeight(10000), 262144);
   });

@@ -13,14 +13,24 @@ import { statsExporterOptions } from '../../agents/stats-exporter/options';
 import { collectorErrorSink } from '../../agents/stats-exporter/self-metrics';
 import { silentLogger } from '../../shared/ops/logger';
 
-const empty = { async collect() { return new Map(); } };
+const empty = {
+  async collect() {
+    return new Map();
+  },
+};
 
 describe('stats-exporter collector seam', () => {
   it('offers every declared collector as a --stats-collector choice, besides auto', () => {
     assert.deepEqual([...COLLECTOR_CHOICES], ['auto', ...COLLECTORS.map((c) => c.name)]);
     assert.equal(statsExporterOptions.statsCollector.placeholder, `<${COLLECTOR_CHOICES.join('|')}>`);
-    assert.deepEqual(collectorsOf('auto').map((c) => c.name), ['cgroup', 'docker-api']);
-    assert.deepEqual(collectorsOf('docker-api').map((c) => c.name), ['docker-api']);
+    assert.deepEqual(
+      collectorsOf('auto').map((c) => c.name),
+      ['cgroup', 'docker-api'],
+    );
+    assert.deepEqual(
+      collectorsOf('docker-api').map((c) => c.name),
+      ['docker-api'],
+    );
   });
 
   it('starts the error metric at 0 for exactly the kinds each reporter declares, and counts under its name', async () => {
@@ -28,7 +38,9 @@ describe('stats-exporter collector seam', () => {
     const example = defineCollector({ name: 'example', errorKinds: ['timeout', 'refused'], create: () => empty });
     const sink = collectorErrorSink(registry, [...collectorsOf('auto'), example, INVENTORY_ERRORS], silentLogger);
     sink.count(example, 'refused', 'c1', new Error('connection refused'));
-    const [metric] = (await registry.getMetricsAsJSON()).filter((m) => m.name === 'quayside_stats_collector_errors_total');
+    const [metric] = (await registry.getMetricsAsJSON()).filter(
+      (m) => m.name === 'quayside_stats_collector_errors_total',
+    );
     const series = Object.fromEntries(metric!.values.map((v) => [`${v.labels.collector}/${v.labels.kind}`, v.value]));
     assert.deepEqual(series, {
       'cgroup/container_gone': 0,
@@ -50,8 +62,16 @@ describe('stats-exporter collector seam', () => {
     const sink = collectorErrorSink(registry, [example], silentLogger);
     // @ts-expect-error 'refused' is not one of example's declared kinds: it would have no 0 before it is first counted.
     sink.count(example, 'refused', 'c1', new Error('connection refused'));
-    const [metric] = (await registry.getMetricsAsJSON()).filter((m) => m.name === 'quayside_stats_collector_errors_total');
-    assert.deepEqual(metric!.values.map((v) => [v.labels.kind, v.value]), [['timeout', 0], ['refused', 1]]);
+    const [metric] = (await registry.getMetricsAsJSON()).filter(
+      (m) => m.name === 'quayside_stats_collector_errors_total',
+    );
+    assert.deepEqual(
+      metric!.values.map((v) => [v.labels.kind, v.value]),
+      [
+        ['timeout', 0],
+        ['refused', 1],
+      ],
+    );
   });
 
   it('creates the collector a choice names', () => {
@@ -64,6 +84,7 @@ describe('stats-exporter collector seam', () => {
       apiTimeoutMs: 1000,
       devices: new BlockDeviceNames(),
     };
-    for (const definition of COLLECTORS) assert.equal(createCollector(definition.name, deps).constructor, definition.create(deps).constructor);
+    for (const definition of COLLECTORS)
+      assert.equal(createCollector(definition.name, deps).constructor, definition.create(deps).constructor);
   });
 });

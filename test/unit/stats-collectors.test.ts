@@ -9,7 +9,11 @@ import { BlockDeviceNames } from '../../agents/stats-exporter/collectors/block-d
 import { CgroupCollector } from '../../agents/stats-exporter/collectors/cgroup';
 import { resolveCgroup } from '../../agents/stats-exporter/collectors/cgroup-location';
 import type { CollectTarget, StatsCollector } from '../../agents/stats-exporter/collectors/collector';
-import { DockerApiCollector, statsFromApi, type StatsResponse } from '../../agents/stats-exporter/collectors/docker-api';
+import {
+  DockerApiCollector,
+  statsFromApi,
+  type StatsResponse,
+} from '../../agents/stats-exporter/collectors/docker-api';
 import type { ErrorReporter, ErrorSink } from '../../agents/stats-exporter/collectors/errors';
 import { DEFAULT_IGNORED_INTERFACE_PREFIXES, parseNetDev } from '../../agents/stats-exporter/collectors/proc-net-dev';
 import { forgetAbsentFiles } from '../../agents/stats-exporter/collectors/files';
@@ -32,7 +36,10 @@ class RecordingErrors implements ErrorSink {
 function v1Copy(): { root: string; target: CollectTarget } {
   const root = mkdtempSync(join(tmpdir(), 'qs-stats-'));
   cpSync(join(FIXTURES, 'v1'), root, { recursive: true });
-  const cgroup = resolveCgroup({ cgroupRoot: join(root, 'sys', 'fs', 'cgroup'), procRoot: join(root, 'proc') }, { id: V1_ID, pid: 4242, cgroupParent: '' });
+  const cgroup = resolveCgroup(
+    { cgroupRoot: join(root, 'sys', 'fs', 'cgroup'), procRoot: join(root, 'proc') },
+    { id: V1_ID, pid: 4242, cgroupParent: '' },
+  );
   return { root, target: { id: V1_ID, pid: 4242, cgroup, configuredSpec: {} } };
 }
 
@@ -73,7 +80,10 @@ describe('stats-exporter collectors', () => {
     });
 
     it('keeps lo when it is not in the ignore list (traffic a container sends to itself)', () => {
-      assert.deepEqual(parseNetDev(text, ['veth']).map((n) => n.interface), ['lo', 'eth0']);
+      assert.deepEqual(
+        parseNetDev(text, ['veth']).map((n) => n.interface),
+        ['lo', 'eth0'],
+      );
     });
   });
 
@@ -89,7 +99,10 @@ describe('stats-exporter collectors', () => {
       root = copy.root;
       const errors = new RecordingErrors();
       const stats = (await cgroupCollector(root, errors).collect([copy.target])).get(V1_ID);
-      assert.deepEqual(stats?.network?.map((n) => [n.interface, n.receiveBytes]), [['eth0', 12345678901]]);
+      assert.deepEqual(
+        stats?.network?.map((n) => [n.interface, n.receiveBytes]),
+        [['eth0', 12345678901]],
+      );
       assert.ok(stats?.cpu && stats.memory && stats.blockIo && stats.processes && stats.spec);
       assert.deepEqual(errors.counted, []);
     });
@@ -100,7 +113,11 @@ describe('stats-exporter collectors', () => {
       const collector = cgroupCollector(root, new RecordingErrors());
       assert.equal((await collector.collect([copy.target])).get(V1_ID)?.spec?.memoryLimitBytes, 64 * 1024 * 1024);
       writeFileSync(join(root, 'sys', 'fs', 'cgroup', 'memory', 'docker', V1_ID, 'memory.limit_in_bytes'), '1048576\n');
-      assert.equal((await collector.collect([copy.target])).get(V1_ID)?.spec?.memoryLimitBytes, 64 * 1024 * 1024, 'cached');
+      assert.equal(
+        (await collector.collect([copy.target])).get(V1_ID)?.spec?.memoryLimitBytes,
+        64 * 1024 * 1024,
+        'cached',
+      );
       // A `docker update` makes the inventory locate the container again: a new location, read afresh.
       const relocated = { ...copy.target, cgroup: structuredClone(copy.target.cgroup) };
       assert.equal((await collector.collect([relocated])).get(V1_ID)?.spec?.memoryLimitBytes, 1024 * 1024);
@@ -109,7 +126,8 @@ describe('stats-exporter collectors', () => {
     it('counts a container whose cgroup vanished once, as gone, and leaves it out', async () => {
       const copy = v1Copy();
       root = copy.root;
-      for (const controller of ['cpu,cpuacct', 'memory', 'blkio', 'pids']) rmSync(join(root, 'sys', 'fs', 'cgroup', controller, 'docker'), { recursive: true });
+      for (const controller of ['cpu,cpuacct', 'memory', 'blkio', 'pids'])
+        rmSync(join(root, 'sys', 'fs', 'cgroup', controller, 'docker'), { recursive: true });
       const errors = new RecordingErrors();
       const results = await cgroupCollector(root, errors).collect([copy.target]);
       assert.equal(results.size, 0);
@@ -119,7 +137,10 @@ describe('stats-exporter collectors', () => {
     it('keeps the other groups when one file is garbage, and counts a parse error', async () => {
       const copy = v1Copy();
       root = copy.root;
-      writeFileSync(join(root, 'sys', 'fs', 'cgroup', 'memory', 'docker', V1_ID, 'memory.usage_in_bytes'), 'not a number\n');
+      writeFileSync(
+        join(root, 'sys', 'fs', 'cgroup', 'memory', 'docker', V1_ID, 'memory.usage_in_bytes'),
+        'not a number\n',
+      );
       const errors = new RecordingErrors();
       const stats = (await cgroupCollector(root, errors).collect([copy.target])).get(V1_ID);
       assert.equal(stats?.memory, undefined);
@@ -150,7 +171,9 @@ describe('stats-exporter collectors', () => {
 
     it('counts a container whose cgroup was never found', async () => {
       const errors = new RecordingErrors();
-      const results = await cgroupCollector('/nonexistent', errors).collect([{ id: 'abc', pid: 1, configuredSpec: {} }]);
+      const results = await cgroupCollector('/nonexistent', errors).collect([
+        { id: 'abc', pid: 1, configuredSpec: {} },
+      ]);
       assert.equal(results.size, 0);
       assert.deepEqual(errors.kinds(), ['cgroup_read']);
     });
@@ -164,8 +187,31 @@ describe('stats-exporter collectors', () => {
         cpu_usage: { total_usage: 290866541, usage_in_kernelmode: 160000000, usage_in_usermode: 120000000 },
         throttling_data: { periods: 317, throttled_periods: 284, throttled_time: 2_500_000_000 },
       },
-      memory_stats: { usage: 71069696, max_usage: 80000000, failcnt: 2, stats: { total_inactive_file: 29745152, total_rss: 41000000, rss: 40000000, total_cache: 30000000, total_mapped_file: 4096, total_swap: 0 } },
-      networks: { eth0: { rx_bytes: 100, rx_packets: 2, rx_errors: 0, rx_dropped: 1, tx_bytes: 50, tx_packets: 1, tx_errors: 0, tx_dropped: 0 } },
+      memory_stats: {
+        usage: 71069696,
+        max_usage: 80000000,
+        failcnt: 2,
+        stats: {
+          total_inactive_file: 29745152,
+          total_rss: 41000000,
+          rss: 40000000,
+          total_cache: 30000000,
+          total_mapped_file: 4096,
+          total_swap: 0,
+        },
+      },
+      networks: {
+        eth0: {
+          rx_bytes: 100,
+          rx_packets: 2,
+          rx_errors: 0,
+          rx_dropped: 1,
+          tx_bytes: 50,
+          tx_packets: 1,
+          tx_errors: 0,
+          tx_dropped: 0,
+        },
+      },
       blkio_stats: {
         io_service_bytes_recursive: [
           { major: 8, minor: 0, op: 'Read', value: 4096 },
@@ -181,12 +227,35 @@ describe('stats-exporter collectors', () => {
     };
 
     it('maps a cgroup v1 engine response to the same model as the cgroup readers', () => {
-      const stats = statsFromApi(v1Response, { configuredSpec: { cpuQuotaMicros: 10_000, cpuPeriodMicros: 100_000 } }, options)!;
-      assert.deepEqual(stats.cpu, { usageSeconds: 0.290866541, userSeconds: 0.12, systemSeconds: 0.16, cfs: { periods: 317, throttledPeriods: 284, throttledSeconds: 2.5 } });
+      const stats = statsFromApi(
+        v1Response,
+        { configuredSpec: { cpuQuotaMicros: 10_000, cpuPeriodMicros: 100_000 } },
+        options,
+      )!;
+      assert.deepEqual(stats.cpu, {
+        usageSeconds: 0.290866541,
+        userSeconds: 0.12,
+        systemSeconds: 0.16,
+        cfs: { periods: 317, throttledPeriods: 284, throttledSeconds: 2.5 },
+      });
       assert.equal(stats.memory?.workingSetBytes, 71069696 - 29745152);
       assert.equal(stats.memory?.rssBytes, 41000000);
       assert.equal(stats.memory?.failcnt, 2);
-      assert.deepEqual(stats.blockIo, [{ device: '8:0', majorMinor: '8:0', readBytes: 4096, writeBytes: 8192, reads: 1, writes: 2, bytesByOperation: [['Read', 4096], ['Write', 8192], ['Total', 12288]] }]);
+      assert.deepEqual(stats.blockIo, [
+        {
+          device: '8:0',
+          majorMinor: '8:0',
+          readBytes: 4096,
+          writeBytes: 8192,
+          reads: 1,
+          writes: 2,
+          bytesByOperation: [
+            ['Read', 4096],
+            ['Write', 8192],
+            ['Total', 12288],
+          ],
+        },
+      ]);
       assert.deepEqual(stats.processes, { threads: 3, threadsMax: 0 });
       assert.equal(stats.network?.[0]?.receiveDropped, 1);
     });
@@ -196,17 +265,36 @@ describe('stats-exporter collectors', () => {
         {
           cpu_stats: { cpu_usage: { total_usage: 1e9 } },
           memory_stats: { usage: 5000, stats: { anon: 3000, file: 2000, inactive_file: 1500, file_mapped: 100 } },
-          blkio_stats: { io_service_bytes_recursive: [{ major: 254, minor: 0, op: 'read', value: 10 }], io_serviced_recursive: null },
+          blkio_stats: {
+            io_service_bytes_recursive: [{ major: 254, minor: 0, op: 'read', value: 10 }],
+            io_serviced_recursive: null,
+          },
         },
         { configuredSpec: {} },
         options,
       )!;
       assert.equal(stats.cpu?.cfs, undefined, 'no quota, no CFS counters');
       assert.deepEqual(
-        [stats.memory?.workingSetBytes, stats.memory?.rssBytes, stats.memory?.cacheBytes, stats.memory?.mappedFileBytes, stats.memory?.failcnt],
+        [
+          stats.memory?.workingSetBytes,
+          stats.memory?.rssBytes,
+          stats.memory?.cacheBytes,
+          stats.memory?.mappedFileBytes,
+          stats.memory?.failcnt,
+        ],
         [3500, 3000, 2000, 100, undefined],
       );
-      assert.deepEqual(stats.blockIo, [{ device: '254:0', majorMinor: '254:0', readBytes: 10, writeBytes: 0, reads: 0, writes: 0, bytesByOperation: [['Read', 10]] }]);
+      assert.deepEqual(stats.blockIo, [
+        {
+          device: '254:0',
+          majorMinor: '254:0',
+          readBytes: 10,
+          writeBytes: 0,
+          reads: 0,
+          writes: 0,
+          bytesByOperation: [['Read', 10]],
+        },
+      ]);
     });
 
     it('treats the answer for a stopped container (name and id only) as no stats', () => {
@@ -240,7 +328,14 @@ describe('stats-exporter collectors', () => {
         return v1Response;
       });
       const errors = new RecordingErrors();
-      const collector = new DockerApiCollector({ docker, errors, devices, ignoredInterfacePrefixes: [], cacheTtlMs: 0, timeoutMs: 1000 });
+      const collector = new DockerApiCollector({
+        docker,
+        errors,
+        devices,
+        ignoredInterfacePrefixes: [],
+        cacheTtlMs: 0,
+        timeoutMs: 1000,
+      });
       const targets = ['a', 'broken', 'c'].map((id) => ({ id, pid: 0, configuredSpec: {} }));
       const results = await collector.collect(targets);
       assert.deepEqual([...results.keys()], ['a', 'c']);
@@ -251,7 +346,15 @@ describe('stats-exporter collectors', () => {
     it('reuses stats younger than the cache time, and asks again after it', async () => {
       let now = 1_000;
       const { docker, calls } = fakeDocker(async () => v1Response);
-      const collector = new DockerApiCollector({ docker, errors: new RecordingErrors(), devices, ignoredInterfacePrefixes: [], cacheTtlMs: 5_000, timeoutMs: 1000, clock: () => now });
+      const collector = new DockerApiCollector({
+        docker,
+        errors: new RecordingErrors(),
+        devices,
+        ignoredInterfacePrefixes: [],
+        cacheTtlMs: 5_000,
+        timeoutMs: 1000,
+        clock: () => now,
+      });
       const target = [{ id: 'a', pid: 0, configuredSpec: {} }];
       await collector.collect(target);
       now += 4_000;
@@ -265,7 +368,14 @@ describe('stats-exporter collectors', () => {
     it('gives up on a container that does not answer in time', async () => {
       const { docker } = fakeDocker(() => new Promise(() => undefined));
       const errors = new RecordingErrors();
-      const collector = new DockerApiCollector({ docker, errors, devices, ignoredInterfacePrefixes: [], cacheTtlMs: 0, timeoutMs: 20 });
+      const collector = new DockerApiCollector({
+        docker,
+        errors,
+        devices,
+        ignoredInterfacePrefixes: [],
+        cacheTtlMs: 0,
+        timeoutMs: 20,
+      });
       const results = await collector.collect([{ id: 'slow', pid: 0, configuredSpec: {} }]);
       assert.equal(results.size, 0);
       assert.deepEqual(errors.kinds(), ['docker_api']);

@@ -39,8 +39,33 @@ function tracked(id: string, change: Partial<TrackedContainer> = {}): TrackedCon
 const STATS: ContainerStats = {
   cpu: { usageSeconds: 12.5, userSeconds: 10, systemSeconds: 2.5 },
   memory: { usageBytes: 1000, workingSetBytes: 800, pgfault: { container: 3, hierarchy: 4 } },
-  network: [{ interface: 'eth0', receiveBytes: 5, receivePackets: 1, receiveErrors: 0, receiveDropped: 0, transmitBytes: 6, transmitPackets: 1, transmitErrors: 0, transmitDropped: 0 }],
-  blockIo: [{ device: '/dev/vda', majorMinor: '254:0', readBytes: 7, writeBytes: 8, reads: 1, writes: 2, bytesByOperation: [['Read', 7], ['Write', 8]] }],
+  network: [
+    {
+      interface: 'eth0',
+      receiveBytes: 5,
+      receivePackets: 1,
+      receiveErrors: 0,
+      receiveDropped: 0,
+      transmitBytes: 6,
+      transmitPackets: 1,
+      transmitErrors: 0,
+      transmitDropped: 0,
+    },
+  ],
+  blockIo: [
+    {
+      device: '/dev/vda',
+      majorMinor: '254:0',
+      readBytes: 7,
+      writeBytes: 8,
+      reads: 1,
+      writes: 2,
+      bytesByOperation: [
+        ['Read', 7],
+        ['Write', 8],
+      ],
+    },
+  ],
   tasks: { running: 1, sleeping: 2, stopped: 0, uninterruptible: 0 },
 };
 
@@ -83,7 +108,11 @@ function setup(containers: TrackedContainer[], options: SetupOptions = {}) {
     lastSeenWindowMs: options.lastSeenWindowMs ?? 300_000,
     clock: () => NOW * 1000,
   });
-  registerScrapeMetrics(registry, { up: () => true, tracked: () => containers.length, currentScrape: () => exposition.scrape() });
+  registerScrapeMetrics(registry, {
+    up: () => true,
+    tracked: () => containers.length,
+    currentScrape: () => exposition.scrape(),
+  });
   const server = new OpsServer(registry);
   server.addMetricsSource(() => exposition.render());
   servers.push(server);
@@ -102,7 +131,9 @@ function setup(containers: TrackedContainer[], options: SetupOptions = {}) {
       request({ host, port, path: '/metrics', headers: { 'Accept-Encoding': acceptEncoding } }, (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => resolve({ encoding: response.headers['content-encoding'], body: Buffer.concat(chunks) }));
+        response.on('end', () =>
+          resolve({ encoding: response.headers['content-encoding'], body: Buffer.concat(chunks) }),
+        );
       })
         .on('error', reject)
         .end();
@@ -124,9 +155,13 @@ describe('stats-exporter exposition', () => {
   });
 
   it('escapes label values (quotes, backslashes, newlines) as the text format wants', async () => {
-    const { registry } = setup([tracked('a', { name: 'we"ird\\na\nme', labels: { note: 'x"y' } })], { labels: ['note'] });
+    const { registry } = setup([tracked('a', { name: 'we"ird\\na\nme', labels: { note: 'x"y' } })], {
+      labels: ['note'],
+    });
     const text = await registry.metrics();
-    assert.deepEqual(lines(text, 'container_memory_usage_bytes'), ['container_memory_usage_bytes{id="/docker/a",name="we\\"ird\\\\na\\nme",image="busybox:test",container_label_note="x\\"y"} 1000']);
+    assert.deepEqual(lines(text, 'container_memory_usage_bytes'), [
+      'container_memory_usage_bytes{id="/docker/a",name="we\\"ird\\\\na\\nme",image="busybox:test",container_label_note="x\\"y"} 1000',
+    ]);
   });
 
   it('writes each family once, HELP and TYPE before all its samples, after the registry’s own families', async () => {
@@ -150,9 +185,15 @@ describe('stats-exporter exposition', () => {
   it("uses cAdvisor's names and labels: id is the cgroup path, then name, image, and the extra label", async () => {
     const { registry } = setup([tracked('a')]);
     const text = await registry.metrics();
-    assert.deepEqual(lines(text, 'container_cpu_usage_seconds_total'), ['container_cpu_usage_seconds_total{id="/docker/a",name="c-a",image="busybox:test",cpu="total"} 12.5']);
-    assert.deepEqual(lines(text, 'container_network_receive_bytes_total'), ['container_network_receive_bytes_total{id="/docker/a",name="c-a",image="busybox:test",interface="eth0"} 5']);
-    assert.deepEqual(lines(text, 'container_fs_writes_total'), ['container_fs_writes_total{id="/docker/a",name="c-a",image="busybox:test",device="/dev/vda"} 2']);
+    assert.deepEqual(lines(text, 'container_cpu_usage_seconds_total'), [
+      'container_cpu_usage_seconds_total{id="/docker/a",name="c-a",image="busybox:test",cpu="total"} 12.5',
+    ]);
+    assert.deepEqual(lines(text, 'container_network_receive_bytes_total'), [
+      'container_network_receive_bytes_total{id="/docker/a",name="c-a",image="busybox:test",interface="eth0"} 5',
+    ]);
+    assert.deepEqual(lines(text, 'container_fs_writes_total'), [
+      'container_fs_writes_total{id="/docker/a",name="c-a",image="busybox:test",device="/dev/vda"} 2',
+    ]);
     assert.match(text, /^# TYPE container_cpu_usage_seconds_total counter$/m);
     assert.match(text, /^# TYPE container_memory_working_set_bytes gauge$/m);
   });
@@ -160,7 +201,9 @@ describe('stats-exporter exposition', () => {
   it("gives a container that joined another's network namespace no network series (its interfaces are the other's), as cAdvisor", async () => {
     const { registry } = setup([tracked('pod'), tracked('app', { sharesNetworkOf: 'pod' })]);
     const text = await registry.metrics();
-    assert.deepEqual(lines(text, 'container_network_receive_bytes_total'), ['container_network_receive_bytes_total{id="/docker/pod",name="c-pod",image="busybox:test",interface="eth0"} 5']);
+    assert.deepEqual(lines(text, 'container_network_receive_bytes_total'), [
+      'container_network_receive_bytes_total{id="/docker/pod",name="c-pod",image="busybox:test",interface="eth0"} 5',
+    ]);
     assert.equal(lines(text, 'container_network_transmit_packets_dropped_total').length, 1);
     assert.equal(lines(text, 'container_cpu_usage_seconds_total').length, 2, 'its other series stay');
   });
@@ -173,7 +216,13 @@ describe('stats-exporter exposition', () => {
           Name: '/app',
           Created: '2026-11-27T10:00:00Z',
           RestartCount: 0,
-          State: { Status: 'running', Pid: 42, StartedAt: '2026-11-27T10:00:01Z', FinishedAt: '0001-01-01T00:00:00Z', ExitCode: 0 },
+          State: {
+            Status: 'running',
+            Pid: 42,
+            StartedAt: '2026-11-27T10:00:01Z',
+            FinishedAt: '0001-01-01T00:00:00Z',
+            ExitCode: 0,
+          },
           HostConfig: { NetworkMode: networkMode },
           Config: { Image: 'busybox:test', Labels: {} },
         } as unknown as Dockerode.ContainerInspectInfo,
@@ -194,19 +243,30 @@ describe('stats-exporter exposition', () => {
 
   it('names every counter with _total, and no gauge, except cAdvisor’s own container_memory_failcnt and container_fs_inodes_total', () => {
     const counters = FAMILIES.filter((f) => f.type === 'counter').map((f) => f.name);
-    assert.deepEqual(counters.filter((name) => !name.endsWith('_total')), ['container_memory_failcnt']);
-    assert.deepEqual(FAMILIES.filter((f) => f.type === 'gauge' && f.name.endsWith('_total')).map((f) => f.name), ['container_fs_inodes_total']);
+    assert.deepEqual(
+      counters.filter((name) => !name.endsWith('_total')),
+      ['container_memory_failcnt'],
+    );
+    assert.deepEqual(
+      FAMILIES.filter((f) => f.type === 'gauge' && f.name.endsWith('_total')).map((f) => f.name),
+      ['container_fs_inodes_total'],
+    );
   });
 
   it('exports the chosen Docker labels only, leaving out those a container lacks (Prometheus reads them as "")', async () => {
-    const { registry } = setup([tracked('a'), tracked('b', { labels: {} })], { labels: ['com.docker.compose.service'] });
+    const { registry } = setup([tracked('a'), tracked('b', { labels: {} })], {
+      labels: ['com.docker.compose.service'],
+    });
     const text = await registry.metrics();
     assert.deepEqual(lines(text, 'container_memory_usage_bytes'), [
       'container_memory_usage_bytes{id="/docker/a",name="c-a",image="busybox:test",container_label_com_docker_compose_service="svc-a"} 1000',
       'container_memory_usage_bytes{id="/docker/b",name="c-b",image="busybox:test"} 1000',
     ]);
     assert.doesNotMatch(text, /container_label_secret/);
-    assert.equal(containerLabelName('org.opencontainers.image-version'), 'container_label_org_opencontainers_image_version');
+    assert.equal(
+      containerLabelName('org.opencontainers.image-version'),
+      'container_label_org_opencontainers_image_version',
+    );
   });
 
   it('by default exports the Compose, Swarm, stack and label-schema keys dashboards group by, and no free-form label', async () => {
@@ -228,9 +288,15 @@ describe('stats-exporter exposition', () => {
   });
 
   it('exports every label with *, as cAdvisor, in key order, the first of two keys that share a label name winning', async () => {
-    const { registry } = setup([tracked('a', { labels: { 'z.last': '1', 'a-b': 'dash', 'a.b': 'dot', 'com.docker.compose.service': 'web' } })], { labels: ['*'] });
+    const { registry } = setup(
+      [tracked('a', { labels: { 'z.last': '1', 'a-b': 'dash', 'a.b': 'dot', 'com.docker.compose.service': 'web' } })],
+      { labels: ['*'] },
+    );
     const [line] = lines(await registry.metrics(), 'container_memory_usage_bytes');
-    assert.equal(line, 'container_memory_usage_bytes{id="/docker/a",name="c-a",image="busybox:test",container_label_a_b="dash",container_label_com_docker_compose_service="web",container_label_z_last="1"} 1000');
+    assert.equal(
+      line,
+      'container_memory_usage_bytes{id="/docker/a",name="c-a",image="busybox:test",container_label_a_b="dash",container_label_com_docker_compose_service="web",container_label_z_last="1"} 1000',
+    );
   });
 
   it('writes the extra labels of families with several (memory failures, blkio device usage)', async () => {
@@ -244,11 +310,16 @@ describe('stats-exporter exposition', () => {
       'container_blkio_device_usage_total{id="/docker/a",name="c-a",image="busybox:test",device="/dev/vda",major="254",minor="0",operation="Read"} 7',
       'container_blkio_device_usage_total{id="/docker/a",name="c-a",image="busybox:test",device="/dev/vda",major="254",minor="0",operation="Write"} 8',
     ]);
-    assert.ok(lines(text, 'container_tasks_state').includes('container_tasks_state{id="/docker/a",name="c-a",image="busybox:test",state="sleeping"} 2'));
+    assert.ok(
+      lines(text, 'container_tasks_state').includes(
+        'container_tasks_state{id="/docker/a",name="c-a",image="busybox:test",state="sleeping"} 2',
+      ),
+    );
   });
 
   it('exports the machine as id="/" (no name, image or Docker lifecycle) before the containers, and the machine_* families after them', async () => {
-    const machineText = '# HELP machine_cpu_cores Number of logical CPU cores.\n# TYPE machine_cpu_cores gauge\nmachine_cpu_cores 2\n';
+    const machineText =
+      '# HELP machine_cpu_cores Number of logical CPU cores.\n# TYPE machine_cpu_cores gauge\nmachine_cpu_cores 2\n';
     const { registry, collector } = setup([tracked('a')], { machine: machineContainer(undefined), machineText });
     const text = await registry.metrics();
     assert.deepEqual(collector.asked, ['/', 'a']);
@@ -256,26 +327,60 @@ describe('stats-exporter exposition', () => {
       'container_memory_usage_bytes{id="/"} 1000',
       'container_memory_usage_bytes{id="/docker/a",name="c-a",image="busybox:test"} 1000',
     ]);
-    assert.deepEqual(lines(text, 'container_last_seen').map((l) => l.split('{')[1]?.split('}')[0]), ['id="/"', 'id="/docker/a",name="c-a",image="busybox:test"']);
-    for (const family of ['container_start_time_seconds', 'container_state', 'container_restarts_total', 'container_health_state']) {
-      assert.ok(lines(text, family).every((l) => !l.includes('id="/"}') && !l.includes('id="/",')), family);
+    assert.deepEqual(
+      lines(text, 'container_last_seen').map((l) => l.split('{')[1]?.split('}')[0]),
+      ['id="/"', 'id="/docker/a",name="c-a",image="busybox:test"'],
+    );
+    for (const family of [
+      'container_start_time_seconds',
+      'container_state',
+      'container_restarts_total',
+      'container_health_state',
+    ]) {
+      assert.ok(
+        lines(text, family).every((l) => !l.includes('id="/"}') && !l.includes('id="/",')),
+        family,
+      );
     }
     assert.ok(text.indexOf('machine_cpu_cores 2') > text.lastIndexOf('container_state{'), 'machine families last');
   });
 
   it("keeps a stopped container's container_last_seen at the time it stopped for the window, so ContainerKilled fires, then drops it", async () => {
-    const stoppedAgo = (seconds: number, id: string) => tracked(id, { state: 'exited', pid: 0, finishedAt: NOW - seconds, lastExitCode: 0 });
-    const { registry } = setup([tracked('up'), stoppedAgo(70, 'killed'), stoppedAgo(400, 'long-gone'), tracked('never', { state: 'created', pid: 0 })], { lastSeenWindowMs: 300_000 });
-    const seen = lines(await registry.metrics(), 'container_last_seen').map((l) => [/name="([^"]+)"/.exec(l)![1], Number(l.split(' ')[1])] as const);
-    assert.deepEqual(seen, [['c-up', NOW], ['c-killed', NOW - 70]]);
+    const stoppedAgo = (seconds: number, id: string) =>
+      tracked(id, { state: 'exited', pid: 0, finishedAt: NOW - seconds, lastExitCode: 0 });
+    const { registry } = setup(
+      [
+        tracked('up'),
+        stoppedAgo(70, 'killed'),
+        stoppedAgo(400, 'long-gone'),
+        tracked('never', { state: 'created', pid: 0 }),
+      ],
+      { lastSeenWindowMs: 300_000 },
+    );
+    const seen = lines(await registry.metrics(), 'container_last_seen').map(
+      (l) => [/name="([^"]+)"/.exec(l)![1], Number(l.split(' ')[1])] as const,
+    );
+    assert.deepEqual(seen, [
+      ['c-up', NOW],
+      ['c-killed', NOW - 70],
+    ]);
     // The alert: time() - container_last_seen > 60.
-    assert.deepEqual(seen.filter(([, value]) => NOW - value > 60).map(([name]) => name), ['c-killed']);
+    assert.deepEqual(
+      seen.filter(([, value]) => NOW - value > 60).map(([name]) => name),
+      ['c-killed'],
+    );
     const { registry: noWindow } = setup([stoppedAgo(1, 'just-stopped')], { lastSeenWindowMs: 0 });
     assert.deepEqual(lines(await noWindow.metrics(), 'container_last_seen'), [], '0 drops it at once');
   });
 
   it('reports the device of the writable layer at 0 I/O while the kernel lists no I/O on it for the container, as cAdvisor', async () => {
-    const fsUsage = { get: (id: string) => (id === 'a' ? { device: '/dev/vdb', usageBytes: 4096, limitBytes: 10_000, inodesFree: 9, inodesTotal: 10 } : undefined), track: () => undefined };
+    const fsUsage = {
+      get: (id: string) =>
+        id === 'a'
+          ? { device: '/dev/vdb', usageBytes: 4096, limitBytes: 10_000, inodesFree: 9, inodesTotal: 10 }
+          : undefined,
+      track: () => undefined,
+    };
     const exposition = new ContainerExposition({
       families: enabledFamilies([]),
       containers: () => [tracked('a')],
@@ -292,7 +397,9 @@ describe('stats-exporter exposition', () => {
       'container_fs_reads_total{id="/docker/a",name="c-a",image="busybox:test",device="/dev/vda"} 1',
       'container_fs_reads_total{id="/docker/a",name="c-a",image="busybox:test",device="/dev/vdb"} 0',
     ]);
-    assert.deepEqual(lines(text, 'container_fs_usage_bytes'), ['container_fs_usage_bytes{id="/docker/a",name="c-a",image="busybox:test",device="/dev/vdb"} 4096']);
+    assert.deepEqual(lines(text, 'container_fs_usage_bytes'), [
+      'container_fs_usage_bytes{id="/docker/a",name="c-a",image="busybox:test",device="/dev/vdb"} 4096',
+    ]);
   });
 
   it('serves gzip when Prometheus asks for it, and plain text otherwise', async () => {
@@ -320,7 +427,10 @@ describe('stats-exporter exposition', () => {
   it('serves every other container when one cannot be read', async () => {
     const { registry } = setup([tracked('a'), tracked('broken'), tracked('c')]);
     const text = await registry.metrics();
-    assert.deepEqual(lines(text, 'container_memory_usage_bytes').map((l) => /name="([^"]+)"/.exec(l)?.[1]), ['c-a', 'c-c']);
+    assert.deepEqual(
+      lines(text, 'container_memory_usage_bytes').map((l) => /name="([^"]+)"/.exec(l)?.[1]),
+      ['c-a', 'c-c'],
+    );
     // Its lifecycle series remain: Docker still knows it.
     assert.equal(lines(text, 'container_start_time_seconds').length, 3);
     assert.match(text, /^quayside_stats_containers_observed 2$/m);
@@ -335,17 +445,48 @@ describe('stats-exporter exposition', () => {
   });
 
   it('reads stats only of running containers, keeps state, exit code and restarts of stopped ones, and counts only running ones in cAdvisor’s families', async () => {
-    const { registry, collector } = setup([tracked('a'), tracked('b', { state: 'exited', lastExitCode: 137, restarts: 2, pid: 0 })]);
+    const { registry, collector } = setup([
+      tracked('a'),
+      tracked('b', { state: 'exited', lastExitCode: 137, restarts: 2, pid: 0 }),
+    ]);
     const text = await registry.metrics();
     assert.deepEqual(collector.asked, ['a']);
-    assert.deepEqual(lines(text, 'container_last_exit_code'), ['container_last_exit_code{id="/docker/b",name="c-b",image="busybox:test"} 137']);
-    assert.ok(lines(text, 'container_restarts_total').includes('container_restarts_total{id="/docker/b",name="c-b",image="busybox:test"} 2'));
-    assert.ok(lines(text, 'container_state').includes('container_state{id="/docker/b",name="c-b",image="busybox:test",state="exited"} 1'));
-    assert.ok(lines(text, 'container_state').includes('container_state{id="/docker/b",name="c-b",image="busybox:test",state="running"} 0'));
-    assert.deepEqual(lines(text, 'container_last_seen'), ['container_last_seen{id="/docker/a",name="c-a",image="busybox:test"} 1800000100']);
-    assert.deepEqual(lines(text, 'container_health_state').map((l) => l.split(' ')[1]), ['-1'], 'no health check; the stopped one not counted');
-    for (const family of ['container_start_time_seconds', 'container_creation_time_seconds', 'container_oom_events_total']) {
-      assert.deepEqual(lines(text, family).map((l) => /name="([^"]+)"/.exec(l)?.[1]), ['c-a'], `${family}: cAdvisor has it for running containers only`);
+    assert.deepEqual(lines(text, 'container_last_exit_code'), [
+      'container_last_exit_code{id="/docker/b",name="c-b",image="busybox:test"} 137',
+    ]);
+    assert.ok(
+      lines(text, 'container_restarts_total').includes(
+        'container_restarts_total{id="/docker/b",name="c-b",image="busybox:test"} 2',
+      ),
+    );
+    assert.ok(
+      lines(text, 'container_state').includes(
+        'container_state{id="/docker/b",name="c-b",image="busybox:test",state="exited"} 1',
+      ),
+    );
+    assert.ok(
+      lines(text, 'container_state').includes(
+        'container_state{id="/docker/b",name="c-b",image="busybox:test",state="running"} 0',
+      ),
+    );
+    assert.deepEqual(lines(text, 'container_last_seen'), [
+      'container_last_seen{id="/docker/a",name="c-a",image="busybox:test"} 1800000100',
+    ]);
+    assert.deepEqual(
+      lines(text, 'container_health_state').map((l) => l.split(' ')[1]),
+      ['-1'],
+      'no health check; the stopped one not counted',
+    );
+    for (const family of [
+      'container_start_time_seconds',
+      'container_creation_time_seconds',
+      'container_oom_events_total',
+    ]) {
+      assert.deepEqual(
+        lines(text, family).map((l) => /name="([^"]+)"/.exec(l)?.[1]),
+        ['c-a'],
+        `${family}: cAdvisor has it for running containers only`,
+      );
     }
   });
 
@@ -359,10 +500,16 @@ describe('stats-exporter exposition', () => {
 
   it('exports only included containers that are not excluded', async () => {
     const containers = [tracked('a'), tracked('b'), tracked('web-1', { labels: { tier: 'front' } })];
-    const { registry, collector } = setup(containers, { include: ['name=c-web-*', 'label=com.docker.compose.service=svc-a'], exclude: ['name=c-a'] });
+    const { registry, collector } = setup(containers, {
+      include: ['name=c-web-*', 'label=com.docker.compose.service=svc-a'],
+      exclude: ['name=c-a'],
+    });
     const text = await registry.metrics();
     assert.deepEqual(collector.asked, ['web-1']);
-    assert.deepEqual(lines(text, 'container_start_time_seconds').map((l) => /name="([^"]+)"/.exec(l)?.[1]), ['c-web-1']);
+    assert.deepEqual(
+      lines(text, 'container_start_time_seconds').map((l) => /name="([^"]+)"/.exec(l)?.[1]),
+      ['c-web-1'],
+    );
   });
 });
 

@@ -29,7 +29,20 @@ class FakeEngine {
     }),
   } as unknown as Pick<Dockerode, 'getContainer'>;
 
-  put(id: string, change: { name?: string; status?: string; pid?: number; startedAt?: string; finishedAt?: string; exitCode?: number; restartCount?: number; health?: string; memory?: number }): void {
+  put(
+    id: string,
+    change: {
+      name?: string;
+      status?: string;
+      pid?: number;
+      startedAt?: string;
+      finishedAt?: string;
+      exitCode?: number;
+      restartCount?: number;
+      health?: string;
+      memory?: number;
+    },
+  ): void {
     const previous = this.containers.get(id);
     this.containers.set(id, {
       Id: id,
@@ -50,11 +63,16 @@ class FakeEngine {
   }
 
   list(): Dockerode.ContainerInfo[] {
-    return [...this.containers.values()].map((c) => ({ Id: c.Id, Names: [c.Name], State: c.State.Status }) as Dockerode.ContainerInfo);
+    return [...this.containers.values()].map(
+      (c) => ({ Id: c.Id, Names: [c.Name], State: c.State.Status }) as Dockerode.ContainerInfo,
+    );
   }
 }
 
-const locate: CgroupLocator = ({ id, pid }) => ({ location: pid > 0 ? { version: 2, path: `/docker/${id}`, dir: `/x/${id}` } : undefined, path: `/docker/${id}` });
+const locate: CgroupLocator = ({ id, pid }) => ({
+  location: pid > 0 ? { version: 2, path: `/docker/${id}`, dir: `/x/${id}` } : undefined,
+  path: `/docker/${id}`,
+});
 
 function event(id: string, action: string, detail = '', attributes: Record<string, string> = {}): DockerEvent {
   return { type: 'container', action, detail, id, name: '', image: '', attributes, scope: 'local', timeNano: '1' };
@@ -92,7 +110,6 @@ describe('stats-exporter inventory after a reconnect', () => {
     assert.equal(stream.listenerCount('disconnected'), 0);
   });
 
-
   it('re-inspects running containers: a restart whose events were lost changes nothing the listing shows', async () => {
     const engine = new FakeEngine();
     const inventory = new ContainerInventory({ docker: engine.docker, locate, errors: { count: () => undefined } });
@@ -112,13 +129,20 @@ describe('stats-exporter inventory and the cgroup driver', () => {
     const engine = new FakeEngine();
     let driver: CgroupDriver | undefined;
     const guessing: CgroupLocator = ({ id }) =>
-      driver === 'systemd' ? { path: `/system.slice/docker-${id}.scope` } : { path: `/docker/${id}`, provisional: driver === undefined };
+      driver === 'systemd'
+        ? { path: `/system.slice/docker-${id}.scope` }
+        : { path: `/docker/${id}`, provisional: driver === undefined };
     let asked = 0;
     const beforeSync = async (): Promise<void> => {
       asked += 1;
       if (asked === 2) driver = 'systemd'; // the engine was down at the first question
     };
-    const inventory = new ContainerInventory({ docker: engine.docker, locate: guessing, errors: { count: () => undefined }, beforeSync });
+    const inventory = new ContainerInventory({
+      docker: engine.docker,
+      locate: guessing,
+      errors: { count: () => undefined },
+      beforeSync,
+    });
     engine.put('s', { name: 'stopped', status: 'exited', pid: 0 });
     await inventory.handleSync(sync(engine));
     assert.equal(inventory.get('s')!.cgroupPath, '/docker/s');
@@ -169,7 +193,10 @@ describe('stats-exporter inventory', () => {
     await inventory.handleSync(sync(engine));
     assert.equal(inventory.synced, true);
     const web = inventory.get('a')!;
-    assert.deepEqual([web.name, web.image, web.labels.team, web.state, web.pid, web.cgroup?.path], ['web', 'busybox:test', 'shop', 'running', 100, '/docker/a']);
+    assert.deepEqual(
+      [web.name, web.image, web.labels.team, web.state, web.pid, web.cgroup?.path],
+      ['web', 'busybox:test', 'shop', 'running', 100, '/docker/a'],
+    );
     assert.equal(web.configuredSpec.cpuQuotaMicros, 50_000, '--cpus 0.5 is half of each 100 ms period');
     const old = inventory.get('b')!;
     assert.deepEqual([old.state, old.cgroup, old.lastExitCode], ['exited', undefined, 3]);
@@ -193,7 +220,10 @@ describe('stats-exporter inventory', () => {
     await inventory.handleSync(sync(engine));
     engine.put('a', { pid: 0, status: 'exited', finishedAt: '2026-11-27T10:05:00Z', exitCode: 137 });
     await inventory.handleEvent(event('a', 'die', '', { exitCode: '137' }));
-    assert.deepEqual([inventory.get('a')?.state, inventory.get('a')?.lastExitCode, inventory.get('a')?.cgroup], ['exited', 137, undefined]);
+    assert.deepEqual(
+      [inventory.get('a')?.state, inventory.get('a')?.lastExitCode, inventory.get('a')?.cgroup],
+      ['exited', 137, undefined],
+    );
     engine.put('a', { pid: 200, startedAt: '2026-11-27T10:05:01Z' });
     await inventory.handleEvent(event('a', 'start'));
     const record = inventory.get('a')!;

@@ -12,20 +12,25 @@ const DIST = join(__dirname, '..', '..', 'dist');
 function inFreshProcess(script: string): string {
   const prelude = `require(${JSON.stringify(join(DIST, 'cli', 'main.js'))});
 const loaded = (part) => Object.keys(require.cache).some((file) => file.includes('/node_modules/' + part + '/'));`;
-  return execFileSync(process.execPath, ['-e', `${prelude}\n${script}`], { encoding: 'utf8', cwd: join(__dirname, '..', '..') }).trim();
+  return execFileSync(process.execPath, ['-e', `${prelude}\n${script}`], {
+    encoding: 'utf8',
+    cwd: join(__dirname, '..', '..'),
+  }).trim();
 }
 
 describe('stats-exporter memory: modules loaded only when used', function () {
   this.timeout(30_000);
 
   it('loads dockerode without ssh2, gRPC or protobuf', () => {
-    const out = inFreshProcess(`console.log(JSON.stringify({ dockerode: loaded('dockerode'), ssh2: loaded('ssh2'), grpc: loaded('@grpc/grpc-js'), protobuf: loaded('protobufjs') }));`);
+    const out = inFreshProcess(
+      `console.log(JSON.stringify({ dockerode: loaded('dockerode'), ssh2: loaded('ssh2'), grpc: loaded('@grpc/grpc-js'), protobuf: loaded('protobufjs') }));`,
+    );
     assert.deepEqual(JSON.parse(out), { dockerode: true, ssh2: false, grpc: false, protobuf: false });
   });
 
-  it('loads no agent\'s client library until that agent is configured: consul, ioredis, yaml, ajv', () => {
+  it("loads no agent's client library until that agent is configured: consul, ioredis, yaml, ajv", () => {
     const out = inFreshProcess(`console.log(JSON.stringify(['consul', 'ioredis', 'yaml', 'ajv'].filter(loaded)));`);
-    assert.deepEqual(JSON.parse(out), [], 'every process that runs one agent would pay for the others\' libraries');
+    assert.deepEqual(JSON.parse(out), [], "every process that runs one agent would pay for the others' libraries");
   });
 
   it('still reaches an ssh:// engine: ssh2 is loaded at the first ssh connection', () => {

@@ -12,7 +12,10 @@ import { addOptions } from '../../shared/config/options';
 import { runtimeOptionsFor } from '../../shared/runtime/common-options';
 
 function parse(argv: string[]): Record<string, unknown> {
-  const command = addOptions(new Command('stats-exporter'), { ...runtimeOptionsFor(statsExporterAgent.listenPort), ...statsExporterAgent.options })
+  const command = addOptions(new Command('stats-exporter'), {
+    ...runtimeOptionsFor(statsExporterAgent.listenPort),
+    ...statsExporterAgent.options,
+  })
     .exitOverride()
     .configureOutput({ writeErr: () => undefined })
     .action(() => undefined);
@@ -38,17 +41,28 @@ describe('stats-exporter options', () => {
   });
 
   it('takes comma-separated lists', () => {
-    const values = parse(['--stats-labels', 'com.docker.compose.service, com.docker.compose.project', '--stats-disable', 'network,container_memory_cache']);
+    const values = parse([
+      '--stats-labels',
+      'com.docker.compose.service, com.docker.compose.project',
+      '--stats-disable',
+      'network,container_memory_cache',
+    ]);
     assert.deepEqual(values.statsLabels, ['com.docker.compose.service', 'com.docker.compose.project']);
     assert.deepEqual(values.statsDisable, ['network', 'container_memory_cache']);
   });
 
   it('rejects a metric name it does not export, naming the groups', () => {
-    assert.throws(() => parse(['--stats-disable', 'container_cpu_percent']), /neither a metric group \(cpu, cpuLoad, memory, network, diskIO, disk, pressure, process, spec, lifecycle\), machine, nor an exported metric/);
+    assert.throws(
+      () => parse(['--stats-disable', 'container_cpu_percent']),
+      /neither a metric group \(cpu, cpuLoad, memory, network, diskIO, disk, pressure, process, spec, lifecycle\), machine, nor an exported metric/,
+    );
   });
 
   it('rejects a malformed filter', () => {
-    assert.throws(() => parse(['--stats-include', 'image=nginx']), /expected name=<glob>, label=<key> or label=<key>=<value>/);
+    assert.throws(
+      () => parse(['--stats-include', 'image=nginx']),
+      /expected name=<glob>, label=<key> or label=<key>=<value>/,
+    );
   });
 
   it('matches filters by name glob, label presence and label value', () => {
@@ -67,7 +81,8 @@ describe('stats-exporter documentation (docs/stats-exporter.md)', () => {
   const section = readFileSync(join(__dirname, '..', '..', 'docs', 'stats-exporter.md'), 'utf8');
 
   it('documents every exported metric', () => {
-    for (const family of FAMILIES) assert.ok(section.includes(`\`${family.name}\``), `${family.name} is in the metric table`);
+    for (const family of FAMILIES)
+      assert.ok(section.includes(`\`${family.name}\``), `${family.name} is in the metric table`);
   });
 
   it('names the default port', () => {

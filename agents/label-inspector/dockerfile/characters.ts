@@ -2,9 +2,11 @@
 /** BuildKit splits an instruction from its arguments (and a legacy key from its value) on these. */
 export const INSTRUCTION_GAP = /[\t\v\f\r ]+/;
 /** Go's unicode.IsSpace, which BuildKit splits words and trims lines with (it includes NBSP). */
-const GO_SPACES = new Set([...'\t\n\v\f\r \u0085\u00A0\u1680\u2028\u2029\u202F\u205F\u3000'].concat(
-  Array.from({ length: 11 }, (_, i) => String.fromCharCode(0x2000 + i)),
-));
+const GO_SPACES = new Set(
+  [...'\t\n\v\f\r \u0085\u00A0\u1680\u2028\u2029\u202F\u205F\u3000'].concat(
+    Array.from({ length: 11 }, (_, i) => String.fromCharCode(0x2000 + i)),
+  ),
+);
 
 export function isSpace(ch: string): boolean {
   return GO_SPACES.has(ch);

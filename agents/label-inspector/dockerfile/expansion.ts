@@ -115,7 +115,8 @@ class WordExpander {
     if (operator === undefined) throw new WordError("missing '}'");
     if (operator === '}') return this.lookup(name) ?? this.asWritten(start);
     const modifier = operator === ':' ? `:${this.chars[this.pos++] ?? ''}` : operator;
-    if (++this.depth > MAX_SUBSTITUTION_DEPTH) throw new WordError(`substitutions nested deeper than ${MAX_SUBSTITUTION_DEPTH}`);
+    if (++this.depth > MAX_SUBSTITUTION_DEPTH)
+      throw new WordError(`substitutions nested deeper than ${MAX_SUBSTITUTION_DEPTH}`);
     const text = this.modified(name, modifier, start);
     this.depth--;
     return text;

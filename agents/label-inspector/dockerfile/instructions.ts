@@ -93,7 +93,10 @@ export class InstructionReader {
     this.seenDirectives.add(name);
     if (name !== 'escape') return;
     if (value !== '\\' && value !== '`') {
-      throw new DockerfileSyntaxError(`invalid escape directive '${value}': the escape character must be \\ or \``, lineNumber);
+      throw new DockerfileSyntaxError(
+        `invalid escape directive '${value}': the escape character must be \\ or \``,
+        lineNumber,
+      );
     }
     this.escape = value;
   }

@@ -37,8 +37,24 @@ export interface DockerfileLabels {
 }
 
 const KNOWN_INSTRUCTIONS = new Set([
-  'add', 'arg', 'cmd', 'copy', 'entrypoint', 'env', 'expose', 'from', 'healthcheck', 'label',
-  'maintainer', 'onbuild', 'run', 'shell', 'stopsignal', 'user', 'volume', 'workdir',
+  'add',
+  'arg',
+  'cmd',
+  'copy',
+  'entrypoint',
+  'env',
+  'expose',
+  'from',
+  'healthcheck',
+  'label',
+  'maintainer',
+  'onbuild',
+  'run',
+  'shell',
+  'stopsignal',
+  'user',
+  'volume',
+  'workdir',
 ]);
 const STAGE_NAME = /^[a-z][a-z0-9-_.]*$/;
 
@@ -73,7 +89,10 @@ export class StageEvaluator {
     if (keyword === 'arg') return this.arg(instruction, escape);
     const stage = this.stages.at(-1);
     if (!stage) {
-      throw new DockerfileSyntaxError(`${keyword.toUpperCase()} before the first FROM: no build stage in current context`, instruction.line);
+      throw new DockerfileSyntaxError(
+        `${keyword.toUpperCase()} before the first FROM: no build stage in current context`,
+        instruction.line,
+      );
     }
     if (keyword === 'env') this.env(instruction, escape, stage);
     if (keyword === 'label') this.label(instruction, escape, stage);
@@ -107,12 +126,21 @@ export class StageEvaluator {
     }
     const name = alias?.toLowerCase();
     if (name !== undefined && !STAGE_NAME.test(name)) {
-      throw new DockerfileSyntaxError(`invalid name for build stage: ${quoteForMessage(alias ?? '')}, name can't start with a number or contain symbols`, instruction.line);
+      throw new DockerfileSyntaxError(
+        `invalid name for build stage: ${quoteForMessage(alias ?? '')}, name can't start with a number or contain symbols`,
+        instruction.line,
+      );
     }
     if (name !== undefined && this.named.has(name)) {
       throw new DockerfileSyntaxError(`duplicate stage name ${quoteForMessage(name)}`, instruction.line);
     }
-    const from = expandOrThrow(image, (variable) => this.globalArgs.get(variable), escape, instruction.line, 'FROM').text;
+    const from = expandOrThrow(
+      image,
+      (variable) => this.globalArgs.get(variable),
+      escape,
+      instruction.line,
+      'FROM',
+    ).text;
     // Stage names are case-insensitive; a stage built on an earlier one inherits its image config.
     const parent = this.named.get(from.toLowerCase());
     const env = new Map(parent?.env);
@@ -153,7 +181,9 @@ export class StageEvaluator {
   /** `ENV k=v …` or `ENV k the rest`: every value sees the variables as they were before this ENV. */
   private env(instruction: Instruction, escape: string, stage: StageState): void {
     const lookup: Lookup = (variable) => stage.scope.get(variable);
-    const assignments = keyValues(instruction, escape).map((pair) => this.expandPair(pair, instruction, escape, lookup));
+    const assignments = keyValues(instruction, escape).map((pair) =>
+      this.expandPair(pair, instruction, escape, lookup),
+    );
     for (const { key, value, unresolved } of assignments) {
       assign(stage.env, key, unresolved ? undefined : value);
       assign(stage.scope, key, unresolved ? undefined : value);
@@ -168,7 +198,12 @@ export class StageEvaluator {
     }
   }
 
-  private expandPair(pair: KeyValue, instruction: Instruction, escape: string, lookup: Lookup): Omit<DockerfileLabel, 'line' | 'stage'> {
+  private expandPair(
+    pair: KeyValue,
+    instruction: Instruction,
+    escape: string,
+    lookup: Lookup,
+  ): Omit<DockerfileLabel, 'line' | 'stage'> {
     const context = instruction.keyword.toUpperCase();
     const key = expandOrThrow(pair.key.text, lookup, escape, instruction.lineOf(pair.key.offset), context);
     const value = expandOrThrow(pair.value.text, lookup, escape, instruction.lineOf(pair.value.offset), context);
@@ -191,9 +226,13 @@ function keyValues(instruction: Instruction, escape: string): KeyValue[] {
     const equals = word.text.indexOf('=');
     const line = instruction.lineOf(word.offset);
     if (equals < 0) {
-      throw new DockerfileSyntaxError(`${name} ${quoteForMessage(word.text)} is not key=value (the legacy form "${name} key value" takes one pair only)`, line);
+      throw new DockerfileSyntaxError(
+        `${name} ${quoteForMessage(word.text)} is not key=value (the legacy form "${name} key value" takes one pair only)`,
+        line,
+      );
     }
-    if (equals === 0) throw new DockerfileSyntaxError(`${name} ${quoteForMessage(word.text)} has no key before "="`, line);
+    if (equals === 0)
+      throw new DockerfileSyntaxError(`${name} ${quoteForMessage(word.text)} has no key before "="`, line);
     return {
       key: { text: word.text.slice(0, equals), offset: word.offset },
       value: { text: word.text.slice(equals + 1), offset: word.offset + equals + 1 },
@@ -205,9 +244,16 @@ function keyValues(instruction: Instruction, escape: string): KeyValue[] {
 function legacyKeyValue(instruction: Instruction, name: string): KeyValue {
   const { args } = instruction;
   const gap = INSTRUCTION_GAP.exec(args);
-  if (!gap) throw new DockerfileSyntaxError(`${name} ${quoteForMessage(args)} has no value: write ${name} key=value`, instruction.line);
+  if (!gap)
+    throw new DockerfileSyntaxError(
+      `${name} ${quoteForMessage(args)} has no value: write ${name} key=value`,
+      instruction.line,
+    );
   const valueStart = gap.index + gap[0].length;
-  return { key: { text: args.slice(0, gap.index), offset: 0 }, value: { text: args.slice(valueStart), offset: valueStart } };
+  return {
+    key: { text: args.slice(0, gap.index), offset: 0 },
+    value: { text: args.slice(valueStart), offset: valueStart },
+  };
 }
 
 /** LABEL, ENV and ARG take no `--flags`; Docker refuses them rather than reading them as keys. */
@@ -215,7 +261,10 @@ function rejectFlags(instruction: Instruction): void {
   const { args } = instruction;
   if (args.startsWith('--') && args.length > 2 && !isSpace(args[2] ?? '')) {
     const flag = args.split(INSTRUCTION_GAP, 1)[0] ?? args;
-    throw new DockerfileSyntaxError(`${instruction.keyword.toUpperCase()} takes no flags, got ${quoteForMessage(flag)}`, instruction.line);
+    throw new DockerfileSyntaxError(
+      `${instruction.keyword.toUpperCase()} takes no flags, got ${quoteForMessage(flag)}`,
+      instruction.line,
+    );
   }
 }
 

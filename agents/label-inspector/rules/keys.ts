@@ -8,12 +8,19 @@ const keyFormat: LabelRule = {
   id: 'label-key-format',
   title: 'Label key breaks the key guidelines',
   severity: 'medium',
-  remediation: "Use lower-case letters, digits, '.' and '-' only, beginning and ending as the profile requires, e.g. com.example.my-key.",
+  remediation:
+    "Use lower-case letters, digits, '.' and '-' only, beginning and ending as the profile requires, e.g. com.example.my-key.",
   reference: GUIDELINES,
   check(target, settings) {
     return checkedKeys(target, settings).flatMap((key) => {
       const problems = settings.profile.formatProblems(key);
-      return problems.length === 0 ? [] : [finding(this, target, key, `label key '${key}' ${problems.join('; ')} (profile ${settings.profile.name})`, { key })];
+      return problems.length === 0
+        ? []
+        : [
+            finding(this, target, key, `label key '${key}' ${problems.join('; ')} (profile ${settings.profile.name})`, {
+              key,
+            }),
+          ];
     });
   },
 };
@@ -27,7 +34,9 @@ const keySeparators: LabelRule = {
   check(target, settings) {
     return checkedKeys(target, settings).flatMap((key) => {
       const run = settings.profile.consecutive.exec(key);
-      return run ? [finding(this, target, key, `label key '${key}' has the consecutive separators '${run[0]}'`, { key })] : [];
+      return run
+        ? [finding(this, target, key, `label key '${key}' has the consecutive separators '${run[0]}'`, { key })]
+        : [];
     });
   },
 };
@@ -36,12 +45,20 @@ const reservedNamespace: LabelRule = {
   id: 'label-reserved-namespace',
   title: 'Label key uses a namespace reserved by Docker',
   severity: 'medium',
-  remediation: 'Prefix the key with the reverse DNS name of a domain you own; com.docker.*, io.docker.* and org.dockerproject.* are for Docker itself.',
+  remediation:
+    'Prefix the key with the reverse DNS name of a domain you own; com.docker.*, io.docker.* and org.dockerproject.* are for Docker itself.',
   reference: GUIDELINES,
   check(target, settings) {
     return checkedKeys(target, settings).flatMap((key) => {
       const namespace = RESERVED_NAMESPACES.find((ns) => key === ns || key.startsWith(`${ns}.`));
-      return namespace ? [finding(this, target, key, `label key '${key}' is in the reserved namespace ${namespace}.*`, { key, namespace })] : [];
+      return namespace
+        ? [
+            finding(this, target, key, `label key '${key}' is in the reserved namespace ${namespace}.*`, {
+              key,
+              namespace,
+            }),
+          ]
+        : [];
     });
   },
 };
@@ -68,7 +85,9 @@ const shallowPrefix: LabelRule = {
   check(target, settings) {
     return checkedKeys(target, settings)
       .filter((key) => key.split('.').length === 2)
-      .map((key) => finding(this, target, key, `label key '${key}' has a one-part prefix '${key.split('.')[0]}'`, { key }));
+      .map((key) =>
+        finding(this, target, key, `label key '${key}' has a one-part prefix '${key.split('.')[0]}'`, { key }),
+      );
   },
 };
 

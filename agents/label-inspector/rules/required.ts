@@ -23,7 +23,9 @@ const OCI_TO_LABEL_SCHEMA = Object.fromEntries(Object.entries(LABEL_SCHEMA_TO_OC
 
 export const REQUIRED_PRESETS: Readonly<Record<string, readonly string[]>> = {
   oci: ['created', 'title', 'version', 'revision', 'source', 'licenses'].map((k) => OCI + k),
-  'label-schema': ['schema-version', 'build-date', 'name', 'version', 'vcs-url', 'vcs-ref'].map((k) => LABEL_SCHEMA + k),
+  'label-schema': ['schema-version', 'build-date', 'name', 'version', 'vcs-url', 'vcs-ref'].map(
+    (k) => LABEL_SCHEMA + k,
+  ),
 };
 
 /** `oci,com.example.team` → the keys; presets expand, plain keys stay. */
@@ -42,8 +44,17 @@ const requiredMissing: LabelRule = {
       .filter((key) => !(key in target.labels))
       .map((key) => {
         const counterpart = LABEL_SCHEMA_TO_OCI[key] ?? OCI_TO_LABEL_SCHEMA[key];
-        const hint = counterpart && counterpart in target.labels ? `; it has ${counterpart}, whose value belongs under ${key}` : '';
-        return finding(this, target, key, `required label '${key}' is missing${hint}`, counterpart ? { key, counterpart, counterpartPresent: counterpart in target.labels } : { key });
+        const hint =
+          counterpart && counterpart in target.labels
+            ? `; it has ${counterpart}, whose value belongs under ${key}`
+            : '';
+        return finding(
+          this,
+          target,
+          key,
+          `required label '${key}' is missing${hint}`,
+          counterpart ? { key, counterpart, counterpartPresent: counterpart in target.labels } : { key },
+        );
       });
   },
 };

@@ -27,7 +27,13 @@ export interface LabelRule extends RuleInfo {
 }
 
 /** A finding of `rule` about `subject` (a label key, or '' for the whole label set). */
-export function finding(rule: RuleInfo, target: LabelTarget, subject: string, message: string, evidence: Record<string, unknown> = {}): FindingDraft {
+export function finding(
+  rule: RuleInfo,
+  target: LabelTarget,
+  subject: string,
+  message: string,
+  evidence: Record<string, unknown> = {},
+): FindingDraft {
   const line = subject && target.lines?.[subject];
   return {
     ruleId: rule.id,

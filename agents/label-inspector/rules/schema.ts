@@ -31,7 +31,10 @@ function linearRegExp(): RegExpEngine {
 }
 
 /** Label sets the schema is tried on at load: one that cannot evaluate is found before any check. */
-const TRIAL_LABELS: ReadonlyArray<Record<string, string>> = [{}, { 'org.opencontainers.image.title': 'trial', 'com.example.n': '1' }];
+const TRIAL_LABELS: ReadonlyArray<Record<string, string>> = [
+  {},
+  { 'org.opencontainers.image.title': 'trial', 'com.example.n': '1' },
+];
 
 /** Reads, compiles and tries the schema; a problem is a ConfigError naming the file. */
 export function loadLabelSchema(file: string): LabelSchema {
@@ -42,11 +45,22 @@ export function loadLabelSchema(file: string): LabelSchema {
   } catch (error) {
     throw new ConfigError(`label schema ${file}: not JSON: ${(error as Error).message}`);
   }
-  if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) throw new ConfigError(`label schema ${file}: a schema must be a JSON object`);
+  if (schema === null || typeof schema !== 'object' || Array.isArray(schema))
+    throw new ConfigError(`label schema ${file}: a schema must be a JSON object`);
   const $schema = (schema as { $schema?: unknown }).$schema;
   const warnings = new Set<string>();
-  const logger = { log: () => undefined, warn: (...parts: unknown[]) => void warnings.add(parts.join(' ')), error: (...parts: unknown[]) => void warnings.add(parts.join(' ')) };
-  const options = { allErrors: true, coerceTypes: true, strict: false, logger, code: { regExp: linearRegExp() } } as const;
+  const logger = {
+    log: () => undefined,
+    warn: (...parts: unknown[]) => void warnings.add(parts.join(' ')),
+    error: (...parts: unknown[]) => void warnings.add(parts.join(' ')),
+  };
+  const options = {
+    allErrors: true,
+    coerceTypes: true,
+    strict: false,
+    logger,
+    code: { regExp: linearRegExp() },
+  } as const;
   // Loaded only when a schema is given, so that agents without one do not carry ajv.
   const { default: Ajv } = require('ajv') as typeof import('ajv');
   const { default: Ajv2020 } = require('ajv/dist/2020') as typeof import('ajv/dist/2020');
@@ -82,7 +96,8 @@ const schemaViolation: LabelRule = {
   id: 'label-schema',
   title: 'Labels do not match the label schema',
   severity: 'high',
-  remediation: 'Change the labels (or the schema) so that they match; the message names the label and the schema keyword.',
+  remediation:
+    'Change the labels (or the schema) so that they match; the message names the label and the schema keyword.',
   check(target, settings) {
     const schema = settings.schema;
     if (!schema) return [];
@@ -92,12 +107,18 @@ const schemaViolation: LabelRule = {
       const key = errorKey(error);
       const where = key ? `label '${key}'` : 'labels';
       // The schema path tells errors apart even when one label breaks the same keyword twice (allOf).
-      return finding(this, target, `${key}${error.schemaPath}`, `${where} ${error.message ?? 'invalid'} (schema ${schema.file}, ${error.schemaPath})`, {
-        key,
-        keyword: error.keyword,
-        schemaPath: error.schemaPath,
-        params: error.params,
-      });
+      return finding(
+        this,
+        target,
+        `${key}${error.schemaPath}`,
+        `${where} ${error.message ?? 'invalid'} (schema ${schema.file}, ${error.schemaPath})`,
+        {
+          key,
+          keyword: error.keyword,
+          schemaPath: error.schemaPath,
+          params: error.params,
+        },
+      );
     });
   },
 };
@@ -105,7 +126,8 @@ const schemaViolation: LabelRule = {
 /** The label an error is about: the property of its path, or the one `required` misses. */
 function errorKey(error: ErrorObject): string {
   if (error.keyword === 'required') return String((error.params as { missingProperty?: string }).missingProperty ?? '');
-  if (error.keyword === 'additionalProperties') return String((error.params as { additionalProperty?: string }).additionalProperty ?? '');
+  if (error.keyword === 'additionalProperties')
+    return String((error.params as { additionalProperty?: string }).additionalProperty ?? '');
   const first = error.instancePath.split('/')[1] ?? '';
   return first.replace(/~1/g, '/').replace(/~0/g, '~');
 }

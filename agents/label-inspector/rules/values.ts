@@ -14,7 +14,12 @@ const jsonValue: LabelRule = {
         JSON.parse(value);
         return [];
       } catch (error) {
-        return [finding(this, target, key, `label '${key}' looks like JSON but does not parse: ${(error as Error).message}`, { key, value: preview(value) })];
+        return [
+          finding(this, target, key, `label '${key}' looks like JSON but does not parse: ${(error as Error).message}`, {
+            key,
+            value: preview(value),
+          }),
+        ];
       }
     });
   },
@@ -24,12 +29,21 @@ const valueSize: LabelRule = {
   id: 'label-value-size',
   title: 'Label value is too large',
   severity: 'low',
-  remediation: 'Keep labels small: Docker copies them into every inspect and every event of the object. Store large data elsewhere and label a reference.',
+  remediation:
+    'Keep labels small: Docker copies them into every inspect and every event of the object. Store large data elsewhere and label a reference.',
   check(target, settings) {
     return Object.keys(target.labels).flatMap((key) => {
       const bytes = Buffer.byteLength(target.labels[key]!);
       return bytes > settings.maxValueBytes
-        ? [finding(this, target, key, `label '${key}' has a ${bytes}-byte value; the limit is ${settings.maxValueBytes}`, { key, bytes, limit: settings.maxValueBytes })]
+        ? [
+            finding(
+              this,
+              target,
+              key,
+              `label '${key}' has a ${bytes}-byte value; the limit is ${settings.maxValueBytes}`,
+              { key, bytes, limit: settings.maxValueBytes },
+            ),
+          ]
         : [];
     });
   },
@@ -39,12 +53,21 @@ const totalSize: LabelRule = {
   id: 'label-total-size',
   title: 'Labels are too large altogether',
   severity: 'low',
-  remediation: 'Remove labels nobody reads; Docker copies all of them into every inspect and every event of the object.',
+  remediation:
+    'Remove labels nobody reads; Docker copies all of them into every inspect and every event of the object.',
   check(target, settings) {
     const entries = Object.entries(target.labels);
     const bytes = entries.reduce((sum, [key, value]) => sum + Buffer.byteLength(key) + Buffer.byteLength(value), 0);
     return bytes > settings.maxTotalBytes
-      ? [finding(this, target, '', `${entries.length} labels take ${bytes} bytes; the limit is ${settings.maxTotalBytes}`, { labels: entries.length, bytes, limit: settings.maxTotalBytes })]
+      ? [
+          finding(
+            this,
+            target,
+            '',
+            `${entries.length} labels take ${bytes} bytes; the limit is ${settings.maxTotalBytes}`,
+            { labels: entries.length, bytes, limit: settings.maxTotalBytes },
+          ),
+        ]
       : [];
   },
 };

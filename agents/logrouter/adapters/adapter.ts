@@ -27,7 +27,10 @@ interface SendOutcome {
 
 /** Thrown by `send` for a failure to wait out: the route waits `retryAfterMs` before retrying. */
 export class RetryLater extends Error {
-  constructor(message: string, readonly retryAfterMs?: number) {
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
     super(message);
     this.name = 'RetryLater';
   }

@@ -17,10 +17,19 @@ import type { LogMessage } from '../message';
 import { RetryLater, type AdapterFactory, type AdapterKind } from './adapter';
 
 const httpRouteOptions = {
-  format: choiceOption({ help: 'A batch as NDJSON or as one JSON array', default: 'ndjson', choices: ['ndjson', 'json'] as const }),
+  format: choiceOption({
+    help: 'A batch as NDJSON or as one JSON array',
+    default: 'ndjson',
+    choices: ['ndjson', 'json'] as const,
+  }),
   gzip: booleanOption({ help: 'Compress each request (Content-Encoding: gzip)', default: false }),
   timeout: integerOption({ help: 'Milliseconds to wait for an answer before retrying', default: 30_000, min: 1 }),
-  'header.': { ...stringOption({ help: 'A request header, e.g. header.X-Api-Key=… (values of headers named like a key, token or credential are shown as ***)' }), prefix: true },
+  'header.': {
+    ...stringOption({
+      help: 'A request header, e.g. header.X-Api-Key=… (values of headers named like a key, token or credential are shown as ***)',
+    }),
+    prefix: true,
+  },
   ...credentialRouteOptions,
   ...jsonRouteOption,
 };
@@ -63,7 +72,11 @@ const createHttpAdapter: AdapterFactory = ({ spec, env }) => {
     }
   };
   /** Sends `batch` from `from` on; resolves with the messages refused for good and why. */
-  const deliver = async (batch: readonly LogMessage[], from: number, to: number): Promise<{ count: number; reason: string }> => {
+  const deliver = async (
+    batch: readonly LogMessage[],
+    from: number,
+    to: number,
+  ): Promise<{ count: number; reason: string }> => {
     if (from >= to) return { count: 0, reason: '' };
     const response = await postPiece(batch.slice(from, to));
     if (response.status >= 200 && response.status < 300) {
@@ -118,14 +131,21 @@ function post(
   tls: object | undefined,
 ): Promise<{ status: number; retryAfter?: string; body: string }> {
   return new Promise((resolve, reject) => {
-    const options = { method: 'POST', headers: { ...headers, 'Content-Length': String(body.length) }, timeout: timeoutMs, ...(tls ?? {}) };
+    const options = {
+      method: 'POST',
+      headers: { ...headers, 'Content-Length': String(body.length) },
+      timeout: timeoutMs,
+      ...(tls ?? {}),
+    };
     const request = (secure ? httpsRequest : httpRequest)(url, options, (response: IncomingMessage) => {
       let text = '';
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => {
         if (text.length < 4096) text += chunk;
       });
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, retryAfter: response.headers['retry-after'], body: text }));
+      response.on('end', () =>
+        resolve({ status: response.statusCode ?? 0, retryAfter: response.headers['retry-after'], body: text }),
+      );
       response.on('error', reject);
     });
     request.on('timeout', () => request.destroy(new Error(`no answer from ${url.host} within ${timeoutMs} ms`)));
@@ -136,4 +156,8 @@ function post(
 
 export const httpAdapter: AdapterKind = { schemes: ['http'], options: httpRouteOptions, create: createHttpAdapter };
 
-export const httpsAdapter: AdapterKind = { schemes: ['https'], options: { ...httpRouteOptions, ...tlsRouteOptions }, create: createHttpAdapter };
+export const httpsAdapter: AdapterKind = {
+  schemes: ['https'],
+  options: { ...httpRouteOptions, ...tlsRouteOptions },
+  create: createHttpAdapter,
+};

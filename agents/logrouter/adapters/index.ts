@@ -14,7 +14,15 @@ import { relpAdapter } from './relp';
 import { stdoutAdapter } from './stdout';
 import { syslogAdapter } from './syslog';
 
-export const ADAPTER_KINDS: readonly AdapterKind[] = [syslogAdapter, relpAdapter, rawAdapter, redisAdapter, httpAdapter, httpsAdapter, stdoutAdapter];
+export const ADAPTER_KINDS: readonly AdapterKind[] = [
+  syslogAdapter,
+  relpAdapter,
+  rawAdapter,
+  redisAdapter,
+  httpAdapter,
+  httpsAdapter,
+  stdoutAdapter,
+];
 
 /** The options every route takes, whatever its adapter. */
 export const everyRouteOptions: RouteOptionDecls = { ...multilineRouteOptions, ...queueRouteOptions };
@@ -24,7 +32,9 @@ const ALIASES: Record<string, string> = { tcp: 'raw+tcp', udp: 'raw+udp', tls: '
 
 /** Every scheme a route may have, for errors: `syslog, syslog+udp, …, stdout`. */
 function knownSchemes(): string[] {
-  const schemes = ADAPTER_KINDS.flatMap((kind) => kind.schemes.flatMap((scheme) => [scheme, ...(kind.transports ?? []).map((t) => `${scheme}+${t}`)]));
+  const schemes = ADAPTER_KINDS.flatMap((kind) =>
+    kind.schemes.flatMap((scheme) => [scheme, ...(kind.transports ?? []).map((t) => `${scheme}+${t}`)]),
+  );
   return [...schemes, ...Object.keys(ALIASES)];
 }
 

@@ -7,7 +7,10 @@ import { SOCKET_TRANSPORTS, socketAdapter, socketRouteOptions, udpPolicy } from 
 
 const createRawAdapter: AdapterFactory = (context) => {
   // `{{.Data}}` keeps the bytes exactly as the container wrote them.
-  const encodeOne = compileByteTemplate(context.spec.options.format ?? context.env.RAW_FORMAT ?? '{{.Data}}\n', 'raw format (RAW_FORMAT)');
+  const encodeOne = compileByteTemplate(
+    context.spec.options.format ?? context.env.RAW_FORMAT ?? '{{.Data}}\n',
+    'raw format (RAW_FORMAT)',
+  );
   const udp = udpPolicy(context.spec.options);
   return socketAdapter(
     context,
@@ -26,7 +29,13 @@ export const rawAdapter: AdapterKind = {
   schemes: ['raw'],
   transports: SOCKET_TRANSPORTS,
   options: {
-    format: optional(stringOption({ help: "A Go template per line; default {{.Data}}\\n: the line's bytes as written", env: 'RAW_FORMAT', placeholder: '<template>' })),
+    format: optional(
+      stringOption({
+        help: "A Go template per line; default {{.Data}}\\n: the line's bytes as written",
+        env: 'RAW_FORMAT',
+        placeholder: '<template>',
+      }),
+    ),
     ...socketRouteOptions,
   },
   create: createRawAdapter,

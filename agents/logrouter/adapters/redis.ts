@@ -11,12 +11,24 @@ import { credentialRouteOptions, jsonRouteOption, optional, routeOptionValues } 
 import { hostAndPort, type AdapterFactory, type AdapterKind } from './adapter';
 
 const redisRouteOptions = {
-  key: optionalStringOption({ help: 'The stream or list, when the URI has no path; default logspout', env: 'REDIS_KEY', placeholder: '<key>' }),
-  mode: choiceOption({ help: 'XADD to a stream, or RPUSH to a list (logspout-redis-logstash)', default: 'xadd', choices: ['xadd', 'rpush'] as const }),
+  key: optionalStringOption({
+    help: 'The stream or list, when the URI has no path; default logspout',
+    env: 'REDIS_KEY',
+    placeholder: '<key>',
+  }),
+  mode: choiceOption({
+    help: 'XADD to a stream, or RPUSH to a list (logspout-redis-logstash)',
+    default: 'xadd',
+    choices: ['xadd', 'rpush'] as const,
+  }),
   maxlen: optional(integerOption({ help: 'Cap the stream at about this many entries (XADD MAXLEN ~)', min: 1 })),
   db: integerOption({ help: 'The database number', env: 'REDIS_DATABASE', default: 0, min: 0 }),
   ...credentialRouteOptions,
-  password: optionalStringOption({ help: 'The password, also from the URI (redis://:password@host/key)', env: 'REDIS_PASSWORD', placeholder: '<password>' }),
+  password: optionalStringOption({
+    help: 'The password, also from the URI (redis://:password@host/key)',
+    env: 'REDIS_PASSWORD',
+    placeholder: '<password>',
+  }),
   ...jsonRouteOption,
 };
 
@@ -61,13 +73,15 @@ const createRedisAdapter: AdapterFactory = ({ spec, env }) => {
         pipeline.rpush(key, ...batch.map((m) => JSON.stringify(jsonEvent(m))));
       } else {
         for (const m of batch) {
-          if (maxlen !== undefined) pipeline.xadd(key, 'MAXLEN', '~', maxlen, '*', 'event', JSON.stringify(jsonEvent(m)));
+          if (maxlen !== undefined)
+            pipeline.xadd(key, 'MAXLEN', '~', maxlen, '*', 'event', JSON.stringify(jsonEvent(m)));
           else pipeline.xadd(key, '*', 'event', JSON.stringify(jsonEvent(m)));
         }
       }
       const results = await pipeline.exec();
       const failed = results?.find(([error]) => error);
-      if (!results || failed) throw new Error(`redis ${host}:${port}: ${failed?.[0]?.message ?? 'pipeline not executed'}`);
+      if (!results || failed)
+        throw new Error(`redis ${host}:${port}: ${failed?.[0]?.message ?? 'pipeline not executed'}`);
     },
     async close() {
       client.disconnect();

@@ -17,14 +17,24 @@ import { syslogMessage, syslogMessageOptions, syslogSettings } from './syslog-fo
 const DEFAULT_PORT = 2514;
 
 const relpWindowOption = {
-  'relp.window': integerOption({ help: 'Messages outstanding before waiting for acknowledgements', default: 128, min: 1, max: 4096 }),
+  'relp.window': integerOption({
+    help: 'Messages outstanding before waiting for acknowledgements',
+    default: 128,
+    min: 1,
+    max: 4096,
+  }),
 };
 
 const createRelpAdapter: AdapterFactory = ({ spec, env, transport }) => {
   const settings = syslogSettings(spec.options, env);
   const window = routeOptionValues(relpWindowOption, spec.options, env)['relp.window'];
   const { host, port } = hostAndPort(spec, DEFAULT_PORT);
-  const client = new RelpClient({ host, port, window, tls: transport === 'tls' ? tlsOptions(spec.options, env, host) : undefined });
+  const client = new RelpClient({
+    host,
+    port,
+    window,
+    tls: transport === 'tls' ? tlsOptions(spec.options, env, host) : undefined,
+  });
   client.open();
   /** Which messages of a batch the server acknowledged, kept across retries of that batch. */
   const acknowledged = new WeakMap<readonly LogMessage[], boolean[]>();

@@ -22,19 +22,41 @@ export const SOCKET_TRANSPORTS = ['udp', 'tcp', 'tls'] as const;
 
 const udpRouteOptions = onTransports(['udp'], {
   'udp.max': integerOption({ help: 'Largest datagram in bytes', default: 65_507, min: 64, max: 65_507 }),
-  'udp.oversize': choiceOption({ help: 'What a longer line does: truncate it, or drop it (counted as dropped)', default: 'truncate', choices: ['truncate', 'drop'] as const }),
+  'udp.oversize': choiceOption({
+    help: 'What a longer line does: truncate it, or drop it (counted as dropped)',
+    default: 'truncate',
+    choices: ['truncate', 'drop'] as const,
+  }),
 });
 
 /** At most a minute and 256 MiB: the window is held in memory. */
 const replayRouteOptions = onTransports(['tcp', 'tls'], {
-  'replay.window': durationOption({ help: 'How long what was written stays to be written again after a lost connection (at least once); 0 turns it off', default: DEFAULT_REPLAY.ms, minMs: 0, maxMs: 60_000 }),
-  'replay.bytes': integerOption({ help: 'Most bytes the replay window holds', default: DEFAULT_REPLAY.bytes, min: 0, max: 256 * 1024 * 1024 }),
+  'replay.window': durationOption({
+    help: 'How long what was written stays to be written again after a lost connection (at least once); 0 turns it off',
+    default: DEFAULT_REPLAY.ms,
+    minMs: 0,
+    maxMs: 60_000,
+  }),
+  'replay.bytes': integerOption({
+    help: 'Most bytes the replay window holds',
+    default: DEFAULT_REPLAY.bytes,
+    min: 0,
+    max: 256 * 1024 * 1024,
+  }),
 });
 
 /** The options of every socket route, each read on its transport. */
-export const socketRouteOptions = { ...udpRouteOptions, ...replayRouteOptions, ...onTransports(['tls'], tlsRouteOptions) };
+export const socketRouteOptions = {
+  ...udpRouteOptions,
+  ...replayRouteOptions,
+  ...onTransports(['tls'], tlsRouteOptions),
+};
 
-export function socketAdapter(context: AdapterContext, encoding: SocketEncoding, defaultPorts: { udp: number; tcp: number; tls: number }): Adapter {
+export function socketAdapter(
+  context: AdapterContext,
+  encoding: SocketEncoding,
+  defaultPorts: { udp: number; tcp: number; tls: number },
+): Adapter {
   const transport = context.transport;
   if (transport === undefined) throw new Error(`${context.spec.adapter}: a socket route needs a transport`);
   const { host, port } = hostAndPort(context.spec, defaultPorts[transport]);
@@ -52,14 +74,21 @@ export function socketAdapter(context: AdapterContext, encoding: SocketEncoding,
         await udp.send(datagrams);
         // Lines longer than udp.max with udp.oversize=drop: counted as dropped, not as delivered.
         const oversize = batch.length - datagrams.length;
-        return oversize > 0 ? { rejected: { reason: 'longer than udp.max (udp.oversize=drop)', count: oversize } } : undefined;
+        return oversize > 0
+          ? { rejected: { reason: 'longer than udp.max (udp.oversize=drop)', count: oversize } }
+          : undefined;
       },
       async close() {
         udp.close();
       },
     };
   }
-  const stream = new StreamTransport({ host, port, tls: transport === 'tls' ? tlsOptions(context.spec.options, context.env, host) : undefined, replay: replayWindow(context.spec.options) });
+  const stream = new StreamTransport({
+    host,
+    port,
+    tls: transport === 'tls' ? tlsOptions(context.spec.options, context.env, host) : undefined,
+    replay: replayWindow(context.spec.options),
+  });
   // Connect at once: a quiet host sends no line for a while, and /readyz should say whether the
   // destination is there, not wait for the first line to find out.
   stream.open();

@@ -23,7 +23,11 @@ const createStdoutAdapter: AdapterFactory = (context) => {
 export const stdoutAdapter: AdapterKind = {
   schemes: ['stdout'],
   options: {
-    format: stringOption({ help: 'json (one JSON document per line) or a Go template per line', default: 'json', placeholder: '<json|template>' }),
+    format: stringOption({
+      help: 'json (one JSON document per line) or a Go template per line',
+      default: 'json',
+      placeholder: '<json|template>',
+    }),
     ...jsonRouteOption,
   },
   create: createStdoutAdapter,

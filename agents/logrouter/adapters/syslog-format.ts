@@ -36,7 +36,32 @@ export interface SyslogSettings {
   labels: string[];
 }
 
-const FACILITIES: readonly string[] = ['kern', 'user', 'mail', 'daemon', 'auth', 'syslog', 'lpr', 'news', 'uucp', 'cron', 'authpriv', 'ftp', 'ntp', 'audit', 'alert', 'clock', 'local0', 'local1', 'local2', 'local3', 'local4', 'local5', 'local6', 'local7'];
+const FACILITIES: readonly string[] = [
+  'kern',
+  'user',
+  'mail',
+  'daemon',
+  'auth',
+  'syslog',
+  'lpr',
+  'news',
+  'uucp',
+  'cron',
+  'authpriv',
+  'ftp',
+  'ntp',
+  'audit',
+  'alert',
+  'clock',
+  'local0',
+  'local1',
+  'local2',
+  'local3',
+  'local4',
+  'local5',
+  'local6',
+  'local7',
+];
 const SEVERITIES: readonly string[] = ['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug'];
 /** The example enterprise number (RFC 5612) for our own SD-IDs. */
 const PEN = '32473';
@@ -63,27 +88,70 @@ function templateOption(help: string, env?: string) {
 
 /** What syslog and RELP routes read to build a message. */
 export const syslogMessageOptions = {
-  format: choiceOption({ help: 'The syslog message format', env: 'SYSLOG_FORMAT', default: 'rfc5424', choices: ['rfc5424', 'rfc3164'] as const }),
-  facility: choiceOption({ help: `The facility: ${FACILITIES.join(', ')}`, env: 'SYSLOG_FACILITY', default: 'user', choices: FACILITIES, placeholder: '<facility>' }),
-  'severity.stdout': choiceOption({ help: `Severity of stdout lines: ${SEVERITIES.join(', ')}`, default: 'info', choices: SEVERITIES, placeholder: '<severity>' }),
-  'severity.stderr': choiceOption({ help: 'Severity of stderr lines', default: 'err', choices: SEVERITIES, placeholder: '<severity>' }),
-  hostname: templateOption('HOSTNAME; default a non-empty /etc/host_hostname, else SYSLOG_HOSTNAME, else {{.Container.Config.Hostname}}'),
+  format: choiceOption({
+    help: 'The syslog message format',
+    env: 'SYSLOG_FORMAT',
+    default: 'rfc5424',
+    choices: ['rfc5424', 'rfc3164'] as const,
+  }),
+  facility: choiceOption({
+    help: `The facility: ${FACILITIES.join(', ')}`,
+    env: 'SYSLOG_FACILITY',
+    default: 'user',
+    choices: FACILITIES,
+    placeholder: '<facility>',
+  }),
+  'severity.stdout': choiceOption({
+    help: `Severity of stdout lines: ${SEVERITIES.join(', ')}`,
+    default: 'info',
+    choices: SEVERITIES,
+    placeholder: '<severity>',
+  }),
+  'severity.stderr': choiceOption({
+    help: 'Severity of stderr lines',
+    default: 'err',
+    choices: SEVERITIES,
+    placeholder: '<severity>',
+  }),
+  hostname: templateOption(
+    'HOSTNAME; default a non-empty /etc/host_hostname, else SYSLOG_HOSTNAME, else {{.Container.Config.Hostname}}',
+  ),
   tag: templateOption('APP-NAME (RFC 3164: TAG); default {{.ContainerName}}', 'SYSLOG_TAG'),
   append_tag: templateOption('Appended to the tag (logspout)'),
   procid: templateOption('PROCID; default {{.Container.State.Pid}}', 'SYSLOG_PID'),
   msgid: optional(stringOption({ help: 'MSGID (RFC 5424); default -' })),
-  priority: templateOption('The PRI, from 0 to 191 (checked at start); default {{.Priority}}: facility × 8 + severity', 'SYSLOG_PRIORITY'),
+  priority: templateOption(
+    'The PRI, from 0 to 191 (checked at start); default {{.Priority}}: facility × 8 + severity',
+    'SYSLOG_PRIORITY',
+  ),
   timestamp: templateOption("TIMESTAMP; default Docker's time of the line", 'SYSLOG_TIMESTAMP'),
   data: templateOption("MSG; default {{.Data}}: the line's bytes as written", 'SYSLOG_DATA'),
-  structured_data: templateOption('SD, wrapped in [...] (Loggly: <token>@41058); default none', 'SYSLOG_STRUCTURED_DATA'),
-  labels: optional(stringOption({ help: 'Label keys (comma-separated) sent as an SD element [labels@32473 key="value"] (RFC 5424)', placeholder: '<keys>' })),
+  structured_data: templateOption(
+    'SD, wrapped in [...] (Loggly: <token>@41058); default none',
+    'SYSLOG_STRUCTURED_DATA',
+  ),
+  labels: optional(
+    stringOption({
+      help: 'Label keys (comma-separated) sent as an SD element [labels@32473 key="value"] (RFC 5424)',
+      placeholder: '<keys>',
+    }),
+  ),
 };
 
 /** How messages are delimited on a stream (TCP, TLS). */
-const framing = choiceOption({ help: 'lf (traditional) or octet-counted, RFC 6587: LEN SP MSG', env: 'SYSLOG_TCP_FRAMING', default: 'lf', choices: ['lf', 'traditional', 'octet-counted'] as const });
+const framing = choiceOption({
+  help: 'lf (traditional) or octet-counted, RFC 6587: LEN SP MSG',
+  env: 'SYSLOG_TCP_FRAMING',
+  default: 'lf',
+  choices: ['lf', 'traditional', 'octet-counted'] as const,
+});
 export const syslogFramingOption = onTransports(['tcp', 'tls'], { framing });
 
-export function syslogSettings(options: Record<string, string>, env: NodeJS.ProcessEnv, hostHostnameFile = HOST_HOSTNAME_FILE): SyslogSettings {
+export function syslogSettings(
+  options: Record<string, string>,
+  env: NodeJS.ProcessEnv,
+  hostHostnameFile = HOST_HOSTNAME_FILE,
+): SyslogSettings {
   const values = routeOptionValues({ ...syslogMessageOptions, ...syslogFramingOption }, options, env);
   const sd = (values.structured_data ?? '').replace(/^\[|\]$/g, '');
   const priorityText = values.priority;
@@ -92,21 +160,51 @@ export function syslogSettings(options: Record<string, string>, env: NodeJS.Proc
     format: values.format,
     framing: values.framing === 'traditional' ? 'lf' : values.framing,
     facility: FACILITIES.indexOf(values.facility),
-    severity: { stdout: SEVERITIES.indexOf(values['severity.stdout']), stderr: SEVERITIES.indexOf(values['severity.stderr']) },
-    hostname: compileTemplate(options.hostname ?? hostHostname(hostHostnameFile) ?? env.SYSLOG_HOSTNAME ?? '{{.Container.Config.Hostname}}', 'syslog hostname (SYSLOG_HOSTNAME)', ['Priority']),
-    tag: compileTemplate((values.tag ?? '{{.ContainerName}}') + (values.append_tag ?? ''), 'syslog tag (SYSLOG_TAG)', ['Priority']),
+    severity: {
+      stdout: SEVERITIES.indexOf(values['severity.stdout']),
+      stderr: SEVERITIES.indexOf(values['severity.stderr']),
+    },
+    hostname: compileTemplate(
+      options.hostname ?? hostHostname(hostHostnameFile) ?? env.SYSLOG_HOSTNAME ?? '{{.Container.Config.Hostname}}',
+      'syslog hostname (SYSLOG_HOSTNAME)',
+      ['Priority'],
+    ),
+    tag: compileTemplate((values.tag ?? '{{.ContainerName}}') + (values.append_tag ?? ''), 'syslog tag (SYSLOG_TAG)', [
+      'Priority',
+    ]),
     procid: compileTemplate(values.procid ?? '{{.Container.State.Pid}}', 'syslog procid (SYSLOG_PID)', ['Priority']),
     msgid: header(values.msgid ?? '-', 32),
-    structuredData: sd === '' ? undefined : compileTemplate(sd, 'syslog structured data (SYSLOG_STRUCTURED_DATA)', ['Priority']),
-    priority: priorityText === undefined || priorityText === '{{.Priority}}' ? undefined : checkedPriority(compileTemplate(priorityText, 'syslog priority (SYSLOG_PRIORITY)', ['Priority'])),
-    timestamp: values.timestamp === undefined ? undefined : compileTemplate(values.timestamp, 'syslog timestamp (SYSLOG_TIMESTAMP)', ['Priority']),
-    data: dataText === undefined || dataText === '{{.Data}}' ? undefined : compileByteTemplate(dataText, 'syslog data (SYSLOG_DATA)', ['Priority']),
-    labels: (values.labels ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''),
+    structuredData:
+      sd === '' ? undefined : compileTemplate(sd, 'syslog structured data (SYSLOG_STRUCTURED_DATA)', ['Priority']),
+    priority:
+      priorityText === undefined || priorityText === '{{.Priority}}'
+        ? undefined
+        : checkedPriority(compileTemplate(priorityText, 'syslog priority (SYSLOG_PRIORITY)', ['Priority'])),
+    timestamp:
+      values.timestamp === undefined
+        ? undefined
+        : compileTemplate(values.timestamp, 'syslog timestamp (SYSLOG_TIMESTAMP)', ['Priority']),
+    data:
+      dataText === undefined || dataText === '{{.Data}}'
+        ? undefined
+        : compileByteTemplate(dataText, 'syslog data (SYSLOG_DATA)', ['Priority']),
+    labels: (values.labels ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== ''),
   };
 }
 
 const SAMPLE: LogMessage = {
-  container: { id: '0'.repeat(64), name: 'sample', image: 'sample', hostname: 'sample', pid: 1, labels: {}, tty: false },
+  container: {
+    id: '0'.repeat(64),
+    name: 'sample',
+    image: 'sample',
+    hostname: 'sample',
+    pid: 1,
+    labels: {},
+    tty: false,
+  },
   source: 'stdout',
   ts: '2006-01-02T15:04:05.000000000Z',
   data: Buffer.from('sample'),
@@ -120,7 +218,10 @@ const SAMPLE: LogMessage = {
 function checkedPriority(template: Template): Template {
   for (const source of ['stdout', 'stderr'] as const) {
     const value = template({ ...SAMPLE, source }, { Priority: 14 });
-    if (!/^\d{1,3}$/.test(value) || Number(value) > 191) throw new TemplateError(`syslog priority (SYSLOG_PRIORITY) must give a number from 0 to 191, not ${JSON.stringify(value)}`);
+    if (!/^\d{1,3}$/.test(value) || Number(value) > 191)
+      throw new TemplateError(
+        `syslog priority (SYSLOG_PRIORITY) must give a number from 0 to 191, not ${JSON.stringify(value)}`,
+      );
   }
   return template;
 }
@@ -149,7 +250,12 @@ export function syslogMessage(settings: SyslogSettings, message: LogMessage): { 
   const host = header(settings.hostname(message, extras), 255);
   const body = settings.data ? settings.data(message, extras) : message.data;
   // Printable only, spaces kept: an RFC 3164 layout (`Jan _2 15:04:05`) has them.
-  const custom = settings.timestamp ? settings.timestamp(message, extras).replace(/[^\x20-\x7e]/g, '').slice(0, 64) : undefined;
+  const custom = settings.timestamp
+    ? settings
+        .timestamp(message, extras)
+        .replace(/[^\x20-\x7e]/g, '')
+        .slice(0, 64)
+    : undefined;
   if (settings.format === 'rfc3164') {
     const ts = message.ts;
     const month = MONTHS[Number(ts.slice(5, 7)) - 1];
@@ -200,7 +306,12 @@ export function frameForStream(settings: SyslogSettings, messages: readonly LogM
 const NEWLINE = Buffer.from('\n');
 
 /** One datagram per message, cut to `max` bytes (or undefined to drop it when `truncate` is off). */
-export function datagram(settings: SyslogSettings, message: LogMessage, max: number, truncate: boolean): Buffer | undefined {
+export function datagram(
+  settings: SyslogSettings,
+  message: LogMessage,
+  max: number,
+  truncate: boolean,
+): Buffer | undefined {
   const { head, body } = syslogMessage(settings, message);
   const bytes = Buffer.concat([Buffer.from(head, 'utf8'), body]);
   if (bytes.length <= max) return bytes;

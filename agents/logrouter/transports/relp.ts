@@ -85,7 +85,10 @@ class Session {
 
   private armWatchdog(): void {
     clearTimeout(this.watchdog);
-    this.watchdog = setTimeout(() => this.end(new RelpError(`no RELP acknowledgement within ${this.ackTimeoutMs} ms`)), this.ackTimeoutMs);
+    this.watchdog = setTimeout(
+      () => this.end(new RelpError(`no RELP acknowledgement within ${this.ackTimeoutMs} ms`)),
+      this.ackTimeoutMs,
+    );
     this.watchdog.unref();
   }
 
@@ -133,7 +136,9 @@ export function parseFrame(buffer: Buffer): Frame | 'incomplete' | RelpError {
   if (!head) {
     const text = buffer.subarray(0, 64).toString('latin1');
     // Not a frame start, and not a prefix of one either.
-    return /^\d{0,9}( [a-z]{0,32}( \d{0,9})?)?$/.test(text) ? 'incomplete' : new RelpError(`bad RELP frame from the server: ${JSON.stringify(text.slice(0, 40))}`);
+    return /^\d{0,9}( [a-z]{0,32}( \d{0,9})?)?$/.test(text)
+      ? 'incomplete'
+      : new RelpError(`bad RELP frame from the server: ${JSON.stringify(text.slice(0, 40))}`);
   }
   if (head[4] === undefined) return 'incomplete';
   const dataLength = Number(head[3]);
@@ -147,7 +152,12 @@ export function parseFrame(buffer: Buffer): Frame | 'incomplete' | RelpError {
   const start = head[0].length;
   if (buffer.length < start + dataLength + 1) return 'incomplete';
   if (buffer[start + dataLength] !== 0x0a) return new RelpError('RELP frame without its trailer');
-  return { txnr: Number(head[1]), command: head[2]!, data: buffer.subarray(start, start + dataLength).toString('utf8'), length: start + dataLength + 1 };
+  return {
+    txnr: Number(head[1]),
+    command: head[2]!,
+    data: buffer.subarray(start, start + dataLength).toString('utf8'),
+    length: start + dataLength + 1,
+  };
 }
 
 export class RelpClient {
@@ -183,7 +193,12 @@ export class RelpClient {
       let failed = false;
       const pump = () => {
         // At most `window` messages, and (past the first) about MAX_OUTSTANDING_BYTES, in flight.
-        while (!failed && outstanding < window && (outstanding === 0 || outstandingBytes < MAX_OUTSTANDING_BYTES) && next < messages.length) {
+        while (
+          !failed &&
+          outstanding < window &&
+          (outstanding === 0 || outstandingBytes < MAX_OUTSTANDING_BYTES) &&
+          next < messages.length
+        ) {
           const index = next++;
           if (acked[index]) continue;
           const size = messages[index]!.length;
@@ -244,7 +259,10 @@ export class RelpClient {
     const { host, port, tls } = this.options;
     const socket = await new Promise<Socket>((resolve, reject) => {
       const s = tls ? tlsConnect({ host, port, ...tls }) : netConnect({ host, port });
-      const timer = setTimeout(() => s.destroy(new Error(`connect to ${host}:${port} timed out`)), this.options.connectTimeoutMs ?? 10_000);
+      const timer = setTimeout(
+        () => s.destroy(new Error(`connect to ${host}:${port} timed out`)),
+        this.options.connectTimeoutMs ?? 10_000,
+      );
       s.once('error', (error) => {
         clearTimeout(timer);
         s.destroy();

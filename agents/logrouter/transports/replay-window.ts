@@ -79,7 +79,11 @@ export class ReplayWindow<K> {
   /** Drops entries older than the window or overwritten in the ring. */
   private expire(now: number): void {
     const oldest = now - this.limits.ms;
-    while (this.head < this.entries.length && (this.entries[this.head]!.start < this.end - this.limits.bytes || this.entries[this.head]!.at < oldest)) this.head += 1;
+    while (
+      this.head < this.entries.length &&
+      (this.entries[this.head]!.start < this.end - this.limits.bytes || this.entries[this.head]!.at < oldest)
+    )
+      this.head += 1;
     if (this.head > 1024 && this.head * 2 > this.entries.length) {
       this.entries = this.entries.slice(this.head);
       this.head = 0;

@@ -182,7 +182,10 @@ export class StreamTransport {
     this.connecting ??= new Promise<Connection>((resolve, reject) => {
       const { host, port, tls } = this.options;
       const socket = tls ? tlsConnect({ host, port, ...tls }) : netConnect({ host, port, allowHalfOpen: true });
-      const timer = setTimeout(() => socket.destroy(new Error(`connect to ${host}:${port} timed out`)), this.options.connectTimeoutMs ?? 10_000);
+      const timer = setTimeout(
+        () => socket.destroy(new Error(`connect to ${host}:${port} timed out`)),
+        this.options.connectTimeoutMs ?? 10_000,
+      );
       const fail = (error: Error) => {
         this.healthy = false;
         clearTimeout(timer);

@@ -5,7 +5,10 @@ import { isIPv6 } from 'node:net';
 export class UdpTransport {
   private socket: Socket | undefined;
 
-  constructor(private readonly host: string, private readonly port: number) {}
+  constructor(
+    private readonly host: string,
+    private readonly port: number,
+  ) {}
 
   get connected(): boolean {
     return true;

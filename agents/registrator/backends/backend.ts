@@ -76,7 +76,10 @@ export interface RegistryBackend {
 
 /** A failed registry call: `status` when the registry answered, none when it could not be reached. */
 export class RegistryError extends Error {
-  constructor(message: string, readonly status?: number) {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
     super(message);
     this.name = 'RegistryError';
   }

@@ -1,20 +1,36 @@
 /** `consul://`, `consul-tls://`, `consul-unix://`: services on the local Consul agent. */
 import { CONTAINER_KEY, OWNER_KEY, SPEC_KEY, type DesiredService, type HealthStatus } from '../service-model';
-import { transientHttpError, type ActualService, type RegistryBackend, type RegistryBackendKind, type RegistryError } from './backend';
+import {
+  transientHttpError,
+  type ActualService,
+  type RegistryBackend,
+  type RegistryBackendKind,
+  type RegistryError,
+} from './backend';
 import { ConsulConnection } from './consul-connection';
 import { networkEndpoint, unixSocketEndpoint, type ConsulEndpoint } from './consul-uri';
 
 export const consulAgentKind: RegistryBackendKind = {
-  schemes: { consul: 'consul://host:port', 'consul-tls': 'consul-tls://host:port', 'consul-unix': 'consul-unix:///path.sock' },
+  schemes: {
+    consul: 'consul://host:port',
+    'consul-tls': 'consul-tls://host:port',
+    'consul-unix': 'consul-unix:///path.sock',
+  },
   parse(scheme, rest, raw, env) {
     let endpoint: ConsulEndpoint;
     if (scheme === 'consul-unix') endpoint = unixSocketEndpoint(scheme, rest).endpoint;
     else {
       const network = networkEndpoint(rest, scheme === 'consul-tls', env);
-      if (network.path !== '') throw new Error(`a ${scheme} URI takes no path (${network.path}); did you mean consulkv://?`);
+      if (network.path !== '')
+        throw new Error(`a ${scheme} URI takes no path (${network.path}); did you mean consulkv://?`);
       endpoint = network.endpoint;
     }
-    return { raw, tls: endpoint.protocol === 'https', endpoint, connect: (settings) => new ConsulAgentBackend(new ConsulConnection({ ...settings, endpoint })) };
+    return {
+      raw,
+      tls: endpoint.protocol === 'https',
+      endpoint,
+      connect: (settings) => new ConsulAgentBackend(new ConsulConnection({ ...settings, endpoint })),
+    };
   },
 };
 
@@ -56,12 +72,19 @@ class ConsulAgentBackend implements RegistryBackend {
 
   async list(): Promise<Map<string, ActualService>> {
     const [services, checks] = await Promise.all([
-      this.consul.call('GET /v1/agent/services', (o) => this.consul.client.agent.service.list(o) as Promise<Record<string, AgentServiceEntry>>),
-      this.consul.call('GET /v1/agent/checks', (o) => this.consul.client.agent.check.list(o) as Promise<Record<string, { ServiceID?: string }>>),
+      this.consul.call(
+        'GET /v1/agent/services',
+        (o) => this.consul.client.agent.service.list(o) as Promise<Record<string, AgentServiceEntry>>,
+      ),
+      this.consul.call(
+        'GET /v1/agent/checks',
+        (o) => this.consul.client.agent.check.list(o) as Promise<Record<string, { ServiceID?: string }>>,
+      ),
     ]);
     const checkCount = new Map<string, number>();
     for (const [checkId, check] of Object.entries(checks ?? {})) {
-      if (check.ServiceID && !checkId.startsWith(MAINTENANCE_PREFIX)) checkCount.set(check.ServiceID, (checkCount.get(check.ServiceID) ?? 0) + 1);
+      if (check.ServiceID && !checkId.startsWith(MAINTENANCE_PREFIX))
+        checkCount.set(check.ServiceID, (checkCount.get(check.ServiceID) ?? 0) + 1);
     }
     const out = new Map<string, ActualService>();
     for (const s of Object.values(services ?? {})) {
@@ -91,7 +114,9 @@ class ConsulAgentBackend implements RegistryBackend {
 
   async deregister(service: Pick<ActualService, 'id'>): Promise<void> {
     try {
-      await this.consul.call(`PUT /v1/agent/service/deregister/${service.id}`, (o) => this.consul.client.agent.service.deregister({ id: service.id, ...o }));
+      await this.consul.call(`PUT /v1/agent/service/deregister/${service.id}`, (o) =>
+        this.consul.client.agent.service.deregister({ id: service.id, ...o }),
+      );
     } catch (error) {
       // Gone already (deregistered by someone else, or the agent restarted empty): done.
       if ((error as { status?: number }).status === 404) return;
@@ -100,12 +125,21 @@ class ConsulAgentBackend implements RegistryBackend {
   }
 
   async setHealth(checkId: string, status: HealthStatus, output: string): Promise<void> {
-    await this.consul.request('PUT', `/agent/check/update/${encodeURIComponent(checkId)}`, JSON.stringify({ Status: status, Output: output }));
+    await this.consul.request(
+      'PUT',
+      `/agent/check/update/${encodeURIComponent(checkId)}`,
+      JSON.stringify({ Status: status, Output: output }),
+    );
   }
 
   async setMaintenance(serviceId: string, enabled: boolean, reason: string): Promise<void> {
     await this.consul.call(`PUT /v1/agent/service/maintenance/${serviceId}`, (o) =>
-      this.consul.client.agent.service.maintenance({ id: serviceId, enable: enabled, ...(enabled ? { reason } : {}), ...o }),
+      this.consul.client.agent.service.maintenance({
+        id: serviceId,
+        enable: enabled,
+        ...(enabled ? { reason } : {}),
+        ...o,
+      }),
     );
   }
 

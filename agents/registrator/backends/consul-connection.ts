@@ -29,12 +29,22 @@ export class ConsulConnection {
     const { endpoint } = settings;
     this.timeoutMs = settings.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.description = describeEndpoint(endpoint);
-    this.agent = endpoint.protocol === 'https' ? new HttpsAgent({ keepAlive: true, ...tlsMaterial(settings) }) : new HttpAgent({ keepAlive: true });
-    const baseUrl = endpoint.socketPath ? 'http://consul/v1' : `${endpoint.protocol}://${endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host}:${endpoint.port}/v1`;
+    this.agent =
+      endpoint.protocol === 'https'
+        ? new HttpsAgent({ keepAlive: true, ...tlsMaterial(settings) })
+        : new HttpAgent({ keepAlive: true });
+    const baseUrl = endpoint.socketPath
+      ? 'http://consul/v1'
+      : `${endpoint.protocol}://${endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host}:${endpoint.port}/v1`;
     // socketPath is passed through to papi, the client's HTTP layer, which supports it.
     // Loaded when a Consul registry is configured, not by every agent's process.
     const ConsulClient = require('consul') as typeof Consul;
-    this.client = new ConsulClient({ baseUrl, agent: this.agent, defaults: settings.token ? { token: settings.token } : undefined, ...(endpoint.socketPath ? { socketPath: endpoint.socketPath } : {}) } as ConstructorParameters<typeof Consul>[0]);
+    this.client = new ConsulClient({
+      baseUrl,
+      agent: this.agent,
+      defaults: settings.token ? { token: settings.token } : undefined,
+      ...(endpoint.socketPath ? { socketPath: endpoint.socketPath } : {}),
+    } as ConstructorParameters<typeof Consul>[0]);
   }
 
   /** Runs a call of the npm client with our timeout (papi reads `timeout`; the typings omit it), turning its errors into RegistryError. */
@@ -52,20 +62,26 @@ export class ConsulConnection {
     const send = endpoint.protocol === 'https' ? httpsRequest : httpRequest;
     const headers: Record<string, string | number> = {};
     if (token) headers['X-Consul-Token'] = token;
-    if (body !== undefined) Object.assign(headers, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
-    const target = endpoint.socketPath ? { socketPath: endpoint.socketPath } : { host: endpoint.host, port: endpoint.port };
+    if (body !== undefined)
+      Object.assign(headers, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+    const target = endpoint.socketPath
+      ? { socketPath: endpoint.socketPath }
+      : { host: endpoint.host, port: endpoint.port };
     return new Promise((resolve, reject) => {
-      const req = send({ ...target, method, path: `/v1${path}`, headers, agent: this.agent, timeout: this.timeoutMs }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', (e) => reject(new RegistryError(`${method} ${path}: ${e.message}`)));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString();
-          const status = res.statusCode ?? 0;
-          if (status >= 200 && status < 300) resolve(text);
-          else reject(new RegistryError(`${method} ${path}: ${status} ${text.trim()}`, status));
-        });
-      });
+      const req = send(
+        { ...target, method, path: `/v1${path}`, headers, agent: this.agent, timeout: this.timeoutMs },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', (e) => reject(new RegistryError(`${method} ${path}: ${e.message}`)));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString();
+            const status = res.statusCode ?? 0;
+            if (status >= 200 && status < 300) resolve(text);
+            else reject(new RegistryError(`${method} ${path}: ${status} ${text.trim()}`, status));
+          });
+        },
+      );
       req.on('timeout', () => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
       req.on('error', (e) => reject(new RegistryError(`${method} ${path}: ${e.message}`)));
       req.end(body);
@@ -90,7 +106,8 @@ function tlsMaterial(settings: ConsulSettings): Record<string, unknown> {
   const ca = read(settings.caFile, 'CONSUL_CACERT (--consul-cacert)');
   const cert = read(settings.certFile, 'CONSUL_CLIENT_CERT (--consul-client-cert)');
   const key = read(settings.keyFile, 'CONSUL_CLIENT_KEY (--consul-client-key)');
-  if (Boolean(cert) !== Boolean(key)) throw new ConfigError('CONSUL_CLIENT_CERT and CONSUL_CLIENT_KEY go together: give both or neither');
+  if (Boolean(cert) !== Boolean(key))
+    throw new ConfigError('CONSUL_CLIENT_CERT and CONSUL_CLIENT_KEY go together: give both or neither');
   if (ca) tls.ca = ca;
   if (cert) tls.cert = cert;
   if (key) tls.key = key;
@@ -107,7 +124,12 @@ interface ClientError {
 function toRegistryError(what: string, error: unknown): RegistryError {
   if (error instanceof RegistryError) return error;
   const e = (error ?? {}) as ClientError;
-  const body = typeof e.response?.body === 'string' ? e.response.body.trim() : Buffer.isBuffer(e.response?.body) ? e.response.body.toString().trim() : '';
+  const body =
+    typeof e.response?.body === 'string'
+      ? e.response.body.trim()
+      : Buffer.isBuffer(e.response?.body)
+        ? e.response.body.toString().trim()
+        : '';
   const message = (e.message ?? String(error)).replace(/^consul: /, '');
   return new RegistryError(`${what}: ${e.statusCode ? `${e.statusCode} ` : ''}${body || message}`, e.statusCode);
 }

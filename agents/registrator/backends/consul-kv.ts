@@ -7,7 +7,13 @@
 import { createHash } from 'node:crypto';
 import { hostPortText } from '../addresses';
 import type { DesiredService } from '../service-model';
-import { transientHttpError, type ActualService, type RegistryBackend, type RegistryBackendKind, type RegistryError } from './backend';
+import {
+  transientHttpError,
+  type ActualService,
+  type RegistryBackend,
+  type RegistryBackendKind,
+  type RegistryError,
+} from './backend';
 import { ConsulConnection } from './consul-connection';
 import { kvPrefix, networkEndpoint, unixSocketEndpoint } from './consul-uri';
 
@@ -19,11 +25,20 @@ export const consulKvKind: RegistryBackendKind = {
       // The socket path and the prefix are separated by the first colon.
       const { body } = unixSocketEndpoint(scheme, rest);
       const colon = body.indexOf(':');
-      located = { endpoint: unixSocketEndpoint(scheme, colon < 0 ? body : body.slice(0, colon)).endpoint, path: colon < 0 ? '' : body.slice(colon + 1) };
+      located = {
+        endpoint: unixSocketEndpoint(scheme, colon < 0 ? body : body.slice(0, colon)).endpoint,
+        path: colon < 0 ? '' : body.slice(colon + 1),
+      };
     } else located = networkEndpoint(rest, false, env);
     const { endpoint } = located;
     const prefix = kvPrefix(located.path);
-    return { raw, tls: endpoint.protocol === 'https', endpoint, prefix, connect: (settings) => new ConsulKvBackend(new ConsulConnection({ ...settings, endpoint }), prefix) };
+    return {
+      raw,
+      tls: endpoint.protocol === 'https',
+      endpoint,
+      prefix,
+      connect: (settings) => new ConsulKvBackend(new ConsulConnection({ ...settings, endpoint }), prefix),
+    };
   },
 };
 
@@ -35,7 +50,7 @@ interface KvEntry {
 
 /** The KV flags that mark a key as written by this node: 32 bits of a digest of its name, never 0. */
 export function ownerFlags(node: string): number {
-  return (createHash('sha256').update(`quayside:${node}`).digest().readUInt32BE(0) >>> 0) || 1;
+  return createHash('sha256').update(`quayside:${node}`).digest().readUInt32BE(0) >>> 0 || 1;
 }
 
 class ConsulKvBackend implements RegistryBackend {
@@ -43,7 +58,10 @@ class ConsulKvBackend implements RegistryBackend {
   readonly hasChecks = false;
   private ownerNode = '';
 
-  constructor(private readonly consul: ConsulConnection, private readonly prefix: string) {
+  constructor(
+    private readonly consul: ConsulConnection,
+    private readonly prefix: string,
+  ) {
     this.description = `consul KV at ${consul.description}/${prefix}`;
   }
 
@@ -67,7 +85,9 @@ class ConsulKvBackend implements RegistryBackend {
   async list(node: string): Promise<Map<string, ActualService>> {
     this.ownerNode = node;
     const flags = ownerFlags(node);
-    const entries = (await this.consul.call(`GET /v1/kv/${this.prefix}/?recurse`, (o) => this.consul.client.kv.get({ key: `${this.prefix}/`, recurse: true, ...o }))) as KvEntry[] | undefined;
+    const entries = (await this.consul.call(`GET /v1/kv/${this.prefix}/?recurse`, (o) =>
+      this.consul.client.kv.get({ key: `${this.prefix}/`, recurse: true, ...o }),
+    )) as KvEntry[] | undefined;
     const out = new Map<string, ActualService>();
     for (const entry of entries ?? []) {
       const rest = entry.Key.slice(this.prefix.length + 1);
@@ -97,7 +117,14 @@ class ConsulKvBackend implements RegistryBackend {
   async register(service: DesiredService): Promise<void> {
     const { Name, ID, Address, Port } = service.registration;
     const key = this.key(Name, ID);
-    await this.consul.call(`PUT /v1/kv/${key}`, (o) => this.consul.client.kv.set({ key, value: hostPortText(Address, Port), flags: ownerFlags(this.ownerNode || service.registration.Meta.quayside_node!), ...o }));
+    await this.consul.call(`PUT /v1/kv/${key}`, (o) =>
+      this.consul.client.kv.set({
+        key,
+        value: hostPortText(Address, Port),
+        flags: ownerFlags(this.ownerNode || service.registration.Meta.quayside_node!),
+        ...o,
+      }),
+    );
   }
 
   async deregister(service: Pick<ActualService, 'id' | 'name'>): Promise<void> {

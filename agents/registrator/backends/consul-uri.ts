@@ -15,11 +15,16 @@ export interface ConsulEndpoint {
 /** `rest` is what follows `scheme:` in the URI. */
 export function unixSocketEndpoint(scheme: string, rest: string): { endpoint: ConsulEndpoint; body: string } {
   const body = rest.replace(/^\/\//, '');
-  if (!body.startsWith('/')) throw new Error(`${scheme} needs an absolute socket path, as ${scheme}:///run/consul/http.sock`);
+  if (!body.startsWith('/'))
+    throw new Error(`${scheme} needs an absolute socket path, as ${scheme}:///run/consul/http.sock`);
   return { endpoint: { protocol: 'http', host: 'localhost', port: 0, socketPath: body }, body };
 }
 
-export function networkEndpoint(rest: string, tls: boolean, env: NodeJS.ProcessEnv): { endpoint: ConsulEndpoint; path: string } {
+export function networkEndpoint(
+  rest: string,
+  tls: boolean,
+  env: NodeJS.ProcessEnv,
+): { endpoint: ConsulEndpoint; path: string } {
   const body = rest.replace(/^\/\//, '');
   const slash = body.indexOf('/');
   const authority = slash < 0 ? body : body.slice(0, slash);
@@ -29,7 +34,8 @@ export function networkEndpoint(rest: string, tls: boolean, env: NodeJS.ProcessE
   // A host name is letters, digits, dots, dashes and underscores: a space or %00 would only fail at every retry.
   const parsed = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9._-]+))(?::(\d{1,5}))?$/.exec(hostPort);
   const port = Number(parsed?.[3] ?? 8500);
-  if (!parsed || port < 1 || port > 65535) throw new Error(`${JSON.stringify(hostPort)} is not HOST, HOST:PORT or [IPv6]:PORT`);
+  if (!parsed || port < 1 || port > 65535)
+    throw new Error(`${JSON.stringify(hostPort)} is not HOST, HOST:PORT or [IPv6]:PORT`);
   return { endpoint: { protocol: tls || fallback?.tls ? 'https' : 'http', host: parsed[1] ?? parsed[2]!, port }, path };
 }
 

@@ -24,7 +24,8 @@ export function parseRegistryUri(raw: string, env: NodeJS.ProcessEnv = process.e
   const match = /^([a-z][a-z0-9+.-]*):(.*)$/i.exec(text);
   if (!match) throw new Error(`not a URI; ${expected}`);
   const scheme = match[1]!.toLowerCase();
-  if (NOT_PART_OF_QUAYSIDE.includes(scheme)) throw new Error(`registrator's ${scheme} backend is not part of quayside; ${expected}`);
+  if (NOT_PART_OF_QUAYSIDE.includes(scheme))
+    throw new Error(`registrator's ${scheme} backend is not part of quayside; ${expected}`);
   const kind = KINDS.find((candidate) => scheme in candidate.schemes);
   if (!kind) throw new Error(`unknown scheme ${JSON.stringify(scheme)}; ${expected}`);
   return kind.parse(scheme, match[2]!, text, env);

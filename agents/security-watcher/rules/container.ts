@@ -79,7 +79,9 @@ function isUnder(path: string, dir: string): boolean {
  * in for it.
  */
 function shownSecurityOptions(options: readonly string[]): string[] {
-  return options.map((o) => (/^seccomp[=:]\s*\{/.test(o) ? `seccomp=<inline profile, ${o.length - 'seccomp='.length} bytes>` : o));
+  return options.map((o) =>
+    /^seccomp[=:]\s*\{/.test(o) ? `seccomp=<inline profile, ${o.length - 'seccomp='.length} bytes>` : o,
+  );
 }
 
 /** A rule that fires on one field, with one subject-less hit. */
@@ -104,7 +106,22 @@ function fieldRule(
 const ENGINE_SOCKET_NAMES = ['docker.sock', 'podman.sock'];
 
 /** Docker's default capabilities: adding one of these changes nothing (docker-bench 5.4 uses the same set). */
-const DEFAULT_CAPS = new Set(['AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'MKNOD', 'NET_BIND_SERVICE', 'NET_RAW', 'SETFCAP', 'SETGID', 'SETPCAP', 'SETUID', 'SYS_CHROOT']);
+const DEFAULT_CAPS = new Set([
+  'AUDIT_WRITE',
+  'CHOWN',
+  'DAC_OVERRIDE',
+  'FOWNER',
+  'FSETID',
+  'KILL',
+  'MKNOD',
+  'NET_BIND_SERVICE',
+  'NET_RAW',
+  'SETFCAP',
+  'SETGID',
+  'SETPCAP',
+  'SETUID',
+  'SYS_CHROOT',
+]);
 
 /** CIS 5.6 directories; docker-bench compared them exactly and only when mounted RW. */
 const SENSITIVE_HOST_DIRS = ['/', '/boot', '/dev', '/etc', '/lib', '/proc', '/sys', '/usr'];
@@ -114,13 +131,35 @@ const SENSITIVE_HOST_DIRS = ['/', '/boot', '/dev', '/etc', '/lib', '/proc', '/sy
  * facts). Falco matches these sources exactly, `/proc*` and `/root*` as prefixes: a read-only
  * `/etc/localtime` or `/etc/ssl/certs`, which many containers mount, is not sensitive.
  */
-const FALCO_SENSITIVE_MOUNTS = ['/', '/var/run/docker.sock', '/run/docker.sock', '/var/run/crio/crio.sock', '/run/containerd/containerd.sock', '/etc', '/home/admin'];
+const FALCO_SENSITIVE_MOUNTS = [
+  '/',
+  '/var/run/docker.sock',
+  '/run/docker.sock',
+  '/var/run/crio/crio.sock',
+  '/run/containerd/containerd.sock',
+  '/etc',
+  '/home/admin',
+];
 /** Sensitive with everything under them (Falco's `/proc*`, `/root*`; the kubelet's state and PKI). */
 const FALCO_SENSITIVE_TREES = ['/proc', '/root', '/var/lib/kubelet', '/etc/kubernetes'];
 /** Host files under /etc that hold credentials (Falco's own sensitive-file list), read-only or not. */
-const SENSITIVE_HOST_FILES = ['/etc/shadow', '/etc/gshadow', '/etc/sudoers', '/etc/sudoers.d', '/etc/ssh', '/etc/pam.d', '/etc/security'];
+const SENSITIVE_HOST_FILES = [
+  '/etc/shadow',
+  '/etc/gshadow',
+  '/etc/sudoers',
+  '/etc/sudoers.d',
+  '/etc/ssh',
+  '/etc/pam.d',
+  '/etc/security',
+];
 
-function namespaceRule(cis: string, id: string, what: string, field: keyof HostConfigFields & ('NetworkMode' | 'PidMode' | 'IpcMode' | 'UTSMode' | 'UsernsMode'), severity: ContainerRule['severity']): ContainerRule {
+function namespaceRule(
+  cis: string,
+  id: string,
+  what: string,
+  field: keyof HostConfigFields & ('NetworkMode' | 'PidMode' | 'IpcMode' | 'UTSMode' | 'UsernsMode'),
+  severity: ContainerRule['severity'],
+): ContainerRule {
   const flag = field === 'UsernsMode' ? 'userns' : field.replace('Mode', '').toLowerCase();
   return {
     id,
@@ -132,11 +171,22 @@ function namespaceRule(cis: string, id: string, what: string, field: keyof HostC
     reference: cisReference(cis),
     check(target) {
       const value = hostConfig(target)[field];
-      if (value === 'host') return [hit('', `shares the host's ${what} namespace (HostConfig.${field}=host)`, `HostConfig.${field}`, value)];
+      if (value === 'host')
+        return [
+          hit('', `shares the host's ${what} namespace (HostConfig.${field}=host)`, `HostConfig.${field}`, value),
+        ];
       // `--${flag} container:x` where x runs with host mode is host mode too (docker-bench misses it).
       const joined = target.joined?.[field as 'NetworkMode' | 'PidMode' | 'IpcMode'];
       if (joined?.mode !== 'host' || joined.error) return [];
-      return [hit('', `shares the host's ${what} namespace through container ${joined.via.join(' → ')} (HostConfig.${field}=${String(value)}, which has ${field}=host)`, `HostConfig.${field}`, value ?? null, { joined: joined.via })];
+      return [
+        hit(
+          '',
+          `shares the host's ${what} namespace through container ${joined.via.join(' → ')} (HostConfig.${field}=${String(value)}, which has ${field}=host)`,
+          `HostConfig.${field}`,
+          value ?? null,
+          { joined: joined.via },
+        ),
+      ];
     },
   };
 }
@@ -150,7 +200,15 @@ function hostIpcRule(): ContainerRule {
       const hits = byMode.check(target);
       if (hits.length > 0 || target.hostIpc !== true) return hits;
       const mode = hostConfig(target).IpcMode ?? null;
-      return [hit('', `shares the host's IPC namespace (its init process is in it; the engine says HostConfig.IpcMode=${mode})`, 'HostConfig.IpcMode', mode, { ipcNamespace: 'host' })];
+      return [
+        hit(
+          '',
+          `shares the host's IPC namespace (its init process is in it; the engine says HostConfig.IpcMode=${mode})`,
+          'HostConfig.IpcMode',
+          mode,
+          { ipcNamespace: 'host' },
+        ),
+      ];
     },
   };
 }
@@ -162,13 +220,23 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
     family: 'container',
     title: 'Container runs without an AppArmor profile',
     severity: 'medium',
-    remediation: 'Run the container with --security-opt apparmor=<profile> (or keep the engine default docker-default).',
+    remediation:
+      'Run the container with --security-opt apparmor=<profile> (or keep the engine default docker-default).',
     reference: cisReference('5.2'),
     check(target) {
       // docker-bench warns on every container of a host without AppArmor (issue #320).
       if (!target.host.apparmor) return [];
       const profile = target.info.AppArmorProfile ?? '';
-      return profile === '' || profile === 'unconfined' ? [hit('', `runs without an AppArmor profile (AppArmorProfile=${JSON.stringify(profile)})`, 'AppArmorProfile', profile)] : [];
+      return profile === '' || profile === 'unconfined'
+        ? [
+            hit(
+              '',
+              `runs without an AppArmor profile (AppArmorProfile=${JSON.stringify(profile)})`,
+              'AppArmorProfile',
+              profile,
+            ),
+          ]
+        : [];
     },
   },
   {
@@ -177,14 +245,17 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
     family: 'container',
     title: 'Container runs without SELinux labels',
     severity: 'medium',
-    remediation: 'Run the container with --security-opt label=level:<level> (or type:/user:/role:), and not label=disable.',
+    remediation:
+      'Run the container with --security-opt label=level:<level> (or type:/user:/role:), and not label=disable.',
     reference: cisReference('5.3'),
     check(target) {
       if (!target.host.selinux) return [];
       // docker-bench passes any SecurityOpt, even seccomp=unconfined or the label=disable the daemon adds.
       const options = hostConfig(target).SecurityOpt ?? [];
       const labels = options.filter((o) => /^label[=:]/.test(o) && !/^label[=:]disable$/.test(o));
-      return labels.length === 0 ? [hit('', 'runs without SELinux label options', 'HostConfig.SecurityOpt', shownSecurityOptions(options))] : [];
+      return labels.length === 0
+        ? [hit('', 'runs without SELinux label options', 'HostConfig.SecurityOpt', shownSecurityOptions(options))]
+        : [];
     },
   },
   {
@@ -204,7 +275,14 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
     },
   },
   fieldRule(
-    { id: 'privileged', cis: '5.5', title: 'Privileged container', severity: 'critical', remediation: 'Do not use --privileged; add the few capabilities or devices the container needs.', reference: cisReference('5.5') },
+    {
+      id: 'privileged',
+      cis: '5.5',
+      title: 'Privileged container',
+      severity: 'critical',
+      remediation: 'Do not use --privileged; add the few capabilities or devices the container needs.',
+      reference: cisReference('5.5'),
+    },
     'HostConfig.Privileged',
     (hc) => hc.Privileged,
     (value) => value === true,
@@ -228,7 +306,15 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
           const dir = SENSITIVE_HOST_DIRS.find((d) => (d === '/' ? source === '/' : isUnder(source, d)));
           if (!dir) return [];
           const via = source !== m.Source ? ` (via symlink ${m.Source})` : through(m);
-          return [hit(m.Destination ?? '', `mounts host ${source}${via} read-write at ${m.Destination}`, `Mounts[${m.index}]`, { Source: m.Source, Destination: m.Destination, RW: m.RW }, { ...(source !== m.Source ? { resolvedSource: source } : {}), ...(m.volume ? { volume: m.volume } : {}) })];
+          return [
+            hit(
+              m.Destination ?? '',
+              `mounts host ${source}${via} read-write at ${m.Destination}`,
+              `Mounts[${m.index}]`,
+              { Source: m.Source, Destination: m.Destination, RW: m.RW },
+              { ...(source !== m.Source ? { resolvedSource: source } : {}), ...(m.volume ? { volume: m.volume } : {}) },
+            ),
+          ];
         });
     },
   },
@@ -246,17 +332,33 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
       const command = [target.info.Path, ...(target.info.Args ?? [])].filter(Boolean);
       // A shell-form CMD (`/bin/sh -c "/usr/sbin/sshd -D"`) runs sshd inside the script.
       const launched = launchedPrograms(target.info.Path ?? '', target.info.Args ?? []);
-      if (command.some((word) => posix.basename(word) === 'sshd') || launched.some(({ program }) => program === 'sshd')) {
+      if (
+        command.some((word) => posix.basename(word) === 'sshd') ||
+        launched.some(({ program }) => program === 'sshd')
+      ) {
         const shown = redactCommand(command);
         return [hit('', `runs sshd (${shown.join(' ')})`, 'Path/Args', shown)];
       }
       const processes = target.processes;
-      if (processes && 'error' in processes) return [hit('processes', `could not check the running processes for sshd: ${processes.error}`, 'GET /containers/{id}/top', null)];
+      if (processes && 'error' in processes)
+        return [
+          hit(
+            'processes',
+            `could not check the running processes for sshd: ${processes.error}`,
+            'GET /containers/{id}/top',
+            null,
+          ),
+        ];
       // comm is the executable's name; sshd's own children show `sshd: user@pts/0` as their arguments.
       const sshd = processes?.list.find((p) => p.comm === 'sshd' || /^(?:\S*\/)?sshd(?::|\s|$)/.test(p.args));
       if (!sshd) return [];
       const shown = redactCommand(sshd.args.split(/\s+/));
-      return [hit('', `a process runs sshd (${sshd.comm}: ${shown.join(' ')})`, 'GET /containers/{id}/top', { comm: sshd.comm, args: shown.join(' ') })];
+      return [
+        hit('', `a process runs sshd (${sshd.comm}: ${shown.join(' ')})`, 'GET /containers/{id}/top', {
+          comm: sshd.comm,
+          args: shown.join(' '),
+        }),
+      ];
     },
   },
   {
@@ -268,11 +370,13 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
     remediation: 'Publish on a host port above 1024.',
     reference: cisReference('5.8'),
     check(target) {
-      return portBindings(target)
-        // Ports below 1024 are privileged; docker-bench's `< 1025` also flags 1024.
-        .map((b) => ({ ...b, low: b.hostPorts.filter((p) => p > 0 && p < 1024) }))
-        .filter((b) => b.low.length > 0)
-        .map((b) => hit(b.port, `publishes ${b.port} on privileged host port ${b.low.join(', ')}`, b.field, b.value));
+      return (
+        portBindings(target)
+          // Ports below 1024 are privileged; docker-bench's `< 1025` also flags 1024.
+          .map((b) => ({ ...b, low: b.hostPorts.filter((p) => p > 0 && p < 1024) }))
+          .filter((b) => b.low.length > 0)
+          .map((b) => hit(b.port, `publishes ${b.port} on privileged host port ${b.low.join(', ')}`, b.field, b.value))
+      );
     },
   },
   {
@@ -285,12 +389,26 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
     remediation: 'Publish only the ports the service needs.',
     reference: cisReference('5.9'),
     check(target) {
-      return portBindings(target).map((b) => hit(b.port, `publishes ${b.port} on host port ${b.hostPorts.map((p) => p || '(random)').join(', ')}`, b.field, b.value));
+      return portBindings(target).map((b) =>
+        hit(
+          b.port,
+          `publishes ${b.port} on host port ${b.hostPorts.map((p) => p || '(random)').join(', ')}`,
+          b.field,
+          b.value,
+        ),
+      );
     },
   },
   namespaceRule('5.10', 'host-network', 'network', 'NetworkMode', 'high'),
   fieldRule(
-    { id: 'memory-limit', cis: '5.11', title: 'No memory limit', severity: 'medium', remediation: 'Set --memory.', reference: cisReference('5.11') },
+    {
+      id: 'memory-limit',
+      cis: '5.11',
+      title: 'No memory limit',
+      severity: 'medium',
+      remediation: 'Set --memory.',
+      reference: cisReference('5.11'),
+    },
     'HostConfig.Memory',
     (hc) => hc.Memory ?? 0,
     (value) => value === 0,
@@ -312,11 +430,25 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
       // place. Deviation, said in the message: a CPU limit (--cpus, --cpu-quota) counts as in place.
       if ((value.CpuShares !== 0 && value.CpuShares !== 1024) || value.NanoCpus !== 0 || value.CpuQuota > 0) return [];
       const shares = value.CpuShares === 0 ? 'CpuShares=0 (unset)' : 'CpuShares=1024 (the default weight)';
-      return [hit('', `has ${shares} and no CPU limit: not in place by the CIS 5.12 text (quayside also accepts --cpus or --cpu-quota, which CIS does not name)`, 'HostConfig.CpuShares/NanoCpus/CpuQuota', value)];
+      return [
+        hit(
+          '',
+          `has ${shares} and no CPU limit: not in place by the CIS 5.12 text (quayside also accepts --cpus or --cpu-quota, which CIS does not name)`,
+          'HostConfig.CpuShares/NanoCpus/CpuQuota',
+          value,
+        ),
+      ];
     },
   },
   fieldRule(
-    { id: 'writable-rootfs', cis: '5.13', title: 'Root filesystem is writable', severity: 'low', remediation: 'Run with --read-only and mount tmpfs or volumes where the process writes.', reference: cisReference('5.13') },
+    {
+      id: 'writable-rootfs',
+      cis: '5.13',
+      title: 'Root filesystem is writable',
+      severity: 'low',
+      remediation: 'Run with --read-only and mount tmpfs or volumes where the process writes.',
+      reference: cisReference('5.13'),
+    },
     'HostConfig.ReadonlyRootfs',
     (hc) => hc.ReadonlyRootfs ?? false,
     (value) => value === false,
@@ -349,9 +481,17 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
       const policy = hostConfig(target).RestartPolicy ?? {};
       const name = policy.Name ?? '';
       // docker-bench passes always and unless-stopped (their count is 0), which retry forever.
-      if (name === 'always' || name === 'unless-stopped') return [hit('', `restarts ${name}, without a retry bound`, 'HostConfig.RestartPolicy', policy)];
+      if (name === 'always' || name === 'unless-stopped')
+        return [hit('', `restarts ${name}, without a retry bound`, 'HostConfig.RestartPolicy', policy)];
       if (name === 'on-failure' && ((policy.MaximumRetryCount ?? 0) > 5 || (policy.MaximumRetryCount ?? 0) === 0)) {
-        return [hit('', `restarts on failure up to ${policy.MaximumRetryCount || 'unlimited'} times (more than 5)`, 'HostConfig.RestartPolicy', policy)];
+        return [
+          hit(
+            '',
+            `restarts on failure up to ${policy.MaximumRetryCount || 'unlimited'} times (more than 5)`,
+            'HostConfig.RestartPolicy',
+            policy,
+          ),
+        ];
       }
       return [];
     },
@@ -364,15 +504,31 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
     family: 'container',
     title: 'Host devices exposed to the container',
     severity: 'medium',
-    remediation: 'Do not pass host devices with --device unless needed, and then with the least permissions (r, w or m).',
+    remediation:
+      'Do not pass host devices with --device unless needed, and then with the least permissions (r, w or m).',
     reference: cisReference('5.18'),
     check(target) {
       const devices = hostConfig(target).Devices ?? [];
-      return devices.map((d, i) => hit(d.PathInContainer ?? '', `exposes host device ${d.PathOnHost} as ${d.PathInContainer} (${d.CgroupPermissions})`, `HostConfig.Devices[${i}]`, d));
+      return devices.map((d, i) =>
+        hit(
+          d.PathInContainer ?? '',
+          `exposes host device ${d.PathOnHost} as ${d.PathInContainer} (${d.CgroupPermissions})`,
+          `HostConfig.Devices[${i}]`,
+          d,
+        ),
+      );
     },
   },
   fieldRule(
-    { id: 'default-ulimits', cis: '5.19', title: 'Default ulimits not overridden', severity: 'info', offByDefault: true, remediation: 'Set --ulimit where the defaults do not fit.', reference: cisReference('5.19') },
+    {
+      id: 'default-ulimits',
+      cis: '5.19',
+      title: 'Default ulimits not overridden',
+      severity: 'info',
+      offByDefault: true,
+      remediation: 'Set --ulimit where the defaults do not fit.',
+      reference: cisReference('5.19'),
+    },
     'HostConfig.Ulimits',
     (hc) => hc.Ulimits,
     (value) => !value || (value as unknown[]).length === 0,
@@ -389,7 +545,14 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
     check(target) {
       return mounts(target)
         .filter((m) => (m.Propagation ?? '').includes('shared'))
-        .map((m) => hit(m.Destination ?? '', `mounts ${m.Source} at ${m.Destination} with ${m.Propagation} propagation`, `Mounts[${m.index}].Propagation`, m.Propagation));
+        .map((m) =>
+          hit(
+            m.Destination ?? '',
+            `mounts ${m.Source} at ${m.Destination} with ${m.Propagation} propagation`,
+            `Mounts[${m.index}].Propagation`,
+            m.Propagation,
+          ),
+        );
     },
   },
   namespaceRule('5.21', 'host-uts', 'UTS', 'UTSMode', 'high'),
@@ -403,11 +566,27 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
     reference: cisReference('5.22'),
     check(target) {
       const options = hostConfig(target).SecurityOpt ?? [];
-      return options.some((o) => /^seccomp[=:]unconfined$/.test(o)) ? [hit('', 'runs without the seccomp profile (seccomp=unconfined)', 'HostConfig.SecurityOpt', shownSecurityOptions(options))] : [];
+      return options.some((o) => /^seccomp[=:]unconfined$/.test(o))
+        ? [
+            hit(
+              '',
+              'runs without the seccomp profile (seccomp=unconfined)',
+              'HostConfig.SecurityOpt',
+              shownSecurityOptions(options),
+            ),
+          ]
+        : [];
     },
   },
   fieldRule(
-    { id: 'cgroup-parent', cis: '5.25', title: 'Container in a non-default cgroup parent (confirm it)', severity: 'info', remediation: 'Leave --cgroup-parent unset unless the cgroup is meant for it.', reference: cisReference('5.25') },
+    {
+      id: 'cgroup-parent',
+      cis: '5.25',
+      title: 'Container in a non-default cgroup parent (confirm it)',
+      severity: 'info',
+      remediation: 'Leave --cgroup-parent unset unless the cgroup is meant for it.',
+      reference: cisReference('5.25'),
+    },
     'HostConfig.CgroupParent',
     (hc) => hc.CgroupParent ?? '',
     (value) => value !== '',
@@ -419,11 +598,21 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
     family: 'container',
     title: 'Container may acquire new privileges',
     severity: 'medium',
-    remediation: 'Run with --security-opt no-new-privileges (or set no-new-privileges in daemon.json; that setting is not visible through the API).',
+    remediation:
+      'Run with --security-opt no-new-privileges (or set no-new-privileges in daemon.json; that setting is not visible through the API).',
     reference: cisReference('5.26'),
     check(target) {
       const options = hostConfig(target).SecurityOpt ?? [];
-      return options.some((o) => /^no-new-privileges(?:[=:]true)?$/.test(o)) ? [] : [hit('', 'may gain privileges through setuid binaries (no no-new-privileges)', 'HostConfig.SecurityOpt', shownSecurityOptions(options))];
+      return options.some((o) => /^no-new-privileges(?:[=:]true)?$/.test(o))
+        ? []
+        : [
+            hit(
+              '',
+              'may gain privileges through setuid binaries (no no-new-privileges)',
+              'HostConfig.SecurityOpt',
+              shownSecurityOptions(options),
+            ),
+          ];
     },
   },
   {
@@ -437,11 +626,20 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
     check(target) {
       // Config.Healthcheck, so that a container is judged at create, before State.Health exists.
       const test = target.info.Config.Healthcheck?.Test;
-      return !test || test.length === 0 || test[0] === 'NONE' ? [hit('', 'has no health check', 'Config.Healthcheck', target.info.Config.Healthcheck ?? null)] : [];
+      return !test || test.length === 0 || test[0] === 'NONE'
+        ? [hit('', 'has no health check', 'Config.Healthcheck', target.info.Config.Healthcheck ?? null)]
+        : [];
     },
   },
   fieldRule(
-    { id: 'pids-limit', cis: '5.29', title: 'No PIDs limit', severity: 'medium', remediation: 'Set --pids-limit.', reference: cisReference('5.29') },
+    {
+      id: 'pids-limit',
+      cis: '5.29',
+      title: 'No PIDs limit',
+      severity: 'medium',
+      remediation: 'Set --pids-limit.',
+      reference: cisReference('5.29'),
+    },
     'HostConfig.PidsLimit',
     (hc) => hc.PidsLimit ?? null,
     // 0 and any negative value mean unlimited, as null does.
@@ -449,7 +647,15 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
     (value) => `has no PIDs limit (HostConfig.PidsLimit=${JSON.stringify(value)})`,
   ),
   fieldRule(
-    { id: 'default-bridge', cis: '5.30', title: "Container on Docker's default bridge", severity: 'info', offByDefault: true, remediation: 'Attach the container to a user-defined network.', reference: cisReference('5.30') },
+    {
+      id: 'default-bridge',
+      cis: '5.30',
+      title: "Container on Docker's default bridge",
+      severity: 'info',
+      offByDefault: true,
+      remediation: 'Attach the container to a user-defined network.',
+      reference: cisReference('5.30'),
+    },
     'HostConfig.NetworkMode',
     (hc) => hc.NetworkMode ?? '',
     (value) => value === 'default' || value === 'bridge',
@@ -470,10 +676,23 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
         .filter((m) => m.Type === 'bind')
         .flatMap((m) => {
           const source = resolvedSource(target, m);
-          const socket = target.host.dockerSockets.find((s) => isUnder(s, source)) ?? (ENGINE_SOCKET_NAMES.includes(posix.basename(source)) ? source : undefined);
+          const socket =
+            target.host.dockerSockets.find((s) => isUnder(s, source)) ??
+            (ENGINE_SOCKET_NAMES.includes(posix.basename(source)) ? source : undefined);
           if (!socket) return [];
-          const how = socket === source ? `mounts the engine socket ${source}` : `mounts ${source}, which holds the engine socket ${socket}`;
-          return [hit(m.Destination ?? '', `${how}${through(m)} at ${m.Destination}`, `Mounts[${m.index}]`, { Source: m.Source, Destination: m.Destination, RW: m.RW }, source !== m.Source ? { resolvedSource: source } : {})];
+          const how =
+            socket === source
+              ? `mounts the engine socket ${source}`
+              : `mounts ${source}, which holds the engine socket ${socket}`;
+          return [
+            hit(
+              m.Destination ?? '',
+              `${how}${through(m)} at ${m.Destination}`,
+              `Mounts[${m.index}]`,
+              { Source: m.Source, Destination: m.Destination, RW: m.RW },
+              source !== m.Source ? { resolvedSource: source } : {},
+            ),
+          ];
         });
     },
   },
@@ -487,7 +706,9 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
     reference: cisReference('4.1'),
     check(target) {
       const user = target.info.Config.User ?? '';
-      return isRootUser(user) ? [hit('', `runs as root (Config.User=${JSON.stringify(user)})`, 'Config.User', user)] : [];
+      return isRootUser(user)
+        ? [hit('', `runs as root (Config.User=${JSON.stringify(user)})`, 'Config.User', user)]
+        : [];
     },
   },
   {
@@ -506,7 +727,15 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
           const source = resolvedSource(target, m);
           const match = exact.includes(source) || trees.some((p) => isUnder(source, p));
           if (!match) return [];
-          return [hit(m.Destination ?? '', `mounts host ${source}${through(m)} at ${m.Destination}${m.RW ? '' : ' (read-only)'}`, `Mounts[${m.index}]`, { Source: m.Source, Destination: m.Destination, RW: m.RW }, { ...(source !== m.Source ? { resolvedSource: source } : {}), ...(m.volume ? { volume: m.volume } : {}) })];
+          return [
+            hit(
+              m.Destination ?? '',
+              `mounts host ${source}${through(m)} at ${m.Destination}${m.RW ? '' : ' (read-only)'}`,
+              `Mounts[${m.index}]`,
+              { Source: m.Source, Destination: m.Destination, RW: m.RW },
+              { ...(source !== m.Source ? { resolvedSource: source } : {}), ...(m.volume ? { volume: m.volume } : {}) },
+            ),
+          ];
         });
     },
   },
@@ -521,7 +750,15 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
       if (!target.hasImageAllowList) return [];
       const image = target.info.Config.Image ?? '';
       if ([image, ...target.imageAliases].some(target.allowedImages)) return [];
-      return [hit('', `runs image ${image}, which the policy does not allow`, 'Config.Image', image, target.imageAliases.length > 0 ? { imageTags: target.imageAliases } : {})];
+      return [
+        hit(
+          '',
+          `runs image ${image}, which the policy does not allow`,
+          'Config.Image',
+          image,
+          target.imageAliases.length > 0 ? { imageTags: target.imageAliases } : {},
+        ),
+      ];
     },
   },
 ];
@@ -551,11 +788,25 @@ function portBindings(target: ContainerTarget): PortBinding[] {
   const hc = hostConfig(target);
   const explicit = Object.entries(hc.PortBindings ?? {})
     .filter(([, bindings]) => (bindings ?? []).length > 0)
-    .map(([port, bindings]): PortBinding => ({ port, bindings: bindings ?? [], hostPorts: (bindings ?? []).map((b) => Number.parseInt(b.HostPort ?? '', 10) || 0), field: `HostConfig.PortBindings["${port}"]`, value: bindings }));
+    .map(([port, bindings]): PortBinding => ({
+      port,
+      bindings: bindings ?? [],
+      hostPorts: (bindings ?? []).map((b) => Number.parseInt(b.HostPort ?? '', 10) || 0),
+      field: `HostConfig.PortBindings["${port}"]`,
+      value: bindings,
+    }));
   if (hc.PublishAllPorts !== true) return explicit;
-  const exposed = Object.keys((target.info.Config as { ExposedPorts?: Record<string, unknown> | null }).ExposedPorts ?? {});
+  const exposed = Object.keys(
+    (target.info.Config as { ExposedPorts?: Record<string, unknown> | null }).ExposedPorts ?? {},
+  );
   const all = exposed
     .filter((port) => !explicit.some((b) => b.port === port))
-    .map((port): PortBinding => ({ port, bindings: [{ HostIp: '', HostPort: '' }], hostPorts: [0], field: 'HostConfig.PublishAllPorts', value: { PublishAllPorts: true, ExposedPort: port } }));
+    .map((port): PortBinding => ({
+      port,
+      bindings: [{ HostIp: '', HostPort: '' }],
+      hostPorts: [0],
+      field: 'HostConfig.PublishAllPorts',
+      value: { PublishAllPorts: true, ExposedPort: port },
+    }));
   return [...explicit, ...all];
 }

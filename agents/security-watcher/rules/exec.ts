@@ -10,9 +10,41 @@ import { redactCommand, redactText } from '../redact';
 import { cisReference, hit, isRootUser, type SecurityRule } from './rule';
 import { analyzeCommand, renamedFrom, SHELLS, type CommandAnalysis, type LaunchedProgram } from './shell';
 
-;
-const PACKAGE_MANAGERS = ['apt', 'apt-get', 'aptitude', 'dpkg', 'rpm', 'yum', 'dnf', 'microdnf', 'zypper', 'apk', 'pip', 'pip3', 'gem', 'npm', 'yarn', 'pnpm', 'snap', 'pacman', 'update-alternatives'];
-const NETWORK_TOOLS = ['nc', 'ncat', 'netcat', 'nmap', 'dig', 'tcpdump', 'tshark', 'ngrep', 'telnet', 'mitmproxy', 'socat', 'zmap'];
+const PACKAGE_MANAGERS = [
+  'apt',
+  'apt-get',
+  'aptitude',
+  'dpkg',
+  'rpm',
+  'yum',
+  'dnf',
+  'microdnf',
+  'zypper',
+  'apk',
+  'pip',
+  'pip3',
+  'gem',
+  'npm',
+  'yarn',
+  'pnpm',
+  'snap',
+  'pacman',
+  'update-alternatives',
+];
+const NETWORK_TOOLS = [
+  'nc',
+  'ncat',
+  'netcat',
+  'nmap',
+  'dig',
+  'tcpdump',
+  'tshark',
+  'ngrep',
+  'telnet',
+  'mitmproxy',
+  'socat',
+  'zmap',
+];
 const REMOTE_COPY_TOOLS = ['rsync', 'scp', 'sftp', 'dcp', 'wget'];
 /** Where anyone in a container can write: a program run from here was dropped there (Falco: "Drop and execute new binary"). */
 const WRITABLE_DIRS = ['/tmp', '/var/tmp', '/dev/shm', '/run', '/var/run'];
@@ -63,7 +95,15 @@ function shownProcess(target: ExecTarget): ExecTarget['process'] {
   return { ...target.process, arguments: redactedCommand(target).slice(1) };
 }
 
-function toolRule(id: string, title: string, severity: ExecRule['severity'], tools: readonly string[], what: string, reference: string, extra?: (program: string, words: string[]) => boolean): ExecRule {
+function toolRule(
+  id: string,
+  title: string,
+  severity: ExecRule['severity'],
+  tools: readonly string[],
+  what: string,
+  reference: string,
+  extra?: (program: string, words: string[]) => boolean,
+): ExecRule {
   return {
     id,
     family: 'exec',
@@ -72,8 +112,19 @@ function toolRule(id: string, title: string, severity: ExecRule['severity'], too
     remediation: `Do not run ${what} in running containers; build them into the image, or use a debug container.`,
     reference,
     check(target) {
-      const found = execAnalysis(target).launched.find(({ program, words }) => tools.includes(program) || extra?.(program, words) === true);
-      return found ? [hit(`exec ${target.execId}`, `docker exec ran ${what} ${found.program}: ${commandLine(target)}`, 'ProcessConfig', shownProcess(target))] : [];
+      const found = execAnalysis(target).launched.find(
+        ({ program, words }) => tools.includes(program) || extra?.(program, words) === true,
+      );
+      return found
+        ? [
+            hit(
+              `exec ${target.execId}`,
+              `docker exec ran ${what} ${found.program}: ${commandLine(target)}`,
+              'ProcessConfig',
+              shownProcess(target),
+            ),
+          ]
+        : [];
     },
   };
 }
@@ -91,8 +142,20 @@ export const EXEC_RULES: readonly ExecRule[] = [
     check(target) {
       // The TTY is what tells a person at a terminal from a script (and from health checks, which never have one).
       // `docker exec -it c env bash` or `busybox sh` opens the shell through a wrapper.
-      if (!target.process.tty || !execAnalysis(target).launched.some(({ program }) => SHELLS.includes(program) || renamedFrom(program, SHELLS))) return [];
-      return [hit(`exec ${target.execId}`, `docker exec opened a shell with a terminal: ${commandLine(target)}`, 'ProcessConfig.tty', true, { entrypoint: target.process.entrypoint })];
+      if (
+        !target.process.tty ||
+        !execAnalysis(target).launched.some(({ program }) => SHELLS.includes(program) || renamedFrom(program, SHELLS))
+      )
+        return [];
+      return [
+        hit(
+          `exec ${target.execId}`,
+          `docker exec opened a shell with a terminal: ${commandLine(target)}`,
+          'ProcessConfig.tty',
+          true,
+          { entrypoint: target.process.entrypoint },
+        ),
+      ];
     },
   },
   {
@@ -104,7 +167,16 @@ export const EXEC_RULES: readonly ExecRule[] = [
     remediation: 'Do not use docker exec --privileged.',
     reference: cisReference('5.23'),
     check(target) {
-      return target.process.privileged ? [hit(`exec ${target.execId}`, `docker exec --privileged ran ${commandLine(target)}`, 'ProcessConfig.privileged', true)] : [];
+      return target.process.privileged
+        ? [
+            hit(
+              `exec ${target.execId}`,
+              `docker exec --privileged ran ${commandLine(target)}`,
+              'ProcessConfig.privileged',
+              true,
+            ),
+          ]
+        : [];
     },
   },
   {
@@ -121,10 +193,24 @@ export const EXEC_RULES: readonly ExecRule[] = [
       const user = explicit ? target.process.user! : target.containerUser;
       if (!isRootUser(user)) return [];
       const field = explicit ? 'ProcessConfig.user' : 'Config.User';
-      return [hit(`exec ${target.execId}`, `docker exec ran as root (${field}=${JSON.stringify(user)}): ${commandLine(target)}`, field, user)];
+      return [
+        hit(
+          `exec ${target.execId}`,
+          `docker exec ran as root (${field}=${JSON.stringify(user)}): ${commandLine(target)}`,
+          field,
+          user,
+        ),
+      ];
     },
   },
-  toolRule('package-manager-exec', 'Package manager run in a container (Falco: Launch Package Management Process in Container)', 'high', PACKAGE_MANAGERS, 'the package manager', 'Falco rule "Launch Package Management Process in Container"'),
+  toolRule(
+    'package-manager-exec',
+    'Package manager run in a container (Falco: Launch Package Management Process in Container)',
+    'high',
+    PACKAGE_MANAGERS,
+    'the package manager',
+    'Falco rule "Launch Package Management Process in Container"',
+  ),
   toolRule(
     'network-tool-exec',
     'Network tool run in a container (Falco: Launch Suspicious Network Tool in Container)',
@@ -140,7 +226,9 @@ export const EXEC_RULES: readonly ExecRule[] = [
     REMOTE_COPY_TOOLS,
     'the remote copy tool',
     'Falco rules "Launch Remote File Copy Tools in Container", "Launch Ingress Remote File Copy Tools in Container"',
-    (program, words) => program === 'curl' && words.some((w) => /^(?:-[a-zA-Z]*[oO]\S*|--output(?:=.*)?|--remote-name(?:-all)?)$/.test(w)),
+    (program, words) =>
+      program === 'curl' &&
+      words.some((w) => /^(?:-[a-zA-Z]*[oO]\S*|--output(?:=.*)?|--remote-name(?:-all)?)$/.test(w)),
   ),
   {
     id: 'drop-and-execute',
@@ -156,10 +244,20 @@ export const EXEC_RULES: readonly ExecRule[] = [
         const dir = WRITABLE_DIRS.find((d) => isUnderDir(path, d));
         const original = renamedFrom(program, WATCHED_PROGRAMS);
         if (!dir && !original) return [];
-        return [`${path} (${[dir ? `from the writable ${dir}` : '', original ? `a renamed copy of ${original}` : ''].filter(Boolean).join(', ')})`];
+        return [
+          `${path} (${[dir ? `from the writable ${dir}` : '', original ? `a renamed copy of ${original}` : ''].filter(Boolean).join(', ')})`,
+        ];
       });
       if (dropped.length === 0) return [];
-      return [hit(`exec ${target.execId}`, `docker exec ran ${dropped.join(', ')}: ${commandLine(target)}`, 'ProcessConfig', shownProcess(target), { programs: dropped })];
+      return [
+        hit(
+          `exec ${target.execId}`,
+          `docker exec ran ${dropped.join(', ')}: ${commandLine(target)}`,
+          'ProcessConfig',
+          shownProcess(target),
+          { programs: dropped },
+        ),
+      ];
     },
   },
   {
@@ -167,13 +265,23 @@ export const EXEC_RULES: readonly ExecRule[] = [
     family: 'exec',
     title: 'docker exec ran commands that cannot be known before they run (eval, variable program, script from stdin)',
     severity: 'medium',
-    remediation: 'Run named programs with literal arguments; treat this exec as suspect until someone says what it ran.',
-    reference: 'Falco rules judge the processes that run; the Docker API shows only the command, so what it hides is reported',
+    remediation:
+      'Run named programs with literal arguments; treat this exec as suspect until someone says what it ran.',
+    reference:
+      'Falco rules judge the processes that run; the Docker API shows only the command, so what it hides is reported',
     check(target) {
       const { undecidable } = execAnalysis(target);
       if (undecidable.length === 0) return [];
       const shown = undecidable.map((u) => redactText(u));
-      return [hit(`exec ${target.execId}`, `docker exec ran what only run time decides (${shown.join('; ')}): ${commandLine(target)}`, 'ProcessConfig', shownProcess(target), { undecidable: shown })];
+      return [
+        hit(
+          `exec ${target.execId}`,
+          `docker exec ran what only run time decides (${shown.join('; ')}): ${commandLine(target)}`,
+          'ProcessConfig',
+          shownProcess(target),
+          { undecidable: shown },
+        ),
+      ];
     },
   },
 ];
@@ -189,7 +297,11 @@ export const CONTAINER_SHELL_RULE: SecurityRule<ContainerTarget> = {
   check(target) {
     const config = target.info.Config;
     if (!config.Tty || !config.OpenStdin || !SHELLS.includes(posix.basename(target.info.Path ?? ''))) return [];
-    return [hit('', `runs ${target.info.Path} with a terminal (Config.Tty=true, Config.OpenStdin=true)`, 'Config.Tty', true, { Path: target.info.Path })];
+    return [
+      hit('', `runs ${target.info.Path} with a terminal (Config.Tty=true, Config.OpenStdin=true)`, 'Config.Tty', true, {
+        Path: target.info.Path,
+      }),
+    ];
   },
 };
 
@@ -203,7 +315,9 @@ export const EVENT_RULES: readonly SecurityRule<EventTarget>[] = [
     reference: 'Falco "Container Drift Detected" (which misses docker cp); Docker event extract-to-dir',
     check(target) {
       if (target.action !== 'extract-to-dir') return [];
-      return [hit(`copy ${target.timeNano}`, 'docker cp copied files into the container', 'event.Action', target.action)];
+      return [
+        hit(`copy ${target.timeNano}`, 'docker cp copied files into the container', 'event.Action', target.action),
+      ];
     },
   },
 ];

@@ -24,7 +24,9 @@ export const IMAGE_RULES: readonly ImageRule[] = [
     reference: cisReference('4.1'),
     check(target) {
       const user = target.info.Config?.User ?? '';
-      return isRootUser(user) ? [hit('', `runs as root (Config.User=${JSON.stringify(user)})`, 'Config.User', user)] : [];
+      return isRootUser(user)
+        ? [hit('', `runs as root (Config.User=${JSON.stringify(user)})`, 'Config.User', user)]
+        : [];
     },
   },
   {
@@ -38,7 +40,9 @@ export const IMAGE_RULES: readonly ImageRule[] = [
     check(target) {
       const health = (target.info.Config as { Healthcheck?: { Test?: string[] } } | undefined)?.Healthcheck;
       const test = health?.Test;
-      return !test || test.length === 0 || test[0] === 'NONE' ? [hit('', 'has no HEALTHCHECK', 'Config.Healthcheck', health ?? null)] : [];
+      return !test || test.length === 0 || test[0] === 'NONE'
+        ? [hit('', 'has no HEALTHCHECK', 'Config.Healthcheck', health ?? null)]
+        : [];
     },
   },
   {
@@ -47,13 +51,25 @@ export const IMAGE_RULES: readonly ImageRule[] = [
     family: 'image',
     title: 'Package index update in a layer of its own',
     severity: 'info',
-    remediation: 'Update and install in one RUN (apt-get update && apt-get install …) so a cached index is never reused.',
+    remediation:
+      'Update and install in one RUN (apt-get update && apt-get install …) so a cached index is never reused.',
     reference: cisReference('4.7'),
     check(target) {
       // Only a layer that updates and installs nothing: docker-bench flags every layer mentioning "update".
       return instructions(target)
-        .filter(({ text }) => /\b(?:apt-get|apt|yum|dnf|apk|zypper)\s+(?:-\S+\s+)*(?:update|makecache)\b/.test(text) && !/\b(?:install|add|upgrade)\b/.test(text))
-        .map(({ index, shown }) => hit(`history[${index}]`, `updates the package index in a layer of its own: ${shown}`, `history[${index}].CreatedBy`, shown));
+        .filter(
+          ({ text }) =>
+            /\b(?:apt-get|apt|yum|dnf|apk|zypper)\s+(?:-\S+\s+)*(?:update|makecache)\b/.test(text) &&
+            !/\b(?:install|add|upgrade)\b/.test(text),
+        )
+        .map(({ index, shown }) =>
+          hit(
+            `history[${index}]`,
+            `updates the package index in a layer of its own: ${shown}`,
+            `history[${index}].CreatedBy`,
+            shown,
+          ),
+        );
     },
   },
   {
@@ -69,7 +85,9 @@ export const IMAGE_RULES: readonly ImageRule[] = [
       return instructions(target)
         .slice(0, -1)
         .filter(({ text }) => /^\/bin\/sh -c #\(nop\)\s+ADD\b/.test(text) || /^ADD\b/.test(text))
-        .map(({ index, shown }) => hit(`history[${index}]`, `uses ADD: ${shown}`, `history[${index}].CreatedBy`, shown));
+        .map(({ index, shown }) =>
+          hit(`history[${index}]`, `uses ADD: ${shown}`, `history[${index}].CreatedBy`, shown),
+        );
     },
   },
 ];

@@ -29,13 +29,22 @@ export function rulesNamed(key: string): RuleMeta[] {
 
 /** Catalog entries for reports (SARIF rule metadata, JUnit cases). */
 export function ruleCatalog(): RuleInfo[] {
-  return ALL_RULES.map(({ id, title, severity, remediation, reference }) => ({ id, title, severity, remediation, reference }));
+  return ALL_RULES.map(({ id, title, severity, remediation, reference }) => ({
+    id,
+    title,
+    severity,
+    remediation,
+    reference,
+  }));
 }
 
 /** The README's rule table, generated from the catalog so that it cannot drift. */
 export function ruleTable(): string {
-  const rows = ALL_RULES.map((rule) =>
-    `| \`${rule.id}\` | ${rule.cis ?? ''} | ${rule.family} | ${rule.severity} | ${rule.offByDefault ? 'off' : 'on'} | ${rule.title.replace(/\|/g, '\\|')} |`,
+  const rows = ALL_RULES.map(
+    (rule) =>
+      `| \`${rule.id}\` | ${rule.cis ?? ''} | ${rule.family} | ${rule.severity} | ${rule.offByDefault ? 'off' : 'on'} | ${rule.title.replace(/\|/g, '\\|')} |`,
   );
-  return ['| rule | CIS 1.6.0 | family | severity | default | fires when |', '|---|---|---|---|---|---|', ...rows].join('\n');
+  return ['| rule | CIS 1.6.0 | family | severity | default | fires when |', '|---|---|---|---|---|---|', ...rows].join(
+    '\n',
+  );
 }

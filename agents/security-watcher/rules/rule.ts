@@ -28,7 +28,13 @@ export interface SecurityRule<T> extends RuleMeta {
   check(target: T): Hit[];
 }
 
-export function hit(subject: string, message: string, field: string, value: unknown, extra: Record<string, unknown> = {}): Hit {
+export function hit(
+  subject: string,
+  message: string,
+  field: string,
+  value: unknown,
+  extra: Record<string, unknown> = {},
+): Hit {
   return { subject, message, evidence: { field, value, ...extra } };
 }
 

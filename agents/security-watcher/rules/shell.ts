@@ -36,7 +36,24 @@ const WRAPPERS: Record<string, readonly string[]> = {
   command: [],
   builtin: [],
   busybox: [],
-  xargs: ['-a', '--arg-file', '-d', '--delimiter', '-E', '-e', '-I', '-i', '-L', '-l', '-n', '--max-args', '-P', '--max-procs', '-s', '--max-chars'],
+  xargs: [
+    '-a',
+    '--arg-file',
+    '-d',
+    '--delimiter',
+    '-E',
+    '-e',
+    '-I',
+    '-i',
+    '-L',
+    '-l',
+    '-n',
+    '--max-args',
+    '-P',
+    '--max-procs',
+    '-s',
+    '--max-chars',
+  ],
   su: ['-c', '--command', '-s', '--shell', '-g', '-G'],
 };
 /** Wrappers whose first plain word is not the program but an argument (`timeout 5 cmd`, `chroot /new cmd`). */
@@ -82,7 +99,11 @@ function shellSyntax(): MvdanSyntax {
 export type StandardInput = 'none' | 'terminal' | 'data';
 
 /** Analyses `entrypoint args…` as the engine would start it (an exec's ProcessConfig, a container's Path/Args). */
-export function analyzeCommand(entrypoint: string, args: readonly string[], stdin: StandardInput = 'none'): CommandAnalysis {
+export function analyzeCommand(
+  entrypoint: string,
+  args: readonly string[],
+  stdin: StandardInput = 'none',
+): CommandAnalysis {
   const analysis: CommandAnalysis = { launched: [], undecidable: [] };
   followArgv([entrypoint, ...args], 0, analysis, stdin);
   return analysis;
@@ -111,7 +132,9 @@ function followArgv(argv: readonly string[], depth: number, analysis: CommandAna
   const program = posix.basename(path);
   analysis.launched.push({ program, path, words });
   if (depth >= MAX_DEPTH) {
-    analysis.undecidable.push(`nested deeper than ${MAX_DEPTH} wrappers or scripts: ${excerpt(argv.slice(0, 50).join(' '))}`);
+    analysis.undecidable.push(
+      `nested deeper than ${MAX_DEPTH} wrappers or scripts: ${excerpt(argv.slice(0, 50).join(' '))}`,
+    );
     return;
   }
   const wrapper = wrapperOf(program);
@@ -137,8 +160,12 @@ function followArgv(argv: readonly string[], depth: number, analysis: CommandAna
   if (!isShell(program)) return;
   const shell = shellInvocation(words);
   if (shell.script !== undefined) followScript(shell.script, depth + 1, analysis);
-  else if (shell.file !== undefined) analysis.undecidable.push(`${program} runs the script file ${shell.file}, whose content the Docker API cannot see`);
-  else if (stdin === 'data') analysis.undecidable.push(`${program} runs commands from its standard input, which the Docker API cannot see: ${excerpt(argv.join(' '))}`);
+  else if (shell.file !== undefined)
+    analysis.undecidable.push(`${program} runs the script file ${shell.file}, whose content the Docker API cannot see`);
+  else if (stdin === 'data')
+    analysis.undecidable.push(
+      `${program} runs commands from its standard input, which the Docker API cannot see: ${excerpt(argv.join(' '))}`,
+    );
 }
 
 /** The command a wrapper runs: past its options, `VAR=value` words, and its own first argument where it has one. */
@@ -173,7 +200,9 @@ function shellInvocation(words: readonly string[]): { script?: string; file?: st
 
 function followScript(script: string, depth: number, analysis: CommandAnalysis): void {
   if (script.length > MAX_SCRIPT_LENGTH) {
-    analysis.undecidable.push(`a shell script of ${script.length} characters, longer than the ${MAX_SCRIPT_LENGTH} parsed`);
+    analysis.undecidable.push(
+      `a shell script of ${script.length} characters, longer than the ${MAX_SCRIPT_LENGTH} parsed`,
+    );
     return;
   }
   const syntax = shellSyntax();
@@ -202,7 +231,12 @@ function followScript(script: string, depth: number, analysis: CommandAnalysis):
       analysis.undecidable.push(`eval of text known only when it runs: ${text}`);
       continue;
     }
-    followArgv(args.map((a) => a.value), depth, analysis, 'data');
+    followArgv(
+      args.map((a) => a.value),
+      depth,
+      analysis,
+      'data',
+    );
   }
 }
 
@@ -214,7 +248,12 @@ function wordValue(syntax: MvdanSyntax, word: MvdanNode, script: string): { valu
   return partsValue(syntax, word.Parts as MvdanNode[], script, false);
 }
 
-function partsValue(syntax: MvdanSyntax, parts: readonly MvdanNode[], script: string, inDoubleQuotes: boolean): { value: string; dynamic: boolean } {
+function partsValue(
+  syntax: MvdanSyntax,
+  parts: readonly MvdanNode[],
+  script: string,
+  inDoubleQuotes: boolean,
+): { value: string; dynamic: boolean } {
   let value = '';
   let dynamic = false;
   for (const part of parts) {
@@ -245,6 +284,11 @@ function excerpt(text: string): string {
 }
 
 function parseErrorText(error: unknown): string {
-  const message = error instanceof Error ? error.message : typeof error === 'object' && error && 'Error' in error ? String((error as { Error(): string }).Error()) : String(error);
+  const message =
+    error instanceof Error
+      ? error.message
+      : typeof error === 'object' && error && 'Error' in error
+        ? String((error as { Error(): string }).Error())
+        : String(error);
   return message.slice(0, 200);
 }

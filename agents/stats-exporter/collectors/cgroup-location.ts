@@ -43,7 +43,10 @@ export interface ContainerCgroupHints {
 
 export function resolveCgroup(roots: CgroupRoots, hints: ContainerCgroupHints): CgroupLocation | undefined {
   const fromProc = hints.pid > 0 ? readOptionalSafe(join(roots.procRoot, String(hints.pid), 'cgroup')) : undefined;
-  return (fromProc !== undefined ? locateFromProcCgroup(fromProc, roots.cgroupRoot, hints.id) : undefined) ?? guessLocation(roots.cgroupRoot, hints);
+  return (
+    (fromProc !== undefined ? locateFromProcCgroup(fromProc, roots.cgroupRoot, hints.id) : undefined) ??
+    guessLocation(roots.cgroupRoot, hints)
+  );
 }
 
 /**
@@ -59,7 +62,11 @@ export function containerCgroupPath(path: string, containerId: string | undefine
 }
 
 /** Parses `/proc/<pid>/cgroup` (`hierarchy:controllers:path` lines) into a location that exists. */
-export function locateFromProcCgroup(text: string, cgroupRoot: string, containerId?: string): CgroupLocation | undefined {
+export function locateFromProcCgroup(
+  text: string,
+  cgroupRoot: string,
+  containerId?: string,
+): CgroupLocation | undefined {
   const dirs: Partial<Record<V1Controller, string>> = {};
   let v1Path: string | undefined;
   let unifiedPath: string | undefined;
@@ -78,7 +85,9 @@ export function locateFromProcCgroup(text: string, cgroupRoot: string, container
     for (const controller of controllers) {
       if (!isV1Controller(controller)) continue;
       // Co-mounted controllers live under their joined name (cpu,cpuacct); most hosts add a symlink per name.
-      const dir = [join(cgroupRoot, controllerList, path), join(cgroupRoot, controller, path)].find((d) => existsSync(d));
+      const dir = [join(cgroupRoot, controllerList, path), join(cgroupRoot, controller, path)].find((d) =>
+        existsSync(d),
+      );
       if (dir) {
         dirs[controller] = dir;
         v1Path ??= path;
@@ -87,7 +96,12 @@ export function locateFromProcCgroup(text: string, cgroupRoot: string, container
   }
   if (v1Path !== undefined) {
     const unifiedDir = unifiedPath === undefined ? undefined : join(cgroupRoot, 'unified', unifiedPath);
-    return { version: 1, path: v1Path, dirs, unifiedDir: unifiedDir && existsSync(unifiedDir) ? unifiedDir : undefined };
+    return {
+      version: 1,
+      path: v1Path,
+      dirs,
+      unifiedDir: unifiedDir && existsSync(unifiedDir) ? unifiedDir : undefined,
+    };
   }
   if (unifiedPath !== undefined && isUnifiedRoot(cgroupRoot) && existsSync(join(cgroupRoot, unifiedPath))) {
     return { version: 2, path: unifiedPath, dir: join(cgroupRoot, unifiedPath) };
@@ -128,7 +142,8 @@ export function rootCgroupLocation(cgroupRoot: string): CgroupLocation | undefin
   for (const controller of V1_CONTROLLERS) {
     if (controller === 'pids') continue;
     // Co-mounted cpu and cpuacct live under their joined name where no per-name symlink exists.
-    const candidates = controller === 'cpu' || controller === 'cpuacct' ? [controller, 'cpu,cpuacct', 'cpuacct,cpu'] : [controller];
+    const candidates =
+      controller === 'cpu' || controller === 'cpuacct' ? [controller, 'cpu,cpuacct', 'cpuacct,cpu'] : [controller];
     const dir = candidates.map((name) => join(cgroupRoot, name)).find((d) => existsSync(d));
     if (dir) dirs[controller] = dir;
   }
@@ -136,16 +151,25 @@ export function rootCgroupLocation(cgroupRoot: string): CgroupLocation | undefin
 }
 
 /** The cgroup path Docker gives a container: what we label it with when the cgroup is not visible. */
-export function dockerCgroupPath(driver: 'cgroupfs' | 'systemd', hints: Pick<ContainerCgroupHints, 'id' | 'cgroupParent'>): string {
+export function dockerCgroupPath(
+  driver: 'cgroupfs' | 'systemd',
+  hints: Pick<ContainerCgroupHints, 'id' | 'cgroupParent'>,
+): string {
   return candidatePath(driver, hints);
 }
 
-function candidatePath(driver: 'cgroupfs' | 'systemd', { id, cgroupParent }: Pick<ContainerCgroupHints, 'id' | 'cgroupParent'>): string {
+function candidatePath(
+  driver: 'cgroupfs' | 'systemd',
+  { id, cgroupParent }: Pick<ContainerCgroupHints, 'id' | 'cgroupParent'>,
+): string {
   if (driver === 'cgroupfs') return `${(cgroupParent || '/docker').replace(/\/+$/, '')}/${id}`;
   return `${expandSlice(cgroupParent || 'system.slice')}/docker-${id}.scope`;
 }
 
-function libpodCandidatePath(driver: 'cgroupfs' | 'systemd', { id, cgroupParent }: Pick<ContainerCgroupHints, 'id' | 'cgroupParent'>): string {
+function libpodCandidatePath(
+  driver: 'cgroupfs' | 'systemd',
+  { id, cgroupParent }: Pick<ContainerCgroupHints, 'id' | 'cgroupParent'>,
+): string {
   if (driver === 'cgroupfs') return `${(cgroupParent || '/libpod_parent').replace(/\/+$/, '')}/libpod-${id}`;
   return `${expandSlice(cgroupParent || 'machine.slice')}/libpod-${id}.scope`;
 }

@@ -4,7 +4,16 @@
  * controller costs the memory metrics, not the CPU ones.
  */
 import type { BlockDeviceNames } from './block-devices';
-import { countProcessesRecursive, fileIn, parseFlatKeyed, parseLimit, readInteger, readOptionalInteger, readOptionalText, readText } from './files';
+import {
+  countProcessesRecursive,
+  fileIn,
+  parseFlatKeyed,
+  parseLimit,
+  readInteger,
+  readOptionalInteger,
+  readOptionalText,
+  readText,
+} from './files';
 import type { CgroupLocation } from './cgroup-location';
 import { readPressure } from './pressure';
 import type { ContainerStats, CpuStats, DeviceIoStats, MemoryStats, ProcessStats, SpecStats } from './stats';
@@ -20,7 +29,12 @@ const NS_PER_S = 1e9;
 export type GroupReader = <T>(group: string, dir: string | undefined, read: (dir: string) => T) => T | undefined;
 
 /** Everything but the limits, which change only on `docker update` and are read by `readSpec`. */
-export function readCgroupV1(location: V1Location, devices: BlockDeviceNames, attempt: GroupReader, spec: SpecStats): ContainerStats {
+export function readCgroupV1(
+  location: V1Location,
+  devices: BlockDeviceNames,
+  attempt: GroupReader,
+  spec: SpecStats,
+): ContainerStats {
   const { dirs } = location;
   return {
     cpu: attempt('cpu', dirs.cpuacct, (dir) => readCpu(dir, dirs.cpu, spec.cpuQuotaMicros !== undefined)),
@@ -34,7 +48,9 @@ export function readCgroupV1(location: V1Location, devices: BlockDeviceNames, at
 }
 
 export function readSpecV1(location: V1Location, attempt: GroupReader): SpecStats | undefined {
-  return attempt('spec', location.dirs.memory ?? location.dirs.cpu, () => readSpec(location.dirs.memory, location.dirs.cpu));
+  return attempt('spec', location.dirs.memory ?? location.dirs.cpu, () =>
+    readSpec(location.dirs.memory, location.dirs.cpu),
+  );
 }
 
 function readCpu(cpuacctDir: string, cpuDir: string | undefined, quotaSet: boolean): CpuStats {

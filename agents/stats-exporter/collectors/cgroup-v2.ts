@@ -7,7 +7,17 @@ import type { BlockDeviceNames } from './block-devices';
 import type { CgroupLocation } from './cgroup-location';
 import type { GroupReader } from './cgroup-v1';
 import { readPressure } from './pressure';
-import { countProcessesRecursive, fileIn, parseFlatKeyed, parseInteger, parseLimit, readInteger, readOptionalInteger, readOptionalText, readText } from './files';
+import {
+  countProcessesRecursive,
+  fileIn,
+  parseFlatKeyed,
+  parseInteger,
+  parseLimit,
+  readInteger,
+  readOptionalInteger,
+  readOptionalText,
+  readText,
+} from './files';
 import type { ContainerStats, CpuStats, DeviceIoStats, MemoryStats, ProcessStats, SpecStats } from './stats';
 import { limitOrZero, workingSet } from './stats';
 
@@ -16,7 +26,13 @@ type V2Location = Extract<CgroupLocation, { version: 2 }>;
 const US_PER_S = 1e6;
 
 /** Everything but the limits, which change only on `docker update` and are read by `readSpecV2`. */
-export function readCgroupV2(location: V2Location, devices: BlockDeviceNames, attempt: GroupReader, spec: SpecStats, procRoot = '/proc'): ContainerStats {
+export function readCgroupV2(
+  location: V2Location,
+  devices: BlockDeviceNames,
+  attempt: GroupReader,
+  spec: SpecStats,
+  procRoot = '/proc',
+): ContainerStats {
   const { dir } = location;
   // The root cgroup has neither memory.current nor pids.current: the machine's memory is in meminfo.
   const root = location.path === '/';
@@ -151,7 +167,17 @@ function readIo(dir: string, devices: BlockDeviceNames): DeviceIoStats[] {
       reads: values.get('rios') ?? 0,
       writes: values.get('wios') ?? 0,
       // The operation names of the v1 files, so one PromQL serves both versions.
-      bytesByOperation: discardBytes === undefined ? [['Read', readBytes], ['Write', writeBytes]] : [['Read', readBytes], ['Write', writeBytes], ['Discard', discardBytes]],
+      bytesByOperation:
+        discardBytes === undefined
+          ? [
+              ['Read', readBytes],
+              ['Write', writeBytes],
+            ]
+          : [
+              ['Read', readBytes],
+              ['Write', writeBytes],
+              ['Discard', discardBytes],
+            ],
       // Only with the iocost controller enabled (io.cost.qos).
       cost:
         costUsage === undefined
@@ -180,7 +206,8 @@ function readSpec(dir: string): SpecStats {
   const memoryMax = readOptionalText(fileIn(dir, 'memory.max'));
   if (memoryMax !== undefined) spec.memoryLimitBytes = limitOrZero(parseLimit(memoryMax, 'memory.max') ?? Infinity);
   const swapMax = readOptionalText(fileIn(dir, 'memory.swap.max'));
-  if (swapMax !== undefined) spec.memorySwapLimitBytes = limitOrZero(parseLimit(swapMax, 'memory.swap.max') ?? Infinity);
+  if (swapMax !== undefined)
+    spec.memorySwapLimitBytes = limitOrZero(parseLimit(swapMax, 'memory.swap.max') ?? Infinity);
   // cAdvisor reads memory.min (hard protection) here, so dashboards compare like with like; runc
   // writes Docker's --memory-reservation to memory.low, which this metric therefore does not show.
   const min = readOptionalText(fileIn(dir, 'memory.min'));

@@ -102,7 +102,10 @@ export class CgroupCollector implements StatsCollector {
     if (root) stats.blockIo = attempt('diskstats', this.options.procRoot, (dir) => readDiskstats(dir, devices));
     // Per-task states of the root would be every task of the host: cAdvisor's root has none either.
     if (!root) {
-      const [tasksDir, tasksFile] = location.version === 1 ? [location.dirs.cpu ?? location.dirs.cpuacct, 'tasks'] : [location.dir, 'cgroup.threads'];
+      const [tasksDir, tasksFile] =
+        location.version === 1
+          ? [location.dirs.cpu ?? location.dirs.cpuacct, 'tasks']
+          : [location.dir, 'cgroup.threads'];
       stats.tasks = attempt('tasks', tasksDir, (dir) => readTaskStates(join(dir, tasksFile), this.options.procRoot));
       if (stats.tasks) stats.load = this.load.update(target.id, stats.tasks, this.clock() / 1000);
     }

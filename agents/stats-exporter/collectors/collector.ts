@@ -45,6 +45,8 @@ export interface CollectorDefinition<N extends string = string, K extends string
 }
 
 /** Declares a collector in its own file; the literal name and kinds are kept for the types. */
-export function defineCollector<const N extends string, const K extends string>(definition: CollectorDefinition<N, K>): CollectorDefinition<N, K> {
+export function defineCollector<const N extends string, const K extends string>(
+  definition: CollectorDefinition<N, K>,
+): CollectorDefinition<N, K> {
   return definition;
 }

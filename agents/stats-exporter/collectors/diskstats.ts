@@ -28,7 +28,19 @@ export function parseDiskstats(text: string, devices: BlockDeviceNames, file = '
     const [major, minor, name, ...rest] = fields as [string, string, string, ...string[]];
     const n = rest.slice(0, 11).map(Number);
     if (n.some((v) => !Number.isFinite(v))) throw new ParseError(file, `bad line for ${name}`);
-    const [reads, readsMerged, sectorsRead, readMs, writes, writesMerged, sectorsWritten, writeMs, inFlight, ioMs, weightedMs] = n as number[];
+    const [
+      reads,
+      readsMerged,
+      sectorsRead,
+      readMs,
+      writes,
+      writesMerged,
+      sectorsWritten,
+      writeMs,
+      inFlight,
+      ioMs,
+      weightedMs,
+    ] = n as number[];
     if (IGNORED.test(name) || (reads === 0 && writes === 0)) continue;
     const majorMinor = `${major}:${minor}`;
     stats.push({

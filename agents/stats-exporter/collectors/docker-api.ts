@@ -83,7 +83,9 @@ export class DockerApiCollector implements StatsCollector {
   private async fetch(target: CollectTarget): Promise<ContainerStats | undefined> {
     const abort = new AbortController();
     // Abort the request, and stop waiting even if the client does not honour the abort.
-    const timedOut = new Promise<never>((_, reject) => abort.signal.addEventListener('abort', () => reject(new Error(`no stats within ${this.options.timeoutMs} ms`))));
+    const timedOut = new Promise<never>((_, reject) =>
+      abort.signal.addEventListener('abort', () => reject(new Error(`no stats within ${this.options.timeoutMs} ms`))),
+    );
     const timer = setTimeout(() => abort.abort(), this.options.timeoutMs);
     try {
       const request = this.options.docker.getContainer(target.id).stats({
@@ -95,7 +97,8 @@ export class DockerApiCollector implements StatsCollector {
       const response = await Promise.race([request, timedOut]);
       const stats = statsFromApi(response, target, this.options);
       if (!stats) throw new Error('the engine answered without stats (container not running)');
-      if (stats.network?.some((n) => n.receivePackets === undefined)) stats.network = (await this.kernelNetwork(target)) ?? stats.network;
+      if (stats.network?.some((n) => n.receivePackets === undefined))
+        stats.network = (await this.kernelNetwork(target)) ?? stats.network;
       this.cache.set(target.id, { at: this.clock(), stats });
       return stats;
     } catch (error) {
@@ -128,7 +131,19 @@ export interface StatsResponse {
     throttling_data?: { periods?: number; throttled_periods?: number; throttled_time?: number };
   };
   memory_stats?: { usage?: number; max_usage?: number; failcnt?: number; stats?: Record<string, number> };
-  networks?: Record<string, { rx_bytes?: number; rx_packets?: number; rx_errors?: number; rx_dropped?: number; tx_bytes?: number; tx_packets?: number; tx_errors?: number; tx_dropped?: number }>;
+  networks?: Record<
+    string,
+    {
+      rx_bytes?: number;
+      rx_packets?: number;
+      rx_errors?: number;
+      rx_dropped?: number;
+      tx_bytes?: number;
+      tx_packets?: number;
+      tx_errors?: number;
+      tx_dropped?: number;
+    }
+  >;
   blkio_stats?: {
     io_service_bytes_recursive?: BlkioEntry[] | null;
     io_serviced_recursive?: BlkioEntry[] | null;
@@ -177,7 +192,11 @@ export function statsFromApi(
       systemSeconds: (usage.usage_in_kernelmode ?? 0) / NS_PER_S,
       cfs:
         target.configuredSpec.cpuQuotaMicros !== undefined && throttling
-          ? { periods: throttling.periods ?? 0, throttledPeriods: throttling.throttled_periods ?? 0, throttledSeconds: (throttling.throttled_time ?? 0) / NS_PER_S }
+          ? {
+              periods: throttling.periods ?? 0,
+              throttledPeriods: throttling.throttled_periods ?? 0,
+              throttledSeconds: (throttling.throttled_time ?? 0) / NS_PER_S,
+            }
           : undefined,
     };
   }
@@ -196,11 +215,18 @@ export function statsFromApi(
       maxUsageBytes: memory.max_usage,
     };
   }
-  if (response.networks) stats.network = networkFromApi(podman ? podmanNetworks(response.networks) : response.networks, options.ignoredInterfacePrefixes);
+  if (response.networks)
+    stats.network = networkFromApi(
+      podman ? podmanNetworks(response.networks) : response.networks,
+      options.ignoredInterfacePrefixes,
+    );
   if (response.blkio_stats) stats.blockIo = blockIoFromApi(response.blkio_stats, options.devices);
   if (response.pids_stats?.current !== undefined) {
     // Docker leaves the limit out when there is none.
-    stats.processes = { threads: response.pids_stats.current, threadsMax: podman ? undefined : (response.pids_stats.limit ?? 0) };
+    stats.processes = {
+      threads: response.pids_stats.current,
+      threadsMax: podman ? undefined : (response.pids_stats.limit ?? 0),
+    };
   }
   return stats;
 }
@@ -237,7 +263,19 @@ function blockIoFromApi(blkio: NonNullable<StatsResponse['blkio_stats']>, device
   const entry = (e: BlkioEntry) => {
     const key = `${e.major}:${e.minor}`;
     let stats = byDevice.get(key);
-    if (!stats) byDevice.set(key, (stats = { device: devices.nameOf(key), majorMinor: key, readBytes: 0, writeBytes: 0, reads: 0, writes: 0, bytesByOperation: [] }));
+    if (!stats)
+      byDevice.set(
+        key,
+        (stats = {
+          device: devices.nameOf(key),
+          majorMinor: key,
+          readBytes: 0,
+          writeBytes: 0,
+          reads: 0,
+          writes: 0,
+          bytesByOperation: [],
+        }),
+      );
     return stats;
   };
   // Ops are Read/Write/Sync/Async/Discard/Total on cgroup v1 engines and read/write on cgroup v2 ones.

@@ -75,7 +75,11 @@ class OpenFiles {
 /** Reads from offset 0 into the scratch buffer; the length read, or the buffer's size when it is full. */
 function preadAll(fd: number): number {
   let length = 0;
-  for (let n = readSync(fd, scratch, 0, scratch.length, 0); n > 0 && length < scratch.length; n = readSync(fd, scratch, length, scratch.length - length, length)) {
+  for (
+    let n = readSync(fd, scratch, 0, scratch.length, 0);
+    n > 0 && length < scratch.length;
+    n = readSync(fd, scratch, length, scratch.length - length, length)
+  ) {
     length += n;
   }
   return length;
@@ -184,7 +188,8 @@ export function readOptionalInteger(path: string): number | undefined {
 
 export function parseInteger(text: string, file: string): number {
   const trimmed = text.trim();
-  if (!/^-?\d+$/.test(trimmed)) throw new ParseError(file, `expected an integer, got ${JSON.stringify(trimmed.slice(0, 40))}`);
+  if (!/^-?\d+$/.test(trimmed))
+    throw new ParseError(file, `expected an integer, got ${JSON.stringify(trimmed.slice(0, 40))}`);
   return Number(trimmed);
 }
 

@@ -31,7 +31,10 @@ export function createCollector(choice: CollectorChoice, deps: CollectorDependen
 
 /** cgroup files where the cgroup was found, the Docker API elsewhere. */
 export class AutoCollector implements StatsCollector {
-  constructor(private readonly cgroup: StatsCollector, private readonly fallback: StatsCollector) {}
+  constructor(
+    private readonly cgroup: StatsCollector,
+    private readonly fallback: StatsCollector,
+  ) {}
 
   async collect(targets: readonly CollectTarget[]): Promise<Map<string, ContainerStats>> {
     const direct = targets.filter((t) => t.cgroup !== undefined);

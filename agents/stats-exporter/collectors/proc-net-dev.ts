@@ -19,9 +19,15 @@ export function parseNetDev(text: string, ignoredPrefixes: readonly string[], fi
     if (colon < 0) continue;
     const name = line.slice(0, colon).trim();
     if (ignoredPrefixes.some((prefix) => name.startsWith(prefix))) continue;
-    const fields = line.slice(colon + 1).trim().split(/\s+/).map(Number);
-    if (fields.length < COLUMNS || fields.some((n) => !Number.isFinite(n))) throw new ParseError(file, `bad line for ${name}`);
-    const [rxBytes, rxPackets, rxErrors, rxDropped, , , , , txBytes, txPackets, txErrors, txDropped] = fields as number[];
+    const fields = line
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    if (fields.length < COLUMNS || fields.some((n) => !Number.isFinite(n)))
+      throw new ParseError(file, `bad line for ${name}`);
+    const [rxBytes, rxPackets, rxErrors, rxDropped, , , , , txBytes, txPackets, txErrors, txDropped] =
+      fields as number[];
     interfaces.push({
       interface: name,
       receiveBytes: rxBytes,

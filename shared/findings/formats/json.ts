@@ -34,7 +34,13 @@ export function formatJson(report: FindingsReport): string {
       findings: findings.length,
       bySeverity: countBySeverity(findings),
     },
-    objects: groups.map(({ object, findings: found }) => ({ kind: object.kind, id: object.id, name: object.name, image: object.image, findings: found.length })),
+    objects: groups.map(({ object, findings: found }) => ({
+      kind: object.kind,
+      id: object.id,
+      name: object.name,
+      image: object.image,
+      findings: found.length,
+    })),
     findings: findings.map((finding) => ({
       key: findingKey(finding),
       ruleId: finding.ruleId,

@@ -59,7 +59,10 @@ function details(finding: FindingDraft): string {
     ['Remediation', finding.remediation],
     ['Evidence', Object.keys(finding.evidence).length > 0 ? JSON.stringify(finding.evidence) : ''],
   ];
-  return facts.filter(([, value]) => value !== '').map(([name, value]) => `${name}: ${value}`).join('\n');
+  return facts
+    .filter(([, value]) => value !== '')
+    .map(([name, value]) => `${name}: ${value}`)
+    .join('\n');
 }
 
 function attributes(values: Record<string, string | number>): string {
@@ -69,7 +72,8 @@ function attributes(values: Record<string, string | number>): string {
 }
 
 /** Characters XML 1.0 cannot represent, not even as references: C0 controls but tab/LF/CR, U+FFFE/F, lone surrogates. */
-const NOT_XML = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const NOT_XML =
+  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 function replaceNonXml(text: string): string {
   return text.replace(NOT_XML, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);

@@ -2,7 +2,15 @@
  * What every report format receives, and the ordering and counting they share, so that all formats
  * list the same findings in the same order.
  */
-import { objectKey, SEVERITIES, severityRank, type FindingDraft, type FindingObject, type RuleInfo, type Severity } from '../finding';
+import {
+  objectKey,
+  SEVERITIES,
+  severityRank,
+  type FindingDraft,
+  type FindingObject,
+  type RuleInfo,
+  type Severity,
+} from '../finding';
 
 export interface FindingsReport {
   tool: { name: string; version: string; informationUri?: string };
@@ -41,12 +49,19 @@ export function orderedFindings(report: FindingsReport): FindingDraft[] {
 }
 
 function byImportance(a: FindingDraft, b: FindingDraft): number {
-  return severityRank(b.severity) - severityRank(a.severity) || compareText(a.ruleId, b.ruleId) || compareText(a.subject, b.subject);
+  return (
+    severityRank(b.severity) - severityRank(a.severity) ||
+    compareText(a.ruleId, b.ruleId) ||
+    compareText(a.subject, b.subject)
+  );
 }
 
 /** Counts for every severity, most severe first, zeros included. */
 export function countBySeverity(findings: readonly FindingDraft[]): Record<Severity, number> {
-  const counts = Object.fromEntries([...SEVERITIES].reverse().map((severity) => [severity, 0])) as Record<Severity, number>;
+  const counts = Object.fromEntries([...SEVERITIES].reverse().map((severity) => [severity, 0])) as Record<
+    Severity,
+    number
+  >;
   for (const finding of findings) counts[finding.severity] += 1;
   return counts;
 }
@@ -56,7 +71,12 @@ export function describedRules(report: FindingsReport): RuleInfo[] {
   const rules = new Map(report.rules.map((rule) => [rule.id, rule]));
   for (const finding of report.findings) {
     if (!rules.has(finding.ruleId)) {
-      rules.set(finding.ruleId, { id: finding.ruleId, title: finding.title, severity: finding.severity, remediation: finding.remediation });
+      rules.set(finding.ruleId, {
+        id: finding.ruleId,
+        title: finding.title,
+        severity: finding.severity,
+        remediation: finding.remediation,
+      });
     }
   }
   return [...rules.values()];

@@ -18,7 +18,13 @@ export const SARIF_FINGERPRINT = 'quaysideFindingKey/v1';
 
 type SarifLevel = 'error' | 'warning' | 'note';
 
-const LEVELS: Record<Severity, SarifLevel> = { critical: 'error', high: 'error', medium: 'warning', low: 'note', info: 'note' };
+const LEVELS: Record<Severity, SarifLevel> = {
+  critical: 'error',
+  high: 'error',
+  medium: 'warning',
+  low: 'note',
+  info: 'note',
+};
 
 function sarifLevel(severity: Severity): SarifLevel {
   return LEVELS[severity];
@@ -33,7 +39,9 @@ export function formatSarif(report: FindingsReport): string {
     version: '2.1.0',
     runs: [
       {
-        tool: { driver: { name, version, ...(informationUri ? { informationUri } : {}), rules: rules.map(ruleDescriptor) } },
+        tool: {
+          driver: { name, version, ...(informationUri ? { informationUri } : {}), rules: rules.map(ruleDescriptor) },
+        },
         results: orderedFindings(report).map((finding) => result(finding, ruleIndex.get(finding.ruleId) ?? 0)),
       },
     ],
@@ -69,7 +77,9 @@ function result(finding: FindingDraft, ruleIndex: number) {
 function location(finding: FindingDraft) {
   const { object } = finding;
   if (object.kind !== 'dockerfile') {
-    return { logicalLocations: [{ name: object.name || object.id, fullyQualifiedName: objectKey(object), kind: object.kind }] };
+    return {
+      logicalLocations: [{ name: object.name || object.id, fullyQualifiedName: objectKey(object), kind: object.kind }],
+    };
   }
   const startLine = evidenceLine(finding);
   return {

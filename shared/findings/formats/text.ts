@@ -22,13 +22,19 @@ export function formatText(report: FindingsReport): string {
 
 function heading(object: FindingObject): string {
   const shortId = object.id.replace(/^sha256:/, '').slice(0, 12);
-  return object.kind === 'dockerfile' || !object.name || object.name === object.id ? describeObject(object) : `${describeObject(object)} [${shortId}]`;
+  return object.kind === 'dockerfile' || !object.name || object.name === object.id
+    ? describeObject(object)
+    : `${describeObject(object)} [${shortId}]`;
 }
 
 function findingLine(finding: FindingDraft, ruleWidth: number): string {
   const line = evidenceLine(finding);
-  const where = [finding.subject ? JSON.stringify(finding.subject) : '', line === undefined ? '' : `(line ${line})`].filter(Boolean).join(' ');
-  return ['', finding.severity.padEnd(8), finding.ruleId.padEnd(ruleWidth), where, finding.message].filter((part, i) => i === 0 || part).join('  ');
+  const where = [finding.subject ? JSON.stringify(finding.subject) : '', line === undefined ? '' : `(line ${line})`]
+    .filter(Boolean)
+    .join(' ');
+  return ['', finding.severity.padEnd(8), finding.ruleId.padEnd(ruleWidth), where, finding.message]
+    .filter((part, i) => i === 0 || part)
+    .join('  ');
 }
 
 function summaryLine(objects: number, withFindings: number, findings: readonly FindingDraft[]): string {

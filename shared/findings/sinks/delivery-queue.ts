@@ -64,7 +64,8 @@ export class DeliveryQueue<T> {
     await Promise.race([this.draining, deadline]);
     clearTimeout(timer);
     this.closing.abort();
-    if (this.items.length > 0) this.logger.warn('findings sink closed with items unsent', { sink: this.name, unsent: this.items.length });
+    if (this.items.length > 0)
+      this.logger.warn('findings sink closed with items unsent', { sink: this.name, unsent: this.items.length });
   }
 
   private async drain(): Promise<void> {
@@ -88,7 +89,8 @@ export class DeliveryQueue<T> {
         }
         this.stats.failedAttempts += 1;
         this.lastError = errorMessage(error);
-        if (attempt === 0) this.logger.warn('findings sink failing, retrying', { sink: this.name, error: this.lastError });
+        if (attempt === 0)
+          this.logger.warn('findings sink failing, retrying', { sink: this.name, error: this.lastError });
         try {
           await sleep(backoffDelay(attempt++, this.backoff), undefined, { signal: this.closing.signal });
         } catch {

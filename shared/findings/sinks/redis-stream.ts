@@ -27,16 +27,33 @@ export function redisStreamSink(url: string, stream: string): RedisStreamSink {
   const isReady = (): boolean => redis.status === 'ready';
   const ensureConnected = async (): Promise<void> => {
     if (isReady()) return;
-    if (redis.status === 'wait' || redis.status === 'end') connecting ??= redis.connect().finally(() => (connecting = undefined));
+    if (redis.status === 'wait' || redis.status === 'end')
+      connecting ??= redis.connect().finally(() => (connecting = undefined));
     await connecting;
     if (!isReady()) throw new Error(`Redis at ${withoutPassword(url)} is ${redis.status}`);
   };
   return {
     async send({ event, agent, finding }) {
       await ensureConnected();
-      await redis.xadd(stream, 'MAXLEN', '~', STREAM_MAX_LENGTH, '*',
-        'event', event, 'agent', agent, 'rule', finding.ruleId, 'severity', finding.severity,
-        'object', `${finding.object.kind}:${finding.object.name || finding.object.id}`, 'finding', JSON.stringify(finding));
+      await redis.xadd(
+        stream,
+        'MAXLEN',
+        '~',
+        STREAM_MAX_LENGTH,
+        '*',
+        'event',
+        event,
+        'agent',
+        agent,
+        'rule',
+        finding.ruleId,
+        'severity',
+        finding.severity,
+        'object',
+        `${finding.object.kind}:${finding.object.name || finding.object.id}`,
+        'finding',
+        JSON.stringify(finding),
+      );
     },
     async close() {
       redis.disconnect();

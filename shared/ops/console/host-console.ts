@@ -68,7 +68,17 @@ export class HostConsole {
     this.addSection(events);
     const { http } = options;
     http.addRoute('/', (_request, response) => sendPage(response, this.assets), { access: 'public' });
-    http.addRoute('/console/assets', (request, response) => sendAsset(response, this.assets, pathOf(request).slice('/console/assets/'.length), request.headers['if-none-match']), { access: 'public', prefix: true });
+    http.addRoute(
+      '/console/assets',
+      (request, response) =>
+        sendAsset(
+          response,
+          this.assets,
+          pathOf(request).slice('/console/assets/'.length),
+          request.headers['if-none-match'],
+        ),
+      { access: 'public', prefix: true },
+    );
     http.addRoute('/console/session', (_request, response) => this.session(response), { access: 'sensitive' });
     http.addRoute('/console/stream', (request, response) => this.stream(request, response), { access: 'sensitive' });
     http.addRoute('/console/logs', (request, response) => this.logs(request, response), { access: 'sensitive' });
@@ -97,7 +107,11 @@ export class HostConsole {
     const cookie = this.options.http.access.sessionCookie();
     if (cookie) response.setHeader('Set-Cookie', cookie);
     response.setHeader('Cache-Control', 'no-store');
-    sendJson(response, 200, { agents: this.options.agents, sections: [...this.sections.keys()], updateIntervalMs: UPDATE_INTERVAL_MS });
+    sendJson(response, 200, {
+      agents: this.options.agents,
+      sections: [...this.sections.keys()],
+      updateIntervalMs: UPDATE_INTERVAL_MS,
+    });
   }
 
   private stream(request: IncomingMessage, response: ServerResponse): void {
@@ -106,7 +120,15 @@ export class HostConsole {
       return sendJson(response, 503, { error: `${MAX_PAGES} console pages already open (the limit)` });
     }
     startEventStream(response);
-    sendEvent(response, 'hello', JSON.stringify({ agents: this.options.agents, sections: [...this.sections.keys()], updateIntervalMs: UPDATE_INTERVAL_MS }));
+    sendEvent(
+      response,
+      'hello',
+      JSON.stringify({
+        agents: this.options.agents,
+        sections: [...this.sections.keys()],
+        updateIntervalMs: UPDATE_INTERVAL_MS,
+      }),
+    );
     const first = this.pages.size === 0;
     for (const section of this.sections.values()) {
       const text = this.render(section);
@@ -123,9 +145,13 @@ export class HostConsole {
   }
 
   private logs(request: IncomingMessage, response: ServerResponse): void {
-    if (!this.logTail) return sendJson(response, 404, { error: 'no live logs: the logrouter does not run in this process' });
+    if (!this.logTail)
+      return sendJson(response, 404, { error: 'no live logs: the logrouter does not run in this process' });
     const id = new URL(request.url ?? '/', 'http://localhost').searchParams.get('id') ?? undefined;
-    if (id !== undefined && !/^[0-9a-f]{12,64}$/.test(id)) return sendJson(response, 400, { error: `id must be a container ID (12 to 64 hex digits), not '${id.slice(0, 80)}'` });
+    if (id !== undefined && !/^[0-9a-f]{12,64}$/.test(id))
+      return sendJson(response, 400, {
+        error: `id must be a container ID (12 to 64 hex digits), not '${id.slice(0, 80)}'`,
+      });
     this.logTail(request, response, id);
   }
 

@@ -4,7 +4,8 @@ import type { ConsoleAssets } from './assets';
 
 /** Only our own files, no inline script, no framing: an injected string can run nothing. */
 const SECURITY_HEADERS = {
-  'Content-Security-Policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
+  'Content-Security-Policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
   'X-Content-Type-Options': 'nosniff',
   'Referrer-Policy': 'no-referrer',
 };
@@ -29,18 +30,32 @@ export function sendPage(response: ServerResponse, assets: ConsoleAssets): void 
 </body>
 </html>
 `;
-  response.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-cache', ...SECURITY_HEADERS });
+  response.writeHead(200, {
+    'Content-Type': 'text/html; charset=utf-8',
+    'Cache-Control': 'no-cache',
+    ...SECURITY_HEADERS,
+  });
   response.end(html);
 }
 
-export function sendAsset(response: ServerResponse, assets: ConsoleAssets, name: string, ifNoneMatch: string | undefined): void {
+export function sendAsset(
+  response: ServerResponse,
+  assets: ConsoleAssets,
+  name: string,
+  ifNoneMatch: string | undefined,
+): void {
   const asset = assets.get(name);
   if (!asset) {
     response.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
     response.end(`no console file ${name}\n`);
     return;
   }
-  const headers = { 'Content-Type': asset.type, ETag: asset.etag, 'Cache-Control': 'public, max-age=31536000, immutable', ...SECURITY_HEADERS };
+  const headers = {
+    'Content-Type': asset.type,
+    ETag: asset.etag,
+    'Cache-Control': 'public, max-age=31536000, immutable',
+    ...SECURITY_HEADERS,
+  };
   if (ifNoneMatch === asset.etag) {
     response.writeHead(304, headers);
     response.end();

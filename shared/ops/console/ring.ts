@@ -4,7 +4,8 @@ export class Ring<T> {
   private next = 0;
 
   constructor(readonly capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`ring capacity must be a positive integer, not ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError(`ring capacity must be a positive integer, not ${capacity}`);
   }
 
   get size(): number {
@@ -19,6 +20,8 @@ export class Ring<T> {
 
   /** Oldest first. */
   toArray(): T[] {
-    return this.items.length < this.capacity ? [...this.items] : [...this.items.slice(this.next), ...this.items.slice(0, this.next)];
+    return this.items.length < this.capacity
+      ? [...this.items]
+      : [...this.items.slice(this.next), ...this.items.slice(0, this.next)];
   }
 }

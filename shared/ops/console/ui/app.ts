@@ -49,9 +49,17 @@ function update(change: Partial<ViewState>): void {
 const actions = {
   signIn: async (token: string) => {
     update({ connection: 'signing-in' });
-    const response = await fetch('/console/session', { headers: { Authorization: `Bearer ${token}` }, credentials: 'same-origin' });
+    const response = await fetch('/console/session', {
+      headers: { Authorization: `Bearer ${token}` },
+      credentials: 'same-origin',
+    });
     if (response.ok) connect();
-    else update({ connection: 'needs-token', signInError: response.status === 401 ? 'That token was not accepted.' : `The server answered ${response.status}.` });
+    else
+      update({
+        connection: 'needs-token',
+        signInError:
+          response.status === 401 ? 'That token was not accepted.' : `The server answered ${response.status}.`,
+      });
   },
   filterContainers: (text: string) => update({ containerFilter: text }),
   filterFindings: (text: string) => update({ findingFilter: text }),
@@ -82,7 +90,10 @@ function keepLast(lines: LogLineEvent[]): LogLineEvent[] {
 async function start(): Promise<void> {
   const response = await fetch('/console/session', { credentials: 'same-origin' }).catch(() => undefined);
   if (response?.ok) connect();
-  else update({ connection: response && (response.status === 401 || response.status === 403) ? 'needs-token' : 'offline' });
+  else
+    update({
+      connection: response && (response.status === 401 || response.status === 403) ? 'needs-token' : 'offline',
+    });
 }
 
 function connect(): void {
@@ -116,7 +127,14 @@ function openTail(containerId: string): void {
     else state.tail = { ...t, lines: keepLast([...t.lines, line]) };
     draw();
   });
-  tail.onerror = () => update({ tail: { ...state.tail, error: tail?.readyState === EventSource.CLOSED ? 'The live tail was refused (too many clients?).' : 'Reconnecting…' } });
+  tail.onerror = () =>
+    update({
+      tail: {
+        ...state.tail,
+        error:
+          tail?.readyState === EventSource.CLOSED ? 'The live tail was refused (too many clients?).' : 'Reconnecting…',
+      },
+    });
   tail.onopen = () => update({ tail: { ...state.tail, error: '' } });
 }
 

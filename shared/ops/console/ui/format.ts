@@ -36,5 +36,8 @@ export function localTime(ms: number): string {
 }
 
 export function utcTime(ms: number): string {
-  return `${new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, '')} UTC`;
+  return `${new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, '')} UTC`;
 }
