@@ -7,7 +7,7 @@ import { PassThrough, Writable } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { CheckpointStore } from '../../agents/logrouter/checkpoint-store';
 import { parseRouteUri, routeFromJson, type RouteError } from '../../agents/logrouter/route';
-import { LogRouter } from '../../agents/logrouter/router';
+import { LogRouter, type RouterSettings } from '../../agents/logrouter/router';
 import type { DockerEvent } from '../../shared/docker/event';
 import type { SyncSnapshot } from '../../shared/docker/event-stream';
 import { silentLogger } from '../../shared/ops/logger';
@@ -58,6 +58,24 @@ const event = (action: string): DockerEvent =>
     raw: '',
   }) as unknown as DockerEvent;
 
+/** A router with the settings these tests share; each test names what it varies. */
+function testRouter(
+  settings: Pick<RouterSettings, 'docker' | 'store' | 'stdout'> & Partial<RouterSettings>,
+): LogRouter {
+  return new LogRouter({
+    logger: silentLogger,
+    env: {},
+    queueSize: 100,
+    policy: 'block',
+    batchSize: 10,
+    maxLineBytes: 1 << 20,
+    backlog: false,
+    excludeLabels: [],
+    selfId: undefined,
+    ...settings,
+  });
+}
+
 describe('logrouter router', () => {
   const dir = mkdtempSync(join(tmpdir(), 'qs-lrrt-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -67,19 +85,10 @@ describe('logrouter router', () => {
     const store = new CheckpointStore(join(dir, 'a'));
     let out = '';
     const stdout = new Writable({ write: (chunk, _encoding, callback) => ((out += String(chunk)), callback()) });
-    const router = new LogRouter({
+    const router = testRouter({
       docker,
       store,
-      logger: silentLogger,
-      env: {},
       stdout,
-      queueSize: 100,
-      policy: 'block',
-      batchSize: 10,
-      maxLineBytes: 1 << 20,
-      backlog: false,
-      excludeLabels: [],
-      selfId: undefined,
     });
     const route = parseRouteUri('stdout://?format={{.Data}}%0A');
     router.addRoute(route);
@@ -103,19 +112,11 @@ describe('logrouter router', () => {
     const { engine, docker } = fakeEngine();
     let out = '';
     const stdout = new Writable({ write: (chunk, _encoding, callback) => ((out += String(chunk)), callback()) });
-    const router = new LogRouter({
+    const router = testRouter({
       docker,
       store: new CheckpointStore(join(dir, 'b')),
-      logger: silentLogger,
-      env: {},
       stdout,
-      queueSize: 100,
-      policy: 'block',
-      batchSize: 10,
       maxLineBytes: 1024,
-      backlog: false,
-      excludeLabels: [],
-      selfId: undefined,
     });
     router.addRoute(parseRouteUri('stdout://?format={{.Data}}|&multiline=true&multiline.timeout=60000'));
     router.synced = true;
@@ -142,19 +143,10 @@ describe('logrouter router', () => {
     const { engine, docker } = fakeEngine(createdAt);
     let out = '';
     const stdout = new Writable({ write: (chunk, _encoding, callback) => ((out += String(chunk)), callback()) });
-    const router = new LogRouter({
+    const router = testRouter({
       docker,
       store: new CheckpointStore(state),
-      logger: silentLogger,
-      env: {},
       stdout,
-      queueSize: 100,
-      policy: 'block',
-      batchSize: 10,
-      maxLineBytes: 1 << 20,
-      backlog: false,
-      excludeLabels: [],
-      selfId: undefined,
     });
     router.addRoute(route);
     await router.onSync({
@@ -195,19 +187,10 @@ describe('logrouter router', () => {
     const stdout = new Writable({ write: (chunk, _encoding, callback) => ((out += String(chunk)), callback()) });
     const docker = goneBeforeInspect(Buffer.concat([frame('one\n'), frame('two\n')]));
     const store = new CheckpointStore(join(dir, 'd'));
-    const router = new LogRouter({
+    const router = testRouter({
       docker,
       store,
-      logger: silentLogger,
-      env: {},
       stdout,
-      queueSize: 100,
-      policy: 'block',
-      batchSize: 10,
-      maxLineBytes: 1 << 20,
-      backlog: false,
-      excludeLabels: [],
-      selfId: undefined,
     });
     const route = parseRouteUri(
       'stdout://?filter.name=quick&filter.labels=team:pay*&format={{.Container.Name}}/{{.Container.Config.Image}}:{{.Data}}%0A',
@@ -229,19 +212,10 @@ describe('logrouter router', () => {
       frame('one\n'),
       new Error('GET /containers/x/json: Docker did not answer within 10000 ms'),
     );
-    const router = new LogRouter({
+    const router = testRouter({
       docker,
       store: new CheckpointStore(join(dir, 'g')),
-      logger: silentLogger,
-      env: {},
       stdout,
-      queueSize: 100,
-      policy: 'block',
-      batchSize: 10,
-      maxLineBytes: 1 << 20,
-      backlog: false,
-      excludeLabels: [],
-      selfId: undefined,
     });
     router.addRoute(parseRouteUri('stdout://?format={{.Data}}%0A'));
     router.synced = true;
@@ -255,19 +229,10 @@ describe('logrouter router', () => {
   it('honours an opt-out label of a container removed before inspect answered', async () => {
     let out = '';
     const stdout = new Writable({ write: (chunk, _encoding, callback) => ((out += String(chunk)), callback()) });
-    const router = new LogRouter({
+    const router = testRouter({
       docker: goneBeforeInspect(frame('secret\n')),
       store: new CheckpointStore(join(dir, 'e')),
-      logger: silentLogger,
-      env: {},
       stdout,
-      queueSize: 100,
-      policy: 'block',
-      batchSize: 10,
-      maxLineBytes: 1 << 20,
-      backlog: false,
-      excludeLabels: [],
-      selfId: undefined,
     });
     router.addRoute(parseRouteUri('stdout://?format={{.Data}}%0A'));
     router.synced = true;
@@ -281,19 +246,11 @@ describe('logrouter router', () => {
 
   it('refuses a route with an option its adapter does not read, from a URI or from /routes JSON alike', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'qs-router-'));
-    const router = new LogRouter({
+    const router = testRouter({
       docker: fakeEngine().docker,
       store: new CheckpointStore(join(dir, 'c')),
-      logger: silentLogger,
-      env: {},
       stdout: new Writable({ write: (_c, _e, done) => done() }),
-      queueSize: 100,
-      policy: 'block',
-      batchSize: 10,
       maxLineBytes: 1024,
-      backlog: false,
-      excludeLabels: [],
-      selfId: undefined,
     });
     try {
       assert.throws(
