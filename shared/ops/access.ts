@@ -6,15 +6,16 @@
  * Every change (any method but GET and HEAD) is sensitive, whatever the route declares.
  *
  * A browser cannot put a header on an EventSource, so the host console trades the token once for
- * a session cookie (HttpOnly, SameSite=Strict; a digest of the token, never the token itself).
- * The cookie admits reads only: a change still needs the header, so no other site can make a
- * browser change anything with it.
+ * a session cookie (HttpOnly, SameSite=Strict): its expiry time signed with a key derived from the
+ * token, never the token itself. It lasts SESSION_TTL_SECONDS and is only issued for the token, not
+ * renewed by itself, so a copied cookie stops working. It admits reads only: a change still needs
+ * the header, so no other site can make a browser change anything with it.
  *
  * A reverse proxy on the same host connects from loopback: one that adds X-Forwarded-For,
  * Forwarded, X-Real-IP or Via is seen as a proxy and its clients need the token; one that adds none
  * of them makes every client it forwards look local, so such a proxy must not forward these paths.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
 export type Access = 'public' | 'sensitive';
@@ -23,6 +24,10 @@ const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 const READ_METHODS = new Set(['GET', 'HEAD']);
 /** The console's session cookie. */
 const SESSION_COOKIE = 'quayside_session';
+/** How long a console session lasts: a working shift, after which the page asks for the token again. */
+export const SESSION_TTL_SECONDS = 12 * 60 * 60;
+/** `<expiry, Unix seconds>.<HMAC-SHA256 of it, base64url>`. */
+const SESSION_VALUE = /^(\d{1,12})\.([\w-]{43})$/;
 
 export interface Denial {
   status: 401 | 403;
@@ -31,13 +36,13 @@ export interface Denial {
 
 export class AccessPolicy {
   private readonly tokenDigest: Buffer | undefined;
-  /** The session cookie's value: derived from the token, so a new token ends every session. */
-  private readonly session: string | undefined;
+  /** Signs session cookies: derived from the token, so a new token ends every session. */
+  private readonly sessionKey: Buffer | undefined;
 
   constructor(token: string | undefined) {
     const hasToken = token !== undefined && token !== '';
     this.tokenDigest = hasToken ? digest(`Bearer ${token}`) : undefined;
-    this.session = hasToken ? digest(`quayside console session\n${token}`).toString('base64url') : undefined;
+    this.sessionKey = hasToken ? digest(`quayside console session\n${token}`) : undefined;
   }
 
   get hasToken(): boolean {
@@ -53,9 +58,15 @@ export class AccessPolicy {
     );
   }
 
-  /** `Set-Cookie` for a client that showed the token; undefined without a token (loopback needs none). */
-  sessionCookie(): string | undefined {
-    return this.session && `${SESSION_COOKIE}=${this.session}; HttpOnly; SameSite=Strict; Path=/`;
+  /**
+   * `Set-Cookie` with a new session for a request that shows the token; undefined for any other
+   * (a session does not extend itself, and loopback without a token needs none).
+   */
+  sessionCookie(request: IncomingMessage): string | undefined {
+    if (!this.hasValidToken(request.headers.authorization)) return undefined;
+    const expires = Math.floor(Date.now() / 1000) + SESSION_TTL_SECONDS;
+    const value = `${expires}.${this.sign(expires)}`;
+    return `${SESSION_COOKIE}=${value}; Max-Age=${SESSION_TTL_SECONDS}; HttpOnly; SameSite=Strict; Path=/`;
   }
 
   /** Undefined when the request may go on to a route of this access level, else why not. */
@@ -76,9 +87,16 @@ export class AccessPolicy {
   }
 
   private hasValidSession(request: IncomingMessage): boolean {
-    if (this.session === undefined) return false;
-    const value = cookieValue(request.headers.cookie, SESSION_COOKIE);
-    return value !== undefined && timingSafeEqual(digest(value), digest(this.session));
+    if (this.sessionKey === undefined) return false;
+    const parts = SESSION_VALUE.exec(cookieValue(request.headers.cookie, SESSION_COOKIE) ?? '');
+    if (parts === null) return false;
+    const expires = Number(parts[1]);
+    const signed = timingSafeEqual(digest(parts[2]!), digest(this.sign(expires)));
+    return signed && expires * 1000 > Date.now();
+  }
+
+  private sign(expires: number): string {
+    return createHmac('sha256', this.sessionKey!).update(String(expires)).digest('base64url');
   }
 }
 

@@ -160,7 +160,7 @@ describe('host console (#18)', function () {
     });
     assert.equal(session.status, 200);
     const cookie = session.headers.get('set-cookie') ?? '';
-    assert.match(cookie, /^quayside_session=[\w-]+; HttpOnly; SameSite=Strict; Path=\/$/);
+    assert.match(cookie, /^quayside_session=\d+\.[\w-]{43}; Max-Age=\d+; HttpOnly; SameSite=Strict; Path=\/$/);
     assert.ok(!cookie.includes(CONSOLE_TOKEN), 'the cookie is not the token');
     const sessionCookie = cookie.split(';')[0]!;
 

@@ -9,7 +9,7 @@ import type { ContainerStats } from '../../agents/stats-exporter/collectors/stat
 import { RoutesSection } from '../../agents/logrouter/console-section';
 import { RouteStats, type RouteView } from '../../agents/logrouter/stats';
 import type { EventStream } from '../../shared/docker/event-stream';
-import { AccessPolicy, cookieValue } from '../../shared/ops/access';
+import { AccessPolicy, cookieValue, SESSION_TTL_SECONDS } from '../../shared/ops/access';
 import { HostConsole, MAX_PAGES } from '../../shared/ops/console/host-console';
 import { type ConsoleAssets } from '../../shared/ops/console/assets';
 import { Ring } from '../../shared/ops/console/ring';
@@ -24,34 +24,60 @@ function requestFrom(address: string, method = 'GET', headers: Record<string, st
 
 describe('console session cookie', () => {
   const guarded = new AccessPolicy('s3cret');
+  const withToken = (token: string) => requestFrom('10.0.0.5', 'GET', { authorization: `Bearer ${token}` });
+  const reading = (cookie: string) => requestFrom('10.0.0.5', 'GET', { cookie });
+  let clock: sinon.SinonFakeTimers | undefined;
+  afterEach(() => clock?.restore());
 
-  it('is HttpOnly, SameSite=Strict, derived from the token but not the token, and admits reads only', () => {
-    const cookie = guarded.sessionCookie()!;
-    assert.match(cookie, /^quayside_session=[\w-]{43}; HttpOnly; SameSite=Strict; Path=\/$/);
+  it('is HttpOnly, SameSite=Strict, signed with a key from the token but not the token, and admits reads only', () => {
+    const cookie = guarded.sessionCookie(withToken('s3cret'))!;
+    assert.match(
+      cookie,
+      new RegExp(
+        `^quayside_session=\\d+\\.[\\w-]{43}; Max-Age=${SESSION_TTL_SECONDS}; HttpOnly; SameSite=Strict; Path=/$`,
+      ),
+    );
     assert.ok(!cookie.includes('s3cret'));
     const value = cookie.split(';')[0]!;
-    assert.equal(
-      guarded.check(requestFrom('10.0.0.5', 'GET', { cookie: `other=1; ${value}` }), 'sensitive'),
-      undefined,
-    );
+    assert.equal(guarded.check(reading(`other=1; ${value}`), 'sensitive'), undefined);
     assert.equal(
       guarded.check(requestFrom('10.0.0.5', 'POST', { cookie: value }), 'sensitive')?.status,
       401,
       'a change needs the header',
     );
-    assert.equal(guarded.check(requestFrom('10.0.0.5', 'GET', { cookie: `${value}x` }), 'sensitive')?.status, 401);
+    assert.equal(guarded.check(reading(`${value}x`), 'sensitive')?.status, 401);
     assert.equal(
-      guarded.check(requestFrom('10.0.0.5', 'GET', { cookie: `quayside_session=s3cret` }), 'sensitive')?.status,
+      guarded.check(reading(`quayside_session=s3cret`), 'sensitive')?.status,
       401,
       'the token is not a session',
     );
-    assert.notEqual(new AccessPolicy('other').sessionCookie(), cookie, 'a new token ends the sessions');
+    const other = new AccessPolicy('other');
+    assert.equal(other.check(reading(value), 'sensitive')?.status, 401, 'a new token ends the sessions');
+  });
+
+  it('is issued only to a request that shows the token: a session does not renew itself', () => {
+    assert.equal(guarded.sessionCookie(withToken('wrong')), undefined);
+    const value = guarded.sessionCookie(withToken('s3cret'))!.split(';')[0]!;
+    assert.equal(guarded.sessionCookie(reading(value)), undefined);
+    assert.equal(guarded.sessionCookie(requestFrom('127.0.0.1')), undefined, 'loopback is admitted without one');
+  });
+
+  it('expires after SESSION_TTL_SECONDS, and a later expiry cannot be written into it', () => {
+    clock = sinon.useFakeTimers({ now: Date.UTC(2026, 11, 3, 12), toFake: ['Date'] });
+    const value = guarded.sessionCookie(withToken('s3cret'))!.split(';')[0]!;
+    const [expires, signature] = value.slice('quayside_session='.length).split('.');
+    clock.tick((SESSION_TTL_SECONDS - 1) * 1000);
+    assert.equal(guarded.check(reading(value), 'sensitive'), undefined, 'still valid a second before');
+    const extended = `quayside_session=${Number(expires) + 3600}.${signature}`;
+    clock.tick(1000);
+    assert.equal(guarded.check(reading(value), 'sensitive')?.status, 401, 'expired');
+    assert.equal(guarded.check(reading(extended), 'sensitive')?.status, 401, 'the expiry is signed');
   });
 
   it('is not offered without a token (loopback needs none)', () => {
     const open = new AccessPolicy(undefined);
-    assert.equal(open.sessionCookie(), undefined);
-    assert.equal(open.check(requestFrom('10.0.0.5', 'GET', { cookie: 'quayside_session=' }), 'sensitive')?.status, 403);
+    assert.equal(open.sessionCookie(withToken('')), undefined);
+    assert.equal(open.check(reading('quayside_session='), 'sensitive')?.status, 403);
   });
 
   it('reads one cookie out of a header', () => {

@@ -79,7 +79,7 @@ export class HostConsole {
         ),
       { access: 'public', prefix: true },
     );
-    http.addRoute('/console/session', (_request, response) => this.session(response), { access: 'sensitive' });
+    http.addRoute('/console/session', (request, response) => this.session(request, response), { access: 'sensitive' });
     http.addRoute('/console/stream', (request, response) => this.stream(request, response), { access: 'sensitive' });
     http.addRoute('/console/logs', (request, response) => this.logs(request, response), { access: 'sensitive' });
     consoles.set(http, this);
@@ -103,8 +103,8 @@ export class HostConsole {
   }
 
   /** A client that showed the token gets the session cookie its browser sends from then on. */
-  private session(response: ServerResponse): void {
-    const cookie = this.options.http.access.sessionCookie();
+  private session(request: IncomingMessage, response: ServerResponse): void {
+    const cookie = this.options.http.access.sessionCookie(request);
     if (cookie) response.setHeader('Set-Cookie', cookie);
     response.setHeader('Cache-Control', 'no-store');
     sendJson(response, 200, {

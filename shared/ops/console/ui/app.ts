@@ -114,8 +114,12 @@ function connect(): void {
     if (timings.firstRender === undefined && name === 'containers') timings.firstRender = finished;
     else timings.updates.push(finished - started);
   });
-  // EventSource reconnects by itself; say so meanwhile.
-  stream.onerror = () => update({ connection: stream?.readyState === EventSource.CLOSED ? 'offline' : 'reconnecting' });
+  // EventSource reconnects by itself; say so meanwhile. It gives up on a refusal (an expired session
+  // among them): ask again whether this browser is admitted, which shows the sign-in form if not.
+  stream.onerror = () => {
+    if (stream?.readyState === EventSource.CLOSED) void start();
+    else update({ connection: 'reconnecting' });
+  };
 }
 
 function openTail(containerId: string): void {
