@@ -80,18 +80,22 @@ export class RegistryView {
   }
 
   registeredCount(): number {
+    if (!this.listing) return 0;
+    const { node, services } = this.listing;
     let n = 0;
-    for (const service of this.listing?.services.values() ?? []) if (service.owner === this.listing?.node) n += 1;
+    for (const service of services.values()) if (service.owner === node) n += 1;
     return n;
   }
 
   /** A desired service against the registry, for GET /services. */
   stateOf(service: DesiredService): { registered: boolean; inSync: boolean; error?: string } {
     const key = this.keyOf(service);
-    const current = this.listing?.services.get(key);
-    const plan = current
-      ? planReconcile([service], new Map([[key, current]]), this.planOptions(this.listing!.node))
-      : undefined;
+    const listing = this.listing;
+    const current = listing?.services.get(key);
+    const plan =
+      listing && current
+        ? planReconcile([service], new Map([[key, current]]), this.planOptions(listing.node))
+        : undefined;
     // Someone else's service under our ID is not ours registered.
     const registered = plan !== undefined && plan.blocked.length === 0;
     const id = service.registration.ID;
