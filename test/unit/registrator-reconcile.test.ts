@@ -385,10 +385,16 @@ describe('registrator reconcile', () => {
   it('forgets what it remembered of containers that are gone (no growth with container churn)', async () => {
     const ctx = setup(`consul://${consul.address}`);
     registrator = ctx.registrator;
-    const memory = registrator as unknown as {
-      healthSent: Map<string, string>;
-      rejected: Map<string, unknown>;
-      conflicts: Set<string>;
+    // The private memory of each collaborator: the health feed's, the registry view's, the catalog's.
+    const parts = registrator as unknown as {
+      registry: { deps: { health: { sent: Map<string, string> } } };
+      view: { rejected: Map<string, unknown> };
+      catalog: { conflicts: Set<string> };
+    };
+    const memory = {
+      healthSent: parts.registry.deps.health.sent,
+      rejected: parts.view.rejected,
+      conflicts: parts.catalog.conflicts,
     };
     for (let i = 1; i <= 5; i += 1) {
       ctx.docker.containers.set(containerId(10 * i), {
