@@ -121,6 +121,14 @@ function gzipBytes(url: string): Promise<number> {
   });
 }
 
+/** CPU time the process has used so far (user + system, from /proc/<pid>/stat), in ms. */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after `(comm)`: state is the 3rd field, utime and stime the 14th and 15th, in clock ticks (100 Hz).
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 /** Resident memory now (VmRSS), or the peak over the process's whole life so far (VmHWM). */
 function rssMb(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -131,6 +139,8 @@ interface ExporterRun {
   flags: readonly string[];
   scrapes: number[];
   collects: number[];
+  /** The exporter's CPU time per scrape (user + system), over all the timed scrapes. */
+  cpuPerScrape: number;
   rssIdle: number;
   rssAfter: number;
   rssPeak: number;
@@ -177,15 +187,27 @@ async function runExporter(flags: readonly string[]): Promise<ExporterRun> {
     for (let i = 0; i < 5; i++) await scrape(url); // warm-up
     const scrapes: number[] = [];
     const collects: number[] = [];
+    const cpuBefore = cpuMs(exporter.pid!);
     let last = { ms: 0, bytes: 0, body: '' };
     for (let i = 0; i < SCRAPES; i++) {
       last = await scrape(url);
       scrapes.push(last.ms);
       collects.push(Number(/^quayside_stats_scrape_duration_seconds (\S+)$/m.exec(last.body)?.[1]) * 1000);
     }
+    const cpuPerScrape = (cpuMs(exporter.pid!) - cpuBefore) / SCRAPES;
     const rssAfter = rssMb(exporter.pid!);
     const rssPeak = rssMb(exporter.pid!, 'VmHWM');
-    return { flags, scrapes, collects, rssIdle, rssAfter, rssPeak, last, gzipBytes: await gzipBytes(url) };
+    return {
+      flags,
+      scrapes,
+      collects,
+      cpuPerScrape,
+      rssIdle,
+      rssAfter,
+      rssPeak,
+      last,
+      gzipBytes: await gzipBytes(url),
+    };
   } finally {
     exporter.kill('SIGTERM');
   }
@@ -220,6 +242,7 @@ async function main(): Promise<void> {
         `    GET /metrics (whole scrape):     median ${ms(s.median)}, p90 ${ms(s.p90)}, min ${ms(s.min)}  (${SCRAPES} scrapes)`,
       );
       console.log(`      of which reading cgroups+proc: median ${ms(c.median)}, p90 ${ms(c.p90)}`);
+      console.log(`      exporter CPU per scrape:        ${ms(run.cpuPerScrape)} (user + system)`);
       console.log(`    ratio (API / exporter, medians):  ${(a.median / s.median).toFixed(0)}×   target ≥ 20×`);
       console.log(`    scrape under 50 ms:               ${s.median < 50 ? 'yes' : 'NO'} (median ${ms(s.median)})`);
       console.log(`    RSS idle, all containers listed:  ${run.rssIdle.toFixed(1)} MB`);
