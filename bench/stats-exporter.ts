@@ -7,9 +7,9 @@
  *   npm run bench:stats-exporter        (builds, brings up the test engine first)
  *   node dist/bench/stats-exporter.js [--containers N] [--scrapes N] [--api-rounds N]
  *
- * The exporter runs twice on the same containers: as `node dist/cli/main.js` plain, and with the
- * V8 flags the README recommends for it (a small young generation, heap sized for memory rather
- * than speed). Its RSS is read from /proc/<pid>/status: once it lists every container (idle), after
+ * The exporter runs twice on the same containers: as `node dist/cli/main.js` plain, and as deploy/
+ * runs it, with the malloc settings and V8 flags the README recommends for it (two malloc arenas,
+ * a small young generation, heap sized for memory rather than speed). Its RSS is read from /proc/<pid>/status: once it lists every container (idle), after
  * the scrapes, and its peak over its whole life (VmHWM), which is what the target is about.
  *
  * The exporter runs with its default options (labels on: the containers carry Compose and
@@ -24,15 +24,20 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Dockerode from 'dockerode';
-import { STATS_EXPORTER_NODE_FLAGS } from '../agents/stats-exporter/node-flags';
+import { STATS_EXPORTER_MALLOC_ENV, STATS_EXPORTER_NODE_FLAGS } from '../agents/stats-exporter/node-flags';
 import { argValue } from './args';
 
 const CONTAINERS = argValue('--containers', 100);
 const SCRAPES = argValue('--scrapes', 300);
 const API_ROUNDS = argValue('--api-rounds', 5);
 const BENCH_LABEL = 'quayside.bench.stats';
+interface ExporterSetup {
+  flags: readonly string[];
+  env: Readonly<Record<string, string>>;
+}
+const PLAIN: ExporterSetup = { flags: [], env: {} };
 /** What the README recommends and deploy/ sets for a long-running exporter (see its stats-exporter section). */
-const RECOMMENDED_NODE_FLAGS = [...STATS_EXPORTER_NODE_FLAGS];
+const AS_DEPLOYED: ExporterSetup = { flags: STATS_EXPORTER_NODE_FLAGS, env: STATS_EXPORTER_MALLOC_ENV };
 
 interface TestEnv {
   root: string;
@@ -135,8 +140,7 @@ function rssMb(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
   return Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status)?.[1]) / 1024;
 }
 
-interface ExporterRun {
-  flags: readonly string[];
+interface ExporterRun extends ExporterSetup {
   scrapes: number[];
   collects: number[];
   /** The exporter's CPU time per scrape (user + system), over all the timed scrapes. */
@@ -148,8 +152,8 @@ interface ExporterRun {
   gzipBytes: number;
 }
 
-/** Starts the exporter with these node flags, waits for every container, scrapes, reads its RSS. */
-async function runExporter(flags: readonly string[]): Promise<ExporterRun> {
+/** Starts the exporter with these node flags and environment, waits for every container, scrapes, reads its RSS. */
+async function runExporter({ flags, env: extraEnv }: ExporterSetup): Promise<ExporterRun> {
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   const exporter = spawn(
     process.execPath,
@@ -164,7 +168,7 @@ async function runExporter(flags: readonly string[]): Promise<ExporterRun> {
       '--stats-include',
       `label=${BENCH_LABEL}`,
     ],
-    { env: { ...process.env, DOCKER_HOST: env.docker.host }, stdio: ['ignore', 'ignore', 'pipe'] },
+    { env: { ...process.env, ...extraEnv, DOCKER_HOST: env.docker.host }, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let exporterLog = '';
   exporter.stderr!.on('data', (chunk: Buffer) => (exporterLog = (exporterLog + chunk.toString()).slice(-4000)));
@@ -199,6 +203,7 @@ async function runExporter(flags: readonly string[]): Promise<ExporterRun> {
     const rssPeak = rssMb(exporter.pid!, 'VmHWM');
     return {
       flags,
+      env: extraEnv,
       scrapes,
       collects,
       cpuPerScrape,
@@ -219,7 +224,7 @@ async function main(): Promise<void> {
   const ids = await startContainers(CONTAINERS);
   process.stdout.write('done\n');
   try {
-    const runs = [await runExporter([]), await runExporter(RECOMMENDED_NODE_FLAGS)];
+    const runs = [await runExporter(PLAIN), await runExporter(AS_DEPLOYED)];
 
     await apiRound(ids); // warm-up: wakes dockerd's stats collector
     const api: number[] = [];
@@ -237,7 +242,8 @@ async function main(): Promise<void> {
     for (const run of runs) {
       const s = summary(run.scrapes);
       const c = summary(run.collects);
-      console.log(`\n  exporter as \`node ${[...run.flags, 'dist/cli/main.js'].join(' ')}\``);
+      const envText = Object.entries(run.env).map(([name, value]) => `${name}=${value} `);
+      console.log(`\n  exporter as \`${envText.join('')}node ${[...run.flags, 'dist/cli/main.js'].join(' ')}\``);
       console.log(
         `    GET /metrics (whole scrape):     median ${ms(s.median)}, p90 ${ms(s.p90)}, min ${ms(s.min)}  (${SCRAPES} scrapes)`,
       );

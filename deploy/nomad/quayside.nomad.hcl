@@ -246,6 +246,9 @@ job "quayside" {
         QUAYSIDE_LOG_FORMAT        = "json"
         QUAYSIDE_STATS_CGROUP_ROOT = "/host/sys/fs/cgroup"
         QUAYSIDE_STATS_PROC_ROOT   = "/host/proc"
+        # glibc's malloc: two arenas, and scrape-sized buffers given back when freed (README, stats-exporter).
+        MALLOC_ARENA_MAX       = "2"
+        MALLOC_MMAP_THRESHOLD_ = "131072"
       }
 
       service {
