@@ -28,7 +28,7 @@ export interface AgentDeployment {
    * Variables on the agent's own container that it reads, like every container's, from inspect
    * rather than as options: the logrouter's opt-out, since it knows itself by hostname only where
    * that is the container ID (not on the host network, not in Kubernetes); and those its runtime
-   * reads, the stats-exporter's malloc settings.
+   * reads, the stats-exporter's malloc setting.
    */
   ownContainerEnv?: Readonly<Record<string, string>>;
 }
