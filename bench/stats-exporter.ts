@@ -8,9 +8,11 @@
  *   node dist/bench/stats-exporter.js [--containers N] [--scrapes N] [--api-rounds N]
  *
  * The exporter runs twice on the same containers: as `node dist/cli/main.js` plain, and as deploy/
- * runs it, with the malloc settings and V8 flags the README recommends for it (two malloc arenas,
- * a small young generation, heap sized for memory rather than speed). Its RSS is read from /proc/<pid>/status: once it lists every container (idle), after
- * the scrapes, and its peak over its whole life (VmHWM), which is what the target is about.
+ * runs it, with the malloc setting and V8 flags the README recommends for it (a fixed mmap
+ * threshold, a small young generation, heap sized for memory rather than speed). Its CPU time over
+ * the timed scrapes is read from /proc/<pid>/stat, its RSS from /proc/<pid>/status: once it lists
+ * every container (idle), after the scrapes, and its peak over its whole life (VmHWM), which is
+ * what the target is about.
  *
  * The exporter runs with its default options (labels on: the containers carry Compose and
  * label-schema labels, as a Compose project's do), and Prometheus' Accept-Encoding (gzip).
