@@ -246,6 +246,8 @@ job "quayside" {
         QUAYSIDE_LOG_FORMAT        = "json"
         QUAYSIDE_STATS_CGROUP_ROOT = "/host/sys/fs/cgroup"
         QUAYSIDE_STATS_PROC_ROOT   = "/host/proc"
+        # glibc's malloc: scrape-sized buffers mapped, and given back when freed (README, stats-exporter).
+        MALLOC_MMAP_THRESHOLD_ = "131072"
       }
 
       service {

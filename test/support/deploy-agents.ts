@@ -2,7 +2,7 @@
  * What each agent needs when deployed as a container: the one table the manifest tests check
  * deploy/ against. Adding an agent to agents/index.ts without a row here fails a test.
  */
-import { STATS_EXPORTER_ENTRYPOINT } from '../../agents/stats-exporter/node-flags';
+import { STATS_EXPORTER_ENTRYPOINT, STATS_EXPORTER_MALLOC_ENV } from '../../agents/stats-exporter/node-flags';
 
 export interface AgentDeployment {
   name: string;
@@ -27,7 +27,8 @@ export interface AgentDeployment {
   /**
    * Variables on the agent's own container that it reads, like every container's, from inspect
    * rather than as options: the logrouter's opt-out, since it knows itself by hostname only where
-   * that is the container ID (not on the host network, not in Kubernetes).
+   * that is the container ID (not on the host network, not in Kubernetes); and those its runtime
+   * reads, the stats-exporter's malloc setting.
    */
   ownContainerEnv?: Readonly<Record<string, string>>;
 }
@@ -67,6 +68,7 @@ export const AGENT_DEPLOYMENTS: readonly AgentDeployment[] = [
     stateVolume: false,
     hostNetwork: false,
     entrypoint: STATS_EXPORTER_ENTRYPOINT,
+    ownContainerEnv: STATS_EXPORTER_MALLOC_ENV,
   },
   {
     name: 'label-inspector',

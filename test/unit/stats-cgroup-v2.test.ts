@@ -2,7 +2,7 @@
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import { BlockDeviceNames } from '../../agents/stats-exporter/collectors/block-devices';
-import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import {
   containerCgroupPath,
@@ -95,6 +95,23 @@ describe('stats-exporter cgroup v2', () => {
     assert.throws(() => readText(file), /ENOENT/);
   });
 
+  it('reads a kernel file that spans pages whole, though one read stops at a page and a short read ends the file', () => {
+    // /proc/self/maps is a seq_file of one ~80-byte record per mapping: Node.js has some 90 (over
+    // 4 KiB), so the kernel hands it out a page at a time, and a stop after one read would cut it.
+    const file = '/proc/self/maps';
+    for (let attempt = 0; ; attempt++) {
+      const expected = readFileSync(file, 'utf8');
+      assert.ok(expected.length > 4096, `${file} is ${expected.length} bytes: too short to test this`);
+      const read = readText(file);
+      const again = readFileSync(file, 'utf8');
+      // A mapping made between the reads (the heap growing) changes the file: read it again.
+      if (expected !== again && attempt < 5) continue;
+      assert.equal(read, expected);
+      break;
+    }
+    closeUnreadFiles();
+    closeUnreadFiles();
+  });
   it('guesses the systemd scope when /proc is not visible', () => {
     const location = resolveCgroup(
       { cgroupRoot: CGROUP_ROOT, procRoot: '/nonexistent' },

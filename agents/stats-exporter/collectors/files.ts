@@ -19,17 +19,18 @@ const scratch = Buffer.allocUnsafeSlow(64 * 1024);
  * closed and files are opened per read from then on.
  */
 class OpenFiles {
-  private readonly fds = new Map<string, number>();
-  private readSinceSweep = new Set<string>();
+  /** Each open file and the sweep generation it was last read in (no per-read set to add to). */
+  private readonly files = new Map<string, { fd: number; readIn: number }>();
+  private generation = 0;
   private enabled = true;
 
   read(path: string): string {
     if (!this.enabled) return readOnce(path);
-    this.readSinceSweep.add(path);
-    const cached = this.fds.get(path);
+    const cached = this.files.get(path);
     if (cached !== undefined) {
+      cached.readIn = this.generation;
       try {
-        return decode(path, preadAll(cached));
+        return decode(path, preadAll(cached.fd));
       } catch (error) {
         this.close(path);
         // The cgroup (or process) it belonged to is gone; a restarted container has a new one under the same path.
@@ -46,7 +47,7 @@ class OpenFiles {
       this.closeAll();
       return readOnce(path);
     }
-    this.fds.set(path, fd);
+    this.files.set(path, { fd, readIn: this.generation });
     try {
       return decode(path, preadAll(fd));
     } catch (error) {
@@ -57,20 +58,30 @@ class OpenFiles {
 
   /** Closes the files not read since the last sweep. */
   sweep(): void {
-    for (const path of this.fds.keys()) if (!this.readSinceSweep.has(path)) this.close(path);
-    this.readSinceSweep = new Set();
+    for (const [path, file] of this.files) if (file.readIn !== this.generation) this.close(path);
+    this.generation += 1;
   }
 
   closeAll(): void {
-    for (const path of [...this.fds.keys()]) this.close(path);
+    for (const path of [...this.files.keys()]) this.close(path);
   }
 
   private close(path: string): void {
-    const fd = this.fds.get(path);
-    this.fds.delete(path);
-    if (fd !== undefined) closeSync(fd);
+    const file = this.files.get(path);
+    this.files.delete(path);
+    if (file !== undefined) closeSync(file.fd);
   }
 }
+
+/**
+ * A read shorter than this ends the file. A seq_file (every cgroup and proc file we read) fills
+ * its page-sized buffer with whole records before it returns, and stops early only at the end or
+ * when the next record would not fit: the records of the multi-record files read here (a
+ * net/dev or diskstats line, a pid) are far under 1 KiB, and the single-record ones (memory.stat,
+ * cpu.stat, a task's stat…) come whole in one read. Asking again for the end of the file would
+ * cost one more system call per file, about half of the reads of a scrape.
+ */
+const WHOLE_IF_SHORTER_THAN = 4096 - 1024;
 
 /** Reads from offset 0 into the scratch buffer; the length read, or the buffer's size when it is full. */
 function preadAll(fd: number): number {
@@ -81,6 +92,7 @@ function preadAll(fd: number): number {
     n = readSync(fd, scratch, length, scratch.length - length, length)
   ) {
     length += n;
+    if (n < WHOLE_IF_SHORTER_THAN) break;
   }
   return length;
 }
@@ -107,21 +119,22 @@ const openFiles = new OpenFiles();
  * of directories not read since the last sweep are forgotten.
  */
 class FilePaths {
-  private readonly byDir = new Map<string, Map<string, string>>();
-  private dirsSinceSweep = new Set<string>();
+  /** The paths in each directory and the sweep generation the directory was last asked for in. */
+  private readonly byDir = new Map<string, { names: Map<string, string>; askedIn: number }>();
+  private generation = 0;
 
   get(dir: string, name: string): string {
-    let names = this.byDir.get(dir);
-    if (!names) this.byDir.set(dir, (names = new Map()));
-    this.dirsSinceSweep.add(dir);
-    let path = names.get(name);
-    if (path === undefined) names.set(name, (path = join(dir, name)));
+    let entry = this.byDir.get(dir);
+    if (!entry) this.byDir.set(dir, (entry = { names: new Map(), askedIn: this.generation }));
+    entry.askedIn = this.generation;
+    let path = entry.names.get(name);
+    if (path === undefined) entry.names.set(name, (path = join(dir, name)));
     return path;
   }
 
   sweep(): void {
-    for (const dir of this.byDir.keys()) if (!this.dirsSinceSweep.has(dir)) this.byDir.delete(dir);
-    this.dirsSinceSweep = new Set();
+    for (const [dir, entry] of this.byDir) if (entry.askedIn !== this.generation) this.byDir.delete(dir);
+    this.generation += 1;
   }
 }
 
@@ -159,17 +172,27 @@ const KERNEL_WIDE = /^(blkio\.|memory\.memsw\.|memory\.kmem\.)/;
 
 /** The file's text, or undefined when it does not exist (a controller feature the kernel lacks). */
 export function readOptionalText(path: string): string | undefined {
-  const name = path.slice(path.lastIndexOf('/') + 1);
-  if (absentFiles.has(name)) return undefined;
+  if (absentFiles.size > 0 && isKnownAbsent(path)) return undefined;
   try {
     return readText(path);
   } catch (error) {
     if (!isMissingFile(error)) throw error;
+    const name = path.slice(path.lastIndexOf('/') + 1);
     // Only a file missing from a cgroup that exists says something about the kernel.
     if (KERNEL_WIDE.test(name) && existsSync(dirname(path))) absentFiles.add(name);
     return undefined;
   }
 }
+
+/** Whether the path names a file known to be absent: compares its end, as slicing the name off made a string per read. */
+function isKnownAbsent(path: string): boolean {
+  for (const name of absentFiles) {
+    if (path.endsWith(name) && path.charCodeAt(path.length - name.length - 1) === SLASH) return true;
+  }
+  return false;
+}
+
+const SLASH = '/'.charCodeAt(0);
 
 /** For tests that read fixtures of different kernels in one process. */
 export function forgetAbsentFiles(): void {
