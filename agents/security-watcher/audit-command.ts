@@ -6,12 +6,12 @@
  */
 import type { Command } from 'commander';
 import type Dockerode from 'dockerode';
-import { addOptions, repeatableOption } from '../../shared/config/options';
+import { addOptions, repeatableOption, type OptionValues } from '../../shared/config/options';
 import { unlessGone } from '../../shared/docker/not-found';
 import { oneShotDocker, type OneShotDocker } from '../../shared/docker/one-shot';
 import type { FindingDraft, FindingObject } from '../../shared/findings/finding';
 import { formatReport } from '../../shared/findings/formats';
-import { deliverReport, reportOutputOptions, type ReportOutputValues } from '../../shared/findings/report-output';
+import { deliverReport, reportOutputOptions } from '../../shared/findings/report-output';
 import { dockerOptions } from '../../shared/runtime/common-options';
 import { packageVersion } from '../../shared/version';
 import { PolicyEvaluator } from './evaluate';
@@ -44,16 +44,7 @@ export const auditOptions = {
   ...reportOutputOptions('high'),
 };
 
-export interface AuditValues extends ReportOutputValues {
-  dockerHost: string;
-  dockerTlsVerify: boolean;
-  dockerCertPath: string;
-  securityPolicy?: string;
-  securityHostRoot?: string;
-  securityEngineSockets: string[];
-  container?: string[];
-  image?: string[];
-}
+export type AuditValues = OptionValues<typeof auditOptions>;
 
 export function addAuditCommand(agentCommand: Command): void {
   const command = agentCommand
@@ -87,7 +78,7 @@ async function runAudit(values: AuditValues): Promise<number> {
 export async function audit(
   docker: Dockerode,
   policy: Policy,
-  select: Pick<AuditValues, 'container' | 'image' | 'securityHostRoot'> & { securityEngineSockets?: string[] },
+  select: Partial<Pick<AuditValues, 'container' | 'image' | 'securityHostRoot' | 'securityEngineSockets'>>,
   reach: OneShotDocker['reach'],
 ): Promise<{ findings: FindingDraft[]; objects: FindingObject[] }> {
   const evaluator = new PolicyEvaluator(policy);

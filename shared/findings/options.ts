@@ -1,5 +1,5 @@
 /** Where findings go besides the log, /findings and /metrics; shared by every agent that finds. */
-import { optionalStringOption } from '../config/options';
+import { optionalStringOption, type OptionValues } from '../config/options';
 
 export const findingsSinkOptions = {
   findingsRedisUrl: optionalStringOption({
@@ -29,9 +29,5 @@ export const findingsSinkOptions = {
   }),
 };
 
-export interface FindingsSinkSettings {
-  findingsRedisUrl?: string;
-  findingsRedisStream?: string;
-  findingsWebhookUrl?: string;
-  findingsWebhookToken?: string;
-}
+/** Partial: a caller may leave out the sinks it does not use. */
+export type FindingsSinkSettings = Partial<OptionValues<typeof findingsSinkOptions>>;
