@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import type Dockerode from 'dockerode';
 import { parseDocument, stringify } from 'yaml';
 import { AGENTS } from '../../agents';
+import { ConsulDouble } from '../consul/double';
 import { AGENT_DEPLOYMENTS, envName } from '../support/deploy-agents';
 import { dockerCli } from '../support/docker-cli';
 import { eventually } from '../support/eventually';
@@ -107,15 +108,6 @@ async function busybox(
 
 async function findings(ctx: CaseContext): Promise<FindingJson[]> {
   return (await json<{ findings: FindingJson[] }>(`${ctx.base}/findings`)).findings;
-}
-
-/** The Consul agent API double of the registrator's tests (test/consul/, lands with issue #3). */
-function consulDouble(): {
-  ConsulDouble: new (options: object) => {
-    start(port: number, host: string): Promise<{ url: string; close(): Promise<void> }>;
-  };
-} {
-  return require(join(__dirname, '..', 'consul', 'double')) as ReturnType<typeof consulDouble>;
 }
 
 // --- one entry per agent ------------------------------------------------------------------------------
@@ -212,8 +204,7 @@ const AGENT_CASES: AgentContainerCase[] = [
     agent: 'registrator',
     async setup(ctx) {
       const consulPort = await freePort();
-      const { ConsulDouble } = consulDouble();
-      const double = await new ConsulDouble({}).start(consulPort, '127.0.0.1');
+      const double = await new ConsulDouble().start(consulPort, '127.0.0.1');
       ctx.backends.consul = double.url;
       return () => double.close();
     },
