@@ -8,11 +8,10 @@ import { ConfigError } from '../../shared/config/errors';
 import { readBoundedText } from '../../shared/config/files';
 import { addOptions, booleanOption, repeatableOption, type OptionValues } from '../../shared/config/options';
 import { containerName } from '../../shared/docker/container-name';
-import { oneShotDocker } from '../../shared/docker/one-shot';
+import { oneShotDocker, oneShotDockerOptions } from '../../shared/docker/one-shot';
 import type { FindingDraft, FindingObject } from '../../shared/findings/finding';
 import { formatReport } from '../../shared/findings/formats';
 import { deliverReport, reportOutputOptions } from '../../shared/findings/report-output';
-import { dockerOptions } from '../../shared/runtime/common-options';
 import { packageVersion } from '../../shared/version';
 import { LABEL_RULE_IDS, ruleCatalog } from './checker';
 import { DeadlineChecker } from './deadline-checker';
@@ -22,7 +21,7 @@ import { labelOptions, labelSettings } from './options';
 import type { LabelTarget } from './target';
 
 export const checkOptions = {
-  ...dockerOptions,
+  ...oneShotDockerOptions,
   image: repeatableOption({ help: 'Check this image (name, tag or ID); repeat for more', placeholder: '<ref>' }),
   container: repeatableOption({ help: 'Check this container (name or ID); repeat for more', placeholder: '<name>' }),
   all: booleanOption({ help: 'Check every image and container of the engine', default: false }),
@@ -62,7 +61,7 @@ export function addCheckCommand(agentCommand: Command): void {
   const command = agentCommand
     .command('check')
     .description('Check labels of images, containers or Dockerfiles once, for pipelines');
-  addOptions(command, checkOptions).action(async (values: CheckValues) => {
+  addOptions(command, checkOptions, 'check options:').action(async (values: CheckValues) => {
     process.exitCode = await runCheck(values);
   });
 }

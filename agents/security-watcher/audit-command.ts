@@ -8,11 +8,10 @@ import type { Command } from 'commander';
 import type Dockerode from 'dockerode';
 import { addOptions, repeatableOption, type OptionValues } from '../../shared/config/options';
 import { unlessGone } from '../../shared/docker/not-found';
-import { oneShotDocker, type OneShotDocker } from '../../shared/docker/one-shot';
+import { oneShotDocker, oneShotDockerOptions, type OneShotDocker } from '../../shared/docker/one-shot';
 import type { FindingDraft, FindingObject } from '../../shared/findings/finding';
 import { formatReport } from '../../shared/findings/formats';
 import { deliverReport, reportOutputOptions } from '../../shared/findings/report-output';
-import { dockerOptions } from '../../shared/runtime/common-options';
 import { packageVersion } from '../../shared/version';
 import { PolicyEvaluator } from './evaluate';
 import {
@@ -32,7 +31,7 @@ import { ownContainerId } from './self';
 import { loadPolicy, securityOptions } from './options';
 
 export const auditOptions = {
-  ...dockerOptions,
+  ...oneShotDockerOptions,
   securityPolicy: { ...securityOptions.securityPolicy, flag: '--policy' },
   securityHostRoot: { ...securityOptions.securityHostRoot, flag: '--host-root' },
   securityEngineSockets: { ...securityOptions.securityEngineSockets, flag: '--engine-sockets' },
@@ -52,7 +51,7 @@ export function addAuditCommand(agentCommand: Command): void {
     .description(
       'Audit every container and image once against the policy (CIS Docker Benchmark 4 and 5), for pipelines and cron',
     );
-  addOptions(command, auditOptions).action(async (values: AuditValues) => {
+  addOptions(command, auditOptions, 'audit options:').action(async (values: AuditValues) => {
     process.exitCode = await runAudit(values);
   });
 }
