@@ -488,6 +488,19 @@ describe('deploy: the quayside image on the test engine', function () {
         );
         served.set(entry.agent, await (await fetch(`${ctx.base}/metrics`)).text());
       });
+
+      it('serves the console page and its bundled script (built into the image)', async () => {
+        const page = await fetch(`${ctx.base}/`);
+        const html = await page.text();
+        assert.equal(page.status, 200, html);
+        assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+        const script = /src="(\/console\/assets\/app\.js[^"]*)"/.exec(html)?.[1];
+        assert.ok(script, `the page names its script: ${html}`);
+        const asset = await fetch(`${ctx.base}${script}`);
+        assert.equal(asset.status, 200);
+        assert.match(asset.headers.get('content-type') ?? '', /^text\/javascript/);
+        assert.ok((await asset.text()).length > 1_000, 'the bundled console script');
+      });
     });
   }
 
