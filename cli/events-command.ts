@@ -41,7 +41,7 @@ export const eventsOptions = {
   ...dockerOptions,
   ...loggingOptions,
   since: optionalStringOption({
-    help: 'Replay from this time: Unix seconds, RFC 3339, or a duration ago such as 10m (the engine keeps only its last 256 events)',
+    help: 'Replay from this time: Unix seconds, RFC 3339, or a duration ago such as 10m or 1m30s (the engine keeps only its last 256 events)',
     placeholder: '<time>',
   }),
   filter: repeatableOption({

@@ -64,9 +64,19 @@ const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     'quayside label-inspector --label-schema /etc/quayside/labels.schema.json',
     'quayside label-inspector check --dockerfile Dockerfile --require oci',
   ],
+  'label-inspector check': [
+    'quayside label-inspector check --dockerfile Dockerfile --require oci',
+    'quayside label-inspector check --image shop/web:1.4 --schema labels.json',
+    'quayside label-inspector check --all --format sarif --output labels.sarif',
+  ],
   'security-watcher': [
     'quayside security-watcher',
     'quayside security-watcher --security-policy policy.yaml',
+    'quayside security-watcher audit --format junit --output cis.xml',
+  ],
+  'security-watcher audit': [
+    'quayside security-watcher audit --fail-on high',
+    'quayside security-watcher audit --container web --policy policy.yaml',
     'quayside security-watcher audit --format junit --output cis.xml',
   ],
   all: [
@@ -76,7 +86,14 @@ const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   ],
 };
 
+/** Adds the examples of the command, looked up by its path under `quayside` (`label-inspector check`). */
 export function addExamples(command: Command): void {
-  const examples = EXAMPLES[command.name()];
+  const examples = EXAMPLES[commandPath(command)];
   if (examples) command.addHelpText('after', `\nExamples:\n${examples.map((line) => `  ${line}`).join('\n')}`);
+}
+
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let at: Command | null = command; at?.parent; at = at.parent) names.unshift(at.name());
+  return names.join(' ');
 }

@@ -39,13 +39,14 @@ export function buildProgram(agents: readonly AgentDefinition[] = AGENTS): Comma
     });
     addExamples(command);
     agent.extendCommand?.(command);
+    command.commands.forEach(addExamples); // the one-shot commands (`label-inspector check`)
   }
 
   const all = program
     .command('all')
     .description('Run every agent in one process, on one event stream and one HTTP server');
   addOptions(all, agentRuntimeOptions, RUNTIME_GROUP);
-  // Each agent's options under its name; options two agents share (findings sinks) once, under the first.
+  // Each agent's options under its name; options two agents share (findings sinks) once, under their own group.
   mergeOptions([agentRuntimeOptions, ...agents.map((agent) => agent.options)]); // throws on a flag declared twice differently
   const listed = new Set(Object.keys(agentRuntimeOptions));
   for (const agent of agents) {

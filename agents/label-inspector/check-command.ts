@@ -6,23 +6,22 @@ import type { Command } from 'commander';
 import type Dockerode from 'dockerode';
 import { ConfigError } from '../../shared/config/errors';
 import { readBoundedText } from '../../shared/config/files';
-import { addOptions, booleanOption, repeatableOption } from '../../shared/config/options';
+import { addOptions, booleanOption, repeatableOption, type OptionValues } from '../../shared/config/options';
 import { containerName } from '../../shared/docker/container-name';
-import { oneShotDocker } from '../../shared/docker/one-shot';
+import { oneShotDocker, oneShotDockerOptions } from '../../shared/docker/one-shot';
 import type { FindingDraft, FindingObject } from '../../shared/findings/finding';
 import { formatReport } from '../../shared/findings/formats';
-import { deliverReport, reportOutputOptions, type ReportOutputValues } from '../../shared/findings/report-output';
-import { dockerOptions } from '../../shared/runtime/common-options';
+import { deliverReport, reportOutputOptions } from '../../shared/findings/report-output';
 import { packageVersion } from '../../shared/version';
 import { LABEL_RULE_IDS, ruleCatalog } from './checker';
 import { DeadlineChecker } from './deadline-checker';
 import { DockerfileSyntaxError, parseDockerfileLabels } from './dockerfile';
 import { containerTarget, imageTarget } from './objects';
-import { labelOptions, labelSettings, type LabelOptionValues } from './options';
+import { labelOptions, labelSettings } from './options';
 import type { LabelTarget } from './target';
 
 export const checkOptions = {
-  ...dockerOptions,
+  ...oneShotDockerOptions,
   image: repeatableOption({ help: 'Check this image (name, tag or ID); repeat for more', placeholder: '<ref>' }),
   container: repeatableOption({ help: 'Check this container (name or ID); repeat for more', placeholder: '<name>' }),
   all: booleanOption({ help: 'Check every image and container of the engine', default: false }),
@@ -47,17 +46,7 @@ export const checkOptions = {
   ...reportOutputOptions('medium'),
 };
 
-interface CheckValues extends LabelOptionValues, ReportOutputValues {
-  dockerHost: string;
-  dockerTlsVerify: boolean;
-  dockerCertPath: string;
-  image?: string[];
-  container?: string[];
-  all: boolean;
-  dockerfile?: string[];
-  buildArg?: Array<[string, string]>;
-  labelCheckTimeout: number;
-}
+type CheckValues = OptionValues<typeof checkOptions>;
 
 /** A Dockerfile is read whole: one larger than this is refused. */
 const MAX_DOCKERFILE_BYTES = 8 << 20;
@@ -72,7 +61,7 @@ export function addCheckCommand(agentCommand: Command): void {
   const command = agentCommand
     .command('check')
     .description('Check labels of images, containers or Dockerfiles once, for pipelines');
-  addOptions(command, checkOptions).action(async (values: CheckValues) => {
+  addOptions(command, checkOptions, 'check options:').action(async (values: CheckValues) => {
     process.exitCode = await runCheck(values);
   });
 }

@@ -4,7 +4,7 @@
  * or, with a `start` pattern, when it does not match `start`. A message closes at the next start,
  * at `maxLines`, after `timeoutMs` without a line, or at the end of the stream.
  */
-import { booleanOption, integerOption, stringOption } from '../../shared/config/options';
+import { booleanOption, durationOption, integerOption, stringOption } from '../../shared/config/options';
 import type { LogMessage, LogSource } from './message';
 import { routeOptionValues, type RouteOptionDecl } from './route-options';
 
@@ -31,10 +31,12 @@ export const multilineRouteOptions = {
     'A line matching it continues the message (turns merging on); default ^\\s when no start is given',
   ),
   'multiline.max_lines': integerOption({ help: 'Most lines in one message', default: 200, min: 1 }),
-  'multiline.timeout': integerOption({
-    help: 'Milliseconds after its last line that a message is closed',
+  'multiline.timeout': durationOption({
+    help: 'How long after its last line a message is closed, e.g. 1s',
     default: 500,
-    min: 1,
+    minMs: 1,
+    maxMs: 3_600_000,
+    bareUnit: 'ms',
   }),
   'multiline.separator': stringOption({ help: 'What joins the lines of a message', default: '\n', defaultText: '\\n' }),
 };

@@ -6,13 +6,12 @@
  */
 import type { Command } from 'commander';
 import type Dockerode from 'dockerode';
-import { addOptions, repeatableOption } from '../../shared/config/options';
+import { addOptions, repeatableOption, type OptionValues } from '../../shared/config/options';
 import { unlessGone } from '../../shared/docker/not-found';
-import { oneShotDocker, type OneShotDocker } from '../../shared/docker/one-shot';
+import { oneShotDocker, oneShotDockerOptions, type OneShotDocker } from '../../shared/docker/one-shot';
 import type { FindingDraft, FindingObject } from '../../shared/findings/finding';
 import { formatReport } from '../../shared/findings/formats';
-import { deliverReport, reportOutputOptions, type ReportOutputValues } from '../../shared/findings/report-output';
-import { dockerOptions } from '../../shared/runtime/common-options';
+import { deliverReport, reportOutputOptions } from '../../shared/findings/report-output';
 import { packageVersion } from '../../shared/version';
 import { PolicyEvaluator } from './evaluate';
 import {
@@ -32,7 +31,7 @@ import { ownContainerId } from './self';
 import { loadPolicy, securityOptions } from './options';
 
 export const auditOptions = {
-  ...dockerOptions,
+  ...oneShotDockerOptions,
   securityPolicy: { ...securityOptions.securityPolicy, flag: '--policy' },
   securityHostRoot: { ...securityOptions.securityHostRoot, flag: '--host-root' },
   securityEngineSockets: { ...securityOptions.securityEngineSockets, flag: '--engine-sockets' },
@@ -44,16 +43,7 @@ export const auditOptions = {
   ...reportOutputOptions('high'),
 };
 
-export interface AuditValues extends ReportOutputValues {
-  dockerHost: string;
-  dockerTlsVerify: boolean;
-  dockerCertPath: string;
-  securityPolicy?: string;
-  securityHostRoot?: string;
-  securityEngineSockets: string[];
-  container?: string[];
-  image?: string[];
-}
+export type AuditValues = OptionValues<typeof auditOptions>;
 
 export function addAuditCommand(agentCommand: Command): void {
   const command = agentCommand
@@ -61,7 +51,7 @@ export function addAuditCommand(agentCommand: Command): void {
     .description(
       'Audit every container and image once against the policy (CIS Docker Benchmark 4 and 5), for pipelines and cron',
     );
-  addOptions(command, auditOptions).action(async (values: AuditValues) => {
+  addOptions(command, auditOptions, 'audit options:').action(async (values: AuditValues) => {
     process.exitCode = await runAudit(values);
   });
 }
@@ -87,7 +77,7 @@ async function runAudit(values: AuditValues): Promise<number> {
 export async function audit(
   docker: Dockerode,
   policy: Policy,
-  select: Pick<AuditValues, 'container' | 'image' | 'securityHostRoot'> & { securityEngineSockets?: string[] },
+  select: Partial<Pick<AuditValues, 'container' | 'image' | 'securityHostRoot' | 'securityEngineSockets'>>,
   reach: OneShotDocker['reach'],
 ): Promise<{ findings: FindingDraft[]; objects: FindingObject[] }> {
   const evaluator = new PolicyEvaluator(policy);

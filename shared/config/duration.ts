@@ -26,9 +26,12 @@ export function goDurationNs(text: string): number {
   return total;
 }
 
-/** Milliseconds of a Go duration, or of plain seconds (`30` = 30s, as registrator's flags), or NaN. */
-export function durationMs(text: string): number {
+/**
+ * Milliseconds of a Go duration, or of a bare number in `bareUnitMs` units: seconds by default
+ * (`30` = 30s, as registrator's flags), milliseconds where logspout's options took them; or NaN.
+ */
+export function durationMs(text: string, bareUnitMs = 1_000): number {
   const trimmed = text.trim();
-  if (/^\d+(?:\.\d+)?$/.test(trimmed)) return Number(trimmed) * 1_000;
+  if (/^\d+(?:\.\d+)?$/.test(trimmed)) return Number(trimmed) * bareUnitMs;
   return goDurationNs(trimmed) / 1e6;
 }

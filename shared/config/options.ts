@@ -67,7 +67,12 @@ export function addOptions(command: Command, decls: OptionDecls, helpGroup?: str
     command.addOption(option);
   }
   const secrets = Object.entries(decls).filter(([, decl]) => decl.secret && decl.env);
-  if (secrets.length > 0) command.hook('preAction', () => applySecretFiles(command, secrets));
+  // commander runs a command's preAction hooks for its subcommands' actions too (`check` under
+  // label-inspector), which do not have these options: only this command's own action reads them.
+  if (secrets.length > 0)
+    command.hook('preAction', (_hooked, actionCommand) => {
+      if (actionCommand === command) applySecretFiles(command, secrets);
+    });
   return command;
 }
 
@@ -97,6 +102,11 @@ function applySecretFiles(
     }
     command.setOptionValueWithSource(key, decl.repeatable ? [value] : value, 'env');
   }
+}
+
+/** The same declarations, listed in --help under `helpGroup`. */
+export function inHelpGroup<D extends OptionDecls>(helpGroup: string, decls: D): D {
+  return Object.fromEntries(Object.entries(decls).map(([key, decl]) => [key, { ...decl, helpGroup }])) as D;
 }
 
 function describeDefault(value: unknown): string {
@@ -194,21 +204,27 @@ export function choiceOption<C extends string>(decl: Common<C> & { choices: read
 const MAX_DURATION_MS = 7 * 24 * 3_600_000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** A duration in milliseconds: Go form (`500ms`, `10s`, `1m30s`, `1h`) or plain seconds; at most `maxMs` (a week by default), said in the help. */
+/**
+ * A duration in milliseconds: Go form (`500ms`, `10s`, `1m30s`, `1h`) or a bare number, in seconds
+ * unless `bareUnit` says milliseconds (options that logspout users already write in ms); at most
+ * `maxMs` (a week by default). The help says both.
+ */
 export function durationOption(
-  decl: Common<number> & { minMs?: number; maxMs?: number },
+  decl: Common<number> & { minMs?: number; maxMs?: number; bareUnit?: 's' | 'ms' },
 ): OptionDecl<number> & { maxMs: number } {
+  const { bareUnit = 's', ...rest } = decl;
   const maxMs = decl.maxMs ?? MAX_DURATION_MS;
   if (maxMs > MAX_TIMER_MS)
     throw new Error(`a duration option may not allow more than ${MAX_TIMER_MS} ms (the longest Node.js timer)`);
+  const bareNote = bareUnit === 'ms' ? 'a bare number is milliseconds; ' : '';
   return {
     placeholder: '<duration>',
-    ...decl,
-    help: `${decl.help} (at most ${formatDuration(maxMs)})`,
+    ...rest,
+    help: `${decl.help} (${bareNote}at most ${formatDuration(maxMs)})`,
     maxMs,
     defaultText: decl.defaultText ?? (decl.default !== undefined ? formatDuration(decl.default) : undefined),
     parse(raw) {
-      const ms = durationMs(raw);
+      const ms = durationMs(raw, bareUnit === 'ms' ? 1 : 1_000);
       if (Number.isNaN(ms)) throw new Error('expected a duration such as 500ms, 10s, 1m30s or 1h');
       return inRange(ms, decl.minMs, maxMs, formatDuration);
     },

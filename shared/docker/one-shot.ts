@@ -1,10 +1,17 @@
 /**
  * The Docker client of a one-shot command (`label-inspector check`, `security-watcher audit`):
- * a bad setup or an unreachable engine is a usage error (exit 2) naming what was asked.
+ * a bad setup or an unreachable engine is a usage error (exit 2) naming what was asked, with the
+ * same socket hint (DOCKER_HOST, the socket's group) as a long-running agent logs.
  */
 import type Dockerode from 'dockerode';
 import { ConfigError } from '../config/errors';
+import { inHelpGroup } from '../config/options';
+import { dockerOptions } from '../runtime/common-options';
 import { createDockerClient, DockerConnectionError } from './connection';
+import { socketProblemHint } from './socket-hint';
+
+/** The agents' Docker connection options, under their own heading in a one-shot command's --help. */
+export const oneShotDockerOptions = inHelpGroup('Docker options:', dockerOptions);
 
 export interface OneShotDocker {
   docker: Dockerode;
@@ -30,7 +37,9 @@ export function oneShotDocker(values: {
   const reach = <T>(what: string, call: () => Promise<T>): Promise<T> =>
     call().catch((error: { statusCode?: number; message?: string }) => {
       if (error.statusCode === 404) throw new ConfigError(`${what}: not found`);
-      throw new ConfigError(`${what}: cannot ask Docker at ${values.dockerHost}: ${error.message ?? String(error)}`);
+      const hint = socketProblemHint(error);
+      const problem = `${what}: cannot ask Docker at ${values.dockerHost}: ${error.message ?? String(error)}`;
+      throw new ConfigError(hint === undefined ? problem : `${problem}\nhint: ${hint}`);
     });
   return { docker, reach };
 }

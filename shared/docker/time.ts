@@ -1,4 +1,5 @@
 /** Docker timestamps: exact nanosecond strings, `since` parameters and user-given times. */
+import { goDurationNs } from '../config/duration';
 
 const NANOS_PER_SECOND = 1_000_000_000n;
 
@@ -24,19 +25,16 @@ export function timeNanoToDate(timeNano: string): Date {
   return new Date(Number(BigInt(timeNano) / 1_000_000n));
 }
 
-const RELATIVE = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
 /**
  * Reads a user-given point in time the way `docker events --since` does: Unix seconds with an
- * optional fraction (`1700000000.5`), an RFC 3339 date, or a duration before now (`10m`).
+ * optional fraction (`1700000000.5`), an RFC 3339 date, or a Go duration before now (`10m`, `1m30s`).
  * Returns nanoseconds since the epoch, or throws with the accepted forms.
  */
 export function parsePointInTime(value: string, now: () => number = Date.now): string {
   const nanos = pointInTime(value.trim(), now);
   if (nanos === undefined)
     throw new Error(
-      `expected Unix seconds (1700000000.5), an RFC 3339 time (2026-01-02T15:04:05Z) or a duration ago (10m), got '${value}'`,
+      `expected Unix seconds (1700000000.5), an RFC 3339 time (2026-01-02T15:04:05Z) or a duration ago (10m, 1m30s), got '${value}'`,
     );
   // The engine cannot replay from before 1970 or from the future, and would refuse it at every retry.
   if (nanos < 0n) throw new Error(`'${value}' is before 1970`);
@@ -50,8 +48,8 @@ const CLOCK_SKEW_MS = 60_000;
 function pointInTime(text: string, now: () => number): bigint | undefined {
   const unix = /^(\d+)(?:\.(\d{1,9}))?$/.exec(text);
   if (unix) return BigInt(unix[1]!) * NANOS_PER_SECOND + BigInt((unix[2] ?? '').padEnd(9, '0'));
-  const relative = RELATIVE.exec(text);
-  if (relative) return BigInt(Math.floor(now() - Number(relative[1]) * UNIT_MS[relative[2]!]!)) * 1_000_000n;
+  const agoNs = goDurationNs(text);
+  if (!Number.isNaN(agoNs)) return BigInt(Math.floor(now() - agoNs / 1e6)) * 1_000_000n;
   if (/^\d{4}-\d{2}-\d{2}/.test(text)) {
     const ms = Date.parse(text);
     if (!Number.isNaN(ms)) return BigInt(ms) * 1_000_000n;

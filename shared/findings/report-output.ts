@@ -11,14 +11,20 @@ import { FORMAT_NAMES } from './formats';
 
 /** --format, --fail-on (each command has its own default severity) and --output. */
 export function reportOutputOptions(defaultFailOn: Severity) {
+  const helpGroup = 'Report options:';
   return {
-    format: choiceOption({ help: 'Report format', default: 'text', choices: FORMAT_NAMES }),
+    format: choiceOption({ help: 'Report format', default: 'text', choices: FORMAT_NAMES, helpGroup }),
     failOn: choiceOption({
       help: 'Exit 1 when a finding is at least this severe',
       default: defaultFailOn,
       choices: SEVERITIES,
+      helpGroup,
     }),
-    output: optionalStringOption({ help: 'Write the report to this file instead of stdout', placeholder: '<file>' }),
+    output: optionalStringOption({
+      help: 'Write the report to this file instead of stdout',
+      placeholder: '<file>',
+      helpGroup,
+    }),
   };
 }
 

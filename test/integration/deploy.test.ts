@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import type Dockerode from 'dockerode';
 import { parseDocument, stringify } from 'yaml';
 import { AGENTS } from '../../agents';
+import { ConsulDouble } from '../consul/double';
 import { AGENT_DEPLOYMENTS, envName } from '../support/deploy-agents';
 import { dockerCli } from '../support/docker-cli';
 import { eventually } from '../support/eventually';
@@ -107,15 +108,6 @@ async function busybox(
 
 async function findings(ctx: CaseContext): Promise<FindingJson[]> {
   return (await json<{ findings: FindingJson[] }>(`${ctx.base}/findings`)).findings;
-}
-
-/** The Consul agent API double of the registrator's tests (test/consul/, lands with issue #3). */
-function consulDouble(): {
-  ConsulDouble: new (options: object) => {
-    start(port: number, host: string): Promise<{ url: string; close(): Promise<void> }>;
-  };
-} {
-  return require(join(__dirname, '..', 'consul', 'double')) as ReturnType<typeof consulDouble>;
 }
 
 // --- one entry per agent ------------------------------------------------------------------------------
@@ -212,8 +204,7 @@ const AGENT_CASES: AgentContainerCase[] = [
     agent: 'registrator',
     async setup(ctx) {
       const consulPort = await freePort();
-      const { ConsulDouble } = consulDouble();
-      const double = await new ConsulDouble({}).start(consulPort, '127.0.0.1');
+      const double = await new ConsulDouble().start(consulPort, '127.0.0.1');
       ctx.backends.consul = double.url;
       return () => double.close();
     },
@@ -496,6 +487,19 @@ describe('deploy: the quayside image on the test engine', function () {
           250,
         );
         served.set(entry.agent, await (await fetch(`${ctx.base}/metrics`)).text());
+      });
+
+      it('serves the console page and its bundled script (built into the image)', async () => {
+        const page = await fetch(`${ctx.base}/`);
+        const html = await page.text();
+        assert.equal(page.status, 200, html);
+        assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+        const script = /src="(\/console\/assets\/app\.js[^"]*)"/.exec(html)?.[1];
+        assert.ok(script, `the page names its script: ${html}`);
+        const asset = await fetch(`${ctx.base}${script}`);
+        assert.equal(asset.status, 200);
+        assert.match(asset.headers.get('content-type') ?? '', /^text\/javascript/);
+        assert.ok((await asset.text()).length > 1_000, 'the bundled console script');
       });
     });
   }

@@ -70,6 +70,25 @@ describe('quayside CLI', () => {
     for (const agent of ['registrator', 'logrouter', 'stats-exporter', 'label-inspector', 'security-watcher'])
       assert.match(all, new RegExp(`^${agent} options:$`, 'm'));
     assert.match((await runCli(['registrator', '--help'])).stdout, /single-dash flags \(-ip, -internal/);
+    // The findings sinks under one heading of their own, in each agent that finds and in `all`.
+    const findingsGroup = /^Findings options \(label-inspector, security-watcher\):\n {2}--findings-redis-url/m;
+    for (const [i, command] of HELP_COMMANDS.entries()) {
+      if (['label-inspector', 'security-watcher', 'all'].includes(command.join(' ')))
+        assert.match(results[i]!.stdout, findingsGroup, command.join(' '));
+    }
+    // The one-shot commands: Docker connection, the command's own options and the report, with examples.
+    for (const [command, example] of [
+      ['label-inspector check', /^ {2}quayside label-inspector check --dockerfile Dockerfile --require oci$/m],
+      ['security-watcher audit', /^ {2}quayside security-watcher audit --fail-on high$/m],
+    ] as const) {
+      const help = results[HELP_COMMANDS.findIndex((c) => c.join(' ') === command)]!.stdout;
+      const name = command.split(' ')[1];
+      assert.match(help, /^Docker options:\n {2}--docker-host/m, command);
+      assert.match(help, new RegExp(`^${name} options:$`, 'm'), command);
+      assert.match(help, /^Report options:\n {2}--format/m, command);
+      assert.match(help, /^Examples:$/m, command);
+      assert.match(help, example, command);
+    }
   });
 
   it('exits 0 quietly when the reader of --help goes away (quayside --help | head -1)', async () => {
@@ -177,6 +196,36 @@ describe('quayside CLI', () => {
       result.stderr,
       /--stats-labels: com\.x\.a-b and com\.x\.a\.b would both be exported as container_label_com_x_a_b/,
     );
+  });
+
+  it('gives the one-off commands the socket hint when the engine socket is missing', async () => {
+    for (const args of [
+      ['security-watcher', 'audit'],
+      ['label-inspector', 'check', '--all'],
+    ]) {
+      const result = await runCli(args, { DOCKER_HOST: 'unix:///nonexistent.sock' });
+      assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+      assert.match(result.stderr, /cannot ask Docker at unix:\/\/\/nonexistent\.sock/);
+      assert.match(
+        result.stderr,
+        /hint: no engine socket at \/nonexistent\.sock: .*point DOCKER_HOST \(--docker-host\)/,
+      );
+    }
+  });
+
+  it("reads a secret's *_FILE variable only for the commands that have that option", async () => {
+    const check = await runCli(
+      ['label-inspector', 'check', '--dockerfile', join(__dirname, '..', '..', 'deploy', 'Dockerfile')],
+      {
+        QUAYSIDE_FINDINGS_WEBHOOK_TOKEN_FILE: '/nonexistent',
+      },
+    );
+    assert.equal(check.code, 0, check.stderr);
+    const agent = await runCli(['label-inspector', '--listen', '127.0.0.1:0', '--docker-host', NO_DOCKER], {
+      QUAYSIDE_FINDINGS_WEBHOOK_TOKEN_FILE: '/nonexistent',
+    });
+    assert.equal(agent.code, 2);
+    assert.match(agent.stderr, /QUAYSIDE_FINDINGS_WEBHOOK_TOKEN_FILE: the file \/nonexistent cannot be read/);
   });
 
   it('exits 2 for an unreadable --since or an unknown --filter key', async () => {

@@ -69,6 +69,12 @@ describe('logrouter multiline', () => {
     assert.deepEqual(r.texts(), ['stdout:head\n  more']);
   });
 
+  it('reads the timeout as a Go duration, a bare number as milliseconds (logspout)', () => {
+    assert.equal(multilineSettings({ multiline: 'true', 'multiline.timeout': '1m30s' })?.timeoutMs, 90_000);
+    assert.equal(multilineSettings({ multiline: 'true', 'multiline.timeout': '1.5s' })?.timeoutMs, 1_500);
+    assert.equal(multilineSettings({ multiline: 'true', 'multiline.timeout': '250' })?.timeoutMs, 250);
+  });
+
   it('is off unless asked for, and names a bad pattern', () => {
     assert.equal(multilineSettings({}), undefined);
     assert.throws(

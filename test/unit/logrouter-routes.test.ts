@@ -549,7 +549,7 @@ describe('logrouter start-up errors and HTTP routes', () => {
       ],
       [
         'http://logs:8080/in?header.X-Api-Key=secret&timeout=soon',
-        /route http:\/\/logs:8080\/in \(id [0-9a-f]{12}\): timeout "soon": expected an integer/,
+        /route http:\/\/logs:8080\/in \(id [0-9a-f]{12}\): timeout "soon": expected a duration such as 500ms/,
       ],
       // A misspelt key was once ignored while a misspelt filter stopped the start.
       [
@@ -569,6 +569,13 @@ describe('logrouter start-up errors and HTTP routes', () => {
       assert.match(result.stderr, expected);
       assert.doesNotMatch(result.stderr, /secret/, 'the query (API keys) is not printed');
     }
+    // Go durations as the other duration settings take them; a bare number stays milliseconds (logspout).
+    for (const uri of ['http://logs:8080/in?timeout=5s', 'http://logs:8080/in?timeout=1m30s&multiline.timeout=1s'])
+      assert.doesNotThrow(() => checkRoute(parseRouteUri(uri)), uri);
+    assert.throws(
+      () => checkRoute(parseRouteUri('http://logs:8080/in?timeout=2h')),
+      /timeout "2h": must be at most 1h/,
+    );
     const queue = await runCli(['logrouter', '--log-queue-policy', 'lose']);
     assert.equal(queue.code, 2);
     assert.match(queue.stderr, /--log-queue-policy.*expected one of block, drop/);

@@ -21,6 +21,9 @@ describe('Docker time helpers', () => {
     assert.equal(parsePointInTime('2023-11-14T22:13:20Z', now), '1700000000000000000');
     assert.equal(parsePointInTime('10m', now), '1699999400000000000');
     assert.equal(parsePointInTime('1500ms', now), '1699999998500000000');
+    // Compound Go durations, as `docker events --since 1m30s` takes them.
+    assert.equal(parsePointInTime('1m30s', now), '1699999910000000000');
+    assert.equal(parsePointInTime('1h0m0.5s', now), '1699996399500000000');
   });
 
   it('names the accepted forms when it cannot read the time', () => {

@@ -8,7 +8,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { gzipSync } from 'node:zlib';
-import { booleanOption, choiceOption, integerOption, stringOption } from '../../../shared/config/options';
+import { booleanOption, choiceOption, durationOption, stringOption } from '../../../shared/config/options';
 import { jsonEvent } from '../json-event';
 import { RouteError } from '../route';
 import { credentialRouteOptions, jsonRouteOption, routeOptionValues } from '../route-options';
@@ -23,7 +23,13 @@ const httpRouteOptions = {
     choices: ['ndjson', 'json'] as const,
   }),
   gzip: booleanOption({ help: 'Compress each request (Content-Encoding: gzip)', default: false }),
-  timeout: integerOption({ help: 'Milliseconds to wait for an answer before retrying', default: 30_000, min: 1 }),
+  timeout: durationOption({
+    help: 'How long to wait for an answer before retrying, e.g. 5s',
+    default: 30_000,
+    minMs: 1,
+    maxMs: 3_600_000,
+    bareUnit: 'ms',
+  }),
   'header.': {
     ...stringOption({
       help: 'A request header, e.g. header.X-Api-Key=… (values of headers named like a key, token or credential are shown as ***)',
