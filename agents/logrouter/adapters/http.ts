@@ -26,7 +26,7 @@ const httpRouteOptions = {
   timeout: integerOption({ help: 'Milliseconds to wait for an answer before retrying', default: 30_000, min: 1 }),
   'header.': {
     ...stringOption({
-      help: 'A request header, e.g. header.X-Api-Key=… (values of headers named like a key, token or credential are shown as ***)',
+      help: 'A request header, e.g. header.X-Api-Key=… (/routes shows *** for every value but Content-Type, Content-Encoding, User-Agent and Accept)',
     }),
     prefix: true,
   },
