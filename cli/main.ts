@@ -5,7 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { AGENTS } from '../agents';
 import type { AgentDefinition } from '../shared/agent';
 import { ConfigError, FatalError } from '../shared/config/errors';
-import { addOptions, flagOf, type OptionDecls } from '../shared/config/options';
+import { addOptions, flagOf, valueForMessage, type OptionDecls } from '../shared/config/options';
 import { agentRuntimeOptions, runtimeOptionsFor } from '../shared/runtime/common-options';
 import { startRuntime, type AgentLaunch, type RuntimeSettings } from '../shared/runtime/runtime';
 import { packageVersion } from '../shared/version';
@@ -93,7 +93,7 @@ function applyOperands(
       return decl.parse(text);
     } catch (error) {
       throw new ConfigError(
-        `${operands.name} ${JSON.stringify(text)}: ${error instanceof Error ? error.message : String(error)}`,
+        `${valueForMessage(operands.name, decl, text)}: ${error instanceof Error ? error.message : String(error)}`,
       );
     }
   };

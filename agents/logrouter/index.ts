@@ -13,10 +13,9 @@ import { liveTail, RoutesSection } from './console-section';
 import { LiveLogs } from './live-logs';
 import { parseExcludeLabels } from './container-filter';
 import { logrouterOptions, refuseLogspoutListenVariables } from './options';
-import { RouteError } from './route';
+import { describeRoute, RouteError } from './route';
 import { LogRouter } from './router';
 import { registerLogrouterMetrics } from './stats';
-import { TemplateError } from './template';
 
 export const logrouterAgent = defineAgent({
   name: 'logrouter',
@@ -54,8 +53,9 @@ export const logrouterAgent = defineAgent({
       try {
         router.addRoute(spec);
       } catch (error) {
-        if (error instanceof RouteError || error instanceof TemplateError)
-          throw new ConfigError(`--log-routes (ROUTE_URIS): ${error.message}`);
+        // The router's message names the route with its path; ours masks an HTTP path (a token).
+        if (error instanceof RouteError)
+          throw new ConfigError(`--log-routes (ROUTE_URIS): route ${describeRoute(spec)}: ${error.reason}`);
         throw error;
       }
     }
@@ -67,7 +67,7 @@ export const logrouterAgent = defineAgent({
       } catch (error) {
         logger.warn('ignoring a stored route that is no longer valid', {
           route: spec.id,
-          error: (error as Error).message,
+          error: error instanceof RouteError ? error.reason : (error as Error).message,
         });
       }
     }

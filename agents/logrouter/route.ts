@@ -92,9 +92,22 @@ export function parseRouteUri(uri: string, env?: NodeJS.ProcessEnv): RouteSpec {
   return spec;
 }
 
-/** A route URI as errors show it: `scheme://user:***@host/path`, without the query. */
+/** A route URI as errors show it: `scheme://user:***@host/***`, without the query or the path (a token). */
 function withoutSecrets(uri: string): string {
-  return uri.replace(/\?.*$/s, '').replace(/^([^:/?#]+:\/\/[^/?#@:]*):[^/?#@]*@/, '$1:***@');
+  return uri
+    .replace(/[?#].*$/s, '')
+    .replace(/^([^:/?#]+:\/\/[^/?#@:]*):[^/?#@]*@/, `$1:${MASKED}@`)
+    .replace(/^([^:/?#]+:\/\/[^/]*)\/.+$/s, `$1/${MASKED}`);
+}
+
+/** An HTTP route's path may be its credential: Loggly's `/inputs/<token>/`, Sumo Logic's `/receiver/v1/http/<code>`. */
+function shownPath(spec: RouteSpec): string {
+  return spec.path !== '' && /^https?$/.test(spec.adapter) ? `/${MASKED}` : spec.path;
+}
+
+/** `adapter://address/path (id)`: which route, without what may be secret (the query, an HTTP path). */
+export function describeRoute(spec: RouteSpec): string {
+  return `${spec.adapter}://${spec.address}${shownPath(spec)} (id ${spec.id})`;
 }
 
 /** `user` and `password` into the options unless given there already. */
@@ -127,15 +140,17 @@ function splitCredentials(address: string): { address: string; user: string; pas
 export const MASKED = '***';
 
 /**
- * Option keys whose values are secrets: passwords, tokens and keys, and headers that carry
- * credentials (`header.Authorization`, `header.X-Api-Key`, `header.DD-API-KEY`, cookies…).
- * `structured_data` often carries a service's token (Loggly's `<token>@41058`). TLS file paths
- * (`tls.key`) are not secrets.
+ * Option keys whose values are secrets: passwords, tokens and keys. `structured_data` often
+ * carries a service's token (Loggly's `<token>@41058`). TLS file paths (`tls.key`) are not secrets.
  */
 const SECRET_OPTION =
-  /^(?!tls\.)(?:header\.)?[\w.-]*(?:pass(?:word)?|passwd|pwd|secret|token|api[-_]?key|auth\w*|credentials?|cookie|signature|session)[\w.-]*$|^header\.[\w-]*key$|^structured_data$/i;
+  /^(?!tls\.)[\w.-]*(?:pass(?:word)?|passwd|pwd|secret|token|api[-_]?key|auth\w*|credentials?|cookie|signature|session)[\w.-]*$|^structured_data$/i;
+
+/** The only headers shown: services name their credential headers freely (`X-Honeycomb-Team`). */
+const PLAIN_HEADERS = new Set(['content-type', 'content-encoding', 'user-agent', 'accept']);
 
 export function isSecretOption(key: string): boolean {
+  if (key.toLowerCase().startsWith('header.')) return !PLAIN_HEADERS.has(key.slice('header.'.length).toLowerCase());
   return SECRET_OPTION.test(key);
 }
 
@@ -235,13 +250,13 @@ export interface RouteJson {
 }
 
 /**
- * The route as logspout's JSON. Secret options are masked unless `revealSecrets` (only for the
+ * The route as logspout's JSON. Secret options and an HTTP path are masked unless `revealSecrets` (only for the
  * route's own 0600 file in the state folder).
  */
 export function routeToJson(spec: RouteSpec, { revealSecrets = false } = {}): RouteJson {
   const f = spec.filters;
   const json: RouteJson = { id: spec.id, adapter: spec.adapter, address: spec.address };
-  if (spec.path) json.path = spec.path;
+  if (spec.path) json.path = revealSecrets ? spec.path : shownPath(spec);
   if (f.id) json.filter_id = f.id;
   if (f.name) json.filter_name = f.name;
   if (f.image) json.filter_image = f.image;

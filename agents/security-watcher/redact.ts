@@ -31,19 +31,48 @@ const URL_PASSWORD = /(\b[a-z][\w+.-]*:\/\/[^\s/:@]*):[^\s/@]*@/gi;
 /** `?access_token=…&sig=…` in a URL. */
 const URL_SECRET_PARAM =
   /([?&][\w.-]*(?:token|key|secret|pass\w*|pwd|sig|signature|auth\w*|credential\w*)=)[^&#\s'"]+/gi;
-/** MySQL and MariaDB clients take the password glued to `-p` (`mysql -pSECRET`); elsewhere `-p8080` is a port. */
-const MYSQL_CLIENT = /(?:^|\/)(?:mysql[\w-]*|mariadb[\w-]*)['"]?$/;
-const GLUED_PASSWORD = /^(['"]?-p)(.+)$/;
+/**
+ * Programs that take a password as a flag's value: the word after one of `flags`, or the remainder
+ * of one of `glued` (`mysql -pS3cret`; for other programs `-p8080` is a port). With `after`, only
+ * past that subcommand (`docker login -p x`, while `docker run -p 80:80` publishes a port).
+ */
+interface PasswordFlags {
+  program: RegExp;
+  flags?: readonly string[];
+  glued?: readonly string[];
+  after?: string;
+  /** openssl's `-pass pass:x`: a word `pass:…` is a password. */
+  passArg?: boolean;
+}
+const PASSWORD_FLAGS: readonly PasswordFlags[] = [
+  { program: /^(?:mysql[\w-]*|mariadb[\w-]*)$/, glued: ['-p'] }, // a bare -p asks for the password
+  { program: /^redis-cli$/, flags: ['-a'], glued: ['-a'] },
+  { program: /^sshpass$/, flags: ['-p'], glued: ['-p'] },
+  { program: /^(?:docker|podman|nerdctl)$/, flags: ['-p'], after: 'login' },
+  { program: /^(?:mongo|mongosh)$/, flags: ['-p'] },
+  { program: /^openssl$/, flags: ['-k'], passArg: true },
+];
+/** A program's name as a word: a path and quotes around it allowed (`sh -c '"mysql" -px'`). */
+const PROGRAM_NAME = /^['"]*(?:[^\s'"]*\/)?([\w.-]+)['"]*$/;
+/** A one-letter flag with its value glued on: `-pS3cret`. */
+const GLUED_FLAG = /^(['"]?)(-[A-Za-z])(.+)$/;
+/** openssl's `-pass pass:x`, `-passin pass:x`. */
+const OPENSSL_PASS_ARG = /^(['"]?pass:)(.+)$/;
+/** htpasswd flags that take a value (`-C cost`, `-r rounds`), so that word is no user or password. */
+const HTPASSWD_VALUE_FLAG = /^['"]?-[a-zA-Z]*[Cr]['"]?$/;
 /** An authorization scheme: the credential is the word after it. */
 const SCHEME = /^['"]?(?:bearer|basic|digest|token)$/i;
 
 /**
- * What one word says about the next ones: `next`, "the following word is a secret"; `mysql`, a
- * MySQL client was named, so `-p…` is a password.
+ * What one word says about the next ones: `next`, "the following word is a secret"; `program`, a
+ * program of PASSWORD_FLAGS was named (`armed` once past its subcommand); `htpasswd`, how many
+ * user/file words `htpasswd -b` has had before its password.
  */
 export interface RedactState {
-  next: 'secret' | 'user' | undefined;
-  mysql?: boolean;
+  next: 'secret' | 'user' | 'value' | undefined;
+  program?: PasswordFlags;
+  armed?: boolean;
+  htpasswd?: { batch: boolean; noFile: boolean; words: number };
 }
 
 /** Redacts the words of one command line. */
@@ -57,15 +86,73 @@ function redactWord(word: string, state: RedactState): string {
     return word;
   }
   if (pending === 'user') return word.replace(/:.*$/, `:${MASK}`);
-  if (MYSQL_CLIENT.test(word)) state.mysql = true;
-  const glued = state.mysql ? GLUED_PASSWORD.exec(word) : null;
-  if (glued) return glued[1] + maskKeepingQuotes(glued[2]!);
+  if (pending === 'value') return word;
+  // Until htpasswd's password, a word named like a program is its file (`/etc/htpasswd`) or user.
+  if (!state.htpasswd && noteProgram(word, state)) return word;
+  const password = passwordFlag(word, state);
+  if (password !== undefined) return password;
   let out = word.replace(URL_PASSWORD, `$1:${MASK}@`).replace(URL_SECRET_PARAM, `$1${MASK}`);
   const assignment = ASSIGNMENT.exec(out) ?? SECRET_FLAG_VALUE.exec(out);
   if (assignment) out = assignment[1] + maskKeepingQuotes(assignment[2]!);
   else if (SECRET_FLAG.test(out) || CREDENTIAL_WORD.test(out)) state.next = 'secret';
   else if (USER_FLAG.test(out)) state.next = 'user';
   return out;
+}
+
+/** True when the word names a program whose password flags are known (which then apply). */
+function noteProgram(word: string, state: RedactState): boolean {
+  const name = PROGRAM_NAME.exec(word)?.[1];
+  if (name === undefined) return false;
+  if (name === 'htpasswd') {
+    state.program = undefined;
+    state.htpasswd = { batch: false, noFile: false, words: 0 };
+    return true;
+  }
+  const program = PASSWORD_FLAGS.find((candidate) => candidate.program.test(name));
+  if (!program) return false;
+  state.program = program;
+  state.armed = program.after === undefined;
+  state.htpasswd = undefined;
+  return true;
+}
+
+/** The word masked when it is (or ends in) the password of the program named before; else undefined. */
+function passwordFlag(word: string, state: RedactState): string | undefined {
+  if (state.htpasswd) return htpasswdWord(word, state.htpasswd, state);
+  const program = state.program;
+  if (!program) return undefined;
+  const bare = word.replace(/^['"]|['"]$/g, '');
+  if (!state.armed) {
+    if (bare === program.after) state.armed = true;
+    return undefined;
+  }
+  if (program.flags?.includes(bare)) {
+    state.next = 'secret';
+    return word;
+  }
+  const glued = GLUED_FLAG.exec(word);
+  if (glued && program.glued?.includes(glued[2]!)) return glued[1]! + glued[2]! + maskKeepingQuotes(glued[3]!);
+  const passArg = program.passArg ? OPENSSL_PASS_ARG.exec(word) : null;
+  return passArg ? passArg[1] + maskKeepingQuotes(passArg[2]!) : undefined;
+}
+
+/** `htpasswd -b [-c] file user password`, `htpasswd -nb user password`: the password is the last of them. */
+function htpasswdWord(
+  word: string,
+  htpasswd: NonNullable<RedactState['htpasswd']>,
+  state: RedactState,
+): string | undefined {
+  const bare = word.replace(/^['"]|['"]$/g, '');
+  if (/^-[a-zA-Z]+$/.test(bare)) {
+    if (bare.includes('b')) htpasswd.batch = true;
+    if (bare.includes('n')) htpasswd.noFile = true;
+    if (HTPASSWD_VALUE_FLAG.test(bare)) state.next = 'value';
+    return word;
+  }
+  htpasswd.words += 1;
+  if (!htpasswd.batch || htpasswd.words !== (htpasswd.noFile ? 2 : 3)) return undefined;
+  state.htpasswd = undefined;
+  return maskKeepingQuotes(word);
 }
 
 function maskKeepingQuotes(value: string): string {

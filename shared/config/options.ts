@@ -6,6 +6,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { durationMs } from './duration';
 import { ConfigError } from './errors';
+import { withoutPassword } from './uri';
 import { readSecretFile, secretFileVariable } from './secret-files';
 
 export interface OptionDecl<T> {
@@ -35,6 +36,19 @@ export type OptionValues<D extends OptionDecls> = {
   [K in keyof D]: D[K] extends OptionDecl<infer T> ? (D[K] extends { repeatable: true } ? T[] : T) : never;
 };
 
+/**
+ * An option's value as errors quote it: a secret option's not at all, a URI without its password.
+ * `name` is the flag or operand (`registry-uri`) the value was given as.
+ */
+export function valueForMessage(name: string, decl: OptionDecl<unknown>, raw: string): string {
+  return decl.secret ? name : `${name} ${JSON.stringify(withoutPassword(raw))}`;
+}
+
+/** `--docker-host (DOCKER_HOST)`: the option by both names it may be given by. */
+function optionName(key: string, decl: OptionDecl<unknown>): string {
+  return decl.env ? `${flagOf(key, decl)} (${decl.env})` : flagOf(key, decl);
+}
+
 export function flagOf(key: string, decl: OptionDecl<unknown>): string {
   return decl.flag ?? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
@@ -58,7 +72,11 @@ export function addOptions(command: Command, decls: OptionDecls, helpGroup?: str
       try {
         value = decl.parse(raw);
       } catch (error) {
-        throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
+        const message = error instanceof Error ? error.message : String(error);
+        // commander's message quotes the value: not one that carries a secret (stderr is a shipped log).
+        if (decl.secret || withoutPassword(raw) !== raw)
+          throw new ConfigError(`${valueForMessage(optionName(key, decl), decl, raw)}: ${message}`);
+        throw new InvalidArgumentError(message);
       }
       if (!decl.repeatable) return value;
       // commander hands the default as `previous` to the first value; a given value replaces it.

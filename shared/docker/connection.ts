@@ -7,6 +7,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import './lazy-dockerode-parts'; // before dockerode: see there
 import Dockerode from 'dockerode';
+import { isHostName, withoutPassword } from '../config/uri';
 import { applyRequestDeadlines, DEFAULT_REQUEST_DEADLINE_MS } from './request-deadline';
 import { guardRequests } from './request-guard';
 
@@ -45,11 +46,13 @@ export function isTruthyEnv(value: string | undefined): boolean {
 /** dockerode options for the settings; throws DockerConnectionError naming what is wrong. */
 export function dockerOptions(settings: DockerConnectionSettings): Dockerode.DockerOptions {
   const host = settings.host.trim();
+  // Messages quote the value without its password: stderr is a container log the logrouter ships.
+  const shown = withoutPassword(host);
   if (host.startsWith('unix://')) {
     const socketPath = host.slice('unix://'.length);
     if (!socketPath.startsWith('/'))
       throw new DockerConnectionError(
-        `DOCKER_HOST '${host}': a unix socket needs an absolute path, e.g. unix:///var/run/docker.sock`,
+        `DOCKER_HOST '${shown}': a unix socket needs an absolute path, e.g. unix:///var/run/docker.sock`,
       );
     return { socketPath };
   }
@@ -58,12 +61,17 @@ export function dockerOptions(settings: DockerConnectionSettings): Dockerode.Doc
     url = new URL(host);
   } catch {
     throw new DockerConnectionError(
-      `DOCKER_HOST '${host}' is not a URL: expected unix:///path, tcp://host:port or ssh://user@host`,
+      `DOCKER_HOST '${shown}' is not a URL: expected unix:///path, tcp://host:port or ssh://user@host`,
     );
   }
   const remote = ['tcp:', 'http:', 'https:', 'ssh:'].includes(url.protocol);
   if (remote && url.hostname === '')
-    throw new DockerConnectionError(`DOCKER_HOST '${host}' names no host: expected tcp://host:port or ssh://user@host`);
+    throw new DockerConnectionError(
+      `DOCKER_HOST '${shown}' names no host: expected tcp://host:port or ssh://user@host`,
+    );
+  // `tcp://%00:2375` would connect to 127.0.0.1:80, `tcp://a%20b` fail at every retry.
+  if (remote && !isHostName(stripBrackets(url.hostname)))
+    throw new DockerConnectionError(`DOCKER_HOST '${shown}': '${url.hostname}' is not a host name or an IP address`);
   if (url.protocol === 'tcp:' || url.protocol === 'http:' || url.protocol === 'https:') {
     const tls = settings.tlsVerify || url.protocol === 'https:';
     const port = url.port || (tls ? '2376' : '2375');
@@ -83,7 +91,7 @@ export function dockerOptions(settings: DockerConnectionSettings): Dockerode.Doc
     };
   }
   throw new DockerConnectionError(
-    `DOCKER_HOST '${host}': unsupported scheme '${url.protocol}', expected unix://, tcp:// or ssh://`,
+    `DOCKER_HOST '${shown}': unsupported scheme '${url.protocol}', expected unix://, tcp:// or ssh://`,
   );
 }
 

@@ -6,6 +6,7 @@
 import { Counter, Gauge } from 'prom-client';
 import type { AgentContext } from '../agent';
 import { ConfigError } from '../config/errors';
+import { withoutPassword } from '../config/uri';
 import { addToConsole } from '../ops/console/host-console';
 import { sendJson } from '../ops/http-server';
 import type { Logger } from '../ops/logger';
@@ -14,7 +15,7 @@ import { atLeast, SEVERITIES, type Finding, type Severity } from './finding';
 import type { FindingsSinkSettings } from './options';
 import { DeliveryQueue } from './sinks/delivery-queue';
 import type { FindingEvent } from './sinks/finding-event';
-import { redisStreamSink, withoutPassword } from './sinks/redis-stream';
+import { redisStreamSink } from './sinks/redis-stream';
 import { webhookSender } from './sinks/webhook';
 import type { FindingStore } from './store';
 

@@ -11,7 +11,8 @@ import { freePort } from '../support/free-port';
 import { runScript, startRouter, type RunningRouter } from '../support/logrouter';
 import { removeTestContainers, startEngine, testDocker, uniqueTag } from '../support/test-env';
 
-const SECRETS = ['pa55word', 'k3yvalue', 'r3dispw', 'hunter2', 'b3arer'];
+// With a Loggly-style token in a path, a Sumo-style code in a path and a header named freely (Honeycomb).
+const SECRETS = ['pa55word', 'k3yvalue', 'r3dispw', 'hunter2', 'b3arer', 'l0gglyt0ken', 'sum0c0de', 'hcteamkey'];
 
 describe('quayside logrouter: route secrets are never shown', function () {
   this.timeout(120_000);
@@ -28,7 +29,7 @@ describe('quayside logrouter: route secrets are never shown', function () {
     closed = await freePort();
     router = startRouter(
       [
-        `https://alice:pa55word@127.0.0.1:${closed}/in?header.X-Api-Key=k3yvalue&filter.name=${run}-*`,
+        `https://alice:pa55word@127.0.0.1:${closed}/inputs/l0gglyt0ken/tag/http/?header.X-Api-Key=k3yvalue&header.X-Honeycomb-Team=hcteamkey&filter.name=${run}-*`,
         `redis://:r3dispw@127.0.0.1:${closed}/logs?filter.name=${run}-*`,
       ],
       join(dir, 'state'),
@@ -50,7 +51,7 @@ describe('quayside logrouter: route secrets are never shown', function () {
       body: JSON.stringify({
         adapter: 'http',
         address: `bob:hunter2@127.0.0.1:${closed}`,
-        path: '/hook',
+        path: '/receiver/v1/http/sum0c0de',
         filter_name: `${run}-*`,
         options: { 'header.Authorization': 'Bearer b3arer' },
       }),
@@ -58,7 +59,12 @@ describe('quayside logrouter: route secrets are never shown', function () {
     assert.equal(posted.status, 201);
     const answer = await posted.text();
     const listed = await (await fetch(`${base}/routes`, { headers: auth })).text();
-    const routes = JSON.parse(listed) as Array<{ address: string; options: Record<string, string> }>;
+    const routes = JSON.parse(listed) as Array<{
+      adapter: string;
+      address: string;
+      path: string;
+      options: Record<string, string>;
+    }>;
     assert.equal(routes.length, 3);
     assert.deepEqual(routes.map((r) => r.address).sort(), [
       `127.0.0.1:${closed}`,
@@ -69,6 +75,8 @@ describe('quayside logrouter: route secrets are never shown', function () {
       routes.every((r) => Object.values(r.options).some((v) => v === '***')),
       listed,
     );
+    const httpPaths = routes.filter((r) => r.adapter.startsWith('http')).map((r) => r.path);
+    assert.deepEqual(httpPaths, ['/***', '/***'], listed);
     // Every route fails to deliver: the warnings and /readyz are where a secret would show.
     await runScript(docker, `${run}-talk`, 'echo "a line to deliver"');
     await eventually(

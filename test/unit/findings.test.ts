@@ -6,7 +6,7 @@ import type { AgentContext } from '../../shared/agent';
 import { attachFindings } from '../../shared/findings/board';
 import type { FindingDraft } from '../../shared/findings/finding';
 import { DeliveryQueue, PermanentDeliveryError } from '../../shared/findings/sinks/delivery-queue';
-import { withoutPassword } from '../../shared/findings/sinks/redis-stream';
+import { withoutPassword } from '../../shared/config/uri';
 import { webhookSender } from '../../shared/findings/sinks/webhook';
 import { FindingStore } from '../../shared/findings/store';
 import { OpsServer } from '../../shared/ops/http-server';
@@ -155,6 +155,13 @@ describe('Redis stream sink', () => {
   it('keeps the password out of what it reports', () => {
     assert.equal(withoutPassword('redis://:s3cret@10.0.0.5:6379/2'), 'redis://:***@10.0.0.5:6379/2');
     assert.equal(withoutPassword('redis://127.0.0.1:6379'), 'redis://127.0.0.1:6379');
+    assert.equal(withoutPassword('tcp://admin:s3cret@exa mple:2375'), 'tcp://admin:***@exa mple:2375', 'not a URL');
+    assert.equal(
+      withoutPassword('admin:s3cret@consul:8500'),
+      'admin:***@consul:8500',
+      'CONSUL_HTTP_ADDR without scheme',
+    );
+    assert.equal(withoutPassword('ssh://user@host'), 'ssh://user@host');
   });
 });
 

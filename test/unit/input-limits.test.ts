@@ -79,6 +79,15 @@ describe('input limits', () => {
           () => dockerOptions({ host, tlsVerify: false }),
           new RegExp(`DOCKER_HOST '${host}' names no host`),
         );
+      // `tcp://%00:2375` connected to 127.0.0.1:80 and retried for ever.
+      for (const host of ['tcp://%00:2375', 'tcp://a%20b:2375', 'tcp://%00', 'ssh://user@%00', 'tcp://-:2375'])
+        assert.throws(
+          () => dockerOptions({ host, tlsVerify: false }),
+          /DOCKER_HOST '.*': '.*' is not a host name or an IP address/,
+          host,
+        );
+      assert.equal(dockerOptions({ host: 'tcp://[::1]:2375', tlsVerify: false }).host, '::1');
+      assert.equal(dockerOptions({ host: 'tcp://docker_1.example:2375', tlsVerify: false }).host, 'docker_1.example');
       assert.deepEqual(dockerOptions({ host: 'ssh://ops@host-1', tlsVerify: false }), {
         protocol: 'ssh',
         host: 'host-1',
@@ -88,7 +97,7 @@ describe('input limits', () => {
     });
 
     it('a Consul host is a name or an address, not a space or an escape', () => {
-      for (const uri of ['consul://exa mple:8500', 'consul://%00:8500', 'consulkv://a\tb:8500/p'])
+      for (const uri of ['consul://exa mple:8500', 'consul://%00:8500', 'consulkv://a\tb:8500/p', 'consul://-:8500'])
         assert.throws(() => parseRegistryUri(uri, {}), /is not HOST, HOST:PORT or \[IPv6\]:PORT/, uri);
       assert.match(
         parseRegistryUri('consul://consul_1.example:8500', {}).connect({}).description,
@@ -103,6 +112,53 @@ describe('input limits', () => {
       const ssh = await runCli(['label-inspector', '--listen', '127.0.0.1:0', '--docker-host', 'ssh://']);
       assert.equal(ssh.code, 2, ssh.stderr);
       assert.match(ssh.stderr, /DOCKER_HOST 'ssh:\/\/' names no host/);
+    });
+
+    it('--docker-host and DOCKER_HOST with a host that cannot exist exit 2 naming it', async () => {
+      const flag = await runCli(['label-inspector', '--listen', '127.0.0.1:0', '--docker-host', 'tcp://%00:2375']);
+      assert.equal(flag.code, 2, flag.stderr);
+      assert.match(flag.stderr, /DOCKER_HOST 'tcp:\/\/%00:2375': '%00' is not a host name or an IP address/);
+      const env = await runCli(['label-inspector', '--listen', '127.0.0.1:0'], { DOCKER_HOST: 'ssh://user@%00' });
+      assert.equal(env.code, 2, env.stderr);
+      assert.match(env.stderr, /DOCKER_HOST 'ssh:\/\/user@%00': '%00' is not a host name/);
+    });
+
+    it('start-up errors never echo the password of a registry URI, CONSUL_HTTP_ADDR or DOCKER_HOST', async () => {
+      const runs = [
+        await runCli(['registrator', 'consul://admin:s3cret@consul:8500', '--listen', '127.0.0.1:0']),
+        await runCli(['registrator', '--registry-uri', 'consul://admin:s3cret@consul:8500', '--listen', '127.0.0.1:0']),
+        await runCli(['registrator', '--listen', '127.0.0.1:0'], {
+          QUAYSIDE_REGISTRY_URI: 'consulkv://admin:s3cret@consul:8500/p',
+        }),
+        await runCli(['registrator', 'consul://', '--listen', '127.0.0.1:0'], {
+          CONSUL_HTTP_ADDR: 'https://admin:s3cret@consul:8500',
+        }),
+        await runCli([
+          'label-inspector',
+          '--listen',
+          '127.0.0.1:0',
+          '--docker-host',
+          'tcp://admin:s3cret@exa mple:2375',
+        ]),
+        await runCli(['label-inspector', '--listen', '127.0.0.1:0'], { DOCKER_HOST: 'tcp://admin:s3cret@%00:2375' }),
+      ];
+      for (const result of runs) {
+        assert.equal(result.code, 2, result.stderr);
+        assert.match(result.stderr, /admin:\*\*\*@/);
+        assert.doesNotMatch(result.stderr, /s3cret/);
+      }
+    });
+
+    it('a route URI given as an argument is quoted only as its own error names it, without query or path', async () => {
+      const result = await runCli([
+        'logrouter',
+        'https://h:1/in/T0KPATH?filter.nope=1&token=S3C',
+        '--listen',
+        '127.0.0.1:0',
+      ]);
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, /route-uri: route "https:\/\/h:1\/\*\*\*": unknown filter filter\.nope/);
+      assert.doesNotMatch(result.stderr, /T0KPATH|S3C/);
     });
 
     it('registry URIs with a space or %00 exit 2 naming the value', async () => {

@@ -12,7 +12,7 @@ import { checkRoute } from '../../agents/logrouter/adapters';
 import { frameForStream, syslogSettings } from '../../agents/logrouter/adapters/syslog-format';
 import { formatGoTime, GoTime } from '../../agents/logrouter/go-time';
 import type { ContainerMeta, LogMessage } from '../../agents/logrouter/message';
-import { parseRouteUri, routeFromJson, routeToJson } from '../../agents/logrouter/route';
+import { describeRoute, parseRouteUri, routeFromJson, routeToJson } from '../../agents/logrouter/route';
 import { compileByteTemplate, compileTemplate } from '../../agents/logrouter/template';
 import { tlsOptions } from '../../agents/logrouter/transports/tls-options';
 import { runCli } from '../support/cli';
@@ -310,11 +310,49 @@ describe('logrouter: route secrets are never shown', () => {
     assert.throws(
       () => parseRouteUri('https://bob:s3cret@logs:8443/in?filter.nope=1&header.X-Api-Key=k3y'),
       (error: Error) => {
-        assert.match(error.message, /route "https:\/\/bob:\*\*\*@logs:8443\/in": unknown filter filter.nope/);
+        assert.match(error.message, /route "https:\/\/bob:\*\*\*@logs:8443\/\*\*\*": unknown filter filter.nope/);
         assert.doesNotMatch(error.message, /s3cret|k3y/);
         return true;
       },
     );
+  });
+
+  it('masks the path of an HTTP route, where Loggly and Sumo Logic put the token, and every header but a few plain ones', () => {
+    const sumo = 'https://collectors.example/receiver/v1/http/ZaVnC4dhaV2SECRETCODE';
+    const spec = parseRouteUri(
+      `${sumo}?header.X-Honeycomb-Team=HCKEY123&header.Content-Type=text/plain&header.accept=*/*&header.User-Agent=me`,
+    );
+    const json = routeToJson(spec);
+    assert.equal(json.path, '/***');
+    assert.deepEqual(json.options, {
+      'header.X-Honeycomb-Team': '***',
+      'header.Content-Type': 'text/plain',
+      'header.accept': '*/*',
+      'header.User-Agent': 'me',
+    });
+    assert.equal(routeToJson(spec, { revealSecrets: true }).path, '/receiver/v1/http/ZaVnC4dhaV2SECRETCODE');
+    assert.equal(describeRoute(spec), `https://collectors.example/*** (id ${spec.id})`);
+    assert.equal(routeToJson(parseRouteUri('redis://127.0.0.1:6379/logs')).path, '/logs', 'a Redis key is no secret');
+    assert.throws(
+      () => parseRouteUri(`${sumo}?filter.nope=1`),
+      (error: Error) => {
+        assert.match(error.message, /route "https:\/\/collectors\.example\/\*\*\*": unknown filter filter.nope/);
+        return true;
+      },
+    );
+  });
+
+  it('keeps the path of an HTTP route out of the start-up error about it', async () => {
+    const result = await runCli(['logrouter', '--state-dir', mkdtempSync(join(tmpdir(), 'qs-lrenv-'))], {
+      DOCKER_HOST: 'unix:///nonexistent.sock',
+      ROUTE_URIS: 'https://collectors.example/receiver/v1/http/ZaVnC4dhaV2SECRETCODE?bogus=1',
+    });
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(
+      result.stderr,
+      /route https:\/\/collectors\.example\/\*\*\* \(id [0-9a-f]{12}\): unknown option bogus/,
+    );
+    assert.doesNotMatch(result.stderr, /SECRETCODE/);
   });
 
   it('takes credentials out of a JSON route address, so logs and /readyz never show them', () => {

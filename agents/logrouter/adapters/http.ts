@@ -32,7 +32,7 @@ const httpRouteOptions = {
   }),
   'header.': {
     ...stringOption({
-      help: 'A request header, e.g. header.X-Api-Key=… (values of headers named like a key, token or credential are shown as ***)',
+      help: 'A request header, e.g. header.X-Api-Key=… (/routes shows *** for every value but Content-Type, Content-Encoding, User-Agent and Accept)',
     }),
     prefix: true,
   },

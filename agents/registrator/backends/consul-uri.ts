@@ -3,6 +3,7 @@
  * `consul://host:port` (a URI without a host uses CONSUL_HTTP_ADDR, then 127.0.0.1:8500, as the
  * Consul client does), the socket of `consul-unix:///path.sock`, the KV key prefix.
  */
+import { isHostName, withoutPassword } from '../../../shared/config/uri';
 
 export interface ConsulEndpoint {
   protocol: 'http' | 'https';
@@ -31,12 +32,13 @@ export function networkEndpoint(
   const path = slash < 0 ? '' : body.slice(slash);
   const fallback = authority === '' ? consulHttpAddr(env) : undefined;
   const hostPort = fallback?.hostPort ?? authority;
-  // A host name is letters, digits, dots, dashes and underscores: a space or %00 would only fail at every retry.
-  const parsed = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9._-]+))(?::(\d{1,5}))?$/.exec(hostPort);
+  // A space, %00 or `-` as the host would only fail at every retry.
+  const parsed = /^(?:\[([0-9a-fA-F:.]+)\]|([^[\]:]+))(?::(\d{1,5}))?$/.exec(hostPort);
+  const host = parsed?.[1] ?? parsed?.[2] ?? '';
   const port = Number(parsed?.[3] ?? 8500);
-  if (!parsed || port < 1 || port > 65535)
-    throw new Error(`${JSON.stringify(hostPort)} is not HOST, HOST:PORT or [IPv6]:PORT`);
-  return { endpoint: { protocol: tls || fallback?.tls ? 'https' : 'http', host: parsed[1] ?? parsed[2]!, port }, path };
+  if (!parsed || !isHostName(host) || port < 1 || port > 65535)
+    throw new Error(`${JSON.stringify(withoutPassword(hostPort))} is not HOST, HOST:PORT or [IPv6]:PORT`);
+  return { endpoint: { protocol: tls || fallback?.tls ? 'https' : 'http', host, port }, path };
 }
 
 /** CONSUL_HTTP_ADDR as the Consul client reads it: `host:port`, `http://…`, `https://…`. */

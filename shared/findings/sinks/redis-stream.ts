@@ -1,5 +1,6 @@
 /** Appends each opened or resolved finding to a Redis stream (XADD, capped with MAXLEN ~). */
 import type RedisClient from 'ioredis';
+import { withoutPassword } from '../../config/uri';
 import type { FindingEvent } from './finding-event';
 
 const STREAM_MAX_LENGTH = 100_000;
@@ -59,16 +60,4 @@ export function redisStreamSink(url: string, stream: string): RedisStreamSink {
       redis.disconnect();
     },
   };
-}
-
-/** The URL as it may appear in logs and on /readyz. */
-export function withoutPassword(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (!parsed.password) return url;
-    parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '<invalid URL>';
-  }
 }
