@@ -155,7 +155,13 @@ describe('HTTP access from another network', function () {
       // The server decides who may change routes; the route handler then judges the body.
       const badRoute = '{"address":"nowhere"}';
       assert.match(await fromContainer(routes, [], badRoute), /401 Unauthorized/);
-      assert.match(await fromContainer(routes, ['Authorization: Bearer new-name'], badRoute), /400 Bad Request/);
+      const json = 'Content-Type: application/json';
+      assert.match(await fromContainer(routes, ['Authorization: Bearer new-name', json], badRoute), /400 Bad Request/);
+      // busybox wget posts as a form (application/x-www-form-urlencoded), as a page of another site could.
+      assert.match(
+        await fromContainer(routes, ['Authorization: Bearer new-name'], badRoute),
+        /415 Unsupported Media Type/,
+      );
     } finally {
       agent.kill('SIGTERM');
     }
