@@ -83,6 +83,9 @@ async function handleRoutes(settings: ApiSettings, request: IncomingMessage, res
     return sendJson(response, 200, { deleted: id });
   }
   if (id !== undefined) return sendJson(response, 405, { error: 'POST to /routes' });
+  // A form or a text/plain fetch from another site needs no CORS preflight; a JSON body does.
+  if (!isJson(request.headers['content-type']))
+    return sendJson(response, 415, { error: 'POST /routes takes a JSON body: send Content-Type: application/json' });
   let spec: RouteSpec;
   try {
     const body = await readBody(request, 64 * 1024);
@@ -108,6 +111,11 @@ function sendPretty(response: ServerResponse, status: number, body: unknown): vo
     'Content-Length': Buffer.byteLength(text),
   });
   response.end(text);
+}
+
+/** Whether a Content-Type is JSON (`application/json`, any parameters). */
+function isJson(contentType: string | undefined): boolean {
+  return contentType?.split(';')[0]?.trim().toLowerCase() === 'application/json';
 }
 
 function readBody(request: IncomingMessage, limit: number): Promise<string> {

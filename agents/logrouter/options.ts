@@ -63,7 +63,7 @@ export const logrouterOptions = {
     min: 1_024,
   }),
   logApiToken: optionalStringOption({
-    help: 'Bearer token that POST and DELETE /routes require; without it, route changes are accepted only from loopback clients',
+    help: 'Old name of --api-token (QUAYSIDE_API_TOKEN)',
     env: 'QUAYSIDE_LOG_API_TOKEN',
     secret: true,
   }),

@@ -122,18 +122,20 @@ function splitCredentials(address: string): { address: string; user: string; pas
   if (at < 0) return { address, user: '', password: '' };
   const userinfo = address.slice(0, at);
   const colon = userinfo.indexOf(':');
-  const decode = (text: string) => {
-    try {
-      return decodeURIComponent(text);
-    } catch {
-      return text;
-    }
-  };
   return {
     address: address.slice(at + 1),
-    user: decode(colon < 0 ? userinfo : userinfo.slice(0, colon)),
-    password: colon < 0 ? '' : decode(userinfo.slice(colon + 1)),
+    user: safeDecode(colon < 0 ? userinfo : userinfo.slice(0, colon)),
+    password: colon < 0 ? '' : safeDecode(userinfo.slice(colon + 1)),
   };
+}
+
+/** A URI component decoded, or as it is when it is not valid percent-encoding. */
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 /** What `/routes` shows instead of a secret. */
@@ -172,9 +174,36 @@ function expandEnv(text: string, env: NodeJS.ProcessEnv): string {
   );
 }
 
-function routeIdOf(text: string): string {
-  return createHash('sha1').update(text).digest('hex').slice(0, 12);
+/**
+ * The ID of a route URI as written: a label in the public /metrics, so it is computed without the
+ * password and secret option values, or anyone could test guesses of a weak password against it.
+ * A URI without secrets keeps the ID it always had.
+ */
+function routeIdOf(written: string): string {
+  return createHash('sha1').update(withoutSecretValues(written)).digest('hex').slice(0, 12);
 }
+
+/** `scheme://user:***@host/path?apikey=***&x=1`; `$NAME` references stay, they are not the secret. */
+function withoutSecretValues(uri: string): string {
+  const query = uri.indexOf('?');
+  const base = query < 0 ? uri : uri.slice(0, query);
+  const masked = base.replace(/^([^:/?#]+:\/\/[^/?#@:]*):([^/?#@]*)@/, (whole, user: string, password: string) =>
+    ENV_REFERENCE.test(password) ? whole : `${user}:***@`,
+  );
+  if (query < 0) return masked;
+  const params = uri
+    .slice(query + 1)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      if (eq < 0) return pair;
+      const [key, value] = [pair.slice(0, eq), pair.slice(eq + 1)];
+      return isSecretOption(safeDecode(key)) && !ENV_REFERENCE.test(value) ? `${key}=***` : pair;
+    });
+  return `${masked}?${params.join('&')}`;
+}
+
+const ENV_REFERENCE = /^\$(?:\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)$/;
 
 function applyFilter(filters: RouteFilters, key: string, value: string, uri: string): void {
   switch (key) {

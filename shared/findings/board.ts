@@ -166,10 +166,12 @@ export class FindingsBoard {
       this.closers.push(() => redis.close());
     }
     if (settings.findingsWebhookUrl) {
-      assertUrl('--findings-webhook-url (QUAYSIDE_FINDINGS_WEBHOOK_URL)', settings.findingsWebhookUrl, [
-        'http:',
-        'https:',
-      ]);
+      const option = '--findings-webhook-url (QUAYSIDE_FINDINGS_WEBHOOK_URL)';
+      assertUrl(option, settings.findingsWebhookUrl, ['http:', 'https:']);
+      // fetch() refuses such a URL, and its error quotes the URL, password included, in logs and /readyz.
+      const { username, password } = new URL(settings.findingsWebhookUrl);
+      if (username !== '' || password !== '')
+        throw new ConfigError(`${option}: a URL with user:password@ cannot be sent; use --findings-webhook-token`);
       add('webhook', webhookSender(settings.findingsWebhookUrl, settings.findingsWebhookToken));
     }
   }

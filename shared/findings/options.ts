@@ -24,6 +24,7 @@ export const findingsSinkOptions = {
   findingsWebhookUrl: optionalStringOption({
     help: 'Also POST each opened and resolved finding as JSON to this URL (retried until accepted)',
     env: 'QUAYSIDE_FINDINGS_WEBHOOK_URL',
+    secret: true, // Slack-style webhook URLs are themselves the credential
     placeholder: '<url>',
     helpGroup: FINDINGS_GROUP,
   }),

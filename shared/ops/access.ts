@@ -2,7 +2,7 @@
  * Who may use an endpoint of the ops server. Two levels, declared by each route:
  * - `public`: anyone who reaches the port (`/healthz`, `/readyz` without details, `/metrics`);
  * - `sensitive`: a trusted client only, which is one that sends `Authorization: Bearer <--api-token>`
- *   (compared in constant time), or one that connects from loopback without proxy headers.
+ *   (compared in constant time), or a local client (below).
  * Every change (any method but GET and HEAD) is sensitive, whatever the route declares.
  *
  * A browser cannot put a header on an EventSource, so the host console trades the token once for
@@ -10,6 +10,13 @@
  * token, never the token itself. It lasts SESSION_TTL_SECONDS and is only issued for the token, not
  * renewed by itself, so a copied cookie stops working. It admits reads only: a change still needs
  * the header, so no other site can make a browser change anything with it.
+ *
+ * A local client connects from loopback, names a loopback host (`Host: 127.0.0.1:9477`,
+ * `localhost`, `[::1]`), and is not a page of another site in a browser on the host: it sends no
+ * `Origin` but its own and no `Sec-Fetch-Site: cross-site` or `same-site`. Without the Host rule, a
+ * page whose name re-resolves to 127.0.0.1 (DNS rebinding) could read what the agent serves; without
+ * the Origin rule, any page the host's browser opens could send a form POST (cross-site request
+ * forgery). A client that sends no Host at all (HTTP/1.0) is not a browser and stays local.
  *
  * A reverse proxy on the same host connects from loopback: one that adds X-Forwarded-For,
  * Forwarded, X-Real-IP or Via is seen as a proxy and its clients need the token; one that adds none
@@ -21,6 +28,8 @@ import type { IncomingMessage } from 'node:http';
 export type Access = 'public' | 'sensitive';
 
 const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
+/** A Host header of a loopback name: `localhost`, `127.x.y.z` or `[::1]`, optionally with a port. */
+const LOOPBACK_HOST = /^(localhost|127(\.\d{1,3}){3}|\[(::1|::ffff:127(\.\d{1,3}){3})\])(:\d{1,5})?$/i;
 const READ_METHODS = new Set(['GET', 'HEAD']);
 /** The console's session cookie. */
 const SESSION_COOKIE = 'quayside_session';
@@ -77,7 +86,7 @@ export class AccessPolicy {
     return {
       status: 403,
       error:
-        'accepted only from loopback clients, not through a proxy; set --api-token to allow others with a bearer token',
+        'accepted only from loopback clients naming a loopback host, not through a proxy nor from a page of another site; set --api-token to allow others with a bearer token',
     };
   }
 
@@ -109,9 +118,23 @@ export function cookieValue(header: string | undefined, name: string): string | 
   return undefined;
 }
 
-/** A program on this host (or in this container's network namespace), not through a proxy. */
+/** A program on this host (or in this container's network namespace), not through a proxy or another site's page. */
 function isLocalClient(request: IncomingMessage): boolean {
-  return LOOPBACK.test(request.socket.remoteAddress ?? '') && !viaProxy(request);
+  return (
+    LOOPBACK.test(request.socket.remoteAddress ?? '') &&
+    !viaProxy(request) &&
+    // No Host at all (HTTP/1.0): not a browser, so no rebinding page.
+    (request.headers.host === undefined || LOOPBACK_HOST.test(request.headers.host)) &&
+    !fromAnotherSite(request)
+  );
+}
+
+/** A browser request that a page of another origin started (CSRF, or a rebinding page). */
+function fromAnotherSite(request: IncomingMessage): boolean {
+  const { origin, host } = request.headers;
+  const site = request.headers['sec-fetch-site'];
+  if (site === 'cross-site' || site === 'same-site') return true;
+  return origin !== undefined && origin.toLowerCase() !== `http://${host ?? ''}`.toLowerCase();
 }
 
 /** Headers a reverse proxy adds: the request did not start on this host. */

@@ -37,7 +37,16 @@ export interface RouteOptions {
 export interface OpsServerOptions {
   /** The bearer token that admits non-loopback clients to sensitive routes (`--api-token`). */
   apiToken?: string;
+  /** Most open connections at once (default MAX_CONNECTIONS); the server closes any beyond it at once. */
+  maxConnections?: number;
 }
+
+/**
+ * Open connections one server keeps at once: above every legitimate use (a scrape or two, the
+ * console, up to 1,000 /logs clients), below the file descriptors an agent can spare, so clients
+ * that open connections and send nothing cannot take them all.
+ */
+const MAX_CONNECTIONS = 1_024;
 
 interface Route {
   handler: RouteHandler;
@@ -73,6 +82,7 @@ export class OpsServer {
         else response.destroy();
       });
     });
+    this.server.maxConnections = options.maxConnections ?? MAX_CONNECTIONS;
   }
 
   /** /readyz answers 503 while any check says not ready. */

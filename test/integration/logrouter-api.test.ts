@@ -85,18 +85,21 @@ describe('quayside logrouter: TLS, /routes, /logs and metrics', function () {
     );
     const bad = await fetch(`${base}/routes`, {
       method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ adapter: 'kafka', address: 'x:1' }),
     });
     assert.equal(bad.status, 400);
     assert.match(await bad.text(), /Bad route: bad adapter: kafka/);
     const misspelt = await fetch(`${base}/routes`, {
       method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ adapter: 'syslog+tcp', address: 'x:1', options: { framming: 'octet-counted' } }),
     });
     assert.equal(misspelt.status, 400);
     assert.match(await misspelt.text(), /Bad route: unknown option framming for syslog\+tcp \(known: /);
     const created = await fetch(`${base}/routes`, {
       method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({
         adapter: 'http',
         address: `127.0.0.1:${service.port}`,

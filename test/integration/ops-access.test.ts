@@ -4,6 +4,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
+import { AGENTS } from '../../agents';
 import { capture, exited, runCli, startCli } from '../support/cli';
 import { dockerCli } from '../support/docker-cli';
 import { eventually } from '../support/eventually';
@@ -154,17 +155,28 @@ describe('HTTP access from another network', function () {
       // The server decides who may change routes; the route handler then judges the body.
       const badRoute = '{"address":"nowhere"}';
       assert.match(await fromContainer(routes, [], badRoute), /401 Unauthorized/);
-      assert.match(await fromContainer(routes, ['Authorization: Bearer new-name'], badRoute), /400 Bad Request/);
+      const json = 'Content-Type: application/json';
+      assert.match(await fromContainer(routes, ['Authorization: Bearer new-name', json], badRoute), /400 Bad Request/);
+      // busybox wget posts as a form (application/x-www-form-urlencoded), as a page of another site could.
+      assert.match(
+        await fromContainer(routes, ['Authorization: Bearer new-name'], badRoute),
+        /415 Unsupported Media Type/,
+      );
     } finally {
       agent.kill('SIGTERM');
     }
     assert.equal(await exited(agent), 0, output.stderr());
   });
 
-  it('listens on loopback by default', async () => {
-    const agent = startCli(['label-inspector', '--help']);
-    const output = capture(agent);
-    await exited(agent);
-    assert.match(output.stdout(), /--listen <host:port>[\s\S]*?\(default:\s+127\.0\.0\.1:9477/);
+  it('listens on loopback by default, every agent and `all`, except the stats-exporter Prometheus scrapes', async () => {
+    const commands = [...AGENTS.map((agent) => agent.name), 'all'];
+    assert.ok(commands.length >= 6, commands.join());
+    for (const command of commands) {
+      const help = await runCli([command, '--help']);
+      assert.equal(help.code, 0, `${command} --help`);
+      const expected = command === 'stats-exporter' ? '0.0.0.0:9612' : '127.0.0.1:9477';
+      const listen = /--listen <host:port>[\s\S]*?\(default:\s+([\d.:]+)/.exec(help.stdout)?.[1];
+      assert.equal(listen, expected, `${command} --listen default`);
+    }
   });
 });

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import type { AgentContext } from '../../shared/agent';
+import { ConfigError } from '../../shared/config/errors';
 import { attachFindings } from '../../shared/findings/board';
 import type { FindingDraft } from '../../shared/findings/finding';
 import { DeliveryQueue, PermanentDeliveryError } from '../../shared/findings/sinks/delivery-queue';
@@ -199,6 +200,23 @@ describe('webhook sender', () => {
 });
 
 describe('findings board', () => {
+  it('refuses a webhook URL with credentials at load, naming the option and not the password', () => {
+    for (const url of ['https://alice:Hunter2pw@127.0.0.1:1/hook', 'https://Hunter2pw@127.0.0.1:1/hook']) {
+      const registry = new Registry();
+      const context = { http: new OpsServer(registry, silentLogger), metrics: registry, logger: silentLogger };
+      assert.throws(
+        () =>
+          attachFindings(context as unknown as AgentContext, 'security-watcher', new FindingStore(), {
+            findingsWebhookUrl: url,
+          }),
+        (error: Error) =>
+          error instanceof ConfigError &&
+          /--findings-webhook-url .*--findings-webhook-token/.test(error.message) &&
+          !error.message.includes('Hunter2pw'),
+      );
+    }
+  });
+
   it("serves every agent's findings on /findings, with filters, and counts them in metrics", async () => {
     const registry = new Registry();
     const http = new OpsServer(registry, silentLogger);

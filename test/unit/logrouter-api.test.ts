@@ -1,7 +1,11 @@
 /** The logrouter's HTTP API against a fake engine (/logs flow control and clean-up, route changes) and the HTTP route's answers. */
 import { strict as assert } from 'node:assert';
 import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { request, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { Registry } from 'prom-client';
@@ -50,7 +54,7 @@ describe('logrouter /logs', () => {
     const client = connect(port, '127.0.0.1');
     try {
       await once(client, 'connect');
-      client.write('GET /logs HTTP/1.1\r\nHost: x\r\n\r\n'); // and then never reads
+      client.write(`GET /logs HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`); // and then never reads
       await eventually(() => assert.ok(engine.listenerCount('data') > 0, 'the stream is followed'), 5_000, 10);
       // The engine writes as long as the stream takes bytes, like dockerd on a socket.
       const chunk = frames(300, '2026-11-27T20:20:15.620573110Z');
@@ -162,6 +166,56 @@ describe('logrouter /logs', () => {
       assert.equal(proxied.status, 403);
       const direct = await fetch(`http://127.0.0.1:${port}/routes/abc`, { method: 'DELETE' });
       assert.equal(direct.status, 404, 'a loopback client itself may (the route just does not exist)');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("refuses a route that another site's page posts, as a form would (text/plain, foreign Origin or rebound Host)", async () => {
+    const added: unknown[] = [];
+    const router = {
+      routeSpecs: () => [],
+      addRoute: (spec: unknown) => added.push(spec),
+      removeRoute: () => false,
+    } as unknown as LogRouter;
+    const server = new OpsServer(new Registry());
+    addLogrouterApi({
+      http: server,
+      router,
+      live: new LiveLogs({} as Pick<Dockerode, 'getContainer'>, silentLogger, 1, () => []),
+      routesDir: mkdtempSync(join(tmpdir(), 'qs-api-')),
+      logger: silentLogger,
+    });
+    const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
+    const url = `http://127.0.0.1:${port}/routes`;
+    const body = JSON.stringify({ adapter: 'syslog', address: '203.0.113.9:514', options: {} });
+    const post = (headers: Record<string, string>) => fetch(url, { method: 'POST', headers, body });
+    try {
+      const crossSite = await post({
+        'Content-Type': 'text/plain;charset=UTF-8',
+        Origin: 'https://evil.example',
+        'Sec-Fetch-Site': 'cross-site',
+      });
+      assert.equal(crossSite.status, 403);
+      // fetch() sends the URL's host whatever it is told; a rebound page's browser sends its own name.
+      const rebound = request(url, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Host: `rebind.evil.example:${port}` },
+      });
+      rebound.end(body);
+      const [answer] = (await once(rebound, 'response')) as [IncomingMessage];
+      answer.resume();
+      assert.equal(answer.statusCode, 403);
+      const plainText = await post({ 'Content-Type': 'text/plain;charset=UTF-8' });
+      assert.equal(plainText.status, 415, 'a body that is not declared JSON, even from a local program');
+      assert.match(await plainText.text(), /Content-Type: application\/json/);
+      assert.equal(added.length, 0, 'no route added');
+      const local = await post({
+        'Content-Type': 'application/json; charset=utf-8',
+        Origin: `http://127.0.0.1:${port}`,
+      });
+      assert.equal(local.status, 201, 'the host console or curl on the host');
+      assert.equal(added.length, 1);
     } finally {
       await server.close();
     }

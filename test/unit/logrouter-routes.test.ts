@@ -133,6 +133,43 @@ describe('logrouter route URIs', () => {
   });
 });
 
+describe('logrouter route IDs', () => {
+  it('keeps the ID of a URI without secrets', () => {
+    // IDs as earlier releases computed them (sha1 of the URI as written): metrics series continue.
+    assert.equal(parseRouteUri('syslog+tls://logs.example:6514?filter.name=web-*').id, '94e67b9a5dec');
+    assert.equal(
+      parseRouteUri('redis://:${REDIS_PASSWORD}@127.0.0.1:6379/logs', { REDIS_PASSWORD: 'pw' }).id,
+      '62dffd69f69c',
+      'a variable reference is not the secret',
+    );
+  });
+
+  it('computes the ID without passwords and secret options, so /metrics cannot confirm a guess', () => {
+    const ids = (uris: string[]) => new Set(uris.map((uri) => parseRouteUri(uri).id));
+    assert.equal(ids(['redis://:hunter2@127.0.0.1:6379/logs', 'redis://:letmein@127.0.0.1:6379/logs']).size, 1);
+    assert.equal(ids(['https://bob:hunter2@logs.example/in', 'https://bob:letmein@logs.example/in']).size, 1);
+    assert.equal(
+      ids([
+        'http://logs.example/in?apikey=k3y-one&filter.name=web',
+        'http://logs.example/in?apikey=k3y-two&filter.name=web',
+        'http://logs.example/in?apikey=%2A%2A%2A&filter.name=web',
+      ]).size,
+      1,
+    );
+    assert.equal(
+      ids(['http://logs.example/in?header.Authorization=Bearer%20a', 'http://logs.example/in?header.Authorization=b'])
+        .size,
+      1,
+    );
+    assert.equal(
+      ids(['https://bob:pw@logs.example/in', 'https://alice:pw@logs.example/in', 'https://bob:pw@logs.example/other'])
+        .size,
+      3,
+      'what is not secret still tells routes apart',
+    );
+  });
+});
+
 describe('logrouter container filters and opt-outs', () => {
   it('matches name, ID prefix, image, labels (glob or presence) and compose project/service', () => {
     const match = (uri: string) => routeMatcher(parseRouteUri(uri).filters)(container);

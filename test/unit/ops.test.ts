@@ -1,4 +1,6 @@
 import { strict as assert } from 'node:assert';
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
 import { Counter } from 'prom-client';
 import sinon from 'sinon';
 import type { IncomingMessage } from 'node:http';
@@ -7,6 +9,7 @@ import { OpsServer } from '../../shared/ops/http-server';
 import { Lifecycle } from '../../shared/ops/lifecycle';
 import { silentLogger } from '../../shared/ops/logger';
 import { createMetricsRegistry } from '../../shared/ops/metrics';
+import { eventually } from '../support/eventually';
 
 describe('OpsServer', () => {
   let server: OpsServer;
@@ -130,6 +133,78 @@ describe('AccessPolicy', () => {
         undefined,
         header,
       );
+    }
+  });
+});
+
+describe('AccessPolicy and a browser on the host (CSRF, DNS rebinding)', () => {
+  const open = new AccessPolicy(undefined);
+  const guarded = new AccessPolicy('s3cret');
+
+  it('trusts a loopback client that names a loopback host, its own origin, or no site at all', () => {
+    for (const host of ['127.0.0.1:9477', 'localhost:9477', 'LOCALHOST', '127.1.2.3', '[::1]:9477']) {
+      assert.equal(open.check(requestFrom('127.0.0.1', 'POST', { host }), 'sensitive'), undefined, host);
+    }
+    const ownPage = { host: '127.0.0.1:9477', origin: 'http://127.0.0.1:9477', 'sec-fetch-site': 'same-origin' };
+    assert.equal(open.check(requestFrom('127.0.0.1', 'POST', ownPage), 'sensitive'), undefined);
+    const typedUrl = { host: 'localhost:9477', 'sec-fetch-site': 'none' };
+    assert.equal(open.check(requestFrom('::1', 'GET', typedUrl), 'sensitive'), undefined);
+  });
+
+  it('refuses a rebinding page: a loopback client whose Host is another name', () => {
+    for (const host of ['rebind.evil.example:9477', 'evil.example', '127.0.0.1.evil.example', '10.0.0.5:9477']) {
+      assert.equal(open.check(requestFrom('127.0.0.1', 'GET', { host }), 'sensitive')?.status, 403, host);
+      assert.equal(open.trusts(requestFrom('127.0.0.1', 'GET', { host })), false, `${host}: no readiness details`);
+    }
+  });
+
+  it("refuses another site's page: a foreign Origin, or Sec-Fetch-Site cross-site or same-site", () => {
+    const host = '127.0.0.1:9477';
+    const pages: Array<Record<string, string>> = [
+      { host, origin: 'https://evil.example' },
+      { host, origin: 'http://localhost:8080' },
+      { host, origin: 'null' },
+      { host, 'sec-fetch-site': 'cross-site' },
+      { host, 'sec-fetch-site': 'same-site' },
+    ];
+    for (const headers of pages) {
+      const label = JSON.stringify(headers);
+      assert.equal(open.check(requestFrom('127.0.0.1', 'POST', headers), 'sensitive')?.status, 403, label);
+      assert.match(open.check(requestFrom('127.0.0.1', 'POST', headers), 'sensitive')?.error ?? '', /another site/);
+      assert.equal(guarded.check(requestFrom('127.0.0.1', 'POST', headers), 'sensitive')?.status, 401, label);
+      assert.equal(
+        guarded.check(requestFrom('127.0.0.1', 'POST', { ...headers, authorization: 'Bearer s3cret' }), 'sensitive'),
+        undefined,
+        `${label} with the token`,
+      );
+    }
+  });
+});
+
+describe('OpsServer connection cap', () => {
+  it('closes connections beyond the cap at once, and serves again when one is freed', async () => {
+    const server = new OpsServer(createMetricsRegistry('1.2.3'), silentLogger, { maxConnections: 3 });
+    const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
+    const opened: Socket[] = [];
+    try {
+      // Clients that connect and send nothing, as a flood would.
+      for (let i = 0; i < 3; i++) {
+        const socket = connect(port, '127.0.0.1');
+        opened.push(socket);
+        await once(socket, 'connect');
+      }
+      const extra = connect(port, '127.0.0.1');
+      opened.push(extra);
+      await once(extra, 'close');
+      opened[0]!.destroy();
+      await eventually(
+        async () => assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200),
+        5_000,
+        20,
+      );
+    } finally {
+      for (const socket of opened) socket.destroy();
+      await server.close();
     }
   });
 });
