@@ -34,7 +34,7 @@ export const multilineRouteOptions = {
   'multiline.continue': regexOption(
     'A line matching it continues the message (turns merging on; RE2 syntax); default ^\\s when no start is given',
   ),
-  'multiline.max_lines': integerOption({ help: 'Most lines in one message', default: 200, min: 1 }),
+  'multiline.max_lines': integerOption({ help: 'Most lines in one message', default: 200, min: 1, max: 100_000 }),
   'multiline.timeout': integerOption({
     help: 'Milliseconds after its last line that a message is closed',
     default: 500,
