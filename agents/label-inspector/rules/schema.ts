@@ -9,6 +9,7 @@ import { ConfigError } from '../../../shared/config/errors';
 import { readBoundedText } from '../../../shared/config/files';
 import { linearRegExp } from '../../../shared/linear-regexp';
 import { finding, type LabelRule, type LabelSchema } from './rule';
+import { inPlaceRefCycle } from './schema-cycles';
 
 const DRAFT_2020 = /json-schema\.org\/draft\/2020-12\/schema/;
 /** Largest schema file read: a schema is a few KiB, and the whole file is held and compiled. */
@@ -74,6 +75,12 @@ export function loadLabelSchema(file: string): LabelSchema {
       // e.g. {"$ref": "#"}: every check would overflow the stack.
       throw new ConfigError(`label schema ${file}: cannot be evaluated: ${(error as Error).message}`);
     }
+  }
+  const cycle = inPlaceRefCycle(schema);
+  if (cycle !== undefined) {
+    throw new ConfigError(
+      `label schema ${file}: cannot be evaluated: ${cycle} leads back to a schema applied to the same labels, so evaluating it never ends (a $ref cycle must pass through properties, items or the like)`,
+    );
   }
   return { file, validate, warnings: [...warnings].map((w) => `label schema ${file}: ${w}`) };
 }
