@@ -1,12 +1,8 @@
 /**
  * Checks one object at a time in a worker thread (check-worker.ts) under a deadline. A check that
  * overruns (or throws) becomes a finding about the object, `label-check-incomplete`; the worker is
- * terminated and a new one started for the next object. The agent never waits longer than the deadline,
- * and waits for an object that overran only once: until its labels change, a recheck (resync, a
- * repeated event) gives the same finding at once, so N hostile objects cannot delay the others by
- * N deadlines at every resync.
+ * terminated and a new one started for the next object. The agent never waits longer than the deadline.
  */
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -32,13 +28,8 @@ const CHECK_INCOMPLETE: RuleInfo = {
     'Labels that take this long to check are hostile or very large: look at who made the object. If the label schema is at fault, simplify it; --label-check-timeout sets the deadline.',
 };
 
-/** Objects remembered as overrunning; past this, the oldest is forgotten (and checked again). */
-const MAX_OVERRUNS_KEPT = 10_000;
-
 export class DeadlineChecker {
   private worker: Promise<Worker> | undefined;
-  /** By object: the digest of the labels its check overran on, and the finding it gave. */
-  private readonly overruns = new Map<string, { labels: string; finding: FindingDraft }>();
   private last: Promise<unknown> = Promise.resolve();
   private nextId = 0;
   private closed = false;
@@ -73,11 +64,6 @@ export class DeadlineChecker {
 
   private async checkNow(target: LabelTarget): Promise<FindingDraft[]> {
     if (this.closed) return [];
-    const key = `${target.object.kind} ${target.object.id}`;
-    const labels = labelsDigest(target);
-    const overrun = this.overruns.get(key);
-    if (overrun?.labels === labels) return [overrun.finding];
-    this.overruns.delete(key);
     let worker: Worker;
     try {
       worker = await this.ready();
@@ -105,22 +91,12 @@ export class DeadlineChecker {
       };
       const onError = (error: Error) => restart(`the check failed: ${error.message}`);
       const onExit = () => restart('the check worker stopped');
-      const timer = setTimeout(() => {
-        const why = `the check did not finish within ${this.deadlineMs} ms (not retried until its labels change)`;
-        restart(why);
-        this.rememberOverrun(key, labels, incomplete(target, why));
-      }, this.deadlineMs);
+      const timer = setTimeout(() => restart(`the check did not finish within ${this.deadlineMs} ms`), this.deadlineMs);
       worker.on('message', onMessage);
       worker.on('error', onError);
       worker.on('exit', onExit);
       worker.postMessage({ id, target } satisfies CheckRequest);
     });
-  }
-
-  private rememberOverrun(key: string, labels: string, finding: FindingDraft): void {
-    if (this.closed) return;
-    if (this.overruns.size >= MAX_OVERRUNS_KEPT) this.overruns.delete(this.overruns.keys().next().value!);
-    this.overruns.set(key, { labels, finding });
   }
 
   /** The running worker, started when there is none; resolves once it has loaded its settings. */
@@ -143,12 +119,6 @@ export class DeadlineChecker {
     started.catch(() => undefined); // seen by whoever awaits it
     return started;
   }
-}
-
-/** What a check depends on besides the settings: the labels, and which of them are unresolved. */
-function labelsDigest(target: LabelTarget): string {
-  const text = JSON.stringify([target.labels, [...(target.unresolved ?? [])], target.requireKeys]);
-  return createHash('sha256').update(text).digest('base64');
 }
 
 function incomplete(target: LabelTarget, why: string): FindingDraft {
