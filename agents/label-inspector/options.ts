@@ -45,12 +45,14 @@ export const labelOptions = {
     env: 'QUAYSIDE_LABEL_MAX_VALUE_BYTES',
     default: 4_096,
     min: 1,
+    max: 1_048_576,
   }),
   labelMaxTotalBytes: integerOption({
     help: 'Largest total of keys and values of one object, in bytes',
     env: 'QUAYSIDE_LABEL_MAX_TOTAL_BYTES',
     default: 65_536,
     min: 1,
+    max: 16 * 1_048_576,
   }),
   labelCheckTimeout: durationOption({
     help: 'Deadline for checking the labels of one object; an overrun is a label-check-incomplete finding about it',

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { globToRegExp } from '../../shared/glob';
+import { compileGlob } from '../../shared/glob';
 import { sendJson, type OpsServer } from '../../shared/ops/http-server';
 import { errorMessage, type Logger } from '../../shared/ops/logger';
 import { integerOption } from '../../shared/config/options';
@@ -146,7 +146,7 @@ function streamLogs(settings: ApiSettings, request: IncomingMessage, response: S
   let pick: (c: ContainerMeta) => boolean = () => true;
   if (selector.startsWith('id:')) pick = (c) => c.id.startsWith(selector.slice(3));
   else if (selector.startsWith('name:')) {
-    const glob = globToRegExp(decodeURIComponent(selector.slice(5)));
+    const glob = compileGlob(decodeURIComponent(selector.slice(5)));
     pick = (c) => glob.test(c.name);
   } else if (selector !== '')
     return sendJson(response, 404, { error: 'use /logs, /logs/id:<id> or /logs/name:<glob>' });

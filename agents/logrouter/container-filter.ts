@@ -2,7 +2,7 @@
  * Which containers a route takes, and which containers are never read at all (logspout's
  * opt-outs: env `LOGSPOUT=ignore`, `EXCLUDE_LABEL(S)`, plus our `quayside.logs=ignore` label).
  */
-import { globToRegExp } from '../../shared/glob';
+import { compileGlob } from '../../shared/glob';
 import type { ContainerMeta } from './message';
 import type { RouteFilters } from './route';
 
@@ -11,11 +11,11 @@ const COMPOSE_SERVICE = 'com.docker.compose.service';
 const IGNORE_LABEL = 'quayside.logs';
 
 export function routeMatcher(filters: RouteFilters): (container: ContainerMeta) => boolean {
-  const name = filters.name ? globToRegExp(filters.name) : undefined;
-  const image = filters.image ? globToRegExp(filters.image) : undefined;
+  const name = filters.name ? compileGlob(filters.name) : undefined;
+  const image = filters.image ? compileGlob(filters.image) : undefined;
   const labels = (filters.labels ?? []).map(({ key, value }) => ({
     key,
-    value: value === undefined ? undefined : globToRegExp(value),
+    value: value === undefined ? undefined : compileGlob(value),
   }));
   return (container) => {
     if (filters.id && !container.id.startsWith(filters.id)) return false;

@@ -5,19 +5,21 @@
  * at `maxLines`, after `timeoutMs` without a line, or at the end of the stream.
  */
 import { booleanOption, durationOption, integerOption, stringOption } from '../../shared/config/options';
+import { linearRegExp, type LinearRegExp } from '../../shared/linear-regexp';
 import type { LogMessage, LogSource } from './message';
 import { routeOptionValues, type RouteOptionDecl } from './route-options';
 
 export interface MultilineSettings {
-  start?: RegExp;
-  continue?: RegExp;
+  start?: LinearRegExp;
+  continue?: LinearRegExp;
   maxLines: number;
   timeoutMs: number;
   separator: Buffer;
 }
 
-function regexOption(help: string): RouteOptionDecl<RegExp | undefined> {
-  return { help, placeholder: '<regexp>', parse: (source) => new RegExp(source) };
+/** Tested on every log line, which a tenant writes: RE2, so no line can stall the logrouter. */
+function regexOption(help: string): RouteOptionDecl<LinearRegExp | undefined> {
+  return { help, placeholder: '<regexp>', parse: linearRegExp };
 }
 
 /** Every route's line merging (`multiline+` before a scheme is `multiline=true`). */
@@ -26,11 +28,13 @@ export const multilineRouteOptions = {
     help: 'Merge continuation lines (stack traces) per container and stream',
     default: false,
   }),
-  'multiline.start': regexOption('A line matching it starts a message, any other continues one (turns merging on)'),
-  'multiline.continue': regexOption(
-    'A line matching it continues the message (turns merging on); default ^\\s when no start is given',
+  'multiline.start': regexOption(
+    'A line matching it starts a message, any other continues one (turns merging on; RE2 syntax)',
   ),
-  'multiline.max_lines': integerOption({ help: 'Most lines in one message', default: 200, min: 1 }),
+  'multiline.continue': regexOption(
+    'A line matching it continues the message (turns merging on; RE2 syntax); default ^\\s when no start is given',
+  ),
+  'multiline.max_lines': integerOption({ help: 'Most lines in one message', default: 200, min: 1, max: 100_000 }),
   'multiline.timeout': durationOption({
     help: 'How long after its last line a message is closed, e.g. 1s',
     default: 500,

@@ -13,6 +13,7 @@ import {
 import { logsApiOptions } from './api';
 import { parseExcludeLabels, type ExcludedLabel } from './container-filter';
 import { parseRouteUri, type RouteSpec } from './route';
+import { MAX_QUEUE_SIZE } from './route-options';
 
 export const logrouterOptions = {
   logRoutes: listOption<RouteSpec>({
@@ -43,6 +44,7 @@ export const logrouterOptions = {
     env: 'QUAYSIDE_LOG_QUEUE_SIZE',
     default: 2_000,
     min: 1,
+    max: MAX_QUEUE_SIZE,
   }),
   logQueuePolicy: choiceOption({
     help: 'What a full route queue does: block (lossless: reading pauses, Docker keeps the data) or drop (counted); per route: queue.policy',
@@ -51,16 +53,19 @@ export const logrouterOptions = {
     choices: ['block', 'drop'] as const,
   }),
   logBatchSize: integerOption({
-    help: 'Messages sent to a destination in one write, pipeline or request at most',
+    help: 'Most messages sent to a destination in one write, pipeline or request',
     env: 'QUAYSIDE_LOG_BATCH_SIZE',
     default: 1_000,
     min: 1,
+    max: 100_000,
   }),
   logMaxLine: integerOption({
     help: 'Longest line in bytes; longer lines are split into marked pieces of this size (Docker itself splits at 16 KiB; those pieces are joined)',
     env: 'QUAYSIDE_LOG_MAX_LINE',
     default: 1_048_576,
     min: 1_024,
+    // Each container holds up to one line of this size while it is being read.
+    max: 16 * 1_048_576,
   }),
   logApiToken: optionalStringOption({
     help: 'Old name of --api-token (QUAYSIDE_API_TOKEN)',

@@ -103,10 +103,17 @@ export function optional<T>(decl: OptionDecl<T>): OptionDecl<T | undefined> {
   return decl;
 }
 
+/** Most messages one route's queue may hold (--log-queue-size, queue.size): a million lines of 1 KiB is 1 GiB. */
+export const MAX_QUEUE_SIZE = 1_000_000;
+
 /** Every route's queue, instead of the agent's --log-queue-size and --log-queue-policy. */
 export const queueRouteOptions = {
   'queue.size': optional(
-    integerOption({ help: "Messages this route may hold in memory; default the agent's --log-queue-size", min: 1 }),
+    integerOption({
+      help: "Messages this route may hold in memory; default the agent's --log-queue-size",
+      min: 1,
+      max: MAX_QUEUE_SIZE,
+    }),
   ),
   'queue.policy': optional(
     choiceOption({

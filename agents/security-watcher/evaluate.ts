@@ -3,7 +3,7 @@
  * the policy's severity, and says which enforcement action (if any) the findings call for.
  */
 import type { FindingDraft, FindingObject } from '../../shared/findings/finding';
-import { globToRegExp } from '../../shared/glob';
+import { compileGlob } from '../../shared/glob';
 import { imageMatches, Exemptions, type ExemptionSubject } from './exemptions';
 import { ACTIONS, type Action, type Policy, type RulePolicy } from './policy';
 import type { SecurityRule } from './rules/rule';
@@ -23,7 +23,7 @@ export class PolicyEvaluator {
   constructor(readonly policy: Policy) {
     this.exemptions = new Exemptions(policy.exemptions);
     // A glob matches the reference as given and, for an untagged one, with :latest.
-    const globs = policy.allowedImages.map(globToRegExp);
+    const globs = policy.allowedImages.map(compileGlob);
     this.allowedImage = (image) => globs.length === 0 || globs.some((re) => imageMatches(re, image));
   }
 

@@ -1,5 +1,5 @@
 /** Which findings an exemption waives: every condition it gives (image, name, label) must match. */
-import { globToRegExp } from '../../shared/glob';
+import { compileGlob, type Glob } from '../../shared/glob';
 import type { Exemption } from './policy';
 
 /** What exemptions are matched against. */
@@ -12,13 +12,13 @@ export interface ExemptionSubject {
 }
 
 export class Exemptions {
-  private readonly compiled: Array<Exemption & { imageRe?: RegExp; nameRe?: RegExp }>;
+  private readonly compiled: Array<Exemption & { imageRe?: Glob; nameRe?: Glob }>;
 
   constructor(exemptions: readonly Exemption[]) {
     this.compiled = exemptions.map((e) => ({
       ...e,
-      imageRe: e.image ? globToRegExp(e.image) : undefined,
-      nameRe: e.name ? globToRegExp(e.name) : undefined,
+      imageRe: e.image ? compileGlob(e.image) : undefined,
+      nameRe: e.name ? compileGlob(e.name) : undefined,
     }));
   }
 
@@ -43,7 +43,7 @@ export class Exemptions {
  * A container names its image as it was run, so `nginx:*` must also cover
  * `docker.io/library/nginx:1.25`, or an exemption silently stops holding.
  */
-export function imageMatches(glob: RegExp, image: string): boolean {
+export function imageMatches(glob: Glob, image: string): boolean {
   return referenceSpellings(image).some((spelling) => glob.test(spelling));
 }
 

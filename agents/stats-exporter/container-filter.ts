@@ -5,17 +5,17 @@
  * Filters are applied at scrape time, so a rename takes effect at the next scrape.
  */
 import { containerName } from '../../shared/docker/container-name';
-import { globToRegExp } from '../../shared/glob';
+import { compileGlob, type Glob } from '../../shared/glob';
 
 export type ContainerFilter =
-  { kind: 'name'; text: string; pattern: RegExp } | { kind: 'label'; text: string; key: string; value?: string };
+  { kind: 'name'; text: string; pattern: Glob } | { kind: 'label'; text: string; key: string; value?: string };
 
 export function parseContainerFilter(text: string): ContainerFilter {
   const match = /^(name|label)=(.+)$/.exec(text.trim());
   if (!match)
     throw new Error(`filter ${JSON.stringify(text)}: expected name=<glob>, label=<key> or label=<key>=<value>`);
   const [, kind, rest] = match as unknown as [string, 'name' | 'label', string];
-  if (kind === 'name') return { kind, text, pattern: globToRegExp(containerName(rest)) };
+  if (kind === 'name') return { kind, text, pattern: compileGlob(containerName(rest)) };
   const equals = rest.indexOf('=');
   return equals < 0
     ? { kind, text, key: rest }

@@ -179,10 +179,12 @@ export function repeatableOption<T = string>(
   return { placeholder: '<value>', parse: (raw: string) => raw as T, ...decl, repeatable: true };
 }
 
+/** A safe integer within `min`..`max`; a maximum is said in the help, as a duration's is. */
 export function integerOption(decl: Common<number> & { min?: number; max?: number }): OptionDecl<number> {
   return {
     placeholder: '<n>',
     ...decl,
+    help: decl.max === undefined ? decl.help : `${decl.help} (at most ${decl.max})`,
     parse(raw) {
       if (!/^-?\d+$/.test(raw.trim())) throw new Error('expected an integer');
       const value = Number(raw);

@@ -11,6 +11,10 @@ import { Command } from 'commander';
 import { AGENTS } from '../../agents';
 import { checkOptions } from '../../agents/label-inspector/check-command';
 import { DockerfileSyntaxError, parseDockerfileLabels } from '../../agents/label-inspector/dockerfile';
+import { labelOptions } from '../../agents/label-inspector/options';
+import { checkRoute } from '../../agents/logrouter/adapters';
+import { logrouterOptions } from '../../agents/logrouter/options';
+import { parseRouteUri, RouteError } from '../../agents/logrouter/route';
 import { parseRegistryUri } from '../../agents/registrator/backends';
 import { eventsOptions } from '../../cli/events-command';
 import { FileTooLargeError, readBoundedText } from '../../shared/config/files';
@@ -19,6 +23,7 @@ import { dockerOptions } from '../../shared/docker/connection';
 import { parsePointInTime } from '../../shared/docker/time';
 import { agentRuntimeOptions } from '../../shared/runtime/common-options';
 import { runCli } from '../support/cli';
+import { cpuMillisOf } from '../support/cpu-time';
 
 const LONGEST_TIMER_MS = 2 ** 31 - 1;
 
@@ -61,6 +66,48 @@ describe('input limits', () => {
         );
       });
     }
+  });
+
+  describe('counts and sizes', () => {
+    const bounded: Array<[string, Record<string, OptionDecl<unknown>>, number]> = [
+      ['logMaxLine', logrouterOptions, 16_777_216],
+      ['logQueueSize', logrouterOptions, 1_000_000],
+      ['logBatchSize', logrouterOptions, 100_000],
+      ['labelMaxValueBytes', labelOptions, 1_048_576],
+      ['labelMaxTotalBytes', labelOptions, 16_777_216],
+    ];
+    it('--log-max-line, --log-queue-size, --log-batch-size and the label byte limits have a maximum, said in their help', () => {
+      for (const [key, set, max] of bounded) {
+        const decl = set[key]!;
+        assert.throws(() => decl.parse(String(Number.MAX_SAFE_INTEGER)), new RegExp(`must be at most ${max}$`), key);
+        assert.equal(decl.parse(String(max)), max, key);
+        assert.match(decl.help, new RegExp(`\\(at most ${max}\\)$`), key);
+      }
+    });
+
+    for (const [uri, option, max] of [
+      ['syslog+tcp://127.0.0.1:514?queue.size=9007199254740991', 'queue.size', 1_000_000],
+      ['syslog+tcp://127.0.0.1:514?multiline.max_lines=9007199254740991', 'multiline.max_lines', 100_000],
+      ['redis://127.0.0.1:6379/logs?maxlen=9007199254740991', 'maxlen', 1_000_000_000],
+    ] as const) {
+      it(`a route with ${option} past ${max} is refused, naming the option and its maximum`, () => {
+        assert.throws(
+          () => checkRoute(parseRouteUri(uri)),
+          (error: Error) =>
+            error instanceof RouteError &&
+            error.message.includes(`${option} "9007199254740991": must be at most ${max}`),
+        );
+      });
+    }
+
+    it('quayside logrouter --log-max-line 9007199254740991 exits 2 naming the option and its maximum', async () => {
+      const result = await runCli(['logrouter', '--log-max-line', '9007199254740991', '--listen', '127.0.0.1:0']);
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(
+        result.stderr,
+        /option '--log-max-line <n>' argument '9007199254740991' is invalid\. must be at most 16777216/,
+      );
+    });
   });
 
   describe('times, hosts and URIs', () => {
@@ -208,6 +255,38 @@ describe('input limits', () => {
       assert.equal(parsed.stages.length, stages);
       assert.equal(parsed.stages.at(-1)!.parent, stages - 2);
       assert.deepEqual(parsed.finalStageLabels(), { 'com.example.first': '1' });
+    });
+
+    it('inherits 2,000 ENVs down 20,000 chained stages in linear time (copying them took 87 s and 2.4 GB)', () => {
+      const stages = 20_000;
+      const envs = Array.from({ length: 2000 }, (_, i) => `v${i}=x${i}`).join(' ');
+      let text = `FROM busybox AS s0\nENV ${envs}\n`;
+      for (let i = 1; i < stages; i++) text += `FROM s${i - 1} AS s${i}\n`;
+      text += 'ARG a=late\nLABEL com.example.v="$v1999 $a"\nFROM s1 AS sibling\nLABEL com.example.v="$v0 $a"\n';
+      let parsed: ReturnType<typeof parseDockerfileLabels> | undefined;
+      const cpuMs = cpuMillisOf(() => (parsed = parseDockerfileLabels(text, {})));
+      assert.ok(cpuMs < 5000, `${cpuMs} ms of CPU`);
+      assert.deepEqual(
+        parsed!.labels.map((label) => label.value),
+        ['x1999 late', 'x0 $a'],
+        'a stage sees what it inherits, and not what a sibling stage wrote',
+      );
+    });
+
+    it('refuses stages that each write one more ENV to 2,000 inherited ones, naming the FROM where the copies pass 1 Mi', () => {
+      const envs = Array.from({ length: 2000 }, (_, i) => `v${i}=x`).join(' ');
+      let text = `FROM busybox AS s0\nENV ${envs}\n`;
+      for (let i = 1; i < 5000; i++) text += `FROM s${i - 1} AS s${i}\nENV w${i}=1\n`;
+      const lines = text.split('\n');
+      assert.throws(
+        () => parseDockerfileLabels(text, {}),
+        (error: Error) => {
+          const match = /^line (\d+): its stages inherit more than 1048576 ENV and ARG variables in all$/.exec(
+            error.message,
+          );
+          return error instanceof DockerfileSyntaxError && lines[Number(match?.[1]) - 1]!.startsWith('FROM s');
+        },
+      );
     });
 
     it('refuses an ARG that doubles past 1 MiB, naming its line', () => {

@@ -1,4 +1,6 @@
 import { strict as assert } from 'node:assert';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkLabels, LABEL_RULE_IDS } from '../../agents/label-inspector/checker';
 import { containerTarget, imageTarget } from '../../agents/label-inspector/objects';
@@ -253,6 +255,34 @@ describe('label rules', () => {
         findings.map((f) => f.evidence.keyword),
         ['pattern', 'pattern'],
       );
+    });
+
+    it('refuses at load a $ref cycle that applies the schema to the same labels again, even one the trial labels miss', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'qs-schema-'));
+      after(() => rmSync(dir, { recursive: true, force: true }));
+      const schemaFile = (name: string, schema: object) => {
+        const file = join(dir, `${name}.json`);
+        writeFileSync(file, JSON.stringify(schema));
+        return file;
+      };
+      // Loaded before: every object with app.name became label-check-incomplete (stack overflow).
+      const conditional = schemaFile('conditional', { if: { required: ['app.name'] }, then: { $ref: '#' } });
+      assert.throws(
+        () => check({}, { labelSchema: conditional }),
+        /label schema .*conditional\.json: cannot be evaluated: #\/then\/\$ref leads back to a schema applied to the same labels/,
+      );
+      const mutual = schemaFile('mutual', {
+        $defs: { a: { allOf: [{ $ref: '#/$defs/b' }] }, b: { anyOf: [{ type: 'object' }, { $ref: '#/$defs/a' }] } },
+        dependentSchemas: { 'app.name': { $ref: '#/$defs/a' } },
+      });
+      assert.throws(() => check({}, { labelSchema: mutual }), /mutual\.json: cannot be evaluated: #\/dependentSchemas/);
+      // Recursion into a label value ends, and a definition used twice is no cycle.
+      const fine = schemaFile('fine', {
+        definitions: { text: { type: 'string' } },
+        properties: { 'com.example.name': { $ref: '#' } },
+        additionalProperties: { allOf: [{ $ref: '#/definitions/text' }, { $ref: '#/definitions/text' }] },
+      });
+      assert.deepEqual(found({ 'com.example.name': 'x', 'com.example.a': 'b' }, { labelSchema: fine }), []);
     });
 
     it('names the file and the problem for an unreadable, non-JSON or invalid schema', () => {

@@ -3,6 +3,7 @@ import { strict as assert } from 'node:assert';
 import sinon from 'sinon';
 import type { LogMessage } from '../../agents/logrouter/message';
 import { MultilineMerger, multilineSettings } from '../../agents/logrouter/multiline';
+import { cpuMillisOf } from '../support/cpu-time';
 
 const container = { id: 'c', name: 'c', image: 'i', hostname: 'h', pid: 1, labels: {}, tty: false };
 
@@ -77,9 +78,28 @@ describe('logrouter multiline', () => {
 
   it('is off unless asked for, and names a bad pattern', () => {
     assert.equal(multilineSettings({}), undefined);
+    assert.throws(() => multilineSettings({ 'multiline.start': '(' }), /multiline.start "\(": .*missing closing \)/);
     assert.throws(
-      () => multilineSettings({ 'multiline.start': '(' }),
-      /multiline.start "\(": Invalid regular expression/,
+      () => multilineSettings({ 'multiline.continue': '^(?=\\s)' }),
+      /multiline.continue "\^\(\?=\\\\s\)": .*invalid or unsupported Perl syntax/,
+      'lookaround has no linear-time engine: refused when the route is added',
     );
+  });
+
+  it('tests its patterns in time linear in the line: a backtracking pattern cannot freeze the logrouter (ReDoS)', () => {
+    // Under RegExp, the issue's pattern against 42 characters then `!` runs for minutes.
+    const line = 'a'.repeat(42) + '!';
+    for (const key of ['multiline.start', 'multiline.continue']) {
+      let r: ReturnType<typeof run> | undefined;
+      const cpuMs = cpuMillisOf(() => {
+        r = run({ [key]: '^([a-z0-9]+-?)+$' }, [
+          ['first', 'stdout'],
+          [line, 'stdout'],
+        ]);
+      });
+      r!.merger.flushAll();
+      assert.equal(r!.out.length, key === 'multiline.start' ? 1 : 2, key);
+      assert.ok(cpuMs < 500, `${key}: ${cpuMs} ms of CPU`);
+    }
   });
 });

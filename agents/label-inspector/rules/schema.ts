@@ -7,23 +7,18 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { RegExpEngine } from 'ajv/dist/types';
 import { ConfigError } from '../../../shared/config/errors';
 import { readBoundedText } from '../../../shared/config/files';
+import { linearRegExp } from '../../../shared/linear-regexp';
 import { finding, type LabelRule, type LabelSchema } from './rule';
+import { inPlaceRefCycle } from './schema-cycles';
 
 const DRAFT_2020 = /json-schema\.org\/draft\/2020-12\/schema/;
 /** Largest schema file read: a schema is a few KiB, and the whole file is held and compiled. */
 const MAX_SCHEMA_BYTES = 1 << 20;
 
-/**
- * `pattern` and `patternProperties` under RE2 (re2js, pure JavaScript): matching takes time linear
- * in the label, so no pattern can make a label stall the agent (`^([a-z0-9]+-?)+$` against
- * `aaa…!` backtracks for ever under RegExp). RE2 has no lookaround or backreferences: a pattern
- * with them is an invalid schema at start. The native `re2` bindings would be faster but need a
- * compiler or a downloaded binary at install.
- */
-function linearRegExp(): RegExpEngine {
-  const { RE2JS } = require('re2js') as typeof import('re2js');
+/** ajv's `pattern` and `patternProperties` under RE2: see shared/linear-regexp.ts for why. */
+function linearRegExpEngine(): RegExpEngine {
   const engine = (pattern: string, flags: string) => {
-    const re = RE2JS.compile(pattern);
+    const re = linearRegExp(pattern);
     // ajv keys its compiled patterns by toString(): each must be told apart.
     return { test: (text: string) => re.test(text), toString: () => `/${pattern}/${flags}` };
   };
@@ -59,7 +54,7 @@ export function loadLabelSchema(file: string): LabelSchema {
     coerceTypes: true,
     strict: false,
     logger,
-    code: { regExp: linearRegExp() },
+    code: { regExp: linearRegExpEngine() },
   } as const;
   // Loaded only when a schema is given, so that agents without one do not carry ajv.
   const { default: Ajv } = require('ajv') as typeof import('ajv');
@@ -80,6 +75,12 @@ export function loadLabelSchema(file: string): LabelSchema {
       // e.g. {"$ref": "#"}: every check would overflow the stack.
       throw new ConfigError(`label schema ${file}: cannot be evaluated: ${(error as Error).message}`);
     }
+  }
+  const cycle = inPlaceRefCycle(schema);
+  if (cycle !== undefined) {
+    throw new ConfigError(
+      `label schema ${file}: cannot be evaluated: ${cycle} leads back to a schema applied to the same labels, so evaluating it never ends (a $ref cycle must pass through properties, items or the like)`,
+    );
   }
   return { file, validate, warnings: [...warnings].map((w) => `label schema ${file}: ${w}`) };
 }

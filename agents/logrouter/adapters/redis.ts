@@ -21,7 +21,13 @@ const redisRouteOptions = {
     default: 'xadd',
     choices: ['xadd', 'rpush'] as const,
   }),
-  maxlen: optional(integerOption({ help: 'Cap the stream at about this many entries (XADD MAXLEN ~)', min: 1 })),
+  maxlen: optional(
+    integerOption({
+      help: 'Cap the stream at about this many entries, with XADD MAXLEN ~',
+      min: 1,
+      max: 1_000_000_000,
+    }),
+  ),
   db: integerOption({ help: 'The database number', env: 'REDIS_DATABASE', default: 0, min: 0 }),
   ...credentialRouteOptions,
   password: optionalStringOption({
