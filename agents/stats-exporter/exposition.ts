@@ -124,9 +124,16 @@ export class ContainerExposition {
     const emit: SampleSink = (value, ...extra) => {
       out.writeBytes(start);
       out.writeBytes(base);
-      let rest = '';
-      for (let i = 0; i + 1 < extra.length; i += 2) rest += `,${extra[i]}="${escapeLabelValue(extra[i + 1]!)}"`;
-      out.write(`${rest}} ${formatValue(value)}\n`);
+      for (let i = 0; i + 1 < extra.length; i += 2) {
+        out.writeShort(',');
+        out.writeShort(extra[i]!);
+        out.writeShort('="');
+        out.writeShort(escapeLabelValue(extra[i + 1]!));
+        out.writeShort('"');
+      }
+      out.writeShort('} ');
+      out.writeShort(formatValue(value));
+      out.writeShort('\n');
     };
     for (let f = 0; f < families.length; f++) {
       start = this.sampleStarts[f]!;
