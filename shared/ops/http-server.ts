@@ -167,10 +167,8 @@ export class OpsServer {
           this.registry.metrics(),
           ...this.metricsSources.map((source) => source.render()),
         ]);
-        // 'close' comes after the last byte left (or the client went): gzip and the socket hold none of it then.
         const release = (): void => extra.forEach((text, i) => this.metricsSources[i]!.release?.(text));
-        if (response.closed) release();
-        else response.once('close', release);
+        if (response.closed) return release(); // the client went while we collected
         // Prometheus asks for gzip; an exporter's text shrinks about tenfold. Level 1: the scrape is on the clock.
         const gzip = acceptsGzip(request.headers['accept-encoding']);
         response.writeHead(200, {
@@ -184,6 +182,11 @@ export class OpsServer {
           out.on('error', () => response.destroy());
           out.pipe(response);
         }
+        // The texts are given back once the response and gzip have closed: neither reads them then.
+        let holders = out === response ? 1 : 2;
+        const closed = (): void => void (--holders === 0 && release());
+        response.once('close', closed);
+        if (out !== response) out.once('close', closed);
         writeExpositions(out, [body, ...extra]);
         return;
       }
