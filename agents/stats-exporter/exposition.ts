@@ -56,6 +56,8 @@ export class ContainerExposition {
   private readonly labelText = new WeakMap<TrackedContainer, Buffer>();
   /** One at a time: scrapes that overlap share the collection in progress. */
   private readonly out = new ExpositionWriter();
+  /** How many responses still send each text render() handed out; at 0 its buffer is reused. */
+  private readonly readers = new WeakMap<Buffer, number>();
 
   constructor(private readonly options: ExpositionOptions) {
     this.headers = options.families.map((f) => familyHeader(f.name, f.help, f.type));
@@ -63,9 +65,23 @@ export class ContainerExposition {
     this.clock = options.clock ?? Date.now;
   }
 
-  /** The container families of the scrape in progress (or a new one), as exposition text. */
+  /**
+   * The container families of the scrape in progress (or a new one), as exposition text. Give it
+   * back with release() once sent: until every request that got it has, no scrape writes into it.
+   */
   async render(): Promise<Buffer> {
-    return (await this.scrape()).text;
+    const { text } = await this.scrape();
+    this.readers.set(text, (this.readers.get(text) ?? 0) + 1);
+    return text;
+  }
+
+  /** A text render() returned is no longer read (its response has closed). */
+  release(text: Buffer): void {
+    const readers = this.readers.get(text);
+    if (readers === undefined) return;
+    if (readers > 1) return void this.readers.set(text, readers - 1);
+    this.readers.delete(text);
+    this.out.recycle(text);
   }
 
   /** The scrape in progress, or a new one: the text and the self-metrics of one /metrics request share one collection. */
@@ -108,9 +124,16 @@ export class ContainerExposition {
     const emit: SampleSink = (value, ...extra) => {
       out.writeBytes(start);
       out.writeBytes(base);
-      let rest = '';
-      for (let i = 0; i + 1 < extra.length; i += 2) rest += `,${extra[i]}="${escapeLabelValue(extra[i + 1]!)}"`;
-      out.write(`${rest}} ${formatValue(value)}\n`);
+      for (let i = 0; i + 1 < extra.length; i += 2) {
+        out.writeShort(',');
+        out.writeShort(extra[i]!);
+        out.writeShort('="');
+        out.writeShort(escapeLabelValue(extra[i + 1]!));
+        out.writeShort('"');
+      }
+      out.writeShort('} ');
+      out.writeShort(formatValue(value));
+      out.writeShort('\n');
     };
     for (let f = 0; f < families.length; f++) {
       start = this.sampleStarts[f]!;

@@ -90,7 +90,10 @@ export const statsExporterAgent = defineAgent({
       fsUsage,
       lastSeenWindowMs: options.statsLastSeenWindow,
     });
-    http.addMetricsSource(() => exposition.render());
+    http.addMetricsSource(
+      () => exposition.render(),
+      (text) => exposition.release(text as Buffer),
+    );
     registerScrapeMetrics(metrics, {
       up: () => events.connected && inventory.inStep,
       tracked: () => inventory.size,

@@ -24,6 +24,8 @@ export type RouteHandler = (request: IncomingMessage, response: ServerResponse) 
  * directly; as UTF-8 bytes when the source builds it so (no decoding and encoding it again).
  */
 export type MetricsSource = () => string | Buffer | Promise<string | Buffer>;
+/** Told when a response no longer reads the text its source gave (so the source may reuse the buffer). */
+export type MetricsRelease = (text: string | Buffer) => void;
 
 export interface RouteOptions {
   /** Who may read it: `public`, or `sensitive` (bearer token or loopback client). */
@@ -65,7 +67,7 @@ export class OpsServer {
   private readonly server: Server;
   private readonly checks = new Map<string, ReadinessCheck>();
   private readonly routes = new Map<string, Route>();
-  private readonly metricsSources: MetricsSource[] = [];
+  private readonly metricsSources: Array<{ render: MetricsSource; release?: MetricsRelease }> = [];
   /** Who may read what; the console asks it for the session cookie. */
   readonly access: AccessPolicy;
 
@@ -106,10 +108,11 @@ export class OpsServer {
 
   /**
    * Text appended to /metrics after the registry's: for exporters whose families are rebuilt each
-   * scrape, where prom-client metric objects per sample cost more memory than the text.
+   * scrape, where prom-client metric objects per sample cost more memory than the text. `release`
+   * gets each text back once its response has closed.
    */
-  addMetricsSource(source: MetricsSource): void {
-    this.metricsSources.push(source);
+  addMetricsSource(render: MetricsSource, release?: MetricsRelease): void {
+    this.metricsSources.push({ render, release });
   }
 
   async listen(address: HostPort): Promise<HostPort> {
@@ -172,8 +175,10 @@ export class OpsServer {
         // Together, so a source and the registry's collect() callbacks can share one collection.
         const [body, ...extra] = await Promise.all([
           this.registry.metrics(),
-          ...this.metricsSources.map((source) => source()),
+          ...this.metricsSources.map((source) => source.render()),
         ]);
+        const release = (): void => extra.forEach((text, i) => this.metricsSources[i]!.release?.(text));
+        if (response.closed) return release(); // the client went while we collected
         // Prometheus asks for gzip; an exporter's text shrinks about tenfold. Level 1: the scrape is on the clock.
         const gzip = acceptsGzip(request.headers['accept-encoding']);
         response.writeHead(200, {
@@ -187,6 +192,11 @@ export class OpsServer {
           out.on('error', () => response.destroy());
           out.pipe(response);
         }
+        // The texts are given back once the response and gzip have closed: neither reads them then.
+        let holders = out === response ? 1 : 2;
+        const closed = (): void => void (--holders === 0 && release());
+        response.once('close', closed);
+        if (out !== response) out.once('close', closed);
         writeExpositions(out, [body, ...extra]);
         return;
       }

@@ -114,7 +114,16 @@ function setup(containers: TrackedContainer[], options: SetupOptions = {}) {
     currentScrape: () => exposition.scrape(),
   });
   const server = new OpsServer(registry);
-  server.addMetricsSource(() => exposition.render());
+  /** Each text render() handed out, in order. */
+  const rendered: Buffer[] = [];
+  server.addMetricsSource(
+    async () => {
+      const text = await exposition.render();
+      rendered.push(text);
+      return text;
+    },
+    (text) => exposition.release(text as Buffer),
+  );
   servers.push(server);
   const address = server.listen({ host: '127.0.0.1', port: 0 });
   /** GET /metrics as Prometheus does: the registry's families and the container families written directly. */
@@ -139,7 +148,7 @@ function setup(containers: TrackedContainer[], options: SetupOptions = {}) {
         .end();
     });
   };
-  return { registry: { metrics, raw }, collector };
+  return { registry: { metrics, raw }, collector, exposition, rendered };
 }
 
 const servers: OpsServer[] = [];
@@ -422,6 +431,44 @@ describe('stats-exporter exposition', () => {
     assert.match(text, /^quayside_stats_scrape_duration_seconds \d/m);
     await registry.metrics();
     assert.equal(collector.calls, 2, 'a new scrape collects anew');
+  });
+
+  it('writes a scrape into the buffer of one whose response has closed, never into one still being sent', async () => {
+    const { exposition } = setup([tracked('a'), tracked('b')]);
+    const first = await exposition.render();
+    const firstText = first.toString('utf8');
+    const second = await exposition.render();
+    assert.notEqual(second.buffer, first.buffer, 'the first is still being sent: the second gets its own buffer');
+    assert.equal(first.toString('utf8'), firstText);
+    exposition.release(first);
+    const third = await exposition.render();
+    assert.equal(third.buffer, first.buffer, 'the first was released: its buffer is reused');
+    assert.equal(third.toString('utf8'), firstText);
+    assert.notEqual(third.buffer, second.buffer);
+  });
+
+  it('reuses a text that two requests share only once both have released it', async () => {
+    const { exposition } = setup([tracked('a')]);
+    const [one, two] = await Promise.all([exposition.render(), exposition.render()]);
+    assert.equal(one, two, 'overlapping requests share one collection');
+    exposition.release(one);
+    const next = await exposition.render();
+    assert.notEqual(next.buffer, one.buffer, 'one request still sends it');
+    exposition.release(two);
+    assert.equal((await exposition.render()).buffer, one.buffer, 'both requests have released it: reused');
+  });
+
+  it('gives the text back when the /metrics response has closed, so the next scrape reuses its buffer', async () => {
+    const { registry, rendered } = setup([tracked('a'), tracked('b')]);
+    const first = await registry.metrics();
+    await registry.raw('gzip');
+    const third = await registry.metrics();
+    assert.equal(rendered.length, 3);
+    assert.equal(rendered[1]!.buffer, rendered[0]!.buffer);
+    assert.equal(rendered[2]!.buffer, rendered[0]!.buffer);
+    const containerLines = (text: string) => text.split('\n').filter((line) => line.startsWith('container_'));
+    assert.deepEqual(containerLines(third), containerLines(first));
+    assert.ok(containerLines(first).length > 50);
   });
 
   it('serves every other container when one cannot be read', async () => {

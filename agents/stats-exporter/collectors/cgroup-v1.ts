@@ -7,6 +7,7 @@ import type { BlockDeviceNames } from './block-devices';
 import {
   countProcessesRecursive,
   fileIn,
+  flatKeyedValue,
   parseFlatKeyed,
   parseLimit,
   readInteger,
@@ -78,9 +79,10 @@ function readCpu(cpuacctDir: string, cpuDir: string | undefined, quotaSet: boole
 
 function readMemory(dir: string): MemoryStats {
   const usageBytes = readInteger(fileIn(dir, 'memory.usage_in_bytes'));
-  const stat = parseFlatKeyed(readText(fileIn(dir, 'memory.stat')), 'memory.stat');
+  const stat = readText(fileIn(dir, 'memory.stat'));
   // total_* include descendants (use_hierarchy=1, Docker's default); the plain keys are the fallback.
-  const pick = (key: string): number | undefined => stat.get(`total_${key}`) ?? stat.get(key);
+  const pick = (key: string): number | undefined =>
+    flatKeyedValue(stat, `total_${key}`, 'memory.stat') ?? flatKeyedValue(stat, key, 'memory.stat');
   return {
     usageBytes,
     workingSetBytes: workingSet(usageBytes, pick('inactive_file')),
@@ -103,9 +105,11 @@ function readMemory(dir: string): MemoryStats {
   };
 }
 
-function faults(stat: Map<string, number>, key: string): MemoryStats['pgfault'] {
-  const own = stat.get(key);
-  return own === undefined ? undefined : { container: own, hierarchy: stat.get(`total_${key}`) ?? own };
+function faults(stat: string, key: string): MemoryStats['pgfault'] {
+  const own = flatKeyedValue(stat, key, 'memory.stat');
+  return own === undefined
+    ? undefined
+    : { container: own, hierarchy: flatKeyedValue(stat, `total_${key}`, 'memory.stat') ?? own };
 }
 
 /**

@@ -10,6 +10,7 @@ import { readPressure } from './pressure';
 import {
   countProcessesRecursive,
   fileIn,
+  flatKeyedValue,
   parseFlatKeyed,
   parseInteger,
   parseLimit,
@@ -75,14 +76,15 @@ function readCpu(dir: string, quotaSet: boolean): CpuStats {
 
 function readMemory(dir: string): MemoryStats {
   const usageBytes = readInteger(fileIn(dir, 'memory.current'));
-  const stat = parseFlatKeyed(readText(fileIn(dir, 'memory.stat')), 'memory.stat');
+  const text = readText(fileIn(dir, 'memory.stat'));
+  const stat = (key: string): number | undefined => flatKeyedValue(text, key, 'memory.stat');
   return {
     usageBytes,
-    workingSetBytes: workingSet(usageBytes, stat.get('inactive_file')),
-    rssBytes: stat.get('anon'),
-    cacheBytes: stat.get('file'),
+    workingSetBytes: workingSet(usageBytes, stat('inactive_file')),
+    rssBytes: stat('anon'),
+    cacheBytes: stat('file'),
     swapBytes: readOptionalInteger(fileIn(dir, 'memory.swap.current')),
-    mappedFileBytes: stat.get('file_mapped'),
+    mappedFileBytes: stat('file_mapped'),
     maxUsageBytes: readOptionalInteger(fileIn(dir, 'memory.peak')),
     ...memoryStatDetails(stat),
     ...memoryEvents(readOptionalText(fileIn(dir, 'memory.events'))),
@@ -90,22 +92,22 @@ function readMemory(dir: string): MemoryStats {
 }
 
 /** The memory.stat keys beyond usage, shared by a container's cgroup and the root's meminfo fallback. */
-function memoryStatDetails(stat: Map<string, number>): Partial<MemoryStats> {
-  const pgfault = stat.get('pgfault');
-  const pgmajfault = stat.get('pgmajfault');
+function memoryStatDetails(stat: (key: string) => number | undefined): Partial<MemoryStats> {
+  const pgfault = stat('pgfault');
+  const pgmajfault = stat('pgmajfault');
   return {
-    kernelBytes: stat.get('kernel'),
-    activeFileBytes: stat.get('active_file'),
-    inactiveFileBytes: stat.get('inactive_file'),
-    dirtyBytes: stat.get('file_dirty'),
-    writebackBytes: stat.get('file_writeback'),
+    kernelBytes: stat('kernel'),
+    activeFileBytes: stat('active_file'),
+    inactiveFileBytes: stat('inactive_file'),
+    dirtyBytes: stat('file_dirty'),
+    writebackBytes: stat('file_writeback'),
     // memory.stat is hierarchical on v2: one count serves both of cAdvisor's scopes.
     pgfault: pgfault === undefined ? undefined : { container: pgfault, hierarchy: pgfault },
     pgmajfault: pgmajfault === undefined ? undefined : { container: pgmajfault, hierarchy: pgmajfault },
-    pgscan: stat.get('pgscan'),
-    pgsteal: stat.get('pgsteal'),
-    refaultFile: stat.get('workingset_refault_file'),
-    refaultAnon: stat.get('workingset_refault_anon'),
+    pgscan: stat('pgscan'),
+    pgsteal: stat('pgsteal'),
+    refaultFile: stat('workingset_refault_file'),
+    refaultAnon: stat('workingset_refault_anon'),
   };
 }
 
@@ -123,7 +125,7 @@ function readRootMemory(dir: string, meminfoText: string): MemoryStats {
   const info = parseMeminfo(meminfoText);
   const usageBytes = (info.get('MemTotal') ?? 0) - (info.get('MemFree') ?? 0);
   const stat = readOptionalText(fileIn(dir, 'memory.stat'));
-  const details = stat === undefined ? {} : memoryStatDetails(parseFlatKeyed(stat, 'memory.stat'));
+  const details = stat === undefined ? {} : memoryStatDetails((key) => flatKeyedValue(stat, key, 'memory.stat'));
   return {
     ...details,
     usageBytes,

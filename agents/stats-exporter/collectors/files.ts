@@ -234,6 +234,29 @@ export function parseFlatKeyed(text: string, file: string): Map<string, number> 
   return values;
 }
 
+/**
+ * One key's value in a flat keyed file, undefined when the file lacks it. memory.stat has 35–50
+ * lines per container and the families read a dozen of them each scrape: finding each key in place
+ * makes no array of lines, no string per line and no Map.
+ */
+export function flatKeyedValue(text: string, key: string, file: string): number | undefined {
+  for (let at = text.indexOf(key); at !== -1; at = text.indexOf(key, at + 1)) {
+    const end = at + key.length;
+    // A whole key: at a line's start and followed by its value (not `total_rss` for `rss`, nor `rss_huge`).
+    if ((at !== 0 && text.charCodeAt(at - 1) !== NEWLINE) || text.charCodeAt(end) !== SPACE) continue;
+    const lineEnd = text.indexOf('\n', end);
+    const digits = text.slice(end + 1, lineEnd === -1 ? text.length : lineEnd);
+    const value = Number(digits);
+    if (digits === '' || !Number.isFinite(value))
+      throw new ParseError(file, `bad line ${JSON.stringify(`${key} ${digits}`)}`);
+    return value;
+  }
+  return undefined;
+}
+
+const NEWLINE = 0x0a;
+const SPACE = 0x20;
+
 /** The number of non-empty lines, e.g. the processes listed in `cgroup.procs`. */
 function countLines(text: string): number {
   let count = 0;
