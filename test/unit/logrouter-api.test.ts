@@ -43,6 +43,19 @@ function frames(lines: number, ts: string): Buffer {
   return Buffer.concat(parts);
 }
 
+/** The /routes API on loopback over a router with no routes, whose additions go to `addRoute`. */
+async function routesApi(
+  addRoute: (spec: unknown) => unknown,
+  routesDir: string,
+): Promise<{ server: OpsServer; port: number }> {
+  const router = { routeSpecs: () => [], addRoute, removeRoute: () => false } as unknown as LogRouter;
+  const server = new OpsServer(new Registry());
+  const live = new LiveLogs({} as Pick<Dockerode, 'getContainer'>, silentLogger, 1, () => []);
+  addLogrouterApi({ http: server, router, live, routesDir, logger: silentLogger });
+  const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
+  return { server, port };
+}
+
 describe('logrouter /logs', () => {
   it('disconnects a client that does not read (memory stays bounded), and closes the engine stream when no client is left', async () => {
     const engine = new PassThrough({ highWaterMark: 64 * 1024 });
@@ -144,20 +157,7 @@ describe('logrouter /logs', () => {
   });
 
   it('refuses route changes that a reverse proxy on this host forwards, without a token', async () => {
-    const router = {
-      routeSpecs: () => [],
-      addRoute: () => undefined,
-      removeRoute: () => false,
-    } as unknown as LogRouter;
-    const server = new OpsServer(new Registry());
-    addLogrouterApi({
-      http: server,
-      router,
-      live: new LiveLogs({} as Pick<Dockerode, 'getContainer'>, silentLogger, 1, () => []),
-      routesDir: '/nonexistent',
-      logger: silentLogger,
-    });
-    const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
+    const { server, port } = await routesApi(() => undefined, '/nonexistent');
     try {
       const proxied = await fetch(`http://127.0.0.1:${port}/routes/abc`, {
         method: 'DELETE',
@@ -173,20 +173,7 @@ describe('logrouter /logs', () => {
 
   it("refuses a route that another site's page posts, as a form would (text/plain, foreign Origin or rebound Host)", async () => {
     const added: unknown[] = [];
-    const router = {
-      routeSpecs: () => [],
-      addRoute: (spec: unknown) => added.push(spec),
-      removeRoute: () => false,
-    } as unknown as LogRouter;
-    const server = new OpsServer(new Registry());
-    addLogrouterApi({
-      http: server,
-      router,
-      live: new LiveLogs({} as Pick<Dockerode, 'getContainer'>, silentLogger, 1, () => []),
-      routesDir: mkdtempSync(join(tmpdir(), 'qs-api-')),
-      logger: silentLogger,
-    });
-    const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
+    const { server, port } = await routesApi((spec) => added.push(spec), mkdtempSync(join(tmpdir(), 'qs-api-')));
     const url = `http://127.0.0.1:${port}/routes`;
     const body = JSON.stringify({ adapter: 'syslog', address: '203.0.113.9:514', options: {} });
     const post = (headers: Record<string, string>) => fetch(url, { method: 'POST', headers, body });
