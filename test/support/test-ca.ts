@@ -1,4 +1,4 @@
-/** A throw-away certificate authority and a server certificate for 127.0.0.1, made by openssl. */
+/** A throw-away certificate authority, a server certificate for 127.0.0.1 and a client certificate, made by openssl. */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,6 +7,9 @@ export interface TestCa {
   ca: string;
   cert: string;
   key: string;
+  /** Signed by the same CA, for TLS client authentication. */
+  clientCert: string;
+  clientKey: string;
   /** A CA that signed nothing here: verification against it must fail. */
   otherCa: string;
 }
@@ -32,40 +35,35 @@ export function makeTestCa(dir: string, serverName = 'logs.test'): TestCa {
       `${name}.pem`,
     );
   }
-  openssl(
-    'req',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-subj',
-    `/CN=${serverName}`,
-    '-keyout',
-    'server.key',
-    '-out',
-    'server.csr',
-  );
-  writeFileSync(join(dir, 'server.ext'), `subjectAltName=DNS:${serverName},IP:127.0.0.1\n`);
-  openssl(
-    'x509',
-    '-req',
-    '-in',
-    'server.csr',
-    '-CA',
-    'ca.pem',
-    '-CAkey',
-    'ca.key',
-    '-CAcreateserial',
-    '-days',
-    '2',
-    '-extfile',
-    'server.ext',
-    '-out',
-    'server.pem',
-  );
+  const issue = (who: string, subject: string, extensions: string): void => {
+    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', subject, '-keyout', `${who}.key`, '-out', `${who}.csr`);
+    writeFileSync(join(dir, `${who}.ext`), extensions);
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      `${who}.csr`,
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      `${who}.ext`,
+      '-out',
+      `${who}.pem`,
+    );
+  };
+  issue('server', `/CN=${serverName}`, `subjectAltName=DNS:${serverName},IP:127.0.0.1\n`);
+  issue('client', '/CN=quayside test client', 'extendedKeyUsage=clientAuth\n');
   return {
     ca: join(dir, 'ca.pem'),
     cert: join(dir, 'server.pem'),
     key: join(dir, 'server.key'),
+    clientCert: join(dir, 'client.pem'),
+    clientKey: join(dir, 'client.key'),
     otherCa: join(dir, 'other-ca.pem'),
   };
 }

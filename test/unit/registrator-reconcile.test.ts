@@ -16,6 +16,7 @@ import type { SyncSnapshot } from '../../shared/docker/event-stream';
 import { silentLogger } from '../../shared/ops/logger';
 import { ConsulDouble } from '../consul/double';
 import { eventually } from '../support/eventually';
+import { makeTestCa } from '../support/test-ca';
 import { inspectOf, modelSettings, published, type InspectSpec } from '../support/registrator-fixtures';
 
 class ScriptedDocker {
@@ -707,90 +708,36 @@ describe('registrator over consul-unix://', () => {
 describe('registrator over consul-tls://', function () {
   this.timeout(20_000);
   it('verifies the agent against CONSUL_CACERT and presents CONSUL_CLIENT_CERT/KEY; refuses an unknown CA', async () => {
-    const { execFileSync } = await import('node:child_process');
-    const { mkdtempSync, readFileSync, rmSync, writeFileSync } = await import('node:fs');
+    const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
     const dir = mkdtempSync(join(tmpdir(), 'qs-consul-tls-'));
-    const file = (name: string): string => join(dir, name);
-    const openssl = (...args: string[]): void => void execFileSync('openssl', args, { stdio: 'ignore' });
-    // One CA signs the server (for 127.0.0.1) and the client.
-    openssl(
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=test-ca',
-      '-keyout',
-      file('ca.key'),
-      '-out',
-      file('ca.pem'),
-    );
-    for (const who of ['server', 'client']) {
-      openssl(
-        'req',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-subj',
-        `/CN=${who}`,
-        '-keyout',
-        file(`${who}.key`),
-        '-out',
-        file(`${who}.csr`),
-      );
-      const ext = file(`${who}.ext`);
-      writeFileSync(
-        ext,
-        who === 'server' ? 'subjectAltName=IP:127.0.0.1,DNS:consul.test\n' : 'extendedKeyUsage=clientAuth\n',
-      );
-      openssl(
-        'x509',
-        '-req',
-        '-in',
-        file(`${who}.csr`),
-        '-CA',
-        file('ca.pem'),
-        '-CAkey',
-        file('ca.key'),
-        '-CAcreateserial',
-        '-days',
-        '1',
-        '-extfile',
-        ext,
-        '-out',
-        file(`${who}.pem`),
-      );
-    }
+    const tls = makeTestCa(dir, 'consul.test');
     const consul = await new ConsulDouble({
       tls: {
-        key: readFileSync(file('server.key')),
-        cert: readFileSync(file('server.pem')),
-        ca: readFileSync(file('ca.pem')),
+        key: readFileSync(tls.key),
+        cert: readFileSync(tls.cert),
+        ca: readFileSync(tls.ca),
       },
     }).start();
     const parsed = parseRegistryUri(`consul-tls://${consul.address}`);
-    const good = parsed.connect({ caFile: file('ca.pem'), certFile: file('client.pem'), keyFile: file('client.key') });
-    const noClientCert = parsed.connect({ caFile: file('ca.pem') });
+    const good = parsed.connect({ caFile: tls.ca, certFile: tls.clientCert, keyFile: tls.clientKey });
+    const noClientCert = parsed.connect({ caFile: tls.ca });
     const unknownCa = parsed.connect({
-      caFile: file('client.pem'),
-      certFile: file('client.pem'),
-      keyFile: file('client.key'),
+      caFile: tls.clientCert,
+      certFile: tls.clientCert,
+      keyFile: tls.clientKey,
     });
     try {
       await good.ping();
       await assert.rejects(noClientCert.ping(), /GET \/v1\/status\/leader/);
       await assert.rejects(unknownCa.ping(), /certificate/);
       assert.throws(
-        () => parsed.connect({ certFile: file('client.pem') }),
+        () => parsed.connect({ certFile: tls.clientCert }),
         /CONSUL_CLIENT_CERT and CONSUL_CLIENT_KEY go together/,
       );
       assert.throws(
-        () => parsed.connect({ caFile: file('missing.pem') }),
+        () => parsed.connect({ caFile: join(dir, 'missing.pem') }),
         /CONSUL_CACERT \(--consul-cacert\) .*missing\.pem/,
       );
     } finally {
