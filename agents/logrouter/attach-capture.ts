@@ -1,57 +1,98 @@
 /**
- * A container's output from before it starts, through `attach` (opened on `create`, as `docker
- * run` itself does): the safety net for a container removed (`docker run --rm`) before its log
- * could be opened. The log stream stays the source of truth; once every route opened it, the
- * capture is closed. If the container is gone first, a route reads the capture instead.
+ * A container's output through `attach`, opened on `create` (as `docker run` itself does): the
+ * safety net for a container removed (`docker run --rm`) before its log could be read to the
+ * end. The log stream stays the source of truth; the capture gives what it can no longer give:
+ * all of a container removed before its log could be opened, or the last lines of one whose log
+ * stream ended at its exit without them (Docker 20.10 does that to a stream opened just before
+ * the exit) and that was removed before it could be read again.
+ *
+ * Attach streams only (`logs=0`): the engine hangs the stream on the container's output before
+ * it replays the log, so with the replay the lines written in between come twice (seen on Docker
+ * 20.10), and nothing tells where the replay ends. Without it, per stream the capture is the log's
+ * lines from the moment attach came, in the log's order (the engine copies each write to both):
+ * all of them when attach came before the start (`fromStart`), else the last ones from some line
+ * on. A stopped container's log can still be replayed alone (`open(…, 'replay')`).
  *
  * The engine writes to an attached client before it goes on, so the capture is read at once and
- * never paused; what exceeds `maxBytes` is counted, not kept. Attach has no timestamps: each
- * line gets the time it arrived. The bytes are kept in the logs API's format (`timestamps=1`),
- * so the same LogParser reads them.
+ * never paused. It keeps the newest `maxBytes` of the output (a log stream lacks its end, not its
+ * start) as the bytes came, with the time they came (attach has no timestamps), and counts lines
+ * as they pass; lines are made only when a reader needs them.
  */
 import type Dockerode from 'dockerode';
-import { tsFromMillis } from './message';
+import { tsFromMillis, type LogSource } from './message';
 
-export interface CaptureOutput {
-  /** The output as the logs API would send it with `timestamps=1`. */
+/** What the capture holds once the container's output ended. */
+export interface CapturedLines {
+  /** Its lines in the logs API's format (`timestamps=1`), so the same LogParser reads them. */
   data: Buffer;
-  /** Bytes that did not fit. */
-  lostBytes: number;
-  /** False when the capture may have missed the start (the container ran before attach). */
+  /** Per stream, the number in the container's output of the first line in `data` (lines before it were given up). */
+  firstLine: Record<LogSource, number>;
+  /** False when attach came after the start: the lines start somewhere in the output, not at its first. */
   fromStart: boolean;
+  /** False when there is nothing to read: the capture was given up. */
+  usable: boolean;
 }
 
 type AttachStream = NodeJS.ReadableStream & { destroy(): void };
 
+interface Segment {
+  source: LogSource;
+  bytes: Buffer;
+  /** When the bytes came, as a log timestamp. */
+  ts: string;
+  newlines: number;
+}
+
+interface StreamTally {
+  /** Complete lines whose newline was given up to keep within `maxBytes`. */
+  evictedLines: number;
+  /** The kept bytes start inside a line (its beginning was given up). */
+  headCut: boolean;
+}
+
+const ATTACH_ERROR = Buffer.from('Error attaching: ');
+const STREAM_OF_FRAME: Record<number, LogSource | undefined> = { 1: 'stdout', 2: 'stderr' };
+
 export class AttachCapture {
-  private readonly kept: Buffer[] = [];
+  private segments: Segment[] = [];
   private keptBytes = 0;
-  private lostBytes = 0;
+  private readonly tally: Record<LogSource, StreamTally> = {
+    stdout: { evictedLines: 0, headCut: false },
+    stderr: { evictedLines: 0, headCut: false },
+  };
   private readonly holders = new Set<object>();
   private stream: AttachStream | undefined;
-  private readonly converter = new AttachConverter();
+  private readonly frames = new FrameSplitter();
   private closed = false;
+  /** Given up (a container that ran long enough for its log): nothing to fill in from. */
+  private dropped = false;
+  /** The attach stream ended: the container exited (or the capture was closed). */
+  private outputEnded = false;
   private endedResolve!: () => void;
   private readonly ended = new Promise<void>((resolve) => (this.endedResolve = resolve));
   private tty = false;
-  private raw: Buffer[] = [];
-  /** The TTY setting is known (inspect answered), so bytes can be converted as they come. */
-  private ready = false;
-  /** Bytes the engine sent. */
-  private received = 0;
+  /** Bytes that came before inspect said whether the container has a TTY (frames or raw bytes). */
+  private raw: Buffer[] | undefined = [];
+  private rawBytes = 0;
+  private keepTimer: NodeJS.Timeout | undefined;
+  private replaying = false;
   /** Set by the caller once it knows whether the container had started when attach began. */
   fromStart = true;
 
   constructor(private readonly maxBytes: number) {}
 
-  /** Attaches to the container's stdout and stderr; false when the engine refused. */
-  async open(container: Pick<Dockerode.Container, 'attach'>): Promise<boolean> {
+  /**
+   * Attaches to the container's stdout and stderr; false when the engine refused. `replay`: the
+   * engine's replay of the log, alone: only for a container that has stopped, since the engine
+   * also hangs a pipe on the container's output that such an attach never reads (a container
+   * still writing would block on it).
+   */
+  async open(container: Pick<Dockerode.Container, 'attach'>, what: 'stream' | 'replay' = 'stream'): Promise<boolean> {
     try {
-      // `logs`: the engine first replays what the container wrote before attach came (if it
-      // started first), then streams. A container already exited gets the replay only.
+      this.replaying = what === 'replay';
       const stream = (await container.attach({
-        stream: true,
-        logs: true,
+        stream: what === 'stream',
+        logs: what === 'replay',
         stdout: true,
         stderr: true,
       })) as unknown as AttachStream;
@@ -61,7 +102,10 @@ export class AttachCapture {
       }
       this.stream = stream;
       stream.on('data', (chunk: Buffer) => this.take(chunk));
-      const end = () => this.endedResolve();
+      const end = () => {
+        this.outputEnded = true;
+        this.endedResolve();
+      };
       stream.on('end', end);
       stream.on('close', end);
       stream.on('error', end);
@@ -74,14 +118,13 @@ export class AttachCapture {
 
   /**
    * Whether the container has a TTY (known after inspect): raw bytes rather than frames. Bytes
-   * that came before are converted now.
+   * that came before are sorted now.
    */
   setTty(tty: boolean): void {
     this.tty = tty;
     const pending = this.raw;
-    this.raw = [];
-    for (const chunk of pending) this.keep(this.converter.convert(chunk, tty, tsFromMillis(Date.now())));
-    this.ready = true;
+    this.raw = undefined;
+    for (const chunk of pending ?? []) this.sort(chunk, tsFromMillis(Date.now()));
   }
 
   /**
@@ -90,7 +133,7 @@ export class AttachCapture {
    */
   get looksLikeTty(): boolean {
     // No byte yet: frames (the default of `docker run` without -t).
-    const first = Buffer.concat(this.ready ? [] : this.raw.slice(0, 4)).subarray(0, 4);
+    const first = Buffer.concat((this.raw ?? []).slice(0, 4)).subarray(0, 4);
     if (first.length < 4) return false;
     return !(first[0]! <= 2 && first[1] === 0 && first[2] === 0 && first[3] === 0);
   }
@@ -100,15 +143,16 @@ export class AttachCapture {
     this.holders.add(holder);
   }
 
-  /** That reader opened the log stream (or stopped): once no one holds the capture, it closes. */
+  /** That reader is done with it (read to the end, or stopped): once no one holds it, it closes. */
   release(holder: object): void {
     this.holders.delete(holder);
     if (this.holders.size === 0) this.close();
   }
 
   /**
-   * Closes the capture if the container has not started by then (its readers still hold it):
-   * a container left created keeps no connection open. The log alone is read when it starts.
+   * Gives the capture up if no reader opened the log by then and the container has not ended (its
+   * readers still hold it): a container left created keeps no connection open. The log alone is
+   * read when it starts.
    */
   expireAfter(ms: number): void {
     if (this.holders.size === 0) {
@@ -116,54 +160,167 @@ export class AttachCapture {
       return;
     }
     const timer = setTimeout(() => {
-      if (this.received === 0) this.fromStart = false;
-      this.close();
+      if (!this.keepTimer && !this.outputEnded) this.giveUp();
     }, ms);
     timer.unref();
     void this.ended.then(() => clearTimeout(timer));
   }
 
+  /**
+   * A reader opened the log. A container still running `ms` later has a log stream that does not
+   * end before its lines: the capture (a second copy of its output) is given up then.
+   */
+  keepFor(ms: number): void {
+    if (this.keepTimer || this.closed) return;
+    this.keepTimer = setTimeout(() => {
+      if (!this.outputEnded) this.giveUp();
+    }, ms);
+    this.keepTimer.unref();
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.keepTimer);
     this.stream?.destroy();
     this.endedResolve();
   }
 
   /**
-   * Everything the container wrote, once its output ended, the capture was closed, or `graceMs`
-   * passed (an attach to a container that exited before it came sends the replay, then stays open).
+   * Every line kept, once the container's output ended (or `graceMs` passed: attach to a
+   * container that exits as it comes may stay open), each stamped with the time it came.
    */
-  async output(graceMs: number): Promise<CaptureOutput> {
+  async lines(graceMs: number): Promise<CapturedLines> {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.ended, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
     clearTimeout(timer);
     this.close();
-    if (!this.ready) this.setTty(this.tty);
-    const tail = this.converter.end(this.tty, tsFromMillis(Date.now()));
-    this.keep(tail);
-    return { data: Buffer.concat(this.kept, this.keptBytes), lostBytes: this.lostBytes, fromStart: this.fromStart };
+    if (this.raw) this.setTty(this.tty);
+    if (this.replaying && this.replayFailed()) this.giveUp();
+    const frames = this.dropped ? [] : [...this.linesOf('stdout'), ...this.linesOf('stderr')];
+    const firstLine = (source: LogSource) => this.tally[source].evictedLines + (this.tally[source].headCut ? 1 : 0);
+    return {
+      data: Buffer.concat(frames),
+      firstLine: { stdout: firstLine('stdout'), stderr: firstLine('stderr') },
+      fromStart: this.fromStart,
+      usable: !this.dropped,
+    };
   }
 
   private take(chunk: Buffer): void {
-    this.received += chunk.length;
-    if (!this.ready) {
+    if (this.dropped) return;
+    if (this.raw) {
       // The TTY setting is not known yet (inspect runs after attach): keep the bytes as they came.
-      if (this.received > this.maxBytes) this.lostBytes += chunk.length;
-      else this.raw.push(chunk);
+      this.raw.push(chunk);
+      this.rawBytes += chunk.length;
+      if (this.rawBytes > this.maxBytes) this.giveUp();
       return;
     }
-    this.keep(this.converter.convert(chunk, this.tty, tsFromMillis(Date.now())));
+    this.sort(chunk, tsFromMillis(Date.now()));
   }
 
-  private keep(bytes: Buffer): void {
+  /** Splits attach output into each stream's bytes (all stdout with a TTY) and keeps them. */
+  private sort(chunk: Buffer, ts: string): void {
+    if (this.tty) this.keep('stdout', chunk, ts);
+    else for (const [type, payload] of this.frames.split(chunk)) this.keep(type, payload, ts);
+  }
+
+  private keep(source: LogSource, bytes: Buffer, ts: string): void {
     if (bytes.length === 0) return;
-    if (this.keptBytes + bytes.length > this.maxBytes) {
-      this.lostBytes += bytes.length;
-      return;
-    }
-    this.kept.push(bytes);
+    this.segments.push({ source, bytes, ts, newlines: countNewlines(bytes) });
     this.keptBytes += bytes.length;
+    // The newest bytes are what a reader may need: give up the oldest.
+    let evict = 0;
+    while (this.keptBytes > this.maxBytes && evict < this.segments.length - 1) {
+      const old = this.segments[evict++]!;
+      this.keptBytes -= old.bytes.length;
+      const tally = this.tally[old.source];
+      tally.evictedLines += old.newlines;
+      tally.headCut = old.bytes[old.bytes.length - 1] !== 0x0a;
+    }
+    if (evict > 0) this.segments = this.segments.slice(evict);
+  }
+
+  /** The frames of `source`'s kept lines (not one whose beginning was given up). */
+  private linesOf(source: LogSource): Buffer[] {
+    const segments = this.segments.filter((segment) => segment.source === source);
+    const frames: Buffer[] = [];
+    let pending: Buffer[] = [];
+    let cutHead = this.tally[source].headCut;
+    const emit = (body: Buffer, ts: string) => {
+      if (!cutHead) frames.push(...logFrames(source, ts, body, this.tty));
+      cutHead = false;
+    };
+    for (const segment of segments) {
+      let start = 0;
+      for (let newline = segment.bytes.indexOf(0x0a); newline >= 0; newline = segment.bytes.indexOf(0x0a, start)) {
+        pending.push(segment.bytes.subarray(start, newline + 1));
+        emit(Buffer.concat(pending), segment.ts);
+        pending = [];
+        start = newline + 1;
+      }
+      if (start < segment.bytes.length) pending.push(segment.bytes.subarray(start));
+    }
+    // A last line without newline (the container ended mid-line): the log has it as a line too.
+    if (pending.length > 0) emit(Buffer.concat(pending), segments[segments.length - 1]!.ts);
+    return frames;
+  }
+
+  /**
+   * The engine could not replay the log (its file already removed) and said so in the output
+   * itself, as one stdout line: `Error attaching: open …-json.log: no such file or directory`.
+   * (A container whose whole output is that one line is taken for it.)
+   */
+  private replayFailed(): boolean {
+    const output = Buffer.concat(this.segments.map((segment) => segment.bytes));
+    return (
+      this.segments.every((segment) => segment.source === 'stdout') &&
+      output.subarray(0, ATTACH_ERROR.length).equals(ATTACH_ERROR) &&
+      output.indexOf(0x0a) === output.length - 1
+    );
+  }
+
+  /** Given up: no copy of the output is kept any more, nor read. */
+  private giveUp(): void {
+    this.dropped = true;
+    this.segments = [];
+    this.keptBytes = 0;
+    this.raw = undefined;
+    this.close();
+  }
+}
+
+function countNewlines(bytes: Buffer): number {
+  let count = 0;
+  for (let at = bytes.indexOf(0x0a); at >= 0; at = bytes.indexOf(0x0a, at + 1)) count += 1;
+  return count;
+}
+
+/** Attach's multiplexed frames (8-byte header: stream type, 0, 0, 0, length) → each stream's bytes, at any chunk cut. */
+export class FrameSplitter {
+  private header = Buffer.alloc(0);
+  private frameLeft = 0;
+  private frameType = 0;
+
+  *split(chunk: Buffer): Generator<[LogSource, Buffer]> {
+    let offset = 0;
+    while (offset < chunk.length) {
+      if (this.frameLeft === 0) {
+        const need = 8 - this.header.length;
+        this.header = Buffer.concat([this.header, chunk.subarray(offset, offset + need)]);
+        offset += Math.min(need, chunk.length - offset);
+        if (this.header.length < 8) return;
+        this.frameType = this.header[0]!;
+        this.frameLeft = this.header.readUInt32BE(4);
+        this.header = Buffer.alloc(0);
+        continue;
+      }
+      const take = Math.min(this.frameLeft, chunk.length - offset);
+      const source = STREAM_OF_FRAME[this.frameType];
+      if (source) yield [source, chunk.subarray(offset, offset + take)];
+      offset += take;
+      this.frameLeft -= take;
+    }
   }
 }
 
@@ -171,73 +328,22 @@ export class AttachCapture {
 const PIECE = 16_384;
 
 /**
- * Attach output → logs API output with timestamps. Non-TTY: attach frames are pieces of the
- * stream, not lines; lines are reassembled per stream and each sent as one frame `ts line\n`.
- * TTY: raw bytes; each line gets `ts ` in front. A line without newline is cut every 16 KiB, as
- * the log driver does.
+ * One line as the logs API sends it with timestamps: `ts line` per piece of at most 16 KiB, as
+ * the log driver stores it (the last piece ends with the newline, if the line has one); each in
+ * a frame of its stream, or raw with a TTY.
  */
-export class AttachConverter {
-  private header = Buffer.alloc(0);
-  private frameLeft = 0;
-  private frameType = 0;
-  private readonly partial: Record<number, Buffer> = { 1: Buffer.alloc(0), 2: Buffer.alloc(0) };
-
-  convert(chunk: Buffer, tty: boolean, ts: string): Buffer {
-    const out: Buffer[] = [];
+function logFrames(source: LogSource, ts: string, line: Buffer, tty: boolean): Buffer[] {
+  const frames: Buffer[] = [];
+  for (let start = 0; start < line.length; start += PIECE) {
+    const payload = Buffer.concat([Buffer.from(`${ts} `), line.subarray(start, start + PIECE)]);
     if (tty) {
-      this.lines(1, chunk, ts, out, true);
-      return Buffer.concat(out);
+      frames.push(payload);
+      continue;
     }
-    let offset = 0;
-    while (offset < chunk.length) {
-      if (this.frameLeft === 0) {
-        const need = 8 - this.header.length;
-        this.header = Buffer.concat([this.header, chunk.subarray(offset, offset + need)]);
-        offset += Math.min(need, chunk.length - offset);
-        if (this.header.length < 8) break;
-        this.frameType = this.header[0]!;
-        this.frameLeft = this.header.readUInt32BE(4);
-        this.header = Buffer.alloc(0);
-        continue;
-      }
-      const take = Math.min(this.frameLeft, chunk.length - offset);
-      const payload = chunk.subarray(offset, offset + take);
-      offset += take;
-      this.frameLeft -= take;
-      if (this.frameType === 1 || this.frameType === 2) this.lines(this.frameType, payload, ts, out, false);
-    }
-    return Buffer.concat(out);
+    const header = Buffer.alloc(8);
+    header[0] = source === 'stdout' ? 1 : 2;
+    header.writeUInt32BE(payload.length, 4);
+    frames.push(header, payload);
   }
-
-  /** The last lines without a newline. */
-  end(tty: boolean, ts: string): Buffer {
-    const out: Buffer[] = [];
-    for (const type of [1, 2]) {
-      const rest = this.partial[type]!;
-      this.partial[type] = Buffer.alloc(0);
-      if (rest.length > 0) out.push(message(type, ts, rest, tty));
-    }
-    return Buffer.concat(out);
-  }
-
-  private lines(type: number, bytes: Buffer, ts: string, out: Buffer[], tty: boolean): void {
-    let pending = this.partial[type]!.length > 0 ? Buffer.concat([this.partial[type]!, bytes]) : bytes;
-    for (;;) {
-      const newline = pending.indexOf(0x0a);
-      const end = newline >= 0 && newline < PIECE ? newline + 1 : pending.length >= PIECE ? PIECE : -1;
-      if (end < 0) break;
-      out.push(message(type, ts, pending.subarray(0, end), tty));
-      pending = pending.subarray(end);
-    }
-    this.partial[type] = Buffer.from(pending);
-  }
-}
-
-function message(type: number, ts: string, body: Buffer, tty: boolean): Buffer {
-  const payload = Buffer.concat([Buffer.from(`${ts} `), body]);
-  if (tty) return payload;
-  const header = Buffer.alloc(8);
-  header[0] = type;
-  header.writeUInt32BE(payload.length, 4);
-  return Buffer.concat([header, payload]);
+  return frames;
 }

@@ -7,12 +7,13 @@
 import type { IncomingMessage } from 'node:http';
 import type Dockerode from 'dockerode';
 import { errorMessage, type Logger } from '../../shared/ops/logger';
-import type { AttachCapture } from './attach-capture';
+import { AttachCapture } from './attach-capture';
+import { LogTail, missingLines } from './capture-fill';
 import type { CheckpointStore } from './checkpoint-store';
 import { DeliveryTracker, type StreamPositions } from './delivery-tracker';
 import { LogParser } from './log-parser';
 import { MultilineMerger, type MultilineSettings } from './multiline';
-import { resumeSinceOf, type ContainerMeta, type LogLine, type LogSource } from './message';
+import { compareTs, resumeSinceOf, tsFromMillis, type ContainerMeta, type LogLine, type LogSource } from './message';
 import type { RouteRunner } from './route-runner';
 
 interface PipeCounters {
@@ -37,13 +38,22 @@ export interface ContainerPipeOptions {
   multiline: MultilineSettings | undefined;
   logger: Logger;
   counters: PipeCounters;
-  /** The container's output since before it started: read only if the log cannot be opened. */
+  /** The container's output since before it started: what its log cannot give once it is removed. */
   capture?: AttachCapture;
 }
 
 const RETRY_MS = [250, 500, 1000, 2000, 5000];
 /** How long the rest of a removed container's attach output may take to arrive. */
 const CAPTURE_GRACE_MS = 2_000;
+/**
+ * How long after its log opened a running container's capture is kept: a log stream opened just
+ * before the exit may end without the last lines; one opened earlier has them.
+ */
+const CAPTURE_KEEP_MS = 10_000;
+/** A removed container's log replayed at most (its newest bytes: what a log stream lacks is its end). */
+const REPLAY_MAX_BYTES = 1 << 20;
+/** Lines of the log kept to line up such a capture with (a quick container's whole output, usually). */
+const TAIL_LINES = 1_000;
 
 export class ContainerPipe {
   private readonly tracker: DeliveryTracker;
@@ -57,12 +67,23 @@ export class ContainerPipe {
   private capture: AttachCapture | undefined;
   /** The container's output was read, from its log or from the capture. */
   private read = false;
+  /**
+   * Lines per stream this reader took from the log, counted from the log's first line (so the
+   * capture's lines after them are the ones it lacks); undefined when it started at a checkpoint.
+   */
+  private readonly logLines: Record<LogSource, number> | undefined;
+  /** The last lines taken from the log, to line up a capture that began after the start. */
+  private logTail: Record<LogSource, LogTail> | undefined;
 
   constructor(private readonly options: ContainerPipeOptions) {
     this.tracker = new DeliveryTracker(options.checkpoint, () => options.checkpoints.touch(), options.sources);
     options.checkpoints.follow(options.routeId, options.container.id, () => this.tracker.checkpoint);
     this.capture = options.capture;
     this.capture?.hold(this);
+    const fromFirstLine = Object.values(options.checkpoint ?? {}).every((p) => p.ts < '1970' && p.n === 0);
+    this.logLines = fromFirstLine ? { stdout: 0, stderr: 0 } : undefined;
+    if (fromFirstLine && this.capture && !this.capture.fromStart)
+      this.logTail = { stdout: new LogTail(TAIL_LINES), stderr: new LogTail(TAIL_LINES) };
   }
 
   get container(): ContainerMeta {
@@ -111,20 +132,7 @@ export class ContainerPipe {
         if (this.closed) return;
         const clean = outcome === 'clean';
         if (clean) this.failures = 0;
-        const state = await this.state();
-        if (outcome === 'unopened' && state !== 'running' && state !== 'unknown' && this.capture) {
-          // Removed (docker run --rm) before its log could be opened: what attach caught is all there is.
-          await this.readCapture(this.capture);
-          return;
-        }
-        if (!this.read && outcome === 'unopened' && (state === 'gone' || state === 'stopped')) {
-          this.options.counters.gap();
-          this.options.logger.warn(
-            'container removed before its log could be opened, and attach caught nothing of it; its output is lost',
-            { container: this.options.container.name, id: this.options.container.id },
-          );
-        }
-        if (state === 'gone') return;
+        let state = await this.state();
         if (state === 'stopped' && clean) {
           // A follower can end at the container's exit before the engine handed it the last
           // lines (seen with a final line without newline): read once more.
@@ -132,7 +140,23 @@ export class ContainerPipe {
           if (this.closed) return;
           // Now the log is complete: quiet streams catch up, so the next read starts here.
           if (complete && this.tracker.settle()) this.options.checkpoints.flush();
+          // Removed meanwhile (docker run --rm), the log unread to its end: the capture fills in.
+          if (!complete) state = await this.state();
         }
+        if (this.capture && (state === 'gone' || state === 'removing' || (state === 'stopped' && !this.read))) {
+          // Removed, or its log unreadable (docker run --rm): the replay or what attach caught completes it.
+          await this.readCapture(this.capture, state);
+          return;
+        }
+        const ending = state === 'gone' || state === 'removing';
+        if (!this.read && outcome === 'unopened' && (ending || state === 'stopped')) {
+          this.options.counters.gap();
+          this.options.logger.warn(
+            'container removed before its log could be opened, and attach caught nothing of it; its output is lost',
+            { container: this.options.container.name, id: this.options.container.id },
+          );
+        }
+        if (ending) return;
         if (state === 'running' || state === 'unknown') {
           this.wanted = true;
           if (!clean || state === 'unknown') {
@@ -195,9 +219,10 @@ export class ContainerPipe {
       });
       return 'unopened';
     }
-    // The log is open: the engine sends all of it even if the container is removed now.
+    // The log is open: the engine sends it even if the container is removed now, but may end
+    // the stream at the exit without the last lines; the capture stays a while for those.
     this.read = true;
-    this.releaseCapture();
+    this.capture?.keepFor(CAPTURE_KEEP_MS);
     const { parser, merger } = this.lineReader();
     this.tracker.resume(sources);
     if (this.closed) {
@@ -232,54 +257,98 @@ export class ContainerPipe {
     });
   }
 
-  /** Lines of the capture, stamped with the time they arrived; the route gets those of its streams. */
-  private async readCapture(capture: AttachCapture): Promise<void> {
-    const { data, lostBytes, fromStart } = await capture.output(CAPTURE_GRACE_MS);
+  /**
+   * The container is removed (or its log cannot be read): the capture's lines the log did not
+   * give (capture-fill.ts), stamped with the time they came but after the log's last ones. Then
+   * every stream's checkpoint moves past the container's exit, so a later read of its log
+   * repeats none of them.
+   */
+  private async readCapture(capture: AttachCapture, state: 'stopped' | 'removing' | 'gone'): Promise<void> {
+    // The whole log, if the engine still replays it, beats a capture that may have come late.
+    const replayed = state === 'gone' ? undefined : await (await this.replay())?.lines(CAPTURE_GRACE_MS);
+    const captured = replayed?.usable ? replayed : await capture.lines(CAPTURE_GRACE_MS);
+    const readLog = this.read;
+    const tail = this.logTail;
     this.read = true;
     this.releaseCapture();
-    if (this.closed) return;
-    const { parser, merger } = this.lineReader((line) => this.options.sources.includes(line.source));
-    this.tracker.resume();
-    parser.write(data);
+    // Closed, or started at a checkpoint: the capture cannot say which of its lines the log gave.
+    if (this.closed || (readLog && !this.logLines)) return;
+    const lines: Record<LogSource, LogLine[]> = { stdout: [], stderr: [] };
+    const parser = new LogParser({
+      tty: this.options.container.tty,
+      maxLineBytes: this.options.maxLineBytes,
+      onLine: (line) => lines[line.source].push(line),
+      onMalformed: () => this.options.counters.malformed(),
+    });
+    parser.write(captured.data);
     parser.end();
+    const after = this.tracker.appendAfterLog();
+    const merger = this.merger();
+    let lost = 0;
+    let maybeLost = !captured.usable && !readLog;
+    for (const source of this.options.sources) {
+      const capturedFrom = { fromStart: captured.fromStart, firstLine: captured.firstLine[source] };
+      const fill = missingLines(lines[source], this.logLines?.[source] ?? 0, capturedFrom, tail?.[source]);
+      lost += fill.lost;
+      maybeLost ||= fill.maybeLost && captured.usable;
+      const floor = after[source];
+      for (const line of fill.lines)
+        this.accept(floor && compareTs(line.ts, floor) < 0 ? { ...line, ts: floor } : line, merger);
+    }
     merger?.flushAll();
     await this.untilDrained();
-    if (lostBytes > 0 || !fromStart) {
+    if (this.closed) return;
+    // A millisecond on: the log stamps to the nanosecond, and its last line may be of this millisecond.
+    this.tracker.passAll(tsFromMillis(Date.now() + 1));
+    this.options.checkpoints.flush();
+    if (lost > 0 || maybeLost) {
       this.options.counters.gap();
       this.options.logger.warn(
-        'container removed before its log could be read; shipped what attach caught of its output',
+        readLog
+          ? 'container removed before its log was read to the end; shipped the rest from what attach caught, some lines may be missing'
+          : 'container removed before its log could be read; shipped what attach caught of its output, some lines may be missing',
         {
           container: this.options.container.name,
           id: this.options.container.id,
-          lostBytes,
-          missedStart: !fromStart,
+          lostLines: lost,
+          missedStart: !captured.fromStart,
         },
       );
     }
   }
 
-  private lineReader(wanted: (line: LogLine) => boolean = () => true): {
+  private lineReader(): {
     parser: LogParser;
     merger: MultilineMerger | undefined;
   } {
-    const { container, route, maxLineBytes, counters } = this.options;
-    const merger = this.options.multiline
-      ? new MultilineMerger(this.options.multiline, (m) => route.push(m))
-      : undefined;
+    const { container, maxLineBytes, counters } = this.options;
+    const merger = this.merger();
     const parser = new LogParser({
       tty: container.tty,
       maxLineBytes,
-      onLine: (line) => {
-        if (wanted(line)) this.accept(line, merger);
-      },
+      onLine: (line) => this.accept(line, merger),
       onMalformed: () => counters.malformed(),
     });
     return { parser, merger };
   }
 
+  /** The stopped container's log as attach replays it (the logs API refuses once removal began). */
+  private async replay(): Promise<AttachCapture | undefined> {
+    const replay = new AttachCapture(REPLAY_MAX_BYTES);
+    if (!(await replay.open(this.options.docker.getContainer(this.options.container.id), 'replay'))) return undefined;
+    replay.setTty(this.options.container.tty);
+    return replay;
+  }
+
+  private merger(): MultilineMerger | undefined {
+    const { multiline, route } = this.options;
+    return multiline ? new MultilineMerger(multiline, (m) => route.push(m)) : undefined;
+  }
+
   private releaseCapture(): void {
     this.capture?.release(this);
     this.capture = undefined;
+    this.logTail = undefined;
   }
 
   private reportGap(): void {
@@ -300,6 +369,8 @@ export class ContainerPipe {
       return;
     }
     const ticket = admission.ticket;
+    if (this.logLines && (line.part === undefined || line.part.last)) this.logLines[line.source] += 1;
+    this.logTail?.[line.source].add(line);
     let fields: Record<string, unknown> | undefined;
     if (this.options.parseJson && line.data[0] === 0x7b) fields = parseObject(line.data);
     const message = {
@@ -332,10 +403,12 @@ export class ContainerPipe {
     });
   }
 
-  private async state(): Promise<'running' | 'stopped' | 'gone' | 'unknown'> {
+  /** `removing`: being removed (docker run --rm) or dead: its log can no longer be opened. */
+  private async state(): Promise<'running' | 'stopped' | 'removing' | 'gone' | 'unknown'> {
     try {
       const info = await this.options.docker.getContainer(this.options.container.id).inspect();
-      return info.State.Running ? 'running' : 'stopped';
+      if (info.State.Running) return 'running';
+      return info.State.Status === 'removing' || info.State.Status === 'dead' ? 'removing' : 'stopped';
     } catch (error) {
       return (error as { statusCode?: number }).statusCode === 404 ? 'gone' : 'unknown';
     }

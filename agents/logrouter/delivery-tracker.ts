@@ -190,6 +190,37 @@ export class DeliveryTracker {
     return moved;
   }
 
+  /**
+   * Lines from outside the log follow the log's last ones (the attach capture of a removed
+   * container): per stream, the timestamp after which such a line counts as new, and no gap to
+   * detect (nothing was re-read).
+   */
+  appendAfterLog(): Record<LogSource, string | undefined> {
+    const after: Record<LogSource, string | undefined> = { stdout: undefined, stderr: undefined };
+    for (const source of ['stdout', 'stderr'] as const) {
+      const state = this.streams[source];
+      state.firstAfterResume = false;
+      let last = state.readTs;
+      if (state.committed && (last === undefined || compareTs(state.committed.ts, last) > 0)) last = state.committed.ts;
+      after[source] = last === undefined || last < '1970' ? undefined : tsPlusMillis(last, 1);
+    }
+    return after;
+  }
+
+  /**
+   * The container's output was taken from outside its log: every stream moves to `ts`, a time
+   * after the container stopped, so a read of its log after a restart never sends those lines
+   * again, whatever timestamps the log gave them.
+   */
+  passAll(ts: string): void {
+    let moved = false;
+    for (const source of this.sources) moved = this.moveIfQuiet(source, ts) || moved;
+    if (moved) {
+      this.saved = undefined;
+      this.onAdvance();
+    }
+  }
+
   /** Quiet streams follow the newest delivered line of the others, `QUIET_MARGIN_MS` behind. */
   private catchUpQuiet(): void {
     if (this.sources.length < 2) return;

@@ -249,12 +249,15 @@ export class LogRouter {
     } else this.containers.set(id, meta);
     // Removed before inspect: created just now.
     const created = info ? Date.parse(info.Created) : Date.now();
+    // Started before attach came (a quick docker run): read at once, not after this event's
+    // handler, before the container may be removed.
+    const started = capture !== undefined && info !== undefined && info.State.Status !== 'created';
     for (const route of this.routes.values()) {
       // Created after the route first ran (also while the agent was down): every line is new.
       const fresh = this.synced || created >= this.settings.store.routeSince(route.spec.id) - 1000;
       this.ensurePipe(route, known ?? meta, fresh || this.settings.backlog ? undefined : 'now', {
         capture,
-        wake: phase === 'run',
+        wake: phase === 'run' || started,
       });
     }
     capture?.expireAfter(CAPTURE_WAIT_MS);

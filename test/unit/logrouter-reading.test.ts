@@ -1,6 +1,8 @@
 /** Reading Docker log streams: frames, partial lines, TTY, the maximum line, and exactly-once bookkeeping. */
 import { strict as assert } from 'node:assert';
-import { AttachConverter } from '../../agents/logrouter/attach-capture';
+import { PassThrough } from 'node:stream';
+import { AttachCapture } from '../../agents/logrouter/attach-capture';
+import { LogTail, missingLines } from '../../agents/logrouter/capture-fill';
 import { DeliveryTracker, QUIET_MARGIN_MS, type StreamPositions } from '../../agents/logrouter/delivery-tracker';
 import { dockerTimestamp, LogParser } from '../../agents/logrouter/log-parser';
 import { resumeSinceOf, sinceOf, type LogLine } from '../../agents/logrouter/message';
@@ -422,31 +424,137 @@ describe('logrouter delivery tracker', () => {
 });
 
 describe('logrouter attach capture', () => {
-  const TS = '2026-12-03T10:00:00.000000000Z';
   const read = (bytes: Buffer, tty: boolean) =>
     parse([bytes], { tty }).lines.map((l) => `${l.source}:${l.data.toString('latin1')}`);
 
-  it('turns attach frames (pieces of the streams, not lines) into the log format, at any chunk cut', () => {
+  /** A capture of an attach stream the test writes. */
+  async function capture(tty: boolean, maxBytes = 1 << 20) {
+    const stream = new PassThrough();
+    const attached = new AttachCapture(maxBytes);
+    let asked: unknown;
+    const container = { attach: async (options: unknown) => ((asked = options), stream) };
+    assert.equal(await attached.open(container as never), true);
+    assert.deepEqual(asked, { stream: true, logs: false, stdout: true, stderr: true }, 'no replay of the log');
+    attached.setTty(tty);
+    return { stream, attached };
+  }
+
+  it("splits attach frames (pieces of the streams, not lines) into each stream's lines, at any chunk cut", async () => {
     // As the engine sent it for `echo A; echo B >&2; echo C`: stdout's two lines in one frame.
     const attach = Buffer.concat([frame(2, 'B\n'), frame(1, 'A\nC'), frame(1, '\n'), frame(1, 'no newline')]);
     for (let cut = 0; cut <= attach.length; cut++) {
-      const converter = new AttachConverter();
-      const out = Buffer.concat([
-        converter.convert(attach.subarray(0, cut), false, TS),
-        converter.convert(attach.subarray(cut), false, TS),
-        converter.end(false, TS),
-      ]);
-      assert.deepEqual(read(out, false), ['stderr:B', 'stdout:A', 'stdout:C', 'stdout:no newline'], `cut at ${cut}`);
+      const { stream, attached } = await capture(false);
+      stream.write(attach.subarray(0, cut));
+      stream.end(attach.subarray(cut));
+      const { data, firstLine, usable } = await attached.lines(5_000);
+      // A last line without newline waits for its end, after stderr's (the order within each stream is what counts).
+      assert.deepEqual(read(data, false), ['stdout:A', 'stdout:C', 'stderr:B', 'stdout:no newline'], `cut at ${cut}`);
+      assert.deepEqual([firstLine, usable], [{ stdout: 0, stderr: 0 }, true]);
     }
   });
 
-  it('stamps TTY lines and cuts a line without newline every 16 KiB, as the log driver does', () => {
-    const converter = new AttachConverter();
+  it('reads TTY output as stdout lines and cuts a long line every 16 KiB, as the log driver does', async () => {
+    const { stream, attached } = await capture(true);
     const long = 'x'.repeat(40_000);
-    const out = Buffer.concat([
-      converter.convert(Buffer.from(`one\r\n${long}\r\ntwo`), true, TS),
-      converter.end(true, TS),
-    ]);
-    assert.deepEqual(read(out, true), ['stdout:one', `stdout:${long}`, 'stdout:two']);
+    stream.end(`one\r\n${long}\r\ntwo`);
+    const { data } = await attached.lines(5_000);
+    assert.deepEqual(read(data, true), ['stdout:one', `stdout:${long}`, 'stdout:two']);
+    assert.equal(data.toString().split(' x').length - 1, 3, 'the long line in three pieces');
+  });
+
+  it('stamps each line with the time it came', async () => {
+    const { stream, attached } = await capture(false);
+    const before = new Date().toISOString();
+    stream.end(frame(1, 'one\n'));
+    const [line] = parse([(await attached.lines(5_000)).data]).lines;
+    assert.ok(line!.ts.slice(0, 23) >= before.slice(0, 23) && line!.ts <= new Date(Date.now() + 1).toISOString());
+  });
+
+  it('keeps the newest bytes: a line it gave up is counted, never half shown', async () => {
+    const { stream, attached } = await capture(false, 10);
+    // 'aaaa\nbb' then 'bbbb\n' then 'cc\n': keeping 10 bytes gives up the first frame, whose line 'bb…' is cut.
+    stream.end(Buffer.concat([frame(1, 'aaaa\nbb'), frame(1, 'bbbb\n'), frame(1, 'cc\n'), frame(2, 'e\n')]));
+    const kept = await attached.lines(5_000);
+    assert.deepEqual(read(kept.data, false), ['stdout:cc', 'stderr:e']);
+    assert.deepEqual(kept.firstLine, { stdout: 2, stderr: 0 }, "'aaaa' and the cut 'bbbbbb' come before");
+  });
+
+  it("takes the engine's error in a replay's output for no replay, not for a line", async () => {
+    const replay = async (output: Buffer) => {
+      const attached = new AttachCapture(1 << 20);
+      await attached.open({ attach: async () => new PassThrough().end(output) } as never, 'replay');
+      attached.setTty(false);
+      return attached.lines(5_000);
+    };
+    const failed = await replay(frame(1, 'Error attaching: open /x/y-json.log: no such file or directory\n'));
+    assert.deepEqual([failed.data.length, failed.usable], [0, false]);
+    const lines = await replay(Buffer.concat([frame(1, 'Error attaching: is what I print\n'), frame(1, 'two\n')]));
+    assert.deepEqual(read(lines.data, false), ['stdout:Error attaching: is what I print', 'stdout:two']);
+  });
+
+  it('gives itself up when the container still runs some time after its log opened, not when it ended', async () => {
+    const running = await capture(false);
+    running.stream.write(frame(1, 'one\n'));
+    running.attached.keepFor(20);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    const given = await running.attached.lines(10);
+    assert.deepEqual([given.data.length, given.usable], [0, false]);
+    assert.equal(running.stream.destroyed, true, 'the attach connection closed');
+
+    const ended = await capture(false);
+    ended.stream.end(frame(1, 'one\n'));
+    await new Promise((resolve) => ended.stream.on('close', resolve).resume());
+    ended.attached.keepFor(20);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    const kept = await ended.attached.lines(10);
+    assert.deepEqual([read(kept.data, false), kept.usable], [['stdout:one'], true]);
+  });
+});
+
+describe('logrouter capture fill-in', () => {
+  const line = (data: string, part?: LogLine['part']): LogLine => ({ source: 'stdout', ts: T1, data: Buffer.from(data), part });
+  const lines = (...data: string[]) => data.map((d) => line(d));
+  const tailOf = (...data: string[]) => {
+    const tail = new LogTail(1_000);
+    for (const d of data) tail.add(line(d));
+    return tail;
+  };
+  const datas = (fill: { lines: LogLine[] }) => fill.lines.map((l) => l.data.toString());
+  const FROM_START = { fromStart: true, firstLine: 0 };
+  const LATE = { fromStart: false, firstLine: 0 };
+
+  it('from a capture from the start, gives the lines after as many as the log gave', () => {
+    assert.deepEqual(datas(missingLines(lines('a', 'b', 'c'), 1, FROM_START, undefined)), ['b', 'c']);
+    assert.deepEqual(datas(missingLines(lines('a', 'b', 'c'), 3, FROM_START, undefined)), []);
+    // The capture gave up its first two lines; the log gave one: one line is lost, counted.
+    const fill = missingLines(lines('c', 'd'), 1, { fromStart: true, firstLine: 2 }, undefined);
+    assert.deepEqual([datas(fill), fill.lost, fill.maybeLost], [['c', 'd'], 1, false]);
+    // A long line in pieces counts once.
+    const pieces = [line('x', { index: 0, last: false }), line('y', { index: 1, last: true }), line('z')];
+    assert.deepEqual(datas(missingLines(pieces, 1, FROM_START, undefined)), ['z']);
+  });
+
+  it('lines a late capture up with the log by the longest overlap: never a line twice', () => {
+    // The log gave a, b, c (then ended at the exit); attach came at b.
+    assert.deepEqual(datas(missingLines(lines('b', 'c', 'd'), 3, LATE, tailOf('a', 'b', 'c'))), ['d']);
+    // Repeated lines: the overlap could be 1 or 2; taking 2 may lose an 'x', never send one twice.
+    const repeated = missingLines(lines('x', 'x', 'y'), 2, LATE, tailOf('x', 'x'));
+    assert.deepEqual([datas(repeated), repeated.maybeLost], [['y'], false]);
+    // No overlap: all of it, and lines between may be missing.
+    const apart = missingLines(lines('e', 'f'), 3, LATE, tailOf('a', 'b', 'c'));
+    assert.deepEqual([datas(apart), apart.maybeLost], [['e', 'f'], true]);
+    // The log was never read: what came before attach may be missing.
+    const only = missingLines(lines('e'), 0, LATE, tailOf());
+    assert.deepEqual([datas(only), only.maybeLost], [['e'], true]);
+  });
+
+  it('gives nothing from a late capture it cannot line up: a line in pieces, or a tail too short', () => {
+    const broken = new LogTail(1_000);
+    broken.add(line('x', { index: 0, last: false }));
+    assert.deepEqual(datas(missingLines(lines('a'), 1, LATE, broken)), []);
+    const short = new LogTail(2);
+    for (const d of ['a', 'b', 'c', 'd', 'e']) short.add(line(d));
+    const fill = missingLines(lines('a', 'b', 'c', 'd', 'e', 'f'), 5, LATE, short);
+    assert.deepEqual([datas(fill), fill.maybeLost], [[], true]);
   });
 });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { CheckpointStore } from '../../agents/logrouter/checkpoint-store';
+import { tsFromMillis } from '../../agents/logrouter/message';
 import { parseRouteUri, routeFromJson, type RouteError } from '../../agents/logrouter/route';
 import { LogRouter, type RouterSettings } from '../../agents/logrouter/router';
 import type { DockerEvent } from '../../shared/docker/event';
@@ -224,6 +225,138 @@ describe('logrouter router', () => {
     await router.onEvent(event('destroy'));
     await eventually(() => assert.equal(out, 'one\n'), 5_000, 10);
     await router.stop(1_000);
+  });
+
+  /** A container run by the test step by step: what inspect says, what attach and the log stream send. */
+  function steppedEngine() {
+    const engine = {
+      status: 'created',
+      attach: new PassThrough(),
+      logs: (): Promise<NodeJS.ReadableStream> => Promise.reject(new Error('no log yet')),
+      /** What attach's replay of the log sends (logs=1, stream=0); undefined: refused. */
+      replay: undefined as Buffer | undefined,
+      /** When inspect last answered that the container stopped. */
+      stoppedAt: 0,
+    };
+    const inspect = async () => {
+      if (engine.status === 'exited') {
+        // Later than anything attach brought: the log's own timestamps may be too (the engine's copier is late).
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        engine.stoppedAt = Date.now();
+      }
+      return {
+        Id: ID,
+        Name: '/quick',
+        Created: new Date().toISOString(),
+        Config: { Image: 'busybox', Hostname: 'ab12', Labels: {}, Env: [], Tty: false },
+        State: { Pid: 7, Running: engine.status === 'running', Status: engine.status },
+      };
+    };
+    const docker = {
+      getContainer: () => ({
+        attach: async (options: { logs: boolean }) => {
+          if (!options.logs) return engine.attach;
+          if (!engine.replay) throw Object.assign(new Error('no such container'), { statusCode: 404 });
+          return new PassThrough().end(engine.replay);
+        },
+        inspect,
+        logs: () => engine.logs(),
+      }),
+    } as unknown as Pick<Dockerode, 'getContainer'>;
+    return { engine, docker };
+  }
+  const frameOf = (type: 1 | 2, text: string) => {
+    const framed = frame(text);
+    framed[0] = type;
+    return framed;
+  };
+  const linesOf = (out: string) => out.split('\n').slice(0, -1).sort();
+
+  it('fills in from attach the lines a removed container\'s log stream ended without, each once', async () => {
+    let out = '';
+    const stdout = new Writable({ write: (chunk, _encoding, callback) => ((out += String(chunk)), callback()) });
+    const { engine, docker } = steppedEngine();
+    const router = testRouter({ docker, store: new CheckpointStore(join(dir, 'f')), stdout });
+    router.addRoute(parseRouteUri('stdout://?format={{.Data}}%0A'));
+    router.synced = true;
+    await router.onEvent({ ...event('create'), attributes: { name: 'quick', image: 'busybox' } });
+    engine.attach.write(Buffer.concat([frameOf(1, 'one\n'), frameOf(2, 'two\n'), frameOf(1, 'three\n')]));
+    const log = new PassThrough();
+    engine.status = 'running';
+    engine.logs = async () => log;
+    await router.onEvent(event('start'));
+    log.write(frame('2026-11-27T20:20:15.000000001Z one\n'));
+    await eventually(() => assert.equal(out, 'one\n'), 5_000, 10);
+    // Docker 20.10 ends a stream opened just before the exit without the last lines, and
+    // docker run --rm removes the container before the log can be read again.
+    engine.status = 'removing';
+    engine.logs = () => Promise.reject(Object.assign(new Error('marked for removal'), { statusCode: 409 }));
+    engine.attach.end();
+    log.end();
+    await eventually(() => assert.deepEqual(linesOf(out), ['one', 'three', 'two']), 5_000, 10);
+    await router.onEvent(event('destroy'));
+    await router.stop(1_000);
+    assert.deepEqual(linesOf(out), ['one', 'three', 'two'], 'each line once');
+  });
+
+  it("takes the rest of a removed container's log from the engine's replay when attach came after the start", async () => {
+    let out = '';
+    const stdout = new Writable({ write: (chunk, _encoding, callback) => ((out += String(chunk)), callback()) });
+    const { engine, docker } = steppedEngine();
+    const router = testRouter({ docker, store: new CheckpointStore(join(dir, 'r')), stdout });
+    router.addRoute(parseRouteUri('stdout://?format={{.Data}}%0A'));
+    router.synced = true;
+    // Attach came after the start: it caught only the last line.
+    engine.status = 'running';
+    await router.onEvent({ ...event('create'), attributes: { name: 'quick', image: 'busybox' } });
+    engine.attach.end(frameOf(1, 'three\n'));
+    const log = new PassThrough();
+    engine.logs = async () => log;
+    await router.onEvent(event('start'));
+    log.write(frame('2026-11-27T20:20:15.000000001Z one\n'));
+    await eventually(() => assert.equal(out, 'one\n'), 5_000, 10);
+    engine.status = 'removing';
+    engine.logs = () => Promise.reject(Object.assign(new Error('marked for removal'), { statusCode: 409 }));
+    engine.replay = Buffer.concat([frameOf(1, 'one\n'), frameOf(2, 'two\n'), frameOf(1, 'three\n')]);
+    log.end();
+    await eventually(() => assert.deepEqual(linesOf(out), ['one', 'three', 'two']), 5_000, 10);
+    await router.onEvent(event('destroy'));
+    await router.stop(1_000);
+    assert.deepEqual(linesOf(out), ['one', 'three', 'two'], 'each line once');
+  });
+
+  it('never repeats what attach gave when the log of the stopped container can be read later', async () => {
+    let out = '';
+    const stdout = new Writable({ write: (chunk, _encoding, callback) => ((out += String(chunk)), callback()) });
+    const { engine, docker } = steppedEngine();
+    const router = testRouter({ docker, store: new CheckpointStore(join(dir, 'h')), stdout });
+    router.addRoute(parseRouteUri('stdout://?format={{.Data}}%0A'));
+    router.synced = true;
+    await router.onEvent({ ...event('create'), attributes: { name: 'quick', image: 'busybox' } });
+    engine.attach.end(Buffer.concat([frameOf(1, 'one\n'), frameOf(2, 'two\n'), frameOf(1, 'three\n')]));
+    // The log cannot be opened in time (a busy engine) and the container has exited: attach's lines go out.
+    engine.status = 'exited';
+    engine.logs = () => Promise.reject(new Error('Docker did not answer within 10000 ms'));
+    await router.onEvent(event('start'));
+    await eventually(() => assert.deepEqual(linesOf(out), ['one', 'three', 'two']), 5_000, 10);
+    // Started again: its log now opens, its old lines stamped later than attach brought them.
+    const late = `${tsFromMillis(engine.stoppedAt).slice(0, 23)}999999Z`;
+    const log = new PassThrough();
+    log.end(
+      Buffer.concat([
+        frameOf(1, `${late} one\n`),
+        frameOf(2, `${late} two\n`),
+        frameOf(1, `${late} three\n`),
+        frameOf(1, `${tsFromMillis(Date.now() + 60_000)} four\n`),
+      ]),
+    );
+    engine.status = 'running';
+    engine.logs = async () => log;
+    await router.onEvent(event('start'));
+    await eventually(() => assert.ok(out.includes('four\n')), 5_000, 10);
+    engine.status = 'exited';
+    await router.stop(1_000);
+    assert.deepEqual(linesOf(out), ['four', 'one', 'three', 'two'], 'each line once');
   });
 
   it('honours an opt-out label of a container removed before inspect answered', async () => {
