@@ -35,6 +35,11 @@ export interface CapturedLines {
 
 type AttachStream = NodeJS.ReadableStream & { destroy(): void };
 
+interface CapturedLine {
+  body: Buffer;
+  ts: string;
+}
+
 interface Segment {
   source: LogSource;
   bytes: Buffer;
@@ -76,6 +81,8 @@ export class AttachCapture {
   private rawBytes = 0;
   private keepTimer: NodeJS.Timeout | undefined;
   private replaying = false;
+  /** A second attach, with the log's replay, for a capture that came after the start. */
+  private history: AttachCapture | undefined;
   /** Set by the caller once it knows whether the container had started when attach began. */
   fromStart = true;
 
@@ -85,14 +92,17 @@ export class AttachCapture {
    * Attaches to the container's stdout and stderr; false when the engine refused. `replay`: the
    * engine's replay of the log, alone: only for a container that has stopped, since the engine
    * also hangs a pipe on the container's output that such an attach never reads (a container
-   * still writing would block on it).
+   * still writing would block on it). `history`: the replay, then the stream.
    */
-  async open(container: Pick<Dockerode.Container, 'attach'>, what: 'stream' | 'replay' = 'stream'): Promise<boolean> {
+  async open(
+    container: Pick<Dockerode.Container, 'attach'>,
+    what: 'stream' | 'replay' | 'history' = 'stream',
+  ): Promise<boolean> {
     try {
       this.replaying = what === 'replay';
       const stream = (await container.attach({
-        stream: what === 'stream',
-        logs: what === 'replay',
+        stream: what !== 'replay',
+        logs: what !== 'stream',
         stdout: true,
         stderr: true,
       })) as unknown as AttachStream;
@@ -184,6 +194,7 @@ export class AttachCapture {
     clearTimeout(this.keepTimer);
     this.stream?.destroy();
     this.endedResolve();
+    if (this.dropped) this.history?.giveUp();
   }
 
   /**
@@ -191,20 +202,39 @@ export class AttachCapture {
    * container that exits as it comes may stay open), each stamped with the time it came.
    */
   async lines(graceMs: number): Promise<CapturedLines> {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.ended, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
-    clearTimeout(timer);
-    this.close();
-    if (this.raw) this.setTty(this.tty);
-    if (this.replaying && this.replayFailed()) this.giveUp();
-    const frames = this.dropped ? [] : [...this.linesOf('stdout'), ...this.linesOf('stderr')];
-    const firstLine = (source: LogSource) => this.tally[source].evictedLines + (this.tally[source].headCut ? 1 : 0);
+    await this.outputEnd(graceMs);
+    const lines = { stdout: this.linesOf('stdout'), stderr: this.linesOf('stderr') };
+    let firstLine = { stdout: this.firstLineOf('stdout'), stderr: this.firstLineOf('stderr') };
+    let fromStart = this.fromStart;
+    const history = !fromStart && !this.dropped ? this.history : undefined;
+    if (history && (await history.outputEnd(graceMs), !history.dropped)) {
+      const stdout = joinHistory(history.linesOf('stdout'), lines.stdout);
+      const stderr = joinHistory(history.linesOf('stderr'), lines.stderr);
+      if (stdout && stderr) {
+        Object.assign(lines, { stdout, stderr });
+        firstLine = { stdout: history.firstLineOf('stdout'), stderr: history.firstLineOf('stderr') };
+        fromStart = true;
+      }
+    }
+    const frames = (source: LogSource) => lines[source].flatMap((line) => logFrames(source, line.ts, line.body, this.tty));
     return {
-      data: Buffer.concat(frames),
-      firstLine: { stdout: firstLine('stdout'), stderr: firstLine('stderr') },
-      fromStart: this.fromStart,
+      data: Buffer.concat(this.dropped ? [] : [...frames('stdout'), ...frames('stderr')]),
+      firstLine,
+      fromStart,
       usable: !this.dropped,
     };
+  }
+
+  /**
+   * Attach came after the start: attach once more, with the log's replay (`logs=1`), for the lines
+   * written before (see `joinHistory`).
+   */
+  async attachHistory(container: Pick<Dockerode.Container, 'attach'>): Promise<void> {
+    const history = new AttachCapture(this.maxBytes);
+    if (!(await history.open(container, 'history'))) return;
+    history.setTty(this.tty);
+    this.history = history;
+    if (this.closed) history.close();
   }
 
   private take(chunk: Buffer): void {
@@ -241,14 +271,30 @@ export class AttachCapture {
     if (evict > 0) this.segments = this.segments.slice(evict);
   }
 
-  /** The frames of `source`'s kept lines (not one whose beginning was given up). */
-  private linesOf(source: LogSource): Buffer[] {
+  /** Waits until the output ended or `graceMs` passed, then stops reading it. */
+  private async outputEnd(graceMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.ended, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
+    this.close();
+    if (this.raw) this.setTty(this.tty);
+    if (this.replaying && this.replayFailed()) this.giveUp();
+  }
+
+  /** The number in the output of `source`'s first kept line. */
+  private firstLineOf(source: LogSource): number {
+    return this.tally[source].evictedLines + (this.tally[source].headCut ? 1 : 0);
+  }
+
+  /** `source`'s kept lines (not one whose beginning was given up), each with the time it came. */
+  private linesOf(source: LogSource): CapturedLine[] {
+    if (this.dropped) return [];
     const segments = this.segments.filter((segment) => segment.source === source);
-    const frames: Buffer[] = [];
+    const lines: CapturedLine[] = [];
     let pending: Buffer[] = [];
     let cutHead = this.tally[source].headCut;
     const emit = (body: Buffer, ts: string) => {
-      if (!cutHead) frames.push(...logFrames(source, ts, body, this.tty));
+      if (!cutHead) lines.push({ body, ts });
       cutHead = false;
     };
     for (const segment of segments) {
@@ -263,7 +309,7 @@ export class AttachCapture {
     }
     // A last line without newline (the container ended mid-line): the log has it as a line too.
     if (pending.length > 0) emit(Buffer.concat(pending), segments[segments.length - 1]!.ts);
-    return frames;
+    return lines;
   }
 
   /**
@@ -283,6 +329,7 @@ export class AttachCapture {
   /** Given up: no copy of the output is kept any more, nor read. */
   private giveUp(): void {
     this.dropped = true;
+    this.history?.giveUp();
     this.segments = [];
     this.keptBytes = 0;
     this.raw = undefined;
@@ -346,4 +393,19 @@ function logFrames(source: LogSource, ts: string, line: Buffer, tty: boolean): B
     frames.push(header, payload);
   }
   return frames;
+}
+
+/**
+ * The whole output of a stream from a capture that came after the start (`late`: the output from
+ * some line on, exactly) and the history attach opened after it (the engine hangs its stream on
+ * the output before it replays the log, so the history is the log's first lines, then again some
+ * of them and the rest). The lines before `late`'s first are the history's up to its first line
+ * equal to `late`'s first: never past where `late` starts, so never a line twice (a repeated line
+ * may make it stop early: lines lost). Undefined when the history has no such line.
+ */
+export function joinHistory(history: CapturedLine[], late: CapturedLine[]): CapturedLine[] | undefined {
+  if (late.length === 0) return history;
+  const first = late[0]!.body;
+  const at = history.findIndex((line) => line.body.equals(first));
+  return at < 0 ? undefined : [...history.slice(0, at), ...late];
 }

@@ -260,6 +260,8 @@ export class LogRouter {
         wake: phase === 'run' || started,
       });
     }
+    // Attach came after the start: the lines written before it, from the log's replay.
+    if (capture && started) await capture.attachHistory(this.settings.docker.getContainer(id));
     capture?.expireAfter(CAPTURE_WAIT_MS);
     if (phase === 'run' && info?.State.Running) for (const listener of this.startListeners) listener(known ?? meta);
   }

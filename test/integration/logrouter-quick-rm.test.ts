@@ -91,7 +91,6 @@ describe('quayside logrouter: short-lived docker run --rm containers', function 
       lost.length <= MAX_MISSING,
       `${lost.length} lines missing (${lost.slice(0, 10).join(', ')}); agent: ${router.output.stderr().slice(-1500)}`,
     );
-    require('fs').writeFileSync(`/tmp/lrrm-${Date.now()}.log`, router.output.stderr() + '\n---RECEIVED\n' + text);
     assert.deepEqual(
       received(),
       expected.filter((line) => !lost.includes(line)),
