@@ -1,0 +1,129 @@
+/** Passwords in URIs as users write them (unencoded, malformed), masked in one place for every message and ID. */
+import { strict as assert } from 'node:assert';
+import { parseRouteUri, RouteError } from '../../agents/logrouter/route';
+import { parseRegistryUri } from '../../agents/registrator/backends';
+import { withoutPassword } from '../../shared/config/uri';
+
+/** Passwords that a per-character regex stops in or runs past. */
+const HOSTILE_PASSWORDS = [
+  'p@ss',
+  'p@ss@word',
+  'pa:ss',
+  'pa/ss',
+  'p%40ss',
+  'pa#ss',
+  'pa?ss',
+  '1234/5678',
+  'p@h:1/x?y#z',
+  '',
+];
+
+/** Deterministic strings over the characters that end URI parts: every split a user may type. */
+function generatedPasswords(count: number): string[] {
+  const alphabet = 'a1@:/?#%$=&.[]';
+  let seed = 42;
+  const next = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31);
+  return Array.from({ length: count }, () =>
+    Array.from({ length: 1 + (next() % 12) }, () => alphabet[next() % alphabet.length]).join(''),
+  );
+}
+
+const TEMPLATES = [
+  (pw: string) => [`redis://:${pw}@10.0.0.5:6379/2`, 'redis://:***@10.0.0.5:6379/2'],
+  (pw: string) => [`https://bob:${pw}@logs.example/in?x=1#top`, 'https://bob:***@logs.example/in?x=1#top'],
+  (pw: string) => [`redis://:${pw}@[::1]:6379`, 'redis://:***@[::1]:6379'],
+  (pw: string) => [`redis://:${pw}@[fe80::1%25eth0]:6379/0`, 'redis://:***@[fe80::1%25eth0]:6379/0'],
+  // (`admin://…` would be a scheme.)
+  (pw: string) => [`admin:x${pw}@consul:8500`, 'admin:***@consul:8500'],
+  (pw: string) => [`tcp://admin:${pw}@exa mple:2375`, 'tcp://admin:***@exa mple:2375'],
+  (pw: string) => [`https://me@corp.example:${pw}@host/x@y!`, 'https://me@corp.example:***@host/x@y!'],
+];
+
+describe('withoutPassword', () => {
+  it('masks every byte of a password holding @ : / % # ? (userinfo ends at the last @ a host follows)', () => {
+    for (const password of [...HOSTILE_PASSWORDS, ...generatedPasswords(2_000)]) {
+      for (const template of TEMPLATES) {
+        const [uri, expected] = template(password);
+        assert.equal(withoutPassword(uri!), expected, uri);
+      }
+    }
+  });
+
+  it('leaves a URI without a password as it is, @ in its path or query included', () => {
+    for (const uri of [
+      'redis://127.0.0.1:6379',
+      'ssh://user@host',
+      'ssh://git@host:22/repo',
+      'syslog://[::1]:514',
+      'syslog+tls://logs-01.loggly.com:6514?structured_data=TOKEN@41058',
+      'http://logs.example:8080/in?mail=a@b.org&x=1',
+      'http://logs.example/in?owner=bob@example.com',
+      'unix:///var/run/docker.sock',
+      'consul://',
+      '',
+    ])
+      assert.equal(withoutPassword(uri), uri);
+  });
+
+  it('masks a malformed URI too, and keeps a password `keep` accepts', () => {
+    assert.equal(withoutPassword('redis://:pa/ss@exa mple:6379'), 'redis://:***@exa mple:6379', 'no valid host');
+    assert.equal(withoutPassword('redis://:p@ss@'), 'redis://:***@', 'no host at all');
+    assert.equal(withoutPassword('user:p@ss@consul:8500'), 'user:***@consul:8500', 'no scheme');
+    assert.equal(
+      withoutPassword('http://h:80/in?mail=a@b.org'),
+      'http://h:***@b.org',
+      'read as the password 80/in?mail=a: masking too much, never showing a password',
+    );
+    const isReference = (password: string) => /^\$\w+$/.test(password);
+    assert.equal(withoutPassword('redis://:$PW@host:6379', isReference), 'redis://:$PW@host:6379');
+    assert.equal(withoutPassword('redis://:pw@host:6379', isReference), 'redis://:***@host:6379');
+  });
+});
+
+describe('masked URIs in route errors, route IDs and registry URI errors', () => {
+  /** The RouteError message of a URI whose query has a misspelt filter: it quotes the route. */
+  function quoted(uri: string): string {
+    try {
+      parseRouteUri(`${uri}?filter.nmae=x`);
+    } catch (error) {
+      assert.ok(error instanceof RouteError, String(error));
+      return error.message;
+    }
+    assert.fail(`${uri} was accepted`);
+  }
+
+  it('quotes a route without any byte of its password', () => {
+    for (const password of HOSTILE_PASSWORDS.filter((p) => p !== '')) {
+      const message = quoted(`redis://:${password}@127.0.0.1:6379`);
+      assert.equal(
+        message,
+        'route "redis://:***@127.0.0.1:6379": unknown filter filter.nmae (known: ' + message.split('(known: ')[1],
+      );
+    }
+    assert.match(quoted('https://bob:p@ss@logs.example/in'), /^route "https:\/\/bob:\*\*\*@logs\.example\/\*\*\*"/);
+  });
+
+  it('reads an unencoded password where masking does, so the address is the host', () => {
+    for (const password of HOSTILE_PASSWORDS.filter((p) => p !== '')) {
+      const spec = parseRouteUri(`redis://:${password}@127.0.0.1:6379/logs`);
+      assert.equal(spec.address, '127.0.0.1:6379', password);
+      assert.equal(spec.path, '/logs', password);
+      assert.equal(spec.options.password, decodeURIComponent(password.replace(/%(?![0-9a-f]{2})/gi, '%25')), password);
+    }
+    const spec = parseRouteUri('redis://:${PW}@127.0.0.1:6379/logs', { PW: 'pa/ss' });
+    assert.deepEqual([spec.address, spec.options.password], ['127.0.0.1:6379', 'pa/ss'], 'a password from a variable');
+  });
+
+  it('computes a route ID without any byte of the password', () => {
+    const id = parseRouteUri('redis://:other@127.0.0.1:6379/logs').id;
+    for (const password of HOSTILE_PASSWORDS)
+      assert.equal(parseRouteUri(`redis://:${password}@127.0.0.1:6379/logs`).id, id, password);
+  });
+
+  it('quotes a registry URI without the head of a password that holds a /', () => {
+    assert.throws(
+      () => parseRegistryUri('consul://user:pa/ss@consul:8500', {}),
+      (error: Error) => error.message === '"user:***@consul:8500" is not HOST, HOST:PORT or [IPv6]:PORT',
+    );
+  });
+});
