@@ -1,8 +1,14 @@
 /** Passwords in URIs as users write them (unencoded, malformed), masked in one place for every message and ID. */
 import { strict as assert } from 'node:assert';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseRouteUri, RouteError } from '../../agents/logrouter/route';
 import { parseRegistryUri } from '../../agents/registrator/backends';
 import { withoutPassword } from '../../shared/config/uri';
+import { agentArgs, capture, exited, runCli, startCli } from '../support/cli';
+import { eventually } from '../support/eventually';
+import { freePort } from '../support/free-port';
 
 /** Passwords that a per-character regex stops in or runs past. */
 const HOSTILE_PASSWORDS = [
@@ -125,5 +131,44 @@ describe('masked URIs in route errors, route IDs and registry URI errors', () =>
       () => parseRegistryUri('consul://user:pa/ss@consul:8500', {}),
       (error: Error) => error.message === '"user:***@consul:8500" is not HOST, HOST:PORT or [IPv6]:PORT',
     );
+  });
+});
+
+describe('a Docker host with a password in logs, /readyz and errors', function () {
+  this.timeout(60_000); // starts of the CLI on a loaded machine
+  // Nothing listens on port 1: the engine cannot be reached, and every message names it.
+  const DOCKER_HOST = 'tcp://ops:s3c@ret@127.0.0.1:1';
+  const SHOWN = 'tcp://ops:***@127.0.0.1:1';
+
+  it("shows it masked in /readyz's details and the start log line", async () => {
+    const port = await freePort();
+    const stateDir = mkdtempSync(join(tmpdir(), 'qs-mask-'));
+    const child = startCli(agentArgs('label-inspector', { port, stateDir, jsonLogs: true }), { DOCKER_HOST });
+    const output = capture(child);
+    try {
+      const readiness = await eventually(async () => {
+        const response = await fetch(`http://127.0.0.1:${port}/readyz`);
+        assert.equal(response.status, 503);
+        return response.text();
+      }, 30_000);
+      assert.ok(readiness.includes(`cannot reach Docker at ${SHOWN}`), readiness);
+      await eventually(() => assert.match(output.stderr(), /"message":"quayside started"/), 10_000);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    await exited(child);
+    const started = output
+      .stderr()
+      .split('\n')
+      .find((line) => line.includes('quayside started'))!;
+    assert.equal(JSON.parse(started).docker, SHOWN);
+    assert.doesNotMatch(output.stderr(), /s3c/);
+  });
+
+  it('shows it masked when a one-off command cannot ask Docker', async () => {
+    const result = await runCli(['security-watcher', 'audit'], { DOCKER_HOST });
+    assert.equal(result.code, 2, result.stderr);
+    assert.ok(result.stderr.includes(`cannot ask Docker at ${SHOWN}`), result.stderr);
+    assert.doesNotMatch(result.stderr, /s3c/);
   });
 });
