@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseRouteUri, RouteError } from '../../agents/logrouter/route';
 import { parseRegistryUri } from '../../agents/registrator/backends';
+import { redactText } from '../../agents/security-watcher/redact';
 import { withoutPassword } from '../../shared/config/uri';
 import { agentArgs, capture, exited, runCli, startCli } from '../support/cli';
 import { eventually } from '../support/eventually';
@@ -131,6 +132,22 @@ describe('masked URIs in route errors, route IDs and registry URI errors', () =>
       () => parseRegistryUri('consul://user:pa/ss@consul:8500', {}),
       (error: Error) => error.message === '"user:***@consul:8500" is not HOST, HOST:PORT or [IPv6]:PORT',
     );
+  });
+});
+
+describe("URLs in the security-watcher's command lines", () => {
+  it('masks every byte of a password in a URL anywhere in a word, quoted or as a flag value', () => {
+    for (const password of HOSTILE_PASSWORDS.filter((p) => p !== '')) {
+      for (const [command, shown] of [
+        [`celery worker --broker redis://:${password}@db:6379/0`, 'celery worker --broker redis://:***@db:6379/0'],
+        [
+          `sh -c 'curl "https://bob:${password}@api.example/x?sig=s1g"'`,
+          `sh -c 'curl "https://bob:***@api.example/x?sig=***"'`,
+        ],
+        [`app --db-url=postgres://app:${password}@db/shop`, 'app --db-url=postgres://app:***@db/shop'],
+      ])
+        assert.equal(redactText(command!), shown, command);
+    }
   });
 });
 
