@@ -70,10 +70,9 @@ function userinfoEnd(rest: string, from: number): number {
 
 /**
  * The URI (or `user:password@host:port`) as it may appear in logs, errors, endpoints and metric
- * labels: the password as `***`, unless `keep` says it is not the secret itself (a `$NAME`
- * reference). Done on the text, so a URI that does not parse is masked too.
+ * labels: the password as `***`. Done on the text, so a URI that does not parse is masked too.
  */
-export function withoutPassword(uri: string, keep: (password: string) => boolean = () => false): string {
+export function withoutPassword(uri: string): string {
   const { head, password, tail } = splitAtPassword(uri);
-  return password === undefined || keep(password) ? uri : `${head}${MASKED}${tail}`;
+  return password === undefined ? uri : `${head}${MASKED}${tail}`;
 }

@@ -72,7 +72,7 @@ describe('withoutPassword', () => {
       assert.equal(withoutPassword(uri), uri);
   });
 
-  it('masks a malformed URI too, and keeps a password `keep` accepts', () => {
+  it('masks a malformed URI too, and masks too much rather than show a byte', () => {
     assert.equal(withoutPassword('redis://:pa/ss@exa mple:6379'), 'redis://:***@exa mple:6379', 'no valid host');
     assert.equal(withoutPassword('redis://:p@ss@'), 'redis://:***@', 'no host at all');
     assert.equal(withoutPassword('user:p@ss@consul:8500'), 'user:***@consul:8500', 'no scheme');
@@ -81,9 +81,6 @@ describe('withoutPassword', () => {
       'http://h:***@b.org',
       'read as the password 80/in?mail=a: masking too much, never showing a password',
     );
-    const isReference = (password: string) => /^\$\w+$/.test(password);
-    assert.equal(withoutPassword('redis://:$PW@host:6379', isReference), 'redis://:$PW@host:6379');
-    assert.equal(withoutPassword('redis://:pw@host:6379', isReference), 'redis://:***@host:6379');
   });
 });
 
@@ -102,10 +99,7 @@ describe('masked URIs in route errors, route IDs and registry URI errors', () =>
   it('quotes a route without any byte of its password', () => {
     for (const password of HOSTILE_PASSWORDS.filter((p) => p !== '')) {
       const message = quoted(`redis://:${password}@127.0.0.1:6379`);
-      assert.equal(
-        message,
-        'route "redis://:***@127.0.0.1:6379": unknown filter filter.nmae (known: ' + message.split('(known: ')[1],
-      );
+      assert.ok(message.startsWith('route "redis://:***@127.0.0.1:6379": unknown filter filter.nmae'), message);
     }
     assert.match(quoted('https://bob:p@ss@logs.example/in'), /^route "https:\/\/bob:\*\*\*@logs\.example\/\*\*\*"/);
   });
@@ -115,10 +109,19 @@ describe('masked URIs in route errors, route IDs and registry URI errors', () =>
       const spec = parseRouteUri(`redis://:${password}@127.0.0.1:6379/logs`);
       assert.equal(spec.address, '127.0.0.1:6379', password);
       assert.equal(spec.path, '/logs', password);
-      assert.equal(spec.options.password, decodeURIComponent(password.replace(/%(?![0-9a-f]{2})/gi, '%25')), password);
+      assert.equal(spec.options.password, password.replace('%40', '@'), password);
     }
     const spec = parseRouteUri('redis://:${PW}@127.0.0.1:6379/logs', { PW: 'pa/ss' });
     assert.deepEqual([spec.address, spec.options.password], ['127.0.0.1:6379', 'pa/ss'], 'a password from a variable');
+  });
+
+  it('keeps the route IDs that earlier releases gave URIs with usual passwords, tokens and variables', () => {
+    for (const [uri, id] of [
+      ['syslog+tls://logs-01.loggly.com:6514?structured_data=TOKEN@41058', '40e5f1b397a2'],
+      ['redis://:${PW}@127.0.0.1:6379/logs', '1234f5614e01'],
+      ['https://bob:hunter2@logs.example/in?filter.name=web', '666b40d69f81'],
+    ])
+      assert.equal(parseRouteUri(uri!, { PW: 'x' }).id, id, uri);
   });
 
   it('computes a route ID without any byte of the password', () => {
