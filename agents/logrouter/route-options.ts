@@ -12,7 +12,8 @@ import {
   type OptionDecl,
   type OptionValues,
 } from '../../shared/config/options';
-import { isSecretOption, MASKED, RouteError } from './route';
+import { MASKED } from '../../shared/config/uri';
+import { isSecretOption, RouteError } from './route';
 
 export type Transport = 'udp' | 'tcp' | 'tls';
 

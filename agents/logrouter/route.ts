@@ -4,6 +4,7 @@
  * an ID derived from the URI, so its checkpoints survive restarts.
  */
 import { createHash } from 'node:crypto';
+import { MASKED, splitAtPassword } from '../../shared/config/uri';
 import type { LogSource } from './message';
 
 export interface RouteFilters {
@@ -51,7 +52,7 @@ export class RouteError extends Error {
  */
 export function parseRouteUri(uri: string, env?: NodeJS.ProcessEnv): RouteSpec {
   const written = uri.trim();
-  const text = env ? expandEnv(written, env) : written;
+  const text = readableUserinfo(env ? expandEnv(written, env) : written);
   // Errors name the route without what may be secret: the password and the query (API keys).
   const shown = withoutSecrets(written);
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text)?.[1]?.toLowerCase();
@@ -74,7 +75,7 @@ export function parseRouteUri(uri: string, env?: NodeJS.ProcessEnv): RouteSpec {
   }
   // `redis://:password@host:port/key`, `https://user:password@host/path`: credentials in the user
   // part go to the options (shown masked), never into the address (shown in logs and /readyz).
-  if (!hostless) takeCredentials(options, decodeURIComponent(url.username), decodeURIComponent(url.password));
+  if (!hostless) takeCredentials(options, safeDecode(url.username), safeDecode(url.password));
   const port = url.port || /:(\d+)$/.exec(url.host)?.[1] || '';
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const address = hostless || host === '' ? '' : port ? `${url.hostname}:${port}` : url.hostname;
@@ -92,12 +93,22 @@ export function parseRouteUri(uri: string, env?: NodeJS.ProcessEnv): RouteSpec {
   return spec;
 }
 
+/**
+ * The URI with its password percent-encoded, read where masking reads it: WHATWG URL would end the
+ * userinfo at a `/`, `?` or `#` in the password (`redis://:pa/ss@host`) and take its head for the host.
+ */
+function readableUserinfo(uri: string): string {
+  const { head, password, tail } = splitAtPassword(uri);
+  return password === undefined ? uri : `${head}${encodeURIComponent(safeDecode(password))}${tail}`;
+}
+
 /** A route URI as errors show it: `scheme://user:***@host/***`, without the query or the path (a token). */
 function withoutSecrets(uri: string): string {
-  return uri
-    .replace(/[?#].*$/s, '')
-    .replace(/^([^:/?#]+:\/\/[^/?#@:]*):[^/?#@]*@/, `$1:${MASKED}@`)
-    .replace(/^([^:/?#]+:\/\/[^/]*)\/.+$/s, `$1/${MASKED}`);
+  const { head, password, tail } = splitAtPassword(uri);
+  const authorityEnd = tail.search(/[/?#]/);
+  const authority = authorityEnd < 0 ? tail : tail.slice(0, authorityEnd);
+  const path = authorityEnd < 0 ? '' : tail.slice(authorityEnd).replace(/[?#].*$/s, '');
+  return `${head}${password === undefined ? '' : MASKED}${authority}${path.length > 1 ? `/${MASKED}` : path}`;
 }
 
 /** An HTTP route's path may be its credential: Loggly's `/inputs/<token>/`, Sumo Logic's `/receiver/v1/http/<code>`. */
@@ -137,9 +148,6 @@ function safeDecode(text: string): string {
     return text;
   }
 }
-
-/** What `/routes` shows instead of a secret. */
-export const MASKED = '***';
 
 /**
  * Option keys whose values are secrets: passwords, tokens and keys. `structured_data` often
@@ -185,22 +193,21 @@ function routeIdOf(written: string): string {
 
 /** `scheme://user:***@host/path?apikey=***&x=1`; `$NAME` references stay, they are not the secret. */
 function withoutSecretValues(uri: string): string {
-  const query = uri.indexOf('?');
-  const base = query < 0 ? uri : uri.slice(0, query);
-  const masked = base.replace(/^([^:/?#]+:\/\/[^/?#@:]*):([^/?#@]*)@/, (whole, user: string, password: string) =>
-    ENV_REFERENCE.test(password) ? whole : `${user}:***@`,
-  );
-  if (query < 0) return masked;
-  const params = uri
+  const { head, password, tail } = splitAtPassword(uri);
+  const shownPassword = password === undefined || ENV_REFERENCE.test(password) ? (password ?? '') : MASKED;
+  const query = tail.indexOf('?');
+  const base = `${head}${shownPassword}${query < 0 ? tail : tail.slice(0, query)}`;
+  if (query < 0) return base;
+  const params = tail
     .slice(query + 1)
     .split('&')
     .map((pair) => {
       const eq = pair.indexOf('=');
       if (eq < 0) return pair;
       const [key, value] = [pair.slice(0, eq), pair.slice(eq + 1)];
-      return isSecretOption(safeDecode(key)) && !ENV_REFERENCE.test(value) ? `${key}=***` : pair;
+      return isSecretOption(safeDecode(key)) && !ENV_REFERENCE.test(value) ? `${key}=${MASKED}` : pair;
     });
-  return `${masked}?${params.join('&')}`;
+  return `${base}?${params.join('&')}`;
 }
 
 const ENV_REFERENCE = /^\$(?:\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)$/;

@@ -6,8 +6,8 @@
  * to logs, webhooks and Redis streams, so these values are replaced by `***`; the programs and
  * the other flags, which the rules decide on, stay.
  */
+import { MASKED as MASK, withoutPassword } from '../../shared/config/uri';
 
-const MASK = '***';
 /**
  * A word longer than this is shown by its length only: such blobs are payloads or keys more
  * often than flags, and the patterns below take time that grows with the square of a word's length.
@@ -26,8 +26,8 @@ const USER_FLAG = /^['"]?(?:-u|--user|--proxy-user)['"]?$/;
 /** A header name or scheme after which the credential follows: `Authorization: Bearer x`, `Cookie: …`. */
 const CREDENTIAL_WORD =
   /^['"]?(?:(?:proxy-)?authorization:|cookie:|bearer|basic|token|x-[\w-]*(?:token|key|auth)[\w-]*:)['"]?$/i;
-/** `scheme://user:password@host`. */
-const URL_PASSWORD = /(\b[a-z][\w+.-]*:\/\/[^\s/:@]*):[^\s/@]*@/gi;
+/** A URL to the end of its word (`--url=redis://…`, quoted): its password goes, as in every message. */
+const URL_IN_WORD = /\b[a-z][\w+.-]*:\/\/.*/gi;
 /** `?access_token=…&sig=…` in a URL. */
 const URL_SECRET_PARAM =
   /([?&][\w.-]*(?:token|key|secret|pass\w*|pwd|sig|signature|auth\w*|credential\w*)=)[^&#\s'"]+/gi;
@@ -91,7 +91,7 @@ function redactWord(word: string, state: RedactState): string {
   if (!state.htpasswd && noteProgram(word, state)) return word;
   const password = passwordFlag(word, state);
   if (password !== undefined) return password;
-  let out = word.replace(URL_PASSWORD, `$1:${MASK}@`).replace(URL_SECRET_PARAM, `$1${MASK}`);
+  let out = word.replace(URL_IN_WORD, (url) => withoutPassword(url)).replace(URL_SECRET_PARAM, `$1${MASK}`);
   const assignment = ASSIGNMENT.exec(out) ?? SECRET_FLAG_VALUE.exec(out);
   if (assignment) out = assignment[1] + maskKeepingQuotes(assignment[2]!);
   else if (SECRET_FLAG.test(out) || CREDENTIAL_WORD.test(out)) state.next = 'secret';

@@ -6,6 +6,7 @@
 import type Dockerode from 'dockerode';
 import { ConfigError } from '../config/errors';
 import { inHelpGroup } from '../config/options';
+import { withoutPassword } from '../config/uri';
 import { dockerOptions } from '../runtime/common-options';
 import { createDockerClient, DockerConnectionError } from './connection';
 import { socketProblemHint } from './socket-hint';
@@ -38,7 +39,7 @@ export function oneShotDocker(values: {
     call().catch((error: { statusCode?: number; message?: string }) => {
       if (error.statusCode === 404) throw new ConfigError(`${what}: not found`);
       const hint = socketProblemHint(error);
-      const problem = `${what}: cannot ask Docker at ${values.dockerHost}: ${error.message ?? String(error)}`;
+      const problem = `${what}: cannot ask Docker at ${withoutPassword(values.dockerHost)}: ${error.message ?? String(error)}`;
       throw new ConfigError(hint === undefined ? problem : `${problem}\nhint: ${hint}`);
     });
   return { docker, reach };

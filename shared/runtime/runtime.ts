@@ -5,6 +5,7 @@
 import type { AgentDefinition } from '../agent';
 import { ConfigError } from '../config/errors';
 import { formatHostPort, type HostPort, type OptionValues } from '../config/options';
+import { withoutPassword } from '../config/uri';
 import { createDockerClient, DockerConnectionError } from '../docker/connection';
 import { EventStream } from '../docker/event-stream';
 import { eventStreamMetrics } from '../docker/metrics';
@@ -72,7 +73,7 @@ export async function startRuntime(
   http.addReadinessCheck('docker', () =>
     events.connected
       ? { ready: true, detail: 'event stream connected' }
-      : { ready: false, detail: `cannot reach Docker at ${settings.dockerHost}` },
+      : { ready: false, detail: `cannot reach Docker at ${withoutPassword(settings.dockerHost)}` },
   );
   http.addReadinessCheck('docker-dispatch', () => events.dispatchReadiness());
   const address = await http.listen(settings.listen).catch((error: Error) => {
@@ -108,7 +109,7 @@ export async function startRuntime(
   logger.info('quayside started', {
     agents: launches.map((l) => l.definition.name),
     listen: formatHostPort(address),
-    docker: settings.dockerHost,
+    docker: withoutPassword(settings.dockerHost),
   });
   return { address, events, logger, lifecycle };
 }

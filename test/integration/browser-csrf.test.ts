@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { capture, exited, startCli } from '../support/cli';
+import { agentArgs, capture, exited, startCli } from '../support/cli';
 import { launchChromium } from '../support/console';
 import { eventually } from '../support/eventually';
 import { freePort } from '../support/free-port';
@@ -46,10 +46,9 @@ describe('a browser on the host (#15)', function () {
 
   it("refuses a route posted by another origin's page, and takes one from the agent's own origin", async () => {
     const port = await freePort();
-    const agent = startCli(
-      ['logrouter', '--listen', `127.0.0.1:${port}`, '--state-dir', join(testEnv().root, `state-csrf-${port}`)],
-      { DOCKER_HOST: testEnv().docker.host },
-    );
+    const agent = startCli(agentArgs('logrouter', { port, stateDir: join(testEnv().root, `state-csrf-${port}`) }), {
+      DOCKER_HOST: testEnv().docker.host,
+    });
     const output = capture(agent);
     const base = `http://127.0.0.1:${port}`;
     const requests: string[] = [];

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createDockerClient } from '../../shared/docker/connection';
 import type { DockerEvent } from '../../shared/docker/event';
 import { EventStream } from '../../shared/docker/event-stream';
-import { capture, exited, startCli } from '../support/cli';
+import { agentArgs, capture, exited, startCli } from '../support/cli';
 import { testEngines } from '../support/engines';
 import { eventually } from '../support/eventually';
 import { freePort } from '../support/free-port';
@@ -134,10 +134,7 @@ for (const engine of testEngines()) {
       const stateDir = mkdtempSync(join(tmpdir(), 'qs-all-engine-'));
       const port = await freePort();
       const base = `http://127.0.0.1:${port}`;
-      const child = startCli(
-        ['all', '--listen', `127.0.0.1:${port}`, '--state-dir', stateDir, '--log-format', 'json'],
-        { DOCKER_HOST: engine.host },
-      );
+      const child = startCli(agentArgs('all', { port, stateDir, jsonLogs: true }), { DOCKER_HOST: engine.host });
       const output = capture(child);
       try {
         await eventually(async () => assert.equal((await fetch(`${base}/readyz`)).status, 200), 20_000, 100);

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { buildImage, dockerCli } from '../support/docker-cli';
-import { capture, exited, runCli, startCli } from '../support/cli';
+import { agentArgs, capture, exited, runCli, startCli } from '../support/cli';
 import { eventually } from '../support/eventually';
 import { freePort } from '../support/free-port';
 import {
@@ -70,14 +70,9 @@ describe('label-inspector on the test engine', function () {
     const stream = uniqueTag('qs-findings');
     const { redis } = testEnv();
     const agent = startCli(
-      [
+      agentArgs(
         'label-inspector',
-        '--listen',
-        `127.0.0.1:${port}`,
-        '--state-dir',
-        join(testEnv().root, 'state'),
-        '--log-format',
-        'json',
+        { port, stateDir: join(testEnv().root, 'state'), jsonLogs: true },
         '--label-require',
         'org.opencontainers.image.version',
         '--findings-redis-url',
@@ -86,7 +81,7 @@ describe('label-inspector on the test engine', function () {
         stream,
         '--findings-webhook-url',
         `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`,
-      ],
+      ),
       { DOCKER_HOST: testEnv().docker.host },
     );
     const output = capture(agent);
@@ -177,10 +172,9 @@ describe('label-inspector on the test engine', function () {
     run: (agent: { base: string; findings(): Promise<FindingJson[]> }) => Promise<void>,
   ): Promise<void> {
     const port = await freePort();
-    const child = startCli(
-      ['label-inspector', '--listen', `127.0.0.1:${port}`, '--state-dir', join(testEnv().root, 'state'), ...args],
-      { DOCKER_HOST: testEnv().docker.host },
-    );
+    const child = startCli(agentArgs('label-inspector', { port, stateDir: join(testEnv().root, 'state') }, ...args), {
+      DOCKER_HOST: testEnv().docker.host,
+    });
     const output = capture(child);
     const base = `http://127.0.0.1:${port}`;
     try {
@@ -270,7 +264,7 @@ describe('label-inspector on the test engine', function () {
   it('exits 2 at start for a schema that cannot evaluate or uses a pattern RE2 cannot run', async () => {
     const env = { DOCKER_HOST: testEnv().docker.host };
     const loop = await runCli(
-      ['label-inspector', '--listen', '127.0.0.1:0', '--label-schema', writeSchema({ $ref: '#' })],
+      agentArgs('label-inspector', { port: 0 }, '--label-schema', writeSchema({ $ref: '#' })),
       env,
     );
     assert.equal(loop.code, 2, loop.stderr);

@@ -5,7 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import { AGENTS } from '../../agents';
-import { capture, exited, runCli, startCli } from '../support/cli';
+import { agentArgs, capture, exited, runCli, startCli } from '../support/cli';
 import { dockerCli } from '../support/docker-cli';
 import { eventually } from '../support/eventually';
 import { freePort } from '../support/free-port';
@@ -25,15 +25,12 @@ describe('HTTP access from another network', function () {
   it('serves /healthz, /readyz and /metrics to anyone, /findings and readiness details only with the token', async () => {
     const port = await freePort();
     const agent = startCli(
-      [
+      agentArgs(
         'label-inspector',
-        '--listen',
-        `0.0.0.0:${port}`,
+        { host: '0.0.0.0', port, stateDir: join(testEnv().root, 'state') },
         '--api-token',
         'n3ighbour-t0ken',
-        '--state-dir',
-        join(testEnv().root, 'state'),
-      ],
+      ),
       { DOCKER_HOST: testEnv().docker.host },
     );
     const output = capture(agent);
@@ -73,7 +70,7 @@ describe('HTTP access from another network', function () {
   it('refuses other networks everything sensitive when no token is set', async () => {
     const port = await freePort();
     const agent = startCli(
-      ['label-inspector', '--listen', `0.0.0.0:${port}`, '--state-dir', join(testEnv().root, 'state')],
+      agentArgs('label-inspector', { host: '0.0.0.0', port, stateDir: join(testEnv().root, 'state') }),
       { DOCKER_HOST: testEnv().docker.host },
     );
     const output = capture(agent);
@@ -95,15 +92,12 @@ describe('HTTP access from another network', function () {
   it("takes the logrouter's --log-api-token as the old name of --api-token, and refuses two different tokens", async () => {
     const port = await freePort();
     const agent = startCli(
-      [
+      agentArgs(
         'logrouter',
-        '--listen',
-        `0.0.0.0:${port}`,
+        { host: '0.0.0.0', port, stateDir: join(testEnv().root, 'state') },
         '--log-api-token',
         'old-name',
-        '--state-dir',
-        join(testEnv().root, 'state'),
-      ],
+      ),
       { DOCKER_HOST: testEnv().docker.host },
     );
     const output = capture(agent);
@@ -120,7 +114,7 @@ describe('HTTP access from another network', function () {
       agent.kill('SIGTERM');
     }
     assert.equal(await exited(agent), 0, output.stderr());
-    const both = await runCli(['logrouter', '--listen', '127.0.0.1:0', '--api-token', 'a', '--log-api-token', 'b'], {
+    const both = await runCli(agentArgs('logrouter', { port: 0 }, '--api-token', 'a', '--log-api-token', 'b'), {
       DOCKER_HOST: testEnv().docker.host,
     });
     assert.equal(both.code, 2, both.stderr);
@@ -133,15 +127,12 @@ describe('HTTP access from another network', function () {
   it("lets a client on another network change the logrouter's routes with --api-token", async () => {
     const port = await freePort();
     const agent = startCli(
-      [
+      agentArgs(
         'logrouter',
-        '--listen',
-        `0.0.0.0:${port}`,
+        { host: '0.0.0.0', port, stateDir: join(testEnv().root, 'state') },
         '--api-token',
         'new-name',
-        '--state-dir',
-        join(testEnv().root, 'state'),
-      ],
+      ),
       { DOCKER_HOST: testEnv().docker.host },
     );
     const output = capture(agent);

@@ -3,7 +3,7 @@ import { strict as assert } from 'node:assert';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eventually } from '../support/eventually';
-import { capture, exited, startCli } from '../support/cli';
+import { agentArgs, capture, exited, startCli } from '../support/cli';
 import {
   createContainer,
   execIn,
@@ -24,12 +24,9 @@ describe('quayside all against the test engine', function () {
   before(() => startEngine());
   beforeEach(async () => {
     const port = 20_000 + Math.floor(Math.random() * 20_000);
-    child = startCli(
-      ['all', '--listen', `127.0.0.1:${port}`, '--state-dir', join(testEnv().root, 'state'), '--log-format', 'json'],
-      {
-        DOCKER_HOST: testEnv().docker.host,
-      },
-    );
+    child = startCli(agentArgs('all', { port, stateDir: join(testEnv().root, 'state'), jsonLogs: true }), {
+      DOCKER_HOST: testEnv().docker.host,
+    });
     base = `http://127.0.0.1:${port}`;
     await eventually(async () => assert.equal((await fetch(`${base}/readyz`)).status, 200), 10_000);
   });

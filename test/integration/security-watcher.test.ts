@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
-import { capture, exited, runCli, startCli } from '../support/cli';
+import { agentArgs, capture, exited, runCli, startCli } from '../support/cli';
 import { dockerCli } from '../support/docker-cli';
 import { eventually } from '../support/eventually';
 import {
@@ -65,15 +65,7 @@ describe('security-watcher on the test engine', function () {
   async function startWatcher(policy?: string): Promise<void> {
     // Asked of the kernel: a guessed port collides with other processes' (EADDRINUSE at start).
     port = await freePort();
-    const args = [
-      'security-watcher',
-      '--listen',
-      `127.0.0.1:${port}`,
-      '--state-dir',
-      join(testEnv().root, 'state'),
-      '--log-format',
-      'json',
-    ];
+    const args = agentArgs('security-watcher', { port, stateDir: join(testEnv().root, 'state'), jsonLogs: true });
     if (policy !== undefined) {
       const file = join(dir, `${uniqueTag('policy')}.yaml`);
       writeFileSync(file, policy);
@@ -143,7 +135,7 @@ describe('security-watcher on the test engine', function () {
 
   it('a bad policy stops the start with exit code 2, naming the file, the line and the problem', async () => {
     const policy = join(__dirname, '..', 'fixtures', 'policies', 'unknown-rule.yaml');
-    const result = await runCli(['security-watcher', '--listen', '127.0.0.1:0', '--security-policy', policy], {
+    const result = await runCli(agentArgs('security-watcher', { port: 0 }, '--security-policy', policy), {
       DOCKER_HOST: testEnv().docker.host,
     });
     assert.equal(result.code, 2, result.stderr);

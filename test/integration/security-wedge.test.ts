@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type Dockerode from 'dockerode';
 import { thawContainer } from '../../agents/security-watcher/freezer';
 import { applyRequestDeadlines, isDockerDeadline, withDockerDeadline } from '../../shared/docker/request-deadline';
-import { capture, exited, startCli } from '../support/cli';
+import { agentArgs, capture, exited, startCli } from '../support/cli';
 import { eventually } from '../support/eventually';
 import { freePort } from '../support/free-port';
 import { removeTestContainers, TEST_LABEL, testDocker, testEnv, uniqueTag } from '../support/test-env';
@@ -47,18 +47,13 @@ describe('security-watcher and the pause-during-exec-start wedge (test engine)',
     port = await freePort();
     const file = join(dir, `${uniqueTag('policy')}.yaml`);
     writeFileSync(file, policy);
-    const args = [
+    const args = agentArgs(
       'security-watcher',
-      '--listen',
-      `127.0.0.1:${port}`,
-      '--state-dir',
-      join(testEnv().root, 'state'),
-      '--log-format',
-      'json',
+      { port, stateDir: join(testEnv().root, 'state'), jsonLogs: true },
       '--security-policy',
       file,
       ...extra,
-    ];
+    );
     agent = startCli(args, { DOCKER_HOST: testEnv().docker.host });
     output = capture(agent);
     await eventually(async () => assert.equal((await readiness()).checks.docker?.ready, true), 20_000, 100);

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type Dockerode from 'dockerode';
-import { capture, exited, startCli } from '../support/cli';
+import { agentArgs, capture, exited, startCli } from '../support/cli';
 import { eventually } from '../support/eventually';
 import { freePort } from '../support/free-port';
 import { query, queryValue } from '../support/prometheus-api';
@@ -119,15 +119,7 @@ describe('quayside stats-exporter with the public cAdvisor dashboards and alerts
     const port = await freePort();
     // Default options: only where to listen and keep state.
     const child = startCli(
-      [
-        'stats-exporter',
-        '--listen',
-        `127.0.0.1:${port}`,
-        '--state-dir',
-        join(testEnv().root, 'state'),
-        '--log-format',
-        'json',
-      ],
+      agentArgs('stats-exporter', { port, stateDir: join(testEnv().root, 'state'), jsonLogs: true }),
       { DOCKER_HOST: testEnv().docker.host },
     );
     exporter = { child, output: capture(child), base: `http://127.0.0.1:${port}` };

@@ -7,7 +7,7 @@
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
-import { capture, exited, startCli } from '../support/cli';
+import { agentArgs, capture, exited, startCli } from '../support/cli';
 import { testEngines, type TestEngine } from '../support/engines';
 import { eventually } from '../support/eventually';
 import { freePort } from '../support/free-port';
@@ -37,18 +37,13 @@ for (const engine of testEngines()) {
     async function startExporter(extra: string[]): Promise<string> {
       const port = await freePort();
       const child = startCli(
-        [
+        agentArgs(
           'stats-exporter',
-          '--listen',
-          `127.0.0.1:${port}`,
-          '--state-dir',
-          join(testEnv().root, `state-${run}`),
-          '--log-format',
-          'json',
+          { port, stateDir: join(testEnv().root, `state-${run}`), jsonLogs: true },
           '--stats-include',
           `label=qs.stats.run=${run}`,
           ...extra,
-        ],
+        ),
         { DOCKER_HOST: engine.host },
       );
       exporters.push({ child, output: capture(child) });

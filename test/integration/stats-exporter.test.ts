@@ -12,7 +12,7 @@ import type Dockerode from 'dockerode';
 import { eventually } from '../support/eventually';
 import { query, queryValue } from '../support/prometheus-api';
 import { expositionProblems, parseSampleLine } from '../support/prometheus-text';
-import { capture, exited, startCli } from '../support/cli';
+import { agentArgs, capture, exited, startCli } from '../support/cli';
 import { removeTestContainers, startEngine, TEST_LABEL, testDocker, testEnv, uniqueTag } from '../support/test-env';
 
 /** CPU seconds the kernel counted for a cgroup (cAdvisor's `id`), cgroup v1 or v2. */
@@ -32,20 +32,15 @@ function sample(text: string, name: string, labels: Record<string, string>): num
 
 function startExporter(port: number, run: string, extra: string[] = []) {
   const child = startCli(
-    [
+    agentArgs(
       'stats-exporter',
-      '--listen',
-      `127.0.0.1:${port}`,
-      '--state-dir',
-      join(testEnv().root, 'state'),
-      '--log-format',
-      'json',
+      { port, stateDir: join(testEnv().root, 'state'), jsonLogs: true },
       '--stats-include',
       `label=qs.stats.run=${run}`,
       '--stats-labels',
       'qs.stats.run',
       ...extra,
-    ],
+    ),
     { DOCKER_HOST: testEnv().docker.host },
   );
   return { child, output: capture(child), base: `http://127.0.0.1:${port}` };

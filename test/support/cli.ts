@@ -28,6 +28,27 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 
   });
 }
 
+/** Where a test's agent listens and keeps its state, and whether it logs JSON lines for the test to read. */
+export interface AgentStart {
+  /** On 127.0.0.1 unless `host` is given; 0 for any free port. */
+  port: number;
+  host?: string;
+  stateDir?: string;
+  jsonLogs?: boolean;
+}
+
+/** `agent --listen host:port [--state-dir dir] [--log-format json] ...more`: the start arguments tests share. */
+export function agentArgs(agent: string, start: AgentStart, ...more: string[]): string[] {
+  return [
+    agent,
+    '--listen',
+    `${start.host ?? '127.0.0.1'}:${start.port}`,
+    ...(start.stateDir === undefined ? [] : ['--state-dir', start.stateDir]),
+    ...(start.jsonLogs ? ['--log-format', 'json'] : []),
+    ...more,
+  ];
+}
+
 /** Starts the CLI in the background; the caller stops it. */
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
   return spawn(process.execPath, [CLI, ...args], {

@@ -3,7 +3,7 @@ import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { ConsulDouble } from '../consul/double';
-import { capture, exited, startCli } from './cli';
+import { agentArgs, capture, exited, startCli } from './cli';
 import { eventually } from './eventually';
 import { freePort } from './free-port';
 import { testEnv } from './test-env';
@@ -23,23 +23,12 @@ export interface RunningAll {
 export async function startAllWithConsole(extraEnv: NodeJS.ProcessEnv = {}): Promise<RunningAll> {
   const consul = await new ConsulDouble().start();
   const port = await freePort();
-  const child = startCli(
-    [
-      'all',
-      '--listen',
-      `127.0.0.1:${port}`,
-      '--state-dir',
-      join(testEnv().root, 'state-console'),
-      '--log-format',
-      'json',
-    ],
-    {
-      DOCKER_HOST: testEnv().docker.host,
-      QUAYSIDE_REGISTRY_URI: `consul://${consul.address}`,
-      QUAYSIDE_API_TOKEN: CONSOLE_TOKEN,
-      ...extraEnv,
-    },
-  );
+  const child = startCli(agentArgs('all', { port, stateDir: join(testEnv().root, 'state-console'), jsonLogs: true }), {
+    DOCKER_HOST: testEnv().docker.host,
+    QUAYSIDE_REGISTRY_URI: `consul://${consul.address}`,
+    QUAYSIDE_API_TOKEN: CONSOLE_TOKEN,
+    ...extraEnv,
+  });
   const output = capture(child);
   const base = `http://127.0.0.1:${port}`;
   await eventually(async () => assert.equal((await fetch(`${base}/readyz`)).status, 200), 30_000, 100).catch(

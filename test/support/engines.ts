@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Dockerode from 'dockerode';
-import { capture, exited, startCli } from './cli';
+import { agentArgs, capture, exited, startCli } from './cli';
 import { dockerCli } from './docker-cli';
 import { eventually } from './eventually';
 import { freePort } from './free-port';
@@ -132,10 +132,9 @@ export function agentOnEngine(
   let port = 0;
   before(async () => {
     port = await freePort();
-    child = startCli(
-      [agent, '--listen', `127.0.0.1:${port}`, '--state-dir', join(dir, 'state'), '--log-format', 'json'],
-      { DOCKER_HOST: engine.host },
-    );
+    child = startCli(agentArgs(agent, { port, stateDir: join(dir, 'state'), jsonLogs: true }), {
+      DOCKER_HOST: engine.host,
+    });
     output = capture(child);
     await eventually(
       async () => assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200),

@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import type Dockerode from 'dockerode';
 import { LogParser } from '../../agents/logrouter/log-parser';
 import type { LogLine } from '../../agents/logrouter/message';
-import { capture, exited, startCli } from './cli';
+import { agentArgs, capture, exited, startCli } from './cli';
 import { eventually } from './eventually';
 import { TEST_LABEL, testEnv } from './test-env';
 
@@ -22,19 +22,7 @@ export function startRouter(
   env: NodeJS.ProcessEnv = {},
 ): RunningRouter {
   const child = startCli(
-    [
-      'logrouter',
-      ...routes,
-      '--state-dir',
-      stateDir,
-      '--listen',
-      '127.0.0.1:0',
-      '--log-format',
-      'json',
-      '--log-level',
-      'debug',
-      ...extra,
-    ],
+    agentArgs('logrouter', { port: 0, stateDir, jsonLogs: true }, ...routes, '--log-level', 'debug', ...extra),
     {
       DOCKER_HOST: testEnv().docker.host,
       ...env,

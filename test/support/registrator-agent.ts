@@ -3,7 +3,7 @@ import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
 import type { ConsulDouble } from '../consul/double';
-import { capture, exited, startCli } from './cli';
+import { agentArgs, capture, exited, startCli } from './cli';
 import { eventually } from './eventually';
 import { TEST_LABEL, testEnv } from './test-env';
 import { freePort } from './free-port';
@@ -32,17 +32,7 @@ export async function startRegistrator(
 ): Promise<RunningRegistrator> {
   const port = await freePort();
   const child = startCli(
-    [
-      'registrator',
-      ...args,
-      '--listen',
-      `127.0.0.1:${port}`,
-      '--state-dir',
-      join(testEnv().root, 'state'),
-      '--log-format',
-      'json',
-      uri,
-    ],
+    agentArgs('registrator', { port, stateDir: join(testEnv().root, 'state'), jsonLogs: true }, ...args, uri),
     { DOCKER_HOST: testEnv().docker.host, ...env },
   );
   const output = capture(child);

@@ -37,7 +37,10 @@ export function networkEndpoint(
   const host = parsed?.[1] ?? parsed?.[2] ?? '';
   const port = Number(parsed?.[3] ?? 8500);
   if (!parsed || !isHostName(host) || port < 1 || port > 65535)
-    throw new Error(`${JSON.stringify(withoutPassword(hostPort))} is not HOST, HOST:PORT or [IPv6]:PORT`);
+    // The whole text masked: a `/` in a password ends `authority` inside it (`user:pa/ss@host`).
+    throw new Error(
+      `${JSON.stringify(withoutPassword(fallback ? hostPort : body))} is not HOST, HOST:PORT or [IPv6]:PORT`,
+    );
   return { endpoint: { protocol: tls || fallback?.tls ? 'https' : 'http', host, port }, path };
 }
 
