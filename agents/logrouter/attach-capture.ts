@@ -216,7 +216,8 @@ export class AttachCapture {
         fromStart = true;
       }
     }
-    const frames = (source: LogSource) => lines[source].flatMap((line) => logFrames(source, line.ts, line.body, this.tty));
+    const frames = (source: LogSource) =>
+      lines[source].flatMap((line) => logFrames(source, line.ts, line.body, this.tty));
     return {
       data: Buffer.concat(this.dropped ? [] : [...frames('stdout'), ...frames('stderr')]),
       firstLine,
@@ -344,7 +345,7 @@ function countNewlines(bytes: Buffer): number {
 }
 
 /** Attach's multiplexed frames (8-byte header: stream type, 0, 0, 0, length) → each stream's bytes, at any chunk cut. */
-export class FrameSplitter {
+class FrameSplitter {
   private header = Buffer.alloc(0);
   private frameLeft = 0;
   private frameType = 0;
@@ -403,7 +404,7 @@ function logFrames(source: LogSource, ts: string, line: Buffer, tty: boolean): B
  * equal to `late`'s first: never past where `late` starts, so never a line twice (a repeated line
  * may make it stop early: lines lost). Undefined when the history has no such line.
  */
-export function joinHistory(history: CapturedLine[], late: CapturedLine[]): CapturedLine[] | undefined {
+function joinHistory(history: CapturedLine[], late: CapturedLine[]): CapturedLine[] | undefined {
   if (late.length === 0) return history;
   const first = late[0]!.body;
   const at = history.findIndex((line) => line.body.equals(first));

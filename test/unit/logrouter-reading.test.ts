@@ -479,6 +479,29 @@ describe('logrouter attach capture', () => {
     assert.deepEqual(kept.firstLine, { stdout: 2, stderr: 0 }, "'aaaa' and the cut 'bbbbbb' come before");
   });
 
+  it('joins a capture that came after the start with the history attach: the lines before it, never one twice', async () => {
+    const joined = async (late: Buffer, history: Buffer) => {
+      const { stream, attached } = await capture(false);
+      attached.fromStart = false;
+      let asked: unknown;
+      const container = { attach: async (options: unknown) => ((asked = options), new PassThrough().end(history)) };
+      await attached.attachHistory(container as never);
+      assert.deepEqual(asked, { stream: true, logs: true, stdout: true, stderr: true });
+      stream.end(late);
+      const lines = await attached.lines(5_000);
+      return [read(lines.data, false), lines.fromStart];
+    };
+    // Attach came at 'b'; the history replays a, b, c, then streams c again (the engine hung its stream first).
+    const late = Buffer.concat([frame(1, 'b\n'), frame(1, 'c\n'), frame(2, 'e\n')]);
+    const history = Buffer.concat([frame(1, 'a\nb\nc\n'), frame(2, 'd\ne\n'), frame(1, 'c\n'), frame(2, 'e\n')]);
+    assert.deepEqual(await joined(late, history), [['stdout:a', 'stdout:b', 'stdout:c', 'stderr:d', 'stderr:e'], true]);
+    // A line repeated before attach came: the history is cut at its first copy (a line lost, none twice).
+    const repeated = await joined(frame(1, 'x\ny\n'), Buffer.concat([frame(1, 'x\nx\ny\n'), frame(1, 'y\n')]));
+    assert.deepEqual(repeated, [['stdout:x', 'stdout:y'], true]);
+    // No line of the capture in the history: the capture alone, known to start late.
+    assert.deepEqual(await joined(frame(1, 'z\n'), frame(1, 'a\n')), [['stdout:z'], false]);
+  });
+
   it("takes the engine's error in a replay's output for no replay, not for a line", async () => {
     const replay = async (output: Buffer) => {
       const attached = new AttachCapture(1 << 20);
@@ -512,7 +535,12 @@ describe('logrouter attach capture', () => {
 });
 
 describe('logrouter capture fill-in', () => {
-  const line = (data: string, part?: LogLine['part']): LogLine => ({ source: 'stdout', ts: T1, data: Buffer.from(data), part });
+  const line = (data: string, part?: LogLine['part']): LogLine => ({
+    source: 'stdout',
+    ts: T1,
+    data: Buffer.from(data),
+    part,
+  });
   const lines = (...data: string[]) => data.map((d) => line(d));
   const tailOf = (...data: string[]) => {
     const tail = new LogTail(1_000);

@@ -272,7 +272,7 @@ describe('logrouter router', () => {
   };
   const linesOf = (out: string) => out.split('\n').slice(0, -1).sort();
 
-  it('fills in from attach the lines a removed container\'s log stream ended without, each once', async () => {
+  it("fills in from attach the lines a removed container's log stream ended without, each once", async () => {
     let out = '';
     const stdout = new Writable({ write: (chunk, _encoding, callback) => ((out += String(chunk)), callback()) });
     const { engine, docker } = steppedEngine();
