@@ -20,6 +20,7 @@
  */
 import type Dockerode from 'dockerode';
 import { tsFromMillis, type LogSource } from './message';
+import { OutputRing } from './output-ring';
 
 /** What the capture holds once the container's output ended. */
 export interface CapturedLines {
@@ -40,31 +41,11 @@ interface CapturedLine {
   ts: string;
 }
 
-interface Segment {
-  source: LogSource;
-  bytes: Buffer;
-  /** When the bytes came, as a log timestamp. */
-  ts: string;
-  newlines: number;
-}
-
-interface StreamTally {
-  /** Complete lines whose newline was given up to keep within `maxBytes`. */
-  evictedLines: number;
-  /** The kept bytes start inside a line (its beginning was given up). */
-  headCut: boolean;
-}
-
 const ATTACH_ERROR = Buffer.from('Error attaching: ');
 const STREAM_OF_FRAME: Record<number, LogSource | undefined> = { 1: 'stdout', 2: 'stderr' };
 
 export class AttachCapture {
-  private segments: Segment[] = [];
-  private keptBytes = 0;
-  private readonly tally: Record<LogSource, StreamTally> = {
-    stdout: { evictedLines: 0, headCut: false },
-    stderr: { evictedLines: 0, headCut: false },
-  };
+  private rings: Record<LogSource, OutputRing>;
   private readonly holders = new Set<object>();
   private stream: AttachStream | undefined;
   private readonly frames = new FrameSplitter();
@@ -86,7 +67,9 @@ export class AttachCapture {
   /** Set by the caller once it knows whether the container had started when attach began. */
   fromStart = true;
 
-  constructor(private readonly maxBytes: number) {}
+  constructor(private readonly maxBytes: number) {
+    this.rings = { stdout: new OutputRing(maxBytes), stderr: new OutputRing(maxBytes) };
+  }
 
   /**
    * Attaches to the container's stdout and stderr; false when the engine refused. `replay`: the
@@ -146,6 +129,11 @@ export class AttachCapture {
     const first = Buffer.concat((this.raw ?? []).slice(0, 4)).subarray(0, 4);
     if (first.length < 4) return false;
     return !(first[0]! <= 2 && first[1] === 0 && first[2] === 0 && first[3] === 0);
+  }
+
+  /** Not given up: it may still hold what a reader lacks. */
+  get usable(): boolean {
+    return !this.dropped;
   }
 
   /** A route's reader that may still need the capture. */
@@ -257,19 +245,7 @@ export class AttachCapture {
   }
 
   private keep(source: LogSource, bytes: Buffer, ts: string): void {
-    if (bytes.length === 0) return;
-    this.segments.push({ source, bytes, ts, newlines: countNewlines(bytes) });
-    this.keptBytes += bytes.length;
-    // The newest bytes are what a reader may need: give up the oldest.
-    let evict = 0;
-    while (this.keptBytes > this.maxBytes && evict < this.segments.length - 1) {
-      const old = this.segments[evict++]!;
-      this.keptBytes -= old.bytes.length;
-      const tally = this.tally[old.source];
-      tally.evictedLines += old.newlines;
-      tally.headCut = old.bytes[old.bytes.length - 1] !== 0x0a;
-    }
-    if (evict > 0) this.segments = this.segments.slice(evict);
+    if (!this.dropped) this.rings[source].append(bytes, ts);
   }
 
   /** Waits until the output ended or `graceMs` passed, then stops reading it. */
@@ -284,21 +260,22 @@ export class AttachCapture {
 
   /** The number in the output of `source`'s first kept line. */
   private firstLineOf(source: LogSource): number {
-    return this.tally[source].evictedLines + (this.tally[source].headCut ? 1 : 0);
+    return this.rings[source].firstLine;
   }
 
   /** `source`'s kept lines (not one whose beginning was given up), each with the time it came. */
   private linesOf(source: LogSource): CapturedLine[] {
     if (this.dropped) return [];
-    const segments = this.segments.filter((segment) => segment.source === source);
     const lines: CapturedLine[] = [];
     let pending: Buffer[] = [];
-    let cutHead = this.tally[source].headCut;
+    let cutHead = this.rings[source].startsCut;
+    let lastTs = '';
     const emit = (body: Buffer, ts: string) => {
       if (!cutHead) lines.push({ body, ts });
       cutHead = false;
     };
-    for (const segment of segments) {
+    for (const segment of this.rings[source].kept()) {
+      lastTs = segment.ts;
       let start = 0;
       for (let newline = segment.bytes.indexOf(0x0a); newline >= 0; newline = segment.bytes.indexOf(0x0a, start)) {
         pending.push(segment.bytes.subarray(start, newline + 1));
@@ -309,7 +286,7 @@ export class AttachCapture {
       if (start < segment.bytes.length) pending.push(segment.bytes.subarray(start));
     }
     // A last line without newline (the container ended mid-line): the log has it as a line too.
-    if (pending.length > 0) emit(Buffer.concat(pending), segments[segments.length - 1]!.ts);
+    if (pending.length > 0) emit(Buffer.concat(pending), lastTs);
     return lines;
   }
 
@@ -319,9 +296,9 @@ export class AttachCapture {
    * (A container whose whole output is that one line is taken for it.)
    */
   private replayFailed(): boolean {
-    const output = Buffer.concat(this.segments.map((segment) => segment.bytes));
+    const output = Buffer.concat([...this.rings.stdout.kept()].map((block) => block.bytes));
     return (
-      this.segments.every((segment) => segment.source === 'stdout') &&
+      this.rings.stderr.size === 0 &&
       output.subarray(0, ATTACH_ERROR.length).equals(ATTACH_ERROR) &&
       output.indexOf(0x0a) === output.length - 1
     );
@@ -331,17 +308,10 @@ export class AttachCapture {
   private giveUp(): void {
     this.dropped = true;
     this.history?.giveUp();
-    this.segments = [];
-    this.keptBytes = 0;
+    this.rings = { stdout: new OutputRing(0), stderr: new OutputRing(0) };
     this.raw = undefined;
     this.close();
   }
-}
-
-function countNewlines(bytes: Buffer): number {
-  let count = 0;
-  for (let at = bytes.indexOf(0x0a); at >= 0; at = bytes.indexOf(0x0a, at + 1)) count += 1;
-  return count;
 }
 
 /** Attach's multiplexed frames (8-byte header: stream type, 0, 0, 0, length) → each stream's bytes, at any chunk cut. */

@@ -143,9 +143,11 @@ export class ContainerPipe {
           // Removed meanwhile (docker run --rm), the log unread to its end: the capture fills in.
           if (!complete) state = await this.state();
         }
-        if (this.capture && (state === 'gone' || state === 'removing' || (state === 'stopped' && !this.read))) {
-          // Removed, or its log unreadable (docker run --rm): the replay or what attach caught completes it.
-          await this.readCapture(this.capture, state);
+        // Removed, or its log unreadable (docker run --rm): the replay or what attach caught completes
+        // it. Not once the capture was given up: the log stream, opened long before, had every line.
+        const capture = this.capture?.usable || !this.read ? this.capture : undefined;
+        if (capture && (state === 'gone' || state === 'removing' || (state === 'stopped' && !this.read))) {
+          await this.readCapture(capture, state);
           return;
         }
         const ending = state === 'gone' || state === 'removing';

@@ -471,12 +471,15 @@ describe('logrouter attach capture', () => {
   });
 
   it('keeps the newest bytes: a line it gave up is counted, never half shown', async () => {
-    const { stream, attached } = await capture(false, 10);
-    // 'aaaa\nbb' then 'bbbb\n' then 'cc\n': keeping 10 bytes gives up the first frame, whose line 'bb…' is cut.
-    stream.end(Buffer.concat([frame(1, 'aaaa\nbb'), frame(1, 'bbbb\n'), frame(1, 'cc\n'), frame(2, 'e\n')]));
+    const { stream, attached } = await capture(false, 20_000);
+    // A first 16 KiB block of 'a…' and the start of 'b…'; then the rest of 'b…', 'cc' and 'x…': 21 KB,
+    // so the first block is given up, and with it 'a…' and the beginning of 'b…'.
+    const first = `${'a'.repeat(16_000)}\n${'b'.repeat(383)}`;
+    const x = 'x'.repeat(5_000);
+    stream.end(Buffer.concat([frame(1, first), frame(1, `${'b'.repeat(100)}\ncc\n${x}\n`), frame(2, 'e\n')]));
     const kept = await attached.lines(5_000);
-    assert.deepEqual(read(kept.data, false), ['stdout:cc', 'stderr:e']);
-    assert.deepEqual(kept.firstLine, { stdout: 2, stderr: 0 }, "'aaaa' and the cut 'bbbbbb' come before");
+    assert.deepEqual(read(kept.data, false), ['stdout:cc', `stdout:${x}`, 'stderr:e']);
+    assert.deepEqual(kept.firstLine, { stdout: 2, stderr: 0 }, "'a…' and the cut 'b…' come before");
   });
 
   it('joins a capture that came after the start with the history attach: the lines before it, never one twice', async () => {
